@@ -1,0 +1,67 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SqliteStore } from './sqlite-store.ts'
+
+function tempStore (commitBatchMax = 1000): { store: SqliteStore, dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'))
+  const store = SqliteStore.open({
+    dataDir: dir,
+    durability: 'process',
+    commitWindowMs: 0,
+    commitBatchMax,
+    migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }]
+  })
+  return { store, dir }
+}
+
+test('writes of one turn share one transaction and resolve after commit', async () => {
+  const { store, dir } = tempStore()
+  try {
+    const before = store.stats.commits
+    const writes = []
+    for (let i = 0; i < 50; i++) {
+      writes.push(store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run(`k${i}`, 'v') }))
+    }
+    await Promise.all(writes)
+    assert.equal(store.stats.commits - before, 1)
+    assert.equal((store.db.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n, 50)
+  } finally {
+    store.close(); rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a failing write is refused alone; the rest of its batch commits', async () => {
+  const { store, dir } = tempStore()
+  try {
+    const ok1 = store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run('a', '1') })
+    const bad = store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run('b', null) })
+    const ok2 = store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run('c', '3') })
+    await ok1; await ok2
+    await assert.rejects(bad, /NOT NULL/)
+    const keys = (store.db.prepare('SELECT k FROM kv ORDER BY k').all() as Array<{ k: string }>).map(r => r.k)
+    assert.deepEqual(keys, ['a', 'c'])
+  } finally {
+    store.close(); rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a full batch commits early; migrations set user_version; reopen keeps data', async () => {
+  const { store, dir } = tempStore(10)
+  try {
+    const writes = []
+    for (let i = 0; i < 25; i++) writes.push(store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run(`k${i}`, 'v') }))
+    await Promise.all(writes)
+    assert.ok(store.stats.commits >= 3)
+    assert.equal(store.schemaVersion, 1)
+    store.close()
+    const again = SqliteStore.open({ dataDir: dir, durability: 'power', commitWindowMs: 0, commitBatchMax: 10, migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }] })
+    assert.equal((again.db.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n, 25)
+    again.close()
+    await assert.rejects(again.write(() => {}), /after close/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

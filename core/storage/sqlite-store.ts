@@ -1,0 +1,157 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { migrations as defaultMigrations, type Migration } from './migrations.ts'
+
+export type Durability = 'process' | 'power'
+
+export interface SqliteStoreOptions {
+  dataDir: string
+  fileName?: string
+  /** process: WAL + synchronous=NORMAL (survives a killed process); power: synchronous=FULL (survives power loss). */
+  durability: Durability
+  /** Extra time to gather writes into one transaction; 0 = one event-loop turn. */
+  commitWindowMs: number
+  /** Upper bound of writes gathered in one transaction before it is committed early. */
+  commitBatchMax: number
+  migrations?: Migration[]
+}
+
+export type WriteFn = (db: Database.Database) => void
+
+interface PendingWrite {
+  fn: WriteFn
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+/**
+ * The one SQLite file of a Wharf node. Reads run synchronously; writes are queued with write() and
+ * group-committed: everything queued in one event-loop turn (or commitWindowMs) shares one
+ * transaction, and each write's promise settles only after that transaction committed — so an ack
+ * sent on resolution is never ahead of the data.
+ */
+export class SqliteStore {
+  readonly db: Database.Database
+  private pending: PendingWrite[] = []
+  private flushScheduled = false
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+  private commits = 0
+  private committedWrites = 0
+
+  private constructor (db: Database.Database, private readonly opts: SqliteStoreOptions) {
+    this.db = db
+  }
+
+  static open (opts: SqliteStoreOptions): SqliteStore {
+    mkdirSync(opts.dataDir, { recursive: true })
+    const file = join(opts.dataDir, opts.fileName ?? 'wharf.db')
+    let db: Database.Database
+    try {
+      db = new Database(file)
+    } catch (err) {
+      throw new Error(`store: open ${file}: ${(err as Error).message}`)
+    }
+    db.pragma('journal_mode = WAL')
+    db.pragma(`synchronous = ${opts.durability === 'power' ? 'FULL' : 'NORMAL'}`)
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    // Keep the WAL from growing without bound under a steady write load.
+    db.pragma('wal_autocheckpoint = 4000')
+    const store = new SqliteStore(db, opts)
+    store.migrate(opts.migrations ?? defaultMigrations)
+    return store
+  }
+
+  get schemaVersion (): number {
+    return this.db.pragma('user_version', { simple: true }) as number
+  }
+
+  get stats (): { commits: number, committedWrites: number, pendingWrites: number } {
+    return { commits: this.commits, committedWrites: this.committedWrites, pendingWrites: this.pending.length }
+  }
+
+  private migrate (list: Migration[]): void {
+    const current = this.schemaVersion
+    const sorted = [...list].sort((a, b) => a.version - b.version)
+    for (const m of sorted) {
+      if (m.version <= current) continue
+      const apply = this.db.transaction(() => {
+        this.db.exec(m.sql)
+        this.db.pragma(`user_version = ${m.version}`)
+      })
+      try {
+        apply()
+      } catch (err) {
+        throw new Error(`store: migration ${m.version} (${m.description}): ${(err as Error).message}`)
+      }
+    }
+  }
+
+  /** Queue a write; it commits with the others of this turn. Resolves after the commit. */
+  write (fn: WriteFn): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('store: write after close'))
+    return new Promise((resolve, reject) => {
+      this.pending.push({ fn, resolve, reject })
+      if (this.pending.length >= this.opts.commitBatchMax) {
+        this.flush()
+        return
+      }
+      this.scheduleFlush()
+    })
+  }
+
+  private scheduleFlush (): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    if (this.opts.commitWindowMs > 0) {
+      this.timer = setTimeout(() => this.flush(), this.opts.commitWindowMs)
+    } else {
+      setImmediate(() => this.flush())
+    }
+  }
+
+  /** Commit everything queued now. Safe to call at any time (shutdown drains with it). */
+  flush (): void {
+    this.flushScheduled = false
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined }
+    const batch = this.pending
+    if (batch.length === 0) return
+    this.pending = []
+    try {
+      this.db.transaction(() => { for (const w of batch) w.fn(this.db) })()
+    } catch {
+      // One write failed and took the batch's transaction with it: commit the rest one by one so
+      // only the faulty write is refused.
+      for (const w of batch) {
+        try {
+          this.db.transaction(w.fn)(this.db)
+          this.settle(w, undefined)
+        } catch (err) {
+          this.settle(w, err as Error)
+        }
+      }
+      this.commits += batch.length
+      return
+    }
+    this.commits++
+    for (const w of batch) this.settle(w, undefined)
+  }
+
+  private settle (w: PendingWrite, err: Error | undefined): void {
+    if (err) {
+      w.reject(err)
+    } else {
+      this.committedWrites++
+      w.resolve()
+    }
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.db.close()
+  }
+}
