@@ -1,0 +1,80 @@
+// Password hashes for auth.users: scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>, as `wharf passwd` prints them.
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
+
+const costN = 16384
+const blockSizeR = 8
+const parallelP = 1
+const saltBytes = 16
+const keyBytes = 32
+
+// Bounds on what a stored hash may ask for, so verification per CONNECT stays cheap and never throws.
+const costNMax = 1 << 20
+const blockSizeRMax = 32
+const parallelPMax = 16
+const scryptMemoryBytesMax = 256 * 1024 * 1024
+const saltBytesMin = 8
+const keyBytesMin = 16
+const keyBytesMax = 64
+
+interface ScryptHash { N: number, r: number, p: number, salt: Buffer, hash: Buffer }
+
+export function hashPassword (password: string): string {
+  const salt = randomBytes(saltBytes)
+  const hash = derive(password, { N: costN, r: blockSizeR, p: parallelP, salt }, keyBytes)
+  return ['scrypt', costN, blockSizeR, parallelP, salt.toString('base64'), hash.toString('base64')].join('$')
+}
+
+/** Constant-time comparison; a malformed or unsupported hash never matches. */
+export function verifyPassword (password: string, encoded: string): boolean {
+  const parsed = parsePasswordHash(encoded)
+  if (!parsed) return false
+  try {
+    return timingSafeEqual(derive(password, parsed, parsed.hash.length), parsed.hash)
+  } catch {
+    return false
+  }
+}
+
+/** True if `s` is a well-formed scrypt hash within the supported parameter bounds. */
+export function isPasswordHash (s: unknown): boolean {
+  return typeof s === 'string' && parsePasswordHash(s) !== null
+}
+
+function derive (password: string, params: Omit<ScryptHash, 'hash'>, length: number): Buffer {
+  const { N, r, p, salt } = params
+  return scryptSync(password, salt, length, { N, r, p, maxmem: memoryBytes(N, r) + 1024 * 1024 })
+}
+
+// scrypt needs about 128 * N * r bytes.
+function memoryBytes (N: number, r: number): number {
+  return 128 * N * r
+}
+
+function parsePasswordHash (encoded: string): ScryptHash | null {
+  const parts = encoded.split('$')
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null
+  const N = parseDecimal(parts[1])
+  const r = parseDecimal(parts[2])
+  const p = parseDecimal(parts[3])
+  const salt = parseBase64(parts[4])
+  const hash = parseBase64(parts[5])
+  if (N === null || r === null || p === null || salt === null || hash === null) return null
+  const powerOfTwo = (N & (N - 1)) === 0
+  if (N < 2 || N > costNMax || !powerOfTwo) return null
+  if (r < 1 || r > blockSizeRMax || p < 1 || p > parallelPMax) return null
+  if (memoryBytes(N, r) > scryptMemoryBytesMax) return null
+  if (salt.length < saltBytesMin || hash.length < keyBytesMin || hash.length > keyBytesMax) return null
+  return { N, r, p, salt, hash }
+}
+
+function parseDecimal (s: string | undefined): number | null {
+  if (s === undefined || !/^[1-9][0-9]{0,8}$/.test(s)) return null
+  return Number(s)
+}
+
+// Only canonical base64 (what Buffer#toString('base64') writes), so one hash has one spelling.
+function parseBase64 (s: string | undefined): Buffer | null {
+  if (s === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null
+  const bytes = Buffer.from(s, 'base64')
+  return bytes.toString('base64') === s ? bytes : null
+}

@@ -1,0 +1,35 @@
+// The embedded defaults: `wharf start` with no file and no WHARF_* variables runs on exactly this.
+import type { TlsListenerConfig, WharfConfig } from './config-types.ts'
+
+const mebibyte = 1024 * 1024
+
+/** A TLS listener that stays off until both certFile and keyFile are set. */
+function tlsDisabled (port: number): TlsListenerConfig {
+  return { port, certFile: null, keyFile: null, caFile: null }
+}
+
+/** A fresh object on every call, so callers may mutate it. */
+export function defaultConfig (): WharfConfig {
+  return {
+    dataDir: './data',
+    host: '0.0.0.0',
+    log: { level: 'info' },
+    storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000 },
+    mqtt: {
+      port: 1883,
+      tls: tlsDisabled(8883),
+      ws: { port: 8083, path: '/mqtt', tls: tlsDisabled(8084) },
+      maxPacketBytes: 16 * mebibyte,
+      maxConnections: 10000,
+      maxInflightMessages: 100,
+      maxQueuedMessages: 100000,
+      maxQueuedBytes: 256 * mebibyte,
+      queueOverflow: 'drop-oldest',
+      maxClientIdLength: 256,
+      connectTimeoutSeconds: 30
+    },
+    amqp: { port: 5672 },
+    admin: { port: 8080 },
+    auth: { allowAnonymous: true, users: [], defaultAcl: {} }
+  }
+}

@@ -1,0 +1,80 @@
+// WHARF_* environment variables, applied over the parsed file before validation (env > file > defaults).
+export type EnvKind = 'string' | 'integer' | 'boolean'
+
+export interface EnvOverride {
+  name: string
+  /** Dotted config path the variable sets. */
+  field: string
+  kind: EnvKind
+  description: string
+}
+
+/** Every variable Wharf reads; CONFIG-REFERENCE.md lists the same table. */
+export const envOverrides: readonly EnvOverride[] = [
+  { name: 'WHARF_DATA_DIR', field: 'dataDir', kind: 'string', description: 'directory of the SQLite file and the local cold tier' },
+  { name: 'WHARF_HOST', field: 'host', kind: 'string', description: 'bind address of every listener' },
+  { name: 'WHARF_LOG_LEVEL', field: 'log.level', kind: 'string', description: 'debug, info, warn or error' },
+  { name: 'WHARF_DURABILITY', field: 'storage.durability', kind: 'string', description: 'process or power' },
+  { name: 'WHARF_MQTT_PORT', field: 'mqtt.port', kind: 'integer', description: 'MQTT over TCP' },
+  { name: 'WHARF_MQTT_TLS_PORT', field: 'mqtt.tls.port', kind: 'integer', description: 'MQTT over TLS' },
+  { name: 'WHARF_MQTT_TLS_CERT_FILE', field: 'mqtt.tls.certFile', kind: 'string', description: 'PEM certificate chain of the MQTT TLS listener' },
+  { name: 'WHARF_MQTT_TLS_KEY_FILE', field: 'mqtt.tls.keyFile', kind: 'string', description: 'PEM private key of the MQTT TLS listener' },
+  { name: 'WHARF_WS_PORT', field: 'mqtt.ws.port', kind: 'integer', description: 'MQTT over WebSocket' },
+  { name: 'WHARF_WS_TLS_PORT', field: 'mqtt.ws.tls.port', kind: 'integer', description: 'MQTT over secure WebSocket' },
+  { name: 'WHARF_MQTT_MAX_PACKET_BYTES', field: 'mqtt.maxPacketBytes', kind: 'integer', description: 'largest MQTT packet accepted' },
+  { name: 'WHARF_MQTT_MAX_CONNECTIONS', field: 'mqtt.maxConnections', kind: 'integer', description: 'MQTT connections (TCP, TLS and WebSocket together)' },
+  { name: 'WHARF_AMQP_PORT', field: 'amqp.port', kind: 'integer', description: 'AMQP 0-9-1' },
+  { name: 'WHARF_ADMIN_PORT', field: 'admin.port', kind: 'integer', description: 'admin HTTP (health, metrics, management API)' },
+  { name: 'WHARF_ALLOW_ANONYMOUS', field: 'auth.allowAnonymous', kind: 'boolean', description: 'true or false' }
+]
+
+export interface EnvApplied {
+  raw: unknown
+  /** Config path → variable name, so a validation error names the variable the value came from. */
+  fieldSources: Record<string, string>
+}
+
+/**
+ * Returns a copy of `raw` with every set WHARF_* variable written at its path. An empty variable counts
+ * as unset. Values that do not parse stay strings, so validation reports them (naming the variable).
+ */
+export function applyEnvOverrides (raw: unknown, env: Readonly<Record<string, string | undefined>>): EnvApplied {
+  const out: unknown = raw === undefined || raw === null ? {} : structuredClone(raw)
+  const fieldSources: Record<string, string> = {}
+  for (const o of envOverrides) {
+    const text = env[o.name]
+    if (text === undefined || text === '') continue
+    if (setPath(out, o.field, convert(o.kind, text))) fieldSources[o.field] = o.name
+  }
+  return { raw: out, fieldSources }
+}
+
+function convert (kind: EnvKind, text: string): unknown {
+  const t = text.trim()
+  if (kind === 'integer') return /^[+-]?\d+$/.test(t) ? Number(t) : text
+  if (kind === 'boolean') {
+    if (/^(true|yes|on|1)$/i.test(t)) return true
+    if (/^(false|no|off|0)$/i.test(t)) return false
+    return text
+  }
+  return text
+}
+
+// A section the file set to a non-mapping is left alone: validation reports it at its own path.
+function setPath (target: unknown, field: string, value: unknown): boolean {
+  const keys = field.split('.')
+  const last = keys.pop() as string
+  let node = target
+  for (const key of keys) {
+    if (!isRecord(node)) return false
+    if (node[key] === undefined || node[key] === null) node[key] = {}
+    node = node[key]
+  }
+  if (!isRecord(node)) return false
+  node[last] = value
+  return true
+}
+
+function isRecord (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

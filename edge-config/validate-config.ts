@@ -1,0 +1,226 @@
+// Raw configuration (parsed YAML plus environment, possibly partial) merged over the defaults and checked
+// against one schema table: every field has one check, and the message of that check is what users see.
+import type { WharfConfig } from './config-types.ts'
+import { ConfigError } from './config-error.ts'
+import { defaultConfig } from './defaults.ts'
+import { isPasswordHash } from '../core/auth/password-hash.ts'
+import { isValidAclPattern } from '../core/auth/topic-acl.ts'
+
+interface Leaf { kind: 'leaf', allowed: string, test: (v: unknown) => boolean, optional?: boolean, redact?: boolean }
+interface ListNode<T> { kind: 'list', item: Schema<T>, optional?: boolean }
+interface MapNode<T> { kind: 'map', fields: { [K in keyof T]-?: Schema<NonNullable<T[K]>> } }
+/** The schema mirrors WharfConfig, so a field added to config-types.ts without a check does not compile. */
+type Schema<T> = [T] extends [ReadonlyArray<infer U>] ? ListNode<U> : [T] extends [object] ? MapNode<T> : Leaf
+type Node = Leaf | ListNode<unknown> | MapNode<Record<string, unknown>>
+
+export interface ValidateOptions {
+  /** Where single fields came from when not from `source`, e.g. { 'mqtt.port': 'WHARF_MQTT_PORT' }. */
+  fieldSources?: Readonly<Record<string, string>>
+}
+
+// ---- leaf checks -------------------------------------------------------------------------------------
+
+const isInt = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max
+
+const port: Leaf = { kind: 'leaf', allowed: 'must be an integer port 1-65535, or 0 for any free port', test: v => isInt(v, 0, 65535) }
+const text: Leaf = { kind: 'leaf', allowed: 'must be a non-empty string', test: v => typeof v === 'string' && v.length > 0 }
+const bool: Leaf = { kind: 'leaf', allowed: 'must be true or false', test: v => typeof v === 'boolean' }
+const filePathOrNull: Leaf = { kind: 'leaf', allowed: 'must be a file path, or null', test: v => v === null || (typeof v === 'string' && v.length > 0) }
+
+function int (min: number, max: number, unit: string, why = ''): Leaf {
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `${min}-${max}`
+  return { kind: 'leaf', allowed: `must be an integer ${range}${unit === '' ? '' : ' ' + unit}${why}`, test: v => isInt(v, min, max) }
+}
+
+function oneOf (...values: string[]): Leaf {
+  return { kind: 'leaf', allowed: `must be one of ${values.join(', ')}`, test: v => typeof v === 'string' && values.includes(v) }
+}
+
+function list<T> (item: Schema<T>): ListNode<T> {
+  return { kind: 'list', item, optional: true }
+}
+
+const aclPattern: Leaf = {
+  kind: 'leaf',
+  allowed: "must be an MQTT topic filter ('+' and '#' as whole levels, '#' last; %u and %c substituted)",
+  test: v => typeof v === 'string' && isValidAclPattern(v)
+}
+const passwordHash: Leaf = {
+  kind: 'leaf',
+  allowed: 'must be a scrypt hash scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>, as printed by `wharf passwd`',
+  test: isPasswordHash,
+  redact: true
+}
+const wsPath: Leaf = { kind: 'leaf', allowed: "must be a URL path starting with '/'", test: v => typeof v === 'string' && /^\/[^\s?#]*$/.test(v) }
+
+const tls: Schema<WharfConfig['mqtt']['tls']> = { kind: 'map', fields: { port, certFile: filePathOrNull, keyFile: filePathOrNull, caFile: filePathOrNull } }
+const acl: Schema<WharfConfig['auth']['defaultAcl']> = { kind: 'map', fields: { publish: list(aclPattern), subscribe: list(aclPattern) } }
+
+// ---- the schema --------------------------------------------------------------------------------------
+
+const schema: Schema<WharfConfig> = {
+  kind: 'map',
+  fields: {
+    dataDir: text,
+    host: text,
+    log: { kind: 'map', fields: { level: oneOf('debug', 'info', 'warn', 'error') } },
+    storage: {
+      kind: 'map',
+      fields: {
+        durability: oneOf('process', 'power'),
+        commitWindowMs: int(0, 1000, 'ms'),
+        commitBatchMax: int(1, 1_000_000, 'writes')
+      }
+    },
+    mqtt: {
+      kind: 'map',
+      fields: {
+        port,
+        tls,
+        ws: { kind: 'map', fields: { port, path: wsPath, tls } },
+        // MQTT's largest packet: 256 MiB of remaining length plus a 5-byte fixed header.
+        maxPacketBytes: int(64, 268_435_460, 'bytes'),
+        maxConnections: int(1, 10_000_000, 'connections'),
+        // A QoS 1/2 delivery holds a 16-bit packet identifier [MQTT-2.3.1-1].
+        maxInflightMessages: int(1, 65_535, 'messages', ' (MQTT packet identifiers are 16-bit)'),
+        maxQueuedMessages: int(0, 1_000_000_000, 'messages'),
+        maxQueuedBytes: int(0, Number.MAX_SAFE_INTEGER, 'bytes'),
+        queueOverflow: oneOf('drop-oldest', 'drop-newest'),
+        // Servers must accept 1-23 character client ids [MQTT-3.1.3-5]; strings are 16-bit length prefixed.
+        maxClientIdLength: int(23, 65_535, 'characters', ' (MQTT requires at least 23)'),
+        connectTimeoutSeconds: int(1, 3600, 'seconds')
+      }
+    },
+    amqp: { kind: 'map', fields: { port } },
+    admin: { kind: 'map', fields: { port } },
+    auth: {
+      kind: 'map',
+      fields: {
+        allowAnonymous: bool,
+        users: {
+          kind: 'list',
+          item: {
+            kind: 'map',
+            fields: {
+              username: text,
+              passwordHash,
+              publish: list(aclPattern),
+              subscribe: list(aclPattern),
+              vhosts: list(text)
+            }
+          }
+        },
+        defaultAcl: acl
+      }
+    }
+  }
+}
+
+// ---- cross-field checks ------------------------------------------------------------------------------
+
+type Fail = (field: string, value: unknown, allowed: string) => never
+type CrossCheck = (config: WharfConfig, fail: Fail) => void
+
+interface Listener { field: string, port: number, enabled: boolean }
+
+function listeners (c: WharfConfig): Listener[] {
+  const tlsOn = (t: WharfConfig['mqtt']['tls']): boolean => t.certFile !== null && t.keyFile !== null
+  return [
+    { field: 'mqtt.port', port: c.mqtt.port, enabled: true },
+    { field: 'mqtt.tls.port', port: c.mqtt.tls.port, enabled: tlsOn(c.mqtt.tls) },
+    { field: 'mqtt.ws.port', port: c.mqtt.ws.port, enabled: true },
+    { field: 'mqtt.ws.tls.port', port: c.mqtt.ws.tls.port, enabled: tlsOn(c.mqtt.ws.tls) },
+    { field: 'amqp.port', port: c.amqp.port, enabled: true },
+    { field: 'admin.port', port: c.admin.port, enabled: true }
+  ]
+}
+
+const tlsPairs: CrossCheck = (c, fail) => {
+  for (const [prefix, t] of [['mqtt.tls', c.mqtt.tls], ['mqtt.ws.tls', c.mqtt.ws.tls]] as const) {
+    if ((t.certFile === null) !== (t.keyFile === null)) {
+      const [missing, given] = t.certFile === null ? ['certFile', 'keyFile'] : ['keyFile', 'certFile']
+      fail(`${prefix}.${missing}`, null, `must be set together with ${prefix}.${given} (both enable TLS, neither disables it)`)
+    }
+    if (t.caFile !== null && t.certFile === null) {
+      fail(`${prefix}.caFile`, t.caFile, `needs ${prefix}.certFile and ${prefix}.keyFile (client certificates need a TLS listener)`)
+    }
+  }
+}
+
+const distinctPorts: CrossCheck = (c, fail) => {
+  const taken = new Map<number, string>()
+  for (const l of listeners(c)) {
+    if (!l.enabled || l.port === 0) continue
+    const other = taken.get(l.port)
+    if (other !== undefined) fail(l.field, l.port, `must differ from ${other} (both listeners are enabled; 0 picks any free port)`)
+    taken.set(l.port, l.field)
+  }
+}
+
+const uniqueUsernames: CrossCheck = (c, fail) => {
+  const seen = new Map<string, number>()
+  c.auth.users.forEach((u, i) => {
+    const first = seen.get(u.username)
+    if (first !== undefined) fail(`auth.users[${i}].username`, u.username, `must be unique (already used by auth.users[${first}])`)
+    seen.set(u.username, i)
+  })
+}
+
+const crossChecks: CrossCheck[] = [tlsPairs, distinctPorts, uniqueUsernames]
+
+// ---- the walk ----------------------------------------------------------------------------------------
+
+/**
+ * Merges `raw` over the defaults and validates the result. A missing or null section takes its defaults;
+ * unknown keys, wrong types and out-of-range values throw a ConfigError naming the field.
+ */
+export function validateConfig (raw: unknown, source?: string, options: ValidateOptions = {}): WharfConfig {
+  const fail: Fail = (field, value, allowed) => {
+    const redact = field.endsWith('.passwordHash') && value !== undefined
+    throw new ConfigError({ field, value, allowed, source: options.fieldSources?.[field] ?? source, redact })
+  }
+  // The typed schema guarantees the walk returns the WharfConfig shape; the walk itself is untyped.
+  const config = walk(schema as unknown as Node, raw, defaultConfig(), '', fail) as WharfConfig
+  for (const check of crossChecks) check(config, fail)
+  return config
+}
+
+function walk (node: Node, raw: unknown, fallback: unknown, path: string, fail: Fail): unknown {
+  if (node.kind === 'map') return walkMap(node, raw, fallback, path, fail)
+  // A list written as an empty YAML key (`users:`) is null and means the default, as for sections.
+  const value = raw === undefined || (raw === null && node.kind === 'list') ? fallback : raw
+  if (node.kind === 'list') {
+    if (!Array.isArray(value)) return fail(path, value, 'must be a list')
+    return value.map((item: unknown, i) => walk(node.item as Node, item, undefined, `${path}[${i}]`, fail))
+  }
+  if (!node.test(value)) fail(path, value, node.allowed)
+  return value
+}
+
+function walkMap (node: MapNode<Record<string, unknown>>, raw: unknown, fallback: unknown, path: string, fail: Fail): Record<string, unknown> {
+  const keys = Object.keys(node.fields)
+  const given = raw === undefined || raw === null ? {} : raw
+  if (!isPlainObject(given)) return fail(path || '(top level)', raw, `must be a mapping with keys ${keys.join(', ')}`)
+  for (const key of Object.keys(given)) {
+    if (!keys.includes(key)) fail(join(path, key), given[key], `unknown key; allowed keys${path === '' ? '' : ' under ' + path}: ${keys.join(', ')}`)
+  }
+  const defaults = isPlainObject(fallback) ? fallback : {}
+  const out: Record<string, unknown> = {}
+  for (const key of keys) {
+    const child = node.fields[key] as Node
+    const value = given[key]
+    const optional = child.kind !== 'map' && child.optional === true
+    if (optional && (value === undefined || value === null) && defaults[key] === undefined) continue
+    if (child.kind !== 'map' && value === undefined && defaults[key] === undefined) fail(join(path, key), undefined, 'is required')
+    out[key] = walk(child, value, defaults[key], join(path, key), fail)
+  }
+  return out
+}
+
+function join (path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`
+}
+
+function isPlainObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
