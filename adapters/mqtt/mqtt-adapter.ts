@@ -1,0 +1,185 @@
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
+import type { Duplex } from 'node:stream'
+import type { IncomingMessage } from 'node:http'
+import type { MqttConfig, WharfConfig } from '../../edge-config/config-types.ts'
+import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
+import type { Logger } from '../../core/logger.ts'
+import type { Metrics } from '../../core/metrics.ts'
+import { verifyPassword } from '../../core/auth/password-hash.ts'
+import { createTopicAcl } from '../../core/auth/topic-acl.ts'
+import { SqlitePersistence } from './sqlite-persistence.ts'
+import { DurablePublish } from './durable-publish.ts'
+import { OutboundWindow } from './outbound-window.ts'
+import { PacketSizeGuard } from './packet-size-guard.ts'
+import { invalidTopicReason } from './topic-validation.ts'
+
+export interface MqttAdapterOptions {
+  mqtt: MqttConfig
+  auth: WharfConfig['auth']
+  store: SqliteStore
+  logger: Logger
+  metrics: Metrics
+}
+
+export interface MqttAdapter {
+  readonly broker: Aedes
+  /** Serve one MQTT connection (TCP, TLS or a WebSocket stream). */
+  handle(conn: Duplex, req?: IncomingMessage): void
+  /** Open MQTT connections, counted from accept to close (so also those still before CONNECT). */
+  readonly openConnections: number
+  connections(): Array<{ clientId: string, clean: boolean, remoteAddress: string | null }>
+  close(): Promise<void>
+}
+
+const usernameOf = new WeakMap<Client, string>()
+
+export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<MqttAdapter> {
+  const { mqtt, logger, metrics } = opts
+  const log = logger.child({ component: 'mqtt' })
+  const counters = {
+    refusedConnections: metrics.counter('wharf_mqtt_connections_refused_total', 'MQTT connections refused at mqtt.maxConnections'),
+    oversize: metrics.counter('wharf_mqtt_oversize_packets_total', 'MQTT connections closed for a packet over mqtt.maxPacketBytes'),
+    authFailed: metrics.counter('wharf_mqtt_auth_failures_total', 'MQTT CONNECTs refused for bad credentials or anonymous access'),
+    publishDenied: metrics.counter('wharf_mqtt_publish_denied_total', 'MQTT publishes dropped by ACL'),
+    subscribeDenied: metrics.counter('wharf_mqtt_subscribe_denied_total', 'MQTT subscriptions refused by ACL (SUBACK 0x80)'),
+    clientErrors: metrics.counter('wharf_mqtt_client_errors_total', 'MQTT connections closed for a protocol or I/O error'),
+    queueOverflow: metrics.counter('wharf_mqtt_queue_overflow_total', 'Messages dropped at mqtt.maxQueuedMessages / maxQueuedBytes'),
+    published: metrics.counter('wharf_mqtt_messages_published_total', 'MQTT PUBLISH packets accepted from clients')
+  }
+
+  const onOverflow = (clientId: string): void => {
+    counters.queueOverflow.inc()
+    log.warn('queue limit reached, message dropped', { clientId, policy: mqtt.queueOverflow })
+  }
+  const persistence = new SqlitePersistence(opts.store, {
+    maxQueuedMessages: mqtt.maxQueuedMessages,
+    maxQueuedBytes: mqtt.maxQueuedBytes,
+    queueOverflow: mqtt.queueOverflow,
+    onOverflow
+  })
+  const acl = createTopicAcl(opts.auth)
+  const usersByName = new Map(opts.auth.users.map(u => [u.username, u]))
+
+  const broker = await Aedes.createBroker({
+    persistence,
+    maxClientsIdLength: mqtt.maxClientIdLength,
+    connectTimeout: mqtt.connectTimeoutSeconds * 1000,
+    preConnect (client, _packet, done) {
+      window.attach(client)
+      done(null, true)
+    },
+    authenticate (client, username, password, done) {
+      if (username === undefined || username === null || username === '') {
+        if (opts.auth.allowAnonymous) { done(null, true); return }
+        counters.authFailed.inc()
+        log.warn('anonymous connect refused', { clientId: client.id })
+        done(Object.assign(new Error('anonymous access is disabled'), { returnCode: 5 }), false)
+        return
+      }
+      const user = usersByName.get(username)
+      if (!user || !password || !verifyPassword(password.toString('utf8'), user.passwordHash)) {
+        counters.authFailed.inc()
+        log.warn('bad username or password', { clientId: client.id, username })
+        done(Object.assign(new Error('bad username or password'), { returnCode: 4 }), false)
+        return
+      }
+      usernameOf.set(client, username)
+      done(null, true)
+    },
+    authorizePublish (client, packet, done) {
+      const reason = invalidTopicReason(packet.topic)
+      if (reason) { done(new Error(`publish to "${packet.topic}": ${reason}`)); return }
+      if (client === null) { durable.commitBeforeAck(packet, client, done); return }
+      if (packet.topic.startsWith('$SYS')) {
+        counters.publishDenied.inc()
+        log.warn('publish to $SYS dropped', { clientId: client.id, topic: packet.topic })
+        durable.drop(packet, done)
+        return
+      }
+      if (!acl.canPublish(usernameOf.get(client) ?? null, client.id, packet.topic)) {
+        counters.publishDenied.inc()
+        log.warn('publish denied by ACL, dropped', { clientId: client.id, username: usernameOf.get(client), topic: packet.topic })
+        durable.drop(packet, done)
+        return
+      }
+      counters.published.inc()
+      durable.commitBeforeAck(packet, client, done)
+    },
+    authorizeSubscribe (client, sub: Subscription, done) {
+      const reason = invalidTopicReason(sub.topic)
+      if (reason) { done(new Error(`subscribe to "${sub.topic}": ${reason}`), null); return }
+      if (!acl.canSubscribe(usernameOf.get(client) ?? null, client.id, sub.topic)) {
+        counters.subscribeDenied.inc()
+        log.warn('subscribe denied by ACL', { clientId: client.id, username: usernameOf.get(client), filter: sub.topic })
+        done(null, null) // SUBACK 0x80, [MQTT-3.9.3]
+        return
+      }
+      done(null, sub)
+    }
+  })
+  const durable = new DurablePublish(broker)
+  const window = new OutboundWindow(broker, {
+    maxInflightMessages: mqtt.maxInflightMessages,
+    maxQueuedMessages: mqtt.maxQueuedMessages,
+    queueOverflow: mqtt.queueOverflow,
+    onOverflow
+  })
+
+  broker.on('clientError', (client: Client, err: Error) => {
+    counters.clientErrors.inc()
+    log.warn('client connection closed on error', { clientId: client.id, reason: err.message })
+  })
+  broker.on('connectionError', (client: Client, err: Error) => {
+    counters.clientErrors.inc()
+    log.warn('connection error before CONNECT', { clientId: client?.id, reason: err.message })
+  })
+  metrics.gauge('wharf_mqtt_clients_connected', 'Connected MQTT clients', () => broker.connectedClients)
+
+  let open = 0
+  metrics.gauge('wharf_mqtt_connections_open', 'Open MQTT connections (TCP, TLS and WebSocket)', () => open)
+
+  return {
+    broker,
+    get openConnections () { return open },
+    connections () {
+      const clients = (broker as unknown as { clients: Record<string, Client & { conn?: { remoteAddress?: string } }> }).clients
+      return Object.values(clients).map(c => ({ clientId: c.id, clean: c.clean, remoteAddress: c.conn?.remoteAddress ?? null }))
+    },
+    handle (conn, req) {
+      if (open >= mqtt.maxConnections) {
+        counters.refusedConnections.inc()
+        log.warn('connection refused: mqtt.maxConnections reached', { maxConnections: mqtt.maxConnections })
+        conn.destroy()
+        return
+      }
+      open++
+      conn.once('close', () => { open-- })
+      guardPacketSize(conn, mqtt.maxPacketBytes, reason => {
+        counters.oversize.inc()
+        log.warn('connection closed: ' + reason)
+      })
+      broker.handle(conn, req)
+    },
+    close () {
+      return new Promise<void>(resolve => broker.close(() => resolve()))
+    }
+  }
+}
+
+// aedes pulls bytes with conn.read(null) and parses them at once, so the size guard sits on that
+// call: an oversize packet is refused from its fixed header, before its body is buffered.
+function guardPacketSize (conn: Duplex, maxPacketBytes: number, onRefuse: (reason: string) => void): void {
+  const guard = new PacketSizeGuard(maxPacketBytes)
+  const read = conn.read.bind(conn)
+  conn.read = (size?: number) => {
+    const chunk = read(size) as Buffer | null
+    if (chunk === null) return null
+    const refused = guard.feed(chunk)
+    if (refused === null) return chunk
+    onRefuse(refused)
+    conn.destroy()
+    return null
+  }
+}
+
+export type { PublishPacket }

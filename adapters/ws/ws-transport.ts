@@ -1,0 +1,33 @@
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+
+export interface WsTransportOptions {
+  path: string
+  maxPayloadBytes: number
+  onConnection: (stream: Duplex, req: IncomingMessage) => void
+}
+
+// MQTT over WebSocket is only a transport: each binary message feeds the same MQTT stream parser
+// as TCP does ([MQTT-6.0.0-2]: a control packet may span several WebSocket frames).
+const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
+
+export function attachWsTransport (server: HttpServer, opts: WsTransportOptions): WebSocketServer {
+  const wss = new WebSocketServer({
+    server,
+    path: opts.path,
+    maxPayload: opts.maxPayloadBytes,
+    // Browsers send "mqtt"; a client that offers no subprotocol is served too, one that offers
+    // only others is refused as MQTT-over-WebSocket requires ([MQTT-6.0.0-3]).
+    handleProtocols: (offered: Set<string>) => {
+      for (const p of MQTT_SUBPROTOCOLS) if (offered.has(p)) return p
+      return false
+    }
+  })
+  wss.on('connection', (socket, req) => {
+    const stream = createWebSocketStream(socket)
+    stream.on('error', () => stream.destroy())
+    opts.onConnection(stream, req)
+  })
+  return wss
+}

@@ -1,0 +1,107 @@
+import { loadConfig } from '../edge-config/load-config.ts'
+import { ConfigError } from '../edge-config/config-error.ts'
+import { createLogger } from '../core/logger.ts'
+import { hashPassword } from '../core/auth/password-hash.ts'
+import { startWharf } from './wharf-node.ts'
+import { wharfVersion } from './version.ts'
+
+const usage = `wharf ${wharfVersion} — multi-protocol edge message broker
+
+Usage:
+  wharf start [--config FILE]          start the broker (defaults, then FILE, then WHARF_* env)
+  wharf check-config [--config FILE]   validate the configuration and exit (0 = valid)
+  wharf passwd                         read a password on stdin, print its scrypt hash for auth.users
+  wharf --version                      print the version
+  wharf --help                         this text
+`
+
+interface ParsedArgs { command: string | undefined, configFile: string | undefined, error?: string }
+
+function parseArgs (argv: string[]): ParsedArgs {
+  let command: string | undefined
+  let configFile: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--config' || arg === '-c') {
+      configFile = argv[++i]
+      if (configFile === undefined) return { command, configFile, error: '--config needs a file path' }
+    } else if (arg.startsWith('--config=')) {
+      configFile = arg.slice('--config='.length)
+    } else if (arg === '--version' || arg === '-v') {
+      command = 'version'
+    } else if (arg === '--help' || arg === '-h') {
+      command = 'help'
+    } else if (command === undefined && !arg.startsWith('-')) {
+      command = arg
+    } else {
+      return { command, configFile, error: `unknown argument "${arg}"` }
+    }
+  }
+  return { command, configFile }
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const args = parseArgs(argv)
+  if (args.error) { process.stderr.write(`wharf: ${args.error}\n\n${usage}`); return 2 }
+  switch (args.command) {
+    case 'version': process.stdout.write(`wharf ${wharfVersion}\n`); return 0
+    case 'help': case undefined: process.stdout.write(usage); return args.command === 'help' ? 0 : 2
+    case 'check-config': return checkConfig(args.configFile)
+    case 'start': return start(args.configFile)
+    case 'passwd': return passwd()
+    default: process.stderr.write(`wharf: unknown command "${args.command}"\n\n${usage}`); return 2
+  }
+}
+
+function configOrExit (file: string | undefined): ReturnType<typeof loadConfig> | null {
+  try {
+    return loadConfig({ file, env: process.env })
+  } catch (err) {
+    if (err instanceof ConfigError) { process.stderr.write(`wharf: ${err.message}\n`); return null }
+    throw err
+  }
+}
+
+function checkConfig (file: string | undefined): number {
+  const config = configOrExit(file)
+  if (!config) return 1
+  process.stdout.write(`wharf: configuration ${file ?? '(defaults and environment)'} is valid\n`)
+  return 0
+}
+
+async function start (file: string | undefined): Promise<number> {
+  const config = configOrExit(file)
+  if (!config) return 1
+  const logger = createLogger(config.log.level)
+  let node
+  try {
+    node = await startWharf(config, logger)
+  } catch (err) {
+    logger.error('start-up failed', { error: (err as Error).message })
+    return 1
+  }
+  const running = node
+  return await new Promise<number>(resolve => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      logger.info('signal received, shutting down', { signal })
+      running.close().then(() => resolve(0), err => {
+        logger.error('shutdown failed', { error: (err as Error).message })
+        resolve(1)
+      })
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+}
+
+async function passwd (): Promise<number> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+  if (password.length === 0) { process.stderr.write('wharf passwd: empty password on stdin\n'); return 1 }
+  process.stdout.write(hashPassword(password) + '\n')
+  return 0
+}

@@ -1,0 +1,136 @@
+import { createServer as createNetServer, type Server } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { readFileSync } from 'node:fs'
+import type { WharfConfig, TlsListenerConfig } from '../edge-config/config-types.ts'
+import type { Logger } from '../core/logger.ts'
+import { Metrics } from '../core/metrics.ts'
+import { SqliteStore } from '../core/storage/sqlite-store.ts'
+import { createMqttAdapter, type MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
+import { attachWsTransport } from '../adapters/ws/ws-transport.ts'
+import { createAdminServer } from './admin-http.ts'
+import { listen, closeServer } from './listen.ts'
+import { wharfVersion } from './version.ts'
+
+export interface BoundPorts {
+  mqtt: number
+  ws: number
+  admin: number
+  mqttTls?: number
+  wsTls?: number
+}
+
+export interface WharfNode {
+  readonly ports: BoundPorts
+  readonly metrics: Metrics
+  readonly store: SqliteStore
+  /** Drain: stop accepting, disconnect clients, commit what is pending, close the store. */
+  close(): Promise<void>
+}
+
+/** The composition root: builds store, core, adapters and listeners, and closes them in reverse. */
+export async function startWharf (config: WharfConfig, logger: Logger): Promise<WharfNode> {
+  const metrics = new Metrics()
+  let ready = false
+  const servers: Server[] = []
+  const startedAtMs = Date.now()
+
+  const admin = createAdminServer(metrics, {
+    ready: () => ready,
+    overview: () => ({
+      product_name: 'Wharf',
+      product_version: wharfVersion,
+      node_version: process.version,
+      uptime_ms: Date.now() - startedAtMs,
+      object_totals: { connections: mqtt?.openConnections ?? 0 },
+      store: store.stats
+    }),
+    connections: () => mqtt?.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []
+  })
+  servers.push(admin)
+  const adminPort = await listen(admin, config.admin.port, config.host, 'admin http')
+
+  const store = SqliteStore.open({
+    dataDir: config.dataDir,
+    durability: config.storage.durability,
+    commitWindowMs: config.storage.commitWindowMs,
+    commitBatchMax: config.storage.commitBatchMax
+  })
+  metrics.gauge('wharf_store_commits_total', 'Group commits of the SQLite store', () => store.stats.commits)
+  metrics.gauge('wharf_store_writes_committed_total', 'Writes committed by the SQLite store', () => store.stats.committedWrites)
+
+  let mqtt: MqttAdapter
+  try {
+    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, logger, metrics })
+  } catch (err) {
+    await closeServer(admin)
+    store.close()
+    throw err
+  }
+  const handle = mqtt.handle.bind(mqtt)
+
+  try {
+    const mqttServer = createNetServer(socket => handle(socket))
+    servers.push(mqttServer)
+    const ports: BoundPorts = {
+      admin: adminPort,
+      mqtt: await listen(mqttServer, config.mqtt.port, config.host, 'mqtt'),
+      ws: await listenWs(createHttpServer(), config.mqtt.ws.port, 'mqtt websocket')
+    }
+    const mqttTls = tlsOptions(config.mqtt.tls)
+    if (mqttTls) {
+      const s = createTlsServer(mqttTls, socket => handle(socket))
+      servers.push(s)
+      ports.mqttTls = await listen(s, config.mqtt.tls.port, config.host, 'mqtt tls')
+    }
+    const wsTls = tlsOptions(config.mqtt.ws.tls)
+    if (wsTls) ports.wsTls = await listenWs(createHttpsServer(wsTls), config.mqtt.ws.tls.port, 'mqtt websocket tls')
+    ready = true
+    logger.info('wharf ready', { version: wharfVersion, dataDir: config.dataDir, durability: config.storage.durability, host: config.host, ports })
+
+    let closing: Promise<void> | undefined
+    return {
+      ports,
+      metrics,
+      store,
+      close: () => {
+        closing ??= (async () => {
+          ready = false
+          logger.info('draining: stop accepting, disconnect clients, commit, close store')
+          const stopped = Promise.all(servers.map(closeServer))
+          await mqtt.close()
+          store.flush()
+          await new Promise(resolve => setImmediate(resolve))
+          store.close()
+          await stopped
+          logger.info('stopped')
+        })()
+        return closing
+      }
+    }
+  } catch (err) {
+    await Promise.all(servers.map(closeServer))
+    await mqtt.close()
+    store.close()
+    throw err
+  }
+
+  async function listenWs (server: HttpServer, port: number, name: string): Promise<number> {
+    servers.push(server)
+    server.on('request', (_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }); res.end(`MQTT over WebSocket is served on ${config.mqtt.ws.path}\n`) })
+    const wss = attachWsTransport(server, { path: config.mqtt.ws.path, maxPayloadBytes: config.mqtt.maxPacketBytes, onConnection: (stream, req) => handle(stream, req) })
+    server.on('close', () => { for (const c of wss.clients) c.terminate(); wss.close() })
+    return await listen(server, port, config.host, name)
+  }
+}
+
+function tlsOptions (tls: TlsListenerConfig): { cert: Buffer, key: Buffer, ca?: Buffer } | null {
+  if (!tls.certFile || !tls.keyFile) return null
+  const read = (file: string, what: string): Buffer => {
+    try { return readFileSync(file) } catch (err) { throw new Error(`tls: read ${what} ${file}: ${(err as Error).message}`) }
+  }
+  const opts: { cert: Buffer, key: Buffer, ca?: Buffer } = { cert: read(tls.certFile, 'certFile'), key: read(tls.keyFile, 'keyFile') }
+  if (tls.caFile) opts.ca = read(tls.caFile, 'caFile')
+  return opts
+}

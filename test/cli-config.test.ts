@@ -1,0 +1,77 @@
+// The `wharf` command: version, help, check-config, and start-up refusing bad configs by field.
+import { describe, test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const wharfBin = fileURLToPath(new URL('../gateway/bin/wharf.js', import.meta.url))
+const example = fileURLToPath(new URL('../edge-config/wharf.example.yaml', import.meta.url))
+
+function wharf (args: string[], env: Record<string, string> = {}): { code: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, [wharfBin, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe('wharf CLI', { timeout: 90_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+  const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p }
+
+  test('--version and --help', () => {
+    assert.match(wharf(['--version']).stdout, /^wharf \d+\.\d+\.\d+/)
+    const help = wharf(['--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /wharf start \[--config FILE\]/)
+    assert.match(help.stdout, /check-config/)
+  })
+
+  test('check-config accepts the commented example config', () => {
+    const r = wharf(['check-config', '--config', example])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /is valid/)
+  })
+
+  const bad: Array<[string, string, RegExp]> = [
+    ['unknown key', 'mqtt:\n  prot: 1883\n', /mqtt\.prot/],
+    ['port out of range', 'mqtt:\n  port: 70000\n', /mqtt\.port.*70000/],
+    ['wrong type', 'storage:\n  durability: 3\n', /storage\.durability/],
+    ['bad enum', 'storage:\n  durability: sometimes\n', /storage\.durability.*sometimes.*(process|power)/s],
+    ['bad YAML', 'mqtt: [unclosed\n', /bad\.yaml|YAML|yaml/]
+  ]
+  for (const [name, yaml, expected] of bad) {
+    test(`start refuses a config with ${name}, naming the field`, () => {
+      const r = wharf(['start', '--config', file('bad.yaml', yaml)], { WHARF_DATA_DIR: join(dir, 'data') })
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, expected)
+      const check = wharf(['check-config', '--config', join(dir, 'bad.yaml')])
+      assert.equal(check.code, 1)
+      assert.match(check.stderr, expected)
+    })
+  }
+
+  test('an unreadable config file is named', () => {
+    const r = wharf(['check-config', '--config', join(dir, 'missing.yaml')])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /missing\.yaml/)
+  })
+
+  test('a bad environment value names the variable', () => {
+    const r = wharf(['check-config'], { WHARF_MQTT_PORT: 'abc' })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /WHARF_MQTT_PORT/)
+  })
+
+  test('unknown commands and arguments are refused with usage', () => {
+    assert.equal(wharf(['fly']).code, 2)
+    assert.equal(wharf(['start', '--nope']).code, 2)
+  })
+
+  test('passwd prints a scrypt hash usable in auth.users', () => {
+    const r = spawnSync(process.execPath, [wharfBin, 'passwd'], { input: 'hunter2\n', encoding: 'utf8', timeout: 20_000 })
+    assert.equal(r.status, 0)
+    assert.match(r.stdout.trim(), /^scrypt\$/)
+  })
+})

@@ -1,0 +1,68 @@
+// Persistent sessions (clean=false): offline queues in order, subscriptions kept, also across restart.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { startTestBroker } from './support/test-broker.ts'
+import { connect, collector, end, sleep } from './support/mqtt-helpers.ts'
+
+describe('persistent sessions', { timeout: 60_000 }, () => {
+  test('an offline persistent session receives every QoS 1/2 message in order after reconnect', async () => {
+    const broker = await startTestBroker()
+    try {
+      const sub = await connect(broker.mqttUrl, { clientId: 'sess-1', clean: false })
+      await sub.subscribeAsync('sess/#', { qos: 2 })
+      await end(sub)
+      const pub = await connect(broker.mqttUrl, { clientId: 'sess-pub' })
+      for (let i = 0; i < 100; i++) await pub.publishAsync('sess/data', `m${i}`, { qos: (i % 2 === 0 ? 1 : 2) })
+      await pub.publishAsync('sess/data', 'qos0-dropped-for-offline', { qos: 0 })
+      await end(pub)
+      const back = await connect(broker.mqttUrl, { clientId: 'sess-1', clean: false })
+      const got = collector(back)
+      const msgs = await got.waitFor(100)
+      await sleep(200)
+      assert.deepEqual(got.messages.map(m => m.payload), Array.from({ length: 100 }, (_, i) => `m${i}`))
+      assert.equal(msgs.filter(m => m.qos === 2).length, 50)
+      await end(back)
+    } finally { await broker.close() }
+  })
+
+  test('subscriptions and queued messages survive a broker restart', async () => {
+    const first = await startTestBroker()
+    const sub = await connect(first.mqttUrl, { clientId: 'sess-restart', clean: false })
+    await sub.subscribeAsync('kept/#', { qos: 1 })
+    await end(sub)
+    const pub = await connect(first.mqttUrl, { clientId: 'sess-restart-pub' })
+    for (let i = 0; i < 10; i++) await pub.publishAsync('kept/x', `before-${i}`, { qos: 1 })
+    await end(pub)
+    await first.stop()
+
+    const second = await startTestBroker(() => {}, first.dataDir)
+    try {
+      const pub2 = await connect(second.mqttUrl, { clientId: 'sess-restart-pub2' })
+      await pub2.publishAsync('kept/x', 'after', { qos: 1 })
+      await end(pub2)
+      const back = await connect(second.mqttUrl, { clientId: 'sess-restart', clean: false })
+      assert.equal((back as unknown as { connackPacket?: { sessionPresent: boolean } }).connackPacket?.sessionPresent ?? true, true)
+      const got = collector(back)
+      await got.waitFor(11)
+      assert.deepEqual(got.messages.map(m => m.payload), [...Array.from({ length: 10 }, (_, i) => `before-${i}`), 'after'])
+      await end(back)
+    } finally { await second.close() }
+  })
+
+  test('a clean session keeps nothing after disconnect', async () => {
+    const broker = await startTestBroker()
+    try {
+      const sub = await connect(broker.mqttUrl, { clientId: 'clean-1', clean: true })
+      await sub.subscribeAsync('gone/#', { qos: 1 })
+      await end(sub)
+      const pub = await connect(broker.mqttUrl, { clientId: 'clean-pub' })
+      await pub.publishAsync('gone/x', 'lost', { qos: 1 })
+      await end(pub)
+      const back = await connect(broker.mqttUrl, { clientId: 'clean-1', clean: false })
+      const got = collector(back)
+      await sleep(300)
+      assert.equal(got.messages.length, 0)
+      await end(back)
+    } finally { await broker.close() }
+  })
+})

@@ -1,0 +1,50 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+
+export interface Received { topic: string, payload: string, qos: number, retain: boolean }
+
+/** Connect with mqtt.js; rejects on error or after timeoutMs. reconnect is off so a refusal is seen. */
+export async function connect (url: string, opts: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
+  const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: timeoutMs, ...opts })
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { client.end(true); reject(new Error(`connect ${url}: no CONNACK within ${timeoutMs} ms`)) }, timeoutMs)
+    client.once('connect', () => { clearTimeout(timer); client.removeAllListeners('error'); client.removeAllListeners('close'); client.on('error', () => {}); resolve(client) })
+    client.once('error', err => { clearTimeout(timer); client.end(true); reject(err) })
+    client.once('close', () => { clearTimeout(timer); client.end(true); reject(new Error(`connect ${url}: connection closed before CONNACK`)) })
+  })
+}
+
+/** Collect messages as they arrive; wait for a count with a bound. */
+export function collector (client: MqttClient): { messages: Received[], waitFor(n: number, timeoutMs?: number): Promise<Received[]> } {
+  const messages: Received[] = []
+  const waiters: Array<{ n: number, resolve: () => void }> = []
+  client.on('message', (topic, payload, packet) => {
+    messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain })
+    for (const w of [...waiters]) if (messages.length >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
+  })
+  return {
+    messages,
+    waitFor: async (n, timeoutMs = 5000) => {
+      if (messages.length >= n) return messages
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`expected ${n} messages, got ${messages.length} within ${timeoutMs} ms: ${JSON.stringify(messages.slice(-3))}`)), timeoutMs)
+        waiters.push({ n, resolve: () => { clearTimeout(timer); resolve() } })
+      })
+      return messages
+    }
+  }
+}
+
+export async function end (...clients: Array<MqttClient | undefined>): Promise<void> {
+  await Promise.all(clients.map(c => c ? c.endAsync(true).catch(() => {}) : Promise.resolve()))
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Resolves when the client's connection closes, or rejects after timeoutMs. */
+export function closed (client: MqttClient, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!client.connected) { resolve(); return }
+    const timer = setTimeout(() => reject(new Error(`connection still open after ${timeoutMs} ms`)), timeoutMs)
+    client.once('close', () => { clearTimeout(timer); resolve() })
+  })
+}
