@@ -5,7 +5,7 @@ import type { MqttConfig, WharfConfig } from '../../edge-config/config-types.ts'
 import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
-import { verifyPassword } from '../../core/auth/password-hash.ts'
+import { verifyPasswordAsync } from '../../core/auth/password-hash.ts'
 import { createTopicAcl } from '../../core/auth/topic-acl.ts'
 import { SqlitePersistence } from './sqlite-persistence.ts'
 import { DurablePublish } from './durable-publish.ts'
@@ -77,14 +77,17 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
         return
       }
       const user = usersByName.get(username)
-      if (!user || !password || !verifyPassword(password.toString('utf8'), user.passwordHash)) {
-        counters.authFailed.inc()
-        log.warn('bad username or password', { clientId: client.id, username })
-        done(Object.assign(new Error('bad username or password'), { returnCode: 4 }), false)
-        return
-      }
-      usernameOf.set(client, username)
-      done(null, true)
+      const verified = user && password ? verifyPasswordAsync(password.toString('utf8'), user.passwordHash) : Promise.resolve(false)
+      void verified.then(ok => {
+        if (!ok) {
+          counters.authFailed.inc()
+          log.warn('bad username or password', { clientId: client.id, username })
+          done(Object.assign(new Error('bad username or password'), { returnCode: 4 }), false)
+          return
+        }
+        usernameOf.set(client, username)
+        done(null, true)
+      })
     },
     authorizePublish (client, packet, done) {
       const reason = invalidTopicReason(packet.topic)

@@ -67,3 +67,11 @@ test('a hash with other valid parameters verifies (N, r, p and lengths are read 
   assert.equal(verifyPassword('pw', other), true)
   assert.equal(verifyPassword('pW', other), false)
 })
+
+test('verifyPasswordAsync agrees with verifyPassword', async () => {
+  const { hashPassword: hash, verifyPasswordAsync } = await import('./password-hash.ts')
+  const h = hash('correct horse')
+  assert.equal(await verifyPasswordAsync('correct horse', h), true)
+  assert.equal(await verifyPasswordAsync('wrong', h), false)
+  assert.equal(await verifyPasswordAsync('x', 'scrypt$garbage'), false)
+})

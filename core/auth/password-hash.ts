@@ -1,5 +1,5 @@
 // Password hashes for auth.users: scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>, as `wharf passwd` prints them.
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto'
 
 const costN = 16384
 const blockSizeR = 8
@@ -33,6 +33,21 @@ export function verifyPassword (password: string, encoded: string): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * verifyPassword on libuv's thread pool: one scrypt costs ~30 ms of CPU, which must not stall the
+ * event loop for every other connection while a device authenticates.
+ */
+export function verifyPasswordAsync (password: string, encoded: string): Promise<boolean> {
+  const parsed = parsePasswordHash(encoded)
+  if (!parsed) return Promise.resolve(false)
+  const { N, r, p, salt, hash } = parsed
+  return new Promise(resolve => {
+    scrypt(password, salt, hash.length, { N, r, p, maxmem: memoryBytes(N, r) + 1024 * 1024 }, (err, derived) => {
+      resolve(!err && timingSafeEqual(derived, hash))
+    })
+  })
 }
 
 /** True if `s` is a well-formed scrypt hash within the supported parameter bounds. */
