@@ -1,5 +1,6 @@
 import type { Aedes, Client } from 'aedes'
 import type { OfflineQueueOverflow } from '../../edge-config/config-types.ts'
+import { Fifo } from '../../core/util/fifo.ts'
 
 type Deliver = (packet: DeliverPacket, cb: () => void) => void
 interface DeliverPacket { qos: number, brokerId?: string, brokerCounter?: number, clientId?: string, nl?: boolean }
@@ -43,7 +44,7 @@ export class OutboundWindow {
 
 class ClientWindow {
   inflight = 0
-  private backlog: DeliverPacket[] = []
+  private readonly backlog = new Fifo<DeliverPacket>()
 
   constructor (private readonly client: ClientInternals, private readonly send: Deliver, private readonly opts: OutboundWindowOptions) {}
 
