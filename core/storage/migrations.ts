@@ -6,4 +6,93 @@ export interface Migration {
   sql: string
 }
 
-export const migrations: Migration[] = []
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    description: 'messages, queues and queue entries, retained messages; MQTT sessions (subscriptions, wills, incoming QoS 2)',
+    sql: `
+      -- A message is stored once and referenced by every queue entry routed to it; refs counts the
+      -- entries, and the row is deleted together with the last one.
+      CREATE TABLE messages (
+        id            INTEGER PRIMARY KEY,
+        topic         TEXT    NOT NULL,            -- MQTT topic as published ('/' separated)
+        payload       BLOB    NOT NULL,            -- raw bytes (TEXT when published as a string)
+        payload_bytes INTEGER NOT NULL,
+        qos           INTEGER NOT NULL,
+        retain        INTEGER NOT NULL,
+        properties    TEXT,                        -- JSON of further publish fields (MQTT 5 properties, expiry, ...); NULL when none
+        origin_id     TEXT,                        -- publishing node + its counter: how aedes names a message
+        origin_seq    INTEGER NOT NULL,            --   (brokerId, brokerCounter)
+        refs          INTEGER NOT NULL,
+        created_ms    INTEGER NOT NULL
+      );
+
+      CREATE TABLE queues (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL UNIQUE,        -- MQTT sessions: 'mqtt-session/<client id>'
+        created_ms INTEGER NOT NULL
+      );
+
+      -- FIFO of message references per queue, in seq order. No foreign keys: a checked reference to
+      -- messages would cost a lookup (and an index on message_id) on every delete.
+      CREATE TABLE queue_entries (
+        queue_id       INTEGER NOT NULL,
+        seq            INTEGER NOT NULL,
+        message_id     INTEGER,                    -- NULL once the entry is only a PUBREL marker
+        origin_seq     INTEGER NOT NULL,           -- copy of messages.origin_seq, to find the entry aedes names
+        qos            INTEGER NOT NULL,           -- as delivered to this queue: min(publish, subscription)
+        retain         INTEGER NOT NULL,           -- as delivered to this queue (retain-as-published)
+        kind           INTEGER NOT NULL,           -- 0 publish, 1 pubrel (QoS 2 handshake half done)
+        mqtt_packet_id INTEGER,                    -- MQTT packet identifier once delivery started
+        PRIMARY KEY (queue_id, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX queue_entries_by_origin ON queue_entries (queue_id, origin_seq);
+      CREATE INDEX queue_entries_by_packet_id ON queue_entries (queue_id, mqtt_packet_id) WHERE mqtt_packet_id IS NOT NULL;
+
+      CREATE TABLE retained (
+        topic      TEXT    PRIMARY KEY,
+        payload    BLOB    NOT NULL,
+        qos        INTEGER NOT NULL,
+        fields     TEXT    NOT NULL,               -- JSON of the packet's other fields
+        created_ms INTEGER NOT NULL
+      );
+
+      -- id keeps subscription order across restarts.
+      CREATE TABLE mqtt_subscriptions (
+        id                      INTEGER PRIMARY KEY,
+        client_id               TEXT    NOT NULL,
+        topic                   TEXT    NOT NULL,
+        qos                     INTEGER NOT NULL,
+        rh                      INTEGER,
+        rap                     INTEGER,
+        nl                      INTEGER,
+        subscription_identifier INTEGER,
+        UNIQUE (client_id, topic)
+      );
+
+      CREATE TABLE mqtt_wills (
+        client_id  TEXT    PRIMARY KEY,
+        broker_id  TEXT,
+        topic      TEXT    NOT NULL,
+        payload    BLOB    NOT NULL,
+        fields     TEXT    NOT NULL,               -- JSON of the will packet's other fields
+        created_ms INTEGER NOT NULL
+      );
+
+      -- Inbound QoS 2 publishes between PUBLISH and PUBREL, for [MQTT-4.3.3-2] dedup.
+      CREATE TABLE mqtt_incoming (
+        client_id      TEXT    NOT NULL,
+        mqtt_packet_id INTEGER NOT NULL,
+        topic          TEXT    NOT NULL,
+        payload        BLOB    NOT NULL,
+        qos            INTEGER NOT NULL,
+        retain         INTEGER NOT NULL,
+        properties     TEXT,
+        origin_id      TEXT,
+        origin_seq     INTEGER NOT NULL,
+        created_ms     INTEGER NOT NULL,
+        PRIMARY KEY (client_id, mqtt_packet_id)
+      );
+    `
+  }
+]
