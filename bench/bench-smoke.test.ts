@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RunRecord } from './bench-runner.ts';
+import { findMosquitto, MOSQUITTO_MISSING } from './brokers/mosquitto.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RUN_TIMEOUT_MS = 55_000;
+
+/** Runs `bench/run.ts` as `npm run bench` would; kills it if it outlives the bound. */
+function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO_ROOT });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+function figure(record: RunRecord, key: string): number {
+  const found = record.figures.find((f) => f.key === key);
+  assert.ok(found !== undefined, `${record.scenario}: no figure ${key}`);
+  return found.value;
+}
+
+test('bench --quick: fanin-qos1 and latency-qos1 against Mosquitto lose nothing', { timeout: 60_000 }, async () => {
+  assert.ok(findMosquitto() !== undefined, MOSQUITTO_MISSING);
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-smoke-'));
+  try {
+    const jsonFile = join(dir, 'bench.json');
+    const { code, output } = await runBench(['--quick', '--target', 'mosquitto', '--scenario', 'fanin-qos1,latency-qos1', '--json', jsonFile]);
+    assert.equal(code, 0, `bench exited with ${code}:\n${output}`);
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] };
+    assert.deepEqual(report.results.map((r) => `${r.scenario}/${r.target}/${r.status}`), ['fanin-qos1/mosquitto/ok', 'latency-qos1/mosquitto/ok']);
+    const [fanin, latency] = report.results as [RunRecord, RunRecord];
+
+    assert.equal(fanin.lost, 0);
+    assert.ok(figure(fanin, 'deliveryRate') > 0);
+    assert.ok(figure(fanin, 'publishRate') > 0);
+    assert.equal(figure(fanin, 'delivered'), figure(fanin, 'sent') + figure(fanin, 'duplicates'));
+
+    assert.equal(latency.lost, 0);
+    assert.ok(figure(latency, 'sent') > 0);
+    for (const key of ['p50', 'p99', 'max']) assert.ok(figure(latency, key) > 0, `latency ${key}`);
+    assert.ok(figure(latency, 'p50') <= figure(latency, 'p99'));
+
+    for (const record of report.results) assert.ok((record.memory?.rssBytes ?? 0) > 0, `${record.scenario}: broker RSS`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunningBroker } from './broker.ts';
+import { BrokerProcess, httpStatusIs } from './child-process.ts';
+import { freePorts } from './free-port.ts';
+
+const READY_TIMEOUT_MS = 30_000;
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Starts `node gateway/bin/wharf.js start` on free ports with a fresh data directory and
+ * waits for GET /readyz to return 200; stops with SIGTERM (SIGKILL after 10 s).
+ */
+export async function startWharf(): Promise<RunningBroker> {
+  const ports = await freePorts(4);
+  const [mqttPort, wsPort, amqpPort, adminPort] = ports;
+  if (mqttPort === undefined || wsPort === undefined || amqpPort === undefined || adminPort === undefined) {
+    throw new Error('wharf: no free ports');
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WHARF_DATA_DIR: dataDir,
+    WHARF_HOST: '127.0.0.1',
+    WHARF_MQTT_PORT: String(mqttPort),
+    WHARF_WS_PORT: String(wsPort),
+    WHARF_AMQP_PORT: String(amqpPort),
+    WHARF_ADMIN_PORT: String(adminPort),
+    WHARF_LOG_LEVEL: 'warn',
+  };
+  const entry = join(REPO_ROOT, 'gateway', 'bin', 'wharf.js');
+  const broker = new BrokerProcess('wharf', process.execPath, [entry, 'start'], { cwd: REPO_ROOT, env });
+  const readyUrl = `http://127.0.0.1:${adminPort}/readyz`;
+  try {
+    await broker.waitUntil(`200 from ${readyUrl}`, READY_TIMEOUT_MS, () => httpStatusIs(readyUrl, 200));
+  } catch (err) {
+    await broker.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    target: 'wharf',
+    endpoints: { mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, amqpUrl: `amqp://127.0.0.1:${amqpPort}` },
+    pid: broker.pid,
+    version: wharfVersion(),
+    async stop() {
+      await broker.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function wharfVersion(): string | undefined {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    const version = (pkg as { version?: unknown }).version;
+    return typeof version === 'string' ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}

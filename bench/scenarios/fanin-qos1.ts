@@ -1,0 +1,3 @@
+import { faninScenario } from './fanin.ts';
+
+export const faninQos1 = faninScenario(1);

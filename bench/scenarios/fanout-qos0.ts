@@ -1,0 +1,3 @@
+import { fanoutScenario } from './fanout.ts';
+
+export const fanoutQos0 = fanoutScenario(0);

@@ -1,0 +1,3 @@
+import { fanoutScenario } from './fanout.ts';
+
+export const fanoutQos1 = fanoutScenario(1);
