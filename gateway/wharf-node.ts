@@ -71,7 +71,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   const handle = mqtt.handle.bind(mqtt)
 
   try {
-    const mqttServer = createNetServer(socket => handle(socket))
+    const mqttServer = createNetServer({ noDelay: true }, socket => handle(socket))
     servers.push(mqttServer)
     const ports: BoundPorts = {
       admin: adminPort,
@@ -80,7 +80,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     }
     const mqttTls = tlsOptions(config.mqtt.tls)
     if (mqttTls) {
-      const s = createTlsServer(mqttTls, socket => handle(socket))
+      const s = createTlsServer({ ...mqttTls, noDelay: true }, socket => handle(socket))
       servers.push(s)
       ports.mqttTls = await listen(s, config.mqtt.tls.port, config.host, 'mqtt tls')
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,12 @@ export async function startWharf(): Promise<RunningBroker> {
     WHARF_ADMIN_PORT: String(adminPort),
     WHARF_LOG_LEVEL: 'warn',
   };
+  // The same queue and window bounds as the Mosquitto run (bench/brokers/mosquitto.ts), so both
+  // brokers hold a subscriber's backlog instead of dropping it at a limit.
+  const configFile = join(dataDir, 'bench.yaml');
+  writeFileSync(configFile, 'mqtt:\n  maxQueuedMessages: 1000000\n  maxQueuedBytes: 1073741824\n  maxInflightMessages: 100\n');
   const entry = join(REPO_ROOT, 'gateway', 'bin', 'wharf.js');
-  const broker = new BrokerProcess('wharf', process.execPath, [entry, 'start'], { cwd: REPO_ROOT, env });
+  const broker = new BrokerProcess('wharf', process.execPath, [entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env });
   const readyUrl = `http://127.0.0.1:${adminPort}/readyz`;
   try {
     await broker.waitUntil(`200 from ${readyUrl}`, READY_TIMEOUT_MS, () => httpStatusIs(readyUrl, 200));
