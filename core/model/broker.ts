@@ -1,0 +1,73 @@
+// The broker core: vhosts of exchanges and queues, restored from the durable store at start.
+// Adapters (AMQP, MQTT) talk to a Vhost; gateway/wharf-node.ts builds the Broker.
+import { silentLogger, type Logger } from '../logger.ts'
+import { memoryOnlyStore, type DurableStore } from './durable-store.ts'
+import { systemTimers, type Timers } from './timers.ts'
+import { Vhost, type ModelContext } from './vhost.ts'
+import { Message, messageTtlMs } from './message.ts'
+
+export interface BrokerOptions {
+  /** Vhosts that exist; '/' is the default. */
+  readonly vhosts: readonly string[]
+  readonly store?: DurableStore
+  readonly timers?: Timers
+  readonly logger?: Logger
+}
+
+export interface RestoredCounts { exchanges: number, queues: number, bindings: number, messages: number }
+
+export class Broker {
+  readonly vhosts = new Map<string, Vhost>()
+  readonly restored: RestoredCounts = { exchanges: 0, queues: 0, bindings: 0, messages: 0 }
+  private readonly ctx: ModelContext
+
+  constructor (opts: BrokerOptions) {
+    this.ctx = { store: opts.store ?? memoryOnlyStore, timers: opts.timers ?? systemTimers, logger: opts.logger ?? silentLogger }
+    for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))
+    this.restore()
+  }
+
+  vhost (name: string): Vhost | undefined { return this.vhosts.get(name) }
+
+  get nowMs (): number { return this.ctx.timers.nowMs() }
+
+  /** Durable definitions, then entries; objects of vhosts no longer configured stay stored, untouched. */
+  private restore (): void {
+    const { store } = this.ctx
+    for (const x of store.loadExchanges()) {
+      const v = this.vhosts.get(x.vhost)
+      if (v === undefined) continue
+      v.restoreExchange(x)
+      this.restored.exchanges++
+    }
+    const messages = new Map<number, Message>()
+    for (const sq of store.loadQueues()) {
+      const v = this.vhosts.get(sq.vhost)
+      if (v === undefined) continue
+      const q = v.restoreQueue(sq)
+      this.restored.queues++
+      for (const { seq, message } of store.loadEntries(sq, messages)) {
+        const ttl = minDefined(q.policy.messageTtlMs, safeTtl(message))
+        q.restore(message, seq, seq <= sq.deliveredSeq, ttl === undefined ? undefined : message.publishedAtMs + ttl)
+      }
+      q.expire(this.nowMs) // what expired while the broker was down goes (and is dead-lettered) now
+    }
+    this.restored.messages = messages.size
+    for (const b of store.loadBindings()) {
+      const v = this.vhosts.get(b.vhost)
+      if (v === undefined) continue
+      v.restoreBinding(b)
+      this.restored.bindings++
+    }
+  }
+}
+
+function safeTtl (message: Message): number | undefined {
+  try { return messageTtlMs(message.properties) } catch { return undefined }
+}
+
+function minDefined (a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return Math.min(a, b)
+}

@@ -1,0 +1,44 @@
+// Dead-lettering: a message rejected without requeue, expired, or dropped at a length limit is
+// republished to the queue's x-dead-letter-exchange, with the x-death history RabbitMQ writes:
+// one table per (queue, reason), most recent first, with a count. The expiration property moves
+// into x-death as original-expiration, so the copy does not expire again for the same reason.
+import { Message, type Arguments, type MessageProperties } from './message.ts'
+import type { Queue } from './queue.ts'
+
+export type DeathReason = 'rejected' | 'expired' | 'maxlen'
+
+type Table = Record<string, unknown>
+
+export function deadLetteredCopy (message: Message, queue: Queue, reason: DeathReason, nowMs: number): { message: Message, routingKey: string } {
+  const routingKey = queue.policy.deadLetterRoutingKey ?? message.routingKey
+  const headers: Record<string, unknown> = { ...(message.properties.headers ?? {}) }
+  const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isTable) : []
+  const i = deaths.findIndex(d => d.queue === queue.name && d.reason === reason)
+  const timestamp = { '!': 'timestamp', value: Math.floor(nowMs / 1000) }
+  let death: Table
+  if (i >= 0) {
+    const previous = deaths.splice(i, 1)[0] as Table
+    death = { ...previous, count: (typeof previous.count === 'number' ? previous.count : 1) + 1, time: timestamp }
+  } else {
+    death = { count: 1, reason, queue: queue.name, time: timestamp, exchange: message.exchange, 'routing-keys': [message.routingKey] }
+    if (message.properties.expiration !== undefined) death['original-expiration'] = message.properties.expiration
+  }
+  headers['x-death'] = [death, ...deaths]
+  if (headers['x-first-death-reason'] === undefined) {
+    headers['x-first-death-reason'] = reason
+    headers['x-first-death-queue'] = queue.name
+    headers['x-first-death-exchange'] = message.exchange
+  }
+  headers['x-last-death-reason'] = reason
+  headers['x-last-death-queue'] = queue.name
+  headers['x-last-death-exchange'] = message.exchange
+  const { expiration: _dropped, ...rest } = message.properties
+  const properties: MessageProperties = { ...rest, headers: headers as Arguments }
+  // Re-encoded by the adapter that delivers it: the headers changed.
+  const copy = new Message(queue.policy.deadLetterExchange ?? '', routingKey, properties, message.body, nowMs, null)
+  return { message: copy, routingKey }
+}
+
+function isTable (v: unknown): v is Table {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
+}

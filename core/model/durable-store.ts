@@ -1,0 +1,92 @@
+// What the model keeps durable, behind one interface: definitions (durable exchanges, queues,
+// bindings) and persistent messages in durable queues. Two implementations: none (memory only,
+// for tests of the model itself) and SQLite (sqlite-durable-store.ts).
+//
+// Ordering contract: every call is queued in call order and applied in that order, so a removal
+// asked for after an insert is applied after it. Writes resolve after their commit; a publisher
+// confirm waits for putMessage's promise.
+import type { Exchange } from './exchange.ts'
+import type { Queue } from './queue.ts'
+import type { Binding } from './binding.ts'
+import type { Message } from './message.ts'
+import type { QueueEntry } from './queue-entry.ts'
+import type { Arguments } from './message.ts'
+
+export interface StoredExchange {
+  readonly vhost: string
+  readonly name: string
+  readonly type: string
+  readonly autoDelete: boolean
+  readonly internal: boolean
+  readonly arguments: Arguments
+}
+
+export interface StoredQueue {
+  readonly storeId: number
+  readonly vhost: string
+  readonly name: string
+  readonly autoDelete: boolean
+  readonly arguments: Arguments
+  /** Entries with seq at or below this may have been delivered before the restart. */
+  readonly deliveredSeq: number
+}
+
+export interface StoredBinding {
+  readonly vhost: string
+  readonly source: string
+  readonly destinationKind: 'queue' | 'exchange'
+  readonly destination: string
+  readonly routingKey: string
+  readonly arguments: Arguments
+}
+
+export interface StoredEntry {
+  readonly seq: number
+  readonly message: Message
+}
+
+export interface DurableStore {
+  loadExchanges (): StoredExchange[]
+  loadQueues (): StoredQueue[]
+  loadBindings (): StoredBinding[]
+  /** A queue's entries in seq order; one Message object per stored message across all queues. */
+  loadEntries (queue: StoredQueue, messages: Map<number, Message>): StoredEntry[]
+
+  putExchange (exchange: Exchange): Promise<void>
+  deleteExchange (exchange: Exchange): Promise<void>
+  /** Sets queue.storeId inside the write. */
+  putQueue (queue: Queue): Promise<void>
+  /** Deletes the queue, its entries (releasing their messages) and bindings to it. */
+  deleteQueue (queue: Queue): Promise<void>
+  putBinding (binding: Binding): Promise<void>
+  deleteBinding (binding: Binding): Promise<void>
+
+  /**
+   * Stores a message once for the durable entries it was routed to. Entries that are already gone
+   * when the write runs (acked within the same commit window) are skipped.
+   */
+  putMessage (message: Message, entries: readonly QueueEntry[]): Promise<void>
+  /** Deletes a stored entry (acked, dropped, purged). Not awaited: a lost delete is a redelivery. */
+  removeEntry (entry: QueueEntry): void
+  /** Remembers that entries up to this one's seq may have been delivered. Not awaited. */
+  markDelivered (entry: QueueEntry): void
+}
+
+const RESOLVED = Promise.resolve()
+
+/** No durability at all: every write is a no-op that resolves at once. */
+export const memoryOnlyStore: DurableStore = {
+  loadExchanges: () => [],
+  loadQueues: () => [],
+  loadBindings: () => [],
+  loadEntries: () => [],
+  putExchange: () => RESOLVED,
+  deleteExchange: () => RESOLVED,
+  putQueue: () => RESOLVED,
+  deleteQueue: () => RESOLVED,
+  putBinding: () => RESOLVED,
+  deleteBinding: () => RESOLVED,
+  putMessage: () => RESOLVED,
+  removeEntry: () => {},
+  markDelivered: () => {}
+}

@@ -1,0 +1,89 @@
+// Queue arguments (x-*) parsed into the policy a queue runs with, validated as RabbitMQ does:
+// a bad value refuses the declare with precondition-failed "invalid arg '<name>' for queue ...".
+import { preconditionFailed } from '../errors.ts'
+import type { Arguments } from './message.ts'
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx'
+
+export interface QueuePolicy {
+  readonly messageTtlMs: number | undefined
+  readonly expiresMs: number | undefined
+  readonly maxLength: number | undefined
+  readonly maxLengthBytes: number | undefined
+  readonly overflow: Overflow
+  readonly deadLetterExchange: string | undefined
+  readonly deadLetterRoutingKey: string | undefined
+  readonly maxPriority: number | undefined
+}
+
+/** The arguments compared when a queue is declared again (RabbitMQ's declare args). */
+export const EQUIVALENCE_ARGUMENTS: readonly string[] = [
+  'x-expires', 'x-message-ttl', 'x-max-length', 'x-max-length-bytes', 'x-overflow',
+  'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-priority', 'x-queue-type',
+  'x-single-active-consumer', 'x-queue-mode'
+]
+
+type Check = (value: unknown) => string | undefined
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Check => v => {
+  if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describe(v)}`
+  if (v < min) return min === 1 ? `value must be positive, got ${v}` : `value must be at least ${min}, got ${v}`
+  if (v > max) return `value must be at most ${max}, got ${v}`
+  return undefined
+}
+const oneOf = (...values: string[]): Check => v =>
+  typeof v === 'string' && values.includes(v) ? undefined : `expected one of ${values.join(', ')}, got ${describe(v)}`
+const text: Check = v => typeof v === 'string' ? undefined : `expected a string, got ${describe(v)}`
+const bool: Check = v => typeof v === 'boolean' ? undefined : `expected a boolean, got ${describe(v)}`
+
+const CHECKS: Readonly<Record<string, Check>> = {
+  'x-expires': integer(1),
+  'x-message-ttl': integer(0),
+  'x-max-length': integer(0),
+  'x-max-length-bytes': integer(0),
+  'x-overflow': oneOf('drop-head', 'reject-publish', 'reject-publish-dlx'),
+  'x-dead-letter-exchange': text,
+  'x-dead-letter-routing-key': text,
+  'x-max-priority': integer(0, 255),
+  // Only classic queues exist yet; streams come with tiering.
+  'x-queue-type': oneOf('classic'),
+  'x-single-active-consumer': bool,
+  'x-queue-mode': oneOf('default', 'lazy')
+}
+
+/** Validates known arguments (unknown ones are kept and ignored, as RabbitMQ does). */
+export function queuePolicy (args: Arguments, queueDescription: string): QueuePolicy {
+  for (const [name, check] of Object.entries(CHECKS)) {
+    const value = args[name]
+    if (value === undefined) continue
+    const problem = check(value)
+    if (problem !== undefined) throw preconditionFailed(`invalid arg '${name}' for ${queueDescription}: ${problem}`)
+  }
+  if (args['x-dead-letter-routing-key'] !== undefined && args['x-dead-letter-exchange'] === undefined) {
+    throw preconditionFailed(`invalid arg 'x-dead-letter-routing-key' for ${queueDescription}: routing_key_but_no_dlx_defined`)
+  }
+  if (args['x-single-active-consumer'] === true) {
+    throw preconditionFailed(`invalid arg 'x-single-active-consumer' for ${queueDescription}: single active consumer is not supported yet`)
+  }
+  const num = (name: string): number | undefined => args[name] as number | undefined
+  const str = (name: string): string | undefined => args[name] as string | undefined
+  return {
+    messageTtlMs: num('x-message-ttl'),
+    expiresMs: num('x-expires'),
+    maxLength: num('x-max-length'),
+    maxLengthBytes: num('x-max-length-bytes'),
+    overflow: (str('x-overflow') ?? 'drop-head') as Overflow,
+    deadLetterExchange: str('x-dead-letter-exchange'),
+    deadLetterRoutingKey: str('x-dead-letter-routing-key'),
+    maxPriority: num('x-max-priority')
+  }
+}
+
+export function describe (v: unknown): string {
+  if (Buffer.isBuffer(v)) return `bytes ${JSON.stringify(v.toString('latin1'))}`
+  if (typeof v === 'string') return `'${v}'`
+  if (v === undefined) return 'none'
+  if (v === null) return 'void'
+  if (typeof v === 'object') return JSON.stringify(v)
+  return String(v)
+}

@@ -1,0 +1,41 @@
+// Routing, done once per message by core. Starting at the exchange published to, each exchange
+// adds its matching destinations; exchanges reached through exchange-to-exchange bindings are
+// visited once each (so binding cycles cannot loop), and an exchange that matched nothing hands
+// the message to its alternate-exchange (per exchange, as RabbitMQ does). Each queue gets the
+// message once however many paths lead to it.
+import type { Destination } from './binding.ts'
+import type { Exchange } from './exchange.ts'
+import type { Queue } from './queue.ts'
+import type { RoutingInput } from './exchange-types/index.ts'
+
+export interface RoutingScope {
+  exchangeNamed (name: string): Exchange | undefined
+  queueNamed (name: string): Queue | undefined
+}
+
+export function route (start: Exchange, input: RoutingInput, scope: RoutingScope): Set<Queue> {
+  const queues = new Set<Queue>()
+  const seen = new Set<Exchange>([start])
+  const work: Exchange[] = [start]
+  const found = new Set<Destination>()
+  for (let x = work.pop(); x !== undefined; x = work.pop()) {
+    found.clear()
+    if (x.name === '') {
+      // The default exchange: an implicit binding to every queue by its name.
+      const q = scope.queueNamed(input.routingKey)
+      if (q !== undefined) found.add(q)
+    } else {
+      x.router.route(input, found)
+    }
+    const ae = found.size === 0 ? x.alternateExchange : undefined
+    if (ae !== undefined) {
+      const alt = scope.exchangeNamed(ae)
+      if (alt !== undefined) found.add(alt)
+    }
+    for (const d of found) {
+      if (d.kind === 'queue') queues.add(d)
+      else if (!seen.has(d)) { seen.add(d); work.push(d) }
+    }
+  }
+  return queues
+}

@@ -1,0 +1,416 @@
+// A vhost: a namespace of exchanges and queues, and the operations on them. Every check that
+// RabbitMQ makes on a declare, bind, delete or publish is made here, once, and failures are
+// BrokerErrors (core/errors.ts) that adapters map to their protocol's codes.
+import { accessRefused, invalidRequest, notFound, preconditionFailed, resourceLocked } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { bindingId, type Binding, type Destination } from './binding.ts'
+import { Exchange, type ExchangeSpec } from './exchange.ts'
+import { builtinExchanges, exchangeTypes, type ExchangeType } from './exchange-types/index.ts'
+import { Queue, type QueueConsumer, type QueueHost, type RemovalReason } from './queue.ts'
+import type { QueueEntry } from './queue-entry.ts'
+import { EQUIVALENCE_ARGUMENTS, queuePolicy } from './queue-arguments.ts'
+import { assertEquivalent, firstDifference } from './equivalence.ts'
+import { checkExchangeNameAllowed, checkQueueNameAllowed, describeExchange, describeQueue, serverNamedQueue } from './names.ts'
+import { route, type RoutingScope } from './routing.ts'
+import { deadLetteredCopy, type DeathReason } from './dead-letter.ts'
+import { messageTtlMs, type Arguments, type Message } from './message.ts'
+import type { DurableStore, StoredBinding, StoredExchange, StoredQueue } from './durable-store.ts'
+import type { TimerHandle, Timers } from './timers.ts'
+
+export interface ModelContext {
+  readonly store: DurableStore
+  readonly timers: Timers
+  readonly logger: Logger
+}
+
+export interface QueueDeclare {
+  readonly name: string
+  readonly durable: boolean
+  readonly exclusive: boolean
+  readonly autoDelete: boolean
+  readonly arguments: Arguments
+}
+
+export interface PublishResult {
+  /** Queues that took the message. */
+  readonly routed: number
+  /** A queue refused it (x-overflow reject-publish): the publisher gets a negative confirm. */
+  readonly rejected: boolean
+  /** Settles once every durable copy is committed; undefined when nothing needed storing. */
+  readonly stored: Promise<void> | undefined
+}
+
+const DEATH_REASONS: ReadonlySet<RemovalReason> = new Set(['rejected', 'expired', 'maxlen'])
+
+export class Vhost implements RoutingScope, QueueHost {
+  readonly exchanges = new Map<string, Exchange>()
+  readonly queues = new Map<string, Queue>()
+  private readonly exclusiveByOwner = new Map<object, Set<Queue>>()
+  private readonly expiryTimers = new Map<Queue, { atMs: number, handle: TimerHandle }>()
+  private readonly unusedTimers = new Map<Queue, TimerHandle>()
+  private readonly lastUsedMs = new Map<Queue, number>()
+
+  constructor (readonly name: string, private readonly ctx: ModelContext) {
+    const direct = exchangeTypes.get('direct') as ExchangeType
+    this.exchanges.set('', new Exchange(name, '', direct, true, false, false, {}))
+    for (const b of builtinExchanges) {
+      this.exchanges.set(b.name, new Exchange(name, b.name, exchangeTypes.get(b.type) as ExchangeType, true, false, false, {}))
+    }
+  }
+
+  exchangeNamed (name: string): Exchange | undefined { return this.exchanges.get(name) }
+  queueNamed (name: string): Queue | undefined { return this.queues.get(name) }
+
+  exchange (name: string): Exchange {
+    const x = this.exchanges.get(name)
+    if (x === undefined) throw notFound(`no ${describeExchange(this.name, name)}`)
+    return x
+  }
+
+  /** A queue the owner may use: exclusive queues belong to their connection only. */
+  queue (name: string, owner: object): Queue {
+    const q = this.queues.get(name)
+    if (q === undefined) throw notFound(`no ${describeQueue(this.name, name)}`)
+    this.checkOwner(q, owner)
+    return q
+  }
+
+  // ---- exchanges ------------------------------------------------------------------------------
+
+  async declareExchange (spec: ExchangeSpec, passive: boolean): Promise<Exchange> {
+    if (spec.name === '') throw accessRefused('operation not permitted on the default exchange')
+    if (passive) return this.exchange(spec.name)
+    checkExchangeNameAllowed(spec.name)
+    const type = exchangeTypes.get(spec.type)
+    if (type === undefined) throw invalidRequest(`unknown exchange type '${spec.type}'`)
+    const existing = this.exchanges.get(spec.name)
+    if (existing !== undefined) {
+      const mine = { type: spec.type, durable: spec.durable, auto_delete: spec.autoDelete, internal: spec.internal }
+      const theirs = { type: existing.type.name, durable: existing.durable, auto_delete: existing.autoDelete, internal: existing.internal }
+      assertEquivalent(describeExchange(this.name, spec.name), firstDifference(mine, theirs, spec.arguments, existing.args, ['alternate-exchange']))
+      return existing
+    }
+    const x = new Exchange(this.name, spec.name, type, spec.durable, spec.autoDelete, spec.internal, spec.arguments)
+    this.exchanges.set(x.name, x)
+    if (x.durable) await this.ctx.store.putExchange(x)
+    return x
+  }
+
+  async deleteExchange (name: string, ifUnused: boolean): Promise<void> {
+    if (name === '') throw accessRefused('operation not permitted on the default exchange')
+    if (name.startsWith('amq.')) throw accessRefused(`deletion of system ${describeExchange(this.name, name)} not allowed`)
+    const x = this.exchanges.get(name)
+    if (x === undefined) return // idempotent, as RabbitMQ 3.x
+    if (ifUnused && x.bindings.size > 0) throw preconditionFailed(`${describeExchange(this.name, name)} in use`)
+    await this.removeExchange(x)
+  }
+
+  async bindExchange (destination: string, source: string, routingKey: string, args: Arguments): Promise<void> {
+    if (destination === '' || source === '') throw accessRefused('operation not permitted on the default exchange')
+    const dest = this.exchange(destination)
+    await this.addBinding(this.exchange(source), dest, routingKey, args)
+  }
+
+  async unbindExchange (destination: string, source: string, routingKey: string, args: Arguments): Promise<void> {
+    if (destination === '' || source === '') throw accessRefused('operation not permitted on the default exchange')
+    const dest = this.exchange(destination)
+    await this.dropBinding(this.exchange(source), dest, routingKey, args)
+  }
+
+  // ---- queues ---------------------------------------------------------------------------------
+
+  /** owner: the declaring connection (exclusive queues belong to it). */
+  async declareQueue (spec: QueueDeclare, owner: object, passive: boolean): Promise<Queue> {
+    if (passive) {
+      const q = this.queue(spec.name, owner)
+      this.touch(q)
+      return q
+    }
+    if (spec.name !== '') checkQueueNameAllowed(spec.name)
+    const name = spec.name === '' ? serverNamedQueue() : spec.name
+    const what = describeQueue(this.name, name)
+    const existing = this.queues.get(name)
+    if (existing !== undefined) {
+      if (existing.exclusiveOwner !== (spec.exclusive ? owner : null)) throw this.lockedError(existing)
+      const mine = { durable: spec.durable, auto_delete: spec.autoDelete }
+      const theirs = { durable: existing.durable, auto_delete: existing.autoDelete }
+      assertEquivalent(what, firstDifference(mine, theirs, withoutClassicType(spec.arguments), withoutClassicType(existing.args), EQUIVALENCE_ARGUMENTS))
+      this.touch(existing)
+      return existing
+    }
+    const policy = queuePolicy(spec.arguments, what)
+    const q = new Queue(this.name, name, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.arguments, policy, this)
+    this.queues.set(name, q)
+    if (spec.exclusive) {
+      let owned = this.exclusiveByOwner.get(owner)
+      if (owned === undefined) { owned = new Set(); this.exclusiveByOwner.set(owner, owned) }
+      owned.add(q)
+    }
+    this.touch(q)
+    if (q.durable && q.exclusiveOwner === null) await this.ctx.store.putQueue(q)
+    return q
+  }
+
+  /** Returns the number of ready messages the queue held. Deleting a missing queue is not an error. */
+  async deleteQueue (name: string, opts: { ifUnused: boolean, ifEmpty: boolean }, owner: object): Promise<number> {
+    const q = this.queues.get(name)
+    if (q === undefined) return 0
+    this.checkOwner(q, owner)
+    if (opts.ifUnused && q.consumerCount > 0) throw preconditionFailed(`${describeQueue(this.name, name)} in use`)
+    if (opts.ifEmpty && q.messageCount > 0) throw preconditionFailed(`${describeQueue(this.name, name)} is not empty`)
+    return await this.removeQueue(q)
+  }
+
+  purgeQueue (name: string, owner: object): number {
+    return this.queue(name, owner).purge()
+  }
+
+  async bindQueue (queue: string, exchange: string, routingKey: string, args: Arguments, owner: object): Promise<void> {
+    if (exchange === '') throw accessRefused('operation not permitted on the default exchange')
+    const q = this.queue(queue, owner)
+    await this.addBinding(this.exchange(exchange), q, routingKey, args)
+  }
+
+  async unbindQueue (queue: string, exchange: string, routingKey: string, args: Arguments, owner: object): Promise<void> {
+    if (exchange === '') throw accessRefused('operation not permitted on the default exchange')
+    const q = this.queue(queue, owner)
+    await this.dropBinding(this.exchange(exchange), q, routingKey, args)
+  }
+
+  consume (queue: string, consumer: QueueConsumer, owner: object): Queue {
+    const q = this.queue(queue, owner)
+    q.addConsumer(consumer, describeQueue(this.name, q.name))
+    this.clearUnusedTimer(q)
+    return q
+  }
+
+  cancel (q: Queue, consumer: QueueConsumer): void {
+    q.removeConsumer(consumer)
+    if (q.consumerCount === 0 && !q.deleted) this.touch(q)
+  }
+
+  /** basic.get: also counts as use for x-expires. */
+  get (queue: string, noAck: boolean, owner: object): { queue: Queue, entry: QueueEntry | undefined } {
+    const q = this.queue(queue, owner)
+    this.touch(q)
+    return { queue: q, entry: q.get(noAck) }
+  }
+
+  /** The owning connection closed: its exclusive queues go. */
+  async ownerClosed (owner: object): Promise<void> {
+    const owned = this.exclusiveByOwner.get(owner)
+    if (owned === undefined) return
+    this.exclusiveByOwner.delete(owner)
+    await Promise.all([...owned].map(q => this.removeQueue(q)))
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  publish (exchange: string, message: Message): PublishResult {
+    const x = this.exchange(exchange)
+    if (x.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchange)}`)
+    const ttl = messageTtlMs(message.properties)
+    return this.enqueueAll(route(x, { routingKey: message.routingKey, headers: message.properties.headers }, this), message, ttl)
+  }
+
+  private enqueueAll (queues: Iterable<Queue>, message: Message, ttlMs: number | undefined): PublishResult {
+    let rejected = false
+    let durable: QueueEntry[] | undefined
+    const accepted: Queue[] = []
+    for (const q of queues) {
+      const result = q.enqueue(message, ttlMs)
+      if (result === 'rejected') {
+        rejected = true
+        if (q.policy.overflow === 'reject-publish-dlx') this.deadLetter(q, message, 'maxlen')
+        continue
+      }
+      accepted.push(q)
+      if (result.durable) (durable ??= []).push(result)
+    }
+    // Stored before dispatch, so the store sees insert → delivery → removal in that order.
+    const stored = durable === undefined ? undefined : this.ctx.store.putMessage(message, durable)
+    for (const q of accepted) q.dispatch()
+    return { routed: accepted.length, rejected, stored }
+  }
+
+  // ---- QueueHost ------------------------------------------------------------------------------
+
+  nowMs (): number { return this.ctx.timers.nowMs() }
+
+  entryRemoved (entry: QueueEntry, reason: RemovalReason): void {
+    const q = entry.queue
+    if (entry.stored && !q.deleted) this.ctx.store.removeEntry(entry)
+    if (DEATH_REASONS.has(reason) && q.policy.deadLetterExchange !== undefined) this.deadLetter(q, entry.message, reason as DeathReason)
+  }
+
+  entryDelivered (entry: QueueEntry): void {
+    if (entry.durable) this.ctx.store.markDelivered(entry)
+  }
+
+  lastConsumerGone (q: Queue): void {
+    this.removeQueue(q).catch(err => this.ctx.logger.error('auto-delete queue failed', { vhost: this.name, queue: q.name, err }))
+  }
+
+  expireAt (q: Queue, atMs: number): void {
+    const current = this.expiryTimers.get(q)
+    if (current !== undefined && current.atMs <= atMs) return
+    if (current !== undefined) this.ctx.timers.clearTimer(current.handle)
+    const handle = this.ctx.timers.setTimer(() => {
+      this.expiryTimers.delete(q)
+      if (!q.deleted) { q.expire(this.nowMs()); q.dispatch() }
+    }, Math.max(0, atMs - this.nowMs()))
+    this.expiryTimers.set(q, { atMs, handle })
+  }
+
+  // ---- restore (at start, from the durable store; no writes) ----------------------------------
+
+  restoreExchange (s: StoredExchange): void {
+    const type = exchangeTypes.get(s.type)
+    if (type === undefined || this.exchanges.has(s.name)) return
+    this.exchanges.set(s.name, new Exchange(this.name, s.name, type, true, s.autoDelete, s.internal, s.arguments))
+  }
+
+  restoreQueue (s: StoredQueue): Queue {
+    const what = describeQueue(this.name, s.name)
+    const q = new Queue(this.name, s.name, true, null, s.autoDelete, s.arguments, queuePolicy(s.arguments, what), this)
+    q.storeId = s.storeId
+    this.queues.set(s.name, q)
+    this.touch(q)
+    return q
+  }
+
+  restoreBinding (s: StoredBinding): void {
+    const source = this.exchanges.get(s.source)
+    const dest = s.destinationKind === 'queue' ? this.queues.get(s.destination) : this.exchanges.get(s.destination)
+    if (source === undefined || dest === undefined) return
+    this.link(source, dest, s.routingKey, s.arguments)
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private checkOwner (q: Queue, owner: object): void {
+    if (q.exclusiveOwner !== null && q.exclusiveOwner !== owner) throw this.lockedError(q)
+  }
+
+  private lockedError (q: Queue): Error {
+    return resourceLocked(`cannot obtain exclusive access to locked ${describeQueue(this.name, q.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`)
+  }
+
+  private link (source: Exchange, dest: Destination, routingKey: string, args: Arguments): Binding {
+    const id = bindingId(dest, routingKey, args)
+    const existing = source.bindings.get(id)
+    if (existing !== undefined) return existing
+    const b: Binding = { source, destination: dest, routingKey, arguments: args, id, durable: source.durable && dest.durable && source.name !== '' }
+    source.bindings.set(id, b)
+    source.router.add(b)
+    dest.inbound.add(b)
+    return b
+  }
+
+  private async addBinding (source: Exchange, dest: Destination, routingKey: string, args: Arguments): Promise<void> {
+    const problem = source.type.bindingProblem?.(routingKey, args)
+    if (problem !== undefined) throw preconditionFailed(problem)
+    if (source.bindings.has(bindingId(dest, routingKey, args))) return
+    const b = this.link(source, dest, routingKey, args)
+    if (b.durable && isStoredDestination(dest)) await this.ctx.store.putBinding(b)
+  }
+
+  private async dropBinding (source: Exchange, dest: Destination, routingKey: string, args: Arguments): Promise<void> {
+    const b = source.bindings.get(bindingId(dest, routingKey, args))
+    if (b === undefined) return // idempotent, as RabbitMQ 3.x
+    const writes: Array<Promise<void>> = []
+    this.unlink(b, writes)
+    if (b.durable && isStoredDestination(dest)) writes.push(this.ctx.store.deleteBinding(b))
+    await Promise.all(writes)
+  }
+
+  /** Removes a binding from memory; an auto-delete source left without bindings goes too. */
+  private unlink (b: Binding, writes: Array<Promise<void>>): void {
+    const source = b.source
+    source.bindings.delete(b.id)
+    source.router.remove(b)
+    b.destination.inbound.delete(b)
+    if (source.autoDelete && source.bindings.size === 0 && !source.deleted) writes.push(this.removeExchange(source))
+  }
+
+  private async removeExchange (x: Exchange): Promise<void> {
+    if (x.deleted) return
+    x.deleted = true
+    this.exchanges.delete(x.name)
+    const writes: Array<Promise<void>> = []
+    for (const b of x.bindings.values()) b.destination.inbound.delete(b)
+    x.bindings.clear()
+    for (const b of [...x.inbound]) this.unlink(b, writes)
+    if (x.durable) writes.push(this.ctx.store.deleteExchange(x))
+    await Promise.all(writes)
+  }
+
+  private async removeQueue (q: Queue): Promise<number> {
+    if (q.deleted) return 0
+    this.queues.delete(q.name)
+    if (q.exclusiveOwner !== null) this.exclusiveByOwner.get(q.exclusiveOwner)?.delete(q)
+    const timer = this.expiryTimers.get(q)
+    if (timer !== undefined) { this.ctx.timers.clearTimer(timer.handle); this.expiryTimers.delete(q) }
+    this.clearUnusedTimer(q)
+    this.lastUsedMs.delete(q)
+    const writes: Array<Promise<void>> = []
+    for (const b of [...q.inbound]) this.unlink(b, writes)
+    const count = q.markDeleted()
+    if (q.storeId !== null) writes.push(this.ctx.store.deleteQueue(q))
+    await Promise.all(writes)
+    return count
+  }
+
+  private deadLetter (q: Queue, message: Message, reason: DeathReason): void {
+    const dlx = this.exchanges.get(q.policy.deadLetterExchange ?? '')
+    if (dlx === undefined) return // RabbitMQ drops the message when the DLX does not exist
+    const { message: copy } = deadLetteredCopy(message, q, reason, this.nowMs())
+    const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers }, this)
+    // A cycle (back to a queue the message died in) is cut unless a consumer rejected it on the way.
+    const deaths = copy.properties.headers?.['x-death'] as Array<Record<string, unknown>>
+    const rejectedOnce = deaths.some(d => d.reason === 'rejected')
+    const accepted = [...targets].filter(t => rejectedOnce || !deaths.some(d => d.queue === t.name))
+    // Later, not inside the operation that removed the entry (an enqueue or a dispatch).
+    queueMicrotask(() => {
+      const result = this.enqueueAll(accepted.filter(t => !t.deleted), copy, undefined)
+      result.stored?.catch(err => this.ctx.logger.error('dead-letter store failed', { vhost: this.name, queue: q.name, err }))
+    })
+  }
+
+  /** x-expires: a queue unused (no consumers, no get, no redeclare) for that long is deleted. */
+  private touch (q: Queue): void {
+    const expiresMs = q.policy.expiresMs
+    if (expiresMs === undefined) return
+    this.lastUsedMs.set(q, this.nowMs())
+    if (q.consumerCount > 0) return
+    this.clearUnusedTimer(q)
+    const check = (): void => {
+      this.unusedTimers.delete(q)
+      if (q.deleted || q.consumerCount > 0) return
+      const idleMs = this.nowMs() - (this.lastUsedMs.get(q) ?? 0)
+      if (idleMs >= expiresMs) this.lastConsumerGoneOrExpired(q)
+      else this.unusedTimers.set(q, this.ctx.timers.setTimer(check, expiresMs - idleMs))
+    }
+    this.unusedTimers.set(q, this.ctx.timers.setTimer(check, expiresMs))
+  }
+
+  private lastConsumerGoneOrExpired (q: Queue): void {
+    this.removeQueue(q).catch(err => this.ctx.logger.error('expire queue failed', { vhost: this.name, queue: q.name, err }))
+  }
+
+  private clearUnusedTimer (q: Queue): void {
+    const t = this.unusedTimers.get(q)
+    if (t !== undefined) { this.ctx.timers.clearTimer(t); this.unusedTimers.delete(q) }
+  }
+}
+
+function isStoredDestination (d: Destination): boolean {
+  return d.kind === 'exchange' || d.exclusiveOwner === null
+}
+
+/** x-queue-type 'classic' is what a queue without the argument is, so the two are equivalent. */
+function withoutClassicType (args: Arguments): Arguments {
+  if (args['x-queue-type'] !== 'classic') return args
+  const { 'x-queue-type': _classic, ...rest } = args
+  return rest
+}
