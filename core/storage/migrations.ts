@@ -94,5 +94,53 @@ export const migrations: Migration[] = [
         PRIMARY KEY (client_id, mqtt_packet_id)
       );
     `
+    },
+  {
+    version: 2,
+    description: 'the queue model: durable exchanges, queues and bindings; AMQP messages in the shared messages table',
+    sql: `
+      -- Messages published through the model (AMQP) share the messages table with MQTT: topic holds
+      -- the routing key, qos 1, retain 0, origin_seq 0; these columns carry the rest. NULL for MQTT rows.
+      ALTER TABLE messages ADD COLUMN exchange TEXT;            -- exchange published to
+      ALTER TABLE messages ADD COLUMN amqp_properties BLOB;     -- AMQP 0-9-1 property flags + list, as published
+
+      -- Entries with seq <= delivered_seq may have been delivered before a restart (redelivered=true
+      -- then). Raised once per commit per queue, not per delivery.
+      ALTER TABLE queues ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;
+
+      -- A durable model queue: its queues row (name = 'vhost/<vhost, URI-encoded>/<name>') holds the
+      -- entries; this row holds the declaration. Exclusive queues are never stored.
+      CREATE TABLE queue_definitions (
+        queue_id    INTEGER PRIMARY KEY,               -- queues.id
+        vhost       TEXT    NOT NULL,
+        name        TEXT    NOT NULL,
+        auto_delete INTEGER NOT NULL,
+        arguments   TEXT    NOT NULL,                  -- JSON of the x-arguments as declared
+        UNIQUE (vhost, name)
+      );
+
+      CREATE TABLE exchanges (
+        vhost       TEXT    NOT NULL,
+        name        TEXT    NOT NULL,
+        type        TEXT    NOT NULL,
+        auto_delete INTEGER NOT NULL,
+        internal    INTEGER NOT NULL,
+        arguments   TEXT    NOT NULL,
+        PRIMARY KEY (vhost, name)
+      ) WITHOUT ROWID;
+
+      -- Bindings whose source and destination are both durable. arguments is canonical JSON
+      -- (sorted keys), so the same binding is the same row.
+      CREATE TABLE bindings (
+        vhost            TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        destination_kind TEXT NOT NULL,                -- 'queue' | 'exchange'
+        destination      TEXT NOT NULL,
+        routing_key      TEXT NOT NULL,
+        arguments        TEXT NOT NULL,
+        PRIMARY KEY (vhost, source, destination_kind, destination, routing_key, arguments)
+      ) WITHOUT ROWID;
+      CREATE INDEX bindings_by_destination ON bindings (vhost, destination_kind, destination);
+    `
   }
 ]

@@ -1,0 +1,43 @@
+import type Database from 'better-sqlite3'
+
+// The statements behind SqliteDurableStore, prepared once per store.
+
+/** queues.name of a model queue; the vhost is URI-encoded so the key cannot be ambiguous. */
+export const modelQueueKey = (vhost: string, name: string): string => `vhost/${encodeURIComponent(vhost)}/${name}`
+
+export type ModelStatements = ReturnType<typeof prepareModelStatements>
+
+export function prepareModelStatements (db: Database.Database) {
+  const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
+  return {
+    upsertExchange: db.prepare(`INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)`),
+    deleteExchange: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
+    deleteExchangeBindings: db.prepare(`DELETE FROM bindings WHERE vhost = ? AND (source = ? OR (destination_kind = 'exchange' AND destination = ?))`),
+    insertQueue: db.prepare(`INSERT INTO queues (name, created_ms) VALUES (?, ?)
+      ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`).pluck(),
+    upsertDefinition: db.prepare('INSERT OR REPLACE INTO queue_definitions (queue_id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)'),
+    releaseQueueMessages: db.prepare(`UPDATE messages SET refs = refs - 1 WHERE id IN (${entriesOf})`),
+    deleteQueueMessages: db.prepare(`DELETE FROM messages WHERE refs <= 0 AND id IN (${entriesOf})`),
+    deleteQueueEntries: db.prepare('DELETE FROM queue_entries WHERE queue_id = ?'),
+    deleteDefinition: db.prepare('DELETE FROM queue_definitions WHERE queue_id = ?'),
+    deleteQueue: db.prepare('DELETE FROM queues WHERE id = ?'),
+    deleteQueueBindings: db.prepare(`DELETE FROM bindings WHERE vhost = ? AND destination_kind = 'queue' AND destination = ?`),
+    insertBinding: db.prepare(`INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)`),
+    deleteBinding: db.prepare(`DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?`),
+    insertMessage: db.prepare(`INSERT INTO messages
+      (topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms, exchange, amqp_properties)
+      VALUES (?, ?, ?, 1, 0, NULL, NULL, 0, ?, ?, ?, ?)`),
+    insertEntry: db.prepare(`INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id)
+      VALUES (?, ?, ?, 0, 1, 0, 0, NULL)`),
+    deleteEntry: db.prepare('DELETE FROM queue_entries WHERE queue_id = ? AND seq = ? RETURNING message_id').pluck(),
+    releaseLast: db.prepare('DELETE FROM messages WHERE id = ? AND refs = 1'),
+    releaseOne: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id = ?'),
+    markDelivered: db.prepare('UPDATE queues SET delivered_seq = max(delivered_seq, ?) WHERE id = ?'),
+    loadExchanges: db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges'),
+    loadQueues: db.prepare(`SELECT q.id, d.vhost, d.name, d.auto_delete, d.arguments, q.delivered_seq
+      FROM queue_definitions d JOIN queues q ON q.id = d.queue_id ORDER BY q.id`),
+    loadBindings: db.prepare('SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings'),
+    loadEntries: db.prepare(`SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms
+      FROM queue_entries e JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ? ORDER BY e.seq`)
+  }
+}

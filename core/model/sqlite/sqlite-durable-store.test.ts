@@ -1,0 +1,152 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SqliteStore } from '../../storage/sqlite-store.ts'
+import { silentLogger } from '../../logger.ts'
+import { Broker } from '../broker.ts'
+import { Message, type MessageProperties } from '../message.ts'
+import { ManualTimers } from '../manual-timers.ts'
+import type { Vhost } from '../vhost.ts'
+import type { QueueConsumer } from '../queue.ts'
+import type { QueueEntry } from '../queue-entry.ts'
+import { SqliteDurableStore, type PropertiesCodec } from './sqlite-durable-store.ts'
+
+// The model's tests use a JSON codec; the gateway wires the AMQP one.
+const jsonCodec: PropertiesCodec = {
+  encode: p => Buffer.from(JSON.stringify(p)),
+  decode: b => JSON.parse(b.toString()) as MessageProperties
+}
+const owner = {}
+
+function open (dir: string, timers = new ManualTimers()): { broker: Broker, vhost: Vhost, store: SqliteStore } {
+  const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
+  const durable = new SqliteDurableStore(store, jsonCodec, () => timers.nowMs(), silentLogger)
+  const broker = new Broker({ vhosts: ['/', 'other'], store: durable, timers })
+  return { broker, vhost: broker.vhost('/') as Vhost, store }
+}
+
+const persistent = (key: string, body: string, exchange = ''): Message =>
+  new Message(exchange, key, { deliveryMode: 2, headers: { n: body } }, Buffer.from(body), 1000, null)
+const transient = (key: string, body: string): Message => new Message('', key, {}, Buffer.from(body), 1000, null)
+
+function count (store: SqliteStore, table: string): number {
+  return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
+}
+
+class Taker implements QueueConsumer {
+  readonly tag = 't'
+  readonly noAck = false
+  readonly exclusive = false
+  readonly got: Array<{ entry: QueueEntry, redelivered: boolean }> = []
+  constructor (private credit: number) {}
+  hasCredit (): boolean { return this.credit > 0 }
+  deliver (entry: QueueEntry, redelivered: boolean): void { this.credit--; this.got.push({ entry, redelivered }) }
+  cancelledByQueue (): void {}
+}
+
+test('durable definitions and persistent messages survive a reopen; transient ones do not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const first = open(dir)
+    const v = first.vhost
+    await v.declareExchange({ name: 'events', type: 'topic', durable: true, autoDelete: false, internal: false, arguments: { 'alternate-exchange': 'ae' } }, false)
+    await v.declareExchange({ name: 'ae', type: 'fanout', durable: true, autoDelete: false, internal: false, arguments: {} }, false)
+    await v.declareExchange({ name: 'temp', type: 'fanout', durable: false, autoDelete: false, internal: false, arguments: {} }, false)
+    await v.declareQueue({ name: 'orders', durable: true, exclusive: false, autoDelete: false, arguments: { 'x-max-length': 100, bytes: Buffer.from([1, 2]) } }, owner, false)
+    await v.declareQueue({ name: 'audit', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    await v.declareQueue({ name: 'scratch', durable: false, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    await v.bindQueue('orders', 'events', 'order.#', {}, owner)
+    await v.bindQueue('audit', 'events', '#', {}, owner)
+    await v.bindQueue('audit', 'temp', '', {}, owner) // transient source: not stored
+    await v.bindExchange('events', 'amq.topic', 'x.#', {})
+
+    const results = [
+      v.publish('events', persistent('order.new', 'p1', 'events')),
+      v.publish('events', persistent('order.new', 'p2', 'events')),
+      v.publish('events', transient('order.new', 't1')),
+      v.publish('', persistent('scratch', 's1'))
+    ]
+    assert.deepEqual(results.map(r => r.routed), [2, 2, 2, 1])
+    assert.equal(results[3]?.stored, undefined, 'a transient queue stores nothing')
+    await Promise.all(results.map(r => r.stored))
+    assert.equal(count(first.store, 'messages'), 2, 'stored once for both queues')
+    assert.equal(count(first.store, 'queue_entries'), 4)
+
+    // audit: take two, ack p1, leave p2 unacked (delivered) → redelivered after restart
+    const taker = new Taker(2)
+    const audit = v.consume('audit', taker, owner)
+    audit.settle((taker.got[0] as { entry: QueueEntry }).entry, 'acked')
+    v.cancel(audit, taker)
+    first.store.flush()
+    first.store.close()
+
+    const second = open(dir)
+    const w = second.vhost
+    assert.deepEqual(second.broker.restored, { exchanges: 2, queues: 2, bindings: 3, messages: 2 })
+    assert.equal(w.exchange('events').type.name, 'topic')
+    assert.equal(w.exchange('events').alternateExchange, 'ae')
+    assert.equal(w.exchanges.has('temp'), false)
+    assert.equal(w.queues.has('scratch'), false)
+    assert.deepEqual(w.queue('orders', owner).args, { 'x-max-length': 100, bytes: Buffer.from([1, 2]) })
+    const orders = [...w.queue('orders', owner).ready.entries()]
+    assert.deepEqual(orders.map(e => [e.message.body.toString(), e.redelivered, e.message.properties.headers?.n]), [['p1', false, 'p1'], ['p2', false, 'p2']])
+    const audits = [...w.queue('audit', owner).ready.entries()]
+    assert.deepEqual(audits.map(e => [e.message.body.toString(), e.redelivered]), [['p2', true]])
+    assert.equal(audits[0]?.message, orders[1]?.message, 'one Message object for one stored message')
+    // routing works again, also the exchange-to-exchange binding
+    assert.equal(w.publish('amq.topic', persistent('x.y', 'again', 'amq.topic')).routed, 1)
+
+    // delete a queue: its entries and the messages only it referenced go
+    await w.deleteQueue('orders', { ifUnused: false, ifEmpty: false }, owner)
+    assert.equal(count(second.store, 'queue_definitions'), 1)
+    const left = second.store.db.prepare('SELECT payload FROM messages ORDER BY id').pluck().all() as Buffer[]
+    assert.deepEqual(left.map(b => b.toString()), ['p2', 'again'])
+    assert.equal(count(second.store, 'bindings'), 2, 'audit ← events, events ← amq.topic')
+    second.store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('an entry acked before its insert committed is never written; acked entries are deleted', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const { vhost, store } = open(dir)
+    await vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    const taker = new Taker(10)
+    const q = vhost.consume('q', taker, owner)
+    const fast = vhost.publish('', persistent('q', 'fast'))
+    q.settle((taker.got[0] as { entry: QueueEntry }).entry, 'acked')
+    await fast.stored
+    assert.equal(count(store, 'messages'), 0)
+    const slow = vhost.publish('', persistent('q', 'slow'))
+    await slow.stored
+    assert.equal(count(store, 'queue_entries'), 1)
+    q.settle((taker.got[1] as { entry: QueueEntry }).entry, 'acked')
+    await store.write(() => {})
+    assert.equal(count(store, 'queue_entries'), 0)
+    assert.equal(count(store, 'messages'), 0)
+    store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('MQTT session queues and model queues share the tables without seeing each other', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const { vhost, store } = open(dir)
+    store.db.prepare("INSERT INTO queues (name, created_ms) VALUES ('mqtt-session/dev1', 0)").run()
+    await vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    await vhost.publish('', persistent('q', 'm')).stored
+    store.close()
+    const again = open(dir)
+    assert.deepEqual([...again.vhost.queues.keys()], ['q'])
+    assert.deepEqual(again.store.db.prepare('SELECT name FROM queues ORDER BY id').pluck().all(), ['mqtt-session/dev1', 'vhost/%2F/q'])
+    again.store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

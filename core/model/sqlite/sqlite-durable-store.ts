@@ -1,0 +1,199 @@
+// The model's durable copy in the node's one SQLite file (migration 2). Memory is the working
+// state; SQLite is written through the group-committing store and read only at start.
+//
+// Messages share the messages / queues / queue_entries tables with the MQTT session queues: a
+// message row is stored once and referenced by one entry per durable queue it was routed to
+// (refs counts them). Acks delete entries in batches (one write per event-loop turn), and the
+// delivered watermark is raised once per turn per queue, so neither costs a write per message.
+import type { SqliteStore } from '../../storage/sqlite-store.ts'
+import type { Logger } from '../../logger.ts'
+import type { Binding } from '../binding.ts'
+import type { Exchange } from '../exchange.ts'
+import type { Queue } from '../queue.ts'
+import type { QueueEntry } from '../queue-entry.ts'
+import { Message, type MessageProperties } from '../message.ts'
+import type { DurableStore, StoredBinding, StoredEntry, StoredExchange, StoredQueue } from '../durable-store.ts'
+import { decodeArguments, encodeArguments } from './arguments-json.ts'
+import { modelQueueKey, prepareModelStatements, type ModelStatements } from './model-statements.ts'
+
+/** How message properties are kept on disk: the AMQP 0-9-1 property list, provided by the gateway. */
+export interface PropertiesCodec {
+  encode (properties: MessageProperties): Buffer
+  decode (encoded: Buffer): MessageProperties
+}
+
+interface ExchangeRow { vhost: string, name: string, type: string, auto_delete: number, internal: number, arguments: string }
+interface QueueRow { id: number, vhost: string, name: string, auto_delete: number, arguments: string, delivered_seq: number }
+interface BindingRow { vhost: string, source: string, destination_kind: 'queue' | 'exchange', destination: string, routing_key: string, arguments: string }
+interface EntryRow { seq: number, message_id: number, topic: string, payload: Buffer | string, exchange: string | null, amqp_properties: Buffer | null, created_ms: number }
+
+export class SqliteDurableStore implements DurableStore {
+  private readonly sql: ModelStatements
+  private removals: QueueEntry[] = []
+  private delivered = new Map<Queue, number>()
+  private removalsScheduled = false
+  private deliveredScheduled = false
+
+  constructor (
+    private readonly store: SqliteStore,
+    private readonly codec: PropertiesCodec,
+    private readonly nowMs: () => number,
+    private readonly logger: Logger
+  ) {
+    this.sql = prepareModelStatements(store.db)
+  }
+
+  // ---- load -----------------------------------------------------------------------------------
+
+  loadExchanges (): StoredExchange[] {
+    return (this.sql.loadExchanges.all() as ExchangeRow[]).map(r => ({
+      vhost: r.vhost, name: r.name, type: r.type, autoDelete: r.auto_delete === 1, internal: r.internal === 1, arguments: decodeArguments(r.arguments)
+    }))
+  }
+
+  loadQueues (): StoredQueue[] {
+    return (this.sql.loadQueues.all() as QueueRow[]).map(r => ({
+      storeId: r.id, vhost: r.vhost, name: r.name, autoDelete: r.auto_delete === 1, arguments: decodeArguments(r.arguments), deliveredSeq: r.delivered_seq
+    }))
+  }
+
+  loadBindings (): StoredBinding[] {
+    return (this.sql.loadBindings.all() as BindingRow[]).map(r => ({
+      vhost: r.vhost, source: r.source, destinationKind: r.destination_kind, destination: r.destination, routingKey: r.routing_key, arguments: decodeArguments(r.arguments)
+    }))
+  }
+
+  loadEntries (queue: StoredQueue, messages: Map<number, Message>): StoredEntry[] {
+    const out: StoredEntry[] = []
+    for (const r of this.sql.loadEntries.iterate(queue.storeId) as IterableIterator<EntryRow>) {
+      let message = messages.get(r.message_id)
+      if (message === undefined) {
+        const encoded = r.amqp_properties ?? this.codec.encode({})
+        const body = typeof r.payload === 'string' ? Buffer.from(r.payload) : r.payload
+        message = new Message(r.exchange ?? '', r.topic, this.codec.decode(encoded), body, r.created_ms, encoded)
+        message.storeId = r.message_id
+        messages.set(r.message_id, message)
+      }
+      out.push({ seq: r.seq, message })
+    }
+    return out
+  }
+
+  // ---- definitions ----------------------------------------------------------------------------
+
+  putExchange (x: Exchange): Promise<void> {
+    const row = [x.vhost, x.name, x.type.name, x.autoDelete ? 1 : 0, x.internal ? 1 : 0, encodeArguments(x.args)]
+    return this.store.write(() => { this.sql.upsertExchange.run(...row) })
+  }
+
+  deleteExchange (x: Exchange): Promise<void> {
+    return this.store.write(() => {
+      this.sql.deleteExchange.run(x.vhost, x.name)
+      this.sql.deleteExchangeBindings.run(x.vhost, x.name, x.name)
+    })
+  }
+
+  putQueue (q: Queue): Promise<void> {
+    const key = modelQueueKey(q.vhost, q.name)
+    const args = encodeArguments(q.args)
+    const now = this.nowMs()
+    return this.store.write(() => {
+      const id = this.sql.insertQueue.get(key, now) as number
+      this.sql.upsertDefinition.run(id, q.vhost, q.name, q.autoDelete ? 1 : 0, args)
+      q.storeId = id
+    })
+  }
+
+  deleteQueue (q: Queue): Promise<void> {
+    return this.store.write(() => {
+      const id = q.storeId
+      if (id === null) return
+      this.sql.releaseQueueMessages.run(id)
+      this.sql.deleteQueueMessages.run(id)
+      this.sql.deleteQueueEntries.run(id)
+      this.sql.deleteDefinition.run(id)
+      this.sql.deleteQueue.run(id)
+      this.sql.deleteQueueBindings.run(q.vhost, q.name)
+    })
+  }
+
+  putBinding (b: Binding): Promise<void> {
+    const row = bindingRow(b)
+    return this.store.write(() => { this.sql.insertBinding.run(...row) })
+  }
+
+  deleteBinding (b: Binding): Promise<void> {
+    const row = bindingRow(b)
+    return this.store.write(() => { this.sql.deleteBinding.run(...row) })
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  putMessage (message: Message, entries: readonly QueueEntry[]): Promise<void> {
+    const properties = message.encodedProperties ?? this.codec.encode(message.properties)
+    return this.store.write(() => {
+      // Decided when the write runs: an entry acked (or its queue deleted) meanwhile is not stored.
+      const live = entries.filter(e => e.state !== 'gone' && e.queue.storeId !== null && !e.queue.deleted)
+      if (live.length === 0) return
+      const id = Number(this.sql.insertMessage.run(
+        message.routingKey, message.body, message.bodyBytes, live.length, message.publishedAtMs, message.exchange, properties
+      ).lastInsertRowid)
+      message.storeId = id
+      for (const e of live) {
+        this.sql.insertEntry.run(e.queue.storeId, e.seq, id)
+        e.stored = true
+      }
+    })
+  }
+
+  removeEntry (entry: QueueEntry): void {
+    this.removals.push(entry)
+    if (this.removalsScheduled) return
+    this.removalsScheduled = true
+    let batch: QueueEntry[] | undefined
+    this.store.write(() => {
+      // Taken on the first run; a batch the store reruns after a failure deletes the same entries.
+      batch ??= this.takeRemovals()
+      for (const e of batch) this.deleteEntry(e)
+    }).catch(err => this.logger.error('model store: delete acked entries failed', { err }))
+  }
+
+  markDelivered (entry: QueueEntry): void {
+    const q = entry.queue
+    if (entry.seq <= (this.delivered.get(q) ?? 0)) return
+    this.delivered.set(q, entry.seq)
+    if (this.deliveredScheduled) return
+    this.deliveredScheduled = true
+    let marks: Map<Queue, number> | undefined
+    this.store.write(() => {
+      marks ??= this.takeDelivered()
+      for (const [queue, seq] of marks) if (queue.storeId !== null) this.sql.markDelivered.run(seq, queue.storeId)
+    }).catch(err => this.logger.error('model store: delivered watermark failed', { err }))
+  }
+
+  private takeRemovals (): QueueEntry[] {
+    const batch = this.removals
+    this.removals = []
+    this.removalsScheduled = false
+    return batch
+  }
+
+  private takeDelivered (): Map<Queue, number> {
+    const marks = this.delivered
+    this.delivered = new Map()
+    this.deliveredScheduled = false
+    return marks
+  }
+
+  private deleteEntry (e: QueueEntry): void {
+    const queueId = e.queue.storeId
+    if (queueId === null || e.queue.deleted) return
+    const messageId = this.sql.deleteEntry.get(queueId, e.seq) as number | undefined
+    if (messageId === undefined) return
+    if (this.sql.releaseLast.run(messageId).changes === 0) this.sql.releaseOne.run(messageId)
+  }
+}
+
+function bindingRow (b: Binding): unknown[] {
+  return [b.source.vhost, b.source.name, b.destination.kind, b.destination.name, b.routingKey, encodeArguments(b.arguments)]
+}
