@@ -121,7 +121,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     }
   })
   const durable = new DurablePublish(broker)
-  const window = new OutboundWindow(broker, {
+  const window = new OutboundWindow({
     maxInflightMessages: mqtt.maxInflightMessages,
     maxQueuedMessages: mqtt.maxQueuedMessages,
     queueOverflow: mqtt.queueOverflow,
@@ -157,6 +157,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       }
       open++
       conn.once('close', () => { open-- })
+      coalesceWrites(conn)
       guardPacketSize(conn, mqtt.maxPacketBytes, reason => {
         counters.oversize.inc()
         log.warn('connection closed: ' + reason)
@@ -183,6 +184,34 @@ function guardPacketSize (conn: Duplex, maxPacketBytes: number, onRefuse: (reaso
     conn.destroy()
     return null
   }
+}
+
+// aedes writes every packet (each PUBACK, each delivery) with its own conn.write: one syscall
+// each on a socket. Writes are corked and leave together in one writev. Under load (the last
+// flush held several packets) the flush waits for the end of the loop turn, gathering the
+// deliveries aedes makes from setImmediate; a lone packet is flushed at the end of the current
+// tick so a quiet connection gets no added latency.
+function coalesceWrites (conn: Duplex): void {
+  let corked = false
+  let writes = 0
+  let lastFlushWrites = 0
+  const uncork = (): void => {
+    corked = false
+    lastFlushWrites = writes
+    writes = 0
+    conn.uncork()
+  }
+  const write = conn.write
+  conn.write = function (this: Duplex, ...args: Parameters<Duplex['write']>) {
+    if (!corked) {
+      corked = true
+      conn.cork()
+      if (lastFlushWrites > 1) setImmediate(uncork)
+      else process.nextTick(uncork)
+    }
+    writes++
+    return write.apply(this, args)
+  } as Duplex['write']
 }
 
 export type { PublishPacket }

@@ -1,10 +1,10 @@
-import type { Aedes, Client } from 'aedes'
+import type { Client } from 'aedes'
 import type { OfflineQueueOverflow } from '../../edge-config/config-types.ts'
 import { Fifo } from '../../core/util/fifo.ts'
 
 type Deliver = (packet: DeliverPacket, cb: () => void) => void
 interface DeliverPacket { qos: number, brokerId?: string, brokerCounter?: number, clientId?: string, nl?: boolean }
-interface ClientInternals { deliverQoS: Deliver, duplicates: Record<string, number>, id: string }
+interface ClientInternals { deliverQoS: Deliver, duplicates: Record<string, number>, id: string, _parser: { on(event: 'packet', fn: (packet: { cmd: string }) => void): void } }
 
 export interface OutboundWindowOptions {
   maxInflightMessages: number
@@ -23,11 +23,7 @@ export interface OutboundWindowOptions {
 export class OutboundWindow {
   private readonly windows = new WeakMap<object, ClientWindow>()
 
-  constructor (broker: Aedes, private readonly opts: OutboundWindowOptions) {
-    broker.on('ack', (_packet: unknown, client: Client | null) => {
-      if (client) this.windows.get(client)?.acked()
-    })
-  }
+  constructor (private readonly opts: OutboundWindowOptions) {}
 
   /** Wrap a client's delivery before aedes captures it: call from preConnect. */
   attach (client: Client): void {
@@ -35,6 +31,12 @@ export class OutboundWindow {
     const window = new ClientWindow(internals, internals.deliverQoS, this.opts)
     this.windows.set(client, window)
     internals.deliverQoS = (packet, cb) => window.deliver(packet, cb)
+    // The slot frees when the PUBACK/PUBCOMP arrives, not when aedes has committed its removal
+    // (its 'ack' event): the window bounds what the client holds, and waiting for the commit
+    // would add a group-commit round trip to every slot.
+    internals._parser.on('packet', (packet: { cmd: string }) => {
+      if (packet.cmd === 'puback' || packet.cmd === 'pubcomp') window.acked()
+    })
   }
 
   inflight (client: Client): number {
