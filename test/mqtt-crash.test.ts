@@ -69,10 +69,11 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       const acked = new Set<number>()
       let killed: Promise<void> | undefined
       const sends: Array<Promise<void>> = []
-      for (let i = 0; i < N * 5; i++) {
+      const burst = N * 20
+      for (let i = 0; i < burst; i++) {
         sends.push(pub.publishAsync('mid/data', String(i), { qos: 1 }).then(() => {
           acked.add(i)
-          if (acked.size === N && !killed) killed = first.kill()
+          if (acked.size === N / 2 && !killed) killed = first.kill()
         }, () => {}))
       }
       const deadline = Date.now() + 30_000
@@ -81,7 +82,7 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       await killed
       pub.end(true)
       const ackedAtKill = new Set(acked)
-      assert.ok(ackedAtKill.size >= N && ackedAtKill.size < N * 5, `killed mid-burst (acked ${ackedAtKill.size})`)
+      assert.ok(ackedAtKill.size >= N / 2 && ackedAtKill.size < burst, `killed mid-burst (acked ${ackedAtKill.size} of ${burst})`)
 
       const second = await startBrokerProcess(dir)
       try {
