@@ -50,6 +50,23 @@ export interface MqttConfig {
   connectTimeoutSeconds: number
 }
 
+export interface AmqpConfig {
+  port: number
+  /** Virtual hosts that exist; clients name one in connection.open. */
+  vhosts: string[]
+  /** Largest frame the server accepts and offers in connection.tune (a client may ask for less). */
+  frameMaxBytes: number
+  /** Highest channel number per connection, offered in connection.tune. */
+  channelMax: number
+  /** Heartbeat interval offered in connection.tune; 0 offers none. A peer silent for two intervals is dropped. */
+  heartbeatSeconds: number
+  maxConnections: number
+  /** Largest message body accepted; a larger publish closes the channel with 406. */
+  maxMessageBytes: number
+  /** A connection that has not completed connection.open within this time is closed. */
+  handshakeTimeoutSeconds: number
+}
+
 export interface WharfConfig {
   /** SQLite file and default cold tier live here. */
   dataDir: string
@@ -62,7 +79,7 @@ export interface WharfConfig {
     commitBatchMax: number
   }
   mqtt: MqttConfig
-  amqp: { port: number }
+  amqp: AmqpConfig
   admin: { port: number }
   auth: {
     allowAnonymous: boolean

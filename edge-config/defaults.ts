@@ -28,7 +28,16 @@ export function defaultConfig (): WharfConfig {
       maxClientIdLength: 256,
       connectTimeoutSeconds: 30
     },
-    amqp: { port: 5672 },
+    amqp: {
+      port: 5672,
+      vhosts: ['/'],
+      frameMaxBytes: 131072,
+      channelMax: 2047,
+      heartbeatSeconds: 60,
+      maxConnections: 10000,
+      maxMessageBytes: 16 * mebibyte,
+      handshakeTimeoutSeconds: 10
+    },
     admin: { port: 8080 },
     auth: { allowAnonymous: true, users: [], defaultAcl: {} }
   }

@@ -91,7 +91,22 @@ const schema: Schema<WharfConfig> = {
         connectTimeoutSeconds: int(1, 3600, 'seconds')
       }
     },
-    amqp: { kind: 'map', fields: { port } },
+    amqp: {
+      kind: 'map',
+      fields: {
+        port,
+        vhosts: { kind: 'list', item: text },
+        // The spec's minimum frame-max is 4096; frame-max is a 32-bit field.
+        frameMaxBytes: int(4096, 0xffffffff, 'bytes', ' (AMQP requires at least 4096)'),
+        // channel-max is a 16-bit field; channel 0 is the connection.
+        channelMax: int(1, 65_535, 'channels'),
+        heartbeatSeconds: int(0, 65_535, 'seconds', ' (0 offers no heartbeat)'),
+        maxConnections: int(1, 10_000_000, 'connections'),
+        // RabbitMQ's own ceiling for max_message_size is 512 MiB.
+        maxMessageBytes: int(1, 536_870_912, 'bytes'),
+        handshakeTimeoutSeconds: int(1, 3600, 'seconds')
+      }
+    },
     admin: { kind: 'map', fields: { port } },
     auth: {
       kind: 'map',
@@ -166,7 +181,16 @@ const uniqueUsernames: CrossCheck = (c, fail) => {
   })
 }
 
-const crossChecks: CrossCheck[] = [tlsPairs, distinctPorts, uniqueUsernames]
+const amqpVhosts: CrossCheck = (c, fail) => {
+  if (c.amqp.vhosts.length === 0) fail('amqp.vhosts', c.amqp.vhosts, 'must list at least one vhost')
+  const seen = new Set<string>()
+  c.amqp.vhosts.forEach((v, i) => {
+    if (seen.has(v)) fail(`amqp.vhosts[${i}]`, v, 'must be unique')
+    seen.add(v)
+  })
+}
+
+const crossChecks: CrossCheck[] = [tlsPairs, distinctPorts, uniqueUsernames, amqpVhosts]
 
 // ---- the walk ----------------------------------------------------------------------------------------
 
