@@ -34,6 +34,7 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       await sub.subscribeAsync('crash/#', { qos: 1 })
       await end(sub)
       const pub = await connect(url1, { clientId: 'crash-pub' })
+      await pub.publishAsync('crash-retained/state', 'on', { qos: 1, retain: true })
       const acked = new Set<number>()
       // 100 in flight at once: acks come back from group commits, as in real load.
       for (let base = 0; base < N; base += 100) {
@@ -51,7 +52,18 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
         await sleep(200)
         assertInOrderAllOf(got.messages.map(m => m.payload), acked)
         assert.ok(got.messages.length <= N + 100, `too many duplicates: ${got.messages.length}`)
-        await end(back)
+        // The session's subscription survived the kill too: a message published now still reaches it.
+        const pub2 = await connect(`mqtt://127.0.0.1:${second.ports.mqtt}`, { clientId: 'crash-pub-2' })
+        const before = got.messages.length
+        await pub2.publishAsync('crash/data', 'after-restart', { qos: 1 })
+        await got.waitFor(before + 1, 5000)
+        assert.equal(got.messages.at(-1)?.payload, 'after-restart')
+        // And the retained message published before the kill is still retained.
+        const late = await connect(`mqtt://127.0.0.1:${second.ports.mqtt}`, { clientId: 'crash-late' })
+        const lateGot = collector(late)
+        await late.subscribeAsync('crash-retained/#', { qos: 1 })
+        assert.deepEqual((await lateGot.waitFor(1)).map(m => [m.topic, m.payload, m.retain]), [['crash-retained/state', 'on', true]])
+        await end(back, pub2, late)
       } finally { await second.terminate() }
     } finally { rmSync(dir, { recursive: true, force: true }) }
   })

@@ -65,3 +65,14 @@ test('a full batch commits early; migrations set user_version; reopen keeps data
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('durability maps to synchronous: process = NORMAL (1), power = FULL (2), WAL in both', () => {
+  for (const [durability, expected] of [['process', 1], ['power', 2]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'))
+    const store = SqliteStore.open({ dataDir: dir, durability, commitWindowMs: 0, commitBatchMax: 10, migrations: [] })
+    try {
+      assert.equal(store.db.pragma('synchronous', { simple: true }), expected)
+      assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal')
+    } finally { store.close(); rmSync(dir, { recursive: true, force: true }) }
+  }
+})
