@@ -9,6 +9,10 @@ import { Metrics } from '../core/metrics.ts'
 import { SqliteStore } from '../core/storage/sqlite-store.ts'
 import { createMqttAdapter, type MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
 import { attachWsTransport } from '../adapters/ws/ws-transport.ts'
+import { createAmqpAdapter, type AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
+import { amqpPropertiesCodec } from '../adapters/amqp/properties-codec.ts'
+import { Broker } from '../core/model/broker.ts'
+import { SqliteDurableStore } from '../core/model/sqlite/sqlite-durable-store.ts'
 import { createAdminServer } from './admin-http.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
@@ -16,6 +20,7 @@ import { wharfVersion } from './version.ts'
 export interface BoundPorts {
   mqtt: number
   ws: number
+  amqp: number
   admin: number
   mqttTls?: number
   wsTls?: number
@@ -25,6 +30,8 @@ export interface WharfNode {
   readonly ports: BoundPorts
   readonly metrics: Metrics
   readonly store: SqliteStore
+  /** The queue model (vhosts, exchanges, queues) AMQP clients work on. */
+  readonly broker: Broker
   /** Drain: stop accepting, disconnect clients, commit what is pending, close the store. */
   close(): Promise<void>
 }
@@ -43,10 +50,13 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       product_version: wharfVersion,
       node_version: process.version,
       uptime_ms: Date.now() - startedAtMs,
-      object_totals: { connections: mqtt?.openConnections ?? 0 },
+      object_totals: { connections: (mqtt?.openConnections ?? 0) + (amqp?.openConnections ?? 0) },
       store: store.stats
     }),
-    connections: () => mqtt?.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []
+    connections: () => [
+      ...(mqtt?.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []),
+      ...(amqp?.connections().map(c => ({ name: c.name, protocol: 'AMQP 0-9-1', user: c.user, vhost: c.vhost, channels: c.channels, peer_host: c.peerHost })) ?? [])
+    ]
   })
   servers.push(admin)
   const adminPort = await listen(admin, config.admin.port, config.host, 'admin http')
@@ -61,7 +71,12 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   metrics.gauge('wharf_store_writes_committed_total', 'Writes committed by the SQLite store', () => store.stats.committedWrites)
 
   let mqtt: MqttAdapter
+  let broker: Broker
+  let amqp: AmqpAdapter
   try {
+    const durable = new SqliteDurableStore(store, amqpPropertiesCodec, Date.now, logger.child({ component: 'model' }))
+    broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }) })
+    amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
     mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, logger, metrics })
   } catch (err) {
     await closeServer(admin)
@@ -76,7 +91,8 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     const ports: BoundPorts = {
       admin: adminPort,
       mqtt: await listen(mqttServer, config.mqtt.port, config.host, 'mqtt'),
-      ws: await listenWs(createHttpServer(), config.mqtt.ws.port, 'mqtt websocket')
+      ws: await listenWs(createHttpServer(), config.mqtt.ws.port, 'mqtt websocket'),
+      amqp: await listenAmqp()
     }
     const mqttTls = tlsOptions(config.mqtt.tls)
     if (mqttTls) {
@@ -94,12 +110,15 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       ports,
       metrics,
       store,
+      broker,
       close: () => {
         closing ??= (async () => {
           ready = false
           logger.info('draining: stop accepting, disconnect clients, commit, close store')
           const stopped = Promise.all(servers.map(closeServer))
+          await amqp.close()
           await mqtt.close()
+          broker.close()
           store.flush()
           await new Promise(resolve => setImmediate(resolve))
           store.close()
@@ -111,9 +130,17 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     }
   } catch (err) {
     await Promise.all(servers.map(closeServer))
+    await amqp.close()
     await mqtt.close()
+    broker.close()
     store.close()
     throw err
+  }
+
+  async function listenAmqp (): Promise<number> {
+    const server = createNetServer({ noDelay: true }, socket => amqp.handle(socket))
+    servers.push(server)
+    return await listen(server, config.amqp.port, config.host, 'amqp')
   }
 
   async function listenWs (server: HttpServer, port: number, name: string): Promise<number> {

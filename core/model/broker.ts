@@ -31,6 +31,11 @@ export class Broker {
 
   get nowMs (): number { return this.ctx.timers.nowMs() }
 
+  /** Shutdown: no timer fires any more (the store closes after this). */
+  close (): void {
+    for (const v of this.vhosts.values()) v.stopTimers()
+  }
+
   /** Durable definitions, then entries; objects of vhosts no longer configured stay stored, untouched. */
   private restore (): void {
     const { store } = this.ctx

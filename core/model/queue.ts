@@ -110,13 +110,13 @@ export class Queue {
     return entry
   }
 
+  /** Attaches a consumer; the caller dispatches once it told its client (AMQP: after consume-ok). */
   addConsumer (consumer: QueueConsumer, queueDescription: string): void {
     if (this.consumers.some(c => c.exclusive) || (consumer.exclusive && this.consumers.length > 0)) {
       throw accessRefused(`${queueDescription} in exclusive use`)
     }
     this.consumers.push(consumer)
     this.hadConsumer = true
-    this.dispatch()
   }
 
   removeConsumer (consumer: QueueConsumer): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Broker } from './broker.ts'
 import { Message, type MessageProperties } from './message.ts'
 import { ManualTimers } from './manual-timers.ts'
-import type { QueueConsumer } from './queue.ts'
+import type { Queue, QueueConsumer } from './queue.ts'
 import type { QueueEntry } from './queue-entry.ts'
 import type { Vhost } from './vhost.ts'
 import { BrokerError } from '../errors.ts'
@@ -47,6 +47,12 @@ async function rejectsWith (p: Promise<unknown> | (() => unknown), kind: string,
     if (message) assert.match(err.message, message)
     return true
   })
+}
+
+function consumeNow (v: Vhost, queue: string, consumer: QueueConsumer): Queue {
+  const q = v.consume(queue, consumer, owner)
+  q.dispatch()
+  return q
 }
 
 function ready (v: Vhost, name: string): string[] {
@@ -153,7 +159,7 @@ describe('queues', () => {
     vhost.publish('', msg('args', 'one'))
     await rejectsWith(vhost.deleteQueue('args', { ifUnused: false, ifEmpty: true }, owner), 'precondition-failed', /is not empty/)
     const c = new TestConsumer('c')
-    vhost.consume('args', c, owner)
+    consumeNow(vhost, 'args', c)
     await rejectsWith(vhost.deleteQueue('args', { ifUnused: true, ifEmpty: false }, owner), 'precondition-failed', /in use/)
     assert.equal(await vhost.deleteQueue('args', { ifUnused: false, ifEmpty: false }, owner), 0)
     assert.ok(c.cancelled)
@@ -167,8 +173,8 @@ describe('queues', () => {
     for (let i = 1; i <= 6; i++) vhost.publish('', msg('q', `m${i}`))
     const a = new TestConsumer('a', 2)
     const b = new TestConsumer('b', 2)
-    vhost.consume('q', a, owner)
-    vhost.consume('q', b, owner)
+    consumeNow(vhost, 'q', a)
+    consumeNow(vhost, 'q', b)
     assert.deepEqual(a.bodies(), ['m1', 'm2'])
     assert.deepEqual(b.bodies(), ['m3', 'm4'])
     const q = vhost.queue('q', owner)
@@ -185,7 +191,7 @@ describe('queues', () => {
     const { vhost } = setup()
     await queue(vhost, 'q', {}, { autoDelete: true })
     const a = new TestConsumer('a', Infinity, false, true)
-    vhost.consume('q', a, owner)
+    consumeNow(vhost, 'q', a)
     await rejectsWith(async () => vhost.consume('q', new TestConsumer('b'), owner), 'access-refused', /exclusive use/)
     vhost.cancel(vhost.queue('q', owner), a)
     await new Promise(resolve => setImmediate(resolve))
@@ -251,7 +257,7 @@ describe('queues', () => {
     vhost.publish('', msg('src', 'first'))
     vhost.publish('', msg('src', 'second')) // drops 'first' (maxlen)
     const c = new TestConsumer('c')
-    const q = vhost.consume('src', c, owner)
+    const q = consumeNow(vhost, 'src', c)
     q.settle((c.got[0] as { entry: QueueEntry }).entry, 'rejected')
     await new Promise(resolve => setImmediate(resolve))
     const reasons = [...vhost.queue('dlq', owner).ready.entries()].map(e => [e.message.body.toString(), (e.message.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]?.reason])
@@ -263,7 +269,7 @@ describe('queues', () => {
     await queue(vhost, 'idle', { 'x-expires': 1000 })
     await queue(vhost, 'busy', { 'x-expires': 1000 })
     const c = new TestConsumer('c')
-    vhost.consume('busy', c, owner)
+    consumeNow(vhost, 'busy', c)
     timers.advance(600)
     await vhost.declareQueue({ name: 'idle', durable: false, exclusive: false, autoDelete: false, arguments: { 'x-expires': 1000 } }, owner, true) // use
     timers.advance(600)

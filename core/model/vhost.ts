@@ -177,6 +177,7 @@ export class Vhost implements RoutingScope, QueueHost {
     await this.dropBinding(this.exchange(exchange), q, routingKey, args)
   }
 
+  /** Attaches a consumer; deliveries start with the caller's queue.dispatch(). */
   consume (queue: string, consumer: QueueConsumer, owner: object): Queue {
     const q = this.queue(queue, owner)
     q.addConsumer(consumer, describeQueue(this.name, q.name))
@@ -260,6 +261,14 @@ export class Vhost implements RoutingScope, QueueHost {
       if (!q.deleted) { q.expire(this.nowMs()); q.dispatch() }
     }, Math.max(0, atMs - this.nowMs()))
     this.expiryTimers.set(q, { atMs, handle })
+  }
+
+  /** Stops every timer (TTL, x-expires): the broker is shutting down. */
+  stopTimers (): void {
+    for (const t of this.expiryTimers.values()) this.ctx.timers.clearTimer(t.handle)
+    for (const t of this.unusedTimers.values()) this.ctx.timers.clearTimer(t)
+    this.expiryTimers.clear()
+    this.unusedTimers.clear()
   }
 
   // ---- restore (at start, from the durable store; no writes) ----------------------------------

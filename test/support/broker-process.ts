@@ -6,7 +6,7 @@ const wharfBin = fileURLToPath(new URL('../../gateway/bin/wharf.js', import.meta
 
 export interface BrokerProcess {
   child: ChildProcess
-  ports: { mqtt: number, ws: number, admin: number }
+  ports: { mqtt: number, ws: number, amqp: number, admin: number }
   lines: string[]
   /** SIGKILL: no drain, no flush — what a crash looks like. */
   kill(): Promise<void>

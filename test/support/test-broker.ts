@@ -13,6 +13,8 @@ export interface TestBroker {
   logs: Array<Record<string, unknown>>
   mqttUrl: string
   wsUrl: string
+  /** amqp://guest:guest@127.0.0.1:<port> (guest is accepted from loopback). */
+  amqpUrl: string
   adminUrl: string
   /** Stop the broker; keeps the data directory (for restart tests). */
   stop(): Promise<void>
@@ -44,6 +46,7 @@ export async function startTestBroker (patch: ConfigPatch = () => {}, dataDir?: 
     logs,
     mqttUrl: `mqtt://127.0.0.1:${node.ports.mqtt}`,
     wsUrl: `ws://127.0.0.1:${node.ports.ws}${config.mqtt.ws.path}`,
+    amqpUrl: `amqp://guest:guest@127.0.0.1:${node.ports.amqp}`,
     adminUrl: `http://127.0.0.1:${node.ports.admin}`,
     stop,
     close: async () => { await stop(); rmSync(dir, { recursive: true, force: true }) }

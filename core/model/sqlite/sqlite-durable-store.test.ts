@@ -9,7 +9,7 @@ import { Broker } from '../broker.ts'
 import { Message, type MessageProperties } from '../message.ts'
 import { ManualTimers } from '../manual-timers.ts'
 import type { Vhost } from '../vhost.ts'
-import type { QueueConsumer } from '../queue.ts'
+import type { Queue, QueueConsumer } from '../queue.ts'
 import type { QueueEntry } from '../queue-entry.ts'
 import { SqliteDurableStore, type PropertiesCodec } from './sqlite-durable-store.ts'
 
@@ -33,6 +33,12 @@ const transient = (key: string, body: string): Message => new Message('', key, {
 
 function count (store: SqliteStore, table: string): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
+}
+
+function consumeNow (v: Vhost, queue: string, consumer: QueueConsumer): Queue {
+  const q = v.consume(queue, consumer, owner)
+  q.dispatch()
+  return q
 }
 
 class Taker implements QueueConsumer {
@@ -77,6 +83,7 @@ test('durable definitions and persistent messages survive a reopen; transient on
     // audit: take two, ack p1, leave p2 unacked (delivered) → redelivered after restart
     const taker = new Taker(2)
     const audit = v.consume('audit', taker, owner)
+    audit.dispatch()
     audit.settle((taker.got[0] as { entry: QueueEntry }).entry, 'acked')
     v.cancel(audit, taker)
     first.store.flush()
@@ -116,7 +123,7 @@ test('an entry acked before its insert committed is never written; acked entries
     const { vhost, store } = open(dir)
     await vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
     const taker = new Taker(10)
-    const q = vhost.consume('q', taker, owner)
+    const q = consumeNow(vhost, 'q', taker)
     const fast = vhost.publish('', persistent('q', 'fast'))
     q.settle((taker.got[0] as { entry: QueueEntry }).entry, 'acked')
     await fast.stored

@@ -1,0 +1,100 @@
+// The AMQP 0-9-1 server: accepts sockets, counts and limits connections, closes them on shutdown.
+// Everything a connection does goes through the core Broker it is given.
+import type { Socket } from 'node:net'
+import type { AmqpConfig, UserConfig } from '../../edge-config/config-types.ts'
+import type { Logger } from '../../core/logger.ts'
+import type { Metrics } from '../../core/metrics.ts'
+import type { Broker } from '../../core/model/broker.ts'
+import { CONNECTION_FORCED } from './codec/reply-codes.ts'
+import { AmqpException } from './amqp-errors.ts'
+import { Authenticator } from './authenticator.ts'
+import { AmqpConnection, type AmqpServerContext } from './connection.ts'
+import { serverProperties } from './server-properties.ts'
+
+export interface AmqpAdapterOptions {
+  readonly amqp: AmqpConfig
+  readonly users: readonly UserConfig[]
+  readonly broker: Broker
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly version: string
+  readonly nowMs?: () => number
+}
+
+export interface AmqpConnectionInfo {
+  readonly name: string
+  readonly user: string | null
+  readonly vhost: string | null
+  readonly peerHost: string | null
+  readonly channels: number
+}
+
+export interface AmqpAdapter {
+  handle (socket: Socket): void
+  readonly openConnections: number
+  connections (): AmqpConnectionInfo[]
+  /** Closes every connection with 320 CONNECTION_FORCED and waits (bounded) for their sockets. */
+  close (): Promise<void>
+}
+
+const CLOSE_WAIT_MS = 2000
+
+export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
+  const log = opts.logger.child({ component: 'amqp' })
+  const { metrics } = opts
+  const ctx: AmqpServerContext = {
+    broker: opts.broker,
+    authenticator: new Authenticator(opts.users),
+    limits: opts.amqp,
+    serverProperties: serverProperties(opts.version),
+    logger: log,
+    nowMs: opts.nowMs ?? Date.now,
+    counters: {
+      published: metrics.counter('wharf_amqp_messages_published_total', 'AMQP basic.publish messages received'),
+      delivered: metrics.counter('wharf_amqp_messages_delivered_total', 'AMQP basic.deliver and basic.get-ok messages sent'),
+      authFailures: metrics.counter('wharf_amqp_auth_failures_total', 'AMQP logins refused'),
+      connectionErrors: metrics.counter('wharf_amqp_connection_errors_total', 'AMQP connections closed by the server on an error'),
+      heartbeatTimeouts: metrics.counter('wharf_amqp_heartbeat_timeouts_total', 'AMQP connections dropped after two missed heartbeat intervals')
+    }
+  }
+  const refused = metrics.counter('wharf_amqp_connections_refused_total', 'AMQP connections refused at amqp.maxConnections')
+  const open = new Set<AmqpConnection>()
+  let nextId = 1
+  let closing = false
+  metrics.gauge('wharf_amqp_connections_open', 'Open AMQP connections', () => open.size)
+
+  return {
+    get openConnections () { return open.size },
+    handle (socket) {
+      if (closing || open.size >= opts.amqp.maxConnections) {
+        refused.inc()
+        if (!closing) log.warn('connection refused: amqp.maxConnections reached', { maxConnections: opts.amqp.maxConnections })
+        socket.destroy()
+        return
+      }
+      const conn = new AmqpConnection(nextId++, socket, ctx)
+      open.add(conn)
+      conn.onClosed(() => open.delete(conn))
+      conn.start()
+    },
+    connections () {
+      return [...open].map(c => ({
+        name: `${c.socket.remoteAddress ?? '?'}:${c.socket.remotePort ?? '?'}`,
+        user: c.user?.username ?? null,
+        vhost: c.vhost?.name ?? null,
+        peerHost: c.socket.remoteAddress ?? null,
+        channels: c.channels.size
+      }))
+    },
+    async close () {
+      closing = true
+      const gone = [...open].map(c => new Promise<void>(resolve => {
+        if (c.state === 'closed') { resolve(); return }
+        c.onClosed(resolve)
+        c.closeConnection(new AmqpException(CONNECTION_FORCED, 'broker shutdown'))
+        setTimeout(() => { c.socket.destroy() }, CLOSE_WAIT_MS).unref()
+      }))
+      await Promise.all(gone)
+    }
+  }
+}

@@ -1,0 +1,353 @@
+// One AMQP 0-9-1 connection: socket I/O, the handshake state, channels, heartbeats and closing.
+// Frames are read from the FrameReader and dispatched through the one method table
+// (handlers/index.ts). A handler that returns a promise (a durable declare waiting for its commit,
+// authentication) pauses the socket until it settles, so methods take effect in the order sent.
+import type { Socket } from 'node:net'
+import type { AmqpConfig } from '../../edge-config/config-types.ts'
+import type { Logger } from '../../core/logger.ts'
+import type { Counter } from '../../core/metrics.ts'
+import type { Broker } from '../../core/model/broker.ts'
+import type { Vhost } from '../../core/model/vhost.ts'
+import type { Message } from '../../core/model/message.ts'
+import { FrameReader, type Frame } from './codec/frame-reader.ts'
+import { ProtocolHeaderError } from './codec/codec-error.ts'
+import { PROTOCOL_HEADER, HEARTBEAT_FRAME, contentFrames, methodFrame } from './codec/frame-writer.ts'
+import {
+  BASIC_CLASS_ID, Methods, decodeMethodFrame, encodeProperties, info, methodName,
+  type BasicProperties, type ContentMethodId, type DecodedMethod, type FieldTable, type FieldsOf, type MethodId
+} from './codec/amqp-defs.ts'
+import { CHANNEL_ERROR, COMMAND_INVALID, CONNECTION_FORCED, INTERNAL_ERROR, UNEXPECTED_FRAME } from './codec/reply-codes.ts'
+import { AmqpException, toAmqpException } from './amqp-errors.ts'
+import type { Authenticator, AuthenticatedUser } from './authenticator.ts'
+import { AmqpChannel } from './channel.ts'
+import type { Content } from './content-assembler.ts'
+import { FrameOutput } from './frame-output.ts'
+import { methodRoutes, type MethodRoute } from './handlers/index.ts'
+
+export interface AmqpCounters {
+  readonly published: Counter
+  readonly delivered: Counter
+  readonly authFailures: Counter
+  readonly connectionErrors: Counter
+  readonly heartbeatTimeouts: Counter
+}
+
+export interface AmqpServerContext {
+  readonly broker: Broker
+  readonly authenticator: Authenticator
+  readonly limits: AmqpConfig
+  readonly serverProperties: FieldTable
+  readonly logger: Logger
+  readonly counters: AmqpCounters
+  readonly nowMs: () => number
+}
+
+export type ConnectionState = 'awaiting-header' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed'
+
+/** How long a closing peer gets to answer connection.close with close-ok. */
+const CLOSE_OK_TIMEOUT_MS = 3000
+
+export class AmqpConnection {
+  state: ConnectionState = 'awaiting-header'
+  readonly reader = new FrameReader()
+  readonly output: FrameOutput
+  readonly channels = new Map<number, AmqpChannel>()
+  readonly log: Logger
+  user: AuthenticatedUser | undefined
+  vhost: Vhost | undefined
+  clientProperties: FieldTable = {}
+  consumerCancelNotify = false
+  frameMax: number
+  channelMax: number
+  heartbeatSeconds = 0
+  private paused = false
+  private lastReadMs: number
+  private readonly timers: NodeJS.Timeout[] = []
+  private heartbeatTimer: NodeJS.Timeout | undefined
+  private closeTimer: NodeJS.Timeout | undefined
+  private readonly closedCallbacks: Array<() => void> = []
+
+  constructor (readonly id: number, readonly socket: Socket, readonly ctx: AmqpServerContext) {
+    this.output = new FrameOutput(socket, ctx.nowMs)
+    this.frameMax = ctx.limits.frameMaxBytes
+    this.channelMax = ctx.limits.channelMax
+    this.lastReadMs = ctx.nowMs()
+    this.log = ctx.logger.child({ connection: id, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` })
+  }
+
+  get counters (): AmqpCounters { return this.ctx.counters }
+
+  start (): void {
+    this.socket.setNoDelay(true)
+    this.socket.on('data', chunk => this.onData(chunk))
+    this.socket.on('error', err => this.log.debug('socket error', { err }))
+    this.socket.on('close', () => this.onSocketClosed())
+    this.socket.on('drain', () => { for (const ch of this.channels.values()) ch.redispatchAll() })
+    const handshake = setTimeout(() => {
+      if (this.state === 'open' || this.state === 'closed') return
+      this.log.warn('connection closed: handshake not completed in time', { timeoutSeconds: this.ctx.limits.handshakeTimeoutSeconds, state: this.state })
+      this.socket.destroy()
+    }, this.ctx.limits.handshakeTimeoutSeconds * 1000)
+    this.timers.push(handshake)
+  }
+
+  onClosed (fn: () => void): void { this.closedCallbacks.push(fn) }
+
+  vhostOrThrow (): Vhost {
+    if (this.vhost === undefined) throw new AmqpException(CHANNEL_ERROR, 'no vhost opened')
+    return this.vhost
+  }
+
+  // ---- output ---------------------------------------------------------------------------------
+
+  sendMethod<I extends MethodId> (channel: number, id: I, fields: FieldsOf<I>): void {
+    this.output.send(methodFrame(channel, id, fields))
+  }
+
+  sendContent<I extends ContentMethodId> (channel: number, id: I, fields: FieldsOf<I>, message: Message): void {
+    const properties = message.encodedProperties ?? encodeProperties(BASIC_CLASS_ID, message.properties as BasicProperties)
+    this.output.sendAll(contentFrames(channel, id, fields, properties, message.body, this.frameMax))
+  }
+
+  // ---- input ----------------------------------------------------------------------------------
+
+  private onData (chunk: Buffer): void {
+    this.lastReadMs = this.ctx.nowMs()
+    if (this.state === 'closed') return
+    this.reader.push(chunk)
+    this.processFrames()
+  }
+
+  private processFrames (): void {
+    while (!this.paused && this.state !== 'closed') {
+      let item
+      try {
+        item = this.reader.read()
+      } catch (err) {
+        this.onReadError(err)
+        return
+      }
+      if (item === undefined) return
+      if (item.type === 'protocol-header') { this.onProtocolHeader(); continue }
+      try {
+        this.handleFrame(item)
+      } catch (err) {
+        this.fail(err, this.channels.get(item.channel), 0)
+      }
+    }
+  }
+
+  private onProtocolHeader (): void {
+    this.state = 'starting'
+    this.sendMethod(0, Methods.ConnectionStart, {
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: this.ctx.serverProperties,
+      mechanisms: Buffer.from('PLAIN AMQPLAIN'),
+      locales: Buffer.from('en_US')
+    })
+  }
+
+  private onReadError (err: unknown): void {
+    if (err instanceof ProtocolHeaderError) {
+      // [spec §4.2.2] answer with the protocol header we support, then close the socket
+      this.log.info('connection refused: bad protocol header', { reason: err.message })
+      this.output.discard()
+      this.socket.end(PROTOCOL_HEADER)
+      this.state = 'closed'
+      return
+    }
+    this.counters.connectionErrors.inc()
+    const exc = toAmqpException(err, 0)
+    if (this.state === 'awaiting-header' || this.state === 'closing') { this.socket.destroy(); return }
+    this.closeConnection(exc)
+    // The reader cannot resync after a framing error: no close-ok can be read, so end after the close.
+    this.output.flush()
+    this.socket.end()
+  }
+
+  private handleFrame (frame: Frame): void {
+    if (frame.type === 'heartbeat') return
+    if (this.state === 'closing') { this.handleWhileClosing(frame); return }
+    if (frame.channel === 0) {
+      if (frame.type !== 'method') throw new AmqpException(UNEXPECTED_FRAME, `unexpected ${frame.type} frame on channel 0`)
+      this.dispatch(decodeMethodFrame(frame.payload), undefined, undefined)
+      return
+    }
+    if (this.state !== 'open') throw new AmqpException(UNEXPECTED_FRAME, `${frame.type} frame on channel ${frame.channel} before connection.open-ok`)
+    if (frame.channel > this.channelMax) throw new AmqpException(CHANNEL_ERROR, `channel ${frame.channel} is above the negotiated channel-max ${this.channelMax}`)
+    const ch = this.channels.get(frame.channel)
+    if (ch === undefined) {
+      if (frame.type !== 'method') throw new AmqpException(UNEXPECTED_FRAME, `${frame.type} frame on channel ${frame.channel}, which is not open`)
+      const method = decodeMethodFrame(frame.payload)
+      if (method.id !== Methods.ChannelOpen) throw new AmqpException(CHANNEL_ERROR, `expected 'channel.open' on channel ${frame.channel}, got '${methodName(method.id)}'`, method.id)
+      this.openChannel(frame.channel)
+      return
+    }
+    this.handleChannelFrame(ch, frame)
+  }
+
+  private handleChannelFrame (ch: AmqpChannel, frame: Frame): void {
+    if (ch.state === 'closing') {
+      // [spec] after channel.close, everything but close / close-ok is discarded
+      if (frame.type !== 'method') return
+      const id = frame.payload.readUInt32BE(0)
+      if (id === Methods.ChannelCloseOk) this.channels.delete(ch.id)
+      else if (id === Methods.ChannelClose) this.sendMethod(ch.id, Methods.ChannelCloseOk, {})
+      return
+    }
+    if (ch.contentMethod !== undefined) {
+      const content = ch.pushContent(frame)
+      if (content === undefined) return
+      const method = ch.contentMethod
+      ch.contentMethod = undefined
+      this.dispatch(method, ch, content)
+      return
+    }
+    if (frame.type !== 'method') throw new AmqpException(UNEXPECTED_FRAME, `expected method frame, got non method frame instead (channel ${ch.id})`)
+    const method = decodeMethodFrame(frame.payload)
+    if (info(method.id)?.hasContent === true && methodRoutes.get(method.id)?.scope === 'channel') {
+      ch.beginContent(method)
+      return
+    }
+    this.dispatch(method, ch, undefined)
+  }
+
+  private handleWhileClosing (frame: Frame): void {
+    if (frame.channel !== 0 || frame.type !== 'method') return
+    const id = frame.payload.readUInt32BE(0)
+    if (id === Methods.ConnectionCloseOk) { this.socket.end(); return }
+    if (id === Methods.ConnectionClose) { this.sendMethod(0, Methods.ConnectionCloseOk, {}); this.output.flush(); this.socket.end() }
+  }
+
+  /** Runs a method's handler from the one table; connection-class methods belong on channel 0. */
+  private dispatch (method: DecodedMethod, ch: AmqpChannel | undefined, content: Content | undefined): void {
+    const route: MethodRoute | undefined = methodRoutes.get(method.id)
+    if (route === undefined) throw new AmqpException(COMMAND_INVALID, `${methodName(method.id)} is not a method a client sends`, method.id)
+    if ((route.scope === 'connection') !== (ch === undefined)) {
+      throw new AmqpException(CHANNEL_ERROR, `${methodName(method.id)} on channel ${ch?.id ?? 0}: ${route.scope} methods belong on ${route.scope === 'connection' ? 'channel 0' : 'channels 1 and up'}`, method.id)
+    }
+    let result: void | Promise<void>
+    try {
+      result = route.handle(this, ch, method.fields, content)
+    } catch (err) {
+      this.fail(err, ch, method.id)
+      return
+    }
+    if (result !== undefined) this.waitFor(result, ch, method.id)
+  }
+
+  private waitFor (work: Promise<void>, ch: AmqpChannel | undefined, methodId: number): void {
+    this.paused = true
+    this.socket.pause()
+    work.catch(err => { this.fail(err, ch, methodId) }).finally(() => {
+      this.paused = false
+      if (this.state === 'closed') return
+      this.socket.resume()
+      this.processFrames()
+    })
+  }
+
+  /** Closes the channel (soft error) or the connection (hard error) with the error's reply code. */
+  fail (err: unknown, ch: AmqpChannel | undefined, methodId: number): void {
+    const exc = toAmqpException(err, methodId)
+    if (exc.replyCode === INTERNAL_ERROR) this.log.error('internal error handling a method', { method: methodName(methodId), err: err instanceof Error ? err.stack : String(err) })
+    if (!exc.hard && ch !== undefined && this.state === 'open') {
+      this.closeChannel(ch, exc)
+      return
+    }
+    this.counters.connectionErrors.inc()
+    this.closeConnection(exc)
+  }
+
+  // ---- channels -------------------------------------------------------------------------------
+
+  private openChannel (id: number): void {
+    this.channels.set(id, new AmqpChannel(id, this))
+    this.sendMethod(id, Methods.ChannelOpenOk, {})
+  }
+
+  /** Server-initiated channel.close; frames are discarded until the client's close-ok. */
+  closeChannel (ch: AmqpChannel, exc: AmqpException): void {
+    if (ch.state !== 'open') return
+    this.log.info('channel closed on error', { channel: ch.id, replyCode: exc.replyCode, reason: exc.message })
+    ch.tearDown()
+    this.sendMethod(ch.id, Methods.ChannelClose, { replyCode: exc.replyCode, replyText: exc.replyText, classId: exc.classId, methodId: exc.methodIdInClass })
+  }
+
+  /** The client's channel.close: settle the channel and answer close-ok. */
+  channelClosedByClient (ch: AmqpChannel): void {
+    ch.tearDown()
+    this.channels.delete(ch.id)
+    this.sendMethod(ch.id, Methods.ChannelCloseOk, {})
+  }
+
+  // ---- connection lifecycle -------------------------------------------------------------------
+
+  /** Handshake done (connection.open-ok sent): heartbeats start. */
+  opened (): void {
+    this.state = 'open'
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.length = 0
+    this.startHeartbeats()
+  }
+
+  private startHeartbeats (): void {
+    const seconds = this.heartbeatSeconds
+    if (seconds === 0) return
+    const intervalMs = seconds * 1000
+    // Send when we were quiet for half an interval; drop a peer silent for two intervals.
+    this.heartbeatTimer = setInterval(() => {
+      const now = this.ctx.nowMs()
+      if (now - this.lastReadMs > 2 * intervalMs) {
+        this.counters.heartbeatTimeouts.inc()
+        this.log.warn('missed heartbeats from client, connection dropped', { heartbeatSeconds: seconds })
+        this.socket.destroy()
+        return
+      }
+      if (now - this.output.lastWriteMs >= intervalMs / 2) this.output.send(HEARTBEAT_FRAME)
+    }, intervalMs / 2)
+    this.heartbeatTimer.unref()
+  }
+
+  /** Server-initiated connection.close; the socket goes after close-ok or a timeout. */
+  closeConnection (exc: AmqpException): void {
+    if (this.state === 'closing' || this.state === 'closed') return
+    const level = exc.replyCode === CONNECTION_FORCED ? 'info' : 'warn'
+    this.log[level]('connection closed by the server', { replyCode: exc.replyCode, reason: exc.message, method: exc.methodId === 0 ? undefined : methodName(exc.methodId) })
+    this.state = 'closing'
+    this.tearDownChannels()
+    if (this.socket.destroyed) return
+    this.sendMethod(0, Methods.ConnectionClose, { replyCode: exc.replyCode, replyText: exc.replyText, classId: exc.classId, methodId: exc.methodIdInClass })
+    this.output.flush()
+    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
+    this.closeTimer.unref()
+  }
+
+  /** The client's connection.close: answer close-ok and end the socket. */
+  closedByClient (): void {
+    this.state = 'closing'
+    this.tearDownChannels()
+    this.sendMethod(0, Methods.ConnectionCloseOk, {})
+    this.output.flush()
+    this.socket.end()
+  }
+
+  private tearDownChannels (): void {
+    for (const ch of this.channels.values()) if (ch.state === 'open') ch.tearDown()
+  }
+
+  private onSocketClosed (): void {
+    const wasOpen = this.state === 'open'
+    this.state = 'closed'
+    for (const t of this.timers) clearTimeout(t)
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer)
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer)
+    this.tearDownChannels()
+    this.channels.clear()
+    this.output.discard()
+    if (wasOpen) this.log.debug('connection closed by the client without connection.close')
+    this.vhost?.ownerClosed(this).catch(err => this.log.error('deleting exclusive queues failed', { err }))
+    for (const fn of this.closedCallbacks) fn()
+  }
+}

@@ -1,0 +1,72 @@
+// connection class (10): the handshake (start-ok, tune-ok, open) and close.
+import { Methods } from '../codec/amqp-defs.ts'
+import { FRAME_MIN_SIZE } from '../codec/frame-format.ts'
+import { ACCESS_REFUSED, CHANNEL_ERROR, NOT_ALLOWED } from '../codec/reply-codes.ts'
+import { AmqpException } from '../amqp-errors.ts'
+import { MECHANISMS, parseSaslResponse } from '../sasl.ts'
+import type { AmqpConnection, ConnectionState } from '../connection.ts'
+import { onConnection, type RouteEntry } from './route.ts'
+
+function expectState (conn: AmqpConnection, state: ConnectionState, methodId: number): void {
+  if (conn.state !== state) throw new AmqpException(CHANNEL_ERROR, `unexpected method in connection state ${conn.state}`, methodId)
+}
+
+async function startOk (conn: AmqpConnection, f: { clientProperties: Record<string, unknown>, mechanism: string, response: Buffer }): Promise<void> {
+  expectState(conn, 'starting', Methods.ConnectionStartOk)
+  conn.clientProperties = f.clientProperties as typeof conn.clientProperties
+  const capabilities = f.clientProperties.capabilities as Record<string, unknown> | undefined
+  conn.consumerCancelNotify = capabilities?.consumer_cancel_notify === true
+  const refused = (reason: string): AmqpException => {
+    conn.counters.authFailures.inc()
+    conn.log.warn('login refused', { mechanism: f.mechanism, reason })
+    return new AmqpException(ACCESS_REFUSED, `Login was refused using authentication mechanism ${f.mechanism}. For details see the broker logfile.`, Methods.ConnectionStartOk)
+  }
+  if (!(MECHANISMS as readonly string[]).includes(f.mechanism)) throw refused(`unsupported mechanism ${f.mechanism}`)
+  const credentials = parseSaslResponse(f.mechanism, f.response)
+  if (credentials === undefined) throw refused('malformed response')
+  const result = await conn.ctx.authenticator.authenticate(credentials, conn.socket.remoteAddress)
+  if (!result.ok) throw refused(result.reason)
+  conn.user = result.user
+  conn.state = 'tuning'
+  const { channelMax, frameMaxBytes, heartbeatSeconds } = conn.ctx.limits
+  conn.sendMethod(0, Methods.ConnectionTune, { channelMax, frameMax: frameMaxBytes, heartbeat: heartbeatSeconds })
+}
+
+export const connectionMethods: readonly RouteEntry[] = [
+  onConnection(Methods.ConnectionStartOk, startOk),
+
+  onConnection(Methods.ConnectionTuneOk, (conn, f) => {
+    expectState(conn, 'tuning', Methods.ConnectionTuneOk)
+    const { channelMax, frameMaxBytes } = conn.ctx.limits
+    // 0 means "no limit" from the client: the server's limit applies.
+    const frameMax = f.frameMax === 0 ? frameMaxBytes : f.frameMax
+    if (frameMax < FRAME_MIN_SIZE) throw new AmqpException(NOT_ALLOWED, `frame_max=${frameMax} < ${FRAME_MIN_SIZE} min size`, Methods.ConnectionTuneOk)
+    if (frameMax > frameMaxBytes) throw new AmqpException(NOT_ALLOWED, `frame_max=${frameMax} > ${frameMaxBytes} max size`, Methods.ConnectionTuneOk)
+    const channels = f.channelMax === 0 ? channelMax : f.channelMax
+    if (channels > channelMax) throw new AmqpException(NOT_ALLOWED, `channel_max=${channels} > ${channelMax} max size`, Methods.ConnectionTuneOk)
+    conn.frameMax = frameMax
+    conn.channelMax = channels
+    conn.heartbeatSeconds = f.heartbeat
+    conn.reader.setFrameMax(frameMax)
+    conn.state = 'opening'
+  }),
+
+  onConnection(Methods.ConnectionOpen, (conn, f) => {
+    expectState(conn, 'opening', Methods.ConnectionOpen)
+    const vhost = conn.ctx.broker.vhost(f.virtualHost)
+    if (vhost === undefined) throw new AmqpException(NOT_ALLOWED, `vhost '${f.virtualHost}' not found`, Methods.ConnectionOpen)
+    const user = conn.user
+    if (user === undefined || !user.vhosts.includes(f.virtualHost)) {
+      throw new AmqpException(NOT_ALLOWED, `access to vhost '${f.virtualHost}' refused for user '${user?.username ?? ''}'`, Methods.ConnectionOpen)
+    }
+    conn.vhost = vhost
+    conn.sendMethod(0, Methods.ConnectionOpenOk, {})
+    conn.opened()
+    conn.log.info('connection opened', { user: user.username, vhost: f.virtualHost, heartbeatSeconds: conn.heartbeatSeconds, frameMax: conn.frameMax, channelMax: conn.channelMax })
+  }),
+
+  onConnection(Methods.ConnectionClose, conn => { conn.closedByClient() }),
+
+  // A close-ok while we are not closing answers nothing; while closing it is handled before dispatch.
+  onConnection(Methods.ConnectionCloseOk, () => {})
+]

@@ -1,0 +1,55 @@
+// basic.publish as a list of named steps: check, build the core message, route it once through
+// core, return it if mandatory and unroutable, confirm it once it is safe.
+import { Message, type MessageProperties } from '../../../core/model/message.ts'
+import type { PublishResult, Vhost } from '../../../core/model/vhost.ts'
+import { BASIC_CLASS_ID, Methods, decodeProperties, type BasicPublish } from '../codec/amqp-defs.ts'
+import { NOT_IMPLEMENTED, NO_ROUTE, PRECONDITION_FAILED, formatReplyText } from '../codec/reply-codes.ts'
+import { AmqpException } from '../amqp-errors.ts'
+import type { AmqpChannel } from '../channel.ts'
+import type { Content } from '../content-assembler.ts'
+
+export function publish (ch: AmqpChannel, f: BasicPublish, content: Content): void {
+  const vhost = ch.conn.vhostOrThrow()
+  const message = toCoreMessage(ch, f, content)
+  ch.conn.counters.published.inc()
+  if (ch.tx !== undefined) {
+    vhost.exchange(f.exchange) // a missing exchange fails now, not at commit
+    ch.tx.publishes.push({ exchange: f.exchange, message, mandatory: f.mandatory })
+    return
+  }
+  const seq = ch.confirm?.next()
+  const result = routeOnce(ch, vhost, f.exchange, message, f.mandatory)
+  if (seq !== undefined) confirmWhenSafe(ch, seq, result)
+}
+
+function toCoreMessage (ch: AmqpChannel, f: BasicPublish, content: Content): Message {
+  if (f.immediate) throw new AmqpException(NOT_IMPLEMENTED, 'immediate=true', Methods.BasicPublish)
+  const properties = decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties
+  const user = ch.conn.user?.username
+  // As RabbitMQ: a user-id property must name the authenticated user.
+  if (properties.userId !== undefined && properties.userId !== user) {
+    throw new AmqpException(PRECONDITION_FAILED, `user_id property set to '${properties.userId}' but authenticated user was '${user ?? ''}'`, Methods.BasicPublish)
+  }
+  return new Message(f.exchange, f.routingKey, properties, content.body, ch.conn.ctx.nowMs(), content.properties)
+}
+
+/** Routes through core (exactly once) and returns an unroutable mandatory message. */
+export function routeOnce (ch: AmqpChannel, vhost: Vhost, exchange: string, message: Message, mandatory: boolean): PublishResult {
+  const result = vhost.publish(exchange, message)
+  if (mandatory && result.routed === 0 && !result.rejected) {
+    ch.conn.sendContent(ch.id, Methods.BasicReturn, { replyCode: NO_ROUTE, replyText: formatReplyText(NO_ROUTE, ''), exchange, routingKey: message.routingKey }, message)
+  }
+  return result
+}
+
+/** ack once every durable copy is committed; nack when a queue refused it or the store failed. */
+function confirmWhenSafe (ch: AmqpChannel, seq: number, result: PublishResult): void {
+  const confirm = ch.confirm
+  if (confirm === undefined) return
+  if (result.rejected) { confirm.settle(seq, 'nack'); return }
+  if (result.stored === undefined) { confirm.settle(seq, 'ack'); return }
+  result.stored.then(() => confirm.settle(seq, 'ack'), err => {
+    ch.conn.log.error('persisting a published message failed; nacked', { err })
+    confirm.settle(seq, 'nack')
+  })
+}
