@@ -2,7 +2,9 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBroker } from './support/test-broker.ts'
+import mqttPacket from 'mqtt-packet'
 import { connect, collector, end, sleep } from './support/mqtt-helpers.ts'
+import { rawConnect } from './support/raw-mqtt.ts'
 
 describe('persistent sessions', { timeout: 60_000 }, () => {
   test('an offline persistent session receives every QoS 1/2 message in order after reconnect', async () => {
@@ -68,5 +70,37 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       assert.equal(got.messages.length, 0)
       await end(back)
     } finally { await broker.close() }
+  })
+
+  test('unacknowledged QoS 1 deliveries are resent with their original packet ids after a reconnect and a restart [MQTT-4.4.0-1]', async () => {
+    const first = await startTestBroker()
+    const ids = async (port: number, subscribe: boolean): Promise<Array<{ id: number, dup: boolean, payload: string }>> => {
+      const peer = await rawConnect(port, 'resend-1', false)
+      const seen: Array<{ id: number, dup: boolean, payload: string }> = []
+      const parser = mqttPacket.parser({ protocolVersion: 4 })
+      parser.on('packet', (p: mqttPacket.Packet) => { if (p.cmd === 'publish') seen.push({ id: p.messageId ?? 0, dup: p.dup, payload: String(p.payload) }) })
+      parser.parse(Buffer.concat(peer.received)) // CONNACK and whatever came with it
+      peer.socket.on('data', d => parser.parse(d))
+      if (subscribe) peer.socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'resend/#', qos: 1 }] } as mqttPacket.ISubscribePacket))
+      await sleep(300)
+      peer.socket.destroy()
+      return seen
+    }
+    try {
+      await ids(first.node.ports.mqtt, true)
+      const pub = await connect(first.mqttUrl, { clientId: 'resend-pub' })
+      for (let i = 0; i < 3; i++) await pub.publishAsync('resend/x', `r${i}`, { qos: 1 })
+      await end(pub)
+      const firstTry = await ids(first.node.ports.mqtt, false) // delivered, never acknowledged
+      assert.deepEqual(firstTry.map(p => p.payload), ['r0', 'r1', 'r2'])
+      const again = await ids(first.node.ports.mqtt, false)
+      assert.deepEqual(again.map(p => [p.payload, p.id]), firstTry.map(p => [p.payload, p.id]))
+      await first.stop()
+      const second = await startTestBroker(() => {}, first.dataDir)
+      try {
+        const afterRestart = await ids(second.node.ports.mqtt, false)
+        assert.deepEqual(afterRestart.map(p => [p.payload, p.id]), firstTry.map(p => [p.payload, p.id]))
+      } finally { await second.close() }
+    } finally { await first.close() }
   })
 })

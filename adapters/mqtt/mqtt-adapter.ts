@@ -164,8 +164,10 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       })
       broker.handle(conn, req)
     },
-    close () {
-      return new Promise<void>(resolve => broker.close(() => resolve()))
+    async close () {
+      await new Promise<void>(resolve => broker.close(() => resolve()))
+      // aedes does not destroy its persistence; ours writes the in-memory QoS 1 packet ids then.
+      await persistence.destroy()
     }
   }
 }

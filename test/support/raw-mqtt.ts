@@ -2,14 +2,14 @@ import { connect as netConnect, type Socket } from 'node:net'
 import mqttPacket from 'mqtt-packet'
 
 /** A raw TCP MQTT peer for feeding bytes the real clients would never send. */
-export async function rawConnect (port: number, clientId: string): Promise<{ socket: Socket, closed: Promise<void>, received: Buffer[] }> {
+export async function rawConnect (port: number, clientId: string, clean = true): Promise<{ socket: Socket, closed: Promise<void>, received: Buffer[] }> {
   const socket = netConnect(port, '127.0.0.1')
   const received: Buffer[] = []
   socket.on('data', d => received.push(d))
   socket.on('error', () => {})
   const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
-  socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 30 } as mqttPacket.IConnectPacket))
+  socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean, clientId, keepalive: 30 } as mqttPacket.IConnectPacket))
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('raw connect: no CONNACK within 5 s')), 5000)
     const check = (): void => { if (Buffer.concat(received).length >= 4) { clearTimeout(timer); socket.off('data', check); resolve() } }
