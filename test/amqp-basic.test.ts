@@ -1,0 +1,342 @@
+// AMQP basic class through amqplib: consume, qos (per consumer and global), ack / nack / reject
+// with requeue and the redelivered flag, get, recover, mandatory returns, consumer tags, flow,
+// publisher confirms after commit, tx, and unacked deliveries coming back when channels close.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Channel, ChannelModel, ConfirmChannel, Message } from 'amqplib'
+import * as amqpCallback from 'amqplib/callback_api'
+import { startTestBroker, type TestBroker } from './support/test-broker.ts'
+import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, expectConnectionClosed, sleep } from './support/amqp-helpers.ts'
+import { RawAmqp } from './support/raw-amqp.ts'
+import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
+
+describe('AMQP basic', { timeout: 60_000 }, () => {
+  let broker: TestBroker
+  let conn: ChannelModel
+  let ch: Channel
+
+  before(async () => {
+    broker = await startTestBroker()
+    conn = await connect(broker.amqpUrl)
+    ch = await channel(conn)
+  })
+  after(async () => { await closeQuietly(conn); await broker.close() })
+
+  async function queueWith (name: string, bodies: string[], options = {}): Promise<string> {
+    await ch.assertQueue(name, options)
+    await ch.purgeQueue(name)
+    for (const b of bodies) ch.sendToQueue(name, Buffer.from(b))
+    await eventually(`${bodies.length} messages in ${name}`, async () => (await ch.checkQueue(name)).messageCount === bodies.length)
+    return name
+  }
+
+  const numbered = (n: number, prefix = 'm'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
+
+  test('consume with manual ack: deliveries carry consumer tag, exchange, routing key, properties; acked messages are gone', async () => {
+    const q = await queueWith('consume-ack', [])
+    ch.sendToQueue(q, Buffer.from('{"a":1}'), { contentType: 'application/json', headers: { h: 'v' }, messageId: 'id-1', priority: 3, correlationId: 'c' })
+    const c = await channel(conn)
+    const inbox = await consume(c, q, { consumerTag: 'my-tag' })
+    const [m] = await inbox.waitFor(1)
+    assert.ok(m)
+    assert.equal(m.fields.consumerTag, 'my-tag')
+    assert.equal(m.fields.exchange, '')
+    assert.equal(m.fields.routingKey, q)
+    assert.equal(m.fields.redelivered, false)
+    assert.deepEqual([m.properties.contentType, m.properties.headers, m.properties.messageId, m.properties.priority, m.properties.correlationId], ['application/json', { h: 'v' }, 'id-1', 3, 'c'])
+    c.ack(m)
+    await c.cancel('my-tag')
+    await eventually('the ack', async () => (await ch.checkQueue(q)).messageCount === 0)
+    await c.close()
+    assert.equal((await ch.checkQueue(q)).messageCount, 0)
+  })
+
+  test('basic.qos per consumer (global=false) limits each consumer; global=true limits the channel', async () => {
+    const q = await queueWith('qos', numbered(20))
+    const c = await channel(conn)
+    await c.prefetch(3)
+    const a = await consume(c, q)
+    const b = await consume(c, q)
+    await a.waitFor(3)
+    await b.waitFor(3)
+    await sleep(100)
+    assert.deepEqual([a.messages.length, b.messages.length], [3, 3])
+    c.ack(a.messages[0] as Message)
+    await a.waitFor(4)
+    await c.close()
+
+    const g = await channel(conn)
+    await g.prefetch(4, true)
+    const x = await consume(g, q)
+    const y = await consume(g, q)
+    await eventually('4 deliveries on the channel', () => x.messages.length + y.messages.length === 4)
+    await sleep(100)
+    assert.equal(x.messages.length + y.messages.length, 4)
+    g.ackAll()
+    await eventually('4 more', () => x.messages.length + y.messages.length === 8)
+    await g.close()
+  })
+
+  test('round robin between consumers of one queue', async () => {
+    const q = await queueWith('rr', [])
+    const c = await channel(conn)
+    const a = await consume(c, q, { noAck: true })
+    const b = await consume(c, q, { noAck: true })
+    for (const m of numbered(6)) ch.sendToQueue(q, Buffer.from(m))
+    await eventually('6 deliveries', () => a.messages.length + b.messages.length === 6)
+    assert.deepEqual([a.bodies(), b.bodies()], [['m0', 'm2', 'm4'], ['m1', 'm3', 'm5']])
+    await c.close()
+  })
+
+  test('reject and nack with requeue keep the position and set redelivered; without requeue the message is gone', async () => {
+    const q = await queueWith('requeue', numbered(4))
+    const c = await channel(conn)
+    await c.prefetch(4)
+    const seen: Array<[string, boolean]> = []
+    const inbox = await consume(c, q, {}, m => { seen.push([m.content.toString(), m.fields.redelivered]) })
+    const first = await inbox.waitFor(4)
+    c.reject(first[1] as Message, true) // m1 back at its place
+    c.nack(first[3] as Message, false, true) // m3 too
+    await inbox.waitFor(6)
+    assert.deepEqual(seen.slice(4), [['m1', true], ['m3', true]])
+    c.nack(inbox.messages[4] as Message, false, false) // dropped
+    c.reject(inbox.messages[5] as Message, false)
+    c.ack(first[0] as Message)
+    c.ack(first[2] as Message)
+    await c.cancel(inbox.consumerTag)
+    await eventually('all settled', async () => (await ch.checkQueue(q)).messageCount === 0)
+    await c.close()
+    assert.equal((await ch.checkQueue(q)).messageCount, 0)
+  })
+
+  test('ack multiple and nack multiple settle every delivery up to the tag', async () => {
+    const q = await queueWith('multi', numbered(6))
+    const c = await channel(conn)
+    const inbox = await consume(c, q)
+    const ms = await inbox.waitFor(6)
+    c.ack(ms[2] as Message, true) // m0..m2
+    c.nack(ms[5] as Message, true, true) // m3..m5 back
+    await inbox.waitFor(9)
+    assert.deepEqual(inbox.messages.slice(6).map(m => [m.content.toString(), m.fields.redelivered]), [['m3', true], ['m4', true], ['m5', true]])
+    c.ackAll()
+    await c.close()
+    await eventually('empty', async () => (await ch.checkQueue(q)).messageCount === 0)
+  })
+
+  test('unacked deliveries return to their queue, redelivered, when the channel or the connection closes', async () => {
+    const q = await queueWith('return-on-close', numbered(3))
+    const c = await channel(conn)
+    const inbox = await consume(c, q)
+    await inbox.waitFor(3)
+    c.ack(inbox.messages[1] as Message)
+    await c.close()
+    assert.equal((await ch.checkQueue(q)).messageCount, 2)
+    const other = await connect(broker.amqpUrl)
+    const oc = await channel(other)
+    const again = await consume(oc, q)
+    await again.waitFor(2)
+    assert.deepEqual(again.messages.map(m => [m.content.toString(), m.fields.redelivered]), [['m0', true], ['m2', true]])
+    await (other as unknown as { connection: { stream: { destroy: () => void } } }).connection.stream.destroy() // a dropped TCP connection, no close
+    await eventually('requeued after the connection dropped', async () => (await ch.checkQueue(q)).messageCount === 2)
+  })
+
+  test('basic.get / get-empty, with and without ack; message-count is what is left', async () => {
+    const q = await queueWith('getq', ['g1', 'g2', 'g3'])
+    const first = await ch.get(q)
+    assert.ok(first !== false)
+    assert.deepEqual([first.content.toString(), first.fields.messageCount, first.fields.redelivered], ['g1', 2, false])
+    const c = await channel(conn)
+    const taken = await c.get(q)
+    assert.ok(taken !== false)
+    await c.close() // unacked get goes back
+    const noAck = await ch.get(q, { noAck: true })
+    assert.ok(noAck !== false)
+    assert.deepEqual([noAck.content.toString(), noAck.fields.redelivered], ['g2', true])
+    ch.ack(first)
+    assert.equal((await ch.get(q, { noAck: true }) as Message).content.toString(), 'g3')
+    assert.equal(await ch.get(q), false)
+  })
+
+  test('basic.recover requeues every unacked delivery of the channel', async () => {
+    const q = await queueWith('recover', ['r1', 'r2'])
+    const c = await channel(conn)
+    const inbox = await consume(c, q)
+    await inbox.waitFor(2)
+    await c.recover()
+    await inbox.waitFor(4)
+    assert.deepEqual(inbox.messages.slice(2).map(m => [m.content.toString(), m.fields.redelivered]), [['r1', true], ['r2', true]])
+    c.ackAll()
+    await c.close()
+  })
+
+  test('mandatory publishes nobody takes come back as basic.return 312 NO_ROUTE', async () => {
+    const c = await channel(conn)
+    const returned = new Promise<Message>(resolve => c.once('return', resolve))
+    c.publish('amq.direct', 'nobody-bound', Buffer.from('back to me'), { mandatory: true, headers: { x: 1 } })
+    const m = await returned
+    assert.equal(m.content.toString(), 'back to me')
+    assert.equal((m.fields as unknown as { replyCode: number }).replyCode, 312)
+    assert.equal((m.fields as unknown as { replyText: string }).replyText, 'NO_ROUTE')
+    assert.deepEqual(m.properties.headers, { x: 1 })
+    await c.close()
+  })
+
+  test('consumer tags: generated when empty, reuse on a channel is 530 NOT_ALLOWED; an exclusive consumer refuses company with 403', async () => {
+    const q = await queueWith('tags', [])
+    const c = await channel(conn)
+    const generated = await c.consume(q, () => {})
+    assert.match(generated.consumerTag, /^amq\.ctag-/)
+    await c.consume(q, () => {}, { consumerTag: 'fixed' })
+    const victim = await connect(broker.amqpUrl)
+    const vc = await channel(victim)
+    await vc.consume(q, () => {}, { consumerTag: 'dup' })
+    await expectConnectionClosed(victim, () => vc.consume(q, () => {}, { consumerTag: 'dup' }), 530, /NOT_ALLOWED - attempt to reuse consumer tag 'dup'/)
+    await c.close()
+    const x = await channel(conn)
+    await x.consume(q, () => {}, { exclusive: true })
+    const y = await channel(conn)
+    await expectChannelClosed(y, () => y.consume(q, () => {}), 403, /ACCESS_REFUSED - queue 'tags' in vhost '\/' in exclusive use/)
+    await x.close()
+    const z = await channel(conn)
+    await z.consume(q, () => {})
+    const w = await channel(conn)
+    await expectChannelClosed(w, () => w.consume(q, () => {}, { exclusive: true }), 403)
+    await z.close()
+  })
+
+  test('acking an unknown delivery tag is 406 PRECONDITION_FAILED; so is a second ack of the same tag', async () => {
+    const q = await queueWith('badtag', ['x'])
+    const c = await channel(conn)
+    await expectChannelClosed(c, async () => { c.ack({ fields: { deliveryTag: 99 } } as Message); await c.checkQueue(q) }, 406, /unknown delivery tag 99/)
+    const d = await channel(conn)
+    const m = await d.get(q)
+    assert.ok(m !== false)
+    d.ack(m)
+    await expectChannelClosed(d, async () => { d.ack(m); await d.checkQueue(q) }, 406, /unknown delivery tag 1/)
+  })
+
+  test('basic.qos prefetch-size and recover requeue=false are 540 NOT_IMPLEMENTED; immediate=true too', async () => {
+    const { client } = await RawAmqp.open(broker.node.ports.amqp)
+    await client.openChannel(1)
+    client.send(1, Methods.BasicQos, { prefetchSize: 1000, prefetchCount: 0, global: false })
+    const close = await client.expectMethod(Methods.ConnectionClose)
+    assert.deepEqual([(close.fields as { replyCode: number }).replyCode, (close.fields as { replyText: string }).replyText], [540, 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)'])
+    client.destroy()
+    const { client: c2 } = await RawAmqp.open(broker.node.ports.amqp)
+    await c2.openChannel(1)
+    c2.send(1, Methods.BasicRecover, { requeue: false })
+    assert.equal(((await c2.expectMethod(Methods.ConnectionClose)).fields as { replyCode: number }).replyCode, 540)
+    c2.destroy()
+  })
+
+  test('channel.flow active=false holds deliveries until active=true', async () => {
+    const q = await queueWith('flow', [])
+    const { client } = await RawAmqp.open(broker.node.ports.amqp)
+    await client.openChannel(1)
+    client.send(1, Methods.ChannelFlow, { active: false })
+    assert.equal(((await client.expectMethod(Methods.ChannelFlowOk)).fields as { active: boolean }).active, false)
+    client.send(1, Methods.BasicConsume, { queue: q, consumerTag: 'f', noLocal: false, noAck: true, exclusive: false, nowait: false, arguments: {} })
+    await client.expectMethod(Methods.BasicConsumeOk)
+    ch.sendToQueue(q, Buffer.from('held'))
+    await sleep(200)
+    assert.equal(client.frames.filter(f => f.method?.id === Methods.BasicDeliver).length, 0)
+    client.send(1, Methods.ChannelFlow, { active: true })
+    await client.expectMethod(Methods.BasicDeliver)
+    client.destroy()
+  })
+
+  test('publisher confirms: the ack arrives after the persistent message is committed in SQLite', async () => {
+    await ch.assertQueue('confirmed', { durable: true })
+    const c: ConfirmChannel = await conn.createConfirmChannel()
+    c.on('error', () => {})
+    const db = broker.node.store.db
+    const rows = db.prepare("SELECT count(*) FROM queue_entries e JOIN queues q ON q.id = e.queue_id WHERE q.name = 'vhost/%2F/confirmed'").pluck()
+    const before = rows.get() as number
+    const seen: number[] = []
+    for (let i = 0; i < 50; i++) {
+      c.sendToQueue('confirmed', Buffer.from(`c${i}`), { persistent: true }, err => {
+        assert.equal(err, null)
+        seen.push(rows.get() as number) // read on the confirm: committed already
+      })
+    }
+    await c.waitForConfirms()
+    assert.equal(seen.length, 50)
+    seen.forEach((n, i) => assert.ok(n >= before + i + 1, `confirm ${i} came before its row was committed`))
+    assert.equal(rows.get() as number, before + 50)
+    // transient messages and messages to nobody are confirmed too (nothing to store)
+    c.sendToQueue('confirmed', Buffer.from('transient'))
+    c.publish('amq.direct', 'nobody', Buffer.from('unroutable'))
+    await c.waitForConfirms()
+    await c.close()
+    await ch.purgeQueue('confirmed')
+  })
+
+  test('publisher confirms: a queue with x-overflow reject-publish that is full nacks', async () => {
+    await ch.assertQueue('full', { arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
+    const c = await conn.createConfirmChannel()
+    c.on('error', () => {})
+    const outcomes = await Promise.all(['a', 'b'].map(b => new Promise<string>(resolve => {
+      c.sendToQueue('full', Buffer.from(b), {}, err => resolve(err === null || err === undefined ? 'ack' : 'nack'))
+    })))
+    assert.deepEqual(outcomes, ['ack', 'nack'])
+    await c.close()
+  })
+
+  test('tx: publishes and acks take effect at commit, not before; rollback discards them', async () => {
+    const q = await queueWith('txq', ['before'])
+    const c = await channel(conn)
+    await c.assertQueue(q)
+    await txSelect(c)
+    c.sendToQueue(q, Buffer.from('in-tx'))
+    const m = await c.get(q)
+    assert.ok(m !== false)
+    c.ack(m)
+    await sleep(50)
+    assert.equal((await ch.checkQueue(q)).messageCount, 0, 'the get took it; the ack and publish wait')
+    await txCommit(c)
+    assert.deepEqual((await drainAll(q)), ['in-tx'])
+    c.sendToQueue(q, Buffer.from('rolled-back'))
+    await txRollback(c)
+    await txCommit(c)
+    assert.equal((await ch.checkQueue(q)).messageCount, 0)
+    await c.close()
+    const d = await conn.createConfirmChannel()
+    d.on('error', () => {})
+    await expectChannelClosed(d, () => txSelect(d), 406, /cannot switch from confirm to tx mode/)
+    const e = await channel(conn)
+    await expectChannelClosed(e, () => txCommit(e), 406, /channel is not transactional/)
+  })
+
+  test('callback API: consume and ack', async () => {
+    const q = await queueWith('cb', ['cb1'])
+    await new Promise<void>((resolve, reject) => {
+      amqpCallback.connect(broker.amqpUrl, (err: Error | null, c: amqpCallback.Connection) => {
+        if (err !== null) { reject(err); return }
+        c.createChannel((err2: Error | null, cch: amqpCallback.Channel) => {
+          if (err2 !== null) { reject(err2); return }
+          cch.consume(q, m => {
+            if (m === null) return
+            assert.equal(m.content.toString(), 'cb1')
+            cch.ack(m)
+            // the channel close travels behind the ack on the channel's own stream
+            cch.close(() => c.close(() => resolve()))
+          }, {}, (err3: Error | null) => { if (err3 !== null) reject(err3) })
+        })
+      })
+    })
+    await eventually('acked', async () => (await ch.checkQueue(q)).messageCount === 0)
+  })
+
+  async function drainAll (q: string): Promise<string[]> {
+    const out: string[] = []
+    for (let m = await ch.get(q, { noAck: true }); m !== false; m = await ch.get(q, { noAck: true })) out.push(m.content.toString())
+    return out
+  }
+})
+
+// amqplib's promise API has no tx methods; its channel's rpc does them.
+type Rpc = (method: number, fields: object, expect: number) => Promise<unknown>
+const rpcOf = (c: Channel): Rpc => (c as unknown as { rpc: Rpc }).rpc.bind(c)
+const txSelect = async (c: Channel): Promise<void> => { await rpcOf(c)(Methods.TxSelect, {}, Methods.TxSelectOk) }
+const txCommit = async (c: Channel): Promise<void> => { await rpcOf(c)(Methods.TxCommit, {}, Methods.TxCommitOk) }
+const txRollback = async (c: Channel): Promise<void> => { await rpcOf(c)(Methods.TxRollback, {}, Methods.TxRollbackOk) }
