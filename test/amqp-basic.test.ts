@@ -136,7 +136,8 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const again = await consume(oc, q)
     await again.waitFor(2)
     assert.deepEqual(again.messages.map(m => [m.content.toString(), m.fields.redelivered]), [['m0', true], ['m2', true]])
-    await (other as unknown as { connection: { stream: { destroy: () => void } } }).connection.stream.destroy() // a dropped TCP connection, no close
+    const socket = (other as unknown as { connection: { stream: { destroy: (err: Error) => void } } }).connection.stream
+    socket.destroy(new Error('dropped')) // a dropped TCP connection, no connection.close
     await eventually('requeued after the connection dropped', async () => (await ch.checkQueue(q)).messageCount === 2)
   })
 
