@@ -164,6 +164,18 @@ describe('AMQP frame errors', { timeout: 60_000 }, () => {
     await othersUnaffected()
   })
 
+  test('a delivery the consumer\'s frame-max cannot carry closes the consumer\'s connection only; the message stays queued', async () => {
+    await bch.assertQueue('big-header')
+    const small = await connect(`${broker.amqpUrl}?frameMax=4096`)
+    const sch = await channel(small)
+    await sch.consume('big-header', () => {})
+    const closed = new Promise<number | undefined>(resolve => small.once('error', (err: { code?: number }) => resolve(err.code)))
+    bch.sendToQueue('big-header', Buffer.from('x'), { headers: { pad: 'p'.repeat(6000) } })
+    assert.equal(await closed, 541)
+    await eventually('the message requeued', async () => (await bch.checkQueue('big-header')).messageCount === 1)
+    await othersUnaffected()
+  })
+
   test('a connection dropped in the middle of a frame, or of a message, leaves nothing behind', async () => {
     const a = await opened()
     a.write(publishMethod(1))

@@ -88,7 +88,15 @@ export class AmqpChannel implements ConsumerChannel {
       this.consumerUnacked++
     }
     const m = entry.message
-    this.conn.sendContent(this.id, Methods.BasicDeliver, { consumerTag: consumer.tag, deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey }, m)
+    try {
+      this.conn.sendContent(this.id, Methods.BasicDeliver, { consumerTag: consumer.tag, deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey }, m)
+    } catch (err) {
+      // Called from whichever connection's publish dispatched the queue: a delivery this consumer's
+      // connection cannot carry (a header over its frame-max) closes this connection, not that one.
+      // The entry is registered as unacked above, so closing requeues it.
+      this.conn.fail(err, undefined, Methods.BasicDeliver)
+      return
+    }
     this.conn.counters.delivered.inc()
   }
 

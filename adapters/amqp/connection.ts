@@ -331,6 +331,8 @@ export class AmqpConnection {
     this.sendMethod(0, Methods.ConnectionCloseOk, {})
     this.output.flush()
     this.socket.end()
+    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
+    this.closeTimer.unref()
   }
 
   private tearDownChannels (): void {

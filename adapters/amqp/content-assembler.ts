@@ -44,8 +44,11 @@ export class ContentAssembler {
         // A channel error: the channel discards the body frames that follow until close-ok.
         throw new AmqpException(PRECONDITION_FAILED, `message size ${header.bodySize} is larger than configured max size ${this.maxBodyBytes}`, this.methodId)
       }
-      this.properties = Buffer.from(header.properties)
-      this.body = Buffer.allocUnsafe(header.bodySize)
+      // Own allocations, not slices of Node's shared pool: a message can sit in a queue for days,
+      // and a pooled slice would keep its whole 8 KiB slab alive with it.
+      this.properties = Buffer.allocUnsafeSlow(header.properties.length)
+      header.properties.copy(this.properties)
+      this.body = Buffer.allocUnsafeSlow(header.bodySize)
       return this.body.length === 0 ? this.finish() : NOT_DONE
     }
     if (frame.type !== 'body') throw new AmqpException(UNEXPECTED_FRAME, `expected content body, got non content body frame instead`, this.methodId)
