@@ -13,6 +13,7 @@ import { createAmqpAdapter, type AmqpAdapter } from '../adapters/amqp/amqp-adapt
 import { amqpPropertiesCodec } from '../adapters/amqp/properties-codec.ts'
 import { Broker } from '../core/model/broker.ts'
 import { SqliteDurableStore } from '../core/model/sqlite/sqlite-durable-store.ts'
+import { registerModelMetrics } from '../core/model/model-metrics.ts'
 import { createAdminServer } from './admin-http.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
@@ -76,6 +77,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   try {
     const durable = new SqliteDurableStore(store, amqpPropertiesCodec, Date.now, logger.child({ component: 'model' }))
     broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }) })
+    registerModelMetrics(broker, metrics)
     amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
     mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, logger, metrics })
   } catch (err) {
