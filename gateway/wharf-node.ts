@@ -33,6 +33,7 @@ export interface WharfNode {
   readonly store: SqliteStore
   /** The queue model (vhosts, exchanges, queues) AMQP clients work on. */
   readonly broker: Broker
+  readonly amqp: AmqpAdapter
   /** Drain: stop accepting, disconnect clients, commit what is pending, close the store. */
   close(): Promise<void>
 }
@@ -113,6 +114,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       metrics,
       store,
       broker,
+      amqp,
       close: () => {
         closing ??= (async () => {
           ready = false

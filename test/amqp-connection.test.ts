@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import amqp, { credentials } from 'amqplib'
 import * as amqpCallback from 'amqplib/callback_api'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { closeQuietly, connect, channel, expectConnectionClosed, sleep, type ServerCloseError } from './support/amqp-helpers.ts'
+import { closeQuietly, connect, channel, eventually, expectConnectionClosed, sleep, type ServerCloseError } from './support/amqp-helpers.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { Authenticator } from '../adapters/amqp/authenticator.ts'
@@ -167,6 +167,31 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       const closed = await expectConnectionClosed(conn, () => own.stop(), 320, /CONNECTION_FORCED - broker shutdown/)
       assert.equal((closed as ServerCloseError).code, 320)
     } finally { await own.close() }
+  })
+
+  test('connection.blocked / unblocked: a resource alarm blocks publishers until it clears', async () => {
+    const conn = await connect(broker.amqpUrl)
+    try {
+      const ch = await channel(conn)
+      const { queue } = await ch.assertQueue('', { exclusive: true })
+      const blocked = new Promise<string>(resolve => conn.once('blocked', resolve))
+      broker.node.amqp.setBlocked('disk space low')
+      assert.equal(await blocked, 'disk space low')
+      ch.sendToQueue(queue, Buffer.from('taken')) // the publish that finds the alarm is still taken
+      ch.sendToQueue(queue, Buffer.from('held'))
+      await sleep(200)
+      assert.equal(broker.node.broker.vhost('/')?.queues.get(queue)?.messageCount, 1)
+      const late = await connect(broker.amqpUrl) // opened during the alarm: told right after open-ok
+      await eventually('the late connection to be told', () => (late as unknown as { connection: { blocked?: boolean } }).connection.blocked === true)
+      const unblocked = new Promise<void>(resolve => conn.once('unblocked', resolve))
+      broker.node.amqp.setBlocked(null)
+      await unblocked
+      assert.equal((await ch.checkQueue(queue)).messageCount, 2)
+      await late.close()
+    } finally {
+      broker.node.amqp.setBlocked(null)
+      await closeQuietly(conn)
+    }
   })
 
   test('the callback API connects, declares and closes too', async () => {

@@ -33,6 +33,11 @@ export interface AmqpAdapter {
   handle (socket: Socket): void
   readonly openConnections: number
   connections (): AmqpConnectionInfo[]
+  /**
+   * Raises (reason) or clears (null) a resource alarm: clients that understand it get
+   * connection.blocked / unblocked, and a connection that publishes meanwhile is not read from.
+   */
+  setBlocked (reason: string | null): void
   /** Closes every connection with 320 CONNECTION_FORCED and waits (bounded) for their sockets. */
   close (): Promise<void>
 }
@@ -42,8 +47,10 @@ const CLOSE_WAIT_MS = 2000
 export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
   const log = opts.logger.child({ component: 'amqp' })
   const { metrics } = opts
+  const alarm = { reason: null as string | null }
   const ctx: AmqpServerContext = {
     broker: opts.broker,
+    alarm,
     authenticator: new Authenticator(opts.users),
     limits: opts.amqp,
     serverProperties: serverProperties(opts.version),
@@ -85,6 +92,13 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
         peerHost: c.socket.remoteAddress ?? null,
         channels: c.channels.size
       }))
+    },
+    setBlocked (reason) {
+      if (alarm.reason === reason) return
+      alarm.reason = reason
+      if (reason !== null) log.warn('publishers blocked', { reason })
+      else log.info('publishers unblocked')
+      for (const c of open) c.alarmChanged()
     },
     async close () {
       closing = true

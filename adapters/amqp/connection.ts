@@ -32,8 +32,12 @@ export interface AmqpCounters {
   readonly heartbeatTimeouts: Counter
 }
 
+/** A resource alarm (disk, memory): publishers are blocked while it holds (connection.blocked). */
+export interface PublishAlarm { reason: string | null }
+
 export interface AmqpServerContext {
   readonly broker: Broker
+  readonly alarm: PublishAlarm
   readonly authenticator: Authenticator
   readonly limits: AmqpConfig
   readonly serverProperties: FieldTable
@@ -61,6 +65,9 @@ export class AmqpConnection {
   channelMax: number
   heartbeatSeconds = 0
   private paused = false
+  /** Input stopped because this connection published while the alarm held. */
+  private blockedByAlarm = false
+  private blockedSent = false
   private lastReadMs: number
   private readonly timers: NodeJS.Timeout[] = []
   private heartbeatTimer: NodeJS.Timeout | undefined
@@ -119,7 +126,7 @@ export class AmqpConnection {
   }
 
   private processFrames (): void {
-    while (!this.paused && this.state !== 'closed') {
+    while (!this.paused && !this.blockedByAlarm && this.state !== 'closed') {
       let item
       try {
         item = this.reader.read()
@@ -235,6 +242,33 @@ export class AmqpConnection {
       return
     }
     if (result !== undefined) this.waitFor(result, ch, method.id)
+    // As RabbitMQ: a connection that publishes while an alarm holds is not read from until it clears.
+    if (method.id === Methods.BasicPublish && this.ctx.alarm.reason !== null) this.blockInput()
+  }
+
+  /** The alarm was raised or cleared: tell clients that understand connection.blocked. */
+  alarmChanged (): void {
+    if (this.state !== 'open') return
+    const reason = this.ctx.alarm.reason
+    const understands = (this.clientProperties.capabilities as Record<string, unknown> | undefined)?.['connection.blocked'] === true
+    if (reason !== null && !this.blockedSent && understands) {
+      this.blockedSent = true
+      this.sendMethod(0, Methods.ConnectionBlocked, { reason })
+    } else if (reason === null) {
+      if (this.blockedSent) this.sendMethod(0, Methods.ConnectionUnblocked, {})
+      this.blockedSent = false
+      if (this.blockedByAlarm) {
+        this.blockedByAlarm = false
+        if (!this.paused) { this.socket.resume(); this.processFrames() }
+      }
+    }
+  }
+
+  private blockInput (): void {
+    if (this.blockedByAlarm) return
+    this.blockedByAlarm = true
+    this.socket.pause()
+    this.log.info('publisher blocked by a resource alarm', { reason: this.ctx.alarm.reason })
   }
 
   private waitFor (work: Promise<void>, ch: AmqpChannel | undefined, methodId: number): void {
@@ -242,7 +276,7 @@ export class AmqpConnection {
     this.socket.pause()
     work.catch(err => { this.fail(err, ch, methodId) }).finally(() => {
       this.paused = false
-      if (this.state === 'closed') return
+      if (this.state === 'closed' || this.blockedByAlarm) return
       this.socket.resume()
       this.processFrames()
     })
@@ -290,6 +324,7 @@ export class AmqpConnection {
     for (const t of this.timers) clearTimeout(t)
     this.timers.length = 0
     this.startHeartbeats()
+    this.alarmChanged() // an alarm raised before this connection opened
   }
 
   private startHeartbeats (): void {
