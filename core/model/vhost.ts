@@ -15,7 +15,8 @@ import { route, type RoutingScope } from './routing.ts'
 import { deadLetteredCopy, type DeathReason } from './dead-letter.ts'
 import { messageTtlMs, type Arguments, type Message } from './message.ts'
 import type { DurableStore, StoredBinding, StoredExchange, StoredQueue } from './durable-store.ts'
-import type { TimerHandle, Timers } from './timers.ts'
+import type { Timers } from './timers.ts'
+import { QueueTimers } from './queue-timers.ts'
 
 export interface ModelContext {
   readonly store: DurableStore
@@ -46,11 +47,12 @@ export class Vhost implements RoutingScope, QueueHost {
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
   private readonly exclusiveByOwner = new Map<object, Set<Queue>>()
-  private readonly expiryTimers = new Map<Queue, { atMs: number, handle: TimerHandle }>()
-  private readonly unusedTimers = new Map<Queue, TimerHandle>()
-  private readonly lastUsedMs = new Map<Queue, number>()
+  private readonly timers: QueueTimers
 
   constructor (readonly name: string, private readonly ctx: ModelContext) {
+    this.timers = new QueueTimers(ctx.timers, q => { q.expire(this.nowMs()); q.dispatch() }, q => {
+      this.removeQueue(q).catch(err => this.ctx.logger.error('expire queue failed', { vhost: this.name, queue: q.name, err }))
+    })
     const direct = exchangeTypes.get('direct') as ExchangeType
     this.exchanges.set('', new Exchange(name, '', direct, true, false, false, {}))
     for (const b of builtinExchanges) {
@@ -123,7 +125,7 @@ export class Vhost implements RoutingScope, QueueHost {
   async declareQueue (spec: QueueDeclare, owner: object, passive: boolean): Promise<Queue> {
     if (passive) {
       const q = this.queue(spec.name, owner)
-      this.touch(q)
+      this.timers.used(q)
       return q
     }
     if (spec.name !== '') checkQueueNameAllowed(spec.name)
@@ -135,7 +137,7 @@ export class Vhost implements RoutingScope, QueueHost {
       const mine = { durable: spec.durable, auto_delete: spec.autoDelete }
       const theirs = { durable: existing.durable, auto_delete: existing.autoDelete }
       assertEquivalent(what, firstDifference(mine, theirs, withoutClassicType(spec.arguments), withoutClassicType(existing.args), EQUIVALENCE_ARGUMENTS))
-      this.touch(existing)
+      this.timers.used(existing)
       return existing
     }
     const policy = queuePolicy(spec.arguments, what)
@@ -146,7 +148,7 @@ export class Vhost implements RoutingScope, QueueHost {
       if (owned === undefined) { owned = new Set(); this.exclusiveByOwner.set(owner, owned) }
       owned.add(q)
     }
-    this.touch(q)
+    this.timers.used(q)
     if (q.durable && q.exclusiveOwner === null) await this.ctx.store.putQueue(q)
     return q
   }
@@ -181,19 +183,19 @@ export class Vhost implements RoutingScope, QueueHost {
   consume (queue: string, consumer: QueueConsumer, owner: object): Queue {
     const q = this.queue(queue, owner)
     q.addConsumer(consumer, describeQueue(this.name, q.name))
-    this.clearUnusedTimer(q)
+    this.timers.consumed(q)
     return q
   }
 
   cancel (q: Queue, consumer: QueueConsumer): void {
     q.removeConsumer(consumer)
-    if (q.consumerCount === 0 && !q.deleted) this.touch(q)
+    if (q.consumerCount === 0 && !q.deleted) this.timers.used(q)
   }
 
   /** basic.get: also counts as use for x-expires. */
   get (queue: string, noAck: boolean, owner: object): { queue: Queue, entry: QueueEntry | undefined } {
     const q = this.queue(queue, owner)
-    this.touch(q)
+    this.timers.used(q)
     return { queue: q, entry: q.get(noAck) }
   }
 
@@ -252,24 +254,10 @@ export class Vhost implements RoutingScope, QueueHost {
     this.removeQueue(q).catch(err => this.ctx.logger.error('auto-delete queue failed', { vhost: this.name, queue: q.name, err }))
   }
 
-  expireAt (q: Queue, atMs: number): void {
-    const current = this.expiryTimers.get(q)
-    if (current !== undefined && current.atMs <= atMs) return
-    if (current !== undefined) this.ctx.timers.clearTimer(current.handle)
-    const handle = this.ctx.timers.setTimer(() => {
-      this.expiryTimers.delete(q)
-      if (!q.deleted) { q.expire(this.nowMs()); q.dispatch() }
-    }, Math.max(0, atMs - this.nowMs()))
-    this.expiryTimers.set(q, { atMs, handle })
-  }
+  expireAt (q: Queue, atMs: number): void { this.timers.expireAt(q, atMs) }
 
   /** Stops every timer (TTL, x-expires): the broker is shutting down. */
-  stopTimers (): void {
-    for (const t of this.expiryTimers.values()) this.ctx.timers.clearTimer(t.handle)
-    for (const t of this.unusedTimers.values()) this.ctx.timers.clearTimer(t)
-    this.expiryTimers.clear()
-    this.unusedTimers.clear()
-  }
+  stopTimers (): void { this.timers.stopAll() }
 
   // ---- restore (at start, from the durable store; no writes) ----------------------------------
 
@@ -284,7 +272,7 @@ export class Vhost implements RoutingScope, QueueHost {
     const q = new Queue(this.name, s.name, true, null, s.autoDelete, s.arguments, queuePolicy(s.arguments, what), this)
     q.storeId = s.storeId
     this.queues.set(s.name, q)
-    this.touch(q)
+    this.timers.used(q)
     return q
   }
 
@@ -358,10 +346,7 @@ export class Vhost implements RoutingScope, QueueHost {
     if (q.deleted) return 0
     this.queues.delete(q.name)
     if (q.exclusiveOwner !== null) this.exclusiveByOwner.get(q.exclusiveOwner)?.delete(q)
-    const timer = this.expiryTimers.get(q)
-    if (timer !== undefined) { this.ctx.timers.clearTimer(timer.handle); this.expiryTimers.delete(q) }
-    this.clearUnusedTimer(q)
-    this.lastUsedMs.delete(q)
+    this.timers.forget(q)
     const writes: Array<Promise<void>> = []
     for (const b of [...q.inbound]) this.unlink(b, writes)
     const count = q.markDeleted()
@@ -384,32 +369,6 @@ export class Vhost implements RoutingScope, QueueHost {
       const result = this.enqueueAll(accepted.filter(t => !t.deleted), copy, undefined)
       result.stored?.catch(err => this.ctx.logger.error('dead-letter store failed', { vhost: this.name, queue: q.name, err }))
     })
-  }
-
-  /** x-expires: a queue unused (no consumers, no get, no redeclare) for that long is deleted. */
-  private touch (q: Queue): void {
-    const expiresMs = q.policy.expiresMs
-    if (expiresMs === undefined) return
-    this.lastUsedMs.set(q, this.nowMs())
-    if (q.consumerCount > 0) return
-    this.clearUnusedTimer(q)
-    const check = (): void => {
-      this.unusedTimers.delete(q)
-      if (q.deleted || q.consumerCount > 0) return
-      const idleMs = this.nowMs() - (this.lastUsedMs.get(q) ?? 0)
-      if (idleMs >= expiresMs) this.lastConsumerGoneOrExpired(q)
-      else this.unusedTimers.set(q, this.ctx.timers.setTimer(check, expiresMs - idleMs))
-    }
-    this.unusedTimers.set(q, this.ctx.timers.setTimer(check, expiresMs))
-  }
-
-  private lastConsumerGoneOrExpired (q: Queue): void {
-    this.removeQueue(q).catch(err => this.ctx.logger.error('expire queue failed', { vhost: this.name, queue: q.name, err }))
-  }
-
-  private clearUnusedTimer (q: Queue): void {
-    const t = this.unusedTimers.get(q)
-    if (t !== undefined) { this.ctx.timers.clearTimer(t); this.unusedTimers.delete(q) }
   }
 }
 

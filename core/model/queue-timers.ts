@@ -1,0 +1,70 @@
+// The two timers a queue can have: TTL expiry of its head (one timer per queue, at the earliest
+// deadline asked for) and x-expires (the queue goes when unused that long: no consumers, no
+// basic.get, no redeclare). Both run on the injected Timers, so tests move time by hand.
+import type { Queue } from './queue.ts'
+import type { TimerHandle, Timers } from './timers.ts'
+
+export class QueueTimers {
+  private readonly expiry = new Map<Queue, { atMs: number, handle: TimerHandle }>()
+  private readonly unused = new Map<Queue, TimerHandle>()
+  private readonly lastUsedMs = new Map<Queue, number>()
+
+  constructor (
+    private readonly timers: Timers,
+    /** Expire the queue's head and dispatch. */
+    private readonly onExpiry: (q: Queue) => void,
+    /** The queue was unused for its x-expires: delete it. */
+    private readonly onUnused: (q: Queue) => void
+  ) {}
+
+  /** Run onExpiry at atMs, unless an earlier run is already due. */
+  expireAt (q: Queue, atMs: number): void {
+    const current = this.expiry.get(q)
+    if (current !== undefined && current.atMs <= atMs) return
+    if (current !== undefined) this.timers.clearTimer(current.handle)
+    const handle = this.timers.setTimer(() => {
+      this.expiry.delete(q)
+      if (!q.deleted) this.onExpiry(q)
+    }, Math.max(0, atMs - this.timers.nowMs()))
+    this.expiry.set(q, { atMs, handle })
+  }
+
+  /** The queue was used now; with no consumers its x-expires countdown (re)starts. */
+  used (q: Queue): void {
+    const expiresMs = q.policy.expiresMs
+    if (expiresMs === undefined) return
+    this.lastUsedMs.set(q, this.timers.nowMs())
+    if (q.consumerCount > 0) return
+    this.clearUnused(q)
+    const check = (): void => {
+      this.unused.delete(q)
+      if (q.deleted || q.consumerCount > 0) return
+      const idleMs = this.timers.nowMs() - (this.lastUsedMs.get(q) ?? 0)
+      if (idleMs >= expiresMs) this.onUnused(q)
+      else this.unused.set(q, this.timers.setTimer(check, expiresMs - idleMs))
+    }
+    this.unused.set(q, this.timers.setTimer(check, expiresMs))
+  }
+
+  /** A consumer attached: no countdown while it stays. */
+  consumed (q: Queue): void { this.clearUnused(q) }
+
+  forget (q: Queue): void {
+    const t = this.expiry.get(q)
+    if (t !== undefined) { this.timers.clearTimer(t.handle); this.expiry.delete(q) }
+    this.clearUnused(q)
+    this.lastUsedMs.delete(q)
+  }
+
+  stopAll (): void {
+    for (const t of this.expiry.values()) this.timers.clearTimer(t.handle)
+    for (const t of this.unused.values()) this.timers.clearTimer(t)
+    this.expiry.clear()
+    this.unused.clear()
+  }
+
+  private clearUnused (q: Queue): void {
+    const t = this.unused.get(q)
+    if (t !== undefined) { this.timers.clearTimer(t); this.unused.delete(q) }
+  }
+}
