@@ -111,6 +111,20 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
     assert.deepEqual(await bodies('prio'), ['over', 'high', 'mid', 'low', 'none'])
   })
 
+  test('x-single-active-consumer: one consumer gets everything; the next takes over when it cancels', async () => {
+    await ch.assertQueue('single', { arguments: { 'x-single-active-consumer': true } })
+    const c = await channel(conn)
+    const first = await consume(c, 'single', { noAck: true })
+    const second = await consume(c, 'single', { noAck: true })
+    for (const b of ['1', '2', '3']) ch.sendToQueue('single', Buffer.from(b))
+    await first.waitFor(3)
+    await c.cancel(first.consumerTag)
+    ch.sendToQueue('single', Buffer.from('4'))
+    await second.waitFor(1)
+    assert.deepEqual([first.bodies(), second.bodies()], [['1', '2', '3'], ['4']])
+    await c.close()
+  })
+
   test('invalid arguments are 406: dead-letter routing key without exchange, negative ttl, priority over 255', async () => {
     for (const [args, text] of [
       [{ 'x-dead-letter-routing-key': 'k' }, /routing_key_but_no_dlx_defined/],

@@ -14,6 +14,8 @@ export interface QueuePolicy {
   readonly deadLetterExchange: string | undefined
   readonly deadLetterRoutingKey: string | undefined
   readonly maxPriority: number | undefined
+  /** x-single-active-consumer: only the longest-attached consumer gets deliveries. */
+  readonly singleActiveConsumer: boolean
 }
 
 /** The arguments compared when a queue is declared again (RabbitMQ's declare args). */
@@ -62,9 +64,6 @@ export function queuePolicy (args: Arguments, queueDescription: string): QueuePo
   if (args['x-dead-letter-routing-key'] !== undefined && args['x-dead-letter-exchange'] === undefined) {
     throw preconditionFailed(`invalid arg 'x-dead-letter-routing-key' for ${queueDescription}: routing_key_but_no_dlx_defined`)
   }
-  if (args['x-single-active-consumer'] === true) {
-    throw preconditionFailed(`invalid arg 'x-single-active-consumer' for ${queueDescription}: single active consumer is not supported yet`)
-  }
   const num = (name: string): number | undefined => args[name] as number | undefined
   const str = (name: string): string | undefined => args[name] as string | undefined
   return {
@@ -75,7 +74,8 @@ export function queuePolicy (args: Arguments, queueDescription: string): QueuePo
     overflow: (str('x-overflow') ?? 'drop-head') as Overflow,
     deadLetterExchange: str('x-dead-letter-exchange'),
     deadLetterRoutingKey: str('x-dead-letter-routing-key'),
-    maxPriority: num('x-max-priority')
+    maxPriority: num('x-max-priority'),
+    singleActiveConsumer: args['x-single-active-consumer'] === true
   }
 }
 

@@ -209,6 +209,11 @@ export class Queue {
   }
 
   private nextWithCredit (): QueueConsumer | undefined {
+    if (this.policy.singleActiveConsumer) {
+      // The first consumer attached is the active one; the next takes over when it leaves.
+      const active = this.consumers[0]
+      return active !== undefined && active.hasCredit() ? active : undefined
+    }
     const n = this.consumers.length
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n

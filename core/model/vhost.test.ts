@@ -187,6 +187,19 @@ describe('queues', () => {
     assert.deepEqual(b.got.slice(2).map(g => [g.body, g.redelivered]), [['m2', true], ['m4', true], ['m5', false], ['m6', false]])
   })
 
+  test('x-single-active-consumer: only the first consumer gets deliveries until it leaves', async () => {
+    const { vhost } = setup()
+    await queue(vhost, 'sac', { 'x-single-active-consumer': true })
+    const a = new TestConsumer('a', 2)
+    const b = new TestConsumer('b')
+    consumeNow(vhost, 'sac', a)
+    consumeNow(vhost, 'sac', b)
+    for (let i = 1; i <= 4; i++) vhost.publish('', msg('sac', `m${i}`))
+    assert.deepEqual([a.bodies(), b.bodies()], [['m1', 'm2'], []], 'the active one out of credit: the others still wait')
+    vhost.cancel(vhost.queue('sac', owner), a)
+    assert.deepEqual(b.bodies(), ['m3', 'm4'])
+  })
+
   test('exclusive consumers refuse company (access-refused); auto-delete queues go with their last consumer', async () => {
     const { vhost } = setup()
     await queue(vhost, 'q', {}, { autoDelete: true })

@@ -189,7 +189,9 @@ export class Vhost implements RoutingScope, QueueHost {
 
   cancel (q: Queue, consumer: QueueConsumer): void {
     q.removeConsumer(consumer)
-    if (q.consumerCount === 0 && !q.deleted) this.timers.used(q)
+    if (q.deleted) return
+    if (q.consumerCount === 0) this.timers.used(q)
+    else if (q.policy.singleActiveConsumer) q.dispatch() // the next consumer is the active one now
   }
 
   /** basic.get: also counts as use for x-expires. */
