@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { BrokerStarter, RunningBroker } from './brokers/broker.ts';
+import { endpointFor, type BrokerStarter, type Protocol, type RunningBroker } from './brokers/broker.ts';
 import { readProcessMemory, type ProcessMemory } from './brokers/process-memory.ts';
 import type { Figure, Scenario, ScenarioOutcome, ScenarioSettings } from './scenarios/scenario.ts';
 
 /** A broker to measure: one the harness starts per scenario run, or one already running. */
 export interface TargetPlan {
   readonly name: string;
+  /** A scenario of another protocol is skipped without starting the broker. */
+  readonly protocols: readonly Protocol[];
+  /** Why the broker cannot start here (with the fix), or undefined. */
+  readonly unavailable: string | undefined;
+  /** Asked for by name: if unavailable, the run is an error rather than a skip. */
+  readonly required: boolean;
   readonly start: BrokerStarter;
 }
 
@@ -15,8 +21,12 @@ export type RunStatus = 'ok' | 'failed' | 'error' | 'skipped';
 
 export interface RunRecord {
   readonly scenario: string;
+  readonly protocol: Protocol;
   readonly target: string;
-  /** ok; failed: a guarantee broke (e.g. QoS 1 loss); error: could not run (start, timeout); skipped. */
+  /**
+   * ok; failed: a guarantee broke (e.g. QoS 1 loss); error: could not run (start, timeout);
+   * skipped: the broker does not speak the protocol, or is not installed and was not asked for by name.
+   */
   readonly status: RunStatus;
   readonly error: string | null;
   readonly settings: ScenarioSettings;
@@ -34,13 +44,22 @@ export interface RunRecord {
 
 export function scenarioSettings(scenario: Scenario, quick: boolean, overrides: SettingsOverrides): ScenarioSettings {
   const defaults = scenario.defaults(quick);
+  const fixed = new Set(scenario.fixedSettings ?? []);
+  const pick = <K extends keyof ScenarioSettings>(key: K): ScenarioSettings[K] => (fixed.has(key) ? defaults[key] : (overrides[key] ?? defaults[key]));
   return {
-    messages: overrides.messages ?? defaults.messages,
-    durationS: overrides.durationS ?? defaults.durationS,
-    ratePerS: overrides.ratePerS ?? defaults.ratePerS,
-    inflight: overrides.inflight ?? defaults.inflight,
-    payloadBytes: overrides.payloadBytes ?? defaults.payloadBytes,
+    messages: pick('messages'),
+    durationS: pick('durationS'),
+    ratePerS: pick('ratePerS'),
+    inflight: pick('inflight'),
+    payloadBytes: pick('payloadBytes'),
+    publishers: pick('publishers'),
+    consumers: pick('consumers'),
   };
+}
+
+/** Overrides given that a scenario's shape does not take, e.g. --publishers for fanin-qos1. */
+export function ignoredOverrides(scenario: Scenario, overrides: SettingsOverrides): (keyof ScenarioSettings)[] {
+  return (scenario.fixedSettings ?? []).filter((key) => overrides[key] !== undefined);
 }
 
 /**
@@ -49,7 +68,7 @@ export function scenarioSettings(scenario: Scenario, quick: boolean, overrides: 
  */
 export async function runBench(
   scenarios: readonly Scenario[],
-  targets: readonly TargetPlan[],
+  targetsFor: (scenario: Scenario) => readonly TargetPlan[],
   quick: boolean,
   overrides: SettingsOverrides,
   progress: (line: string) => void,
@@ -57,7 +76,7 @@ export async function runBench(
   const records: RunRecord[] = [];
   for (const scenario of scenarios) {
     const settings = scenarioSettings(scenario, quick, overrides);
-    for (const target of targets) {
+    for (const target of targetsFor(scenario)) {
       progress(`${scenario.name} on ${target.name} ...`);
       const record = await runOne(scenario, settings, target);
       progress(`${scenario.name} on ${target.name}: ${record.status}${record.error === null ? '' : ` (${firstLine(record.error)})`}`);
@@ -69,8 +88,15 @@ export async function runBench(
 
 async function runOne(scenario: Scenario, settings: ScenarioSettings, target: TargetPlan): Promise<RunRecord> {
   const startedMs = Date.now();
-  const base = { scenario: scenario.name, target: target.name, settings, setup: scenario.describe(settings) };
+  const base = { scenario: scenario.name, protocol: scenario.protocol, target: target.name, settings, setup: scenario.describe(settings) };
   const blank = { figures: [], lost: null, duplicates: null, failures: [], notes: [], memory: null };
+  if (!target.protocols.includes(scenario.protocol)) {
+    return { ...base, ...blank, status: 'skipped', error: `${target.name} does not speak ${scenario.protocol}`, brokerVersion: null, elapsedMs: 0 };
+  }
+  if (target.unavailable !== undefined) {
+    const status = target.required ? 'error' : 'skipped';
+    return { ...base, ...blank, status, error: `${target.name} unavailable: ${target.unavailable}`, brokerVersion: null, elapsedMs: 0 };
+  }
   let broker: RunningBroker;
   try {
     broker = await target.start();
@@ -79,13 +105,13 @@ async function runOne(scenario: Scenario, settings: ScenarioSettings, target: Ta
   }
   const brokerVersion = broker.version ?? null;
   try {
-    const endpoint = scenario.protocol === 'mqtt' ? broker.endpoints.mqttUrl : broker.endpoints.amqpUrl;
+    const endpoint = endpointFor(broker.endpoints, scenario.protocol);
     if (endpoint === undefined) {
       return { ...base, ...blank, status: 'skipped', error: `${target.name} does not speak ${scenario.protocol}`, brokerVersion, elapsedMs: 0 };
     }
     let outcome: ScenarioOutcome;
     try {
-      outcome = await runWithTimeout(scenario, settings, broker);
+      outcome = await runWithTimeout(scenario, settings, broker, endpoint);
     } catch (err) {
       const memory = broker.pid === undefined ? null : (readProcessMemory(broker.pid) ?? null);
       return { ...base, ...blank, memory, status: 'error', error: message(err), brokerVersion, elapsedMs: Date.now() - startedMs };
@@ -109,12 +135,13 @@ async function runOne(scenario: Scenario, settings: ScenarioSettings, target: Ta
   }
 }
 
-async function runWithTimeout(scenario: Scenario, settings: ScenarioSettings, broker: RunningBroker): Promise<ScenarioOutcome> {
+async function runWithTimeout(scenario: Scenario, settings: ScenarioSettings, broker: RunningBroker, url: string): Promise<ScenarioOutcome> {
   const timeoutMs = scenario.timeoutMs(settings);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`hard timeout: not done within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
   try {
     return await scenario.run({
+      url,
       endpoints: broker.endpoints,
       settings,
       signal: controller.signal,

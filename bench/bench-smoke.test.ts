@@ -58,3 +58,36 @@ test('bench --quick: fanin-qos1 and latency-qos1 against Mosquitto lose nothing'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bench --quick: the AMQP scenarios against Wharf lose nothing', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-smoke-'));
+  try {
+    const jsonFile = join(dir, 'bench.json');
+    const scenarios = ['amqp-publish-confirm', 'amqp-consume-ack', 'amqp-e2e'];
+    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', scenarios.join(','), '--json', jsonFile]);
+    assert.equal(code, 0, `bench exited with ${code}:\n${output}`);
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] };
+    assert.deepEqual(report.results.map((r) => `${r.scenario}/${r.target}/${r.status}`), scenarios.map((s) => `${s}/wharf/ok`));
+    const [publish, consume, e2e] = report.results as [RunRecord, RunRecord, RunRecord];
+
+    assert.ok(figure(publish, 'confirmRate') > 0);
+    assert.equal(figure(publish, 'confirmed'), figure(publish, 'sent'));
+    assert.equal(figure(publish, 'queueDepth'), figure(publish, 'confirmed'));
+    assert.ok(figure(publish, 'p50') <= figure(publish, 'p99'));
+
+    assert.ok(figure(consume, 'consumeRate') > 0);
+    assert.equal(figure(consume, 'delivered'), figure(consume, 'sent'));
+    assert.equal(figure(consume, 'queueDepthAfter'), 0);
+
+    assert.ok(figure(e2e, 'sent') > 0);
+    assert.ok(figure(e2e, 'p50') > 0 && figure(e2e, 'p50') <= figure(e2e, 'p99'));
+
+    for (const record of report.results) {
+      assert.equal(record.lost, 0, `${record.scenario}: lost`);
+      assert.equal(record.duplicates, 0, `${record.scenario}: duplicates`);
+      assert.ok((record.memory?.rssBytes ?? 0) > 0, `${record.scenario}: broker RSS`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

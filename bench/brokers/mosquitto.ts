@@ -1,29 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { RunningBroker } from './broker.ts';
 import { BrokerProcess, tcpPortOpen } from './child-process.ts';
+import { findExecutable } from './find-executable.ts';
 import { freePorts } from './free-port.ts';
 
 const READY_TIMEOUT_MS = 10_000;
-const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin'];
 
 /** The mosquitto binary: $MOSQUITTO_BIN, else the first `mosquitto` on PATH or in the sbin directories. */
 export function findMosquitto(): string | undefined {
-  const explicit = process.env['MOSQUITTO_BIN'];
-  if (explicit !== undefined && explicit !== '') return isExecutable(explicit) ? explicit : undefined;
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), ...FALLBACK_DIRS];
-  return dirs.map((dir) => join(dir, 'mosquitto')).find(isExecutable);
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return findExecutable('mosquitto', 'MOSQUITTO_BIN');
 }
 
 export const MOSQUITTO_MISSING =

@@ -18,7 +18,10 @@ export function fanoutScenario(qos: 0 | 1): Scenario {
       ratePerS: 1000,
       inflight: 100,
       payloadBytes: 64,
+      publishers: 1,
+      consumers: SUBSCRIBER_PROCESSES,
     }),
+    fixedSettings: ['publishers', 'consumers'],
     describe: (settings) => describeThroughput(settings, qos),
     timeoutMs: (settings) => settings.durationS * 1000 + 60_000,
     async run(context) {

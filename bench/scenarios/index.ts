@@ -1,3 +1,6 @@
+import { amqpConsumeAck } from './amqp-consume-ack.ts';
+import { amqpE2e } from './amqp-e2e.ts';
+import { amqpPublishConfirm } from './amqp-publish-confirm.ts';
 import { faninQos0 } from './fanin-qos0.ts';
 import { faninQos1 } from './fanin-qos1.ts';
 import { fanoutQos0 } from './fanout-qos0.ts';
@@ -5,7 +8,7 @@ import { fanoutQos1 } from './fanout-qos1.ts';
 import { latencyQos1 } from './latency-qos1.ts';
 import type { Scenario } from './scenario.ts';
 
-/** Every scenario, by name, in the order a full run executes them. Add AMQP scenarios here. */
+/** Every scenario, by name, in the order a full run executes them. */
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
-  [faninQos0, faninQos1, fanoutQos0, fanoutQos1, latencyQos1].map((s) => [s.name, s]),
+  [faninQos0, faninQos1, fanoutQos0, fanoutQos1, latencyQos1, amqpPublishConfirm, amqpConsumeAck, amqpE2e].map((s) => [s.name, s]),
 );

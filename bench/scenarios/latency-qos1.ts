@@ -26,7 +26,10 @@ export const latencyQos1: Scenario = {
     ratePerS: quick ? 500 : 1000,
     inflight: 100,
     payloadBytes: 64,
+    publishers: 1,
+    consumers: 1,
   }),
+  fixedSettings: ['publishers', 'consumers'],
   describe: (settings) =>
     `${settings.ratePerS} msg/s for ${settings.durationS} s (${messageCount(settings)} messages) after ${WARMUP_S} s unmeasured, ` +
     `at most ${settings.inflight} in flight, ${settings.payloadBytes}-byte payloads`,
@@ -37,7 +40,7 @@ export const latencyQos1: Scenario = {
     const group = new WorkerGroup(context.signal);
     try {
       const config: LatencyConfig = {
-        url: context.endpoints.mqttUrl,
+        url: context.url,
         clientIdPrefix: `wharf-bench-latency-${context.runId}`,
         topic: 'bench/latency/x',
         ratePerS: settings.ratePerS,

@@ -58,7 +58,7 @@ function startSubscribers(group: WorkerGroup, context: ScenarioContext, shape: P
       return { clientId, clean: !shape.persistentSession };
     });
     const config: SubscriberConfig = {
-      url: context.endpoints.mqttUrl,
+      url: context.url,
       clients,
       topicFilter: TOPIC_FILTER,
       qos: shape.qos,
@@ -75,7 +75,7 @@ function startPublishers(group: WorkerGroup, context: ScenarioContext, shape: Pu
   const { settings } = context;
   return Array.from({ length: shape.publishers }, (_, n) => {
     const config: PublisherConfig = {
-      url: context.endpoints.mqttUrl,
+      url: context.url,
       clientId: `wharf-bench-${shape.scenario}-pub${n}-${context.runId}`,
       publisherId: n,
       topic: `bench/${n}/x`,

@@ -1,6 +1,6 @@
-import type { BrokerEndpoints } from '../brokers/broker.ts';
+import type { BrokerEndpoints, Protocol } from '../brokers/broker.ts';
 
-export type Protocol = 'mqtt' | 'amqp';
+export type { Protocol };
 
 /** What a scenario runs with: its defaults, overridden from the command line. */
 export interface ScenarioSettings {
@@ -10,9 +10,13 @@ export interface ScenarioSettings {
   readonly durationS: number;
   /** Fixed publish rate (latency scenario). */
   readonly ratePerS: number;
-  /** Outstanding PUBACKs per QoS 1 publisher. */
+  /** Outstanding PUBACKs per QoS 1 publisher; unconfirmed messages per AMQP publisher. */
   readonly inflight: number;
   readonly payloadBytes: number;
+  /** Publisher processes (fixed by the shape of the MQTT scenarios). */
+  readonly publishers: number;
+  /** Subscriber or consumer processes (fixed by the shape of the MQTT scenarios). */
+  readonly consumers: number;
 }
 
 const grouped = new Intl.NumberFormat('en-US');
@@ -45,6 +49,8 @@ export interface ScenarioOutcome {
 }
 
 export interface ScenarioContext {
+  /** The broker's endpoint for the scenario's protocol. */
+  readonly url: string;
   readonly endpoints: BrokerEndpoints;
   readonly settings: ScenarioSettings;
   /** Aborted at the hard timeout; the scenario's workers are killed with it. */
@@ -59,6 +65,8 @@ export interface Scenario {
   /** One line: what is measured. */
   readonly summary: string;
   defaults(quick: boolean): ScenarioSettings;
+  /** Settings that are part of the scenario's shape: the command line does not change them. */
+  readonly fixedSettings?: readonly (keyof ScenarioSettings)[];
   /** The settings as they matter to this scenario, for the report. */
   describe(settings: ScenarioSettings): string;
   /** Hard bound on one run against one broker, startup and drain included. */

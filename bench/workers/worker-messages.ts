@@ -11,7 +11,7 @@ export type ChildMessage =
   | { readonly type: 'result'; readonly result: WorkerResult }
   | { readonly type: 'error'; readonly message: string };
 
-export type WorkerResult = PublisherResult | SubscriberResult | LatencyResult;
+export type WorkerResult = PublisherResult | SubscriberResult | LatencyResult | AmqpPublisherResult | AmqpConsumerResult | AmqpE2eResult;
 
 /** Times are CLOCK_MONOTONIC in ms (process.hrtime), which is one clock for all processes on the machine. */
 export interface PublisherResult {
@@ -58,4 +58,51 @@ export interface LatencySummary {
   readonly p99: number;
   readonly max: number;
   readonly mean: number;
+}
+
+/** One AMQP publisher on a confirm channel. */
+export interface AmqpPublisherResult {
+  readonly kind: 'amqp-publisher';
+  readonly publisherId: number;
+  readonly sent: number;
+  /** basic.ack from the broker (publisher confirms). */
+  readonly confirmed: number;
+  /** basic.nack from the broker: the message was not accepted. */
+  readonly nacked: number;
+  readonly startMs: number;
+  /** The last confirm. */
+  readonly endMs: number;
+  /** Publish-to-confirm ms of every confirmed message (samples-transfer.ts encoding). */
+  readonly confirmLatencies: string;
+}
+
+/** One AMQP consumer: what it received, as counts per sequence number so consumers can be merged. */
+export interface AmqpConsumerResult {
+  readonly kind: 'amqp-consumer';
+  readonly name: string;
+  readonly received: number;
+  /** Deliveries flagged redelivered by the broker. */
+  readonly redelivered: number;
+  /** Messages not from a publisher of this run, or beyond its sequence range. */
+  readonly unexpected: number;
+  readonly firstMs: number;
+  readonly lastMs: number;
+  /** ReceiptCounts.encode(): how often each sequence number of each publisher arrived. */
+  readonly receipts: string;
+}
+
+/** Publisher and consumer in one process at a fixed rate. */
+export interface AmqpE2eResult {
+  readonly kind: 'amqp-e2e';
+  readonly sent: number;
+  readonly confirmed: number;
+  readonly nacked: number;
+  readonly received: number;
+  readonly duplicates: number;
+  readonly lost: number;
+  readonly redelivered: number;
+  readonly sendStartMs: number;
+  readonly sendEndMs: number;
+  readonly latencyMs: LatencySummary;
+  readonly confirmLatencyMs: LatencySummary;
 }
