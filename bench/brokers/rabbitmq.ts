@@ -75,7 +75,7 @@ export async function startRabbitmq(): Promise<RunningBroker> {
   let version: string | undefined;
   try {
     await epmd.waitUntil(`epmd on port ${epmdPort}`, EPMD_READY_TIMEOUT_MS, () => tcpPortOpen(epmdPort));
-    // Not RABBITMQ_ALLOW_INPUT: then the script stays the parent of the VM and turns the SIGINT of a
+    // Without RABBITMQ_ALLOW_INPUT the script stays the VM's parent and turns the SIGINT of a
     // Ctrl-C (which the VM ignores) into a clean stop.
     node = new BrokerProcess('rabbitmq', server, [], { cwd: dir, env });
     await node.waitUntil(`an AMQP connection to ${url}`, READY_TIMEOUT_MS, async () => {

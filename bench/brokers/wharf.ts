@@ -19,6 +19,7 @@ export async function startWharf(): Promise<RunningBroker> {
   if (mqttPort === undefined || wsPort === undefined || amqpPort === undefined || adminPort === undefined) {
     throw new Error('wharf: no free ports');
   }
+  const durability = process.env['WHARF_DURABILITY'] ?? 'process';
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -29,6 +30,9 @@ export async function startWharf(): Promise<RunningBroker> {
     WHARF_AMQP_PORT: String(amqpPort),
     WHARF_ADMIN_PORT: String(adminPort),
     WHARF_LOG_LEVEL: 'warn',
+    // Stated rather than left to Wharf's default, so the report can say which one was measured:
+    // `power` (fsync per commit) is what RabbitMQ does before it confirms a persistent message.
+    WHARF_DURABILITY: durability,
   };
   // The same queue and window bounds as the Mosquitto run (bench/brokers/mosquitto.ts), so both
   // brokers hold a subscriber's backlog instead of dropping it at a limit.
@@ -48,7 +52,7 @@ export async function startWharf(): Promise<RunningBroker> {
     target: 'wharf',
     endpoints: { mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, amqpUrl: `amqp://127.0.0.1:${amqpPort}` },
     pid: broker.pid,
-    version: wharfVersion(),
+    version: `${wharfVersion() ?? '?'} (durability ${durability})`,
     async stop() {
       await broker.stop();
       rmSync(dataDir, { recursive: true, force: true });
