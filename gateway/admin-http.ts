@@ -7,12 +7,14 @@ export interface AdminState {
   connections(): Array<Record<string, unknown>>
 }
 
-type Route = (req: IncomingMessage, res: ServerResponse) => void
+export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void
 
 // Admin HTTP: health for orchestrators, Prometheus metrics, and a JSON API shaped like RabbitMQ's
-// management API so existing dashboards and scripts find familiar fields.
-export function createAdminServer (metrics: Metrics, state: AdminState): Server {
-  const routes: Record<string, Route> = {
+// management API so existing dashboards and scripts find familiar fields. extraRoutes mounts more GET
+// resources (the live page) without this file knowing them.
+export function createAdminServer (metrics: Metrics, state: AdminState, extraRoutes: Record<string, AdminRoute> = {}): Server {
+  const routes: Record<string, AdminRoute> = {
+    ...extraRoutes,
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     '/readyz': (_req, res) => state.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' }),
     '/metrics': (_req, res) => {

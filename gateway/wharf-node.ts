@@ -15,6 +15,7 @@ import { Broker } from '../core/model/broker.ts'
 import { SqliteDurableStore } from '../core/model/sqlite/sqlite-durable-store.ts'
 import { registerModelMetrics } from '../core/model/model-metrics.ts'
 import { createAdminServer } from './admin-http.ts'
+import { liveRoutes } from './live-page-routes.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
 
@@ -44,6 +45,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   let ready = false
   const servers: Server[] = []
   const startedAtMs = Date.now()
+  let wsPort = 0 // bound after the admin server; the live page asks for it at request time
 
   const admin = createAdminServer(metrics, {
     ready: () => ready,
@@ -59,7 +61,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       ...(mqtt?.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []),
       ...(amqp?.connections().map(c => ({ name: c.name, protocol: 'AMQP 0-9-1', user: c.user, vhost: c.vhost, channels: c.channels, peer_host: c.peerHost })) ?? [])
     ]
-  })
+  }, liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }))
   servers.push(admin)
   const adminPort = await listen(admin, config.admin.port, config.host, 'admin http')
 
@@ -97,6 +99,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       ws: await listenWs(createHttpServer(), config.mqtt.ws.port, 'mqtt websocket'),
       amqp: await listenAmqp()
     }
+    wsPort = ports.ws
     const mqttTls = tlsOptions(config.mqtt.tls)
     if (mqttTls) {
       const s = createTlsServer({ ...mqttTls, noDelay: true }, socket => handle(socket))
