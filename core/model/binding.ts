@@ -1,9 +1,10 @@
 import type { Arguments } from './message.ts'
 import type { Exchange } from './exchange.ts'
 import type { Queue } from './queue.ts'
+import type { MessageSink } from './message-sink.ts'
 
-/** Where a binding leads: a queue, or another exchange (exchange-to-exchange bindings). */
-export type Destination = Queue | Exchange
+/** Where a binding leads: a queue, another exchange (exchange-to-exchange bindings), or a sink. */
+export type Destination = Queue | Exchange | MessageSink
 
 export interface Binding {
   readonly source: Exchange

@@ -2,18 +2,19 @@
 // adds its matching destinations; exchanges reached through exchange-to-exchange bindings are
 // visited once each (so binding cycles cannot loop), and an exchange that matched nothing hands
 // the message to its alternate-exchange (per exchange, as RabbitMQ does). Each queue gets the
-// message once however many paths lead to it.
+// message once however many paths lead to it; so does each sink (collected into `sinks`).
 import type { Destination } from './binding.ts'
 import type { Exchange } from './exchange.ts'
 import type { Queue } from './queue.ts'
 import type { RoutingInput } from './exchange-types/index.ts'
+import type { MessageSink } from './message-sink.ts'
 
 export interface RoutingScope {
   exchangeNamed (name: string): Exchange | undefined
   queueNamed (name: string): Queue | undefined
 }
 
-export function route (start: Exchange, input: RoutingInput, scope: RoutingScope): Set<Queue> {
+export function route (start: Exchange, input: RoutingInput, scope: RoutingScope, sinks?: Set<MessageSink>): Set<Queue> {
   const queues = new Set<Queue>()
   const seen = new Set<Exchange>([start])
   const work: Exchange[] = [start]
@@ -34,6 +35,7 @@ export function route (start: Exchange, input: RoutingInput, scope: RoutingScope
     }
     for (const d of found) {
       if (d.kind === 'queue') queues.add(d)
+      else if (d.kind === 'sink') sinks?.add(d)
       else if (!seen.has(d)) { seen.add(d); work.push(d) }
     }
   }

@@ -17,6 +17,7 @@ import { messageTtlMs, type Arguments, type Message } from './message.ts'
 import type { DurableStore, StoredBinding, StoredExchange, StoredQueue } from './durable-store.ts'
 import type { Timers } from './timers.ts'
 import { QueueTimers } from './queue-timers.ts'
+import type { MessageSink } from './message-sink.ts'
 
 export interface ModelContext {
   readonly store: DurableStore
@@ -48,6 +49,7 @@ export class Vhost implements RoutingScope, QueueHost {
   readonly queues = new Map<string, Queue>()
   private readonly exclusiveByOwner = new Map<object, Set<Queue>>()
   private readonly timers: QueueTimers
+  private readonly sinksAttached = new Map<Exchange, Set<MessageSink>>()
 
   constructor (readonly name: string, private readonly ctx: ModelContext) {
     this.timers = new QueueTimers(ctx.timers, q => { q.expire(this.nowMs()); q.dispatch() }, q => {
@@ -215,10 +217,15 @@ export class Vhost implements RoutingScope, QueueHost {
     const x = this.exchange(exchange)
     if (x.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchange)}`)
     const ttl = messageTtlMs(message.properties)
-    return this.enqueueAll(route(x, { routingKey: message.routingKey, headers: message.properties.headers }, this), message, ttl)
+    const sinks = new Set<MessageSink>()
+    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers }, this, sinks)
+    for (const sink of this.sinksAttached.get(x) ?? []) {
+      if (!sinks.has(sink) && sink.wantsUnrouted(message)) sinks.add(sink)
+    }
+    return this.enqueueAll(queues, message, ttl, sinks)
   }
 
-  private enqueueAll (queues: Iterable<Queue>, message: Message, ttlMs: number | undefined): PublishResult {
+  private enqueueAll (queues: Iterable<Queue>, message: Message, ttlMs: number | undefined, sinks?: ReadonlySet<MessageSink>): PublishResult {
     let rejected = false
     let durable: QueueEntry[] | undefined
     const accepted: Queue[] = []
@@ -233,9 +240,39 @@ export class Vhost implements RoutingScope, QueueHost {
       if (result.durable) (durable ??= []).push(result)
     }
     // Stored before dispatch, so the store sees insert → delivery → removal in that order.
-    const stored = durable === undefined ? undefined : this.ctx.store.putMessage(message, durable)
+    const writes: Array<Promise<void>> = []
+    if (durable !== undefined) writes.push(this.ctx.store.putMessage(message, durable))
+    for (const sink of sinks ?? []) {
+      const taken = sink.accept(message)
+      if (taken !== undefined) writes.push(taken)
+    }
     for (const q of accepted) q.dispatch()
-    return { routed: accepted.length, rejected, stored }
+    const routed = accepted.length + (sinks?.size ?? 0)
+    const stored = writes.length === 0 ? undefined : writes.length === 1 ? writes[0] : Promise.all(writes).then(() => {})
+    return { routed, rejected, stored }
+  }
+
+  // ---- sinks (destinations outside the queue model; see message-sink.ts) ------------------------
+
+  /** Binds a sink like a queue; in memory only (never stored). Checked as a queue binding is. */
+  bindSink (exchange: string, sink: MessageSink, routingKey: string): void {
+    const source = this.exchange(exchange)
+    const problem = source.type.bindingProblem?.(routingKey, {})
+    if (problem !== undefined) throw preconditionFailed(problem)
+    this.link(source, sink, routingKey, {})
+  }
+
+  unbindSink (exchange: string, sink: MessageSink, routingKey: string): void {
+    const b = this.exchanges.get(exchange)?.bindings.get(bindingId(sink, routingKey, {}))
+    if (b !== undefined) this.unlink(b, [])
+  }
+
+  /** Messages published straight to this exchange are offered to sink.wantsUnrouted. */
+  attachSink (exchange: string, sink: MessageSink): void {
+    const x = this.exchange(exchange)
+    let set = this.sinksAttached.get(x)
+    if (set === undefined) { set = new Set(); this.sinksAttached.set(x, set) }
+    set.add(sink)
   }
 
   // ---- QueueHost ------------------------------------------------------------------------------
@@ -375,7 +412,7 @@ export class Vhost implements RoutingScope, QueueHost {
 }
 
 function isStoredDestination (d: Destination): boolean {
-  return d.kind === 'exchange' || d.exclusiveOwner === null
+  return d.kind === 'exchange' || (d.kind === 'queue' && d.exclusiveOwner === null)
 }
 
 /** x-queue-type 'classic' is what a queue without the argument is, so the two are equivalent. */
