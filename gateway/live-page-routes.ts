@@ -63,7 +63,8 @@ function send (res: ServerResponse, status: number, contentType: string, body: s
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
     // Scripts only from this server; the page connects out only to the broker's WebSocket listener.
-    'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    // mqtt.js runs its keep-alive timer in a blob: worker (not throttled in background tabs).
+    'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; worker-src blob:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
   })
   res.end(body)
 }
