@@ -8,6 +8,8 @@ test('segmentKey: fixed-width hex range under prefix/vhost/stream, vhost "/" enc
   assert.equal(segmentKey('cold/', '/', 's', 1, 1), 'cold/%2F/s/0000000000000001-0000000000000001.seg')
   assert.equal(segmentKey('a/b', '/', 's', 0, 0), 'a/b/%2F/s/0000000000000000-0000000000000000.seg')
   assert.equal(segmentKey('', '..', '.', 0, 0), '%2E%2E/%2E/0000000000000000-0000000000000000.seg')
+  assert.equal(segmentKey('', 'v', 'orders.tmp-retry', 0, 0), 'v/orders%2Etmp-retry/0000000000000000-0000000000000000.seg')
+  assert.equal(segmentKey('', 'v', 'sensor.readings', 0, 0), 'v/sensor.readings/0000000000000000-0000000000000000.seg')
   assert.equal(segmentKey('', 'v', 'x', Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER), 'v/x/001ffffffffffffe-001fffffffffffff.seg')
 })
 
@@ -25,6 +27,7 @@ test('parseSegmentKey inverts segmentKey', () => {
     ['', 'prod', 'a b/c%d', 255, 4096],
     ['deep/er/prefix', 'ünï', '🚢.logs', 7, 7],
     ['', '..', '.', 0, 1],
+    ['', 'v', 'a.tmp-b.tmp-', 3, 9],
     ['x', 'v', 's', Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER]
   ]
   for (const [prefix, vhost, stream, firstOffset, lastOffset] of cases) {

@@ -1,7 +1,8 @@
 // Object keys of segments: <prefix>/<vhost>/<stream>/<first %016x>-<last %016x>.seg, as litestream
 // names its files by fixed-width hex ranges, so key order within a stream is offset order and a
 // listing needs no sort. vhost and stream are percent-encoded (vhost "/" is "%2F"), so each is one
-// path component; "." and ".." are encoded too, so a directory store never sees them as paths.
+// path component. A "." is encoded too where it would make the component "." or "..", or start
+// ".tmp-" (the directory store's mark of an unfinished write), so every stream name is a valid key.
 
 const SEGMENT_FILE = /^([0-9a-f]{16})-([0-9a-f]{16})\.seg$/
 
@@ -62,7 +63,7 @@ function prefixPath (prefix: string): string {
 function component (name: string, what: string): string {
   if (name === '') throw new Error(`segment key: empty ${what} name`)
   if (name === '.' || name === '..') return name.replaceAll('.', '%2E')
-  return encodeURIComponent(name)
+  return encodeURIComponent(name).replace(/\.(?=tmp-)/g, '%2E')
 }
 
 function hex16 (n: number): string {
