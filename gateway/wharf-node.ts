@@ -82,7 +82,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }) })
     registerModelMetrics(broker, metrics)
     amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
-    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, logger, metrics })
+    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, logger, metrics })
   } catch (err) {
     await closeServer(admin)
     store.close()

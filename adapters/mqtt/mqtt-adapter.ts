@@ -7,8 +7,11 @@ import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import { verifyPasswordAsync } from '../../core/auth/password-hash.ts'
 import { createTopicAcl } from '../../core/auth/topic-acl.ts'
-import { SqlitePersistence } from './sqlite-persistence.ts'
-import { DurablePublish } from './durable-publish.ts'
+import { SqlitePersistence, sessionQueueName } from './sqlite-persistence.ts'
+import { CorePublish } from './core-publish.ts'
+import { SharedSubscriptions, type SharedMember } from './shared-subscriptions.ts'
+import { parseSharedFilter } from './topic-mapping.ts'
+import type { Broker } from '../../core/model/broker.ts'
 import { OutboundWindow } from './outbound-window.ts'
 import { PacketSizeGuard } from './packet-size-guard.ts'
 import { invalidTopicReason } from './topic-validation.ts'
@@ -17,6 +20,8 @@ export interface MqttAdapterOptions {
   mqtt: MqttConfig
   auth: WharfConfig['auth']
   store: SqliteStore
+  /** The core model MQTT publishes are routed through (mqtt.vhost, mqtt.exchange). */
+  model: Broker
   logger: Logger
   metrics: Metrics
 }
@@ -28,6 +33,10 @@ export interface MqttAdapter {
   /** Open MQTT connections, counted from accept to close (so also those still before CONNECT). */
   readonly openConnections: number
   connections(): Array<{ clientId: string, clean: boolean, remoteAddress: string | null }>
+  /** MQTT sessions as queues, for the admin API: persistent ones hold their offline messages. */
+  sessionQueues(): Array<{ name: string, vhost: string, durable: boolean, messages: number, consumers: number, clientId: string }>
+  /** The disk watermark: while a reason is set, QoS 1/2 publishes are refused (not acknowledged). */
+  setRefusing(reason: string | null): void
   close(): Promise<void>
 }
 
@@ -44,8 +53,15 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     subscribeDenied: metrics.counter('wharf_mqtt_subscribe_denied_total', 'MQTT subscriptions refused by ACL (SUBACK 0x80)'),
     clientErrors: metrics.counter('wharf_mqtt_client_errors_total', 'MQTT connections closed for a protocol or I/O error'),
     queueOverflow: metrics.counter('wharf_mqtt_queue_overflow_total', 'Messages dropped at mqtt.maxQueuedMessages / maxQueuedBytes'),
-    published: metrics.counter('wharf_mqtt_messages_published_total', 'MQTT PUBLISH packets accepted from clients')
+    published: metrics.counter('wharf_mqtt_messages_published_total', 'MQTT PUBLISH packets accepted from clients'),
+    refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused (not acknowledged) at the disk watermark')
   }
+  const vhost = opts.model.vhost(mqtt.vhost)
+  if (vhost === undefined) throw new Error(`mqtt: vhost '${mqtt.vhost}' (mqtt.vhost) does not exist; configured vhosts: ${[...opts.model.vhosts.keys()].join(', ')}`)
+  if (vhost.exchangeNamed(mqtt.exchange) === undefined) {
+    await vhost.declareExchange({ name: mqtt.exchange, type: 'topic', durable: true, autoDelete: false, internal: false, arguments: {} }, false)
+  }
+  let refusing: string | null = null
 
   const onOverflow = (clientId: string): void => {
     counters.queueOverflow.inc()
@@ -93,10 +109,18 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       const reason = invalidTopicReason(packet.topic)
       if (reason) { done(new Error(`publish to "${packet.topic}": ${reason}`)); return }
       if (client === null) { durable.commitBeforeAck(packet, client, done); return }
-      if (packet.topic.startsWith('$SYS')) {
+      if (packet.topic.startsWith('$')) {
+        // $SYS is the broker's; $share/... names a subscription, not a topic [MQTT-4.7.2-1].
         counters.publishDenied.inc()
-        log.warn('publish to $SYS dropped', { clientId: client.id, topic: packet.topic })
+        log.warn('publish to a $ topic dropped', { clientId: client.id, topic: packet.topic })
         durable.drop(packet, done)
+        return
+      }
+      if (refusing !== null && packet.qos > 0) {
+        // Not acknowledged: the connection closes without PUBACK/PUBREC, and the client resends later.
+        counters.refused.inc()
+        log.warn('publish refused: ' + refusing, { clientId: client.id, topic: packet.topic, qos: packet.qos })
+        done(new Error(`publish refused: ${refusing}`))
         return
       }
       if (!acl.canPublish(usernameOf.get(client) ?? null, client.id, packet.topic)) {
@@ -117,10 +141,49 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
         done(null, null) // SUBACK 0x80, [MQTT-3.9.3]
         return
       }
-      done(null, sub)
+      const shared = parseSharedFilter(sub.topic)
+      if (shared === null) {
+        durable.sink.add(client.id, sub.topic) // bound before the SUBACK: nothing published after it is missed
+        done(null, sub)
+        return
+      }
+      sharedSubs.prepare(shared).then(() => done(null, sub), err => {
+        log.warn('shared subscription refused', { clientId: client.id, filter: sub.topic, reason: (err as Error).message })
+        done(null, null)
+      })
     }
   })
-  const durable = new DurablePublish(broker)
+  const durable = new CorePublish(broker, vhost, mqtt.exchange, () => opts.model.nowMs)
+  const sharedSubs = new SharedSubscriptions(vhost, mqtt.exchange, mqtt.maxInflightMessages, log)
+  persistence.setExternalDeliveries(sharedSubs)
+  // Persistent sessions' subscriptions route from the start, also while their clients are away.
+  for (const { clientId, topic } of persistence.storedSubscriptions()) {
+    const shared = parseSharedFilter(topic)
+    if (shared === null) durable.sink.add(clientId, topic)
+    else await sharedSubs.prepare(shared)
+  }
+  broker.on('subscribe', (subs: Subscription[], client: Client) => {
+    for (const sub of subs) {
+      if ((sub.qos as number) !== 128) sharedSubs.attach(client as unknown as SharedMember, sub.topic, sub.qos)
+    }
+  })
+  broker.on('unsubscribe', (filters: string[], client: Client) => {
+    for (const filter of filters) {
+      durable.sink.remove(client.id, filter)
+      sharedSubs.detach(client as unknown as SharedMember, filter)
+    }
+  })
+  broker.on('clientReady', (client: Client) => {
+    if (client.clean) return
+    // A restored session consumes from its shared groups again.
+    void persistence.subscriptionsByClient(client).then(subs => {
+      for (const sub of subs) sharedSubs.attach(client as unknown as SharedMember, sub.topic, sub.qos)
+    })
+  })
+  broker.on('clientDisconnect', (client: Client) => {
+    sharedSubs.detachClient(client as unknown as SharedMember)
+    if (client.clean) durable.sink.removeClient(client.id)
+  })
   const window = new OutboundWindow({
     maxInflightMessages: mqtt.maxInflightMessages,
     maxQueuedMessages: mqtt.maxQueuedMessages,
@@ -147,6 +210,24 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     connections () {
       const clients = (broker as unknown as { clients: Record<string, Client & { conn?: { remoteAddress?: string } }> }).clients
       return Object.values(clients).map(c => ({ clientId: c.id, clean: c.clean, remoteAddress: c.conn?.remoteAddress ?? null }))
+    },
+    sessionQueues () {
+      const connected = (broker as unknown as { clients: Record<string, Client> }).clients
+      const sessions = new Map<string, boolean>() // client id -> durable (clean=false)
+      for (const { clientId } of persistence.storedSubscriptions()) sessions.set(clientId, true)
+      for (const c of Object.values(connected)) sessions.set(c.id, !c.clean)
+      return [...sessions].map(([clientId, durable]) => ({
+        name: sessionQueueName(clientId),
+        vhost: mqtt.vhost,
+        durable,
+        messages: durable ? persistence.queueDepth(clientId).messages : 0,
+        consumers: connected[clientId] === undefined ? 0 : 1,
+        clientId
+      }))
+    },
+    setRefusing (reason) {
+      if (reason !== refusing) log.warn(reason === null ? 'publishing accepted again' : 'refusing QoS 1/2 publishes: ' + reason)
+      refusing = reason
     },
     handle (conn, req) {
       if (open >= mqtt.maxConnections) {

@@ -37,6 +37,16 @@ export interface PersistenceStats {
   retained: number
 }
 
+/**
+ * Deliveries aedes makes for packets that another part of the adapter owns: shared subscriptions,
+ * whose messages live in a core queue and are settled there, not in the session queue.
+ */
+export interface ExternalDeliveries {
+  owns (clientId: string, messageId: number | undefined): boolean
+  /** Settles the delivery; false when it is not an external one. */
+  settle (clientId: string, messageId: number | undefined): boolean
+}
+
 /** What aedes passes as the broker to setup(): its id and message counter. */
 interface BrokerRef { id: string, counter: number }
 interface ClientRef { id: string }
@@ -57,6 +67,7 @@ export class SqlitePersistence {
   private readonly queues: SessionQueues
   private readonly incoming: IncomingStore
   private readonly wills: WillStore
+  private external: ExternalDeliveries | undefined
 
   constructor (private readonly store: SqliteStore, opts: SqlitePersistenceOptions) {
     for (const key of ['maxQueuedMessages', 'maxQueuedBytes'] as const) {
@@ -151,11 +162,23 @@ export class SqlitePersistence {
    * aedes close the client's connection.
    */
   async outgoingUpdate (client: ClientRef, packet: PacketRef): Promise<void> {
+    if (this.external?.owns(client.id, packet.messageId) === true) return
     await this.queues.update(client.id, packet)
   }
 
   async outgoingClearMessageId (client: ClientRef, packet: PacketRef): Promise<OutgoingPacket | undefined> {
+    if (this.external?.settle(client.id, packet.messageId) === true) return undefined
     return await this.queues.clear(client.id, packet)
+  }
+
+  /** Hooks for deliveries settled outside the session queues (see ExternalDeliveries). */
+  setExternalDeliveries (hooks: ExternalDeliveries): void {
+    this.external = hooks
+  }
+
+  /** Every stored subscription of every persistent session. */
+  storedSubscriptions (): Array<{ clientId: string, topic: string, qos: number }> {
+    return [...this.subscriptions.all()]
   }
 
   outgoingStream (client: ClientRef): Readable {

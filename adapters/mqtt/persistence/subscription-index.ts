@@ -136,6 +136,13 @@ export class SubscriptionIndex {
     return { subsCount: this.trie.subscriptionsCount, clientsCount: this.byClient.size }
   }
 
+  /** Every stored subscription (all persistent sessions), for rebuilding routing at start. */
+  * all (): Generator<{ clientId: string, topic: string, qos: number }> {
+    for (const [clientId, subs] of this.byClient) {
+      for (const [topic, sub] of subs) yield { clientId, topic, qos: sub.qos }
+    }
+  }
+
   * clientsWithFilter (filter: string): Generator<string> {
     for (const [clientId, subs] of this.byClient) {
       if (subs.has(filter)) yield clientId

@@ -1,0 +1,91 @@
+// The MQTT sessions of one vhost as a core MessageSink. Its bindings on the MQTT exchange are the
+// distinct filters MQTT clients subscribe with (one binding per filter however many clients use
+// it), so core decides once per message whether MQTT gets it; aedes then hands it to each session
+// whose subscription matches (live delivery, offline queue, retained store), which is the sink's
+// own delivery, not a second routing.
+import type { Binding } from '../../core/model/binding.ts'
+import type { Message } from '../../core/model/message.ts'
+import type { MessageSink } from '../../core/model/message-sink.ts'
+import type { Vhost } from '../../core/model/vhost.ts'
+import { coreToMqttPublish, isRetained } from './message-mapping.ts'
+import { filterToBindingKey } from './topic-mapping.ts'
+
+/** aedes' own publish pipeline (store retained, deliver live, queue offline), before our guard. */
+export type AedesPublish = (packet: object, client: object | null, done: (err?: Error | null) => void) => void
+
+interface Origin { packet: object, client: object | null }
+
+export class MqttSink implements MessageSink {
+  readonly kind = 'sink' as const
+  readonly name = 'mqtt'
+  readonly durable = false as const
+  readonly exclusiveOwner = null
+  readonly inbound = new Set<Binding>()
+  /** Messages that came from MQTT keep their packet, so aedes sees what the client sent. */
+  private readonly origins = new WeakMap<Message, Origin>()
+  private readonly keyUsers = new Map<string, Set<string>>()
+
+  constructor (
+    private readonly vhost: Vhost,
+    private readonly exchange: string,
+    private readonly aedesPublish: AedesPublish
+  ) {
+    vhost.attachSink(exchange, this)
+  }
+
+  /** Remembers the MQTT packet a core message was made from (call before publishing it). */
+  cameFrom (message: Message, packet: object, client: object | null): void {
+    this.origins.set(message, { packet, client })
+  }
+
+  accept (message: Message): Promise<void> {
+    const origin = this.origins.get(message)
+    const packet = origin?.packet ?? coreToMqttPublish(message)
+    return new Promise((resolve, reject) => {
+      this.aedesPublish(packet, origin?.client ?? null, err => { if (err) reject(err); else resolve() })
+    })
+  }
+
+  wantsUnrouted (message: Message): boolean {
+    // A retained message is stored for later subscribers even when nobody subscribes now.
+    return isRetained(message)
+  }
+
+  // ---- bindings: one per distinct binding key ------------------------------------------------------
+  // Keyed by binding key, not filter: `a/+` and a literal `a/*` are both `a.*`.
+
+  /** A client subscribes with filter (idempotent per client and filter). */
+  add (clientId: string, filter: string): void {
+    const key = filterToBindingKey(filter)
+    let users = this.keyUsers.get(key)
+    if (users === undefined) {
+      users = new Set()
+      this.keyUsers.set(key, users)
+      this.vhost.bindSink(this.exchange, this, key)
+    }
+    users.add(userOf(clientId, filter))
+  }
+
+  remove (clientId: string, filter: string): void {
+    const key = filterToBindingKey(filter)
+    const users = this.keyUsers.get(key)
+    if (users === undefined || !users.delete(userOf(clientId, filter))) return
+    if (users.size > 0) return
+    this.keyUsers.delete(key)
+    this.vhost.unbindSink(this.exchange, this, key)
+  }
+
+  /** Every filter of a client whose subscriptions are gone (clean session ended). */
+  removeClient (clientId: string): void {
+    const prefix = userOf(clientId, '')
+    for (const users of [...this.keyUsers.values()]) {
+      for (const user of [...users]) {
+        if (user.startsWith(prefix)) this.remove(clientId, user.slice(prefix.length))
+      }
+    }
+  }
+
+  get bindingCount (): number { return this.keyUsers.size }
+}
+
+const userOf = (clientId: string, filter: string): string => `${clientId}\u0000${filter}`
