@@ -3,6 +3,7 @@ import { ConfigError } from '../edge-config/config-error.ts'
 import { createLogger } from '../core/logger.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { startWharf } from './wharf-node.ts'
+import { segmentsCommand } from './segments-command.ts'
 import { wharfVersion } from './version.ts'
 
 const usage = `wharf ${wharfVersion} — multi-protocol edge message broker
@@ -11,6 +12,7 @@ Usage:
   wharf start [--config FILE]          start the broker (defaults, then FILE, then WHARF_* env)
   wharf check-config [--config FILE]   validate the configuration and exit (0 = valid)
   wharf passwd                         read a password on stdin, print its scrypt hash for auth.users
+  wharf segments list|dump KEY         segments in the cold tier (wharf segments --help)
   wharf --version                      print the version
   wharf --help                         this text
 `
@@ -41,6 +43,8 @@ function parseArgs (argv: string[]): ParsedArgs {
 }
 
 export async function main (argv: string[]): Promise<number> {
+  // A command family with its own arguments (a key, --url); it parses them itself.
+  if (argv[0] === 'segments') return await segmentsCommand(argv.slice(1))
   const args = parseArgs(argv)
   if (args.error) { process.stderr.write(`wharf: ${args.error}\n\n${usage}`); return 2 }
   switch (args.command) {
