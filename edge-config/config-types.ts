@@ -48,6 +48,10 @@ export interface MqttConfig {
   queueOverflow: OfflineQueueOverflow
   maxClientIdLength: number
   connectTimeoutSeconds: number
+  /** The topic exchange MQTT publishes go to and MQTT subscriptions bind on (RabbitMQ's mqtt.exchange). */
+  exchange: string
+  /** The vhost MQTT clients live in; one of amqp.vhosts. */
+  vhost: string
 }
 
 export interface AmqpConfig {
@@ -67,6 +71,56 @@ export interface AmqpConfig {
   handshakeTimeoutSeconds: number
 }
 
+export interface StreamsConfig {
+  /** A stream segment is sealed when its records reach this many bytes... */
+  segmentBytes: number
+  /** ...or when its first record is this old. */
+  segmentAgeSeconds: number
+  /** Uncompressed bytes per compressed block of an offloaded segment (one ranged GET reads one block). */
+  blockBytes: number
+}
+
+export interface S3Config {
+  /** S3-compatible endpoint URL; null = AWS. */
+  endpoint: string | null
+  /** null = AWS_REGION from the environment, else us-east-1 (see s3Region()). */
+  region: string | null
+  /** Path-style requests (http://host/bucket/key), which most non-AWS stores need. */
+  forcePathStyle: boolean
+}
+
+export interface TieringConfig {
+  /** file:///absolute/dir or s3://bucket[/prefix]; null = file://<dataDir>/cold (see tieringUrl()). */
+  url: string | null
+  /** Used when url is s3://. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, never from here. */
+  s3: S3Config
+  /** Sealed segments older than this are offloaded. */
+  localAgeSeconds: number
+  /** Sealed segments beyond this many local bytes are offloaded, oldest first. */
+  localBytesMax: number
+  /** In-memory block cache of cold reads. */
+  cacheBytesMax: number
+  /** Fraction of a block a reader passes before the next block is fetched. */
+  prefetchWatermark: number
+  /** Backoff of failed uploads: first delay, doubled up to uploadRetryMaxMs. */
+  uploadRetryInitialMs: number
+  uploadRetryMaxMs: number
+  /** How often sealing and offloading run. */
+  checkIntervalMs: number
+}
+
+/** MQTT topics matching filter are archived into a stream queue (durable, x-queue-type stream) in mqtt.vhost. */
+export interface ArchiveConfig {
+  /** MQTT topic filter. */
+  filter: string
+  /** Stream queue name. */
+  stream: string
+  /** Retention by age; absent: kept until maxLengthBytes (or forever). */
+  maxAgeSeconds?: number
+  /** Retention by size (x-max-length-bytes); absent: no size bound. */
+  maxLengthBytes?: number
+}
+
 export interface WharfConfig {
   /** SQLite file and default cold tier live here. */
   dataDir: string
@@ -77,9 +131,16 @@ export interface WharfConfig {
     durability: Durability
     commitWindowMs: number
     commitBatchMax: number
+    /** Disk watermark of the SQLite file (db + WAL); above it publishers are refused. 0 = no limit. */
+    localBytesMax: number
+    /** How often the size of the SQLite file is measured against localBytesMax. */
+    diskCheckIntervalMs: number
   }
   mqtt: MqttConfig
   amqp: AmqpConfig
+  streams: StreamsConfig
+  tiering: TieringConfig
+  archive: ArchiveConfig[]
   admin: { port: number }
   auth: {
     allowAnonymous: boolean

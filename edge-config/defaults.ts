@@ -1,7 +1,8 @@
 // The embedded defaults: `wharf start` with no file and no WHARF_* variables runs on exactly this.
 import type { TlsListenerConfig, WharfConfig } from './config-types.ts'
 
-const mebibyte = 1024 * 1024
+const kibibyte = 1024
+const mebibyte = 1024 * kibibyte
 
 /** A TLS listener that stays off until both certFile and keyFile are set. */
 function tlsDisabled (port: number): TlsListenerConfig {
@@ -14,7 +15,7 @@ export function defaultConfig (): WharfConfig {
     dataDir: './data',
     host: '0.0.0.0',
     log: { level: 'info' },
-    storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000 },
+    storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000, localBytesMax: 0, diskCheckIntervalMs: 1000 },
     mqtt: {
       port: 1883,
       tls: tlsDisabled(8883),
@@ -26,7 +27,9 @@ export function defaultConfig (): WharfConfig {
       maxQueuedBytes: 256 * mebibyte,
       queueOverflow: 'drop-oldest',
       maxClientIdLength: 256,
-      connectTimeoutSeconds: 30
+      connectTimeoutSeconds: 30,
+      exchange: 'amq.topic',
+      vhost: '/'
     },
     amqp: {
       port: 5672,
@@ -38,6 +41,19 @@ export function defaultConfig (): WharfConfig {
       maxMessageBytes: 16 * mebibyte,
       handshakeTimeoutSeconds: 10
     },
+    streams: { segmentBytes: 16 * mebibyte, segmentAgeSeconds: 3600, blockBytes: 256 * kibibyte },
+    tiering: {
+      url: null,
+      s3: { endpoint: null, region: null, forcePathStyle: false },
+      localAgeSeconds: 86400,
+      localBytesMax: 1024 * mebibyte,
+      cacheBytesMax: 64 * mebibyte,
+      prefetchWatermark: 0.5,
+      uploadRetryInitialMs: 500,
+      uploadRetryMaxMs: 60000,
+      checkIntervalMs: 1000
+    },
+    archive: [],
     admin: { port: 8080 },
     auth: { allowAnonymous: true, users: [], defaultAcl: {} }
   }

@@ -9,12 +9,17 @@ export interface EnvOverride {
   description: string
 }
 
-/** Every variable Wharf reads; CONFIG-REFERENCE.md lists the same table. */
+/**
+ * Every WHARF_* variable Wharf reads; CONFIG-REFERENCE.md lists the same table. S3 credentials are not
+ * among them: the AWS SDK reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or its other sources) itself,
+ * so they never enter the configuration (nor its logs and error messages).
+ */
 export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_DATA_DIR', field: 'dataDir', kind: 'string', description: 'directory of the SQLite file and the local cold tier' },
   { name: 'WHARF_HOST', field: 'host', kind: 'string', description: 'bind address of every listener' },
   { name: 'WHARF_LOG_LEVEL', field: 'log.level', kind: 'string', description: 'debug, info, warn or error' },
   { name: 'WHARF_DURABILITY', field: 'storage.durability', kind: 'string', description: 'process or power' },
+  { name: 'WHARF_LOCAL_BYTES_MAX', field: 'storage.localBytesMax', kind: 'integer', description: 'disk watermark of the SQLite file (db + WAL) above which publishers are refused; 0 = none' },
   { name: 'WHARF_MQTT_PORT', field: 'mqtt.port', kind: 'integer', description: 'MQTT over TCP' },
   { name: 'WHARF_MQTT_TLS_PORT', field: 'mqtt.tls.port', kind: 'integer', description: 'MQTT over TLS' },
   { name: 'WHARF_MQTT_TLS_CERT_FILE', field: 'mqtt.tls.certFile', kind: 'string', description: 'PEM certificate chain of the MQTT TLS listener' },
@@ -23,7 +28,17 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_WS_TLS_PORT', field: 'mqtt.ws.tls.port', kind: 'integer', description: 'MQTT over secure WebSocket' },
   { name: 'WHARF_MQTT_MAX_PACKET_BYTES', field: 'mqtt.maxPacketBytes', kind: 'integer', description: 'largest MQTT packet accepted' },
   { name: 'WHARF_MQTT_MAX_CONNECTIONS', field: 'mqtt.maxConnections', kind: 'integer', description: 'MQTT connections (TCP, TLS and WebSocket together)' },
+  { name: 'WHARF_MQTT_EXCHANGE', field: 'mqtt.exchange', kind: 'string', description: 'topic exchange of MQTT publishes and subscriptions' },
   { name: 'WHARF_AMQP_PORT', field: 'amqp.port', kind: 'integer', description: 'AMQP 0-9-1' },
+  { name: 'WHARF_SEGMENT_BYTES', field: 'streams.segmentBytes', kind: 'integer', description: 'a stream segment is sealed at this many bytes' },
+  { name: 'WHARF_SEGMENT_AGE_SECONDS', field: 'streams.segmentAgeSeconds', kind: 'integer', description: 'or when its first record is this old' },
+  { name: 'WHARF_TIERING_URL', field: 'tiering.url', kind: 'string', description: 'cold tier: file:///dir or s3://bucket[/prefix]' },
+  { name: 'WHARF_S3_ENDPOINT', field: 'tiering.s3.endpoint', kind: 'string', description: 'S3-compatible endpoint URL (unset: AWS)' },
+  { name: 'WHARF_S3_REGION', field: 'tiering.s3.region', kind: 'string', description: 'S3 region (unset: AWS_REGION, else us-east-1)' },
+  { name: 'WHARF_S3_FORCE_PATH_STYLE', field: 'tiering.s3.forcePathStyle', kind: 'boolean', description: 'path-style S3 requests (most non-AWS stores)' },
+  { name: 'WHARF_TIERING_LOCAL_AGE_SECONDS', field: 'tiering.localAgeSeconds', kind: 'integer', description: 'sealed segments older than this are offloaded' },
+  { name: 'WHARF_TIERING_LOCAL_BYTES_MAX', field: 'tiering.localBytesMax', kind: 'integer', description: 'sealed segments beyond this many local bytes are offloaded' },
+  { name: 'WHARF_TIERING_CACHE_BYTES_MAX', field: 'tiering.cacheBytesMax', kind: 'integer', description: 'in-memory block cache of cold reads' },
   { name: 'WHARF_ADMIN_PORT', field: 'admin.port', kind: 'integer', description: 'admin HTTP (health, metrics, management API)' },
   { name: 'WHARF_ALLOW_ANONYMOUS', field: 'auth.allowAnonymous', kind: 'boolean', description: 'true or false' }
 ]

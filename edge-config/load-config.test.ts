@@ -46,6 +46,36 @@ describe('loadConfig', () => {
     assert.equal(c.mqtt.ws.port, 8083, 'default')
   })
 
+  test('tiering, streams, archive and the disk watermark load from the file, the environment over them', () => {
+    const f = file('t.yaml', [
+      'tiering:',
+      '  url: s3://wharf-segments/from-file',
+      '  s3:',
+      '    endpoint: http://store:9000',
+      '    forcePathStyle: true',
+      '  prefetchWatermark: 0.75',
+      'streams:',
+      '  segmentBytes: 1048576',
+      'storage:',
+      '  localBytesMax: 4294967296',
+      'archive:',
+      '  - filter: devices/+/telemetry',
+      '    stream: telemetry',
+      '    maxAgeSeconds: 604800',
+      ''
+    ].join('\n'))
+    const c = loadConfig({ file: f, env: { WHARF_TIERING_URL: 's3://wharf-segments/from-env', WHARF_SEGMENT_AGE_SECONDS: '60' } })
+    assert.equal(c.tiering.url, 's3://wharf-segments/from-env', 'env over file')
+    assert.deepEqual(c.tiering.s3, { endpoint: 'http://store:9000', region: null, forcePathStyle: true })
+    assert.equal(c.tiering.prefetchWatermark, 0.75)
+    assert.equal(c.streams.segmentBytes, 1048576)
+    assert.equal(c.streams.segmentAgeSeconds, 60)
+    assert.equal(c.storage.localBytesMax, 4294967296)
+    assert.deepEqual(c.archive, [{ filter: 'devices/+/telemetry', stream: 'telemetry', maxAgeSeconds: 604800 }])
+    assert.throws(() => loadConfig({ file: f, env: { WHARF_LOCAL_BYTES_MAX: '1000' } }),
+      { message: `config (${f}): tiering.localBytesMax = 1073741824: must be below storage.localBytesMax (1000 bytes), or publishers are refused before sealed segments are offloaded` })
+  })
+
   test('relative dataDir is kept as written (relative to the process cwd)', () => {
     assert.equal(loadConfig({ file: file('r.yaml', 'dataDir: var/wharf\n') }).dataDir, 'var/wharf')
   })
@@ -96,6 +126,10 @@ describe('loadConfig', () => {
       assert.ok(example.includes(`${key}:`), `example lacks ${path}`)
     }
     for (const field of ['publish', 'subscribe']) assert.ok(reference.includes(`| \`auth.defaultAcl.${field}\` |`))
+    for (const field of ['filter', 'stream', 'maxAgeSeconds', 'maxLengthBytes']) {
+      assert.ok(reference.includes(`| \`archive[].${field}\` |`), `reference lacks archive[].${field}`)
+      assert.ok(example.includes(`${field}:`), `example lacks archive[].${field}`)
+    }
     for (const o of envOverrides) assert.ok(reference.includes(`| \`${o.name}\` | \`${o.field}\` |`), `reference lacks ${o.name}`)
   })
 })

@@ -38,6 +38,69 @@ describe('validateConfig: defaults and merging', () => {
     assert.notEqual(defaultConfig().mqtt, c.mqtt, 'a fresh object per call')
   })
 
+  test('the defaults of exchange, streams, tiering, disk watermark and archive are the documented values', () => {
+    const c = defaultConfig()
+    assert.equal(c.mqtt.exchange, 'amq.topic')
+    assert.equal(c.mqtt.vhost, '/')
+    assert.deepEqual(c.streams, { segmentBytes: 16 * 1024 * 1024, segmentAgeSeconds: 3600, blockBytes: 262144 })
+    assert.deepEqual(c.tiering, {
+      url: null,
+      s3: { endpoint: null, region: null, forcePathStyle: false },
+      localAgeSeconds: 86400,
+      localBytesMax: 1073741824,
+      cacheBytesMax: 67108864,
+      prefetchWatermark: 0.5,
+      uploadRetryInitialMs: 500,
+      uploadRetryMaxMs: 60000,
+      checkIntervalMs: 1000
+    })
+    assert.equal(c.storage.localBytesMax, 0)
+    assert.equal(c.storage.diskCheckIntervalMs, 1000)
+    assert.deepEqual(c.archive, [])
+  })
+
+  test('tiering to S3 with an endpoint, and archive entries with and without retention, are kept as written', () => {
+    const c = validateConfig({
+      mqtt: { exchange: 'mqtt.topic', vhost: 'edge' },
+      amqp: { vhosts: ['/', 'edge'] },
+      streams: { segmentBytes: 1024, blockBytes: 1024, segmentAgeSeconds: 1 },
+      tiering: {
+        url: 's3://wharf-segments/edge/site-1',
+        s3: { endpoint: 'http://versitygw:7070', region: 'garage', forcePathStyle: true },
+        localAgeSeconds: 0,
+        localBytesMax: 0,
+        cacheBytesMax: 65536,
+        prefetchWatermark: 0.9,
+        uploadRetryInitialMs: 1,
+        uploadRetryMaxMs: 1,
+        checkIntervalMs: 10
+      },
+      storage: { localBytesMax: 2_000_000_000, diskCheckIntervalMs: 10 },
+      archive: [
+        { filter: 'devices/+/telemetry/#', stream: 'telemetry', maxAgeSeconds: 86400, maxLengthBytes: 1 },
+        { filter: '#', stream: 'everything' }
+      ]
+    })
+    assert.equal(c.mqtt.exchange, 'mqtt.topic')
+    assert.equal(c.mqtt.vhost, 'edge')
+    assert.equal(c.tiering.url, 's3://wharf-segments/edge/site-1')
+    assert.deepEqual(c.tiering.s3, { endpoint: 'http://versitygw:7070', region: 'garage', forcePathStyle: true })
+    assert.equal(c.tiering.prefetchWatermark, 0.9)
+    assert.deepEqual(c.archive[0], { filter: 'devices/+/telemetry/#', stream: 'telemetry', maxAgeSeconds: 86400, maxLengthBytes: 1 })
+    assert.deepEqual(c.archive[1], { filter: '#', stream: 'everything' })
+    assert.equal('maxAgeSeconds' in (c.archive[1] ?? {}), false, 'absent retention stays absent')
+  })
+
+  test('a file:// tiering URL and the boundary values are accepted', () => {
+    assert.equal(validateConfig({ tiering: { url: 'file:///var/lib/wharf/cold' } }).tiering.url, 'file:///var/lib/wharf/cold')
+    assert.equal(validateConfig({ tiering: { url: 's3://abc' } }).tiering.url, 's3://abc')
+    // cacheBytesMax exactly 2 * blockBytes, blockBytes exactly segmentBytes
+    const c = validateConfig({ streams: { segmentBytes: 1_000_000, blockBytes: 1_000_000 }, tiering: { cacheBytesMax: 2_000_000 } })
+    assert.equal(c.tiering.cacheBytesMax, 2_000_000)
+    // tiering.localBytesMax just below a set watermark
+    assert.equal(validateConfig({ storage: { localBytesMax: 1000 }, tiering: { localBytesMax: 999 } }).tiering.localBytesMax, 999)
+  })
+
   test('a partial config overrides only what it names', () => {
     const c = validateConfig({ mqtt: { port: 11883, ws: { path: '/ws' } }, log: { level: 'debug' } })
     assert.equal(c.mqtt.port, 11883)
@@ -129,7 +192,69 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
     },
     { name: 'unknown key in a user', raw: { auth: { users: [{ username: 'a', passwordHash: hash, pasword: 'x' }] } }, field: 'auth.users[0].pasword', value: 'x', allowed: /allowed keys under auth.users\[0\]: username, passwordHash/ },
     { name: 'bad ACL pattern', raw: { auth: { defaultAcl: { publish: ['a/#/b'] } } }, field: 'auth.defaultAcl.publish[0]', value: 'a/#/b', allowed: /MQTT topic filter/ },
-    { name: 'ACL not a list', raw: { auth: { defaultAcl: { subscribe: 'a/#' } } }, field: 'auth.defaultAcl.subscribe', value: 'a/#', allowed: /must be a list/ }
+    { name: 'ACL not a list', raw: { auth: { defaultAcl: { subscribe: 'a/#' } } }, field: 'auth.defaultAcl.subscribe', value: 'a/#', allowed: /must be a list/ },
+    // mqtt.exchange / mqtt.vhost
+    { name: 'empty MQTT exchange', raw: { mqtt: { exchange: '' } }, field: 'mqtt.exchange', value: '', allowed: /topic exchange name.*this one is empty/ },
+    { name: 'MQTT exchange not a topic exchange', raw: { mqtt: { exchange: 'amq.fanout' } }, field: 'mqtt.exchange', value: 'amq.fanout', allowed: /only amq\.topic/ },
+    { name: 'MQTT exchange over 255 bytes', raw: { mqtt: { exchange: 'x'.repeat(256) } }, field: 'mqtt.exchange', value: 'x'.repeat(256), allowed: /longer than 255 bytes/ },
+    { name: 'MQTT vhost not an AMQP vhost', raw: { mqtt: { vhost: 'edge' } }, field: 'mqtt.vhost', value: 'edge', allowed: /must be one of amqp\.vhosts \("\/"\)/ },
+    { name: 'MQTT vhost outside a changed vhost list', raw: { amqp: { vhosts: ['prod', 'dev'] } }, field: 'mqtt.vhost', value: '/', allowed: /one of amqp\.vhosts \("prod", "dev"\)/ },
+    // streams
+    { name: 'segment below 1 KiB', raw: { streams: { segmentBytes: 1023 } }, field: 'streams.segmentBytes', value: 1023, allowed: /integer >= 1024 bytes/ },
+    { name: 'segment age zero', raw: { streams: { segmentAgeSeconds: 0 } }, field: 'streams.segmentAgeSeconds', value: 0, allowed: /integer >= 1 seconds/ },
+    { name: 'block below 1 KiB', raw: { streams: { blockBytes: 512 } }, field: 'streams.blockBytes', value: 512, allowed: /integer >= 1024 bytes/ },
+    { name: 'block larger than its segment', raw: { streams: { segmentBytes: 4096, blockBytes: 8192 } }, field: 'streams.blockBytes', value: 8192, allowed: /<= streams\.segmentBytes \(4096 bytes\)/ },
+    // tiering.url
+    { name: 'tiering URL with another scheme', raw: { tiering: { url: 'https://bucket.s3.amazonaws.com' } }, field: 'tiering.url', value: 'https://bucket.s3.amazonaws.com', allowed: /file:\/\/\/<absolute dir> or s3:\/\/<bucket>.*scheme other than file: and s3:/ },
+    { name: 'relative file URL', raw: { tiering: { url: 'file://cold' } }, field: 'tiering.url', value: 'file://cold', allowed: /no absolute path/ },
+    { name: 'file URL with a query', raw: { tiering: { url: 'file:///cold?x=1' } }, field: 'tiering.url', value: 'file:///cold?x=1', allowed: /query or fragment/ },
+    { name: 'S3 bucket with capitals', raw: { tiering: { url: 's3://Wharf/edge' } }, field: 'tiering.url', value: 's3://Wharf/edge', allowed: /bucket 'Wharf', not an S3 bucket name/ },
+    { name: 'S3 bucket too short', raw: { tiering: { url: 's3://ab' } }, field: 'tiering.url', value: 's3://ab', allowed: /3-63 characters/ },
+    { name: 'S3 URL without bucket', raw: { tiering: { url: 's3:///edge' } }, field: 'tiering.url', value: 's3:///edge', allowed: /bucket ''/ },
+    { name: 'S3 prefix with a trailing slash', raw: { tiering: { url: 's3://wharf-segments/edge/' } }, field: 'tiering.url', value: 's3://wharf-segments/edge/', allowed: /empty level in its prefix/ },
+    { name: 'tiering URL not a string', raw: { tiering: { url: 5 } }, field: 'tiering.url', value: 5, allowed: /must be null/ },
+    // tiering.s3
+    { name: 'S3 endpoint not a URL', raw: { tiering: { url: 's3://bkt', s3: { endpoint: 'versitygw:7070x' } } }, field: 'tiering.s3.endpoint', value: 'versitygw:7070x', allowed: /http\(s\):\/\/host\[:port\].*has scheme versitygw/ },
+    { name: 'S3 endpoint with credentials', raw: { tiering: { url: 's3://bkt', s3: { endpoint: 'http://key:secret@store:9000' } } }, field: 'tiering.s3.endpoint', value: 'http://key:secret@store:9000', allowed: /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/ },
+    { name: 'S3 region with a space', raw: { tiering: { url: 's3://bkt', s3: { region: 'us east' } } }, field: 'tiering.s3.region', value: 'us east', allowed: /not a region name/ },
+    { name: 'forcePathStyle not a boolean', raw: { tiering: { s3: { forcePathStyle: 'yes' } } }, field: 'tiering.s3.forcePathStyle', value: 'yes', allowed: /true or false/ },
+    { name: 'S3 endpoint with the default file tier', raw: { tiering: { s3: { endpoint: 'http://store:9000' } } }, field: 'tiering.s3.endpoint', value: 'http://store:9000', allowed: /only for s3:\/\/ tiering URLs, but tiering\.url is null \(file:\/\// },
+    { name: 'S3 region with a file tier', raw: { tiering: { url: 'file:///cold', s3: { region: 'eu-west-1' } } }, field: 'tiering.s3.region', value: 'eu-west-1', allowed: /but tiering\.url is file:\/\/\/cold/ },
+    { name: 'path style with a file tier', raw: { tiering: { s3: { forcePathStyle: true } } }, field: 'tiering.s3.forcePathStyle', value: true, allowed: /only for s3:\/\// },
+    { name: 'unknown key under tiering.s3', raw: { tiering: { s3: { accessKeyId: 'AKIA' } } }, field: 'tiering.s3.accessKeyId', value: 'AKIA', allowed: /allowed keys under tiering\.s3: endpoint, region, forcePathStyle/ },
+    // tiering limits
+    { name: 'negative local age', raw: { tiering: { localAgeSeconds: -1 } }, field: 'tiering.localAgeSeconds', value: -1, allowed: /integer >= 0 seconds/ },
+    { name: 'negative local bytes', raw: { tiering: { localBytesMax: -1 } }, field: 'tiering.localBytesMax', value: -1, allowed: /integer >= 0 bytes/ },
+    { name: 'cache below 64 KiB', raw: { tiering: { cacheBytesMax: 65535 } }, field: 'tiering.cacheBytesMax', value: 65535, allowed: /integer >= 65536 bytes/ },
+    { name: 'cache below two blocks', raw: { streams: { blockBytes: 2097152 }, tiering: { cacheBytesMax: 4194303 } }, field: 'tiering.cacheBytesMax', value: 4194303, allowed: /2 \* streams\.blockBytes = 4194304 bytes/ },
+    { name: 'prefetch watermark 0', raw: { tiering: { prefetchWatermark: 0 } }, field: 'tiering.prefetchWatermark', value: 0, allowed: /greater than 0 and less than 1/ },
+    { name: 'prefetch watermark 1', raw: { tiering: { prefetchWatermark: 1 } }, field: 'tiering.prefetchWatermark', value: 1, allowed: /less than 1/ },
+    { name: 'prefetch watermark as text', raw: { tiering: { prefetchWatermark: '0.5' } }, field: 'tiering.prefetchWatermark', value: '0.5', allowed: /a number/ },
+    { name: 'upload retry 0 ms', raw: { tiering: { uploadRetryInitialMs: 0 } }, field: 'tiering.uploadRetryInitialMs', value: 0, allowed: /integer >= 1 ms/ },
+    { name: 'upload retry max below initial', raw: { tiering: { uploadRetryInitialMs: 1000, uploadRetryMaxMs: 999 } }, field: 'tiering.uploadRetryMaxMs', value: 999, allowed: />= tiering\.uploadRetryInitialMs \(1000 ms\)/ },
+    { name: 'check interval below 10 ms', raw: { tiering: { checkIntervalMs: 9 } }, field: 'tiering.checkIntervalMs', value: 9, allowed: /integer >= 10 ms/ },
+    // storage watermark
+    { name: 'negative disk watermark', raw: { storage: { localBytesMax: -1 } }, field: 'storage.localBytesMax', value: -1, allowed: /integer >= 0 bytes \(0 = no limit\)/ },
+    { name: 'disk check below 10 ms', raw: { storage: { diskCheckIntervalMs: 5 } }, field: 'storage.diskCheckIntervalMs', value: 5, allowed: /integer 10-3600000 ms/ },
+    { name: 'offload threshold not below the disk watermark', raw: { storage: { localBytesMax: 1073741824 } }, field: 'tiering.localBytesMax', value: 1073741824, allowed: /below storage\.localBytesMax \(1073741824 bytes\)/ },
+    // archive
+    { name: 'archive not a list', raw: { archive: { filter: '#' } }, field: 'archive', value: { filter: '#' }, allowed: /must be a list/ },
+    { name: 'archive entry without stream', raw: { archive: [{ filter: '#' }] }, field: 'archive[0].stream', value: undefined, allowed: /is required/ },
+    { name: 'archive entry without filter', raw: { archive: [{ stream: 's' }] }, field: 'archive[0].filter', value: undefined, allowed: /is required/ },
+    { name: "archive filter with '#' inside", raw: { archive: [{ filter: 'a/#/b', stream: 's' }] }, field: 'archive[0].filter', value: 'a/#/b', allowed: /MQTT topic filter.*'#' before the last level/ },
+    { name: 'archive filter with a wildcard inside a level', raw: { archive: [{ filter: 'a/b+', stream: 's' }] }, field: 'archive[0].filter', value: 'a/b+', allowed: /wildcard inside the level 'b\+'/ },
+    { name: 'archive filter with #x', raw: { archive: [{ filter: 'a/#x', stream: 's' }] }, field: 'archive[0].filter', value: 'a/#x', allowed: /wildcard inside the level/ },
+    { name: 'empty archive filter', raw: { archive: [{ filter: '', stream: 's' }] }, field: 'archive[0].filter', value: '', allowed: /is empty/ },
+    { name: 'archive filter with NUL', raw: { archive: [{ filter: 'a\u0000b', stream: 's' }] }, field: 'archive[0].filter', value: 'a\u0000b', allowed: /U\+0000/ },
+    { name: 'shared subscription as archive filter', raw: { archive: [{ filter: '$share/g/a/#', stream: 's' }] }, field: 'archive[0].filter', value: '$share/g/a/#', allowed: /shared subscription/ },
+    { name: 'empty stream name', raw: { archive: [{ filter: '#', stream: '' }] }, field: 'archive[0].stream', value: '', allowed: /1-255 bytes.*is empty/ },
+    { name: 'stream name over 255 bytes', raw: { archive: [{ filter: '#', stream: 'é'.repeat(128) }] }, field: 'archive[0].stream', value: 'é'.repeat(128), allowed: /longer than 255 bytes/ },
+    { name: 'stream name amq.*', raw: { archive: [{ filter: '#', stream: 'amq.archive' }] }, field: 'archive[0].stream', value: 'amq.archive', allowed: /starts with 'amq\.'/ },
+    { name: 'stream name mqtt-*', raw: { archive: [{ filter: '#', stream: 'mqtt-session/x' }] }, field: 'archive[0].stream', value: 'mqtt-session/x', allowed: /starts with 'mqtt-'/ },
+    { name: 'stream used twice', raw: { archive: [{ filter: 'a', stream: 's' }, { filter: 'b', stream: 't' }, { filter: 'c', stream: 's' }] }, field: 'archive[2].stream', value: 's', allowed: /unique \(already used by archive\[0\]\)/ },
+    { name: 'archive max age 0', raw: { archive: [{ filter: '#', stream: 's', maxAgeSeconds: 0 }] }, field: 'archive[0].maxAgeSeconds', value: 0, allowed: /integer >= 1 seconds/ },
+    { name: 'archive max length not an integer', raw: { archive: [{ filter: '#', stream: 's', maxLengthBytes: 1.5 }] }, field: 'archive[0].maxLengthBytes', value: 1.5, allowed: /integer >= 1 bytes/ },
+    { name: 'unknown key in an archive entry', raw: { archive: [{ filter: '#', stream: 's', maxAge: 5 }] }, field: 'archive[0].maxAge', value: 5, allowed: /allowed keys under archive\[0\]: filter, stream, maxAgeSeconds, maxLengthBytes/ }
   ]
 
   for (const c of cases) {

@@ -5,8 +5,19 @@ import { ConfigError } from './config-error.ts'
 import { defaultConfig } from './defaults.ts'
 import { isPasswordHash } from '../core/auth/password-hash.ts'
 import { isValidAclPattern } from '../core/auth/topic-acl.ts'
+import { crossChecks, type Fail } from './cross-checks.ts'
+import { mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
+import { tieringUrlProblem } from './tiering-target.ts'
 
-interface Leaf { kind: 'leaf', allowed: string, test: (v: unknown) => boolean, optional?: boolean, redact?: boolean }
+interface Leaf {
+  kind: 'leaf'
+  allowed: string
+  test: (v: unknown) => boolean
+  /** For a value that failed `test`: what in particular is wrong, appended to `allowed`. */
+  explain?: (v: unknown) => string | null
+  optional?: boolean
+  redact?: boolean
+}
 interface ListNode<T> { kind: 'list', item: Schema<T>, optional?: boolean }
 interface MapNode<T> { kind: 'map', fields: { [K in keyof T]-?: Schema<NonNullable<T[K]>> } }
 /** The schema mirrors WharfConfig, so a field added to config-types.ts without a check does not compile. */
@@ -36,6 +47,20 @@ function oneOf (...values: string[]): Leaf {
   return { kind: 'leaf', allowed: `must be one of ${values.join(', ')}`, test: v => typeof v === 'string' && values.includes(v) }
 }
 
+/** A string leaf judged by a problem function (name-checks.ts); null allowed when `orNull`. */
+function checked (allowed: string, problem: (s: string) => string | null, orNull = false): Leaf {
+  return {
+    kind: 'leaf',
+    allowed,
+    test: v => (orNull && v === null) || (typeof v === 'string' && problem(v) === null),
+    explain: v => typeof v === 'string' ? problem(v) : null
+  }
+}
+
+function optional (leaf: Leaf): Leaf {
+  return { ...leaf, optional: true }
+}
+
 function list<T> (item: Schema<T>): ListNode<T> {
   return { kind: 'list', item, optional: true }
 }
@@ -53,6 +78,19 @@ const passwordHash: Leaf = {
 }
 const wsPath: Leaf = { kind: 'leaf', allowed: "must be a URL path starting with '/'", test: v => typeof v === 'string' && /^\/[^\s?#]*$/.test(v) }
 
+const tieringUrl = checked('must be null (file://<dataDir>/cold), file:///<absolute dir> or s3://<bucket>[/<prefix>]', tieringUrlProblem, true)
+const s3Endpoint = checked('must be null (AWS) or an http(s)://host[:port] URL', s3EndpointProblem, true)
+const s3Region = checked('must be null (AWS_REGION, else us-east-1) or a region name', s3RegionProblem, true)
+const mqttExchange = checked("must be a topic exchange name, 1-255 bytes (default amq.topic)", mqttExchangeProblem)
+const topicFilter = checked("must be an MQTT topic filter ('+' and '#' as whole levels, '#' last)", topicFilterProblem)
+const streamName = checked("must be a stream queue name, 1-255 bytes, not starting with 'amq.' or 'mqtt-'", streamNameProblem)
+const fraction: Leaf = {
+  kind: 'leaf',
+  allowed: 'must be a number greater than 0 and less than 1 (a fraction of a block)',
+  test: v => typeof v === 'number' && v > 0 && v < 1
+}
+const kibibyte = 1024
+
 const tls: Schema<WharfConfig['mqtt']['tls']> = { kind: 'map', fields: { port, certFile: filePathOrNull, keyFile: filePathOrNull, caFile: filePathOrNull } }
 const acl: Schema<WharfConfig['auth']['defaultAcl']> = { kind: 'map', fields: { publish: list(aclPattern), subscribe: list(aclPattern) } }
 
@@ -69,7 +107,9 @@ const schema: Schema<WharfConfig> = {
       fields: {
         durability: oneOf('process', 'power'),
         commitWindowMs: int(0, 1000, 'ms'),
-        commitBatchMax: int(1, 1_000_000, 'writes')
+        commitBatchMax: int(1, 1_000_000, 'writes'),
+        localBytesMax: int(0, Number.MAX_SAFE_INTEGER, 'bytes', ' (0 = no limit)'),
+        diskCheckIntervalMs: int(10, 3_600_000, 'ms')
       }
     },
     mqtt: {
@@ -88,7 +128,9 @@ const schema: Schema<WharfConfig> = {
         queueOverflow: oneOf('drop-oldest', 'drop-newest'),
         // Servers must accept 1-23 character client ids [MQTT-3.1.3-5]; strings are 16-bit length prefixed.
         maxClientIdLength: int(23, 65_535, 'characters', ' (MQTT requires at least 23)'),
-        connectTimeoutSeconds: int(1, 3600, 'seconds')
+        connectTimeoutSeconds: int(1, 3600, 'seconds'),
+        exchange: mqttExchange,
+        vhost: text
       }
     },
     amqp: {
@@ -105,6 +147,40 @@ const schema: Schema<WharfConfig> = {
         // RabbitMQ's own ceiling for max_message_size is 512 MiB.
         maxMessageBytes: int(1, 536_870_912, 'bytes'),
         handshakeTimeoutSeconds: int(1, 3600, 'seconds')
+      }
+    },
+    streams: {
+      kind: 'map',
+      fields: {
+        segmentBytes: int(kibibyte, Number.MAX_SAFE_INTEGER, 'bytes'),
+        segmentAgeSeconds: int(1, Number.MAX_SAFE_INTEGER, 'seconds'),
+        blockBytes: int(kibibyte, Number.MAX_SAFE_INTEGER, 'bytes')
+      }
+    },
+    tiering: {
+      kind: 'map',
+      fields: {
+        url: tieringUrl,
+        s3: { kind: 'map', fields: { endpoint: s3Endpoint, region: s3Region, forcePathStyle: bool } },
+        localAgeSeconds: int(0, Number.MAX_SAFE_INTEGER, 'seconds'),
+        localBytesMax: int(0, Number.MAX_SAFE_INTEGER, 'bytes'),
+        cacheBytesMax: int(64 * kibibyte, Number.MAX_SAFE_INTEGER, 'bytes'),
+        prefetchWatermark: fraction,
+        uploadRetryInitialMs: int(1, Number.MAX_SAFE_INTEGER, 'ms'),
+        uploadRetryMaxMs: int(1, Number.MAX_SAFE_INTEGER, 'ms'),
+        checkIntervalMs: int(10, Number.MAX_SAFE_INTEGER, 'ms')
+      }
+    },
+    archive: {
+      kind: 'list',
+      item: {
+        kind: 'map',
+        fields: {
+          filter: topicFilter,
+          stream: streamName,
+          maxAgeSeconds: optional(int(1, Number.MAX_SAFE_INTEGER, 'seconds')),
+          maxLengthBytes: optional(int(1, Number.MAX_SAFE_INTEGER, 'bytes'))
+        }
       }
     },
     admin: { kind: 'map', fields: { port } },
@@ -131,67 +207,6 @@ const schema: Schema<WharfConfig> = {
   }
 }
 
-// ---- cross-field checks ------------------------------------------------------------------------------
-
-type Fail = (field: string, value: unknown, allowed: string) => never
-type CrossCheck = (config: WharfConfig, fail: Fail) => void
-
-interface Listener { field: string, port: number, enabled: boolean }
-
-function listeners (c: WharfConfig): Listener[] {
-  const tlsOn = (t: WharfConfig['mqtt']['tls']): boolean => t.certFile !== null && t.keyFile !== null
-  return [
-    { field: 'mqtt.port', port: c.mqtt.port, enabled: true },
-    { field: 'mqtt.tls.port', port: c.mqtt.tls.port, enabled: tlsOn(c.mqtt.tls) },
-    { field: 'mqtt.ws.port', port: c.mqtt.ws.port, enabled: true },
-    { field: 'mqtt.ws.tls.port', port: c.mqtt.ws.tls.port, enabled: tlsOn(c.mqtt.ws.tls) },
-    { field: 'amqp.port', port: c.amqp.port, enabled: true },
-    { field: 'admin.port', port: c.admin.port, enabled: true }
-  ]
-}
-
-const tlsPairs: CrossCheck = (c, fail) => {
-  for (const [prefix, t] of [['mqtt.tls', c.mqtt.tls], ['mqtt.ws.tls', c.mqtt.ws.tls]] as const) {
-    if ((t.certFile === null) !== (t.keyFile === null)) {
-      const [missing, given] = t.certFile === null ? ['certFile', 'keyFile'] : ['keyFile', 'certFile']
-      fail(`${prefix}.${missing}`, null, `must be set together with ${prefix}.${given} (both enable TLS, neither disables it)`)
-    }
-    if (t.caFile !== null && t.certFile === null) {
-      fail(`${prefix}.caFile`, t.caFile, `needs ${prefix}.certFile and ${prefix}.keyFile (client certificates need a TLS listener)`)
-    }
-  }
-}
-
-const distinctPorts: CrossCheck = (c, fail) => {
-  const taken = new Map<number, string>()
-  for (const l of listeners(c)) {
-    if (!l.enabled || l.port === 0) continue
-    const other = taken.get(l.port)
-    if (other !== undefined) fail(l.field, l.port, `must differ from ${other} (both listeners are enabled; 0 picks any free port)`)
-    taken.set(l.port, l.field)
-  }
-}
-
-const uniqueUsernames: CrossCheck = (c, fail) => {
-  const seen = new Map<string, number>()
-  c.auth.users.forEach((u, i) => {
-    const first = seen.get(u.username)
-    if (first !== undefined) fail(`auth.users[${i}].username`, u.username, `must be unique (already used by auth.users[${first}])`)
-    seen.set(u.username, i)
-  })
-}
-
-const amqpVhosts: CrossCheck = (c, fail) => {
-  if (c.amqp.vhosts.length === 0) fail('amqp.vhosts', c.amqp.vhosts, 'must list at least one vhost')
-  const seen = new Set<string>()
-  c.amqp.vhosts.forEach((v, i) => {
-    if (seen.has(v)) fail(`amqp.vhosts[${i}]`, v, 'must be unique')
-    seen.add(v)
-  })
-}
-
-const crossChecks: CrossCheck[] = [tlsPairs, distinctPorts, uniqueUsernames, amqpVhosts]
-
 // ---- the walk ----------------------------------------------------------------------------------------
 
 /**
@@ -217,7 +232,10 @@ function walk (node: Node, raw: unknown, fallback: unknown, path: string, fail: 
     if (!Array.isArray(value)) return fail(path, value, 'must be a list')
     return value.map((item: unknown, i) => walk(node.item as Node, item, undefined, `${path}[${i}]`, fail))
   }
-  if (!node.test(value)) fail(path, value, node.allowed)
+  if (!node.test(value)) {
+    const detail = node.explain?.(value) ?? null
+    fail(path, value, detail === null ? node.allowed : `${node.allowed}; this one ${detail}`)
+  }
   return value
 }
 
