@@ -1,27 +1,183 @@
-// No Docker engine runs here: the compose file is checked by parsing it against the config it must agree with.
-import { test } from 'node:test'
+// No Docker engine runs here: docker-compose.yml and the Dockerfile are checked by parsing them against
+// what they must agree with: Wharf's defaults and config validation, the object store's own settings,
+// the bucket the creation job makes, and the files in this repository.
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { defaultConfig } from '../edge-config/defaults.ts'
+import { loadConfig } from '../edge-config/load-config.ts'
+import { envOverrides } from '../edge-config/env-overrides.ts'
+import { parseTieringUrl, s3Region, tieringUrl } from '../edge-config/tiering-target.ts'
 
-interface ComposeService { build?: unknown, ports?: string[], volumes?: string[], environment?: Record<string, string>, healthcheck?: { test: string[] } }
+interface ComposeService {
+  image?: string
+  build?: unknown
+  ports?: string[]
+  volumes?: string[]
+  environment?: Record<string, unknown>
+  depends_on?: Record<string, { condition: string }>
+  entrypoint?: string[]
+  command?: string | string[]
+  healthcheck?: { test: string[] }
+}
+interface Compose { services: Record<string, ComposeService>, volumes: Record<string, unknown> }
 
-test('docker-compose.yml publishes the default ports, keeps data in a volume and checks readiness', () => {
-  const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as { services: Record<string, ComposeService>, volumes: Record<string, unknown> }
-  const wharf = compose.services.wharf
-  assert.ok(wharf, 'a wharf service')
-  assert.ok(wharf.build, 'built from the repository Dockerfile')
-  assert.ok(existsSync(new URL('../Dockerfile', import.meta.url)))
-  const d = defaultConfig()
-  const published = (wharf.ports ?? []).map(p => p.split('#')[0]!.trim())
-  for (const port of [d.mqtt.port, d.mqtt.ws.port, d.amqp.port, d.admin.port]) {
-    assert.ok(published.includes(`${port}:${port}`), `port ${port} published`)
+const repoFile = (path: string): URL => new URL(`../${path}`, import.meta.url)
+const compose = parse(readFileSync(repoFile('docker-compose.yml'), 'utf8')) as Compose
+const dockerfile = readFileSync(repoFile('Dockerfile'), 'utf8')
+const packageVersion = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { version: string }).version
+
+const names = { wharf: 'wharf', store: 'versitygw', bucketJob: 'create-bucket' } as const
+
+function service (name: string): ComposeService {
+  const s = compose.services[name]
+  assert.ok(s, `docker-compose.yml has a service ${name}`)
+  return s
+}
+
+/** Environment of a service as strings (compose refuses YAML booleans there, so each must be a string already). */
+function env (name: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(service(name).environment ?? {})) {
+    assert.equal(typeof value, 'string', `${name}: ${key} must be a quoted string in compose (got ${JSON.stringify(value)})`)
+    out[key] = value as string
   }
-  const dataDir = wharf.environment?.WHARF_DATA_DIR
-  assert.ok(dataDir, 'WHARF_DATA_DIR set')
-  const volume = (wharf.volumes ?? []).find(v => v.endsWith(`:${dataDir}`))
-  assert.ok(volume, 'the data directory is a volume')
-  assert.ok(volume.split(':')[0]! in compose.volumes, 'named volume declared')
-  assert.match(wharf.healthcheck?.test.join(' ') ?? '', new RegExp(`${d.admin.port}/readyz`))
+  return out
+}
+
+function envValue (name: string, key: string): string {
+  const value = env(name)[key]
+  assert.ok(value !== undefined && value !== '', `${name} sets ${key}`)
+  return value
+}
+
+/** The shell script of a service (compose's $$ is a literal $ in the container). */
+function script (name: string): string {
+  const command = service(name).command
+  return (Array.isArray(command) ? command.join(' ') : command ?? '').replaceAll('$$', '$')
+}
+
+/** An exact version tag: not latest, not a moving major tag such as 20 or v1. */
+function assertPinned (image: string, where: string): void {
+  const m = /^([a-z0-9][a-z0-9._/-]*):([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(image)
+  assert.ok(m, `${where}: image ${image} has a tag`)
+  assert.match(m[2]!, /^v?\d+\.\d+\.\d+/, `${where}: image ${image} is pinned to an exact version`)
+}
+
+describe('docker-compose.yml', () => {
+  test('the three services exist, started in order: store, bucket job, wharf', () => {
+    service(names.store)
+    assert.equal(service(names.bucketJob).depends_on?.[names.store]?.condition, 'service_started')
+    assert.equal(service(names.wharf).depends_on?.[names.bucketJob]?.condition, 'service_completed_successfully')
+  })
+
+  test('every image is pinned by an exact version; wharf is built from the Dockerfile and tagged with the package version', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      assert.ok(s.image, `${name} names its image`)
+      assertPinned(s.image, name)
+    }
+    const wharf = service(names.wharf)
+    assert.equal(wharf.build, '.', 'built from the repository Dockerfile')
+    assert.equal(wharf.image, `wharf:${packageVersion}`)
+  })
+
+  test("wharf publishes exactly the listeners Wharf enables by default, on their own port numbers", () => {
+    const d = defaultConfig()
+    const published = (service(names.wharf).ports ?? []).map(p => p.split('#')[0]!.trim()).sort()
+    const expected = [d.mqtt.port, d.mqtt.ws.port, d.amqp.port, d.admin.port].map(p => `${p}:${p}`).sort()
+    assert.deepEqual(published, expected)
+    assert.match(service(names.wharf).healthcheck?.test.join(' ') ?? '', new RegExp(`127\\.0\\.0\\.1:${d.admin.port}/readyz`))
+  })
+
+  test('the data directory of wharf and of the store are named volumes', () => {
+    const dataDir = envValue(names.wharf, 'WHARF_DATA_DIR')
+    const storeDir = envValue(names.store, 'VGW_BACKEND_ARG')
+    for (const [name, dir] of [[names.wharf, dataDir], [names.store, storeDir]] as const) {
+      const mount = (service(name).volumes ?? []).find(v => v.split(':')[1] === dir)
+      assert.ok(mount, `${name}: ${dir} is a volume`)
+      assert.ok(mount.split(':')[0]! in compose.volumes, `${name}: volume ${mount.split(':')[0]} declared`)
+    }
+  })
+
+  test('WHARF_TIERING_URL names the bucket the creation job creates', () => {
+    const target = parseTieringUrl(envValue(names.wharf, 'WHARF_TIERING_URL'))
+    assert.equal(target.kind, 's3')
+    assert.ok(target.kind === 's3')
+    const job = script(names.bucketJob)
+    const created = [...job.matchAll(/\bs3 mb s3:\/\/([a-z0-9.-]+)/g)].map(m => m[1])
+    assert.deepEqual(created, [target.bucket], 'the job makes exactly the bucket of WHARF_TIERING_URL')
+    for (const m of job.matchAll(/--bucket ([a-z0-9.-]+)/g)) assert.equal(m[1], target.bucket)
+    assert.notEqual(target.prefix, '', 'objects under a prefix')
+  })
+
+  test("WHARF_S3_ENDPOINT is the store's service name and container port, and the job uses the same endpoint", () => {
+    const endpoint = new URL(envValue(names.wharf, 'WHARF_S3_ENDPOINT'))
+    const storePort = /^(?:[\d.]*):(\d+)$/.exec(envValue(names.store, 'VGW_PORT'))
+    assert.ok(storePort, 'VGW_PORT is [address]:port')
+    assert.equal(endpoint.hostname, names.store)
+    assert.equal(endpoint.port, storePort[1])
+    const jobEndpoints = [...script(names.bucketJob).matchAll(/--endpoint-url (\S+)/g)].map(m => m[1])
+    assert.ok(jobEndpoints.length > 0, 'the job names the endpoint')
+    for (const e of jobEndpoints) assert.equal(e, endpoint.origin)
+    assert.equal(envValue(names.wharf, 'WHARF_S3_FORCE_PATH_STYLE'), 'true', 'service-name hosts need path-style requests')
+  })
+
+  test('credentials and region agree between the store, the bucket job and wharf', () => {
+    const store = { access: envValue(names.store, 'ROOT_ACCESS_KEY'), secret: envValue(names.store, 'ROOT_SECRET_KEY'), region: envValue(names.store, 'VGW_REGION') }
+    for (const name of [names.bucketJob, names.wharf]) {
+      assert.equal(envValue(name, 'AWS_ACCESS_KEY_ID'), store.access, `${name}: AWS_ACCESS_KEY_ID`)
+      assert.equal(envValue(name, 'AWS_SECRET_ACCESS_KEY'), store.secret, `${name}: AWS_SECRET_ACCESS_KEY`)
+      assert.equal(envValue(name, 'AWS_REGION'), store.region, `${name}: AWS_REGION`)
+    }
+  })
+
+  test("wharf's environment passes Wharf's own config validation and says what it means", () => {
+    const wharfEnv = env(names.wharf)
+    const known = new Set(envOverrides.map(o => o.name))
+    for (const key of Object.keys(wharfEnv).filter(k => k.startsWith('WHARF_'))) assert.ok(known.has(key), `${key} is a variable Wharf reads`)
+    const config = loadConfig({ env: wharfEnv })
+    assert.equal(config.dataDir, wharfEnv.WHARF_DATA_DIR)
+    assert.equal(tieringUrl(config), wharfEnv.WHARF_TIERING_URL)
+    assert.equal(config.tiering.s3.endpoint, wharfEnv.WHARF_S3_ENDPOINT)
+    assert.equal(config.tiering.s3.forcePathStyle, true)
+    assert.equal(s3Region(config, wharfEnv), envValue(names.store, 'VGW_REGION'))
+    assert.equal(JSON.stringify(config).includes(envValue(names.wharf, 'AWS_SECRET_ACCESS_KEY')), false, 'the secret never enters the config')
+  })
+})
+
+describe('Dockerfile', () => {
+  const instructions = dockerfile.split('\n').map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'))
+  const args = (keyword: string): string[] => instructions.filter(l => l.startsWith(`${keyword} `)).map(l => l.slice(keyword.length + 1).trim())
+
+  test('every base image is pinned to an exact version of node 20 on bookworm-slim', () => {
+    const bases = args('FROM').map(a => a.split(/\s+/)[0]!)
+    assert.ok(bases.length > 0)
+    for (const image of bases) {
+      assertPinned(image, 'Dockerfile')
+      assert.match(image, /^node:20\.\d+\.\d+-bookworm-slim$/)
+    }
+  })
+
+  test('CMD runs a file that exists and is copied into the image', () => {
+    const cmd = JSON.parse(args('CMD').at(-1) ?? '[]') as string[]
+    assert.equal(cmd[0], 'node')
+    const file = cmd[1]
+    assert.ok(file !== undefined && existsSync(repoFile(file)), `${file} exists`)
+    const copied = args('COPY').filter(a => !a.startsWith('--from')).map(a => a.split(/\s+/)[0])
+    assert.ok(copied.includes(file.split('/')[0]), `${file.split('/')[0]} is copied`)
+    for (const dir of ['core', 'adapters', 'edge-config']) assert.ok(copied.includes(dir), `${dir} is copied (the gateway imports it)`)
+  })
+
+  test('data directory, volume and ports agree with the compose file and the defaults; not run as root', () => {
+    assert.ok(args('ENV').includes(`WHARF_DATA_DIR=${envValue(names.wharf, 'WHARF_DATA_DIR')}`))
+    assert.deepEqual(args('VOLUME'), [envValue(names.wharf, 'WHARF_DATA_DIR')])
+    const exposed = args('EXPOSE').flatMap(a => a.split(/\s+/)).map(Number)
+    const d = defaultConfig()
+    for (const port of [d.mqtt.port, d.mqtt.tls.port, d.mqtt.ws.port, d.mqtt.ws.tls.port, d.amqp.port, d.admin.port]) assert.ok(exposed.includes(port), `EXPOSE ${port}`)
+    const user = args('USER').at(-1)
+    assert.ok(user !== undefined && user !== 'root' && user !== '0', 'runs as an unprivileged user')
+    assert.match(dockerfile, /apt-get install[^\n]*python3[^\n]*make[^\n]*g\+\+/, 'build tools for better-sqlite3')
+    assert.match(dockerfile, /npm ci\b/)
+  })
 })
