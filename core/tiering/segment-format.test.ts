@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import type { StreamRecord } from '../streams/stream-record.ts'
 import {
   TRAILER_BYTES, decodeBlock, decodeSegment, encodeSegment, isSegmentFormatError, readSegmentIndex
@@ -121,6 +121,15 @@ test('the trailer is TRAILER_BYTES long whatever the segment size', { timeout: 1
     assert.equal(parseInt(indexMatch[1]!, 16), last.byteOffset + last.byteLength)
     assert.equal(parseInt(indexMatch[1]!, 16) + parseInt(indexMatch[2]!, 16) + TRAILER_BYTES, bytes.length)
   }
+})
+
+test('SEGMENT-FORMAT.md states the trailer sizes the code has', async () => {
+  const doc = await readFile(new URL('./SEGMENT-FORMAT.md', import.meta.url), 'utf8')
+  const { bytes } = encodeSegment(header, records(0, 3))
+  const line = gunzipSync(bytes.subarray(bytes.length - TRAILER_BYTES))
+  assert.match(doc, new RegExp(`\`TRAILER_BYTES\` = ${TRAILER_BYTES} bytes`))
+  assert.match(doc, new RegExp(`the ${line.length}-byte line`))
+  assert.match(doc, new RegExp(`A fixed-width line \\(${line.length} bytes with its newline\\)`))
 })
 
 test('readSegmentIndex: two ranged reads, the index encodeSegment returned', { timeout: 10_000 }, async () => {
