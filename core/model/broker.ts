@@ -5,6 +5,7 @@ import { memoryOnlyStore, type DurableStore } from './durable-store.ts'
 import { systemTimers, type Timers } from './timers.ts'
 import { Vhost, type ModelContext } from './vhost.ts'
 import { Message, messageTtlMs } from './message.ts'
+import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
 
 export interface BrokerOptions {
   /** Vhosts that exist; '/' is the default. */
@@ -12,6 +13,8 @@ export interface BrokerOptions {
   readonly store?: DurableStore
   readonly timers?: Timers
   readonly logger?: Logger
+  /** Storage of stream queues; without it streams cannot be declared. */
+  readonly streams?: SqliteStreamStore
 }
 
 export interface RestoredCounts { exchanges: number, queues: number, bindings: number, messages: number }
@@ -22,7 +25,7 @@ export class Broker {
   private readonly ctx: ModelContext
 
   constructor (opts: BrokerOptions) {
-    this.ctx = { store: opts.store ?? memoryOnlyStore, timers: opts.timers ?? systemTimers, logger: opts.logger ?? silentLogger }
+    this.ctx = { store: opts.store ?? memoryOnlyStore, timers: opts.timers ?? systemTimers, logger: opts.logger ?? silentLogger, streams: opts.streams ?? null }
     for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))
     this.restore()
   }
@@ -34,6 +37,7 @@ export class Broker {
   /** Shutdown: no timer fires any more (the store closes after this). */
   close (): void {
     for (const v of this.vhosts.values()) v.stopTimers()
+    this.ctx.streams?.close()
   }
 
   /** Durable definitions, then entries; objects of vhosts no longer configured stay stored, untouched. */

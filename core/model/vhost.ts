@@ -1,7 +1,7 @@
 // A vhost: a namespace of exchanges and queues, and the operations on them. Every check that
 // RabbitMQ makes on a declare, bind, delete or publish is made here, once, and failures are
 // BrokerErrors (core/errors.ts) that adapters map to their protocol's codes.
-import { accessRefused, invalidRequest, notFound, preconditionFailed, resourceLocked } from '../errors.ts'
+import { accessRefused, invalidRequest, notFound, notImplemented, preconditionFailed, resourceLocked } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { bindingId, type Binding, type Destination } from './binding.ts'
 import { Exchange, type ExchangeSpec } from './exchange.ts'
@@ -18,11 +18,16 @@ import type { DurableStore, StoredBinding, StoredExchange, StoredQueue } from '.
 import type { Timers } from './timers.ts'
 import { QueueTimers } from './queue-timers.ts'
 import type { MessageSink } from './message-sink.ts'
+import { StreamQueue } from '../streams/stream-queue.ts'
+import { isStreamDeclaration, type StreamDeclare } from '../streams/stream-arguments.ts'
+import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
 
 export interface ModelContext {
   readonly store: DurableStore
   readonly timers: Timers
   readonly logger: Logger
+  /** Storage of stream queues (x-queue-type stream); null: streams cannot be declared. */
+  readonly streams: SqliteStreamStore | null
 }
 
 export interface QueueDeclare {
@@ -142,8 +147,9 @@ export class Vhost implements RoutingScope, QueueHost {
       this.timers.used(existing)
       return existing
     }
-    const policy = queuePolicy(spec.arguments, what)
-    const q = new Queue(this.name, name, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.arguments, policy, this)
+    const q = isStreamDeclaration(spec.arguments)
+      ? this.newStream(name, spec, null)
+      : new Queue(this.name, name, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.arguments, queuePolicy(spec.arguments, what), this)
     this.queues.set(name, q)
     if (spec.exclusive) {
       let owned = this.exclusiveByOwner.get(owner)
@@ -181,10 +187,11 @@ export class Vhost implements RoutingScope, QueueHost {
     await this.dropBinding(this.exchange(exchange), q, routingKey, args)
   }
 
-  /** Attaches a consumer; deliveries start with the caller's queue.dispatch(). */
-  consume (queue: string, consumer: QueueConsumer, owner: object): Queue {
+  /** Attaches a consumer; deliveries start with the caller's queue.dispatch(). args: consume arguments (x-stream-offset). */
+  consume (queue: string, consumer: QueueConsumer, owner: object, args: Arguments = {}): Queue {
     const q = this.queue(queue, owner)
-    q.addConsumer(consumer, describeQueue(this.name, q.name))
+    if (q instanceof StreamQueue) q.attach(consumer, args)
+    else q.addConsumer(consumer, describeQueue(this.name, q.name))
     this.timers.consumed(q)
     return q
   }
@@ -229,7 +236,9 @@ export class Vhost implements RoutingScope, QueueHost {
     let rejected = false
     let durable: QueueEntry[] | undefined
     const accepted: Queue[] = []
+    const appended: Array<Promise<void>> = []
     for (const q of queues) {
+      if (q instanceof StreamQueue) { appended.push(q.append(message)); accepted.push(q); continue }
       const result = q.enqueue(message, ttlMs)
       if (result === 'rejected') {
         rejected = true
@@ -240,7 +249,7 @@ export class Vhost implements RoutingScope, QueueHost {
       if (result.durable) (durable ??= []).push(result)
     }
     // Stored before dispatch, so the store sees insert → delivery → removal in that order.
-    const writes: Array<Promise<void>> = []
+    const writes: Array<Promise<void>> = appended
     if (durable !== undefined) writes.push(this.ctx.store.putMessage(message, durable))
     for (const sink of sinks ?? []) {
       const taken = sink.accept(message)
@@ -308,7 +317,9 @@ export class Vhost implements RoutingScope, QueueHost {
 
   restoreQueue (s: StoredQueue): Queue {
     const what = describeQueue(this.name, s.name)
-    const q = new Queue(this.name, s.name, true, null, s.autoDelete, s.arguments, queuePolicy(s.arguments, what), this)
+    const q = isStreamDeclaration(s.arguments)
+      ? this.newStream(s.name, { durable: true, exclusive: false, autoDelete: s.autoDelete, arguments: s.arguments }, s.storeId)
+      : new Queue(this.name, s.name, true, null, s.autoDelete, s.arguments, queuePolicy(s.arguments, what), this)
     q.storeId = s.storeId
     this.queues.set(s.name, q)
     this.timers.used(q)
@@ -323,6 +334,12 @@ export class Vhost implements RoutingScope, QueueHost {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /** A stream queue; storeId: a stored one read back at start. */
+  private newStream (name: string, spec: StreamDeclare, storeId: number | null): StreamQueue {
+    if (this.ctx.streams === null) throw notImplemented(`cannot declare stream ${describeQueue(this.name, name)}: this broker has no stream storage`)
+    return new StreamQueue(this.name, name, spec, this, this.ctx.streams, storeId)
+  }
 
   private checkOwner (q: Queue, owner: object): void {
     if (q.exclusiveOwner !== null && q.exclusiveOwner !== owner) throw this.lockedError(q)

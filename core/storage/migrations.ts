@@ -142,5 +142,42 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
       CREATE INDEX bindings_by_destination ON bindings (vhost, destination_kind, destination);
     `
+  },
+  {
+    version: 3,
+    description: 'streams: append-only records by offset, and the segment manifest (open, sealed, offloaded)',
+    sql: `
+      -- The local tier of a stream queue (queues.id = stream_id): one row per record, offsets from 0
+      -- without gaps. Rows of an offloaded segment are deleted in the commit that records the upload.
+      CREATE TABLE stream_records (
+        stream_id     INTEGER NOT NULL,
+        stream_offset INTEGER NOT NULL,
+        timestamp_ms  INTEGER NOT NULL,              -- when the stream took it (x-stream-offset timestamps, x-max-age)
+        exchange      TEXT    NOT NULL,
+        routing_key   TEXT    NOT NULL,
+        properties    BLOB    NOT NULL,              -- AMQP 0-9-1 property flags + list, as published
+        body          BLOB    NOT NULL,
+        PRIMARY KEY (stream_id, stream_offset)
+      ) WITHOUT ROWID;
+
+      -- The manifest: every segment of every stream. A stream has at most one 'open' row, whose
+      -- first_offset is where the next segment begins; its other figures are kept up to date only
+      -- when it is sealed (at start they are recounted from stream_records). 'sealed' rows are
+      -- local and complete; 'offloaded' rows name their object and block index.
+      CREATE TABLE stream_segments (
+        stream_id    INTEGER NOT NULL,
+        first_offset INTEGER NOT NULL,
+        last_offset  INTEGER NOT NULL,
+        records      INTEGER NOT NULL,
+        bytes        INTEGER NOT NULL,
+        first_ts     INTEGER NOT NULL,
+        last_ts      INTEGER NOT NULL,
+        state        TEXT    NOT NULL,               -- 'open' | 'sealed' | 'offloaded'
+        object_key   TEXT,
+        index_json   TEXT,
+        PRIMARY KEY (stream_id, first_offset)
+      ) WITHOUT ROWID;
+      CREATE INDEX stream_segments_by_state ON stream_segments (state, last_ts);
+    `
   }
 ]

@@ -7,6 +7,9 @@ import type { AmqpChannel } from '../channel.ts'
 import { publish } from './publish.ts'
 import { queueName } from './queue-methods.ts'
 import { onChannel, type RouteEntry } from './route.ts'
+import type { Arguments } from '../../../core/model/message.ts'
+import { StreamQueue } from '../../../core/streams/stream-queue.ts'
+import { describeQueue } from '../../../core/model/names.ts'
 
 /** In tx mode settlements wait for tx.commit; tags are checked now, so a bad one fails at once. */
 function settleOrHold (ch: AmqpChannel, deliveryTag: number, multiple: boolean, methodId: number, apply: () => void): void {
@@ -30,8 +33,12 @@ export const basicMethods: readonly RouteEntry[] = [
     const queue = queueName(ch, f.queue, Methods.BasicConsume)
     const tag = f.consumerTag === '' ? ch.newConsumerTag() : f.consumerTag
     if (ch.consumers.has(tag)) throw new AmqpException(NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`, Methods.BasicConsume)
+    // As RabbitMQ: a stream consumer reads within a credit window, so it needs a consumer prefetch.
+    if (vhost.queue(queue, ch.conn) instanceof StreamQueue && ch.consumerPrefetch === 0) {
+      throw new AmqpException(PRECONDITION_FAILED, `consumer prefetch count is not set for ${describeQueue(vhost.name, queue)}`, Methods.BasicConsume)
+    }
     const consumer = new AmqpConsumer(tag, f.noAck, f.exclusive, ch.consumerPrefetch, ch)
-    consumer.queue = vhost.consume(queue, consumer, ch.conn)
+    consumer.queue = vhost.consume(queue, consumer, ch.conn, f.arguments as Arguments)
     ch.consumers.set(tag, consumer)
     if (!f.nowait) ch.send(Methods.BasicConsumeOk, { consumerTag: tag })
     consumer.queue.dispatch() // after consume-ok: a client must know the tag before deliveries name it

@@ -1,0 +1,165 @@
+// A stream queue (x-queue-type stream): an append-only log in the queue model. It is a Queue to
+// the rest of the model (bindings, routing, the vhost's queue list, admin and metrics), but what it
+// holds is a StreamLog: publishing appends (Vhost.publish calls append, not enqueue), every
+// consumer reads from its own offset, and acks only give credit back — nothing is removed by
+// consuming. Retention (x-max-age, x-max-length-bytes) is the only thing that removes records.
+import { internalError, notImplemented } from '../errors.ts'
+import { Message, type Arguments, type MessageProperties } from '../model/message.ts'
+import { Queue, type QueueConsumer, type QueueHost } from '../model/queue.ts'
+import { QueueEntry } from '../model/queue-entry.ts'
+import { queuePolicy } from '../model/queue-arguments.ts'
+import { describeQueue } from '../model/names.ts'
+import type { StreamRecord } from './stream-record.ts'
+import type { StreamLog } from './stream-log.ts'
+import type { SqliteStreamStore } from './sqlite-stream-store.ts'
+import { streamPolicy, type StreamDeclare } from './stream-arguments.ts'
+import { parseStreamOffset, type StreamStart } from './stream-offset.ts'
+import { StreamCursor } from './stream-consumer-cursor.ts'
+
+/** The header each stream delivery carries, as RabbitMQ: the record's offset (a long). */
+export const STREAM_OFFSET_HEADER = 'x-stream-offset'
+
+export class StreamQueue extends Queue {
+  readonly queueType = 'stream' as const
+  readonly log: StreamLog
+  private readonly cursors = new Map<QueueConsumer, StreamCursor>()
+  private feeding = false
+  private feedAgain = false
+
+  /** storeId: queues.id of a stream restored at start (its log is read back), null for a new one. */
+  constructor (
+    vhost: string,
+    name: string,
+    spec: StreamDeclare,
+    private readonly streamHost: QueueHost,
+    private readonly streams: SqliteStreamStore,
+    storeId: number | null
+  ) {
+    const what = describeQueue(vhost, name)
+    const policy = streamPolicy(spec, what)
+    super(vhost, name, true, null, false, spec.arguments, queuePolicy({}, what), streamHost)
+    this.storeId = storeId
+    this.log = streams.open(this, policy)
+    this.log.onCommitted = () => this.dispatch()
+  }
+
+  /** Records retained, in both tiers. */
+  override get messageCount (): number { return this.log.retainedRecords }
+
+  /** Appends at the next offset; resolves once the record is committed (a publisher confirm waits for it). */
+  append (message: Message): Promise<void> {
+    return this.streams.append(this.log, message, this.streamHost.nowMs())
+  }
+
+  override enqueue (): never {
+    throw internalError(`${this.description}: a stream is appended to, not enqueued into`)
+  }
+
+  override restore (): never {
+    throw internalError(`${this.description}: a stream restores its log, not queue entries`)
+  }
+
+  /** A consumer reading from x-stream-offset (consume argument); manual acks only, as RabbitMQ. */
+  attach (consumer: QueueConsumer, args: Arguments): void {
+    if (consumer.noAck) throw notImplemented(`automatic acknowledgement not supported by stream queues ${this.description}`)
+    const start = parseStreamOffset(args[STREAM_OFFSET_HEADER], this.streamHost.nowMs(), this.description)
+    super.addConsumer(consumer, this.description)
+    const { next, skipBeforeMs } = this.startOf(start)
+    this.cursors.set(consumer, new StreamCursor(consumer, this.log, this.streams, next, skipBeforeMs, () => this.dispatch()))
+  }
+
+  /** Without consume arguments a stream consumer starts at 'next', as in RabbitMQ. */
+  override addConsumer (consumer: QueueConsumer): void {
+    this.attach(consumer, {})
+  }
+
+  override removeConsumer (consumer: QueueConsumer): void {
+    this.cursors.get(consumer)?.close()
+    this.cursors.delete(consumer)
+    super.removeConsumer(consumer)
+  }
+
+  /** Feeds every consumer with credit from its own offset. */
+  override dispatch (): void {
+    if (this.feeding) { this.feedAgain = true; return }
+    this.feeding = true
+    try {
+      do {
+        this.feedAgain = false
+        for (const cursor of [...this.cursors.values()]) this.feed(cursor)
+      } while (this.feedAgain)
+    } finally {
+      this.feeding = false
+    }
+  }
+
+  override get (): never {
+    throw notImplemented(`basic.get not supported by stream queues ${this.description}`)
+  }
+
+  /** An ack (or reject) gives the consumer's credit back; the record stays. */
+  override settle (entry: QueueEntry): void {
+    if (entry.state !== 'unacked') return
+    entry.state = 'gone'
+    this.unackedCount--
+  }
+
+  /** Nothing goes back: a stream consumer re-reads by offset, not by redelivery. */
+  override requeue (entries: Iterable<QueueEntry>): void {
+    for (const entry of entries) this.settle(entry)
+    this.dispatch()
+  }
+
+  override purge (): never {
+    throw notImplemented(`purge not supported by stream queues ${this.description}`)
+  }
+
+  /** No TTL in a stream: retention is by segment (x-max-age). */
+  override expire (): void {}
+
+  override markDeleted (): number {
+    const count = this.messageCount
+    for (const cursor of this.cursors.values()) cursor.close()
+    this.cursors.clear()
+    super.markDeleted()
+    this.streams.drop(this.log).catch(err => this.streams.logger.error('streams: delete stream records failed', { vhost: this.vhost, stream: this.name, err }))
+    return count
+  }
+
+  private get description (): string { return describeQueue(this.vhost, this.name) }
+
+  private feed (cursor: StreamCursor): void {
+    while (!this.deleted && cursor.consumer.hasCredit()) {
+      const record = cursor.take()
+      if (record === undefined) return
+      this.deliver(cursor.consumer, record)
+    }
+  }
+
+  private deliver (consumer: QueueConsumer, r: StreamRecord): void {
+    const message = new Message(r.exchange, r.routingKey, withOffsetHeader(r.properties, r.offset), r.body, r.timestampMs, null)
+    const entry = new QueueEntry(this, message, r.offset, 0, undefined)
+    entry.state = 'unacked'
+    this.unackedCount++
+    consumer.deliver(entry, false)
+  }
+
+  private startOf (start: StreamStart): { next: number, skipBeforeMs: number | undefined } {
+    const log = this.log
+    switch (start.kind) {
+      case 'first': return { next: log.firstRetained, skipBeforeMs: undefined }
+      // The last record committed (RabbitMQ: the last chunk), or the next one of an empty stream.
+      case 'last': return { next: Math.max(log.firstRetained, log.committedEnd - 1), skipBeforeMs: undefined }
+      case 'next': return { next: log.nextOffset, skipBeforeMs: undefined }
+      case 'offset': return { next: Math.min(Math.max(start.offset, log.firstRetained), log.nextOffset), skipBeforeMs: undefined }
+      case 'timestamp':
+        // Later than every record: from the next one, as RabbitMQ (nothing after it is passed over).
+        if (start.timestampMs > log.lastTimestampMs) return { next: log.nextOffset, skipBeforeMs: undefined }
+        return { next: Math.max(log.seekTimestamp(start.timestampMs), log.firstRetained), skipBeforeMs: start.timestampMs }
+    }
+  }
+}
+
+function withOffsetHeader (properties: MessageProperties, offset: number): MessageProperties {
+  return { ...properties, headers: { ...properties.headers, [STREAM_OFFSET_HEADER]: { '!': 'long', value: offset } } }
+}
