@@ -32,6 +32,9 @@ export class Broker {
 
   vhost (name: string): Vhost | undefined { return this.vhosts.get(name) }
 
+  /** Storage of stream queues (the tiering pipeline works on it as a TieredStreamStore), or null. */
+  get streams (): SqliteStreamStore | null { return this.ctx.streams }
+
   get nowMs (): number { return this.ctx.timers.nowMs() }
 
   /** Shutdown: no timer fires any more (the store closes after this). */
