@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Metrics } from '../core/metrics.ts'
+import type { QueueInfo } from './queue-listing.ts'
 
 export interface AdminState {
   ready(): boolean
   overview(): Record<string, unknown>
   connections(): Array<Record<string, unknown>>
+  queues(): QueueInfo[]
 }
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void
@@ -26,11 +28,26 @@ export function createAdminServer (metrics: Metrics, state: AdminState, extraRou
   }
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
-    const route = routes[path]
     if (req.method !== 'GET' && req.method !== 'HEAD') { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported here` }); return }
+    if (path === '/api/queues' || path.startsWith('/api/queues/')) { sendQueues(res, path, state); return }
+    const route = routes[path]
     if (!route) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
     route(req, res)
   })
+}
+
+/** /api/queues, /api/queues/{vhost}, /api/queues/{vhost}/{name}: URL-encoded, as RabbitMQ ('/' is %2F). */
+function sendQueues (res: ServerResponse, path: string, state: AdminState): void {
+  const parts = path.slice('/api/queues'.length).split('/').filter(p => p !== '')
+  let names: string[]
+  try { names = parts.map(p => decodeURIComponent(p)) } catch { sendJson(res, 400, { error: 'bad_request', reason: `malformed URL encoding in ${path}` }); return }
+  const [vhost, name, ...rest] = names
+  if (rest.length > 0) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
+  const queues = state.queues().filter(q => vhost === undefined || q.vhost === vhost)
+  if (name === undefined) { sendJson(res, 200, queues); return }
+  const q = queues.find(q => q.name === name)
+  if (q === undefined) { sendJson(res, 404, { error: 'not_found', reason: `no queue '${name}' in vhost '${vhost ?? ''}'` }); return }
+  sendJson(res, 200, q)
 }
 
 function sendJson (res: ServerResponse, status: number, body: unknown): void {

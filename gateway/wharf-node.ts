@@ -14,8 +14,11 @@ import { amqpPropertiesCodec } from '../adapters/amqp/properties-codec.ts'
 import { Broker } from '../core/model/broker.ts'
 import { SqliteDurableStore } from '../core/model/sqlite/sqlite-durable-store.ts'
 import { registerModelMetrics } from '../core/model/model-metrics.ts'
+import { SqliteStreamStore, streamReadDefaults } from '../core/streams/sqlite-stream-store.ts'
+import { systemTimers } from '../core/model/timers.ts'
 import { createAdminServer } from './admin-http.ts'
 import { liveRoutes } from './live-page-routes.ts'
+import { listQueues } from './queue-listing.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
 
@@ -45,6 +48,8 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   let ready = false
   const servers: Server[] = []
   const startedAtMs = Date.now()
+  // The admin server answers from the start, before these exist (while the store opens and listeners start).
+  let built: { store: SqliteStore, broker: Broker, amqp: AmqpAdapter, mqtt: MqttAdapter } | undefined
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time
 
   const admin = createAdminServer(metrics, {
@@ -54,13 +59,14 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       product_version: wharfVersion,
       node_version: process.version,
       uptime_ms: Date.now() - startedAtMs,
-      object_totals: { connections: (mqtt?.openConnections ?? 0) + (amqp?.openConnections ?? 0) },
-      store: store.stats
+      object_totals: { connections: (built?.mqtt.openConnections ?? 0) + (built?.amqp.openConnections ?? 0) },
+      store: built?.store.stats ?? null
     }),
     connections: () => [
-      ...(mqtt?.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []),
-      ...(amqp?.connections().map(c => ({ name: c.name, protocol: 'AMQP 0-9-1', user: c.user, vhost: c.vhost, channels: c.channels, peer_host: c.peerHost })) ?? [])
-    ]
+      ...(built?.mqtt.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []),
+      ...(built?.amqp.connections().map(c => ({ name: c.name, protocol: 'AMQP 0-9-1', user: c.user, vhost: c.vhost, channels: c.channels, peer_host: c.peerHost })) ?? [])
+    ],
+    queues: () => built === undefined ? [] : listQueues(built.broker, built.mqtt.sessionQueues())
   }, liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }))
   servers.push(admin)
   const adminPort = await listen(admin, config.admin.port, config.host, 'admin http')
@@ -79,7 +85,15 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   let amqp: AmqpAdapter
   try {
     const durable = new SqliteDurableStore(store, amqpPropertiesCodec, Date.now, logger.child({ component: 'model' }))
-    broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }) })
+    const streams = new SqliteStreamStore(store, amqpPropertiesCodec, {
+      segmentBytes: config.streams.segmentBytes,
+      segmentAgeSeconds: config.streams.segmentAgeSeconds,
+      ...streamReadDefaults,
+      maintenanceIntervalMs: config.tiering.checkIntervalMs,
+      timers: systemTimers,
+      logger: logger.child({ component: 'streams' })
+    })
+    broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }), streams })
     registerModelMetrics(broker, metrics)
     amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
     mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, logger, metrics })
@@ -88,6 +102,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     store.close()
     throw err
   }
+  built = { store, broker, amqp, mqtt }
   const handle = mqtt.handle.bind(mqtt)
 
   try {

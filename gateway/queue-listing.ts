@@ -1,0 +1,68 @@
+// GET /api/queues[/{vhost}[/{name}]]: every queue of the node in one list, shaped like RabbitMQ's
+// management API — model queues (AMQP's, MQTT shared-subscription groups, streams) and MQTT
+// sessions (`mqtt-session/<client id>`: durable for clean=false, holding the offline messages).
+import type { Broker } from '../core/model/broker.ts'
+
+export interface QueueInfo {
+  name: string
+  vhost: string
+  durable: boolean
+  auto_delete: boolean
+  exclusive: boolean
+  type: string
+  /** Ready plus unacknowledged, as RabbitMQ counts `messages`. */
+  messages: number
+  messages_ready: number
+  messages_unacknowledged: number
+  consumers: number
+  arguments: Record<string, unknown>
+}
+
+export interface MqttSessionQueue { name: string, vhost: string, durable: boolean, messages: number, consumers: number }
+
+export function listQueues (broker: Broker, mqttSessions: readonly MqttSessionQueue[]): QueueInfo[] {
+  const out: QueueInfo[] = []
+  for (const vhost of broker.vhosts.values()) {
+    for (const q of vhost.queues.values()) {
+      const ready = q.messageCount
+      const unacked = q.unackedCount
+      const type = typeof q.args['x-queue-type'] === 'string' ? q.args['x-queue-type'] : 'classic'
+      out.push({
+        name: q.name,
+        vhost: q.vhost,
+        durable: q.durable,
+        auto_delete: q.autoDelete,
+        exclusive: q.exclusiveOwner !== null,
+        type,
+        messages: ready + unacked,
+        messages_ready: ready,
+        messages_unacknowledged: unacked,
+        consumers: q.consumerCount,
+        arguments: plainArguments(q.args)
+      })
+    }
+  }
+  for (const s of mqttSessions) {
+    out.push({
+      name: s.name,
+      vhost: s.vhost,
+      durable: s.durable,
+      auto_delete: !s.durable,
+      exclusive: false,
+      type: 'mqtt-session',
+      messages: s.messages,
+      messages_ready: s.messages,
+      messages_unacknowledged: 0,
+      consumers: s.consumers,
+      arguments: {}
+    })
+  }
+  return out.sort((a, b) => a.vhost.localeCompare(b.vhost) || a.name.localeCompare(b.name))
+}
+
+/** Field-table values as JSON can show them (Buffers as text). */
+function plainArguments (args: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(args)) out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : v
+  return out
+}
