@@ -90,8 +90,9 @@ async function runOne(scenario: Scenario, settings: ScenarioSettings, target: Ta
   const startedMs = Date.now();
   const base = { scenario: scenario.name, protocol: scenario.protocol, target: target.name, settings, setup: scenario.describe(settings) };
   const blank = { figures: [], lost: null, duplicates: null, failures: [], notes: [], memory: null };
-  if (!target.protocols.includes(scenario.protocol)) {
-    return { ...base, ...blank, status: 'skipped', error: `${target.name} does not speak ${scenario.protocol}`, brokerVersion: null, elapsedMs: 0 };
+  const unspoken = [scenario.protocol, ...(scenario.alsoNeeds ?? [])].find((p) => !target.protocols.includes(p));
+  if (unspoken !== undefined) {
+    return { ...base, ...blank, status: 'skipped', error: `${target.name} does not speak ${unspoken}`, brokerVersion: null, elapsedMs: 0 };
   }
   if (target.unavailable !== undefined) {
     const status = target.required ? 'error' : 'skipped';

@@ -91,3 +91,27 @@ test('bench --quick: the AMQP scenarios against Wharf lose nothing', { timeout: 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bench --quick: the cross-protocol scenarios against Wharf lose nothing', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-smoke-'));
+  try {
+    const jsonFile = join(dir, 'bench.json');
+    const scenarios = ['cross-mqtt-amqp', 'cross-mqtt-amqp-10k', 'cross-amqp-ws', 'cross-amqp-ws-10k'];
+    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', scenarios.join(','), '--json', jsonFile]);
+    assert.equal(code, 0, `bench exited with ${code}:\n${output}`);
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] };
+    assert.deepEqual(report.results.map((r) => `${r.scenario}/${r.target}/${r.status}`), scenarios.map((s) => `${s}/wharf/ok`));
+    for (const record of report.results) {
+      assert.equal(record.lost, 0, `${record.scenario}: lost`);
+      assert.equal(record.duplicates, 0, `${record.scenario}: duplicates`);
+      assert.ok(figure(record, 'sent') > 0, `${record.scenario}: sent`);
+      // The receiver also got the unmeasured warm-up, so it counts more than the measured sent.
+      assert.ok(figure(record, 'received') > figure(record, 'sent'), `${record.scenario}: received`);
+      assert.ok(figure(record, 'p50') > 0 && figure(record, 'p50') <= figure(record, 'p99'), `${record.scenario}: p50 <= p99`);
+      assert.ok((record.memory?.rssBytes ?? 0) > 0, `${record.scenario}: broker RSS`);
+    }
+    assert.ok(output.includes('Wharf only'), 'the report says why no other broker runs the cross-protocol scenarios');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -46,7 +46,7 @@ function selectTargets(args: BenchArgs): { targetsFor: TargetsFor; protocols: Re
 
 /** Named scenarios in that order; by default every scenario one of the targets can run. */
 function selectScenarios(names: readonly string[], protocols: ReadonlySet<Protocol>): Scenario[] {
-  if (names.length === 0) return [...SCENARIOS.values()].filter((s) => protocols.has(s.protocol));
+  if (names.length === 0) return [...SCENARIOS.values()].filter((s) => [s.protocol, ...(s.alsoNeeds ?? [])].every((p) => protocols.has(p)));
   return names.map((name) => {
     const scenario = SCENARIOS.get(name);
     if (scenario === undefined) throw new UsageError(`--scenario: unknown "${name}"; known: ${[...SCENARIOS.keys()].join(', ')}`);

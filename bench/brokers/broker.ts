@@ -7,6 +7,8 @@ export interface BrokerEndpoints {
   readonly mqttUrl?: string;
   /** Absent when the broker does not speak AMQP (Mosquitto); AMQP scenarios are then skipped for it. */
   readonly amqpUrl?: string;
+  /** MQTT over WebSocket (`ws://host:port/path`), for the cross-protocol scenarios; only Wharf's is known. */
+  readonly mqttWsUrl?: string;
 }
 
 /** What Wharf is compared with by default, per protocol. */

@@ -50,7 +50,8 @@ export async function startWharf(): Promise<RunningBroker> {
   }
   return {
     target: 'wharf',
-    endpoints: { mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, amqpUrl: `amqp://127.0.0.1:${amqpPort}` },
+    // /mqtt is Wharf's default mqtt.ws.path, which the bench config leaves alone.
+    endpoints: { mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, amqpUrl: `amqp://127.0.0.1:${amqpPort}`, mqttWsUrl: `ws://127.0.0.1:${wsPort}/mqtt` },
     pid: broker.pid,
     version: `${wharfVersion() ?? '?'} (durability ${durability})`,
     async stop() {

@@ -62,6 +62,11 @@ export interface ScenarioContext {
 export interface Scenario {
   readonly name: string;
   readonly protocol: Protocol;
+  /**
+   * Protocols a cross-protocol scenario needs besides `protocol` (its publisher's): a broker that
+   * lacks one is reported as skipped for it.
+   */
+  readonly alsoNeeds?: readonly Protocol[];
   /** One line: what is measured. */
   readonly summary: string;
   defaults(quick: boolean): ScenarioSettings;

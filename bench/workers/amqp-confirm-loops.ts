@@ -4,6 +4,8 @@ import { encodePayload, monotonicMs } from './payload.ts';
 /** What one AMQP publisher sends: `messages` persistent messages to `queue` through the default exchange. */
 export interface ConfirmPlan {
   readonly queue: string;
+  /** Publish to this exchange with `queue` as the routing key instead (cross-protocol: amq.topic). */
+  readonly exchange?: string;
   readonly publisherId: number;
   readonly messages: number;
   /** Stop publishing (then wait for the outstanding confirms) at this monotonic ms. */
@@ -66,7 +68,8 @@ class ConfirmWindow {
     const payload = encodePayload(this.plan.payloadBytes, this.plan.publisherId, seq, process.hrtime.bigint());
     // The return value is amqplib's channel buffer above its high-water mark (1,024 frames); the
     // window keeps far fewer than that outstanding, so it is not waited on.
-    this.channel.sendToQueue(this.plan.queue, payload, PERSISTENT, (err: unknown) => {
+    // The default exchange ('') routes to the queue named by the routing key: sendToQueue.
+    this.channel.publish(this.plan.exchange ?? '', this.plan.queue, payload, PERSISTENT, (err: unknown) => {
       if (err === null || err === undefined) {
         this.confirmed++;
         this.latencies[this.samples++] = monotonicMs() - (this.sentAtMs[seq] ?? 0);

@@ -11,7 +11,14 @@ export type ChildMessage =
   | { readonly type: 'result'; readonly result: WorkerResult }
   | { readonly type: 'error'; readonly message: string };
 
-export type WorkerResult = PublisherResult | SubscriberResult | LatencyResult | AmqpPublisherResult | AmqpConsumerResult | AmqpE2eResult;
+export type WorkerResult =
+  | PublisherResult
+  | SubscriberResult
+  | LatencyResult
+  | AmqpPublisherResult
+  | AmqpConsumerResult
+  | AmqpE2eResult
+  | LatencyReceiverResult;
 
 /** Times are CLOCK_MONOTONIC in ms (process.hrtime), which is one clock for all processes on the machine. */
 export interface PublisherResult {
@@ -105,4 +112,21 @@ export interface AmqpE2eResult {
   readonly sendEndMs: number;
   readonly latencyMs: LatencySummary;
   readonly confirmLatencyMs: LatencySummary;
+}
+
+/**
+ * A receiver in its own process (cross-protocol scenarios): what arrived so far, checked against
+ * what the parent said was sent, and the end-to-end latency of the measured publisher's messages.
+ */
+export interface LatencyReceiverResult {
+  readonly kind: 'latency-receiver';
+  readonly name: string;
+  readonly received: number;
+  readonly lost: number;
+  readonly duplicates: number;
+  /** Messages not from a publisher of this run, or beyond its sequence range. */
+  readonly unexpected: number;
+  /** AMQP deliveries flagged redelivered; MQTT deliveries with the DUP flag. */
+  readonly redelivered: number;
+  readonly latencyMs: LatencySummary;
 }
