@@ -158,13 +158,14 @@ function coldReaderSuite (name: string, open: () => Promise<{ store: ObjectStore
 
 coldReaderSuite('a directory', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-cold-reader-'))
-  return { store: new DirectoryObjectStore(dir), close: async () => { await rm(dir, { recursive: true, force: true }) } }
+  const store = new DirectoryObjectStore(dir)
+  return { store, close: async () => { await store.close(); await rm(dir, { recursive: true, force: true }) } }
 })
 
 coldReaderSuite('S3 (s3rver)', async () => {
   const server: S3Server = await startS3Server()
   const store = new S3ObjectStore({ bucket: server.bucket, prefix: 'cold-reader', endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: server.credentials })
-  return { store, close: async () => { await closeKeepingLoopAlive(server) } }
+  return { store, close: async () => { await store.close(); await closeKeepingLoopAlive(server) } }
 })
 
 /** s3-server.ts unrefs its child, so nothing holds the event loop open while close() waits for the exit. */
