@@ -7,6 +7,8 @@ export interface AdminState {
   overview(): Record<string, unknown>
   connections(): Array<Record<string, unknown>>
   queues(): QueueInfo[]
+  /** Cold tier: object store, upload backlog and errors, block cache, disk watermark. */
+  tiering(): Record<string, unknown> | null
 }
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void
@@ -24,7 +26,8 @@ export function createAdminServer (metrics: Metrics, state: AdminState, extraRou
       res.end(metrics.renderPrometheus())
     },
     '/api/overview': (_req, res) => sendJson(res, 200, state.overview()),
-    '/api/connections': (_req, res) => sendJson(res, 200, state.connections())
+    '/api/connections': (_req, res) => sendJson(res, 200, state.connections()),
+    '/api/tiering': (_req, res) => { const t = state.tiering(); if (t === null) sendJson(res, 503, { error: 'starting' }); else sendJson(res, 200, t) }
   }
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'

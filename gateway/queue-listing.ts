@@ -24,9 +24,10 @@ export function listQueues (broker: Broker, mqttSessions: readonly MqttSessionQu
   const out: QueueInfo[] = []
   for (const vhost of broker.vhosts.values()) {
     for (const q of vhost.queues.values()) {
-      const ready = q.messageCount
-      const unacked = q.unackedCount
       const type = typeof q.args['x-queue-type'] === 'string' ? q.args['x-queue-type'] : 'classic'
+      // A stream keeps what its consumers read: its unacknowledged records are among those retained.
+      const unacked = q.unackedCount
+      const ready = type === 'stream' ? Math.max(0, q.messageCount - unacked) : q.messageCount
       out.push({
         name: q.name,
         vhost: q.vhost,

@@ -19,6 +19,11 @@ import { systemTimers } from '../core/model/timers.ts'
 import { createAdminServer } from './admin-http.ts'
 import { liveRoutes } from './live-page-routes.ts'
 import { listQueues } from './queue-listing.ts'
+import { startTiering, type Tiering } from './tiering-wiring.ts'
+import { watchDisk } from './disk-wiring.ts'
+import type { DiskWatermark } from '../core/storage/disk-watermark.ts'
+import { bindArchives } from '../adapters/mqtt/archive-bindings.ts'
+import type { Vhost } from '../core/model/vhost.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
 
@@ -49,7 +54,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   const servers: Server[] = []
   const startedAtMs = Date.now()
   // The admin server answers from the start, before these exist (while the store opens and listeners start).
-  let built: { store: SqliteStore, broker: Broker, amqp: AmqpAdapter, mqtt: MqttAdapter } | undefined
+  let built: { store: SqliteStore, broker: Broker, amqp: AmqpAdapter, mqtt: MqttAdapter, tiering: Tiering, disk: DiskWatermark } | undefined
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time
 
   const admin = createAdminServer(metrics, {
@@ -66,7 +71,8 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       ...(built?.mqtt.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []),
       ...(built?.amqp.connections().map(c => ({ name: c.name, protocol: 'AMQP 0-9-1', user: c.user, vhost: c.vhost, channels: c.channels, peer_host: c.peerHost })) ?? [])
     ],
-    queues: () => built === undefined ? [] : listQueues(built.broker, built.mqtt.sessionQueues())
+    queues: () => built === undefined ? [] : listQueues(built.broker, built.mqtt.sessionQueues()),
+    tiering: () => built === undefined ? null : { ...built.tiering.status(), disk: built.disk.status() }
   }, liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }))
   servers.push(admin)
   const adminPort = await listen(admin, config.admin.port, config.host, 'admin http')
@@ -83,13 +89,15 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   let mqtt: MqttAdapter
   let broker: Broker
   let amqp: AmqpAdapter
+  let tiering: Tiering | undefined
+  let disk: DiskWatermark
   try {
     const durable = new SqliteDurableStore(store, amqpPropertiesCodec, Date.now, logger.child({ component: 'model' }))
     const streams = new SqliteStreamStore(store, amqpPropertiesCodec, {
       segmentBytes: config.streams.segmentBytes,
       segmentAgeSeconds: config.streams.segmentAgeSeconds,
       ...streamReadDefaults,
-      maintenanceIntervalMs: config.tiering.checkIntervalMs,
+      maintenanceIntervalMs: 0, // the tiering manager seals and applies retention every tiering.checkIntervalMs
       timers: systemTimers,
       logger: logger.child({ component: 'streams' })
     })
@@ -97,12 +105,16 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     registerModelMetrics(broker, metrics)
     amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
     mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, logger, metrics })
+    await bindArchives(broker.vhost(config.mqtt.vhost) as Vhost, config.mqtt.exchange, config.archive)
+    tiering = startTiering(config, store, streams, systemTimers, logger, metrics)
+    disk = watchDisk(config, store, logger, metrics, reason => { amqp.setBlocked(reason); mqtt.setRefusing(reason) })
   } catch (err) {
+    await tiering?.close()
     await closeServer(admin)
     store.close()
     throw err
   }
-  built = { store, broker, amqp, mqtt }
+  built = { store, broker, amqp, mqtt, tiering, disk }
   const handle = mqtt.handle.bind(mqtt)
 
   try {
@@ -138,8 +150,10 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
           ready = false
           logger.info('draining: stop accepting, disconnect clients, commit, close store')
           const stopped = Promise.all(servers.map(closeServer))
+          disk.stop()
           await amqp.close()
           await mqtt.close()
+          await tiering.close()
           broker.close()
           store.flush()
           await new Promise(resolve => setImmediate(resolve))
@@ -152,8 +166,10 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     }
   } catch (err) {
     await Promise.all(servers.map(closeServer))
+    disk.stop()
     await amqp.close()
     await mqtt.close()
+    await tiering.close()
     broker.close()
     store.close()
     throw err
