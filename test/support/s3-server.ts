@@ -117,12 +117,25 @@ async function spawnServer (port: number, dir: string, bucket: string, startTime
   }
 }
 
+/** Bounds the wait for a SIGKILLed child's exit: a hung wait would hang the whole test run. */
+const EXIT_WAIT_MS = 10_000
+
 async function killAndWait (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
-  // Held while we wait: the child is unref'd so that a test process can end without close().
+  // The child and its pipes are unref'd (a test process may end without close()), so while we wait
+  // nothing else may keep the event loop alive: a ref'd timer does, until the exit arrives.
+  // Without it node:test reports "Promise resolution is still pending but the event loop has
+  // already resolved" and abandons the hook.
   child.ref()
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve())
-    child.kill('SIGKILL')
-  })
+  let keepAlive: NodeJS.Timeout | undefined
+  try {
+    await new Promise<void>((resolve, reject) => {
+      keepAlive = setTimeout(() => reject(new Error(`s3rver: pid ${child.pid} did not exit within ${EXIT_WAIT_MS} ms of SIGKILL`)), EXIT_WAIT_MS)
+      child.once('exit', () => resolve())
+      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return }
+      child.kill('SIGKILL')
+    })
+  } finally {
+    clearTimeout(keepAlive)
+  }
 }
