@@ -39,7 +39,7 @@ export async function startWharf(): Promise<RunningBroker> {
   const configFile = join(dataDir, 'bench.yaml');
   writeFileSync(configFile, 'mqtt:\n  maxQueuedMessages: 1000000\n  maxQueuedBytes: 1073741824\n  maxInflightMessages: 100\n');
   const entry = join(REPO_ROOT, 'gateway', 'bin', 'wharf.js');
-  const broker = new BrokerProcess('wharf', process.execPath, [entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env });
+  const broker = new BrokerProcess('wharf', process.execPath, [...profileArgs(), entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env });
   const readyUrl = `http://127.0.0.1:${adminPort}/readyz`;
   try {
     await broker.waitUntil(`200 from ${readyUrl}`, READY_TIMEOUT_MS, () => httpStatusIs(readyUrl, 200));
@@ -59,6 +59,15 @@ export async function startWharf(): Promise<RunningBroker> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * WHARF_BENCH_BROKER_PROFILE_DIR=dir writes a V8 CPU profile of each Wharf run there (written when
+ * SIGTERM drains it): what limits the broker in a scenario.
+ */
+function profileArgs(): string[] {
+  const dir = process.env['WHARF_BENCH_BROKER_PROFILE_DIR'];
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
 function wharfVersion(): string | undefined {
