@@ -9,6 +9,7 @@ import { fanoutQos0 } from './fanout-qos0.ts';
 import { fanoutQos1 } from './fanout-qos1.ts';
 import { latencyQos1 } from './latency-qos1.ts';
 import type { Scenario } from './scenario.ts';
+import { streamReplay } from './stream-replay.ts';
 
 /** Every scenario, by name, in the order a full run executes them. */
 export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
@@ -25,5 +26,6 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
     crossMqttAmqp10k,
     crossAmqpWs1k,
     crossAmqpWs10k,
+    streamReplay,
   ].map((s) => [s.name, s]),
 );
