@@ -71,6 +71,7 @@ describe('tiering through a running broker (MQTT archive -> stream -> S3)', { ti
     const N = 1000
     broker = await startTestBroker(tieringTo(server))
     device = await mqttConnect(broker.mqttUrl, { clientId: 'dev-size' })
+    await device.publishAsync('plant/line1/temp', 'not archived', { qos: 1 }) // outside sensors/#
     await publishReadings(device, 0, N)
 
     const settled = await pollUntil('offload by size to catch up', () => tieringStatus(broker!.adminUrl), caughtUp(LOCAL_BYTES_MAX))
