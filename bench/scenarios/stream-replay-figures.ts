@@ -30,11 +30,20 @@ export function publishFigures(published: StreamPublishResult): Figure[] {
   ];
 }
 
-export function replayFigures(r: StreamReplayResult, tier: 'hot' | 'cold'): Figure[] {
+export function replayFigures(r: StreamReplayResult, tier: 'hot' | 'cold', published: number): Figure[] {
   return [
     rate(`${tier}Rate`, `${tier} replay (msg/s)`, replayRatePerS(r), true),
     msFigure(`${tier}FirstMs`, `${tier} replay: first delivery after consume`, r.firstMs - r.consumeMs),
+    countFigure(`${tier}Delivered`, `${tier} replay: delivered`, r.received),
+    countFigure(`${tier}Lost`, `${tier} replay: lost`, published - r.unique, 'lower'),
+    countFigure(`${tier}OutOfOrder`, `${tier} replay: out of order`, r.outOfOrder, 'lower'),
+    countFigure(`${tier}Corrupt`, `${tier} replay: payload altered`, r.corrupt, 'lower'),
   ];
+}
+
+/** Broker CPU µs per replayed message: its own cost, apart from what else loaded the machine's cores. */
+function cpuPerMessage(key: string, label: string, cpuMs: number | undefined, messages: number): Figure[] {
+  return cpuMs === undefined || messages === 0 ? [] : [{ key, label, value: (cpuMs * 1000) / messages, unit: 'µs', better: 'lower' }];
 }
 
 /** Everything the Wharf run measures beyond the publish and the two replays' rates. */
@@ -44,6 +53,8 @@ export function tieredFigures(run: TieredReplay): Figure[] {
   const hot = replayRatePerS(run.hot);
   const delta = (after: number, before: number): number => after - before;
   return [
+    ...cpuPerMessage('hotCpuPerMsg', 'hot replay: broker CPU per message (µs)', run.hotCpuMs, run.hot.unique),
+    ...cpuPerMessage('coldCpuPerMsg', 'cold replay: broker CPU per message (µs)', run.coldCpuMs, run.cold.unique),
     percent('coldToHot', 'cold / hot replay (%)', hot === 0 ? 0 : cold / hot, 'higher'),
     countFigure('objects', 'objects in the bucket', bucket.objects),
     countFigure('objectBytes', 'object-store bytes', bucket.bytes),

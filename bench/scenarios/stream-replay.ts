@@ -42,7 +42,7 @@ async function runOnWharf(context: ScenarioContext, work: ReplayWorkload): Promi
   if (run.hotTiering.uploadedSegments > 0) failures.push(`hot replay was not all local: ${run.hotTiering.uploadedSegments} segments offloaded before it`);
   const coldGets = run.coldTiering.requests.gets - run.offloaded.requests.gets;
   if (coldGets === 0) failures.push('cold replay made no GET: it was not read from the object store');
-  const figures = [...publishFigures(run.published), ...replayFigures(run.hot, 'hot'), ...replayFigures(run.cold, 'cold'), ...tieredFigures(run)];
+  const figures = [...publishFigures(run.published), ...replayFigures(run.hot, 'hot', run.published.confirmed), ...replayFigures(run.cold, 'cold', run.published.confirmed), ...tieredFigures(run)];
   const lost = Math.max(run.published.confirmed - run.hot.unique, run.published.confirmed - run.cold.unique);
   return { figures, lost, duplicates: run.hot.duplicates + run.cold.duplicates, failures, notes: tieredNotes(run) };
 }
@@ -55,7 +55,7 @@ async function runHotOnly(context: ScenarioContext, work: ReplayWorkload, produc
     const published = await publishStream(group, context.url, work);
     const hot = await replayStream(group, context.url, 'hot', work);
     const failures = [...publishFailuresOf(published), ...replayFailures(hot, 'hot', published.confirmed)];
-    const figures = [...publishFigures(published), ...replayFigures(hot, 'hot')];
+    const figures = [...publishFigures(published), ...replayFigures(hot, 'hot', published.confirmed)];
     const notes = [`${product} has no cold tier: only the hot replay is measured`];
     return { figures, lost: published.confirmed - hot.unique, duplicates: hot.duplicates, failures, notes };
   } finally {
