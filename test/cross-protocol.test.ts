@@ -254,3 +254,39 @@ function pick (q: Record<string, unknown> | undefined): Record<string, unknown> 
   if (q === undefined) return undefined
   return { vhost: q['vhost'], durable: q['durable'], messages: q['messages'], consumers: q['consumers'], type: q['type'] }
 }
+
+test('a message routed to a durable AMQP queue and an offline MQTT session is stored once, and goes when both are done', { timeout: 20000 }, async () => {
+  const ch = await a.channel(amqp)
+  await ch.assertQueue('once-durable', { durable: true })
+  await ch.bindQueue('once-durable', 'amq.topic', 'once.#')
+  const offline = await m.connect(broker.mqttUrl, { clientId: 'once-device', clean: false })
+  await offline.subscribeAsync('once/#', { qos: 1 })
+  await m.end(offline)
+  const db = new Database(join(broker.dataDir, 'wharf.db'), { readonly: true })
+  const rows = (): number => (db.prepare("SELECT count(*) AS n FROM messages WHERE payload = CAST('stored-once' AS BLOB) OR payload = 'stored-once'").get() as { n: number }).n
+  const refs = (): number[] => (db.prepare("SELECT refs FROM messages WHERE payload = CAST('stored-once' AS BLOB) OR payload = 'stored-once'").all() as Array<{ refs: number }>).map(r => r.refs)
+  const pub = await m.connect(broker.mqttUrl)
+  try {
+    await pub.publishAsync('once/a', 'stored-once', { qos: 1 }) // PUBACK: both copies committed
+    assert.equal(rows(), 1, 'one messages row for the AMQP queue and the MQTT session')
+    assert.deepEqual(refs(), [2])
+    const confirm = await amqp.createConfirmChannel()
+    confirm.publish('amq.topic', 'once.b', Buffer.from('stored-once'), { deliveryMode: 2 })
+    await confirm.waitForConfirms()
+    await confirm.close()
+    assert.equal(rows(), 2, 'an AMQP publish to both is stored once too (two messages, two rows)')
+    assert.deepEqual(refs(), [2, 2])
+    const inbox = await a.consume(ch, 'once-durable', { noAck: false }, d => ch.ack(d))
+    await inbox.waitFor(2)
+    const back = await m.connect(broker.mqttUrl, { clientId: 'once-device', clean: false })
+    const backIn = m.collector(back)
+    const got = await backIn.waitFor(2)
+    assert.deepEqual(got.map(x => x.topic).sort(), ['once/a', 'once/b'])
+    await a.eventually('both rows are gone once both sides acknowledged', () => rows() === 0, 5000)
+    await m.end(back)
+  } finally {
+    db.close()
+    await m.end(pub)
+    await ch.close()
+  }
+})

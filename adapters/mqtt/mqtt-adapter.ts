@@ -9,6 +9,7 @@ import { verifyPasswordAsync } from '../../core/auth/password-hash.ts'
 import { createTopicAcl } from '../../core/auth/topic-acl.ts'
 import { SqlitePersistence, sessionQueueName } from './sqlite-persistence.ts'
 import { CorePublish } from './core-publish.ts'
+import type { MqttSink } from './mqtt-sink.ts'
 import { SharedSubscriptions, type SharedMember } from './shared-subscriptions.ts'
 import { parseSharedFilter } from './topic-mapping.ts'
 import type { Broker } from '../../core/model/broker.ts'
@@ -62,6 +63,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     await vhost.declareExchange({ name: mqtt.exchange, type: 'topic', durable: true, autoDelete: false, internal: false, arguments: {} }, false)
   }
   let refusing: string | null = null
+  let sinkOf: () => MqttSink | undefined = () => undefined // set once aedes is built (CorePublish wraps it)
 
   const onOverflow = (clientId: string): void => {
     counters.queueOverflow.inc()
@@ -71,7 +73,8 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     maxQueuedMessages: mqtt.maxQueuedMessages,
     maxQueuedBytes: mqtt.maxQueuedBytes,
     queueOverflow: mqtt.queueOverflow,
-    onOverflow
+    onOverflow,
+    storedMessageOf: payload => sinkOf()?.messageOfBody(payload)
   })
   const acl = createTopicAcl(opts.auth)
   const usersByName = new Map(opts.auth.users.map(u => [u.username, u]))
@@ -154,6 +157,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     }
   })
   const durable = new CorePublish(broker, vhost, mqtt.exchange, () => opts.model.nowMs)
+  sinkOf = () => durable.sink
   const sharedSubs = new SharedSubscriptions(vhost, mqtt.exchange, mqtt.maxInflightMessages, log)
   persistence.setExternalDeliveries(sharedSubs)
   // Persistent sessions' subscriptions route from the start, also while their clients are away.

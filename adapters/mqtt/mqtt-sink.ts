@@ -24,6 +24,8 @@ export class MqttSink implements MessageSink {
   /** Messages that came from MQTT keep their packet, so aedes sees what the client sent. */
   private readonly origins = new WeakMap<Message, Origin>()
   private readonly keyUsers = new Map<string, Set<string>>()
+  /** Payload -> the core message it is the body of, while aedes queues it for sessions. */
+  private readonly bodies = new WeakMap<object, Message>()
 
   constructor (
     private readonly vhost: Vhost,
@@ -39,11 +41,17 @@ export class MqttSink implements MessageSink {
   }
 
   accept (message: Message): Promise<void> {
+    this.bodies.set(message.body, message)
     const origin = this.origins.get(message)
     const packet = origin?.packet ?? coreToMqttPublish(message)
     return new Promise((resolve, reject) => {
       this.aedesPublish(packet, origin?.client ?? null, err => { if (err) reject(err); else resolve() })
     })
+  }
+
+  /** The core message a payload is the body of (aedes hands session queues the payload, not the message). */
+  messageOfBody (payload: unknown): Message | undefined {
+    return typeof payload === 'object' && payload !== null ? this.bodies.get(payload) : undefined
   }
 
   wantsUnrouted (message: Message): boolean {

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../core/clock.ts'
 import type { InPacket, PublishPacket } from './persistence/packet-codec.ts'
 import { IncomingStore } from './persistence/incoming-store.ts'
 import { RetainedStore } from './persistence/retained-store.ts'
-import { SessionQueues, type Dropped, type OutgoingPacket, type PacketRef, type QueueOverflow, type QueueTarget } from './persistence/session-queues.ts'
+import { SessionQueues, type StoredMessageLookup, type Dropped, type OutgoingPacket, type PacketRef, type QueueOverflow, type QueueTarget } from './persistence/session-queues.ts'
 import { SubscriptionIndex, type SubscriptionIn, type TopicSubscription } from './persistence/subscription-index.ts'
 import { WillStore, type WillPacket } from './persistence/will-store.ts'
 
@@ -22,6 +22,11 @@ export interface SqlitePersistenceOptions {
   /** Called once per dropped message, after the change is committed. */
   onOverflow?: (clientId: string, dropped: Dropped) => void
   clock?: Clock
+  /**
+   * The core message a publish's payload belongs to, when core routed it here: a session queue then
+   * references core's stored row instead of storing the payload a second time.
+   */
+  storedMessageOf?: StoredMessageLookup
 }
 
 export interface PersistenceStats {
@@ -77,7 +82,7 @@ export class SqlitePersistence {
     const onOverflow = opts.onOverflow ?? (() => {})
     this.subscriptions = new SubscriptionIndex(store)
     this.retained = new RetainedStore(store, nowMs)
-    this.queues = new SessionQueues(store, opts, nowMs, onOverflow)
+    this.queues = new SessionQueues(store, opts, nowMs, onOverflow, opts.storedMessageOf)
     this.incoming = new IncomingStore(store, nowMs)
     this.wills = new WillStore(store, nowMs)
   }

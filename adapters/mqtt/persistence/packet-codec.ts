@@ -64,8 +64,9 @@ export function payloadBytes (payload: Payload): number {
 }
 
 /** The optional fields of a publish as JSON, or null (the common case: no JSON on the hot path). */
-export function encodeOptionalFields (packet: InPacket): string | null {
-  let extra: Record<string, unknown> | null = null
+/** withTopic: the topic rides along, for a row whose topic column holds core's routing key. */
+export function encodeOptionalFields (packet: InPacket, withTopic = false): string | null {
+  let extra: Record<string, unknown> | null = withTopic ? { topic: packet.topic } : null
   for (const key of OPTIONAL_FIELDS) {
     if (hasOwn(packet, key)) (extra ??= {})[key] = packet[key]
   }

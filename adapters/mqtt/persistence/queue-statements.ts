@@ -25,6 +25,12 @@ export function prepareQueueStatements (db: Database.Database) {
       ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`).pluck(),
     insertMessage: db.prepare(`INSERT INTO messages
       (topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // One row for both protocols: a message core already stored (for AMQP queues) is referenced by
+    // the sessions too. Its topic column holds the routing key; the MQTT topic goes into properties,
+    // which publishFromRow applies over the column. Guarded by size and time, so a row id reused
+    // after a rolled-back batch is never taken for another message.
+    shareMessage: db.prepare(`UPDATE messages SET refs = refs + ?, properties = ?, origin_id = ?, origin_seq = ?
+      WHERE id = ? AND exchange IS NOT NULL AND origin_id IS NULL AND payload_bytes = ? AND created_ms = ?`),
     insertEntry: db.prepare(`INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id)
       VALUES (?, ?, ?, ?, ?, ?, 0, NULL)`),
     assignFree: db.prepare(`UPDATE queue_entries SET mqtt_packet_id = ? WHERE queue_id = ? AND seq =

@@ -15,6 +15,10 @@ export type QueueOverflow = 'drop-oldest' | 'drop-newest'
 export type Dropped = 'oldest' | 'newest'
 export type OutgoingPacket = PublishPacket | PubrelPacket
 
+/** A message core stored already (see SqlitePersistenceOptions.storedMessageOf). */
+export interface StoredCoreMessage { readonly storeId: number | null, readonly publishedAtMs: number }
+export type StoredMessageLookup = (payload: unknown) => StoredCoreMessage | undefined
+
 export interface QueueLimits {
   maxQueuedMessages: number
   /** Payload bytes. */
@@ -70,7 +74,8 @@ export class SessionQueues {
     private readonly store: SqliteStore,
     private readonly limits: QueueLimits,
     private readonly nowMs: () => number,
-    private readonly onOverflow: (clientId: string, dropped: Dropped) => void
+    private readonly onOverflow: (clientId: string, dropped: Dropped) => void,
+    private readonly storedMessageOf: StoredMessageLookup = () => undefined
   ) {
     this.sql = prepareQueueStatements(store.db)
   }
@@ -114,6 +119,7 @@ export class SessionQueues {
       retain: retain && (!('rap' in t) || t.rap === true) ? 1 : 0
     }))
     const drops: Drop[] = []
+    const core = this.storedMessageOf(packet.payload)
     return this.write(() => {
       drops.length = 0
       const now = this.nowMs()
@@ -128,9 +134,18 @@ export class SessionQueues {
         accepted.push({ state, qos: s.qos, retain: s.retain })
       }
       if (accepted.length === 0) return
-      const messageId = Number(this.sql.insertMessage.run(...message, accepted.length, now).lastInsertRowid)
+      const messageId = this.shareCoreRow(core, packet, size, accepted.length) ??
+        Number(this.sql.insertMessage.run(...message, accepted.length, now).lastInsertRowid)
       for (const a of accepted) this.sql.insertEntry.run(a.state.id, ++a.state.lastSeq, messageId, originSeq, a.qos, a.retain)
     }).then(() => { for (const d of drops) this.reportDrop(d) })
+  }
+
+  /** Inside a write: references core's row for this message (refs += n), or null when there is none. */
+  private shareCoreRow (core: StoredCoreMessage | undefined, packet: InPacket, size: number, refs: number): number | null {
+    // storeId is set by core's own write, queued before this one (core stores, then hands to MQTT).
+    if (core === undefined || core.storeId === null) return null
+    const changed = this.sql.shareMessage.run(refs, encodeOptionalFields(packet, true), packet.brokerId ?? null, packet.brokerCounter ?? 0, core.storeId, size, core.publishedAtMs).changes
+    return changed === 1 ? core.storeId : null
   }
 
   update (clientId: string, packet: PacketRef): Promise<void> {
