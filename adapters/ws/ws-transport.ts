@@ -26,6 +26,12 @@ export function attachWsTransport (server: HttpServer, opts: WsTransportOptions)
   })
   wss.on('connection', (socket, req) => {
     const stream = createWebSocketStream(socket)
+    // The MQTT adapter corks a turn's packets and uncorks them together; without _writev the
+    // stream would send each packet (even each part of one) as its own frame and syscall. One
+    // binary frame per batch is still a valid MQTT byte stream [MQTT-6.0.0-2].
+    stream._writev = (chunks, callback) => {
+      socket.send(chunks.length === 1 ? (chunks[0] as { chunk: Buffer }).chunk : Buffer.concat(chunks.map(c => c.chunk as Buffer)), callback)
+    }
     stream.on('error', () => stream.destroy())
     opts.onConnection(stream, req)
   })
