@@ -135,6 +135,10 @@ export interface WharfConfig {
     localBytesMax: number
     /** How often the size of the SQLite file is measured against localBytesMax. */
     diskCheckIntervalMs: number
+    /** WAL checkpoints run in a worker thread this often (0 = inside the commit, SQLite's default). */
+    checkpointIntervalMs: number
+    /** The WAL file is truncated back to this size once a checkpoint has reset it (journal_size_limit). */
+    walBytesMax: number
   }
   mqtt: MqttConfig
   amqp: AmqpConfig

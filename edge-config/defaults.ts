@@ -15,7 +15,7 @@ export function defaultConfig (): WharfConfig {
     dataDir: './data',
     host: '0.0.0.0',
     log: { level: 'info' },
-    storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000, localBytesMax: 0, diskCheckIntervalMs: 1000 },
+    storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000, localBytesMax: 0, diskCheckIntervalMs: 1000, checkpointIntervalMs: 250, walBytesMax: 67108864 },
     mqtt: {
       port: 1883,
       tls: tlsDisabled(8883),

@@ -109,7 +109,9 @@ const schema: Schema<WharfConfig> = {
         commitWindowMs: int(0, 1000, 'ms'),
         commitBatchMax: int(1, 1_000_000, 'writes'),
         localBytesMax: int(0, Number.MAX_SAFE_INTEGER, 'bytes', ' (0 = no limit)'),
-        diskCheckIntervalMs: int(10, 3_600_000, 'ms')
+        diskCheckIntervalMs: int(10, 3_600_000, 'ms'),
+        checkpointIntervalMs: int(0, 60_000, 'ms', ' (0 = in the commit, as SQLite does by default)'),
+        walBytesMax: int(1_048_576, Number.MAX_SAFE_INTEGER, 'bytes')
       }
     },
     mqtt: {

@@ -81,7 +81,10 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     dataDir: config.dataDir,
     durability: config.storage.durability,
     commitWindowMs: config.storage.commitWindowMs,
-    commitBatchMax: config.storage.commitBatchMax
+    commitBatchMax: config.storage.commitBatchMax,
+    checkpointIntervalMs: config.storage.checkpointIntervalMs,
+    walBytesMax: config.storage.walBytesMax,
+    onCheckpointError: message => logger.warn(message, { component: 'store' })
   })
   metrics.gauge('wharf_store_commits_total', 'Group commits of the SQLite store', () => store.stats.commits)
   metrics.gauge('wharf_store_writes_committed_total', 'Writes committed by the SQLite store', () => store.stats.committedWrites)

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { migrations as defaultMigrations, type Migration } from './migrations.ts'
+import { WalCheckpointer } from './wal-checkpointer.ts'
 
 export type Durability = 'process' | 'power'
 
@@ -15,6 +16,15 @@ export interface SqliteStoreOptions {
   /** Upper bound of writes gathered in one transaction before it is committed early. */
   commitBatchMax: number
   migrations?: Migration[]
+  /**
+   * storage.checkpointIntervalMs: WAL checkpoints run in a worker thread this often, off the event
+   * loop (wal-checkpointer.ts). 0: SQLite's automatic checkpoint inside the commit, as by default.
+   */
+  checkpointIntervalMs?: number
+  /** storage.walBytesMax: the WAL file is truncated back to this size after a checkpoint reset it. */
+  walBytesMax?: number
+  /** Where a failed background checkpoint is reported. */
+  onCheckpointError?: (message: string) => void
 }
 
 export type WriteFn = (db: Database.Database) => void
@@ -39,6 +49,7 @@ export class SqliteStore {
   private closed = false
   private commits = 0
   private committedWrites = 0
+  private checkpointer: WalCheckpointer | undefined
 
   private constructor (db: Database.Database, private readonly opts: SqliteStoreOptions) {
     this.db = db
@@ -57,10 +68,20 @@ export class SqliteStore {
     db.pragma(`synchronous = ${opts.durability === 'power' ? 'FULL' : 'NORMAL'}`)
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')
-    // Keep the WAL from growing without bound under a steady write load.
-    db.pragma('wal_autocheckpoint = 4000')
+    const walBytesMax = opts.walBytesMax ?? 64 * 1024 * 1024
+    db.pragma(`journal_size_limit = ${walBytesMax}`)
     const store = new SqliteStore(db, opts)
     store.migrate(opts.migrations ?? defaultMigrations)
+    const intervalMs = opts.checkpointIntervalMs ?? 0
+    if (intervalMs > 0) {
+      // The writer's own checkpoint stays as a safety net, at walBytesMax, should the worker fall behind.
+      const pageBytes = db.pragma('page_size', { simple: true }) as number
+      db.pragma(`wal_autocheckpoint = ${Math.max(4000, Math.floor(walBytesMax / pageBytes))}`)
+      store.checkpointer = new WalCheckpointer({ file, intervalMs, onError: opts.onCheckpointError ?? (() => {}) })
+    } else {
+      // Keep the WAL from growing without bound under a steady write load.
+      db.pragma('wal_autocheckpoint = 4000')
+    }
     return store
   }
 
@@ -152,6 +173,7 @@ export class SqliteStore {
     if (this.closed) return
     this.flush()
     this.closed = true
+    void this.checkpointer?.stop()
     this.db.close()
   }
 }
