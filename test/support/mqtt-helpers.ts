@@ -2,9 +2,29 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 
 export interface Received { topic: string, payload: string, qos: number, retain: boolean }
 
+// Messages are recorded from the moment the client exists: a persistent session's queued messages
+// can arrive in the same TCP read as the CONNACK, and mqtt.js emits them before `await connect()`
+// returns to the caller, so a listener attached afterwards would miss them.
+const inboxes = new WeakMap<MqttClient, { messages: Received[], listeners: Array<() => void> }>()
+
+function record (client: MqttClient): { messages: Received[], listeners: Array<() => void> } {
+  let inbox = inboxes.get(client)
+  if (inbox === undefined) {
+    const created = { messages: [] as Received[], listeners: [] as Array<() => void> }
+    client.on('message', (topic, payload, packet) => {
+      created.messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain })
+      for (const l of [...created.listeners]) l()
+    })
+    inboxes.set(client, created)
+    inbox = created
+  }
+  return inbox
+}
+
 /** Connect with mqtt.js; rejects on error or after timeoutMs. reconnect is off so a refusal is seen. */
 export async function connect (url: string, opts: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
   const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: timeoutMs, ...opts })
+  record(client)
   return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => { client.end(true); reject(new Error(`connect ${url}: no CONNACK within ${timeoutMs} ms`)) }, timeoutMs)
     client.once('connect', () => { clearTimeout(timer); client.removeAllListeners('error'); client.removeAllListeners('close'); client.on('error', () => {}); resolve(client) })
@@ -13,21 +33,26 @@ export async function connect (url: string, opts: IClientOptions = {}, timeoutMs
   })
 }
 
-/** Collect messages as they arrive; wait for a count with a bound. */
+/** Messages since the client was created (by connect()), or from now on; wait for a count with a bound. */
 export function collector (client: MqttClient): { messages: Received[], waitFor(n: number, timeoutMs?: number): Promise<Received[]> } {
-  const messages: Received[] = []
-  const waiters: Array<{ n: number, resolve: () => void }> = []
-  client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain })
-    for (const w of [...waiters]) if (messages.length >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
-  })
+  const inbox = record(client)
+  const messages = inbox.messages
   return {
     messages,
     waitFor: async (n, timeoutMs = 5000) => {
       if (messages.length >= n) return messages
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`expected ${n} messages, got ${messages.length} within ${timeoutMs} ms: ${JSON.stringify(messages.slice(-3))}`)), timeoutMs)
-        waiters.push({ n, resolve: () => { clearTimeout(timer); resolve() } })
+        const check = (): void => {
+          if (messages.length < n) return
+          clearTimeout(timer)
+          inbox.listeners.splice(inbox.listeners.indexOf(check), 1)
+          resolve()
+        }
+        const timer = setTimeout(() => {
+          inbox.listeners.splice(inbox.listeners.indexOf(check), 1)
+          reject(new Error(`expected ${n} messages, got ${messages.length} within ${timeoutMs} ms: ${JSON.stringify(messages.slice(-3))}`))
+        }, timeoutMs)
+        inbox.listeners.push(check)
       })
       return messages
     }
