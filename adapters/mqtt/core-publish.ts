@@ -53,8 +53,7 @@ export class CorePublish {
   private route (packet: PublishPacket, client: Client | null): Promise<void> {
     try {
       const message = mqttToCoreMessage(packet, this.exchange, this.nowMs())
-      this.sink.cameFrom(message, packet, client)
-      return this.vhost.publish(this.exchange, message).stored ?? RESOLVED
+      return this.sink.publishFrom(message, packet, client, () => this.vhost.publish(this.exchange, message)).stored ?? RESOLVED
     } catch (err) {
       return Promise.reject(new Error(`mqtt: publish to "${packet.topic}": ${(err as Error).message}`))
     }

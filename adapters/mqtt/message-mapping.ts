@@ -5,7 +5,7 @@
 // an AMQP message cannot reach a 3.1.1 subscriber. They go on the packet under their MQTT 5 names
 // (`properties`), which the session store keeps with the queued message for later readers, while
 // mqtt-packet leaves them out of a 3.1.1 PUBLISH on the wire.
-import { Message, messageTtlMs, type Arguments } from '../../core/model/message.ts'
+import { Message, messageTtlMs, type Arguments, type MessageProperties } from '../../core/model/message.ts'
 import { routingKeyToTopic, topicToRoutingKey } from './topic-mapping.ts'
 
 export const QOS_HEADER = 'x-mqtt-publish-qos'
@@ -40,11 +40,18 @@ export interface Mqtt5Properties {
   userProperties?: Record<string, string>
 }
 
+// One frozen properties object per (QoS, retain): MQTT 3.1.1 publishes carry nothing else, and the
+// publish path then allocates no properties per message.
+const PROPERTIES: ReadonlyArray<Readonly<MessageProperties>> = [0, 1, 2].flatMap(qos => [false, true].map(retain => Object.freeze({
+  deliveryMode: qos > 0 ? 2 : 1,
+  headers: Object.freeze(retain ? { [QOS_HEADER]: qos, [RETAIN_HEADER]: true } : { [QOS_HEADER]: qos })
+})))
+
 export function mqttToCoreMessage (packet: MqttPublish, exchange: string, nowMs: number): Message {
-  const headers: Record<string, unknown> = { [QOS_HEADER]: packet.qos }
-  if (packet.retain) headers[RETAIN_HEADER] = true
+  const qos = packet.qos === 2 ? 2 : packet.qos === 1 ? 1 : 0
+  const properties = PROPERTIES[qos * 2 + (packet.retain ? 1 : 0)] as MessageProperties
   const body = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-  return new Message(exchange, topicToRoutingKey(packet.topic), { deliveryMode: packet.qos > 0 ? 2 : 1, headers }, body, nowMs, null)
+  return new Message(exchange, topicToRoutingKey(packet.topic), properties, body, nowMs, null)
 }
 
 export function isRetained (message: Message): boolean {

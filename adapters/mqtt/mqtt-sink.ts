@@ -13,7 +13,7 @@ import { filterToBindingKey } from './topic-mapping.ts'
 /** aedes' own publish pipeline (store retained, deliver live, queue offline), before our guard. */
 export type AedesPublish = (packet: object, client: object | null, done: (err?: Error | null) => void) => void
 
-interface Origin { packet: object, client: object | null }
+interface Origin { message: Message, packet: object, client: object | null }
 
 export class MqttSink implements MessageSink {
   readonly kind = 'sink' as const
@@ -21,8 +21,8 @@ export class MqttSink implements MessageSink {
   readonly durable = false as const
   readonly exclusiveOwner = null
   readonly inbound = new Set<Binding>()
-  /** Messages that came from MQTT keep their packet, so aedes sees what the client sent. */
-  private readonly origins = new WeakMap<Message, Origin>()
+  /** The MQTT publish being routed now: core routes synchronously, so one slot is enough. */
+  private current: Origin | null = null
   private readonly keyUsers = new Map<string, Set<string>>()
   /** Payload -> the core message it is the body of, while aedes queues it for sessions. */
   private readonly bodies = new WeakMap<object, Message>()
@@ -35,14 +35,23 @@ export class MqttSink implements MessageSink {
     vhost.attachSink(exchange, this)
   }
 
-  /** Remembers the MQTT packet a core message was made from (call before publishing it). */
-  cameFrom (message: Message, packet: object, client: object | null): void {
-    this.origins.set(message, { packet, client })
+  /**
+   * Runs `publish` (core routing of `message`) knowing the MQTT packet it was made from, so aedes
+   * gets the client's own packet (and client) if core routes the message here.
+   */
+  publishFrom<T> (message: Message, packet: object, client: object | null, publish: () => T): T {
+    this.current = { message, packet, client }
+    try {
+      return publish()
+    } finally {
+      this.current = null
+    }
   }
 
-  accept (message: Message): Promise<void> {
-    this.bodies.set(message.body, message)
-    const origin = this.origins.get(message)
+  accept (message: Message, storedByCore: boolean): Promise<void> {
+    // Only then can a session queue share core's row (see SessionQueues.shareCoreRow).
+    if (storedByCore) this.bodies.set(message.body, message)
+    const origin = this.current?.message === message ? this.current : null
     const packet = origin?.packet ?? coreToMqttPublish(message)
     return new Promise((resolve, reject) => {
       this.aedesPublish(packet, origin?.client ?? null, err => { if (err) reject(err); else resolve() })

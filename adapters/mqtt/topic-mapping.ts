@@ -2,7 +2,12 @@
 // where '/' and '.' trade places. A topic `a/b.c` is routing key `a.b/c` and back; in filters `+`
 // is `*` (one word) and `#` stays `#` (zero or more words).
 
-const swapSeparators = (s: string): string => s.replace(/[./]/g, c => (c === '/' ? '.' : '/'))
+// Most topics have no '.', and replaceAll with a string is much cheaper than a callback regex.
+const swapSeparators = (s: string): string => {
+  if (!s.includes('.')) return s.replaceAll('/', '.')
+  if (!s.includes('/')) return s.replaceAll('.', '/')
+  return s.replace(/[./]/g, c => (c === '/' ? '.' : '/'))
+}
 
 /** PUBLISH topic -> routing key on the MQTT exchange. */
 export function topicToRoutingKey (topic: string): string {

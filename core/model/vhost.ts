@@ -252,7 +252,7 @@ export class Vhost implements RoutingScope, QueueHost {
     const writes: Array<Promise<void>> = appended
     if (durable !== undefined) writes.push(this.ctx.store.putMessage(message, durable))
     for (const sink of sinks ?? []) {
-      const taken = sink.accept(message)
+      const taken = sink.accept(message, durable !== undefined)
       if (taken !== undefined) writes.push(taken)
     }
     for (const q of accepted) q.dispatch()
