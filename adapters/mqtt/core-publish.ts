@@ -32,6 +32,7 @@ export class CorePublish {
       const finish: Done = done ?? (() => {})
       if (this.routed.delete(packet) || this.dropped.delete(packet)) { finish(null); return }
       if (packet.topic.startsWith('$')) { this.aedesPublish(packet, client, finish); return }
+      if (packet.qos === 0) { this.routeUnacknowledged(packet, client, finish); return }
       this.route(packet, client).then(() => finish(null), finish)
     }
     ;(broker as unknown as { publish: PublishFn }).publish = guarded
@@ -47,6 +48,19 @@ export class CorePublish {
   drop (packet: PublishPacket, done: Done): void {
     this.dropped.add(packet)
     done(null)
+  }
+
+  /** QoS 0: no ack waits for a commit; `done` is called when aedes (if routed there) is through. */
+  private routeUnacknowledged (packet: PublishPacket, client: Client | null, done: Done): void {
+    let handed: boolean
+    try {
+      const message = mqttToCoreMessage(packet, this.exchange, this.nowMs())
+      handed = this.sink.publishUnacknowledged(message, packet, client, done, () => this.vhost.publish(this.exchange, message))
+    } catch (err) {
+      done(new Error(`mqtt: publish to "${packet.topic}": ${(err as Error).message}`))
+      return
+    }
+    if (!handed) done(null)
   }
 
   /** Routes through core; settles when every durable copy (queues, offline sessions) is committed. */

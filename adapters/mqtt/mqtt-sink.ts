@@ -13,7 +13,13 @@ import { filterToBindingKey } from './topic-mapping.ts'
 /** aedes' own publish pipeline (store retained, deliver live, queue offline), before our guard. */
 export type AedesPublish = (packet: object, client: object | null, done: (err?: Error | null) => void) => void
 
-interface Origin { message: Message, packet: object, client: object | null }
+interface Origin {
+  message: Message
+  packet: object
+  client: object | null
+  /** QoS 0: nothing waits for a commit, so aedes' callback is handed straight to aedes. */
+  done: ((err?: Error | null) => void) | null
+}
 
 export class MqttSink implements MessageSink {
   readonly kind = 'sink' as const
@@ -40,7 +46,7 @@ export class MqttSink implements MessageSink {
    * gets the client's own packet (and client) if core routes the message here.
    */
   publishFrom<T> (message: Message, packet: object, client: object | null, publish: () => T): T {
-    this.current = { message, packet, client }
+    this.current = { message, packet, client, done: null }
     try {
       return publish()
     } finally {
@@ -48,10 +54,31 @@ export class MqttSink implements MessageSink {
     }
   }
 
-  accept (message: Message, storedByCore: boolean): Promise<void> {
+  /**
+   * As publishFrom, for a publish nobody acknowledges (QoS 0): if core routes it here, aedes calls
+   * `done` when it is through and this returns true; else false, and the caller calls `done`.
+   */
+  publishUnacknowledged (message: Message, packet: object, client: object | null, done: (err?: Error | null) => void, publish: () => unknown): boolean {
+    const origin: Origin = { message, packet, client, done }
+    this.current = origin
+    try {
+      publish()
+    } finally {
+      this.current = null
+    }
+    return origin.done === null
+  }
+
+  accept (message: Message, storedByCore: boolean): Promise<void> | undefined {
     // Only then can a session queue share core's row (see SessionQueues.shareCoreRow).
     if (storedByCore) this.bodies.set(message.body, message)
     const origin = this.current?.message === message ? this.current : null
+    if (origin !== null && origin.done !== null) {
+      const done = origin.done
+      origin.done = null
+      this.aedesPublish(origin.packet, origin.client, done)
+      return undefined
+    }
     const packet = origin?.packet ?? coreToMqttPublish(message)
     return new Promise((resolve, reject) => {
       this.aedesPublish(packet, origin?.client ?? null, err => { if (err) reject(err); else resolve() })

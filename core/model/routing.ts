@@ -14,11 +14,14 @@ export interface RoutingScope {
   queueNamed (name: string): Queue | undefined
 }
 
+// Scratch for one exchange's matches: route() never runs inside itself (a router only adds to the
+// set), so one set serves every call and the publish path allocates one less set per message.
+const found = new Set<Destination>()
+
 export function route (start: Exchange, input: RoutingInput, scope: RoutingScope, sinks?: Set<MessageSink>): Set<Queue> {
   const queues = new Set<Queue>()
-  const seen = new Set<Exchange>([start])
+  let seen: Set<Exchange> | undefined // only once an exchange-to-exchange binding is followed
   const work: Exchange[] = [start]
-  const found = new Set<Destination>()
   for (let x = work.pop(); x !== undefined; x = work.pop()) {
     found.clear()
     if (x.name === '') {
@@ -36,8 +39,12 @@ export function route (start: Exchange, input: RoutingInput, scope: RoutingScope
     for (const d of found) {
       if (d.kind === 'queue') queues.add(d)
       else if (d.kind === 'sink') sinks?.add(d)
-      else if (!seen.has(d)) { seen.add(d); work.push(d) }
+      else {
+        seen ??= new Set([start])
+        if (!seen.has(d)) { seen.add(d); work.push(d) }
+      }
     }
   }
+  found.clear()
   return queues
 }
