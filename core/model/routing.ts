@@ -18,8 +18,10 @@ export interface RoutingScope {
 // set), so one set serves every call and the publish path allocates one less set per message.
 const found = new Set<Destination>()
 
-export function route (start: Exchange, input: RoutingInput, scope: RoutingScope, sinks?: Set<MessageSink>): Set<Queue> {
-  const queues = new Set<Queue>()
+const NO_QUEUES: ReadonlySet<Queue> = new Set()
+
+export function route (start: Exchange, input: RoutingInput, scope: RoutingScope, sinks?: Set<MessageSink>): ReadonlySet<Queue> {
+  let queues: Set<Queue> | undefined
   let seen: Set<Exchange> | undefined // only once an exchange-to-exchange binding is followed
   const work: Exchange[] = [start]
   for (let x = work.pop(); x !== undefined; x = work.pop()) {
@@ -37,7 +39,7 @@ export function route (start: Exchange, input: RoutingInput, scope: RoutingScope
       if (alt !== undefined) found.add(alt)
     }
     for (const d of found) {
-      if (d.kind === 'queue') queues.add(d)
+      if (d.kind === 'queue') (queues ??= new Set()).add(d)
       else if (d.kind === 'sink') sinks?.add(d)
       else {
         seen ??= new Set([start])
@@ -46,5 +48,5 @@ export function route (start: Exchange, input: RoutingInput, scope: RoutingScope
     }
   }
   found.clear()
-  return queues
+  return queues ?? NO_QUEUES
 }
