@@ -131,9 +131,9 @@ export interface WharfConfig {
     durability: Durability
     commitWindowMs: number
     commitBatchMax: number
-    /** Disk watermark of the SQLite file (db + WAL); above it publishers are refused. 0 = no limit. */
+    /** Disk watermark: bytes the SQLite database holds (pages in use); above it publishers are refused. 0 = no limit. */
     localBytesMax: number
-    /** How often the size of the SQLite file is measured against localBytesMax. */
+    /** How often the database's size (pages in use) is measured against localBytesMax. */
     diskCheckIntervalMs: number
     /** WAL checkpoints run in a worker thread this often (0 = inside the commit, SQLite's default). */
     checkpointIntervalMs: number

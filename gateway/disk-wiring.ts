@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { SqliteStore } from '../core/storage/sqlite-store.ts'
 import { systemTimers } from '../core/model/timers.ts'
-import { DiskWatermark, sqliteFreeBytes } from '../core/storage/disk-watermark.ts'
+import { DiskWatermark, sqliteStoredBytes } from '../core/storage/disk-watermark.ts'
 
 export function watchDisk (config: WharfConfig, store: SqliteStore, logger: Logger, metrics: Metrics, onChange: (reason: string | null) => void): DiskWatermark {
   const watermark = new DiskWatermark({
@@ -16,10 +16,10 @@ export function watchDisk (config: WharfConfig, store: SqliteStore, logger: Logg
     diskCheckIntervalMs: config.storage.diskCheckIntervalMs,
     timers: systemTimers,
     onChange,
-    reusableBytes: () => sqliteFreeBytes(store.db),
+    storedBytes: () => sqliteStoredBytes(store.db),
     logger: logger.child({ component: 'disk' })
   })
-  metrics.gauge('wharf_store_local_bytes', 'Bytes of the SQLite files counted against storage.localBytesMax', () => watermark.status().bytes)
+  metrics.gauge('wharf_store_local_bytes', 'Bytes the SQLite database holds (pages in use), counted against storage.localBytesMax', () => watermark.status().bytes)
   metrics.gauge('wharf_store_publishers_blocked', '1 while the disk watermark refuses publishers', () => watermark.status().blocked === null ? 0 : 1)
   if (config.storage.localBytesMax > 0) watermark.start()
   return watermark

@@ -106,3 +106,29 @@ test('format bytes: binary units with one decimal', { timeout: 5000 }, () => {
   assert.equal(formatBytes(1.2 * 1024 ** 3), '1.2 GiB')
   assert.equal(formatBytes(1024 ** 3), '1 GiB')
 })
+
+test('disk watermark: the database size in pages does not depend on when the WAL was checkpointed', { timeout: 10_000 }, async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { default: Database } = await import('better-sqlite3')
+  const { sqliteStoredBytes } = await import('./disk-watermark.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-stored-'))
+  const db = new Database(join(dir, 'x.db'))
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('wal_autocheckpoint = 0')
+    db.exec('CREATE TABLE t (b BLOB)')
+    const ins = db.prepare('INSERT INTO t VALUES (?)')
+    db.transaction(() => { for (let i = 0; i < 200; i++) ins.run(Buffer.alloc(4000)) })()
+    const before = sqliteStoredBytes(db)
+    assert.ok(before > 200 * 4000, `holds the rows (${before} bytes)`)
+    db.pragma('wal_checkpoint(TRUNCATE)')
+    assert.equal(sqliteStoredBytes(db), before, 'a checkpoint moves pages, it does not change the size')
+    db.exec('DELETE FROM t')
+    assert.ok(sqliteStoredBytes(db) < before / 10, 'deleted rows free their pages')
+  } finally {
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

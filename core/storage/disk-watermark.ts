@@ -24,8 +24,18 @@ export interface DiskWatermarkOptions {
    * and deleting rows would never clear the block.
    */
   readonly reusableBytes?: () => number
+  /**
+   * The bytes to hold against the limit, instead of the files' sizes: the gateway passes the
+   * database's own size (sqliteStoredBytes), which does not depend on when the WAL was last
+   * checkpointed (the WAL file itself is bounded by storage.walBytesMax).
+   */
+  readonly storedBytes?: () => number
+  /** Publishers are accepted again only below this fraction of localBytesMax (default 0.9). */
+  readonly resumeFraction?: number
   readonly logger?: Logger
 }
+
+const RESUME_FRACTION_DEFAULT = 0.9
 
 export interface DiskWatermarkStatus {
   blocked: string | null
@@ -69,7 +79,10 @@ export class DiskWatermark {
     }
     this.counters.bytes = bytes
     const max = this.opts.localBytesMax
-    const reason = max > 0 && bytes > max ? `local store ${formatBytes(bytes)} over storage.localBytesMax ${formatBytes(max)}` : null
+    // Once blocked, the store must come down to resumeFraction of the limit: a measure that hovers
+    // at the limit (WAL frames counted before a checkpoint folds them into pages) does not flap.
+    const limit = this.blocked === null ? max : max * (this.opts.resumeFraction ?? RESUME_FRACTION_DEFAULT)
+    const reason = max > 0 && bytes > limit ? `local store ${formatBytes(bytes)} over storage.localBytesMax ${formatBytes(max)}` : null
     if ((reason === null) !== (this.blocked === null)) {
       this.blocked = reason
       if (reason === null) {
@@ -106,11 +119,21 @@ export class DiskWatermark {
   }
 
   private measureBytes (): number {
+    if (this.opts.storedBytes !== undefined) return this.opts.storedBytes()
     const files = [this.opts.dbFile, `${this.opts.dbFile}-wal`, `${this.opts.dbFile}-shm`]
     const total = files.reduce((n, f) => n + fileBytes(f), 0)
     const reusable = this.opts.reusableBytes?.() ?? 0
     return Math.max(0, total - reusable)
   }
+}
+
+/**
+ * Pages in use of an open SQLite database, in bytes, as of its latest commit (pages still in the
+ * WAL included, free pages not): what the store holds, whether or not a checkpoint ran yet.
+ */
+export function sqliteStoredBytes (db: { pragma: (source: string, options: { simple: true }) => unknown }): number {
+  const pages = Number(db.pragma('page_count', { simple: true })) - Number(db.pragma('freelist_count', { simple: true }))
+  return pages * Number(db.pragma('page_size', { simple: true }))
 }
 
 /** Free pages of an open SQLite database, in bytes: space it fills before its file grows. */
