@@ -382,3 +382,28 @@ test('deleting a stream removes its records and manifest; its offloaded objects 
     } finally { node.close() }
   })
 })
+
+test('a stream declared again under a deleted one\'s name: its new object under the old key is not deleted as an orphan', async () => {
+  await withDir(async dir => {
+    const timers = new ManualTimers()
+    const node = open(dir, timers, 4 * RECORD_BYTES)
+    try {
+      await declareStream(node.vhost)
+      await publish(node.vhost, 0, 6)
+      await new Promise(resolve => setImmediate(resolve))
+      const [old] = node.streams.sealedLocal()
+      assert.ok(old !== undefined)
+      await node.streams.markOffloaded(old, 'k0', indexOf(old))
+      await node.vhost.deleteQueue('s', { ifUnused: false, ifEmpty: false }, owner)
+      await new Promise(resolve => setImmediate(resolve))
+      // The store was unreachable: the orphan 'k0' is still due for deletion when 's' comes back.
+      await declareStream(node.vhost)
+      await publish(node.vhost, 0, 6)
+      await new Promise(resolve => setImmediate(resolve))
+      const [fresh] = node.streams.sealedLocal()
+      assert.ok(fresh !== undefined)
+      await node.streams.markOffloaded(fresh, 'k0', indexOf(fresh)) // same name, same offsets: same key, new bytes
+      assert.deepEqual(node.streams.applyRetention(timers.nowMs()).map(s => s.objectKey), [], 'the replaced orphan is not deleted')
+    } finally { node.close() }
+  })
+})

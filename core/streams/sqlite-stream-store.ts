@@ -218,6 +218,9 @@ export class SqliteStreamStore implements TieredStreamStore {
       if (!this.orphans.some(s => sameSegment(s, updated))) this.orphans.push(updated)
       return Promise.resolve()
     }
+    // A stream deleted and declared again under the same name writes the same keys: the new object
+    // replaced the old one, so an orphan of that key must not be deleted (it would take the new one).
+    this.orphans = this.orphans.filter(o => o.objectKey !== objectKey)
     if (segment.lastOffset >= log.open.firstOffset) {
       return Promise.reject(new Error(`streams: mark offloaded ${describeSegment(segment)}: not a sealed segment (open segment starts at ${log.open.firstOffset})`))
     }
