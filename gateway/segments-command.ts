@@ -3,10 +3,9 @@
 import type { Writable } from 'node:stream'
 import { loadConfig } from '../edge-config/load-config.ts'
 import { ConfigError } from '../edge-config/config-error.ts'
-import { s3Region, tieringUrl } from '../edge-config/tiering-target.ts'
 import type { WharfConfig } from '../edge-config/config-types.ts'
 import type { ObjectStore } from '../core/tiering/object-store.ts'
-import { objectStoreFromUrl } from '../core/tiering/object-store-from-url.ts'
+import { configuredObjectStore } from './tiering-wiring.ts'
 import { decodeSegment } from '../core/tiering/segment-format.ts'
 import { recordToJson } from '../core/tiering/segment-record-json.ts'
 import { parseSegmentKey } from '../core/tiering/segment-name.ts'
@@ -91,12 +90,7 @@ function storeOf (args: SegmentsArgs, env: Record<string, string | undefined>): 
     if (err instanceof ConfigError) throw new Error(err.message)
     throw err
   }
-  const url = args.url ?? tieringUrl(config)
-  return objectStoreFromUrl(url, {
-    s3Endpoint: config.tiering.s3.endpoint,
-    s3ForcePathStyle: config.tiering.s3.forcePathStyle,
-    s3Region: s3Region(config, env)
-  })
+  return configuredObjectStore(config, env, args.url ?? undefined)
 }
 
 async function list (store: ObjectStore, io: SegmentsCommandIo): Promise<void> {

@@ -23,9 +23,9 @@ export interface Tiering {
   close (): Promise<void>
 }
 
-/** The object store configured by tiering.url (and tiering.s3.*), as the CLI opens it too. */
-export function configuredObjectStore (config: WharfConfig, env: Readonly<Record<string, string | undefined>> = process.env): ObjectStore {
-  return objectStoreFromUrl(tieringUrl(config), {
+/** The object store configured by tiering.url (or `url`, the CLI's --url) and tiering.s3.*. */
+export function configuredObjectStore (config: WharfConfig, env: Readonly<Record<string, string | undefined>> = process.env, url = tieringUrl(config)): ObjectStore {
+  return objectStoreFromUrl(url, {
     s3Endpoint: config.tiering.s3.endpoint,
     s3ForcePathStyle: config.tiering.s3.forcePathStyle,
     s3Region: s3Region(config, env)

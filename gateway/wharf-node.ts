@@ -22,8 +22,6 @@ import { listQueues } from './queue-listing.ts'
 import { startTiering, type Tiering } from './tiering-wiring.ts'
 import { watchDisk } from './disk-wiring.ts'
 import type { DiskWatermark } from '../core/storage/disk-watermark.ts'
-import { bindArchives } from '../adapters/mqtt/archive-bindings.ts'
-import type { Vhost } from '../core/model/vhost.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
 
@@ -94,6 +92,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   let amqp: AmqpAdapter
   let tiering: Tiering | undefined
   let disk: DiskWatermark
+  const undo: Array<() => unknown> = [] // closers of what this block built, for a failure part way
   try {
     const durable = new SqliteDurableStore(store, amqpPropertiesCodec, Date.now, logger.child({ component: 'model' }))
     const streams = new SqliteStreamStore(store, amqpPropertiesCodec, {
@@ -105,14 +104,18 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       logger: logger.child({ component: 'streams' })
     })
     broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }), streams })
+    undo.push(() => broker.close())
     registerModelMetrics(broker, metrics)
     amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
-    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, logger, metrics })
-    await bindArchives(broker.vhost(config.mqtt.vhost) as Vhost, config.mqtt.exchange, config.archive)
+    undo.push(async () => await amqp.close())
+    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, archive: config.archive, logger, metrics })
+    undo.push(async () => await mqtt.close())
     tiering = startTiering(config, store, streams, systemTimers, logger, metrics)
+    undo.push(async () => await tiering?.close())
     disk = watchDisk(config, store, logger, metrics, reason => { amqp.setBlocked(reason); mqtt.setRefusing(reason) })
   } catch (err) {
-    await tiering?.close()
+    // In reverse, what was built before the failure.
+    for (const close of undo.reverse()) await close()
     await closeServer(admin)
     store.close()
     throw err

@@ -1,7 +1,7 @@
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
 import type { Duplex } from 'node:stream'
 import type { IncomingMessage } from 'node:http'
-import type { MqttConfig, WharfConfig } from '../../edge-config/config-types.ts'
+import type { ArchiveConfig, MqttConfig, WharfConfig } from '../../edge-config/config-types.ts'
 import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
@@ -12,6 +12,7 @@ import { CorePublish } from './core-publish.ts'
 import type { MqttSink } from './mqtt-sink.ts'
 import { SharedSubscriptions, type SharedMember } from './shared-subscriptions.ts'
 import { parseSharedFilter } from './topic-mapping.ts'
+import { bindArchives } from './archive-bindings.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import { OutboundWindow } from './outbound-window.ts'
 import { PacketSizeGuard } from './packet-size-guard.ts'
@@ -23,6 +24,8 @@ export interface MqttAdapterOptions {
   store: SqliteStore
   /** The core model MQTT publishes are routed through (mqtt.vhost, mqtt.exchange). */
   model: Broker
+  /** Config `archive`: topic filters kept in streams on the MQTT exchange. */
+  archive: readonly ArchiveConfig[]
   logger: Logger
   metrics: Metrics
 }
@@ -111,12 +114,12 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     authorizePublish (client, packet, done) {
       const reason = invalidTopicReason(packet.topic)
       if (reason) { done(new Error(`publish to "${packet.topic}": ${reason}`)); return }
-      if (client === null) { durable.commitBeforeAck(packet, client, done); return }
+      if (client === null) { corePublish.commitBeforeAck(packet, client, done); return }
       if (packet.topic.startsWith('$')) {
         // $SYS is the broker's; $share/... names a subscription, not a topic [MQTT-4.7.2-1].
         counters.publishDenied.inc()
         log.warn('publish to a $ topic dropped', { clientId: client.id, topic: packet.topic })
-        durable.drop(packet, done)
+        corePublish.drop(packet, done)
         return
       }
       if (refusing !== null && packet.qos > 0) {
@@ -129,11 +132,11 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       if (!acl.canPublish(usernameOf.get(client) ?? null, client.id, packet.topic)) {
         counters.publishDenied.inc()
         log.warn('publish denied by ACL, dropped', { clientId: client.id, username: usernameOf.get(client), topic: packet.topic })
-        durable.drop(packet, done)
+        corePublish.drop(packet, done)
         return
       }
       counters.published.inc()
-      durable.commitBeforeAck(packet, client, done)
+      corePublish.commitBeforeAck(packet, client, done)
     },
     authorizeSubscribe (client, sub: Subscription, done) {
       const reason = invalidTopicReason(sub.topic)
@@ -146,7 +149,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       }
       const shared = parseSharedFilter(sub.topic)
       if (shared === null) {
-        durable.sink.add(client.id, sub.topic) // bound before the SUBACK: nothing published after it is missed
+        corePublish.sink.add(client.id, sub.topic) // bound before the SUBACK: nothing published after it is missed
         done(null, sub)
         return
       }
@@ -156,16 +159,17 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       })
     }
   })
-  const durable = new CorePublish(broker, vhost, mqtt.exchange, () => opts.model.nowMs)
-  sinkOf = () => durable.sink
+  const corePublish = new CorePublish(broker, vhost, mqtt.exchange, () => opts.model.nowMs)
+  sinkOf = () => corePublish.sink
   const sharedSubs = new SharedSubscriptions(vhost, mqtt.exchange, mqtt.maxInflightMessages, log)
   persistence.setExternalDeliveries(sharedSubs)
   // Persistent sessions' subscriptions route from the start, also while their clients are away.
   for (const { clientId, topic } of persistence.storedSubscriptions()) {
     const shared = parseSharedFilter(topic)
-    if (shared === null) durable.sink.add(clientId, topic)
+    if (shared === null) corePublish.sink.add(clientId, topic)
     else await sharedSubs.prepare(shared)
   }
+  await bindArchives(vhost, mqtt.exchange, opts.archive)
   broker.on('subscribe', (subs: Subscription[], client: Client) => {
     for (const sub of subs) {
       if ((sub.qos as number) !== 128) sharedSubs.attach(client as unknown as SharedMember, sub.topic, sub.qos)
@@ -173,7 +177,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   })
   broker.on('unsubscribe', (filters: string[], client: Client) => {
     for (const filter of filters) {
-      durable.sink.remove(client.id, filter)
+      corePublish.sink.remove(client.id, filter)
       sharedSubs.detach(client as unknown as SharedMember, filter)
     }
   })
@@ -186,7 +190,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   })
   broker.on('clientDisconnect', (client: Client) => {
     sharedSubs.detachClient(client as unknown as SharedMember)
-    if (client.clean) durable.sink.removeClient(client.id)
+    if (client.clean) corePublish.sink.removeClient(client.id)
   })
   const window = new OutboundWindow({
     maxInflightMessages: mqtt.maxInflightMessages,

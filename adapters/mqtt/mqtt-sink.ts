@@ -128,8 +128,6 @@ export class MqttSink implements MessageSink {
       }
     }
   }
-
-  get bindingCount (): number { return this.keyUsers.size }
 }
 
 const userOf = (clientId: string, filter: string): string => `${clientId}\u0000${filter}`
