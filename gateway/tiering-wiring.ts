@@ -54,7 +54,7 @@ export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams:
     sealDue: async nowMs => { streams.sealDue(nowMs); await sqlite.write(() => {}) },
     applyRetention: nowMs => streams.applyRetention(nowMs)
   })
-  registerTieringMetrics(metrics, () => manager.status(), () => cache.stats, () => objectStore.stats)
+  registerTieringMetrics(metrics, oncePerTurn(() => manager.status()), () => cache.stats, () => objectStore.stats)
   manager.start()
   log.info('tiering started', { objectStore: objectStore.description, localAgeSeconds: config.tiering.localAgeSeconds, localBytesMax: config.tiering.localBytesMax })
   return {
@@ -89,6 +89,18 @@ function registerTieringMetrics (metrics: Metrics, status: () => TieringStatus, 
   metrics.gauge('wharf_object_store_gets_total', 'GET requests to the object store', () => requests().gets)
   metrics.gauge('wharf_object_store_puts_total', 'PUT requests to the object store', () => requests().puts)
   metrics.gauge('wharf_object_store_failures_total', 'Failed object store requests', () => requests().failures)
+}
+
+/** status() reads the manifest; a /metrics render asks for it once per gauge, in one turn. */
+function oncePerTurn<T> (read: () => T): () => T {
+  let cached: { value: T } | null = null
+  return () => {
+    if (cached === null) {
+      cached = { value: read() }
+      setImmediate(() => { cached = null })
+    }
+    return cached.value
+  }
 }
 
 function snakeKeys (o: object): Record<string, unknown> {
