@@ -224,13 +224,16 @@ export class SqliteStreamStore implements TieredStreamStore {
     if (segment.lastOffset >= log.open.firstOffset) {
       return Promise.reject(new Error(`streams: mark offloaded ${describeSegment(segment)}: not a sealed segment (open segment starts at ${log.open.firstOffset})`))
     }
-    const i = log.segments.findIndex(s => s.firstOffset === segment.firstOffset)
-    if (i >= 0) log.segments[i] = updated
-    else if (!log.retired.some(s => s.firstOffset === segment.firstOffset)) log.retired.push(updated) // retention dropped it during the upload
     const indexJson = JSON.stringify(index)
     return this.store.write(() => {
       this.putSegment(segment.streamId, updated, indexJson)
       this.sql.deleteRecords.run(segment.streamId, segment.firstOffset, segment.lastOffset)
+      // Memory changes with the rows, in the same step: readers never look for deleted local rows,
+      // and the sealed rows and local bytes the tiering backlog is computed from always agree (an
+      // upload is in the backlog or counted, never neither: tiering-e2e "each upload is one object").
+      const i = log.segments.findIndex(s => s.firstOffset === segment.firstOffset)
+      if (i >= 0) log.segments[i] = updated
+      else if (!log.retired.some(s => s.firstOffset === segment.firstOffset)) log.retired.push(updated) // retention dropped it during the upload
     })
   }
 
