@@ -10,6 +10,26 @@ import { channel, closeQuietly, connect, consume, eventually, expectChannelClose
 import { RawAmqp } from './support/raw-amqp.ts'
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
 
+interface ConfirmFrame { kind: 'ack' | 'nack', deliveryTag: number, multiple: boolean }
+
+/** Publishes n persistent messages at once; resolves with each one's confirm, in publish order. */
+async function publishAll (c: ConfirmChannel, queue: string, n: number): Promise<string[]> {
+  return await Promise.all(Array.from({ length: n }, (_, i) => new Promise<string>(resolve => {
+    c.sendToQueue(queue, Buffer.from(`b${i}`), { persistent: true }, err => resolve(err === null || err === undefined ? 'ack' : 'nack'))
+  })))
+}
+
+/** The confirm frames name increasing tags and together cover 1..lastTag, each tag once. */
+function assertCoversOnce (frames: readonly ConfirmFrame[], lastTag: number): void {
+  let confirmed = 0
+  for (const f of frames) {
+    assert.ok(f.deliveryTag > confirmed, `${f.kind} ${f.deliveryTag} after tag ${confirmed} was confirmed: out of order or twice`)
+    assert.ok(f.multiple || f.deliveryTag === confirmed + 1, `${f.kind} ${f.deliveryTag} without multiple leaves ${confirmed + 1}..${f.deliveryTag - 1} unconfirmed`)
+    confirmed = f.deliveryTag
+  }
+  assert.equal(confirmed, lastTag)
+}
+
 describe('AMQP basic', { timeout: 60_000 }, () => {
   let broker: TestBroker
   let conn: ChannelModel
@@ -270,6 +290,45 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     await c.waitForConfirms()
     await c.close()
     await ch.purgeQueue('confirmed')
+  })
+
+  test('publisher confirms: a burst committed together is confirmed by few basic.ack frames with multiple=true, every publish once', async () => {
+    const N = 500
+    await ch.assertQueue('confirmed-burst', { durable: true })
+    const c: ConfirmChannel = await conn.createConfirmChannel()
+    c.on('error', () => {})
+    const frames: ConfirmFrame[] = []
+    c.on('ack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'ack', ...f }))
+    c.on('nack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'nack', ...f }))
+    const commitsBefore = broker.node.store.stats.commits
+    const outcomes = await publishAll(c, 'confirmed-burst', N)
+    const commits = broker.node.store.stats.commits - commitsBefore
+    assert.deepEqual(outcomes, Array(N).fill('ack'), 'every publish confirmed positively, once')
+    assertCoversOnce(frames, N)
+    assert.ok(frames.some(f => f.multiple), 'multiple=true used')
+    assert.ok(frames.length <= commits, `${frames.length} basic.ack frames for ${commits} group commits: at most one per commit`)
+    await c.close()
+    await ch.deleteQueue('confirmed-burst')
+  })
+
+  test('publisher confirms: nacks and acks of one burst go out in tag order, a nack before the multiple ack after it', async () => {
+    // x-max-length 10 with reject-publish: in each round the first ten are stored (acked after the
+    // commit), the rest refused at once (nacked); the acks still come first, in tag order.
+    await ch.assertQueue('confirm-order', { durable: true, arguments: { 'x-max-length': 10, 'x-overflow': 'reject-publish' } })
+    const c: ConfirmChannel = await conn.createConfirmChannel()
+    c.on('error', () => {})
+    const frames: ConfirmFrame[] = []
+    c.on('ack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'ack', ...f }))
+    c.on('nack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'nack', ...f }))
+    const outcomes = await publishAll(c, 'confirm-order', 30)
+    assert.deepEqual(outcomes, [...Array(10).fill('ack'), ...Array(20).fill('nack')])
+    assertCoversOnce(frames, 30)
+    await ch.purgeQueue('confirm-order')
+    const more = await publishAll(c, 'confirm-order', 12)
+    assert.deepEqual(more, [...Array(10).fill('ack'), 'nack', 'nack'])
+    assertCoversOnce(frames, 42)
+    await c.close()
+    await ch.deleteQueue('confirm-order')
   })
 
   test('publisher confirms: a queue with x-overflow reject-publish that is full nacks', async () => {
