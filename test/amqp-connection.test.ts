@@ -61,6 +61,20 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
     assert.ok(broker.logs.some(l => l.msg === 'login refused' && l.reason === "user 'alice' - invalid credentials"))
   })
 
+  test('connection.update-secret: the user\'s password is update-secret-ok and the connection goes on; a wrong one is 530 NOT_ALLOWED', async () => {
+    const conn = await connect(url('alice', 'alice-secret'))
+    try {
+      await conn.updateSecret(Buffer.from('alice-secret'), 'token refresh')
+      const ch = await channel(conn)
+      await ch.assertQueue('', { exclusive: true })
+      assert.ok(broker.logs.some(l => l.msg === 'secret updated' && l.user === 'alice' && l.reason === 'token refresh'))
+      const failuresBefore = broker.node.metrics.value('wharf_amqp_auth_failures_total')
+      // amqplib's updateSecret waits for an update-secret-ok that never comes: the close is the answer.
+      await expectConnectionClosed(conn, () => { void conn.updateSecret(Buffer.from('wrong'), 'token refresh') }, 530, /NOT_ALLOWED - New secret was refused by one of the backends/)
+      assert.equal(broker.node.metrics.value('wharf_amqp_auth_failures_total'), failuresBefore + 1)
+    } finally { await closeQuietly(conn) }
+  })
+
   test('guest/guest works from loopback while no user named guest exists, and never from elsewhere', async () => {
     const conn = await connect(url('guest', 'guest'))
     await conn.close()

@@ -1,10 +1,11 @@
-// connection class (10): the handshake (start-ok, tune-ok, open) and close.
+// connection class (10): the handshake (start-ok, tune-ok, open), update-secret and close.
 import { Methods } from '../codec/amqp-defs.ts'
 import { FRAME_MIN_SIZE } from '../codec/frame-format.ts'
 import { ACCESS_REFUSED, CHANNEL_ERROR, NOT_ALLOWED } from '../codec/reply-codes.ts'
 import { AmqpException } from '../amqp-errors.ts'
 import { MECHANISMS, parseSaslResponse } from '../sasl.ts'
 import type { AmqpConnection, ConnectionState } from '../connection.ts'
+import type { AuthenticatedUser } from '../authenticator.ts'
 import { onConnection, type RouteEntry } from './route.ts'
 
 function expectState (conn: AmqpConnection, state: ConnectionState, methodId: number): void {
@@ -30,6 +31,25 @@ async function startOk (conn: AmqpConnection, f: { clientProperties: Record<stri
   conn.state = 'tuning'
   const { channelMax, frameMaxBytes, heartbeatSeconds } = conn.ctx.limits
   conn.sendMethod(0, Methods.ConnectionTune, { channelMax, frameMax: frameMaxBytes, heartbeat: heartbeatSeconds })
+}
+
+/**
+ * [RabbitMQ 3.8+] A client refreshes its credential (an OAuth token, a rotated password) without
+ * reconnecting: the new secret is checked as the password of the connection's user. As RabbitMQ,
+ * a refused one closes the connection with 530 NOT_ALLOWED.
+ */
+async function updateSecret (conn: AmqpConnection, f: { newSecret: Buffer, reason: string }): Promise<void> {
+  expectState(conn, 'open', Methods.ConnectionUpdateSecret)
+  const username = (conn.user as AuthenticatedUser).username
+  const result = await conn.ctx.authenticator.authenticate({ username, password: f.newSecret.toString('utf8') }, conn.socket.remoteAddress)
+  if (!result.ok) {
+    conn.counters.authFailures.inc()
+    conn.log.warn('secret update refused', { user: username, reason: f.reason, cause: result.reason })
+    throw new AmqpException(NOT_ALLOWED, 'New secret was refused by one of the backends', Methods.ConnectionUpdateSecret)
+  }
+  conn.user = result.user
+  conn.sendMethod(0, Methods.ConnectionUpdateSecretOk, {})
+  conn.log.info('secret updated', { user: username, reason: f.reason })
 }
 
 export const connectionMethods: readonly RouteEntry[] = [
@@ -64,6 +84,8 @@ export const connectionMethods: readonly RouteEntry[] = [
     conn.opened()
     conn.log.info('connection opened', { user: user.username, vhost: f.virtualHost, heartbeatSeconds: conn.heartbeatSeconds, frameMax: conn.frameMax, channelMax: conn.channelMax })
   }),
+
+  onConnection(Methods.ConnectionUpdateSecret, updateSecret),
 
   onConnection(Methods.ConnectionClose, conn => { conn.closedByClient() }),
 
