@@ -1,5 +1,6 @@
 // Password hashes for auth.users: scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>, as `wharf passwd` prints them.
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto'
+import { parseCanonicalBase64 as parseBase64 } from './canonical-base64.ts'
 
 const costN = 16384
 const blockSizeR = 8
@@ -85,11 +86,4 @@ function parsePasswordHash (encoded: string): ScryptHash | null {
 function parseDecimal (s: string | undefined): number | null {
   if (s === undefined || !/^[1-9][0-9]{0,8}$/.test(s)) return null
   return Number(s)
-}
-
-// Only canonical base64 (what Buffer#toString('base64') writes), so one hash has one spelling.
-function parseBase64 (s: string | undefined): Buffer | null {
-  if (s === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) return null
-  const bytes = Buffer.from(s, 'base64')
-  return bytes.toString('base64') === s ? bytes : null
 }
