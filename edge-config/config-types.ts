@@ -16,6 +16,12 @@ export interface UserConfig {
   username: string
   /** scrypt hash as written by `wharf passwd`: scrypt$<N>$<r>$<p>$<salt b64>$<hash b64> */
   passwordHash: string
+  /**
+   * SCRAM-SHA-256 credentials for MQTT 5 enhanced authentication, RFC 5803 form as printed by
+   * `wharf passwd --scram`: SCRAM-SHA-256$<iterations>:<salt b64>$<StoredKey b64>:<ServerKey b64>.
+   * Absent: the user cannot log in with SCRAM-SHA-256.
+   */
+  scramSha256?: string
   /** Topic filters this user may publish to (MQTT syntax, %u and %c substituted). Absent: auth.defaultAcl applies. */
   publish?: string[]
   /** Topic filters this user may subscribe to. Absent: auth.defaultAcl applies. */

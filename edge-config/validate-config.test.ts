@@ -4,8 +4,11 @@ import { validateConfig } from './validate-config.ts'
 import { defaultConfig } from './defaults.ts'
 import { ConfigError } from './config-error.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
+import { formatScramCredentials, scramCredentialsFor } from '../core/auth/scram-credentials.ts'
 
 const hash = hashPassword('secret')
+const scram = formatScramCredentials(scramCredentialsFor('secret', Buffer.alloc(16, 1), 4096))
+const scramWeak = scram.replace('SCRAM-SHA-256$4096:', 'SCRAM-SHA-256$1000:')
 
 function refusal (raw: unknown, source?: string): ConfigError {
   try {
@@ -142,6 +145,12 @@ describe('validateConfig: defaults and merging', () => {
     assert.deepEqual(c.auth.defaultAcl, { subscribe: ['public/#'] })
   })
 
+  test('a user with SCRAM-SHA-256 credentials keeps them; a user without has none', () => {
+    const c = validateConfig({ auth: { users: [{ username: 'dev', passwordHash: hash, scramSha256: scram }, { username: 'old', passwordHash: hash }] } })
+    assert.deepEqual(c.auth.users[0], { username: 'dev', passwordHash: hash, scramSha256: scram })
+    assert.equal('scramSha256' in (c.auth.users[1] ?? {}), false)
+  })
+
   test('TLS is enabled with both cert and key', () => {
     const c = validateConfig({ mqtt: { tls: { certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem' } } })
     assert.equal(c.mqtt.tls.certFile, 'c.pem')
@@ -191,6 +200,10 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       allowed: /unique \(already used by auth.users\[0\]\)/
     },
     { name: 'unknown key in a user', raw: { auth: { users: [{ username: 'a', passwordHash: hash, pasword: 'x' }] } }, field: 'auth.users[0].pasword', value: 'x', allowed: /allowed keys under auth.users\[0\]: username, passwordHash/ },
+    { name: 'SCRAM credentials not RFC 5803', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 'pencil' }] } }, field: 'auth.users[0].scramSha256', value: 'pencil', allowed: /SCRAM-SHA-256\$<iterations 4096-10000000>:<salt base64>\$<StoredKey base64>:<ServerKey base64>.*wharf passwd --scram/ },
+    { name: 'SCRAM credentials below 4096 iterations', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: scramWeak }] } }, field: 'auth.users[0].scramSha256', value: scramWeak, allowed: /iterations 4096-10000000/ },
+    { name: 'SCRAM credentials as a scrypt hash', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: hash }] } }, field: 'auth.users[0].scramSha256', value: hash, allowed: /RFC 5803/ },
+    { name: 'SCRAM credentials not a string', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 4096 }] } }, field: 'auth.users[0].scramSha256', value: 4096, allowed: /RFC 5803/ },
     { name: 'bad ACL pattern', raw: { auth: { defaultAcl: { publish: ['a/#/b'] } } }, field: 'auth.defaultAcl.publish[0]', value: 'a/#/b', allowed: /MQTT topic filter/ },
     { name: 'ACL not a list', raw: { auth: { defaultAcl: { subscribe: 'a/#' } } }, field: 'auth.defaultAcl.subscribe', value: 'a/#', allowed: /must be a list/ },
     // mqtt.exchange / mqtt.vhost
@@ -276,6 +289,13 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
   test('a password hash is not echoed in the message', () => {
     const err = refusal({ auth: { users: [{ username: 'a', passwordHash: 'my-plaintext-password' }] } })
     assert.equal(err.value, 'my-plaintext-password')
+    assert.doesNotMatch(err.message, /my-plaintext-password/)
+    assert.match(err.message, /\[redacted\]/)
+  })
+
+  test('SCRAM credentials are not echoed in the message either', () => {
+    const err = refusal({ auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 'my-plaintext-password' }] } })
+    assert.equal(err.field, 'auth.users[0].scramSha256')
     assert.doesNotMatch(err.message, /my-plaintext-password/)
     assert.match(err.message, /\[redacted\]/)
   })

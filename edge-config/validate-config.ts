@@ -4,6 +4,7 @@ import type { WharfConfig } from './config-types.ts'
 import { ConfigError } from './config-error.ts'
 import { defaultConfig } from './defaults.ts'
 import { isPasswordHash } from '../core/auth/password-hash.ts'
+import { isScramCredentials } from '../core/auth/scram-credentials.ts'
 import { isValidAclPattern } from '../core/auth/topic-acl.ts'
 import { crossChecks, type Fail } from './cross-checks.ts'
 import { mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
@@ -74,6 +75,13 @@ const passwordHash: Leaf = {
   kind: 'leaf',
   allowed: 'must be a scrypt hash scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>, as printed by `wharf passwd`',
   test: isPasswordHash,
+  redact: true
+}
+const scramSha256: Leaf = {
+  kind: 'leaf',
+  allowed: 'must be SCRAM-SHA-256$<iterations 4096-10000000>:<salt base64>$<StoredKey base64>:<ServerKey base64> (RFC 5803; keys of 32 bytes), as printed by `wharf passwd --scram`',
+  test: isScramCredentials,
+  optional: true,
   redact: true
 }
 const wsPath: Leaf = { kind: 'leaf', allowed: "must be a URL path starting with '/'", test: v => typeof v === 'string' && /^\/[^\s?#]*$/.test(v) }
@@ -197,6 +205,7 @@ const schema: Schema<WharfConfig> = {
             fields: {
               username: text,
               passwordHash,
+              scramSha256,
               publish: list(aclPattern),
               subscribe: list(aclPattern),
               vhosts: list(text)
@@ -209,6 +218,9 @@ const schema: Schema<WharfConfig> = {
   }
 }
 
+// Credentials are not echoed: a plaintext password pasted by mistake must not reach logs, nor keys.
+const secretFields = ['.passwordHash', '.scramSha256']
+
 // ---- the walk ----------------------------------------------------------------------------------------
 
 /**
@@ -217,7 +229,7 @@ const schema: Schema<WharfConfig> = {
  */
 export function validateConfig (raw: unknown, source?: string, options: ValidateOptions = {}): WharfConfig {
   const fail: Fail = (field, value, allowed) => {
-    const redact = field.endsWith('.passwordHash') && value !== undefined
+    const redact = secretFields.some(f => field.endsWith(f)) && value !== undefined
     throw new ConfigError({ field, value, allowed, source: options.fieldSources?.[field] ?? source, redact })
   }
   // The typed schema guarantees the walk returns the WharfConfig shape; the walk itself is untyped.
