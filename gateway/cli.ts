@@ -1,9 +1,9 @@
 import { loadConfig } from '../edge-config/load-config.ts'
 import { ConfigError } from '../edge-config/config-error.ts'
 import { createLogger } from '../core/logger.ts'
-import { hashPassword } from '../core/auth/password-hash.ts'
 import { startWharf } from './wharf-node.ts'
 import { segmentsCommand } from './segments-command.ts'
+import { passwdCommand } from './passwd-command.ts'
 import { wharfVersion } from './version.ts'
 
 const usage = `wharf ${wharfVersion} — multi-protocol edge message broker
@@ -12,6 +12,7 @@ Usage:
   wharf start [--config FILE]          start the broker (defaults, then FILE, then WHARF_* env)
   wharf check-config [--config FILE]   validate the configuration and exit (0 = valid)
   wharf passwd                         read a password on stdin, print its scrypt hash for auth.users
+  wharf passwd --scram [--iterations N]   also print its SCRAM-SHA-256 credentials (wharf passwd --help)
   wharf segments list|dump KEY         segments in the cold tier (wharf segments --help)
   wharf --version                      print the version
   wharf --help                         this text
@@ -43,8 +44,9 @@ function parseArgs (argv: string[]): ParsedArgs {
 }
 
 export async function main (argv: string[]): Promise<number> {
-  // A command family with its own arguments (a key, --url); it parses them itself.
+  // Commands with their own arguments (a key, --url, --scram) parse them themselves.
   if (argv[0] === 'segments') return await segmentsCommand(argv.slice(1))
+  if (argv[0] === 'passwd') return await passwdCommand(argv.slice(1))
   const args = parseArgs(argv)
   if (args.error) { process.stderr.write(`wharf: ${args.error}\n\n${usage}`); return 2 }
   switch (args.command) {
@@ -52,7 +54,7 @@ export async function main (argv: string[]): Promise<number> {
     case 'help': case undefined: process.stdout.write(usage); return args.command === 'help' ? 0 : 2
     case 'check-config': return checkConfig(args.configFile)
     case 'start': return start(args.configFile)
-    case 'passwd': return passwd()
+    case 'passwd': return await passwdCommand([])
     default: process.stderr.write(`wharf: unknown command "${args.command}"\n\n${usage}`); return 2
   }
 }
@@ -99,13 +101,4 @@ async function start (file: string | undefined): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
   })
-}
-
-async function passwd (): Promise<number> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
-  if (password.length === 0) { process.stderr.write('wharf passwd: empty password on stdin\n'); return 1 }
-  process.stdout.write(hashPassword(password) + '\n')
-  return 0
 }

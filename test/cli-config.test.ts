@@ -74,4 +74,10 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
     assert.equal(r.status, 0)
     assert.match(r.stdout.trim(), /^scrypt\$/)
   })
+
+  test('passwd --scram prints passwordHash and scramSha256 lines for auth.users', () => {
+    const r = spawnSync(process.execPath, [wharfBin, 'passwd', '--scram', '--iterations', '4096'], { input: 'hunter2\n', encoding: 'utf8', timeout: 20_000 })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /^passwordHash: scrypt\$\S+\nscramSha256: SCRAM-SHA-256\$4096:\S+\n$/)
+  })
 })
