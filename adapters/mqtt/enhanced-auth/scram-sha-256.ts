@@ -35,7 +35,7 @@ export interface ScramSha256Options {
   unknownUserIterations?: number
   /** Server nonce source; tests fix it to replay RFC 7677. Default 18 random bytes, base64. */
   serverNonce?: () => string
-  /** Once per proof check, known or unknown user: for logs and metrics, never for the client. */
+  /** Once per proof check, known or unknown user: for logs and metrics, never for the client. Must not throw. */
   onProofChecked?: (event: ProofCheckedEvent) => void
 }
 
