@@ -78,16 +78,7 @@ export async function consume (ch: Channel, queue: string, options: Options.Cons
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-/** Waits until `check` holds, polling; fails after timeoutMs naming what was awaited. */
-export async function eventually (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
+export { eventually, sleep } from './wait.ts'
 
 export async function closeQuietly (...conns: Array<ChannelModel | undefined>): Promise<void> {
   await Promise.all(conns.map(c => c?.close().catch(() => {})))

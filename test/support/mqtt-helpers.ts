@@ -63,7 +63,7 @@ export async function end (...clients: Array<MqttClient | undefined>): Promise<v
   await Promise.all(clients.map(c => c ? c.endAsync(true).catch(() => {}) : Promise.resolve()))
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+export { sleep } from './wait.ts'
 
 /** Resolves when the client's connection closes, or rejects after timeoutMs. */
 export function closed (client: MqttClient, timeoutMs = 5000): Promise<void> {
