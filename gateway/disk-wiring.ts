@@ -6,7 +6,7 @@ import type { WharfConfig } from '../edge-config/config-types.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { SqliteStore } from '../core/storage/sqlite-store.ts'
-import { systemTimers } from '../core/model/timers.ts'
+import { systemClock } from '../core/clock.ts'
 import { DiskWatermark, sqliteStoredBytes } from '../core/storage/disk-watermark.ts'
 
 export function watchDisk (config: WharfConfig, store: SqliteStore, logger: Logger, metrics: Metrics, onChange: (reason: string | null) => void): DiskWatermark {
@@ -14,7 +14,7 @@ export function watchDisk (config: WharfConfig, store: SqliteStore, logger: Logg
     dbFile: join(config.dataDir, 'wharf.db'),
     localBytesMax: config.storage.localBytesMax,
     diskCheckIntervalMs: config.storage.diskCheckIntervalMs,
-    timers: systemTimers,
+    clock: systemClock,
     onChange,
     storedBytes: () => sqliteStoredBytes(store.db),
     logger: logger.child({ component: 'disk' })

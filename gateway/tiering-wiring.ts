@@ -5,7 +5,7 @@ import type { WharfConfig } from '../edge-config/config-types.ts'
 import { s3Region, tieringUrl } from '../edge-config/tiering-target.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Metrics } from '../core/metrics.ts'
-import type { Timers } from '../core/model/timers.ts'
+import type { Clock } from '../core/clock.ts'
 import type { SqliteStreamStore } from '../core/streams/sqlite-stream-store.ts'
 import type { SqliteStore } from '../core/storage/sqlite-store.ts'
 import { objectStoreFromUrl } from '../core/tiering/object-store-from-url.ts'
@@ -32,7 +32,7 @@ export function configuredObjectStore (config: WharfConfig, env: Readonly<Record
   })
 }
 
-export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams: SqliteStreamStore, timers: Timers, logger: Logger, metrics: Metrics): Tiering {
+export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams: SqliteStreamStore, clock: Clock, logger: Logger, metrics: Metrics): Tiering {
   const log = logger.child({ component: 'tiering' })
   const objectStore = configuredObjectStore(config)
   const cache = new BlockCache({ cacheBytesMax: config.tiering.cacheBytesMax })
@@ -41,7 +41,7 @@ export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams:
   const manager = new TieringManager({
     streams,
     store: objectStore,
-    timers,
+    clock,
     logger: log,
     keyPrefix: '',
     localAgeSeconds: config.tiering.localAgeSeconds,

@@ -15,7 +15,7 @@ import { Broker } from '../core/model/broker.ts'
 import { SqliteDurableStore } from '../core/model/sqlite/sqlite-durable-store.ts'
 import { registerModelMetrics } from '../core/model/model-metrics.ts'
 import { SqliteStreamStore, streamReadDefaults } from '../core/streams/sqlite-stream-store.ts'
-import { systemTimers } from '../core/model/timers.ts'
+import { systemClock } from '../core/clock.ts'
 import { createAdminServer } from './admin-http.ts'
 import { liveRoutes } from './live-page-routes.ts'
 import { listQueues } from './queue-listing.ts'
@@ -100,7 +100,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       segmentAgeSeconds: config.streams.segmentAgeSeconds,
       ...streamReadDefaults,
       maintenanceIntervalMs: 0, // the tiering manager seals and applies retention every tiering.checkIntervalMs
-      timers: systemTimers,
+      clock: systemClock,
       logger: logger.child({ component: 'streams' })
     })
     broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }), streams })
@@ -110,7 +110,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     undo.push(async () => await amqp.close())
     mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, archive: config.archive, logger, metrics })
     undo.push(async () => await mqtt.close())
-    tiering = startTiering(config, store, streams, systemTimers, logger, metrics)
+    tiering = startTiering(config, store, streams, systemClock, logger, metrics)
     undo.push(async () => await tiering?.close())
     disk = watchDisk(config, store, logger, metrics, reason => { amqp.setBlocked(reason); mqtt.setRefusing(reason) })
   } catch (err) {

@@ -15,7 +15,7 @@ import type { StreamRecord } from '../core/streams/stream-record.ts'
 import type { StreamSegment } from '../core/streams/tiered-stream-store.ts'
 import { Broker } from '../core/model/broker.ts'
 import { Message, type MessageProperties } from '../core/model/message.ts'
-import { ManualTimers } from '../core/model/manual-timers.ts'
+import { ManualClock } from '../core/manual-clock.ts'
 import type { Vhost } from '../core/model/vhost.ts'
 import type { QueueConsumer } from '../core/model/queue.ts'
 import type { QueueEntry } from '../core/model/queue-entry.ts'
@@ -48,7 +48,7 @@ after(async () => {
 })
 
 interface Node {
-  readonly timers: ManualTimers
+  readonly clock: ManualClock
   readonly sqlite: SqliteStore
   readonly streams: SqliteStreamStore
   readonly vhost: Vhost
@@ -61,13 +61,13 @@ interface Node {
 
 async function openNode (tiering: Partial<TieringManagerOptions>, streamArgs: Record<string, unknown> = {}, observe: (store: ObjectStore) => ObjectStore = s => s): Promise<Node> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-tiering-'))
-  const timers = new ManualTimers()
+  const clock = new ManualClock()
   const sqlite = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
-  const durable = new SqliteDurableStore(sqlite, jsonCodec, () => timers.nowMs(), silentLogger)
+  const durable = new SqliteDurableStore(sqlite, jsonCodec, () => clock.nowMs(), silentLogger)
   const streams = new SqliteStreamStore(sqlite, jsonCodec, {
-    segmentBytes: SEGMENT_BYTES, segmentAgeSeconds: 60, ...streamReadDefaults, maintenanceIntervalMs: 0, timers, logger: silentLogger
+    segmentBytes: SEGMENT_BYTES, segmentAgeSeconds: 60, ...streamReadDefaults, maintenanceIntervalMs: 0, clock, logger: silentLogger
   })
-  const broker = new Broker({ vhosts: ['/'], store: durable, timers, streams })
+  const broker = new Broker({ vhosts: ['/'], store: durable, clock, streams })
   const vhost = broker.vhost('/') as Vhost
   const queue = await vhost.declareQueue({ name: 's', durable: true, exclusive: false, autoDelete: false, arguments: { 'x-queue-type': 'stream', ...streamArgs } }, owner, false)
   assert.ok(queue instanceof StreamQueue)
@@ -79,7 +79,7 @@ async function openNode (tiering: Partial<TieringManagerOptions>, streamArgs: Re
   const manager = new TieringManager({
     streams,
     store: observe(store),
-    timers,
+    clock,
     keyPrefix: KEY_PREFIX,
     localAgeSeconds: 300,
     localBytesMax: 1 << 30,
@@ -95,7 +95,7 @@ async function openNode (tiering: Partial<TieringManagerOptions>, streamArgs: Re
     ...tiering
   })
   return {
-    timers, sqlite, streams, vhost, queue, store, manager,
+    clock, sqlite, streams, vhost, queue, store, manager,
     streamId: () => queue.storeId as number,
     async close () {
       await manager.stop()
@@ -169,7 +169,7 @@ test('offload by age: nothing before localAgeSeconds; then every sealed segment 
     assert.equal(node.manager.status().backlogSegments, 0)
     assert.deepEqual(await listKeys(node), [])
 
-    node.timers.advance(300_000)
+    node.clock.advance(300_000)
     assert.equal(node.manager.status().backlogSegments, 4, 'the four sealed segments are due')
     await node.manager.runOnce() // also seals the open segment (60 s old), due as well
 
@@ -259,14 +259,14 @@ test('S3 down mid-run: nothing lost, the backlog and the error are visible, uplo
   const node = await openNode({ localAgeSeconds: 60 })
   try {
     await publish(node.vhost, 0, 20)
-    node.timers.advance(60_000)
+    node.clock.advance(60_000)
     await node.manager.runOnce()
     const id = node.streamId()
     assert.equal(node.streams.offloaded(id).length, 2, 'before the outage: uploaded')
 
     await publish(node.vhost, 20, 50)
     const original = node.streams.readLocal(id, 20, 49)
-    node.timers.advance(60_000)
+    node.clock.advance(60_000)
     await server.stop()
     try {
       await node.manager.runOnce()
@@ -277,21 +277,21 @@ test('S3 down mid-run: nothing lost, the backlog and the error are visible, uplo
       assert.equal(down.backlogBytes, 30 * 103)
       assert.equal(down.uploadFailures, 1, 'the first failure ends the round')
       assert.match(down.lastError ?? '', new RegExp(`^tiering: put ${KEY_PREFIX}/%2F/s/0000000000000014-000000000000001d\\.seg: `))
-      assert.equal(down.lastErrorAtMs, node.timers.nowMs())
-      assert.equal(down.nextRetryAtMs, node.timers.nowMs() + 500, 'backoff: random 0.5 of uploadRetryInitialMs')
+      assert.equal(down.lastErrorAtMs, node.clock.nowMs())
+      assert.equal(down.nextRetryAtMs, node.clock.nowMs() + 500, 'backoff: random 0.5 of uploadRetryInitialMs')
 
       const putsBefore = node.store.stats.puts
       await node.manager.runOnce()
       assert.equal(node.store.stats.puts, putsBefore, 'no attempt before the backoff ends')
-      node.timers.advance(500)
+      node.clock.advance(500)
       await node.manager.runOnce()
       assert.equal(node.store.stats.puts, putsBefore + 1, 'one attempt after it')
       assert.equal(node.manager.status().uploadFailures, 2)
-      assert.equal(node.manager.status().nextRetryAtMs, node.timers.nowMs() + 1000, 'the ceiling doubled')
+      assert.equal(node.manager.status().nextRetryAtMs, node.clock.nowMs() + 1000, 'the ceiling doubled')
     } finally {
       await server.restart()
     }
-    node.timers.advance(8000)
+    node.clock.advance(8000)
     await node.manager.runOnce()
     const up = node.manager.status()
     assert.equal(up.backlogSegments, 0)
@@ -309,7 +309,7 @@ test('retention deletes the objects of dropped segments, then forgets them; a fa
   const node = await openNode({ localAgeSeconds: 60 }, { 'x-max-length-bytes': 25 * 103 })
   try {
     await publish(node.vhost, 0, 30)
-    node.timers.advance(60_000)
+    node.clock.advance(60_000)
     await node.manager.runOnce() // three segments offloaded, then retention (25 records' bytes) drops segment 0
     const id = node.streamId()
     const keysAfterFirst = await listKeys(node)
@@ -322,28 +322,28 @@ test('retention deletes the objects of dropped segments, then forgets them; a fa
     assert.ok(storedAfterFirst > 0)
 
     await publish(node.vhost, 30, 40)
-    node.timers.advance(60_000)
+    node.clock.advance(60_000)
     await server.stop()
     try {
       await node.manager.runOnce()
       assert.equal(node.manager.status().uploadFailures, 1)
       assert.equal(node.manager.status().deletedSegments, 1, 'store down: segment 10, retired now, is not deleted yet')
-      assert.deepEqual(node.streams.applyRetention(node.timers.nowMs()).map(s => s.firstOffset), [10], 'and stays retired until its object is gone')
+      assert.deepEqual(node.streams.applyRetention(node.clock.nowMs()).map(s => s.firstOffset), [10], 'and stays retired until its object is gone')
     } finally {
       await server.restart()
     }
-    node.timers.advance(8000)
+    node.clock.advance(8000)
     await node.manager.runOnce()
     const offloaded = node.streams.offloaded(id)
     assert.deepEqual(offloaded.map(s => s.firstOffset), [20, 30], 'segment 10 retired once 30..39 arrived')
     assert.deepEqual(await listKeys(node), expectedKeys(offloaded))
-    assert.deepEqual(node.streams.applyRetention(node.timers.nowMs()), [], 'forgotten: not returned again')
+    assert.deepEqual(node.streams.applyRetention(node.clock.nowMs()), [], 'forgotten: not returned again')
     const listed = await node.store.list(`${KEY_PREFIX}/`)
     assert.equal(node.manager.status().storedObjectBytes, listed.reduce((n, o) => n + o.sizeBytes, 0))
   } finally { await node.close() }
 })
 
-test('start() checks on the injected timers; stop() waits for the upload in flight and ends the checks', { timeout: 60_000 }, async () => {
+test('start() checks on the injected clock; stop() waits for the upload in flight and ends the checks', { timeout: 60_000 }, async () => {
   let manager: TieringManager | null = null
   let stopping: Promise<void> | null = null
   let putStarted: () => void = () => {}
@@ -360,21 +360,21 @@ test('start() checks on the injected timers; stop() waits for the upload in flig
   manager = node.manager
   try {
     await publish(node.vhost, 0, 30)
-    node.timers.advance(60_000)
+    node.clock.advance(60_000)
     node.manager.start()
-    node.timers.advance(0) // the first check is due right away
+    node.clock.advance(0) // the first check is due right away
     await firstPut
     await stopping
     assert.equal(node.manager.status().uploadedSegments, 1, 'the upload in flight finished before stop() resolved; no other started')
     assert.equal(node.streams.offloaded(node.streamId()).length, 1, 'and it was recorded')
-    assert.equal(node.timers.pendingCount, 0, 'no check scheduled after stop')
+    assert.equal(node.clock.pendingCount, 0, 'no check scheduled after stop')
 
     node.manager.start()
-    node.timers.advance(0)
+    node.clock.advance(0)
     await node.manager.runOnce()
     await node.manager.stop()
     assert.equal(node.streams.offloaded(node.streamId()).length, 3, 'started again, the rest went')
-    assert.equal(node.timers.pendingCount, 0)
+    assert.equal(node.clock.pendingCount, 0)
   } finally { await node.close() }
 })
 

@@ -2,7 +2,7 @@
 // Adapters (AMQP, MQTT) talk to a Vhost; gateway/wharf-node.ts builds the Broker.
 import { silentLogger, type Logger } from '../logger.ts'
 import { memoryOnlyStore, type DurableStore } from './durable-store.ts'
-import { systemTimers, type Timers } from './timers.ts'
+import { systemClock, type Clock } from '../clock.ts'
 import { Vhost, type ModelContext } from './vhost.ts'
 import { Message, messageTtlMs } from './message.ts'
 import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
@@ -11,7 +11,7 @@ export interface BrokerOptions {
   /** Vhosts that exist; '/' is the default. */
   readonly vhosts: readonly string[]
   readonly store?: DurableStore
-  readonly timers?: Timers
+  readonly clock?: Clock
   readonly logger?: Logger
   /** Storage of stream queues; without it streams cannot be declared. */
   readonly streams?: SqliteStreamStore
@@ -25,7 +25,7 @@ export class Broker {
   private readonly ctx: ModelContext
 
   constructor (opts: BrokerOptions) {
-    this.ctx = { store: opts.store ?? memoryOnlyStore, timers: opts.timers ?? systemTimers, logger: opts.logger ?? silentLogger, streams: opts.streams ?? null }
+    this.ctx = { store: opts.store ?? memoryOnlyStore, clock: opts.clock ?? systemClock, logger: opts.logger ?? silentLogger, streams: opts.streams ?? null }
     for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))
     this.restore()
   }
@@ -35,7 +35,7 @@ export class Broker {
   /** Storage of stream queues (the tiering pipeline works on it as a TieredStreamStore), or null. */
   get streams (): SqliteStreamStore | null { return this.ctx.streams }
 
-  get nowMs (): number { return this.ctx.timers.nowMs() }
+  get nowMs (): number { return this.ctx.clock.nowMs() }
 
   /** Shutdown: no timer fires any more (the store closes after this). */
   close (): void {

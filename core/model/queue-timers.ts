@@ -1,8 +1,8 @@
 // The two timers a queue can have: TTL expiry of its head (one timer per queue, at the earliest
 // deadline asked for) and x-expires (the queue goes when unused that long: no consumers, no
-// basic.get, no redeclare). Both run on the injected Timers, so tests move time by hand.
+// basic.get, no redeclare). Both run on the injected Clock, so tests move time by hand.
 import type { Queue } from './queue.ts'
-import type { TimerHandle, Timers } from './timers.ts'
+import type { Clock, TimerHandle } from '../clock.ts'
 
 export class QueueTimers {
   private readonly expiry = new Map<Queue, { atMs: number, handle: TimerHandle }>()
@@ -10,7 +10,7 @@ export class QueueTimers {
   private readonly lastUsedMs = new Map<Queue, number>()
 
   constructor (
-    private readonly timers: Timers,
+    private readonly clock: Clock,
     /** Expire the queue's head and dispatch. */
     private readonly onExpiry: (q: Queue) => void,
     /** The queue was unused for its x-expires: delete it. */
@@ -21,11 +21,11 @@ export class QueueTimers {
   expireAt (q: Queue, atMs: number): void {
     const current = this.expiry.get(q)
     if (current !== undefined && current.atMs <= atMs) return
-    if (current !== undefined) this.timers.clearTimer(current.handle)
-    const handle = this.timers.setTimer(() => {
+    if (current !== undefined) this.clock.clearTimer(current.handle)
+    const handle = this.clock.setTimer(() => {
       this.expiry.delete(q)
       if (!q.deleted) this.onExpiry(q)
-    }, Math.max(0, atMs - this.timers.nowMs()))
+    }, Math.max(0, atMs - this.clock.nowMs()))
     this.expiry.set(q, { atMs, handle })
   }
 
@@ -33,17 +33,17 @@ export class QueueTimers {
   used (q: Queue): void {
     const expiresMs = q.policy.expiresMs
     if (expiresMs === undefined) return
-    this.lastUsedMs.set(q, this.timers.nowMs())
+    this.lastUsedMs.set(q, this.clock.nowMs())
     if (q.consumerCount > 0) return
     this.clearUnused(q)
     const check = (): void => {
       this.unused.delete(q)
       if (q.deleted || q.consumerCount > 0) return
-      const idleMs = this.timers.nowMs() - (this.lastUsedMs.get(q) ?? 0)
+      const idleMs = this.clock.nowMs() - (this.lastUsedMs.get(q) ?? 0)
       if (idleMs >= expiresMs) this.onUnused(q)
-      else this.unused.set(q, this.timers.setTimer(check, expiresMs - idleMs))
+      else this.unused.set(q, this.clock.setTimer(check, expiresMs - idleMs))
     }
-    this.unused.set(q, this.timers.setTimer(check, expiresMs))
+    this.unused.set(q, this.clock.setTimer(check, expiresMs))
   }
 
   /** A consumer attached: no countdown while it stays. */
@@ -51,20 +51,20 @@ export class QueueTimers {
 
   forget (q: Queue): void {
     const t = this.expiry.get(q)
-    if (t !== undefined) { this.timers.clearTimer(t.handle); this.expiry.delete(q) }
+    if (t !== undefined) { this.clock.clearTimer(t.handle); this.expiry.delete(q) }
     this.clearUnused(q)
     this.lastUsedMs.delete(q)
   }
 
   stopAll (): void {
-    for (const t of this.expiry.values()) this.timers.clearTimer(t.handle)
-    for (const t of this.unused.values()) this.timers.clearTimer(t)
+    for (const t of this.expiry.values()) this.clock.clearTimer(t.handle)
+    for (const t of this.unused.values()) this.clock.clearTimer(t)
     this.expiry.clear()
     this.unused.clear()
   }
 
   private clearUnused (q: Queue): void {
     const t = this.unused.get(q)
-    if (t !== undefined) { this.timers.clearTimer(t); this.unused.delete(q) }
+    if (t !== undefined) { this.clock.clearTimer(t); this.unused.delete(q) }
   }
 }

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Broker } from './broker.ts'
 import { Message, type MessageProperties } from './message.ts'
-import { ManualTimers } from './manual-timers.ts'
+import { ManualClock } from '../manual-clock.ts'
 import type { Queue, QueueConsumer } from './queue.ts'
 import type { QueueEntry } from './queue-entry.ts'
 import type { Vhost } from './vhost.ts'
@@ -11,10 +11,10 @@ import { BrokerError } from '../errors.ts'
 const owner = {}
 const other = {}
 
-function setup (): { vhost: Vhost, timers: ManualTimers } {
-  const timers = new ManualTimers()
-  const broker = new Broker({ vhosts: ['/'], timers })
-  return { vhost: broker.vhost('/') as Vhost, timers }
+function setup (): { vhost: Vhost, clock: ManualClock } {
+  const clock = new ManualClock()
+  const broker = new Broker({ vhosts: ['/'], clock })
+  return { vhost: broker.vhost('/') as Vhost, clock }
 }
 
 function msg (routingKey: string, body = routingKey, properties: MessageProperties = {}, exchange = ''): Message {
@@ -238,15 +238,15 @@ describe('queues', () => {
   })
 
   test('TTL (queue and per-message) expires at the head and dead-letters with x-death', async () => {
-    const { vhost, timers } = setup()
+    const { vhost, clock } = setup()
     await queue(vhost, 'dlq')
     await queue(vhost, 'ttl', { 'x-message-ttl': 1000, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' })
     vhost.publish('', msg('ttl', 'queue-ttl'))
-    timers.advance(500)
+    clock.advance(500)
     vhost.publish('', msg('ttl', 'short', { expiration: '100' }))
-    timers.advance(499)
+    clock.advance(499)
     assert.deepEqual(ready(vhost, 'ttl'), ['queue-ttl', 'short']) // 'short' waits behind the head, as in RabbitMQ
-    timers.advance(1)
+    clock.advance(1)
     await new Promise(resolve => queueMicrotask(() => resolve(undefined)))
     assert.deepEqual(ready(vhost, 'ttl'), [])
     assert.deepEqual(ready(vhost, 'dlq'), ['queue-ttl', 'short'])
@@ -278,21 +278,21 @@ describe('queues', () => {
   })
 
   test('x-expires deletes a queue unused that long; a consumer keeps it', async () => {
-    const { vhost, timers } = setup()
+    const { vhost, clock } = setup()
     await queue(vhost, 'idle', { 'x-expires': 1000 })
     await queue(vhost, 'busy', { 'x-expires': 1000 })
     const c = new TestConsumer('c')
     consumeNow(vhost, 'busy', c)
-    timers.advance(600)
+    clock.advance(600)
     await vhost.declareQueue({ name: 'idle', durable: false, exclusive: false, autoDelete: false, arguments: { 'x-expires': 1000 } }, owner, true) // use
-    timers.advance(600)
+    clock.advance(600)
     assert.ok(vhost.queues.has('idle'))
-    timers.advance(400)
+    clock.advance(400)
     await new Promise(resolve => setImmediate(resolve))
     assert.equal(vhost.queues.has('idle'), false)
     assert.ok(vhost.queues.has('busy'))
     vhost.cancel(vhost.queue('busy', owner), c)
-    timers.advance(1000)
+    clock.advance(1000)
     await new Promise(resolve => setImmediate(resolve))
     assert.equal(vhost.queues.has('busy'), false)
   })

@@ -15,7 +15,7 @@ import { route, type RoutingScope } from './routing.ts'
 import { deadLetteredCopy, type DeathReason } from './dead-letter.ts'
 import { messageTtlMs, type Arguments, type Message } from './message.ts'
 import type { DurableStore, StoredBinding, StoredExchange, StoredQueue } from './durable-store.ts'
-import type { Timers } from './timers.ts'
+import type { Clock } from '../clock.ts'
 import { QueueTimers } from './queue-timers.ts'
 import type { MessageSink } from './message-sink.ts'
 import { StreamQueue } from '../streams/stream-queue.ts'
@@ -24,7 +24,7 @@ import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
 
 export interface ModelContext {
   readonly store: DurableStore
-  readonly timers: Timers
+  readonly clock: Clock
   readonly logger: Logger
   /** Storage of stream queues (x-queue-type stream); null: streams cannot be declared. */
   readonly streams: SqliteStreamStore | null
@@ -57,7 +57,7 @@ export class Vhost implements RoutingScope, QueueHost {
   private readonly sinksAttached = new Map<Exchange, Set<MessageSink>>()
 
   constructor (readonly name: string, private readonly ctx: ModelContext) {
-    this.timers = new QueueTimers(ctx.timers, q => { q.expire(this.nowMs()); q.dispatch() }, q => {
+    this.timers = new QueueTimers(ctx.clock, q => { q.expire(this.nowMs()); q.dispatch() }, q => {
       this.removeQueue(q).catch(err => this.ctx.logger.error('expire queue failed', { vhost: this.name, queue: q.name, err }))
     })
     const direct = exchangeTypes.get('direct') as ExchangeType
@@ -286,7 +286,7 @@ export class Vhost implements RoutingScope, QueueHost {
 
   // ---- QueueHost ------------------------------------------------------------------------------
 
-  nowMs (): number { return this.ctx.timers.nowMs() }
+  nowMs (): number { return this.ctx.clock.nowMs() }
 
   entryRemoved (entry: QueueEntry, reason: RemovalReason): void {
     const q = entry.queue

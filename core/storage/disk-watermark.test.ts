@@ -8,7 +8,7 @@ import path from 'node:path'
 import { SqliteStore } from './sqlite-store.ts'
 import { DiskWatermark, sqliteFreeBytes } from './disk-watermark.ts'
 import { formatBytes } from './format-bytes.ts'
-import { ManualTimers } from '../model/manual-timers.ts'
+import { ManualClock } from '../manual-clock.ts'
 
 async function withStore (fn: (store: SqliteStore, dbFile: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-disk-watermark-'))
@@ -30,10 +30,10 @@ function fill (store: SqliteStore, rows: number, bytes: number): void {
 test('disk watermark: blocks with a reason past storage.localBytesMax and clears when rows go', { timeout: 20_000 }, async () => {
   await withStore(async (store, dbFile) => {
     const changes: Array<string | null> = []
-    const timers = new ManualTimers()
+    const clock = new ManualClock()
     const limit = 2 * 1024 * 1024
     const watermark = new DiskWatermark({
-      dbFile, localBytesMax: limit, diskCheckIntervalMs: 1000, timers,
+      dbFile, localBytesMax: limit, diskCheckIntervalMs: 1000, clock,
       onChange: blocked => changes.push(blocked),
       reusableBytes: () => sqliteFreeBytes(store.db)
     })
@@ -42,40 +42,40 @@ test('disk watermark: blocks with a reason past storage.localBytesMax and clears
     assert.ok(watermark.status().bytes > 0 && watermark.status().bytes < limit)
 
     fill(store, 3000, 1024) // ~3 MiB
-    timers.advance(999)
+    clock.advance(999)
     assert.deepEqual(changes, [], 'not measured before the interval')
-    timers.advance(1)
+    clock.advance(1)
     assert.equal(changes.length, 1)
     const reason = changes[0] ?? ''
     assert.match(reason, /^local store \d+(\.\d)? MiB over storage\.localBytesMax 2 MiB$/)
     assert.ok(watermark.status().bytes > limit)
 
     fill(store, 100, 1024)
-    timers.advance(1000)
+    clock.advance(1000)
     assert.equal(changes.length, 1, 'still over: no new change')
     assert.equal(watermark.status().blockedCount, 1)
 
     store.db.exec('DELETE FROM filler')
     store.db.pragma('wal_checkpoint(TRUNCATE)')
-    timers.advance(1000)
+    clock.advance(1000)
     assert.deepEqual(changes.slice(1), [null], 'cleared once the free pages are counted as reusable')
     assert.equal(watermark.status().clearedCount, 1)
     assert.ok(watermark.status().checks >= 4)
 
     watermark.stop()
     fill(store, 3000, 1024)
-    timers.advance(10_000)
+    clock.advance(10_000)
     assert.equal(changes.length, 2, 'no checks after stop')
-    assert.equal(timers.pendingCount, 0)
+    assert.equal(clock.pendingCount, 0)
   })
 })
 
 test('disk watermark: the db, -wal and -shm files are all counted; 0 means off', { timeout: 20_000 }, async () => {
   await withStore(async (store, dbFile) => {
     fill(store, 500, 1024)
-    const timers = new ManualTimers()
+    const clock = new ManualClock()
     const changes: Array<string | null> = []
-    const watermark = new DiskWatermark({ dbFile, localBytesMax: 1, diskCheckIntervalMs: 1000, timers, onChange: b => changes.push(b) })
+    const watermark = new DiskWatermark({ dbFile, localBytesMax: 1, diskCheckIntervalMs: 1000, clock, onChange: b => changes.push(b) })
     watermark.check()
     const { statSync } = await import('node:fs')
     const expected = [dbFile, `${dbFile}-wal`, `${dbFile}-shm`].reduce((n, f) => n + statSync(f).size, 0)
@@ -83,21 +83,21 @@ test('disk watermark: the db, -wal and -shm files are all counted; 0 means off',
     assert.equal(watermark.status().bytes, expected)
     assert.equal(changes.length, 1)
 
-    const off = new DiskWatermark({ dbFile, localBytesMax: 0, diskCheckIntervalMs: 1000, timers, onChange: b => changes.push(b) })
+    const off = new DiskWatermark({ dbFile, localBytesMax: 0, diskCheckIntervalMs: 1000, clock, onChange: b => changes.push(b) })
     off.start()
-    assert.equal(timers.pendingCount, 0, 'off: no timer')
+    assert.equal(clock.pendingCount, 0, 'off: no timer')
     assert.equal(off.check(), null)
     assert.equal(changes.length, 1)
   })
 })
 
 test('disk watermark: a missing file measures as 0 bytes; bad limits are refused', { timeout: 5000 }, () => {
-  const timers = new ManualTimers()
-  const w = new DiskWatermark({ dbFile: path.join(os.tmpdir(), 'wharf-no-such-dir', 'x.db'), localBytesMax: 10, diskCheckIntervalMs: 1, timers, onChange: () => {} })
+  const clock = new ManualClock()
+  const w = new DiskWatermark({ dbFile: path.join(os.tmpdir(), 'wharf-no-such-dir', 'x.db'), localBytesMax: 10, diskCheckIntervalMs: 1, clock, onChange: () => {} })
   assert.equal(w.check(), null)
   assert.equal(w.status().bytes, 0)
-  assert.throws(() => new DiskWatermark({ dbFile: 'x', localBytesMax: -1, diskCheckIntervalMs: 1, timers, onChange: () => {} }), /localBytesMax/)
-  assert.throws(() => new DiskWatermark({ dbFile: 'x', localBytesMax: 1, diskCheckIntervalMs: 0, timers, onChange: () => {} }), /diskCheckIntervalMs/)
+  assert.throws(() => new DiskWatermark({ dbFile: 'x', localBytesMax: -1, diskCheckIntervalMs: 1, clock, onChange: () => {} }), /localBytesMax/)
+  assert.throws(() => new DiskWatermark({ dbFile: 'x', localBytesMax: 1, diskCheckIntervalMs: 0, clock, onChange: () => {} }), /diskCheckIntervalMs/)
 })
 
 test('format bytes: binary units with one decimal', { timeout: 5000 }, () => {

@@ -3,7 +3,7 @@
 // refused (with the reason) and when that clears. It is the only thing that ever refuses
 // publishers: a down object store only makes the local store grow until this trips.
 import { statSync } from 'node:fs'
-import type { Timers, TimerHandle } from '../model/timers.ts'
+import type { Clock, TimerHandle } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { silentLogger } from '../logger.ts'
 import { formatBytes } from './format-bytes.ts'
@@ -15,7 +15,7 @@ export interface DiskWatermarkOptions {
   readonly localBytesMax: number
   /** storage.diskCheckIntervalMs */
   readonly diskCheckIntervalMs: number
-  readonly timers: Timers
+  readonly clock: Clock
   /** Called only on a change: the reason when publishers must be refused, null when that clears. */
   readonly onChange: (blocked: string | null) => void
   /**
@@ -107,12 +107,12 @@ export class DiskWatermark {
   }
 
   stop (): void {
-    if (this.timer !== null) this.opts.timers.clearTimer(this.timer)
+    if (this.timer !== null) this.opts.clock.clearTimer(this.timer)
     this.timer = null
   }
 
   private schedule (): void {
-    this.timer = this.opts.timers.setTimer(() => {
+    this.timer = this.opts.clock.setTimer(() => {
       this.check()
       if (this.timer !== null) this.schedule()
     }, this.opts.diskCheckIntervalMs)

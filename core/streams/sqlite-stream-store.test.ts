@@ -7,7 +7,7 @@ import { SqliteStore } from '../storage/sqlite-store.ts'
 import { silentLogger } from '../logger.ts'
 import { Broker } from '../model/broker.ts'
 import { Message, type MessageProperties } from '../model/message.ts'
-import { ManualTimers } from '../model/manual-timers.ts'
+import { ManualClock } from '../manual-clock.ts'
 import type { Vhost } from '../model/vhost.ts'
 import type { QueueConsumer } from '../model/queue.ts'
 import type { QueueEntry } from '../model/queue-entry.ts'
@@ -29,13 +29,13 @@ const RECORD_BYTES = 11
 
 interface Node { broker: Broker, vhost: Vhost, store: SqliteStore, streams: SqliteStreamStore, close (): void }
 
-function open (dir: string, timers: ManualTimers, segmentBytes = 1 << 20, segmentAgeSeconds = 3600): Node {
+function open (dir: string, clock: ManualClock, segmentBytes = 1 << 20, segmentAgeSeconds = 3600): Node {
   const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
-  const durable = new SqliteDurableStore(store, jsonCodec, () => timers.nowMs(), silentLogger)
+  const durable = new SqliteDurableStore(store, jsonCodec, () => clock.nowMs(), silentLogger)
   const streams = new SqliteStreamStore(store, jsonCodec, {
-    segmentBytes, segmentAgeSeconds, ...streamReadDefaults, readPageRecords: 4, maintenanceIntervalMs: 0, timers, logger: silentLogger
+    segmentBytes, segmentAgeSeconds, ...streamReadDefaults, readPageRecords: 4, maintenanceIntervalMs: 0, clock, logger: silentLogger
   })
-  const broker = new Broker({ vhosts: ['/'], store: durable, timers, streams })
+  const broker = new Broker({ vhosts: ['/'], store: durable, clock, streams })
   return { broker, vhost: broker.vhost('/') as Vhost, store, streams, close: () => { broker.close(); store.close() } }
 }
 
@@ -105,14 +105,14 @@ const rows = (store: SqliteStore, sql: string): Array<Record<string, unknown>> =
 
 test('appends get contiguous offsets from 0; consumers read from first, an offset, last, next and a timestamp', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    const node = open(dir, timers)
+    const clock = new ManualClock()
+    const node = open(dir, clock)
     try {
       const v = node.vhost
       const q = await declareStream(v)
       await publish(v, 0, 5)
-      timers.advance(10_000)
-      const secondBatchMs = timers.nowMs()
+      clock.advance(10_000)
+      const secondBatchMs = clock.nowMs()
       await publish(v, 5, 10)
       assert.equal(q.messageCount, 10)
       const first = attach(v, 'first', 1000, 'first')
@@ -144,8 +144,8 @@ test('appends get contiguous offsets from 0; consumers read from first, an offse
 
 test('acks only give credit back: the prefetch bounds unacked deliveries and nothing is removed', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    const node = open(dir, timers)
+    const clock = new ManualClock()
+    const node = open(dir, clock)
     try {
       const v = node.vhost
       const q = await declareStream(v)
@@ -173,7 +173,7 @@ test('acks only give credit back: the prefetch bounds unacked deliveries and not
 
 test('invalid declarations and offsets are precondition-failed', async () => {
   await withDir(async dir => {
-    const node = open(dir, new ManualTimers())
+    const node = open(dir, new ManualClock())
     try {
       const v = node.vhost
       const declare = (extra: Partial<{ durable: boolean, exclusive: boolean, autoDelete: boolean }>, args: Record<string, unknown> = {}): Promise<unknown> =>
@@ -199,8 +199,8 @@ test('invalid declarations and offsets are precondition-failed', async () => {
 
 test('segments are sealed at segmentBytes and at segmentAge (manual clock); sealedLocal lists them oldest first', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    const node = open(dir, timers, 4 * RECORD_BYTES, 60)
+    const clock = new ManualClock()
+    const node = open(dir, clock, 4 * RECORD_BYTES, 60)
     try {
       const v = node.vhost
       const q = await declareStream(v)
@@ -211,9 +211,9 @@ test('segments are sealed at segmentBytes and at segmentAge (manual clock); seal
       assert.equal(sealed[0]?.stream, 's')
       assert.equal(sealed[0]?.vhost, '/')
       assert.equal(sealed[0]?.streamId, q.storeId)
-      assert.equal(node.streams.sealDue(timers.nowMs()), 0, 'the open segment (8, 9) is not old yet')
-      timers.advance(60_000)
-      assert.equal(node.streams.sealDue(timers.nowMs()), 1)
+      assert.equal(node.streams.sealDue(clock.nowMs()), 0, 'the open segment (8, 9) is not old yet')
+      clock.advance(60_000)
+      assert.equal(node.streams.sealDue(clock.nowMs()), 1)
       await publish(v, 10, 11)
       await new Promise(resolve => setImmediate(resolve))
       assert.deepEqual(node.streams.sealedLocal().map(s => [s.firstOffset, s.lastOffset]), [[0, 3], [4, 7], [8, 9]])
@@ -226,18 +226,18 @@ test('segments are sealed at segmentBytes and at segmentAge (manual clock); seal
 
 test('a restart restores offsets, segments and the open segment', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    let node = open(dir, timers, 4 * RECORD_BYTES)
+    const clock = new ManualClock()
+    let node = open(dir, clock, 4 * RECORD_BYTES)
     await declareStream(node.vhost)
     await publish(node.vhost, 0, 6)
     node.close()
-    node = open(dir, timers, 4 * RECORD_BYTES)
+    node = open(dir, clock, 4 * RECORD_BYTES)
     try {
       const q = node.vhost.queue('s', owner)
       assert.ok(q instanceof StreamQueue)
       assert.equal(q.messageCount, 6)
       assert.equal(q.log.nextOffset, 6)
-      assert.deepEqual(q.log.open, { firstOffset: 4, records: 2, bytes: 2 * RECORD_BYTES, firstTimestampMs: timers.nowMs(), lastTimestampMs: timers.nowMs() })
+      assert.deepEqual(q.log.open, { firstOffset: 4, records: 2, bytes: 2 * RECORD_BYTES, firstTimestampMs: clock.nowMs(), lastTimestampMs: clock.nowMs() })
       await publish(node.vhost, 6, 9)
       await new Promise(resolve => setImmediate(resolve))
       assert.deepEqual(node.streams.sealedLocal().map(s => [s.firstOffset, s.lastOffset]), [[0, 3], [4, 7]])
@@ -251,15 +251,15 @@ test('a restart restores offsets, segments and the open segment', async () => {
 
 test('retention by x-max-length-bytes and by x-max-age drops whole sealed segments, never the open one; consumers move up', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    const node = open(dir, timers, 4 * RECORD_BYTES)
+    const clock = new ManualClock()
+    const node = open(dir, clock, 4 * RECORD_BYTES)
     try {
       const v = node.vhost
       const q = await declareStream(v, 's', { 'x-max-length-bytes': 6 * RECORD_BYTES, 'x-max-age': '10s' })
       await publish(v, 0, 10) // segments 0..3, 4..7 sealed; 8, 9 open
       const slow = attach(v, 'first', 1, 'slow')
       await slow.waitFor(1)
-      assert.deepEqual(node.streams.applyRetention(timers.nowMs()), [], 'nothing offloaded to return')
+      assert.deepEqual(node.streams.applyRetention(clock.nowMs()), [], 'nothing offloaded to return')
       await new Promise(resolve => setImmediate(resolve))
       assert.equal(q.log.firstRetained, 4, '10 records of 11 bytes over 66: the oldest segment goes, 6 records stay')
       assert.deepEqual(rows(node.store, 'SELECT min(stream_offset) AS first, count(*) AS n FROM stream_records'), [{ first: 4, n: 6 }])
@@ -267,8 +267,8 @@ test('retention by x-max-length-bytes and by x-max-age drops whole sealed segmen
       slow.ackAll()
       await slow.waitFor(2)
       assert.deepEqual(slow.offsets(), [0, 4], 'a consumer behind the first retained offset continues there')
-      timers.advance(11_000)
-      node.streams.applyRetention(timers.nowMs())
+      clock.advance(11_000)
+      node.streams.applyRetention(clock.nowMs())
       await new Promise(resolve => setImmediate(resolve))
       assert.equal(q.log.firstRetained, 8, 'the sealed segment past x-max-age went; the open one stays however old')
       assert.deepEqual(rows(node.store, 'SELECT count(*) AS n FROM stream_records'), [{ n: 2 }])
@@ -302,8 +302,8 @@ function indexOf (s: StreamSegment): SegmentIndex {
 
 test('markOffloaded / offloaded / forgetOffloaded: idempotent, local rows go, reads cross cold to hot without gap or repeat', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    let node = open(dir, timers, 4 * RECORD_BYTES)
+    const clock = new ManualClock()
+    let node = open(dir, clock, 4 * RECORD_BYTES)
     const cold = new MemoryColdReads()
     node.streams.useColdReads(cold)
     const q = await declareStream(node.vhost, 's', { 'x-max-length-bytes': 8 * RECORD_BYTES })
@@ -334,18 +334,18 @@ test('markOffloaded / offloaded / forgetOffloaded: idempotent, local rows go, re
     node.close()
 
     // After a restart the manifest is read back; retention (8 records of 11 bytes, both tiers) returns the oldest offloaded segment.
-    node = open(dir, timers, 4 * RECORD_BYTES)
+    node = open(dir, clock, 4 * RECORD_BYTES)
     node.streams.useColdReads(cold)
     try {
       assert.deepEqual(node.streams.offloaded(id).map(s => s.firstOffset), [0, 4])
-      const due = node.streams.applyRetention(timers.nowMs())
+      const due = node.streams.applyRetention(clock.nowMs())
       assert.deepEqual(due.map(s => [s.firstOffset, s.objectKey]), [[0, 'p/%2F/s/0-3.seg']])
-      assert.deepEqual(node.streams.applyRetention(timers.nowMs()).map(s => s.firstOffset), [0], 'returned again until forgotten')
+      assert.deepEqual(node.streams.applyRetention(clock.nowMs()).map(s => s.firstOffset), [0], 'returned again until forgotten')
       const restored = node.vhost.queue('s', owner) as StreamQueue
       assert.equal(restored.log.firstRetained, 4)
       await node.streams.forgetOffloaded(due[0] as StreamSegment)
       await node.streams.forgetOffloaded(due[0] as StreamSegment)
-      assert.deepEqual(node.streams.applyRetention(timers.nowMs()), [])
+      assert.deepEqual(node.streams.applyRetention(clock.nowMs()), [])
       assert.deepEqual(rows(node.store, `SELECT first_offset, state FROM stream_segments ORDER BY first_offset`),
         [{ first_offset: 4, state: 'offloaded' }, { first_offset: 8, state: 'open' }])
       const r2 = attach(node.vhost, 0)
@@ -357,8 +357,8 @@ test('markOffloaded / offloaded / forgetOffloaded: idempotent, local rows go, re
 
 test('deleting a stream removes its records and manifest; its offloaded objects are returned for deletion', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    const node = open(dir, timers, 4 * RECORD_BYTES)
+    const clock = new ManualClock()
+    const node = open(dir, clock, 4 * RECORD_BYTES)
     try {
       const q = await declareStream(node.vhost)
       await publish(node.vhost, 0, 6)
@@ -374,10 +374,10 @@ test('deleting a stream removes its records and manifest; its offloaded objects 
       assert.equal(q.deleted, true)
       assert.deepEqual(rows(node.store, 'SELECT count(*) AS n FROM stream_records'), [{ n: 0 }])
       assert.deepEqual(rows(node.store, 'SELECT count(*) AS n FROM stream_segments'), [{ n: 0 }])
-      const due = node.streams.applyRetention(timers.nowMs())
+      const due = node.streams.applyRetention(clock.nowMs())
       assert.deepEqual(due.map(s => s.objectKey), ['k0'])
       await node.streams.forgetOffloaded(due[0] as StreamSegment)
-      assert.deepEqual(node.streams.applyRetention(timers.nowMs()), [])
+      assert.deepEqual(node.streams.applyRetention(clock.nowMs()), [])
       assert.equal(c.cancelled, true)
     } finally { node.close() }
   })
@@ -385,8 +385,8 @@ test('deleting a stream removes its records and manifest; its offloaded objects 
 
 test('a stream declared again under a deleted one\'s name: its new object under the old key is not deleted as an orphan', async () => {
   await withDir(async dir => {
-    const timers = new ManualTimers()
-    const node = open(dir, timers, 4 * RECORD_BYTES)
+    const clock = new ManualClock()
+    const node = open(dir, clock, 4 * RECORD_BYTES)
     try {
       await declareStream(node.vhost)
       await publish(node.vhost, 0, 6)
@@ -403,7 +403,7 @@ test('a stream declared again under a deleted one\'s name: its new object under 
       const [fresh] = node.streams.sealedLocal()
       assert.ok(fresh !== undefined)
       await node.streams.markOffloaded(fresh, 'k0', indexOf(fresh)) // same name, same offsets: same key, new bytes
-      assert.deepEqual(node.streams.applyRetention(timers.nowMs()).map(s => s.objectKey), [], 'the replaced orphan is not deleted')
+      assert.deepEqual(node.streams.applyRetention(clock.nowMs()).map(s => s.objectKey), [], 'the replaced orphan is not deleted')
     } finally { node.close() }
   })
 })

@@ -6,7 +6,7 @@
 import type { SqliteStore } from '../storage/sqlite-store.ts'
 import type { Logger } from '../logger.ts'
 import type { Message } from '../model/message.ts'
-import type { Timers, TimerHandle } from '../model/timers.ts'
+import type { Clock, TimerHandle } from '../clock.ts'
 import type { PropertiesCodec } from '../model/sqlite/sqlite-durable-store.ts'
 import type { SegmentIndex } from '../tiering/segment-index.ts'
 import type { StreamRecord } from './stream-record.ts'
@@ -29,7 +29,7 @@ export interface SqliteStreamStoreOptions {
   readonly coldReadRetryMs: number
   /** How often sealDue and applyRetention run on their own; 0 = only when called. */
   readonly maintenanceIntervalMs: number
-  readonly timers: Timers
+  readonly clock: Clock
   readonly logger: Logger
   /** Reads of offloaded segments; null while tiering is off (see useColdReads). */
   readonly coldReads?: ColdReads | null
@@ -61,7 +61,7 @@ export class SqliteStreamStore implements TieredStreamStore {
   useColdReads (cold: ColdReads | null): void { this.cold = cold }
 
   get logger (): Logger { return this.opts.logger }
-  get timers (): Timers { return this.opts.timers }
+  get clock (): Clock { return this.opts.clock }
   get readPageRecords (): number { return this.opts.readPageRecords }
   get coldReadRetryMs (): number { return this.opts.coldReadRetryMs }
 
@@ -264,7 +264,7 @@ export class SqliteStreamStore implements TieredStreamStore {
   /** Stops the maintenance timer (the SQLite store is closed by its owner). */
   close (): void {
     this.closed = true
-    if (this.timer !== undefined) this.opts.timers.clearTimer(this.timer)
+    if (this.timer !== undefined) this.opts.clock.clearTimer(this.timer)
     this.timer = undefined
   }
 
@@ -272,10 +272,10 @@ export class SqliteStreamStore implements TieredStreamStore {
 
   private scheduleMaintenance (): void {
     if (this.opts.maintenanceIntervalMs <= 0 || this.closed) return
-    this.timer = this.opts.timers.setTimer(() => {
+    this.timer = this.opts.clock.setTimer(() => {
       this.timer = undefined
       try {
-        const now = this.opts.timers.nowMs()
+        const now = this.opts.clock.nowMs()
         this.sealDue(now)
         this.applyRetention(now)
       } catch (err) {

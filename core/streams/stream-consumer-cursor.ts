@@ -84,7 +84,7 @@ export class StreamCursor {
       this.coldReading = false
       if (this.closed) return
       this.store.logger.error('streams: cold read failed; retrying', { vhost: log.ref.vhost, stream: log.ref.name, from, err })
-      this.store.timers.setTimer(() => { if (!this.closed) this.wake() }, this.store.coldReadRetryMs)
+      this.store.clock.setTimer(() => { if (!this.closed) this.wake() }, this.store.coldReadRetryMs)
     })
     return true
   }

@@ -1,9 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { RetryBackoff } from './retry-backoff.ts'
+import { ManualClock } from '../manual-clock.ts'
 
-function setup (random: () => number): { backoff: RetryBackoff, clock: { now: number, nowMs: () => number } } {
-  const clock = { now: 1000, nowMs () { return this.now } }
+function setup (random: () => number): { backoff: RetryBackoff, clock: ManualClock } {
+  const clock = new ManualClock(1000)
   const backoff = new RetryBackoff({ initialMs: 100, maxMs: 1000, clock, random })
   return { backoff, clock }
 }
@@ -31,9 +32,9 @@ test('retry backoff: canAttempt waits for the delay on the injected clock; succe
   backoff.recordFailure() // 100 ms
   assert.equal(backoff.nextAttemptAtMs, 1100)
   assert.equal(backoff.canAttempt(), false)
-  clock.now = 1099
+  clock.advance(99)
   assert.equal(backoff.canAttempt(), false)
-  clock.now = 1100
+  clock.advance(1)
   assert.equal(backoff.canAttempt(), true)
   backoff.recordSuccess()
   assert.equal(backoff.failures, 0)
@@ -42,7 +43,7 @@ test('retry backoff: canAttempt waits for the delay on the injected clock; succe
 })
 
 test('retry backoff: rejects a bad configuration', { timeout: 5000 }, () => {
-  const clock = { nowMs: () => 0 }
+  const clock = new ManualClock()
   assert.throws(() => new RetryBackoff({ initialMs: 0, maxMs: 10, clock }), /initialMs/)
   assert.throws(() => new RetryBackoff({ initialMs: 10, maxMs: 5, clock }), /maxMs/)
 })

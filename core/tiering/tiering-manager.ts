@@ -5,7 +5,7 @@
 // the error is logged and kept for the admin API, and the next attempt waits by backoff.
 import type { StreamSegment, TieredStreamStore } from '../streams/tiered-stream-store.ts'
 import type { ObjectStore } from './object-store.ts'
-import type { Timers, TimerHandle } from '../model/timers.ts'
+import type { Clock, TimerHandle } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import { silentLogger } from '../logger.ts'
 import { encodeSegment } from './segment-format.ts'
@@ -17,7 +17,7 @@ import { planOffload } from './offload-plan.ts'
 export interface TieringManagerOptions {
   readonly streams: TieredStreamStore
   readonly store: ObjectStore
-  readonly timers: Timers
+  readonly clock: Clock
   readonly logger?: Logger
   /** Segment keys are segmentKey(keyPrefix, vhost, stream, first, last) inside the store ('' = none). */
   readonly keyPrefix: string
@@ -82,13 +82,13 @@ export class TieringManager {
     this.backoff = new RetryBackoff({
       initialMs: opts.uploadRetryInitialMs,
       maxMs: opts.uploadRetryMaxMs,
-      clock: opts.timers,
+      clock: opts.clock,
       ...(opts.random === undefined ? {} : { random: opts.random })
     })
   }
 
   status (): TieringStatus {
-    const backlog = this.plan(this.opts.timers.nowMs())
+    const backlog = this.plan(this.opts.clock.nowMs())
     return {
       ...this.counters,
       backlogSegments: backlog.length,
@@ -117,13 +117,13 @@ export class TieringManager {
   async stop (): Promise<void> {
     this.stopping = true
     this.started = false
-    if (this.timer !== null) this.opts.timers.clearTimer(this.timer)
+    if (this.timer !== null) this.opts.clock.clearTimer(this.timer)
     this.timer = null
     if (this.running !== null) await this.running
   }
 
   private schedule (delayMs: number): void {
-    this.timer = this.opts.timers.setTimer(() => {
+    this.timer = this.opts.clock.setTimer(() => {
       this.timer = null
       void this.runOnce().finally(() => {
         if (this.started && !this.stopping) this.schedule(this.nextDelayMs())
@@ -136,7 +136,7 @@ export class TieringManager {
     const retryAt = this.backoff.nextAttemptAtMs
     const interval = this.opts.checkIntervalMs
     if (retryAt === null) return interval
-    return Math.max(0, Math.min(interval, retryAt - this.opts.timers.nowMs()))
+    return Math.max(0, Math.min(interval, retryAt - this.opts.clock.nowMs()))
   }
 
   private plan (nowMs: number): StreamSegment[] {
@@ -151,7 +151,7 @@ export class TieringManager {
 
   private async check (): Promise<void> {
     this.counters.checks++
-    const nowMs = this.opts.timers.nowMs()
+    const nowMs = this.opts.clock.nowMs()
     try {
       await this.opts.sealDue(nowMs)
     } catch (err) {
@@ -257,7 +257,7 @@ export class TieringManager {
 
   /** backOff: the step touches the object store (or the manifest after it), so the next attempt waits. */
   private recordError (op: string, key: string | null, err: unknown, backOff: boolean): void {
-    const nowMs = this.opts.timers.nowMs()
+    const nowMs = this.opts.clock.nowMs()
     const retryInMs = backOff ? this.backoff.recordFailure() : null
     this.counters.lastError = `tiering: ${op}${key === null ? '' : ` ${key}`}: ${causeText(err)}`
     this.counters.lastErrorAtMs = nowMs

@@ -7,7 +7,7 @@ import { SqliteStore } from '../../storage/sqlite-store.ts'
 import { silentLogger } from '../../logger.ts'
 import { Broker } from '../broker.ts'
 import { Message, type MessageProperties } from '../message.ts'
-import { ManualTimers } from '../manual-timers.ts'
+import { ManualClock } from '../../manual-clock.ts'
 import type { Vhost } from '../vhost.ts'
 import type { Queue, QueueConsumer } from '../queue.ts'
 import type { QueueEntry } from '../queue-entry.ts'
@@ -20,10 +20,10 @@ const jsonCodec: PropertiesCodec = {
 }
 const owner = {}
 
-function open (dir: string, timers = new ManualTimers()): { broker: Broker, vhost: Vhost, store: SqliteStore } {
+function open (dir: string, clock = new ManualClock()): { broker: Broker, vhost: Vhost, store: SqliteStore } {
   const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
-  const durable = new SqliteDurableStore(store, jsonCodec, () => timers.nowMs(), silentLogger)
-  const broker = new Broker({ vhosts: ['/', 'other'], store: durable, timers })
+  const durable = new SqliteDurableStore(store, jsonCodec, () => clock.nowMs(), silentLogger)
+  const broker = new Broker({ vhosts: ['/', 'other'], store: durable, clock })
   return { broker, vhost: broker.vhost('/') as Vhost, store }
 }
 
