@@ -5,6 +5,7 @@ import type { AmqpConfig, UserConfig } from '../../edge-config/config-types.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import type { Broker } from '../../core/model/broker.ts'
+import { systemClock, type Clock } from '../../core/clock.ts'
 import { CONNECTION_FORCED } from './codec/reply-codes.ts'
 import { AmqpException } from './amqp-errors.ts'
 import { Authenticator } from './authenticator.ts'
@@ -18,7 +19,8 @@ export interface AmqpAdapterOptions {
   readonly logger: Logger
   readonly metrics: Metrics
   readonly version: string
-  readonly nowMs?: () => number
+  /** Absent: the system clock. */
+  readonly clock?: Clock
 }
 
 export interface AmqpConnectionInfo {
@@ -48,6 +50,7 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
   const log = opts.logger.child({ component: 'amqp' })
   const { metrics } = opts
   const alarm = { reason: null as string | null }
+  const clock = opts.clock ?? systemClock
   const ctx: AmqpServerContext = {
     broker: opts.broker,
     alarm,
@@ -55,7 +58,7 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
     limits: opts.amqp,
     serverProperties: serverProperties(opts.version),
     logger: log,
-    nowMs: opts.nowMs ?? Date.now,
+    clock,
     counters: {
       published: metrics.counter('wharf_amqp_messages_published_total', 'AMQP basic.publish messages received'),
       delivered: metrics.counter('wharf_amqp_messages_delivered_total', 'AMQP basic.deliver and basic.get-ok messages sent'),
@@ -106,7 +109,7 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
         if (c.state === 'closed') { resolve(); return }
         c.onClosed(resolve)
         c.closeConnection(new AmqpException(CONNECTION_FORCED, 'broker shutdown'))
-        setTimeout(() => { c.socket.destroy() }, CLOSE_WAIT_MS).unref()
+        clock.setTimer(() => { c.socket.destroy() }, CLOSE_WAIT_MS)
       }))
       await Promise.all(gone)
     }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net'
 import type { AmqpConfig } from '../../edge-config/config-types.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Counter } from '../../core/metrics.ts'
+import type { Clock, TimerHandle } from '../../core/clock.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
 import type { Message } from '../../core/model/message.ts'
@@ -43,7 +44,8 @@ export interface AmqpServerContext {
   readonly serverProperties: FieldTable
   readonly logger: Logger
   readonly counters: AmqpCounters
-  readonly nowMs: () => number
+  /** Time for handshake deadlines, heartbeats, the close-ok wait and message timestamps. */
+  readonly clock: Clock
 }
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed'
@@ -69,20 +71,21 @@ export class AmqpConnection {
   private blockedByAlarm = false
   private blockedSent = false
   private lastReadMs: number
-  private readonly timers: NodeJS.Timeout[] = []
-  private heartbeatTimer: NodeJS.Timeout | undefined
-  private closeTimer: NodeJS.Timeout | undefined
+  private handshakeTimer: TimerHandle | undefined
+  private heartbeatTimer: TimerHandle | undefined
+  private closeTimer: TimerHandle | undefined
   private readonly closedCallbacks: Array<() => void> = []
 
   constructor (readonly id: number, readonly socket: Socket, readonly ctx: AmqpServerContext) {
-    this.output = new FrameOutput(socket, ctx.nowMs)
+    this.output = new FrameOutput(socket, ctx.clock)
     this.frameMax = ctx.limits.frameMaxBytes
     this.channelMax = ctx.limits.channelMax
-    this.lastReadMs = ctx.nowMs()
+    this.lastReadMs = ctx.clock.nowMs()
     this.log = ctx.logger.child({ connection: id, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` })
   }
 
   get counters (): AmqpCounters { return this.ctx.counters }
+  get clock (): Clock { return this.ctx.clock }
 
   start (): void {
     this.socket.setNoDelay(true)
@@ -90,12 +93,12 @@ export class AmqpConnection {
     this.socket.on('error', err => this.log.debug('socket error', { err }))
     this.socket.on('close', () => this.onSocketClosed())
     this.socket.on('drain', () => { for (const ch of this.channels.values()) ch.redispatchAll() })
-    const handshake = setTimeout(() => {
+    this.handshakeTimer = this.clock.setTimer(() => {
+      this.handshakeTimer = undefined
       if (this.state === 'open' || this.state === 'closed') return
       this.log.warn('connection closed: handshake not completed in time', { timeoutSeconds: this.ctx.limits.handshakeTimeoutSeconds, state: this.state })
       this.socket.destroy()
     }, this.ctx.limits.handshakeTimeoutSeconds * 1000)
-    this.timers.push(handshake)
   }
 
   onClosed (fn: () => void): void { this.closedCallbacks.push(fn) }
@@ -119,7 +122,7 @@ export class AmqpConnection {
   // ---- input ----------------------------------------------------------------------------------
 
   private onData (chunk: Buffer): void {
-    this.lastReadMs = this.ctx.nowMs()
+    this.lastReadMs = this.clock.nowMs()
     if (this.state === 'closed') return
     this.reader.push(chunk)
     this.processFrames()
@@ -321,8 +324,8 @@ export class AmqpConnection {
   /** Handshake done (connection.open-ok sent): heartbeats start. */
   opened (): void {
     this.state = 'open'
-    for (const t of this.timers) clearTimeout(t)
-    this.timers.length = 0
+    this.clearTimer(this.handshakeTimer)
+    this.handshakeTimer = undefined
     this.startHeartbeats()
     this.alarmChanged() // an alarm raised before this connection opened
   }
@@ -331,9 +334,11 @@ export class AmqpConnection {
     const seconds = this.heartbeatSeconds
     if (seconds === 0) return
     const intervalMs = seconds * 1000
-    // Send when we were quiet for half an interval; drop a peer silent for two intervals.
-    this.heartbeatTimer = setInterval(() => {
-      const now = this.ctx.nowMs()
+    // Every half interval: send when we were quiet that long; drop a peer silent for two intervals.
+    const tick = (): void => {
+      this.heartbeatTimer = undefined
+      if (this.state === 'closed') return
+      const now = this.clock.nowMs()
       if (now - this.lastReadMs > 2 * intervalMs) {
         this.counters.heartbeatTimeouts.inc()
         this.log.warn('missed heartbeats from client, connection dropped', { heartbeatSeconds: seconds })
@@ -341,8 +346,9 @@ export class AmqpConnection {
         return
       }
       if (now - this.output.lastWriteMs >= intervalMs / 2) this.output.send(HEARTBEAT_FRAME)
-    }, intervalMs / 2)
-    this.heartbeatTimer.unref()
+      this.heartbeatTimer = this.clock.setTimer(tick, intervalMs / 2)
+    }
+    this.heartbeatTimer = this.clock.setTimer(tick, intervalMs / 2)
   }
 
   /** Server-initiated connection.close; the socket goes after close-ok or a timeout. */
@@ -355,8 +361,7 @@ export class AmqpConnection {
     if (this.socket.destroyed) return
     this.sendMethod(0, Methods.ConnectionClose, { replyCode: exc.replyCode, replyText: exc.replyText, classId: exc.classId, methodId: exc.methodIdInClass })
     this.output.flush()
-    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
-    this.closeTimer.unref()
+    this.closeTimer = this.clock.setTimer(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
   }
 
   /** The client's connection.close: answer close-ok and end the socket. */
@@ -366,8 +371,7 @@ export class AmqpConnection {
     this.sendMethod(0, Methods.ConnectionCloseOk, {})
     this.output.flush()
     this.socket.end()
-    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
-    this.closeTimer.unref()
+    this.closeTimer = this.clock.setTimer(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
   }
 
   private tearDownChannels (): void {
@@ -377,14 +381,17 @@ export class AmqpConnection {
   private onSocketClosed (): void {
     const wasOpen = this.state === 'open'
     this.state = 'closed'
-    for (const t of this.timers) clearTimeout(t)
-    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer)
-    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer)
+    this.clearTimer(this.handshakeTimer)
+    this.clearTimer(this.heartbeatTimer)
+    this.clearTimer(this.closeTimer)
     this.tearDownChannels()
     this.channels.clear()
     this.output.discard()
     if (wasOpen) this.log.debug('connection closed by the client without connection.close')
     this.vhost?.ownerClosed(this).catch(err => this.log.error('deleting exclusive queues failed', { err }))
     for (const fn of this.closedCallbacks) fn()
+  }
+  private clearTimer (handle: TimerHandle | undefined): void {
+    if (handle !== undefined) this.clock.clearTimer(handle)
   }
 }

@@ -1,6 +1,7 @@
 // Outgoing frames of one connection, gathered during an event-loop tick and written in one corked
 // batch (one writev) on the next tick, so a burst of deliveries or confirms is one syscall.
 import type { Socket } from 'node:net'
+import type { Clock } from '../../core/clock.ts'
 
 /** Bytes waiting in the socket (and here) beyond which consumers on the connection get no credit. */
 export const WRITE_BUFFER_BYTES_HIGH = 1024 * 1024
@@ -11,7 +12,7 @@ export class FrameOutput {
   private scheduled = false
   lastWriteMs = 0
 
-  constructor (private readonly socket: Socket, private readonly nowMs: () => number) {}
+  constructor (private readonly socket: Socket, private readonly clock: Clock) {}
 
   get backlogBytes (): number { return this.pendingBytes + this.socket.writableLength }
 
@@ -36,7 +37,7 @@ export class FrameOutput {
     const frames = this.pending
     this.pending = []
     this.pendingBytes = 0
-    this.lastWriteMs = this.nowMs()
+    this.lastWriteMs = this.clock.nowMs()
     if (frames.length === 1) { this.socket.write(frames[0] as Buffer); return }
     this.socket.cork()
     for (const f of frames) this.socket.write(f)

@@ -30,7 +30,7 @@ function toCoreMessage (ch: AmqpChannel, f: BasicPublish, content: Content): Mes
   if (properties.userId !== undefined && properties.userId !== user) {
     throw new AmqpException(PRECONDITION_FAILED, `user_id property set to '${properties.userId}' but authenticated user was '${user ?? ''}'`, Methods.BasicPublish)
   }
-  return new Message(f.exchange, f.routingKey, properties, content.body, ch.conn.ctx.nowMs(), content.properties)
+  return new Message(f.exchange, f.routingKey, properties, content.body, ch.conn.clock.nowMs(), content.properties)
 }
 
 /** Routes through core (exactly once) and returns an unroutable mandatory message. */
