@@ -8,7 +8,8 @@ import { parse } from 'yaml'
 import { defaultConfig } from '../edge-config/defaults.ts'
 import { loadConfig } from '../edge-config/load-config.ts'
 import { envOverrides } from '../edge-config/env-overrides.ts'
-import { parseTieringUrl, s3Region, tieringUrl } from '../edge-config/tiering-target.ts'
+import { s3Region, tieringUrl } from '../edge-config/tiering-target.ts'
+import { parseTieringUrl } from '../core/tiering/tiering-url.ts'
 
 interface ComposeService {
   image?: string

@@ -10,6 +10,9 @@ import type { StreamRecord } from '../core/streams/stream-record.ts'
 import { DirectoryObjectStore } from '../core/tiering/directory-object-store.ts'
 import { encodeSegment } from '../core/tiering/segment-format.ts'
 import { segmentKey } from '../core/tiering/segment-name.ts'
+import { parseTieringUrl } from '../core/tiering/tiering-url.ts'
+import { validateConfig } from '../edge-config/validate-config.ts'
+import { configuredObjectStore } from '../gateway/tiering-wiring.ts'
 
 const wharfBin = fileURLToPath(new URL('../gateway/bin/wharf.js', import.meta.url))
 const T0 = 1_700_000_000_000
@@ -127,6 +130,26 @@ describe('wharf segments', { timeout: 120_000 }, () => {
     assert.match(corrupt.stderr, /corrupt\/x\.seg: segment: sha256 mismatch/)
     assert.equal(corrupt.stdout, '')
     await store.delete(corruptKey)
+  })
+
+  test('--url, tiering.url in the configuration and the broker take the same URLs, refusing with the same reason', async () => {
+    const config = validateConfig({})
+    for (const url of ['s3://a/x', 's3://abc//x', 's3://user:pw@abc/x', 's3://abc/x?region=y', 'file:relative', 'file://host/dir', 'ftp://x']) {
+      const parsed = parseTieringUrl(url)
+      assert.ok(parsed.kind === 'invalid', url)
+      assert.throws(() => validateConfig({ tiering: { url } }), (err: Error) => err.message.includes(`tiering.url = ${JSON.stringify(url)}`) && err.message.includes(parsed.problem), url)
+      // What the broker (tiering.url) and `wharf segments --url` open their store with.
+      assert.throws(() => configuredObjectStore(config, {}, url), (err: Error) => err.message.includes(JSON.stringify(url)) && err.message.includes(parsed.problem), url)
+    }
+    for (const [url, description] of [['s3://wharf-segments/site%20one/', 's3://wharf-segments/site%20one'], ['s3://wharf-segments', 's3://wharf-segments/'], ['file:///srv/wharf%20data/cold', 'dir /srv/wharf data/cold']]) {
+      assert.doesNotThrow(() => validateConfig({ tiering: { url } }), url)
+      const store = configuredObjectStore(config, {}, url)
+      assert.equal(store.description, description)
+      await store.close()
+    }
+    const refused = await wharf(['segments', 'list', '--url', 's3://a/x'])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /"s3:\/\/a\/x" has bucket 'a', not an S3 bucket name/)
   })
 
   test('usage errors exit 2 with the usage text', async () => {

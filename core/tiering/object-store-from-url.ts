@@ -1,46 +1,33 @@
-// The one place a configured cold-tier URL becomes an object store: `file:///abs/dir` or
-// `s3://bucket/prefix`. Credentials never sit in the URL; S3 takes them from the AWS environment.
-
-import { fileURLToPath } from 'node:url'
+// The one place a cold-tier URL becomes an object store (the daemon's tiering.url and
+// `wharf segments --url` both come here): parsed by tiering-url.ts, refused with its problem.
+// S3 settings arrive resolved (the region default from AWS_REGION is the caller's business):
+// core reads no environment.
 import { DirectoryObjectStore } from './directory-object-store.ts'
 import type { ObjectStore } from './object-store.ts'
 import { S3ObjectStore } from './s3-object-store.ts'
+import { TIERING_URL_FORMS, parseTieringUrl, type TieringTarget } from './tiering-url.ts'
 
 export interface ObjectStoreUrlOptions {
   /** An S3-compatible endpoint, or null for AWS. */
   readonly s3Endpoint: string | null
   readonly s3ForcePathStyle: boolean
-  /** Null: AWS_REGION, then 'us-east-1'. */
-  readonly s3Region: string | null
+  readonly s3Region: string
 }
 
-const ALLOWED = "allowed: 'file:///absolute/dir' or 's3://bucket/prefix'"
-
+/** The store of a URL tieringUrlProblem accepts; throws naming the URL and the problem otherwise. */
 export function objectStoreFromUrl (url: string, opts: ObjectStoreUrlOptions): ObjectStore {
-  const refuse = (why: string): Error => new Error(`object store url ${JSON.stringify(url)}: ${why}; ${ALLOWED}`)
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw refuse('not a URL')
-  }
-  if (parsed.search !== '' || parsed.hash !== '') throw refuse('query and fragment are not allowed')
-  if (parsed.protocol === 'file:') {
-    // new URL('file:./x') quietly means /x; only the absolute form says what it means.
-    if (!url.startsWith('file:///')) throw refuse('a file URL must be absolute (three slashes)')
-    return new DirectoryObjectStore(fileURLToPath(parsed))
-  }
-  if (parsed.protocol === 's3:') {
-    if (parsed.username !== '' || parsed.password !== '') throw refuse('credentials in the URL are not allowed (use AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)')
-    if (parsed.hostname === '' || parsed.port !== '') throw refuse('the host part must be a bucket name')
-    const prefix = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, '')
-    return new S3ObjectStore({
-      bucket: parsed.hostname,
-      prefix,
-      endpoint: opts.s3Endpoint,
-      region: opts.s3Region,
-      forcePathStyle: opts.s3ForcePathStyle
-    })
-  }
-  throw refuse(`scheme '${parsed.protocol}' is not supported`)
+  const parsed = parseTieringUrl(url)
+  if (parsed.kind === 'invalid') throw new Error(`object store url ${JSON.stringify(url)} ${parsed.problem}; allowed: ${TIERING_URL_FORMS}`)
+  return objectStoreFor(parsed, opts)
+}
+
+export function objectStoreFor (target: TieringTarget, opts: ObjectStoreUrlOptions): ObjectStore {
+  if (target.kind === 'file') return new DirectoryObjectStore(target.dir)
+  return new S3ObjectStore({
+    bucket: target.bucket,
+    prefix: target.prefix,
+    endpoint: opts.s3Endpoint,
+    region: opts.s3Region,
+    forcePathStyle: opts.s3ForcePathStyle
+  })
 }

@@ -17,7 +17,7 @@ export interface S3ObjectStoreOptions {
   readonly prefix: string
   /** An S3-compatible endpoint (`http://127.0.0.1:9000`); null or absent for AWS. */
   readonly endpoint?: string | null
-  /** Null or absent: AWS_REGION, then 'us-east-1'. */
+  /** Null or absent: 'us-east-1'. The AWS_REGION default is resolved by the caller (core reads no environment). */
   readonly region?: string | null
   /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible stores need. */
   readonly forcePathStyle: boolean
@@ -160,7 +160,7 @@ export class S3ObjectStore implements ObjectStore {
 function clientConfig (options: S3ObjectStoreOptions): S3ClientConfig {
   const endpoint = options.endpoint ?? null
   return {
-    region: options.region ?? (nonEmpty(process.env['AWS_REGION']) ?? S3_DEFAULTS.region),
+    region: options.region ?? S3_DEFAULTS.region,
     forcePathStyle: options.forcePathStyle,
     maxAttempts: options.maxAttempts ?? S3_DEFAULTS.maxAttempts,
     requestHandler: {
@@ -178,10 +178,6 @@ function clientConfig (options: S3ObjectStoreOptions): S3ClientConfig {
           responseChecksumValidation: 'WHEN_REQUIRED'
         })
   }
-}
-
-function nonEmpty (value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value
 }
 
 function httpStatus (err: unknown): number | undefined {
