@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '../logger.ts'
 import { memoryOnlyStore, type DurableStore } from './durable-store.ts'
 import { systemClock, type Clock } from '../clock.ts'
 import { Vhost, type ModelContext } from './vhost.ts'
-import { Message, messageTtlMs } from './message.ts'
+import type { Message } from './message.ts'
 import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
 
 export interface BrokerOptions {
@@ -56,13 +56,8 @@ export class Broker {
     for (const sq of store.loadQueues()) {
       const v = this.vhosts.get(sq.vhost)
       if (v === undefined) continue
-      const q = v.restoreQueue(sq)
+      v.restoreQueue(sq, store.loadEntries(sq, messages))
       this.restored.queues++
-      for (const { seq, message } of store.loadEntries(sq, messages)) {
-        const ttl = minDefined(q.policy.messageTtlMs, safeTtl(message))
-        q.restore(message, seq, seq <= sq.deliveredSeq, ttl === undefined ? undefined : message.publishedAtMs + ttl)
-      }
-      q.expire(this.nowMs) // what expired while the broker was down goes (and is dead-lettered) now
     }
     this.restored.messages = messages.size
     for (const b of store.loadBindings()) {
@@ -72,14 +67,4 @@ export class Broker {
       this.restored.bindings++
     }
   }
-}
-
-function safeTtl (message: Message): number | undefined {
-  try { return messageTtlMs(message.properties) } catch { return undefined }
-}
-
-function minDefined (a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b
-  if (b === undefined) return a
-  return Math.min(a, b)
 }

@@ -47,8 +47,6 @@ const CHECKS: Readonly<Record<string, Check>> = {
   'x-dead-letter-exchange': text,
   'x-dead-letter-routing-key': text,
   'x-max-priority': integer(0, 255),
-  // 'stream' declarations are checked by core/streams/stream-arguments.ts instead.
-  'x-queue-type': oneOf('classic', 'stream'),
   'x-single-active-consumer': bool,
   'x-queue-mode': oneOf('default', 'lazy')
 }

@@ -4,6 +4,8 @@ import { Broker } from './broker.ts'
 import { Message, type MessageProperties } from './message.ts'
 import { ManualClock } from '../manual-clock.ts'
 import type { Queue, QueueConsumer } from './queue.ts'
+import { ClassicQueue } from './classic-queue.ts'
+import { queueTypes } from './queue-types/index.ts'
 import type { QueueEntry } from './queue-entry.ts'
 import type { Vhost } from './vhost.ts'
 import { BrokerError } from '../errors.ts'
@@ -55,8 +57,15 @@ function consumeNow (v: Vhost, queue: string, consumer: QueueConsumer): Queue {
   return q
 }
 
+/** The ready entries of a classic queue, in delivery order. */
+function readyEntries (q: Queue | undefined): QueueEntry[] {
+  if (q === undefined) return []
+  assert.ok(q instanceof ClassicQueue)
+  return [...q.ready.entries()]
+}
+
 function ready (v: Vhost, name: string): string[] {
-  return [...(v.queues.get(name)?.ready.entries() ?? [])].map(e => e.message.body.toString())
+  return readyEntries(v.queues.get(name)).map(e => e.message.body.toString())
 }
 
 describe('exchanges and routing', () => {
@@ -167,6 +176,17 @@ describe('queues', () => {
     assert.equal(vhost.queues.has('mine'), false)
   })
 
+  test('queue types by name (x-queue-type): classic without it or by name, equivalent; an unknown type and a stream without storage refused', async () => {
+    const { vhost } = setup()
+    await queue(vhost, 'plain')
+    await queue(vhost, 'plain', { 'x-queue-type': 'classic' }) // the same declaration
+    assert.equal(vhost.queue('plain', owner).type.name, 'classic')
+    assert.equal(vhost.queue('plain', owner).type, queueTypes.get('classic'))
+    await rejectsWith(queue(vhost, 'q', { 'x-queue-type': 'quorum' }), 'precondition-failed', /invalid arg 'x-queue-type' for queue 'q' in vhost '\/': expected one of classic, stream, got 'quorum'/)
+    await rejectsWith(queue(vhost, 's', { 'x-queue-type': 'stream' }, { durable: true }), 'not-implemented', /this broker has no stream storage/)
+    assert.equal(vhost.queues.has('q') || vhost.queues.has('s'), false)
+  })
+
   test('consumers: round robin within credit; requeued entries keep their place and are redelivered', async () => {
     const { vhost } = setup()
     await queue(vhost, 'q')
@@ -250,7 +270,7 @@ describe('queues', () => {
     await new Promise(resolve => queueMicrotask(() => resolve(undefined)))
     assert.deepEqual(ready(vhost, 'ttl'), [])
     assert.deepEqual(ready(vhost, 'dlq'), ['queue-ttl', 'short'])
-    const dead = [...vhost.queue('dlq', owner).ready.entries()][1] as QueueEntry
+    const dead = readyEntries(vhost.queue('dlq', owner))[1] as QueueEntry
     const death = (dead.message.properties.headers?.['x-death'] as Array<Record<string, unknown>>)[0] as Record<string, unknown>
     assert.equal(death.reason, 'expired')
     assert.equal(death.queue, 'ttl')
@@ -273,7 +293,7 @@ describe('queues', () => {
     const q = consumeNow(vhost, 'src', c)
     q.settle((c.got[0] as { entry: QueueEntry }).entry, 'rejected')
     await new Promise(resolve => setImmediate(resolve))
-    const reasons = [...vhost.queue('dlq', owner).ready.entries()].map(e => [e.message.body.toString(), (e.message.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]?.reason])
+    const reasons = readyEntries(vhost.queue('dlq', owner)).map(e => [e.message.body.toString(), (e.message.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]?.reason])
     assert.deepEqual(reasons, [['first', 'maxlen'], ['second', 'rejected']])
   })
 

@@ -1,25 +1,24 @@
 // A vhost: a namespace of exchanges and queues, and the operations on them. Every check that
 // RabbitMQ makes on a declare, bind, delete or publish is made here, once, and failures are
 // BrokerErrors (core/errors.ts) that adapters map to their protocol's codes.
-import { accessRefused, invalidRequest, notFound, notImplemented, preconditionFailed, resourceLocked } from '../errors.ts'
+import { accessRefused, invalidRequest, notFound, preconditionFailed, resourceLocked } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { bindingId, type Binding, type Destination } from './binding.ts'
 import { Exchange, type ExchangeSpec } from './exchange.ts'
 import { builtinExchanges, exchangeTypes, type ExchangeType } from './exchange-types/index.ts'
-import { Queue, type QueueConsumer, type QueueHost, type RemovalReason } from './queue.ts'
+import type { Queue, QueueConsumer, QueueHost, RemovalReason } from './queue.ts'
 import type { QueueEntry } from './queue-entry.ts'
-import { EQUIVALENCE_ARGUMENTS, queuePolicy } from './queue-arguments.ts'
+import { EQUIVALENCE_ARGUMENTS } from './queue-arguments.ts'
+import { queueTypeOf, type QueueTypeContext } from './queue-types/index.ts'
 import { assertEquivalent, firstDifference } from './equivalence.ts'
 import { checkExchangeNameAllowed, checkQueueNameAllowed, describeExchange, describeQueue, serverNamedQueue } from './names.ts'
 import { route, type RoutingScope } from './routing.ts'
 import { deadLetteredCopy, type DeathReason } from './dead-letter.ts'
 import { messageTtlMs, type Arguments, type Message } from './message.ts'
-import type { DurableStore, StoredBinding, StoredExchange, StoredQueue } from './durable-store.ts'
+import type { DurableStore, StoredBinding, StoredEntry, StoredExchange, StoredQueue } from './durable-store.ts'
 import type { Clock } from '../clock.ts'
 import { QueueTimers } from './queue-timers.ts'
 import type { MessageSink } from './message-sink.ts'
-import { StreamQueue } from '../streams/stream-queue.ts'
-import { isStreamDeclaration, type StreamDeclare } from '../streams/stream-arguments.ts'
 import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
 
 export interface ModelContext {
@@ -55,8 +54,10 @@ export class Vhost implements RoutingScope, QueueHost {
   private readonly exclusiveByOwner = new Map<object, Set<Queue>>()
   private readonly timers: QueueTimers
   private readonly sinksAttached = new Map<Exchange, Set<MessageSink>>()
+  private readonly queueTypeContext: QueueTypeContext
 
   constructor (readonly name: string, private readonly ctx: ModelContext) {
+    this.queueTypeContext = { host: this, streams: ctx.streams }
     this.timers = new QueueTimers(ctx.clock, q => { q.expire(this.nowMs()); q.dispatch() }, q => {
       this.removeQueue(q).catch(err => this.ctx.logger.error('expire queue failed', { vhost: this.name, queue: q.name, err }))
     })
@@ -147,9 +148,8 @@ export class Vhost implements RoutingScope, QueueHost {
       this.timers.used(existing)
       return existing
     }
-    const q = isStreamDeclaration(spec.arguments)
-      ? this.newStream(name, spec, null)
-      : new Queue(this.name, name, spec.durable, spec.exclusive ? owner : null, spec.autoDelete, spec.arguments, queuePolicy(spec.arguments, what), this)
+    const declaration = { vhost: this.name, name, durable: spec.durable, exclusiveOwner: spec.exclusive ? owner : null, autoDelete: spec.autoDelete, arguments: spec.arguments }
+    const q = queueTypeOf(spec.arguments, what).create(declaration, this.queueTypeContext)
     this.queues.set(name, q)
     if (spec.exclusive) {
       let owned = this.exclusiveByOwner.get(owner)
@@ -190,8 +190,7 @@ export class Vhost implements RoutingScope, QueueHost {
   /** Attaches a consumer; deliveries start with the caller's queue.dispatch(). args: consume arguments (x-stream-offset). */
   consume (queue: string, consumer: QueueConsumer, owner: object, args: Arguments = {}): Queue {
     const q = this.queue(queue, owner)
-    if (q instanceof StreamQueue) q.attach(consumer, args)
-    else q.addConsumer(consumer, describeQueue(this.name, q.name))
+    q.addConsumer(consumer, args)
     this.timers.consumed(q)
     return q
   }
@@ -236,20 +235,19 @@ export class Vhost implements RoutingScope, QueueHost {
     let rejected = false
     let durable: QueueEntry[] | undefined
     const accepted: Queue[] = []
-    const appended: Array<Promise<void>> = []
+    const writes: Array<Promise<void>> = []
     for (const q of queues) {
-      if (q instanceof StreamQueue) { appended.push(q.append(message)); accepted.push(q); continue }
-      const result = q.enqueue(message, ttlMs)
+      const result = q.accept(message, ttlMs)
       if (result === 'rejected') {
         rejected = true
         if (q.policy.overflow === 'reject-publish-dlx') this.deadLetter(q, message, 'maxlen')
         continue
       }
       accepted.push(q)
-      if (result.durable) (durable ??= []).push(result)
+      if (result.entry !== undefined) (durable ??= []).push(result.entry)
+      if (result.stored !== undefined) writes.push(result.stored)
     }
     // Stored before dispatch, so the store sees insert → delivery → removal in that order.
-    const writes: Array<Promise<void>> = appended
     if (durable !== undefined) writes.push(this.ctx.store.putMessage(message, durable))
     for (const sink of sinks ?? []) {
       const taken = sink.accept(message, durable !== undefined)
@@ -315,12 +313,9 @@ export class Vhost implements RoutingScope, QueueHost {
     this.exchanges.set(s.name, new Exchange(this.name, s.name, type, true, s.autoDelete, s.internal, s.arguments))
   }
 
-  restoreQueue (s: StoredQueue): Queue {
-    const what = describeQueue(this.name, s.name)
-    const q = isStreamDeclaration(s.arguments)
-      ? this.newStream(s.name, { durable: true, exclusive: false, autoDelete: s.autoDelete, arguments: s.arguments }, s.storeId)
-      : new Queue(this.name, s.name, true, null, s.autoDelete, s.arguments, queuePolicy(s.arguments, what), this)
-    q.storeId = s.storeId
+  /** A stored queue and the entries stored for it (in seq order). */
+  restoreQueue (s: StoredQueue, entries: readonly StoredEntry[]): Queue {
+    const q = queueTypeOf(s.arguments, describeQueue(this.name, s.name)).restore(s, entries, this.queueTypeContext)
     this.queues.set(s.name, q)
     this.timers.used(q)
     return q
@@ -334,12 +329,6 @@ export class Vhost implements RoutingScope, QueueHost {
   }
 
   // ---- internals ------------------------------------------------------------------------------
-
-  /** A stream queue; storeId: a stored one read back at start. */
-  private newStream (name: string, spec: StreamDeclare, storeId: number | null): StreamQueue {
-    if (this.ctx.streams === null) throw notImplemented(`cannot declare stream ${describeQueue(this.name, name)}: this broker has no stream storage`)
-    return new StreamQueue(this.name, name, spec, this, this.ctx.streams, storeId)
-  }
 
   private checkOwner (q: Queue, owner: object): void {
     if (q.exclusiveOwner !== null && q.exclusiveOwner !== owner) throw this.lockedError(q)

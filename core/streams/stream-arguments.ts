@@ -32,10 +32,6 @@ export interface StreamDeclare {
   readonly arguments: Arguments
 }
 
-export function isStreamDeclaration (args: Arguments): boolean {
-  return args['x-queue-type'] === 'stream'
-}
-
 /** Validates a stream declaration (also a stored one at restart) and returns its policy. */
 export function streamPolicy (spec: StreamDeclare, queueDescription: string): StreamPolicy {
   const property = (name: string): Error => preconditionFailed(`invalid property '${name}' for ${queueDescription}`)

@@ -1,76 +1,60 @@
 // A stream queue (x-queue-type stream): an append-only log in the queue model. It is a Queue to
 // the rest of the model (bindings, routing, the vhost's queue list, admin and metrics), but what it
-// holds is a StreamLog: publishing appends (Vhost.publish calls append, not enqueue), every
-// consumer reads from its own offset, and acks only give credit back — nothing is removed by
-// consuming. Retention (x-max-age, x-max-length-bytes) is the only thing that removes records.
-import { internalError, notImplemented } from '../errors.ts'
+// holds is a StreamLog: a published message is appended, every consumer reads from its own
+// offset, and acks only give credit back — nothing is removed by consuming. Retention (x-max-age,
+// x-max-length-bytes) is the only thing that removes records.
+import { notImplemented } from '../errors.ts'
 import { Message, type Arguments, type MessageProperties } from '../model/message.ts'
-import { Queue, type QueueConsumer, type QueueHost } from '../model/queue.ts'
+import { Queue, type Accepted, type QueueConsumer, type QueueDeclaration, type QueueHost } from '../model/queue.ts'
 import { QueueEntry } from '../model/queue-entry.ts'
 import { queuePolicy } from '../model/queue-arguments.ts'
-import { describeQueue } from '../model/names.ts'
+import type { QueueType } from '../model/queue-types/queue-type.ts'
 import type { StreamRecord } from './stream-record.ts'
 import type { StreamLog } from './stream-log.ts'
 import type { SqliteStreamStore } from './sqlite-stream-store.ts'
-import { streamPolicy, type StreamDeclare } from './stream-arguments.ts'
+import { streamPolicy } from './stream-arguments.ts'
 import { parseStreamOffset, type StreamStart } from './stream-offset.ts'
 import { StreamCursor } from './stream-consumer-cursor.ts'
 
 /** The header each stream delivery carries, as RabbitMQ: the record's offset (a long). */
 export const STREAM_OFFSET_HEADER = 'x-stream-offset'
 
+/** A stream runs with none of the classic queue arguments (streamPolicy refuses them). */
+const NO_CLASSIC_ARGUMENTS = queuePolicy({}, 'a stream')
+
 export class StreamQueue extends Queue {
-  readonly queueType = 'stream' as const
   readonly log: StreamLog
   private readonly cursors = new Map<QueueConsumer, StreamCursor>()
   private feeding = false
   private feedAgain = false
 
   /** storeId: queues.id of a stream restored at start (its log is read back), null for a new one. */
-  constructor (
-    vhost: string,
-    name: string,
-    spec: StreamDeclare,
-    private readonly streamHost: QueueHost,
-    private readonly streams: SqliteStreamStore,
-    storeId: number | null
-  ) {
-    const what = describeQueue(vhost, name)
-    const policy = streamPolicy(spec, what)
-    super(vhost, name, true, null, false, spec.arguments, queuePolicy({}, what), streamHost)
+  constructor (type: QueueType, d: QueueDeclaration, host: QueueHost, private readonly streams: SqliteStreamStore, storeId: number | null) {
+    super(type, d, NO_CLASSIC_ARGUMENTS, host)
+    const policy = streamPolicy({ ...d, exclusive: d.exclusiveOwner !== null }, this.description)
     this.storeId = storeId
     this.log = streams.open(this, policy)
     this.log.onCommitted = () => this.dispatch()
   }
 
   /** Records retained, in both tiers. */
-  override get messageCount (): number { return this.log.retainedRecords }
+  get messageCount (): number { return this.log.retainedRecords }
 
-  /** Appends at the next offset; resolves once the record is committed (a publisher confirm waits for it). */
-  append (message: Message): Promise<void> {
-    return this.streams.append(this.log, message, this.streamHost.nowMs())
+  /** Appends at the next offset; stored once the record is committed (a publisher confirm waits for it). */
+  accept (message: Message): Accepted {
+    return { stored: this.streams.append(this.log, message, this.host.nowMs()) }
   }
 
-  override enqueue (): never {
-    throw internalError(`${this.description}: a stream is appended to, not enqueued into`)
-  }
-
-  override restore (): never {
-    throw internalError(`${this.description}: a stream restores its log, not queue entries`)
-  }
-
-  /** A consumer reading from x-stream-offset (consume argument); manual acks only, as RabbitMQ. */
-  attach (consumer: QueueConsumer, args: Arguments): void {
+  /**
+   * A consumer reading from x-stream-offset (a consume argument; without it from 'next', as in
+   * RabbitMQ); manual acks only, as RabbitMQ.
+   */
+  addConsumer (consumer: QueueConsumer, args: Arguments): void {
     if (consumer.noAck) throw notImplemented(`automatic acknowledgement not supported by stream queues ${this.description}`)
-    const start = parseStreamOffset(args[STREAM_OFFSET_HEADER], this.streamHost.nowMs(), this.description)
-    super.addConsumer(consumer, this.description)
+    const start = parseStreamOffset(args[STREAM_OFFSET_HEADER], this.host.nowMs(), this.description)
+    this.attach(consumer)
     const { next, skipBeforeMs } = this.startOf(start)
     this.cursors.set(consumer, new StreamCursor(consumer, this.log, this.streams, next, skipBeforeMs, () => this.dispatch()))
-  }
-
-  /** Without consume arguments a stream consumer starts at 'next', as in RabbitMQ. */
-  override addConsumer (consumer: QueueConsumer): void {
-    this.attach(consumer, {})
   }
 
   override removeConsumer (consumer: QueueConsumer): void {
@@ -80,7 +64,7 @@ export class StreamQueue extends Queue {
   }
 
   /** Feeds every consumer with credit from its own offset. */
-  override dispatch (): void {
+  dispatch (): void {
     if (this.feeding) { this.feedAgain = true; return }
     this.feeding = true
     try {
@@ -93,29 +77,26 @@ export class StreamQueue extends Queue {
     }
   }
 
-  override get (): never {
+  get (): never {
     throw notImplemented(`basic.get not supported by stream queues ${this.description}`)
   }
 
   /** An ack (or reject) gives the consumer's credit back; the record stays. */
-  override settle (entry: QueueEntry): void {
+  settle (entry: QueueEntry): void {
     if (entry.state !== 'unacked') return
     entry.state = 'gone'
     this.unackedCount--
   }
 
   /** Nothing goes back: a stream consumer re-reads by offset, not by redelivery. */
-  override requeue (entries: Iterable<QueueEntry>): void {
+  requeue (entries: Iterable<QueueEntry>): void {
     for (const entry of entries) this.settle(entry)
     this.dispatch()
   }
 
-  override purge (): never {
+  purge (): never {
     throw notImplemented(`purge not supported by stream queues ${this.description}`)
   }
-
-  /** No TTL in a stream: retention is by segment (x-max-age). */
-  override expire (): void {}
 
   override markDeleted (): number {
     const count = this.messageCount
@@ -125,8 +106,6 @@ export class StreamQueue extends Queue {
     this.streams.drop(this.log).catch(err => this.streams.logger.error('streams: delete stream records failed', { vhost: this.vhost, stream: this.name, err }))
     return count
   }
-
-  private get description (): string { return describeQueue(this.vhost, this.name) }
 
   private feed (cursor: StreamCursor): void {
     while (!this.deleted && cursor.consumer.hasCredit()) {

@@ -8,7 +8,6 @@ import { publish } from './publish.ts'
 import { queueName } from './queue-methods.ts'
 import { onChannel, type RouteEntry } from './route.ts'
 import type { Arguments } from '../../../core/model/message.ts'
-import { StreamQueue } from '../../../core/streams/stream-queue.ts'
 import { describeQueue } from '../../../core/model/names.ts'
 
 /** In tx mode settlements wait for tx.commit; tags are checked now, so a bad one fails at once. */
@@ -34,7 +33,7 @@ export const basicMethods: readonly RouteEntry[] = [
     const tag = f.consumerTag === '' ? ch.newConsumerTag() : f.consumerTag
     if (ch.consumers.has(tag)) throw new AmqpException(NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`, Methods.BasicConsume)
     // As RabbitMQ: a stream consumer reads within a credit window, so it needs a consumer prefetch.
-    if (vhost.queue(queue, ch.conn) instanceof StreamQueue && ch.consumerPrefetch === 0) {
+    if (vhost.queue(queue, ch.conn).type.consumersNeedCreditWindow && ch.consumerPrefetch === 0) {
       throw new AmqpException(PRECONDITION_FAILED, `consumer prefetch count is not set for ${describeQueue(vhost.name, queue)}`, Methods.BasicConsume)
     }
     const consumer = new AmqpConsumer(tag, f.noAck, f.exclusive, ch.consumerPrefetch, ch)

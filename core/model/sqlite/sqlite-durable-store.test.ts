@@ -11,7 +11,13 @@ import { ManualClock } from '../../manual-clock.ts'
 import type { Vhost } from '../vhost.ts'
 import type { Queue, QueueConsumer } from '../queue.ts'
 import type { QueueEntry } from '../queue-entry.ts'
+import { ClassicQueue } from '../classic-queue.ts'
 import { SqliteDurableStore, type PropertiesCodec } from './sqlite-durable-store.ts'
+
+function readyEntries (q: Queue): QueueEntry[] {
+  assert.ok(q instanceof ClassicQueue)
+  return [...q.ready.entries()]
+}
 
 // The model's tests use a JSON codec; the gateway wires the AMQP one.
 const jsonCodec: PropertiesCodec = {
@@ -97,9 +103,9 @@ test('durable definitions and persistent messages survive a reopen; transient on
     assert.equal(w.exchanges.has('temp'), false)
     assert.equal(w.queues.has('scratch'), false)
     assert.deepEqual(w.queue('orders', owner).args, { 'x-max-length': 100, bytes: Buffer.from([1, 2]) })
-    const orders = [...w.queue('orders', owner).ready.entries()]
+    const orders = readyEntries(w.queue('orders', owner))
     assert.deepEqual(orders.map(e => [e.message.body.toString(), e.redelivered, e.message.properties.headers?.n]), [['p1', false, 'p1'], ['p2', false, 'p2']])
-    const audits = [...w.queue('audit', owner).ready.entries()]
+    const audits = readyEntries(w.queue('audit', owner))
     assert.deepEqual(audits.map(e => [e.message.body.toString(), e.redelivered]), [['p2', true]])
     assert.equal(audits[0]?.message, orders[1]?.message, 'one Message object for one stored message')
     // routing works again, also the exchange-to-exchange binding

@@ -1,0 +1,187 @@
+// A classic queue: ready entries in delivery order, entries handed out until settled, consumers
+// served round robin while they have credit; TTL, length limits, priorities and single active
+// consumer from its arguments (queue-arguments.ts).
+import type { Arguments, Message } from './message.ts'
+import { QueueEntry } from './queue-entry.ts'
+import { createReadyQueue, type ReadyQueue } from './ready-queue.ts'
+import type { QueuePolicy } from './queue-arguments.ts'
+import type { QueueType } from './queue-types/queue-type.ts'
+import { Queue, type Accepted, type QueueConsumer, type QueueDeclaration, type QueueHost, type RemovalReason } from './queue.ts'
+
+export class ClassicQueue extends Queue {
+  readonly ready: ReadyQueue
+  /** Highest seq given out; seq orders entries for requeue and storage. */
+  lastSeq = 0
+  private rr = 0
+  private dispatching = false
+  private again = false
+
+  constructor (type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost) {
+    super(type, d, policy, host)
+    this.ready = createReadyQueue(policy.maxPriority)
+  }
+
+  get messageCount (): number { return this.ready.length }
+
+  /**
+   * Appends a message; with x-max-length(-bytes) reached, drops from the head (drop-head) or
+   * refuses it (reject-publish).
+   */
+  accept (message: Message, messageTtlMs: number | undefined): Accepted {
+    const now = this.host.nowMs()
+    this.expire(now)
+    const { maxLength, maxLengthBytes, overflow } = this.policy
+    const size = message.bodyBytes
+    const over = (extra: number, bytes: number): boolean =>
+      (maxLength !== undefined && this.ready.length + extra > maxLength) ||
+      (maxLengthBytes !== undefined && this.ready.bytes + bytes > maxLengthBytes)
+    if (overflow !== 'drop-head' && over(1, size)) return 'rejected'
+    const ttl = minDefined(this.policy.messageTtlMs, messageTtlMs)
+    const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
+    const entry = new QueueEntry(this, message, ++this.lastSeq, priority, ttl === undefined ? undefined : now + ttl)
+    this.ready.push(entry)
+    while (over(0, 0) && this.ready.length > 0) this.remove(this.ready.shift() as QueueEntry, 'maxlen')
+    if (entry.expiresAtMs !== undefined) this.host.expireAt(this, entry.expiresAtMs)
+    return entry.durable ? { entry } : {}
+  }
+
+  /** An entry read back from storage at start, in seq order. */
+  restore (message: Message, seq: number, redelivered: boolean, expiresAtMs: number | undefined): QueueEntry {
+    const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
+    const entry = new QueueEntry(this, message, seq, priority, expiresAtMs)
+    entry.stored = true
+    entry.redelivered = redelivered
+    this.lastSeq = Math.max(this.lastSeq, seq)
+    this.ready.push(entry)
+    return entry
+  }
+
+  /** Consume arguments mean nothing to a classic queue (as in RabbitMQ, unknown ones are ignored). */
+  addConsumer (consumer: QueueConsumer, _args: Arguments): void {
+    this.attach(consumer)
+  }
+
+  /** Hands ready entries to consumers with credit, round robin, until either runs out. */
+  dispatch (): void {
+    if (this.dispatching) { this.again = true; return }
+    this.dispatching = true
+    try {
+      do {
+        this.again = false
+        if (this.ready.length > 0) this.expire(this.host.nowMs())
+        while (this.ready.length > 0 && this.consumers.length > 0 && !this.deleted) {
+          const consumer = this.nextWithCredit()
+          if (consumer === undefined) break
+          this.handOut(this.ready.shift() as QueueEntry, consumer)
+        }
+      } while (this.again)
+    } finally {
+      this.dispatching = false
+    }
+  }
+
+  get (noAck: boolean): QueueEntry | undefined {
+    this.expire(this.host.nowMs())
+    const entry = this.ready.shift()
+    if (entry === undefined) return undefined
+    this.takeOut(entry, noAck)
+    return entry
+  }
+
+  /** Rejected entries are dead-lettered if the queue says so (the vhost does it on removal). */
+  settle (entry: QueueEntry, reason: 'acked' | 'rejected'): void {
+    if (entry.state !== 'unacked') return
+    this.unackedCount--
+    this.remove(entry, reason)
+  }
+
+  /** Entries handed out go back to their places, marked redelivered. */
+  requeue (entries: Iterable<QueueEntry>): void {
+    let any = false
+    for (const entry of entries) {
+      if (entry.state !== 'unacked') continue
+      this.unackedCount--
+      if (this.deleted) { entry.state = 'gone'; continue }
+      entry.state = 'ready'
+      entry.redelivered = true
+      this.ready.insert(entry)
+      any = true
+    }
+    if (any) this.dispatch()
+  }
+
+  purge (): number {
+    const all = this.ready.clear()
+    for (const entry of all) this.remove(entry, 'purged')
+    return all.length
+  }
+
+  /** Drops expired entries from the head (TTL expires at the head, as in RabbitMQ). */
+  override expire (nowMs: number): void {
+    for (;;) {
+      const head = this.ready.peek()
+      if (head === undefined) return
+      if (head.expiresAtMs === undefined || head.expiresAtMs > nowMs) {
+        if (head.expiresAtMs !== undefined) this.host.expireAt(this, head.expiresAtMs)
+        return
+      }
+      this.ready.shift()
+      this.remove(head, 'expired')
+    }
+  }
+
+  /** Ready entries are removed; handed-out ones die with their channels. */
+  override markDeleted (): number {
+    const count = this.ready.length
+    this.deleted = true
+    for (const entry of this.ready.clear()) this.remove(entry, 'deleted')
+    super.markDeleted()
+    return count
+  }
+
+  protected override consumerRemovedAt (i: number): void {
+    if (this.rr > i) this.rr--
+  }
+
+  private nextWithCredit (): QueueConsumer | undefined {
+    if (this.policy.singleActiveConsumer) {
+      // The first consumer attached is the active one; the next takes over when it leaves.
+      const active = this.consumers[0]
+      return active !== undefined && active.hasCredit() ? active : undefined
+    }
+    const n = this.consumers.length
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n
+      const c = this.consumers[i] as QueueConsumer
+      if (c.hasCredit()) { this.rr = (i + 1) % n; return c }
+    }
+    return undefined
+  }
+
+  private handOut (entry: QueueEntry, consumer: QueueConsumer): void {
+    const redelivered = entry.redelivered
+    this.takeOut(entry, consumer.noAck)
+    consumer.deliver(entry, redelivered)
+  }
+
+  private takeOut (entry: QueueEntry, noAck: boolean): void {
+    this.host.entryDelivered(entry)
+    if (noAck) {
+      this.remove(entry, 'acked')
+    } else {
+      entry.state = 'unacked'
+      this.unackedCount++
+    }
+  }
+
+  private remove (entry: QueueEntry, reason: RemovalReason): void {
+    entry.state = 'gone'
+    this.host.entryRemoved(entry, reason)
+  }
+}
+
+function minDefined (a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return Math.min(a, b)
+}

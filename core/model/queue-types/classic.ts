@@ -1,0 +1,39 @@
+// The classic queue type: a FIFO (or priority) queue of entries with RabbitMQ's classic arguments.
+import { ClassicQueue } from '../classic-queue.ts'
+import { queuePolicy } from '../queue-arguments.ts'
+import { describeQueue } from '../names.ts'
+import { messageTtlMs, type Message } from '../message.ts'
+import type { QueueDeclaration } from '../queue.ts'
+import { storedDeclaration, type QueueType, type QueueTypeContext } from './queue-type.ts'
+
+export const classicQueue: QueueType = {
+  name: 'classic',
+  consumersNeedCreditWindow: false,
+
+  create: (d, ctx) => classic(d, ctx),
+
+  restore (s, entries, ctx) {
+    const q = classic(storedDeclaration(s), ctx)
+    q.storeId = s.storeId
+    for (const { seq, message } of entries) {
+      const ttl = minDefined(q.policy.messageTtlMs, safeTtl(message))
+      q.restore(message, seq, seq <= s.deliveredSeq, ttl === undefined ? undefined : message.publishedAtMs + ttl)
+    }
+    q.expire(ctx.host.nowMs()) // what expired while the broker was down goes (and is dead-lettered) now
+    return q
+  }
+}
+
+function classic (d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {
+  return new ClassicQueue(classicQueue, d, queuePolicy(d.arguments, describeQueue(d.vhost, d.name)), ctx.host)
+}
+
+function safeTtl (message: Message): number | undefined {
+  try { return messageTtlMs(message.properties) } catch { return undefined }
+}
+
+function minDefined (a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return Math.min(a, b)
+}

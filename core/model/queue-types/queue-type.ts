@@ -1,0 +1,30 @@
+// Queue types are small modules behind one interface, registered by name (see index.ts), as
+// exchange types are: a declaration's x-queue-type picks one (classic when absent), and the type
+// checks the declaration and builds the queue. The rest of the model only sees a Queue.
+import type { Queue, QueueDeclaration, QueueHost } from '../queue.ts'
+import type { StoredEntry, StoredQueue } from '../durable-store.ts'
+import type { SqliteStreamStore } from '../../streams/sqlite-stream-store.ts'
+
+export interface QueueTypeContext {
+  readonly host: QueueHost
+  /** Storage of stream queues; null: this broker has none. */
+  readonly streams: SqliteStreamStore | null
+}
+
+export interface QueueType {
+  readonly name: string
+  /**
+   * Its consumers must have a bounded credit window (AMQP: a consumer prefetch), as RabbitMQ asks
+   * of stream consumers: what they read is not taken off a queue, so nothing else bounds it.
+   */
+  readonly consumersNeedCreditWindow: boolean
+  /** A new queue; the declaration is checked as RabbitMQ checks it for this type. */
+  create (d: QueueDeclaration, ctx: QueueTypeContext): Queue
+  /** A stored queue read back at start, with the entries stored for it (in seq order). */
+  restore (s: StoredQueue, entries: readonly StoredEntry[], ctx: QueueTypeContext): Queue
+}
+
+/** The declaration of a stored queue (stored queues are durable and never exclusive). */
+export function storedDeclaration (s: StoredQueue): QueueDeclaration {
+  return { vhost: s.vhost, name: s.name, durable: true, exclusiveOwner: null, autoDelete: s.autoDelete, arguments: s.arguments }
+}
