@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, ConfirmChannel, Message } from 'amqplib'
 import * as amqpCallback from 'amqplib/callback_api'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, expectConnectionClosed, sleep } from './support/amqp-helpers.ts'
+import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, expectConnectionClosed } from './support/amqp-helpers.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
 
@@ -79,7 +79,7 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const b = await consume(c, q)
     await a.waitFor(3)
     await b.waitFor(3)
-    await sleep(100)
+    await c.checkQueue(q) // a round trip: every delivery sent before its answer has arrived
     assert.deepEqual([a.messages.length, b.messages.length], [3, 3])
     c.ack(a.messages[0] as Message)
     await a.waitFor(4)
@@ -90,7 +90,7 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const x = await consume(g, q)
     const y = await consume(g, q)
     await eventually('4 deliveries on the channel', () => x.messages.length + y.messages.length === 4)
-    await sleep(100)
+    await g.checkQueue(q) // a round trip: every delivery sent before its answer has arrived
     assert.equal(x.messages.length + y.messages.length, 4)
     g.ackAll()
     await eventually('4 more', () => x.messages.length + y.messages.length === 8)
@@ -259,7 +259,10 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     client.send(1, Methods.BasicConsume, { queue: q, consumerTag: 'f', noLocal: false, noAck: true, exclusive: false, nowait: false, arguments: {} })
     await client.expectMethod(Methods.BasicConsumeOk)
     ch.sendToQueue(q, Buffer.from('held'))
-    await sleep(200)
+    await eventually('the message in the queue', async () => (await ch.checkQueue(q)).messageCount === 1)
+    // A round trip on the consumer's connection: a delivery sent before its answer would be here.
+    client.send(2, Methods.ChannelOpen, {})
+    await client.expectMethod(Methods.ChannelOpenOk)
     assert.equal(client.frames.filter(f => f.method?.id === Methods.BasicDeliver).length, 0)
     client.send(1, Methods.ChannelFlow, { active: true })
     await client.expectMethod(Methods.BasicDeliver)
@@ -351,7 +354,7 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const m = await c.get(q)
     assert.ok(m !== false)
     c.ack(m)
-    await sleep(50)
+    await c.checkQueue(q) // a round trip: the ack and the publish were read before its answer
     assert.equal((await ch.checkQueue(q)).messageCount, 0, 'the get took it; the ack and publish wait')
     await txCommit(c)
     assert.deepEqual((await drainAll(q)), ['in-tx'])

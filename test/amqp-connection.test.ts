@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import amqp, { credentials } from 'amqplib'
 import * as amqpCallback from 'amqplib/callback_api'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { closeQuietly, connect, channel, eventually, expectConnectionClosed, sleep, type ServerCloseError } from './support/amqp-helpers.ts'
+import { closeQuietly, connect, channel, eventually, expectConnectionClosed, holdsFor, type ServerCloseError } from './support/amqp-helpers.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { Authenticator } from '../adapters/amqp/authenticator.ts'
@@ -169,8 +169,10 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       assert.equal(await blocked, 'disk space low')
       ch.sendToQueue(queue, Buffer.from('taken')) // the publish that finds the alarm is still taken
       ch.sendToQueue(queue, Buffer.from('held'))
-      await sleep(200)
-      assert.equal(broker.node.broker.vhost('/')?.queues.get(queue)?.messageCount, 1)
+      const taken = (): number | undefined => broker.node.broker.vhost('/')?.queues.get(queue)?.messageCount
+      await eventually('the publish that found the alarm', () => taken() === 1)
+      // The connection is not read from: no round trip can show that 'held' stays unread, watching can.
+      await holdsFor('the second publish is held while the alarm holds', () => taken() === 1, 200)
       const late = await connect(broker.amqpUrl) // opened during the alarm: told right after open-ok
       await eventually('the late connection to be told', () => (late as unknown as { connection: { blocked?: boolean } }).connection.blocked === true)
       const unblocked = new Promise<void>(resolve => conn.once('unblocked', resolve))

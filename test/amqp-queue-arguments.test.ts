@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, sleep } from './support/amqp-helpers.ts'
+import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed } from './support/amqp-helpers.ts'
 
 describe('AMQP queue arguments', { timeout: 60_000 }, () => {
   let broker: TestBroker
@@ -35,7 +35,7 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
     await ch.assertQueue('per-message')
     ch.sendToQueue('per-message', Buffer.from('expires'), { expiration: '60' })
     ch.sendToQueue('per-message', Buffer.from('stays'))
-    await sleep(150)
+    await eventually('the 60 ms message to expire', async () => await count('per-message') === 1, 3000)
     assert.deepEqual(await bodies('per-message'), ['stays'])
     const bad = await channel(conn)
     await expectChannelClosed(bad, async () => { bad.sendToQueue('per-message', Buffer.from('x'), { expiration: 'soon' }); await bad.checkQueue('per-message') }, 406, /invalid expiration 'soon'/)

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, expectChannelClosed, expectConnectionClosed, sleep, type Inbox } from './support/amqp-helpers.ts'
+import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, expectConnectionClosed, type Inbox } from './support/amqp-helpers.ts'
 
 const STREAM = { durable: true, arguments: { 'x-queue-type': 'stream' } }
 
@@ -71,7 +71,7 @@ describe('AMQP stream queues', { timeout: 60_000 }, () => {
     const next = await reader(conn, 'events', 'next')
     // x-stream-offset timestamps are whole seconds: start the next batch in a second of its own.
     const boundarySeconds = Math.floor(Date.now() / 1000) + 1
-    while (Date.now() < boundarySeconds * 1000) await sleep(20)
+    await eventually('the next whole second', () => Date.now() >= boundarySeconds * 1000, 2000)
     await publishConfirmed(cc, 'events', 20, 23)
     await next.inbox.waitFor(3)
     assert.deepEqual(next.inbox.bodies(), ['m20', 'm21', 'm22'], "'next' delivers only what was published after the consume")
@@ -81,7 +81,7 @@ describe('AMQP stream queues', { timeout: 60_000 }, () => {
     const stamped = await reader(conn, 'events', { '!': 'timestamp', value: boundarySeconds })
     await stamped.inbox.waitFor(3)
     assert.deepEqual(stamped.inbox.messages.map(offsetOf), [20, 21, 22])
-    await sleep(50)
+    await stamped.ch.checkQueue('events') // a round trip: every delivery sent before its answer has arrived
     assert.equal(stamped.inbox.messages.length, 3)
     for (const r of [first, again, fromOffset, last, next, stamped]) await r.ch.close()
     await cc.close()

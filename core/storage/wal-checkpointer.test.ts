@@ -4,8 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteStore } from './sqlite-store.ts'
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+import { eventually } from '../../test/support/wait.ts'
 
 test('checkpoints run in the worker: committed pages reach the db file without a checkpoint in any commit', { timeout: 20000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-ckpt-'))
@@ -17,9 +16,7 @@ test('checkpoints run in the worker: committed pages reach the db file without a
     const before = statSync(dbFile).size
     const row = Buffer.alloc(1000, 7)
     for (let i = 0; i < 4; i++) await store.write(db => { const ins = db.prepare('INSERT INTO t VALUES (?)'); for (let k = 0; k < 500; k++) ins.run(row) })
-    const deadline = Date.now() + 10000
-    while (statSync(dbFile).size < before + 1_500_000 && Date.now() < deadline) await sleep(20)
-    assert.ok(statSync(dbFile).size >= before + 1_500_000, `the db file grew by the checkpointed pages (${statSync(dbFile).size - before} bytes)`)
+    await eventually('the db file to grow by the checkpointed pages', () => statSync(dbFile).size >= before + 1_500_000, 10_000)
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 2000)
   } finally {
     store.close()

@@ -78,7 +78,7 @@ export async function consume (ch: Channel, queue: string, options: Options.Cons
   }
 }
 
-export { eventually, sleep } from './wait.ts'
+export { eventually, holdsFor } from './wait.ts'
 
 export async function closeQuietly (...conns: Array<ChannelModel | undefined>): Promise<void> {
   await Promise.all(conns.map(c => c?.close().catch(() => {})))

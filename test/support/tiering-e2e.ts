@@ -10,6 +10,7 @@ import { parseSegmentKey, type ParsedSegmentKey } from '../../core/tiering/segme
 import type { SegmentIndex } from '../../core/tiering/segment-index.ts'
 import { channel, closeQuietly, connect as amqpConnect, consume } from './amqp-helpers.ts'
 import type { S3Server } from './s3-server.ts'
+import { sleep } from './wait.ts'
 
 export const ARCHIVE_STREAM = 'sensors-archive'
 export const ARCHIVE_FILTER = 'sensors/#'
@@ -77,7 +78,7 @@ export async function pollUntil<T> (what: string, probe: () => Promise<T>, done:
     last = await probe()
     if (done(last)) return last
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
+    await sleep(20)
   }
 }
 
