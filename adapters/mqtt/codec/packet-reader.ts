@@ -96,6 +96,7 @@ export class MqttPacketReader {
   stop (): void {
     this.done = true
     this.partial = null
+    this.headerBytes = 0
   }
 
   feed (chunk: Buffer): void {
@@ -119,6 +120,7 @@ export class MqttPacketReader {
         this.process(chunk, start, bodyStart, end)
       } else {
         this.startPartial()
+        i = this.fill(chunk, i) // may complete it at once: a header split from an empty body
       }
     }
   }
@@ -269,8 +271,7 @@ export class MqttPacketReader {
   }
 
   private fail (err: MqttCodecError): void {
-    this.done = true
-    this.partial = null
+    this.stop()
     this.onError(err)
   }
 }
