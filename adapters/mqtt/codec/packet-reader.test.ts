@@ -176,6 +176,14 @@ test('packets only a server sends are refused from a client, and the other way r
   assert.match(early.errors[0]?.message ?? '', /PUBACK before CONNACK \[MQTT-3.2.0-1\]/)
 })
 
+test('a client reads AUTH before the CONNACK (enhanced authentication, §4.12), then one CONNACK only', () => {
+  const auth = encodePacket({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-256' } }, 5)
+  const connack = encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: 0 }, 5)
+  const { packets, errors } = readChunks([auth, connack, auth, connack], { role: 'client', protocolVersion: 5 })
+  assert.deepEqual(packets.map((p) => p.cmd), ['auth', 'connack', 'auth'])
+  assert.match(errors[0]?.message ?? '', /a second CONNACK \[MQTT-3.2.0-2\]/)
+})
+
 test('[MQTT-2.2.2-2] reserved fixed header flags are malformed; so are type 0 and, before MQTT 5, type 15', () => {
   const cases: Array<[number, 3 | 4 | 5, RegExp]> = [
     [0x41, 5, /PUBACK fixed header flags 0x1, must be 0x0/],

@@ -48,7 +48,7 @@ export class MqttPacketReader {
   private decoded: Packet | null = null
   private parseError: Error | null = null
   private done = false // after an error or stop(): nothing more is delivered
-  private opened = false // the first packet (CONNECT, or CONNACK/AUTH for a client) has begun
+  private opened = false // the CONNECT (server role) or CONNACK (client role) has begun
 
   // The fixed header of the packet being framed.
   private first = 0
@@ -170,8 +170,6 @@ export class MqttPacketReader {
     const type = first >> 4
     const flags = first & 0x0f
     const name = PACKET_NAMES[type] as string
-    const protocolError = (what: string): MqttCodecError => new MqttCodecError(ReasonCode.ProtocolError, what)
-    const malformed = (what: string): MqttCodecError => new MqttCodecError(ReasonCode.MalformedPacket, what)
     if (type === 0) return malformed('packet type 0 is reserved')
     if (type === 15 && this.ctx.version !== 0 && this.ctx.version < 5) return malformed('packet type 15 (AUTH) is reserved before MQTT 5')
     if (this.ctx.role === 'server') {
@@ -180,6 +178,7 @@ export class MqttPacketReader {
       if (this.opened && type === 1) return protocolError('a second CONNECT [MQTT-3.1.0-2]')
     } else {
       if ((SENT_BY_CLIENTS & (1 << type)) !== 0) return protocolError(`${name} is sent by a client, not a server`)
+      // Enhanced authentication (§4.12) may exchange AUTH packets before the CONNACK.
       if (!this.opened && type !== 2 && type !== 15) return protocolError(`${name} before CONNACK [MQTT-3.2.0-1]`)
       if (this.opened && type === 2) return protocolError('a second CONNACK [MQTT-3.2.0-2]')
     }
@@ -188,7 +187,7 @@ export class MqttPacketReader {
     } else if (flags !== REQUIRED_FLAGS[type]) {
       return malformed(`${name} fixed header flags 0x${flags.toString(16)}, must be 0x${(REQUIRED_FLAGS[type] as number).toString(16)} [MQTT-2.2.2-2]`)
     }
-    this.opened = true
+    if (type === 1 || type === 2) this.opened = true
     return null
   }
 
@@ -274,6 +273,14 @@ export class MqttPacketReader {
     this.stop()
     this.onError(err)
   }
+}
+
+function malformed (what: string): MqttCodecError {
+  return new MqttCodecError(ReasonCode.MalformedPacket, what)
+}
+
+function protocolError (what: string): MqttCodecError {
+  return new MqttCodecError(ReasonCode.ProtocolError, what)
 }
 
 function authSuccess (): IAuthPacket {
