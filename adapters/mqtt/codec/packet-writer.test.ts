@@ -225,3 +225,19 @@ test('other packets: a User Property list is given to mqtt-packet grouped by nam
 test('mqtt-packet refusing a packet surfaces as a throw', () => {
   assert.throws(() => encodePacket({ cmd: 'auth', reasonCode: 0 }, 4), /Invalid mqtt version for auth packet/)
 })
+
+test('strings are written right whether short or long, ASCII or not, wherever the first non-ASCII character is', () => {
+  for (const length of [0, 1, 47, 48, 49, 300]) {
+    for (const at of [-1, 0, Math.floor(length / 2), length - 1]) {
+      const chars = 'k'.repeat(Math.max(length, 1)).split('')
+      if (at >= 0 && length > 0) chars[at] = '€'
+      const s = length === 0 ? '' : chars.join('')
+      const p: PublishOut = { topic: s === '' ? 't' : s, payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties: { contentType: s, userProperties: [[s, s]] } }
+      const bytes = encodePublish(p, 5)
+      assert.equal(bytes.length, publishPacketBytes(p, 5))
+      const [got] = parseWithMqttPacket(bytes, 5)
+      assert.ok(got?.cmd === 'publish')
+      assert.deepEqual([got.topic, got.properties?.contentType, got.properties?.userProperties?.[s]], [p.topic, s, s], `length ${length}, '€' at ${at}`)
+    }
+  }
+})

@@ -130,7 +130,7 @@ export function encodePublish (p: PublishOut, protocolVersion: ProtocolVersion):
   buf[o] = topicBytes >> 8
   buf[o + 1] = topicBytes & 0xff
   o += 2
-  if (topicBytes > 0) o += buf.write(p.topic, o)
+  o += writeUtf8(buf, o, p.topic)
   if (p.qos > 0) {
     const id = p.packetId as number
     buf[o] = id >> 8
@@ -182,11 +182,17 @@ function measureProperties (props: PublishProperties): number {
   }
   if (props.responseTopic !== undefined) n += 3 + stringBytes(props.responseTopic, 'responseTopic')
   if (props.correlationData !== undefined) n += 3 + binaryBytes(props.correlationData, 'correlationData')
-  if (props.userProperties !== undefined) {
-    for (const [name, value] of props.userProperties) n += 5 + stringBytes(name, 'user property name') + stringBytes(value, 'user property value')
+  const user = props.userProperties
+  if (user !== undefined) {
+    for (let i = 0; i < user.length; i++) {
+      const pair = user[i] as [string, string]
+      n += 5 + stringBytes(pair[0], 'user property name') + stringBytes(pair[1], 'user property value')
+    }
   }
-  if (props.subscriptionIdentifiers !== undefined) {
-    for (const id of props.subscriptionIdentifiers) {
+  const ids = props.subscriptionIdentifiers
+  if (ids !== undefined) {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number
       checkRange(id, 1, VARINT_MAX, 'subscriptionIdentifier')
       n += 1 + varintBytes(id)
     }
@@ -214,16 +220,19 @@ function writeProperties (buf: Buffer, o: number, props: PublishProperties): num
     o = buf.writeUInt16BE(props.correlationData.length, o)
     o += props.correlationData.copy(buf, o)
   }
-  if (props.userProperties !== undefined) {
-    for (const [name, value] of props.userProperties) {
-      o = writeString(buf, o, 0x26, name)
-      o = writeString(buf, o, -1, value)
+  const user = props.userProperties
+  if (user !== undefined) {
+    for (let i = 0; i < user.length; i++) {
+      const pair = user[i] as [string, string]
+      o = writeString(buf, o, 0x26, pair[0])
+      o = writeString(buf, o, -1, pair[1])
     }
   }
-  if (props.subscriptionIdentifiers !== undefined) {
-    for (const id of props.subscriptionIdentifiers) {
+  const ids = props.subscriptionIdentifiers
+  if (ids !== undefined) {
+    for (let i = 0; i < ids.length; i++) {
       buf[o++] = 0x0b
-      o = writeVarint(buf, o, id)
+      o = writeVarint(buf, o, ids[i] as number)
     }
   }
   if (props.contentType !== undefined) o = writeString(buf, o, 0x03, props.contentType)
@@ -233,14 +242,42 @@ function writeProperties (buf: Buffer, o: number, props: PublishProperties): num
 /** Writes an optional identifier byte (-1: none), then a UTF-8 string with its 2-byte length. */
 function writeString (buf: Buffer, o: number, id: number, s: string): number {
   if (id >= 0) buf[o++] = id
-  const n = s.length === 0 ? 0 : buf.write(s, o + 2)
+  const n = writeUtf8(buf, o + 2, s)
   buf[o] = n >> 8
   buf[o + 1] = n & 0xff
   return o + 2 + n
 }
 
+// Short ASCII strings (most topics and property names) are copied in JS: cheaper than a call
+// into Buffer's native UTF-8 code for each one.
+const SHORT_STRING = 48
+
+function writeUtf8 (buf: Buffer, o: number, s: string): number {
+  const n = s.length
+  if (n <= SHORT_STRING) {
+    let i = 0
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      buf[o + i] = c
+    }
+    if (i === n) return n
+  }
+  return n === 0 ? 0 : buf.write(s, o)
+}
+
+function utf8Bytes (s: string): number {
+  const n = s.length
+  if (n <= SHORT_STRING) {
+    let i = 0
+    while (i < n && s.charCodeAt(i) < 0x80) i++
+    if (i === n) return n
+  }
+  return Buffer.byteLength(s)
+}
+
 function stringBytes (s: string, field: string): number {
-  const n = Buffer.byteLength(s)
+  const n = utf8Bytes(s)
   if (n > 0xffff) throw new Error(`encodePublish: ${field} is ${n} bytes, more than 65535`)
   return n
 }
