@@ -267,3 +267,12 @@ test('a body longer than the Remaining Length says is the next packet, and must 
   assert.match(errors[0]?.message ?? '', /type 0 is reserved/)
   assert.equal(varint(0).length, 1)
 })
+
+test('a fault inside decoding fails this connection with 0x83, it does not throw out of feed', () => {
+  const got = readChunks([connectPacket(4)])
+  const parser = (got.reader as unknown as { parser: { parse: () => void } }).parser
+  parser.parse = () => { throw new TypeError('boom') }
+  got.reader.feed(Buffer.from([0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]))
+  assert.equal(got.errors[0]?.reasonCode, ReasonCode.ImplementationSpecificError)
+  assert.match(got.errors[0]?.message ?? '', /SUBSCRIBE: decoding failed: boom/)
+})

@@ -62,6 +62,7 @@ export class MqttPacketReader {
   private filled = 0
 
   constructor (opts: MqttPacketReaderOptions) {
+    if (!Number.isInteger(opts.maxPacketBytes) || opts.maxPacketBytes < 2) throw new Error(`MqttPacketReader: maxPacketBytes ${opts.maxPacketBytes} is not a size`)
     this.maxPacketBytes = opts.maxPacketBytes
     this.onPacket = opts.onPacket ?? (() => {})
     this.onError = opts.onError ?? (() => {})
@@ -244,7 +245,8 @@ export class MqttPacketReader {
       }
     } catch (err) {
       if (err instanceof MqttCodecError) return this.fail(err)
-      throw err
+      // A fault in the decoding itself (ours or mqtt-packet's) costs this connection, not the broker.
+      return this.fail(new MqttCodecError(ReasonCode.ImplementationSpecificError, `${PACKET_NAMES[type] as string}: decoding failed: ${(err as Error).message}`))
     }
     if (ctx.userProperties !== null) packet.userPropertiesOrdered = ctx.userProperties
     if (packet.cmd === 'connect') {
