@@ -58,6 +58,18 @@ export interface MqttConfig {
   exchange: string
   /** The vhost MQTT clients live in; one of amqp.vhosts. */
   vhost: string
+  /** Unacknowledged QoS 1/2 publishes a client may send at once (MQTT 5 Receive Maximum in CONNACK). */
+  receiveMaximum: number
+  /** Topic aliases a client may set (MQTT 5 Topic Alias Maximum in CONNACK); 0 allows none. */
+  topicAliasMaximum: number
+  /** When > 0, overrides the client's keep alive (MQTT 5 Server Keep Alive). */
+  serverKeepAliveSeconds: number
+  /** Highest QoS accepted and granted (MQTT 5 Maximum QoS). */
+  maximumQos: 0 | 1 | 2
+  /** How often $SYS/broker/... topics are published; 0 turns them off. */
+  sysIntervalSeconds: number
+  /** A repeated warning (drops, refusals) is logged at most once per this interval, with a count. */
+  warnIntervalSeconds: number
 }
 
 export interface AmqpConfig {

@@ -29,7 +29,13 @@ export function defaultConfig (): WharfConfig {
       maxClientIdLength: 256,
       connectTimeoutSeconds: 30,
       exchange: 'amq.topic',
-      vhost: '/'
+      vhost: '/',
+      receiveMaximum: 65535,
+      topicAliasMaximum: 1024,
+      serverKeepAliveSeconds: 0,
+      maximumQos: 2,
+      sysIntervalSeconds: 10,
+      warnIntervalSeconds: 10
     },
     amqp: {
       port: 5672,

@@ -5,7 +5,7 @@ import { ConfigError } from './config-error.ts'
 import { defaultConfig } from './defaults.ts'
 import { isPasswordHash } from '../core/auth/password-hash.ts'
 import { isScramCredentials } from '../core/auth/scram-credentials.ts'
-import { isValidAclPattern } from '../core/auth/topic-acl.ts'
+import { isValidAclPattern } from '../adapters/mqtt/topic-acl.ts'
 import { crossChecks, type Fail } from './cross-checks.ts'
 import { mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
 import { tieringUrlProblem } from './tiering-target.ts'
@@ -140,7 +140,13 @@ const schema: Schema<WharfConfig> = {
         maxClientIdLength: int(23, 65_535, 'characters', ' (MQTT requires at least 23)'),
         connectTimeoutSeconds: int(1, 3600, 'seconds'),
         exchange: mqttExchange,
-        vhost: text
+        vhost: text,
+        receiveMaximum: int(1, 65_535, 'messages'),
+        topicAliasMaximum: int(0, 65_535, 'aliases'),
+        serverKeepAliveSeconds: int(0, 65_535, 'seconds'),
+        maximumQos: int(0, 2, 'QoS level'),
+        sysIntervalSeconds: int(0, 86_400, 'seconds'),
+        warnIntervalSeconds: int(1, 86_400, 'seconds')
       }
     },
     amqp: {

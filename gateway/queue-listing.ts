@@ -1,6 +1,6 @@
 // GET /api/queues[/{vhost}[/{name}]]: every queue of the node in one list, shaped like RabbitMQ's
-// management API — model queues (AMQP's, MQTT shared-subscription groups, streams) and MQTT
-// sessions (`mqtt-session/<client id>`: durable for clean=false, holding the offline messages).
+// management API: every model queue — AMQP's, streams, MQTT sessions (`mqtt-session/<client id>`,
+// durable when the session outlives its connection) and MQTT shared-subscription groups.
 import type { Broker } from '../core/model/broker.ts'
 
 export interface QueueInfo {
@@ -18,9 +18,7 @@ export interface QueueInfo {
   arguments: Record<string, unknown>
 }
 
-export interface MqttSessionQueue { name: string, vhost: string, durable: boolean, messages: number, consumers: number }
-
-export function listQueues (broker: Broker, mqttSessions: readonly MqttSessionQueue[]): QueueInfo[] {
+export function listQueues (broker: Broker): QueueInfo[] {
   const out: QueueInfo[] = []
   for (const vhost of broker.vhosts.values()) {
     for (const q of vhost.queues.values()) {
@@ -42,21 +40,6 @@ export function listQueues (broker: Broker, mqttSessions: readonly MqttSessionQu
         arguments: plainArguments(q.args)
       })
     }
-  }
-  for (const s of mqttSessions) {
-    out.push({
-      name: s.name,
-      vhost: s.vhost,
-      durable: s.durable,
-      auto_delete: !s.durable,
-      exclusive: false,
-      type: 'mqtt-session',
-      messages: s.messages,
-      messages_ready: s.messages,
-      messages_unacknowledged: 0,
-      consumers: s.consumers,
-      arguments: {}
-    })
   }
   return out.sort((a, b) => a.vhost.localeCompare(b.vhost) || a.name.localeCompare(b.name))
 }

@@ -25,6 +25,8 @@ import type { DiskWatermark } from '../core/storage/disk-watermark.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
 
+const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
+
 export interface BoundPorts {
   mqtt: number
   ws: number
@@ -66,10 +68,10 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
       store: built?.store.stats ?? null
     }),
     connections: () => [
-      ...(built?.mqtt.connections().map(c => ({ name: c.clientId, protocol: 'MQTT 3.1.1', client_id: c.clientId, clean_session: c.clean, peer_host: c.remoteAddress })) ?? []),
+      ...(built?.mqtt.connections().map(c => ({ name: c.clientId, protocol: MQTT_PROTOCOL_NAMES[c.protocolVersion], client_id: c.clientId, user: c.username, clean_session: c.clean, peer_host: c.remoteAddress, transport: c.transport, connected_at: c.connectedAtMs })) ?? []),
       ...(built?.amqp.connections().map(c => ({ name: c.name, protocol: 'AMQP 0-9-1', user: c.user, vhost: c.vhost, channels: c.channels, peer_host: c.peerHost })) ?? [])
     ],
-    queues: () => built === undefined ? [] : listQueues(built.broker, built.mqtt.sessionQueues()),
+    queues: () => built === undefined ? [] : listQueues(built.broker),
     tiering: () => built === undefined ? null : { ...built.tiering.status(), disk: built.disk.status() }
   }, liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }))
   servers.push(admin)
@@ -108,7 +110,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     registerModelMetrics(broker, metrics)
     amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
     undo.push(async () => await amqp.close())
-    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, archive: config.archive, logger, metrics })
+    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion })
     undo.push(async () => await mqtt.close())
     tiering = startTiering(config, store, streams, systemClock, logger, metrics)
     undo.push(async () => await tiering?.close())
@@ -135,7 +137,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     wsPort = ports.ws
     const mqttTls = tlsOptions(config.mqtt.tls)
     if (mqttTls) {
-      const s = createTlsServer({ ...mqttTls, noDelay: true }, socket => handle(socket))
+      const s = createTlsServer({ ...mqttTls, noDelay: true }, socket => handle(socket, undefined, 'tls'))
       servers.push(s)
       ports.mqttTls = await listen(s, config.mqtt.tls.port, config.host, 'mqtt tls')
     }
@@ -190,7 +192,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   async function listenWs (server: HttpServer, port: number, name: string): Promise<number> {
     servers.push(server)
     server.on('request', (_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }); res.end(`MQTT over WebSocket is served on ${config.mqtt.ws.path}\n`) })
-    const wss = attachWsTransport(server, { path: config.mqtt.ws.path, maxPayloadBytes: config.mqtt.maxPacketBytes, onConnection: (stream, req) => handle(stream, req) })
+    const wss = attachWsTransport(server, { path: config.mqtt.ws.path, maxPayloadBytes: config.mqtt.maxPacketBytes, onConnection: (stream, req) => handle(stream, req, name) })
     server.on('close', () => { for (const c of wss.clients) c.terminate(); wss.close() })
     return await listen(server, port, config.host, name)
   }

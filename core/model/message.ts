@@ -30,6 +30,11 @@ export interface MessageProperties {
 export class Message {
   /** Row id in the messages table once a durable copy was written (set inside the store's write). */
   storeId: number | null = null
+  /**
+   * Who published it (an adapter's connection or session object), in memory only: for no-local
+   * (AMQP basic.consume no-local, MQTT 5 subscription option No Local). Not stored.
+   */
+  publisher: object | null = null
 
   constructor (
     readonly exchange: string,

@@ -16,6 +16,12 @@ export interface QueuePolicy {
   readonly maxPriority: number | undefined
   /** x-single-active-consumer: only the longest-attached consumer gets deliveries. */
   readonly singleActiveConsumer: boolean
+  /**
+   * x-wharf-idle-bounds (a Wharf extension): x-max-length(-bytes) apply only while the queue has no
+   * consumer, so a connected consumer slower than its publishers still gets everything (credit-based
+   * delivery). MQTT session queues use it: their limits are offline-session limits.
+   */
+  readonly boundsOnlyWhenIdle: boolean
 }
 
 /** The arguments compared when a queue is declared again (RabbitMQ's declare args). */
@@ -48,7 +54,8 @@ const CHECKS: Readonly<Record<string, Check>> = {
   'x-dead-letter-routing-key': text,
   'x-max-priority': integer(0, 255),
   'x-single-active-consumer': bool,
-  'x-queue-mode': oneOf('default', 'lazy')
+  'x-queue-mode': oneOf('default', 'lazy'),
+  'x-wharf-idle-bounds': bool
 }
 
 /** Validates known arguments (unknown ones are kept and ignored, as RabbitMQ does). */
@@ -73,7 +80,8 @@ export function queuePolicy (args: Arguments, queueDescription: string): QueuePo
     deadLetterExchange: str('x-dead-letter-exchange'),
     deadLetterRoutingKey: str('x-dead-letter-routing-key'),
     maxPriority: num('x-max-priority'),
-    singleActiveConsumer: args['x-single-active-consumer'] === true
+    singleActiveConsumer: args['x-single-active-consumer'] === true,
+    boundsOnlyWhenIdle: args['x-wharf-idle-bounds'] === true
   }
 }
 

@@ -231,6 +231,14 @@ export class Vhost implements RoutingScope, QueueHost {
     return this.enqueueAll(queues, message, ttl, sinks)
   }
 
+  /**
+   * A message for one queue only, outside routing (MQTT: a retained message sent to a new
+   * subscription [MQTT-3.3.1-6]); stored and dispatched as a routed one.
+   */
+  enqueueTo (queue: Queue, message: Message): PublishResult {
+    return this.enqueueAll([queue], message, messageTtlMs(message.properties))
+  }
+
   private enqueueAll (queues: Iterable<Queue>, message: Message, ttlMs: number | undefined, sinks?: ReadonlySet<MessageSink>): PublishResult {
     let rejected = false
     let durable: QueueEntry[] | undefined

@@ -179,5 +179,42 @@ export const migrations: Migration[] = [
       ) WITHOUT ROWID;
       CREATE INDEX stream_segments_by_state ON stream_segments (state, last_ts);
     `
+  },
+  {
+    version: 4,
+    description: "MQTT engine: sessions as model queues ('mqtt-session/<client id>'); session expiry, wills and inbound QoS 2 state",
+    sql: `
+      -- One row per MQTT session whose state outlives its connection. The session's messages and
+      -- subscriptions are its model queue and that queue's bindings; this row holds what MQTT adds.
+      CREATE TABLE mqtt_sessions (
+        vhost          TEXT    NOT NULL,
+        client_id      TEXT    NOT NULL,
+        expiry_seconds INTEGER,                      -- Session Expiry Interval; NULL = never (3.1.1 clean=false, 0xFFFFFFFF)
+        expires_at_ms  INTEGER,                      -- set at disconnect; NULL while connected (or never)
+        shared         TEXT    NOT NULL,             -- JSON list of the session's $share subscriptions
+        PRIMARY KEY (vhost, client_id)
+      ) WITHOUT ROWID;
+
+      -- Will messages by session, with their delay: published after a crash too.
+      CREATE TABLE mqtt_session_wills (
+        vhost         TEXT    NOT NULL,
+        client_id     TEXT    NOT NULL,
+        topic         TEXT    NOT NULL,
+        payload       BLOB    NOT NULL,
+        qos           INTEGER NOT NULL,
+        retain        INTEGER NOT NULL,
+        delay_seconds INTEGER NOT NULL,
+        properties    TEXT,                          -- JSON of the will's publish properties
+        PRIMARY KEY (vhost, client_id)
+      ) WITHOUT ROWID;
+
+      -- Inbound QoS 2 packet identifiers between PUBREC and PUBREL: a resent PUBLISH is not routed twice [MQTT-4.3.3-9].
+      CREATE TABLE mqtt_qos2_received (
+        vhost     TEXT    NOT NULL,
+        client_id TEXT    NOT NULL,
+        packet_id INTEGER NOT NULL,
+        PRIMARY KEY (vhost, client_id, packet_id)
+      ) WITHOUT ROWID;
+    `
   }
 ]

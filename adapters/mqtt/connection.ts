@@ -1,0 +1,253 @@
+// One MQTT client connection (TCP, TLS or a WebSocket stream): the packet reader, the corked
+// writer, keep alive, topic aliases both ways, the client's Maximum Packet Size and Receive
+// Maximum. What each packet means is in handlers/, dispatched from one table.
+import type { Duplex } from 'node:stream'
+import type { MqttSession, SessionConnection } from './session.ts'
+import type { Engine } from './engine.ts'
+import type { AuthExchange } from './enhanced-auth/auth-method.ts'
+import { MqttPacketReader, type InboundPacket } from './codec/packet-reader.ts'
+import { encodePacket, encodePublish, type OutboundPacket, type PublishOut } from './codec/packet-writer.ts'
+import { MqttCodecError } from './codec/codec-error.ts'
+import { ReasonCode } from './codec/reason-codes.ts'
+import { handlers } from './handlers/index.ts'
+
+export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
+
+export class MqttConnection implements SessionConnection {
+  state: ConnectionState = 'awaiting-connect'
+  protocolVersion: 3 | 4 | 5 = 4
+  clientId = ''
+  username: string | null = null
+  session: MqttSession | null = null
+  /** 0: no keep alive. */
+  keepAliveMs = 0
+  lastActivityMs: number
+  readonly openedAtMs: number
+  connectedAtMs = 0
+  sendQuota: number
+  /** The client's Maximum Packet Size (5.0); Infinity when it gave none. */
+  clientMaxPacketBytes = Infinity
+  clientTopicAliasMax = 0
+  /** Inbound QoS 1/2 publishes taken and not yet acknowledged, against our Receive Maximum [MQTT-3.3.4-7]. */
+  inboundUnacked = 0
+  /** Topic aliases the client set (inbound) and we set (outbound); allocated on first use. */
+  inAliases: Map<number, string> | null = null
+  private outAliases: Map<string, number> | null = null
+  /** Enhanced authentication in progress (CONNECT or re-authentication). */
+  auth: { method: string, exchange: AuthExchange } | null = null
+  /** CONNECT fields kept while an AUTH exchange runs. */
+  pendingConnect: unknown = null
+  /** Why the connection is closing, for the will and the log. */
+  closeReason: string | null = null
+  /** DISCONNECT 0x00 received: the will is not published [MQTT-3.14.4-3]. */
+  gracefulDisconnect = false
+  private readonly reader: MqttPacketReader
+  /** Packets that came while CONNECT was being decided (a client need not wait for CONNACK). */
+  private held: InboundPacket[] | null = null
+  /** Acks in the order their PUBLISH came [MQTT-4.6.0-2], each sent once its message is committed. */
+  private readonly acks: Array<{ ready: boolean, packet: OutboundPacket }> = []
+  private corked = false
+  private writesThisTick = 0
+  private writesLastFlush = 0
+
+  constructor (readonly socket: Duplex, readonly engine: Engine, readonly remoteAddress: string | null, readonly transport: string) {
+    this.lastActivityMs = this.openedAtMs = engine.nowMs()
+    this.sendQuota = engine.config.maxInflightMessages
+    this.reader = new MqttPacketReader({
+      maxPacketBytes: engine.config.maxPacketBytes,
+      onPacket: packet => this.onPacket(packet),
+      onError: err => this.onCodecError(err)
+    })
+    socket.on('data', (chunk: Buffer) => {
+      this.lastActivityMs = this.engine.nowMs()
+      this.engine.stats.receivedBytes += chunk.length
+      this.reader.feed(chunk)
+    })
+    socket.on('drain', () => this.session?.resume())
+    socket.on('error', err => { this.closeReason ??= `socket error: ${err.message}` })
+    socket.on('close', () => this.closed())
+  }
+
+  private onPacket (packet: InboundPacket): void {
+    if (this.state === 'closed') return
+    const handler = handlers[packet.cmd]
+    if (handler === undefined) {
+      this.protocolError(`a client does not send ${packet.cmd.toUpperCase()}`)
+      return
+    }
+    if (this.state === 'authenticating' && packet.cmd !== 'auth') {
+      (this.held ??= []).push(packet)
+      return
+    }
+    if (this.state === 'awaiting-connect' && packet.cmd !== 'connect') {
+      this.fail(`first packet is ${packet.cmd.toUpperCase()}, not CONNECT`) // [MQTT-3.1.0-1]
+      return
+    }
+    try {
+      handler(this.engine, this, packet as never)
+    } catch (err) {
+      this.protocolError(`${packet.cmd}: ${(err as Error).message}`)
+    }
+  }
+
+  private onCodecError (err: MqttCodecError): void {
+    if (err.reasonCode === ReasonCode.PacketTooLarge) {
+      this.engine.counters.oversize.inc()
+      this.engine.warnOnce.warn('connection closed: packet too large', { clientId: this.clientId, reason: err.message })
+    }
+    if (this.state === 'awaiting-connect') { this.fail(err.message); return }
+    this.disconnect(err.reasonCode, err.message)
+  }
+
+  /** A broken rule: DISCONNECT 0x82 (5.0) and close. */
+  protocolError (reason: string): void { this.disconnect(ReasonCode.ProtocolError, reason) }
+
+  /** Closes without a packet (before CONNECT, or 3.1.1 where only closing is possible). */
+  fail (reason: string): void {
+    if (this.state === 'closed') return
+    this.engine.counters.clientErrors.inc()
+    this.closeReason ??= reason
+    this.engine.warnOnce.warn('mqtt connection closed on error', { clientId: this.clientId || undefined, remote: this.remoteAddress, reason })
+    this.socket.destroy()
+    this.closed()
+  }
+
+  /** Server DISCONNECT with a reason (5.0, after CONNACK [MQTT-3.14.0-1]), then close. */
+  disconnect (reasonCode: number, reason: string): void {
+    if (this.state === 'closed') return
+    if (reasonCode >= 0x80 && reasonCode !== ReasonCode.SessionTakenOver && reasonCode !== ReasonCode.ServerShuttingDown) {
+      this.engine.counters.clientErrors.inc()
+      this.engine.warnOnce.warn('mqtt connection closed on error', { clientId: this.clientId || undefined, remote: this.remoteAddress, reason })
+    }
+    this.closeReason ??= reason
+    if (this.protocolVersion === 5 && this.state === 'connected') {
+      this.send({ cmd: 'disconnect', reasonCode, properties: { reasonString: reason.slice(0, 200) } })
+    }
+    this.end()
+  }
+
+  /** Flushes what is written and closes the socket; the session is released now. */
+  end (): void {
+    if (this.state === 'closed') return
+    this.flush()
+    this.socket.end()
+    // A peer that does not close its side is cut off: the socket is not kept for it.
+    setTimeout(() => this.socket.destroy(), 1000).unref()
+    this.closed()
+  }
+
+  private closed (): void {
+    if (this.state === 'closed') return
+    const wasConnected = this.state === 'connected'
+    this.state = 'closed'
+    this.engine.connections.delete(this)
+    if (wasConnected) this.engine.sessions.connectionLost(this)
+  }
+
+  /** CONNACK sent: what the client sent meanwhile is handled now, in order. */
+  connected (): void {
+    this.state = 'connected'
+    this.connectedAtMs = this.engine.nowMs()
+    const held = this.held
+    this.held = null
+    if (held !== null) for (const p of held) this.onPacket(p)
+  }
+
+  /** Sends the ack after stored settles, never before an earlier publish's ack. */
+  ackAfter (stored: Promise<void> | undefined, packet: OutboundPacket): void {
+    if (stored === undefined && this.acks.length === 0) { this.send(packet); return }
+    const slot = { ready: stored === undefined, packet }
+    this.acks.push(slot)
+    if (stored === undefined) return
+    stored.then(() => { slot.ready = true; this.flushAcks() }, err => {
+      this.engine.log.error('mqtt: publish store failed; connection closed without ack', { clientId: this.clientId, err })
+      this.fail('store failed: ' + (err as Error).message)
+    })
+  }
+
+  private flushAcks (): void {
+    while (this.acks.length > 0 && (this.acks[0] as { ready: boolean }).ready) {
+      const { packet } = this.acks.shift() as { packet: OutboundPacket }
+      if (this.state === 'closed') continue
+      this.send(packet)
+    }
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------------
+
+  send (packet: OutboundPacket): void {
+    // The inbound window frees at PUBACK, at PUBCOMP, or at a PUBREC refusing the message [MQTT-4.9.0-2].
+    const cmd = packet.cmd
+    if (cmd === 'puback' || cmd === 'pubcomp' || (cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) this.inboundUnacked--
+    this.write(encodePacket(packet, this.protocolVersion))
+  }
+
+  /**
+   * Packets written in one tick leave in one writev. Under load (the last flush held several
+   * packets) the flush waits for the end of the loop turn, gathering deliveries made from
+   * setImmediate; a lone packet goes at the end of the current tick, adding no latency.
+   */
+  write (buf: Buffer): void {
+    if (this.state === 'closed' && this.socket.destroyed) return
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      if (this.writesLastFlush > 1) setImmediate(this.uncork)
+      else process.nextTick(this.uncork)
+    }
+    this.writesThisTick++
+    this.engine.stats.sentBytes += buf.length
+    this.socket.write(buf)
+  }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return
+    this.corked = false
+    this.writesLastFlush = this.writesThisTick
+    this.writesThisTick = 0
+    this.socket.uncork()
+  }
+
+  private flush (): void { this.uncork() }
+
+  // ---- SessionConnection -------------------------------------------------------------------------
+
+  writable (): boolean {
+    return this.state === 'connected' && !this.socket.writableNeedDrain
+  }
+
+  sendPublish (p: PublishOut): boolean {
+    let out = p
+    let newAlias: number | undefined
+    if (this.clientTopicAliasMax > 0) {
+      const aliases = this.outAliases ??= new Map()
+      const alias = aliases.get(p.topic)
+      if (alias !== undefined) {
+        out = { ...p, topic: '', properties: { ...p.properties, topicAlias: alias } }
+      } else if (aliases.size < this.clientTopicAliasMax) {
+        newAlias = aliases.size + 1
+        out = { ...p, properties: { ...p.properties, topicAlias: newAlias } }
+      }
+    }
+    const buf = encodePublish(out, this.protocolVersion)
+    if (buf.length > this.clientMaxPacketBytes) return false
+    if (newAlias !== undefined) this.outAliases?.set(p.topic, newAlias)
+    this.write(buf)
+    this.engine.stats.sent++
+    this.engine.counters.delivered.inc()
+    return true
+  }
+
+  sendPubrel (packetId: number): void {
+    this.send({ cmd: 'pubrel', messageId: packetId })
+  }
+
+  sessionGone (reason: string): void {
+    this.disconnect(ReasonCode.AdministrativeAction, reason)
+  }
+
+  setProtocolVersion (v: 3 | 4 | 5): void {
+    this.protocolVersion = v
+    this.reader.setProtocolVersion(v)
+  }
+}

@@ -1,0 +1,98 @@
+// The MQTT engine's shared state, handed to every handler: the model's vhost and exchange, the
+// sessions, retained messages, authentication and ACLs, limits, counters and the log.
+import type { MqttConfig, WharfConfig } from '../../edge-config/config-types.ts'
+import type { Vhost } from '../../core/model/vhost.ts'
+import type { QueueEntry } from '../../core/model/queue-entry.ts'
+import type { Logger } from '../../core/logger.ts'
+import type { Counter, Metrics } from '../../core/metrics.ts'
+import type { Message } from '../../core/model/message.ts'
+import type { PublishResult } from '../../core/model/vhost.ts'
+import type { SessionHost } from './session-host.ts'
+import type { RetainedMessages } from './retained.ts'
+import type { Sessions } from './sessions.ts'
+import type { TopicAcl } from './topic-acl.ts'
+import type { AuthMethods } from './enhanced-auth/auth-method.ts'
+import type { MqttConnection } from './connection.ts'
+import { RateLimitedLog } from './rate-limited-log.ts'
+
+export interface EngineCounters {
+  readonly refusedConnections: Counter
+  readonly oversize: Counter
+  readonly authFailed: Counter
+  readonly publishDenied: Counter
+  readonly subscribeDenied: Counter
+  readonly clientErrors: Counter
+  readonly published: Counter
+  readonly refused: Counter
+  readonly delivered: Counter
+  readonly oversizeDeliveries: Counter
+}
+
+export function engineCounters (metrics: Metrics): EngineCounters {
+  return {
+    refusedConnections: metrics.counter('wharf_mqtt_connections_refused_total', 'MQTT connections refused at mqtt.maxConnections'),
+    oversize: metrics.counter('wharf_mqtt_oversize_packets_total', 'MQTT connections closed for a packet over mqtt.maxPacketBytes'),
+    authFailed: metrics.counter('wharf_mqtt_auth_failures_total', 'MQTT CONNECTs refused for bad credentials or anonymous access'),
+    publishDenied: metrics.counter('wharf_mqtt_publish_denied_total', 'MQTT publishes refused by ACL or to a $ topic'),
+    subscribeDenied: metrics.counter('wharf_mqtt_subscribe_denied_total', 'MQTT subscriptions refused by ACL (SUBACK 0x80 / 0x87)'),
+    clientErrors: metrics.counter('wharf_mqtt_client_errors_total', 'MQTT connections closed for a protocol or I/O error'),
+    published: metrics.counter('wharf_mqtt_messages_published_total', 'MQTT PUBLISH packets accepted from clients'),
+    refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
+    delivered: metrics.counter('wharf_mqtt_messages_delivered_total', 'MQTT PUBLISH packets sent to clients'),
+    oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size")
+  }
+}
+
+export interface User { readonly username: string, readonly passwordHash: string }
+
+export class Engine implements SessionHost {
+  /** Open connections, counted from accept to close (also those still before CONNECT). */
+  readonly connections = new Set<MqttConnection>()
+  /** The disk watermark: while set, QoS 1/2 publishes are refused. */
+  refusing: string | null = null
+  readonly warnOnce: RateLimitedLog
+  sessions!: Sessions
+  readonly startedAtMs: number
+  /** $SYS figures. */
+  readonly stats = { received: 0, sent: 0, receivedBytes: 0, sentBytes: 0, connectedTotal: 0 }
+
+  constructor (
+    readonly config: MqttConfig,
+    readonly auth: WharfConfig['auth'],
+    readonly vhost: Vhost,
+    readonly exchange: string,
+    readonly retained: RetainedMessages,
+    readonly acl: TopicAcl,
+    readonly users: ReadonlyMap<string, User>,
+    readonly authMethods: AuthMethods,
+    readonly counters: EngineCounters,
+    readonly log: Logger,
+    private readonly clock: () => number
+  ) {
+    this.warnOnce = new RateLimitedLog(log, config.warnIntervalSeconds * 1000, clock)
+    this.startedAtMs = clock()
+  }
+
+  nowMs (): number { return this.clock() }
+
+  settle (entry: QueueEntry): void {
+    entry.queue.settle(entry, 'acked')
+  }
+
+  oversize (clientId: string): void {
+    this.counters.oversizeDeliveries.inc()
+    this.warnOnce.warn('delivery skipped: larger than the client\'s Maximum Packet Size', { clientId })
+  }
+
+  /** Routes a message through core once; the result's `stored` settles after every durable copy committed. */
+  publish (message: Message): PublishResult {
+    return this.vhost.publish(this.exchange, message)
+  }
+
+  /** Connected clients (past CONNACK). */
+  get connectedCount (): number {
+    let n = 0
+    for (const c of this.connections) if (c.state === 'connected') n++
+    return n
+  }
+}

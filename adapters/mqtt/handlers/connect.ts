@@ -1,0 +1,181 @@
+// CONNECT: protocol level, client identifier, credentials (or an enhanced authentication exchange),
+// the will, the session (new, resumed or taken over), and CONNACK with the server's limits.
+import { randomBytes } from 'node:crypto'
+import type { IConnectPacket } from 'mqtt-packet'
+import type { Engine } from '../engine.ts'
+import type { MqttConnection } from '../connection.ts'
+import type { WillRecord } from '../session-store.ts'
+import type { PublishProperties } from '../properties.ts'
+import { verifyPasswordAsync } from '../../../core/auth/password-hash.ts'
+import { ReasonCode, v311ConnackCode } from '../codec/reason-codes.ts'
+import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
+import { runAuthStep } from './auth.ts'
+
+type ConnectPacket = IConnectPacket & { userPropertiesOrdered?: Array<[string, string]>, willUserPropertiesOrdered?: Array<[string, string]> }
+
+/** What CONNECT decided, kept while the credentials are checked. */
+export interface PendingConnect {
+  readonly cleanStart: boolean
+  readonly expirySeconds: number | null
+  readonly will: WillRecord | undefined
+  readonly assignedClientId: string | undefined
+}
+
+const NEVER = 0xFFFFFFFF
+
+export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectPacket): void {
+  if (conn.state !== 'awaiting-connect') { conn.protocolError('a second CONNECT'); return } // [MQTT-3.1.0-2]
+  const version = p.protocolVersion
+  if (version !== 3 && version !== 4 && version !== 5) { refuse(conn, ReasonCode.UnsupportedProtocolVersion, `protocol level ${String(version)}`); return }
+  conn.setProtocolVersion(version)
+  conn.state = 'authenticating'
+  const props = p.properties ?? {}
+  const { config } = engine
+
+  let clientId = p.clientId ?? ''
+  let assignedClientId: string | undefined
+  if (clientId === '') {
+    // [MQTT-3.1.3-6] a zero-length id is given one; 3.1.1 only with clean session [MQTT-3.1.3-8]; 3.1 never.
+    if (version === 3 || (version === 4 && !p.clean)) { refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client identifier'); return }
+    clientId = assignedClientId = 'wharf-' + randomBytes(9).toString('base64url')
+  }
+  if (clientId.length > config.maxClientIdLength || topicNameProblem(clientId) === 'is not well-formed UTF-8') {
+    refuse(conn, ReasonCode.ClientIdentifierNotValid, `client identifier of ${clientId.length} characters (mqtt.maxClientIdLength ${config.maxClientIdLength})`)
+    return
+  }
+  conn.clientId = clientId
+  if (props.receiveMaximum === 0) { refuse(conn, ReasonCode.ProtocolError, 'Receive Maximum 0'); return } // a Protocol Error (MQTT 5 §3.1.2.11.3)
+  if (props.maximumPacketSize === 0) { refuse(conn, ReasonCode.ProtocolError, 'Maximum Packet Size 0'); return }
+  if (version === 5) {
+    conn.sendQuota = Math.min(props.receiveMaximum ?? 65535, 65535)
+    conn.clientMaxPacketBytes = props.maximumPacketSize ?? Infinity
+    conn.clientTopicAliasMax = props.topicAliasMaximum ?? 0
+  }
+  conn.keepAliveMs = (config.serverKeepAliveSeconds > 0 ? config.serverKeepAliveSeconds : p.keepalive) * 1000
+
+  let will: WillRecord | undefined
+  if (p.will != null) {
+    const w = p.will
+    const problem = topicNameProblem(w.topic) ?? (isReservedTopic(w.topic) ? 'a $ topic' : null)
+    if (problem !== null) { refuse(conn, ReasonCode.TopicNameInvalid, `will topic: ${problem}`); return }
+    if (w.qos > config.maximumQos) { refuse(conn, ReasonCode.QosNotSupported, `will QoS ${w.qos} above ${config.maximumQos}`); return } // [MQTT-3.2.2-12]
+    const wp = (w as { properties?: Record<string, unknown> }).properties ?? {}
+    const payload = Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload)
+    if (wp.payloadFormatIndicator === 1 && !isWellFormedUtf8(payload)) { refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8'); return }
+    will = {
+      topic: w.topic,
+      payload,
+      qos: w.qos,
+      retain: w.retain,
+      delaySeconds: typeof wp.willDelayInterval === 'number' ? wp.willDelayInterval : 0,
+      properties: willProperties(wp, p.willUserPropertiesOrdered)
+    }
+  }
+  const expiry = version === 5 ? (props.sessionExpiryInterval ?? 0) : (p.clean ? 0 : NEVER)
+  const pending: PendingConnect = { cleanStart: p.clean, expirySeconds: expiry === NEVER ? null : expiry, will, assignedClientId }
+  conn.pendingConnect = pending
+
+  const method = props.authenticationMethod
+  if (method !== undefined) {
+    const m = engine.authMethods.get(method)
+    if (m === undefined) { refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}'`); return }
+    conn.auth = { method, exchange: m.start({ clientId, username: p.username }) }
+    runAuthStep(engine, conn, props.authenticationData)
+    return
+  }
+  if (p.username === undefined || p.username === '') {
+    if (engine.auth.allowAnonymous) { void accept(engine, conn, null); return }
+    engine.counters.authFailed.inc()
+    refuse(conn, ReasonCode.NotAuthorized, 'anonymous access is disabled')
+    return
+  }
+  const username = p.username
+  const user = engine.users.get(username)
+  const password = p.password
+  const verified = user !== undefined && password !== undefined ? verifyPasswordAsync(password.toString('utf8'), user.passwordHash) : Promise.resolve(false)
+  void verified.then(ok => {
+    if (conn.state !== 'authenticating') return
+    if (!ok) {
+      engine.counters.authFailed.inc()
+      refuse(conn, ReasonCode.BadUserNameOrPassword, `bad username or password for '${username}'`)
+      return
+    }
+    void accept(engine, conn, username)
+  })
+}
+
+function willProperties (wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {
+  const out: PublishProperties = {}
+  if (typeof wp.payloadFormatIndicator === 'number') out.payloadFormatIndicator = wp.payloadFormatIndicator
+  else if (wp.payloadFormatIndicator === true) out.payloadFormatIndicator = 1
+  if (typeof wp.messageExpiryInterval === 'number') out.messageExpiryInterval = wp.messageExpiryInterval
+  if (typeof wp.contentType === 'string') out.contentType = wp.contentType
+  if (typeof wp.responseTopic === 'string') out.responseTopic = wp.responseTopic
+  if (Buffer.isBuffer(wp.correlationData)) out.correlationData = wp.correlationData
+  if (ordered !== undefined) out.userProperties = ordered
+  return Object.keys(out).length === 0 ? undefined : out
+}
+
+/** Credentials checked: the will's ACL, the session, CONNACK, then the session's deliveries. */
+export async function accept (engine: Engine, conn: MqttConnection, username: string | null, authData?: Buffer): Promise<void> {
+  conn.username = username
+  const pending = conn.pendingConnect as PendingConnect
+  if (pending.will !== undefined && !engine.acl.canPublish(username, conn.clientId, pending.will.topic)) {
+    engine.counters.publishDenied.inc()
+    refuse(conn, ReasonCode.NotAuthorized, `will topic '${pending.will.topic}' not allowed`)
+    return
+  }
+  let opened
+  try {
+    opened = await engine.sessions.open(conn, pending.cleanStart, pending.expirySeconds)
+    if (pending.will !== undefined) await engine.sessions.store.putWill(conn.clientId, pending.will)
+  } catch (err) {
+    engine.log.error('mqtt: session open failed', { clientId: conn.clientId, err })
+    refuse(conn, ReasonCode.ServerUnavailable, `session: ${(err as Error).message}`)
+    return
+  }
+  if (conn.state !== 'authenticating') return // the client went away meanwhile
+  const { session, present } = opened
+  session.will = pending.will
+  conn.session = session
+  conn.pendingConnect = null
+  conn.send({ cmd: 'connack', sessionPresent: present, returnCode: 0, reasonCode: 0, properties: conn.protocolVersion === 5 ? connackProperties(engine, conn, pending, authData) : undefined } as never)
+  engine.stats.connectedTotal++
+  engine.log.info('mqtt client connected', { clientId: conn.clientId, username, protocol: conn.protocolVersion, remote: conn.remoteAddress, transport: conn.transport, sessionPresent: present })
+  conn.connected()
+  session.attach(conn)
+}
+
+function connackProperties (engine: Engine, conn: MqttConnection, pending: PendingConnect, authData: Buffer | undefined): Record<string, unknown> {
+  const { config } = engine
+  const props: Record<string, unknown> = {
+    receiveMaximum: config.receiveMaximum,
+    maximumPacketSize: config.maxPacketBytes,
+    topicAliasMaximum: config.topicAliasMaximum,
+    retainAvailable: true,
+    wildcardSubscriptionAvailable: true,
+    subscriptionIdentifiersAvailable: true,
+    sharedSubscriptionAvailable: true
+  }
+  if (config.maximumQos < 2) props.maximumQoS = config.maximumQos
+  if (pending.assignedClientId !== undefined) props.assignedClientIdentifier = pending.assignedClientId // [MQTT-3.2.2-16]
+  if (config.serverKeepAliveSeconds > 0) props.serverKeepAlive = config.serverKeepAliveSeconds
+  if (conn.auth !== null) {
+    props.authenticationMethod = conn.auth.method
+    if (authData !== undefined) props.authenticationData = authData
+  }
+  return props
+}
+
+/** CONNACK with a refusal (5.0 reason, or the 3.1.1 return code it maps to), then close [MQTT-3.2.2-7]. */
+export function refuse (conn: MqttConnection, reasonCode: number, reason: string): void {
+  conn.closeReason = reason
+  conn.engine.log.warn('mqtt connect refused', { clientId: conn.clientId || undefined, remote: conn.remoteAddress, reasonCode, reason })
+  if (conn.protocolVersion === 5) {
+    conn.send({ cmd: 'connack', sessionPresent: false, reasonCode, properties: { reasonString: reason.slice(0, 200) } } as never)
+  } else {
+    const code = v311ConnackCode(reasonCode)
+    if (code !== undefined) conn.send({ cmd: 'connack', sessionPresent: false, returnCode: code } as never)
+  }
+  conn.end()
+}

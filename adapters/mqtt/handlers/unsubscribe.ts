@@ -1,0 +1,33 @@
+// UNSUBSCRIBE: the binding (or the shared group membership) goes before the UNSUBACK [MQTT-3.10.4-?].
+import type { IUnsubscribePacket } from 'mqtt-packet'
+import type { Engine } from '../engine.ts'
+import type { MqttConnection } from '../connection.ts'
+import type { MqttSession } from '../session.ts'
+import { ReasonCode } from '../codec/reason-codes.ts'
+
+export function handleUnsubscribe (engine: Engine, conn: MqttConnection, p: IUnsubscribePacket): void {
+  const session = conn.session as MqttSession
+  void (async () => {
+    const codes: number[] = []
+    let sharedChanged = false
+    for (const filter of p.unsubscriptions) {
+      const m = session.shared.get(filter)
+      if (m !== undefined) {
+        m.detach()
+        session.shared.delete(filter)
+        sharedChanged = true
+        codes.push(ReasonCode.Success)
+        continue
+      }
+      codes.push(await session.unsubscribe(filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
+    }
+    if (sharedChanged && session.durable) await engine.sessions.persist(session, null)
+    return codes
+  })().then(codes => {
+    if (conn.state === 'closed') return
+    conn.send({ cmd: 'unsuback', messageId: p.messageId, reasonCodes: conn.protocolVersion === 5 ? codes : undefined } as never)
+  }, err => {
+    engine.log.error('mqtt: unsubscribe failed', { clientId: conn.clientId, err })
+    conn.disconnect(ReasonCode.UnspecifiedError, `unsubscribe: ${(err as Error).message}`)
+  })
+}

@@ -1,0 +1,146 @@
+// MQTT publishes as core messages and core messages as MQTT publishes: the one conversion, as
+// RabbitMQ 3.13's MQTT plugin maps them (README "MQTT and AMQP together"):
+//   QoS 0 <-> delivery-mode 1, QoS 1/2 <-> delivery-mode 2 (the publish QoS in x-mqtt-publish-qos)
+//   retain <-> header x-mqtt-retain          content type <-> content-type
+//   correlation data <-> correlation-id (UTF-8 up to 255 bytes; else header x-correlation-id, bytes)
+//   response topic <-> reply-to ('/'<->'.')  message expiry (s) <-> expiration (ms)
+//   user properties <-> headers              payload format indicator <-> header x-mqtt-payload-format-indicator
+// User properties may repeat a name and their order matters [MQTT-3.3.2-18]; headers cannot
+// repeat one, so when names repeat the ordered list also travels in x-mqtt-user-properties.
+import { Message, messageTtlMs, type Arguments, type MessageProperties } from '../../core/model/message.ts'
+import { routingKeyToTopic, topicToRoutingKey } from './topic-grammar.ts'
+
+export const QOS_HEADER = 'x-mqtt-publish-qos'
+export const RETAIN_HEADER = 'x-mqtt-retain'
+export const FORMAT_HEADER = 'x-mqtt-payload-format-indicator'
+export const USER_PROPERTIES_HEADER = 'x-mqtt-user-properties'
+export const CORRELATION_HEADER = 'x-correlation-id'
+const OWN_HEADERS: ReadonlySet<string> = new Set([QOS_HEADER, RETAIN_HEADER, FORMAT_HEADER, USER_PROPERTIES_HEADER, CORRELATION_HEADER])
+
+export type UserProperties = Array<[string, string]>
+
+/** The MQTT 5 properties of a PUBLISH that travel with the message. */
+export interface PublishProperties {
+  payloadFormatIndicator?: number
+  messageExpiryInterval?: number
+  contentType?: string
+  responseTopic?: string
+  correlationData?: Buffer
+  userProperties?: UserProperties
+}
+
+/** A PUBLISH as the engine took it in (after topic alias resolution). */
+export interface InboundPublish {
+  readonly topic: string
+  readonly payload: Buffer
+  readonly qos: 0 | 1 | 2
+  readonly retain: boolean
+  readonly properties: PublishProperties | undefined
+}
+
+// One frozen properties object per (QoS, retain): publishes without MQTT 5 properties allocate none.
+const PLAIN: ReadonlyArray<Readonly<MessageProperties>> = [0, 1, 2].flatMap(qos => [false, true].map(retain => Object.freeze({
+  deliveryMode: qos > 0 ? 2 : 1,
+  headers: Object.freeze(retain ? { [QOS_HEADER]: qos, [RETAIN_HEADER]: true } : { [QOS_HEADER]: qos })
+})))
+
+export function mqttToCoreMessage (p: InboundPublish, exchange: string, nowMs: number): Message {
+  const body = p.payload
+  const routingKey = topicToRoutingKey(p.topic)
+  if (p.properties === undefined || isEmpty(p.properties)) {
+    return new Message(exchange, routingKey, PLAIN[p.qos * 2 + (p.retain ? 1 : 0)] as MessageProperties, body, nowMs, null)
+  }
+  return new Message(exchange, routingKey, coreProperties(p), body, nowMs, null)
+}
+
+function isEmpty (props: PublishProperties): boolean {
+  for (const k in props) if ((props as Record<string, unknown>)[k] !== undefined) return false
+  return true
+}
+
+function coreProperties (p: InboundPublish): MessageProperties {
+  const props = p.properties as PublishProperties
+  const headers: Record<string, unknown> = { [QOS_HEADER]: p.qos }
+  if (p.retain) headers[RETAIN_HEADER] = true
+  if (props.payloadFormatIndicator !== undefined) headers[FORMAT_HEADER] = props.payloadFormatIndicator
+  const user = props.userProperties
+  if (user !== undefined && user.length > 0) {
+    let repeated = false
+    for (const [k, v] of user) {
+      if (headers[k] !== undefined) repeated = true
+      if (!OWN_HEADERS.has(k)) headers[k] = v
+    }
+    if (repeated) headers[USER_PROPERTIES_HEADER] = user.map(([k, v]) => [k, v])
+  }
+  const out: { -readonly [K in keyof MessageProperties]: MessageProperties[K] } = { deliveryMode: p.qos > 0 ? 2 : 1, headers }
+  if (props.contentType !== undefined) out.contentType = props.contentType
+  if (props.responseTopic !== undefined) out.replyTo = topicToRoutingKey(props.responseTopic)
+  if (props.messageExpiryInterval !== undefined) out.expiration = String(props.messageExpiryInterval * 1000)
+  const corr = props.correlationData
+  if (corr !== undefined) {
+    const text = corr.length <= 255 ? corr.toString('utf8') : undefined
+    if (text !== undefined && Buffer.byteLength(text) === corr.length && !text.includes('\uFFFD')) out.correlationId = text
+    else headers[CORRELATION_HEADER] = corr
+  }
+  return out
+}
+
+/** QoS of a core message for MQTT: transient -> 0; persistent -> its MQTT publish QoS, else 1. */
+export function mqttQosOf (message: Message): 0 | 1 | 2 {
+  if (!message.persistent) return 0
+  const q = message.properties.headers?.[QOS_HEADER]
+  return q === 2 ? 2 : 1
+}
+
+export function isRetained (message: Message): boolean {
+  return message.properties.headers?.[RETAIN_HEADER] === true
+}
+
+export function topicOf (message: Message): string { return routingKeyToTopic(message.routingKey) }
+
+/**
+ * The MQTT 5 properties a subscriber gets for a core message; expiry is the remaining interval
+ * [MQTT-3.3.2-6]. undefined when there are none (the common case allocates nothing).
+ */
+export function outboundProperties (message: Message, nowMs: number): PublishProperties | undefined {
+  const p = message.properties
+  if (p === PLAIN[0] || p === PLAIN[1] || p === PLAIN[2] || p === PLAIN[3] || p === PLAIN[4] || p === PLAIN[5]) return undefined
+  const out: PublishProperties = {}
+  let any = false
+  if (p.contentType !== undefined) { out.contentType = p.contentType; any = true }
+  if (p.replyTo !== undefined) { out.responseTopic = routingKeyToTopic(p.replyTo); any = true }
+  const headers = p.headers
+  if (p.correlationId !== undefined) { out.correlationData = Buffer.from(p.correlationId); any = true } else if (Buffer.isBuffer(headers?.[CORRELATION_HEADER])) {
+    out.correlationData = headers[CORRELATION_HEADER] as Buffer
+    any = true
+  }
+  const ttl = safeTtlMs(message)
+  if (ttl !== undefined) {
+    out.messageExpiryInterval = Math.max(0, Math.ceil((message.publishedAtMs + ttl - nowMs) / 1000))
+    any = true
+  }
+  if (headers !== undefined) {
+    const format = headers[FORMAT_HEADER]
+    if (format === 1 || format === 0) { out.payloadFormatIndicator = format; any = true }
+    const user = userPropertiesOf(headers)
+    if (user !== undefined) { out.userProperties = user; any = true }
+  }
+  return any ? out : undefined
+}
+
+/** Headers as MQTT 5 user properties, without the x-mqtt-* ones this mapping owns, in order. */
+function userPropertiesOf (headers: Arguments): UserProperties | undefined {
+  const ordered = headers[USER_PROPERTIES_HEADER]
+  if (Array.isArray(ordered)) return ordered.map(pair => [String((pair as unknown[])[0]), String((pair as unknown[])[1])])
+  let out: UserProperties | undefined
+  for (const k in headers) {
+    if (OWN_HEADERS.has(k)) continue
+    const v = headers[k]
+    ;(out ??= []).push([k, Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)])
+  }
+  return out
+}
+
+export function safeTtlMs (message: Message): number | undefined {
+  try { return messageTtlMs(message.properties) } catch { return undefined }
+}

@@ -1,0 +1,280 @@
+// An MQTT session on the core model: a queue (`mqtt-session/<client id>`) whose bindings on the
+// MQTT exchange are the session's subscriptions, consumed by the session while a connection is
+// attached. Its outbound window is consumer credit (Receive Maximum / mqtt.maxInflightMessages).
+// Subscription options are binding arguments, applied here at delivery: the QoS, No Local,
+// Retain As Published, and every matching Subscription Identifier [MQTT-3.3.4-3].
+import type { Queue, QueueConsumer } from '../../core/model/queue.ts'
+import type { QueueEntry } from '../../core/model/queue-entry.ts'
+import type { Arguments } from '../../core/model/message.ts'
+import type { SharedSubscriptionRecord, WillRecord } from './session-store.ts'
+import type { SessionHost } from './session-host.ts'
+import type { PublishOut } from './codec/packet-writer.ts'
+import { compileFilter, filterMatches, filterToBindingKey, type CompiledFilter } from './topic-grammar.ts'
+import { isRetained, mqttQosOf, outboundProperties, topicOf } from './properties.ts'
+import { SharedMembership } from './shared-subscriptions.ts'
+
+/** The adapter's owner object for declares, binds and consumes (its queues are never exclusive). */
+export const ADAPTER_OWNER = {}
+
+/** A message sent to a new subscription because it is retained keeps retain=1 [MQTT-3.3.1-8]. */
+export const RETAINED_COPY = {}
+
+export interface SubscriptionOptions {
+  readonly filter: string
+  readonly qos: 0 | 1 | 2
+  readonly noLocal: boolean
+  readonly retainAsPublished: boolean
+  readonly retainHandling: 0 | 1 | 2
+  readonly subscriptionId: number | undefined
+}
+
+interface Subscription extends SubscriptionOptions {
+  readonly compiled: CompiledFilter
+  readonly bindingKey: string
+  readonly args: Arguments
+}
+
+/** What an attached connection offers the session. */
+export interface SessionConnection {
+  readonly clientId: string
+  readonly protocolVersion: 3 | 4 | 5
+  /** The client's Receive Maximum (5.0) or mqtt.maxInflightMessages (3.1.1). */
+  readonly sendQuota: number
+  /** False while the socket's buffer is full: deliveries wait (nothing is dropped). */
+  writable (): boolean
+  /** Encodes and sends; false when the packet exceeds the client's Maximum Packet Size [MQTT-3.1.2-24]. */
+  sendPublish (p: PublishOut): boolean
+  sendPubrel (packetId: number): void
+  /** The session's queue went away (deleted by an operator or over AMQP). */
+  sessionGone (reason: string): void
+}
+
+interface Inflight { entry: QueueEntry, qos: 1 | 2, stage: 'publish' | 'pubrel', out: PublishOut | null }
+
+export class MqttSession implements QueueConsumer {
+  readonly noAck = false
+  readonly exclusive = false
+  readonly tag: string
+  conn: SessionConnection | null = null
+  /** Non-shared subscriptions by filter, in the order made. */
+  readonly subscriptions = new Map<string, Subscription>()
+  readonly shared = new Map<string, SharedMembership>()
+  /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects [MQTT-4.4.0-1]. */
+  readonly inflight = new Map<number, Inflight>()
+  /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */
+  readonly qos2Received: Set<number>
+  /** Session Expiry Interval in seconds; null: never. */
+  expirySeconds: number | null
+  will: WillRecord | undefined = undefined
+  willTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  expiryTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  ended = false
+  private nextPacketId = 1
+
+  constructor (
+    readonly clientId: string,
+    readonly queue: Queue,
+    expirySeconds: number | null,
+    private readonly host: SessionHost,
+    qos2Received?: Set<number>
+  ) {
+    this.tag = 'mqtt:' + clientId
+    this.expirySeconds = expirySeconds
+    this.qos2Received = qos2Received ?? new Set()
+  }
+
+  get durable (): boolean { return this.queue.durable }
+
+  // ---- QueueConsumer (the session queue) ----------------------------------------------------------
+
+  hasCredit (): boolean {
+    const c = this.conn
+    return c !== null && this.inflight.size < c.sendQuota && c.writable()
+  }
+
+  deliver (entry: QueueEntry, redelivered: boolean): void {
+    const message = entry.message
+    const topic = topicOf(message)
+    let qos = -1
+    let retainAsPublished = false
+    let ids: number[] | undefined
+    for (const sub of this.subscriptions.values()) {
+      if (!filterMatches(sub.compiled, topic)) continue
+      if (sub.noLocal && message.publisher === this) continue // [MQTT-3.8.3-3]
+      if (sub.qos > qos) qos = sub.qos
+      if (sub.retainAsPublished) retainAsPublished = true
+      if (sub.subscriptionId !== undefined) (ids ??= []).push(sub.subscriptionId)
+    }
+    if (qos < 0) { this.host.settle(entry); return } // no subscription of this session matches (a '$' topic, or No Local)
+    const retain = message.publisher === RETAINED_COPY || (retainAsPublished && isRetained(message))
+    this.send(entry, redelivered, topic, Math.min(qos, mqttQosOf(message)) as 0 | 1 | 2, retain, ids)
+  }
+
+  cancelledByQueue (): void {
+    if (this.ended) return
+    this.conn?.sessionGone(`session queue ${this.queue.name} was deleted`)
+  }
+
+  /** A shared group's delivery: the membership's QoS and identifier, never retained [MQTT-3.3.1-9]. */
+  deliverShared (entry: QueueEntry, redelivered: boolean, m: SharedMembership): void {
+    const ids = m.subscriptionId === undefined ? undefined : [m.subscriptionId]
+    this.send(entry, redelivered, topicOf(entry.message), Math.min(m.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, false, ids)
+  }
+
+  private send (entry: QueueEntry, redelivered: boolean, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined): void {
+    const conn = this.conn as SessionConnection
+    const out: PublishOut = { topic, payload: entry.message.body, qos, retain, dup: false }
+    if (conn.protocolVersion === 5) {
+      const props = outboundProperties(entry.message, this.host.nowMs())
+      if (props !== undefined || ids !== undefined) out.properties = ids === undefined ? { ...props } : { ...props, subscriptionIdentifiers: ids }
+    }
+    if (qos === 0) {
+      if (!conn.sendPublish(out)) this.host.oversize(this.clientId)
+      this.host.settle(entry)
+      return
+    }
+    out.dup = redelivered // [MQTT-3.3.1-1]
+    out.packetId = this.packetIdFor(entry)
+    if (!conn.sendPublish(out)) { // skipped as if sent and acknowledged [MQTT-3.1.2-25]
+      this.host.oversize(this.clientId)
+      this.host.settle(entry)
+      return
+    }
+    this.inflight.set(out.packetId, { entry, qos, stage: 'publish', out })
+  }
+
+  /**
+   * The entry's seq names its packet id, so an unacknowledged delivery keeps its id across a
+   * broker restart too [MQTT-4.4.0-1]; a clash with one in flight takes the next free id.
+   */
+  private packetIdFor (entry: QueueEntry): number {
+    let id = entry.queue === this.queue ? (entry.seq % 65535) + 1 : this.nextPacketId
+    while (this.inflight.has(id)) id = id >= 65535 ? 1 : id + 1
+    this.nextPacketId = id >= 65535 ? 1 : id + 1
+    return id
+  }
+
+  // ---- acknowledgements from the client ------------------------------------------------------------
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the delivery is done; false when the id is unknown. */
+  completed (packetId: number, stage: 'publish' | 'pubrel'): boolean {
+    const f = this.inflight.get(packetId)
+    if (f === undefined || f.stage !== stage || (stage === 'publish' && f.qos !== 1)) return false
+    this.inflight.delete(packetId)
+    if (stage === 'publish') this.host.settle(f.entry)
+    this.dispatch(f.entry.queue)
+    return true
+  }
+
+  /** PUBREC: the client has the message; it leaves the queue and PUBREL follows [MQTT-4.3.3-4]. */
+  received (packetId: number, failed: boolean): boolean {
+    const f = this.inflight.get(packetId)
+    if (f === undefined || f.qos !== 2) return false
+    if (f.stage === 'publish') this.host.settle(f.entry)
+    if (failed) { // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL
+      this.inflight.delete(packetId)
+      this.dispatch(f.entry.queue)
+      return true
+    }
+    f.stage = 'pubrel'
+    f.out = null
+    this.conn?.sendPubrel(packetId)
+    return true
+  }
+
+  private dispatch (q: Queue): void {
+    q.dispatch()
+    if (q !== this.queue) this.queue.dispatch()
+    else for (const m of this.shared.values()) m.queue?.dispatch()
+  }
+
+  // ---- connection ----------------------------------------------------------------------------------
+
+  /** A connection takes the session: unacknowledged deliveries go again, as they were, with DUP [MQTT-4.4.0-1]. */
+  attach (conn: SessionConnection): void {
+    this.conn = conn
+    for (const [id, f] of this.inflight) {
+      if (f.stage === 'pubrel') { conn.sendPubrel(id); continue }
+      if (f.out !== null) conn.sendPublish({ ...f.out, dup: true })
+    }
+    this.host.vhost.consume(this.queue.name, this, ADAPTER_OWNER)
+    for (const m of this.shared.values()) m.attach()
+    this.queue.dispatch()
+  }
+
+  /** The connection went: the session keeps its queue and in-flight deliveries; shared groups get theirs back. */
+  detach (): void {
+    if (this.conn === null) return
+    this.conn = null
+    if (!this.queue.deleted) this.host.vhost.cancel(this.queue, this)
+    for (const m of this.shared.values()) m.detach()
+  }
+
+  /** The socket drained: deliveries that waited for it go on. */
+  resume (): void {
+    this.queue.dispatch()
+    for (const m of this.shared.values()) m.queue?.dispatch()
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------------
+
+  /** Binds (or rebinds with new options) before the SUBACK, so nothing published after it is missed. Returns whether it is new. */
+  async subscribe (o: SubscriptionOptions): Promise<boolean> {
+    const existing = this.subscriptions.get(o.filter)
+    const sub = subscriptionOf(o)
+    const { vhost, exchange } = this.host
+    if (existing !== undefined && JSON.stringify(existing.args) === JSON.stringify(sub.args)) return false
+    this.subscriptions.set(o.filter, sub)
+    await vhost.bindQueue(this.queue.name, exchange, sub.bindingKey, sub.args, ADAPTER_OWNER)
+    // The new binding first, then the old one goes: nothing routed in between is missed.
+    if (existing !== undefined) await vhost.unbindQueue(this.queue.name, exchange, existing.bindingKey, existing.args, ADAPTER_OWNER)
+    return existing === undefined
+  }
+
+  /** Returns whether the filter was subscribed. */
+  async unsubscribe (filter: string): Promise<boolean> {
+    const existing = this.subscriptions.get(filter)
+    if (existing === undefined) return false
+    this.subscriptions.delete(filter)
+    await this.host.vhost.unbindQueue(this.queue.name, this.host.exchange, existing.bindingKey, existing.args, ADAPTER_OWNER)
+    return true
+  }
+
+  /** Rebuilds the subscriptions from the queue's bindings (a session restored at start). */
+  restoreSubscriptions (): void {
+    for (const b of this.queue.inbound) {
+      if (b.source.name !== this.host.exchange) continue
+      const o = optionsOf(b.arguments)
+      if (o !== undefined) this.subscriptions.set(o.filter, subscriptionOf(o))
+    }
+  }
+
+  sharedRecords (): SharedSubscriptionRecord[] {
+    return [...this.shared.values()].map(m => m.subscriptionId === undefined ? { filter: m.filter, qos: m.qos } : { filter: m.filter, qos: m.qos, subscriptionId: m.subscriptionId })
+  }
+}
+
+function subscriptionOf (o: SubscriptionOptions): Subscription {
+  const args: Record<string, unknown> = { 'x-mqtt-filter': o.filter, 'x-mqtt-qos': o.qos }
+  if (o.noLocal) args['x-mqtt-no-local'] = true
+  if (o.retainAsPublished) args['x-mqtt-retain-as-published'] = true
+  if (o.retainHandling !== 0) args['x-mqtt-retain-handling'] = o.retainHandling
+  if (o.subscriptionId !== undefined) args['x-mqtt-subscription-id'] = o.subscriptionId
+  return { ...o, compiled: compileFilter(o.filter), bindingKey: filterToBindingKey(o.filter), args }
+}
+
+function optionsOf (args: Arguments): SubscriptionOptions | undefined {
+  const filter = args['x-mqtt-filter']
+  if (typeof filter !== 'string') return undefined
+  const qos = args['x-mqtt-qos']
+  const rh = args['x-mqtt-retain-handling']
+  const sid = args['x-mqtt-subscription-id']
+  return {
+    filter,
+    qos: qos === 2 ? 2 : qos === 1 ? 1 : 0,
+    noLocal: args['x-mqtt-no-local'] === true,
+    retainAsPublished: args['x-mqtt-retain-as-published'] === true,
+    retainHandling: rh === 2 ? 2 : rh === 1 ? 1 : 0,
+    subscriptionId: typeof sid === 'number' ? sid : undefined
+  }
+}

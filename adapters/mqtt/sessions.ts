@@ -1,0 +1,187 @@
+// The MQTT sessions of the engine's vhost: created, resumed or taken over at CONNECT, released at
+// disconnect (will, expiry), ended at expiry or clean start, and restored at start-up, where a
+// session whose expiry passed while the broker was down is ended before anyone can resume it.
+import type { Engine } from './engine.ts'
+import type { MqttConnection } from './connection.ts'
+import { MqttSession, ADAPTER_OWNER } from './session.ts'
+import { SessionStore, type WillRecord } from './session-store.ts'
+import { SharedMembership } from './shared-subscriptions.ts'
+import { mqttToCoreMessage } from './properties.ts'
+import { parseSharedFilter, sessionQueueName } from './topic-grammar.ts'
+import { ReasonCode } from './codec/reason-codes.ts'
+
+/** setTimeout holds at most 2^31-1 ms; longer expiries are re-armed when they come due. */
+const TIMER_MAX_MS = 2 ** 31 - 1
+
+export class Sessions {
+  private readonly byClient = new Map<string, MqttSession>()
+  /** Wills of connections that were open when the broker stopped: published at start. */
+  private readonly orphanWills = new Map<string, WillRecord>()
+
+  constructor (private readonly engine: Engine, readonly store: SessionStore) {}
+
+  get size (): number { return this.byClient.size }
+  get (clientId: string): MqttSession | undefined { return this.byClient.get(clientId) }
+  values (): IterableIterator<MqttSession> { return this.byClient.values() }
+
+  /**
+   * CONNECT accepted: the client's session, new or resumed. A connected client with the same id is
+   * disconnected first (0x8E) [MQTT-3.1.4-3]; clean start ends the old session [MQTT-3.1.2-4].
+   */
+  async open (conn: MqttConnection, cleanStart: boolean, expirySeconds: number | null): Promise<{ session: MqttSession, present: boolean }> {
+    const clientId = conn.clientId
+    let session = this.byClient.get(clientId)
+    if (session?.conn != null) {
+      (session.conn as MqttConnection).disconnect(ReasonCode.SessionTakenOver, 'session taken over by a new connection')
+      session = this.byClient.get(clientId) // an expiry-0 session ended with its connection
+    }
+    if (session !== undefined && cleanStart) {
+      await this.end(session, 'clean start')
+      session = undefined
+    }
+    const present = session !== undefined
+    if (session === undefined) session = await this.create(clientId, expirySeconds)
+    else this.cancelTimers(session)
+    session.expirySeconds = expirySeconds
+    if (session.durable) await this.persist(session, null)
+    return { session, present }
+  }
+
+  private async create (clientId: string, expirySeconds: number | null): Promise<MqttSession> {
+    const { config, vhost } = this.engine
+    const name = sessionQueueName(clientId)
+    const args: Record<string, unknown> = { 'x-wharf-idle-bounds': true, 'x-overflow': config.queueOverflow === 'drop-newest' ? 'reject-publish' : 'drop-head' }
+    if (config.maxQueuedMessages > 0) args['x-max-length'] = config.maxQueuedMessages
+    if (config.maxQueuedBytes > 0) args['x-max-length-bytes'] = config.maxQueuedBytes
+    const old = vhost.queueNamed(name)
+    if (old !== undefined) await vhost.deleteQueue(name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER) // a leftover without its session row
+    const durable = expirySeconds !== 0
+    // The session row first: a stored queue always has its row (start-up adopts nothing else).
+    if (durable) await this.store.putSession(clientId, expirySeconds, null, [])
+    const queue = await vhost.declareQueue({ name, durable, exclusive: false, autoDelete: false, arguments: args }, ADAPTER_OWNER, false)
+    const session = new MqttSession(clientId, queue, expirySeconds, this.engine)
+    this.byClient.set(clientId, session)
+    return session
+  }
+
+  /** The network connection is gone: the will (after its delay), then expiry [MQTT-3.1.2-8]. */
+  connectionLost (conn: MqttConnection): void {
+    const session = conn.session
+    if (session === null || session.conn !== conn) return
+    session.detach()
+    const { engine } = this
+    engine.log.info('mqtt client disconnected', { clientId: conn.clientId, reason: conn.closeReason ?? 'connection closed' })
+    if (conn.gracefulDisconnect) {
+      if (session.will !== undefined) { session.will = undefined; void this.store.deleteWill(conn.clientId).catch(() => {}) }
+    } else if (session.will !== undefined) {
+      const delayMs = session.will.delaySeconds * 1000
+      const expiryMs = session.expirySeconds === null ? Infinity : session.expirySeconds * 1000
+      if (Math.min(delayMs, expiryMs) === 0) this.publishWill(session)
+      else if (delayMs < expiryMs) session.willTimer = setTimeout(() => this.publishWill(session), delayMs).unref()
+      // else: the will goes when the session ends [MQTT-3.1.3-9]
+    }
+    if (session.expirySeconds === 0) { void this.end(session, 'session expiry 0'); return }
+    const expiresAtMs = session.expirySeconds === null ? null : engine.nowMs() + session.expirySeconds * 1000
+    if (session.durable) void this.persist(session, expiresAtMs).catch(err => engine.log.error('mqtt: store session expiry failed', { clientId: session.clientId, err }))
+    if (expiresAtMs !== null) this.armExpiry(session, expiresAtMs)
+  }
+
+  private armExpiry (session: MqttSession, atMs: number): void {
+    const delay = Math.max(0, atMs - this.engine.nowMs())
+    session.expiryTimer = setTimeout(() => {
+      if (delay > TIMER_MAX_MS) { this.armExpiry(session, atMs); return }
+      void this.end(session, 'session expired')
+    }, Math.min(delay, TIMER_MAX_MS)).unref()
+  }
+
+  private cancelTimers (session: MqttSession): void {
+    if (session.willTimer !== undefined) { clearTimeout(session.willTimer); session.willTimer = undefined }
+    if (session.expiryTimer !== undefined) { clearTimeout(session.expiryTimer); session.expiryTimer = undefined }
+  }
+
+  /** The session ends: its pending will goes, its queue (and bindings) and rows are deleted. */
+  async end (session: MqttSession, why: string): Promise<void> {
+    if (session.ended) return
+    session.ended = true
+    this.cancelTimers(session)
+    if (session.will !== undefined && session.conn === null) this.publishWill(session)
+    session.detach()
+    for (const m of session.shared.values()) m.detach()
+    if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId)
+    this.engine.log.debug('mqtt session ended', { clientId: session.clientId, why })
+    const writes: Array<Promise<unknown>> = [this.engine.vhost.deleteQueue(session.queue.name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER)]
+    if (session.durable) writes.push(this.store.deleteSession(session.clientId))
+    await Promise.all(writes)
+  }
+
+  publishWill (session: MqttSession): void {
+    const will = session.will
+    if (will === undefined) return
+    session.will = undefined
+    if (session.willTimer !== undefined) { clearTimeout(session.willTimer); session.willTimer = undefined }
+    this.sendWill(session.clientId, will)
+  }
+
+  private sendWill (clientId: string, will: WillRecord): void {
+    const { engine } = this
+    const message = mqttToCoreMessage(will, engine.exchange, engine.nowMs())
+    try {
+      const result = engine.publish(message)
+      const done = (): void => { void this.store.deleteWill(clientId).catch(() => {}) }
+      if (result.stored === undefined) done()
+      else result.stored.then(done, err => engine.log.error('mqtt: will store failed', { clientId, err }))
+    } catch (err) {
+      engine.log.warn('mqtt: will not published', { clientId, topic: will.topic, reason: (err as Error).message })
+    }
+  }
+
+  async persist (session: MqttSession, expiresAtMs: number | null): Promise<void> {
+    await this.store.putSession(session.clientId, session.expirySeconds, expiresAtMs, session.sharedRecords())
+  }
+
+  /** Start-up: sessions from the store; expired ones end now; wills of connections cut by the stop are published. */
+  async restore (): Promise<void> {
+    const { engine } = this
+    const now = engine.nowMs()
+    const wills = this.store.loadWills()
+    const qos2 = this.store.loadQos2()
+    const rows = this.store.loadSessions()
+    const known = new Set<string>()
+    for (const row of rows) {
+      known.add(row.clientId)
+      const queue = engine.vhost.queueNamed(sessionQueueName(row.clientId))
+      if (queue === undefined) { await this.store.deleteSession(row.clientId); continue }
+      const session = new MqttSession(row.clientId, queue, row.expirySeconds, engine, qos2.get(row.clientId))
+      session.restoreSubscriptions()
+      for (const s of row.shared) {
+        const shared = parseSharedFilter(s.filter)
+        if (shared === null || typeof shared === 'string') continue
+        session.shared.set(s.filter, new SharedMembership(session, engine.vhost, s.filter, shared, s.qos, s.subscriptionId))
+      }
+      this.byClient.set(row.clientId, session)
+      const will = wills.get(row.clientId)
+      if (will !== undefined) session.will = will
+      // A session connected when the broker stopped starts its expiry now.
+      const expiresAtMs = row.expiresAtMs ?? (row.expirySeconds === null ? null : now + row.expirySeconds * 1000)
+      if (expiresAtMs !== null && expiresAtMs <= now) { await this.end(session, 'expired while the broker was down'); continue }
+      if (will !== undefined) {
+        const delayMs = will.delaySeconds * 1000
+        if (delayMs === 0) this.publishWill(session)
+        else session.willTimer = setTimeout(() => this.publishWill(session), delayMs).unref()
+      }
+      if (expiresAtMs !== null) {
+        this.armExpiry(session, expiresAtMs)
+        if (row.expiresAtMs === null) await this.persist(session, expiresAtMs)
+      }
+    }
+    // Clean sessions keep no row, but their wills are stored: those connections were cut by the stop.
+    for (const [clientId, will] of wills) if (!known.has(clientId)) this.orphanWills.set(clientId, will)
+    for (const [clientId, will] of this.orphanWills) this.sendWill(clientId, will)
+    this.orphanWills.clear()
+  }
+
+  /** Shutdown: timers stop; sessions stay stored as they are. */
+  close (): void {
+    for (const s of this.byClient.values()) this.cancelTimers(s)
+  }
+}

@@ -1,0 +1,49 @@
+// $SYS topics as Mosquitto names them ($SYS/broker/...), published every mqtt.sysIntervalSeconds
+// through core (QoS 0) and retained in memory, so a new subscriber gets the latest values at once.
+// Filters starting with a wildcard do not match them [MQTT-4.7.2-1]; sessions check that at delivery.
+import { Message } from '../../core/model/message.ts'
+import type { Engine } from './engine.ts'
+import { RETAIN_HEADER, QOS_HEADER } from './properties.ts'
+import { topicToRoutingKey } from './topic-grammar.ts'
+
+const PROPERTIES = Object.freeze({ deliveryMode: 1, headers: Object.freeze({ [QOS_HEADER]: 0, [RETAIN_HEADER]: true }) })
+
+export function sysValues (engine: Engine, version: string): Array<[string, string]> {
+  const s = engine.stats
+  return [
+    ['$SYS/broker/version', `wharf ${version}`],
+    ['$SYS/broker/uptime', `${Math.floor((engine.nowMs() - engine.startedAtMs) / 1000)} seconds`],
+    ['$SYS/broker/clients/connected', String(engine.connectedCount)],
+    ['$SYS/broker/clients/total', String(engine.sessions.size)],
+    ['$SYS/broker/clients/maximum', String(engine.config.maxConnections)],
+    ['$SYS/broker/messages/received', String(s.received)],
+    ['$SYS/broker/messages/sent', String(s.sent)],
+    ['$SYS/broker/bytes/received', String(s.receivedBytes)],
+    ['$SYS/broker/bytes/sent', String(s.sentBytes)],
+    ['$SYS/broker/retained messages/count', String(engine.retained.size)],
+    ['$SYS/broker/subscriptions/count', String(subscriptionCount(engine))]
+  ]
+}
+
+function subscriptionCount (engine: Engine): number {
+  let n = 0
+  for (const s of engine.sessions.values()) n += s.subscriptions.size + s.shared.size
+  return n
+}
+
+/** Starts the periodic publication; returns its stop. */
+export function startSysTopics (engine: Engine, version: string): () => void {
+  const seconds = engine.config.sysIntervalSeconds
+  if (seconds <= 0) return () => {}
+  const publish = (): void => {
+    for (const [topic, value] of sysValues(engine, version)) {
+      const message = new Message(engine.exchange, topicToRoutingKey(topic), PROPERTIES, Buffer.from(value), engine.nowMs(), null)
+      engine.retained.setVolatile(message)
+      try { engine.vhost.publish(engine.exchange, message) } catch { /* the exchange is gone: nothing to tell */ }
+    }
+  }
+  publish()
+  const timer = setInterval(publish, seconds * 1000)
+  timer.unref()
+  return () => clearInterval(timer)
+}
