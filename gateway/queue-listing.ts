@@ -2,6 +2,7 @@
 // management API: every model queue — AMQP's, streams, MQTT sessions (`mqtt-session/<client id>`,
 // durable when the session outlives its connection) and MQTT shared-subscription groups.
 import type { Broker } from '../core/model/broker.ts'
+import { SESSION_QUEUE_PREFIX } from '../adapters/mqtt/topic-grammar.ts'
 
 export interface QueueInfo {
   name: string
@@ -22,7 +23,7 @@ export function listQueues (broker: Broker): QueueInfo[] {
   const out: QueueInfo[] = []
   for (const vhost of broker.vhosts.values()) {
     for (const q of vhost.queues.values()) {
-      const type = typeof q.args['x-queue-type'] === 'string' ? q.args['x-queue-type'] : 'classic'
+      const type = q.name.startsWith(SESSION_QUEUE_PREFIX) ? 'mqtt-session' : typeof q.args['x-queue-type'] === 'string' ? q.args['x-queue-type'] : 'classic'
       // A stream keeps what its consumers read: its unacknowledged records are among those retained.
       const unacked = q.unackedCount
       const ready = type === 'stream' ? Math.max(0, q.messageCount - unacked) : q.messageCount

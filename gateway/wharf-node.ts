@@ -24,6 +24,7 @@ import { watchDisk } from './disk-wiring.ts'
 import type { DiskWatermark } from '../core/storage/disk-watermark.ts'
 import { listen, closeServer } from './listen.ts'
 import { wharfVersion } from './version.ts'
+import { loadScramServerSecret } from './scram-secret.ts'
 
 const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
 
@@ -110,7 +111,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
     registerModelMetrics(broker, metrics)
     amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
     undo.push(async () => await amqp.close())
-    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion })
+    mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir) })
     undo.push(async () => await mqtt.close())
     tiering = startTiering(config, store, streams, systemClock, logger, metrics)
     undo.push(async () => await tiering?.close())

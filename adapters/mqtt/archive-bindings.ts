@@ -4,7 +4,7 @@
 import type { ArchiveConfig } from '../../edge-config/config-types.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
 import type { Arguments } from '../../core/model/message.ts'
-import { filterToBindingKey } from './topic-mapping.ts'
+import { filterToBindingKey } from './topic-grammar.ts'
 
 const GATEWAY_OWNER = {}
 

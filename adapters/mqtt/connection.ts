@@ -93,7 +93,7 @@ export class MqttConnection implements SessionConnection {
   private onCodecError (err: MqttCodecError): void {
     if (err.reasonCode === ReasonCode.PacketTooLarge) {
       this.engine.counters.oversize.inc()
-      this.engine.warnOnce.warn('connection closed: packet too large', { clientId: this.clientId, reason: err.message })
+      this.engine.warnOnce.warn('mqtt connection closed: packet over mqtt.maxPacketBytes', { clientId: this.clientId || undefined, reason: err.message })
     }
     if (this.state === 'awaiting-connect') { this.fail(err.message); return }
     this.disconnect(err.reasonCode, err.message)

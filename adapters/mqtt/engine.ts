@@ -26,6 +26,7 @@ export interface EngineCounters {
   readonly refused: Counter
   readonly delivered: Counter
   readonly oversizeDeliveries: Counter
+  readonly queueOverflow: Counter
 }
 
 export function engineCounters (metrics: Metrics): EngineCounters {
@@ -39,7 +40,8 @@ export function engineCounters (metrics: Metrics): EngineCounters {
     published: metrics.counter('wharf_mqtt_messages_published_total', 'MQTT PUBLISH packets accepted from clients'),
     refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
     delivered: metrics.counter('wharf_mqtt_messages_delivered_total', 'MQTT PUBLISH packets sent to clients'),
-    oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size")
+    oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size"),
+    queueOverflow: metrics.counter('wharf_mqtt_queue_overflow_total', 'Messages dropped at an offline session queue bound (mqtt.maxQueuedMessages / maxQueuedBytes)')
   }
 }
 

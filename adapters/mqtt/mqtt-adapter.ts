@@ -17,10 +17,12 @@ import { MqttConnection } from './connection.ts'
 import { createTopicAcl } from './topic-acl.ts'
 import { AuthMethods } from './enhanced-auth/auth-method.ts'
 import { ScramSha256 } from './enhanced-auth/scram-sha-256.ts'
+import { scramUsersFromConfig } from './enhanced-auth/config-users.ts'
 import { bindArchives } from './archive-bindings.ts'
 import { startSysTopics } from './sys-topics.ts'
 import { startKeepAliveSweep } from './keep-alive.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
+import { SESSION_QUEUE_PREFIX } from './topic-grammar.ts'
 
 export interface MqttAdapterOptions {
   mqtt: MqttConfig
@@ -35,6 +37,8 @@ export interface MqttAdapterOptions {
   logger: Logger
   metrics: Metrics
   version: string
+  /** Stable across restarts (SCRAM-SHA-256 derives unknown users' salts from it). */
+  scramServerSecret: Buffer
 }
 
 export interface MqttConnectionInfo {
@@ -69,10 +73,15 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   const retained = new RetainedMessages(opts.store, opts.propertiesCodec, mqtt.exchange)
   vhost.attachSink(mqtt.exchange, retained)
   const methods = new AuthMethods()
-  methods.register(new ScramSha256(opts.auth.users))
+  methods.register(new ScramSha256({ ...scramUsersFromConfig(opts.auth.users), serverSecret: opts.scramServerSecret }))
   const users = new Map(opts.auth.users.map(u => [u.username, u]))
   const engine = new Engine(mqtt, opts.auth, vhost, mqtt.exchange, retained, createTopicAcl(opts.auth), users, methods, engineCounters(metrics), log, () => opts.model.nowMs)
   engine.sessions = new Sessions(engine, new SessionStore(opts.store, mqtt.vhost))
+  vhost.overflowListeners.add((q, outcome) => {
+    if (!q.name.startsWith(SESSION_QUEUE_PREFIX)) return
+    engine.counters.queueOverflow.inc()
+    engine.warnOnce.warn('queue limit reached, message dropped', { queue: q.name, policy: mqtt.queueOverflow, outcome })
+  })
   await engine.sessions.restore()
   await bindArchives(vhost, mqtt.exchange, opts.archive)
   metrics.gauge('wharf_mqtt_clients_connected', 'Connected MQTT clients', () => engine.connectedCount)

@@ -21,7 +21,7 @@ export type UserProperties = Array<[string, string]>
 
 /** The MQTT 5 properties of a PUBLISH that travel with the message. */
 export interface PublishProperties {
-  payloadFormatIndicator?: number
+  payloadFormatIndicator?: 0 | 1
   messageExpiryInterval?: number
   contentType?: string
   responseTopic?: string

@@ -58,7 +58,7 @@ export class Sessions {
     const durable = expirySeconds !== 0
     // The session row first: a stored queue always has its row (start-up adopts nothing else).
     if (durable) await this.store.putSession(clientId, expirySeconds, null, [])
-    const queue = await vhost.declareQueue({ name, durable, exclusive: false, autoDelete: false, arguments: args }, ADAPTER_OWNER, false)
+    const queue = await vhost.declareQueue({ name, durable, exclusive: false, autoDelete: false, arguments: args }, ADAPTER_OWNER, false, true)
     const session = new MqttSession(clientId, queue, expirySeconds, this.engine)
     this.byClient.set(clientId, session)
     return session

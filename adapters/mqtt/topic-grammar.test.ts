@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { filterToBindingKey, parseSharedFilter, routingKeyToTopic, sharedQueueName, topicToRoutingKey } from './topic-mapping.ts'
+import { filterToBindingKey, parseSharedFilter, routingKeyToTopic, sharedQueueName, topicToRoutingKey } from './topic-grammar.ts'
 
 test('topics and routing keys swap / and . both ways', () => {
   assert.equal(topicToRoutingKey('sensors/room1/temp'), 'sensors.room1.temp')

@@ -35,6 +35,8 @@ export interface QueueHost {
   lastConsumerGone (queue: Queue): void
   /** Call queue.expire() at (or soon after) atMs. */
   expireAt (queue: Queue, atMs: number): void
+  /** The queue applied its x-overflow policy at x-max-length(-bytes): one message dropped from the head, or refused. */
+  overflowed (queue: Queue, outcome: 'dropped' | 'rejected'): void
 }
 
 /** A queue as declared (or read back): what every type is created from. */

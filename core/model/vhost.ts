@@ -129,14 +129,17 @@ export class Vhost implements RoutingScope, QueueHost {
 
   // ---- queues ---------------------------------------------------------------------------------
 
-  /** owner: the declaring connection (exclusive queues belong to it). */
-  async declareQueue (spec: QueueDeclare, owner: object, passive: boolean): Promise<Queue> {
+  /**
+   * owner: the declaring connection (exclusive queues belong to it). reservedName: an adapter
+   * declaring state it keeps under a reserved prefix (names.ts), which clients may not declare.
+   */
+  async declareQueue (spec: QueueDeclare, owner: object, passive: boolean, reservedName = false): Promise<Queue> {
     if (passive) {
       const q = this.queue(spec.name, owner)
       this.timers.used(q)
       return q
     }
-    if (spec.name !== '') checkQueueNameAllowed(spec.name)
+    if (spec.name !== '' && !reservedName) checkQueueNameAllowed(spec.name)
     const name = spec.name === '' ? serverNamedQueue() : spec.name
     const what = describeQueue(this.name, name)
     const existing = this.queues.get(name)
@@ -309,6 +312,13 @@ export class Vhost implements RoutingScope, QueueHost {
   }
 
   expireAt (q: Queue, atMs: number): void { this.timers.expireAt(q, atMs) }
+
+  /** Told of every x-overflow outcome (an adapter counts and logs its own queues'). */
+  readonly overflowListeners = new Set<(q: Queue, outcome: 'dropped' | 'rejected') => void>()
+
+  overflowed (q: Queue, outcome: 'dropped' | 'rejected'): void {
+    for (const l of this.overflowListeners) l(q, outcome)
+  }
 
   /** Stops every timer (TTL, x-expires): the broker is shutting down. */
   stopTimers (): void { this.timers.stopAll() }

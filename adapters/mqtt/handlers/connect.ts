@@ -7,7 +7,7 @@ import type { MqttConnection } from '../connection.ts'
 import type { WillRecord } from '../session-store.ts'
 import type { PublishProperties } from '../properties.ts'
 import { verifyPasswordAsync } from '../../../core/auth/password-hash.ts'
-import { ReasonCode, v311ConnackCode } from '../codec/reason-codes.ts'
+import { ReasonCode, connackReturnCodeV3 } from '../codec/reason-codes.ts'
 import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
 import { runAuthStep } from './auth.ts'
 
@@ -36,7 +36,7 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
   let assignedClientId: string | undefined
   if (clientId === '') {
     // [MQTT-3.1.3-6] a zero-length id is given one; 3.1.1 only with clean session [MQTT-3.1.3-8]; 3.1 never.
-    if (version === 3 || (version === 4 && !p.clean)) { refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client identifier'); return }
+    if (version === 3 || (version === 4 && p.clean !== true)) { refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client identifier'); return }
     clientId = assignedClientId = 'wharf-' + randomBytes(9).toString('base64url')
   }
   if (clientId.length > config.maxClientIdLength || topicNameProblem(clientId) === 'is not well-formed UTF-8') {
@@ -51,28 +51,28 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     conn.clientMaxPacketBytes = props.maximumPacketSize ?? Infinity
     conn.clientTopicAliasMax = props.topicAliasMaximum ?? 0
   }
-  conn.keepAliveMs = (config.serverKeepAliveSeconds > 0 ? config.serverKeepAliveSeconds : p.keepalive) * 1000
+  conn.keepAliveMs = (config.serverKeepAliveSeconds > 0 ? config.serverKeepAliveSeconds : (p.keepalive ?? 0)) * 1000
 
   let will: WillRecord | undefined
   if (p.will != null) {
     const w = p.will
     const problem = topicNameProblem(w.topic) ?? (isReservedTopic(w.topic) ? 'a $ topic' : null)
     if (problem !== null) { refuse(conn, ReasonCode.TopicNameInvalid, `will topic: ${problem}`); return }
-    if (w.qos > config.maximumQos) { refuse(conn, ReasonCode.QosNotSupported, `will QoS ${w.qos} above ${config.maximumQos}`); return } // [MQTT-3.2.2-12]
+    if ((w.qos ?? 0) > config.maximumQos) { refuse(conn, ReasonCode.QosNotSupported, `will QoS ${w.qos} above ${config.maximumQos}`); return } // [MQTT-3.2.2-12]
     const wp = (w as { properties?: Record<string, unknown> }).properties ?? {}
     const payload = Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload)
     if (wp.payloadFormatIndicator === 1 && !isWellFormedUtf8(payload)) { refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8'); return }
     will = {
       topic: w.topic,
       payload,
-      qos: w.qos,
-      retain: w.retain,
+      qos: w.qos ?? 0,
+      retain: w.retain === true,
       delaySeconds: typeof wp.willDelayInterval === 'number' ? wp.willDelayInterval : 0,
       properties: willProperties(wp, p.willUserPropertiesOrdered)
     }
   }
-  const expiry = version === 5 ? (props.sessionExpiryInterval ?? 0) : (p.clean ? 0 : NEVER)
-  const pending: PendingConnect = { cleanStart: p.clean, expirySeconds: expiry === NEVER ? null : expiry, will, assignedClientId }
+  const expiry = version === 5 ? (props.sessionExpiryInterval ?? 0) : (p.clean === true ? 0 : NEVER)
+  const pending: PendingConnect = { cleanStart: p.clean === true, expirySeconds: expiry === NEVER ? null : expiry, will, assignedClientId }
   conn.pendingConnect = pending
 
   const method = props.authenticationMethod
@@ -106,8 +106,8 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
 
 function willProperties (wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {
   const out: PublishProperties = {}
-  if (typeof wp.payloadFormatIndicator === 'number') out.payloadFormatIndicator = wp.payloadFormatIndicator
-  else if (wp.payloadFormatIndicator === true) out.payloadFormatIndicator = 1
+  if (wp.payloadFormatIndicator === true || wp.payloadFormatIndicator === 1) out.payloadFormatIndicator = 1
+  else if (wp.payloadFormatIndicator === false || wp.payloadFormatIndicator === 0) out.payloadFormatIndicator = 0
   if (typeof wp.messageExpiryInterval === 'number') out.messageExpiryInterval = wp.messageExpiryInterval
   if (typeof wp.contentType === 'string') out.contentType = wp.contentType
   if (typeof wp.responseTopic === 'string') out.responseTopic = wp.responseTopic
@@ -174,8 +174,8 @@ export function refuse (conn: MqttConnection, reasonCode: number, reason: string
   if (conn.protocolVersion === 5) {
     conn.send({ cmd: 'connack', sessionPresent: false, reasonCode, properties: { reasonString: reason.slice(0, 200) } } as never)
   } else {
-    const code = v311ConnackCode(reasonCode)
-    if (code !== undefined) conn.send({ cmd: 'connack', sessionPresent: false, returnCode: code } as never)
+    const code = connackReturnCodeV3(reasonCode)
+    if (code !== null) conn.send({ cmd: 'connack', sessionPresent: false, returnCode: code } as never)
   }
   conn.end()
 }

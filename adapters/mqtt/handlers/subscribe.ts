@@ -58,7 +58,7 @@ async function subscribeOne (engine: Engine, conn: MqttConnection, session: Mqtt
     return ReasonCode.NotAuthorized
   }
   const qos = Math.min(s.qos, engine.config.maximumQos) as 0 | 1 | 2 // [MQTT-3.9.3-?] the server may grant less
-  if (shared !== null) {
+  if (shared !== null && typeof shared !== 'string') {
     await prepareSharedQueue(engine.vhost, engine.exchange, shared)
     session.shared.get(filter)?.detach()
     const m = new SharedMembership(session, engine.vhost, filter, shared, qos, subscriptionId)
