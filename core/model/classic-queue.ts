@@ -32,15 +32,16 @@ export class ClassicQueue extends Queue {
     this.expire(now)
     const { maxLength, maxLengthBytes, overflow } = this.policy
     const size = message.bodyBytes
-    const over = (extra: number, bytes: number): boolean =>
+    const bounded = !this.policy.boundsOnlyWhenIdle || this.consumers.length === 0
+    const over = (extra: number, bytes: number): boolean => bounded && (
       (maxLength !== undefined && this.ready.length + extra > maxLength) ||
-      (maxLengthBytes !== undefined && this.ready.bytes + bytes > maxLengthBytes)
-    if (overflow !== 'drop-head' && over(1, size)) return 'rejected'
+      (maxLengthBytes !== undefined && this.ready.bytes + bytes > maxLengthBytes))
+    if (overflow !== 'drop-head' && over(1, size)) { this.host.overflowed(this, 'rejected'); return 'rejected' }
     const ttl = minDefined(this.policy.messageTtlMs, messageTtlMs)
     const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
     const entry = new QueueEntry(this, message, ++this.lastSeq, priority, ttl === undefined ? undefined : now + ttl)
     this.ready.push(entry)
-    while (over(0, 0) && this.ready.length > 0) this.remove(this.ready.shift() as QueueEntry, 'maxlen')
+    while (over(0, 0) && this.ready.length > 0) { this.host.overflowed(this, 'dropped'); this.remove(this.ready.shift() as QueueEntry, 'maxlen') }
     if (entry.expiresAtMs !== undefined) this.host.expireAt(this, entry.expiresAtMs)
     return entry.durable ? { entry } : {}
   }
