@@ -144,38 +144,35 @@ test('an AMQP publish with x-mqtt-retain: true is retained for MQTT, also for wi
   }
 })
 
-test('AMQP properties MQTT 3.1.1 cannot carry are kept in the store with the offline session message', { timeout: 15000 }, async () => {
-  const offline = await m.connect(broker.mqttUrl, { clientId: 'props-keeper', clean: false })
+test('AMQP properties reach an offline MQTT 5 session after it returns, as RabbitMQ 3.13 maps them; one stored row', { timeout: 15000 }, async () => {
+  const offline = await m.connect(broker.mqttUrl, { clientId: 'props-keeper', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 300 } })
   await offline.subscribeAsync('reply/#', { qos: 1 })
   await m.end(offline)
-  const ch = await a.channel(amqp)
+  const confirm = await amqp.createConfirmChannel()
   try {
-    const confirm = await amqp.createConfirmChannel()
     confirm.publish('amq.topic', 'reply.dev1', Buffer.from('answer'), {
       deliveryMode: 2, contentType: 'application/json', correlationId: 'req-42', replyTo: 'svc.answers', expiration: '60000', headers: { trace: 'abc' }
     })
     await confirm.waitForConfirms()
-    await confirm.close()
-    const db = new Database(join(broker.dataDir, 'wharf.db'), { readonly: true })
-    try {
-      const row = db.prepare("SELECT topic, properties FROM messages WHERE topic = 'reply/dev1'").get() as { topic: string, properties: string } | undefined
-      assert.ok(row, 'the message is stored for the offline session')
-      const stored = JSON.parse(row.properties) as { properties?: Record<string, unknown>, messageExpiry?: number }
-      assert.equal(stored.properties?.contentType, 'application/json')
-      assert.equal(stored.properties?.responseTopic, 'svc/answers')
-      assert.deepEqual(stored.properties?.userProperties, { trace: 'abc' })
-      assert.equal(stored.properties?.messageExpiryInterval, 60)
-      assert.ok(typeof stored.messageExpiry === 'number')
-    } finally { db.close() }
-    const back = await m.connect(broker.mqttUrl, { clientId: 'props-keeper', clean: false })
-    const backIn = m.collector(back)
-    try {
-      const got = await backIn.waitFor(1)
-      assert.deepEqual(got.map(x => [x.topic, x.payload, x.qos]), [['reply/dev1', 'answer', 1]])
-    } finally { await m.end(back) }
-  } finally {
-    await ch.close()
-  }
+  } finally { await confirm.close() }
+  const db = new Database(join(broker.dataDir, 'wharf.db'), { readonly: true })
+  try {
+    const rows = db.prepare("SELECT refs FROM messages WHERE topic = 'reply.dev1'").all() as Array<{ refs: number }>
+    assert.deepEqual(rows, [{ refs: 1 }], 'the confirmed message is stored once, for the offline session')
+  } finally { db.close() }
+  const back = await m.connect(broker.mqttUrl, { clientId: 'props-keeper', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 300 } })
+  try {
+    const [got] = await m.collector(back).waitFor(1)
+    assert.equal(got?.topic, 'reply/dev1')
+    assert.equal(got?.payload, 'answer')
+    const props = got?.properties ?? {}
+    assert.equal(props['contentType'], 'application/json')
+    assert.equal(props['responseTopic'], 'svc/answers')
+    assert.equal(Buffer.from(props['correlationData'] as Buffer).toString(), 'req-42')
+    assert.deepEqual({ ...props['userProperties'] as object }, { trace: 'abc' })
+    const expiry = props['messageExpiryInterval'] as number
+    assert.ok(expiry > 0 && expiry <= 60, `remaining expiry ${expiry} s, rewritten on delivery [MQTT-3.3.2-6]`)
+  } finally { await m.end(back) }
 })
 
 test('$share/<group>/<filter>: one core queue; MQTT members and an AMQP consumer compete, each message once', { timeout: 20000 }, async () => {

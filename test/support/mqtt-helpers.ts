@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 
-export interface Received { topic: string, payload: string, qos: number, retain: boolean }
+export interface Received { topic: string, payload: string, qos: number, retain: boolean, dup: boolean, messageId: number | undefined, properties: Record<string, unknown> | undefined }
 
 // Messages are recorded from the moment the client exists: a persistent session's queued messages
 // can arrive in the same TCP read as the CONNACK, and mqtt.js emits them before `await connect()`
@@ -12,7 +12,7 @@ function record (client: MqttClient): { messages: Received[], listeners: Array<(
   if (inbox === undefined) {
     const created = { messages: [] as Received[], listeners: [] as Array<() => void> }
     client.on('message', (topic, payload, packet) => {
-      created.messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain })
+      created.messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId, properties: packet.properties as Record<string, unknown> | undefined })
       for (const l of [...created.listeners]) l()
     })
     inboxes.set(client, created)
