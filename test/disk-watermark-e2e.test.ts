@@ -99,7 +99,7 @@ test('disk watermark: AMQP connection.blocked and MQTT QoS 1 refused (counted, l
     const metrics = await metricsText(adminUrl)
     assert.ok((metricValue(metrics, 'wharf_mqtt_publish_refused_total') ?? 0) >= 1, 'the refusal is counted')
     assert.equal(metricValue(metrics, 'wharf_store_publishers_blocked'), 1)
-    assert.ok(broker.logs.some(l => l.level === 'warn' && /^publish refused: local store .* over storage\.localBytesMax/.test(String(l.msg)) && l.clientId === 'refused-device'),
+    assert.ok(broker.logs.some(l => l.level === 'warn' && /^mqtt publish refused: local store .* over storage\.localBytesMax/.test(String(l.msg)) && l.clientId === 'refused-device'),
       'the refusal is logged with its reason and the client')
     assert.ok(broker.logs.some(l => l.msg === 'publishers blocked' && /storage\.localBytesMax/.test(String(l.reason))))
 

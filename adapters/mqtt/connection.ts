@@ -66,6 +66,8 @@ export class MqttConnection implements SessionConnection {
     socket.on('drain', () => this.session?.resume())
     socket.on('error', err => { this.closeReason ??= `socket error: ${err.message}` })
     socket.on('close', () => this.closed())
+    // A WebSocket stream ends without closing (its writable side stays open): the peer is gone.
+    socket.on('end', () => { this.closeReason ??= 'connection closed by the client'; this.end() })
   }
 
   private onPacket (packet: InboundPacket): void {

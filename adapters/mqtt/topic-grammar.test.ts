@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { filterToBindingKey, parseSharedFilter, routingKeyToTopic, sharedQueueName, topicToRoutingKey } from './topic-grammar.ts'
+import { compileFilter, filterMatches, filterToBindingKey, parseSharedFilter, routingKeyToTopic, sharedQueueName, topicFilterProblem, topicNameProblem, topicToRoutingKey } from './topic-grammar.ts'
 
 test('topics and routing keys swap / and . both ways', () => {
   assert.equal(topicToRoutingKey('sensors/room1/temp'), 'sensors.room1.temp')
@@ -21,8 +21,33 @@ test('$share/<group>/<filter> is parsed; malformed ones are not shared filters',
   assert.deepEqual(parseSharedFilter('$share/g1/sensors/#'), { group: 'g1', filter: 'sensors/#' })
   assert.equal(sharedQueueName({ group: 'g1', filter: 'sensors/#' }), 'mqtt-share/g1/sensors/#')
   assert.equal(parseSharedFilter('sensors/#'), null)
-  assert.equal(parseSharedFilter('$share/g1'), null)
-  assert.equal(parseSharedFilter('$share//a'), null)
-  assert.equal(parseSharedFilter('$share/g1/'), null)
-  assert.equal(parseSharedFilter('$share/g+/a'), null)
+  // Malformed shared filters are refused with the reason [MQTT-4.8.2-1] [MQTT-4.8.2-2].
+  assert.equal(typeof parseSharedFilter('$share/g1'), 'string')
+  assert.equal(typeof parseSharedFilter('$share//a'), 'string')
+  assert.equal(typeof parseSharedFilter('$share/g1/'), 'string')
+  assert.equal(typeof parseSharedFilter('$share/g+/a'), 'string')
+})
+
+test('topic names and filters are checked as MQTT defines them', () => {
+  assert.equal(topicNameProblem('a/b'), null)
+  assert.match(topicNameProblem('a/+') ?? '', /wildcard/) // [MQTT-3.3.2-2]
+  assert.match(topicNameProblem('') ?? '', /empty/) // [MQTT-4.7.3-1]
+  assert.equal(topicFilterProblem('a/+/#'), null)
+  assert.match(topicFilterProblem('a/#/b') ?? '', /last level/) // [MQTT-4.7.1-2]
+  assert.match(topicFilterProblem('a/b+') ?? '', /whole level/) // [MQTT-4.7.1-3]
+  assert.match(topicFilterProblem('a\u0000') ?? '', /U\+0000/)
+})
+
+test('MQTT matching: + one level, # this level and below, $ topics not matched by a leading wildcard [MQTT-4.7.2-1]', () => {
+  const m = (f: string, t: string): boolean => filterMatches(compileFilter(f), t)
+  assert.ok(m('a/+/c', 'a/b/c'))
+  assert.ok(!m('a/+/c', 'a/b/d'))
+  assert.ok(m('a/#', 'a'))
+  assert.ok(m('a/#', 'a/b/c'))
+  assert.ok(m('+/+', '/x'))
+  assert.ok(!m('a/+', 'a'))
+  assert.ok(m('a/+', 'a/'))
+  assert.ok(!m('#', '$SYS/broker/uptime'))
+  assert.ok(!m('+/broker/uptime', '$SYS/broker/uptime'))
+  assert.ok(m('$SYS/#', '$SYS/broker/uptime'))
 })
