@@ -1,6 +1,7 @@
 // Names the configuration hands to the broker (MQTT filters, exchange and stream names, S3 endpoints),
 // checked at startup so a bad one is refused with its field instead of failing later in a declare.
 // Each check returns why a value is refused, or null when it is fine.
+import { parseSharedFilter, topicFilterProblem as mqttFilterProblem } from '../adapters/mqtt/topic-grammar.ts'
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8')
 
@@ -14,13 +15,9 @@ export function topicFilterProblem (filter: string): string | null {
   if (filter === '') return 'is empty' // [MQTT-4.7.3-1]
   if (filter.includes('\u0000')) return 'contains U+0000' // [MQTT-4.7.3-2]
   if (utf8Bytes(filter) > mqttStringBytesMax) return `is longer than ${mqttStringBytesMax} bytes`
-  if (filter.startsWith('$share/')) return 'is a shared subscription ($share/...); give the topic filter itself'
-  const levels = filter.split('/')
-  for (const [i, level] of levels.entries()) {
-    if (level === '#' && i !== levels.length - 1) return "has '#' before the last level"
-    if (level !== '+' && level !== '#' && /[+#]/.test(level)) return `has a wildcard inside the level '${level}' ('+' and '#' stand alone)`
-  }
-  return null
+  if (parseSharedFilter(filter) !== null) return 'is a shared subscription ($share/...); give the topic filter itself'
+  const problem = mqttFilterProblem(filter) // the MQTT adapter owns the grammar
+  return problem
 }
 
 /** A stream queue name a client could also declare: not reserved for the broker's own queues. */

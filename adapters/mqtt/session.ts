@@ -110,6 +110,12 @@ export class MqttSession implements QueueConsumer {
     this.send(entry, redelivered, topic, Math.min(qos, mqttQosOf(message)) as 0 | 1 | 2, retain, ids)
   }
 
+  /** Whether a (non-shared) subscription of this session matches the topic. */
+  wants (topic: string): boolean {
+    for (const sub of this.subscriptions.values()) if (filterMatches(sub.compiled, topic)) return true
+    return false
+  }
+
   cancelledByQueue (): void {
     if (this.ended) return
     this.conn?.sessionGone(`session queue ${this.queue.name} was deleted`)

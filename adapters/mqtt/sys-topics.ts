@@ -1,6 +1,8 @@
 // $SYS topics as Mosquitto names them ($SYS/broker/...), published every mqtt.sysIntervalSeconds
-// through core (QoS 0) and retained in memory, so a new subscriber gets the latest values at once.
-// Filters starting with a wildcard do not match them [MQTT-4.7.2-1]; sessions check that at delivery.
+// (QoS 0) and retained in memory, so a new subscriber gets the latest values at once. They stay
+// inside MQTT: not routed on the exchange (an AMQP queue bound with '#' does not get them), but put
+// into the queues of the connected sessions that subscribed to them. Filters starting with a
+// wildcard do not match them [MQTT-4.7.2-1].
 import { Message } from '../../core/model/message.ts'
 import type { Engine } from './engine.ts'
 import { RETAIN_HEADER, QOS_HEADER } from './properties.ts'
@@ -39,7 +41,9 @@ export function startSysTopics (engine: Engine, version: string): () => void {
     for (const [topic, value] of sysValues(engine, version)) {
       const message = new Message(engine.exchange, topicToRoutingKey(topic), PROPERTIES, Buffer.from(value), engine.nowMs(), null)
       engine.retained.setVolatile(message)
-      try { engine.vhost.publish(engine.exchange, message) } catch { /* the exchange is gone: nothing to tell */ }
+      for (const session of engine.sessions.values()) {
+        if (session.conn !== null && session.wants(topic)) engine.vhost.enqueueTo(session.queue, message)
+      }
     }
   }
   publish()

@@ -1,6 +1,7 @@
 // Mosquitto-style MQTT topic ACLs: per-user publish/subscribe pattern lists, auth.defaultAcl for everyone
 // else, %u and %c substituted. Pure: patterns are compiled once, checks do no I/O.
 import type { AclConfig, WharfConfig } from '../../edge-config/config-types.ts'
+import { parseSharedFilter, topicFilterProblem, topicNameProblem } from './topic-grammar.ts'
 
 export interface TopicAcl {
   canPublish(username: string | null, clientId: string, topic: string): boolean
@@ -140,27 +141,16 @@ function filterCovered (pattern: Resolved, filter: string[]): boolean {
 }
 
 function stripSharePrefix (filter: string): string {
-  if (!filter.startsWith('$share/')) return filter
-  const rest = filter.slice('$share/'.length)
-  const slash = rest.indexOf('/')
-  const group = slash < 0 ? '' : rest.slice(0, slash)
-  // An empty or wildcard group is a malformed shared subscription; '' fails parseFilter below.
-  if (group === '' || /[+#]/.test(group)) return ''
-  return rest.slice(slash + 1)
+  const shared = parseSharedFilter(filter)
+  if (shared === null) return filter
+  return typeof shared === 'string' ? '' : shared.filter // a malformed one matches no pattern ('' fails parseFilter)
 }
 
 function parseTopic (topic: string): string[] | null {
-  if (topic === '' || /[+#\u0000]/.test(topic)) return null
-  return topic.split('/')
+  return topicNameProblem(topic) === null ? topic.split('/') : null
 }
 
+/** A filter's levels; %u/%c templates are plain text to the grammar. */
 function parseFilter (filter: string): string[] | null {
-  if (filter === '' || filter.includes('\u0000')) return null
-  const levels = filter.split('/')
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i] as string
-    if (level === '#' && i !== levels.length - 1) return null // [MQTT-4.7.1-2]
-    if (level !== '+' && level !== '#' && /[+#]/.test(level)) return null // [MQTT-4.7.1-3]
-  }
-  return levels
+  return topicFilterProblem(filter) === null ? filter.split('/') : null
 }

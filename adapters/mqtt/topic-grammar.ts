@@ -16,11 +16,9 @@ export function topicFilterProblem (filter: string): string | null {
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i] as string
     if (level === '#') {
-      if (i !== levels.length - 1) return "'#' is not the last level" // [MQTT-4.7.1-2]
-    } else if (level.includes('#')) {
-      return "'#' does not occupy a whole level"
-    } else if (level !== '+' && level.includes('+')) {
-      return "'+' does not occupy a whole level" // [MQTT-4.7.1-3]
+      if (i !== levels.length - 1) return "has '#' before the last level" // [MQTT-4.7.1-2]
+    } else if (level !== '+' && (level.includes('#') || level.includes('+'))) {
+      return `has a wildcard inside the level '${level}' ('+' and '#' stand alone)` // [MQTT-4.7.1-3]
     }
   }
   return utf8Problem(filter)
@@ -29,9 +27,7 @@ export function topicFilterProblem (filter: string): string | null {
 function utf8Problem (s: string): string | null {
   // [MQTT-1.5.4-2] A UTF-8 encoded string MUST NOT include an encoding of the null character U+0000.
   if (s.includes('\u0000')) return 'contains U+0000'
-  // The decoder replaces ill-formed UTF-8 ([MQTT-1.5.4-1]) with U+FFFD; a client that really means
-  // U+FFFD is refused too, the price of catching bad encodings.
-  if (s.includes('\uFFFD')) return 'is not well-formed UTF-8'
+  // Ill-formed UTF-8 [MQTT-1.5.4-1] never gets this far: the codec refuses it (0x81).
   return null
 }
 

@@ -39,7 +39,7 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     if (version === 3 || (version === 4 && p.clean !== true)) { refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client identifier'); return }
     clientId = assignedClientId = 'wharf-' + randomBytes(9).toString('base64url')
   }
-  if (clientId.length > config.maxClientIdLength || topicNameProblem(clientId) === 'is not well-formed UTF-8') {
+  if (clientId.length > config.maxClientIdLength) {
     refuse(conn, ReasonCode.ClientIdentifierNotValid, `client identifier of ${clientId.length} characters (mqtt.maxClientIdLength ${config.maxClientIdLength})`)
     return
   }
