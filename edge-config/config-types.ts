@@ -125,6 +125,9 @@ export interface TieringConfig {
   uploadRetryMaxMs: number
   /** How often sealing and offloading run. */
   checkIntervalMs: number
+  /** Start-up fails unless the object store answers within startCheckTimeoutMs (default: start, retry uploads later). */
+  requiredAtStart: boolean
+  startCheckTimeoutMs: number
 }
 
 /** MQTT topics matching filter are archived into a stream queue (durable, x-queue-type stream) in mqtt.vhost. */

@@ -57,7 +57,9 @@ export function defaultConfig (): WharfConfig {
       prefetchWatermark: 0.5,
       uploadRetryInitialMs: 500,
       uploadRetryMaxMs: 60000,
-      checkIntervalMs: 1000
+      checkIntervalMs: 1000,
+      requiredAtStart: false,
+      startCheckTimeoutMs: 5000
     },
     archive: [],
     admin: { port: 8080 },

@@ -38,6 +38,7 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_S3_FORCE_PATH_STYLE', field: 'tiering.s3.forcePathStyle', kind: 'boolean', description: 'path-style S3 requests (most non-AWS stores)' },
   { name: 'WHARF_TIERING_LOCAL_AGE_SECONDS', field: 'tiering.localAgeSeconds', kind: 'integer', description: 'sealed segments older than this are offloaded' },
   { name: 'WHARF_TIERING_LOCAL_BYTES_MAX', field: 'tiering.localBytesMax', kind: 'integer', description: 'sealed segments beyond this many local bytes are offloaded' },
+  { name: 'WHARF_TIERING_REQUIRED_AT_START', field: 'tiering.requiredAtStart', kind: 'boolean', description: 'start-up fails unless the object store answers' },
   { name: 'WHARF_TIERING_CACHE_BYTES_MAX', field: 'tiering.cacheBytesMax', kind: 'integer', description: 'in-memory block cache of cold reads' },
   { name: 'WHARF_ADMIN_PORT', field: 'admin.port', kind: 'integer', description: 'admin HTTP (health, metrics, management API)' },
   { name: 'WHARF_ALLOW_ANONYMOUS', field: 'auth.allowAnonymous', kind: 'boolean', description: 'true or false' }

@@ -184,7 +184,10 @@ const schema: Schema<WharfConfig> = {
         prefetchWatermark: fraction,
         uploadRetryInitialMs: int(1, Number.MAX_SAFE_INTEGER, 'ms'),
         uploadRetryMaxMs: int(1, Number.MAX_SAFE_INTEGER, 'ms'),
-        checkIntervalMs: int(10, Number.MAX_SAFE_INTEGER, 'ms')
+        checkIntervalMs: int(10, Number.MAX_SAFE_INTEGER, 'ms'),
+        requiredAtStart: bool,
+        // Start-up, this check included, must fail within seconds for an orchestrator to restart it.
+        startCheckTimeoutMs: int(100, 60_000, 'ms')
       }
     },
     archive: {

@@ -1,9 +1,8 @@
-import { loadConfig } from '../edge-config/load-config.ts'
-import { ConfigError } from '../edge-config/config-error.ts'
-import { createLogger } from '../core/logger.ts'
-import { startWharf } from './wharf-node.ts'
-import { segmentsCommand } from './segments-command.ts'
-import { passwdCommand } from './passwd-command.ts'
+// The `wharf` command. Only what --version and --help need is imported up front: each command loads its
+// modules when it runs, so a CLI call does not pay for the broker (the AWS SDK alone takes ~100 ms).
+import type { WharfConfig } from '../edge-config/config-types.ts'
+import type { Logger } from '../core/logger.ts'
+import { quietSdkNotices, logProcessEvents } from './process-setup.ts'
 import { wharfVersion } from './version.ts'
 
 const usage = `wharf ${wharfVersion} — multi-protocol edge message broker
@@ -44,57 +43,75 @@ function parseArgs (argv: string[]): ParsedArgs {
 }
 
 export async function main (argv: string[]): Promise<number> {
+  quietSdkNotices()
   // Commands with their own arguments (a key, --url, --scram) parse them themselves.
-  if (argv[0] === 'segments') return await segmentsCommand(argv.slice(1))
-  if (argv[0] === 'passwd') return await passwdCommand(argv.slice(1))
+  if (argv[0] === 'segments') return await (await import('./segments-command.ts')).segmentsCommand(argv.slice(1))
+  if (argv[0] === 'passwd') return await (await import('./passwd-command.ts')).passwdCommand(argv.slice(1))
   const args = parseArgs(argv)
   if (args.error) { process.stderr.write(`wharf: ${args.error}\n\n${usage}`); return 2 }
   switch (args.command) {
     case 'version': process.stdout.write(`wharf ${wharfVersion}\n`); return 0
     case 'help': case undefined: process.stdout.write(usage); return args.command === 'help' ? 0 : 2
-    case 'check-config': return checkConfig(args.configFile)
+    case 'check-config': return await checkConfig(args.configFile)
     case 'start': return start(args.configFile)
-    case 'passwd': return await passwdCommand([])
+    case 'passwd': return await (await import('./passwd-command.ts')).passwdCommand([])
     default: process.stderr.write(`wharf: unknown command "${args.command}"\n\n${usage}`); return 2
   }
 }
 
-function configOrExit (file: string | undefined): ReturnType<typeof loadConfig> | null {
+/** The configuration, or null after writing why it is refused (report: stderr text, or the start-up log line). */
+async function configOrReport (file: string | undefined, report: (message: string) => void): Promise<WharfConfig | null> {
+  const { loadConfig } = await import('../edge-config/load-config.ts')
+  const { ConfigError } = await import('../edge-config/config-error.ts')
   try {
     return loadConfig({ file, env: process.env })
   } catch (err) {
-    if (err instanceof ConfigError) { process.stderr.write(`wharf: ${err.message}\n`); return null }
+    if (err instanceof ConfigError) { report(err.message); return null }
     throw err
   }
 }
 
-function checkConfig (file: string | undefined): number {
-  const config = configOrExit(file)
+async function checkConfig (file: string | undefined): Promise<number> {
+  const config = await configOrReport(file, message => process.stderr.write(`wharf: ${message}\n`))
   if (!config) return 1
   process.stdout.write(`wharf: configuration ${file ?? '(defaults and environment)'} is valid\n`)
   return 0
 }
 
+// A start-up that fails still writes one JSON line (the log format of a running broker), then the
+// process ends: whatever start-up left behind (a socket, a timer) may not keep it alive past this.
+const exitAfterStartFailureMs = 1000
+
 async function start (file: string | undefined): Promise<number> {
-  const config = configOrExit(file)
-  if (!config) return 1
-  const logger = createLogger(config.log.level)
-  let node
-  try {
-    node = await startWharf(config, logger)
-  } catch (err) {
-    logger.error('start-up failed', { error: (err as Error).message })
+  const { createLogger } = await import('../core/logger.ts')
+  let logger: Logger = createLogger('info')
+  logProcessEvents(logger)
+  const failed = (cause: string): number => {
+    logger.error('start-up failed', { error: cause })
+    setTimeout(() => process.exit(1), exitAfterStartFailureMs).unref()
     return 1
   }
+  const config = await configOrReport(file, message => failed(message))
+  if (!config) return 1
+  logger = createLogger(config.log.level)
+  logProcessEvents(logger)
+  let node
+  try {
+    const { startWharf } = await import('./wharf-node.ts')
+    node = await startWharf(config, logger)
+  } catch (err) {
+    return failed((err as Error).message)
+  }
   const running = node
+  const log = logger
   return await new Promise<number>(resolve => {
     let stopping = false
     const stop = (signal: string): void => {
       if (stopping) return
       stopping = true
-      logger.info('signal received, shutting down', { signal })
+      log.info('signal received, shutting down', { signal })
       running.close().then(() => resolve(0), err => {
-        logger.error('shutdown failed', { error: (err as Error).message })
+        log.error('shutdown failed', { error: (err as Error).message })
         resolve(1)
       })
     }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AdminRoute } from './admin-http.ts'
+import { packageRoot } from './package-root.ts'
 
 export interface LiveRoutesOptions {
   /** The bound MQTT/WebSocket port; asked at request time because the admin server starts first (0 = not bound yet). */
@@ -14,7 +14,8 @@ export interface LiveRoutesOptions {
   messagesShownMax?: number
 }
 
-const pageDir = join(dirname(fileURLToPath(import.meta.url)), 'live-page')
+// From the package root: the compiled module (dist/gateway/) serves the same files as the source.
+const pageDir = join(packageRoot, 'gateway', 'live-page')
 
 // The page is plain files served as they are (no build step); the MQTT client is the browser bundle the
 // installed mqtt package ships, served from here so the page needs no CDN.

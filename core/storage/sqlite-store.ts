@@ -64,6 +64,17 @@ export class SqliteStore {
     } catch (err) {
       throw new Error(`store: open ${file}: ${(err as Error).message}`)
     }
+    try {
+      return SqliteStore.configure(db, file, opts)
+    } catch (err) {
+      // A file that is not a database (or a failed migration): close it, and say which file.
+      db.close()
+      const message = (err as Error).message
+      throw new Error(message.startsWith('store: ') ? message.replace(/^store: /, `store: open ${file}: `) : `store: open ${file}: ${message}`, { cause: err })
+    }
+  }
+
+  private static configure (db: Database.Database, file: string, opts: SqliteStoreOptions): SqliteStore {
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${opts.durability === 'power' ? 'FULL' : 'NORMAL'}`)
     db.pragma('foreign_keys = ON')
