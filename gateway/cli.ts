@@ -83,6 +83,13 @@ async function checkConfig (file: string | undefined): Promise<number> {
 const exitAfterStartFailureMs = 1000
 
 async function start (file: string | undefined): Promise<number> {
+  // Listening for signals from the first moment: a SIGTERM during start-up drains once started
+  // instead of killing the process half-way (Node's default for a signal nobody listens to).
+  let signalled: string | undefined
+  let onSignal = (signal: string): void => { signalled ??= signal }
+  process.once('SIGTERM', () => onSignal('SIGTERM'))
+  process.once('SIGINT', () => onSignal('SIGINT'))
+
   const { createLogger } = await import('../core/logger.ts')
   let logger: Logger = createLogger('info')
   logProcessEvents(logger)
@@ -106,7 +113,7 @@ async function start (file: string | undefined): Promise<number> {
   const log = logger
   return await new Promise<number>(resolve => {
     let stopping = false
-    const stop = (signal: string): void => {
+    onSignal = (signal: string): void => {
       if (stopping) return
       stopping = true
       log.info('signal received, shutting down', { signal })
@@ -115,7 +122,6 @@ async function start (file: string | undefined): Promise<number> {
         resolve(1)
       })
     }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
+    if (signalled !== undefined) onSignal(signalled)
   })
 }

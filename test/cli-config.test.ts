@@ -45,7 +45,10 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
     test(`start refuses a config with ${name}, naming the field`, () => {
       const r = wharf(['start', '--config', file('bad.yaml', yaml)], { WHARF_DATA_DIR: join(dir, 'data') })
       assert.equal(r.code, 1)
-      assert.match(r.stderr, expected)
+      // wharf start reports it in its log format: one JSON line; check-config as text on stderr.
+      const line = JSON.parse(r.stdout.trim()) as { level: string, msg: string, error: string }
+      assert.deepEqual([line.level, line.msg], ['error', 'start-up failed'])
+      assert.match(line.error, expected)
       const check = wharf(['check-config', '--config', join(dir, 'bad.yaml')])
       assert.equal(check.code, 1)
       assert.match(check.stderr, expected)

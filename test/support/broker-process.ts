@@ -15,11 +15,8 @@ export interface BrokerProcess {
 }
 
 /** Start `wharf start` as a child process on free ports; resolves once it logs readiness. */
-export async function startBrokerProcess (dataDir: string, env: Record<string, string> = {}, args: string[] = [], timeoutMs = 20_000): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, [wharfBin, 'start', ...args], {
-    env: { ...process.env, WHARF_DATA_DIR: dataDir, WHARF_HOST: '127.0.0.1', WHARF_MQTT_PORT: '0', WHARF_WS_PORT: '0', WHARF_AMQP_PORT: '0', WHARF_ADMIN_PORT: '0', WHARF_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+export async function startBrokerProcess (dataDir: string, env: Record<string, string | undefined> = {}, args: string[] = [], timeoutMs = 20_000): Promise<BrokerProcess> {
+  const child = spawn(process.execPath, [wharfBin, 'start', ...args], { env: childEnv(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   createInterface({ input: child.stderr! }).on('line', l => lines.push(l))
@@ -41,4 +38,40 @@ export async function startBrokerProcess (dataDir: string, env: Record<string, s
     kill: async () => { child.kill('SIGKILL'); await exited },
     terminate: async () => { child.kill('SIGTERM'); return await exited }
   }
+}
+
+export interface WharfExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string[]
+  stderr: string[]
+  elapsedMs: number
+  /** The child's pid, e.g. to compare with the one another instance names. */
+  pid: number
+}
+
+/**
+ * Runs `wharf start` (loopback, free ports unless env says otherwise) until it exits by itself; SIGKILL and
+ * a rejection after timeoutMs, so a broker that never exits fails the test instead of hanging it.
+ */
+export async function runWharfToExit (dataDir: string, env: Record<string, string | undefined> = {}, args: string[] = [], timeoutMs = 20_000): Promise<WharfExit> {
+  const startedMs = Date.now()
+  const child = spawn(process.execPath, [wharfBin, 'start', ...args], { env: childEnv(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  createInterface({ input: child.stdout! }).on('line', l => stdout.push(l))
+  createInterface({ input: child.stderr! }).on('line', l => stderr.push(l))
+  return await new Promise<WharfExit>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`wharf did not exit within ${timeoutMs} ms:\n${[...stdout, ...stderr].join('\n')}`)) }, timeoutMs)
+    // 'close' rather than 'exit': every line the child wrote has been read.
+    child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - startedMs, pid: child.pid ?? -1 }) })
+  })
+}
+
+/** Loopback and free ports unless env says otherwise; a variable set to undefined is removed. */
+function childEnv (dataDir: string, env: Record<string, string | undefined>): Record<string, string> {
+  const all: Record<string, string | undefined> = { ...process.env, WHARF_DATA_DIR: dataDir, WHARF_HOST: '127.0.0.1', WHARF_MQTT_PORT: '0', WHARF_WS_PORT: '0', WHARF_AMQP_PORT: '0', WHARF_ADMIN_PORT: '0', WHARF_LOG_LEVEL: 'info', ...env }
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(all)) if (value !== undefined) out[key] = value
+  return out
 }
