@@ -5,6 +5,8 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { parse } from 'yaml'
+import { spawn } from 'node:child_process'
+import { startTestBroker } from './support/test-broker.ts'
 import { defaultConfig } from '../edge-config/defaults.ts'
 import { loadConfig } from '../edge-config/load-config.ts'
 import { envOverrides } from '../edge-config/env-overrides.ts'
@@ -149,6 +151,7 @@ describe('docker-compose.yml', () => {
 
 describe('Dockerfile', () => {
   const instructions = dockerfile.split('\n').map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'))
+  const lastStage = instructions.map(l => l.startsWith('FROM ')).lastIndexOf(true)
   const args = (keyword: string): string[] => instructions.filter(l => l.startsWith(`${keyword} `)).map(l => l.slice(keyword.length + 1).trim())
 
   test('every base image is pinned to an exact version of node 20 on bookworm-slim', () => {
@@ -160,14 +163,55 @@ describe('Dockerfile', () => {
     }
   })
 
-  test('CMD runs a file that exists and is copied into the image', () => {
+  test('CMD runs the wharf bin with source maps; the runtime stage has the bin, dist/ from the build stage and the files the compiled code reads', () => {
     const cmd = JSON.parse(args('CMD').at(-1) ?? '[]') as string[]
     assert.equal(cmd[0], 'node')
-    const file = cmd[1]
+    assert.ok(cmd.includes('--enable-source-maps'), 'stack traces map to the .ts sources')
+    const file = cmd.find((a, i) => i > 0 && !a.startsWith('-'))
     assert.ok(file !== undefined && existsSync(repoFile(file)), `${file} exists`)
-    const copied = args('COPY').filter(a => !a.startsWith('--from')).map(a => a.split(/\s+/)[0])
-    assert.ok(copied.includes(file.split('/')[0]), `${file.split('/')[0]} is copied`)
-    for (const dir of ['core', 'adapters', 'edge-config']) assert.ok(copied.includes(dir), `${dir} is copied (the gateway imports it)`)
+    assert.equal(cmd.at(-1), 'start')
+    const runtime = instructions.slice(lastStage)
+    const copied = runtime.filter(l => l.startsWith('COPY ') && !l.includes('--from')).map(l => l.split(/\s+/)[1]!)
+    assert.ok(copied.some(c => file.startsWith(c)), `${file} is copied`)
+    for (const path of ['package.json', 'gateway/live-page']) assert.ok(copied.includes(path), `${path} is copied (read at run time)`)
+    const fromBuild = runtime.filter(l => l.startsWith('COPY --from=')).map(l => l.split(/\s+/)[2])
+    assert.deepEqual(fromBuild.sort(), ['/opt/wharf/dist', '/opt/wharf/node_modules'])
+  })
+
+  test('the build stage compiles what tsconfig.build.json includes: npm ci runs the prepare script, then the dev dependencies go', () => {
+    const build = JSON.parse(readFileSync(repoFile('tsconfig.build.json'), 'utf8')) as { include: string[] }
+    const stage = instructions.slice(0, lastStage)
+    const copied = stage.filter(l => l.startsWith('COPY ')).flatMap(l => l.split(/\s+/).slice(1, -1))
+    for (const path of [...build.include, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) assert.ok(copied.includes(path), `${path} is copied into the build stage`)
+    const scripts = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
+    assert.match(scripts.prepare ?? '', /tsconfig\.build\.json/)
+    assert.match(stage.join('\n'), /npm ci\b((?!--omit|--ignore-scripts|&&).)*&& npm prune --omit=dev/)
+  })
+
+  test('HEALTHCHECK asks /readyz with node (no curl in slim images), on the admin port, with bounds', () => {
+    const healthcheck = args('HEALTHCHECK').at(-1)
+    assert.ok(healthcheck !== undefined, 'the Dockerfile has a HEALTHCHECK')
+    const [options, command] = healthcheck.split(/\s+CMD\s+/)
+    for (const option of ['interval', 'timeout', 'start-period', 'retries']) assert.match(options ?? '', new RegExp(`--${option}=\\d+s?\\b`), `--${option}`)
+    const cmd = JSON.parse(command ?? '[]') as string[]
+    assert.deepEqual(cmd.slice(0, 2), ['node', '-e'])
+    assert.match(cmd[2] ?? '', /127\.0\.0\.1:.*WHARF_ADMIN_PORT\|\|(\d+).*\/readyz/)
+    assert.equal(Number(/WHARF_ADMIN_PORT\|\|(\d+)/.exec(cmd[2] ?? '')?.[1]), defaultConfig().admin.port)
+  })
+
+  test('the HEALTHCHECK command exits 0 against a ready broker and 1 when nothing answers', async () => {
+    const cmd = JSON.parse(args('HEALTHCHECK').at(-1)!.split(/\s+CMD\s+/)[1]!) as string[]
+    // Not spawnSync: the broker runs in this process and must answer meanwhile.
+    const run = (adminPort: number): Promise<number | null> => new Promise(resolve => {
+      spawn(process.execPath, cmd.slice(1), { env: { ...process.env, WHARF_ADMIN_PORT: String(adminPort) }, stdio: 'ignore', timeout: 10_000 }).once('exit', resolve)
+    })
+    const broker = await startTestBroker()
+    try {
+      assert.equal(await run(broker.node.ports.admin), 0)
+    } finally {
+      await broker.close()
+    }
+    assert.equal(await run(broker.node.ports.admin), 1)
   })
 
   test('data directory, volume and ports agree with the compose file and the defaults; not run as root', () => {
@@ -179,6 +223,5 @@ describe('Dockerfile', () => {
     const user = args('USER').at(-1)
     assert.ok(user !== undefined && user !== 'root' && user !== '0', 'runs as an unprivileged user')
     assert.match(dockerfile, /apt-get install[^\n]*python3[^\n]*make[^\n]*g\+\+/, 'build tools for better-sqlite3')
-    assert.match(dockerfile, /npm ci\b/)
   })
 })
