@@ -2,6 +2,7 @@
 // modules when it runs, so a CLI call does not pay for the broker (the AWS SDK alone takes ~100 ms).
 import type { WharfConfig } from '../edge-config/config-types.ts'
 import type { Logger } from '../core/logger.ts'
+import type { WharfNode } from './wharf-node.ts'
 import { quietSdkNotices, logProcessEvents } from './process-setup.ts'
 import { wharfVersion } from './version.ts'
 
@@ -102,14 +103,13 @@ async function start (file: string | undefined): Promise<number> {
   if (!config) return 1
   logger = createLogger(config.log.level)
   logProcessEvents(logger)
-  let node
+  let running: WharfNode
   try {
     const { startWharf } = await import('./wharf-node.ts')
-    node = await startWharf(config, logger)
+    running = await startWharf(config, logger)
   } catch (err) {
     return failed((err as Error).message)
   }
-  const running = node
   const log = logger
   return await new Promise<number>(resolve => {
     let stopping = false

@@ -19,7 +19,7 @@ function assertFailedWith (r: WharfExit, cause: RegExp): void {
   assert.equal(r.signal, null, 'exited by itself')
   assert.ok(r.elapsedMs < exitWithinMs, `exited after ${r.elapsedMs} ms`)
   assert.deepEqual(r.stderr, [], 'nothing on stderr')
-  const entries = r.stdout.map(line => { try { return JSON.parse(line) as Record<string, unknown> } catch { assert.fail(`not a JSON line: ${line}`) } })
+  const entries = r.stdout.map(line => { try { return JSON.parse(line) as Record<string, unknown> } catch { return assert.fail(`not a JSON line: ${line}`) } })
   const errors = entries.filter(e => e.level === 'error')
   assert.equal(errors.length, 1, `one error line:\n${r.stdout.join('\n')}`)
   assert.equal(errors[0]!.msg, 'start-up failed')
