@@ -2,10 +2,8 @@
 // prefix inside the bucket. Requests are bounded in time and retried little, so an outage reaches
 // the caller quickly: the uploader has its own backoff and keeps data local meanwhile (§5).
 
-import {
-  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
-  type S3ClientConfig
-} from '@aws-sdk/client-s3'
+import { createRequire } from 'node:module'
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import {
   ObjectNotFoundError, ObjectRangeError, assertValidRange, compareObjectKeys,
   type ByteRange, type ObjectInfo, type ObjectStore, type ObjectStoreStats
@@ -40,12 +38,22 @@ export const S3_DEFAULTS = {
   region: 'us-east-1'
 } as const
 
+// The SDK is loaded by the first S3 store, not by importing this module: a broker whose cold tier is a
+// directory does not carry it (about 20 MB of resident memory).
+type S3Sdk = typeof import('@aws-sdk/client-s3')
+let loadedSdk: S3Sdk | undefined
+function s3Sdk (): S3Sdk {
+  loadedSdk ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as S3Sdk
+  return loadedSdk
+}
+
 /** Bounds a paginated listing whose server keeps answering "truncated": a server bug, not data. */
 const LIST_PAGES_MAX = 1_000_000
 
 export class S3ObjectStore implements ObjectStore {
   readonly description: string
   readonly stats: ObjectStoreStats = { puts: 0, gets: 0, getBytes: 0, lists: 0, deletes: 0, failures: 0 }
+  private readonly sdk: S3Sdk = s3Sdk()
   private readonly client: S3Client
   private readonly bucket: string
   private readonly prefix: string
@@ -59,13 +67,13 @@ export class S3ObjectStore implements ObjectStore {
       throw new RangeError(`s3: listPageSize ${this.listPageSize}: must be an integer from 1 to 1000`)
     }
     this.description = `s3://${this.bucket}/${this.prefix}`
-    this.client = new S3Client(clientConfig(options))
+    this.client = new this.sdk.S3Client(clientConfig(options))
   }
 
   async put (key: string, body: Buffer): Promise<void> {
     this.stats.puts++
     try {
-      await this.client.send(new PutObjectCommand({
+      await this.client.send(new this.sdk.PutObjectCommand({
         Bucket: this.bucket, Key: this.fullKey(key), Body: body, ContentLength: body.length
       }))
     } catch (err) {
@@ -78,7 +86,7 @@ export class S3ObjectStore implements ObjectStore {
     if (range !== undefined) assertValidRange(range)
     let body: Buffer
     try {
-      const res = await this.client.send(new GetObjectCommand({
+      const res = await this.client.send(new this.sdk.GetObjectCommand({
         Bucket: this.bucket,
         Key: this.fullKey(key),
         ...(range === undefined ? {} : { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` })
@@ -98,7 +106,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async head (key: string): Promise<ObjectInfo | null> {
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      const res = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
       return { key, sizeBytes: res.ContentLength ?? 0 }
     } catch (err) {
       // A HEAD answer has no body, so a missing bucket is a bare 404 too.
@@ -114,7 +122,7 @@ export class S3ObjectStore implements ObjectStore {
     let token: string | undefined
     try {
       for (let page = 0; page < LIST_PAGES_MAX; page++) {
-        const res = await this.client.send(new ListObjectsV2Command({
+        const res = await this.client.send(new this.sdk.ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: this.fullKey(prefix),
           MaxKeys: this.listPageSize,
@@ -136,7 +144,7 @@ export class S3ObjectStore implements ObjectStore {
   async delete (key: string): Promise<void> {
     this.stats.deletes++
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
+      await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
     } catch (err) {
       if (isNotFound(err)) return
       throw this.failure('delete', key, err)
