@@ -94,6 +94,9 @@ async function runOne(scenario: Scenario, settings: ScenarioSettings, target: Ta
   if (unspoken !== undefined) {
     return { ...base, ...blank, status: 'skipped', error: `${target.name} does not speak ${unspoken}`, brokerVersion: null, elapsedMs: 0 };
   }
+  if (scenario.targets !== undefined && !scenario.targets.includes(target.name)) {
+    return { ...base, ...blank, status: 'skipped', error: `${scenario.name} measures ${scenario.targets.join(', ')} only`, brokerVersion: null, elapsedMs: 0 };
+  }
   if (target.unavailable !== undefined) {
     const status = target.required ? 'error' : 'skipped';
     return { ...base, ...blank, status, error: `${target.name} unavailable: ${target.unavailable}`, brokerVersion: null, elapsedMs: 0 };
@@ -147,6 +150,7 @@ async function runWithTimeout(scenario: Scenario, settings: ScenarioSettings, br
       settings,
       signal: controller.signal,
       runId: randomBytes(4).toString('hex'),
+      pid: broker.pid,
     });
   } finally {
     clearTimeout(timer);

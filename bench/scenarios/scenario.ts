@@ -57,6 +57,8 @@ export interface ScenarioContext {
   readonly signal: AbortSignal;
   /** Unique per run, for client ids that must not collide with another run on the same broker. */
   readonly runId: string;
+  /** The broker's process id, when the harness knows it (for scenarios that measure the process itself). */
+  readonly pid?: number | undefined;
 }
 
 export interface Scenario {
@@ -67,6 +69,8 @@ export interface Scenario {
    * lacks one is reported as skipped for it.
    */
   readonly alsoNeeds?: readonly Protocol[];
+  /** Brokers the scenario is about (e.g. the wharf command itself); any other is reported as skipped for it. */
+  readonly targets?: readonly string[];
   /** One line: what is measured. */
   readonly summary: string;
   defaults(quick: boolean): ScenarioSettings;
