@@ -55,7 +55,9 @@ describe('validateConfig: defaults and merging', () => {
       prefetchWatermark: 0.5,
       uploadRetryInitialMs: 500,
       uploadRetryMaxMs: 60000,
-      checkIntervalMs: 1000
+      checkIntervalMs: 1000,
+      requiredAtStart: false,
+      startCheckTimeoutMs: 5000
     })
     assert.equal(c.storage.localBytesMax, 0)
     assert.equal(c.storage.diskCheckIntervalMs, 1000)
@@ -171,6 +173,7 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
     { name: 'negative limit', raw: { mqtt: { maxQueuedMessages: -5 } }, field: 'mqtt.maxQueuedMessages', value: -5, allowed: /integer 0-/ },
     { name: 'non-integer limit', raw: { mqtt: { maxInflightMessages: 1.5 } }, field: 'mqtt.maxInflightMessages', value: 1.5, allowed: /integer 1-65535/ },
     { name: 'zero where one is the least', raw: { storage: { commitBatchMax: 0 } }, field: 'storage.commitBatchMax', value: 0, allowed: /integer 1-/ },
+    { name: 'start check without time to answer', raw: { tiering: { startCheckTimeoutMs: 50 } }, field: 'tiering.startCheckTimeoutMs', value: 50, allowed: /integer 100-60000/ },
     { name: 'client id limit below MQTT minimum', raw: { mqtt: { maxClientIdLength: 10 } }, field: 'mqtt.maxClientIdLength', value: 10, allowed: /at least 23/ },
     { name: 'ws path without slash', raw: { mqtt: { ws: { path: 'mqtt' } } }, field: 'mqtt.ws.path', value: 'mqtt', allowed: /starting with '\/'/ },
     { name: 'section of the wrong type', raw: { mqtt: 1883 }, field: 'mqtt', value: 1883, allowed: /mapping with keys port, tls/ },
