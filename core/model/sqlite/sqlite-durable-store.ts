@@ -32,6 +32,7 @@ export class SqliteDurableStore implements DurableStore {
   private removals: QueueEntry[] = []
   private delivered = new Map<Queue, number>()
   private removalsScheduled = false
+  private readonly frozenEncodings = new WeakMap<MessageProperties, Buffer>()
   private deliveredScheduled = false
 
   constructor (
@@ -130,7 +131,7 @@ export class SqliteDurableStore implements DurableStore {
   // ---- messages -------------------------------------------------------------------------------
 
   putMessage (message: Message, entries: readonly QueueEntry[]): Promise<void> {
-    const properties = message.encodedProperties ?? this.codec.encode(message.properties)
+    const properties = message.encodedProperties ?? this.encoded(message.properties)
     return this.store.write(() => {
       // Decided when the write runs: an entry acked (or its queue deleted) meanwhile is not stored.
       const live = entries.filter(e => e.state !== 'gone' && e.queue.storeId !== null && !e.queue.deleted)
@@ -144,6 +145,14 @@ export class SqliteDurableStore implements DurableStore {
         e.stored = true
       }
     })
+  }
+
+  /** Shared frozen property objects (an adapter's common cases) are encoded once. */
+  private encoded (properties: MessageProperties): Buffer {
+    if (!Object.isFrozen(properties)) return this.codec.encode(properties)
+    let bytes = this.frozenEncodings.get(properties)
+    if (bytes === undefined) { bytes = this.codec.encode(properties); this.frozenEncodings.set(properties, bytes) }
+    return bytes
   }
 
   removeEntry (entry: QueueEntry): void {
