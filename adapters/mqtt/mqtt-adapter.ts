@@ -19,6 +19,7 @@ import { AuthMethods } from './enhanced-auth/auth-method.ts'
 import { ScramSha256 } from './enhanced-auth/scram-sha-256.ts'
 import { scramUsersFromConfig } from './enhanced-auth/config-users.ts'
 import { bindArchives } from './archive-bindings.ts'
+import { importLegacySessions } from './legacy-sessions.ts'
 import { startSysTopics } from './sys-topics.ts'
 import { startKeepAliveSweep } from './keep-alive.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
@@ -83,6 +84,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
     engine.warnOnce.warn('queue limit reached, message dropped', { queue: q.name, policy: mqtt.queueOverflow, outcome })
   })
   await engine.sessions.restore()
+  await importLegacySessions(engine, opts.store)
   await bindArchives(vhost, mqtt.exchange, opts.archive)
   metrics.gauge('wharf_mqtt_clients_connected', 'Connected MQTT clients', () => engine.connectedCount)
   metrics.gauge('wharf_mqtt_connections_open', 'Open MQTT connections (TCP, TLS and WebSocket)', () => engine.connections.size)

@@ -4,7 +4,7 @@
 import type { Engine } from './engine.ts'
 import type { MqttConnection } from './connection.ts'
 import { MqttSession, ADAPTER_OWNER } from './session.ts'
-import { SessionStore, type WillRecord } from './session-store.ts'
+import { SessionStore, type SharedSubscriptionRecord, type WillRecord } from './session-store.ts'
 import { SharedMembership } from './shared-subscriptions.ts'
 import { mqttToCoreMessage } from './properties.ts'
 import { parseSharedFilter, sessionQueueName } from './topic-grammar.ts'
@@ -45,6 +45,20 @@ export class Sessions {
     session.expirySeconds = expirySeconds
     if (session.durable) await this.persist(session, null)
     return { session, present }
+  }
+
+  /** A detached session that never expires (a first-version session being imported). */
+  async createStored (clientId: string): Promise<MqttSession> {
+    return await this.create(clientId, null)
+  }
+
+  /** $share memberships of a session without a connection (they consume when it attaches). */
+  adoptShared (session: MqttSession, shared: readonly SharedSubscriptionRecord[]): void {
+    for (const s of shared) {
+      const parsed = parseSharedFilter(s.filter)
+      if (parsed === null || typeof parsed === 'string') continue
+      session.shared.set(s.filter, new SharedMembership(session, this.engine.vhost, s.filter, parsed, s.qos, s.subscriptionId))
+    }
   }
 
   private async create (clientId: string, expirySeconds: number | null): Promise<MqttSession> {
@@ -122,6 +136,9 @@ export class Sessions {
     this.sendWill(session.clientId, will)
   }
 
+  /** The will of a connection the broker's stop cut (no session to wait for). */
+  publishCutWill (clientId: string, will: WillRecord): void { this.sendWill(clientId, will) }
+
   private sendWill (clientId: string, will: WillRecord): void {
     const { engine } = this
     const message = mqttToCoreMessage(will, engine.exchange, engine.nowMs())
@@ -153,11 +170,7 @@ export class Sessions {
       if (queue === undefined) { await this.store.deleteSession(row.clientId); continue }
       const session = new MqttSession(row.clientId, queue, row.expirySeconds, engine, qos2.get(row.clientId))
       session.restoreSubscriptions()
-      for (const s of row.shared) {
-        const shared = parseSharedFilter(s.filter)
-        if (shared === null || typeof shared === 'string') continue
-        session.shared.set(s.filter, new SharedMembership(session, engine.vhost, s.filter, shared, s.qos, s.subscriptionId))
-      }
+      this.adoptShared(session, row.shared)
       this.byClient.set(row.clientId, session)
       const will = wills.get(row.clientId)
       if (will !== undefined) session.will = will
