@@ -129,6 +129,8 @@ export async function accept (engine: Engine, conn: MqttConnection, username: st
   try {
     opened = await engine.sessions.open(conn, pending.cleanStart, pending.expirySeconds)
     if (pending.will !== undefined) await engine.sessions.store.putWill(conn.clientId, pending.will)
+    // A will an earlier connection left pending (its delay cut short by this one [MQTT-3.1.3-9]) leaves the store too, or a restart publishes it.
+    else if (opened.session.will !== undefined) await engine.sessions.store.deleteWill(conn.clientId)
   } catch (err) {
     engine.log.error('mqtt: session open failed', { clientId: conn.clientId, err })
     refuse(conn, ReasonCode.ServerUnavailable, `session: ${(err as Error).message}`)
