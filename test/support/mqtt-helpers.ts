@@ -27,9 +27,13 @@ export async function connect (url: string, opts: IClientOptions = {}, timeoutMs
   record(client)
   return await new Promise((resolve, reject) => {
     const timer = setTimeout(() => { client.end(true); reject(new Error(`connect ${url}: no CONNACK within ${timeoutMs} ms`)) }, timeoutMs)
-    client.once('connect', () => { clearTimeout(timer); client.removeAllListeners('error'); client.removeAllListeners('close'); client.on('error', () => {}); resolve(client) })
-    client.once('error', err => { clearTimeout(timer); client.end(true); reject(err) })
-    client.once('close', () => { clearTimeout(timer); client.end(true); reject(new Error(`connect ${url}: connection closed before CONNACK`)) })
+    // Only these listeners go at CONNACK: mqtt.js keeps its own 'close' listener, which marks the
+    // client disconnected (without it, end() on a client the server closed never returns).
+    const onError = (err: Error): void => { clearTimeout(timer); client.end(true); reject(err) }
+    const onClose = (): void => { clearTimeout(timer); client.end(true); reject(new Error(`connect ${url}: connection closed before CONNACK`)) }
+    client.once('connect', () => { clearTimeout(timer); client.off('error', onError); client.off('close', onClose); client.on('error', () => {}); resolve(client) })
+    client.once('error', onError)
+    client.once('close', onClose)
   })
 }
 
