@@ -22,7 +22,7 @@ export function handleAuth (engine: Engine, conn: MqttConnection, p: IAuthPacket
   if (conn.auth === null || method !== conn.auth.method) { conn.protocolError('re-authentication without the CONNECT authentication method'); return }
   if (p.reasonCode === ReasonCode.ReAuthenticate) {
     const m = engine.authMethods.get(method)
-    if (m === undefined) { conn.disconnect(ReasonCode.BadAuthenticationMethod, 'authentication method gone'); return }
+    if (m === undefined) { conn.disconnect(reauthFailureCode(ReasonCode.BadAuthenticationMethod), 'authentication method gone'); return }
     conn.auth = { method, exchange: m.start({ clientId: conn.clientId, username: conn.username ?? undefined }) }
   } else if (p.reasonCode !== ReasonCode.ContinueAuthentication) {
     conn.protocolError(`AUTH reason code 0x${p.reasonCode.toString(16)}`)
@@ -45,7 +45,7 @@ export function runAuthStep (engine: Engine, conn: MqttConnection, data: Buffer 
     if (step.kind === 'failure') {
       engine.counters.authFailed.inc()
       if (connecting) refuse(conn, step.reasonCode, `${auth.method}: ${step.reason}`)
-      else conn.disconnect(step.reasonCode, `re-authentication: ${step.reason}`)
+      else conn.disconnect(reauthFailureCode(step.reasonCode), `re-authentication: ${step.reason}`)
       return
     }
     if (connecting) { void accept(engine, conn, step.username, step.data); return }
@@ -58,4 +58,12 @@ export function runAuthStep (engine: Engine, conn: MqttConnection, data: Buffer 
     if (connecting) refuse(conn, ReasonCode.UnspecifiedError, 'authentication failed')
     else conn.disconnect(ReasonCode.UnspecifiedError, 'authentication failed')
   })
+}
+
+/**
+ * 0x86 Bad User Name or Password and 0x8C Bad authentication method are CONNACK codes; a DISCONNECT
+ * must carry one of its own [MQTT-3.14.2-1] (mqtt.js refuses the packet otherwise): 0x87 Not authorized.
+ */
+function reauthFailureCode (code: number): number {
+  return code === ReasonCode.BadUserNameOrPassword || code === ReasonCode.BadAuthenticationMethod ? ReasonCode.NotAuthorized : code
 }
