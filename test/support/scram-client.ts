@@ -64,9 +64,18 @@ export class ScramClient {
   }
 }
 
-/** An mqtt.js `client.handleAuth` answering the server-first AUTH 0x18 with the client-final. */
+/**
+ * An mqtt.js `client.handleAuth` answering the server-first AUTH 0x18 with the client-final. On a
+ * re-authentication (the client sends AUTH 0x19 with a new ScramClient's clientFirst) the server ends
+ * with AUTH 0x00 carrying the server-final, which is verified here (mqtt.js hands that AUTH over too).
+ */
 export function scramHandleAuth (scram: ScramClient): MqttClient['handleAuth'] {
   return (packet, cb) => {
+    if (packet.reasonCode === 0x00) {
+      if (scram.verifyServerFinal(packet.properties?.authenticationData)) cb()
+      else cb(new Error('scram client: the server-final-message of AUTH 0x00 does not verify'))
+      return
+    }
     try {
       const data = scram.clientFinal(packet.properties?.authenticationData)
       cb(undefined, { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: data } })
