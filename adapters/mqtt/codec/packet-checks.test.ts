@@ -89,8 +89,8 @@ test('[MQTT-3.3.4-6] a PUBLISH from a client must not carry a Subscription Ident
   expectError(errorAfterConnect(5, publish5(prop.varint(0x0b, 3))), PROTOCOL, /Subscription Identifier.*sent by a client \[MQTT-3.3.4-6\]/)
 })
 
-test('[MQTT-3.3.2-8] a Topic Alias of 0 is a Protocol Error', () => {
-  expectError(errorAfterConnect(5, publish5(prop.u16(0x23, 0))), PROTOCOL, /'Topic Alias' \(0x23\) in PUBLISH has value 0/)
+test('[MQTT-3.3.2-8] a Topic Alias of 0 is 0x94 Topic Alias invalid', () => {
+  expectError(errorAfterConnect(5, publish5(prop.u16(0x23, 0))), ReasonCode.TopicAliasInvalid, /'Topic Alias' \(0x23\) in PUBLISH has value 0/)
 })
 
 test('§3.1.2.11 Receive Maximum 0, Maximum Packet Size 0, and a 0/1 property of 2 are Protocol Errors', () => {

@@ -3,6 +3,8 @@
 
 import { PROPERTY_RULES, PropertyId, sectionName, type PropertyRule } from './property-rules.ts'
 import type { WireCursor } from './wire-cursor.ts'
+import { MqttCodecError } from './codec-error.ts'
+import { ReasonCode } from './reason-codes.ts'
 
 /** User Properties in wire order; names may repeat [MQTT-3.3.2-18]. */
 export type UserPropertyList = Array<[string, string]>
@@ -93,7 +95,10 @@ function readValue (cur: WireCursor, rule: PropertyRule, section: number, decode
     case 'varint': value = cur.varint(rule.name); break
   }
   if (value < rule.min || value > rule.max) {
-    throw cur.protocolError(`property ${label(rule)} in ${sectionName(section)} has value ${value}; allowed ${rule.min}..${rule.max}`)
+    const what = `property ${label(rule)} in ${sectionName(section)} has value ${value}; allowed ${rule.min}..${rule.max}`
+    // Topic Alias 0 [MQTT-3.3.2-8] is 0x94 Topic alias invalid, as an alias above the maximum is (as Mosquitto and EMQX answer).
+    if (rule.id === PropertyId.TopicAlias) throw new MqttCodecError(ReasonCode.TopicAliasInvalid, `${cur.packet}: ${what}`)
+    throw cur.protocolError(what)
   }
   return rule.type === 'bool' ? value !== 0 : value // mqtt-packet gives the 0/1 Bytes as booleans
 }
