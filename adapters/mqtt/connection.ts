@@ -10,6 +10,7 @@ import { encodePacket, encodePublish, type OutboundPacket, type PublishOut } fro
 import { MqttCodecError } from './codec/codec-error.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
 import { handlers } from './handlers/index.ts'
+import { refuse } from './handlers/connect.ts'
 
 export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
 
@@ -97,8 +98,22 @@ export class MqttConnection implements SessionConnection {
       this.engine.counters.oversize.inc()
       this.engine.warnOnce.warn('mqtt connection closed: packet over mqtt.maxPacketBytes', { clientId: this.clientId || undefined, reason: err.message })
     }
-    if (this.state === 'awaiting-connect') { this.fail(err.message); return }
+    if (this.state === 'awaiting-connect') { this.refuseConnect(err); return }
     this.disconnect(err.reasonCode, err.message)
+  }
+
+  /**
+   * A CONNECT that broke a rule: CONNACK with the reason where the client can read one (MQTT 5, and
+   * 3.1.1's return code 1 for an unsupported level [MQTT-3.1.2-2 (3.1.1)]), then close [MQTT-3.1.4-1].
+   * Anything but a CONNECT first is closed without a packet [MQTT-3.1.0-1].
+   */
+  private refuseConnect (err: MqttCodecError): void {
+    const version = this.reader.protocolVersion
+    const unsupported = err.reasonCode === ReasonCode.UnsupportedProtocolVersion
+    if (version === 0 && !unsupported) { this.fail(err.message); return }
+    this.engine.counters.clientErrors.inc()
+    if (version !== 0) this.protocolVersion = version
+    refuse(this, err.reasonCode, err.message)
   }
 
   /** A broken rule: DISCONNECT 0x82 (5.0) and close. */
