@@ -6,7 +6,8 @@
 //   response topic <-> reply-to ('/'<->'.')  message expiry (s) <-> expiration (ms)
 //   user properties <-> headers              payload format indicator <-> header x-mqtt-payload-format-indicator
 // User properties may repeat a name and their order matters [MQTT-3.3.2-18]; headers cannot
-// repeat one, so when names repeat the ordered list also travels in x-mqtt-user-properties.
+// repeat one (nor keep numeric names in place, nor hold our own x-mqtt-* names), so then the
+// ordered list also travels in x-mqtt-user-properties.
 import { Message, messageTtlMs, type Arguments, type MessageProperties } from '../../core/model/message.ts'
 import { routingKeyToTopic, topicToRoutingKey } from './topic-grammar.ts'
 
@@ -18,6 +19,9 @@ export const CORRELATION_HEADER = 'x-correlation-id'
 const OWN_HEADERS: ReadonlySet<string> = new Set([QOS_HEADER, RETAIN_HEADER, FORMAT_HEADER, USER_PROPERTIES_HEADER, CORRELATION_HEADER])
 
 export type UserProperties = Array<[string, string]>
+
+// Names a headers object cannot hold in order: JS puts array-index keys ('2', '10') before the rest.
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/
 
 /** The MQTT 5 properties of a PUBLISH that travel with the message. */
 export interface PublishProperties {
@@ -65,12 +69,12 @@ function coreProperties (p: InboundPublish): MessageProperties {
   if (props.payloadFormatIndicator !== undefined) headers[FORMAT_HEADER] = props.payloadFormatIndicator
   const user = props.userProperties
   if (user !== undefined && user.length > 0) {
-    let repeated = false
+    let unordered = false
     for (const [k, v] of user) {
-      if (headers[k] !== undefined) repeated = true
+      if (headers[k] !== undefined || OWN_HEADERS.has(k) || ARRAY_INDEX.test(k)) unordered = true
       if (!OWN_HEADERS.has(k)) headers[k] = v
     }
-    if (repeated) headers[USER_PROPERTIES_HEADER] = user.map(([k, v]) => [k, v])
+    if (unordered) headers[USER_PROPERTIES_HEADER] = user.map(([k, v]) => [k, v])
   }
   const out: { -readonly [K in keyof MessageProperties]: MessageProperties[K] } = { deliveryMode: p.qos > 0 ? 2 : 1, headers }
   if (props.contentType !== undefined) out.contentType = props.contentType
