@@ -25,7 +25,8 @@ export function handleUnsubscribe (engine: Engine, conn: MqttConnection, p: IUns
     return codes
   })().then(codes => {
     if (conn.state === 'closed') return
-    conn.send({ cmd: 'unsuback', messageId: p.messageId, reasonCodes: conn.protocolVersion === 5 ? codes : undefined } as never)
+    // mqtt-packet writes a 5.0 UNSUBACK's reason codes from `granted` (3.1.1 has none) [MQTT-3.11.3-1].
+    conn.send({ cmd: 'unsuback', messageId: p.messageId as number, granted: conn.protocolVersion === 5 ? codes : [] })
   }, err => {
     engine.log.error('mqtt: unsubscribe failed', { clientId: conn.clientId, err })
     conn.disconnect(ReasonCode.UnspecifiedError, `unsubscribe: ${(err as Error).message}`)
