@@ -213,7 +213,20 @@ export class MqttSession implements QueueConsumer {
     if (this.conn === null) return
     this.conn = null
     if (!this.queue.deleted) this.host.vhost.cancel(this.queue, this)
-    for (const m of this.shared.values()) m.detach()
+    for (const m of this.shared.values()) m.detach('connection-lost')
+  }
+
+  /**
+   * The session ended: deliveries from shared groups still in flight go back to their group (QoS
+   * 1) or are dropped, never sent to another member (QoS 2) [MQTT-4.8.2-5].
+   */
+  releaseShared (): void {
+    for (const [id, f] of this.inflight) {
+      if (f.entry.queue === this.queue) continue
+      this.inflight.delete(id)
+      if (f.qos === 1) f.entry.queue.requeue([f.entry])
+      else if (f.stage === 'publish') this.host.settle(f.entry)
+    }
   }
 
   /** The socket drained: deliveries that waited for it go on. */

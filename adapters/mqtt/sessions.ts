@@ -120,7 +120,8 @@ export class Sessions {
     this.cancelTimers(session)
     if (session.will !== undefined && session.conn === null) this.publishWill(session)
     session.detach()
-    for (const m of session.shared.values()) m.detach()
+    for (const m of session.shared.values()) m.detach('connection-lost')
+    session.releaseShared()
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId)
     this.engine.log.debug('mqtt session ended', { clientId: session.clientId, why })
     const writes: Array<Promise<unknown>> = [this.engine.vhost.deleteQueue(session.queue.name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER)]

@@ -52,18 +52,24 @@ export class SharedMembership implements QueueConsumer {
     q.dispatch()
   }
 
-  /** Stops consuming; what the member had not acknowledged goes back to the group. */
-  detach (): void {
+  /**
+   * Stops consuming. Of what is in flight from the group: when the connection is lost, QoS 1
+   * deliveries not acknowledged go back to the group (§4.8.2 allows it at once) and QoS 2 ones
+   * stay with the session, completed when the client returns [MQTT-4.8.2-4]; after UNSUBSCRIBE
+   * (or a new SUBSCRIBE of the filter) all stay and complete [MQTT-3.10.4-3].
+   */
+  detach (why: 'connection-lost' | 'unsubscribed'): void {
     const q = this.queue
     if (q === undefined) return
     this.queue = undefined
+    this.vhost.cancel(q, this)
+    if (why === 'unsubscribed') return
     const back: QueueEntry[] = []
     for (const [id, f] of this.session.inflight) {
-      if (f.entry.queue !== q) continue
+      if (f.entry.queue !== q || f.qos === 2) continue
       this.session.inflight.delete(id)
-      if (f.stage === 'publish') back.push(f.entry)
+      back.push(f.entry)
     }
-    this.vhost.cancel(q, this)
     q.requeue(back)
   }
 }

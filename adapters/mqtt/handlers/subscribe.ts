@@ -60,7 +60,7 @@ async function subscribeOne (engine: Engine, conn: MqttConnection, session: Mqtt
   const qos = Math.min(s.qos, engine.config.maximumQos) as 0 | 1 | 2 // [MQTT-3.9.3-?] the server may grant less
   if (shared !== null && typeof shared !== 'string') {
     await prepareSharedQueue(engine.vhost, engine.exchange, shared)
-    session.shared.get(filter)?.detach()
+    session.shared.get(filter)?.detach('unsubscribed')
     const m = new SharedMembership(session, engine.vhost, filter, shared, qos, subscriptionId)
     session.shared.set(filter, m)
     m.attach()

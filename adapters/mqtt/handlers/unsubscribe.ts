@@ -13,7 +13,7 @@ export function handleUnsubscribe (engine: Engine, conn: MqttConnection, p: IUns
     for (const filter of p.unsubscriptions) {
       const m = session.shared.get(filter)
       if (m !== undefined) {
-        m.detach()
+        m.detach('unsubscribed')
         session.shared.delete(filter)
         sharedChanged = true
         codes.push(ReasonCode.Success)
