@@ -196,7 +196,7 @@ describe('MQTT 5 publish', { timeout: 120_000 }, () => {
       const fresh = decodePublish5((again.rawOf('publish')[0] as { raw: Buffer }).raw)
       assert.deepEqual([fresh.topic, aliasOf(fresh)], ['alias-out/a', 1])
       // mqtt.js resolves the aliases it allowed back to topics.
-      const js = await connect(broker.mqttUrl, { ...V5, topicAliasMaximum: 4 })
+      const js = await connect(broker.mqttUrl, { ...V5, properties: { topicAliasMaximum: 4 } })
       try {
         const inbox = collector(js)
         await js.subscribeAsync('alias-out/#', { qos: 1 })

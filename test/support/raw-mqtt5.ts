@@ -11,7 +11,7 @@ export class RawMqttClient {
   readonly packets: RawPacket[] = []
   readonly closed: Promise<void>
   isClosed = false
-  private pending = Buffer.alloc(0)
+  private pending: Buffer = Buffer.alloc(0)
   private readonly parser: ReturnType<typeof mqttPacket.parser>
   private readonly listeners = new Set<() => void>()
   private current: Buffer | null = null
