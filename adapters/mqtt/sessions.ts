@@ -31,6 +31,10 @@ export class Sessions {
   async open (conn: MqttConnection, cleanStart: boolean, expirySeconds: number | null): Promise<{ session: MqttSession, present: boolean }> {
     const clientId = conn.clientId
     let session = this.byClient.get(clientId)
+    if (session?.queue.deleted === true) { // deleted over AMQP or the admin API while the client was away
+      await this.end(session, 'session queue deleted')
+      session = undefined
+    }
     if (session?.conn != null) {
       (session.conn as MqttConnection).disconnect(ReasonCode.SessionTakenOver, 'session taken over by a new connection')
       session = this.byClient.get(clientId) // an expiry-0 session ended with its connection
@@ -94,7 +98,7 @@ export class Sessions {
       else if (delayMs < expiryMs) session.willTimer = setTimeout(() => this.publishWill(session), delayMs).unref()
       // else: the will goes when the session ends [MQTT-3.1.3-9]
     }
-    if (session.expirySeconds === 0) { void this.end(session, 'session expiry 0'); return }
+    if (session.expirySeconds === 0 || session.queue.deleted) { void this.end(session, session.queue.deleted ? 'session queue deleted' : 'session expiry 0'); return }
     const expiresAtMs = session.expirySeconds === null ? null : engine.nowMs() + session.expirySeconds * 1000
     if (session.durable) void this.persist(session, expiresAtMs).catch(err => engine.log.error('mqtt: store session expiry failed', { clientId: session.clientId, err }))
     if (expiresAtMs !== null) this.armExpiry(session, expiresAtMs)
@@ -124,7 +128,8 @@ export class Sessions {
     session.releaseShared()
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId)
     this.engine.log.debug('mqtt session ended', { clientId: session.clientId, why })
-    const writes: Array<Promise<unknown>> = [this.engine.vhost.deleteQueue(session.queue.name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER)]
+    // A queue deleted from outside may already have a successor of the same name: that one stays.
+    const writes: Array<Promise<unknown>> = session.queue.deleted ? [] : [this.engine.vhost.deleteQueue(session.queue.name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER)]
     if (session.durable) writes.push(this.store.deleteSession(session.clientId))
     await Promise.all(writes)
   }
