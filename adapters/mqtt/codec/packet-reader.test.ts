@@ -1,3 +1,4 @@
+import { parserFaults } from './shared-parser.ts'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodePacket, encodePublish, type OutboundPacket } from './packet-writer.ts'
@@ -270,9 +271,10 @@ test('a body longer than the Remaining Length says is the next packet, and must 
 
 test('a fault inside decoding fails this connection with 0x83, it does not throw out of feed', () => {
   const got = readChunks([connectPacket(4)])
-  const parser = (got.reader as unknown as { parser: { parse: () => void } }).parser
-  parser.parse = () => { throw new TypeError('boom') }
-  got.reader.feed(Buffer.from([0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]))
+  parserFaults.inject = () => { throw new TypeError('boom') }
+  try {
+    got.reader.feed(Buffer.from([0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]))
+  } finally { parserFaults.inject = null }
   assert.equal(got.errors[0]?.reasonCode, ReasonCode.ImplementationSpecificError)
   assert.match(got.errors[0]?.message ?? '', /SUBSCRIBE: decoding failed: boom/)
 })

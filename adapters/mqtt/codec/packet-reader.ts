@@ -7,8 +7,8 @@
 // it (PUBLISH payload, correlation data, password) are views into that chunk. The engine copies
 // one (Buffer.from) before holding it past the current turn, or it keeps the whole chunk alive.
 
-import mqttPacket from 'mqtt-packet'
-import type { IAuthPacket, Packet, Parser } from 'mqtt-packet'
+import { parseWhole } from './shared-parser.ts'
+import type { IAuthPacket, Packet } from 'mqtt-packet'
 import { MqttCodecError } from './codec-error.ts'
 import type { InboundPacket } from './inbound-packet.ts'
 import { MESSAGE_DECODERS } from './message-decoders.ts'
@@ -44,9 +44,6 @@ export class MqttPacketReader {
   private readonly maxPacketBytes: number
   private readonly ctx: CheckContext
   private readonly cur = new WireCursor()
-  private readonly parser: Parser
-  private decoded: Packet | null = null
-  private parseError: Error | null = null
   private done = false // after an error or stop(): nothing more is delivered
   private opened = false // the CONNECT (server role) or CONNACK (client role) has begun
 
@@ -68,9 +65,6 @@ export class MqttPacketReader {
     this.onError = opts.onError ?? (() => {})
     const role = opts.role ?? 'server'
     this.ctx = { version: 0, bridge: false, role, userProperties: null, willUserProperties: null }
-    this.parser = mqttPacket.parser({ protocolVersion: opts.protocolVersion ?? 4 })
-    this.parser.on('packet', (packet: Packet) => { this.decoded = packet })
-    this.parser.on('error', (err: Error) => { this.parseError = err })
     if (opts.protocolVersion !== undefined) this.setProtocolVersion(opts.protocolVersion)
     else if (role === 'client') throw new Error('MqttPacketReader: the client role needs protocolVersion')
   }
@@ -88,9 +82,6 @@ export class MqttPacketReader {
   /** The version the engine settled on after CONNECT; the reader already derived it from the CONNECT. */
   setProtocolVersion (v: ProtocolVersion): void {
     this.ctx.version = v
-    // mqtt-packet reads the version from its settings; after a CONNECT it stores the whole packet
-    // there (password included), which this replaces.
-    ;(this.parser as unknown as { settings: object }).settings = { protocolVersion: v, bridgeMode: this.ctx.bridge }
   }
 
   /** Deliver nothing more, e.g. once the engine closes the connection mid-chunk. */
@@ -257,18 +248,12 @@ export class MqttPacketReader {
   }
 
   private decode (buf: Buffer, start: number, end: number, type: number): InboundPacket {
-    this.decoded = null
-    this.parseError = null
-    this.parser.parse(start === 0 && end === buf.length ? buf : buf.subarray(start, end))
-    // Both are set by the parser's listeners during parse(), which TS cannot see.
-    const packet = this.decoded as Packet | null
-    const parseError = this.parseError as Error | null
-    if (parseError !== null || packet === null) {
-      const why = parseError?.message ?? 'no packet decoded'
-      throw new MqttCodecError(ReasonCode.MalformedPacket, `${PACKET_NAMES[type] as string}: ${why} (mqtt-packet)`)
+    // Before CONNECT's version is known, mqtt-packet reads the CONNECT's own level.
+    const result = parseWhole(start === 0 && end === buf.length ? buf : buf.subarray(start, end), this.ctx.version === 0 ? 4 : this.ctx.version, this.ctx.bridge)
+    if (result instanceof Error) {
+      throw new MqttCodecError(ReasonCode.MalformedPacket, `${PACKET_NAMES[type] as string}: ${result.message} (mqtt-packet)`)
     }
-    this.decoded = null
-    return packet
+    return result
   }
 
   private fail (err: MqttCodecError): void {
