@@ -40,6 +40,8 @@ export class MqttConnection implements SessionConnection {
   pendingConnect: unknown = null
   /** Why the connection is closing, for the will and the log. */
   closeReason: string | null = null
+  /** The client's Request Problem Information (5.0): when 0, no Reason String on acks [MQTT-3.1.2-29]. */
+  problemInformation = true
   /** DISCONNECT 0x00 received: the will is not published [MQTT-3.14.4-3]. */
   gracefulDisconnect = false
   private readonly reader: MqttPacketReader

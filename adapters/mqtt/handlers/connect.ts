@@ -50,6 +50,7 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     conn.sendQuota = Math.min(props.receiveMaximum ?? 65535, 65535)
     conn.clientMaxPacketBytes = props.maximumPacketSize ?? Infinity
     conn.clientTopicAliasMax = props.topicAliasMaximum ?? 0
+    conn.problemInformation = props.requestProblemInformation !== false && (props.requestProblemInformation as unknown) !== 0
   }
   conn.keepAliveMs = (config.serverKeepAliveSeconds > 0 ? config.serverKeepAliveSeconds : (p.keepalive ?? 0)) * 1000
 

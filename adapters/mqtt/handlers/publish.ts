@@ -117,7 +117,7 @@ function refuse (conn: MqttConnection, p: PublishPacket, reasonCode: number, rea
   const id = p.messageId ?? 0
   if (p.qos === 0) return
   const v5 = conn.protocolVersion === 5
-  const properties = v5 ? { reasonString: reason.slice(0, 200) } : undefined
+  const properties = v5 && conn.problemInformation ? { reasonString: reason.slice(0, 200) } : undefined
   conn.ackAfter(undefined, { cmd: p.qos === 1 ? 'puback' : 'pubrec', messageId: id, reasonCode: v5 ? reasonCode : 0, properties } as never)
   if (p.qos === 2 && !v5) conn.session?.qos2Received.add(id)
 }
