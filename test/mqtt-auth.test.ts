@@ -2,7 +2,7 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { connect, collector, end, sleep } from './support/mqtt-helpers.ts'
+import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 
 describe('MQTT authentication and ACL', { timeout: 60_000 }, () => {
@@ -39,7 +39,7 @@ describe('MQTT authentication and ACL', { timeout: 60_000 }, () => {
       await alice.publishAsync('elsewhere/x', 'nope', { qos: 0 })
       await alice.publishAsync('devices/dev-7/temp', 'mine', { qos: 1 })
       await got.waitFor(1)
-      await sleep(200)
+      await settled(admin)
       assert.deepEqual(got.messages.map(m => [m.topic, m.payload]), [['devices/dev-7/temp', 'mine']])
       assert.ok(alice.connected, 'a denied publish must not close the connection')
       assert.ok(broker.logs.some(l => l.msg === 'mqtt publish denied' && l.topic === 'devices/dev-8/temp'))

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBrokerProcess } from './support/broker-process.ts'
-import { connect, collector, end, sleep } from './support/mqtt-helpers.ts'
+import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
 
 const N = 2000
 
@@ -49,7 +49,7 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
         const back = await connect(`mqtt://127.0.0.1:${second.ports.mqtt}`, { clientId: 'crash-sub', clean: false })
         const got = collector(back)
         await got.waitFor(N, 30_000)
-        await sleep(200)
+        await settled(back)
         assertInOrderAllOf(got.messages.map(m => m.payload), acked)
         assert.ok(got.messages.length <= N + 100, `too many duplicates: ${got.messages.length}`)
         // The session's subscription survived the kill too: a message published now still reaches it.
@@ -80,16 +80,17 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       pub.on('error', () => {})
       const acked = new Set<number>()
       let killed: Promise<void> | undefined
+      let killStarted: () => void = () => {}
+      const killing = new Promise<void>(resolve => { killStarted = resolve })
       const sends: Array<Promise<void>> = []
       const burst = N * 20
       for (let i = 0; i < burst; i++) {
         sends.push(pub.publishAsync('mid/data', String(i), { qos: 1 }).then(() => {
           acked.add(i)
-          if (acked.size === N / 2 && !killed) killed = first.kill()
+          if (acked.size === N / 2 && !killed) { killed = first.kill(); killStarted() }
         }, () => {}))
       }
-      const deadline = Date.now() + 30_000
-      while (!killed && Date.now() < deadline) await sleep(10)
+      await Promise.race([killing, new Promise(resolve => setTimeout(resolve, 30_000).unref())])
       assert.ok(killed, 'the broker acknowledged enough messages to be killed mid-burst')
       await killed
       pub.end(true)
@@ -101,7 +102,7 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
         const back = await connect(`mqtt://127.0.0.1:${second.ports.mqtt}`, { clientId: 'mid-sub', clean: false })
         const got = collector(back)
         await got.waitFor(ackedAtKill.size, 30_000)
-        await sleep(300)
+        await settled(back)
         assertInOrderAllOf(got.messages.map(m => m.payload), ackedAtKill)
         await end(back)
       } finally { await second.terminate() }

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import mqttPacket from 'mqtt-packet'
 import { startTestBroker } from './support/test-broker.ts'
-import { connect, collector, end, sleep } from './support/mqtt-helpers.ts'
+import { connect, collector, end, eventually, settled } from './support/mqtt-helpers.ts'
 import { rawConnect } from './support/raw-mqtt.ts'
 
 async function metric (adminUrl: string, name: string): Promise<number> {
@@ -21,7 +21,7 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
       await assert.rejects(connect(broker.mqttUrl, { clientId: 'c3' }, 3000))
       assert.equal(await metric(broker.adminUrl, 'wharf_mqtt_connections_refused_total'), 1)
       await end(a)
-      await sleep(100)
+      await eventually('the first connection is closed on the broker', () => broker.node.metrics.value('wharf_mqtt_connections_open') === 1)
       const c = await connect(broker.mqttUrl, { clientId: 'c3' })
       await end(b, c)
     } finally { await broker.close() }
@@ -34,19 +34,35 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
       const slow = await rawConnect(broker.node.ports.mqtt, 'slow')
       const publishes: Array<{ messageId: number, payload: string }> = []
       const parser = mqttPacket.parser({ protocolVersion: 4 })
-      parser.on('packet', (p: mqttPacket.Packet) => { if (p.cmd === 'publish') publishes.push({ messageId: p.messageId ?? 0, payload: String(p.payload) }) })
+      let subacked = false
+      let pingResponses = 0
+      parser.on('packet', (p: mqttPacket.Packet) => {
+        if (p.cmd === 'publish') publishes.push({ messageId: p.messageId ?? 0, payload: String(p.payload) })
+        if (p.cmd === 'suback') subacked = true
+        if (p.cmd === 'pingresp') pingResponses++
+      })
       slow.socket.on('data', d => parser.parse(d))
       slow.socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'win', qos: 1 }] } as mqttPacket.ISubscribePacket))
-      await sleep(100)
+      await eventually('SUBACK', () => subacked)
+      // The broker writes a connection's packets in order: once PINGRESP is here, every PUBLISH it sent before is too.
+      const roundTrip = async (): Promise<void> => {
+        const before = pingResponses
+        slow.socket.write(mqttPacket.generate({ cmd: 'pingreq' }))
+        await eventually('PINGRESP', () => pingResponses > before)
+      }
       const pub = await connect(broker.mqttUrl, { clientId: 'fast' })
       for (let i = 0; i < 20; i++) await pub.publishAsync('win', `m${i}`, { qos: 1 })
-      await sleep(300)
+      await roundTrip()
       assert.equal(publishes.length, 5, 'only the window is delivered while acks are withheld')
       let acked = 0
-      for (let round = 0; round < 20 && acked < 20; round++) {
-        for (const p of publishes.slice(acked)) slow.socket.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId } as mqttPacket.IPubackPacket))
-        acked = publishes.length
-        await sleep(50)
+      while (acked < 20) {
+        const batch = publishes.slice(acked) // received, not yet acknowledged
+        for (const p of batch) slow.socket.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId } as mqttPacket.IPubackPacket))
+        acked += batch.length
+        if (acked >= 20) break
+        await eventually(`deliveries past ${acked}`, () => publishes.length > acked)
+        await roundTrip()
+        assert.ok(publishes.length - acked <= 5, 'never more than the window in flight')
       }
       assert.deepEqual(publishes.map(p => p.payload), Array.from({ length: 20 }, (_, i) => `m${i}`))
       slow.socket.destroy()
@@ -67,7 +83,7 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
         const back = await connect(broker.mqttUrl, { clientId: `q-${policy}`, clean: false })
         const got = collector(back)
         await got.waitFor(10)
-        await sleep(200)
+        await settled(back)
         const expected = policy === 'drop-oldest' ? Array.from({ length: 10 }, (_, i) => `m${i + 5}`) : Array.from({ length: 10 }, (_, i) => `m${i}`)
         assert.deepEqual(got.messages.map(m => m.payload), expected)
         assert.equal(await metric(broker.adminUrl, 'wharf_mqtt_queue_overflow_total'), 5)
@@ -89,7 +105,7 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
       const back = await connect(broker.mqttUrl, { clientId: 'qb', clean: false })
       const got = collector(back)
       await got.waitFor(3)
-      await sleep(200)
+      await settled(back)
       assert.equal(got.messages.length, 3)
       assert.equal(await metric(broker.adminUrl, 'wharf_mqtt_queue_overflow_total'), 2)
       await end(back)

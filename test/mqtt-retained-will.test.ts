@@ -2,7 +2,7 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { connect, collector, end, sleep } from './support/mqtt-helpers.ts'
+import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
 
 describe('retained messages and wills', { timeout: 60_000 }, () => {
   let broker: TestBroker
@@ -24,7 +24,7 @@ describe('retained messages and wills', { timeout: 60_000 }, () => {
       const lateGot = collector(late)
       await late.subscribeAsync('ret/#', { qos: 1 })
       await lateGot.waitFor(1)
-      await sleep(200)
+      await settled(late)
       assert.deepEqual(lateGot.messages.map(m => m.topic), ['ret/b/temp'])
       await end(late)
     } finally { await end(pub, sub) }
@@ -40,7 +40,7 @@ describe('retained messages and wills', { timeout: 60_000 }, () => {
       const rude = await connect(broker.mqttUrl, { clientId: 'will-rude', will: { topic: 'wills/rude', payload: Buffer.from('lost'), qos: 1, retain: false } })
       ;(rude as unknown as { stream: { destroy(): void } }).stream.destroy()
       const msgs = await got.waitFor(1)
-      await sleep(200)
+      await settled(watcher)
       assert.deepEqual(msgs.map(m => [m.topic, m.payload]), [['wills/rude', 'lost']])
       rude.end(true)
     } finally { await end(watcher) }

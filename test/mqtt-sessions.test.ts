@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBroker } from './support/test-broker.ts'
 import mqttPacket from 'mqtt-packet'
-import { connect, collector, end, sleep } from './support/mqtt-helpers.ts'
+import { connect, collector, end, eventually, sessionPresent, settled } from './support/mqtt-helpers.ts'
 import { rawConnect } from './support/raw-mqtt.ts'
 
 describe('persistent sessions', { timeout: 60_000 }, () => {
@@ -20,7 +20,7 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       const back = await connect(broker.mqttUrl, { clientId: 'sess-1', clean: false })
       const got = collector(back)
       await got.waitFor(100)
-      await sleep(200)
+      await settled(back) // the QoS 0 publish, if it had reached the session, would be here by now
       // mqtt.js hands a QoS 2 message to the app only at PUBREL, so the two levels interleave on
       // the client side; the broker's order shows within each level.
       const ofQos = (qos: number): string[] => got.messages.filter(m => m.qos === qos).map(m => m.payload)
@@ -47,7 +47,7 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       await pub2.publishAsync('kept/x', 'after', { qos: 1 })
       await end(pub2)
       const back = await connect(second.mqttUrl, { clientId: 'sess-restart', clean: false })
-      assert.equal((back as unknown as { connackPacket?: { sessionPresent: boolean } }).connackPacket?.sessionPresent ?? true, true)
+      assert.equal(sessionPresent(back), true, 'the session survived the restart [MQTT-3.2.2-2]')
       const got = collector(back)
       await got.waitFor(11)
       assert.deepEqual(got.messages.map(m => m.payload), [...Array.from({ length: 10 }, (_, i) => `before-${i}`), 'after'])
@@ -65,8 +65,9 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       await pub.publishAsync('gone/x', 'lost', { qos: 1 })
       await end(pub)
       const back = await connect(broker.mqttUrl, { clientId: 'clean-1', clean: false })
+      assert.equal(sessionPresent(back), false, 'a clean session left nothing to resume')
       const got = collector(back)
-      await sleep(300)
+      await settled(back)
       assert.equal(got.messages.length, 0)
       await end(back)
     } finally { await broker.close() }
@@ -74,31 +75,37 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
 
   test('unacknowledged QoS 1 deliveries are resent with their original packet ids after a reconnect and a restart [MQTT-4.4.0-1]', async () => {
     const first = await startTestBroker()
-    const ids = async (port: number, subscribe: boolean): Promise<Array<{ id: number, dup: boolean, payload: string }>> => {
+    // Connects as resend-1 (clean=false), subscribes or waits for `expected` deliveries, and drops the connection without acking.
+    const ids = async (port: number, subscribe: boolean, expected: number): Promise<Array<{ id: number, dup: boolean, payload: string }>> => {
       const peer = await rawConnect(port, 'resend-1', false)
       const seen: Array<{ id: number, dup: boolean, payload: string }> = []
+      let subacked = false
       const parser = mqttPacket.parser({ protocolVersion: 4 })
-      parser.on('packet', (p: mqttPacket.Packet) => { if (p.cmd === 'publish') seen.push({ id: p.messageId ?? 0, dup: p.dup, payload: String(p.payload) }) })
+      parser.on('packet', (p: mqttPacket.Packet) => {
+        if (p.cmd === 'publish') seen.push({ id: p.messageId ?? 0, dup: p.dup, payload: String(p.payload) })
+        if (p.cmd === 'suback') subacked = true
+      })
       parser.parse(Buffer.concat(peer.received)) // CONNACK and whatever came with it
       peer.socket.on('data', d => parser.parse(d))
       if (subscribe) peer.socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'resend/#', qos: 1 }] } as mqttPacket.ISubscribePacket))
-      await sleep(300)
+      await eventually(`resend-1: ${subscribe ? 'SUBACK' : `${expected} deliveries`}`, () => subscribe ? subacked : seen.length >= expected)
       peer.socket.destroy()
       return seen
     }
     try {
-      await ids(first.node.ports.mqtt, true)
+      await ids(first.node.ports.mqtt, true, 0)
       const pub = await connect(first.mqttUrl, { clientId: 'resend-pub' })
       for (let i = 0; i < 3; i++) await pub.publishAsync('resend/x', `r${i}`, { qos: 1 })
       await end(pub)
-      const firstTry = await ids(first.node.ports.mqtt, false) // delivered, never acknowledged
+      const firstTry = await ids(first.node.ports.mqtt, false, 3) // delivered, never acknowledged
       assert.deepEqual(firstTry.map(p => p.payload), ['r0', 'r1', 'r2'])
-      const again = await ids(first.node.ports.mqtt, false)
+      const again = await ids(first.node.ports.mqtt, false, 3)
       assert.deepEqual(again.map(p => [p.payload, p.id]), firstTry.map(p => [p.payload, p.id]))
+      assert.ok(again.every(p => p.dup), 'a resend carries DUP [MQTT-3.3.1-1]')
       await first.stop()
       const second = await startTestBroker(() => {}, first.dataDir)
       try {
-        const afterRestart = await ids(second.node.ports.mqtt, false)
+        const afterRestart = await ids(second.node.ports.mqtt, false, 3)
         assert.deepEqual(afterRestart.map(p => [p.payload, p.id]), firstTry.map(p => [p.payload, p.id]))
       } finally { await second.close() }
     } finally { await first.close() }

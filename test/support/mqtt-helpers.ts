@@ -12,6 +12,7 @@ function record (client: MqttClient): { messages: Received[], listeners: Array<(
   if (inbox === undefined) {
     const created = { messages: [] as Received[], listeners: [] as Array<() => void> }
     client.on('message', (topic, payload, packet) => {
+      if (topic.startsWith(SETTLED_PREFIX)) return // settled()'s own sentinel
       created.messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup, messageId: packet.messageId, properties: packet.properties as Record<string, unknown> | undefined })
       for (const l of [...created.listeners]) l()
     })
@@ -19,6 +20,40 @@ function record (client: MqttClient): { messages: Received[], listeners: Array<(
     inbox = created
   }
   return inbox
+}
+
+/** The CONNACK's Session Present flag as mqtt.js received it. */
+export function sessionPresent (client: MqttClient): boolean {
+  const connack = (client as unknown as { connackPacket?: { sessionPresent?: boolean } }).connackPacket
+  if (connack?.sessionPresent === undefined) throw new Error('sessionPresent: the client has no CONNACK')
+  return connack.sessionPresent
+}
+
+const SETTLED_PREFIX = 'wharf-test/settled/'
+let settledRounds = 0
+
+/**
+ * Resolves once everything the broker had queued for this client before the call has arrived: a
+ * QoS 2 sentinel the client publishes to itself goes through the same session queue (FIFO) and is
+ * handed to the app at PUBREL, after every earlier PUBLISH on the connection. A test that must show
+ * that nothing more arrives waits for this instead of sleeping.
+ */
+export async function settled (client: MqttClient, timeoutMs = 5000): Promise<void> {
+  const topic = `${SETTLED_PREFIX}${client.options.clientId ?? 'client'}/${++settledRounds}`
+  const arrived = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { client.removeListener('message', onMessage); reject(new Error(`settled: sentinel ${topic} not back within ${timeoutMs} ms`)) }, timeoutMs)
+    const onMessage = (t: string): void => {
+      if (t !== topic) return
+      clearTimeout(timer)
+      client.removeListener('message', onMessage)
+      resolve()
+    }
+    client.on('message', onMessage)
+  })
+  await client.subscribeAsync(topic, { qos: 2 })
+  await client.publishAsync(topic, 'settled', { qos: 2 })
+  await arrived
+  await client.unsubscribeAsync(topic)
 }
 
 /** Connect with mqtt.js; rejects on error or after timeoutMs. reconnect is off so a refusal is seen. */
@@ -67,7 +102,7 @@ export async function end (...clients: Array<MqttClient | undefined>): Promise<v
   await Promise.all(clients.map(c => c ? c.endAsync(true).catch(() => {}) : Promise.resolve()))
 }
 
-export { sleep } from './wait.ts'
+export { eventually, sleep } from './wait.ts'
 
 /** Resolves when the client's connection closes, or rejects after timeoutMs. */
 export function closed (client: MqttClient, timeoutMs = 5000): Promise<void> {
