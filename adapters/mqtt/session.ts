@@ -121,10 +121,14 @@ export class MqttSession implements QueueConsumer {
     this.conn?.sessionGone(`session queue ${this.queue.name} was deleted`)
   }
 
-  /** A shared group's delivery: the membership's QoS and identifier, never retained [MQTT-3.3.1-9]. */
-  deliverShared (entry: QueueEntry, redelivered: boolean, m: SharedMembership): void {
+  /**
+   * A shared group's delivery: the membership's QoS and identifier, never retained [MQTT-3.3.1-9].
+   * DUP 0 even when the group had handed the entry out before: that was to another member, or to
+   * this one under another packet id, so this PUBLISH is no retransmission [MQTT-3.3.1-3].
+   */
+  deliverShared (entry: QueueEntry, _redelivered: boolean, m: SharedMembership): void {
     const ids = m.subscriptionId === undefined ? undefined : [m.subscriptionId]
-    this.send(entry, redelivered, topicOf(entry.message), Math.min(m.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, false, ids)
+    this.send(entry, false, topicOf(entry.message), Math.min(m.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, false, ids)
   }
 
   private send (entry: QueueEntry, redelivered: boolean, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined): void {
