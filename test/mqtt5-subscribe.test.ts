@@ -178,7 +178,7 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
   })
 
   for (const kind of ['clean', 'persistent'] as const) {
-    test(`shared subscription: a ${kind} member that leaves gives back the QoS 1 messages it had not acknowledged`, { timeout: 20_000 }, async () => {
+    test(`shared subscription: a ${kind} member that leaves gives back the QoS 1 messages it had not acknowledged; another member gets them with DUP 0 [MQTT-3.3.1-3]`, { timeout: 20_000 }, async () => {
       const group = `$share/giveback-${kind}/gb-${kind}/#`
       const connectProps = kind === 'clean' ? {} : { clean: false, properties: { sessionExpiryInterval: 300 } }
       const { client: silent } = await raw(`gb-silent-${kind}`, connectProps)
@@ -196,6 +196,8 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
           await got.waitFor(5)
           await holdsFor('each once', () => got.messages.length === 5, 200)
           assert.deepEqual(got.messages.map(m => m.payload).sort(), ['m0', 'm1', 'm2', 'm3', 'm4'])
+          // A first delivery to this member, not a retransmission to it: DUP 0 [MQTT-3.3.1-3].
+          assert.deepEqual(got.messages.map(m => m.dup), [false, false, false, false, false])
           if (kind === 'persistent') {
             // The returning member does not get them again.
             const { client: back, connack } = await raw(`gb-silent-${kind}`, connectProps)
