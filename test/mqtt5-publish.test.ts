@@ -55,10 +55,13 @@ describe('MQTT 5 publish', { timeout: 120_000 }, () => {
       await pub.publishAsync('expiry/short', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } })
       await pub.publishAsync('expiry/long', 'long', { qos: 1, properties: { messageExpiryInterval: 60 } })
       await pub.publishAsync('expiry/none', 'none', { qos: 1 })
+      await pub.publishAsync('expiry-kept/short', 'kept short', { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } })
+      await pub.publishAsync('expiry-kept/long', 'kept long', { qos: 1, retain: true, properties: { messageExpiryInterval: 60 } })
       // The broker drops the expired copy from the offline session's queue by itself.
       await eventually('the 1 s message expired from the session queue', async () => await queueMessages('mqtt-session/expiry-sub') === 2, 5000)
       assert.ok(Date.now() - publishedAt >= 1000)
       const back = await connect(broker.mqttUrl, opts)
+      const late = await connect(broker.mqttUrl, V5)
       try {
         const got = await collector(back).waitFor(2)
         await holdsFor('the expired message never comes', () => got.length === 2, 200)
@@ -66,8 +69,17 @@ describe('MQTT 5 publish', { timeout: 120_000 }, () => {
         const remaining = got[0]?.properties?.messageExpiryInterval as number
         assert.ok(remaining >= 55 && remaining < 60, `remaining interval ${remaining} is 60 minus the time waited`)
         assert.equal(got[1]?.properties?.messageExpiryInterval, undefined, 'no expiry was set: none is sent')
+        // Retained messages expire too; the one left carries what remains of its interval.
+        const kept = collector(late)
+        await late.subscribeAsync('expiry-kept/+', { qos: 1 })
+        await kept.waitFor(1)
+        await holdsFor('the expired retained message is not sent', () => kept.messages.length === 1, 200)
+        assert.deepEqual(kept.messages.map(m => [m.payload, m.retain]), [['kept long', true]])
+        const keptRemaining = kept.messages[0]?.properties?.messageExpiryInterval as number
+        assert.ok(keptRemaining >= 55 && keptRemaining < 60, `retained remaining interval ${keptRemaining}`)
       } finally {
-        await end(back)
+        await late.publishAsync('expiry-kept/long', '', { qos: 1, retain: true })
+        await end(back, late)
       }
     } finally {
       await end(pub)
