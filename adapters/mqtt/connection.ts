@@ -118,6 +118,18 @@ export class MqttConnection implements SessionConnection {
     refuse(this, err.reasonCode, err.message)
   }
 
+  /**
+   * An asynchronous step of a handler (session open, SUBACK, UNSUBACK, retained delivery): a fault
+   * in it closes this one connection; as an unhandled rejection it would end the broker process.
+   */
+  guard (what: string, work: Promise<unknown>): void {
+    work.catch(err => {
+      this.engine.log.error(`mqtt: ${what} failed`, { clientId: this.clientId || undefined, err })
+      if (this.state === 'connected') this.disconnect(ReasonCode.UnspecifiedError, `${what}: ${(err as Error).message}`)
+      else this.fail(`${what}: ${(err as Error).message}`)
+    })
+  }
+
   /** A broken rule: DISCONNECT 0x82 (5.0) and close. */
   protocolError (reason: string): void { this.disconnect(ReasonCode.ProtocolError, reason) }
 

@@ -36,7 +36,7 @@ export function runAuthStep (engine: Engine, conn: MqttConnection, data: Buffer 
   const auth = conn.auth
   if (auth === null) return
   const connecting = conn.state === 'authenticating'
-  auth.exchange.step(data).then(step => {
+  conn.guard('authentication', auth.exchange.step(data).then(step => {
     if (conn.state === 'closed') return
     if (step.kind === 'continue') {
       conn.send({ cmd: 'auth', reasonCode: ReasonCode.ContinueAuthentication, properties: { authenticationMethod: auth.method, authenticationData: step.data } } as never)
@@ -48,7 +48,7 @@ export function runAuthStep (engine: Engine, conn: MqttConnection, data: Buffer 
       else conn.disconnect(reauthFailureCode(step.reasonCode), `re-authentication: ${step.reason}`)
       return
     }
-    if (connecting) { void accept(engine, conn, step.username, step.data); return }
+    if (connecting) { conn.guard('connect', accept(engine, conn, step.username, step.data)); return }
     if (step.username !== conn.username) { conn.disconnect(ReasonCode.NotAuthorized, 're-authentication as another user'); return }
     const properties: Record<string, unknown> = { authenticationMethod: auth.method }
     if (step.data !== undefined) properties.authenticationData = step.data
@@ -57,7 +57,7 @@ export function runAuthStep (engine: Engine, conn: MqttConnection, data: Buffer 
     engine.log.error('mqtt: authentication method failed', { clientId: conn.clientId, method: auth.method, err })
     if (connecting) refuse(conn, ReasonCode.UnspecifiedError, 'authentication failed')
     else conn.disconnect(ReasonCode.UnspecifiedError, 'authentication failed')
-  })
+  }))
 }
 
 /**

@@ -85,7 +85,7 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     return
   }
   if (p.username === undefined || p.username === '') {
-    if (engine.auth.allowAnonymous) { void accept(engine, conn, null); return }
+    if (engine.auth.allowAnonymous) { conn.guard('connect', accept(engine, conn, null)); return }
     engine.counters.authFailed.inc()
     refuse(conn, ReasonCode.NotAuthorized, 'anonymous access is disabled')
     return
@@ -94,15 +94,15 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
   const user = engine.users.get(username)
   const password = p.password
   const verified = user !== undefined && password !== undefined ? verifyPasswordAsync(password.toString('utf8'), user.passwordHash) : Promise.resolve(false)
-  void verified.then(ok => {
+  conn.guard('connect', verified.then(ok => {
     if (conn.state !== 'authenticating') return
     if (!ok) {
       engine.counters.authFailed.inc()
       refuse(conn, ReasonCode.BadUserNameOrPassword, `bad username or password for '${username}'`)
       return
     }
-    void accept(engine, conn, username)
-  })
+    conn.guard('connect', accept(engine, conn, username))
+  }))
 }
 
 function willProperties (wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {

@@ -20,14 +20,14 @@ export function handleSubscribe (engine: Engine, conn: MqttConnection, p: ISubsc
     if (s.nl === true && parseSharedFilter(s.topic) !== null) { conn.protocolError(`No Local on shared subscription '${s.topic}'`); return } // [MQTT-3.8.3-4]
     if ((s.rh ?? 0) > 2 || s.qos > 2) { conn.protocolError(`bad subscription options for '${s.topic}'`); return }
   }
-  void subscribeAll(engine, conn, session, p, subscriptionId).then(({ granted, retained }) => {
+  conn.guard('subscribe', subscribeAll(engine, conn, session, p, subscriptionId).then(({ granted, retained }) => {
     if (conn.state === 'closed') return
     conn.send({ cmd: 'suback', messageId: p.messageId, granted, reasonCode: undefined } as never)
-    for (const filter of retained) void sendRetained(engine, session, filter)
+    for (const filter of retained) conn.guard('retained delivery', sendRetained(engine, session, filter))
   }, err => {
     engine.log.error('mqtt: subscribe failed', { clientId: conn.clientId, err })
     conn.disconnect(ReasonCode.UnspecifiedError, `subscribe: ${(err as Error).message}`)
-  })
+  }))
 }
 
 async function subscribeAll (engine: Engine, conn: MqttConnection, session: MqttSession, p: ISubscribePacket, subscriptionId: number | undefined): Promise<{ granted: number[], retained: string[] }> {

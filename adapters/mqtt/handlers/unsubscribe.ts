@@ -7,7 +7,7 @@ import { ReasonCode } from '../codec/reason-codes.ts'
 
 export function handleUnsubscribe (engine: Engine, conn: MqttConnection, p: IUnsubscribePacket): void {
   const session = conn.session as MqttSession
-  void (async () => {
+  conn.guard('unsubscribe', (async () => {
     const codes: number[] = []
     let sharedChanged = false
     for (const filter of p.unsubscriptions) {
@@ -30,5 +30,5 @@ export function handleUnsubscribe (engine: Engine, conn: MqttConnection, p: IUns
   }, err => {
     engine.log.error('mqtt: unsubscribe failed', { clientId: conn.clientId, err })
     conn.disconnect(ReasonCode.UnspecifiedError, `unsubscribe: ${(err as Error).message}`)
-  })
+  }))
 }
