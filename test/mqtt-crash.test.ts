@@ -82,14 +82,20 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       let killed: Promise<void> | undefined
       let killStarted: () => void = () => {}
       const killing = new Promise<void>(resolve => { killStarted = resolve })
-      const sends: Array<Promise<void>> = []
       const burst = N * 20
-      for (let i = 0; i < burst; i++) {
-        sends.push(pub.publishAsync('mid/data', String(i), { qos: 1 }).then(() => {
+      // A window of 200 in flight: the broker can never be far ahead of the kill, however fast it acks.
+      const windowSize = 200
+      let next = 0
+      const sendNext = (): void => {
+        if (killed !== undefined || next >= burst) return
+        const i = next++
+        pub.publishAsync('mid/data', String(i), { qos: 1 }).then(() => {
           acked.add(i)
           if (acked.size === N / 2 && !killed) { killed = first.kill(); killStarted() }
-        }, () => {}))
+          sendNext()
+        }, () => {})
       }
+      for (let w = 0; w < windowSize; w++) sendNext()
       await Promise.race([killing, new Promise(resolve => setTimeout(resolve, 30_000).unref())])
       assert.ok(killed, 'the broker acknowledged enough messages to be killed mid-burst')
       await killed

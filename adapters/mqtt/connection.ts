@@ -190,8 +190,8 @@ export class MqttConnection implements SessionConnection {
     const slot = { ready: stored === undefined, packet }
     this.acks.push(slot)
     if (stored === undefined) return
-    stored.then(() => { slot.ready = true; this.flushAcks() }, err => {
-      this.engine.log.error('mqtt: publish store failed; connection closed without ack', { clientId: this.clientId, err })
+    stored.then(() => { slot.ready = true; this.flushAcks() }).catch(err => {
+      this.engine.log.error('mqtt: publish not stored or not acknowledged; connection closed without ack', { clientId: this.clientId, err })
       this.fail('store failed: ' + (err as Error).message)
     })
   }
