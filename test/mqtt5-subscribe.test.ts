@@ -252,6 +252,31 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     }
   })
 
+  test('shared subscription, QoS 2: when the member\'s session ends with a delivery in flight, the message is not sent to another member [MQTT-4.8.2-5]', { timeout: 20_000 }, async () => {
+    const group = '$share/ending/ends/#'
+    const { client: member } = await raw('q2-ending') // clean: the session ends with the connection
+    await subscribeRaw(member, [{ topic: group, qos: 2 }])
+    const pub = await connect(broker.mqttUrl, V5)
+    const other = await connect(broker.mqttUrl, V5)
+    const otherGot = collector(other)
+    try {
+      await pub.publishAsync('ends/x', 'in flight', { qos: 2 })
+      await member.waitFor('publish', 1) // no PUBREC
+      await other.subscribeAsync(group, { qos: 2 })
+      await member.destroy()
+      await eventually('the group queue is empty', async () => {
+        const q = await (await fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/ending/ends/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
+        return q.messages === 0 && (q.messages_unacknowledged ?? 0) === 0
+      })
+      await pub.publishAsync('ends/x', 'next', { qos: 2 })
+      await otherGot.waitFor(1)
+      await holdsFor('only the next message reaches the other member', () => otherGot.messages.length === 1, 300)
+      assert.equal(otherGot.messages[0]?.payload, 'next')
+    } finally {
+      await end(pub, other)
+    }
+  })
+
   test('shared subscription: UNSUBSCRIBE lets the deliveries already started complete; none goes to another member [MQTT-3.10.4-3]', { timeout: 20_000 }, async () => {
     const group = '$share/leaving/leave/#'
     const { client: leaver } = await raw('leaver')
