@@ -29,7 +29,7 @@ ENV WHARF_DATA_DIR=/data
 VOLUME /data
 USER node
 # MQTT, MQTT/TLS, MQTT/WebSocket, MQTT/secure WebSocket, AMQP, admin HTTP (TLS ports serve only with certificates).
-EXPOSE 1883 8883 8083 8084 5672 8080
+EXPOSE 1883 8883 8083 8084 5672 5671 8080 8443
 # Healthy once /readyz answers 200 (the store is open and every listener is up). No curl in slim images:
 # node's own fetch, on the admin port Wharf was given (WHARF_ADMIN_PORT) or its default.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.WHARF_ADMIN_PORT||8080)+'/readyz').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]

@@ -3,13 +3,32 @@
 import type { LogLevel } from '../core/logger.ts'
 import type { Durability } from '../core/storage/sqlite-store.ts'
 
+/** TLS protocol versions Node's TLS accepts as a minimum. */
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
+
+/** Where a verified client certificate's username comes from. */
+export type CertificateIdentity = 'commonName' | 'subjectAltName'
+
 export interface TlsListenerConfig {
+  /** Bind address; null = the host of the plain listener beside it. */
+  host: string | null
   /** Listener port for the TLS variant; used only when certFile and keyFile are both set. */
   port: number
   certFile: string | null
   keyFile: string | null
-  /** Optional CA bundle for client certificates. */
+  /** CA bundle (PEM) for client certificates: when set, a client must present one signed by it. */
   caFile: string | null
+  /** Lowest TLS version a client may negotiate. */
+  minVersion: TlsVersion
+}
+
+/** A TLS listener of a messaging protocol: a verified client certificate may name the user. */
+export interface ProtocolTlsConfig extends TlsListenerConfig {
+  /**
+   * With caFile: the client certificate's CN or first SAN is the username and no password is asked
+   * (MQTT as Mosquitto's use_identity_as_username, AMQP through SASL EXTERNAL); null = off.
+   */
+  identityAsUsername: CertificateIdentity | null
 }
 
 export interface UserConfig {
@@ -40,9 +59,11 @@ export interface AclConfig {
 export type OfflineQueueOverflow = 'drop-oldest' | 'drop-newest'
 
 export interface MqttConfig {
+  /** Bind address of MQTT over TCP; null = the top-level host. */
+  host: string | null
   port: number
-  tls: TlsListenerConfig
-  ws: { port: number, path: string, tls: TlsListenerConfig }
+  tls: ProtocolTlsConfig
+  ws: { host: string | null, port: number, path: string, tls: ProtocolTlsConfig }
   maxPacketBytes: number
   maxConnections: number
   /** Unacknowledged QoS 1/2 deliveries to one client before more are held back. */
@@ -53,7 +74,10 @@ export interface MqttConfig {
   /** What happens to a message that would exceed the offline-queue limits. Always counted and logged. */
   queueOverflow: OfflineQueueOverflow
   maxClientIdLength: number
+  /** A connection that has not completed CONNECT (and its authentication) within this time is closed. */
   connectTimeoutSeconds: number
+  /** A connection holding part of a packet that receives nothing more for this long is closed. */
+  partialPacketTimeoutSeconds: number
   /** The topic exchange MQTT publishes go to and MQTT subscriptions bind on (RabbitMQ's mqtt.exchange). */
   exchange: string
   /** The vhost MQTT clients live in; one of amqp.vhosts. */
@@ -73,7 +97,11 @@ export interface MqttConfig {
 }
 
 export interface AmqpConfig {
+  /** Bind address of AMQP over TCP; null = the top-level host. */
+  host: string | null
   port: number
+  /** AMQPS (AMQP over TLS, 5671). */
+  tls: ProtocolTlsConfig
   /** Virtual hosts that exist; clients name one in connection.open. */
   vhosts: string[]
   /** Largest frame the server accepts and offers in connection.tune (a client may ask for less). */
@@ -87,6 +115,24 @@ export interface AmqpConfig {
   maxMessageBytes: number
   /** A connection that has not completed connection.open within this time is closed. */
   handshakeTimeoutSeconds: number
+  /** A connection holding part of a frame that receives nothing more for this long is closed. */
+  partialFrameTimeoutSeconds: number
+}
+
+/** Bounds against abuse, shared by MQTT and AMQP. 0 = no limit. */
+export interface LimitsConfig {
+  /** Publishing of one connection; over the rate, its reads pause (throttled, never dropped). */
+  perConnection: { publishMessagesPerSecond: number, publishBytesPerSecond: number }
+  /** Publishing of all connections of one user together, and how many it may hold open. */
+  perUser: { publishMessagesPerSecond: number, publishBytesPerSecond: number, connectionsMax: number }
+  /** Connections open in one vhost. */
+  perVhost: { connectionsMax: number }
+  /** New connections accepted per second from one source address; more are closed at accept. */
+  perSourceIp: { connectionsPerSecond: number }
+  /** A throttled publisher may send this much of its rate at once before its reads pause. */
+  publishBurstMs: number
+  /** Users whose verified password is remembered (as a keyed hash), so their next login costs no scrypt; 0 = none. */
+  verifierCacheEntriesMax: number
 }
 
 export interface StreamsConfig {
@@ -145,7 +191,7 @@ export interface ArchiveConfig {
 export interface WharfConfig {
   /** SQLite file and default cold tier live here. */
   dataDir: string
-  /** Bind address of every listener. */
+  /** Bind address of the protocol listeners that give none of their own (the admin API has its own). */
   host: string
   log: { level: LogLevel }
   storage: {
@@ -166,7 +212,9 @@ export interface WharfConfig {
   streams: StreamsConfig
   tiering: TieringConfig
   archive: ArchiveConfig[]
-  admin: { port: number }
+  limits: LimitsConfig
+  /** Admin HTTP; its TLS variant (https) runs beside it when certFile and keyFile are set. */
+  admin: { host: string, port: number, tls: TlsListenerConfig }
   auth: {
     allowAnonymous: boolean
     users: UserConfig[]

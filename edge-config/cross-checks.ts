@@ -1,6 +1,6 @@
 // Checks between fields, run on the merged configuration once every field passed its own check: limits
 // against each other (DESIGN.md §4, §5) and references (mqtt.vhost in amqp.vhosts) are settled at startup.
-import type { WharfConfig } from './config-types.ts'
+import type { TlsListenerConfig, WharfConfig } from './config-types.ts'
 import { tieringUrl } from './tiering-target.ts'
 
 export type Fail = (field: string, value: unknown, allowed: string) => never
@@ -8,26 +8,37 @@ export type CrossCheck = (config: WharfConfig, fail: Fail) => void
 
 interface Listener { field: string, port: number, enabled: boolean }
 
+const tlsOn = (t: TlsListenerConfig): boolean => t.certFile !== null && t.keyFile !== null
+
 function listeners (c: WharfConfig): Listener[] {
-  const tlsOn = (t: WharfConfig['mqtt']['tls']): boolean => t.certFile !== null && t.keyFile !== null
   return [
     { field: 'mqtt.port', port: c.mqtt.port, enabled: true },
     { field: 'mqtt.tls.port', port: c.mqtt.tls.port, enabled: tlsOn(c.mqtt.tls) },
     { field: 'mqtt.ws.port', port: c.mqtt.ws.port, enabled: true },
     { field: 'mqtt.ws.tls.port', port: c.mqtt.ws.tls.port, enabled: tlsOn(c.mqtt.ws.tls) },
     { field: 'amqp.port', port: c.amqp.port, enabled: true },
-    { field: 'admin.port', port: c.admin.port, enabled: true }
+    { field: 'amqp.tls.port', port: c.amqp.tls.port, enabled: tlsOn(c.amqp.tls) },
+    { field: 'admin.port', port: c.admin.port, enabled: true },
+    { field: 'admin.tls.port', port: c.admin.tls.port, enabled: tlsOn(c.admin.tls) }
   ]
 }
 
+function tlsListeners (c: WharfConfig): Array<[string, TlsListenerConfig & { identityAsUsername?: unknown }]> {
+  return [['mqtt.tls', c.mqtt.tls], ['mqtt.ws.tls', c.mqtt.ws.tls], ['amqp.tls', c.amqp.tls], ['admin.tls', c.admin.tls]]
+}
+
 const tlsPairs: CrossCheck = (c, fail) => {
-  for (const [prefix, t] of [['mqtt.tls', c.mqtt.tls], ['mqtt.ws.tls', c.mqtt.ws.tls]] as const) {
+  for (const [prefix, t] of tlsListeners(c)) {
     if ((t.certFile === null) !== (t.keyFile === null)) {
       const [missing, given] = t.certFile === null ? ['certFile', 'keyFile'] : ['keyFile', 'certFile']
       fail(`${prefix}.${missing}`, null, `must be set together with ${prefix}.${given} (both enable TLS, neither disables it)`)
     }
     if (t.caFile !== null && t.certFile === null) {
       fail(`${prefix}.caFile`, t.caFile, `needs ${prefix}.certFile and ${prefix}.keyFile (client certificates need a TLS listener)`)
+    }
+    // A username from a certificate is only as good as the check of that certificate.
+    if (t.identityAsUsername !== undefined && t.identityAsUsername !== null && t.caFile === null) {
+      fail(`${prefix}.identityAsUsername`, t.identityAsUsername, `needs ${prefix}.caFile (only a certificate verified against it may name the user)`)
     }
   }
 }

@@ -1,12 +1,16 @@
 // The embedded defaults: `wharf start` with no file and no WHARF_* variables runs on exactly this.
-import type { TlsListenerConfig, WharfConfig } from './config-types.ts'
+import type { ProtocolTlsConfig, TlsListenerConfig, WharfConfig } from './config-types.ts'
 
 const kibibyte = 1024
 const mebibyte = 1024 * kibibyte
 
 /** A TLS listener that stays off until both certFile and keyFile are set. */
 function tlsDisabled (port: number): TlsListenerConfig {
-  return { port, certFile: null, keyFile: null, caFile: null }
+  return { host: null, port, certFile: null, keyFile: null, caFile: null, minVersion: 'TLSv1.2' }
+}
+
+function protocolTlsDisabled (port: number): ProtocolTlsConfig {
+  return { ...tlsDisabled(port), identityAsUsername: null }
 }
 
 /** A fresh object on every call, so callers may mutate it. */
@@ -17,9 +21,10 @@ export function defaultConfig (): WharfConfig {
     log: { level: 'info' },
     storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000, localBytesMax: 0, diskCheckIntervalMs: 1000, checkpointIntervalMs: 250, walBytesMax: 67108864 },
     mqtt: {
+      host: null,
       port: 1883,
-      tls: tlsDisabled(8883),
-      ws: { port: 8083, path: '/mqtt', tls: tlsDisabled(8084) },
+      tls: protocolTlsDisabled(8883),
+      ws: { host: null, port: 8083, path: '/mqtt', tls: protocolTlsDisabled(8084) },
       maxPacketBytes: 16 * mebibyte,
       maxConnections: 10000,
       maxInflightMessages: 100,
@@ -27,7 +32,8 @@ export function defaultConfig (): WharfConfig {
       maxQueuedBytes: 256 * mebibyte,
       queueOverflow: 'drop-oldest',
       maxClientIdLength: 256,
-      connectTimeoutSeconds: 30,
+      connectTimeoutSeconds: 10,
+      partialPacketTimeoutSeconds: 5,
       exchange: 'amq.topic',
       vhost: '/',
       receiveMaximum: 65535,
@@ -38,14 +44,17 @@ export function defaultConfig (): WharfConfig {
       warnIntervalSeconds: 10
     },
     amqp: {
+      host: null,
       port: 5672,
+      tls: protocolTlsDisabled(5671),
       vhosts: ['/'],
       frameMaxBytes: 131072,
       channelMax: 2047,
       heartbeatSeconds: 60,
       maxConnections: 10000,
       maxMessageBytes: 16 * mebibyte,
-      handshakeTimeoutSeconds: 10
+      handshakeTimeoutSeconds: 10,
+      partialFrameTimeoutSeconds: 5
     },
     streams: { segmentBytes: 16 * mebibyte, segmentAgeSeconds: 3600, blockBytes: 256 * kibibyte },
     tiering: {
@@ -62,7 +71,16 @@ export function defaultConfig (): WharfConfig {
       startCheckTimeoutMs: 5000
     },
     archive: [],
-    admin: { port: 8080 },
+    limits: {
+      perConnection: { publishMessagesPerSecond: 0, publishBytesPerSecond: 0 },
+      perUser: { publishMessagesPerSecond: 0, publishBytesPerSecond: 0, connectionsMax: 0 },
+      perVhost: { connectionsMax: 0 },
+      perSourceIp: { connectionsPerSecond: 0 },
+      publishBurstMs: 100,
+      verifierCacheEntriesMax: 10000
+    },
+    // The admin API answers on this machine only unless configured otherwise (RabbitMQ's guest rule, for HTTP).
+    admin: { host: '127.0.0.1', port: 8080, tls: tlsDisabled(8443) },
     auth: { allowAnonymous: true, users: [], defaultAcl: {} }
   }
 }

@@ -1,6 +1,7 @@
 // Names the configuration hands to the broker (MQTT filters, exchange and stream names, S3 endpoints),
 // checked at startup so a bad one is refused with its field instead of failing later in a declare.
 // Each check returns why a value is refused, or null when it is fine.
+import { isIP } from 'node:net'
 import { parseSharedFilter, topicFilterProblem as mqttFilterProblem } from '../adapters/mqtt/topic-grammar.ts'
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8')
@@ -56,4 +57,12 @@ export function s3EndpointProblem (endpoint: string): string | null {
 /** An S3 region name as stores use them: us-east-1, eu-central-1, garage, auto. */
 export function s3RegionProblem (region: string): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(region) ? null : 'is not a region name (letters, digits, - and _, at most 64)'
+}
+
+/** A bind address: an IPv4 or IPv6 address, or a host name the resolver turns into one (localhost). */
+export function bindHostProblem (host: string): string | null {
+  if (isIP(host) !== 0) return null
+  if (host.length > 253) return 'is longer than 253 characters'
+  const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/
+  return host.split('.').every(l => label.test(l)) ? null : 'is neither an IP address nor a host name'
 }

@@ -7,7 +7,7 @@ import { isPasswordHash } from '../core/auth/password-hash.ts'
 import { isScramCredentials } from '../core/auth/scram-credentials.ts'
 import { isValidAclPattern } from '../adapters/mqtt/topic-acl.ts'
 import { crossChecks, type Fail } from './cross-checks.ts'
-import { mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
+import { bindHostProblem, mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
 import { tieringUrlProblem } from './tiering-target.ts'
 
 interface Leaf {
@@ -98,8 +98,18 @@ const fraction: Leaf = {
   test: v => typeof v === 'number' && v > 0 && v < 1
 }
 const kibibyte = 1024
+const bindHost = checked('must be an IP address (0.0.0.0 = every IPv4 interface, :: = every interface) or a host name', bindHostProblem)
+const bindHostOrNull = checked('must be null (the default bind address) or an IP address or host name', bindHostProblem, true)
+const tlsVersion = oneOf('TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3')
+// 0 turns a limit off; otherwise a positive rate or count.
+const limit = (unit: string): Leaf => int(0, Number.MAX_SAFE_INTEGER, unit, ' (0 = no limit)')
 
-const tls: Schema<WharfConfig['mqtt']['tls']> = { kind: 'map', fields: { port, certFile: filePathOrNull, keyFile: filePathOrNull, caFile: filePathOrNull } }
+const tlsFields = { host: bindHostOrNull, port, certFile: filePathOrNull, keyFile: filePathOrNull, caFile: filePathOrNull, minVersion: tlsVersion }
+const adminTls: Schema<WharfConfig['admin']['tls']> = { kind: 'map', fields: tlsFields }
+const tls: Schema<WharfConfig['mqtt']['tls']> = {
+  kind: 'map',
+  fields: { ...tlsFields, identityAsUsername: { ...oneOf('commonName', 'subjectAltName'), allowed: 'must be null (off), commonName or subjectAltName', test: v => v === null || v === 'commonName' || v === 'subjectAltName' } }
+}
 const acl: Schema<WharfConfig['auth']['defaultAcl']> = { kind: 'map', fields: { publish: list(aclPattern), subscribe: list(aclPattern) } }
 
 // ---- the schema --------------------------------------------------------------------------------------
@@ -108,7 +118,7 @@ const schema: Schema<WharfConfig> = {
   kind: 'map',
   fields: {
     dataDir: text,
-    host: text,
+    host: bindHost,
     log: { kind: 'map', fields: { level: oneOf('debug', 'info', 'warn', 'error') } },
     storage: {
       kind: 'map',
@@ -125,9 +135,10 @@ const schema: Schema<WharfConfig> = {
     mqtt: {
       kind: 'map',
       fields: {
+        host: bindHostOrNull,
         port,
         tls,
-        ws: { kind: 'map', fields: { port, path: wsPath, tls } },
+        ws: { kind: 'map', fields: { host: bindHostOrNull, port, path: wsPath, tls } },
         // MQTT's largest packet: 256 MiB of remaining length plus a 5-byte fixed header.
         maxPacketBytes: int(64, 268_435_460, 'bytes'),
         maxConnections: int(1, 10_000_000, 'connections'),
@@ -139,6 +150,7 @@ const schema: Schema<WharfConfig> = {
         // Servers must accept 1-23 character client ids [MQTT-3.1.3-5]; strings are 16-bit length prefixed.
         maxClientIdLength: int(23, 65_535, 'characters', ' (MQTT requires at least 23)'),
         connectTimeoutSeconds: int(1, 3600, 'seconds'),
+        partialPacketTimeoutSeconds: int(1, 3600, 'seconds'),
         exchange: mqttExchange,
         vhost: text,
         receiveMaximum: int(1, 65_535, 'messages'),
@@ -152,7 +164,9 @@ const schema: Schema<WharfConfig> = {
     amqp: {
       kind: 'map',
       fields: {
+        host: bindHostOrNull,
         port,
+        tls,
         vhosts: { kind: 'list', item: text },
         // The spec's minimum frame-max is 4096; frame-max is a 32-bit field.
         frameMaxBytes: int(4096, 0xffffffff, 'bytes', ' (AMQP requires at least 4096)'),
@@ -162,7 +176,8 @@ const schema: Schema<WharfConfig> = {
         maxConnections: int(1, 10_000_000, 'connections'),
         // RabbitMQ's own ceiling for max_message_size is 512 MiB.
         maxMessageBytes: int(1, 536_870_912, 'bytes'),
-        handshakeTimeoutSeconds: int(1, 3600, 'seconds')
+        handshakeTimeoutSeconds: int(1, 3600, 'seconds'),
+        partialFrameTimeoutSeconds: int(1, 3600, 'seconds')
       }
     },
     streams: {
@@ -202,7 +217,18 @@ const schema: Schema<WharfConfig> = {
         }
       }
     },
-    admin: { kind: 'map', fields: { port } },
+    limits: {
+      kind: 'map',
+      fields: {
+        perConnection: { kind: 'map', fields: { publishMessagesPerSecond: limit('messages/s'), publishBytesPerSecond: limit('bytes/s') } },
+        perUser: { kind: 'map', fields: { publishMessagesPerSecond: limit('messages/s'), publishBytesPerSecond: limit('bytes/s'), connectionsMax: limit('connections') } },
+        perVhost: { kind: 'map', fields: { connectionsMax: limit('connections') } },
+        perSourceIp: { kind: 'map', fields: { connectionsPerSecond: limit('connections/s') } },
+        publishBurstMs: int(1, 60_000, 'ms'),
+        verifierCacheEntriesMax: int(0, 10_000_000, 'entries', ' (0 = every login runs scrypt)')
+      }
+    },
+    admin: { kind: 'map', fields: { host: bindHost, port, tls: adminTls } },
     auth: {
       kind: 'map',
       fields: {

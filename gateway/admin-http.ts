@@ -17,6 +17,11 @@ export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void
 // management API so existing dashboards and scripts find familiar fields. extraRoutes mounts more GET
 // resources (the live page) without this file knowing them.
 export function createAdminServer (metrics: Metrics, state: AdminState, extraRoutes: Record<string, AdminRoute> = {}): Server {
+  return createServer(adminRequestHandler(metrics, state, extraRoutes))
+}
+
+/** The admin API as a request handler, for the plain and the TLS (admin.tls) listener alike. */
+export function adminRequestHandler (metrics: Metrics, state: AdminState, extraRoutes: Record<string, AdminRoute> = {}): AdminRoute {
   const routes: Record<string, AdminRoute> = {
     ...extraRoutes,
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -29,14 +34,14 @@ export function createAdminServer (metrics: Metrics, state: AdminState, extraRou
     '/api/connections': (_req, res) => sendJson(res, 200, state.connections()),
     '/api/tiering': (_req, res) => { const t = state.tiering(); if (t === null) sendJson(res, 503, { error: 'starting' }); else sendJson(res, 200, t) }
   }
-  return createServer((req, res) => {
+  return (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (req.method !== 'GET' && req.method !== 'HEAD') { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported here` }); return }
     if (path === '/api/queues' || path.startsWith('/api/queues/')) { sendQueues(res, path, state); return }
     const route = routes[path]
     if (!route) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
     route(req, res)
-  })
+  }
 }
 
 /** /api/queues, /api/queues/{vhost}, /api/queues/{vhost}/{name}: URL-encoded, as RabbitMQ ('/' is %2F). */

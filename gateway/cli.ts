@@ -90,6 +90,9 @@ async function start (file: string | undefined): Promise<number> {
   let onSignal = (signal: string): void => { signalled ??= signal }
   process.once('SIGTERM', () => onSignal('SIGTERM'))
   process.once('SIGINT', () => onSignal('SIGINT'))
+  // SIGHUP reloads TLS certificates (Node's default would end the process); before the start, none are loaded yet.
+  let onHangup = (): void => {}
+  process.on('SIGHUP', () => onHangup())
 
   const { createLogger } = await import('../core/logger.ts')
   let logger: Logger = createLogger('info')
@@ -111,6 +114,10 @@ async function start (file: string | undefined): Promise<number> {
     return failed((err as Error).message)
   }
   const log = logger
+  onHangup = () => {
+    const outcomes = running.reloadCertificates()
+    log.info('SIGHUP: tls certificates read again', { listeners: outcomes.length, failed: outcomes.filter(o => o.error !== undefined).length })
+  }
   return await new Promise<number>(resolve => {
     let stopping = false
     onSignal = (signal: string): void => {

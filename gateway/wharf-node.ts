@@ -1,14 +1,12 @@
-import { createServer as createNetServer, type Server } from 'node:net'
-import { createServer as createTlsServer } from 'node:tls'
+import type { Server } from 'node:net'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { readFileSync } from 'node:fs'
-import type { WharfConfig, TlsListenerConfig } from '../edge-config/config-types.ts'
+import type { WharfConfig } from '../edge-config/config-types.ts'
+import { bindAddresses } from '../edge-config/bind-addresses.ts'
 import type { Logger } from '../core/logger.ts'
 import { Metrics } from '../core/metrics.ts'
 import { SqliteStore } from '../core/storage/sqlite-store.ts'
 import { createMqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
-import { attachWsTransport } from '../adapters/ws/ws-transport.ts'
 import { createAmqpAdapter, type AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
 import { amqpPropertiesCodec } from '../adapters/amqp/properties-codec.ts'
 import { Broker } from '../core/model/broker.ts'
@@ -16,7 +14,7 @@ import { SqliteDurableStore } from '../core/model/sqlite/sqlite-durable-store.ts
 import { registerModelMetrics } from '../core/model/model-metrics.ts'
 import { SqliteStreamStore, streamReadDefaults } from '../core/streams/sqlite-stream-store.ts'
 import { systemClock } from '../core/clock.ts'
-import { createAdminServer } from './admin-http.ts'
+import { adminRequestHandler } from './admin-http.ts'
 import { liveRoutes } from './live-page-routes.ts'
 import { listQueues } from './queue-listing.ts'
 import { startTiering } from './tiering-wiring.ts'
@@ -27,16 +25,19 @@ import { checkObjectStore } from './object-store-check.ts'
 import { lockDataDir } from '../core/storage/data-dir-lock.ts'
 import { wharfVersion } from './version.ts'
 import { loadScramServerSecret } from './scram-secret.ts'
+import { PasswordVerifier } from '../core/auth/password-verifier.ts'
+import { AbuseLimits } from '../core/limits/abuse-limits.ts'
+import { SourceIpRate } from '../core/limits/source-ip-rate.ts'
+import { RateLimitedLog } from '../core/rate-limited-log.ts'
+import { CertificateReloader, tlsEnabled, tlsServerOptions, type ReloadOutcome } from './tls-options.ts'
+import { ConnectionGate } from './connection-gate.ts'
+import { startProtocolListeners, type ProtocolPorts } from './protocol-listeners.ts'
 
 const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
 
-export interface BoundPorts {
-  mqtt: number
-  ws: number
-  amqp: number
+export interface BoundPorts extends ProtocolPorts {
   admin: number
-  mqttTls?: number
-  wsTls?: number
+  adminTls?: number
 }
 
 export interface WharfNode {
@@ -46,6 +47,8 @@ export interface WharfNode {
   /** The queue model (vhosts, exchanges, queues) AMQP clients work on. */
   readonly broker: Broker
   readonly amqp: AmqpAdapter
+  /** SIGHUP: every TLS listener reads its certificate files again; open connections keep theirs. */
+  reloadCertificates(): ReloadOutcome[]
   /** Drain: stop accepting, disconnect clients, commit what is pending, close the store. */
   close(): Promise<void>
 }
@@ -103,9 +106,13 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   const broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }), streams })
   opened.add('queue model', () => broker.close())
   registerModelMetrics(broker, metrics)
-  const amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion })
+  // Shared by both protocols: a user's logins, publish rate and connections count together.
+  const verifier = new PasswordVerifier(config.limits.verifierCacheEntriesMax)
+  const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
+  const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs)
+  const amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion, verifier, limits })
   opened.add('amqp adapter', async () => await amqp.close())
-  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir) })
+  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), verifier, limits })
   opened.add('mqtt adapter', async () => await mqtt.close())
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)
   opened.add('tiering', async () => await tiering.close())
@@ -114,7 +121,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   opened.add('disk watermark', () => disk.stop())
 
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time
-  const admin = createAdminServer(metrics, {
+  const adminHandler = adminRequestHandler(metrics, {
     ready: () => ready,
     overview: () => ({
       product_name: 'Wharf',
@@ -131,23 +138,21 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     queues: () => listQueues(broker),
     tiering: () => ({ ...tiering.status(), disk: disk.status() })
   }, liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }))
-  const handle = mqtt.handle.bind(mqtt)
-  const mqttServer = createNetServer({ noDelay: true }, socket => handle(socket))
-  const amqpServer = createNetServer({ noDelay: true }, socket => amqp.handle(socket))
-
+  const hosts = bindAddresses(config)
+  const reloader = new CertificateReloader()
+  const gate = new ConnectionGate(new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs()), metrics, new RateLimitedLog(logger.child({ component: 'limits' }), warnIntervalMs, () => systemClock.nowMs()))
   const ports: BoundPorts = {
-    admin: await listenOn(admin, config.admin.port, 'admin http'),
-    mqtt: await listenOn(mqttServer, config.mqtt.port, 'mqtt'),
-    ws: await listenWs(createHttpServer(), config.mqtt.ws.port, 'mqtt websocket'),
-    amqp: await listenOn(amqpServer, config.amqp.port, 'amqp')
+    admin: await listenOn(createHttpServer(adminHandler), config.admin.port, hosts.admin, 'admin http'),
+    ...await startProtocolListeners({ config, mqtt, amqp, gate, reloader, listenOn, onClose: (name, fn) => opened.add(name, fn) })
   }
   wsPort = ports.ws
-  const mqttTls = tlsOptions(config.mqtt.tls)
-  if (mqttTls) ports.mqttTls = await listenOn(createTlsServer({ ...mqttTls, noDelay: true }, socket => handle(socket, undefined, 'tls')), config.mqtt.tls.port, 'mqtt tls')
-  const wsTls = tlsOptions(config.mqtt.ws.tls)
-  if (wsTls) ports.wsTls = await listenWs(createHttpsServer(wsTls), config.mqtt.ws.tls.port, 'mqtt websocket tls')
+  if (tlsEnabled(config.admin.tls)) {
+    const adminTls = createHttpsServer(tlsServerOptions(config.admin.tls, 'admin.tls', 120_000), adminHandler) // 120 s: Node's default handshake deadline
+    reloader.add('admin.tls', adminTls, config.admin.tls)
+    ports.adminTls = await listenOn(adminTls, config.admin.tls.port, hosts.adminTls, 'admin https')
+  }
   ready = true
-  logger.info('wharf ready', { version: wharfVersion, dataDir: config.dataDir, durability: config.storage.durability, host: config.host, ports })
+  logger.info('wharf ready', { version: wharfVersion, dataDir: config.dataDir, durability: config.storage.durability, hosts, ports })
 
   let closing: Promise<void> | undefined
   return {
@@ -156,6 +161,14 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     store,
     broker,
     amqp,
+    reloadCertificates: () => {
+      const outcomes = reloader.reload()
+      for (const o of outcomes) {
+        if (o.error === undefined) logger.info('tls certificates reloaded', { listener: o.listener })
+        else logger.error('tls certificates not reloaded; the listener keeps its previous ones', { listener: o.listener, error: o.error })
+      }
+      return outcomes
+    },
     close: () => {
       closing ??= (async () => {
         ready = false
@@ -178,27 +191,9 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   }
 
   /** Listens, and on a later failure stops accepting at once (the adapters, closed after, end the connections). */
-  async function listenOn (server: Server, port: number, name: string): Promise<number> {
+  async function listenOn (server: Server, port: number, host: string, name: string): Promise<number> {
     servers.push(server)
     opened.add(`${name} listener`, () => { server.close(); if ('closeAllConnections' in server) (server as HttpServer).closeAllConnections() })
-    return await listen(server, port, config.host, name)
+    return await listen(server, port, host, name)
   }
-
-  async function listenWs (server: HttpServer, port: number, name: string): Promise<number> {
-    server.on('request', (_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }); res.end(`MQTT over WebSocket is served on ${config.mqtt.ws.path}\n`) })
-    const wss = attachWsTransport(server, { path: config.mqtt.ws.path, maxPayloadBytes: config.mqtt.maxPacketBytes, onConnection: (stream, req) => handle(stream, req, name) })
-    server.on('close', () => { for (const c of wss.clients) c.terminate(); wss.close() })
-    opened.add(`${name} clients`, () => { for (const c of wss.clients) c.terminate() })
-    return await listenOn(server, port, name)
-  }
-}
-
-function tlsOptions (tls: TlsListenerConfig): { cert: Buffer, key: Buffer, ca?: Buffer } | null {
-  if (!tls.certFile || !tls.keyFile) return null
-  const read = (file: string, what: string): Buffer => {
-    try { return readFileSync(file) } catch (err) { throw new Error(`tls: read ${what} ${file}: ${(err as Error).message}`) }
-  }
-  const opts: { cert: Buffer, key: Buffer, ca?: Buffer } = { cert: read(tls.certFile, 'certFile'), key: read(tls.keyFile, 'keyFile') }
-  if (tls.caFile) opts.ca = read(tls.caFile, 'caFile')
-  return opts
 }

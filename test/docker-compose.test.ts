@@ -88,8 +88,10 @@ describe('docker-compose.yml', () => {
   test("wharf publishes exactly the listeners Wharf enables by default, on their own port numbers", () => {
     const d = defaultConfig()
     const published = (service(names.wharf).ports ?? []).map(p => p.split('#')[0]!.trim()).sort()
-    const expected = [d.mqtt.port, d.mqtt.ws.port, d.amqp.port, d.admin.port].map(p => `${p}:${p}`).sort()
+    // The admin API is published on the host's loopback only, as Wharf binds it to loopback by default.
+    const expected = [...[d.mqtt.port, d.mqtt.ws.port, d.amqp.port].map(p => `${p}:${p}`), `${d.admin.host}:${d.admin.port}:${d.admin.port}`].sort()
     assert.deepEqual(published, expected)
+    assert.equal(envValue(names.wharf, 'WHARF_ADMIN_HOST'), '0.0.0.0', 'inside the container the admin API listens on the container interface')
     assert.match(service(names.wharf).healthcheck?.test.join(' ') ?? '', new RegExp(`127\\.0\\.0\\.1:${d.admin.port}/readyz`))
   })
 
@@ -219,7 +221,7 @@ describe('Dockerfile', () => {
     assert.deepEqual(args('VOLUME'), [envValue(names.wharf, 'WHARF_DATA_DIR')])
     const exposed = args('EXPOSE').flatMap(a => a.split(/\s+/)).map(Number)
     const d = defaultConfig()
-    for (const port of [d.mqtt.port, d.mqtt.tls.port, d.mqtt.ws.port, d.mqtt.ws.tls.port, d.amqp.port, d.admin.port]) assert.ok(exposed.includes(port), `EXPOSE ${port}`)
+    for (const port of [d.mqtt.port, d.mqtt.tls.port, d.mqtt.ws.port, d.mqtt.ws.tls.port, d.amqp.port, d.amqp.tls.port, d.admin.port, d.admin.tls.port]) assert.ok(exposed.includes(port), `EXPOSE ${port}`)
     const user = args('USER').at(-1)
     assert.ok(user !== undefined && user !== 'root' && user !== '0', 'runs as an unprivileged user')
     assert.match(dockerfile, /apt-get install[^\n]*python3[^\n]*make[^\n]*g\+\+/, 'build tools for better-sqlite3')

@@ -16,8 +16,8 @@ describe('TLS listeners and admin HTTP', { timeout: 60_000 }, () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
       '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' })
     broker = await startTestBroker(c => {
-      c.mqtt.tls = { port: 0, certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem'), caFile: null }
-      c.mqtt.ws.tls = { port: 0, certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem'), caFile: null }
+      c.mqtt.tls = { ...c.mqtt.tls, port: 0, certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') }
+      c.mqtt.ws.tls = { ...c.mqtt.ws.tls, port: 0, certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') }
     })
   })
   after(async () => { await broker.close(); rmSync(certDir, { recursive: true, force: true }) })

@@ -9,7 +9,10 @@ import { systemClock, type Clock } from '../../core/clock.ts'
 import { CONNECTION_FORCED } from './codec/reply-codes.ts'
 import { AmqpException } from './amqp-errors.ts'
 import { Authenticator } from './authenticator.ts'
-import { AmqpConnection, type AmqpServerContext } from './connection.ts'
+import { AmqpConnection, type AmqpPeer, type AmqpServerContext } from './connection.ts'
+import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
+import type { PasswordVerifier } from '../../core/auth/password-verifier.ts'
+import { RateLimitedLog } from '../../core/rate-limited-log.ts'
 import { serverProperties } from './server-properties.ts'
 
 export interface AmqpAdapterOptions {
@@ -21,6 +24,10 @@ export interface AmqpAdapterOptions {
   readonly version: string
   /** Absent: the system clock. */
   readonly clock?: Clock
+  /** Password checks shared with MQTT; absent: one that remembers nothing. */
+  readonly verifier?: PasswordVerifier
+  /** Publish rates and connection counts shared with MQTT; absent: none. */
+  readonly limits?: AbuseLimits
 }
 
 export interface AmqpConnectionInfo {
@@ -32,7 +39,8 @@ export interface AmqpConnectionInfo {
 }
 
 export interface AmqpAdapter {
-  handle (socket: Socket): void
+  /** Serve one connection; `peer` says what the listener knows (a certificate identity on AMQPS). */
+  handle (socket: Socket, peer?: AmqpPeer): void
   readonly openConnections: number
   connections (): AmqpConnectionInfo[]
   /**
@@ -45,6 +53,8 @@ export interface AmqpAdapter {
 }
 
 const CLOSE_WAIT_MS = 2000
+/** Warnings a flood of bad connections repeats (handshake and partial-frame deadlines) are written once per this interval. */
+const WARN_INTERVAL_MS = 10_000
 
 export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
   const log = opts.logger.child({ component: 'amqp' })
@@ -54,7 +64,10 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
   const ctx: AmqpServerContext = {
     broker: opts.broker,
     alarm,
-    authenticator: new Authenticator(opts.users),
+    authenticator: new Authenticator(opts.users, opts.verifier),
+    abuseLimits: opts.limits,
+    warnOnce: new RateLimitedLog(log, WARN_INTERVAL_MS, () => clock.nowMs()),
+    partialFrameTimeouts: metrics.counter('wharf_amqp_partial_frame_timeouts_total', 'AMQP connections closed holding part of a frame for amqp.partialFrameTimeoutSeconds'),
     limits: opts.amqp,
     serverProperties: serverProperties(opts.version),
     logger: log,
@@ -64,7 +77,8 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       delivered: metrics.counter('wharf_amqp_messages_delivered_total', 'AMQP basic.deliver and basic.get-ok messages sent'),
       authFailures: metrics.counter('wharf_amqp_auth_failures_total', 'AMQP logins refused'),
       connectionErrors: metrics.counter('wharf_amqp_connection_errors_total', 'AMQP connections closed by the server on an error'),
-      heartbeatTimeouts: metrics.counter('wharf_amqp_heartbeat_timeouts_total', 'AMQP connections dropped after two missed heartbeat intervals')
+      heartbeatTimeouts: metrics.counter('wharf_amqp_heartbeat_timeouts_total', 'AMQP connections dropped after two missed heartbeat intervals'),
+      handshakeTimeouts: metrics.counter('wharf_amqp_handshake_timeouts_total', 'AMQP connections closed without connection.open completed within amqp.handshakeTimeoutSeconds')
     }
   }
   const refused = metrics.counter('wharf_amqp_connections_refused_total', 'AMQP connections refused at amqp.maxConnections')
@@ -75,14 +89,14 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
 
   return {
     get openConnections () { return open.size },
-    handle (socket) {
+    handle (socket, peer) {
       if (closing || open.size >= opts.amqp.maxConnections) {
         refused.inc()
         if (!closing) log.warn('connection refused: amqp.maxConnections reached', { maxConnections: opts.amqp.maxConnections })
         socket.destroy()
         return
       }
-      const conn = new AmqpConnection(nextId++, socket, ctx)
+      const conn = new AmqpConnection(nextId++, socket, ctx, peer)
       open.add(conn)
       conn.onClosed(() => open.delete(conn))
       conn.start()

@@ -24,6 +24,11 @@ import { AmqpChannel } from './channel.ts'
 import type { Content } from './content-assembler.ts'
 import { FrameOutput } from './frame-output.ts'
 import { methodRoutes, type MethodRoute } from './handlers/index.ts'
+import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
+import type { PublishThrottle } from '../../core/limits/publish-limiter.ts'
+import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
+import { MECHANISMS } from './sasl.ts'
+import type { RateLimitedLog } from '../../core/rate-limited-log.ts'
 
 export interface AmqpCounters {
   readonly published: Counter
@@ -31,6 +36,7 @@ export interface AmqpCounters {
   readonly authFailures: Counter
   readonly connectionErrors: Counter
   readonly heartbeatTimeouts: Counter
+  readonly handshakeTimeouts: Counter
 }
 
 /** A resource alarm (disk, memory): publishers are blocked while it holds (connection.blocked). */
@@ -46,6 +52,17 @@ export interface AmqpServerContext {
   readonly counters: AmqpCounters
   /** Time for handshake deadlines, heartbeats, the close-ok wait and message timestamps. */
   readonly clock: Clock
+  /** Publish rates and connection counts shared with MQTT; absent: none. */
+  readonly abuseLimits?: AbuseLimits | undefined
+  readonly partialFrameTimeouts?: Counter | undefined
+  /** Warnings a flood of bad connections would repeat: at most one line per interval. */
+  readonly warnOnce?: RateLimitedLog | undefined
+}
+
+/** What the listener knows of the peer before AMQP starts. */
+export interface AmqpPeer {
+  /** Set on a TLS listener that names users by certificate: SASL EXTERNAL is offered with it. */
+  readonly certificateIdentity?: CertificateIdentity | undefined
 }
 
 export type ConnectionState = 'awaiting-header' | 'starting' | 'tuning' | 'opening' | 'open' | 'closing' | 'closed'
@@ -67,6 +84,14 @@ export class AmqpConnection {
   channelMax: number
   heartbeatSeconds = 0
   private paused = false
+  /** Input stopped by a publish rate limit (limits.perConnection, limits.perUser). */
+  private throttled = false
+  private readonly throttle: PublishThrottle | null
+  /** Releases this connection's place under the per-user and per-vhost connection limits. */
+  releaseAdmission: (() => void) | null = null
+  /** SASL mechanisms offered in connection.start. */
+  readonly mechanisms: readonly string[]
+  private partialTimer: TimerHandle | undefined
   /** Input stopped because this connection published while the alarm held. */
   private blockedByAlarm = false
   private blockedSent = false
@@ -76,12 +101,18 @@ export class AmqpConnection {
   private closeTimer: TimerHandle | undefined
   private readonly closedCallbacks: Array<() => void> = []
 
-  constructor (readonly id: number, readonly socket: Socket, readonly ctx: AmqpServerContext) {
+  constructor (readonly id: number, readonly socket: Socket, readonly ctx: AmqpServerContext, readonly peer: AmqpPeer = {}) {
     this.output = new FrameOutput(socket, ctx.clock)
     this.frameMax = ctx.limits.frameMaxBytes
     this.channelMax = ctx.limits.channelMax
     this.lastReadMs = ctx.clock.nowMs()
     this.log = ctx.logger.child({ connection: id, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` })
+    // [RabbitMQ rabbit_auth_mechanism_ssl] EXTERNAL only where a verified certificate names the user.
+    this.mechanisms = peer.certificateIdentity === undefined ? MECHANISMS : [...MECHANISMS, 'EXTERNAL']
+    const publish = ctx.abuseLimits?.publish
+    this.throttle = publish?.enabled === true
+      ? publish.open({ pause: () => { this.throttled = true; socket.pause() }, resume: () => { this.throttled = false; this.resumeInput() } }, 'amqp')
+      : null
   }
 
   get counters (): AmqpCounters { return this.ctx.counters }
@@ -96,12 +127,21 @@ export class AmqpConnection {
     this.handshakeTimer = this.clock.setTimer(() => {
       this.handshakeTimer = undefined
       if (this.state === 'open' || this.state === 'closed') return
-      this.log.warn('connection closed: handshake not completed in time', { timeoutSeconds: this.ctx.limits.handshakeTimeoutSeconds, state: this.state })
+      this.counters.handshakeTimeouts.inc()
+      this.warn('connection closed: handshake not completed in time', { timeoutSeconds: this.ctx.limits.handshakeTimeoutSeconds, state: this.state })
       this.socket.destroy()
     }, this.ctx.limits.handshakeTimeoutSeconds * 1000)
   }
 
   onClosed (fn: () => void): void { this.closedCallbacks.push(fn) }
+
+  private warn (msg: string, fields: Record<string, unknown>): void {
+    if (this.ctx.warnOnce === undefined) { this.log.warn(msg, fields); return }
+    this.ctx.warnOnce.warn(msg, { connection: this.id, peer: this.socket.remoteAddress, ...fields })
+  }
+
+  /** Logged in as `username`: joins the user's publish rate buckets. */
+  authenticated (username: string): void { this.throttle?.setUser(username) }
 
   vhostOrThrow (): Vhost {
     if (this.vhost === undefined) throw new AmqpException(CHANNEL_ERROR, 'no vhost opened')
@@ -126,10 +166,44 @@ export class AmqpConnection {
     if (this.state === 'closed') return
     this.reader.push(chunk)
     this.processFrames()
+    this.watchPartialFrame()
+  }
+
+  /** Input is not held back by a pending handler, the alarm or a rate limit. */
+  private get reading (): boolean { return !this.paused && !this.blockedByAlarm && !this.throttled }
+
+  /** Resumes the socket and the frames already read, unless something else still holds input. */
+  private resumeInput (): void {
+    if (this.state === 'closed' || !this.reading) return
+    // The peer could not send while input was held: its partial-frame and heartbeat clocks restart.
+    this.lastReadMs = this.clock.nowMs()
+    this.socket.resume()
+    this.processFrames()
+    this.watchPartialFrame()
+  }
+
+  /**
+   * Bytes of a frame that is not complete, on a connection we are reading: the peer gets
+   * amqp.partialFrameTimeoutSeconds from its last byte to send the rest. (A connection that has not
+   * opened is under the handshake deadline as well.)
+   */
+  private watchPartialFrame (): void {
+    if (this.partialTimer !== undefined || this.reader.bufferedBytes === 0 || !this.reading || this.state === 'closed') return
+    const limitMs = this.ctx.limits.partialFrameTimeoutSeconds * 1000
+    const check = (): void => {
+      this.partialTimer = undefined
+      if (this.state === 'closed' || this.reader.bufferedBytes === 0 || !this.reading) return
+      const idleMs = this.clock.nowMs() - this.lastReadMs
+      if (idleMs < limitMs) { this.partialTimer = this.clock.setTimer(check, limitMs - idleMs); return }
+      this.ctx.partialFrameTimeouts?.inc()
+      this.warn('connection closed: part of a frame and nothing more in time', { timeoutSeconds: this.ctx.limits.partialFrameTimeoutSeconds, bufferedBytes: this.reader.bufferedBytes, state: this.state })
+      this.socket.destroy()
+    }
+    this.partialTimer = this.clock.setTimer(check, limitMs)
   }
 
   private processFrames (): void {
-    while (!this.paused && !this.blockedByAlarm && this.state !== 'closed') {
+    while (this.reading && this.state !== 'closed') {
       let item
       try {
         item = this.reader.read()
@@ -153,7 +227,7 @@ export class AmqpConnection {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: this.ctx.serverProperties,
-      mechanisms: Buffer.from('PLAIN AMQPLAIN'),
+      mechanisms: Buffer.from(this.mechanisms.join(' ')),
       locales: Buffer.from('en_US')
     })
   }
@@ -245,8 +319,11 @@ export class AmqpConnection {
       return
     }
     if (result !== undefined) this.waitFor(result, ch, method.id)
-    // As RabbitMQ: a connection that publishes while an alarm holds is not read from until it clears.
-    if (method.id === Methods.BasicPublish && this.ctx.alarm.reason !== null) this.blockInput()
+    if (method.id === Methods.BasicPublish) {
+      // As RabbitMQ: a connection that publishes while an alarm holds is not read from until it clears.
+      if (this.ctx.alarm.reason !== null) this.blockInput()
+      this.throttle?.charge(content?.body.length ?? 0)
+    }
   }
 
   /** The alarm was raised or cleared: tell clients that understand connection.blocked. */
@@ -262,7 +339,7 @@ export class AmqpConnection {
       this.blockedSent = false
       if (this.blockedByAlarm) {
         this.blockedByAlarm = false
-        if (!this.paused) { this.socket.resume(); this.processFrames() }
+        this.resumeInput()
       }
     }
   }
@@ -279,9 +356,7 @@ export class AmqpConnection {
     this.socket.pause()
     work.catch(err => { this.fail(err, ch, methodId) }).finally(() => {
       this.paused = false
-      if (this.state === 'closed' || this.blockedByAlarm) return
-      this.socket.resume()
-      this.processFrames()
+      this.resumeInput()
     })
   }
 
@@ -384,6 +459,10 @@ export class AmqpConnection {
     this.clearTimer(this.handshakeTimer)
     this.clearTimer(this.heartbeatTimer)
     this.clearTimer(this.closeTimer)
+    this.clearTimer(this.partialTimer)
+    this.throttle?.close()
+    this.releaseAdmission?.()
+    this.releaseAdmission = null
     this.tearDownChannels()
     this.channels.clear()
     this.output.discard()

@@ -11,6 +11,8 @@ import { MqttCodecError } from './codec/codec-error.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
 import { handlers } from './handlers/index.ts'
 import { refuse } from './handlers/connect.ts'
+import type { PublishThrottle } from '../../core/limits/publish-limiter.ts'
+import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
 
 export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
 
@@ -52,10 +54,22 @@ export class MqttConnection implements SessionConnection {
   private out: Buffer[] = []
   private outBytes = 0
   private packetsLastFlush = 0
+  /** Publish rate limits: pauses this connection's reads while over them. */
+  private readonly throttle: PublishThrottle | null
+  /** Releases this connection's place under the per-user and per-vhost connection limits. */
+  private releaseAdmission: (() => void) | null = null
 
-  constructor (readonly socket: Duplex, readonly engine: Engine, readonly remoteAddress: string | null, readonly transport: string) {
+  constructor (readonly socket: Duplex, readonly engine: Engine, readonly remoteAddress: string | null, readonly transport: string, readonly certificateIdentity: CertificateIdentity | null = null) {
     this.lastActivityMs = this.openedAtMs = engine.nowMs()
     this.sendQuota = engine.config.maxInflightMessages
+    const publish = engine.limits?.publish
+    this.throttle = publish?.enabled === true
+      ? publish.open({
+        pause: () => socket.pause(),
+        // The client could not send while paused: its partial-packet and keep alive clocks restart.
+        resume: () => { this.lastActivityMs = this.engine.nowMs(); socket.resume() }
+      }, 'mqtt')
+      : null
     this.reader = new MqttPacketReader({
       maxPacketBytes: engine.config.maxPacketBytes,
       onPacket: packet => this.onPacket(packet),
@@ -93,6 +107,19 @@ export class MqttConnection implements SessionConnection {
     } catch (err) {
       this.protocolError(`${packet.cmd}: ${(err as Error).message}`)
     }
+    if (packet.cmd === 'publish' && this.throttle !== null) this.throttle.charge(packet.payload.length)
+  }
+
+  /** Part of a packet has arrived and the rest has not (the partial-packet deadline runs). */
+  get midPacket (): boolean { return this.reader.midPacket }
+
+  /** Reads paused by a publish rate limit: the client cannot be blamed for silence meanwhile. */
+  get throttled (): boolean { return this.throttle?.paused === true }
+
+  /** Authenticated as `username` (null: anonymous): joins the user's publish rate and holds its connection place. */
+  admitted (username: string | null, release: (() => void) | null): void {
+    this.throttle?.setUser(username)
+    this.releaseAdmission = release
   }
 
   private onCodecError (err: MqttCodecError): void {
@@ -172,6 +199,9 @@ export class MqttConnection implements SessionConnection {
     const wasConnected = this.state === 'connected'
     this.state = 'closed'
     this.engine.connections.delete(this)
+    this.throttle?.close()
+    this.releaseAdmission?.()
+    this.releaseAdmission = null
     if (wasConnected) this.engine.sessions.connectionLost(this)
   }
 

@@ -13,7 +13,9 @@ import type { Sessions } from './sessions.ts'
 import type { TopicAcl } from './topic-acl.ts'
 import type { AuthMethods } from './enhanced-auth/auth-method.ts'
 import type { MqttConnection } from './connection.ts'
-import { RateLimitedLog } from './rate-limited-log.ts'
+import { RateLimitedLog } from '../../core/rate-limited-log.ts'
+import { PasswordVerifier } from '../../core/auth/password-verifier.ts'
+import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 
 export interface EngineCounters {
   readonly refusedConnections: Counter
@@ -27,6 +29,8 @@ export interface EngineCounters {
   readonly delivered: Counter
   readonly oversizeDeliveries: Counter
   readonly queueOverflow: Counter
+  readonly connectTimeouts: Counter
+  readonly partialPacketTimeouts: Counter
 }
 
 export function engineCounters (metrics: Metrics): EngineCounters {
@@ -41,7 +45,9 @@ export function engineCounters (metrics: Metrics): EngineCounters {
     refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
     delivered: metrics.counter('wharf_mqtt_messages_delivered_total', 'MQTT PUBLISH packets sent to clients'),
     oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size"),
-    queueOverflow: metrics.counter('wharf_mqtt_queue_overflow_total', 'Messages dropped at an offline session queue bound (mqtt.maxQueuedMessages / maxQueuedBytes)')
+    queueOverflow: metrics.counter('wharf_mqtt_queue_overflow_total', 'Messages dropped at an offline session queue bound (mqtt.maxQueuedMessages / maxQueuedBytes)'),
+    connectTimeouts: metrics.counter('wharf_mqtt_connect_timeouts_total', 'MQTT connections closed without a CONNECT completed within mqtt.connectTimeoutSeconds'),
+    partialPacketTimeouts: metrics.counter('wharf_mqtt_partial_packet_timeouts_total', 'MQTT connections closed holding part of a packet for mqtt.partialPacketTimeoutSeconds')
   }
 }
 
@@ -55,6 +61,10 @@ export class Engine implements SessionHost {
   readonly warnOnce: RateLimitedLog
   sessions!: Sessions
   readonly startedAtMs: number
+  /** Password checks, remembering verified ones (set by the adapter; the default remembers none). */
+  verifier = new PasswordVerifier(0)
+  /** Publish rates and connection counts shared with AMQP; null: none configured. */
+  limits: AbuseLimits | null = null
   /** $SYS figures. */
   readonly stats = { received: 0, sent: 0, receivedBytes: 0, sentBytes: 0, connectedTotal: 0 }
 

@@ -14,6 +14,9 @@ import { Sessions } from './sessions.ts'
 import { SessionStore } from './session-store.ts'
 import { RetainedMessages } from './retained.ts'
 import { MqttConnection } from './connection.ts'
+import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
+import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
+import { PasswordVerifier } from '../../core/auth/password-verifier.ts'
 import { createTopicAcl } from './topic-acl.ts'
 import { AuthMethods } from './enhanced-auth/auth-method.ts'
 import { ScramSha256 } from './enhanced-auth/scram-sha-256.ts'
@@ -40,6 +43,10 @@ export interface MqttAdapterOptions {
   version: string
   /** Stable across restarts (SCRAM-SHA-256 derives unknown users' salts from it). */
   scramServerSecret: Buffer
+  /** Password checks shared with AMQP; absent: one that remembers nothing. */
+  verifier?: PasswordVerifier
+  /** Publish rates and connection counts shared with AMQP; absent: none. */
+  limits?: AbuseLimits
 }
 
 export interface MqttConnectionInfo {
@@ -53,8 +60,11 @@ export interface MqttConnectionInfo {
 }
 
 export interface MqttAdapter {
-  /** Serve one MQTT connection (TCP, TLS or a WebSocket stream). */
-  handle(conn: Duplex, req?: IncomingMessage, transport?: string): void
+  /**
+   * Serve one MQTT connection (TCP, TLS or a WebSocket stream). `identity`: the listener names users by
+   * client certificate (identityAsUsername), and this is what the verified certificate says.
+   */
+  handle(conn: Duplex, req?: IncomingMessage, transport?: string, identity?: CertificateIdentity | null): void
   /** Open MQTT connections, counted from accept to close (so also those still before CONNECT). */
   readonly openConnections: number
   connections(): MqttConnectionInfo[]
@@ -78,6 +88,8 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   const users = new Map(opts.auth.users.map(u => [u.username, u]))
   const engine = new Engine(mqtt, opts.auth, vhost, mqtt.exchange, retained, createTopicAcl(opts.auth), users, methods, engineCounters(metrics), log, () => opts.model.nowMs)
   engine.sessions = new Sessions(engine, new SessionStore(opts.store, mqtt.vhost))
+  engine.verifier = opts.verifier ?? new PasswordVerifier(0)
+  engine.limits = opts.limits ?? null
   vhost.overflowListeners.add((q, outcome) => {
     if (!q.name.startsWith(SESSION_QUEUE_PREFIX)) return
     engine.counters.queueOverflow.inc()
@@ -109,7 +121,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       if (reason !== engine.refusing) log.warn(reason === null ? 'publishing accepted again' : 'refusing QoS 1/2 publishes: ' + reason)
       engine.refusing = reason
     },
-    handle (socket, req, transport = 'tcp') {
+    handle (socket, req, transport = 'tcp', identity = null) {
       const remote = req?.socket.remoteAddress ?? (socket as { remoteAddress?: string }).remoteAddress ?? null
       if (engine.connections.size >= mqtt.maxConnections) {
         engine.counters.refusedConnections.inc()
@@ -118,7 +130,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
         return
       }
       socket.on('error', () => {}) // reported through 'close'; an unhandled 'error' would throw
-      engine.connections.add(new MqttConnection(socket, engine, remote, transport))
+      engine.connections.add(new MqttConnection(socket, engine, remote, transport, identity))
     },
     async close () {
       stopSys()

@@ -19,6 +19,12 @@ const keyBytesMax = 64
 
 interface ScryptHash { N: number, r: number, p: number, salt: Buffer, hash: Buffer }
 
+/**
+ * What a login of a user that does not exist is checked against: a hash with the parameters
+ * `wharf passwd` uses, which no password matches, so that login costs what a known user's does.
+ */
+export const UNKNOWN_USER_HASH = ['scrypt', costN, blockSizeR, parallelP, randomBytes(saltBytes).toString('base64'), randomBytes(keyBytes).toString('base64')].join('$')
+
 export function hashPassword (password: string): string {
   const salt = randomBytes(saltBytes)
   const hash = derive(password, { N: costN, r: blockSizeR, p: parallelP, salt }, keyBytes)

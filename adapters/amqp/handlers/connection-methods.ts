@@ -3,9 +3,9 @@ import { Methods } from '../codec/amqp-defs.ts'
 import { FRAME_MIN_SIZE } from '../codec/frame-format.ts'
 import { ACCESS_REFUSED, CHANNEL_ERROR, NOT_ALLOWED } from '../codec/reply-codes.ts'
 import { AmqpException } from '../amqp-errors.ts'
-import { MECHANISMS, parseSaslResponse } from '../sasl.ts'
+import { parseSaslResponse } from '../sasl.ts'
 import type { AmqpConnection, ConnectionState } from '../connection.ts'
-import type { AuthenticatedUser } from '../authenticator.ts'
+import type { AuthenticatedUser, AuthResult } from '../authenticator.ts'
 import { onConnection, type RouteEntry } from './route.ts'
 
 function expectState (conn: AmqpConnection, state: ConnectionState, methodId: number): void {
@@ -22,15 +22,28 @@ async function startOk (conn: AmqpConnection, f: { clientProperties: Record<stri
     conn.log.warn('login refused', { mechanism: f.mechanism, reason })
     return new AmqpException(ACCESS_REFUSED, `Login was refused using authentication mechanism ${f.mechanism}. For details see the broker logfile.`, Methods.ConnectionStartOk)
   }
-  if (!(MECHANISMS as readonly string[]).includes(f.mechanism)) throw refused(`unsupported mechanism ${f.mechanism}`)
-  const credentials = parseSaslResponse(f.mechanism, f.response)
-  if (credentials === undefined) throw refused('malformed response')
-  const result = await conn.ctx.authenticator.authenticate(credentials, conn.socket.remoteAddress)
+  if (!conn.mechanisms.includes(f.mechanism)) throw refused(`unsupported mechanism ${f.mechanism}`)
+  const result = f.mechanism === 'EXTERNAL' ? externalLogin(conn) : await passwordLogin(conn, f.mechanism, f.response)
   if (!result.ok) throw refused(result.reason)
   conn.user = result.user
+  conn.authenticated(result.user.username)
   conn.state = 'tuning'
   const { channelMax, frameMaxBytes, heartbeatSeconds } = conn.ctx.limits
   conn.sendMethod(0, Methods.ConnectionTune, { channelMax, frameMax: frameMaxBytes, heartbeat: heartbeatSeconds })
+}
+
+async function passwordLogin (conn: AmqpConnection, mechanism: string, response: Buffer): Promise<AuthResult> {
+  const credentials = parseSaslResponse(mechanism, response)
+  if (credentials === undefined) return { ok: false, reason: 'malformed response' }
+  return await conn.ctx.authenticator.authenticate(credentials, conn.socket.remoteAddress)
+}
+
+/** SASL EXTERNAL (offered only where a verified client certificate names the user): the response is not used. */
+function externalLogin (conn: AmqpConnection): AuthResult {
+  const identity = conn.peer.certificateIdentity
+  if (identity === undefined) return { ok: false, reason: 'EXTERNAL without a client certificate' }
+  if (identity.username === null) return { ok: false, reason: `the client certificate has no ${identity.source} to take the username from` }
+  return conn.ctx.authenticator.authenticateExternal(identity.username)
 }
 
 /**
@@ -76,6 +89,12 @@ export const connectionMethods: readonly RouteEntry[] = [
     const vhost = conn.ctx.broker.vhost(f.virtualHost)
     if (vhost === undefined) throw new AmqpException(NOT_ALLOWED, `vhost '${f.virtualHost}' not found`, Methods.ConnectionOpen)
     const user = conn.user
+    // [RabbitMQ rabbit_reader] the vhost's and the user's connection limits are checked first, 530 NOT_ALLOWED.
+    const admission = conn.ctx.abuseLimits?.admit('amqp', user?.username ?? null, f.virtualHost)
+    if (admission !== undefined) {
+      if (!admission.ok) throw new AmqpException(NOT_ALLOWED, admission.reason, Methods.ConnectionOpen)
+      conn.releaseAdmission = admission.release
+    }
     if (user === undefined || !user.vhosts.includes(f.virtualHost)) {
       throw new AmqpException(NOT_ALLOWED, `access to vhost '${f.virtualHost}' refused for user '${user?.username ?? ''}'`, Methods.ConnectionOpen)
     }

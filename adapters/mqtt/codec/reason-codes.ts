@@ -125,6 +125,7 @@ const V3_CONNACK = new Map<number, number>([
   [ReasonCode.UseAnotherServer, ConnackReturnCode.ServerUnavailable],
   [ReasonCode.ServerMoved, ConnackReturnCode.ServerUnavailable],
   [ReasonCode.ConnectionRateExceeded, ConnackReturnCode.ServerUnavailable],
+  [ReasonCode.QuotaExceeded, ConnackReturnCode.ServerUnavailable], // a connection limit: 3.1.1 has no closer code
   [ReasonCode.BadUserNameOrPassword, ConnackReturnCode.BadUserNameOrPassword],
   [ReasonCode.BadAuthenticationMethod, ConnackReturnCode.BadUserNameOrPassword],
   [ReasonCode.NotAuthorized, ConnackReturnCode.NotAuthorized],

@@ -6,7 +6,6 @@ import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 import type { WillRecord } from '../session-store.ts'
 import type { PublishProperties } from '../properties.ts'
-import { verifyPasswordAsync } from '../../../core/auth/password-hash.ts'
 import { ReasonCode, connackReturnCodeV3 } from '../codec/reason-codes.ts'
 import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
 import { runAuthStep } from './auth.ts'
@@ -77,6 +76,7 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
   conn.pendingConnect = pending
 
   const method = props.authenticationMethod
+  if (conn.certificateIdentity !== null) { certificateLogin(engine, conn, method); return }
   if (method !== undefined) {
     const m = engine.authMethods.get(method)
     if (m === undefined) { refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}'`); return }
@@ -91,9 +91,9 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     return
   }
   const username = p.username
-  const user = engine.users.get(username)
   const password = p.password
-  const verified = user !== undefined && password !== undefined ? verifyPasswordAsync(password.toString('utf8'), user.passwordHash) : Promise.resolve(false)
+  // An unknown user costs the scrypt a known one does (the verifier runs one against a dummy hash).
+  const verified = password !== undefined ? engine.verifier.verify(username, password.toString('utf8'), engine.users.get(username)?.passwordHash) : Promise.resolve(false)
   conn.guard('connect', verified.then(ok => {
     if (conn.state !== 'authenticating') return
     if (!ok) {
@@ -103,6 +103,28 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     }
     conn.guard('connect', accept(engine, conn, username))
   }))
+}
+
+/**
+ * A listener with identityAsUsername: the verified client certificate names the user, as Mosquitto's
+ * use_identity_as_username does; the CONNECT's username and password are not used. As RabbitMQ's
+ * certificate login, the user must exist (its permissions are what it may do).
+ */
+function certificateLogin (engine: Engine, conn: MqttConnection, method: string | undefined): void {
+  const identity = conn.certificateIdentity as NonNullable<MqttConnection['certificateIdentity']>
+  if (method !== undefined) { refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}' on a listener that takes the user from the client certificate`); return }
+  const username = identity.username
+  if (username === null) {
+    engine.counters.authFailed.inc()
+    refuse(conn, ReasonCode.NotAuthorized, `the client certificate has no ${identity.source} to take the username from`)
+    return
+  }
+  if (!engine.users.has(username)) {
+    engine.counters.authFailed.inc()
+    refuse(conn, ReasonCode.NotAuthorized, `certificate ${identity.source} '${username}' is not a configured user`)
+    return
+  }
+  conn.guard('connect', accept(engine, conn, username))
 }
 
 function willProperties (wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {
@@ -121,6 +143,11 @@ function willProperties (wp: Record<string, unknown>, ordered: Array<[string, st
 export async function accept (engine: Engine, conn: MqttConnection, username: string | null, authData?: Buffer): Promise<void> {
   conn.username = username
   const pending = conn.pendingConnect as PendingConnect
+  if (engine.limits !== null) {
+    const admission = engine.limits.admit('mqtt', username, engine.vhost.name)
+    if (!admission.ok) { refuse(conn, ReasonCode.QuotaExceeded, admission.reason); return } // 3.1.1: 3 Server unavailable
+    conn.admitted(username, admission.release)
+  }
   if (pending.will !== undefined && !engine.acl.canPublish(username, conn.clientId, pending.will.topic)) {
     engine.counters.publishDenied.inc()
     refuse(conn, ReasonCode.NotAuthorized, `will topic '${pending.will.topic}' not allowed`)

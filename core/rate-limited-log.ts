@@ -1,6 +1,6 @@
 // Repeated warnings are written at most once per interval per message, with the count of the ones
 // held back: an overload writes one line per interval, not one per message.
-import type { Logger } from '../../core/logger.ts'
+import type { Logger } from './logger.ts'
 
 export class RateLimitedLog {
   private readonly last = new Map<string, { atMs: number, suppressed: number }>()
