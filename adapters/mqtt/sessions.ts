@@ -15,6 +15,8 @@ const TIMER_MAX_MS = 2 ** 31 - 1
 
 export class Sessions {
   private readonly byClient = new Map<string, MqttSession>()
+  /** The CONNECT of a client id being accepted (session opened, connection not yet attached). */
+  private readonly accepting = new Map<string, Promise<void>>()
   /** Wills of connections that were open when the broker stopped: published at start. */
   private readonly orphanWills = new Map<string, WillRecord>()
 
@@ -49,6 +51,35 @@ export class Sessions {
     session.expirySeconds = expirySeconds
     if (session.durable) await this.persist(session, null)
     return { session, present }
+  }
+
+  /**
+   * Runs `accept` for one CONNECT of a client id at a time, from opening its session to attaching the
+   * connection: a second CONNECT then finds the first one connected and takes it over [MQTT-3.1.4-3]
+   * instead of both attaching to one session.
+   */
+  async oneAtATime (clientId: string, accept: () => Promise<void>): Promise<void> {
+    const before = this.accepting.get(clientId)
+    const run = before === undefined ? accept() : before.then(accept)
+    const done = run.catch(() => {})
+    this.accepting.set(clientId, done)
+    try {
+      await run
+    } finally {
+      if (this.accepting.get(clientId) === done) this.accepting.delete(clientId)
+    }
+  }
+
+  /**
+   * The client went away before its CONNACK: the session is left as a disconnect leaves it (expiry),
+   * without a will: this CONNECT's never took effect, and an older pending one was void once this
+   * connection came [MQTT-3.1.3-9].
+   */
+  abandoned (session: MqttSession): void {
+    if (session.conn !== null || session.ended) return
+    session.will = undefined
+    void this.store.deleteWill(session.clientId).catch(() => {})
+    this.startExpiry(session)
   }
 
   /** A detached session that never expires (a first-version session being imported). */
@@ -98,6 +129,12 @@ export class Sessions {
       else if (delayMs < expiryMs) session.willTimer = setTimeout(() => this.publishWill(session), delayMs).unref()
       // else: the will goes when the session ends [MQTT-3.1.3-9]
     }
+    this.startExpiry(session)
+  }
+
+  /** No connection: the session ends now (expiry 0) or when its expiry passes [MQTT-4.1.0-2]. */
+  private startExpiry (session: MqttSession): void {
+    const { engine } = this
     if (session.expirySeconds === 0 || session.queue.deleted) { void this.end(session, session.queue.deleted ? 'session queue deleted' : 'session expiry 0'); return }
     const expiresAtMs = session.expirySeconds === null ? null : engine.nowMs() + session.expirySeconds * 1000
     if (session.durable) void this.persist(session, expiresAtMs).catch(err => engine.log.error('mqtt: store session expiry failed', { clientId: session.clientId, err }))

@@ -153,27 +153,30 @@ export async function accept (engine: Engine, conn: MqttConnection, username: st
     refuse(conn, ReasonCode.NotAuthorized, `will topic '${pending.will.topic}' not allowed`)
     return
   }
-  let opened
-  try {
-    opened = await engine.sessions.open(conn, pending.cleanStart, pending.expirySeconds)
-    if (pending.will !== undefined) await engine.sessions.store.putWill(conn.clientId, pending.will)
-    // A will an earlier connection left pending (its delay cut short by this one [MQTT-3.1.3-9]) leaves the store too, or a restart publishes it.
-    else if (opened.session.will !== undefined) await engine.sessions.store.deleteWill(conn.clientId)
-  } catch (err) {
-    engine.log.error('mqtt: session open failed', { clientId: conn.clientId, err })
-    refuse(conn, ReasonCode.ServerUnavailable, `session: ${(err as Error).message}`)
-    return
-  }
-  if (conn.state !== 'authenticating') return // the client went away meanwhile
-  const { session, present } = opened
-  session.will = pending.will
-  conn.session = session
-  conn.pendingConnect = null
-  conn.send({ cmd: 'connack', sessionPresent: present, returnCode: 0, reasonCode: 0, properties: conn.protocolVersion === 5 ? connackProperties(engine, conn, pending, authData) : undefined } as never)
-  engine.stats.connectedTotal++
-  engine.log.info('mqtt client connected', { clientId: conn.clientId, username, protocol: conn.protocolVersion, remote: conn.remoteAddress, transport: conn.transport, sessionPresent: present })
-  conn.connected()
-  session.attach(conn)
+  await engine.sessions.oneAtATime(conn.clientId, async () => {
+    if (conn.state !== 'authenticating') return // gone while an earlier CONNECT of its id was accepted: it takes nothing over
+    let opened
+    try {
+      opened = await engine.sessions.open(conn, pending.cleanStart, pending.expirySeconds)
+      if (pending.will !== undefined) await engine.sessions.store.putWill(conn.clientId, pending.will)
+      // A will an earlier connection left pending (its delay cut short by this one [MQTT-3.1.3-9]) leaves the store too, or a restart publishes it.
+      else if (opened.session.will !== undefined) await engine.sessions.store.deleteWill(conn.clientId)
+    } catch (err) {
+      engine.log.error('mqtt: session open failed', { clientId: conn.clientId, err })
+      refuse(conn, ReasonCode.ServerUnavailable, `session: ${(err as Error).message}`)
+      return
+    }
+    const { session, present } = opened
+    if (conn.state !== 'authenticating') { engine.sessions.abandoned(session); return } // the client went away meanwhile
+    session.will = pending.will
+    conn.session = session
+    conn.pendingConnect = null
+    conn.send({ cmd: 'connack', sessionPresent: present, returnCode: 0, reasonCode: 0, properties: conn.protocolVersion === 5 ? connackProperties(engine, conn, pending, authData) : undefined } as never)
+    engine.stats.connectedTotal++
+    engine.log.info('mqtt client connected', { clientId: conn.clientId, username, protocol: conn.protocolVersion, remote: conn.remoteAddress, transport: conn.transport, sessionPresent: present })
+    conn.connected()
+    session.attach(conn)
+  })
 }
 
 function connackProperties (engine: Engine, conn: MqttConnection, pending: PendingConnect, authData: Buffer | undefined): Record<string, unknown> {
