@@ -137,6 +137,20 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     await end(watcher)
   })
 
+  test('a client that goes away before its CONNACK leaves its session to expire as a disconnect does [MQTT-4.1.0-2]', async () => {
+    for (const [clientId, expiry] of [['gone-early-0', 0], ['gone-early-1', 1]] as const) {
+      const peer = await rawOpen(broker.node.ports.mqtt)
+      peer.write(wire.packet(0x10, wire.utf8('MQTT'), Buffer.from([5, 0x00]), wire.u16(30), wire.props(wire.prop.u32(0x11, expiry)), wire.utf8(clientId)))
+      peer.destroy() // at once: the close comes while the session is being opened, before the CONNACK
+      await peer.closed
+      await eventually(`the session of ${clientId} to be opened`, () => sessionExists(broker, clientId) || broker.logs.some(l => l.msg === 'mqtt session ended' && l.clientId === clientId))
+      await eventually(`the session of ${clientId} to end (expiry ${expiry} s)`, () => !sessionExists(broker, clientId), 5000)
+      const back = await connect(broker.mqttUrl, v5(clientId, { clean: false }))
+      assert.equal(connackOf(back).sessionPresent, false)
+      await end(back)
+    }
+  })
+
   test('MQTT 3.1.1 clean=false sessions never expire: stored with no expiry, resumed with Session Present [MQTT-3.1.2-4 (3.1.1)]', async () => {
     const sub = await connect(broker.mqttUrl, { clientId: 'v4-persist', clean: false })
     await sub.subscribeAsync('v4p/#', { qos: 1 })
@@ -221,6 +235,28 @@ describe('MQTT client identifiers and takeover', { timeout: 60_000 }, () => {
     await publishAll(broker.mqttUrl, 'twin/x', ['to-the-new-one'])
     assert.deepEqual((await got.waitFor(1)).map(m => m.payload), ['to-the-new-one'])
     await disconnect(second, 0, { sessionExpiryInterval: 0 })
+  })
+
+  test('two CONNECTs with one client id at the same moment: one takes the other over, never both connected [MQTT-3.1.4-3]', async () => {
+    for (const round of [1, 2, 3]) {
+      const connectBytes = wire.packet(0x10, wire.utf8('MQTT'), Buffer.from([5, 0x00]), wire.u16(30), wire.props(wire.prop.u32(0x11, 60)), wire.utf8('twin-race'))
+      const a = await rawOpen(broker.node.ports.mqtt)
+      const b = await rawOpen(broker.node.ports.mqtt)
+      a.write(connectBytes)
+      b.write(connectBytes)
+      await a.waitFor('CONNACK on the first', p => p.cmd === 'connack')
+      await b.waitFor('CONNACK on the second', p => p.cmd === 'connack')
+      // Exactly one survives; the other was told 0x8E and closed.
+      await eventually(`round ${round}: one of the two closed`, () => a.isClosed() || b.isClosed())
+      const [gone, kept] = a.isClosed() ? [a, b] : [b, a]
+      assert.equal(kept.isClosed(), false, `round ${round}: both closed`)
+      assert.equal(gone.packets.find(p => p.cmd === 'disconnect')?.reasonCode, 0x8e)
+      kept.send({ cmd: 'pingreq' })
+      await kept.waitFor('PINGRESP on the survivor', p => p.cmd === 'pingresp')
+      kept.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } })
+      await kept.waitClosed()
+      await eventually('the session to end', () => !sessionExists(broker, 'twin-race'))
+    }
   })
 
   test('3.1.1 takeover: the connected client is closed, the new one connected [MQTT-3.1.4-2 (3.1.1)]', async () => {
