@@ -75,16 +75,14 @@ export class MqttConnection implements SessionConnection {
       onPacket: packet => this.onPacket(packet),
       onError: err => this.onCodecError(err)
     })
-    socket.on('data', (chunk: Buffer) => {
-      this.lastActivityMs = this.engine.nowMs()
-      this.engine.stats.receivedBytes += chunk.length
-      this.reader.feed(chunk)
-    })
-    socket.on('drain', () => this.session?.resume())
-    socket.on('error', err => { this.closeReason ??= `socket error: ${err.message}` })
-    socket.on('close', () => this.closed())
+    // Listeners shared by every connection (the socket names its connection): no closures per connection.
+    ;(socket as SocketOf)[CONNECTION] = this
+    socket.on('data', onSocketData)
+    socket.on('drain', onSocketDrain)
+    socket.on('error', onSocketError)
+    socket.on('close', onSocketClose)
     // A WebSocket stream ends without closing (its writable side stays open): the peer is gone.
-    socket.on('end', () => { this.closeReason ??= 'connection closed by the client'; this.end() })
+    socket.on('end', onSocketEnd)
   }
 
   private onPacket (packet: InboundPacket): void {
@@ -194,6 +192,12 @@ export class MqttConnection implements SessionConnection {
     this.closed()
   }
 
+  /** Bytes from the socket. */
+  feed (chunk: Buffer): void { this.reader.feed(chunk) }
+
+  /** The socket closed (from its 'close' event). */
+  socketClosed (): void { this.closed() }
+
   private closed (): void {
     if (this.state === 'closed') return
     const wasConnected = this.state === 'connected'
@@ -252,15 +256,15 @@ export class MqttConnection implements SessionConnection {
   write (buf: Buffer): void {
     if (this.state === 'closed' && this.socket.destroyed) return
     if (this.out.length === 0) {
-      if (this.packetsLastFlush > 1) setImmediate(this.flush)
-      else process.nextTick(this.flush)
+      if (this.packetsLastFlush > 1) setImmediate(flushConnection, this)
+      else process.nextTick(flushConnection, this)
     }
     this.out.push(buf)
     this.outBytes += buf.length
     this.engine.stats.sentBytes += buf.length
   }
 
-  private readonly flush = (): void => {
+  flush (): void {
     const out = this.out
     if (out.length === 0) return
     this.packetsLastFlush = out.length
@@ -311,3 +315,27 @@ export class MqttConnection implements SessionConnection {
     this.reader.setProtocolVersion(v)
   }
 }
+
+const CONNECTION = Symbol('mqtt connection')
+type SocketOf = Duplex & { [CONNECTION]?: MqttConnection }
+
+function onSocketData (this: SocketOf, chunk: Buffer): void {
+  const conn = this[CONNECTION] as MqttConnection
+  conn.lastActivityMs = conn.engine.nowMs()
+  conn.engine.stats.receivedBytes += chunk.length
+  conn.feed(chunk)
+}
+function onSocketDrain (this: SocketOf): void { this[CONNECTION]?.session?.resume() }
+function onSocketError (this: SocketOf, err: Error): void {
+  const conn = this[CONNECTION]
+  if (conn !== undefined) conn.closeReason ??= `socket error: ${err.message}`
+}
+function onSocketClose (this: SocketOf): void { this[CONNECTION]?.socketClosed() }
+// A WebSocket stream ends without closing (its writable side stays open): the peer is gone.
+function onSocketEnd (this: SocketOf): void {
+  const conn = this[CONNECTION]
+  if (conn === undefined) return
+  conn.closeReason ??= 'connection closed by the client'
+  conn.end()
+}
+function flushConnection (conn: MqttConnection): void { conn.flush() }

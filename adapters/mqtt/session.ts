@@ -13,6 +13,8 @@ import { compileFilter, filterMatches, filterToBindingKey, type CompiledFilter }
 import { isRetained, mqttQosOf, outboundProperties, topicOf } from './properties.ts'
 import { SharedMembership } from './shared-subscriptions.ts'
 
+const NONE: readonly never[] = []
+
 /** The adapter's owner object for declares, binds and consumes (its queues are never exclusive). */
 export const ADAPTER_OWNER = {}
 
@@ -58,11 +60,12 @@ export class MqttSession implements QueueConsumer {
   conn: SessionConnection | null = null
   /** Non-shared subscriptions by filter, in the order made. */
   readonly subscriptions = new Map<string, Subscription>()
-  readonly shared = new Map<string, SharedMembership>()
+  // The maps below are made on first use: an idle subscriber's session carries none of them.
+  private sharedMap: Map<string, SharedMembership> | undefined = undefined
   /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects [MQTT-4.4.0-1]. */
-  readonly inflight = new Map<number, Inflight>()
+  private inflightMap: Map<number, Inflight> | undefined = undefined
   /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */
-  readonly qos2Received: Set<number>
+  private qos2Set: Set<number> | undefined
   /** Session Expiry Interval in seconds; null: never. */
   expirySeconds: number | null
   will: WillRecord | undefined = undefined
@@ -80,16 +83,25 @@ export class MqttSession implements QueueConsumer {
   ) {
     this.tag = 'mqtt:' + clientId
     this.expirySeconds = expirySeconds
-    this.qos2Received = qos2Received ?? new Set()
+    this.qos2Set = qos2Received
   }
 
   get durable (): boolean { return this.queue.durable }
+
+  /** $share memberships by their whole filter. */
+  get shared (): Map<string, SharedMembership> { return this.sharedMap ??= new Map() }
+  /** Memberships, without making the map. */
+  get sharedList (): Iterable<SharedMembership> { return this.sharedMap?.values() ?? NONE }
+  /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects [MQTT-4.4.0-1]. */
+  get inflight (): Map<number, Inflight> { return this.inflightMap ??= new Map() }
+  /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */
+  get qos2Received (): Set<number> { return this.qos2Set ??= new Set() }
 
   // ---- QueueConsumer (the session queue) ----------------------------------------------------------
 
   hasCredit (): boolean {
     const c = this.conn
-    return c !== null && this.inflight.size < c.sendQuota && c.writable()
+    return c !== null && (this.inflightMap?.size ?? 0) < c.sendQuota && c.writable()
   }
 
   deliver (entry: QueueEntry, redelivered: boolean): void {
@@ -159,7 +171,7 @@ export class MqttSession implements QueueConsumer {
    */
   private packetIdFor (entry: QueueEntry): number {
     let id = entry.queue === this.queue ? (entry.seq % 65535) + 1 : this.nextPacketId
-    while (this.inflight.has(id)) id = id >= 65535 ? 1 : id + 1
+    while (this.inflightMap?.has(id) === true) id = id >= 65535 ? 1 : id + 1
     this.nextPacketId = id >= 65535 ? 1 : id + 1
     return id
   }
@@ -168,7 +180,7 @@ export class MqttSession implements QueueConsumer {
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the delivery is done; false when the id is unknown. */
   completed (packetId: number, stage: 'publish' | 'pubrel'): boolean {
-    const f = this.inflight.get(packetId)
+    const f = this.inflightMap?.get(packetId)
     if (f === undefined || f.stage !== stage || (stage === 'publish' && f.qos !== 1)) return false
     this.inflight.delete(packetId)
     if (stage === 'publish') this.host.settle(f.entry)
@@ -178,7 +190,7 @@ export class MqttSession implements QueueConsumer {
 
   /** PUBREC: the client has the message; it leaves the queue and PUBREL follows [MQTT-4.3.3-4]. */
   received (packetId: number, failed: boolean): boolean {
-    const f = this.inflight.get(packetId)
+    const f = this.inflightMap?.get(packetId)
     if (f === undefined || f.qos !== 2) return false
     if (f.stage === 'publish') this.host.settle(f.entry)
     if (failed) { // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL
@@ -195,7 +207,7 @@ export class MqttSession implements QueueConsumer {
   private dispatch (q: Queue): void {
     q.dispatch()
     if (q !== this.queue) this.queue.dispatch()
-    else for (const m of this.shared.values()) m.queue?.dispatch()
+    else for (const m of this.sharedList) m.queue?.dispatch()
   }
 
   // ---- connection ----------------------------------------------------------------------------------
@@ -203,12 +215,12 @@ export class MqttSession implements QueueConsumer {
   /** A connection takes the session: unacknowledged deliveries go again, as they were, with DUP [MQTT-4.4.0-1]. */
   attach (conn: SessionConnection): void {
     this.conn = conn
-    for (const [id, f] of this.inflight) {
+    if (this.inflightMap !== undefined) for (const [id, f] of this.inflightMap) {
       if (f.stage === 'pubrel') { conn.sendPubrel(id); continue }
       if (f.out !== null) conn.sendPublish({ ...f.out, dup: true })
     }
     this.host.vhost.consume(this.queue.name, this, ADAPTER_OWNER)
-    for (const m of this.shared.values()) m.attach()
+    for (const m of this.sharedList) m.attach()
     this.queue.dispatch()
   }
 
@@ -217,7 +229,7 @@ export class MqttSession implements QueueConsumer {
     if (this.conn === null) return
     this.conn = null
     if (!this.queue.deleted) this.host.vhost.cancel(this.queue, this)
-    for (const m of this.shared.values()) m.detach('connection-lost')
+    for (const m of this.sharedList) m.detach('connection-lost')
   }
 
   /**
@@ -225,7 +237,7 @@ export class MqttSession implements QueueConsumer {
    * 1) or are dropped, never sent to another member (QoS 2) [MQTT-4.8.2-5].
    */
   releaseShared (): void {
-    for (const [id, f] of this.inflight) {
+    if (this.inflightMap !== undefined) for (const [id, f] of this.inflightMap) {
       if (f.entry.queue === this.queue) continue
       this.inflight.delete(id)
       if (f.qos === 1) f.entry.queue.requeue([f.entry])
@@ -236,7 +248,7 @@ export class MqttSession implements QueueConsumer {
   /** The socket drained: deliveries that waited for it go on. */
   resume (): void {
     this.queue.dispatch()
-    for (const m of this.shared.values()) m.queue?.dispatch()
+    for (const m of this.sharedList) m.queue?.dispatch()
   }
 
   // ---- subscriptions -------------------------------------------------------------------------------
@@ -273,7 +285,7 @@ export class MqttSession implements QueueConsumer {
   }
 
   sharedRecords (): SharedSubscriptionRecord[] {
-    return [...this.shared.values()].map(m => m.subscriptionId === undefined ? { filter: m.filter, qos: m.qos } : { filter: m.filter, qos: m.qos, subscriptionId: m.subscriptionId })
+    return [...this.sharedList].map(m => m.subscriptionId === undefined ? { filter: m.filter, qos: m.qos } : { filter: m.filter, qos: m.qos, subscriptionId: m.subscriptionId })
   }
 }
 

@@ -161,7 +161,7 @@ export class Sessions {
     this.cancelTimers(session)
     if (session.will !== undefined && session.conn === null) this.publishWill(session)
     session.detach()
-    for (const m of session.shared.values()) m.detach('connection-lost')
+    for (const m of session.sharedList) m.detach('connection-lost')
     session.releaseShared()
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId)
     this.engine.log.debug('mqtt session ended', { clientId: session.clientId, why })

@@ -29,7 +29,7 @@ export function sysValues (engine: Engine, version: string): Array<[string, stri
 
 function subscriptionCount (engine: Engine): number {
   let n = 0
-  for (const s of engine.sessions.values()) n += s.subscriptions.size + s.shared.size
+  for (const s of engine.sessions.values()) n += s.subscriptions.size + [...s.sharedList].length
   return n
 }
 

@@ -7,14 +7,16 @@ export function topicWords (keyOrPattern: string): string[] {
   return keyOrPattern === '' ? [] : keyOrPattern.split('.')
 }
 
+// children and values are made on first use: most nodes are leaves of one binding (an MQTT
+// session's own topic), and an empty Map and Set per node were most of an idle subscriber's cost.
 interface Node<T> {
-  readonly children: Map<string, Node<T>>
+  children: Map<string, Node<T>> | undefined
   star: Node<T> | undefined
   hash: Node<T> | undefined
-  readonly values: Set<T>
+  values: Set<T> | undefined
 }
 
-const newNode = <T>(): Node<T> => ({ children: new Map(), star: undefined, hash: undefined, values: new Set() })
+const newNode = <T>(): Node<T> => ({ children: undefined, star: undefined, hash: undefined, values: undefined })
 
 /** Patterns → values; match(key) yields every value whose pattern matches the key. */
 export class TopicTrie<T> {
@@ -29,12 +31,13 @@ export class TopicTrie<T> {
       if (word === '*') node = node.star ??= newNode()
       else if (word === '#') node = node.hash ??= newNode()
       else {
-        let next = node.children.get(word)
-        if (next === undefined) { next = newNode(); node.children.set(word, next) }
+        let next = node.children?.get(word)
+        if (next === undefined) { next = newNode(); (node.children ??= new Map()).set(word, next) }
         node = next
       }
     }
-    if (!node.values.has(value)) { node.values.add(value); this.count++ }
+    const values = node.values ??= new Set()
+    if (!values.has(value)) { values.add(value); this.count++ }
   }
 
   /** True when the pair was present. Empty branches are pruned. */
@@ -43,18 +46,18 @@ export class TopicTrie<T> {
     let node: Node<T> | undefined = this.root
     for (const word of topicWords(pattern)) {
       path.push({ node, word })
-      node = word === '*' ? node.star : word === '#' ? node.hash : node.children.get(word)
+      node = word === '*' ? node.star : word === '#' ? node.hash : node.children?.get(word)
       if (node === undefined) return false
     }
-    if (!node.values.delete(value)) return false
+    if (node.values?.delete(value) !== true) return false
     this.count--
     for (let i = path.length - 1; i >= 0; i--) {
       const { node: parent, word } = path[i] as { node: Node<T>, word: string }
-      const child = word === '*' ? parent.star : word === '#' ? parent.hash : parent.children.get(word)
+      const child = word === '*' ? parent.star : word === '#' ? parent.hash : parent.children?.get(word)
       if (child === undefined || !isEmpty(child)) break
       if (word === '*') parent.star = undefined
       else if (word === '#') parent.hash = undefined
-      else parent.children.delete(word)
+      else parent.children?.delete(word)
     }
     return true
   }
@@ -66,7 +69,7 @@ export class TopicTrie<T> {
 }
 
 function isEmpty<T> (node: Node<T>): boolean {
-  return node.values.size === 0 && node.children.size === 0 && node.star === undefined && node.hash === undefined
+  return (node.values?.size ?? 0) === 0 && (node.children?.size ?? 0) === 0 && node.star === undefined && node.hash === undefined
 }
 
 function matchFrom<T> (node: Node<T>, words: readonly string[], i: number, out: Set<T>): void {
@@ -75,11 +78,11 @@ function matchFrom<T> (node: Node<T>, words: readonly string[], i: number, out: 
     for (let j = i; j <= words.length; j++) matchFrom(node.hash, words, j, out)
   }
   if (i === words.length) {
-    for (const v of node.values) out.add(v)
+    if (node.values !== undefined) for (const v of node.values) out.add(v)
     return
   }
   const word = words[i] as string
-  const child = node.children.get(word)
+  const child = node.children?.get(word)
   if (child !== undefined) matchFrom(child, words, i + 1, out)
   if (node.star !== undefined) matchFrom(node.star, words, i + 1, out)
 }
