@@ -32,6 +32,24 @@ export class Broker {
 
   vhost (name: string): Vhost | undefined { return this.vhosts.get(name) }
 
+  /** A vhost created at runtime (the access store added it): empty but for the default exchanges. */
+  addVhost (name: string): Vhost {
+    let v = this.vhosts.get(name)
+    if (v === undefined) {
+      v = new Vhost(name, this.ctx)
+      this.vhosts.set(name, v)
+    }
+    return v
+  }
+
+  /** A vhost deleted at runtime: its queues (with their messages), exchanges and bindings go, stored ones too. */
+  async deleteVhost (name: string): Promise<void> {
+    const v = this.vhosts.get(name)
+    if (v === undefined) return
+    this.vhosts.delete(name)
+    await v.deleteEverything()
+  }
+
   /** Storage of stream queues (the tiering pipeline works on it as a TieredStreamStore), or null. */
   get streams (): SqliteStreamStore | null { return this.ctx.streams }
 

@@ -320,6 +320,13 @@ export class Vhost implements RoutingScope, QueueHost {
     for (const l of this.overflowListeners) l(q, outcome)
   }
 
+  /** The vhost itself is deleted: every queue and every exchange but the built-in ones, stored ones too. */
+  async deleteEverything (): Promise<void> {
+    this.timers.stopAll()
+    await Promise.all([...this.queues.values()].map(q => this.removeQueue(q)))
+    await Promise.all([...this.exchanges.values()].filter(x => x.durable && x.name !== '' && !x.name.startsWith('amq.')).map(x => this.removeExchange(x)))
+  }
+
   /** Stops every timer (TTL, x-expires): the broker is shutting down. */
   stopTimers (): void { this.timers.stopAll() }
 

@@ -225,5 +225,50 @@ export const migrations: Migration[] = [
       DROP INDEX IF EXISTS queue_entries_by_origin;
       DROP INDEX IF EXISTS queue_entries_by_packet_id;
     `
+  },
+  {
+    version: 6,
+    description: 'access control: vhosts, users (password hashes, tags), permissions and topic permissions; what the YAML seed said at the last start',
+    sql: `
+      CREATE TABLE auth_vhosts (
+        name       TEXT    PRIMARY KEY,
+        created_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE auth_users (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,                 -- scrypt$N$r$p$<salt>$<hash>
+        scram_sha256  TEXT,                          -- RFC 5803 SCRAM-SHA-256 credentials, or NULL
+        tags          TEXT NOT NULL                  -- JSON list: administrator, monitoring, policymaker, management
+      ) WITHOUT ROWID;
+
+      -- Regexes as RabbitMQ's set_permissions takes them. A row (even of three '') is access to the vhost.
+      CREATE TABLE auth_permissions (
+        username  TEXT NOT NULL,
+        vhost     TEXT NOT NULL,
+        configure TEXT NOT NULL,
+        write     TEXT NOT NULL,
+        read      TEXT NOT NULL,
+        PRIMARY KEY (username, vhost)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE auth_topic_permissions (
+        username TEXT NOT NULL,
+        vhost    TEXT NOT NULL,
+        exchange TEXT NOT NULL,
+        write    TEXT NOT NULL,
+        read     TEXT NOT NULL,
+        PRIMARY KEY (username, vhost, exchange)
+      ) WITHOUT ROWID;
+
+      -- Each definition the configuration file gave at the last start, as applied: a definition the file
+      -- adds, changes or drops is applied at the next start; one it left alone keeps its runtime state.
+      CREATE TABLE auth_seeded (
+        kind   TEXT NOT NULL,                        -- vhost | user | permission | topic-permission
+        key    TEXT NOT NULL,                        -- JSON of the definition's identity
+        digest TEXT NOT NULL,                        -- JSON of its content
+        PRIMARY KEY (kind, key)
+      ) WITHOUT ROWID;
+    `
   }
 ]
