@@ -2,6 +2,7 @@
 // Every limit carries its unit in its name.
 import type { LogLevel } from '../core/logger.ts'
 import type { Durability } from '../core/storage/sqlite-store.ts'
+import type { UserTag } from '../core/auth/access-types.ts'
 
 /** TLS protocol versions Node's TLS accepts as a minimum. */
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'
@@ -45,8 +46,31 @@ export interface UserConfig {
   publish?: string[]
   /** Topic filters this user may subscribe to. Absent: auth.defaultAcl applies. */
   subscribe?: string[]
-  /** vhosts this user may open over AMQP; absent = ['/']. */
+  /**
+   * Legacy shorthand: full permissions (".*" ".*" ".*") in each of these vhosts; absent = ['/']. Used only
+   * when auth.permissions names the user nowhere.
+   */
   vhosts?: string[]
+  /** Admin API tags: administrator (read and write), monitoring (read), policymaker, management. */
+  tags?: UserTag[]
+}
+
+/** RabbitMQ's set_permissions: regexes over exchange and queue names in one vhost. */
+export interface PermissionConfig {
+  user: string
+  vhost: string
+  configure: string
+  write: string
+  read: string
+}
+
+/** RabbitMQ's set_topic_permissions: regexes over routing keys of one exchange ({username}, {vhost}, {client_id}). */
+export interface TopicPermissionConfig {
+  user: string
+  vhost: string
+  exchange: string
+  write: string
+  read: string
 }
 
 export interface AclConfig {
@@ -217,7 +241,13 @@ export interface WharfConfig {
   admin: { host: string, port: number, tls: TlsListenerConfig }
   auth: {
     allowAnonymous: boolean
+    /** The built-in guest/guest user (loopback only, administrator, full permissions on '/'). */
+    guest: { enabled: boolean }
     users: UserConfig[]
+    /** Permissions per user and vhost; a user named here gets exactly these (its `vhosts` shorthand is ignored). */
+    permissions: PermissionConfig[]
+    /** Topic permissions per user, vhost and exchange; they override the mapping of publish/subscribe lists. */
+    topicPermissions: TopicPermissionConfig[]
     /** Applies to anonymous clients and to users without own publish/subscribe lists. */
     defaultAcl: AclConfig
   }

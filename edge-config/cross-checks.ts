@@ -75,6 +75,25 @@ const mqttVhost: CrossCheck = (c, fail) => {
   if (!c.amqp.vhosts.includes(c.mqtt.vhost)) fail('mqtt.vhost', c.mqtt.vhost, `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`)
 }
 
+// Permissions name a user of auth.users (the built-in guest has its own) and a vhost of amqp.vhosts, once each.
+const permissionReferences: CrossCheck = (c, fail) => {
+  const users = new Set(c.auth.users.map(u => u.username))
+  const vhosts = c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')
+  const check = (field: string, list: ReadonlyArray<{ user: string, vhost: string, exchange?: string }>, per: string): void => {
+    const seen = new Map<string, number>()
+    list.forEach((p, i) => {
+      if (!users.has(p.user)) fail(`${field}[${i}].user`, p.user, 'must name a user of auth.users')
+      if (!c.amqp.vhosts.includes(p.vhost)) fail(`${field}[${i}].vhost`, p.vhost, `must be one of amqp.vhosts (${vhosts})`)
+      const key = JSON.stringify([p.user, p.vhost, p.exchange])
+      const first = seen.get(key)
+      if (first !== undefined) fail(`${field}[${i}]`, p, `must be unique per ${per} (already given by ${field}[${first}])`)
+      seen.set(key, i)
+    })
+  }
+  check('auth.permissions', c.auth.permissions, 'user and vhost')
+  check('auth.topicPermissions', c.auth.topicPermissions, 'user, vhost and exchange')
+}
+
 const segmentSizes: CrossCheck = (c, fail) => {
   const { blockBytes, segmentBytes } = c.streams
   if (blockBytes > segmentBytes) fail('streams.blockBytes', blockBytes, `must be <= streams.segmentBytes (${segmentBytes} bytes): a block is part of one segment`)
@@ -119,6 +138,6 @@ const uniqueArchiveStreams: CrossCheck = (c, fail) => {
 }
 
 export const crossChecks: readonly CrossCheck[] = [
-  tlsPairs, distinctPorts, uniqueUsernames, amqpVhosts, mqttVhost,
+  tlsPairs, distinctPorts, uniqueUsernames, amqpVhosts, mqttVhost, permissionReferences,
   segmentSizes, uploadBackoff, s3SettingsNeedS3, localBytesBelowWatermark, uniqueArchiveStreams
 ]

@@ -81,6 +81,6 @@ export function defaultConfig (): WharfConfig {
     },
     // The admin API answers on this machine only unless configured otherwise (RabbitMQ's guest rule, for HTTP).
     admin: { host: '127.0.0.1', port: 8080, tls: tlsDisabled(8443) },
-    auth: { allowAnonymous: true, users: [], defaultAcl: {} }
+    auth: { allowAnonymous: true, guest: { enabled: true }, users: [], permissions: [], topicPermissions: [], defaultAcl: {} }
   }
 }

@@ -50,7 +50,8 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_TIERING_CACHE_BYTES_MAX', field: 'tiering.cacheBytesMax', kind: 'integer', description: 'in-memory block cache of cold reads' },
   { name: 'WHARF_ADMIN_HOST', field: 'admin.host', kind: 'string', description: 'bind address of admin HTTP (default 127.0.0.1)' },
   { name: 'WHARF_ADMIN_PORT', field: 'admin.port', kind: 'integer', description: 'admin HTTP (health, metrics, management API)' },
-  { name: 'WHARF_ALLOW_ANONYMOUS', field: 'auth.allowAnonymous', kind: 'boolean', description: 'true or false' }
+  { name: 'WHARF_ALLOW_ANONYMOUS', field: 'auth.allowAnonymous', kind: 'boolean', description: 'true or false' },
+  { name: 'WHARF_GUEST_ENABLED', field: 'auth.guest.enabled', kind: 'boolean', description: 'the built-in guest/guest user (loopback only)' }
 ]
 
 export interface EnvApplied {

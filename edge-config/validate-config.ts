@@ -5,6 +5,8 @@ import { ConfigError } from './config-error.ts'
 import { defaultConfig } from './defaults.ts'
 import { isPasswordHash } from '../core/auth/password-hash.ts'
 import { isScramCredentials } from '../core/auth/scram-credentials.ts'
+import { permissionRegexProblem } from '../core/auth/permission-regex.ts'
+import { userTags } from '../core/auth/access-types.ts'
 import { isValidAclPattern } from '../adapters/mqtt/topic-acl.ts'
 import { crossChecks, type Fail } from './cross-checks.ts'
 import { bindHostProblem, mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
@@ -83,6 +85,12 @@ const scramSha256: Leaf = {
   test: isScramCredentials,
   optional: true,
   redact: true
+}
+const permissionRegex: Leaf = {
+  kind: 'leaf',
+  allowed: 'must be a regular expression as RabbitMQ takes them (searched for, not anchored; "" matches nothing)',
+  test: v => typeof v === 'string' && permissionRegexProblem(v) === null,
+  explain: v => typeof v === 'string' ? permissionRegexProblem(v) : null
 }
 const wsPath: Leaf = { kind: 'leaf', allowed: "must be a URL path starting with '/'", test: v => typeof v === 'string' && /^\/[^\s?#]*$/.test(v) }
 
@@ -243,9 +251,19 @@ const schema: Schema<WharfConfig> = {
               scramSha256,
               publish: list(aclPattern),
               subscribe: list(aclPattern),
-              vhosts: list(text)
+              vhosts: list(text),
+              tags: list(oneOf(...userTags))
             }
           }
+        },
+        guest: { kind: 'map', fields: { enabled: bool } },
+        permissions: {
+          kind: 'list',
+          item: { kind: 'map', fields: { user: text, vhost: text, configure: permissionRegex, write: permissionRegex, read: permissionRegex } }
+        },
+        topicPermissions: {
+          kind: 'list',
+          item: { kind: 'map', fields: { user: text, vhost: text, exchange: text, write: permissionRegex, read: permissionRegex } }
         },
         defaultAcl: acl
       }

@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Metrics } from '../core/metrics.ts'
+import type { AccessControl } from '../core/auth/access-control.ts'
+import type { Principal } from '../core/auth/access-types.ts'
 import type { QueueInfo } from './queue-listing.ts'
+import { authorizeAdmin, openPaths, realm } from './admin-auth.ts'
 
 export interface AdminState {
   ready(): boolean
@@ -13,15 +16,26 @@ export interface AdminState {
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void
 
+/** Resources that take other methods than GET (users, vhosts, permissions); true when it answered the request. */
+export type AdminApi = (req: IncomingMessage, res: ServerResponse, path: string, principal: Principal) => boolean | Promise<boolean>
+
+export interface AdminOptions {
+  /** Logins and tags: every resource but /healthz and /readyz needs HTTP Basic credentials. */
+  readonly access: AccessControl
+  /** More GET resources (the live page), mounted without this file knowing them. */
+  readonly extraRoutes?: Record<string, AdminRoute>
+  readonly api?: AdminApi
+}
+
 // Admin HTTP: health for orchestrators, Prometheus metrics, and a JSON API shaped like RabbitMQ's
-// management API so existing dashboards and scripts find familiar fields. extraRoutes mounts more GET
-// resources (the live page) without this file knowing them.
-export function createAdminServer (metrics: Metrics, state: AdminState, extraRoutes: Record<string, AdminRoute> = {}): Server {
-  return createServer(adminRequestHandler(metrics, state, extraRoutes))
+// management API so existing dashboards and scripts find familiar fields.
+export function createAdminServer (metrics: Metrics, state: AdminState, opts: AdminOptions): Server {
+  return createServer(adminRequestHandler(metrics, state, opts))
 }
 
 /** The admin API as a request handler, for the plain and the TLS (admin.tls) listener alike. */
-export function adminRequestHandler (metrics: Metrics, state: AdminState, extraRoutes: Record<string, AdminRoute> = {}): AdminRoute {
+export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: AdminOptions): AdminRoute {
+  const extraRoutes = opts.extraRoutes ?? {}
   const routes: Record<string, AdminRoute> = {
     ...extraRoutes,
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -34,13 +48,28 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, extraR
     '/api/connections': (_req, res) => sendJson(res, 200, state.connections()),
     '/api/tiering': (_req, res) => { const t = state.tiering(); if (t === null) sendJson(res, 503, { error: 'starting' }); else sendJson(res, 200, t) }
   }
-  return (req, res) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
+    if (!openPaths.has(path)) {
+      const decision = await authorizeAdmin(opts.access, req, path)
+      if (!decision.ok) {
+        const headers: Record<string, string> = decision.status === 401 ? { 'www-authenticate': `Basic realm="${realm}"` } : {}
+        sendJson(res, decision.status, { error: decision.status === 401 ? 'not_authorized' : 'access_refused', reason: decision.reason }, headers)
+        return
+      }
+      if (opts.api !== undefined && await opts.api(req, res, path, decision.principal)) return
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported here` }); return }
     if (path === '/api/queues' || path.startsWith('/api/queues/')) { sendQueues(res, path, state); return }
     const route = routes[path]
     if (!route) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
     route(req, res)
+  }
+  return (req, res) => {
+    serve(req, res).catch(err => {
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal_error', reason: `admin http: ${req.method} ${req.url}: ${(err as Error).message}` })
+      else res.destroy()
+    })
   }
 }
 
@@ -58,7 +87,7 @@ function sendQueues (res: ServerResponse, path: string, state: AdminState): void
   sendJson(res, 200, q)
 }
 
-function sendJson (res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' })
+export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers })
   res.end(JSON.stringify(body))
 }

@@ -32,6 +32,9 @@ import { RateLimitedLog } from '../core/rate-limited-log.ts'
 import { CertificateReloader, tlsEnabled, tlsServerOptions, type ReloadOutcome } from './tls-options.ts'
 import { ConnectionGate } from './connection-gate.ts'
 import { startProtocolListeners, type ProtocolPorts } from './protocol-listeners.ts'
+import { openAccess, warnAnonymousExposure, wireVhosts } from './access-wiring.ts'
+import { accessRoutes } from './admin-access-routes.ts'
+import type { AccessControl } from '../core/auth/access-control.ts'
 
 const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
 
@@ -49,6 +52,8 @@ export interface WharfNode {
   readonly amqp: AmqpAdapter
   /** SIGHUP: every TLS listener reads its certificate files again; open connections keep theirs. */
   reloadCertificates(): ReloadOutcome[]
+  /** Users, vhosts and permissions (the store the management API changes). */
+  readonly access: AccessControl
   /** Drain: stop accepting, disconnect clients, commit what is pending, close the store. */
   close(): Promise<void>
 }
@@ -103,16 +108,18 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     clock: systemClock,
     logger: logger.child({ component: 'streams' })
   })
-  const broker = new Broker({ vhosts: config.amqp.vhosts, store: durable, logger: logger.child({ component: 'model' }), streams })
+  // Shared by every protocol and the admin API: a user's logins, publish rate and connections count together.
+  const verifier = new PasswordVerifier(config.limits.verifierCacheEntriesMax)
+  const access = await openAccess(config, store, logger, verifier)
+  const broker = new Broker({ vhosts: access.store.vhosts(), store: durable, logger: logger.child({ component: 'model' }), streams })
   opened.add('queue model', () => broker.close())
   registerModelMetrics(broker, metrics)
-  // Shared by both protocols: a user's logins, publish rate and connections count together.
-  const verifier = new PasswordVerifier(config.limits.verifierCacheEntriesMax)
   const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
   const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs)
-  const amqp = createAmqpAdapter({ amqp: config.amqp, users: config.auth.users, broker, logger, metrics, version: wharfVersion, verifier, limits })
+  const amqp = createAmqpAdapter({ amqp: config.amqp, access, broker, logger, metrics, version: wharfVersion, limits })
   opened.add('amqp adapter', async () => await amqp.close())
-  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), verifier, limits })
+  wireVhosts(access.store, broker, amqp, config.mqtt.vhost, logger.child({ component: 'access' }))
+  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, access, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), limits })
   opened.add('mqtt adapter', async () => await mqtt.close())
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)
   opened.add('tiering', async () => await tiering.close())
@@ -137,8 +144,9 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     ],
     queues: () => listQueues(broker),
     tiering: () => ({ ...tiering.status(), disk: disk.status() })
-  }, liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }))
+  }, { access, extraRoutes: liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), api: accessRoutes(access.store) })
   const hosts = bindAddresses(config)
+  warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
   const reloader = new CertificateReloader()
   const gate = new ConnectionGate(new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs()), metrics, new RateLimitedLog(logger.child({ component: 'limits' }), warnIntervalMs, () => systemClock.nowMs()))
   const ports: BoundPorts = {
@@ -169,6 +177,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
       }
       return outcomes
     },
+    access,
     close: () => {
       closing ??= (async () => {
         ready = false

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import type { Channel, ChannelModel } from 'amqplib'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, expectConnectionClosed } from './support/amqp-helpers.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
   let broker: TestBroker
@@ -142,7 +143,7 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     ch.sendToQueue('counted', Buffer.from('2'))
     await eventually('two messages', async () => (await ch.checkQueue('counted')).messageCount === 2)
     assert.ok(broker.node.metrics.value('wharf_queue_messages_ready') >= 2)
-    const scraped = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+    const scraped = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
     assert.match(scraped, /^wharf_queues \d+$/m)
     assert.match(scraped, /^wharf_amqp_connections_open 2$/m)
     const c1 = await fresh()

@@ -17,6 +17,7 @@ import { HEARTBEAT_FRAME, PROTOCOL_HEADER } from '../adapters/amqp/codec/frame-w
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 import { eventually } from './support/wait.ts'
+import { testAccess, type TestAccess } from './support/access.ts'
 
 describe('AMQP timers on a manual clock', { timeout: 30_000 }, () => {
   const clock = new ManualClock()
@@ -28,14 +29,16 @@ describe('AMQP timers on a manual clock', { timeout: 30_000 }, () => {
   let adapter: AmqpAdapter
   let server: Server
   let port: number
+  let access: TestAccess
 
   before(async () => {
     const config = defaultConfig()
     config.amqp.handshakeTimeoutSeconds = 1
     broker = new Broker({ vhosts: ['/'], clock })
+    access = await testAccess()
     adapter = createAmqpAdapter({
       amqp: config.amqp,
-      users: [],
+      access: access.control,
       broker,
       logger: createLogger('debug', line => { logs.push(JSON.parse(line) as Record<string, unknown>) }),
       metrics,
@@ -54,6 +57,7 @@ describe('AMQP timers on a manual clock', { timeout: 30_000 }, () => {
     await adapter.close()
     broker.close()
     server.close()
+    access.close()
   })
 
   const heartbeatTimeouts = (): number => metrics.value('wharf_amqp_heartbeat_timeouts_total')

@@ -11,6 +11,7 @@ import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect as mqttConnect, collector, end } from './support/mqtt-helpers.ts'
 import { connect as amqpConnect, consume, closeQuietly } from './support/amqp-helpers.ts'
 import type { ChannelModel } from 'amqplib'
+import { adminFetch } from './support/admin-http.ts'
 
 const chromiumPath = '/usr/bin/chromium'
 const waitMs = 10_000
@@ -29,7 +30,8 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
       timeout: 30_000,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
     })
-    page = await browser.newPage()
+    // The live page is an admin resource: the browser answers the Basic challenge as guest (loopback).
+    page = await browser.newPage({ httpCredentials: { username: 'guest', password: 'guest' } })
     page.setDefaultTimeout(waitMs)
     page.on('pageerror', err => pageErrors.push(err.message))
     page.on('console', msg => { if (msg.type() === 'error') pageErrors.push(msg.text()) })
@@ -46,22 +48,25 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
 
   test('the admin server serves the page, its script, the mqtt.js bundle and where the WebSocket listener is', async () => {
     assert.ok(broker)
-    const html = await fetch(`${broker.adminUrl}/live`)
+    const anonymous = await fetch(`${broker.adminUrl}/live`)
+    assert.equal(anonymous.status, 401, 'the live page needs the same credentials as the rest of the admin API')
+    assert.equal(anonymous.headers.get('www-authenticate'), 'Basic realm="Wharf"')
+    const html = await adminFetch(`${broker.adminUrl}/live`)
     assert.equal(html.status, 200)
     assert.match(html.headers.get('content-type') ?? '', /^text\/html/)
     assert.match(await html.text(), /<script src="\/live\/mqtt\.min\.js"><\/script>/)
 
-    const bundle = await fetch(`${broker.adminUrl}/live/mqtt.min.js`)
+    const bundle = await adminFetch(`${broker.adminUrl}/live/mqtt.min.js`)
     assert.equal(bundle.status, 200)
     assert.match(bundle.headers.get('content-type') ?? '', /^application\/javascript/)
     const installed = join(dirname(createRequire(import.meta.url).resolve('mqtt/package.json')), 'dist', 'mqtt.min.js')
     assert.equal(await bundle.text(), readFileSync(installed, 'utf8'))
 
-    const script = await fetch(`${broker.adminUrl}/live/live.js`)
+    const script = await adminFetch(`${broker.adminUrl}/live/live.js`)
     assert.equal(script.status, 200)
     assert.match(script.headers.get('content-type') ?? '', /^application\/javascript/)
 
-    const config = await fetch(`${broker.adminUrl}/live/config.json`)
+    const config = await adminFetch(`${broker.adminUrl}/live/config.json`)
     assert.deepEqual(await config.json(), { wsPort: broker.node.ports.ws, wsPath: '/mqtt', messagesShownMax: 200 })
   })
 

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import * as m from './support/mqtt-helpers.ts'
 import * as a from './support/amqp-helpers.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 let broker: TestBroker
 let amqp: ChannelModel
@@ -218,28 +219,28 @@ test('GET /api/queues lists AMQP queues, MQTT sessions and shared-subscription q
   const clean = await m.connect(broker.mqttUrl, { clientId: 'listed-clean', clean: true })
   try {
     await a.eventually('the AMQP message is counted', async () => {
-      const res = await fetch(`${broker.adminUrl}/api/queues/%2F/listed-durable`)
+      const res = await adminFetch(`${broker.adminUrl}/api/queues/%2F/listed-durable`)
       return res.status === 200 && ((await res.json()) as { messages: number }).messages === 1
     })
-    const all = await (await fetch(`${broker.adminUrl}/api/queues`)).json() as Array<Record<string, unknown>>
+    const all = await (await adminFetch(`${broker.adminUrl}/api/queues`)).json() as Array<Record<string, unknown>>
     const byName = new Map(all.map(q => [q['name'], q]))
     assert.deepEqual(pick(byName.get('listed-durable')), { vhost: '/', durable: true, messages: 1, consumers: 0, type: 'classic' })
     assert.deepEqual(pick(byName.get('mqtt-session/listed-device')), { vhost: '/', durable: true, messages: 0, consumers: 1, type: 'mqtt-session' })
     assert.deepEqual(pick(byName.get('mqtt-session/listed-clean')), { vhost: '/', durable: false, messages: 0, consumers: 1, type: 'mqtt-session' })
     await m.end(persistent)
     await a.eventually('the session is offline', async () => {
-      const q = await (await fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/listed-device')}`)).json() as { consumers: number }
+      const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/listed-device')}`)).json() as { consumers: number }
       return q.consumers === 0
     })
     ch.publish('amq.topic', 'listed.a', Buffer.from('while-away'), { deliveryMode: 2 })
     await a.eventually('the offline session counts its message', async () => {
-      const res = await fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/listed-device')}`)
+      const res = await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/listed-device')}`)
       const q = await res.json() as { messages: number, consumers: number }
       return q.messages === 1 && q.consumers === 0
     })
-    const inVhost = await (await fetch(`${broker.adminUrl}/api/queues/%2F`)).json() as unknown[]
+    const inVhost = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F`)).json() as unknown[]
     assert.equal(inVhost.length, all.length)
-    const missing = await fetch(`${broker.adminUrl}/api/queues/%2F/nope`)
+    const missing = await adminFetch(`${broker.adminUrl}/api/queues/%2F/nope`)
     assert.equal(missing.status, 404)
   } finally {
     await m.end(clean)

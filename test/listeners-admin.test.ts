@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, collector, end } from './support/mqtt-helpers.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 describe('TLS listeners and admin HTTP', { timeout: 60_000 }, () => {
   let broker: TestBroker
@@ -47,15 +48,15 @@ describe('TLS listeners and admin HTTP', { timeout: 60_000 }, () => {
     assert.deepEqual(await ready.json(), { status: 'ready' })
     const c = await connect(broker.mqttUrl, { clientId: 'seen-by-admin' })
     try {
-      const metrics = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+      const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
       assert.match(metrics, /# TYPE wharf_mqtt_clients_connected gauge/)
       assert.match(metrics, /wharf_mqtt_clients_connected 1/)
-      const overview = await (await fetch(`${broker.adminUrl}/api/overview`)).json() as { product_name: string }
+      const overview = await (await adminFetch(`${broker.adminUrl}/api/overview`)).json() as { product_name: string }
       assert.equal(overview.product_name, 'Wharf')
-      const conns = await (await fetch(`${broker.adminUrl}/api/connections`)).json() as Array<{ client_id: string }>
+      const conns = await (await adminFetch(`${broker.adminUrl}/api/connections`)).json() as Array<{ client_id: string }>
       assert.deepEqual(conns.map(x => x.client_id), ['seen-by-admin'])
     } finally { await end(c) }
-    assert.equal((await fetch(`${broker.adminUrl}/nope`)).status, 404)
+    assert.equal((await adminFetch(`${broker.adminUrl}/nope`)).status, 404)
   })
 
   test('/readyz is 503 once draining', async () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 describe('MQTT authentication and ACL', { timeout: 60_000 }, () => {
   let broker: TestBroker
@@ -43,7 +44,7 @@ describe('MQTT authentication and ACL', { timeout: 60_000 }, () => {
       assert.deepEqual(got.messages.map(m => [m.topic, m.payload]), [['devices/dev-7/temp', 'mine']])
       assert.ok(alice.connected, 'a denied publish must not close the connection')
       assert.ok(broker.logs.some(l => l.msg === 'mqtt publish denied' && l.topic === 'devices/dev-8/temp'))
-      const metrics = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+      const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
       assert.match(metrics, /wharf_mqtt_publish_denied_total 2/)
     } finally { await end(admin, alice) }
   })

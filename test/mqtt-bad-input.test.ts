@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, collector, end } from './support/mqtt-helpers.ts'
 import { rawConnect, publishWithTopicBytes, withTimeout } from './support/raw-mqtt.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 describe('MQTT bad input', { timeout: 60_000 }, () => {
   let broker: TestBroker
@@ -42,7 +43,7 @@ describe('MQTT bad input', { timeout: 60_000 }, () => {
     peer.socket.write(publishWithTopicBytes(Buffer.from('big'), Buffer.alloc(10_000), 1))
     await withTimeout(peer.closed, 5000, 'broker closing the oversize connection')
     assert.ok(broker.logs.some(l => l.msg === 'mqtt connection closed: packet over mqtt.maxPacketBytes' && String(l.reason).includes('4096')))
-    const metrics = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+    const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
     assert.match(metrics, /wharf_mqtt_oversize_packets_total [1-9]/)
   })
 

@@ -5,9 +5,10 @@ import mqttPacket from 'mqtt-packet'
 import { startTestBroker } from './support/test-broker.ts'
 import { connect, collector, end, eventually, settled } from './support/mqtt-helpers.ts'
 import { rawConnect } from './support/raw-mqtt.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 async function metric (adminUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text()
+  const text = await (await adminFetch(`${adminUrl}/metrics`)).text()
   const line = text.split('\n').find(l => l.startsWith(name + ' '))
   return line ? Number(line.split(' ')[1]) : NaN
 }

@@ -1,31 +1,29 @@
 // The AMQP 0-9-1 server: accepts sockets, counts and limits connections, closes them on shutdown.
 // Everything a connection does goes through the core Broker it is given.
 import type { Socket } from 'node:net'
-import type { AmqpConfig, UserConfig } from '../../edge-config/config-types.ts'
+import type { AmqpConfig } from '../../edge-config/config-types.ts'
+import type { AccessControl } from '../../core/auth/access-control.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import { systemClock, type Clock } from '../../core/clock.ts'
 import { CONNECTION_FORCED } from './codec/reply-codes.ts'
 import { AmqpException } from './amqp-errors.ts'
-import { Authenticator } from './authenticator.ts'
 import { AmqpConnection, type AmqpPeer, type AmqpServerContext } from './connection.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
-import type { PasswordVerifier } from '../../core/auth/password-verifier.ts'
 import { RateLimitedLog } from '../../core/rate-limited-log.ts'
 import { serverProperties } from './server-properties.ts'
 
 export interface AmqpAdapterOptions {
   readonly amqp: AmqpConfig
-  readonly users: readonly UserConfig[]
+  /** Users, vhosts and permissions (core/auth). */
+  readonly access: AccessControl
   readonly broker: Broker
   readonly logger: Logger
   readonly metrics: Metrics
   readonly version: string
   /** Absent: the system clock. */
   readonly clock?: Clock
-  /** Password checks shared with MQTT; absent: one that remembers nothing. */
-  readonly verifier?: PasswordVerifier
   /** Publish rates and connection counts shared with MQTT; absent: none. */
   readonly limits?: AbuseLimits
 }
@@ -48,6 +46,8 @@ export interface AmqpAdapter {
    * connection.blocked / unblocked, and a connection that publishes meanwhile is not read from.
    */
   setBlocked (reason: string | null): void
+  /** The vhost was deleted: its connections are closed with 320 CONNECTION_FORCED, as RabbitMQ. */
+  closeVhost (name: string): void
   /** Closes every connection with 320 CONNECTION_FORCED and waits (bounded) for their sockets. */
   close (): Promise<void>
 }
@@ -64,7 +64,7 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
   const ctx: AmqpServerContext = {
     broker: opts.broker,
     alarm,
-    authenticator: new Authenticator(opts.users, opts.verifier),
+    access: opts.access,
     abuseLimits: opts.limits,
     warnOnce: new RateLimitedLog(log, WARN_INTERVAL_MS, () => clock.nowMs()),
     partialFrameTimeouts: metrics.counter('wharf_amqp_partial_frame_timeouts_total', 'AMQP connections closed holding part of a frame for amqp.partialFrameTimeoutSeconds'),
@@ -116,6 +116,9 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       if (reason !== null) log.warn('publishers blocked', { reason })
       else log.info('publishers unblocked')
       for (const c of open) c.alarmChanged()
+    },
+    closeVhost (name) {
+      for (const c of open) if (c.vhost?.name === name) c.closeConnection(new AmqpException(CONNECTION_FORCED, `vhost '${name}' is deleted`))
     },
     async close () {
       closing = true

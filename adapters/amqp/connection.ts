@@ -19,7 +19,9 @@ import {
 } from './codec/amqp-defs.ts'
 import { CHANNEL_ERROR, COMMAND_INVALID, CONNECTION_FORCED, INTERNAL_ERROR, UNEXPECTED_FRAME } from './codec/reply-codes.ts'
 import { AmqpException, toAmqpException } from './amqp-errors.ts'
-import type { Authenticator, AuthenticatedUser } from './authenticator.ts'
+import type { AccessControl } from '../../core/auth/access-control.ts'
+import type { Principal } from '../../core/auth/access-types.ts'
+import type { VhostAccess } from '../../core/auth/vhost-access.ts'
 import { AmqpChannel } from './channel.ts'
 import type { Content } from './content-assembler.ts'
 import { FrameOutput } from './frame-output.ts'
@@ -45,7 +47,8 @@ export interface PublishAlarm { reason: string | null }
 export interface AmqpServerContext {
   readonly broker: Broker
   readonly alarm: PublishAlarm
-  readonly authenticator: Authenticator
+  /** Logins (connection.start-ok, update-secret) and the vhost access of connection.open. */
+  readonly access: AccessControl
   readonly limits: AmqpConfig
   readonly serverProperties: FieldTable
   readonly logger: Logger
@@ -76,8 +79,10 @@ export class AmqpConnection {
   readonly output: FrameOutput
   readonly channels = new Map<number, AmqpChannel>()
   readonly log: Logger
-  user: AuthenticatedUser | undefined
+  user: Principal | undefined
   vhost: Vhost | undefined
+  /** The user's permissions in the vhost, checked by every method that touches a resource (access.ts). */
+  access: VhostAccess | undefined
   clientProperties: FieldTable = {}
   consumerCancelNotify = false
   frameMax: number

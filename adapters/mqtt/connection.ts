@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { MqttSession, SessionConnection } from './session.ts'
 import type { Engine } from './engine.ts'
 import type { AuthExchange } from './enhanced-auth/auth-method.ts'
+import type { VhostAccess } from '../../core/auth/vhost-access.ts'
 import { MqttPacketReader, type InboundPacket } from './codec/packet-reader.ts'
 import { encodePacket, encodePublish, type OutboundPacket, type PublishOut } from './codec/packet-writer.ts'
 import { MqttCodecError } from './codec/codec-error.ts'
@@ -21,6 +22,8 @@ export class MqttConnection implements SessionConnection {
   protocolVersion: 3 | 4 | 5 = 4
   clientId = ''
   username: string | null = null
+  /** The client's permissions in its vhost, set when CONNECT is accepted (access.ts). */
+  access: VhostAccess | null = null
   session: MqttSession | null = null
   /** 0: no keep alive. */
   keepAliveMs = 0

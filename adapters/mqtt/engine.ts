@@ -1,6 +1,6 @@
 // The MQTT engine's shared state, handed to every handler: the model's vhost and exchange, the
-// sessions, retained messages, authentication and ACLs, limits, counters and the log.
-import type { MqttConfig, WharfConfig } from '../../edge-config/config-types.ts'
+// sessions, retained messages, logins and permissions, limits, counters and the log.
+import type { MqttConfig } from '../../edge-config/config-types.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
 import type { QueueEntry } from '../../core/model/queue-entry.ts'
 import type { Logger } from '../../core/logger.ts'
@@ -10,11 +10,10 @@ import type { PublishResult } from '../../core/model/vhost.ts'
 import type { SessionHost } from './session-host.ts'
 import type { RetainedMessages } from './retained.ts'
 import type { Sessions } from './sessions.ts'
-import type { TopicAcl } from './topic-acl.ts'
+import type { MqttAccess } from './access.ts'
 import type { AuthMethods } from './enhanced-auth/auth-method.ts'
 import type { MqttConnection } from './connection.ts'
 import { RateLimitedLog } from '../../core/rate-limited-log.ts'
-import { PasswordVerifier } from '../../core/auth/password-verifier.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 
 export interface EngineCounters {
@@ -38,8 +37,8 @@ export function engineCounters (metrics: Metrics): EngineCounters {
     refusedConnections: metrics.counter('wharf_mqtt_connections_refused_total', 'MQTT connections refused at mqtt.maxConnections'),
     oversize: metrics.counter('wharf_mqtt_oversize_packets_total', 'MQTT connections closed for a packet over mqtt.maxPacketBytes'),
     authFailed: metrics.counter('wharf_mqtt_auth_failures_total', 'MQTT CONNECTs refused for bad credentials or anonymous access'),
-    publishDenied: metrics.counter('wharf_mqtt_publish_denied_total', 'MQTT publishes refused by ACL or to a $ topic'),
-    subscribeDenied: metrics.counter('wharf_mqtt_subscribe_denied_total', 'MQTT subscriptions refused by ACL (SUBACK 0x80 / 0x87)'),
+    publishDenied: metrics.counter('wharf_mqtt_publish_denied_total', 'MQTT publishes refused by permissions or to a $ topic'),
+    subscribeDenied: metrics.counter('wharf_mqtt_subscribe_denied_total', 'MQTT subscriptions refused by permissions (SUBACK 0x80 / 0x87)'),
     clientErrors: metrics.counter('wharf_mqtt_client_errors_total', 'MQTT connections closed for a protocol or I/O error'),
     published: metrics.counter('wharf_mqtt_messages_published_total', 'MQTT PUBLISH packets accepted from clients'),
     refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
@@ -51,8 +50,6 @@ export function engineCounters (metrics: Metrics): EngineCounters {
   }
 }
 
-export interface User { readonly username: string, readonly passwordHash: string }
-
 export class Engine implements SessionHost {
   /** Open connections, counted from accept to close (also those still before CONNECT). */
   readonly connections = new Set<MqttConnection>()
@@ -61,8 +58,6 @@ export class Engine implements SessionHost {
   readonly warnOnce: RateLimitedLog
   sessions!: Sessions
   readonly startedAtMs: number
-  /** Password checks, remembering verified ones (set by the adapter; the default remembers none). */
-  verifier = new PasswordVerifier(0)
   /** Publish rates and connection counts shared with AMQP; null: none configured. */
   limits: AbuseLimits | null = null
   /** $SYS figures. */
@@ -70,12 +65,11 @@ export class Engine implements SessionHost {
 
   constructor (
     readonly config: MqttConfig,
-    readonly auth: WharfConfig['auth'],
     readonly vhost: Vhost,
     readonly exchange: string,
     readonly retained: RetainedMessages,
-    readonly acl: TopicAcl,
-    readonly users: ReadonlyMap<string, User>,
+    /** Logins, the vhost, and the permissions of publishes and subscriptions (RabbitMQ's MQTT mapping). */
+    readonly access: MqttAccess,
     readonly authMethods: AuthMethods,
     readonly counters: EngineCounters,
     readonly log: Logger,

@@ -16,11 +16,11 @@ import { RetainedMessages } from './retained.ts'
 import { MqttConnection } from './connection.ts'
 import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
-import { PasswordVerifier } from '../../core/auth/password-verifier.ts'
-import { createTopicAcl } from './topic-acl.ts'
+import { MqttAccess } from './access.ts'
+import type { AccessControl } from '../../core/auth/access-control.ts'
 import { AuthMethods } from './enhanced-auth/auth-method.ts'
 import { ScramSha256 } from './enhanced-auth/scram-sha-256.ts'
-import { scramUsersFromConfig } from './enhanced-auth/config-users.ts'
+import { scramUsersFrom } from './enhanced-auth/scram-users.ts'
 import { bindArchives } from './archive-bindings.ts'
 import { importLegacySessions } from './legacy-sessions.ts'
 import { startSysTopics } from './sys-topics.ts'
@@ -31,6 +31,8 @@ import { SESSION_QUEUE_PREFIX } from './topic-grammar.ts'
 export interface MqttAdapterOptions {
   mqtt: MqttConfig
   auth: WharfConfig['auth']
+  /** Users, vhosts and permissions (core/auth). */
+  access: AccessControl
   store: SqliteStore
   /** The core model MQTT publishes are routed through (mqtt.vhost, mqtt.exchange). */
   model: Broker
@@ -43,8 +45,6 @@ export interface MqttAdapterOptions {
   version: string
   /** Stable across restarts (SCRAM-SHA-256 derives unknown users' salts from it). */
   scramServerSecret: Buffer
-  /** Password checks shared with AMQP; absent: one that remembers nothing. */
-  verifier?: PasswordVerifier
   /** Publish rates and connection counts shared with AMQP; absent: none. */
   limits?: AbuseLimits
 }
@@ -84,11 +84,10 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   const retained = new RetainedMessages(opts.store, opts.propertiesCodec, mqtt.exchange)
   vhost.attachSink(mqtt.exchange, retained)
   const methods = new AuthMethods()
-  methods.register(new ScramSha256({ ...scramUsersFromConfig(opts.auth.users), serverSecret: opts.scramServerSecret }))
-  const users = new Map(opts.auth.users.map(u => [u.username, u]))
-  const engine = new Engine(mqtt, opts.auth, vhost, mqtt.exchange, retained, createTopicAcl(opts.auth), users, methods, engineCounters(metrics), log, () => opts.model.nowMs)
+  methods.register(new ScramSha256({ ...scramUsersFrom(opts.access.store), serverSecret: opts.scramServerSecret }))
+  const access = new MqttAccess({ control: opts.access, vhost: mqtt.vhost, exchange: mqtt.exchange, allowAnonymous: opts.auth.allowAnonymous, defaultAcl: opts.auth.defaultAcl })
+  const engine = new Engine(mqtt, vhost, mqtt.exchange, retained, access, methods, engineCounters(metrics), log, () => opts.model.nowMs)
   engine.sessions = new Sessions(engine, new SessionStore(opts.store, mqtt.vhost))
-  engine.verifier = opts.verifier ?? new PasswordVerifier(0)
   engine.limits = opts.limits ?? null
   vhost.overflowListeners.add((q, outcome) => {
     if (!q.name.startsWith(SESSION_QUEUE_PREFIX)) return

@@ -1,13 +1,34 @@
+// The mapping of Mosquitto-style lists onto topic permissions, checked the way the engine checks a
+// client: the topic or filter as the grammar allows it, then its routing or binding key against the
+// regex the list became (core/auth's topic check), with %u and %c substituted.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createTopicAcl, isValidAclPattern } from './topic-acl.ts'
+import { aclTopicPermission, isValidAclPattern, mqttTopicVariables } from './topic-acl.ts'
+import { publishAllowed, subscribeAllowed } from './access.ts'
+import { topicFilterProblem, topicNameProblem } from './topic-grammar.ts'
+import { fullPermissions, type Principal } from '../../core/auth/access-types.ts'
+import { VhostAccess } from '../../core/auth/vhost-access.ts'
 import type { WharfConfig } from '../../edge-config/config-types.ts'
 
-type Auth = WharfConfig['auth']
+type Auth = Pick<WharfConfig['auth'], 'users' | 'defaultAcl'>
 const hash = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
 
 function auth (partial: Partial<Auth>): Auth {
-  return { allowAnonymous: true, users: [], defaultAcl: {}, ...partial }
+  return { users: [], defaultAcl: {}, ...partial }
+}
+
+/** The lists as the engine sees them: one principal per check, full resource permissions, the topic permission from the lists. */
+function createTopicAcl (a: Auth): { canPublish: (u: string | null, c: string, t: string) => boolean, canSubscribe: (u: string | null, c: string, f: string) => boolean } {
+  const access = (username: string | null, clientId: string): VhostAccess => {
+    const own = username === null ? undefined : a.users.find(u => u.username === username)
+    const topic = aclTopicPermission(own, a.defaultAcl, 'amq.topic')
+    const principal: Principal = { username, tags: [], permissions: () => fullPermissions, topicPermission: () => topic }
+    return new VhostAccess(principal, '/', mqttTopicVariables(username, clientId, '/'), { version: 0 })
+  }
+  return {
+    canPublish: (u, c, topic) => topicNameProblem(topic) === null && publishAllowed(access(u, c), 'amq.topic', topic),
+    canSubscribe: (u, c, filter) => (filter.startsWith('$share/') || topicFilterProblem(filter) === null) && subscribeAllowed(access(u, c), 'amq.topic', c, filter)
+  }
 }
 
 describe('topic ACL: which list applies', () => {

@@ -64,13 +64,16 @@ describe('topic permissions', () => {
     assert.equal(expandTopicVariables('^{client_id}$', { client_id: 'a+b(c)' }), '^a\\+b\\(c\\)$')
   })
 
-  test('a variable absent, or holding a word separator or wildcard, makes the regex match nothing', () => {
+  test('a variable absent, or holding a word separator or wildcard, makes its part of the regex match nothing', () => {
     const t = { exchange: 'amq.topic', write: '^devices\\.{client_id}\\..*', read: '.*' }
     assert.equal(topicAllowed(t, 'write', 'devices.a.b.x', { client_id: 'a.b' }), false, "client 'a.b' does not reach into client 'a'")
     assert.equal(topicAllowed(t, 'write', 'devices.x.y', { client_id: '*' }), false)
     assert.equal(topicAllowed(t, 'write', 'devices.x.y', { client_id: '#' }), false)
     assert.equal(topicAllowed(t, 'write', 'devices.x.y', {}), false)
     assert.equal(topicAllowed(t, 'read', 'anything', {}), true, 'a regex without variables does not need them')
+    const either = { exchange: 'amq.topic', write: '^(?:users\\.{username}|public)$', read: '' }
+    assert.equal(topicAllowed(either, 'write', 'public', {}), true, 'the other alternatives still apply')
+    assert.equal(topicAllowed(either, 'write', 'users.', {}), false)
   })
 
   test('refusals are worded as RabbitMQ words them', () => {

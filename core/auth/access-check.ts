@@ -1,7 +1,7 @@
 // The permission checks as pure functions, and the refusals worded as RabbitMQ words them (clients,
 // logs and operators know the text).
 import type { Access, ResourceKind, TopicAccess, TopicPermission, TopicVariables, VhostPermissions } from './access-types.ts'
-import { permissionMatches } from './permission-regex.ts'
+import { matchNothing, permissionMatches } from './permission-regex.ts'
 
 /** RabbitMQ checks the default exchange ("") under this name. */
 export const DEFAULT_EXCHANGE_PERMISSION_NAME = 'amq.default'
@@ -15,8 +15,7 @@ export function resourceAllowed (perms: VhostPermissions | undefined, access: Ac
 /** No topic permission for the exchange: allowed (RabbitMQ: topic authorisation is opt-in per exchange). */
 export function topicAllowed (perm: TopicPermission | undefined, access: TopicAccess, routingKey: string, vars: TopicVariables): boolean {
   if (perm === undefined) return true
-  const regex = expandTopicVariables(perm[access], vars)
-  return regex !== null && permissionMatches(regex, routingKey)
+  return permissionMatches(expandTopicVariables(perm[access], vars), routingKey)
 }
 
 const variablePattern = /\{(username|vhost|client_id)\}/g
@@ -27,16 +26,15 @@ const regexSpecials = /[.*+?^${}()|[\]\\]/g
  * {username}, {vhost} and {client_id} replaced by their values, escaped so a value is matched as
  * itself (RabbitMQ inserts values raw: a client id '.*' would then match every key). A value that is
  * absent, or holds '.', '*' or '#', would reach beyond one word of the routing key (client 'a.b' into
- * the keys of client 'a'), so the regex then matches nothing: null.
+ * the keys of client 'a'): it is replaced by a group that matches nothing, so the alternative holding
+ * it fails and the others of the regex still apply.
  */
-export function expandTopicVariables (regex: string, vars: TopicVariables): string | null {
-  let refused = false
-  const expanded = regex.replace(variablePattern, (_all, name: keyof TopicVariables) => {
+export function expandTopicVariables (regex: string, vars: TopicVariables): string {
+  return regex.replace(variablePattern, (_all, name: keyof TopicVariables) => {
     const value = vars[name]
-    if (value === undefined || wordBreakers.test(value)) { refused = true; return '' }
+    if (value === undefined || wordBreakers.test(value)) return matchNothing
     return value.replace(regexSpecials, '\\$&')
   })
-  return refused ? null : expanded
 }
 
 export function describeResource (kind: ResourceKind, name: string, vhost: string): string {

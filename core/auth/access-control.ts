@@ -6,7 +6,7 @@ import { fullPermissions } from './access-types.ts'
 import type { AccessStore } from './access-store.ts'
 import { VhostAccess } from './vhost-access.ts'
 import { isLoopback } from './loopback.ts'
-import { verifyPasswordAsync } from './password-hash.ts'
+import { PasswordVerifier } from './password-verifier.ts'
 
 export const GUEST = 'guest'
 
@@ -14,8 +14,8 @@ export interface AccessControlOptions {
   readonly store: AccessStore
   /** auth.guest.enabled */
   readonly guestEnabled: boolean
-  /** Checks a password against a stored scrypt hash; default verifyPasswordAsync (a cached verifier fits here). */
-  readonly verifyPassword?: (password: string, passwordHash: string) => Promise<boolean>
+  /** Password checks, shared by every protocol and the admin API; default: one that remembers nothing. */
+  readonly verifier?: PasswordVerifier
 }
 
 export type LoginResult = { ok: true, principal: Principal } | { ok: false, reason: string }
@@ -23,13 +23,13 @@ export type LoginResult = { ok: true, principal: Principal } | { ok: false, reas
 export class AccessControl {
   readonly store: AccessStore
   private readonly guestEnabled: boolean
-  private readonly verify: (password: string, passwordHash: string) => Promise<boolean>
+  private readonly verifier: PasswordVerifier
   private readonly guest: Principal
 
   constructor (opts: AccessControlOptions) {
     this.store = opts.store
     this.guestEnabled = opts.guestEnabled
-    this.verify = opts.verifyPassword ?? verifyPasswordAsync
+    this.verifier = opts.verifier ?? new PasswordVerifier(0)
     const store = opts.store
     const tags: readonly UserTag[] = Object.freeze(['administrator'])
     this.guest = {
@@ -46,17 +46,25 @@ export class AccessControl {
   /** Username and password, from a peer address (guest is refused unless it is loopback). Messages as RabbitMQ's log. */
   async login (username: string, password: string, remoteAddress: string | null | undefined): Promise<LoginResult> {
     const user = this.store.user(username)
-    if (user === undefined) {
-      if (this.isBuiltinGuest(username) && password === GUEST) {
-        if (isLoopback(remoteAddress)) return { ok: true, principal: this.guest }
-        return { ok: false, reason: `user '${GUEST}' can only connect via localhost` }
-      }
-      return { ok: false, reason: `user '${username}' - invalid credentials` }
+    if (user === undefined && this.isBuiltinGuest(username) && password === GUEST) {
+      if (isLoopback(remoteAddress)) return { ok: true, principal: this.guest }
+      return { ok: false, reason: `user '${GUEST}' can only connect via localhost` }
     }
-    if (!await this.verify(password, user.passwordHash)) return { ok: false, reason: `user '${username}' - invalid credentials` }
+    // An unknown user costs the scrypt a known one does (the verifier runs one against a dummy hash).
+    if (!await this.verifier.verify(username, password, user?.passwordHash)) return { ok: false, reason: `user '${username}' - invalid credentials` }
     const principal = this.store.principal(username)
     // Deleted while its password was being checked.
     if (principal === undefined) return { ok: false, reason: `user '${username}' - invalid credentials` }
+    return { ok: true, principal }
+  }
+
+  /**
+   * A verified client certificate named the user (SASL EXTERNAL, MQTT identityAsUsername): no password
+   * is asked, and as in RabbitMQ the user must exist (its permissions are what it may do).
+   */
+  certificateLogin (username: string, source: string): LoginResult {
+    const principal = this.store.principal(username)
+    if (principal === undefined) return { ok: false, reason: `certificate ${source} '${username}' is not a user` }
     return { ok: true, principal }
   }
 

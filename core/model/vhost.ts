@@ -131,7 +131,8 @@ export class Vhost implements RoutingScope, QueueHost {
 
   /**
    * owner: the declaring connection (exclusive queues belong to it). reservedName: an adapter
-   * declaring state it keeps under a reserved prefix (names.ts), which clients may not declare.
+   * declaring state it keeps under a reserved prefix (names.ts), which clients may not declare, or a
+   * name the server generated (amq.gen-...) before it checked the client's permission on it.
    */
   async declareQueue (spec: QueueDeclare, owner: object, passive: boolean, reservedName = false): Promise<Queue> {
     if (passive) {

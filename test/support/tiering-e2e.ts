@@ -11,6 +11,7 @@ import type { SegmentIndex } from '../../core/tiering/segment-index.ts'
 import { channel, closeQuietly, connect as amqpConnect, consume } from './amqp-helpers.ts'
 import type { S3Server } from './s3-server.ts'
 import { sleep } from './wait.ts'
+import { adminFetch } from './admin-http.ts'
 
 export const ARCHIVE_STREAM = 'sensors-archive'
 export const ARCHIVE_FILTER = 'sensors/#'
@@ -53,13 +54,13 @@ export interface TieringApi {
 }
 
 export async function tieringStatus (adminUrl: string): Promise<TieringApi> {
-  const res = await fetch(`${adminUrl}/api/tiering`, { signal: AbortSignal.timeout(5000) })
+  const res = await adminFetch(`${adminUrl}/api/tiering`, { signal: AbortSignal.timeout(5000) })
   assert.equal(res.status, 200, `GET /api/tiering: ${res.status}`)
   return await res.json() as TieringApi
 }
 
 export async function metricsText (adminUrl: string): Promise<string> {
-  const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
+  const res = await adminFetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
   assert.equal(res.status, 200)
   return await res.text()
 }

@@ -9,6 +9,7 @@ import { queueName } from './queue-methods.ts'
 import { onChannel, type RouteEntry } from './route.ts'
 import type { Arguments } from '../../../core/model/message.ts'
 import { describeQueue } from '../../../core/model/names.ts'
+import { authorizeQueueRead } from '../access.ts'
 
 /** In tx mode settlements wait for tx.commit; tags are checked now, so a bad one fails at once. */
 function settleOrHold (ch: AmqpChannel, deliveryTag: number, multiple: boolean, methodId: number, apply: () => void): void {
@@ -30,6 +31,7 @@ export const basicMethods: readonly RouteEntry[] = [
   onChannel(Methods.BasicConsume, (ch, f) => {
     const vhost = ch.conn.vhostOrThrow()
     const queue = queueName(ch, f.queue, Methods.BasicConsume)
+    authorizeQueueRead(ch, queue)
     const tag = f.consumerTag === '' ? ch.newConsumerTag() : f.consumerTag
     if (ch.consumers.has(tag)) throw new AmqpException(NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`, Methods.BasicConsume)
     // As RabbitMQ: a stream consumer reads within a credit window, so it needs a consumer prefetch.
@@ -55,7 +57,9 @@ export const basicMethods: readonly RouteEntry[] = [
   }),
 
   onChannel(Methods.BasicGet, (ch, f) => {
-    const { queue, entry } = ch.conn.vhostOrThrow().get(queueName(ch, f.queue, Methods.BasicGet), f.noAck, ch.conn)
+    const name = queueName(ch, f.queue, Methods.BasicGet)
+    authorizeQueueRead(ch, name)
+    const { queue, entry } = ch.conn.vhostOrThrow().get(name, f.noAck, ch.conn)
     if (entry === undefined) { ch.send(Methods.BasicGetEmpty, {}); return }
     ch.deliverGet(entry, f.noAck, entry.redelivered, queue.messageCount)
   }),

@@ -5,7 +5,9 @@ import { ACCESS_REFUSED, CHANNEL_ERROR, NOT_ALLOWED } from '../codec/reply-codes
 import { AmqpException } from '../amqp-errors.ts'
 import { parseSaslResponse } from '../sasl.ts'
 import type { AmqpConnection, ConnectionState } from '../connection.ts'
-import type { AuthenticatedUser, AuthResult } from '../authenticator.ts'
+import type { Principal } from '../../../core/auth/access-types.ts'
+import type { LoginResult } from '../../../core/auth/access-control.ts'
+import { vhostRefusal } from '../../../core/auth/access-check.ts'
 import { onConnection, type RouteEntry } from './route.ts'
 
 function expectState (conn: AmqpConnection, state: ConnectionState, methodId: number): void {
@@ -25,25 +27,25 @@ async function startOk (conn: AmqpConnection, f: { clientProperties: Record<stri
   if (!conn.mechanisms.includes(f.mechanism)) throw refused(`unsupported mechanism ${f.mechanism}`)
   const result = f.mechanism === 'EXTERNAL' ? externalLogin(conn) : await passwordLogin(conn, f.mechanism, f.response)
   if (!result.ok) throw refused(result.reason)
-  conn.user = result.user
-  conn.authenticated(result.user.username)
+  conn.user = result.principal
+  conn.authenticated(result.principal.username ?? '')
   conn.state = 'tuning'
   const { channelMax, frameMaxBytes, heartbeatSeconds } = conn.ctx.limits
   conn.sendMethod(0, Methods.ConnectionTune, { channelMax, frameMax: frameMaxBytes, heartbeat: heartbeatSeconds })
 }
 
-async function passwordLogin (conn: AmqpConnection, mechanism: string, response: Buffer): Promise<AuthResult> {
+async function passwordLogin (conn: AmqpConnection, mechanism: string, response: Buffer): Promise<LoginResult> {
   const credentials = parseSaslResponse(mechanism, response)
   if (credentials === undefined) return { ok: false, reason: 'malformed response' }
-  return await conn.ctx.authenticator.authenticate(credentials, conn.socket.remoteAddress)
+  return await conn.ctx.access.login(credentials.username, credentials.password, conn.socket.remoteAddress)
 }
 
 /** SASL EXTERNAL (offered only where a verified client certificate names the user): the response is not used. */
-function externalLogin (conn: AmqpConnection): AuthResult {
+function externalLogin (conn: AmqpConnection): LoginResult {
   const identity = conn.peer.certificateIdentity
   if (identity === undefined) return { ok: false, reason: 'EXTERNAL without a client certificate' }
   if (identity.username === null) return { ok: false, reason: `the client certificate has no ${identity.source} to take the username from` }
-  return conn.ctx.authenticator.authenticateExternal(identity.username)
+  return conn.ctx.access.certificateLogin(identity.username, identity.source)
 }
 
 /**
@@ -53,14 +55,13 @@ function externalLogin (conn: AmqpConnection): AuthResult {
  */
 async function updateSecret (conn: AmqpConnection, f: { newSecret: Buffer, reason: string }): Promise<void> {
   expectState(conn, 'open', Methods.ConnectionUpdateSecret)
-  const username = (conn.user as AuthenticatedUser).username
-  const result = await conn.ctx.authenticator.authenticate({ username, password: f.newSecret.toString('utf8') }, conn.socket.remoteAddress)
+  const username = (conn.user as Principal).username ?? ''
+  const result = await conn.ctx.access.login(username, f.newSecret.toString('utf8'), conn.socket.remoteAddress)
   if (!result.ok) {
     conn.counters.authFailures.inc()
     conn.log.warn('secret update refused', { user: username, reason: f.reason, cause: result.reason })
     throw new AmqpException(NOT_ALLOWED, 'New secret was refused by one of the backends', Methods.ConnectionUpdateSecret)
   }
-  conn.user = result.user
   conn.sendMethod(0, Methods.ConnectionUpdateSecretOk, {})
   conn.log.info('secret updated', { user: username, reason: f.reason })
 }
@@ -88,20 +89,22 @@ export const connectionMethods: readonly RouteEntry[] = [
     expectState(conn, 'opening', Methods.ConnectionOpen)
     const vhost = conn.ctx.broker.vhost(f.virtualHost)
     if (vhost === undefined) throw new AmqpException(NOT_ALLOWED, `vhost '${f.virtualHost}' not found`, Methods.ConnectionOpen)
-    const user = conn.user
+    const user = conn.user as Principal
+    const username = user.username ?? ''
     // [RabbitMQ rabbit_reader] the vhost's and the user's connection limits are checked first, 530 NOT_ALLOWED.
-    const admission = conn.ctx.abuseLimits?.admit('amqp', user?.username ?? null, f.virtualHost)
+    const admission = conn.ctx.abuseLimits?.admit('amqp', username, f.virtualHost)
     if (admission !== undefined) {
       if (!admission.ok) throw new AmqpException(NOT_ALLOWED, admission.reason, Methods.ConnectionOpen)
       conn.releaseAdmission = admission.release
     }
-    if (user === undefined || !user.vhosts.includes(f.virtualHost)) {
-      throw new AmqpException(NOT_ALLOWED, `access to vhost '${f.virtualHost}' refused for user '${user?.username ?? ''}'`, Methods.ConnectionOpen)
-    }
+    // [RabbitMQ] a user without any permissions in the vhost may not open it.
+    const access = conn.ctx.access.vhostAccess(user, f.virtualHost, { username, vhost: f.virtualHost })
+    if (access === undefined) throw new AmqpException(NOT_ALLOWED, vhostRefusal(f.virtualHost, username), Methods.ConnectionOpen)
     conn.vhost = vhost
+    conn.access = access
     conn.sendMethod(0, Methods.ConnectionOpenOk, {})
     conn.opened()
-    conn.log.info('connection opened', { user: user.username, vhost: f.virtualHost, heartbeatSeconds: conn.heartbeatSeconds, frameMax: conn.frameMax, channelMax: conn.channelMax })
+    conn.log.info('connection opened', { user: username, vhost: f.virtualHost, heartbeatSeconds: conn.heartbeatSeconds, frameMax: conn.frameMax, channelMax: conn.channelMax })
   }),
 
   onConnection(Methods.ConnectionUpdateSecret, updateSecret),

@@ -7,9 +7,11 @@ import { NOT_IMPLEMENTED, NO_ROUTE, PRECONDITION_FAILED, formatReplyText } from 
 import { AmqpException } from '../amqp-errors.ts'
 import type { AmqpChannel } from '../channel.ts'
 import type { Content } from '../content-assembler.ts'
+import { authorizePublish } from '../access.ts'
 
 export function publish (ch: AmqpChannel, f: BasicPublish, content: Content): void {
   const vhost = ch.conn.vhostOrThrow()
+  authorizePublish(ch, f.exchange, f.routingKey)
   const message = toCoreMessage(ch, f, content)
   ch.conn.counters.published.inc()
   if (ch.tx !== undefined) {

@@ -48,7 +48,12 @@ export function runAuthStep (engine: Engine, conn: MqttConnection, data: Buffer 
       else conn.disconnect(reauthFailureCode(step.reasonCode), `re-authentication: ${step.reason}`)
       return
     }
-    if (connecting) { conn.guard('connect', accept(engine, conn, step.username, step.data)); return }
+    if (connecting) {
+      const principal = engine.access.principal(step.username)
+      if (principal === undefined) { refuse(conn, ReasonCode.NotAuthorized, `${auth.method}: user '${step.username}' is gone`); return }
+      conn.guard('connect', accept(engine, conn, principal, null, step.data))
+      return
+    }
     if (step.username !== conn.username) { conn.disconnect(ReasonCode.NotAuthorized, 're-authentication as another user'); return }
     const properties: Record<string, unknown> = { authenticationMethod: auth.method }
     if (step.data !== undefined) properties.authenticationData = step.data

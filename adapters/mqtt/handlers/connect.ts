@@ -6,6 +6,7 @@ import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 import type { WillRecord } from '../session-store.ts'
 import type { PublishProperties } from '../properties.ts'
+import type { Principal } from '../../../core/auth/access-types.ts'
 import { ReasonCode, connackReturnCodeV3 } from '../codec/reason-codes.ts'
 import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
 import { runAuthStep } from './auth.ts'
@@ -85,23 +86,24 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     return
   }
   if (p.username === undefined || p.username === '') {
-    if (engine.auth.allowAnonymous) { conn.guard('connect', accept(engine, conn, null)); return }
+    if (engine.access.allowAnonymous) { conn.guard('connect', accept(engine, conn, null, null)); return }
     engine.counters.authFailed.inc()
     refuse(conn, ReasonCode.NotAuthorized, 'anonymous access is disabled')
     return
   }
-  const username = p.username
+  const { vhost, username } = engine.access.parseLoginName(p.username)
   const password = p.password
-  // An unknown user costs the scrypt a known one does (the verifier runs one against a dummy hash).
-  const verified = password !== undefined ? engine.verifier.verify(username, password.toString('utf8'), engine.users.get(username)?.passwordHash) : Promise.resolve(false)
-  conn.guard('connect', verified.then(ok => {
+  const login = password === undefined
+    ? Promise.resolve({ ok: false as const, reason: 'no password' })
+    : engine.access.login(username, password.toString('utf8'), conn.remoteAddress)
+  conn.guard('connect', login.then(result => {
     if (conn.state !== 'authenticating') return
-    if (!ok) {
+    if (!result.ok) {
       engine.counters.authFailed.inc()
       refuse(conn, ReasonCode.BadUserNameOrPassword, `bad username or password for '${username}'`)
       return
     }
-    conn.guard('connect', accept(engine, conn, username))
+    conn.guard('connect', accept(engine, conn, result.principal, vhost))
   }))
 }
 
@@ -119,12 +121,13 @@ function certificateLogin (engine: Engine, conn: MqttConnection, method: string 
     refuse(conn, ReasonCode.NotAuthorized, `the client certificate has no ${identity.source} to take the username from`)
     return
   }
-  if (!engine.users.has(username)) {
+  const login = engine.access.certificateLogin(username, identity.source)
+  if (!login.ok) {
     engine.counters.authFailed.inc()
-    refuse(conn, ReasonCode.NotAuthorized, `certificate ${identity.source} '${username}' is not a configured user`)
+    refuse(conn, ReasonCode.NotAuthorized, login.reason)
     return
   }
-  conn.guard('connect', accept(engine, conn, username))
+  conn.guard('connect', accept(engine, conn, login.principal, null))
 }
 
 function willProperties (wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {
@@ -139,16 +142,27 @@ function willProperties (wp: Record<string, unknown>, ordered: Array<[string, st
   return Object.keys(out).length === 0 ? undefined : out
 }
 
-/** Credentials checked: the will's ACL, the session, CONNACK, then the session's deliveries. */
-export async function accept (engine: Engine, conn: MqttConnection, username: string | null, authData?: Buffer): Promise<void> {
+/**
+ * Credentials checked (principal null: anonymous): access to the vhost (vhost null: the listener's),
+ * the will's permission, the session, CONNACK, then the session's deliveries.
+ */
+export async function accept (engine: Engine, conn: MqttConnection, principal: Principal | null, vhost: string | null, authData?: Buffer): Promise<void> {
+  const username = principal?.username ?? null
+  const inVhost = engine.access.open(principal, conn.clientId, vhost)
+  if (!inVhost.ok) {
+    engine.counters.authFailed.inc()
+    refuse(conn, ReasonCode.NotAuthorized, inVhost.reason)
+    return
+  }
   conn.username = username
+  conn.access = inVhost.access
   const pending = conn.pendingConnect as PendingConnect
   if (engine.limits !== null) {
     const admission = engine.limits.admit('mqtt', username, engine.vhost.name)
     if (!admission.ok) { refuse(conn, ReasonCode.QuotaExceeded, admission.reason); return } // 3.1.1: 3 Server unavailable
     conn.admitted(username, admission.release)
   }
-  if (pending.will !== undefined && !engine.acl.canPublish(username, conn.clientId, pending.will.topic)) {
+  if (pending.will !== undefined && !engine.access.canPublish(inVhost.access, pending.will.topic)) {
     engine.counters.publishDenied.inc()
     refuse(conn, ReasonCode.NotAuthorized, `will topic '${pending.will.topic}' not allowed`)
     return

@@ -27,7 +27,8 @@ export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishP
     refuse(conn, p, ReasonCode.PayloadFormatInvalid, 'payload is not UTF-8 although its format indicator says so') // [MQTT-3.3.2-4]
     return
   }
-  if (isReservedTopic(topic) || !engine.acl.canPublish(conn.username, conn.clientId, topic)) {
+  const access = conn.access
+  if (isReservedTopic(topic) || access === null || !engine.access.canPublish(access, topic)) {
     engine.counters.publishDenied.inc()
     engine.warnOnce.warn('mqtt publish denied', { clientId: conn.clientId, username: conn.username, topic })
     refuse(conn, p, ReasonCode.NotAuthorized, `publish to '${topic}' not authorized`)

@@ -52,9 +52,10 @@ async function subscribeOne (engine: Engine, conn: MqttConnection, session: Mqtt
     engine.warnOnce.warn('mqtt subscribe refused: invalid filter', { clientId: conn.clientId, filter, problem })
     return ReasonCode.TopicFilterInvalid
   }
-  if (!engine.acl.canSubscribe(conn.username, conn.clientId, filter)) {
+  const access = conn.access
+  if (access === null || !engine.access.canSubscribe(access, conn.clientId, filter)) {
     engine.counters.subscribeDenied.inc()
-    engine.warnOnce.warn('mqtt subscribe denied by ACL', { clientId: conn.clientId, username: conn.username, filter })
+    engine.warnOnce.warn('mqtt subscribe denied by permissions', { clientId: conn.clientId, username: conn.username, filter })
     return ReasonCode.NotAuthorized
   }
   const qos = Math.min(s.qos, engine.config.maximumQos) as 0 | 1 | 2 // [MQTT-3.9.3-?] the server may grant less

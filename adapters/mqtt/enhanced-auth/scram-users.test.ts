@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { scramUsersFromConfig } from './config-users.ts'
+import { scramUsersFrom } from './scram-users.ts'
 import { ScramSha256 } from './scram-sha-256.ts'
 import { validateConfig } from '../../../edge-config/validate-config.ts'
 import { hashPassword } from '../../../core/auth/password-hash.ts'
@@ -21,7 +21,9 @@ test('auth.users with scramSha256 log in over SCRAM-SHA-256; users without it fa
       ]
     }
   })
-  const users = scramUsersFromConfig(config.auth.users)
+  // The source as the access store gives it: users by exact name (a Map, so '__proto__' finds nothing).
+  const byName = new Map(config.auth.users.map(u => [u.username, { scramSha256: u.scramSha256 ?? null }]))
+  const users = scramUsersFrom({ user: name => byName.get(name), users: () => [...byName.values()] })
   assert.equal(users.unknownUserIterations, 5000, 'the count most users have')
   assert.equal(users.credentials('legacy'), undefined)
   assert.equal(users.credentials('__proto__'), undefined)
@@ -43,5 +45,5 @@ test('auth.users with scramSha256 log in over SCRAM-SHA-256; users without it fa
 })
 
 test('no SCRAM users: unknown names are announced with the default 4096 iterations', () => {
-  assert.equal(scramUsersFromConfig([]).unknownUserIterations, 4096)
+  assert.equal(scramUsersFrom({ user: () => undefined, users: () => [] }).unknownUserIterations, 4096)
 })
