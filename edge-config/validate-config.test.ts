@@ -153,6 +153,22 @@ describe('validateConfig: defaults and merging', () => {
     assert.equal('scramSha256' in (c.auth.users[1] ?? {}), false)
   })
 
+  test('tags, permissions and topic permissions are kept as written; an empty regex is allowed', () => {
+    const c = validateConfig({
+      amqp: { vhosts: ['/', 'tenant'] },
+      auth: {
+        guest: { enabled: false },
+        users: [{ username: 'ops', passwordHash: hash, tags: ['monitoring'] }],
+        permissions: [{ user: 'ops', vhost: 'tenant', configure: '', write: '^ops\\.', read: '.*' }],
+        topicPermissions: [{ user: 'ops', vhost: 'tenant', exchange: 'amq.topic', write: '^{username}\\.', read: '.*' }]
+      }
+    })
+    assert.equal(c.auth.guest.enabled, false)
+    assert.deepEqual(c.auth.users[0]?.tags, ['monitoring'])
+    assert.deepEqual(c.auth.permissions, [{ user: 'ops', vhost: 'tenant', configure: '', write: '^ops\\.', read: '.*' }])
+    assert.equal(c.auth.topicPermissions[0]?.write, '^{username}\\.')
+  })
+
   test('TLS is enabled with both cert and key', () => {
     const c = validateConfig({ mqtt: { tls: { certFile: 'c.pem', keyFile: 'k.pem', caFile: 'ca.pem' } } })
     assert.equal(c.mqtt.tls.certFile, 'c.pem')
@@ -220,6 +236,36 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
     { name: 'SCRAM credentials not a string', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 4096 }] } }, field: 'auth.users[0].scramSha256', value: 4096, allowed: /RFC 5803/ },
     { name: 'bad ACL pattern', raw: { auth: { defaultAcl: { publish: ['a/#/b'] } } }, field: 'auth.defaultAcl.publish[0]', value: 'a/#/b', allowed: /MQTT topic filter/ },
     { name: 'ACL not a list', raw: { auth: { defaultAcl: { subscribe: 'a/#' } } }, field: 'auth.defaultAcl.subscribe', value: 'a/#', allowed: /must be a list/ },
+    { name: 'unknown user tag', raw: { auth: { users: [{ username: 'a', passwordHash: hash, tags: ['root'] }] } }, field: 'auth.users[0].tags[0]', value: 'root', allowed: /one of administrator, monitoring, policymaker, management/ },
+    {
+      name: 'permission regex that does not compile',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash }], permissions: [{ user: 'a', vhost: '/', configure: '(', write: '', read: '' }] } },
+      field: 'auth.permissions[0].configure',
+      value: '(',
+      allowed: /regular expression as RabbitMQ takes them.*Unterminated group/
+    },
+    {
+      name: 'permission for a user not in auth.users',
+      raw: { auth: { permissions: [{ user: 'nobody', vhost: '/', configure: '', write: '', read: '' }] } },
+      field: 'auth.permissions[0].user',
+      value: 'nobody',
+      allowed: /must name a user of auth.users/
+    },
+    {
+      name: 'topic permission in a vhost not in amqp.vhosts',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash }], topicPermissions: [{ user: 'a', vhost: 'nope', exchange: 'amq.topic', write: '', read: '' }] } },
+      field: 'auth.topicPermissions[0].vhost',
+      value: 'nope',
+      allowed: /must be one of amqp.vhosts \("\/"\)/
+    },
+    {
+      name: 'two permissions for one user and vhost',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash }], permissions: [{ user: 'a', vhost: '/', configure: '', write: '', read: '' }, { user: 'a', vhost: '/', configure: '.*', write: '', read: '' }] } },
+      field: 'auth.permissions[1]',
+      value: { user: 'a', vhost: '/', configure: '.*', write: '', read: '' },
+      allowed: /unique per user and vhost \(already given by auth.permissions\[0\]\)/
+    },
+    { name: 'guest switch not a boolean', raw: { auth: { guest: { enabled: 'no' } } }, field: 'auth.guest.enabled', value: 'no', allowed: /true or false/ },
     // mqtt.exchange / mqtt.vhost
     { name: 'empty MQTT exchange', raw: { mqtt: { exchange: '' } }, field: 'mqtt.exchange', value: '', allowed: /topic exchange name.*this one is empty/ },
     { name: 'MQTT exchange not a topic exchange', raw: { mqtt: { exchange: 'amq.fanout' } }, field: 'mqtt.exchange', value: 'amq.fanout', allowed: /only amq\.topic/ },
