@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startTestBroker } from './support/test-broker.ts'
 import { eventually } from './support/wait.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 const PUBLISHERS = 4
 const PER_PUBLISHER = 50_000
@@ -68,7 +69,7 @@ test(`burst: ${PUBLISHERS} publishers x ${PER_PUBLISHER} QoS 1 messages to one c
     // How far the subscriber fell behind: the session queue's depth, sampled (for the report only).
     let peakDepth = 0
     const sampler = setInterval(() => {
-      void fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/burst-sub')}`)
+      void adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/burst-sub')}`)
         .then(async res => { peakDepth = Math.max(peakDepth, ((await res.json()) as { messages: number }).messages) }, () => {})
     }, 100)
     const startedMs = Date.now()
@@ -88,7 +89,7 @@ test(`burst: ${PUBLISHERS} publishers x ${PER_PUBLISHER} QoS 1 messages to one c
     assert.equal(outOfOrder, 0, 'each publisher\'s messages in the order published')
     assert.deepEqual(next, new Array(PUBLISHERS).fill(PER_PUBLISHER), 'none missing')
 
-    const metrics = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+    const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
     assert.match(metrics, /^wharf_mqtt_queue_overflow_total(?:\{[^}]*\})? 0$/m, 'no overflow at the offline bounds')
     const warns = broker.logs.filter(l => l.level === 'warn' || l.level === 'error')
     assert.ok(warns.length <= 5, `no per-message warnings: ${warns.length} warn/error lines, e.g. ${JSON.stringify(warns.slice(0, 3))}`)

@@ -8,6 +8,7 @@ import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, collector, end } from './support/mqtt-helpers.ts'
 import { rawConnect5, rawOpen, wire, type RawPeer } from './support/raw-mqtt.ts'
 import { holdsFor } from './support/wait.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 const P = { sessionExpiry: 0x11, receiveMaximum: 0x21, maximumPacketSize: 0x27, topicAlias: 0x23, contentType: 0x03, messageExpiry: 0x02, subscriptionId: 0x0b, userProperty: 0x26 }
 const MAX_PACKET_BYTES = 4096
@@ -254,7 +255,7 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     peer.write(wire.publish5('x', 'x', wire.props(wire.prop.u16(P.topicAlias, 0))))
     await serverDisconnect(peer)
     assert.equal(c.connected, true)
-    const metrics = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+    const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
     assert.match(metrics, /wharf_mqtt_client_errors_total [1-9]/)
     assert.ok(broker.logs.some(l => l.msg === 'mqtt connection closed on error'))
     await end(c)

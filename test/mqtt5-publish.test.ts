@@ -9,6 +9,7 @@ import { connect, collector, end } from './support/mqtt-helpers.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { RawMqttClient, decodePublish5, prop, publish5, userPropertiesOnWire } from './support/raw-mqtt5.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 const V5 = { protocolVersion: 5 } as const
 
@@ -34,7 +35,7 @@ describe('MQTT 5 publish', { timeout: 120_000 }, () => {
     await client.waitFor('suback', before + 1)
   }
   const queueMessages = async (name: string): Promise<number> => {
-    const res = await fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent(name)}`)
+    const res = await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent(name)}`)
     return ((await res.json()) as { messages: number }).messages
   }
 
@@ -318,7 +319,7 @@ describe('MQTT 5 publish', { timeout: 120_000 }, () => {
     await subscribeRaw(sub, 'mps/#', 1)
     const pub = await connect(broker.mqttUrl, V5)
     const metric = async (): Promise<number> => {
-      const text = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+      const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
       return Number(/^wharf_mqtt_oversize_deliveries_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0)
     }
     try {

@@ -11,6 +11,7 @@ import * as a from './support/amqp-helpers.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { RawMqttClient } from './support/raw-mqtt5.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 const V5 = { protocolVersion: 5 } as const
 
@@ -244,7 +245,7 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       back.send({ cmd: 'pubcomp', messageId: p2?.messageId as number })
       await holdsFor('the other member never gets them', () => otherGot.messages.length === 0, 300)
       await eventually('the group queue is empty', async () => {
-        const q = await (await fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/exactly/once/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
+        const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/exactly/once/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
         return q.messages === 0 && (q.messages_unacknowledged ?? 0) === 0
       })
     } finally {
@@ -265,7 +266,7 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       await other.subscribeAsync(group, { qos: 2 })
       await member.destroy()
       await eventually('the group queue is empty', async () => {
-        const q = await (await fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/ending/ends/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
+        const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/ending/ends/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
         return q.messages === 0 && (q.messages_unacknowledged ?? 0) === 0
       })
       await pub.publishAsync('ends/x', 'next', { qos: 2 })
@@ -297,7 +298,7 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       assert.equal(otherGot.messages[0]?.payload, 'after')
       assert.equal(publishes(leaver).length, 3)
       await eventually('the group queue is empty', async () => {
-        const q = await (await fetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/leaving/leave/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
+        const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/leaving/leave/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
         return q.messages === 0 && (q.messages_unacknowledged ?? 0) === 0
       })
     } finally {

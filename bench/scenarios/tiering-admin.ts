@@ -28,7 +28,9 @@ function obj(o: Record<string, unknown>, key: string): Record<string, unknown> {
 }
 
 export async function readTiering(adminUrl: string): Promise<TieringSnapshot> {
-  const response = await fetch(`${adminUrl}/api/tiering`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  // The admin API needs credentials; the bench's broker runs here, where the built-in guest may log in.
+  const authorization = 'Basic ' + Buffer.from('guest:guest').toString('base64');
+  const response = await fetch(`${adminUrl}/api/tiering`, { headers: { authorization }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   if (response.status !== 200) throw new Error(`GET ${adminUrl}/api/tiering: status ${response.status}: ${(await response.text()).slice(0, 200)}`);
   const body = (await response.json()) as Record<string, unknown>;
   const cache = obj(body, 'cache');
