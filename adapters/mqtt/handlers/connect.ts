@@ -46,6 +46,8 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
   conn.clientId = clientId
   if (props.receiveMaximum === 0) { refuse(conn, ReasonCode.ProtocolError, 'Receive Maximum 0'); return } // a Protocol Error (MQTT 5 §3.1.2.11.3)
   if (props.maximumPacketSize === 0) { refuse(conn, ReasonCode.ProtocolError, 'Maximum Packet Size 0'); return }
+  // "It is a Protocol Error to include Authentication Data if there is no Authentication Method" (§3.1.2.11.10).
+  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) { refuse(conn, ReasonCode.ProtocolError, 'Authentication Data without an Authentication Method'); return }
   if (version === 5) {
     conn.sendQuota = Math.min(props.receiveMaximum ?? 65535, 65535)
     conn.clientMaxPacketBytes = props.maximumPacketSize ?? Infinity
