@@ -83,6 +83,21 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
     await end(client)
   })
 
+  test('a will topic outside the user\'s publish ACL is refused with CONNACK 0x87', async () => {
+    const scram = new ScramClient({ username: 'alice', password: 'wonderland' })
+    const client = mqtt.connect(broker.mqttUrl, {
+      protocolVersion: 5,
+      clientId: 'scram-will',
+      reconnectPeriod: 0,
+      will: { topic: 'devices/bob/status', payload: Buffer.from('spoofed'), qos: 1, retain: false },
+      properties: { authenticationMethod: METHOD, authenticationData: scram.clientFirst() }
+    })
+    client.handleAuth = scramHandleAuth(scram)
+    const err = await withTimeout(new Promise<Error & { code?: number }>(resolve => client.once('error', resolve)), 5000, 'the refusal')
+    assert.equal(err.code, 0x87)
+    client.end(true)
+  })
+
   test('a wrong password is refused with CONNACK 0x86 and the connection closed [MQTT-4.12.0-4]', async () => {
     await assert.rejects(scramConnect(broker.mqttUrl, 'scram-bad', 'alice', 'looking-glass'), (err: Error & { code?: number }) => err.code === 0x86)
   })
@@ -151,6 +166,12 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
     peer.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: new ScramClient({ username: 'bob', password: 'builder' }).clientFirst() } })
     const d = await peer.waitFor<IDisconnectPacket>('DISCONNECT', p => p.cmd === 'disconnect')
     assert.equal(d.reasonCode, 0x82)
+    await peer.waitClosed()
+  })
+
+  test('Authentication Data without an Authentication Method in CONNECT: CONNACK 0x82 [§3.1.2.11.10]', async () => {
+    const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'auth-data-only', username: 'bob', password: Buffer.from('builder'), properties: { authenticationData: Buffer.from('x') } })
+    assert.equal(peer.connack.reasonCode, 0x82)
     await peer.waitClosed()
   })
 

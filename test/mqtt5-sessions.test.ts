@@ -222,6 +222,19 @@ describe('MQTT client identifiers and takeover', { timeout: 60_000 }, () => {
     a.destroy()
   })
 
+  test('a client identifier over mqtt.maxClientIdLength is refused: 0x85 (5.0), return code 2 (3.1.1) [MQTT-3.1.3-8] [MQTT-3.1.3-5]', async () => {
+    const long = 'x'.repeat(257) // the default maximum is 256
+    const five = await rawConnect5(broker.node.ports.mqtt, { clientId: long })
+    assert.equal(five.connack.reasonCode, 0x85)
+    await five.waitClosed()
+    const four = await rawConnect5(broker.node.ports.mqtt, { protocolVersion: 4, clientId: long })
+    assert.equal(four.connack.returnCode, 2)
+    await four.waitClosed()
+    // 1 to 23 of [0-9a-zA-Z] must be allowed [MQTT-3.1.3-5].
+    const short = await connect(broker.mqttUrl, v5('aZ09aZ09aZ09aZ09aZ09aZ0'))
+    await end(short)
+  })
+
   test('MQTT 5 takeover: the connected client gets DISCONNECT 0x8E and is closed; the new one resumes the session [MQTT-3.1.4-3]', async () => {
     const first = await connect(broker.mqttUrl, v5('twin', { clean: false, properties: { sessionExpiryInterval: 60 } }))
     await first.subscribeAsync('twin/#', { qos: 1 })
@@ -306,6 +319,19 @@ describe('MQTT 5 wills', { timeout: 60_000 }, () => {
     await end(c, w.client)
   })
 
+  test('a will with Will Retain 1 is published as a retained message [MQTT-3.1.2-15]', async () => {
+    const w = await watch('will/retained')
+    const c = await connect(broker.mqttUrl, v5('will-retained', { will: { topic: 'will/retained', payload: Buffer.from('last state'), qos: 1, retain: true } }))
+    c.stream.destroy()
+    await w.got.waitFor(1) // routed, so retained too
+    const late = await connect(broker.mqttUrl, v5('will-retained-late'))
+    const got = collector(late)
+    await late.subscribeAsync('will/retained', { qos: 1 })
+    const [m] = await got.waitFor(1)
+    assert.deepEqual([m?.payload, m?.retain], ['last state', true])
+    await end(late, w.client)
+  })
+
   test('no will after DISCONNECT 0x00 [MQTT-3.14.4-3] [MQTT-3.1.2-10]', async () => {
     const w = await watch('will/normal')
     const c = await connect(broker.mqttUrl, v5('will-normal', { will: will('will/normal', 'must not appear') }))
@@ -386,7 +412,33 @@ describe('MQTT 5 wills', { timeout: 60_000 }, () => {
   })
 })
 
-describe('MQTT 5 wills across a restart', { timeout: 60_000 }, () => {
+describe('MQTT 5 sessions across a restart', { timeout: 60_000 }, () => {
+  test('a session expiry keeps counting from the disconnect across a broker restart [MQTT-4.1.0-2] [MQTT-3.1.2-23]', async () => {
+    const first = await startTestBroker()
+    let second: TestBroker | undefined
+    try {
+      const c = await connect(first.mqttUrl, v5('exp-restart', { clean: false, properties: { sessionExpiryInterval: 3 } }))
+      await c.subscribeAsync('exp-restart/#', { qos: 1 })
+      await disconnect(c)
+      const disconnectedAt = Date.now()
+      await first.stop()
+      // Down for 1.5 s of the 3: no condition to wait for but the clock.
+      await eventually('1.5 s down', () => Date.now() > disconnectedAt + 1500, 5000)
+      second = await startTestBroker(() => {}, first.dataDir)
+      const restartedAt = Date.now()
+      const b = second
+      assert.equal(sessionExists(b, 'exp-restart'), true, 'restored, its expiry not yet passed')
+      await eventually('the session to expire', () => !sessionExists(b, 'exp-restart'), 6000)
+      const goneAt = Date.now()
+      assert.ok(goneAt - disconnectedAt >= 2800, `expired ${goneAt - disconnectedAt} ms after the disconnect, before its 3 s`)
+      assert.ok(goneAt - restartedAt < 2500, `expired ${goneAt - restartedAt} ms after the restart: the expiry started again at the restart`)
+    } finally {
+      await second?.stop()
+      await first.close()
+    }
+  })
+
+
   test('a will cancelled by a reconnect within its delay is not published after a restart either [MQTT-3.1.3-9] [MQTT-3.1.2-10]', async () => {
     const first = await startTestBroker()
     let second: TestBroker | undefined
