@@ -247,7 +247,11 @@ export class MqttConnection implements SessionConnection {
     // The inbound window frees at PUBACK, at PUBCOMP, or at a PUBREC refusing the message [MQTT-4.9.0-2].
     const cmd = packet.cmd
     if (cmd === 'puback' || cmd === 'pubcomp' || (cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) this.inboundUnacked--
-    this.write(encodePacket(packet, this.protocolVersion))
+    let buf = encodePacket(packet, this.protocolVersion)
+    // A Reason String or User Properties go only where they keep the packet within the client's
+    // Maximum Packet Size [MQTT-3.2.2-19] [MQTT-3.4.2-2] [MQTT-3.9.2-1] [MQTT-3.14.2-3] (and the rest of each ack's section).
+    if (buf.length > this.clientMaxPacketBytes && cmd !== 'publish') buf = encodePacket(withoutProblemInformation(packet), this.protocolVersion)
+    this.write(buf)
   }
 
   /**
@@ -342,3 +346,10 @@ function onSocketEnd (this: SocketOf): void {
   conn.end()
 }
 function flushConnection (conn: MqttConnection): void { conn.flush() }
+
+function withoutProblemInformation (packet: OutboundPacket): OutboundPacket {
+  const props = (packet as { properties?: Record<string, unknown> }).properties
+  if (props === undefined) return packet
+  const { reasonString: _reason, userProperties: _user, ...rest } = props
+  return { ...packet, properties: Object.keys(rest).length === 0 ? undefined : rest } as OutboundPacket
+}
