@@ -235,6 +235,20 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     assert.equal(d.properties?.sessionExpiryInterval, undefined)
   })
 
+  test('no Reason String where it would break the client\'s Maximum Packet Size: DISCONNECT and a refusing CONNACK [MQTT-3.14.2-3] [MQTT-3.2.2-19]', async () => {
+    const peer = await rawConnect5(port, { clientId: 'small-max', properties: { maximumPacketSize: 30 } })
+    const connackBytes = peer.bytes()
+    peer.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'small-max', keepalive: 30 })
+    const d = await serverDisconnect(peer)
+    assert.equal(d.reasonCode, 0x82)
+    assert.equal(d.properties?.reasonString, undefined)
+    assert.ok(peer.bytes() - connackBytes <= 30, `DISCONNECT of ${peer.bytes() - connackBytes} bytes`)
+    const refused = await rawConnect5(port, { clientId: 'small-max-2', properties: { maximumPacketSize: 16, authenticationMethod: 'NOT-A-METHOD' } })
+    assert.equal(refused.connack.reasonCode, 0x8c)
+    assert.ok(refused.bytes() <= 16, `CONNACK of ${refused.bytes()} bytes`)
+    await refused.waitClosed()
+  })
+
   test('reserved flags in a SUBSCRIBE fixed header: DISCONNECT 0x81 [MQTT-3.8.1-1]', async () => {
     const peer = await rawConnect5(port, { clientId: 'bad-flags' })
     peer.write(wire.packet(0x80, wire.u16(1), wire.props(), wire.utf8('a/#'), Buffer.from([1])))

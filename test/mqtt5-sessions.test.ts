@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { connect, collector, end, closed } from './support/mqtt-helpers.ts'
+import { connect, collector, end, closed, settled } from './support/mqtt-helpers.ts'
 import { rawConnect5, rawOpen, wire, withTimeout } from './support/raw-mqtt.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 import { sessionQueueName } from '../adapters/mqtt/topic-grammar.ts'
@@ -149,6 +149,20 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
       assert.equal(connackOf(back).sessionPresent, false)
       await end(back)
     }
+  })
+
+  test('MQTT 3.1 (MQIsdp, level 3) clients connect, keep a session, and exchange messages with MQTT 5 ones', async () => {
+    const old = await connect(broker.mqttUrl, { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'v31', clean: false })
+    await old.subscribeAsync('v31/#', { qos: 1 })
+    await end(old)
+    await publishAll(broker.mqttUrl, 'v31/x', ['from-5'])
+    const back = await connect(broker.mqttUrl, { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'v31', clean: false })
+    assert.equal(connackOf(back).sessionPresent, true)
+    assert.deepEqual((await collector(back).waitFor(1)).map(m => m.payload), ['from-5'])
+    await end(back)
+    await eventually('3.1 session row', () => sessionExists(broker, 'v31'))
+    const clean = await connect(broker.mqttUrl, { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'v31', clean: true })
+    await end(clean)
   })
 
   test('MQTT 3.1.1 clean=false sessions never expire: stored with no expiry, resumed with Session Present [MQTT-3.1.2-4 (3.1.1)]', async () => {
@@ -438,6 +452,32 @@ describe('MQTT 5 sessions across a restart', { timeout: 60_000 }, () => {
     }
   })
 
+
+  test('a broker stop sends MQTT 5 clients DISCONNECT 0x8B; their wills go out exactly once across the restart [MQTT-3.1.2-8]', async () => {
+    const first = await startTestBroker()
+    let second: TestBroker | undefined
+    try {
+      const watcher = await connect(first.mqttUrl, v5('stop-watch', { clean: false, properties: { sessionExpiryInterval: 3600 } }))
+      await watcher.subscribeAsync('stop/will', { qos: 1 })
+      const c = await connect(first.mqttUrl, v5('stop-will', { will: { topic: 'stop/will', payload: Buffer.from('server went away'), qos: 1, retain: false } }))
+      const told = serverDisconnect(c)
+      const watcherTold = serverDisconnect(watcher)
+      await first.stop()
+      assert.equal((await told).reasonCode, 0x8b)
+      assert.equal((await watcherTold).reasonCode, 0x8b)
+      await end(c, watcher)
+      second = await startTestBroker(() => {}, first.dataDir)
+      const back = await connect(second.mqttUrl, v5('stop-watch', { clean: false, properties: { sessionExpiryInterval: 3600 } }))
+      const got = collector(back)
+      await got.waitFor(1)
+      await settled(back)
+      assert.deepEqual(got.messages.filter(m => m.topic === 'stop/will').map(m => m.payload), ['server went away'])
+      await disconnect(back, 0, { sessionExpiryInterval: 0 })
+    } finally {
+      await second?.stop()
+      await first.close()
+    }
+  })
 
   test('a will cancelled by a reconnect within its delay is not published after a restart either [MQTT-3.1.3-9] [MQTT-3.1.2-10]', async () => {
     const first = await startTestBroker()
