@@ -286,6 +286,20 @@ describe('MQTT client identifiers and takeover', { timeout: 60_000 }, () => {
     }
   })
 
+  test('one session across transports: made over TCP, taken over (0x8E) and resumed over WebSocket [MQTT-3.1.4-3] [MQTT-3.1.2-5]', async () => {
+    const tcp = await connect(broker.mqttUrl, v5('cross-transport', { clean: false, properties: { sessionExpiryInterval: 60 } }))
+    await tcp.subscribeAsync('xt/#', { qos: 1 })
+    const kicked = serverDisconnect(tcp)
+    const ws = await connect(broker.wsUrl, v5('cross-transport', { clean: false, properties: { sessionExpiryInterval: 60 } }))
+    assert.equal((await kicked).reasonCode, 0x8e)
+    assert.equal(connackOf(ws).sessionPresent, true)
+    const got = collector(ws)
+    await publishAll(broker.mqttUrl, 'xt/x', ['over ws'])
+    assert.deepEqual((await got.waitFor(1)).map(m => m.payload), ['over ws'])
+    await disconnect(ws, 0, { sessionExpiryInterval: 0 })
+    await end(tcp)
+  })
+
   test('3.1.1 takeover: the connected client is closed, the new one connected [MQTT-3.1.4-2 (3.1.1)]', async () => {
     const first = await connect(broker.mqttUrl, { clientId: 'twin4', clean: true })
     const firstClosed = closed(first)
