@@ -25,6 +25,8 @@ function mosquittoConfig(port: number): string {
     'persistence false',
     'max_queued_messages 1000000',
     'max_inflight_messages 100',
+    // Mosquitto's default, stated: idle-connections opens 10,000 clients (its fd limit is the harness's).
+    'max_connections -1',
     'log_dest stderr',
     'log_type error',
     'log_type warning',

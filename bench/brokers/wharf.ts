@@ -35,9 +35,11 @@ export async function startWharf(): Promise<RunningBroker> {
     WHARF_DURABILITY: durability,
   };
   // The same queue and window bounds as the Mosquitto run (bench/brokers/mosquitto.ts), so both
-  // brokers hold a subscriber's backlog instead of dropping it at a limit.
+  // brokers hold a subscriber's backlog instead of dropping it at a limit; and no connection limit
+  // short of the process's fd limit (Mosquitto's max_connections -1): idle-connections opens 10,000
+  // clients plus a probe, and the default mqtt.maxConnections is 10,000.
   const configFile = join(dataDir, 'bench.yaml');
-  writeFileSync(configFile, 'mqtt:\n  maxQueuedMessages: 1000000\n  maxQueuedBytes: 1073741824\n  maxInflightMessages: 100\n');
+  writeFileSync(configFile, 'mqtt:\n  maxQueuedMessages: 1000000\n  maxQueuedBytes: 1073741824\n  maxInflightMessages: 100\n  maxConnections: 1000000\n');
   const entry = join(REPO_ROOT, 'gateway', 'bin', 'wharf.js');
   const broker = new BrokerProcess('wharf', process.execPath, [...profileArgs(), entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env });
   const readyUrl = `http://127.0.0.1:${adminPort}/readyz`;

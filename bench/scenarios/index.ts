@@ -8,6 +8,7 @@ import { faninQos0 } from './fanin-qos0.ts';
 import { faninQos1 } from './fanin-qos1.ts';
 import { fanoutQos0 } from './fanout-qos0.ts';
 import { fanoutQos1 } from './fanout-qos1.ts';
+import { idleConnections } from './idle-connections.ts';
 import { idleRss } from './idle-rss.ts';
 import { latencyQos1 } from './latency-qos1.ts';
 import type { Scenario } from './scenario.ts';
@@ -30,6 +31,7 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
     crossAmqpWs10k,
     streamReplay,
     idleRss,
+    idleConnections,
     cliVersion,
   ].map((s) => [s.name, s]),
 );
