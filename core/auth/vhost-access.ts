@@ -11,8 +11,13 @@ export interface AccessVersion { readonly version: number }
 // Bounds the memory of a client that publishes to ever new routing keys; a full cache starts over.
 const answersMax = 256
 
+type Answers = Map<string, boolean>
+
 export class VhostAccess {
-  private readonly answers = new Map<string, boolean>()
+  // Answers by access and kind (or exchange), then name: no key is built per check on the publish path.
+  private resources = freshResourceAnswers()
+  private topics = new Map<string, Answers>()
+  private remembered = 0
   private seenVersion = -1
 
   constructor (
@@ -25,12 +30,31 @@ export class VhostAccess {
   get username (): string | null { return this.principal.username }
 
   can (access: Access, kind: ResourceKind, name: string): boolean {
-    return this.remembered(`${access}\0${kind}\0${name}`, () => resourceAllowed(this.principal.permissions(this.vhost), access, kind, name))
+    this.forgetIfChanged()
+    const answers = this.resources[access][kind]
+    let answer = answers.get(name)
+    if (answer === undefined) {
+      answer = resourceAllowed(this.principal.permissions(this.vhost), access, kind, name)
+      answers.set(name, answer)
+      this.remembered++
+    }
+    return answer
   }
 
   canTopic (access: TopicAccess, exchange: string, routingKey: string): boolean {
-    return this.remembered(`t${access}\0${exchange}\0${routingKey}`, () =>
-      topicAllowed(this.principal.topicPermission(this.vhost, exchange), access, routingKey, this.variables))
+    const perm = this.principal.topicPermission(this.vhost, exchange)
+    if (perm === undefined) return true // the common case: the exchange's keys are not restricted
+    this.forgetIfChanged()
+    const id = access === 'write' ? 'w' + exchange : 'r' + exchange
+    let answers = this.topics.get(id)
+    if (answers === undefined) { answers = new Map(); this.topics.set(id, answers) }
+    let answer = answers.get(routingKey)
+    if (answer === undefined) {
+      answer = topicAllowed(perm, access, routingKey, this.variables)
+      answers.set(routingKey, answer)
+      this.remembered++
+    }
+    return answer
   }
 
   /** Throws access-refused (AMQP 403) unless allowed. */
@@ -42,17 +66,17 @@ export class VhostAccess {
     if (!this.canTopic(access, exchange, routingKey)) throw accessRefused(topicRefusal(access, routingKey, exchange, this.vhost, this.username))
   }
 
-  private remembered (key: string, decide: () => boolean): boolean {
+  private forgetIfChanged (): void {
     const version = this.definitions.version
-    if (version !== this.seenVersion || this.answers.size >= answersMax) {
-      this.answers.clear()
-      this.seenVersion = version
-    }
-    let answer = this.answers.get(key)
-    if (answer === undefined) {
-      answer = decide()
-      this.answers.set(key, answer)
-    }
-    return answer
+    if (version === this.seenVersion && this.remembered < answersMax) return
+    this.resources = freshResourceAnswers()
+    this.topics = new Map()
+    this.remembered = 0
+    this.seenVersion = version
   }
+}
+
+function freshResourceAnswers (): Record<Access, Record<ResourceKind, Answers>> {
+  const kinds = (): Record<ResourceKind, Answers> => ({ exchange: new Map(), queue: new Map() })
+  return { configure: kinds(), write: kinds(), read: kinds() }
 }
