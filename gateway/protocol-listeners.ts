@@ -68,12 +68,14 @@ export async function startProtocolListeners (deps: ProtocolListenerDeps): Promi
   if (tlsEnabled(mqttTls)) {
     const server = createTlsServer({ ...tlsServerOptions(mqttTls, 'mqtt.tls', connectMs), noDelay: true }, socket => handle(socket, undefined, 'tls', identity(socket, mqttTls)))
     reloader.add('mqtt.tls', server, mqttTls)
+    gate.watchHandshakes(server, 'mqtt tls')
     ports.mqttTls = await listen(server, mqttTls.port, hosts.mqttTls, 'mqtt tls')
   }
   const wsTls = config.mqtt.ws.tls
   if (tlsEnabled(wsTls)) {
     const server = createHttpsServer({ ...tlsServerOptions(wsTls, 'mqtt.ws.tls', connectMs), ...httpTimeouts })
     reloader.add('mqtt.ws.tls', server, wsTls)
+    gate.watchHandshakes(server, 'mqtt websocket tls')
     ports.wsTls = await listenWs(server, wsTls.port, hosts.wsTls, 'mqtt websocket tls', wsTls)
   }
   const amqpTls = config.amqp.tls
@@ -83,6 +85,7 @@ export async function startProtocolListeners (deps: ProtocolListenerDeps): Promi
       amqp.handle(socket, certificateIdentity === null ? {} : { certificateIdentity })
     })
     reloader.add('amqp.tls', server, amqpTls)
+    gate.watchHandshakes(server, 'amqps')
     ports.amqpTls = await listen(server, amqpTls.port, hosts.amqpTls, 'amqps')
   }
   return ports

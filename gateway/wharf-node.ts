@@ -58,6 +58,9 @@ export interface WharfNode {
   close(): Promise<void>
 }
 
+/** The admin API's TLS handshake deadline: Node's default; admin clients are few and known. */
+const ADMIN_TLS_HANDSHAKE_TIMEOUT_MS = 120_000
+
 /** Bound on closing what a failed start-up had opened; the process exits after it in any case. */
 const startFailureCloseTimeoutMs = 5000
 
@@ -155,8 +158,9 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   }
   wsPort = ports.ws
   if (tlsEnabled(config.admin.tls)) {
-    const adminTls = createHttpsServer(tlsServerOptions(config.admin.tls, 'admin.tls', 120_000), adminHandler) // 120 s: Node's default handshake deadline
+    const adminTls = createHttpsServer(tlsServerOptions(config.admin.tls, 'admin.tls', ADMIN_TLS_HANDSHAKE_TIMEOUT_MS), adminHandler)
     reloader.add('admin.tls', adminTls, config.admin.tls)
+    gate.watchHandshakes(adminTls, 'admin https')
     ports.adminTls = await listenOn(adminTls, config.admin.tls.port, hosts.adminTls, 'admin https')
   }
   ready = true

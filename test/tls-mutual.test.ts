@@ -83,6 +83,9 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
   test('a certificate from another CA is refused in the handshake', async () => {
     await assert.rejects(handshake(broker.node.ports.mqttTls as number, { ca: pki.read(pki.caFile), cert: pki.read(foreign.cert), key: pki.read(foreign.key) }))
     await assert.rejects(connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { clientId: 'foreign', ...mqttTls(foreign) }, 3000))
+    const metrics = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+    const refused = Number(/wharf_tls_handshake_failures_total\{listener="mqtt tls",reason="refused"\} (\d+)/.exec(metrics)?.[1])
+    assert.ok(refused >= 4, `refused handshakes counted: ${refused}`)
   })
 
   test('a good certificate is accepted and its CN is the username (the CONNECT credentials are not used)', async () => {

@@ -66,11 +66,16 @@ export class MqttConnection implements SessionConnection {
     this.lastActivityMs = this.openedAtMs = engine.nowMs()
     this.sendQuota = engine.config.maxInflightMessages
     const publish = engine.limits?.publish
+    // Paused mid-chunk: the packets after the one that overdrew the bucket wait in the reader.
     this.throttle = publish?.enabled === true
       ? publish.open({
-        pause: () => socket.pause(),
+        pause: () => { this.reader.hold(); socket.pause() },
         // The client could not send while paused: its partial-packet and keep alive clocks restart.
-        resume: () => { this.lastActivityMs = this.engine.nowMs(); socket.resume() }
+        resume: () => {
+          this.lastActivityMs = this.engine.nowMs()
+          this.reader.release() // may pause again
+          if (this.throttle?.paused !== true) socket.resume()
+        }
       }, 'mqtt')
       : null
     this.reader = new MqttPacketReader({

@@ -258,6 +258,18 @@ test('midPacket is true while a packet is partly received', () => {
   assert.equal(got.packets.length, 2)
 })
 
+test('hold() stops delivery after the current packet, mid-chunk; release() delivers the rest in order', () => {
+  const pubs = [0, 1, 2, 3].map(i => encodePublish({ topic: 't', payload: Buffer.from(`m${i}`), qos: 0, retain: false, dup: false }, 5))
+  const got = readChunks([connectPacket(5)])
+  got.reader.onPacket = p => { got.packets.push(p); if (got.packets.length === 2) got.reader.hold() }
+  got.reader.feed(Buffer.concat(pubs.slice(0, 3)))
+  assert.equal(got.packets.length, 2, 'CONNECT and m0, then held')
+  got.reader.feed(pubs[3] as Buffer) // bytes fed while held wait too
+  assert.equal(got.packets.length, 2)
+  got.reader.release()
+  assert.deepEqual(got.packets.slice(1).map(p => String((p as { payload: Buffer }).payload)), ['m0', 'm1', 'm2', 'm3'])
+})
+
 test('a client-role reader needs the protocol version up front', () => {
   assert.throws(() => readChunks([], { role: 'client' }), /needs protocolVersion/)
 })

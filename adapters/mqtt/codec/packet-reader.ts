@@ -53,6 +53,10 @@ export class MqttPacketReader {
   private headerDone = false
   private remaining = 0
 
+  // hold(): no packet is delivered until release(); the bytes not read yet wait here.
+  private holding = false
+  private heldBytes: Buffer | null = null
+
   // A packet that spans chunks is gathered here, exactly its size.
   private partial: Buffer | null = null
   private partialHeaderBytes = 0
@@ -89,12 +93,30 @@ export class MqttPacketReader {
     this.done = true
     this.partial = null
     this.headerBytes = 0
+    this.heldBytes = null
+  }
+
+  /**
+   * Deliver no packet after the current one until release() (a publish rate limit paused the
+   * connection mid-chunk); the rest of the chunk, and anything fed meanwhile, waits unread.
+   */
+  hold (): void { this.holding = true }
+
+  /** Delivers what hold() kept back (which may hold again), then carries on with what is fed. */
+  release (): void {
+    if (!this.holding) return
+    this.holding = false
+    const rest = this.heldBytes
+    this.heldBytes = null
+    if (rest !== null) this.feed(rest)
   }
 
   feed (chunk: Buffer): void {
+    if (this.holding) { this.heldBytes = this.heldBytes === null ? chunk : Buffer.concat([this.heldBytes, chunk]); return }
     const n = chunk.length
     let i = 0
     while (i < n && !this.done) {
+      if (this.holding) { this.heldBytes = chunk.subarray(i); return }
       if (this.partial !== null) {
         i = this.fill(chunk, i)
         continue
