@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { connect as netConnect } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import amqplib from 'amqplib'
+import { adminFetch } from './support/admin-http.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, end, sleep } from './support/mqtt-helpers.ts'
 import { connect as amqpConnect, closeQuietly } from './support/amqp-helpers.ts'
@@ -13,7 +14,7 @@ import { hashPassword } from '../core/auth/password-hash.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 
 async function metric (broker: TestBroker, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+  const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
   return text.split('\n').filter(l => l.startsWith(name + labels + ' ') || (labels === '' && l.startsWith(name + '{'))).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
 }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { connect as netConnect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import mqttPacket from 'mqtt-packet'
+import { adminFetch } from './support/admin-http.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { rawConnect } from './support/raw-mqtt.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
@@ -14,7 +15,7 @@ import { makeTestPki, type TestPki } from './support/test-pki.ts'
 import { PROTOCOL_HEADER } from '../adapters/amqp/codec/frame-writer.ts'
 
 async function metric (broker: TestBroker, name: string): Promise<number> {
-  const text = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+  const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
   const line = text.split('\n').find(l => l.startsWith(name + ' '))
   return line === undefined ? NaN : Number(line.split(' ').at(-1))
 }

@@ -4,13 +4,14 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
+import { adminFetch } from './support/admin-http.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, collector, end } from './support/mqtt-helpers.ts'
 import { connect as amqpConnect, channel, consume, closeQuietly } from './support/amqp-helpers.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 
 async function metric (broker: TestBroker, name: string): Promise<number> {
-  const text = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+  const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
   return text.split('\n').filter(l => l.startsWith(name + ' ') || l.startsWith(name + '{')).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
 }
 

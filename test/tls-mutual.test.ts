@@ -9,6 +9,7 @@ import { connect as tlsConnect, createServer as createTlsServer, type Connection
 import { connect as netConnect } from 'node:net'
 import { request as httpsRequest } from 'node:https'
 import amqplib from 'amqplib'
+import { adminFetch } from './support/admin-http.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, collector, end } from './support/mqtt-helpers.ts'
 import { connect as amqpConnect, channel, consume, closeQuietly } from './support/amqp-helpers.ts'
@@ -19,7 +20,7 @@ import { defaultConfig } from '../edge-config/defaults.ts'
 interface ConnectionRow { client_id?: string, user: string | null, protocol: string }
 
 async function connectionsOf (broker: TestBroker): Promise<ConnectionRow[]> {
-  return await (await fetch(`${broker.adminUrl}/api/connections`)).json() as ConnectionRow[]
+  return await (await adminFetch(`${broker.adminUrl}/api/connections`)).json() as ConnectionRow[]
 }
 
 /** A TLS handshake (and a first read, where TLS 1.3 reports a refused client certificate): resolves with the socket or rejects. */
@@ -83,7 +84,7 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
   test('a certificate from another CA is refused in the handshake', async () => {
     await assert.rejects(handshake(broker.node.ports.mqttTls as number, { ca: pki.read(pki.caFile), cert: pki.read(foreign.cert), key: pki.read(foreign.key) }))
     await assert.rejects(connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { clientId: 'foreign', ...mqttTls(foreign) }, 3000))
-    const metrics = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+    const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
     const refused = Number(/wharf_tls_handshake_failures_total\{listener="mqtt tls",reason="refused"\} (\d+)/.exec(metrics)?.[1])
     assert.ok(refused >= 4, `refused handshakes counted: ${refused}`)
   })
