@@ -128,7 +128,6 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
         socket.destroy()
         return
       }
-      socket.on('error', () => {}) // reported through 'close'; an unhandled 'error' would throw
       engine.connections.add(new MqttConnection(socket, engine, remote, transport, identity))
     },
     async close () {

@@ -96,12 +96,23 @@ export class Sessions {
     }
   }
 
-  private async create (clientId: string, expirySeconds: number | null): Promise<MqttSession> {
-    const { config, vhost } = this.engine
-    const name = sessionQueueName(clientId)
+  private sessionArgs: Readonly<Record<string, unknown>> | undefined
+
+  /** One frozen arguments object for every session queue (the model then shares one policy). */
+  private queueArguments (): Readonly<Record<string, unknown>> {
+    if (this.sessionArgs !== undefined) return this.sessionArgs
+    const { config } = this.engine
     const args: Record<string, unknown> = { 'x-wharf-idle-bounds': true, 'x-overflow': config.queueOverflow === 'drop-newest' ? 'reject-publish' : 'drop-head' }
     if (config.maxQueuedMessages > 0) args['x-max-length'] = config.maxQueuedMessages
     if (config.maxQueuedBytes > 0) args['x-max-length-bytes'] = config.maxQueuedBytes
+    this.sessionArgs = Object.freeze(args)
+    return this.sessionArgs
+  }
+
+  private async create (clientId: string, expirySeconds: number | null): Promise<MqttSession> {
+    const { vhost } = this.engine
+    const name = sessionQueueName(clientId)
+    const args = this.queueArguments()
     const old = vhost.queueNamed(name)
     if (old !== undefined) await vhost.deleteQueue(name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER) // a leftover without its session row
     const durable = expirySeconds !== 0

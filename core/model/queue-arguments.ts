@@ -58,8 +58,20 @@ const CHECKS: Readonly<Record<string, Check>> = {
   'x-wharf-idle-bounds': bool
 }
 
+// Queues declared with the same (frozen) arguments object share one policy: an adapter that makes
+// thousands of queues alike (MQTT sessions) pays for one.
+const sharedPolicies = new WeakMap<Arguments, QueuePolicy>()
+
 /** Validates known arguments (unknown ones are kept and ignored, as RabbitMQ does). */
 export function queuePolicy (args: Arguments, queueDescription: string): QueuePolicy {
+  const shared = Object.isFrozen(args) ? sharedPolicies.get(args) : undefined
+  if (shared !== undefined) return shared
+  const policy = buildPolicy(args, queueDescription)
+  if (Object.isFrozen(args)) sharedPolicies.set(args, Object.freeze(policy))
+  return policy
+}
+
+function buildPolicy (args: Arguments, queueDescription: string): QueuePolicy {
   for (const [name, check] of Object.entries(CHECKS)) {
     const value = args[name]
     if (value === undefined) continue

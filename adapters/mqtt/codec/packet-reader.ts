@@ -37,6 +37,8 @@ const SENT_BY_SERVERS = (1 << 2) | (1 << 9) | (1 << 11) | (1 << 13) // CONNACK S
 const SENT_BY_CLIENTS = (1 << 1) | (1 << 8) | (1 << 10) | (1 << 12) // CONNECT SUBSCRIBE UNSUBSCRIBE PINGREQ
 const LENGTH_MULTIPLIERS = [1, 128, 16_384, 2_097_152]
 
+const EMPTY_CHUNK = Buffer.alloc(0)
+
 export class MqttPacketReader {
   onPacket: (packet: InboundPacket) => void
   onError: (err: MqttCodecError) => void
@@ -261,6 +263,8 @@ export class MqttPacketReader {
       // A fault in the decoding itself (ours or mqtt-packet's) costs this connection, not the broker.
       return this.fail(new MqttCodecError(ReasonCode.ImplementationSpecificError, `${PACKET_NAMES[type] as string}: decoding failed: ${(err as Error).message}`))
     }
+    // The cursor lets go of the chunk: an idle connection must not keep its last read alive.
+    this.cur.reset(EMPTY_CHUNK, 0, 0, '')
     if (ctx.userProperties !== null) packet.userPropertiesOrdered = ctx.userProperties
     if (packet.cmd === 'connect') {
       if (ctx.willUserProperties !== null) packet.willUserPropertiesOrdered = ctx.willUserProperties

@@ -3,6 +3,11 @@
 
 import mqttPacket from 'mqtt-packet'
 import type { IPublishPacket, Packet, UserProperties } from 'mqtt-packet'
+
+// mqtt-packet's writer otherwise builds a cache of 65,536 two-byte Buffers (about 7 MB of heap) at
+// its first generate(); it serves the packets this module leaves to mqtt-packet (CONNACK, SUBACK,
+// ...), none of them on a hot path.
+;(mqttPacket.writeToStream as unknown as { cacheNumbers: boolean }).cacheNumbers = false
 import type { ProtocolVersion } from './packet-checks.ts'
 import type { UserPropertyList } from './property-scanner.ts'
 
