@@ -6,6 +6,8 @@ export interface TimerHandle { readonly id: unknown }
 
 export interface Clock {
   nowMs (): number
+  /** A monotonic reading with sub-millisecond resolution, for durations (latency histograms). */
+  monotonicMs (): number
   /** Calls fn once, delayMs from now. */
   setTimer (fn: () => void, delayMs: number): TimerHandle
   /** Cancels a timer; one that already fired or was cleared is ignored. */
@@ -15,6 +17,7 @@ export interface Clock {
 /** Wall-clock time and Node timers; a pending timer does not keep the process alive. */
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
+  monotonicMs: () => performance.now(),
   setTimer (fn, delayMs) {
     const t = setTimeout(fn, delayMs)
     t.unref()

@@ -13,6 +13,9 @@ export class ManualClock implements Clock {
 
   nowMs (): number { return this.now }
 
+  /** Moves with the time set by hand, so measured durations are exact in tests. */
+  monotonicMs (): number { return this.now }
+
   setTimer (fn: () => void, delayMs: number): TimerHandle {
     const p = { id: this.nextId++, atMs: this.now + Math.max(0, delayMs), fn }
     this.pending.push(p)

@@ -1,59 +1,169 @@
-// A small metrics registry rendered as Prometheus text. Counters only go up; gauges are read on scrape.
+// Wharf's metrics on prom-client, one registry per node (tests run several nodes in one process).
+// Hot paths only touch plain numbers: a counter handle bumps a cell, and every family is written
+// into prom-client when /metrics is scraped (collect), so a message costs no label hashing.
+// Totals kept elsewhere (store commits, tiering uploads) are counters read on scrape.
+import { Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, Registry, collectDefaultMetrics } from 'prom-client'
+
 export interface Counter {
   inc(by?: number): void
   readonly value: number
 }
 
-interface CounterEntry { kind: 'counter', help: string, labels: Map<string, { value: number }> }
-interface GaugeEntry { kind: 'gauge', help: string, read: () => number }
+export interface Histogram {
+  /** One observation, in the family's unit (seconds for latencies). */
+  observe(value: number): void
+}
+
+export type Labels = Readonly<Record<string, string>>
+/** Writes one labelled sample of a family being collected. */
+export type Emit = (labels: Labels, value: number) => void
+
+interface CounterCell { readonly labels: Labels, value: number }
+
+interface Family {
+  readonly kind: 'counter' | 'gauge' | 'histogram'
+  readonly labelNames: readonly string[]
+  /** The current sum over every series (tests and the admin API read it synchronously). */
+  readonly sum: () => number
+}
+
+/** Latency buckets in seconds, 100 µs to 10 s: a group commit takes ~1 ms, a publish-to-ack a few. */
+export const latencyBucketsSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export interface MetricsOptions {
+  /** Process and Node.js runtime metrics (CPU, memory, event loop lag, GC, handles). */
+  readonly defaultMetrics?: boolean
+}
 
 export class Metrics {
-  private readonly entries = new Map<string, CounterEntry | GaugeEntry>()
+  readonly registry = new Registry()
+  private readonly families = new Map<string, Family>()
+  private readonly counterCells = new Map<string, Map<string, CounterCell>>()
+  private readonly histograms = new Map<string, (labels?: Labels) => Histogram>()
 
-  counter (name: string, help: string, labels: Record<string, string> = {}): Counter {
-    let entry = this.entries.get(name)
-    if (!entry) {
-      entry = { kind: 'counter', help, labels: new Map() }
-      this.entries.set(name, entry)
+  constructor (opts: MetricsOptions = {}) {
+    if (opts.defaultMetrics === true) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** A counter series kept here; the same name and labels give the same series. */
+  counter (name: string, help: string, labels: Labels = {}): Counter {
+    let cells = this.counterCells.get(name)
+    if (cells === undefined) {
+      const own = new Map<string, CounterCell>()
+      cells = own
+      this.counterCells.set(name, own)
+      this.counterFamily(name, help, Object.keys(labels), emit => { for (const c of own.values()) emit(c.labels, c.value) })
     }
-    if (entry.kind !== 'counter') throw new Error(`metrics: ${name} is already a gauge`)
-    const key = labelText(labels)
-    let cell = entry.labels.get(key)
-    if (!cell) { cell = { value: 0 }; entry.labels.set(key, cell) }
+    this.checkLabels(name, labels)
+    const key = labelKey(labels)
+    let cell = cells.get(key)
+    if (cell === undefined) { cell = { labels: { ...labels }, value: 0 }; cells.set(key, cell) }
     const c = cell
-    return { inc: (by = 1) => { c.value += by }, get value () { return c.value } }
-  }
-
-  gauge (name: string, help: string, read: () => number): void {
-    this.entries.set(name, { kind: 'gauge', help, read })
-  }
-
-  /** Current value of a counter (summed over labels) or gauge; 0 when unknown. */
-  value (name: string): number {
-    const e = this.entries.get(name)
-    if (!e) return 0
-    if (e.kind === 'gauge') return e.read()
-    let sum = 0
-    for (const cell of e.labels.values()) sum += cell.value
-    return sum
-  }
-
-  renderPrometheus (): string {
-    const out: string[] = []
-    for (const [name, e] of this.entries) {
-      out.push(`# HELP ${name} ${e.help}`, `# TYPE ${name} ${e.kind}`)
-      if (e.kind === 'gauge') {
-        out.push(`${name} ${e.read()}`)
-      } else {
-        for (const [labels, cell] of e.labels) out.push(`${name}${labels} ${cell.value}`)
-      }
+    return {
+      inc: (by = 1) => { c.value += by },
+      get value () { return c.value }
     }
-    return out.join('\n') + '\n'
+  }
+
+  /** An unlabelled counter whose total is kept elsewhere (it only goes up), read on scrape. */
+  counterFrom (name: string, help: string, read: () => number): void {
+    this.counterFamily(name, help, [], emit => emit({}, read()))
+  }
+
+  /** A labelled counter family whose totals are kept elsewhere, written on scrape. */
+  counterFamily (name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
+    this.register(name, 'counter', labelNames, collect, new PromCounter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect () {
+        this.reset()
+        guarded(collect, (labels, value) => { this.inc(labels, value) })
+      }
+    }))
+  }
+
+  /** An unlabelled gauge read on scrape. */
+  gauge (name: string, help: string, read: () => number): void {
+    this.gaugeFamily(name, help, [], emit => emit({}, read()))
+  }
+
+  /** A labelled gauge family written on scrape; series not emitted are gone (deleted queues). */
+  gaugeFamily (name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
+    this.register(name, 'gauge', labelNames, collect, new PromGauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect () {
+        this.reset()
+        guarded(collect, (labels, value) => { this.set(labels, value) })
+      }
+    }))
+  }
+
+  /**
+   * A histogram family; each adapter asks for it by name (the first call registers it) and binds its
+   * label values once per handle, not per observation.
+   */
+  histogram (name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []): (labels?: Labels) => Histogram {
+    const known = this.histograms.get(name)
+    if (known !== undefined) {
+      this.checkLabels(name, Object.fromEntries(labelNames.map(l => [l, ''])))
+      return known
+    }
+    if (this.families.has(name)) throw new Error(`metrics: ${name} is registered twice`)
+    const prom = new PromHistogram({ name, help, buckets: [...buckets], labelNames, registers: [this.registry] })
+    let observations = 0
+    this.families.set(name, { kind: 'histogram', labelNames, sum: () => observations })
+    const bind = (labels: Labels = {}): Histogram => {
+      this.checkLabels(name, labels)
+      const bound = prom.labels(labels as Record<string, string>)
+      return { observe: value => { observations++; bound.observe(value) } }
+    }
+    this.histograms.set(name, bind)
+    return bind
+  }
+
+  /** The current value of a counter or gauge, summed over its series; 0 when unknown (histograms: observations). */
+  value (name: string): number {
+    return this.families.get(name)?.sum() ?? 0
+  }
+
+  get contentType (): string { return this.registry.contentType }
+
+  /** The Prometheus text exposition of every family. */
+  async render (): Promise<string> {
+    return await this.registry.metrics()
+  }
+
+  private register (name: string, kind: 'counter' | 'gauge', labelNames: readonly string[], collect: (emit: Emit) => void, _metric: PromCounter | PromGauge): void {
+    if (this.families.has(name)) throw new Error(`metrics: ${name} is registered twice`)
+    this.families.set(name, {
+      kind,
+      labelNames,
+      sum: () => { let n = 0; guarded(collect, (_l, v) => { n += v }); return n }
+    })
+  }
+
+  private checkLabels (name: string, labels: Labels): void {
+    const family = this.families.get(name)
+    if (family === undefined) return
+    const names = Object.keys(labels).sort().join(',')
+    if (names !== [...family.labelNames].sort().join(',')) {
+      throw new Error(`metrics: ${name} has labels [${family.labelNames.join(', ')}], not [${Object.keys(labels).join(', ')}]`)
+    }
   }
 }
 
-function labelText (labels: Record<string, string>): string {
-  const keys = Object.keys(labels).sort()
-  if (keys.length === 0) return ''
-  return '{' + keys.map(k => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',') + '}'
+/** A source that fails (a store closed under a late scrape) leaves its family out, not the whole scrape. */
+function guarded (collect: (emit: Emit) => void, emit: Emit): void {
+  try {
+    collect((labels, value) => { if (Number.isFinite(value)) emit(labels, value) })
+  } catch {}
+}
+
+function labelKey (labels: Labels): string {
+  return Object.keys(labels).sort().map(k => `${k}=${labels[k] ?? ''}`).join('\u0000')
 }

@@ -1,6 +1,6 @@
 // The shape of a Wharf configuration after defaults, file and environment were merged and validated.
 // Every limit carries its unit in its name.
-import type { LogLevel } from '../core/logger.ts'
+import type { LogFormat, LogLevel } from '../core/logger.ts'
 import type { Durability } from '../core/storage/sqlite-store.ts'
 import type { UserTag } from '../core/auth/access-types.ts'
 
@@ -212,12 +212,41 @@ export interface ArchiveConfig {
   maxLengthBytes?: number
 }
 
+export interface LogConfig {
+  level: LogLevel
+  /** json: one JSON object per line; text: one human-readable line per event. */
+  format: LogFormat
+  /** A warning repeated by any component is written at most once per interval, then once more with the count held back. */
+  repeatIntervalSeconds: number
+}
+
+export interface MetricsConfig {
+  /** Queues with their own `queue` label on /metrics; the rest are summed under queue="_other". */
+  queueLabelsMax: number
+}
+
+export interface MeteringConfig {
+  /** How often a usage record (JSON lines) is written to the object store; 0 writes none. */
+  recordIntervalSeconds: number
+  /** The node's name in usage records and their keys; null = the host name. */
+  node: string | null
+}
+
+export interface DiagnoseConfig {
+  /** How often queue depths are sampled to tell a growing lag from a steady backlog. */
+  sampleIntervalSeconds: number
+  /** Samples kept per queue (the lag's trend is read over sampleIntervalSeconds x this). */
+  samplesMax: number
+  /** A message delivered at least this many times counts as a redelivery loop. */
+  redeliveriesMin: number
+}
+
 export interface WharfConfig {
   /** SQLite file and default cold tier live here. */
   dataDir: string
   /** Bind address of the protocol listeners that give none of their own (the admin API has its own). */
   host: string
-  log: { level: LogLevel }
+  log: LogConfig
   storage: {
     durability: Durability
     commitWindowMs: number
@@ -239,6 +268,9 @@ export interface WharfConfig {
   limits: LimitsConfig
   /** Admin HTTP; its TLS variant (https) runs beside it when certFile and keyFile are set. */
   admin: { host: string, port: number, tls: TlsListenerConfig }
+  metrics: MetricsConfig
+  metering: MeteringConfig
+  diagnose: DiagnoseConfig
   auth: {
     allowAnonymous: boolean
     /** The built-in guest/guest user (loopback only, administrator, full permissions on '/'). */

@@ -18,7 +18,7 @@ export function defaultConfig (): WharfConfig {
   return {
     dataDir: './data',
     host: '0.0.0.0',
-    log: { level: 'info' },
+    log: { level: 'info', format: 'json', repeatIntervalSeconds: 10 },
     storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000, localBytesMax: 0, diskCheckIntervalMs: 1000, checkpointIntervalMs: 250, walBytesMax: 67108864 },
     mqtt: {
       host: null,
@@ -81,6 +81,9 @@ export function defaultConfig (): WharfConfig {
     },
     // The admin API answers on this machine only unless configured otherwise (RabbitMQ's guest rule, for HTTP).
     admin: { host: '127.0.0.1', port: 8080, tls: tlsDisabled(8443) },
+    metrics: { queueLabelsMax: 200 },
+    metering: { recordIntervalSeconds: 3600, node: null },
+    diagnose: { sampleIntervalSeconds: 10, samplesMax: 6, redeliveriesMin: 3 },
     auth: { allowAnonymous: true, guest: { enabled: true }, users: [], permissions: [], topicPermissions: [], defaultAcl: {} }
   }
 }

@@ -18,6 +18,7 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_DATA_DIR', field: 'dataDir', kind: 'string', description: 'directory of the SQLite file and the local cold tier' },
   { name: 'WHARF_HOST', field: 'host', kind: 'string', description: 'default bind address of the protocol listeners' },
   { name: 'WHARF_LOG_LEVEL', field: 'log.level', kind: 'string', description: 'debug, info, warn or error' },
+  { name: 'WHARF_LOG_FORMAT', field: 'log.format', kind: 'string', description: 'json or text' },
   { name: 'WHARF_DURABILITY', field: 'storage.durability', kind: 'string', description: 'process or power' },
   { name: 'WHARF_LOCAL_BYTES_MAX', field: 'storage.localBytesMax', kind: 'integer', description: 'disk watermark of the SQLite file (db + WAL) above which publishers are refused; 0 = none' },
   { name: 'WHARF_MQTT_HOST', field: 'mqtt.host', kind: 'string', description: 'bind address of MQTT over TCP' },

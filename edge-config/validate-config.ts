@@ -92,6 +92,8 @@ const permissionRegex: Leaf = {
   test: v => typeof v === 'string' && permissionRegexProblem(v) === null,
   explain: v => typeof v === 'string' ? permissionRegexProblem(v) : null
 }
+// A node name is one object key component of its usage records.
+const nodeName: Leaf = { kind: 'leaf', allowed: 'must be null (the host name) or 1-64 letters, digits, ".", "_" or "-"', test: v => v === null || (typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v) && v !== '.' && v !== '..') }
 const wsPath: Leaf = { kind: 'leaf', allowed: "must be a URL path starting with '/'", test: v => typeof v === 'string' && /^\/[^\s?#]*$/.test(v) }
 
 const tieringUrl = checked('must be null (file://<dataDir>/cold), file:///<absolute dir> or s3://<bucket>[/<prefix>]', tieringUrlProblem, true)
@@ -127,7 +129,7 @@ const schema: Schema<WharfConfig> = {
   fields: {
     dataDir: text,
     host: bindHost,
-    log: { kind: 'map', fields: { level: oneOf('debug', 'info', 'warn', 'error') } },
+    log: { kind: 'map', fields: { level: oneOf('debug', 'info', 'warn', 'error'), format: oneOf('json', 'text'), repeatIntervalSeconds: int(1, 86_400, 'seconds') } },
     storage: {
       kind: 'map',
       fields: {
@@ -237,6 +239,16 @@ const schema: Schema<WharfConfig> = {
       }
     },
     admin: { kind: 'map', fields: { host: bindHost, port, tls: adminTls } },
+    metrics: { kind: 'map', fields: { queueLabelsMax: int(0, 100_000, 'queues') } },
+    metering: { kind: 'map', fields: { recordIntervalSeconds: int(0, 86_400 * 31, 'seconds', ' (0 = no usage records)'), node: nodeName } },
+    diagnose: {
+      kind: 'map',
+      fields: {
+        sampleIntervalSeconds: int(1, 3600, 'seconds'),
+        samplesMax: int(2, 1000, 'samples'),
+        redeliveriesMin: int(2, 1_000_000, 'deliveries')
+      }
+    },
     auth: {
       kind: 'map',
       fields: {

@@ -41,8 +41,10 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     '/readyz': (_req, res) => state.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' }),
     '/metrics': (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
-      res.end(metrics.renderPrometheus())
+      metrics.render().then(text => {
+        res.writeHead(200, { 'content-type': metrics.contentType })
+        res.end(text)
+      }, err => sendJson(res, 500, { error: 'internal_error', reason: `metrics: render: ${(err as Error).message}` }))
     },
     '/api/overview': (_req, res) => sendJson(res, 200, state.overview()),
     '/api/connections': (_req, res) => sendJson(res, 200, state.connections()),

@@ -104,7 +104,7 @@ async function start (file: string | undefined): Promise<number> {
   }
   const config = await configOrReport(file, message => failed(message))
   if (!config) return 1
-  logger = createLogger(config.log.level)
+  logger = createLogger(config.log.level, undefined, {}, config.log.format)
   logProcessEvents(logger)
   let running: WharfNode
   try {

@@ -19,7 +19,6 @@ export function watchDisk (config: WharfConfig, store: SqliteStore, logger: Logg
     storedBytes: () => sqliteStoredBytes(store.db),
     logger: logger.child({ component: 'disk' })
   })
-  metrics.gauge('wharf_store_local_bytes', 'Bytes the SQLite database holds (pages in use), counted against storage.localBytesMax', () => watermark.status().bytes)
   metrics.gauge('wharf_store_publishers_blocked', '1 while the disk watermark refuses publishers', () => watermark.status().blocked === null ? 0 : 1)
   if (config.storage.localBytesMax > 0) watermark.start()
   return watermark

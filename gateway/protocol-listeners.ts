@@ -82,7 +82,7 @@ export async function startProtocolListeners (deps: ProtocolListenerDeps): Promi
   if (tlsEnabled(amqpTls)) {
     const server = createTlsServer({ ...tlsServerOptions(amqpTls, 'amqp.tls', config.amqp.handshakeTimeoutSeconds * 1000), noDelay: true }, socket => {
       const certificateIdentity = identity(socket, amqpTls)
-      amqp.handle(socket, certificateIdentity === null ? {} : { certificateIdentity })
+      amqp.handle(socket, certificateIdentity === null ? { listener: 'amqps' } : { listener: 'amqps', certificateIdentity })
     })
     reloader.add('amqp.tls', server, amqpTls)
     gate.watchHandshakes(server, 'amqps')

@@ -13,6 +13,7 @@ import type { ObjectStore } from '../core/tiering/object-store.ts'
 import { BlockCache } from '../core/tiering/block-cache.ts'
 import { ColdReader, nextOffloadedFrom } from '../core/tiering/cold-reader.ts'
 import { TieringManager, type TieringStatus } from '../core/tiering/tiering-manager.ts'
+import { oncePerTurn } from '../core/util/once-per-turn.ts'
 
 export interface Tiering {
   readonly objectStore: ObjectStore
@@ -54,6 +55,7 @@ export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams:
     sealDue: async nowMs => { streams.sealDue(nowMs); await sqlite.write(() => {}) },
     applyRetention: nowMs => streams.applyRetention(nowMs)
   })
+  // status() plans the offload over the manifest: once per scrape, not once per family.
   registerTieringMetrics(metrics, oncePerTurn(() => manager.status()), () => cache.stats, () => objectStore.stats)
   manager.start()
   log.info('tiering started', { objectStore: objectStore.description, localAgeSeconds: config.tiering.localAgeSeconds, localBytesMax: config.tiering.localBytesMax })
@@ -79,28 +81,16 @@ export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams:
 function registerTieringMetrics (metrics: Metrics, status: () => TieringStatus, cache: () => { bytes: number, hits: number, misses: number, prefetches: number }, requests: () => { gets: number, puts: number, failures: number }): void {
   metrics.gauge('wharf_tiering_backlog_segments', 'Sealed segments due for offload and not yet uploaded', () => status().backlogSegments)
   metrics.gauge('wharf_tiering_backlog_bytes', 'Bytes of sealed segments due for offload and not yet uploaded', () => status().backlogBytes)
-  metrics.gauge('wharf_tiering_uploaded_segments_total', 'Segments uploaded to the object store', () => status().uploadedSegments)
-  metrics.gauge('wharf_tiering_uploaded_bytes_total', 'Segment bytes uploaded to the object store', () => status().uploadedBytes)
-  metrics.gauge('wharf_tiering_upload_failures_total', 'Failed segment uploads (retried with backoff)', () => status().uploadFailures)
+  metrics.counterFrom('wharf_tiering_uploaded_segments_total', 'Segments uploaded to the object store', () => status().uploadedSegments)
+  metrics.counterFrom('wharf_tiering_uploaded_bytes_total', 'Segment bytes uploaded to the object store', () => status().uploadedBytes)
+  metrics.counterFrom('wharf_tiering_upload_failures_total', 'Failed segment uploads (retried with backoff)', () => status().uploadFailures)
   metrics.gauge('wharf_tiering_cache_bytes', 'Decoded bytes held by the cold-read block cache', () => cache().bytes)
-  metrics.gauge('wharf_tiering_cache_hits_total', 'Cold reads served from the block cache', () => cache().hits)
-  metrics.gauge('wharf_tiering_cache_misses_total', 'Cold reads that needed a ranged GET', () => cache().misses)
-  metrics.gauge('wharf_tiering_prefetches_total', 'Blocks fetched ahead of a sequential reader', () => cache().prefetches)
-  metrics.gauge('wharf_object_store_gets_total', 'GET requests to the object store', () => requests().gets)
-  metrics.gauge('wharf_object_store_puts_total', 'PUT requests to the object store', () => requests().puts)
-  metrics.gauge('wharf_object_store_failures_total', 'Failed object store requests', () => requests().failures)
-}
-
-/** status() reads the manifest; a /metrics render asks for it once per gauge, in one turn. */
-function oncePerTurn<T> (read: () => T): () => T {
-  let cached: { value: T } | null = null
-  return () => {
-    if (cached === null) {
-      cached = { value: read() }
-      setImmediate(() => { cached = null })
-    }
-    return cached.value
-  }
+  metrics.counterFrom('wharf_tiering_cache_hits_total', 'Cold reads served from the block cache', () => cache().hits)
+  metrics.counterFrom('wharf_tiering_cache_misses_total', 'Cold reads that needed a ranged GET', () => cache().misses)
+  metrics.counterFrom('wharf_tiering_prefetches_total', 'Blocks fetched ahead of a sequential reader', () => cache().prefetches)
+  metrics.counterFrom('wharf_object_store_gets_total', 'GET requests to the object store', () => requests().gets)
+  metrics.counterFrom('wharf_object_store_puts_total', 'PUT requests to the object store', () => requests().puts)
+  metrics.counterFrom('wharf_object_store_failures_total', 'Failed object store requests', () => requests().failures)
 }
 
 function snakeKeys (o: object): Record<string, unknown> {

@@ -35,6 +35,8 @@ import { startProtocolListeners, type ProtocolPorts } from './protocol-listeners
 import { openAccess, warnAnonymousExposure, wireVhosts } from './access-wiring.ts'
 import { accessRoutes } from './admin-access-routes.ts'
 import type { AccessControl } from '../core/auth/access-control.ts'
+import { UsageMeter } from '../core/metering/usage-meter.ts'
+import { commitObserver, registerNodeMetrics, registerStoreMetrics } from './node-metrics.ts'
 
 const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
 
@@ -46,6 +48,8 @@ export interface BoundPorts extends ProtocolPorts {
 export interface WharfNode {
   readonly ports: BoundPorts
   readonly metrics: Metrics
+  /** Messages and bytes in and out per vhost, user and protocol since start. */
+  readonly usage: UsageMeter
   readonly store: SqliteStore
   /** The queue model (vhosts, exchanges, queues) AMQP clients work on. */
   readonly broker: Broker
@@ -82,7 +86,9 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
 }
 
 async function build (config: WharfConfig, logger: Logger, opened: OpenedResources): Promise<WharfNode> {
-  const metrics = new Metrics()
+  const metrics = new Metrics({ defaultMetrics: true })
+  const usage = new UsageMeter()
+  usage.registerMetrics(metrics)
   let ready = false
   const servers: Server[] = []
   const startedAtMs = Date.now()
@@ -96,11 +102,12 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     commitBatchMax: config.storage.commitBatchMax,
     checkpointIntervalMs: config.storage.checkpointIntervalMs,
     walBytesMax: config.storage.walBytesMax,
-    onCheckpointError: message => logger.warn(message, { component: 'store' })
+    onCheckpointError: message => logger.warn(message, { component: 'store' }),
+    onCommit: commitObserver(metrics).onCommit,
+    clock: systemClock
   })
   opened.add('store', () => store.close())
-  metrics.gauge('wharf_store_commits_total', 'Group commits of the SQLite store', () => store.stats.commits)
-  metrics.gauge('wharf_store_writes_committed_total', 'Writes committed by the SQLite store', () => store.stats.committedWrites)
+  registerStoreMetrics(metrics, store)
 
   const durable = new SqliteDurableStore(store, amqpPropertiesCodec, Date.now, logger.child({ component: 'model' }))
   const streams = new SqliteStreamStore(store, amqpPropertiesCodec, {
@@ -116,14 +123,15 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   const access = await openAccess(config, store, logger, verifier)
   const broker = new Broker({ vhosts: access.store.vhosts(), store: durable, logger: logger.child({ component: 'model' }), streams })
   opened.add('queue model', () => broker.close())
-  registerModelMetrics(broker, metrics)
+  registerModelMetrics(broker, metrics, config.metrics.queueLabelsMax)
   const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
   const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs)
-  const amqp = createAmqpAdapter({ amqp: config.amqp, access, broker, logger, metrics, version: wharfVersion, limits })
+  const amqp = createAmqpAdapter({ amqp: config.amqp, access, broker, logger, metrics, usage, warnIntervalSeconds: config.log.repeatIntervalSeconds, version: wharfVersion, limits })
   opened.add('amqp adapter', async () => await amqp.close())
   wireVhosts(access.store, broker, amqp, config.mqtt.vhost, logger.child({ component: 'access' }))
-  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, access, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), limits })
+  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, access, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, usage, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), limits })
   opened.add('mqtt adapter', async () => await mqtt.close())
+  registerNodeMetrics(metrics, broker, mqtt, amqp)
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)
   opened.add('tiering', async () => await tiering.close())
   if (config.tiering.requiredAtStart) await checkObjectStore(tiering.objectStore, config.tiering.startCheckTimeoutMs)
@@ -151,7 +159,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   const hosts = bindAddresses(config)
   warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
   const reloader = new CertificateReloader()
-  const gate = new ConnectionGate(new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs()), metrics, new RateLimitedLog(logger.child({ component: 'limits' }), warnIntervalMs, () => systemClock.nowMs()))
+  const gate = new ConnectionGate(new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs()), metrics, new RateLimitedLog(logger.child({ component: 'limits' }), warnIntervalMs, systemClock))
   const ports: BoundPorts = {
     admin: await listenOn(createHttpServer(adminHandler), config.admin.port, hosts.admin, 'admin http'),
     ...await startProtocolListeners({ config, mqtt, amqp, gate, reloader, listenOn, onClose: (name, fn) => opened.add(name, fn) })
@@ -170,6 +178,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   return {
     ports,
     metrics,
+    usage,
     store,
     broker,
     amqp,

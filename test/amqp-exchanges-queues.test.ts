@@ -144,7 +144,7 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     await eventually('two messages', async () => (await ch.checkQueue('counted')).messageCount === 2)
     assert.ok(broker.node.metrics.value('wharf_queue_messages_ready') >= 2)
     const scraped = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
-    assert.match(scraped, /^wharf_queues \d+$/m)
+    assert.match(scraped, /^wharf_queues\{vhost="\/"\} \d+$/m)
     assert.match(scraped, /^wharf_amqp_connections_open 2$/m)
     const c1 = await fresh()
     await expectChannelClosed(c1, () => c1.checkQueue('nope'), 404, /NOT_FOUND - no queue 'nope' in vhost '\/'/)

@@ -7,6 +7,7 @@
 #   amqp-tools         rabbitmq-c's amqp-publish / amqp-consume: a second AMQP client (test/amqp-tools.test.ts)
 #   chromium           the headless browser playwright-core drives (test/browser-live-page.test.ts)
 #   rabbitmq-server    the AMQP peer of the benchmark and of the bridge tests
+#   prometheus         promtool, Prometheus's own parser of /metrics (test/metrics.test.ts)
 set -euo pipefail
 
 declare -A program=(
@@ -15,9 +16,10 @@ declare -A program=(
   [amqp-tools]=/usr/bin/amqp-publish
   [chromium]=/usr/bin/chromium
   [rabbitmq-server]=/usr/sbin/rabbitmq-server
+  [prometheus]=/usr/bin/promtool
 )
 missing=()
-for pkg in mosquitto mosquitto-clients amqp-tools chromium rabbitmq-server; do
+for pkg in mosquitto mosquitto-clients amqp-tools chromium rabbitmq-server prometheus; do
   [ -x "${program[$pkg]}" ] || missing+=("$pkg")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0

@@ -4,14 +4,15 @@ import type { Socket } from 'node:net'
 import type { AmqpConfig } from '../../edge-config/config-types.ts'
 import type { AccessControl } from '../../core/auth/access-control.ts'
 import type { Logger } from '../../core/logger.ts'
-import type { Metrics } from '../../core/metrics.ts'
+import { latencyBucketsSeconds, type Metrics } from '../../core/metrics.ts'
+import { RateLimitedLog } from '../../core/rate-limited-log.ts'
+import { UsageMeter } from '../../core/metering/usage-meter.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import { systemClock, type Clock } from '../../core/clock.ts'
 import { CONNECTION_FORCED } from './codec/reply-codes.ts'
 import { AmqpException } from './amqp-errors.ts'
 import { AmqpConnection, type AmqpPeer, type AmqpServerContext } from './connection.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
-import { RateLimitedLog } from '../../core/rate-limited-log.ts'
 import { serverProperties } from './server-properties.ts'
 
 export interface AmqpAdapterOptions {
@@ -21,6 +22,10 @@ export interface AmqpAdapterOptions {
   readonly broker: Broker
   readonly logger: Logger
   readonly metrics: Metrics
+  /** Messages and bytes in and out per vhost, user and protocol; absent: counted nowhere. */
+  readonly usage?: UsageMeter
+  /** log.repeatIntervalSeconds: a repeated warning is written once per interval, with a count (default 10). */
+  readonly warnIntervalSeconds?: number
   readonly version: string
   /** Absent: the system clock. */
   readonly clock?: Clock
@@ -37,9 +42,11 @@ export interface AmqpConnectionInfo {
 }
 
 export interface AmqpAdapter {
-  /** Serve one connection; `peer` says what the listener knows (a certificate identity on AMQPS). */
+  /** Serve one connection; `peer` says what the listener knows (its name, a certificate identity on AMQPS). */
   handle (socket: Socket, peer?: AmqpPeer): void
   readonly openConnections: number
+  /** Open connections per listener. */
+  openByListener (): Map<string, number>
   connections (): AmqpConnectionInfo[]
   /**
    * Raises (reason) or clears (null) a resource alarm: clients that understand it get
@@ -53,24 +60,25 @@ export interface AmqpAdapter {
 }
 
 const CLOSE_WAIT_MS = 2000
-/** Warnings a flood of bad connections repeats (handshake and partial-frame deadlines) are written once per this interval. */
-const WARN_INTERVAL_MS = 10_000
 
 export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
   const log = opts.logger.child({ component: 'amqp' })
   const { metrics } = opts
   const alarm = { reason: null as string | null }
   const clock = opts.clock ?? systemClock
+  // Warnings a flood of bad connections repeats (refusals, handshake and partial-frame deadlines).
+  const warnings = new RateLimitedLog(log, (opts.warnIntervalSeconds ?? 10) * 1000, clock)
   const ctx: AmqpServerContext = {
     broker: opts.broker,
     alarm,
     access: opts.access,
     abuseLimits: opts.limits,
-    warnOnce: new RateLimitedLog(log, WARN_INTERVAL_MS, () => clock.nowMs()),
+    warnOnce: warnings,
     partialFrameTimeouts: metrics.counter('wharf_amqp_partial_frame_timeouts_total', 'AMQP connections closed holding part of a frame for amqp.partialFrameTimeoutSeconds'),
     limits: opts.amqp,
     serverProperties: serverProperties(opts.version),
     logger: log,
+    usage: opts.usage ?? new UsageMeter(),
     clock,
     counters: {
       published: metrics.counter('wharf_amqp_messages_published_total', 'AMQP basic.publish messages received'),
@@ -78,7 +86,8 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       authFailures: metrics.counter('wharf_amqp_auth_failures_total', 'AMQP logins refused'),
       connectionErrors: metrics.counter('wharf_amqp_connection_errors_total', 'AMQP connections closed by the server on an error'),
       heartbeatTimeouts: metrics.counter('wharf_amqp_heartbeat_timeouts_total', 'AMQP connections dropped after two missed heartbeat intervals'),
-      handshakeTimeouts: metrics.counter('wharf_amqp_handshake_timeouts_total', 'AMQP connections closed without connection.open completed within amqp.handshakeTimeoutSeconds')
+      handshakeTimeouts: metrics.counter('wharf_amqp_handshake_timeouts_total', 'AMQP connections closed without connection.open completed within amqp.handshakeTimeoutSeconds'),
+      publishAck: metrics.histogram('wharf_publish_ack_seconds', 'From a publish received to its acknowledgement sent (MQTT PUBACK/PUBREC, AMQP confirm), after the commit', latencyBucketsSeconds, ['protocol'])({ protocol: 'amqp' })
     }
   }
   const refused = metrics.counter('wharf_amqp_connections_refused_total', 'AMQP connections refused at amqp.maxConnections')
@@ -89,10 +98,15 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
 
   return {
     get openConnections () { return open.size },
+    openByListener () {
+      const n = new Map<string, number>()
+      for (const c of open) n.set(c.listener, (n.get(c.listener) ?? 0) + 1)
+      return n
+    },
     handle (socket, peer) {
       if (closing || open.size >= opts.amqp.maxConnections) {
         refused.inc()
-        if (!closing) log.warn('connection refused: amqp.maxConnections reached', { maxConnections: opts.amqp.maxConnections })
+        if (!closing) warnings.warn('connection refused: amqp.maxConnections reached', { maxConnections: opts.amqp.maxConnections, peer: socket.remoteAddress })
         socket.destroy()
         return
       }
@@ -129,6 +143,7 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
         clock.setTimer(() => { c.socket.destroy() }, CLOSE_WAIT_MS)
       }))
       await Promise.all(gone)
+      warnings.close()
     }
   }
 }

@@ -98,6 +98,8 @@ export class AmqpChannel implements ConsumerChannel {
       return
     }
     this.conn.counters.delivered.inc()
+    this.conn.usage.messagesOut++
+    this.conn.usage.bytesOut += m.body.length
   }
 
   /** basic.get-ok: the entry is handed out (ack mode) under a new delivery tag. */
@@ -107,6 +109,8 @@ export class AmqpChannel implements ConsumerChannel {
     const m = entry.message
     this.conn.sendContent(this.id, Methods.BasicGetOk, { deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount }, m)
     this.conn.counters.delivered.inc()
+    this.conn.usage.messagesOut++
+    this.conn.usage.bytesOut += m.body.length
   }
 
   consumerCancelledByQueue (consumer: AmqpConsumer): void {

@@ -5,7 +5,9 @@
 import type { Socket } from 'node:net'
 import type { AmqpConfig } from '../../edge-config/config-types.ts'
 import type { Logger } from '../../core/logger.ts'
-import type { Counter } from '../../core/metrics.ts'
+import type { Counter, Histogram } from '../../core/metrics.ts'
+import type { RateLimitedLog } from '../../core/rate-limited-log.ts'
+import { unmeteredCell, type UsageCounts, type UsageMeter } from '../../core/metering/usage-meter.ts'
 import type { Clock, TimerHandle } from '../../core/clock.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
@@ -30,7 +32,6 @@ import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 import type { PublishThrottle } from '../../core/limits/publish-limiter.ts'
 import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
 import { MECHANISMS } from './sasl.ts'
-import type { RateLimitedLog } from '../../core/rate-limited-log.ts'
 
 export interface AmqpCounters {
   readonly published: Counter
@@ -39,6 +40,8 @@ export interface AmqpCounters {
   readonly connectionErrors: Counter
   readonly heartbeatTimeouts: Counter
   readonly handshakeTimeouts: Counter
+  /** From a basic.publish read to its confirm settled (after the commit), on confirm channels. */
+  readonly publishAck: Histogram
 }
 
 /** A resource alarm (disk, memory): publishers are blocked while it holds (connection.blocked). */
@@ -53,17 +56,20 @@ export interface AmqpServerContext {
   readonly serverProperties: FieldTable
   readonly logger: Logger
   readonly counters: AmqpCounters
+  readonly usage: UsageMeter
   /** Time for handshake deadlines, heartbeats, the close-ok wait and message timestamps. */
   readonly clock: Clock
   /** Publish rates and connection counts shared with MQTT; absent: none. */
   readonly abuseLimits?: AbuseLimits | undefined
   readonly partialFrameTimeouts?: Counter | undefined
-  /** Warnings a flood of bad connections would repeat: at most one line per interval. */
+  /** Warnings a flood of bad connections would repeat: one line per log.repeatIntervalSeconds, then one with the count. */
   readonly warnOnce?: RateLimitedLog | undefined
 }
 
 /** What the listener knows of the peer before AMQP starts. */
 export interface AmqpPeer {
+  /** The listener's name, for logs and metrics (default amqp). */
+  readonly listener?: string | undefined
   /** Set on a TLS listener that names users by certificate: SASL EXTERNAL is offered with it. */
   readonly certificateIdentity?: CertificateIdentity | undefined
 }
@@ -88,6 +94,13 @@ export class AmqpConnection {
   frameMax: number
   channelMax: number
   heartbeatSeconds = 0
+  /** The listener that accepted it (amqp, amqps). */
+  readonly listener: string
+  /** Metering of this connection's vhost and user (set once open). */
+  usage: UsageCounts = unmeteredCell()
+  /** Why the connection ended, for its close line. */
+  closeReason: string | null = null
+  private openedAtMs: number | null = null
   private paused = false
   /** Input stopped by a publish rate limit (limits.perConnection, limits.perUser). */
   private throttled = false
@@ -113,6 +126,7 @@ export class AmqpConnection {
     this.lastReadMs = ctx.clock.nowMs()
     this.log = ctx.logger.child({ connection: id, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` })
     // [RabbitMQ rabbit_auth_mechanism_ssl] EXTERNAL only where a verified certificate names the user.
+    this.listener = peer.listener ?? 'amqp'
     this.mechanisms = peer.certificateIdentity === undefined ? MECHANISMS : [...MECHANISMS, 'EXTERNAL']
     const publish = ctx.abuseLimits?.publish
     this.throttle = publish?.enabled === true
@@ -126,7 +140,7 @@ export class AmqpConnection {
   start (): void {
     this.socket.setNoDelay(true)
     this.socket.on('data', chunk => this.onData(chunk))
-    this.socket.on('error', err => this.log.debug('socket error', { err }))
+    this.socket.on('error', err => { this.closeReason ??= `socket error: ${err.message}`; this.log.debug('socket error', { err }) })
     this.socket.on('close', () => this.onSocketClosed())
     this.socket.on('drain', () => { for (const ch of this.channels.values()) ch.redispatchAll() })
     this.handshakeTimer = this.clock.setTimer(() => {
@@ -142,7 +156,7 @@ export class AmqpConnection {
 
   private warn (msg: string, fields: Record<string, unknown>): void {
     if (this.ctx.warnOnce === undefined) { this.log.warn(msg, fields); return }
-    this.ctx.warnOnce.warn(msg, { connection: this.id, peer: this.socket.remoteAddress, ...fields })
+    this.ctx.warnOnce.warn(msg, { connection: this.id, peer: this.peerAddress, ...fields })
   }
 
   /** Logged in as `username`: joins the user's publish rate buckets. */
@@ -401,9 +415,11 @@ export class AmqpConnection {
 
   // ---- connection lifecycle -------------------------------------------------------------------
 
-  /** Handshake done (connection.open-ok sent): heartbeats start. */
+  /** Handshake done (connection.open-ok sent): heartbeats start, the connection is metered and logged. */
   opened (): void {
     this.state = 'open'
+    this.openedAtMs = this.clock.nowMs()
+    if (this.vhost !== undefined) this.usage = this.ctx.usage.cell(this.vhost.name, this.user?.username ?? null, 'amqp')
     this.clearTimer(this.handshakeTimer)
     this.handshakeTimer = undefined
     this.startHeartbeats()
@@ -421,7 +437,8 @@ export class AmqpConnection {
       const now = this.clock.nowMs()
       if (now - this.lastReadMs > 2 * intervalMs) {
         this.counters.heartbeatTimeouts.inc()
-        this.log.warn('missed heartbeats from client, connection dropped', { heartbeatSeconds: seconds })
+        this.closeReason ??= `missed heartbeats (${seconds} s interval)`
+        this.warn('missed heartbeats from client, connection dropped', { ...this.logFields(), heartbeatSeconds: seconds })
         this.socket.destroy()
         return
       }
@@ -434,8 +451,10 @@ export class AmqpConnection {
   /** Server-initiated connection.close; the socket goes after close-ok or a timeout. */
   closeConnection (exc: AmqpException): void {
     if (this.state === 'closing' || this.state === 'closed') return
-    const level = exc.replyCode === CONNECTION_FORCED ? 'info' : 'warn'
-    this.log[level]('connection closed by the server', { replyCode: exc.replyCode, reason: exc.message, method: exc.methodId === 0 ? undefined : methodName(exc.methodId) })
+    const fields = { ...this.logFields(), replyCode: exc.replyCode, reason: exc.message, method: exc.methodId === 0 ? undefined : methodName(exc.methodId) }
+    if (exc.replyCode === CONNECTION_FORCED) this.log.debug('connection closed by the server', fields)
+    else this.warn('connection closed by the server', fields)
+    this.closeReason ??= `closed by the server: ${exc.replyCode} ${exc.message}`
     this.state = 'closing'
     this.tearDownChannels()
     if (this.socket.destroyed) return
@@ -445,7 +464,8 @@ export class AmqpConnection {
   }
 
   /** The client's connection.close: answer close-ok and end the socket. */
-  closedByClient (): void {
+  closedByClient (replyCode: number, replyText: string): void {
+    this.closeReason ??= `closed by the client: ${replyCode}${replyText === '' ? '' : ' ' + replyText}`
     this.state = 'closing'
     this.tearDownChannels()
     this.sendMethod(0, Methods.ConnectionCloseOk, {})
@@ -471,10 +491,28 @@ export class AmqpConnection {
     this.tearDownChannels()
     this.channels.clear()
     this.output.discard()
-    if (wasOpen) this.log.debug('connection closed by the client without connection.close')
+    if (this.openedAtMs !== null) {
+      const reason = this.closeReason ?? (wasOpen ? 'connection lost without connection.close' : 'connection closed')
+      this.log.info('connection closed', { ...this.logFields(), reason, connectedSeconds: Math.round((this.clock.nowMs() - this.openedAtMs) / 1000) })
+    }
     this.vhost?.ownerClosed(this).catch(err => this.log.error('deleting exclusive queues failed', { err }))
     for (const fn of this.closedCallbacks) fn()
   }
+  get peerAddress (): string { return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}` }
+
+  /** Who this connection is, for its open and close lines: client name, user, vhost, peer (the log's child fields) and listener. */
+  logFields (): Record<string, unknown> {
+    const name = this.clientProperties.connection_name
+    const product = this.clientProperties.product
+    return {
+      clientName: typeof name === 'string' ? name : undefined,
+      client: typeof product === 'string' ? `${product} ${String(this.clientProperties.version ?? '')}`.trim() : undefined,
+      user: this.user?.username,
+      vhost: this.vhost?.name,
+      listener: this.listener
+    }
+  }
+
   private clearTimer (handle: TimerHandle | undefined): void {
     if (handle !== undefined) this.clock.clearTimer(handle)
   }

@@ -14,6 +14,7 @@ import { handlers } from './handlers/index.ts'
 import { refuse } from './handlers/connect.ts'
 import type { PublishThrottle } from '../../core/limits/publish-limiter.ts'
 import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
+import { unmeteredCell, type UsageCounts } from '../../core/metering/usage-meter.ts'
 
 export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
 
@@ -49,11 +50,13 @@ export class MqttConnection implements SessionConnection {
   problemInformation = true
   /** DISCONNECT 0x00 received: the will is not published [MQTT-3.14.4-3]. */
   gracefulDisconnect = false
+  /** Metering of this client's vhost and user (set at CONNACK). */
+  usage: UsageCounts = unmeteredCell()
   private readonly reader: MqttPacketReader
   /** Packets that came while CONNECT was being decided (a client need not wait for CONNACK). */
   private held: InboundPacket[] | null = null
   /** Acks in the order their PUBLISH came [MQTT-4.6.0-2], each sent once its message is committed. */
-  private readonly acks: Array<{ ready: boolean, packet: OutboundPacket }> = []
+  private readonly acks: Array<{ ready: boolean, packet: OutboundPacket, receivedMs: number | undefined }> = []
   private out: Buffer[] = []
   private outBytes = 0
   private packetsLastFlush = 0
@@ -214,7 +217,14 @@ export class MqttConnection implements SessionConnection {
     this.throttle?.close()
     this.releaseAdmission?.()
     this.releaseAdmission = null
-    if (wasConnected) this.engine.sessions.connectionLost(this)
+    if (!wasConnected) return
+    this.engine.log.info('mqtt client disconnected', { ...this.logFields(), reason: this.closeReason ?? 'connection closed', graceful: this.gracefulDisconnect, connectedSeconds: Math.round((this.engine.nowMs() - this.connectedAtMs) / 1000) })
+    this.engine.sessions.connectionLost(this)
+  }
+
+  /** Who this client is, for its connect and disconnect lines. */
+  logFields (): Record<string, unknown> {
+    return { clientId: this.clientId, user: this.username, vhost: this.engine.vhost.name, peer: this.remoteAddress, protocol: `MQTT ${this.protocolVersion === 5 ? '5.0' : this.protocolVersion === 4 ? '3.1.1' : '3.1'}`, listener: this.transport }
   }
 
   /** CONNACK sent: what the client sent meanwhile is handled now, in order. */
@@ -226,10 +236,13 @@ export class MqttConnection implements SessionConnection {
     if (held !== null) for (const p of held) this.onPacket(p)
   }
 
-  /** Sends the ack after stored settles, never before an earlier publish's ack. */
-  ackAfter (stored: Promise<void> | undefined, packet: OutboundPacket): void {
-    if (stored === undefined && this.acks.length === 0) { this.send(packet); return }
-    const slot = { ready: stored === undefined, packet }
+  /**
+   * Sends the ack after stored settles, never before an earlier publish's ack. receivedMs (the
+   * clock's monotonic reading when the PUBLISH was read) times an accepted publish to its ack.
+   */
+  ackAfter (stored: Promise<void> | undefined, packet: OutboundPacket, receivedMs?: number): void {
+    if (stored === undefined && this.acks.length === 0) { this.sendAck(packet, receivedMs); return }
+    const slot = { ready: stored === undefined, packet, receivedMs }
     this.acks.push(slot)
     if (stored === undefined) return
     stored.then(() => { slot.ready = true; this.flushAcks() }).catch(err => {
@@ -240,10 +253,15 @@ export class MqttConnection implements SessionConnection {
 
   private flushAcks (): void {
     while (this.acks.length > 0 && (this.acks[0] as { ready: boolean }).ready) {
-      const { packet } = this.acks.shift() as { packet: OutboundPacket }
+      const { packet, receivedMs } = this.acks.shift() as { packet: OutboundPacket, receivedMs: number | undefined }
       if (this.state === 'closed') continue
-      this.send(packet)
+      this.sendAck(packet, receivedMs)
     }
+  }
+
+  private sendAck (packet: OutboundPacket, receivedMs: number | undefined): void {
+    this.send(packet)
+    if (receivedMs !== undefined) this.engine.counters.publishAck.observe((this.engine.clock.monotonicMs() - receivedMs) / 1000)
   }
 
   // ---- writing ---------------------------------------------------------------------------------------
@@ -311,6 +329,8 @@ export class MqttConnection implements SessionConnection {
     this.write(buf)
     this.engine.stats.sent++
     this.engine.counters.delivered.inc()
+    this.usage.messagesOut++
+    this.usage.bytesOut += p.payload.length
     return true
   }
 

@@ -4,7 +4,8 @@ import type { MqttConfig } from '../../edge-config/config-types.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
 import type { QueueEntry } from '../../core/model/queue-entry.ts'
 import type { Logger } from '../../core/logger.ts'
-import type { Counter, Metrics } from '../../core/metrics.ts'
+import { latencyBucketsSeconds, type Counter, type Histogram, type Metrics } from '../../core/metrics.ts'
+import type { UsageMeter } from '../../core/metering/usage-meter.ts'
 import type { Message } from '../../core/model/message.ts'
 import type { PublishResult } from '../../core/model/vhost.ts'
 import type { SessionHost } from './session-host.ts'
@@ -15,6 +16,7 @@ import type { AuthMethods } from './enhanced-auth/auth-method.ts'
 import type { MqttConnection } from './connection.ts'
 import { RateLimitedLog } from '../../core/rate-limited-log.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
+import type { Clock } from '../../core/clock.ts'
 
 export interface EngineCounters {
   readonly refusedConnections: Counter
@@ -30,6 +32,8 @@ export interface EngineCounters {
   readonly queueOverflow: Counter
   readonly connectTimeouts: Counter
   readonly partialPacketTimeouts: Counter
+  /** From a QoS 1/2 PUBLISH read to its PUBACK / PUBREC sent (after the commit). */
+  readonly publishAck: Histogram
 }
 
 export function engineCounters (metrics: Metrics): EngineCounters {
@@ -46,7 +50,8 @@ export function engineCounters (metrics: Metrics): EngineCounters {
     oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size"),
     queueOverflow: metrics.counter('wharf_mqtt_queue_overflow_total', 'Messages dropped at an offline session queue bound (mqtt.maxQueuedMessages / maxQueuedBytes)'),
     connectTimeouts: metrics.counter('wharf_mqtt_connect_timeouts_total', 'MQTT connections closed without a CONNECT completed within mqtt.connectTimeoutSeconds'),
-    partialPacketTimeouts: metrics.counter('wharf_mqtt_partial_packet_timeouts_total', 'MQTT connections closed holding part of a packet for mqtt.partialPacketTimeoutSeconds')
+    partialPacketTimeouts: metrics.counter('wharf_mqtt_partial_packet_timeouts_total', 'MQTT connections closed holding part of a packet for mqtt.partialPacketTimeoutSeconds'),
+    publishAck: metrics.histogram('wharf_publish_ack_seconds', 'From a publish received to its acknowledgement sent (MQTT PUBACK/PUBREC, AMQP confirm), after the commit', latencyBucketsSeconds, ['protocol'])({ protocol: 'mqtt' })
   }
 }
 
@@ -72,14 +77,15 @@ export class Engine implements SessionHost {
     readonly access: MqttAccess,
     readonly authMethods: AuthMethods,
     readonly counters: EngineCounters,
+    readonly usage: UsageMeter,
     readonly log: Logger,
-    private readonly clock: () => number
+    readonly clock: Clock
   ) {
     this.warnOnce = new RateLimitedLog(log, config.warnIntervalSeconds * 1000, clock)
-    this.startedAtMs = clock()
+    this.startedAtMs = clock.nowMs()
   }
 
-  nowMs (): number { return this.clock() }
+  nowMs (): number { return this.clock.nowMs() }
 
   settle (entry: QueueEntry): void {
     entry.queue.settle(entry, 'acked')

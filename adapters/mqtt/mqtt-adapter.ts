@@ -10,6 +10,7 @@ import type { Metrics } from '../../core/metrics.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import type { PropertiesCodec } from '../../core/model/sqlite/sqlite-durable-store.ts'
 import { Engine, engineCounters } from './engine.ts'
+import { UsageMeter } from '../../core/metering/usage-meter.ts'
 import { Sessions } from './sessions.ts'
 import { SessionStore } from './session-store.ts'
 import { RetainedMessages } from './retained.ts'
@@ -42,6 +43,8 @@ export interface MqttAdapterOptions {
   archive: readonly ArchiveConfig[]
   logger: Logger
   metrics: Metrics
+  /** Messages and bytes in and out per vhost, user and protocol; absent: counted nowhere. */
+  usage?: UsageMeter
   version: string
   /** Stable across restarts (SCRAM-SHA-256 derives unknown users' salts from it). */
   scramServerSecret: Buffer
@@ -67,6 +70,8 @@ export interface MqttAdapter {
   handle(conn: Duplex, req?: IncomingMessage, transport?: string, identity?: CertificateIdentity | null): void
   /** Open MQTT connections, counted from accept to close (so also those still before CONNECT). */
   readonly openConnections: number
+  /** Open connections per transport (tcp, tls, or the WebSocket listener's name). */
+  openByTransport(): Map<string, number>
   connections(): MqttConnectionInfo[]
   /** The disk watermark: while a reason is set, QoS 1/2 publishes are refused. */
   setRefusing(reason: string | null): void
@@ -86,7 +91,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   const methods = new AuthMethods()
   methods.register(new ScramSha256({ ...scramUsersFrom(opts.access.store), serverSecret: opts.scramServerSecret }))
   const access = new MqttAccess({ control: opts.access, vhost: mqtt.vhost, exchange: mqtt.exchange, allowAnonymous: opts.auth.allowAnonymous, defaultAcl: opts.auth.defaultAcl })
-  const engine = new Engine(mqtt, vhost, mqtt.exchange, retained, access, methods, engineCounters(metrics), log, () => opts.model.nowMs)
+  const engine = new Engine(mqtt, vhost, mqtt.exchange, retained, access, methods, engineCounters(metrics), opts.usage ?? new UsageMeter(), log, opts.model.clock)
   engine.sessions = new Sessions(engine, new SessionStore(opts.store, mqtt.vhost))
   engine.limits = opts.limits ?? null
   vhost.overflowListeners.add((q, outcome) => {
@@ -105,6 +110,11 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
 
   return {
     get openConnections () { return engine.connections.size },
+    openByTransport () {
+      const n = new Map<string, number>()
+      for (const c of engine.connections) n.set(c.transport, (n.get(c.transport) ?? 0) + 1)
+      return n
+    },
     connections () {
       return [...engine.connections].filter(c => c.state === 'connected').map(c => ({
         clientId: c.clientId,
@@ -138,6 +148,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
         else c.fail('server shutting down')
       }
       engine.sessions.close()
+      engine.warnOnce.close()
     }
   }
 }

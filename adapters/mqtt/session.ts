@@ -217,7 +217,9 @@ export class MqttSession implements QueueConsumer {
     this.conn = conn
     if (this.inflightMap !== undefined) for (const [id, f] of this.inflightMap) {
       if (f.stage === 'pubrel') { conn.sendPubrel(id); continue }
-      if (f.out !== null) conn.sendPublish({ ...f.out, dup: true })
+      if (f.out === null) continue
+      f.entry.queue.countDelivery(f.entry) // a client that dies on a message gets it again here: a redelivery loop
+      conn.sendPublish({ ...f.out, dup: true })
     }
     this.host.vhost.consume(this.queue.name, this, ADAPTER_OWNER)
     for (const m of this.sharedList) m.attach()

@@ -130,7 +130,6 @@ export class Sessions {
     if (session === null || session.conn !== conn) return
     session.detach()
     const { engine } = this
-    engine.log.info('mqtt client disconnected', { clientId: conn.clientId, reason: conn.closeReason ?? 'connection closed' })
     if (conn.gracefulDisconnect) {
       if (session.will !== undefined) { session.will = undefined; void this.store.deleteWill(conn.clientId).catch(() => {}) }
     } else if (session.will !== undefined) {

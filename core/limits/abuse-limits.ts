@@ -24,7 +24,7 @@ export class AbuseLimits {
   private readonly counters = new Map<string, Counter>()
 
   constructor (options: AbuseLimitsOptions, clock: Clock, private readonly metrics: Metrics, log: Logger, warnIntervalMs: number) {
-    this.warn = new RateLimitedLog(log, warnIntervalMs, () => clock.nowMs())
+    this.warn = new RateLimitedLog(log, warnIntervalMs, clock)
     this.publish = new PublishLimiter({
       perConnection: options.perConnection,
       perUser: options.perUser,

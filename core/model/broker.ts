@@ -55,6 +55,9 @@ export class Broker {
 
   get nowMs (): number { return this.ctx.clock.nowMs() }
 
+  /** The model's clock (TTL, expiry), which adapters share. */
+  get clock (): Clock { return this.ctx.clock }
+
   /** Shutdown: no timer fires any more (the store closes after this). */
   close (): void {
     for (const v of this.vhosts.values()) v.stopTimers()

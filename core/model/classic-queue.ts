@@ -22,6 +22,7 @@ export class ClassicQueue extends Queue {
   }
 
   get messageCount (): number { return this.ready.length }
+  get messageBytes (): number { return this.ready.bytes }
 
   /**
    * Appends a message; with x-max-length(-bytes) reached, drops from the head (drop-head) or
@@ -52,6 +53,7 @@ export class ClassicQueue extends Queue {
     const entry = new QueueEntry(this, message, seq, priority, expiresAtMs)
     entry.stored = true
     entry.redelivered = redelivered
+    if (redelivered) entry.deliveries = 1
     this.lastSeq = Math.max(this.lastSeq, seq)
     this.ready.push(entry)
     return entry
@@ -166,6 +168,7 @@ export class ClassicQueue extends Queue {
   }
 
   private takeOut (entry: QueueEntry, noAck: boolean): void {
+    this.countDelivery(entry)
     this.host.entryDelivered(entry)
     if (noAck) {
       this.remove(entry, 'acked')
@@ -177,6 +180,7 @@ export class ClassicQueue extends Queue {
 
   private remove (entry: QueueEntry, reason: RemovalReason): void {
     entry.state = 'gone'
+    this.redelivering.delete(entry)
     this.host.entryRemoved(entry, reason)
   }
 }

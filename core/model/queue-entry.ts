@@ -8,6 +8,8 @@ export class QueueEntry {
   state: EntryState = 'ready'
   /** Handed out before (requeued, or possibly delivered before a restart). */
   redelivered = false
+  /** Times handed out (in this process; 1 for an entry restored as redelivered): a redelivery loop shows here. */
+  deliveries = 0
   /** Its queue_entries row was written (inside the store's write; see DurableStore). */
   stored = false
 

@@ -24,6 +24,9 @@ export interface QueueConsumer {
   cancelledByQueue (): void
 }
 
+/** Bound on the entries a queue tracks as redelivered (memory stays bounded in a loop over a long queue). */
+const REDELIVERING_TRACKED = 10_000
+
 /** Why an entry left its queue for good. */
 export type RemovalReason = 'acked' | 'rejected' | 'expired' | 'maxlen' | 'purged' | 'deleted'
 
@@ -70,6 +73,8 @@ export abstract class Queue {
   readonly inbound = new Set<Binding>()
   /** Entries handed out and not settled yet. */
   unackedCount = 0
+  /** Entries handed out more than once and still in the queue (at most REDELIVERING_TRACKED): /api/diagnose finds loops here. */
+  readonly redelivering = new Set<QueueEntry>()
   /** queues.id once a durable queue was stored. */
   storeId: number | null = null
   deleted = false
@@ -92,6 +97,10 @@ export abstract class Queue {
 
   /** Messages a consumer could still get (a classic queue: ready; a stream: retained). */
   abstract get messageCount (): number
+  /** Body bytes of those messages held locally (a stream: its local segments). */
+  abstract get messageBytes (): number
+  /** Bytes of this queue's data in the object store (only streams offload). */
+  get coldBytes (): number { return 0 }
   get consumerCount (): number { return this.consumers.length }
   get description (): string { return describeQueue(this.vhost, this.name) }
 
@@ -122,6 +131,12 @@ export abstract class Queue {
   /** Drops entries whose TTL passed. Only a classic queue has TTLs. */
   expire (_nowMs: number): void {}
 
+  /** An entry is handed out (again): counted, and tracked while it keeps coming back. */
+  countDelivery (entry: QueueEntry): void {
+    entry.deliveries++
+    if (entry.deliveries > 1 && this.redelivering.size < REDELIVERING_TRACKED) this.redelivering.add(entry)
+  }
+
   removeConsumer (consumer: QueueConsumer): void {
     const i = this.consumers.indexOf(consumer)
     if (i < 0) return
@@ -133,6 +148,7 @@ export abstract class Queue {
   /** The queue is gone: consumers are told; returns the messages it held. */
   markDeleted (): number {
     this.deleted = true
+    this.redelivering.clear()
     const count = this.messageCount
     const consumers = this.consumers.splice(0)
     for (const c of consumers) c.cancelledByQueue()

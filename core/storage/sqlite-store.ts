@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { migrations as defaultMigrations, type Migration } from './migrations.ts'
 import { WalCheckpointer } from './wal-checkpointer.ts'
+import { systemClock, type Clock } from '../clock.ts'
 
 export type Durability = 'process' | 'power'
 
@@ -25,6 +26,10 @@ export interface SqliteStoreOptions {
   walBytesMax?: number
   /** Where a failed background checkpoint is reported. */
   onCheckpointError?: (message: string) => void
+  /** Told of every group commit: how long its transaction took and how many writes it held (commit latency metrics). */
+  onCommit?: (durationMs: number, writes: number) => void
+  /** Times the commits for onCommit (its monotonic reading). */
+  clock?: Pick<Clock, 'monotonicMs'>
 }
 
 export type WriteFn = (db: Database.Database) => void
@@ -151,6 +156,8 @@ export class SqliteStore {
     const batch = this.pending
     if (batch.length === 0) return
     this.pending = []
+    const onCommit = this.opts.onCommit
+    const startedMs = onCommit === undefined ? 0 : (this.opts.clock ?? systemClock).monotonicMs()
     try {
       this.db.transaction(() => { for (const w of batch) w.fn(this.db) })()
     } catch {
@@ -168,6 +175,7 @@ export class SqliteStore {
       return
     }
     this.commits++
+    if (onCommit !== undefined) onCommit((this.opts.clock ?? systemClock).monotonicMs() - startedMs, batch.length)
     for (const w of batch) this.settle(w, undefined)
   }
 

@@ -24,6 +24,9 @@ export class StreamCursor {
     private readonly wake: () => void
   ) {}
 
+  /** Waiting for a read from the object store (what /api/diagnose reports as cold reads). */
+  get isColdReading (): boolean { return this.coldReading }
+
   close (): void {
     this.closed = true
     this.buffer = []

@@ -74,6 +74,12 @@ export class StreamLog {
     return n
   }
 
+  offloadedBytes (): number {
+    let n = 0
+    for (const s of this.segments) if (s.state === 'offloaded') n += s.index?.sizeBytes ?? 0
+    return n
+  }
+
   /** The open segment as a manifest entry (for sealing): it ends at the last offset given out. */
   openAsSegment (): StreamSegment {
     const o = this.open

@@ -39,6 +39,14 @@ export class StreamQueue extends Queue {
 
   /** Records retained, in both tiers. */
   get messageCount (): number { return this.log.retainedRecords }
+  get messageBytes (): number { return this.log.localBytes() }
+  /** Bytes of the stream's segments in the object store (their encoded, compressed size). */
+  override get coldBytes (): number { return this.log.offloadedBytes() }
+
+  /** Per consumer: records behind the committed end, and whether it waits on a cold read. */
+  consumerLags (): Array<{ lag: number, coldReading: boolean }> {
+    return [...this.cursors.values()].map(c => ({ lag: Math.max(0, this.log.committedEnd - c.next), coldReading: c.isColdReading }))
+  }
 
   /** Appends at the next offset; stored once the record is committed (a publisher confirm waits for it). */
   accept (message: Message): Accepted {

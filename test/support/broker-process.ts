@@ -27,7 +27,11 @@ export async function startBrokerProcess (dataDir: string, env: Record<string, s
       try {
         const entry = JSON.parse(line) as { msg?: string, ports?: BrokerProcess['ports'] }
         if (entry.msg === 'wharf ready' && entry.ports) { clearTimeout(timer); resolve(entry.ports) }
-      } catch { /* not JSON: keep it in lines for the error report */ }
+      } catch {
+        // log.format text: `<time> INFO  wharf ready ... ports={...}`; anything else stays in lines for the error report
+        const text = / wharf ready .*\bports=(\{[^}]*\})/.exec(line)
+        if (text !== null) { clearTimeout(timer); resolve(JSON.parse(text[1] as string) as BrokerProcess['ports']) }
+      }
     })
     void exited.then(code => { clearTimeout(timer); reject(new Error(`broker exited with ${code} before ready:\n${lines.join('\n')}`)) })
   })

@@ -104,12 +104,12 @@ export const connectionMethods: readonly RouteEntry[] = [
     conn.access = access
     conn.sendMethod(0, Methods.ConnectionOpenOk, {})
     conn.opened()
-    conn.log.info('connection opened', { user: username, vhost: f.virtualHost, heartbeatSeconds: conn.heartbeatSeconds, frameMax: conn.frameMax, channelMax: conn.channelMax })
+    conn.log.info('connection opened', { ...conn.logFields(), protocol: 'AMQP 0-9-1', heartbeatSeconds: conn.heartbeatSeconds, frameMax: conn.frameMax, channelMax: conn.channelMax })
   }),
 
   onConnection(Methods.ConnectionUpdateSecret, updateSecret),
 
-  onConnection(Methods.ConnectionClose, conn => { conn.closedByClient() }),
+  onConnection(Methods.ConnectionClose, (conn, f) => { conn.closedByClient(f.replyCode, f.replyText) }),
 
   // A close-ok while we are not closing answers nothing; while closing it is handled before dispatch.
   onConnection(Methods.ConnectionCloseOk, () => {})

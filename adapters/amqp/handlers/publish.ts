@@ -11,9 +11,12 @@ import { authorizePublish } from '../access.ts'
 
 export function publish (ch: AmqpChannel, f: BasicPublish, content: Content): void {
   const vhost = ch.conn.vhostOrThrow()
+  const receivedMs = ch.conn.clock.monotonicMs()
   authorizePublish(ch, f.exchange, f.routingKey)
   const message = toCoreMessage(ch, f, content)
   ch.conn.counters.published.inc()
+  ch.conn.usage.messagesIn++
+  ch.conn.usage.bytesIn += content.body.length
   if (ch.tx !== undefined) {
     vhost.exchange(f.exchange) // a missing exchange fails now, not at commit
     ch.tx.publishes.push({ exchange: f.exchange, message, mandatory: f.mandatory })
@@ -21,7 +24,7 @@ export function publish (ch: AmqpChannel, f: BasicPublish, content: Content): vo
   }
   const seq = ch.confirm?.next()
   const result = routeOnce(ch, vhost, f.exchange, message, f.mandatory)
-  if (seq !== undefined) confirmWhenSafe(ch, seq, result)
+  if (seq !== undefined) confirmWhenSafe(ch, seq, result, receivedMs)
 }
 
 function toCoreMessage (ch: AmqpChannel, f: BasicPublish, content: Content): Message {
@@ -45,12 +48,17 @@ export function routeOnce (ch: AmqpChannel, vhost: Vhost, exchange: string, mess
 }
 
 /** ack once every durable copy is committed; nack when a queue refused it or the store failed. */
-function confirmWhenSafe (ch: AmqpChannel, seq: number, result: PublishResult): void {
+function confirmWhenSafe (ch: AmqpChannel, seq: number, result: PublishResult, receivedMs: number): void {
   const confirm = ch.confirm
   if (confirm === undefined) return
   if (result.rejected) { confirm.settle(seq, 'nack'); return }
-  if (result.stored === undefined) { confirm.settle(seq, 'ack'); return }
-  result.stored.then(() => confirm.settle(seq, 'ack'), err => {
+  // The confirm leaves in the frame written once this turn's settlements are done (confirm-tracker.ts).
+  const ack = (): void => {
+    confirm.settle(seq, 'ack')
+    ch.conn.counters.publishAck.observe((ch.conn.clock.monotonicMs() - receivedMs) / 1000)
+  }
+  if (result.stored === undefined) { ack(); return }
+  result.stored.then(ack, err => {
     ch.conn.log.error('persisting a published message failed; nacked', { err })
     confirm.settle(seq, 'nack')
   })

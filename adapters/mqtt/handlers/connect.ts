@@ -189,7 +189,8 @@ export async function accept (engine: Engine, conn: MqttConnection, principal: P
     conn.pendingConnect = null
     conn.send({ cmd: 'connack', sessionPresent: present, returnCode: 0, reasonCode: 0, properties: conn.protocolVersion === 5 ? connackProperties(engine, conn, pending, authData) : undefined } as never)
     engine.stats.connectedTotal++
-    engine.log.info('mqtt client connected', { clientId: conn.clientId, username, protocol: conn.protocolVersion, remote: conn.remoteAddress, transport: conn.transport, sessionPresent: present })
+    conn.usage = engine.usage.cell(engine.vhost.name, username, 'mqtt')
+    engine.log.info('mqtt client connected', { ...conn.logFields(), sessionPresent: present, sessionExpirySeconds: session.expirySeconds })
     conn.connected()
     session.attach(conn)
   })

@@ -12,6 +12,7 @@ import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-gr
 type PublishPacket = IPublishPacket & { userPropertiesOrdered?: Array<[string, string]> }
 
 export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishPacket): void {
+  const receivedMs = engine.clock.monotonicMs()
   const qos = p.qos
   const id = p.messageId ?? 0
   if (qos > engine.config.maximumQos) { conn.disconnect(ReasonCode.QosNotSupported, `QoS ${qos} above the maximum ${engine.config.maximumQos}`); return } // [MQTT-3.3.1-4]
@@ -51,6 +52,8 @@ export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishP
   message.publisher = session
   engine.counters.published.inc()
   engine.stats.received++
+  conn.usage.messagesIn++
+  conn.usage.bytesIn += payload.length
   let result
   try {
     result = engine.publish(message)
@@ -60,7 +63,7 @@ export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishP
   }
   if (qos === 0) return
   const reasonCode = result.routed === 0 && conn.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success
-  if (qos === 1) { conn.ackAfter(result.stored, { cmd: 'puback', messageId: id, reasonCode }); return }
+  if (qos === 1) { conn.ackAfter(result.stored, { cmd: 'puback', messageId: id, reasonCode }, receivedMs); return }
   let stored = result.stored
   if (session !== null) {
     session.qos2Received.add(id)
@@ -69,7 +72,7 @@ export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishP
       stored = stored === undefined ? marked : Promise.all([stored, marked]).then(() => {})
     }
   }
-  conn.ackAfter(stored, { cmd: 'pubrec', messageId: id, reasonCode })
+  conn.ackAfter(stored, { cmd: 'pubrec', messageId: id, reasonCode }, receivedMs)
 }
 
 /** The topic, with Topic Alias applied [MQTT-3.3.2-12]; null when the connection was closed. */
