@@ -13,6 +13,7 @@ import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect as amqpConnect, closeQuietly } from './support/amqp-helpers.ts'
 import { collector, connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 import { metricTypes, promtoolCheckMetrics, samples } from './support/promtool.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 /** prom-client's default gauges named *_total (Node's handle counts): promtool's lint flags them, not its parser. */
 const PROM_CLIENT_LINT = /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/
@@ -37,7 +38,7 @@ describe('/metrics', { timeout: 60_000 }, () => {
       ch.sendToQueue(q, Buffer.from(`to ${q}`), { persistent: true })
     }
     await ch.waitForConfirms()
-    exposition = await (await fetch(`${broker.adminUrl}/metrics`)).text()
+    exposition = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
   })
 
   after(async () => {
