@@ -1,10 +1,11 @@
-// The access store over HTTP, as RabbitMQ's management API shapes it (paths, methods, JSON fields,
-// 201 created / 204 updated or deleted), so rabbitmqadmin and scripts that manage RabbitMQ users work:
+// Changes to the access store over HTTP, as RabbitMQ's management API shapes them (paths, methods, JSON
+// fields, 201 created / 204 updated or deleted), so rabbitmqadmin and scripts that manage RabbitMQ users
+// work (the reads, with pagination and columns, are management/routes/access-reads.ts):
 //   GET /api/whoami
-//   GET /api/users                          GET|PUT|DELETE /api/users/{name}
-//   GET /api/vhosts                         GET|PUT|DELETE /api/vhosts/{name}
-//   GET /api/permissions                    GET|PUT|DELETE /api/permissions/{vhost}/{user}
-//   GET /api/topic-permissions              GET|PUT|DELETE /api/topic-permissions/{vhost}/{user}
+//   PUT|DELETE /api/users/{name}
+//   PUT|DELETE /api/vhosts/{name}
+//   PUT|DELETE /api/permissions/{vhost}/{user}
+//   PUT|DELETE /api/topic-permissions/{vhost}/{user}
 // Names are URL-encoded ('/' is %2F). A password is stored as a scrypt hash; password_hash takes one
 // (`wharf passwd`), not RabbitMQ's own format.
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -44,7 +45,7 @@ export function accessRoutes (store: AccessStore): AdminApi {
     if (match === null) return false
     const collection = match[1] as keyof typeof collections
     const handlers = collections[collection]
-    const handler = handlers[(req.method === 'HEAD' ? 'GET' : req.method) as keyof typeof handlers]
+    const handler = handlers[req.method as keyof typeof handlers]
     if (handler === undefined) { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported on /api/${collection}` }); return true }
     try {
       const names = decodeNames(match[2] ?? '')
@@ -58,12 +59,8 @@ export function accessRoutes (store: AccessStore): AdminApi {
   }
 }
 
-const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permissions', Partial<Record<'GET' | 'PUT' | 'DELETE', Handler>>> = {
+const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permissions', Partial<Record<'PUT' | 'DELETE', Handler>>> = {
   users: {
-    GET: ({ res, names, store }) => {
-      if (names.length === 0) { sendJson(res, 200, store.users().map(userJson)); return }
-      sendJson(res, 200, userJson(found(store.user(one(names)), `no user '${one(names)}'`)))
-    },
     PUT: async ({ req, res, names, store }) => {
       const name = one(names)
       const body = await readJson(req)
@@ -79,22 +76,10 @@ const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permission
     DELETE: async ({ res, names, store }) => { deleted(res, await store.deleteUser(one(names)), `no user '${one(names)}'`) }
   },
   vhosts: {
-    GET: ({ res, names, store }) => {
-      if (names.length === 0) { sendJson(res, 200, store.vhosts().map(name => ({ name }))); return }
-      const name = one(names)
-      if (!store.hasVhost(name)) throw new HttpError(404, `no vhost '${name}'`)
-      sendJson(res, 200, { name })
-    },
     PUT: async ({ res, names, store }) => { upserted(res, await store.addVhost(one(names)) ? 'created' : 'updated') },
     DELETE: async ({ res, names, store }) => { deleted(res, await store.deleteVhost(one(names)), `no vhost '${one(names)}'`) }
   },
   permissions: {
-    GET: ({ res, names, store }) => {
-      if (names.length === 0) { sendJson(res, 200, store.listPermissions()); return }
-      const [vhost, user] = two(names)
-      const p = found(store.permissions(user, vhost), `no permissions for user '${user}' in vhost '${vhost}'`)
-      sendJson(res, 200, { user, vhost, ...p })
-    },
     PUT: async ({ req, res, names, store }) => {
       const [vhost, user] = two(names)
       const body = await readJson(req)
@@ -106,13 +91,6 @@ const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permission
     }
   },
   'topic-permissions': {
-    GET: ({ res, names, store }) => {
-      if (names.length === 0) { sendJson(res, 200, store.listTopicPermissions()); return }
-      const [vhost, user] = two(names)
-      const list = store.listTopicPermissions().filter(t => t.user === user && t.vhost === vhost)
-      if (list.length === 0) throw new HttpError(404, `no topic permissions for user '${user}' in vhost '${vhost}'`)
-      sendJson(res, 200, list)
-    },
     PUT: async ({ req, res, names, store }) => {
       const [vhost, user] = two(names)
       const body = await readJson(req)
@@ -125,10 +103,6 @@ const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permission
       deleted(res, await store.clearTopicPermissions(user, vhost), `no topic permissions for user '${user}' in vhost '${vhost}'`)
     }
   }
-}
-
-function userJson (u: StoredUser): Record<string, unknown> {
-  return { name: u.name, tags: u.tags, has_password: u.passwordHash !== '', has_scram_sha256: u.scramSha256 !== null }
 }
 
 function passwordHashOf (body: Record<string, unknown>): string | undefined {
@@ -167,11 +141,6 @@ function deleted (res: ServerResponse, existed: boolean, missing: string): void 
   if (!existed) throw new HttpError(404, missing)
   res.writeHead(204)
   res.end()
-}
-
-function found<T> (value: T | undefined, missing: string): T {
-  if (value === undefined) throw new HttpError(404, missing)
-  return value
 }
 
 function one (names: readonly string[]): string {

@@ -2,14 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Metrics } from '../core/metrics.ts'
 import type { AccessControl } from '../core/auth/access-control.ts'
 import type { Principal } from '../core/auth/access-types.ts'
-import type { QueueInfo } from './queue-listing.ts'
 import { authorizeAdmin, openPaths, realm } from './admin-auth.ts'
 
 export interface AdminState {
   ready(): boolean
-  overview(): Record<string, unknown>
-  connections(): Array<Record<string, unknown>>
-  queues(): QueueInfo[]
   /** Cold tier: object store, upload backlog and errors, block cache, disk watermark. */
   tiering(): Record<string, unknown> | null
 }
@@ -24,11 +20,12 @@ export interface AdminOptions {
   readonly access: AccessControl
   /** More GET resources (the live page), mounted without this file knowing them. */
   readonly extraRoutes?: Record<string, AdminRoute>
-  readonly api?: AdminApi
+  /** The APIs that answer under /api, asked in order (the management API, the access store's changes). */
+  readonly apis?: readonly AdminApi[]
 }
 
-// Admin HTTP: health for orchestrators, Prometheus metrics, and a JSON API shaped like RabbitMQ's
-// management API so existing dashboards and scripts find familiar fields.
+// Admin HTTP: health for orchestrators, Prometheus metrics, and the management API compatible with
+// RabbitMQ's (gateway/management/), so rabbitmqadmin, dashboards and scripts written for it work.
 export function createAdminServer (metrics: Metrics, state: AdminState, opts: AdminOptions): Server {
   return createServer(adminRequestHandler(metrics, state, opts))
 }
@@ -46,8 +43,6 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
         res.end(text)
       }, err => sendJson(res, 500, { error: 'internal_error', reason: `metrics: render: ${(err as Error).message}` }))
     },
-    '/api/overview': (_req, res) => sendJson(res, 200, state.overview()),
-    '/api/connections': (_req, res) => sendJson(res, 200, state.connections()),
     '/api/tiering': (_req, res) => { const t = state.tiering(); if (t === null) sendJson(res, 503, { error: 'starting' }); else sendJson(res, 200, t) }
   }
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -59,10 +54,9 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
         sendJson(res, decision.status, { error: decision.status === 401 ? 'not_authorized' : 'access_refused', reason: decision.reason }, headers)
         return
       }
-      if (opts.api !== undefined && await opts.api(req, res, path, decision.principal)) return
+      for (const api of opts.apis ?? []) if (await api(req, res, path, decision.principal)) return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported here` }); return }
-    if (path === '/api/queues' || path.startsWith('/api/queues/')) { sendQueues(res, path, state); return }
     const route = routes[path]
     if (!route) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
     route(req, res)
@@ -73,20 +67,6 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
       else res.destroy()
     })
   }
-}
-
-/** /api/queues, /api/queues/{vhost}, /api/queues/{vhost}/{name}: URL-encoded, as RabbitMQ ('/' is %2F). */
-function sendQueues (res: ServerResponse, path: string, state: AdminState): void {
-  const parts = path.slice('/api/queues'.length).split('/').filter(p => p !== '')
-  let names: string[]
-  try { names = parts.map(p => decodeURIComponent(p)) } catch { sendJson(res, 400, { error: 'bad_request', reason: `malformed URL encoding in ${path}` }); return }
-  const [vhost, name, ...rest] = names
-  if (rest.length > 0) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
-  const queues = state.queues().filter(q => vhost === undefined || q.vhost === vhost)
-  if (name === undefined) { sendJson(res, 200, queues); return }
-  const q = queues.find(q => q.name === name)
-  if (q === undefined) { sendJson(res, 404, { error: 'not_found', reason: `no queue '${name}' in vhost '${vhost ?? ''}'` }); return }
-  sendJson(res, 200, q)
 }
 
 export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

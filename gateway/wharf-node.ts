@@ -16,7 +16,7 @@ import { SqliteStreamStore, streamReadDefaults } from '../core/streams/sqlite-st
 import { systemClock } from '../core/clock.ts'
 import { adminRequestHandler } from './admin-http.ts'
 import { liveRoutes } from './live-page-routes.ts'
-import { listQueues } from './queue-listing.ts'
+import { managementApiOf, managementContext } from './management-wiring.ts'
 import { startTiering } from './tiering-wiring.ts'
 import { watchDisk } from './disk-wiring.ts'
 import { listen, closeServer } from './listen.ts'
@@ -37,8 +37,6 @@ import { accessRoutes } from './admin-access-routes.ts'
 import type { AccessControl } from '../core/auth/access-control.ts'
 import { UsageMeter } from '../core/metering/usage-meter.ts'
 import { commitObserver, registerNodeMetrics, registerStoreMetrics } from './node-metrics.ts'
-
-const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
 
 export interface BoundPorts extends ProtocolPorts {
   admin: number
@@ -139,23 +137,23 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   opened.add('disk watermark', () => disk.stop())
 
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time
+  const management = managementContext({
+    broker,
+    access,
+    amqp,
+    mqtt,
+    metrics,
+    version: wharfVersion,
+    startedAtMs,
+    mqttVhost: config.mqtt.vhost,
+    mqttExchange: config.mqtt.exchange,
+    nowMs: () => systemClock.nowMs(),
+    overviewExtras: () => ({ store: store.stats })
+  })
   const adminHandler = adminRequestHandler(metrics, {
     ready: () => ready,
-    overview: () => ({
-      product_name: 'Wharf',
-      product_version: wharfVersion,
-      node_version: process.version,
-      uptime_ms: Date.now() - startedAtMs,
-      object_totals: { connections: mqtt.openConnections + amqp.openConnections },
-      store: store.stats
-    }),
-    connections: () => [
-      ...mqtt.connections().map(c => ({ name: c.clientId, protocol: MQTT_PROTOCOL_NAMES[c.protocolVersion], client_id: c.clientId, user: c.username, clean_session: c.clean, peer_host: c.remoteAddress, transport: c.transport, connected_at: c.connectedAtMs })),
-      ...amqp.connections().map(c => ({ name: c.name, protocol: 'AMQP 0-9-1', user: c.user, vhost: c.vhost, channels: c.channels, peer_host: c.peerHost }))
-    ],
-    queues: () => listQueues(broker),
     tiering: () => ({ ...tiering.status(), disk: disk.status() })
-  }, { access, extraRoutes: liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), api: accessRoutes(access.store) })
+  }, { access, extraRoutes: liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), apis: [managementApiOf(management), accessRoutes(access.store)] })
   const hosts = bindAddresses(config)
   warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
   const reloader = new CertificateReloader()

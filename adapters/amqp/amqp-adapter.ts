@@ -34,11 +34,37 @@ export interface AmqpAdapterOptions {
 }
 
 export interface AmqpConnectionInfo {
+  /** RabbitMQ's connection name: "<peer host>:<peer port> -> <host>:<port>". */
   readonly name: string
   readonly user: string | null
   readonly vhost: string | null
   readonly peerHost: string | null
+  readonly peerPort: number | null
+  readonly host: string | null
+  readonly port: number | null
+  readonly tls: boolean
   readonly channels: number
+  readonly connectedAtMs: number
+  readonly state: string
+  readonly clientProperties: Readonly<Record<string, unknown>>
+  readonly heartbeatSeconds: number
+  readonly frameMax: number
+  readonly channelMax: number
+  readonly recvBytes: number
+  readonly sendBytes: number
+}
+
+export interface AmqpChannelInfo {
+  readonly connection: string
+  readonly number: number
+  readonly user: string | null
+  readonly vhost: string | null
+  readonly consumers: number
+  readonly unacked: number
+  readonly prefetchCount: number
+  readonly globalPrefetchCount: number
+  readonly confirm: boolean
+  readonly transactional: boolean
 }
 
 export interface AmqpAdapter {
@@ -48,6 +74,9 @@ export interface AmqpAdapter {
   /** Open connections per listener. */
   openByListener (): Map<string, number>
   connections (): AmqpConnectionInfo[]
+  channels (): AmqpChannelInfo[]
+  /** Closes the named connection with 320 CONNECTION_FORCED and the reason (the management API's DELETE); false: no such connection. */
+  closeConnection (name: string, reason: string): boolean
   /**
    * Raises (reason) or clears (null) a resource alarm: clients that understand it get
    * connection.blocked / unblocked, and a connection that publishes meanwhile is not read from.
@@ -92,6 +121,8 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
   }
   const refused = metrics.counter('wharf_amqp_connections_refused_total', 'AMQP connections refused at amqp.maxConnections')
   const open = new Set<AmqpConnection>()
+  // Where and when each connection came, kept at accept: a closed socket forgets its addresses.
+  const accepted = new WeakMap<AmqpConnection, { name: string, atMs: number }>()
   let nextId = 1
   let closing = false
   metrics.gauge('wharf_amqp_connections_open', 'Open AMQP connections', () => open.size)
@@ -111,18 +142,42 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
         return
       }
       const conn = new AmqpConnection(nextId++, socket, ctx, peer)
+      accepted.set(conn, { name: connectionName(socket), atMs: clock.nowMs() })
       open.add(conn)
       conn.onClosed(() => open.delete(conn))
       conn.start()
     },
     connections () {
-      return [...open].map(c => ({
-        name: `${c.socket.remoteAddress ?? '?'}:${c.socket.remotePort ?? '?'}`,
-        user: c.user?.username ?? null,
-        vhost: c.vhost?.name ?? null,
-        peerHost: c.socket.remoteAddress ?? null,
-        channels: c.channels.size
-      }))
+      return [...open].map(c => connectionInfo(c, accepted.get(c)))
+    },
+    channels () {
+      const out: AmqpChannelInfo[] = []
+      for (const c of open) {
+        const connection = accepted.get(c)?.name ?? connectionName(c.socket)
+        for (const ch of c.channels.values()) {
+          out.push({
+            connection,
+            number: ch.id,
+            user: c.user?.username ?? null,
+            vhost: c.vhost?.name ?? null,
+            consumers: ch.consumers.size,
+            unacked: ch.unacked.size,
+            prefetchCount: ch.consumerPrefetch,
+            globalPrefetchCount: ch.channelPrefetch,
+            confirm: ch.confirm !== undefined,
+            transactional: ch.tx !== undefined
+          })
+        }
+      }
+      return out
+    },
+    closeConnection (name, reason) {
+      for (const c of open) {
+        if (c.state === 'closing' || c.state === 'closed' || (accepted.get(c)?.name ?? connectionName(c.socket)) !== name) continue
+        c.closeConnection(new AmqpException(CONNECTION_FORCED, reason))
+        return true
+      }
+      return false
     },
     setBlocked (reason) {
       if (alarm.reason === reason) return
@@ -145,5 +200,32 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       await Promise.all(gone)
       warnings.close()
     }
+  }
+}
+
+function connectionName (socket: Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} -> ${socket.localAddress ?? '?'}:${socket.localPort ?? '?'}`
+}
+
+function connectionInfo (c: AmqpConnection, accepted: { name: string, atMs: number } | undefined): AmqpConnectionInfo {
+  const s = c.socket
+  return {
+    name: accepted?.name ?? connectionName(s),
+    user: c.user?.username ?? null,
+    vhost: c.vhost?.name ?? null,
+    peerHost: s.remoteAddress ?? null,
+    peerPort: s.remotePort ?? null,
+    host: s.localAddress ?? null,
+    port: s.localPort ?? null,
+    tls: 'encrypted' in s && (s as { encrypted?: boolean }).encrypted === true,
+    channels: c.channels.size,
+    connectedAtMs: accepted?.atMs ?? 0,
+    state: c.state === 'open' ? 'running' : c.state,
+    clientProperties: c.clientProperties,
+    heartbeatSeconds: c.heartbeatSeconds,
+    frameMax: c.frameMax,
+    channelMax: c.channelMax,
+    recvBytes: s.bytesRead,
+    sendBytes: s.bytesWritten
   }
 }

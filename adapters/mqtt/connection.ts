@@ -182,7 +182,8 @@ export class MqttConnection implements SessionConnection {
   /** Server DISCONNECT with a reason (5.0, after CONNACK [MQTT-3.14.0-1]), then close. */
   disconnect (reasonCode: number, reason: string): void {
     if (this.state === 'closed') return
-    if (reasonCode >= 0x80 && reasonCode !== ReasonCode.SessionTakenOver && reasonCode !== ReasonCode.ServerShuttingDown) {
+    // Taken over, shut down or closed by an operator: nothing the client did wrong.
+    if (reasonCode >= 0x80 && reasonCode !== ReasonCode.SessionTakenOver && reasonCode !== ReasonCode.ServerShuttingDown && reasonCode !== ReasonCode.AdministrativeAction) {
       this.engine.counters.clientErrors.inc()
       this.engine.warnOnce.warn('mqtt connection closed on error', { clientId: this.clientId || undefined, remote: this.remoteAddress, reason })
     }

@@ -2,6 +2,7 @@
 // core queue (DESIGN §2). It builds the engine's state, restores the sessions, and serves
 // connections from any transport (TCP, TLS, WebSocket streams).
 import type { Duplex } from 'node:stream'
+import type { Socket } from 'node:net'
 import type { IncomingMessage } from 'node:http'
 import type { ArchiveConfig, MqttConfig, WharfConfig } from '../../edge-config/config-types.ts'
 import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
@@ -53,6 +54,8 @@ export interface MqttAdapterOptions {
 }
 
 export interface MqttConnectionInfo {
+  /** As RabbitMQ names connections: "<peer host>:<peer port> -> <host>:<port>". */
+  name: string
   clientId: string
   username: string | null
   protocolVersion: 3 | 4 | 5
@@ -60,6 +63,13 @@ export interface MqttConnectionInfo {
   remoteAddress: string | null
   transport: string
   connectedAtMs: number
+  vhost: string
+  peerPort: number | null
+  host: string | null
+  port: number | null
+  keepAliveSeconds: number
+  recvBytes: number
+  sendBytes: number
 }
 
 export interface MqttAdapter {
@@ -73,6 +83,11 @@ export interface MqttAdapter {
   /** Open connections per transport (tcp, tls, or the WebSocket listener's name). */
   openByTransport(): Map<string, number>
   connections(): MqttConnectionInfo[]
+  /**
+   * Closes the named connection (the management API's DELETE): MQTT 5 clients get DISCONNECT 0x98
+   * Administrative action; the will is published as for any connection that was not ended by its client.
+   */
+  closeConnection(name: string, reason: string): boolean
   /** The disk watermark: while a reason is set, QoS 1/2 publishes are refused. */
   setRefusing(reason: string | null): void
   close(): Promise<void>
@@ -107,6 +122,8 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   metrics.gauge('wharf_mqtt_sessions', 'MQTT sessions (connected and stored)', () => engine.sessions.size)
   const stopSys = startSysTopics(engine, opts.version)
   const stopSweep = startKeepAliveSweep(engine)
+  // The TCP socket under each connection (under a WebSocket too) and its name, kept at accept.
+  const transports = new WeakMap<MqttConnection, { socket: Socket, name: string }>()
 
   return {
     get openConnections () { return engine.connections.size },
@@ -116,15 +133,34 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       return n
     },
     connections () {
-      return [...engine.connections].filter(c => c.state === 'connected').map(c => ({
-        clientId: c.clientId,
-        username: c.username,
-        protocolVersion: c.protocolVersion,
-        clean: c.session?.expirySeconds === 0,
-        remoteAddress: c.remoteAddress,
-        transport: c.transport,
-        connectedAtMs: c.connectedAtMs
-      }))
+      return [...engine.connections].filter(c => c.state === 'connected').map(c => {
+        const t = transports.get(c)
+        return {
+          name: t?.name ?? c.clientId,
+          clientId: c.clientId,
+          username: c.username,
+          protocolVersion: c.protocolVersion,
+          clean: c.session?.expirySeconds === 0,
+          remoteAddress: c.remoteAddress,
+          transport: c.transport,
+          connectedAtMs: c.connectedAtMs,
+          vhost: mqtt.vhost,
+          peerPort: t?.socket.remotePort ?? null,
+          host: t?.socket.localAddress ?? null,
+          port: t?.socket.localPort ?? null,
+          keepAliveSeconds: c.keepAliveMs / 1000,
+          recvBytes: t?.socket.bytesRead ?? 0,
+          sendBytes: t?.socket.bytesWritten ?? 0
+        }
+      })
+    },
+    closeConnection (name, reason) {
+      for (const c of engine.connections) {
+        if (c.state !== 'connected' || transports.get(c)?.name !== name) continue
+        c.disconnect(ReasonCode.AdministrativeAction, reason)
+        return true
+      }
+      return false
     },
     setRefusing (reason) {
       if (reason !== engine.refusing) log.warn(reason === null ? 'publishing accepted again' : 'refusing QoS 1/2 publishes: ' + reason)
@@ -138,7 +174,10 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
         socket.destroy()
         return
       }
-      engine.connections.add(new MqttConnection(socket, engine, remote, transport, identity))
+      const conn = new MqttConnection(socket, engine, remote, transport, identity)
+      const tcp = (req?.socket ?? socket) as Socket
+      transports.set(conn, { socket: tcp, name: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'} -> ${tcp.localAddress ?? '?'}:${tcp.localPort ?? '?'}` })
+      engine.connections.add(conn)
     },
     async close () {
       stopSys()

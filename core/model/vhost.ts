@@ -51,6 +51,8 @@ const DEATH_REASONS: ReadonlySet<RemovalReason> = new Set(['rejected', 'expired'
 export class Vhost implements RoutingScope, QueueHost {
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
+  /** Entries settled as acknowledged, also those taken with no-ack (the management API's ack rate). */
+  ackedCount = 0
   private readonly exclusiveByOwner = new Map<object, Set<Queue>>()
   private readonly timers: QueueTimers
   private readonly sinksAttached = new Map<Exchange, Set<MessageSink>>()
@@ -299,6 +301,7 @@ export class Vhost implements RoutingScope, QueueHost {
   nowMs (): number { return this.ctx.clock.nowMs() }
 
   entryRemoved (entry: QueueEntry, reason: RemovalReason): void {
+    if (reason === 'acked') this.ackedCount++
     const q = entry.queue
     if (entry.stored && !q.deleted) this.ctx.store.removeEntry(entry)
     if (DEATH_REASONS.has(reason) && q.policy.deadLetterExchange !== undefined) this.deadLetter(q, entry.message, reason as DeathReason)

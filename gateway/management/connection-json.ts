@@ -1,0 +1,79 @@
+// The adapters' connections as RabbitMQ's management API shows them, one list for both protocols:
+// name "<peer>:<port> -> <host>:<port>", protocol and version, user, vhost, peer, connected_at,
+// client properties (MQTT: the client id), channels and byte rates. Closing goes to the adapter
+// that has the connection.
+import type { AmqpAdapter } from '../../adapters/amqp/amqp-adapter.ts'
+import type { MqttAdapter } from '../../adapters/mqtt/mqtt-adapter.ts'
+import type { ConnectionSource } from './management-context.ts'
+import type { RateTracker } from './rate-tracker.ts'
+import { plainArguments, type Json } from './model-json.ts'
+
+const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
+
+export function connectionSource (amqp: AmqpAdapter, mqtt: MqttAdapter, rates: RateTracker, node: string): ConnectionSource {
+  const bytes = (name: string, recv: number, send: number): Json => ({
+    ...rates.stat(`conn recv ${name}`, 'recv_oct', recv),
+    ...rates.stat(`conn send ${name}`, 'send_oct', send)
+  })
+  return {
+    connections: () => [
+      ...amqp.connections().map(c => ({
+        name: c.name,
+        node,
+        type: 'network',
+        protocol: 'AMQP 0-9-1',
+        user: c.user ?? '',
+        vhost: c.vhost ?? '',
+        peer_host: c.peerHost,
+        peer_port: c.peerPort,
+        host: c.host,
+        port: c.port,
+        ssl: c.tls,
+        connected_at: c.connectedAtMs,
+        state: c.state,
+        channels: c.channels,
+        client_properties: plainArguments(c.clientProperties),
+        timeout: c.heartbeatSeconds,
+        frame_max: c.frameMax,
+        channel_max: c.channelMax,
+        ...bytes(c.name, c.recvBytes, c.sendBytes)
+      })),
+      ...mqtt.connections().map(c => ({
+        name: c.name,
+        node,
+        type: 'network',
+        protocol: MQTT_PROTOCOL_NAMES[c.protocolVersion],
+        user: c.username ?? '',
+        vhost: c.vhost,
+        peer_host: c.remoteAddress,
+        peer_port: c.peerPort,
+        host: c.host,
+        port: c.port,
+        ssl: c.transport === 'tls' || c.transport.endsWith(' tls'),
+        connected_at: c.connectedAtMs,
+        state: 'running',
+        channels: 0,
+        client_id: c.clientId,
+        client_properties: { client_id: c.clientId, transport: c.transport, clean_session: c.clean },
+        timeout: c.keepAliveSeconds,
+        ...bytes(c.name, c.recvBytes, c.sendBytes)
+      }))
+    ],
+    channels: () => amqp.channels().map(ch => ({
+      name: `${ch.connection} (${ch.number})`,
+      node,
+      number: ch.number,
+      user: ch.user ?? '',
+      vhost: ch.vhost ?? '',
+      connection_details: { name: ch.connection },
+      consumer_count: ch.consumers,
+      messages_unacknowledged: ch.unacked,
+      prefetch_count: ch.prefetchCount,
+      global_prefetch_count: ch.globalPrefetchCount,
+      confirm: ch.confirm,
+      transactional: ch.transactional,
+      state: 'running'
+    })),
+    close: (name, reason) => amqp.closeConnection(name, reason) || mqtt.closeConnection(name, reason)
+  }
+}

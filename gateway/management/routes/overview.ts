@@ -1,0 +1,55 @@
+// GET /api/overview: the node at a glance, in RabbitMQ's fields (message_stats with rates,
+// queue_totals, object_totals), plus Wharf's own (store, uptime).
+import { exchangeTypes } from '../../../core/model/exchange-types/index.ts'
+import { object, type ApiCall, type Route } from '../api-router.ts'
+import type { ManagementContext } from '../management-context.ts'
+import type { Json } from '../model-json.ts'
+
+export const overviewRoutes: Route[] = [
+  { method: 'GET', path: '/api/overview', handler: ({ ctx }: ApiCall) => object(overview(ctx)) }
+]
+
+export function overview (ctx: ManagementContext): Json {
+  const { rates } = ctx
+  const totals = ctx.messageTotals()
+  let queues = 0; let exchanges = 0; let consumers = 0; let ready = 0; let unacked = 0
+  for (const v of ctx.broker.vhosts.values()) {
+    exchanges += v.exchanges.size
+    for (const q of v.queues.values()) {
+      queues++
+      consumers += q.consumerCount
+      ready += q.messageCount
+      unacked += q.unackedCount
+    }
+  }
+  const connections = ctx.connections.connections()
+  return {
+    management_version: ctx.version,
+    rates_mode: 'basic',
+    product_name: 'Wharf',
+    product_version: ctx.version,
+    node: ctx.nodeName,
+    cluster_name: ctx.nodeName,
+    exchange_types: [...exchangeTypes.keys()].map(name => ({ name, description: `${name} exchange`, enabled: true })),
+    message_stats: {
+      ...rates.stat('publish', 'publish', totals.publish),
+      ...rates.stat('deliver_get', 'deliver_get', totals.deliver_get),
+      ...rates.stat('ack', 'ack', totals.ack)
+    },
+    queue_totals: {
+      ...rates.stat('messages', 'messages', ready + unacked),
+      ...rates.stat('messages_ready', 'messages_ready', ready),
+      ...rates.stat('messages_unacknowledged', 'messages_unacknowledged', unacked)
+    },
+    object_totals: {
+      channels: connections.reduce((n, c) => n + (typeof c.channels === 'number' ? c.channels : 0), 0),
+      connections: connections.length,
+      consumers,
+      exchanges,
+      queues
+    },
+    uptime_ms: ctx.nowMs() - ctx.startedAtMs,
+    node_version: process.version,
+    ...ctx.overviewExtras()
+  }
+}
