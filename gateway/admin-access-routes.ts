@@ -13,6 +13,7 @@ import type { AccessStore, Upsert } from '../core/auth/access-store.ts'
 import type { Principal, StoredUser, UserTag } from '../core/auth/access-types.ts'
 import { hashPassword, isPasswordHash } from '../core/auth/password-hash.ts'
 import { isScramCredentials } from '../core/auth/scram-credentials.ts'
+import { isRabbitHashingAlgorithm, rabbitStoredHash } from '../core/auth/rabbit-password-hash.ts'
 import { isBrokerError } from '../core/errors.ts'
 import type { AdminApi } from './admin-http.ts'
 import { sendJson } from './admin-http.ts'
@@ -108,7 +109,13 @@ const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permission
 function passwordHashOf (body: Record<string, unknown>): string | undefined {
   if (typeof body.password === 'string') return hashPassword(body.password)
   if (body.password_hash === undefined) return undefined
-  if (!isPasswordHash(body.password_hash)) throw new HttpError(400, 'password_hash must be a scrypt hash as `wharf passwd` prints it')
+  // RabbitMQ's hashes come with their algorithm (rabbitmqadmin declare user ... hashing_algorithm=...).
+  if (isRabbitHashingAlgorithm(body.hashing_algorithm) && typeof body.password_hash === 'string') {
+    const stored = rabbitStoredHash(body.hashing_algorithm, body.password_hash)
+    if (stored === null) throw new HttpError(400, `password_hash is not a ${body.hashing_algorithm} hash`)
+    return stored
+  }
+  if (!isPasswordHash(body.password_hash)) throw new HttpError(400, 'password_hash must be a scrypt hash as `wharf passwd` prints it, or a RabbitMQ hash with its hashing_algorithm')
   return body.password_hash as string
 }
 

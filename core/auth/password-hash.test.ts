@@ -75,3 +75,18 @@ test('verifyPasswordAsync agrees with verifyPassword', async () => {
   assert.equal(await verifyPasswordAsync('wrong', h), false)
   assert.equal(await verifyPasswordAsync('x', 'scrypt$garbage'), false)
 })
+
+test('RabbitMQ password hashes (imported users) verify: sha256, sha512, md5', async () => {
+  const { rabbitHash, rabbitStoredHash } = await import('./rabbit-password-hash.ts')
+  const { verifyPasswordAsync } = await import('./password-hash.ts')
+  // What rabbitmqctl hash_password would print for "guest" with this salt (salt ++ sha256(salt ++ password)).
+  const salt = Buffer.from([1, 2, 3, 4])
+  for (const algorithm of ['rabbit_password_hashing_sha256', 'rabbit_password_hashing_sha512', 'rabbit_password_hashing_md5'] as const) {
+    const stored = rabbitStoredHash(algorithm, rabbitHash('guest', algorithm, salt))
+    assert.ok(stored !== null && isPasswordHash(stored), algorithm)
+    assert.equal(verifyPassword('guest', stored), true)
+    assert.equal(verifyPassword('Guest', stored), false)
+    assert.equal(await verifyPasswordAsync('guest', stored), true)
+  }
+  assert.equal(rabbitStoredHash('rabbit_password_hashing_sha256', 'AAAA'), null, 'too short for salt and digest')
+})

@@ -1,6 +1,8 @@
-// Password hashes for auth.users: scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>, as `wharf passwd` prints them.
+// Password hashes for auth.users: scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>, as `wharf passwd` prints them;
+// also RabbitMQ's own (rabbit-password-hash.ts), which users imported from a RabbitMQ definitions file carry.
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto'
 import { parseCanonicalBase64 as parseBase64 } from './canonical-base64.ts'
+import { isRabbitStoredHash, verifyRabbitHash } from './rabbit-password-hash.ts'
 
 const costN = 16384
 const blockSizeR = 8
@@ -33,6 +35,7 @@ export function hashPassword (password: string): string {
 
 /** Constant-time comparison; a malformed or unsupported hash never matches. */
 export function verifyPassword (password: string, encoded: string): boolean {
+  if (isRabbitStoredHash(encoded)) return verifyRabbitHash(password, encoded)
   const parsed = parsePasswordHash(encoded)
   if (!parsed) return false
   try {
@@ -47,6 +50,7 @@ export function verifyPassword (password: string, encoded: string): boolean {
  * event loop for every other connection while a device authenticates.
  */
 export function verifyPasswordAsync (password: string, encoded: string): Promise<boolean> {
+  if (isRabbitStoredHash(encoded)) return Promise.resolve(verifyRabbitHash(password, encoded))
   const parsed = parsePasswordHash(encoded)
   if (!parsed) return Promise.resolve(false)
   const { N, r, p, salt, hash } = parsed
@@ -57,9 +61,9 @@ export function verifyPasswordAsync (password: string, encoded: string): Promise
   })
 }
 
-/** True if `s` is a well-formed scrypt hash within the supported parameter bounds. */
+/** True if `s` is a well-formed scrypt hash within the supported parameter bounds, or a stored RabbitMQ hash. */
 export function isPasswordHash (s: unknown): boolean {
-  return typeof s === 'string' && parsePasswordHash(s) !== null
+  return typeof s === 'string' && (parsePasswordHash(s) !== null || isRabbitStoredHash(s))
 }
 
 function derive (password: string, params: Omit<ScryptHash, 'hash'>, length: number): Buffer {

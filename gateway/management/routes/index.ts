@@ -9,6 +9,7 @@ import { queueGetRoutes } from './queue-get.ts'
 import { bindingRoutes } from './bindings.ts'
 import { accessReadRoutes } from './access-reads.ts'
 import { nodeRoutes } from './node-reads.ts'
+import { definitionsRoutes } from './definitions.ts'
 
 export const managementRoutes: readonly Route[] = [
   ...overviewRoutes,
@@ -19,5 +20,6 @@ export const managementRoutes: readonly Route[] = [
   ...queueGetRoutes,
   ...bindingRoutes,
   ...accessReadRoutes,
-  ...nodeRoutes
+  ...nodeRoutes,
+  ...definitionsRoutes
 ]
