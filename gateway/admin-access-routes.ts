@@ -7,7 +7,7 @@
 //   PUT|DELETE /api/permissions/{vhost}/{user}
 //   PUT|DELETE /api/topic-permissions/{vhost}/{user}
 // Names are URL-encoded ('/' is %2F). A password is stored as a scrypt hash; password_hash takes one
-// (`wharf passwd`), not RabbitMQ's own format.
+// (`wharf passwd`), or a RabbitMQ hash with its hashing_algorithm.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AccessStore, Upsert } from '../core/auth/access-store.ts'
 import type { Principal, StoredUser, UserTag } from '../core/auth/access-types.ts'
