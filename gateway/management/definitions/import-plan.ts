@@ -66,12 +66,24 @@ export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
         unsupported.push({ kind: 'vhost metadata', name, reason: 'vhost description, tags and default queue type are not kept by Wharf' })
       }
     }
-    for (const u of items(file.users)) planUser(u, opts, steps, unsupported)
+    const skippedUsers = new Set<string>()
+    for (const u of items(file.users)) if (!planUser(u, opts, steps, unsupported)) skippedUsers.add(text(u.name, ''))
+    const userSkipped = (kind: string, user: string, vhost: string): boolean => {
+      if (!skippedUsers.has(user)) return false
+      unsupported.push({ kind, name: user, vhost, reason: user === opts.builtinUser ? `the built-in '${user}' has fixed permissions (all of vhost '/')` : `its user '${user}' is not imported` })
+      return true
+    }
     for (const p of items(file.permissions)) {
-      steps.push({ kind: 'permission', user: text(p.user, ''), vhost: text(p.vhost, '/'), configure: text(p.configure, ''), write: text(p.write, ''), read: text(p.read, '') })
+      const user = text(p.user, '')
+      const vhost = text(p.vhost, '/')
+      if (userSkipped('permission', user, vhost)) continue
+      steps.push({ kind: 'permission', user, vhost, configure: text(p.configure, ''), write: text(p.write, ''), read: text(p.read, '') })
     }
     for (const p of items(file.topic_permissions)) {
-      steps.push({ kind: 'topic permission', user: text(p.user, ''), vhost: text(p.vhost, '/'), exchange: text(p.exchange, ''), write: text(p.write, ''), read: text(p.read, '') })
+      const user = text(p.user, '')
+      const vhost = text(p.vhost, '/')
+      if (userSkipped('topic permission', user, vhost)) continue
+      steps.push({ kind: 'topic permission', user, vhost, exchange: text(p.exchange, ''), write: text(p.write, ''), read: text(p.read, '') })
     }
   }
 
@@ -110,11 +122,12 @@ export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
   return { steps, unsupported }
 }
 
-function planUser (u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsupported[]): void {
+/** False when the user is not imported (listed in unsupported). */
+function planUser (u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsupported[]): boolean {
   const name = text(u.name, '')
   if (name === opts.builtinUser) {
     unsupported.push({ kind: 'user', name, reason: `'${name}' is built into Wharf (auth.guest: loopback only); a stored '${name}' would take its place and be reachable from the network` })
-    return
+    return false
   }
   const hash = text(u.password_hash, '')
   const algorithm = text(u.hashing_algorithm, hash === '' ? '' : 'wharf_scrypt')
@@ -122,10 +135,10 @@ function planUser (u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsup
   if (hash === '') passwordHash = ''
   else if (isRabbitHashingAlgorithm(algorithm)) {
     const stored = rabbitStoredHash(algorithm, hash)
-    if (stored === null) { unsupported.push({ kind: 'user', name, reason: `password_hash is not a valid ${algorithm} hash` }); return }
+    if (stored === null) { unsupported.push({ kind: 'user', name, reason: `password_hash is not a valid ${algorithm} hash` }); return false }
     passwordHash = stored
   } else if (algorithm === 'wharf_scrypt' && isPasswordHash(hash)) passwordHash = hash
-  else { unsupported.push({ kind: 'user', name, reason: `hashing_algorithm '${algorithm}' is not supported by Wharf (rabbit_password_hashing_sha256/sha512/md5, wharf_scrypt)` }); return }
+  else { unsupported.push({ kind: 'user', name, reason: `hashing_algorithm '${algorithm}' is not supported by Wharf (rabbit_password_hashing_sha256/sha512/md5, wharf_scrypt)` }); return false }
   const listed = Array.isArray(u.tags) ? u.tags.map(String) : text(u.tags, '').split(',').map(t => t.trim()).filter(t => t !== '')
   const tags = listed.filter((t): t is UserTag => (userTags as readonly string[]).includes(t))
   for (const t of listed.filter(t => !(userTags as readonly string[]).includes(t))) {
@@ -134,6 +147,7 @@ function planUser (u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsup
   if (nonEmpty(u.limits)) unsupported.push({ kind: 'user limits', name, reason: 'user limits are not supported by Wharf (limits.perUser in the configuration)' })
   const scram = u.wharf_scram_sha256
   steps.push({ kind: 'user', user: { name, passwordHash, scramSha256: isScramCredentials(scram) ? scram as string : null, tags } })
+  return true
 }
 
 function items (v: unknown): Json[] {
