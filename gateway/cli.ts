@@ -14,6 +14,7 @@ Usage:
   wharf passwd                         read a password on stdin, print its scrypt hash for auth.users
   wharf passwd --scram [--iterations N]   also print its SCRAM-SHA-256 credentials (wharf passwd --help)
   wharf segments list|dump KEY         segments in the cold tier (wharf segments --help)
+  wharf ctl COMMAND                    operate a running broker over its admin API (wharf ctl --help)
   wharf --version                      print the version
   wharf --help                         this text
 `
@@ -48,6 +49,7 @@ export async function main (argv: string[]): Promise<number> {
   // Commands with their own arguments (a key, --url, --scram) parse them themselves.
   if (argv[0] === 'segments') return await (await import('./segments-command.ts')).segmentsCommand(argv.slice(1))
   if (argv[0] === 'passwd') return await (await import('./passwd-command.ts')).passwdCommand(argv.slice(1))
+  if (argv[0] === 'ctl') return await (await import('./ctl/ctl-command.ts')).ctlCommand(argv.slice(1))
   const args = parseArgs(argv)
   if (args.error) { process.stderr.write(`wharf: ${args.error}\n\n${usage}`); return 2 }
   switch (args.command) {
