@@ -241,6 +241,78 @@ export interface DiagnoseConfig {
   redeliveriesMin: number
 }
 
+/** What a bridge does with a message that would take its backlog past backlogBytesMax. */
+export type BridgeBacklogPolicy = 'block' | 'drop-oldest'
+
+/** TLS towards the remote of an amqps://, mqtts:// or wss:// bridge URL. */
+export interface BridgeTlsConfig {
+  /** CA bundle (PEM) the remote's certificate is checked against; null: the system's CAs. */
+  caFile: string | null
+  /** Client certificate (PEM) and its key, for remotes that ask for one; both or neither. */
+  certFile: string | null
+  keyFile: string | null
+  /** The host name the remote's certificate must name; null: the URL's host. */
+  serverName: string | null
+  /** false accepts any certificate (tests only: it gives up on knowing who the remote is). */
+  rejectUnauthorized: boolean
+}
+
+/** One direction of a bridge: the topic filters it carries and how topics are renamed on the way. */
+export interface BridgeDirectionConfig {
+  /** MQTT topic filters: `out`, local topics sent up; `in`, remote topics brought down. */
+  topics: string[]
+  /** Prefixes traded on the way: `out` removes localPrefix and puts remotePrefix in front, `in` the reverse. */
+  localPrefix: string
+  remotePrefix: string
+}
+
+/** A bridge to a cloud broker (DESIGN §8): a durable core queue of what goes up, and what comes down. */
+export interface BridgeConfig {
+  /** Names the bridge's core queue (bridge/<name>), its metrics and its log lines. */
+  name: string
+  /** amqp://, amqps://, mqtt://, mqtts://, ws:// or wss://; credentials may be in it (never logged). */
+  url: string
+  tls: BridgeTlsConfig
+  out: BridgeDirectionConfig
+  in: BridgeDirectionConfig
+  amqp: {
+    /** The remote exchange messages go to and the downlink queue binds on; routing keys are topics with '/' and '.' swapped. */
+    exchange: string
+    /** The remote's durable queue of `in` messages; null: wharf-bridge.<node id>.<name>. */
+    queue: string | null
+    /** Unacknowledged downlink messages the remote may send at once (basic.qos). */
+    prefetchMessages: number
+  }
+  mqtt: {
+    /** QoS of what goes up and of the `in` subscriptions. */
+    qos: 0 | 1 | 2
+    /** null: wharf-<node id>-<name>. */
+    clientId: string | null
+    /** false keeps the remote session (its `in` subscriptions and what they hold) while the edge is away. */
+    cleanSession: boolean
+    /** MQTT 5 Session Expiry Interval of a persistent session. */
+    sessionExpirySeconds: number
+    /** 5 (MQTT 5.0: properties travel) or 4 (MQTT 3.1.1). */
+    protocolVersion: 4 | 5
+  }
+  /** AMQP heartbeat (unless the URL sets ?heartbeat=) or MQTT keep alive: how soon a silent remote is noticed. */
+  keepAliveSeconds: number
+  /** Messages sent up and not yet confirmed by the remote (AMQP confirms, MQTT PUBACK/PUBCOMP). */
+  inflightMessagesMax: number
+  /** Uplink rate cap; 0 = none. */
+  uplinkMessagesPerSecondMax: number
+  /** Bytes of message bodies the bridge queue holds before backlogPolicy applies; 0 = no bound. */
+  backlogBytesMax: number
+  backlogPolicy: BridgeBacklogPolicy
+  /** Reconnect backoff: the first delay, doubled per failed attempt up to reconnectMaxMs, with jitter. */
+  reconnectInitialMs: number
+  reconnectMaxMs: number
+  /** A connection attempt that has not completed within this is abandoned (and retried). */
+  connectTimeoutMs: number
+  /** The bridge's status line is logged at most this often (when something changed), and drops at most once per interval. */
+  logIntervalSeconds: number
+}
+
 export interface WharfConfig {
   /** SQLite file and default cold tier live here. */
   dataDir: string
@@ -265,6 +337,7 @@ export interface WharfConfig {
   streams: StreamsConfig
   tiering: TieringConfig
   archive: ArchiveConfig[]
+  bridges: BridgeConfig[]
   limits: LimitsConfig
   /** Admin HTTP; its TLS variant (https) runs beside it when certFile and keyFile are set. */
   admin: { host: string, port: number, tls: TlsListenerConfig }

@@ -2,6 +2,7 @@
 // against each other (DESIGN.md §4, §5) and references (mqtt.vhost in amqp.vhosts) are settled at startup.
 import type { TlsListenerConfig, WharfConfig } from './config-types.ts'
 import { tieringUrl } from './tiering-target.ts'
+import { bridgeChecks } from './bridge-checks.ts'
 
 export type Fail = (field: string, value: unknown, allowed: string) => never
 export type CrossCheck = (config: WharfConfig, fail: Fail) => void
@@ -139,5 +140,5 @@ const uniqueArchiveStreams: CrossCheck = (c, fail) => {
 
 export const crossChecks: readonly CrossCheck[] = [
   tlsPairs, distinctPorts, uniqueUsernames, amqpVhosts, mqttVhost, permissionReferences,
-  segmentSizes, uploadBackoff, s3SettingsNeedS3, localBytesBelowWatermark, uniqueArchiveStreams
+  segmentSizes, uploadBackoff, s3SettingsNeedS3, localBytesBelowWatermark, uniqueArchiveStreams, bridgeChecks
 ]

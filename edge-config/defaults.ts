@@ -1,5 +1,5 @@
 // The embedded defaults: `wharf start` with no file and no WHARF_* variables runs on exactly this.
-import type { ProtocolTlsConfig, TlsListenerConfig, WharfConfig } from './config-types.ts'
+import type { BridgeConfig, ProtocolTlsConfig, TlsListenerConfig, WharfConfig } from './config-types.ts'
 
 const kibibyte = 1024
 const mebibyte = 1024 * kibibyte
@@ -71,6 +71,7 @@ export function defaultConfig (): WharfConfig {
       startCheckTimeoutMs: 5000
     },
     archive: [],
+    bridges: [],
     limits: {
       perConnection: { publishMessagesPerSecond: 0, publishBytesPerSecond: 0 },
       perUser: { publishMessagesPerSecond: 0, publishBytesPerSecond: 0, connectionsMax: 0 },
@@ -85,5 +86,25 @@ export function defaultConfig (): WharfConfig {
     metering: { recordIntervalSeconds: 3600, node: null },
     diagnose: { sampleIntervalSeconds: 10, samplesMax: 6, redeliveriesMin: 3 },
     auth: { allowAnonymous: true, guest: { enabled: true }, users: [], permissions: [], topicPermissions: [], defaultAcl: {} }
+  }
+}
+
+/** What a bridge entry holds for every field it does not set (name and url have no default). */
+export function defaultBridge (): Omit<BridgeConfig, 'name' | 'url'> {
+  return {
+    tls: { caFile: null, certFile: null, keyFile: null, serverName: null, rejectUnauthorized: true },
+    out: { topics: [], localPrefix: '', remotePrefix: '' },
+    in: { topics: [], localPrefix: '', remotePrefix: '' },
+    amqp: { exchange: 'amq.topic', queue: null, prefetchMessages: 100 },
+    mqtt: { qos: 1, clientId: null, cleanSession: false, sessionExpirySeconds: 604800, protocolVersion: 5 },
+    keepAliveSeconds: 30,
+    inflightMessagesMax: 1000,
+    uplinkMessagesPerSecondMax: 0,
+    backlogBytesMax: 256 * mebibyte,
+    backlogPolicy: 'block',
+    reconnectInitialMs: 500,
+    reconnectMaxMs: 30000,
+    connectTimeoutMs: 10000,
+    logIntervalSeconds: 60
   }
 }

@@ -1,5 +1,6 @@
 // WHARF_* environment variables, applied over the parsed file before validation (env > file > defaults).
-export type EnvKind = 'string' | 'integer' | 'boolean'
+/** list: comma-separated, items trimmed, empty items dropped. */
+export type EnvKind = 'string' | 'integer' | 'boolean' | 'list'
 
 export interface EnvOverride {
   name: string
@@ -55,6 +56,18 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_GUEST_ENABLED', field: 'auth.guest.enabled', kind: 'boolean', description: 'the built-in guest/guest user (loopback only)' }
 ]
 
+/**
+ * The common single bridge from the environment: these set fields of bridges[0], which is created
+ * (named 'cloud') when the file has no bridge. A file with several bridges keeps the others as written.
+ */
+export const bridgeEnvOverrides: readonly EnvOverride[] = [
+  { name: 'WHARF_BRIDGE_URL', field: 'bridges[0].url', kind: 'string', description: 'remote broker of the bridge: amqp(s)://, mqtt(s)://, ws(s)://' },
+  { name: 'WHARF_BRIDGE_OUT_TOPICS', field: 'bridges[0].out.topics', kind: 'list', description: 'comma-separated local MQTT filters forwarded up' },
+  { name: 'WHARF_BRIDGE_IN_TOPICS', field: 'bridges[0].in.topics', kind: 'list', description: 'comma-separated remote MQTT filters brought down' },
+  { name: 'WHARF_BRIDGE_NAME', field: 'bridges[0].name', kind: 'string', description: "the bridge's name (default cloud)" }
+]
+const defaultEnvBridgeName = 'cloud'
+
 export interface EnvApplied {
   raw: unknown
   /** Config path → variable name, so a validation error names the variable the value came from. */
@@ -73,11 +86,25 @@ export function applyEnvOverrides (raw: unknown, env: Readonly<Record<string, st
     if (text === undefined || text === '') continue
     if (setPath(out, o.field, convert(o.kind, text))) fieldSources[o.field] = o.name
   }
+  applyBridgeEnv(out, env, fieldSources)
   return { raw: out, fieldSources }
+}
+
+function applyBridgeEnv (out: unknown, env: Readonly<Record<string, string | undefined>>, fieldSources: Record<string, string>): void {
+  const set = bridgeEnvOverrides.filter(o => env[o.name] !== undefined && env[o.name] !== '')
+  if (set.length === 0 || !isRecord(out)) return
+  if (out.bridges === undefined || out.bridges === null) out.bridges = []
+  const list = out.bridges
+  if (!Array.isArray(list)) return // validation reports bridges at its own path
+  if (list.length === 0) list.push({ name: defaultEnvBridgeName })
+  for (const o of set) {
+    if (setPath(list[0], o.field.slice('bridges[0].'.length), convert(o.kind, env[o.name] as string))) fieldSources[o.field] = o.name
+  }
 }
 
 function convert (kind: EnvKind, text: string): unknown {
   const t = text.trim()
+  if (kind === 'list') return t.split(',').map(item => item.trim()).filter(item => item !== '')
   if (kind === 'integer') return /^[+-]?\d+$/.test(t) ? Number(t) : text
   if (kind === 'boolean') {
     if (/^(true|yes|on|1)$/i.test(t)) return true

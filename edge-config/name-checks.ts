@@ -25,7 +25,7 @@ export function topicFilterProblem (filter: string): string | null {
 export function streamNameProblem (name: string): string | null {
   if (name === '') return 'is empty'
   if (utf8Bytes(name) > shortStringBytesMax) return `is longer than ${shortStringBytesMax} bytes (AMQP short string)`
-  for (const prefix of ['amq.', 'mqtt-']) {
+  for (const prefix of ['amq.', 'mqtt-', 'bridge/']) {
     if (name.startsWith(prefix)) return `starts with '${prefix}', reserved for the broker's own queues`
   }
   return null

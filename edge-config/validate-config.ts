@@ -1,8 +1,8 @@
 // Raw configuration (parsed YAML plus environment, possibly partial) merged over the defaults and checked
 // against one schema table: every field has one check, and the message of that check is what users see.
-import type { WharfConfig } from './config-types.ts'
+import type { BridgeDirectionConfig, WharfConfig } from './config-types.ts'
 import { ConfigError } from './config-error.ts'
-import { defaultConfig } from './defaults.ts'
+import { defaultBridge, defaultConfig } from './defaults.ts'
 import { isPasswordHash } from '../core/auth/password-hash.ts'
 import { isScramCredentials } from '../core/auth/scram-credentials.ts'
 import { permissionRegexProblem } from '../core/auth/permission-regex.ts'
@@ -11,6 +11,7 @@ import { isValidAclPattern } from '../adapters/mqtt/topic-acl.ts'
 import { crossChecks, type Fail } from './cross-checks.ts'
 import { bindHostProblem, mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
 import { tieringUrlProblem } from './tiering-target.ts'
+import { bridgeNameProblem, bridgeUrlProblem, redactUrl, remoteExchangeProblem, topicPrefixProblem } from './bridge-checks.ts'
 
 interface Leaf {
   kind: 'leaf'
@@ -20,8 +21,11 @@ interface Leaf {
   explain?: (v: unknown) => string | null
   optional?: boolean
   redact?: boolean
+  /** How a refused value is shown, when not as it is (a URL without its password). */
+  display?: (v: unknown) => unknown
 }
-interface ListNode<T> { kind: 'list', item: Schema<T>, optional?: boolean }
+/** itemDefaults: what an item holds for the fields it does not set (none: every field is required). */
+interface ListNode<T> { kind: 'list', item: Schema<T>, optional?: boolean, itemDefaults?: () => unknown }
 interface MapNode<T> { kind: 'map', fields: { [K in keyof T]-?: Schema<NonNullable<T[K]>> } }
 /** The schema mirrors WharfConfig, so a field added to config-types.ts without a check does not compile. */
 type Schema<T> = [T] extends [ReadonlyArray<infer U>] ? ListNode<U> : [T] extends [object] ? MapNode<T> : Leaf
@@ -101,7 +105,7 @@ const s3Endpoint = checked('must be null (AWS) or an http(s)://host[:port] URL',
 const s3Region = checked('must be null (AWS_REGION, else us-east-1) or a region name', s3RegionProblem, true)
 const mqttExchange = checked("must be a topic exchange name, 1-255 bytes (default amq.topic)", mqttExchangeProblem)
 const topicFilter = checked("must be an MQTT topic filter ('+' and '#' as whole levels, '#' last)", topicFilterProblem)
-const streamName = checked("must be a stream queue name, 1-255 bytes, not starting with 'amq.' or 'mqtt-'", streamNameProblem)
+const streamName = checked("must be a stream queue name, 1-255 bytes, not starting with 'amq.', 'mqtt-' or 'bridge/'", streamNameProblem)
 const fraction: Leaf = {
   kind: 'leaf',
   allowed: 'must be a number greater than 0 and less than 1 (a fraction of a block)',
@@ -113,6 +117,18 @@ const bindHostOrNull = checked('must be null (the default bind address) or an IP
 const tlsVersion = oneOf('TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3')
 // 0 turns a limit off; otherwise a positive rate or count.
 const limit = (unit: string): Leaf => int(0, Number.MAX_SAFE_INTEGER, unit, ' (0 = no limit)')
+const bridgeUrl: Leaf = { ...checked('must be an amqp://, amqps://, mqtt://, mqtts://, ws:// or wss:// URL', bridgeUrlProblem), display: redactUrl }
+const bridgeName = checked('must be a bridge name', bridgeNameProblem)
+const topicPrefix = checked("must be '' or the start of an MQTT topic (no '+' or '#')", topicPrefixProblem)
+const textOrNull: Leaf = { kind: 'leaf', allowed: 'must be a non-empty string, or null', test: v => v === null || (typeof v === 'string' && v.length > 0) }
+const bridgeDirection = (side: string): Schema<BridgeDirectionConfig> => ({
+  kind: 'map',
+  fields: {
+    topics: { kind: 'list', item: checked(`must be an MQTT topic filter${side} ('+' and '#' as whole levels, '#' last)`, topicFilterProblem) },
+    localPrefix: topicPrefix,
+    remotePrefix: topicPrefix
+  }
+})
 
 const tlsFields = { host: bindHostOrNull, port, certFile: filePathOrNull, keyFile: filePathOrNull, caFile: filePathOrNull, minVersion: tlsVersion }
 const adminTls: Schema<WharfConfig['admin']['tls']> = { kind: 'map', fields: tlsFields }
@@ -227,6 +243,48 @@ const schema: Schema<WharfConfig> = {
         }
       }
     },
+    bridges: {
+      kind: 'list',
+      itemDefaults: defaultBridge,
+      item: {
+        kind: 'map',
+        fields: {
+          name: bridgeName,
+          url: bridgeUrl,
+          tls: { kind: 'map', fields: { caFile: filePathOrNull, certFile: filePathOrNull, keyFile: filePathOrNull, serverName: textOrNull, rejectUnauthorized: bool } },
+          out: bridgeDirection(' (local)'),
+          in: bridgeDirection(' (at the remote)'),
+          amqp: {
+            kind: 'map',
+            fields: {
+              exchange: checked('must be an exchange name on the remote, 1-255 bytes', remoteExchangeProblem),
+              queue: textOrNull,
+              prefetchMessages: int(1, 65_535, 'messages')
+            }
+          },
+          mqtt: {
+            kind: 'map',
+            fields: {
+              qos: int(0, 2, 'QoS level'),
+              clientId: textOrNull,
+              cleanSession: bool,
+              sessionExpirySeconds: int(0, 0xffffffff, 'seconds'),
+              protocolVersion: { kind: 'leaf', allowed: 'must be 4 (MQTT 3.1.1) or 5 (MQTT 5.0)', test: v => v === 4 || v === 5 }
+            }
+          },
+          keepAliveSeconds: int(0, 65_535, 'seconds', ' (0 = none)'),
+          // MQTT packet identifiers are 16-bit: no more can be in flight on one connection.
+          inflightMessagesMax: int(1, 65_535, 'messages'),
+          uplinkMessagesPerSecondMax: int(0, 10_000_000, 'messages per second', ' (0 = no cap)'),
+          backlogBytesMax: int(0, Number.MAX_SAFE_INTEGER, 'bytes', ' (0 = no bound)'),
+          backlogPolicy: oneOf('block', 'drop-oldest'),
+          reconnectInitialMs: int(10, 3_600_000, 'ms'),
+          reconnectMaxMs: int(10, 3_600_000, 'ms'),
+          connectTimeoutMs: int(100, 600_000, 'ms'),
+          logIntervalSeconds: int(1, 86_400, 'seconds')
+        }
+      }
+    },
     limits: {
       kind: 'map',
       fields: {
@@ -309,11 +367,11 @@ function walk (node: Node, raw: unknown, fallback: unknown, path: string, fail: 
   const value = raw === undefined || (raw === null && node.kind === 'list') ? fallback : raw
   if (node.kind === 'list') {
     if (!Array.isArray(value)) return fail(path, value, 'must be a list')
-    return value.map((item: unknown, i) => walk(node.item as Node, item, undefined, `${path}[${i}]`, fail))
+    return value.map((item: unknown, i) => walk(node.item as Node, item, node.itemDefaults?.(), `${path}[${i}]`, fail))
   }
   if (!node.test(value)) {
     const detail = node.explain?.(value) ?? null
-    fail(path, value, detail === null ? node.allowed : `${node.allowed}; this one ${detail}`)
+    fail(path, node.display === undefined ? value : node.display(value), detail === null ? node.allowed : `${node.allowed}; this one ${detail}`)
   }
   return value
 }

@@ -8,6 +8,8 @@ export interface AdminState {
   ready(): boolean
   /** Cold tier: object store, upload backlog and errors, block cache, disk watermark. */
   tiering(): Record<string, unknown> | null
+  /** Bridges to cloud brokers: state, backlog, counts and rates (adapters/bridge/bridge-status.ts). */
+  bridges(): Array<{ name: string }>
 }
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => void
@@ -57,6 +59,7 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
       for (const api of opts.apis ?? []) if (await api(req, res, path, decision.principal)) return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported here` }); return }
+    if (path === '/api/bridges' || path.startsWith('/api/bridges/')) { sendBridges(res, path, state); return }
     const route = routes[path]
     if (!route) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
     route(req, res)
@@ -67,6 +70,17 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
       else res.destroy()
     })
   }
+}
+
+/** /api/bridges, /api/bridges/{name} (URL-encoded). */
+function sendBridges (res: ServerResponse, path: string, state: AdminState): void {
+  const rest = path.slice('/api/bridges'.length).split('/').filter(p => p !== '')
+  if (rest.length === 0) { sendJson(res, 200, state.bridges()); return }
+  let name: string
+  try { name = decodeURIComponent(rest.join('/')) } catch { sendJson(res, 400, { error: 'bad_request', reason: `malformed URL encoding in ${path}` }); return }
+  const bridge = state.bridges().find(b => b.name === name)
+  if (bridge === undefined) { sendJson(res, 404, { error: 'not_found', reason: `no bridge '${name}'` }); return }
+  sendJson(res, 200, bridge)
 }
 
 export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -2,8 +2,9 @@
 // <dataDir>/scram-secret: random at the first start, then the same across restarts, so that a name
 // probed before and after a restart gets the same salt, as a real user does.
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { writeFileDurably } from './durable-file.ts'
 
 export const scramSecretFileName = 'scram-secret'
 const secretBytes = 32
@@ -31,22 +32,7 @@ export function loadScramServerSecret (dataDir: string): Buffer {
 }
 
 function createSecret (dataDir: string, file: string): Buffer {
-  mkdirSync(dataDir, { recursive: true })
   const secret = randomBytes(secretBytes)
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`
-  const fd = openSync(tmp, 'wx', 0o600)
-  try {
-    writeSync(fd, secret)
-    fsyncSync(fd)
-  } catch (err) {
-    closeSync(fd)
-    unlinkSync(tmp)
-    throw err
-  }
-  closeSync(fd)
-  renameSync(tmp, file)
-  // The rename is durable once the directory entry is.
-  const dir = openSync(dataDir, 'r')
-  try { fsyncSync(dir) } finally { closeSync(dir) }
+  writeFileDurably(dataDir, file, secret, 0o600)
   return secret
 }

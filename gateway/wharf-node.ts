@@ -25,6 +25,9 @@ import { checkObjectStore } from './object-store-check.ts'
 import { lockDataDir } from '../core/storage/data-dir-lock.ts'
 import { wharfVersion } from './version.ts'
 import { loadScramServerSecret } from './scram-secret.ts'
+import { loadNodeId } from './node-id.ts'
+import { PublishGate } from './publish-gate.ts'
+import { startBridges } from '../adapters/bridge/bridges.ts'
 import { PasswordVerifier } from '../core/auth/password-verifier.ts'
 import { AbuseLimits } from '../core/limits/abuse-limits.ts'
 import { SourceIpRate } from '../core/limits/source-ip-rate.ts'
@@ -93,6 +96,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
 
   const lock = lockDataDir(config.dataDir)
   opened.add('data directory lock', () => lock.release())
+  const nodeId = loadNodeId(config.dataDir)
   const store = SqliteStore.open({
     dataDir: config.dataDir,
     durability: config.storage.durability,
@@ -124,17 +128,31 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   registerModelMetrics(broker, metrics, config.metrics.queueLabelsMax)
   const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
   const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs)
-  const amqp = createAmqpAdapter({ amqp: config.amqp, access, broker, logger, metrics, usage, warnIntervalSeconds: config.log.repeatIntervalSeconds, version: wharfVersion, limits })
+  const amqp = createAmqpAdapter({ amqp: config.amqp, access, broker, logger, metrics, usage, warnIntervalSeconds: config.log.repeatIntervalSeconds, version: wharfVersion, limits, nodeId })
   opened.add('amqp adapter', async () => await amqp.close())
   wireVhosts(access.store, broker, amqp, config.mqtt.vhost, logger.child({ component: 'access' }))
-  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, access, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, usage, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), limits })
+  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, access, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, usage, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), limits, nodeId })
   opened.add('mqtt adapter', async () => await mqtt.close())
   registerNodeMetrics(metrics, broker, mqtt, amqp)
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)
   opened.add('tiering', async () => await tiering.close())
   if (config.tiering.requiredAtStart) await checkObjectStore(tiering.objectStore, config.tiering.startCheckTimeoutMs)
-  const disk = watchDisk(config, store, logger, metrics, reason => { amqp.setBlocked(reason); mqtt.setRefusing(reason) })
+  // The disk watermark and each bridge's backlog bound throttle publishers; the gate combines them.
+  const publishGate = new PublishGate(reason => { amqp.setBlocked(reason); mqtt.setRefusing(reason) })
+  const disk = watchDisk(config, store, logger, metrics, reason => publishGate.set('disk', reason))
   opened.add('disk watermark', () => disk.stop())
+  const bridges = await startBridges({
+    bridges: config.bridges,
+    broker,
+    mqtt: config.mqtt,
+    nodeId,
+    clock: systemClock,
+    logger,
+    metrics,
+    commitBarrier: () => store.write(() => {}),
+    onBlock: (name, reason) => publishGate.set(`bridge ${name}`, reason)
+  })
+  opened.add('bridges', async () => await bridges.close())
 
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time
   const management = managementContext({
@@ -152,7 +170,8 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   })
   const adminHandler = adminRequestHandler(metrics, {
     ready: () => ready,
-    tiering: () => ({ ...tiering.status(), disk: disk.status() })
+    tiering: () => ({ ...tiering.status(), disk: disk.status() }),
+    bridges: () => bridges.status()
   }, { access, extraRoutes: liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), apis: [managementApiOf(management), accessRoutes(access.store)] })
   const hosts = bindAddresses(config)
   warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
@@ -195,6 +214,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
         logger.info('draining: stop accepting, disconnect clients, commit, close store')
         const stopped = Promise.all(servers.map(closeServer))
         disk.stop()
+        await bridges.close()
         await amqp.close()
         await mqtt.close()
         await tiering.close()

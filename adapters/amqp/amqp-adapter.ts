@@ -27,6 +27,8 @@ export interface AmqpAdapterOptions {
   /** log.repeatIntervalSeconds: a repeated warning is written once per interval, with a count (default 10). */
   readonly warnIntervalSeconds?: number
   readonly version: string
+  /** This Wharf's id, told to clients in the server properties (wharf-node-id). */
+  readonly nodeId?: string
   /** Absent: the system clock. */
   readonly clock?: Clock
   /** Publish rates and connection counts shared with MQTT; absent: none. */
@@ -105,7 +107,7 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
     warnOnce: warnings,
     partialFrameTimeouts: metrics.counter('wharf_amqp_partial_frame_timeouts_total', 'AMQP connections closed holding part of a frame for amqp.partialFrameTimeoutSeconds'),
     limits: opts.amqp,
-    serverProperties: serverProperties(opts.version),
+    serverProperties: serverProperties(opts.version, opts.nodeId),
     logger: log,
     usage: opts.usage ?? new UsageMeter(),
     clock,

@@ -1,8 +1,9 @@
 // connection.start server-properties: what RabbitMQ advertises, for what Wharf supports.
 import type { FieldTable } from './codec/amqp-defs.ts'
 
-export function serverProperties (version: string): FieldTable {
-  return {
+/** nodeId: this Wharf's id (gateway/node-id.ts), which a bridge from another Wharf reads to stop loops. */
+export function serverProperties (version: string, nodeId?: string): FieldTable {
+  const props: Record<string, FieldTable[string]> = {
     product: 'Wharf',
     version,
     platform: `Node.js ${process.version}`,
@@ -18,4 +19,6 @@ export function serverProperties (version: string): FieldTable {
       authentication_failure_close: true
     }
   }
+  if (nodeId !== undefined) props['wharf-node-id'] = nodeId
+  return props
 }

@@ -65,6 +65,8 @@ export class Engine implements SessionHost {
   readonly startedAtMs: number
   /** Publish rates and connection counts shared with AMQP; null: none configured. */
   limits: AbuseLimits | null = null
+  /** This Wharf's id, told to MQTT 5 clients in the CONNACK (User Property wharf-node-id); null: not told. */
+  nodeId: string | null = null
   /** $SYS figures. */
   readonly stats = { received: 0, sent: 0, receivedBytes: 0, sentBytes: 0, connectedTotal: 0 }
 

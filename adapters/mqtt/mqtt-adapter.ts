@@ -51,6 +51,8 @@ export interface MqttAdapterOptions {
   scramServerSecret: Buffer
   /** Publish rates and connection counts shared with AMQP; absent: none. */
   limits?: AbuseLimits
+  /** This Wharf's id (gateway/node-id.ts), told to MQTT 5 clients in the CONNACK. */
+  nodeId?: string
 }
 
 export interface MqttConnectionInfo {
@@ -107,6 +109,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   methods.register(new ScramSha256({ ...scramUsersFrom(opts.access.store), serverSecret: opts.scramServerSecret }))
   const access = new MqttAccess({ control: opts.access, vhost: mqtt.vhost, exchange: mqtt.exchange, allowAnonymous: opts.auth.allowAnonymous, defaultAcl: opts.auth.defaultAcl })
   const engine = new Engine(mqtt, vhost, mqtt.exchange, retained, access, methods, engineCounters(metrics), opts.usage ?? new UsageMeter(), log, opts.model.clock)
+  engine.nodeId = opts.nodeId ?? null
   engine.sessions = new Sessions(engine, new SessionStore(opts.store, mqtt.vhost))
   engine.limits = opts.limits ?? null
   vhost.overflowListeners.add((q, outcome) => {

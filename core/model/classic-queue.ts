@@ -119,6 +119,16 @@ export class ClassicQueue extends Queue {
     return all.length
   }
 
+  /**
+   * Removes the oldest ready entry, as x-overflow drop-head does at a bound (an adapter applying
+   * its own bound to a queue it owns); undefined when none is ready.
+   */
+  dropHead (): QueueEntry | undefined {
+    const entry = this.ready.shift()
+    if (entry !== undefined) this.remove(entry, 'maxlen')
+    return entry
+  }
+
   /** Drops expired entries from the head (TTL expires at the head, as in RabbitMQ). */
   override expire (nowMs: number): void {
     for (;;) {

@@ -6,7 +6,7 @@ export const describeQueue = (vhost: string, name: string): string => `queue '${
 export const describeExchange = (vhost: string, name: string): string => `exchange '${name}' in vhost '${vhost}'`
 
 /** Prefixes of state adapters keep in core under reserved names; clients may not declare them. */
-export const RESERVED_QUEUE_PREFIXES: readonly string[] = ['amq.', 'mqtt-session/']
+export const RESERVED_QUEUE_PREFIXES: readonly string[] = ['amq.', 'mqtt-session/', 'bridge/']
 
 export function checkQueueNameAllowed (name: string): void {
   for (const prefix of RESERVED_QUEUE_PREFIXES) {

@@ -78,6 +78,11 @@ export abstract class Queue {
   /** queues.id once a durable queue was stored. */
   storeId: number | null = null
   deleted = false
+  /**
+   * Told after the queue took a published message and dispatched it: an adapter bounding a queue
+   * it owns by its own rule (a bridge's backlog, adapters/bridge/backlog-bound.ts) checks it here.
+   */
+  acceptObserver: (() => void) | null = null
   private hadConsumer = false
 
   constructor (

@@ -267,7 +267,10 @@ export class Vhost implements RoutingScope, QueueHost {
       const taken = sink.accept(message, durable !== undefined)
       if (taken !== undefined) writes.push(taken)
     }
-    for (const q of accepted) q.dispatch()
+    for (const q of accepted) {
+      q.dispatch()
+      q.acceptObserver?.()
+    }
     const routed = accepted.length + (sinks?.size ?? 0)
     const stored = writes.length === 0 ? undefined : writes.length === 1 ? writes[0] : Promise.all(writes).then(() => {})
     return { routed, rejected, stored }

@@ -210,6 +210,8 @@ function connackProperties (engine: Engine, conn: MqttConnection, pending: Pendi
   if (config.maximumQos < 2) props.maximumQoS = config.maximumQos
   if (pending.assignedClientId !== undefined) props.assignedClientIdentifier = pending.assignedClientId // [MQTT-3.2.2-16]
   if (config.serverKeepAliveSeconds > 0) props.serverKeepAlive = config.serverKeepAliveSeconds
+  // A bridge from another Wharf reads it to recognise its own messages coming back (adapters/bridge).
+  if (engine.nodeId !== null) props.userProperties = { 'wharf-node-id': engine.nodeId }
   if (conn.auth !== null) {
     props.authenticationMethod = conn.auth.method
     if (authData !== undefined) props.authenticationData = authData

@@ -1,0 +1,56 @@
+// What a bridge reports (/api/bridges, /metrics, its status log line), and the rates in it: counts
+// sampled every second, a rate being the last sample's difference.
+export type BridgeState = 'connecting' | 'connected' | 'backing-off' | 'error' | 'stopped'
+
+export interface BridgeStatus {
+  name: string
+  /** The remote URL without its password. */
+  url: string
+  remote: 'amqp' | 'mqtt'
+  state: BridgeState
+  lastError: string | null
+  lastErrorAtMs: number | null
+  connectedSinceMs: number | null
+  /** The remote Wharf's node id, when the remote is a Wharf. */
+  remoteNodeId: string | null
+  /** The core queue holding the backlog (in mqtt.vhost). */
+  queue: string
+  vhost: string
+  backlog: {
+    messages: number
+    bytes: number
+    inflightMessages: number
+    oldestMessageAgeMs: number | null
+    bytesMax: number
+    policy: 'block' | 'drop-oldest'
+    /** block: publishers are throttled now. */
+    blockingPublishers: boolean
+  }
+  forwarded: number
+  confirmed: number
+  redelivered: number
+  loopsSkipped: number
+  dropped: number
+  downlinked: number
+  echoesDropped: number
+  downlinkRefused: number
+  reconnects: number
+  forwardedPerSecond: number
+  confirmedPerSecond: number
+  downlinkedPerSecond: number
+}
+
+/** Rates over the last sampling interval. */
+export class RateSampler {
+  private last: { atMs: number, counts: number[] } | null = null
+  rates: number[] = []
+
+  sample (nowMs: number, counts: readonly number[]): void {
+    const last = this.last
+    if (last !== null && nowMs > last.atMs) {
+      const seconds = (nowMs - last.atMs) / 1000
+      this.rates = counts.map((c, i) => Math.round(((c - (last.counts[i] ?? 0)) / seconds) * 10) / 10)
+    }
+    this.last = { atMs: nowMs, counts: [...counts] }
+  }
+}

@@ -1,0 +1,67 @@
+// The bridges of a node (config `bridges:`), started after the MQTT adapter (whose exchange their
+// queues bind on) and stopped before the protocol adapters, so nothing they hold is lost on the way.
+import type { Broker } from '../../core/model/broker.ts'
+import type { Clock } from '../../core/clock.ts'
+import type { Logger } from '../../core/logger.ts'
+import type { Metrics } from '../../core/metrics.ts'
+import type { BridgeConfig, MqttConfig } from '../../edge-config/config-types.ts'
+import { BRIDGE_SCHEMES } from '../../edge-config/bridge-checks.ts'
+import { Bridge } from './bridge.ts'
+import { bridgeCounters, registerBridgeGauges } from './bridge-metrics.ts'
+import type { BridgeStatus } from './bridge-status.ts'
+import { amqpLink } from './links/amqp-link.ts'
+import type { LinkFactory } from './links/link.ts'
+import { mqttLink } from './links/mqtt-link.ts'
+
+export interface BridgesOptions {
+  readonly bridges: readonly BridgeConfig[]
+  readonly broker: Broker
+  /** mqtt.vhost and mqtt.exchange: where the bridge queues live and downlinked messages go. */
+  readonly mqtt: Pick<MqttConfig, 'vhost' | 'exchange'>
+  readonly nodeId: string
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics: Metrics
+  /** Settles once every store write asked for before it is committed. */
+  readonly commitBarrier: () => Promise<void>
+  /** A bridge's backlog bound throttles publishers (reason) or lets them go (null). */
+  readonly onBlock: (bridgeName: string, reason: string | null) => void
+  /** Tests replace the links. */
+  readonly links?: Readonly<Record<'amqp' | 'mqtt', LinkFactory>>
+}
+
+export interface Bridges {
+  status (): BridgeStatus[]
+  close (): Promise<void>
+}
+
+const LINKS: Readonly<Record<'amqp' | 'mqtt', LinkFactory>> = { amqp: amqpLink, mqtt: mqttLink }
+
+export async function startBridges (opts: BridgesOptions): Promise<Bridges> {
+  const vhost = opts.broker.vhost(opts.mqtt.vhost)
+  if (vhost === undefined) throw new Error(`bridges: vhost '${opts.mqtt.vhost}' (mqtt.vhost) does not exist`)
+  const started: Bridge[] = []
+  const stopAll = async (): Promise<void> => { await Promise.all(started.map(b => b.stop())) }
+  try {
+    for (const config of opts.bridges) {
+      const remote = BRIDGE_SCHEMES[new URL(config.url).protocol]?.kind ?? 'mqtt'
+      started.push(await Bridge.start(config, {
+        vhost,
+        exchange: opts.mqtt.exchange,
+        nodeId: opts.nodeId,
+        clock: opts.clock,
+        logger: opts.logger,
+        counters: bridgeCounters(opts.metrics, config.name),
+        link: (opts.links ?? LINKS)[remote],
+        remote,
+        commitBarrier: opts.commitBarrier,
+        onBlock: reason => opts.onBlock(config.name, reason)
+      }).catch(err => { throw new Error(`bridge ${config.name}: ${(err as Error).message}`) }))
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+  if (started.length > 0) registerBridgeGauges(opts.metrics, () => started.map(b => b.status()))
+  return { status: () => started.map(b => b.status()), close: stopAll }
+}

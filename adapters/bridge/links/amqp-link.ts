@@ -1,0 +1,104 @@
+// A bridge link to an AMQP 0-9-1 remote (RabbitMQ, another Wharf) with amqplib: a confirm channel
+// publishes to the bridge's exchange (routing key: the topic with '/' and '.' swapped), each send
+// settled by its publisher confirm; the `in` topics are bindings of a durable remote queue, consumed
+// with manual acks sent only after the message is committed locally, so commands wait at the
+// remote while the edge is away or restarting.
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib'
+import { Message } from '../../../core/model/message.ts'
+import { filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from '../../mqtt/topic-grammar.ts'
+import { NODE_ID_PROPERTY, viaOf } from '../loop-marks.ts'
+import { coreProperties, publishOptions } from './amqp-message.ts'
+import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
+import { linkTlsOptions } from './tls-options.ts'
+import { withTimeout } from './with-timeout.ts'
+
+export const amqpLink: LinkFactory = async opts => {
+  const { bridge } = opts
+  const url = new URL(bridge.url)
+  if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(bridge.keepAliveSeconds))
+  const socketOptions = {
+    noDelay: true,
+    timeout: bridge.connectTimeoutMs,
+    clientProperties: { connection_name: `wharf bridge ${bridge.name}` },
+    ...(url.protocol === 'amqps:' ? linkTlsOptions(bridge.tls, url) : {})
+  }
+  const attempt = amqp.connect(url.toString(), socketOptions)
+  const conn = await withTimeout(attempt, bridge.connectTimeoutMs, 'connect', late => { void late.close().catch(() => {}) })
+  try {
+    return await open(conn, opts)
+  } catch (err) {
+    await conn.close().catch(() => {})
+    throw err
+  }
+}
+
+async function open (conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> {
+  const { bridge } = opts
+  const exchange = bridge.amqp.exchange
+  const pending = new PendingSends()
+  conn.on('error', () => {}) // 'close' follows with the cause
+  conn.on('close', (err?: Error) => pending.fail(new Error(`connection closed${err === undefined ? '' : ': ' + err.message}`)))
+  conn.on('blocked', (reason: string) => opts.logger.warn('bridge: remote blocked publishing (connection.blocked)', { bridge: bridge.name, reason }))
+  const ch: ConfirmChannel = await conn.createConfirmChannel()
+  watchChannel(ch, pending, 'uplink channel')
+  try {
+    await ch.checkExchange(exchange)
+  } catch (err) {
+    throw new Error(`remote exchange '${exchange}' (amqp.exchange): ${(err as Error).message}`)
+  }
+  if (opts.downlink !== null) await consumeDownlink(conn, opts, pending)
+  const serverNodeId = conn.connection.serverProperties[NODE_ID_PROPERTY]
+  return {
+    remoteNodeId: typeof serverNodeId === 'string' ? serverNodeId : null,
+    windowMax: bridge.inflightMessagesMax,
+    closed: pending.closed,
+    send (topic, message, headers, nowMs) {
+      return pending.track((resolve, reject) => {
+        ch.publish(exchange, topicToRoutingKey(topic), message.body, publishOptions(message, headers, nowMs), err => {
+          if (err === null || err === undefined) resolve()
+          else reject(new Error('the remote refused a message (basic.nack)'))
+        })
+      })
+    },
+    async close () {
+      pending.fail(new Error('link closed'))
+      await conn.close().catch(() => {})
+    }
+  }
+}
+
+/** The durable remote queue of the `in` topics, bound on the exchange, consumed with manual acks. */
+async function consumeDownlink (conn: ChannelModel, opts: LinkOptions, pending: PendingSends): Promise<void> {
+  const { bridge } = opts
+  const handle = opts.downlink
+  if (handle === null) return
+  const queue = bridge.amqp.queue ?? defaultRemoteName('wharf-bridge', opts.nodeId, bridge.name, '.')
+  const ch: Channel = await conn.createChannel()
+  watchChannel(ch, pending, 'downlink channel')
+  await ch.assertQueue(queue, { durable: true })
+  for (const filter of bridge.in.topics) await ch.bindQueue(queue, bridge.amqp.exchange, filterToBindingKey(filter))
+  await ch.prefetch(bridge.amqp.prefetchMessages)
+  await ch.consume(queue, msg => {
+    if (msg === null) { pending.fail(new Error(`remote queue '${queue}' cancelled the downlink consumer`)); return }
+    handle(downlinked(msg)).then(() => { if (!pending.failed) ch.ack(msg) }, err => {
+      // Not acknowledged: the remote delivers it again once this link is gone and the next one consumes.
+      pending.fail(new Error(`downlink: ${(err as Error).message}`))
+      void conn.close().catch(() => {})
+    })
+  }, { noAck: false })
+}
+
+function downlinked (msg: ConsumeMessage): Downlinked {
+  return {
+    topic: routingKeyToTopic(msg.fields.routingKey),
+    via: viaOf(msg.properties.headers),
+    toMessage: (localTopic, exchange, nowMs, marks) =>
+      new Message(exchange, topicToRoutingKey(localTopic), coreProperties(msg.properties, marks), msg.content, nowMs, null)
+  }
+}
+
+function watchChannel (ch: Channel, pending: PendingSends, what: string): void {
+  let cause: Error | undefined
+  ch.on('error', (err: Error) => { cause = err }) // 'close' follows
+  ch.on('close', () => pending.fail(new Error(`${what} closed${cause === undefined ? '' : ': ' + cause.message}`)))
+}

@@ -1,0 +1,92 @@
+// A bridge's connection to its remote, whatever the protocol: it sends messages up and resolves each
+// send once the remote confirmed it, hands what the remote delivers for the `in` topics to the
+// bridge, and says once when it is gone. One implementation per remote kind (amqp-link.ts,
+// mqtt-link.ts); the bridge (bridge.ts) owns reconnecting, ordering and the backlog.
+import type { BridgeConfig } from '../../../edge-config/config-types.ts'
+import type { Logger } from '../../../core/logger.ts'
+import type { Message } from '../../../core/model/message.ts'
+
+/** A message the remote delivered for an `in` topic. */
+export interface Downlinked {
+  /** Its topic at the remote, in MQTT form ('/' between levels). */
+  readonly topic: string
+  /** x-wharf-via (loop-marks.ts). */
+  readonly via: readonly string[]
+  /** The core message to publish locally under localTopic, properties as the remote gave them plus `marks` (headers). */
+  toMessage (localTopic: string, exchange: string, nowMs: number, marks: Record<string, unknown>): Message
+}
+
+/**
+ * Takes a downlinked message; resolves once the remote may forget it (published and committed
+ * locally, or dropped on purpose). A rejection leaves it unacknowledged: the remote sends it again.
+ */
+export type DownlinkHandler = (m: Downlinked) => Promise<void>
+
+export interface RemoteLink {
+  /** The remote's Wharf node id when it is a Wharf that tells it; null otherwise. */
+  readonly remoteNodeId: string | null
+  /** Sends that may wait for their confirm at once: the bridge's window, or less if the remote says so. */
+  readonly windowMax: number
+  /**
+   * Sends one message up under topic (MQTT form, already mapped) with these headers. Resolves when
+   * the remote confirmed it; rejects when it refused it or the link failed first.
+   */
+  send (topic: string, message: Message, headers: Record<string, unknown>, nowMs: number): Promise<void>
+  /** Settles once, with why the link ended (close() included). */
+  readonly closed: Promise<Error>
+  /** Ends the link; sends not confirmed yet reject. */
+  close (): Promise<void>
+}
+
+export interface LinkOptions {
+  readonly bridge: BridgeConfig
+  /** This node's id (default remote names). */
+  readonly nodeId: string
+  /** null: the bridge has no `in` topics. */
+  readonly downlink: DownlinkHandler | null
+  readonly logger: Logger
+}
+
+export type LinkFactory = (opts: LinkOptions) => Promise<RemoteLink>
+
+/** Settles `closed` once and rejects every pending send with the reason. */
+export class PendingSends {
+  private readonly pending = new Set<{ reject: (err: Error) => void }>()
+  private failure: Error | null = null
+  private resolveClosed!: (err: Error) => void
+  readonly closed = new Promise<Error>(resolve => { this.resolveClosed = resolve })
+
+  get failed (): boolean { return this.failure !== null }
+
+  /** A send: starts it with settle callbacks, or rejects at once when the link is already gone. */
+  track (start: (resolve: () => void, reject: (err: Error) => void) => void): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure)
+    return new Promise<void>((resolve, reject) => {
+      const entry = { reject }
+      this.pending.add(entry)
+      const done = (err?: Error): void => {
+        if (!this.pending.delete(entry)) return
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      try {
+        start(() => done(), err => done(err))
+      } catch (err) {
+        done(err as Error)
+      }
+    })
+  }
+
+  fail (err: Error): void {
+    if (this.failure !== null) return
+    this.failure = err
+    for (const p of [...this.pending]) p.reject(err)
+    this.pending.clear()
+    this.resolveClosed(err)
+  }
+}
+
+/** Default remote names carry the node id: two edges with a bridge of the same name never share one. */
+export function defaultRemoteName (prefix: string, nodeId: string, bridgeName: string, sep: string): string {
+  return `${prefix}${sep}${nodeId}${sep}${bridgeName}`
+}
