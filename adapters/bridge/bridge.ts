@@ -42,6 +42,8 @@ export class Bridge {
   private lastError: { message: string, atMs: number } | null = null
   private connectedSinceMs: number | null = null
   private link: RemoteLink | null = null
+  /** Why the bridge ended the current link itself (a refusal), reported instead of the close. */
+  private endReason: Error | null = null
   private stopped = false
   private connecting = false
   private running: Promise<void> = Promise.resolve()
@@ -185,7 +187,9 @@ export class Bridge {
     this.connectedSinceMs = since
     this.log.info('bridge connected', { remoteNodeId: link.remoteNodeId, window: link.windowMax, backlogMessages: this.queue.messageCount })
     this.forwarder.attach(link)
-    const why = await link.closed
+    const closed = await link.closed
+    const why = this.endReason ?? closed
+    this.endReason = null
     this.forwarder.detach()
     this.link = null
     this.connectedSinceMs = null
@@ -220,8 +224,8 @@ export class Bridge {
   }
 
   private endLink (link: RemoteLink, err: Error): void {
-    if (this.link !== link) return
-    this.warnOnce.warn('bridge: ending the link', { error: err.message })
+    if (this.link !== link || this.endReason !== null) return
+    this.endReason = err
     void link.close()
   }
 

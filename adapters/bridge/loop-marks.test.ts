@@ -1,0 +1,30 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Message } from '../../core/model/message.ts'
+import { CAME_DOWN_HEADER, forwardDecision, isOwnEcho, upHeaders, VIA_HEADER, viaOf } from './loop-marks.ts'
+
+const msg = (headers?: Record<string, unknown>): Message => new Message('amq.topic', 'a.b', headers === undefined ? {} : { headers }, Buffer.from('x'), 0, null)
+
+test('a message that came down a bridge is not sent back up that bridge, but up another', () => {
+  const m = msg({ [CAME_DOWN_HEADER]: 'cloud' })
+  assert.equal(forwardDecision(m, 'cloud', null), 'came-down-here')
+  assert.equal(forwardDecision(m, 'backup', null), 'forward')
+  assert.equal(forwardDecision(msg({ [CAME_DOWN_HEADER]: Buffer.from('cloud') }), 'cloud', null), 'came-down-here')
+  assert.equal(forwardDecision(msg(), 'cloud', null), 'forward')
+})
+
+test('a message is not sent to a Wharf it already went through', () => {
+  const m = msg({ [VIA_HEADER]: 'aaaa,bbbb' })
+  assert.equal(forwardDecision(m, 'x', 'bbbb'), 'visited-remote')
+  assert.equal(forwardDecision(m, 'x', 'cccc'), 'forward')
+  assert.equal(forwardDecision(m, 'x', null), 'forward')
+})
+
+test('going up: the local mark off, this node added to the via list', () => {
+  const h = upHeaders({ [CAME_DOWN_HEADER]: 'cloud', [VIA_HEADER]: 'aaaa', k: 'v' }, 'bbbb')
+  assert.deepEqual(h, { [VIA_HEADER]: 'aaaa,bbbb', k: 'v' })
+  assert.deepEqual(upHeaders(undefined, 'n1'), { [VIA_HEADER]: 'n1' })
+  assert.deepEqual(viaOf({ [VIA_HEADER]: Buffer.from('a,b') }), ['a', 'b'])
+  assert.equal(isOwnEcho(['a', 'n1'], 'n1'), true)
+  assert.equal(isOwnEcho([], 'n1'), false)
+})
