@@ -8,6 +8,7 @@
 //     through (the remote tells its id when the link opens), and a downlink drops what its own
 //     node sent up (its echo from a remote subscription that matches the out topics too).
 import type { Arguments, Message } from '../../core/model/message.ts'
+import { USER_PROPERTIES_HEADER } from '../mqtt/properties.ts'
 
 export const CAME_DOWN_HEADER = 'x-wharf-bridge'
 export const VIA_HEADER = 'x-wharf-via'
@@ -36,7 +37,23 @@ export function forwardDecision (message: Message, bridgeName: string, remoteNod
 export function upHeaders (headers: Arguments | undefined, nodeId: string): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   if (headers !== undefined) for (const k in headers) if (k !== CAME_DOWN_HEADER) out[k] = headers[k]
-  out[VIA_HEADER] = [...viaOf(headers), nodeId].join(',')
+  return withMarks(out, { [VIA_HEADER]: [...viaOf(headers), nodeId].join(',') }, [CAME_DOWN_HEADER])
+}
+
+/**
+ * Headers with the marks set (and `drop` removed). When the headers hold MQTT's ordered User
+ * Property list (x-mqtt-user-properties, adapters/mqtt/properties.ts), that list stands for all of
+ * them towards MQTT clients: the marks are written into it too, so an MQTT 5 hop carries them.
+ */
+export function withMarks (headers: Record<string, unknown>, marks: Record<string, string>, drop: readonly string[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...headers }
+  for (const k of drop) delete out[k]
+  Object.assign(out, marks)
+  const ordered = out[USER_PROPERTIES_HEADER]
+  if (Array.isArray(ordered)) {
+    const names = new Set([...drop, ...Object.keys(marks)])
+    out[USER_PROPERTIES_HEADER] = [...ordered.filter(pair => !names.has(String((pair as unknown[])[0]))), ...Object.entries(marks)]
+  }
   return out
 }
 

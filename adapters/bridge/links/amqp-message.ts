@@ -6,6 +6,7 @@ import type { ConsumeMessage, Options } from 'amqplib'
 import type { MessageProperties } from '../../../core/model/message.ts'
 import type { Message } from '../../../core/model/message.ts'
 import { safeTtlMs } from '../../mqtt/properties.ts'
+import { withMarks } from '../loop-marks.ts'
 
 export function publishOptions (message: Message, headers: Record<string, unknown>, nowMs: number): Options.Publish {
   const p = message.properties
@@ -28,8 +29,8 @@ export function publishOptions (message: Message, headers: Record<string, unknow
 type Writable = { -readonly [K in keyof MessageProperties]: MessageProperties[K] }
 
 /** The properties of a delivery from the remote, as the core holds them (absent ones left out). */
-export function coreProperties (d: ConsumeMessage['properties'], extraHeaders: Record<string, unknown>): MessageProperties {
-  const out: Writable = { headers: { ...(d.headers ?? {}), ...extraHeaders } }
+export function coreProperties (d: ConsumeMessage['properties'], marks: Record<string, string>): MessageProperties {
+  const out: Writable = { headers: withMarks({ ...(d.headers ?? {}) }, marks) }
   const text = (v: unknown): string | undefined => typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined
   const num = (v: unknown): number | undefined => typeof v === 'number' ? v : undefined
   const set = <K extends keyof Writable>(key: K, value: Writable[K] | undefined): void => { if (value !== undefined) out[key] = value }

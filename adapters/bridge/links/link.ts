@@ -13,7 +13,7 @@ export interface Downlinked {
   /** x-wharf-via (loop-marks.ts). */
   readonly via: readonly string[]
   /** The core message to publish locally under localTopic, properties as the remote gave them plus `marks` (headers). */
-  toMessage (localTopic: string, exchange: string, nowMs: number, marks: Record<string, unknown>): Message
+  toMessage (localTopic: string, exchange: string, nowMs: number, marks: Record<string, string>): Message
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { IClientPublishOptions, IPublishPacket } from 'mqtt'
 import { Message } from '../../../core/model/message.ts'
 import { isRetained, mqttToCoreMessage, outboundProperties, type PublishProperties, type UserProperties } from '../../mqtt/properties.ts'
-import { CAME_DOWN_HEADER, VIA_HEADER } from '../loop-marks.ts'
+import { CAME_DOWN_HEADER, VIA_HEADER, withMarks } from '../loop-marks.ts'
 
 type MqttJsUserProperties = Record<string, string | string[]>
 
@@ -29,10 +29,10 @@ export function publishOptions (message: Message, headers: Record<string, unknow
 }
 
 /** A PUBLISH from the remote as the core message published locally under localTopic, with `marks` as headers. */
-export function coreMessage (packet: IPublishPacket, localTopic: string, exchange: string, nowMs: number, marks: Record<string, unknown>): Message {
+export function coreMessage (packet: IPublishPacket, localTopic: string, exchange: string, nowMs: number, marks: Record<string, string>): Message {
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
   const m = mqttToCoreMessage({ topic: localTopic, payload, qos: packet.qos, retain: packet.retain, properties: publishProperties(packet.properties) }, exchange, nowMs)
-  return new Message(m.exchange, m.routingKey, { ...m.properties, headers: { ...m.properties.headers, ...marks } }, m.body, m.publishedAtMs, null)
+  return new Message(m.exchange, m.routingKey, { ...m.properties, headers: withMarks({ ...m.properties.headers }, marks) }, m.body, m.publishedAtMs, null)
 }
 
 export function userProperty (packet: IPublishPacket, name: string): string | undefined {
