@@ -22,6 +22,8 @@ export interface AdminOptions {
   readonly access: AccessControl
   /** More GET resources (the live page), mounted without this file knowing them. */
   readonly extraRoutes?: Record<string, AdminRoute>
+  /** GET resources served without credentials (the console's files, which hold no data). */
+  readonly publicRoutes?: Record<string, AdminRoute>
   /** The APIs that answer under /api, asked in order (the management API, the access store's changes). */
   readonly apis?: readonly AdminApi[]
 }
@@ -37,6 +39,7 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
   const extraRoutes = opts.extraRoutes ?? {}
   const routes: Record<string, AdminRoute> = {
     ...extraRoutes,
+    ...opts.publicRoutes,
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
     '/readyz': (_req, res) => state.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' }),
     '/metrics': (_req, res) => {
@@ -47,12 +50,16 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
     },
     '/api/tiering': (_req, res) => { const t = state.tiering(); if (t === null) sendJson(res, 503, { error: 'starting' }); else sendJson(res, 200, t) }
   }
+  const publicRoutes = opts.publicRoutes ?? {}
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
-    if (!openPaths.has(path)) {
+    const open = openPaths.has(path) || ((req.method === 'GET' || req.method === 'HEAD') && publicRoutes[path] !== undefined)
+    if (!open) {
       const decision = await authorizeAdmin(opts.access, req, path)
       if (!decision.ok) {
-        const headers: Record<string, string> = decision.status === 401 ? { 'www-authenticate': `Basic realm="${realm}"` } : {}
+        // A script's request (the console) gets no challenge: the browser would show its own login dialog.
+        const scripted = req.headers['x-requested-with'] === 'XMLHttpRequest'
+        const headers: Record<string, string> = decision.status === 401 && !scripted ? { 'www-authenticate': `Basic realm="${realm}"` } : {}
         sendJson(res, decision.status, { error: decision.status === 401 ? 'not_authorized' : 'access_refused', reason: decision.reason }, headers)
         return
       }

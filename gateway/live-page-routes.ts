@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { AdminRoute } from './admin-http.ts'
 import { packageRoot } from './package-root.ts'
+import { sendAsset, serveOnce } from './static-asset.ts'
 
 export interface LiveRoutesOptions {
   /** The bound MQTT/WebSocket port; asked at request time because the admin server starts first (0 = not bound yet). */
@@ -29,7 +29,7 @@ const assets: Record<string, { file: () => string, contentType: string }> = {
 /** Admin routes of the live page: GET /live, its assets, and /live/config.json (where the WebSocket listener is). */
 export function liveRoutes (opts: LiveRoutesOptions): Record<string, AdminRoute> {
   const routes: Record<string, AdminRoute> = {}
-  for (const [path, asset] of Object.entries(assets)) routes[path] = serveOnce(path, asset.file, asset.contentType)
+  for (const [path, asset] of Object.entries(assets)) routes[path] = serveOnce(path, asset.file, asset.contentType, csp)
   routes['/live/config.json'] = (_req, res) => {
     const wsPort = opts.wsPort()
     // The admin server listens before the WebSocket listener is bound; the page retries on 503.
@@ -39,33 +39,15 @@ export function liveRoutes (opts: LiveRoutesOptions): Record<string, AdminRoute>
   return routes
 }
 
-/** Reads the file at the first request and keeps it: the assets do not change while the process runs. */
-function serveOnce (path: string, file: () => string, contentType: string): AdminRoute {
-  let body: Buffer | undefined
-  return (_req: IncomingMessage, res: ServerResponse) => {
-    try {
-      body ??= readFileSync(file())
-    } catch (err) {
-      send(res, 500, 'application/json', JSON.stringify({ error: 'internal_error', reason: `live page: read ${path}: ${(err as Error).message}` }))
-      return
-    }
-    send(res, 200, contentType, body)
-  }
-}
-
 function mqttBrowserBundle (): string {
   const pkg = createRequire(import.meta.url).resolve('mqtt/package.json')
   return join(dirname(pkg), 'dist', 'mqtt.min.js')
 }
 
+// Scripts only from this server; the page connects out only to the broker's WebSocket listener.
+// mqtt.js runs its keep-alive timer in a blob: worker (not throttled in background tabs).
+const csp = "default-src 'self'; connect-src 'self' ws: wss:; worker-src blob:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 function send (res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'cache-control': 'no-cache',
-    'x-content-type-options': 'nosniff',
-    // Scripts only from this server; the page connects out only to the broker's WebSocket listener.
-    // mqtt.js runs its keep-alive timer in a blob: worker (not throttled in background tabs).
-    'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; worker-src blob:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-  })
-  res.end(body)
+  sendAsset(res, status, contentType, body, csp)
 }

@@ -17,6 +17,8 @@ import { systemClock } from '../core/clock.ts'
 import { adminRequestHandler } from './admin-http.ts'
 import { liveRoutes } from './live-page-routes.ts'
 import { managementApiOf, managementContext } from './management-wiring.ts'
+import { consoleRoutes } from './console-page-routes.ts'
+import { sqliteStoredBytes } from '../core/storage/disk-watermark.ts'
 import { startTiering } from './tiering-wiring.ts'
 import { watchDisk } from './disk-wiring.ts'
 import { listen, closeServer } from './listen.ts'
@@ -166,13 +168,16 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     mqttVhost: config.mqtt.vhost,
     mqttExchange: config.mqtt.exchange,
     nowMs: () => systemClock.nowMs(),
-    overviewExtras: () => ({ store: store.stats })
+    overviewExtras: () => {
+      const t = tiering.status()
+      return { store: store.stats, storage: { local_bytes: sqliteStoredBytes(store.db), cold_bytes: t.storedObjectBytes ?? 0, tiering_backlog_bytes: t.backlogBytes, tiering_backlog_segments: t.backlogSegments } }
+    }
   })
   const adminHandler = adminRequestHandler(metrics, {
     ready: () => ready,
     tiering: () => ({ ...tiering.status(), disk: disk.status() }),
     bridges: () => bridges.status()
-  }, { access, extraRoutes: liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), apis: [managementApiOf(management), accessRoutes(access.store)] })
+  }, { access, extraRoutes: liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), publicRoutes: consoleRoutes(), apis: [managementApiOf(management), accessRoutes(access.store)] })
   const hosts = bindAddresses(config)
   warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
   const reloader = new CertificateReloader()
