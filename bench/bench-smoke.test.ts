@@ -32,7 +32,7 @@ function figure(record: RunRecord, key: string): number {
   return found.value;
 }
 
-test('bench --quick: fanin-qos1 and latency-qos1 against Mosquitto lose nothing', { timeout: 60_000 }, async () => {
+test('bench --quick: fanin-qos1 and latency-qos1 against Mosquitto lose nothing', { timeout: 180_000 }, async () => {
   assert.ok(findMosquitto() !== undefined, MOSQUITTO_MISSING);
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-smoke-'));
   try {
@@ -59,7 +59,7 @@ test('bench --quick: fanin-qos1 and latency-qos1 against Mosquitto lose nothing'
   }
 });
 
-test('bench --quick: the AMQP scenarios against Wharf lose nothing', { timeout: 60_000 }, async () => {
+test('bench --quick: the AMQP scenarios against Wharf lose nothing', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-smoke-'));
   try {
     const jsonFile = join(dir, 'bench.json');
@@ -92,7 +92,7 @@ test('bench --quick: the AMQP scenarios against Wharf lose nothing', { timeout: 
   }
 });
 
-test('bench --quick: the cross-protocol scenarios against Wharf lose nothing', { timeout: 60_000 }, async () => {
+test('bench --quick: the cross-protocol scenarios against Wharf lose nothing', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-smoke-'));
   try {
     const jsonFile = join(dir, 'bench.json');

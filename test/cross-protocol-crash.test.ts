@@ -206,12 +206,19 @@ for (const storage of STORAGES) {
         const burst = N * 10
         let killed: Promise<void> | undefined
         try {
-          for (let i = 0; i < burst; i++) {
+          // A window of 200 in flight: the broker can never be far ahead of the kill, however fast it
+          // acks or however slowly this process reads (it acked a whole burst before the kill landed).
+          let next = 0
+          const sendNext = (): void => {
+            if (killed !== undefined || next >= burst) return
+            const i = next++
             pub.publishAsync(PLANT_TOPIC, String(i), { qos: 1 }).then(() => {
               acked.add(i)
               if (acked.size === N && killed === undefined) killed = first.kill()
+              sendNext()
             }, () => {}) // not PUBACKed before the kill: may or may not be there
           }
+          for (let w = 0; w < 200; w++) sendNext()
           await eventually('enough PUBACKs to kill mid-burst', () => killed !== undefined, 30_000)
           await killed
         } finally { pub.end(true) }

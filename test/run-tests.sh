@@ -27,4 +27,4 @@ npm run --silent typecheck
 # Node 20 does not expand globs itself.
 mapfile -t files < <(find core adapters edge-config gateway test bench -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-exec node --import tsx --test --test-concurrency="${WHARF_TEST_CONCURRENCY:-2}" --test-timeout="${WHARF_TEST_TIMEOUT_MS:-120000}" "${files[@]}" "$@"
+exec node --import tsx --test --test-concurrency="${WHARF_TEST_CONCURRENCY:-2}" --test-timeout="${WHARF_TEST_TIMEOUT_MS:-300000}" "${files[@]}" "$@"
