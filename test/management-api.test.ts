@@ -136,7 +136,7 @@ describe('management API', { timeout: 60_000 }, () => {
       const channels = await getJson('/api/channels') as Json[]
       assert.equal(channels.length, 1)
       assert.equal(channels[0]?.prefetch_count, 7)
-      assert.equal(((channels[0]?.connection_details) as Json).name, amqpConn.name)
+      assert.equal(((channels[0]?.connection_details ?? {}) as Json).name, amqpConn.name)
       const ov = await getJson('/api/overview') as Json
       assert.deepEqual(ov.object_totals && { connections: (ov.object_totals as Json).connections, channels: (ov.object_totals as Json).channels }, { connections: 2, channels: 1 })
 

@@ -25,7 +25,7 @@ export class LiveChart {
 
   push (atMs, values) {
     this.data[0].push(atMs / 1000)
-    values.forEach((v, i) => this.data[i + 1].push(v))
+    for (const [i, v] of values.entries()) this.data[i + 1].push(v)
     if (this.data[0].length > windowPoints) for (const s of this.data) s.shift()
     this.plot.setData(this.data)
     this.figure.dataset.points = String(this.data[0].length)
