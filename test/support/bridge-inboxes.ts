@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 export interface Received {
   readonly topic: string
   readonly body: string
+  readonly bytes: Buffer
   /** AMQP: the delivery's properties; MQTT: the PUBLISH properties (5.0) or undefined. */
   readonly properties: Record<string, unknown> | undefined
   /** The remote's own redelivery to this consumer (AMQP redelivered, MQTT DUP): not the bridge's doing. */
@@ -35,7 +36,7 @@ export async function amqpInbox (url: string, queue: string, bindingKeys: readon
     await ch.prefetch(500)
     await ch.consume(queue, m => {
       if (m === null) return
-      messages.push({ topic: m.fields.routingKey.replaceAll('.', '/'), body: m.content.toString(), properties: m.properties as unknown as Record<string, unknown>, redelivered: m.fields.redelivered })
+      messages.push({ topic: m.fields.routingKey.replaceAll('.', '/'), body: m.content.toString(), bytes: m.content, properties: m.properties as unknown as Record<string, unknown>, redelivered: m.fields.redelivered })
       ch.ack(m)
     })
     conn = c
@@ -57,7 +58,7 @@ export async function mqttInbox (url: string, filter: string, clientId: string, 
   if (protocolVersion === 5) opts.properties = { sessionExpiryInterval: 3600 }
   const client: MqttClient = mqtt.connect(url, opts)
   client.on('error', () => {})
-  client.on('message', (topic, payload, packet) => { messages.push({ topic, body: payload.toString(), properties: packet.properties as Record<string, unknown> | undefined, redelivered: packet.dup }) })
+  client.on('message', (topic, payload, packet) => { messages.push({ topic, body: payload.toString(), bytes: payload, properties: packet.properties as Record<string, unknown> | undefined, redelivered: packet.dup }) })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`mqtt inbox ${url}: no CONNACK within 5 s`)), 5000)
     client.once('connect', () => { clearTimeout(timer); resolve() })

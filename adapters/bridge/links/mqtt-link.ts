@@ -81,9 +81,11 @@ function connected (client: MqttClient, pending: PendingSends, timeoutMs: number
 
 async function subscribe (client: MqttClient, opts: LinkOptions, v5: boolean): Promise<void> {
   const qos = opts.bridge.mqtt.qos
-  // MQTT 5: No Local keeps this connection's own publishes from coming back [MQTT-3.8.3-3], and
-  // Retain Handling 1 sends retained messages only to a new subscription, not at every reconnect.
-  const granted = await client.subscribeAsync(opts.bridge.in.topics, v5 ? { qos, nl: true, rh: 1 } : { qos })
+  // MQTT 5: No Local keeps this connection's own publishes from coming back [MQTT-3.8.3-3], Retain
+  // As Published keeps the retain flag of live messages (they are retained here too, as Mosquitto's
+  // bridge does), and Retain Handling 1 sends retained messages only to a new subscription, not at
+  // every reconnect.
+  const granted = await client.subscribeAsync(opts.bridge.in.topics, v5 ? { qos, nl: true, rap: true, rh: 1 } : { qos })
   for (const g of granted) {
     // The granted QoS is the SUBACK's return (3.1.1) or reason code (5.0): 0x80 and up refuse.
     if (g.qos >= 0x80) throw new Error(`the remote refused the subscription to '${g.topic}' (SUBACK 0x${g.qos.toString(16)})`)

@@ -1,0 +1,57 @@
+// A private Mosquitto (Debian's /usr/sbin/mosquitto) on a free loopback port, with persistence in a
+// temporary directory, so it can be stopped and started again with its sessions and queued messages
+// (a remote outage). Stopped by process id.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BrokerProcess, tcpPortOpen } from '../../bench/brokers/child-process.ts'
+import { freePorts } from '../../bench/brokers/free-port.ts'
+import { findMosquitto, MOSQUITTO_MISSING } from '../../bench/brokers/mosquitto.ts'
+
+export interface MosquittoNode {
+  readonly url: string
+  readonly pid: number | undefined
+  stopNode (): Promise<void>
+  startNode (): Promise<void>
+  stop (): Promise<void>
+}
+
+export function mosquittoUnavailable (): string | undefined {
+  return findMosquitto() === undefined ? MOSQUITTO_MISSING : undefined
+}
+
+export async function startMosquitto (): Promise<MosquittoNode> {
+  const binary = findMosquitto()
+  if (binary === undefined) throw new Error(MOSQUITTO_MISSING)
+  const [port] = (await freePorts(1)) as [number]
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-test-mosquitto-'))
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'max_queued_messages 1000000',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    ''
+  ].join('\n'))
+  let node: BrokerProcess | undefined
+  const startNode = async (): Promise<void> => {
+    if (node !== undefined) return
+    const started = new BrokerProcess('mosquitto', binary, ['-c', conf], {})
+    node = started
+    await started.waitUntil(`port ${port}`, 10_000, async () => await tcpPortOpen(port))
+  }
+  // SIGTERM: Mosquitto writes its persistence file on the way out.
+  const stopNode = async (): Promise<void> => { const n = node; node = undefined; await n?.stop() }
+  await startNode()
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    get pid () { return node?.pid },
+    startNode,
+    stopNode,
+    stop: async () => { await stopNode(); rmSync(dir, { recursive: true, force: true }) }
+  }
+}
