@@ -72,6 +72,9 @@ describe('management API', { timeout: 60_000 }, () => {
     assert.equal(got.length, 1)
     assert.deepEqual({ payload: got[0]?.payload, payload_encoding: got[0]?.payload_encoding, routing_key: got[0]?.routing_key, exchange: got[0]?.exchange, properties: got[0]?.properties },
       { payload: 'hello', payload_encoding: 'string', routing_key: 'a.b', exchange: 'events', properties: { delivery_mode: 2, headers: { h: 'v' } } })
+    const stats = ((await getJson('/api/queues/%2F/ev-q')) as Json).message_stats as Json
+    assert.deepEqual({ publish: stats.publish, deliver_get: stats.deliver_get, ack: stats.ack }, { publish: 1, deliver_get: 1, ack: 1 })
+    assert.deepEqual(Object.keys(stats.publish_details as Json), ['rate'])
     assert.equal((await send('DELETE', '/api/queues/%2F/ev-q')).status, 204)
   })
 

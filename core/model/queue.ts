@@ -78,6 +78,8 @@ export abstract class Queue {
   /** queues.id once a durable queue was stored. */
   storeId: number | null = null
   deleted = false
+  /** Messages taken, handed out (deliveries and gets) and acknowledged since start: the management API's message_stats. */
+  readonly counts = { published: 0, delivered: 0, acked: 0 }
   /**
    * Told after the queue took a published message and dispatched it: an adapter bounding a queue
    * it owns by its own rule (a bridge's backlog, adapters/bridge/backlog-bound.ts) checks it here.

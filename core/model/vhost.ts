@@ -258,6 +258,7 @@ export class Vhost implements RoutingScope, QueueHost {
         continue
       }
       accepted.push(q)
+      q.counts.published++
       if (result.entry !== undefined) (durable ??= []).push(result.entry)
       if (result.stored !== undefined) writes.push(result.stored)
     }
@@ -304,13 +305,14 @@ export class Vhost implements RoutingScope, QueueHost {
   nowMs (): number { return this.ctx.clock.nowMs() }
 
   entryRemoved (entry: QueueEntry, reason: RemovalReason): void {
-    if (reason === 'acked') this.ackedCount++
+    if (reason === 'acked') { this.ackedCount++; entry.queue.counts.acked++ }
     const q = entry.queue
     if (entry.stored && !q.deleted) this.ctx.store.removeEntry(entry)
     if (DEATH_REASONS.has(reason) && q.policy.deadLetterExchange !== undefined) this.deadLetter(q, entry.message, reason as DeathReason)
   }
 
   entryDelivered (entry: QueueEntry): void {
+    entry.queue.counts.delivered++
     if (entry.durable) this.ctx.store.markDelivered(entry)
   }
 

@@ -39,7 +39,9 @@ const tabs = {
       { title: 'Messages', value: q => q.messages, show: count, num: true },
       { title: 'Ready', value: q => q.messages_ready, show: count, num: true },
       { title: 'Unacked', value: q => q.messages_unacknowledged, show: count, num: true },
-      { title: 'Consumers', value: q => q.consumers, num: true }
+      { title: 'Consumers', value: q => q.consumers, num: true },
+      { title: 'In /s', value: q => q.message_stats?.publish_details?.rate ?? 0, show: count, num: true },
+      { title: 'Out /s', value: q => q.message_stats?.deliver_get_details?.rate ?? 0, show: count, num: true }
     ],
     actions: [
       { label: 'Purge', done: q => `queue ${q.name} purged`, run: q => api('DELETE', `/api/queues/${seg(q.vhost)}/${seg(q.name)}/contents`) },

@@ -12,9 +12,9 @@ import { notFoundError } from '../api-error.ts'
 import { argumentsField, boolField, queryFlag } from '../body-fields.ts'
 
 export const queueRoutes: Route[] = [
-  { method: 'GET', path: '/api/queues', handler: ({ ctx }) => list([...ctx.broker.vhosts.values()].flatMap(v => [...v.queues.values()].map(q => queueJson(q, ctx.nodeName)))) },
-  { method: 'GET', path: '/api/queues/:vhost', handler: ({ ctx, params }) => list([...vhostNamed(ctx, params.vhost as string).queues.values()].map(q => queueJson(q, ctx.nodeName))) },
-  { method: 'GET', path: '/api/queues/:vhost/:name', handler: call => object(queueJson(queueNamed(call), call.ctx.nodeName)) },
+  { method: 'GET', path: '/api/queues', handler: ({ ctx }) => list([...ctx.broker.vhosts.values()].flatMap(v => [...v.queues.values()].map(q => queueJson(q, ctx.nodeName, ctx.rates)))) },
+  { method: 'GET', path: '/api/queues/:vhost', handler: ({ ctx, params }) => list([...vhostNamed(ctx, params.vhost as string).queues.values()].map(q => queueJson(q, ctx.nodeName, ctx.rates))) },
+  { method: 'GET', path: '/api/queues/:vhost/:name', handler: call => object(queueJson(queueNamed(call), call.ctx.nodeName, call.ctx.rates)) },
   { method: 'PUT', path: '/api/queues/:vhost/:name', handler: declare },
   { method: 'DELETE', path: '/api/queues/:vhost/:name', handler: remove },
   { method: 'DELETE', path: '/api/queues/:vhost/:name/contents', handler: purge },
