@@ -157,6 +157,28 @@ describe('management API', { timeout: 60_000 }, () => {
     }
   })
 
+  test('an MQTT client closed over the API leaves its will', async () => {
+    const watcher = await m.connect(broker.mqttUrl, { clientId: 'mgmt-will-watcher' })
+    const got = m.collector(watcher)
+    await watcher.subscribeAsync('wills/#', { qos: 1 })
+    const device = await m.connect(broker.mqttUrl, { clientId: 'mgmt-will-device', reconnectPeriod: 0, will: { topic: 'wills/device', payload: Buffer.from('gone'), qos: 1, retain: false } })
+    try {
+      let name: string | undefined
+      await eventually('the device is listed', async () => {
+        name = ((await getJson('/api/connections')) as Json[]).find(c => c.client_id === 'mgmt-will-device')?.name as string | undefined
+        return name !== undefined
+      })
+      const gone = m.closed(device)
+      assert.equal((await send('DELETE', `/api/connections/${encodeURIComponent(name as string)}`)).status, 204)
+      await gone
+      const [will] = await got.waitFor(1)
+      assert.deepEqual(will && { topic: will.topic, payload: will.payload }, { topic: 'wills/device', payload: 'gone' })
+    } finally {
+      device.end(true)
+      await m.end(watcher)
+    }
+  })
+
   test('MQTT sessions and shared-subscription groups are queues; deleting a session ends it', async () => {
     const device = await m.connect(broker.mqttUrl, { clientId: 'mgmt-session', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } })
     await device.subscribeAsync('plant/#', { qos: 1 })
