@@ -20,6 +20,7 @@ export function formatValue(value: number, unit: string): string {
   if (unit === 'ms') return `${value < 10 ? value.toFixed(3) : value.toFixed(1)} ms`;
   if (unit === 'msg/s') return `${grouped.format(value)} msg/s`;
   if (unit === 'KB') return `${value.toFixed(1)} KB`;
+  if (unit === '%') return `${value.toFixed(2)} %`;
   if (unit === 'MB') return `${value < 10 ? value.toFixed(1) : grouped.format(value)} MB`;
   return grouped.format(value);
 }

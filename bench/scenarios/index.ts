@@ -5,6 +5,7 @@ import { cliVersion } from './cli-version.ts';
 import { crossAmqpWs10k, crossAmqpWs1k } from './cross-amqp-ws.ts';
 import { crossMqttAmqp10k, crossMqttAmqp1k } from './cross-mqtt-amqp.ts';
 import { faninQos0 } from './fanin-qos0.ts';
+import { fuzzConnections } from './fuzz-connections.ts';
 import { faninQos1 } from './fanin-qos1.ts';
 import { fanoutQos0 } from './fanout-qos0.ts';
 import { fanoutQos1 } from './fanout-qos1.ts';
@@ -32,6 +33,7 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
     streamReplay,
     idleRss,
     idleConnections,
+    fuzzConnections,
     cliVersion,
   ].map((s) => [s.name, s]),
 );
