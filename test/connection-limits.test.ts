@@ -13,9 +13,13 @@ import { connect as amqpConnect, closeQuietly } from './support/amqp-helpers.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 
-async function metric (broker: TestBroker, name: string, labels = ''): Promise<number> {
+/** A counter's value, summed over the series whose labels include `labels` (label order as the registry writes it). */
+async function metric (broker: TestBroker, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
-  return text.split('\n').filter(l => l.startsWith(name + labels + ' ') || (labels === '' && l.startsWith(name + '{'))).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
+  return text.split('\n')
+    .filter(l => (l.startsWith(name + ' ') || l.startsWith(name + '{')) && wanted.every(w => l.includes(w)))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
 }
 
 describe('connection limits', { timeout: 90_000 }, () => {
@@ -41,7 +45,7 @@ describe('connection limits', { timeout: 90_000 }, () => {
         (err: Error & { code?: number }) => { assert.equal(err.code, 3); return true })
       const other = await connect(broker.mqttUrl, { clientId: 'bob-1', username: 'bob', password: 'pw' })
       await end(other)
-      assert.equal(await metric(broker, 'wharf_connections_limit_refused_total', '{limit="user",protocol="mqtt"}'), 2)
+      assert.equal(await metric(broker, 'wharf_connections_limit_refused_total', { limit: 'user', protocol: 'mqtt' }), 2)
       assert.ok(broker.logs.some(l => l.msg === 'connection refused: connection limit reached' && /user connection limit \(2\) is reached/.test(String(l.reason))))
     } finally { await end(a, b) }
     await sleep(100)
@@ -68,7 +72,7 @@ describe('connection limits', { timeout: 90_000 }, () => {
       assert.ok('close' in refused)
       assert.deepEqual([refused.close.replyCode, refused.close.replyText], [530, "NOT_ALLOWED - access to vhost 'small' refused for user 'alice': connection limit (3) is reached"])
       refused.client.socket.destroy()
-      assert.equal(await metric(broker, 'wharf_connections_limit_refused_total', '{limit="vhost",protocol="amqp"}'), 1)
+      assert.equal(await metric(broker, 'wharf_connections_limit_refused_total', { limit: 'vhost', protocol: 'amqp' }), 1)
       // The MQTT vhost (/) is another vhost: not affected.
       await end(await connect(broker.mqttUrl, { clientId: 'anon-in-root' }))
     } finally { await closeQuietly(...open) }
@@ -87,7 +91,7 @@ describe('per-source-IP connection rate', { timeout: 60_000 }, () => {
       })))
       const closed = outcomes.filter(o => o === 'closed').length
       assert.ok(closed >= 6 && closed <= 7, `12 at once against 5/s: ${closed} closed at accept`)
-      assert.equal(await metric(broker, 'wharf_connections_rate_limited_total', '{listener="mqtt"}'), closed)
+      assert.equal(await metric(broker, 'wharf_connections_rate_limited_total', { listener: 'mqtt' }), closed)
       assert.ok(broker.logs.some(l => l.msg === 'connection refused: limits.perSourceIp.connectionsPerSecond exceeded'))
       await sleep(1100) // the bucket refills
       const c = await connect(broker.mqttUrl, { clientId: 'after-the-burst' })
@@ -111,14 +115,15 @@ describe('cached password verifier', { timeout: 60_000 }, () => {
       for (let i = 0; i < 5; i++) again.push(await timedConnect(`v-again-${i}`, 'dev', 'right'))
       const unknown: number[] = []
       const wrong: number[] = []
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 7; i++) { // interleaved, so a busy moment of the machine falls on both
         unknown.push(await timedConnect(`v-unknown-${i}`, 'nobody', 'right'))
         wrong.push(await timedConnect(`v-wrong-${i}`, 'dev', 'wrong'))
       }
       t.diagnostic(`CONNECT to CONNACK: first login ${first.toFixed(1)} ms, again ${median(again).toFixed(1)} ms (median), unknown user ${median(unknown).toFixed(1)} ms, wrong password ${median(wrong).toFixed(1)} ms`)
       assert.ok(median(again) < first / 2, 'a remembered login skips the scrypt')
+      // No fast path for a user that does not exist (the exact equality is measured in core/auth/password-verifier.test.ts).
       const ratio = median(unknown) / median(wrong)
-      assert.ok(ratio > 0.6 && ratio < 1.6, `unknown user ${median(unknown).toFixed(1)} ms vs wrong password ${median(wrong).toFixed(1)} ms`)
+      assert.ok(ratio > 0.5 && ratio < 2, `unknown user ${median(unknown).toFixed(1)} ms vs wrong password ${median(wrong).toFixed(1)} ms`)
     } finally { await broker.close() }
   })
 })

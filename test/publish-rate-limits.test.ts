@@ -90,6 +90,43 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
     } finally { await closeQuietly(publisherConn, consumerConn); await broker.close() }
   })
 
+  test('MQTT over WebSocket is paced the same way', async t => {
+    const ratePerS = 200
+    const n = 400
+    const broker = await startTestBroker(c => { c.limits.perConnection.publishMessagesPerSecond = ratePerS })
+    const sub = await connect(broker.mqttUrl, { clientId: 'ws-rate-sub' })
+    const pub = await connect(broker.wsUrl, { clientId: 'ws-rate-pub' })
+    try {
+      const arrivals: number[] = []
+      sub.on('message', () => arrivals.push(performance.now()))
+      const got = collector(sub)
+      await sub.subscribeAsync('wsrate/#', { qos: 1 })
+      await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync('wsrate/x', `m${i}`, { qos: 1 })))
+      await got.waitFor(n, 10_000)
+      assert.deepEqual(got.messages.map(m => m.payload), Array.from({ length: n }, (_, i) => `m${i}`))
+      t.diagnostic(assertWithin10Percent(rateOf(arrivals), ratePerS, 'MQTT over WebSocket messages/s'))
+    } finally { await end(pub, sub); await broker.close() }
+  })
+
+  test('AMQP: a publisher held longer than two heartbeat intervals is throttled, not dropped as silent', async () => {
+    const broker = await startTestBroker(c => { c.amqp.heartbeatSeconds = 1; c.limits.perConnection.publishBytesPerSecond = 2000 })
+    const conn = await amqpConnect(`${broker.amqpUrl}?heartbeat=1`)
+    try {
+      let closed = false
+      conn.on('close', () => { closed = true })
+      const ch = await conn.createConfirmChannel()
+      const q = (await ch.assertQueue('', { exclusive: true })).queue
+      const started = performance.now()
+      ch.sendToQueue(q, Buffer.alloc(8000)) // four seconds of the byte rate: reads pause ~4 s, two heartbeat intervals are 2 s
+      ch.sendToQueue(q, Buffer.from('after the pause'))
+      await ch.waitForConfirms()
+      const waitedMs = performance.now() - started
+      assert.ok(waitedMs > 3000, `the second publish waited for the byte rate (${waitedMs.toFixed(0)} ms)`)
+      assert.equal(closed, false, 'not dropped for missed heartbeats')
+      assert.equal((await ch.checkQueue(q)).messageCount, 2)
+    } finally { await closeQuietly(conn); await broker.close() }
+  })
+
   test("limits.perUser: one user's MQTT and AMQP connections share one rate", async t => {
     const ratePerS = 200
     const perClient = 250

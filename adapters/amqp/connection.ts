@@ -435,7 +435,9 @@ export class AmqpConnection {
       this.heartbeatTimer = undefined
       if (this.state === 'closed') return
       const now = this.clock.nowMs()
-      if (now - this.lastReadMs > 2 * intervalMs) {
+      // While we hold its input (a pending handler, the alarm, a rate limit) the peer's heartbeats sit
+      // unread: not a miss, as RabbitMQ pauses its heartbeat monitor while a connection is blocked.
+      if (this.reading && now - this.lastReadMs > 2 * intervalMs) {
         this.counters.heartbeatTimeouts.inc()
         this.closeReason ??= `missed heartbeats (${seconds} s interval)`
         this.warn('missed heartbeats from client, connection dropped', { ...this.logFields(), heartbeatSeconds: seconds })
