@@ -48,6 +48,7 @@ export async function main (argv: string[]): Promise<number> {
   quietSdkNotices()
   // Commands with their own arguments (a key, --url, --scram) parse them themselves.
   if (argv[0] === 'segments') return await (await import('./segments-command.ts')).segmentsCommand(argv.slice(1))
+  if (argv[0] === 'ctl') return await (await import('./ctl/ctl-command.ts')).ctlCommand(argv.slice(1))
   if (argv[0] === 'passwd') return await (await import('./passwd-command.ts')).passwdCommand(argv.slice(1))
   if (argv[0] === 'ctl') return await (await import('./ctl/ctl-command.ts')).ctlCommand(argv.slice(1))
   const args = parseArgs(argv)

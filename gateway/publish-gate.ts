@@ -19,4 +19,7 @@ export class PublishGate {
   }
 
   get reason (): string | null { return this.current }
+
+  /** What each source holds against publishers now (disk, bridge <name>). */
+  get holds (): ReadonlyMap<string, string> { return this.reasons }
 }

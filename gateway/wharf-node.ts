@@ -42,6 +42,8 @@ import { accessRoutes } from './admin-access-routes.ts'
 import type { AccessControl } from '../core/auth/access-control.ts'
 import { UsageMeter } from '../core/metering/usage-meter.ts'
 import { commitObserver, registerNodeMetrics, registerStoreMetrics } from './node-metrics.ts'
+import { startOps, type Ops } from './ops-wiring.ts'
+import { opsRoutes } from './ops-routes.ts'
 
 export interface BoundPorts extends ProtocolPorts {
   admin: number
@@ -155,6 +157,8 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     onBlock: (name, reason) => publishGate.set(`bridge ${name}`, reason)
   })
   opened.add('bridges', async () => await bridges.close())
+  const ops: Ops = startOps({ config, broker, usage, mqtt, amqp, disk, publishGate, limits, tiering, clock: systemClock, logger })
+  opened.add('diagnosis and metering', async () => await ops.close())
 
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time
   const management = managementContext({
@@ -177,7 +181,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     ready: () => ready,
     tiering: () => ({ ...tiering.status(), disk: disk.status() }),
     bridges: () => bridges.status()
-  }, { access, extraRoutes: liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), publicRoutes: consoleRoutes(), apis: [managementApiOf(management), accessRoutes(access.store)] })
+  }, { access, extraRoutes: { ...liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), ...opsRoutes(ops) }, publicRoutes: consoleRoutes(), apis: [managementApiOf(management), accessRoutes(access.store)] })
   const hosts = bindAddresses(config)
   warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
   const reloader = new CertificateReloader()
@@ -222,6 +226,7 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
         await bridges.close()
         await amqp.close()
         await mqtt.close()
+        await ops.close() // the last usage record goes to the object store before it closes
         await tiering.close()
         broker.close()
         store.flush()

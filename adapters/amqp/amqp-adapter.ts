@@ -75,6 +75,8 @@ export interface AmqpAdapter {
   readonly openConnections: number
   /** Open connections per listener. */
   openByListener (): Map<string, number>
+  /** Connections not read from because they published while the resource alarm held. */
+  blockedPublishers (): number
   connections (): AmqpConnectionInfo[]
   channels (): AmqpChannelInfo[]
   /** Closes the named connection with 320 CONNECTION_FORCED and the reason (the management API's DELETE); false: no such connection. */
@@ -131,6 +133,11 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
 
   return {
     get openConnections () { return open.size },
+    blockedPublishers () {
+      let n = 0
+      for (const c of open) if (c.blockedByResourceAlarm) n++
+      return n
+    },
     openByListener () {
       const n = new Map<string, number>()
       for (const c of open) n.set(c.listener, (n.get(c.listener) ?? 0) + 1)

@@ -80,6 +80,10 @@ export class AmqpChannel implements ConsumerChannel {
     return this.channelPrefetch === 0 || this.consumerUnacked < this.channelPrefetch
   }
 
+  channelWindow (): { unacked: number, max: number } {
+    return { unacked: this.consumerUnacked, max: this.channelPrefetch }
+  }
+
   deliverToConsumer (consumer: AmqpConsumer, entry: QueueEntry, redelivered: boolean): void {
     const tag = this.nextDeliveryTag++
     if (!consumer.noAck) {

@@ -154,6 +154,9 @@ export class AmqpConnection {
 
   onClosed (fn: () => void): void { this.closedCallbacks.push(fn) }
 
+  /** Not read from: it published while the resource alarm (disk watermark) held. */
+  get blockedByResourceAlarm (): boolean { return this.blockedByAlarm }
+
   private warn (msg: string, fields: Record<string, unknown>): void {
     if (this.ctx.warnOnce === undefined) { this.log.warn(msg, fields); return }
     this.ctx.warnOnce.warn(msg, { connection: this.id, peer: this.peerAddress, ...fields })

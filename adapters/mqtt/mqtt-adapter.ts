@@ -82,6 +82,8 @@ export interface MqttAdapter {
   handle(conn: Duplex, req?: IncomingMessage, transport?: string, identity?: CertificateIdentity | null): void
   /** Open MQTT connections, counted from accept to close (so also those still before CONNECT). */
   readonly openConnections: number
+  /** QoS 1/2 publishes refused at the disk watermark since start. */
+  readonly refusedPublishes: number
   /** Open connections per transport (tcp, tls, or the WebSocket listener's name). */
   openByTransport(): Map<string, number>
   connections(): MqttConnectionInfo[]
@@ -130,6 +132,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
 
   return {
     get openConnections () { return engine.connections.size },
+    get refusedPublishes () { return engine.counters.refused.value },
     openByTransport () {
       const n = new Map<string, number>()
       for (const c of engine.connections) n.set(c.transport, (n.get(c.transport) ?? 0) + 1)

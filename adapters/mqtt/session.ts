@@ -128,6 +128,11 @@ export class MqttSession implements QueueConsumer {
     return false
   }
 
+  /** The outbound window: QoS 1/2 deliveries in flight against the client's Receive Maximum. */
+  creditWindow (): { unacked: number, max: number } {
+    return { unacked: this.inflight.size, max: this.conn?.sendQuota ?? 0 }
+  }
+
   cancelledByQueue (): void {
     if (this.ended) return
     this.conn?.sessionGone(`session queue ${this.queue.name} was deleted`)

@@ -43,6 +43,9 @@ export class SharedMembership implements QueueConsumer {
 
   cancelledByQueue (): void { this.queue = undefined }
 
+  /** A member shares its session's outbound window. */
+  creditWindow (): { unacked: number, max: number } { return this.session.creditWindow() }
+
   /** Consumes from the group's queue (after SUBACK, or when the session's connection returns). */
   attach (): void {
     if (this.queue !== undefined) return

@@ -41,6 +41,8 @@ interface UserBuckets { readonly limited: Limited[], connections: number }
 
 export class PublishLimiter {
   private readonly users = new Map<string, UserBuckets>()
+  /** Throttles holding their connection's reads now (what /api/diagnose reports). */
+  readonly paused = new Set<PublishThrottle>()
 
   constructor (readonly options: PublishLimiterOptions) {}
 
@@ -91,6 +93,8 @@ export class PublishLimiter {
 }
 
 export class PublishThrottle {
+  /** The config field of the limit that paused it last. */
+  lastLimit = ''
   private user: string | null = null
   private userBuckets: Limited[] = []
   private timer: TimerHandle | undefined
@@ -101,6 +105,8 @@ export class PublishThrottle {
 
   /** True while this throttle holds the connection's reads. */
   get paused (): boolean { return this.timer !== undefined }
+
+  get username (): string | null { return this.user }
 
   /** Once authenticated: the connection shares its user's buckets (anonymous connections have none). */
   setUser (username: string | null): void {
@@ -120,6 +126,8 @@ export class PublishThrottle {
     const { waitMs, limit } = this.wait(now)
     if (waitMs === 0) return
     this.pausedAtMs = now
+    this.lastLimit = limit
+    this.limiter.paused.add(this)
     this.target.pause()
     this.timer = this.limiter.options.clock.setTimer(this.tick, waitMs)
     this.limiter.options.onThrottle?.({ protocol: this.protocol, username: this.user, limit, waitMs })
@@ -130,6 +138,7 @@ export class PublishThrottle {
     this.closed = true
     if (this.timer !== undefined) this.limiter.options.clock.clearTimer(this.timer)
     this.timer = undefined
+    this.limiter.paused.delete(this)
     if (this.user !== null) this.limiter.leaveUser(this.user)
   }
 
@@ -140,6 +149,7 @@ export class PublishThrottle {
     const now = this.limiter.options.clock.nowMs()
     const { waitMs } = this.wait(now)
     if (waitMs > 0) { this.timer = this.limiter.options.clock.setTimer(this.tick, waitMs); return }
+    this.limiter.paused.delete(this)
     this.limiter.options.onResume?.(this.protocol, now - this.pausedAtMs)
     this.target.resume()
   }

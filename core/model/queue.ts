@@ -22,7 +22,11 @@ export interface QueueConsumer {
   deliver (entry: QueueEntry, redelivered: boolean): void
   /** The queue went away under the consumer (deleted); it is no longer attached. */
   cancelledByQueue (): void
+  /** Its window: deliveries not yet acknowledged and the most it may hold (AMQP prefetch, MQTT Receive Maximum); max 0 = no limit. */
+  creditWindow? (): ConsumerWindow
 }
+
+export interface ConsumerWindow { readonly unacked: number, readonly max: number }
 
 /** Bound on the entries a queue tracks as redelivered (memory stays bounded in a loop over a long queue). */
 const REDELIVERING_TRACKED = 10_000

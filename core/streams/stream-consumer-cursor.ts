@@ -10,6 +10,8 @@ import type { SqliteStreamStore } from './sqlite-stream-store.ts'
 export class StreamCursor {
   private buffer: StreamRecord[] = []
   private coldReading = false
+  /** A cold read failed and waits for its retry. */
+  private coldRetrying = false
   private closed = false
 
   constructor (
@@ -24,8 +26,8 @@ export class StreamCursor {
     private readonly wake: () => void
   ) {}
 
-  /** Waiting for a read from the object store (what /api/diagnose reports as cold reads). */
-  get isColdReading (): boolean { return this.coldReading }
+  /** Waiting for a read from the object store, or for its retry (what /api/diagnose reports as cold reads). */
+  get isColdReading (): boolean { return this.coldReading || this.coldRetrying }
 
   close (): void {
     this.closed = true
@@ -87,7 +89,8 @@ export class StreamCursor {
       this.coldReading = false
       if (this.closed) return
       this.store.logger.error('streams: cold read failed; retrying', { vhost: log.ref.vhost, stream: log.ref.name, from, err })
-      this.store.clock.setTimer(() => { if (!this.closed) this.wake() }, this.store.coldReadRetryMs)
+      this.coldRetrying = true
+      this.store.clock.setTimer(() => { this.coldRetrying = false; if (!this.closed) this.wake() }, this.store.coldReadRetryMs)
     })
     return true
   }

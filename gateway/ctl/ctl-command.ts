@@ -16,13 +16,15 @@ Commands:
   set-permissions USER CONFIGURE WRITE READ [--vhost V]
   export-definitions [FILE]                  RabbitMQ's definitions format (stdout without FILE)
   import-definitions FILE                    prints what was imported and what Wharf does not support
+  diagnose                                   why queues lag: each cause with its numbers and a suggestion
 
 Options:
   --url URL             the admin API (env WHARF_URL; default http://127.0.0.1:8080)
   --user, --password    HTTP Basic credentials (env WHARF_USER, WHARF_PASSWORD; default guest/guest)
   --vhost V             default /
   --json                JSON output instead of aligned tables
-Exit codes: 0 done, 1 the broker refused the request, 2 usage error, 3 the broker could not be reached.
+Exit codes: 0 done, 1 the broker refused the request, 2 usage error, 3 the broker could not be reached,
+4 diagnose found a cause.
 `
 
 const commands: Record<string, () => Promise<CtlCommand>> = {
@@ -33,7 +35,8 @@ const commands: Record<string, () => Promise<CtlCommand>> = {
   'add-user': async () => (await import('./add-user.ts')).addUser,
   'set-permissions': async () => (await import('./set-permissions.ts')).setPermissions,
   'export-definitions': async () => (await import('./export-definitions.ts')).exportDefinitions,
-  'import-definitions': async () => (await import('./import-definitions.ts')).importDefinitions
+  'import-definitions': async () => (await import('./import-definitions.ts')).importDefinitions,
+  diagnose: async () => (await import('./diagnose-command.ts')).diagnoseCommand
 }
 
 /** Options that take no value. */
