@@ -1,30 +1,30 @@
-import { parseArgs } from 'node:util';
+import { parseArgs } from 'node:util'
 
 /**
  * pairs: Wharf beside the peer of each scenario's protocol (the default, also `both`);
  * all: every broker the harness can start, on the scenarios its protocol allows;
  * named: these brokers on every scenario.
  */
-export type TargetChoice = { readonly kind: 'pairs' } | { readonly kind: 'all' } | { readonly kind: 'named'; readonly names: readonly string[] };
+export type TargetChoice = { readonly kind: 'pairs' } | { readonly kind: 'all' } | { readonly kind: 'named'; readonly names: readonly string[] }
 
 export interface BenchArgs {
-  readonly target: TargetChoice;
+  readonly target: TargetChoice
   /** An already running broker, one URL per protocol; labelled with the one --target name given, else `external`. */
-  readonly urls: { readonly mqtt?: string; readonly amqp?: string } | undefined;
+  readonly urls: { readonly mqtt?: string; readonly amqp?: string } | undefined
   /** Process id of the broker behind --url, for RSS. */
-  readonly pid: number | undefined;
+  readonly pid: number | undefined
   /** Empty: every scenario. */
-  readonly scenarios: readonly string[];
-  readonly messages: number | undefined;
-  readonly durationS: number | undefined;
-  readonly ratePerS: number | undefined;
-  readonly inflight: number | undefined;
-  readonly publishers: number | undefined;
-  readonly consumers: number | undefined;
-  readonly quick: boolean;
-  readonly json: string | undefined;
-  readonly help: boolean;
-  readonly list: boolean;
+  readonly scenarios: readonly string[]
+  readonly messages: number | undefined
+  readonly durationS: number | undefined
+  readonly ratePerS: number | undefined
+  readonly inflight: number | undefined
+  readonly publishers: number | undefined
+  readonly consumers: number | undefined
+  readonly quick: boolean
+  readonly json: string | undefined
+  readonly help: boolean
+  readonly list: boolean
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -46,12 +46,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --quick                         small counts, a smoke test
   --json FILE                     also write the results as JSON
   --list                          list the scenarios and exit
-`;
+`
 
 export class UsageError extends Error {}
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  let parsed;
+  let parsed
   try {
     parsed = parseArgs({
       args: [...argv],
@@ -71,24 +71,30 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         quick: { type: 'boolean', default: false },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
-        list: { type: 'boolean', default: false },
-      },
-    });
+        list: { type: 'boolean', default: false }
+      }
+    })
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(err instanceof Error ? err.message : String(err))
   }
-  const { values } = parsed;
-  const target = parseTarget(values.target);
-  const urls = values.url === undefined ? undefined : parseUrls(values.url);
+  const { values } = parsed
+  const target = parseTarget(values.target)
+  const urls = values.url === undefined ? undefined : parseUrls(values.url)
   if (urls !== undefined && values.target !== undefined && !(target.kind === 'named' && target.names.length === 1)) {
-    throw new UsageError('--url names one broker: give one --target with it (a label, e.g. --target wharf), or none');
+    throw new UsageError('--url names one broker: give one --target with it (a label, e.g. --target wharf), or none')
   }
-  if (values.pid !== undefined && urls === undefined) throw new UsageError('--pid only goes with --url');
+  if (values.pid !== undefined && urls === undefined) throw new UsageError('--pid only goes with --url')
   return {
     target,
     urls,
     pid: positiveInt('--pid', values.pid),
-    scenarios: values.scenario === undefined ? [] : values.scenario.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    scenarios:
+      values.scenario === undefined
+        ? []
+        : values.scenario
+            .split(',')
+            .map(s => s.trim())
+            .filter(s => s !== ''),
     messages: positiveInt('--messages', values.messages),
     durationS: positiveNumber('--duration-s', values['duration-s']),
     ratePerS: positiveNumber('--rate', values.rate),
@@ -98,46 +104,49 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     quick: values.quick,
     json: values.json,
     help: values.help,
-    list: values.list,
-  };
+    list: values.list
+  }
 }
 
 /** Names are checked against the brokers the harness knows when the run is planned. */
 function parseTarget(raw: string | undefined): TargetChoice {
-  if (raw === undefined || raw === 'both') return { kind: 'pairs' };
-  if (raw === 'all') return { kind: 'all' };
-  const names = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (names.length === 0) throw new UsageError('--target: no broker named');
-  if (names.some((n) => n === 'all' || n === 'both')) throw new UsageError(`--target: "${raw}": all and both stand alone`);
-  return { kind: 'named', names: [...new Set(names)] };
+  if (raw === undefined || raw === 'both') return { kind: 'pairs' }
+  if (raw === 'all') return { kind: 'all' }
+  const names = raw
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')
+  if (names.length === 0) throw new UsageError('--target: no broker named')
+  if (names.some(n => n === 'all' || n === 'both')) throw new UsageError(`--target: "${raw}": all and both stand alone`)
+  return { kind: 'named', names: [...new Set(names)] }
 }
 
 function parseUrls(raw: readonly string[]): { mqtt?: string; amqp?: string } {
-  const urls: { mqtt?: string; amqp?: string } = {};
+  const urls: { mqtt?: string; amqp?: string } = {}
   for (const url of raw) {
-    let parsed: URL;
+    let parsed: URL
     try {
-      parsed = new URL(url);
+      parsed = new URL(url)
     } catch {
-      throw new UsageError(`--url: "${url}" is not a URL (expected mqtt://host:port or amqp://host:port)`);
+      throw new UsageError(`--url: "${url}" is not a URL (expected mqtt://host:port or amqp://host:port)`)
     }
-    const protocol = parsed.protocol === 'mqtt:' ? 'mqtt' : parsed.protocol === 'amqp:' ? 'amqp' : undefined;
-    if (protocol === undefined) throw new UsageError(`--url: "${url}" must start with mqtt:// or amqp://`);
-    if (urls[protocol] !== undefined) throw new UsageError(`--url: two ${protocol}:// URLs; give at most one per protocol`);
-    urls[protocol] = url;
+    const protocol = parsed.protocol === 'mqtt:' ? 'mqtt' : parsed.protocol === 'amqp:' ? 'amqp' : undefined
+    if (protocol === undefined) throw new UsageError(`--url: "${url}" must start with mqtt:// or amqp://`)
+    if (urls[protocol] !== undefined) throw new UsageError(`--url: two ${protocol}:// URLs; give at most one per protocol`)
+    urls[protocol] = url
   }
-  return urls;
+  return urls
 }
 
 function positiveNumber(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag}: "${raw}" is not a positive number`);
-  return value;
+  if (raw === undefined) return undefined
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag}: "${raw}" is not a positive number`)
+  return value
 }
 
 function positiveInt(flag: string, raw: string | undefined): number | undefined {
-  const value = positiveNumber(flag, raw);
-  if (value !== undefined && !Number.isInteger(value)) throw new UsageError(`${flag}: "${raw}" is not a whole number`);
-  return value;
+  const value = positiveNumber(flag, raw)
+  if (value !== undefined && !Number.isInteger(value)) throw new UsageError(`${flag}: "${raw}" is not a whole number`)
+  return value
 }

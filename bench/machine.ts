@@ -1,11 +1,11 @@
-import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
 
 export interface Machine {
-  readonly cpuModel: string;
-  readonly cores: number;
-  readonly node: string;
-  readonly os: string;
-  readonly memoryGb: number;
+  readonly cpuModel: string
+  readonly cores: number
+  readonly node: string
+  readonly os: string
+  readonly memoryGb: number
 }
 
 export function describeMachine(): Machine {
@@ -14,6 +14,6 @@ export function describeMachine(): Machine {
     cores: availableParallelism(),
     node: process.version,
     os: `${type()} ${release()}`,
-    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-  };
+    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10
+  }
 }

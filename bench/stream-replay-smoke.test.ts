@@ -1,68 +1,71 @@
-import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { RunRecord } from './bench-runner.ts';
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { RunRecord } from './bench-runner.ts'
 
 // `npm run bench -- --quick --scenario stream-replay` against Wharf: s3rver and Wharf start, the
 // stream is replayed hot, offloaded and replayed cold, and neither replay loses, repeats, reorders
 // or alters a message. It checks what was delivered and stored, never how fast.
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const RUN_TIMEOUT_MS = 110_000;
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
+const RUN_TIMEOUT_MS = 110_000
 
 function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO_ROOT });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO_ROOT })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+    child.on('exit', code => {
+      clearTimeout(timer)
+      resolve({ code, output })
+    })
+  })
 }
 
 function figure(record: RunRecord, key: string): number {
-  const found = record.figures.find((f) => f.key === key);
-  assert.ok(found !== undefined, `${record.scenario}: no figure ${key}`);
-  return found.value;
+  const found = record.figures.find(f => f.key === key)
+  assert.ok(found !== undefined, `${record.scenario}: no figure ${key}`)
+  return found.value
 }
 
 test('bench --quick: stream-replay replays hot and cold from S3 with nothing lost, in order', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-stream-smoke-'));
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-stream-smoke-'))
   try {
-    const jsonFile = join(dir, 'bench.json');
-    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', 'stream-replay', '--json', jsonFile]);
-    assert.equal(code, 0, `bench exited with ${code}:\n${output}`);
-    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] };
-    assert.deepEqual(report.results.map((r) => `${r.scenario}/${r.target}/${r.status}`), ['stream-replay/wharf/ok']);
-    const [run] = report.results as [RunRecord];
-    assert.deepEqual(run.failures, []);
-    assert.equal(run.lost, 0);
-    assert.equal(run.duplicates, 0);
+    const jsonFile = join(dir, 'bench.json')
+    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', 'stream-replay', '--json', jsonFile])
+    assert.equal(code, 0, `bench exited with ${code}:\n${output}`)
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] }
+    assert.deepEqual(
+      report.results.map(r => `${r.scenario}/${r.target}/${r.status}`),
+      ['stream-replay/wharf/ok']
+    )
+    const [run] = report.results as [RunRecord]
+    assert.deepEqual(run.failures, [])
+    assert.equal(run.lost, 0)
+    assert.equal(run.duplicates, 0)
 
-    const messages = run.settings.messages;
-    assert.equal(figure(run, 'messages'), messages, 'every message confirmed');
+    const messages = run.settings.messages
+    assert.equal(figure(run, 'messages'), messages, 'every message confirmed')
     for (const tier of ['hot', 'cold']) {
-      assert.equal(figure(run, `${tier}Delivered`), messages, `${tier}: delivered`);
-      assert.equal(figure(run, `${tier}Lost`), 0, `${tier}: lost`);
-      assert.equal(figure(run, `${tier}OutOfOrder`), 0, `${tier}: order`);
-      assert.equal(figure(run, `${tier}Corrupt`), 0, `${tier}: payloads intact`);
-      assert.ok(figure(run, `${tier}Rate`) > 0, `${tier}: a rate`);
+      assert.equal(figure(run, `${tier}Delivered`), messages, `${tier}: delivered`)
+      assert.equal(figure(run, `${tier}Lost`), 0, `${tier}: lost`)
+      assert.equal(figure(run, `${tier}OutOfOrder`), 0, `${tier}: order`)
+      assert.equal(figure(run, `${tier}Corrupt`), 0, `${tier}: payloads intact`)
+      assert.ok(figure(run, `${tier}Rate`) > 0, `${tier}: a rate`)
     }
     // The cold replay was read out of the bucket, which holds the whole stream.
-    assert.ok(figure(run, 'coldGets') > 0, 'cold replay made ranged GETs');
-    assert.ok(figure(run, 'objects') > 1, 'the stream spans several segment objects');
-    assert.ok(figure(run, 'objectBytes') >= figure(run, 'payloadBytes'), 'random payloads do not shrink in the store');
-    assert.ok(figure(run, 'hotLocalBytes') >= figure(run, 'payloadBytes'), 'the hot replay read local records');
-    assert.match(output, /target cold replay >= 0\.5x hot: (met|MISSED)/);
+    assert.ok(figure(run, 'coldGets') > 0, 'cold replay made ranged GETs')
+    assert.ok(figure(run, 'objects') > 1, 'the stream spans several segment objects')
+    assert.ok(figure(run, 'objectBytes') >= figure(run, 'payloadBytes'), 'random payloads do not shrink in the store')
+    assert.ok(figure(run, 'hotLocalBytes') >= figure(run, 'payloadBytes'), 'the hot replay read local records')
+    assert.match(output, /target cold replay >= 0\.5x hot: (met|MISSED)/)
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true })
   }
-});
+})

@@ -26,7 +26,7 @@ export class BrokerError extends Error {
   override readonly name = 'BrokerError'
   readonly kind: BrokerErrorKind
 
-  constructor (kind: BrokerErrorKind, message: string, options: { cause?: unknown } = {}) {
+  constructor(kind: BrokerErrorKind, message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.kind = kind
   }
@@ -42,6 +42,6 @@ export const invalidRequest = (message: string): BrokerError => new BrokerError(
 export const resourceError = (message: string): BrokerError => new BrokerError('resource-error', message)
 export const internalError = (message: string, cause?: unknown): BrokerError => new BrokerError('internal', message, { cause })
 
-export function isBrokerError (err: unknown): err is BrokerError {
+export function isBrokerError(err: unknown): err is BrokerError {
   return err instanceof BrokerError
 }

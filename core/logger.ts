@@ -18,7 +18,7 @@ export type LogSink = (line: string) => void
 
 const stdoutSink: LogSink = line => process.stdout.write(line + '\n')
 
-export function createLogger (level: LogLevel, sink: LogSink = stdoutSink, base: Record<string, unknown> = {}, format: LogFormat = 'json'): Logger {
+export function createLogger(level: LogLevel, sink: LogSink = stdoutSink, base: Record<string, unknown> = {}, format: LogFormat = 'json'): Logger {
   const min = levelRank[level]
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (levelRank[lvl] < min) return
@@ -35,7 +35,7 @@ export function createLogger (level: LogLevel, sink: LogSink = stdoutSink, base:
 }
 
 /** `<time> <LEVEL> <component>: <msg> key=value ...`; values with spaces, quotes or '=' are quoted. */
-export function textLine (time: string, level: LogLevel, msg: string, fields: Record<string, unknown>): string {
+export function textLine(time: string, level: LogLevel, msg: string, fields: Record<string, unknown>): string {
   const { component, ...rest } = fields
   const head = `${time} ${level.toUpperCase().padEnd(5)} ${component === undefined ? '' : `${String(component)}: `}${msg}`
   const pairs: string[] = []
@@ -46,14 +46,14 @@ export function textLine (time: string, level: LogLevel, msg: string, fields: Re
   return pairs.length === 0 ? head : `${head} ${pairs.join(' ')}`
 }
 
-function textValue (v: unknown): string {
+function textValue(v: unknown): string {
   if (v instanceof Error) return textValue(v.message)
   if (typeof v === 'string') return v === '' || /[\s"=\\]/.test(v) ? JSON.stringify(v) : v
   if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v)
   return JSON.stringify(v, errorReplacer) ?? String(v)
 }
 
-function errorReplacer (_key: string, value: unknown): unknown {
+function errorReplacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { message: value.message, name: value.name }
   return value
 }

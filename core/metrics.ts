@@ -18,7 +18,10 @@ export type Labels = Readonly<Record<string, string>>
 /** Writes one labelled sample of a family being collected. */
 export type Emit = (labels: Labels, value: number) => void
 
-interface CounterCell { readonly labels: Labels, value: number }
+interface CounterCell {
+  readonly labels: Labels
+  value: number
+}
 
 interface Family {
   readonly kind: 'counter' | 'gauge' | 'histogram'
@@ -41,73 +44,98 @@ export class Metrics {
   private readonly counterCells = new Map<string, Map<string, CounterCell>>()
   private readonly histograms = new Map<string, (labels?: Labels) => Histogram>()
 
-  constructor (opts: MetricsOptions = {}) {
+  constructor(opts: MetricsOptions = {}) {
     if (opts.defaultMetrics === true) collectDefaultMetrics({ register: this.registry })
   }
 
   /** A counter series kept here; the same name and labels give the same series. */
-  counter (name: string, help: string, labels: Labels = {}): Counter {
+  counter(name: string, help: string, labels: Labels = {}): Counter {
     let cells = this.counterCells.get(name)
     if (cells === undefined) {
       const own = new Map<string, CounterCell>()
       cells = own
       this.counterCells.set(name, own)
-      this.counterFamily(name, help, Object.keys(labels), emit => { for (const c of own.values()) emit(c.labels, c.value) })
+      this.counterFamily(name, help, Object.keys(labels), emit => {
+        for (const c of own.values()) emit(c.labels, c.value)
+      })
     }
     this.checkLabels(name, labels)
     const key = labelKey(labels)
     let cell = cells.get(key)
-    if (cell === undefined) { cell = { labels: { ...labels }, value: 0 }; cells.set(key, cell) }
+    if (cell === undefined) {
+      cell = { labels: { ...labels }, value: 0 }
+      cells.set(key, cell)
+    }
     const c = cell
     return {
-      inc: (by = 1) => { c.value += by },
-      get value () { return c.value }
+      inc: (by = 1) => {
+        c.value += by
+      },
+      get value() {
+        return c.value
+      }
     }
   }
 
   /** An unlabelled counter whose total is kept elsewhere (it only goes up), read on scrape. */
-  counterFrom (name: string, help: string, read: () => number): void {
+  counterFrom(name: string, help: string, read: () => number): void {
     this.counterFamily(name, help, [], emit => emit({}, read()))
   }
 
   /** A labelled counter family whose totals are kept elsewhere, written on scrape. */
-  counterFamily (name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
-    this.register(name, 'counter', labelNames, collect, new PromCounter({
+  counterFamily(name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
+    this.register(
       name,
-      help,
+      'counter',
       labelNames,
-      registers: [this.registry],
-      collect () {
-        this.reset()
-        guarded(collect, (labels, value) => { this.inc(labels, value) })
-      }
-    }))
+      collect,
+      new PromCounter({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset()
+          guarded(collect, (labels, value) => {
+            this.inc(labels, value)
+          })
+        }
+      })
+    )
   }
 
   /** An unlabelled gauge read on scrape. */
-  gauge (name: string, help: string, read: () => number): void {
+  gauge(name: string, help: string, read: () => number): void {
     this.gaugeFamily(name, help, [], emit => emit({}, read()))
   }
 
   /** A labelled gauge family written on scrape; series not emitted are gone (deleted queues). */
-  gaugeFamily (name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
-    this.register(name, 'gauge', labelNames, collect, new PromGauge({
+  gaugeFamily(name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
+    this.register(
       name,
-      help,
+      'gauge',
       labelNames,
-      registers: [this.registry],
-      collect () {
-        this.reset()
-        guarded(collect, (labels, value) => { this.set(labels, value) })
-      }
-    }))
+      collect,
+      new PromGauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset()
+          guarded(collect, (labels, value) => {
+            this.set(labels, value)
+          })
+        }
+      })
+    )
   }
 
   /**
    * A histogram family; each adapter asks for it by name (the first call registers it) and binds its
    * label values once per handle, not per observation.
    */
-  histogram (name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []): (labels?: Labels) => Histogram {
+  histogram(name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []): (labels?: Labels) => Histogram {
     const known = this.histograms.get(name)
     if (known !== undefined) {
       this.checkLabels(name, Object.fromEntries(labelNames.map(l => [l, ''])))
@@ -120,34 +148,53 @@ export class Metrics {
     const bind = (labels: Labels = {}): Histogram => {
       this.checkLabels(name, labels)
       const bound = prom.labels(labels as Record<string, string>)
-      return { observe: value => { observations++; bound.observe(value) } }
+      return {
+        observe: value => {
+          observations++
+          bound.observe(value)
+        }
+      }
     }
     this.histograms.set(name, bind)
     return bind
   }
 
   /** The current value of a counter or gauge, summed over its series; 0 when unknown (histograms: observations). */
-  value (name: string): number {
+  value(name: string): number {
     return this.families.get(name)?.sum() ?? 0
   }
 
-  get contentType (): string { return this.registry.contentType }
+  get contentType(): string {
+    return this.registry.contentType
+  }
 
   /** The Prometheus text exposition of every family. */
-  async render (): Promise<string> {
+  async render(): Promise<string> {
     return await this.registry.metrics()
   }
 
-  private register (name: string, kind: 'counter' | 'gauge', labelNames: readonly string[], collect: (emit: Emit) => void, _metric: PromCounter | PromGauge): void {
+  private register(
+    name: string,
+    kind: 'counter' | 'gauge',
+    labelNames: readonly string[],
+    collect: (emit: Emit) => void,
+    _metric: PromCounter | PromGauge
+  ): void {
     if (this.families.has(name)) throw new Error(`metrics: ${name} is registered twice`)
     this.families.set(name, {
       kind,
       labelNames,
-      sum: () => { let n = 0; guarded(collect, (_l, v) => { n += v }); return n }
+      sum: () => {
+        let n = 0
+        guarded(collect, (_l, v) => {
+          n += v
+        })
+        return n
+      }
     })
   }
 
-  private checkLabels (name: string, labels: Labels): void {
+  private checkLabels(name: string, labels: Labels): void {
     const family = this.families.get(name)
     if (family === undefined) return
     const names = Object.keys(labels).sort().join(',')
@@ -158,12 +205,17 @@ export class Metrics {
 }
 
 /** A source that fails (a store closed under a late scrape) leaves its family out, not the whole scrape. */
-function guarded (collect: (emit: Emit) => void, emit: Emit): void {
+function guarded(collect: (emit: Emit) => void, emit: Emit): void {
   try {
-    collect((labels, value) => { if (Number.isFinite(value)) emit(labels, value) })
+    collect((labels, value) => {
+      if (Number.isFinite(value)) emit(labels, value)
+    })
   } catch {}
 }
 
-function labelKey (labels: Labels): string {
-  return Object.keys(labels).sort().map(k => `${k}=${labels[k] ?? ''}`).join('\u0000')
+function labelKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map(k => `${k}=${labels[k] ?? ''}`)
+    .join('\u0000')
 }

@@ -4,10 +4,16 @@ import { RateLimitedLog } from './rate-limited-log.ts'
 import { ManualClock } from './manual-clock.ts'
 import { createLogger } from './logger.ts'
 
-function setup (): { clock: ManualClock, lines: Array<Record<string, unknown>>, log: RateLimitedLog } {
+function setup(): { clock: ManualClock; lines: Array<Record<string, unknown>>; log: RateLimitedLog } {
   const clock = new ManualClock()
   const lines: Array<Record<string, unknown>> = []
-  const log = new RateLimitedLog(createLogger('debug', l => { lines.push(JSON.parse(l) as Record<string, unknown>) }), 10_000, clock)
+  const log = new RateLimitedLog(
+    createLogger('debug', l => {
+      lines.push(JSON.parse(l) as Record<string, unknown>)
+    }),
+    10_000,
+    clock
+  )
   return { clock, lines, log }
 }
 
@@ -25,20 +31,35 @@ test('an overload of one warning writes the first line, then one line per interv
 
 test('a sustained overload writes one line per interval; different messages and levels are limited apart', () => {
   const { clock, lines, log } = setup()
-  for (let s = 0; s < 30; s++) { log.warn('refused', { s }); log.error('refused', { s }); log.warn('other'); clock.advance(1000) }
+  for (let s = 0; s < 30; s++) {
+    log.warn('refused', { s })
+    log.error('refused', { s })
+    log.warn('other')
+    clock.advance(1000)
+  }
   clock.advance(10_000)
   const warns = lines.filter(l => l.level === 'warn' && l.msg === 'refused')
-  assert.deepEqual(warns.map(l => l.suppressed), [undefined, 9, 10, 10])
-  assert.equal(warns.reduce((n, l) => n + Number(l.suppressed ?? 1), 0), 30, 'every occurrence is written once or counted in a summary line')
+  assert.deepEqual(
+    warns.map(l => l.suppressed),
+    [undefined, 9, 10, 10]
+  )
+  assert.equal(
+    warns.reduce((n, l) => n + Number(l.suppressed ?? 1), 0),
+    30,
+    'every occurrence is written once or counted in a summary line'
+  )
   assert.equal(lines.filter(l => l.level === 'error').length, 4)
   assert.equal(lines.filter(l => l.msg === 'other').length, 4)
 })
 
 test('a warning after a quiet interval is written at once; close() writes what is held back', () => {
   const { clock, lines, log } = setup()
-  log.info('a'); clock.advance(10_001); log.info('a')
+  log.info('a')
+  clock.advance(10_001)
+  log.info('a')
   assert.equal(lines.length, 2)
-  log.info('a'); log.info('a')
+  log.info('a')
+  log.info('a')
   log.close()
   assert.equal(lines.at(-1)!.suppressed, 2)
   assert.equal(clock.pendingCount, 0, 'no timer left behind')

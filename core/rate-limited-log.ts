@@ -19,28 +19,44 @@ const KEYS_MAX = 1000
 export class RateLimitedLog {
   private readonly windows = new Map<string, Window>()
 
-  constructor (private readonly log: Logger, private readonly intervalMs: number, private readonly clock: Clock) {
+  constructor(
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+    private readonly clock: Clock
+  ) {
     if (!(intervalMs > 0)) throw new Error(`rate-limited log: interval must be > 0 ms, got ${intervalMs}`)
   }
 
-  warn (msg: string, fields: Record<string, unknown> = {}): void { this.write('warn', msg, fields) }
-  info (msg: string, fields: Record<string, unknown> = {}): void { this.write('info', msg, fields) }
-  error (msg: string, fields: Record<string, unknown> = {}): void { this.write('error', msg, fields) }
+  warn(msg: string, fields: Record<string, unknown> = {}): void {
+    this.write('warn', msg, fields)
+  }
+  info(msg: string, fields: Record<string, unknown> = {}): void {
+    this.write('info', msg, fields)
+  }
+  error(msg: string, fields: Record<string, unknown> = {}): void {
+    this.write('error', msg, fields)
+  }
 
   /** Writes the pending counts now and stops the timers (shutdown). */
-  close (): void {
+  close(): void {
     for (const [key, w] of this.windows) this.flush(key, w)
     this.windows.clear()
   }
 
-  private write (level: 'warn' | 'info' | 'error', msg: string, fields: Record<string, unknown>): void {
+  private write(level: 'warn' | 'info' | 'error', msg: string, fields: Record<string, unknown>): void {
     const key = `${level} ${msg}`
     const now = this.clock.nowMs()
     const w = this.windows.get(key)
     if (w !== undefined && now - w.startedMs < this.intervalMs) {
       w.suppressed++
       w.last = fields
-      w.timer ??= this.clock.setTimer(() => { w.timer = null; this.flush(key, w) }, w.startedMs + this.intervalMs - now)
+      w.timer ??= this.clock.setTimer(
+        () => {
+          w.timer = null
+          this.flush(key, w)
+        },
+        w.startedMs + this.intervalMs - now
+      )
       return
     }
     if (w === undefined && this.windows.size >= KEYS_MAX) this.close()
@@ -49,8 +65,11 @@ export class RateLimitedLog {
   }
 
   /** The interval ended with lines held back: one line with their count, and a new interval starts. */
-  private flush (key: string, w: Window): void {
-    if (w.timer !== null) { this.clock.clearTimer(w.timer); w.timer = null }
+  private flush(key: string, w: Window): void {
+    if (w.timer !== null) {
+      this.clock.clearTimer(w.timer)
+      w.timer = null
+    }
     if (w.suppressed === 0) return
     const level = key.slice(0, key.indexOf(' ')) as 'warn' | 'info' | 'error'
     const msg = key.slice(level.length + 1)

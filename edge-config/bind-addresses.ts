@@ -14,7 +14,7 @@ export interface BindAddresses {
   readonly adminTls: string
 }
 
-export function bindAddresses (c: WharfConfig): BindAddresses {
+export function bindAddresses(c: WharfConfig): BindAddresses {
   const mqtt = c.mqtt.host ?? c.host
   const ws = c.mqtt.ws.host ?? c.host
   const amqp = c.amqp.host ?? c.host

@@ -5,7 +5,7 @@ import type { Fail } from './cross-checks.ts'
 import { topicNameProblem } from '../adapters/mqtt/topic-grammar.ts'
 
 /** The URL schemes a bridge speaks, and whether they are TLS. */
-export const BRIDGE_SCHEMES: Readonly<Record<string, { kind: 'amqp' | 'mqtt', tls: boolean }>> = {
+export const BRIDGE_SCHEMES: Readonly<Record<string, { kind: 'amqp' | 'mqtt'; tls: boolean }>> = {
   'amqp:': { kind: 'amqp', tls: false },
   'amqps:': { kind: 'amqp', tls: true },
   'mqtt:': { kind: 'mqtt', tls: false },
@@ -14,16 +14,20 @@ export const BRIDGE_SCHEMES: Readonly<Record<string, { kind: 'amqp' | 'mqtt', tl
   'wss:': { kind: 'mqtt', tls: true }
 }
 
-export function bridgeUrlProblem (text: string): string | null {
+export function bridgeUrlProblem(text: string): string | null {
   let url: URL
-  try { url = new URL(text) } catch { return 'is not a URL' }
+  try {
+    url = new URL(text)
+  } catch {
+    return 'is not a URL'
+  }
   if (BRIDGE_SCHEMES[url.protocol] === undefined) return `has scheme ${url.protocol.slice(0, -1)}`
   if (url.hostname === '') return 'has no host'
   return null
 }
 
 /** A bridge URL as it may be shown (logs, errors, the admin API): the password replaced. */
-export function redactUrl (text: unknown): unknown {
+export function redactUrl(text: unknown): unknown {
   if (typeof text !== 'string') return text
   try {
     const url = new URL(text)
@@ -36,24 +40,24 @@ export function redactUrl (text: unknown): unknown {
 }
 
 /** Bridge names appear in queue names (bridge/<name>), metric labels and client ids. */
-export function bridgeNameProblem (name: string): string | null {
+export function bridgeNameProblem(name: string): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name) ? null : 'is not 1-64 letters, digits, _, . and - (starting with a letter or digit)'
 }
 
 /** A prefix is the start of a topic: no wildcards, nothing the topic grammar refuses. '' is none. */
-export function topicPrefixProblem (prefix: string): string | null {
+export function topicPrefixProblem(prefix: string): string | null {
   if (prefix === '') return null
   return topicNameProblem(prefix)
 }
 
 /** An AMQP exchange name on the remote: a short string; '' (the default exchange) cannot be bound. */
-export function remoteExchangeProblem (name: string): string | null {
+export function remoteExchangeProblem(name: string): string | null {
   if (name === '') return 'is empty (the default exchange cannot be bound)'
   if (Buffer.byteLength(name) > 255) return 'is longer than 255 bytes (AMQP short string)'
   return null
 }
 
-export function bridgeChecks (c: WharfConfig, fail: Fail): void {
+export function bridgeChecks(c: WharfConfig, fail: Fail): void {
   const seen = new Map<string, number>()
   c.bridges.forEach((b, i) => {
     const at = `bridges[${i}]`
@@ -64,13 +68,15 @@ export function bridgeChecks (c: WharfConfig, fail: Fail): void {
   })
 }
 
-function checkOne (b: BridgeConfig, at: string, fail: Fail): void {
-  if (b.out.topics.length === 0 && b.in.topics.length === 0) fail(`${at}.out.topics`, b.out.topics, 'must list at least one filter, or in.topics must (a bridge with neither carries nothing)')
+function checkOne(b: BridgeConfig, at: string, fail: Fail): void {
+  if (b.out.topics.length === 0 && b.in.topics.length === 0)
+    fail(`${at}.out.topics`, b.out.topics, 'must list at least one filter, or in.topics must (a bridge with neither carries nothing)')
   const underPrefix = (dir: 'out' | 'in', prefixField: 'localPrefix' | 'remotePrefix'): void => {
     const prefix = b[dir][prefixField]
     if (prefix === '') return
     b[dir].topics.forEach((f, j) => {
-      if (!f.startsWith(prefix)) fail(`${at}.${dir}.topics[${j}]`, f, `must start with ${dir}.${prefixField} '${prefix}' (the prefix is traded for the other side's)`)
+      if (!f.startsWith(prefix))
+        fail(`${at}.${dir}.topics[${j}]`, f, `must start with ${dir}.${prefixField} '${prefix}' (the prefix is traded for the other side's)`)
     })
   }
   underPrefix('out', 'localPrefix')

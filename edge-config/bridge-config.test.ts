@@ -7,9 +7,13 @@ import { ConfigError } from './config-error.ts'
 
 const minimal = { name: 'cloud', url: 'amqp://127.0.0.1', out: { topics: ['up/#'] } }
 
-function refused (raw: unknown, field: string, text: RegExp): ConfigError {
+function refused(raw: unknown, field: string, text: RegExp): ConfigError {
   let caught: unknown
-  try { validateConfig(raw) } catch (err) { caught = err }
+  try {
+    validateConfig(raw)
+  } catch (err) {
+    caught = err
+  }
   assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${field}`)
   assert.equal(caught.field, field)
   assert.match(caught.message, text)
@@ -41,15 +45,22 @@ test('a password in a refused bridge URL is not echoed', () => {
   assert.match(err.message, /edge:\*\*\*@cloud/)
 })
 
-test('checks between a bridge\'s fields', () => {
+test("checks between a bridge's fields", () => {
   refused({ bridges: [minimal, { ...minimal }] }, 'bridges[1].name', /unique \(already used by bridges\[0\]\)/)
   refused({ bridges: [{ name: 'b', url: 'amqp://h' }] }, 'bridges[0].out.topics', /at least one filter, or in.topics/)
-  refused({ bridges: [{ ...minimal, out: { topics: ['site/#', 'other/x'], localPrefix: 'site/' } }] }, 'bridges[0].out.topics[1]', /must start with out.localPrefix 'site\/'/)
+  refused(
+    { bridges: [{ ...minimal, out: { topics: ['site/#', 'other/x'], localPrefix: 'site/' } }] },
+    'bridges[0].out.topics[1]',
+    /must start with out.localPrefix 'site\/'/
+  )
   refused({ bridges: [{ ...minimal, in: { topics: ['x/#'], remotePrefix: 'edge/' } }] }, 'bridges[0].in.topics[0]', /must start with in.remotePrefix/)
   refused({ bridges: [{ ...minimal, tls: { caFile: 'ca.pem' } }] }, 'bridges[0].tls.caFile', /only for TLS URLs/)
   refused({ bridges: [{ ...minimal, url: 'amqps://h', tls: { certFile: 'c.pem' } }] }, 'bridges[0].tls.keyFile', /together with/)
   refused({ bridges: [{ ...minimal, reconnectInitialMs: 5000, reconnectMaxMs: 1000 }] }, 'bridges[0].reconnectMaxMs', />= reconnectInitialMs/)
-  assert.equal(validateConfig({ bridges: [{ ...minimal, url: 'mqtts://h:8883', tls: { caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' } }] }).bridges[0]?.tls.caFile, 'ca.pem')
+  assert.equal(
+    validateConfig({ bridges: [{ ...minimal, url: 'mqtts://h:8883', tls: { caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' } }] }).bridges[0]?.tls.caFile,
+    'ca.pem'
+  )
 })
 
 test('the bridge queue prefix is reserved for archive streams too', () => {
@@ -65,8 +76,25 @@ test('WHARF_BRIDGE_* make the single bridge, or set the first one of the file', 
   assert.equal(c.bridges[0]?.url, 'mqtt://cloud:1883')
   assert.deepEqual(c.bridges[0]?.out.topics, ['devices/+/up/#', 'alarms/#'])
   assert.deepEqual(c.bridges[0]?.in.topics, ['devices/+/cmd/#'])
-  const fromFile = applyEnvOverrides({ bridges: [{ name: 'a', url: 'amqp://old', out: { topics: ['x'] } }, { ...minimal, name: 'b' }] }, { WHARF_BRIDGE_URL: 'amqp://new' })
+  const fromFile = applyEnvOverrides(
+    {
+      bridges: [
+        { name: 'a', url: 'amqp://old', out: { topics: ['x'] } },
+        { ...minimal, name: 'b' }
+      ]
+    },
+    { WHARF_BRIDGE_URL: 'amqp://new' }
+  )
   const c2 = validateConfig(fromFile.raw)
-  assert.deepEqual(c2.bridges.map(b => [b.name, b.url]), [['a', 'amqp://new'], ['b', 'amqp://127.0.0.1']])
-  assert.throws(() => validateConfig(applyEnvOverrides({}, { WHARF_BRIDGE_URL: 'nope' }).raw, undefined, { fieldSources: { 'bridges[0].url': 'WHARF_BRIDGE_URL' } }), /config \(WHARF_BRIDGE_URL\): bridges\[0\]\.url/)
+  assert.deepEqual(
+    c2.bridges.map(b => [b.name, b.url]),
+    [
+      ['a', 'amqp://new'],
+      ['b', 'amqp://127.0.0.1']
+    ]
+  )
+  assert.throws(
+    () => validateConfig(applyEnvOverrides({}, { WHARF_BRIDGE_URL: 'nope' }).raw, undefined, { fieldSources: { 'bridges[0].url': 'WHARF_BRIDGE_URL' } }),
+    /config \(WHARF_BRIDGE_URL\): bridges\[0\]\.url/
+  )
 })

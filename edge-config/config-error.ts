@@ -19,7 +19,7 @@ export class ConfigError extends Error {
   readonly allowed: string
   readonly source: string | undefined
 
-  constructor (init: ConfigErrorInit) {
+  constructor(init: ConfigErrorInit) {
     super(formatMessage(init), init.cause === undefined ? undefined : { cause: init.cause })
     this.name = 'ConfigError'
     this.field = init.field
@@ -29,7 +29,7 @@ export class ConfigError extends Error {
   }
 
   /** The file itself cannot be used: unreadable, or not YAML. */
-  static file (path: string, problem: string, cause: unknown): ConfigError {
+  static file(path: string, problem: string, cause: unknown): ConfigError {
     const detail = (cause instanceof Error ? cause.message : String(cause)).trimEnd()
     return new ConfigError({ field: '', value: path, allowed: `${problem}: ${detail}`, source: path, cause })
   }
@@ -37,14 +37,14 @@ export class ConfigError extends Error {
 
 const valueTextMax = 80
 
-function formatMessage (init: ConfigErrorInit): string {
+function formatMessage(init: ConfigErrorInit): string {
   const prefix = init.source === undefined ? 'config' : `config (${init.source})`
   if (init.field === '') return `${prefix}: ${init.allowed}`
   const value = init.redact === true ? '[redacted]' : formatValue(init.value)
   return `${prefix}: ${init.field} = ${value}: ${init.allowed}`
 }
 
-function formatValue (value: unknown): string {
+function formatValue(value: unknown): string {
   if (value === undefined) return '(missing)'
   const text = JSON.stringify(value) ?? String(value)
   return text.length > valueTextMax ? text.slice(0, valueTextMax - 3) + '...' : text

@@ -87,7 +87,7 @@ export interface MqttConfig {
   host: string | null
   port: number
   tls: ProtocolTlsConfig
-  ws: { host: string | null, port: number, path: string, tls: ProtocolTlsConfig }
+  ws: { host: string | null; port: number; path: string; tls: ProtocolTlsConfig }
   maxPacketBytes: number
   maxConnections: number
   /** Unacknowledged QoS 1/2 deliveries to one client before more are held back. */
@@ -146,9 +146,9 @@ export interface AmqpConfig {
 /** Bounds against abuse, shared by MQTT and AMQP. 0 = no limit. */
 export interface LimitsConfig {
   /** Publishing of one connection; over the rate, its reads pause (throttled, never dropped). */
-  perConnection: { publishMessagesPerSecond: number, publishBytesPerSecond: number }
+  perConnection: { publishMessagesPerSecond: number; publishBytesPerSecond: number }
   /** Publishing of all connections of one user together, and how many it may hold open. */
-  perUser: { publishMessagesPerSecond: number, publishBytesPerSecond: number, connectionsMax: number }
+  perUser: { publishMessagesPerSecond: number; publishBytesPerSecond: number; connectionsMax: number }
   /** Connections open in one vhost. */
   perVhost: { connectionsMax: number }
   /** New connections accepted per second from one source address; more are closed at accept. */
@@ -340,7 +340,7 @@ export interface WharfConfig {
   bridges: BridgeConfig[]
   limits: LimitsConfig
   /** Admin HTTP; its TLS variant (https) runs beside it when certFile and keyFile are set. */
-  admin: { host: string, port: number, tls: TlsListenerConfig }
+  admin: { host: string; port: number; tls: TlsListenerConfig }
   metrics: MetricsConfig
   metering: MeteringConfig
   diagnose: DiagnoseConfig

@@ -7,11 +7,15 @@ import { bridgeChecks } from './bridge-checks.ts'
 export type Fail = (field: string, value: unknown, allowed: string) => never
 export type CrossCheck = (config: WharfConfig, fail: Fail) => void
 
-interface Listener { field: string, port: number, enabled: boolean }
+interface Listener {
+  field: string
+  port: number
+  enabled: boolean
+}
 
 const tlsOn = (t: TlsListenerConfig): boolean => t.certFile !== null && t.keyFile !== null
 
-function listeners (c: WharfConfig): Listener[] {
+function listeners(c: WharfConfig): Listener[] {
   return [
     { field: 'mqtt.port', port: c.mqtt.port, enabled: true },
     { field: 'mqtt.tls.port', port: c.mqtt.tls.port, enabled: tlsOn(c.mqtt.tls) },
@@ -24,8 +28,13 @@ function listeners (c: WharfConfig): Listener[] {
   ]
 }
 
-function tlsListeners (c: WharfConfig): Array<[string, TlsListenerConfig & { identityAsUsername?: unknown }]> {
-  return [['mqtt.tls', c.mqtt.tls], ['mqtt.ws.tls', c.mqtt.ws.tls], ['amqp.tls', c.amqp.tls], ['admin.tls', c.admin.tls]]
+function tlsListeners(c: WharfConfig): Array<[string, TlsListenerConfig & { identityAsUsername?: unknown }]> {
+  return [
+    ['mqtt.tls', c.mqtt.tls],
+    ['mqtt.ws.tls', c.mqtt.ws.tls],
+    ['amqp.tls', c.amqp.tls],
+    ['admin.tls', c.admin.tls]
+  ]
 }
 
 const tlsPairs: CrossCheck = (c, fail) => {
@@ -73,14 +82,15 @@ const amqpVhosts: CrossCheck = (c, fail) => {
 }
 
 const mqttVhost: CrossCheck = (c, fail) => {
-  if (!c.amqp.vhosts.includes(c.mqtt.vhost)) fail('mqtt.vhost', c.mqtt.vhost, `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`)
+  if (!c.amqp.vhosts.includes(c.mqtt.vhost))
+    fail('mqtt.vhost', c.mqtt.vhost, `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`)
 }
 
 // Permissions name a user of auth.users (the built-in guest has its own) and a vhost of amqp.vhosts, once each.
 const permissionReferences: CrossCheck = (c, fail) => {
   const users = new Set(c.auth.users.map(u => u.username))
   const vhosts = c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')
-  const check = (field: string, list: ReadonlyArray<{ user: string, vhost: string, exchange?: string }>, per: string): void => {
+  const check = (field: string, list: ReadonlyArray<{ user: string; vhost: string; exchange?: string }>, per: string): void => {
     const seen = new Map<string, number>()
     list.forEach((p, i) => {
       if (!users.has(p.user)) fail(`${field}[${i}].user`, p.user, 'must name a user of auth.users')
@@ -97,16 +107,22 @@ const permissionReferences: CrossCheck = (c, fail) => {
 
 const segmentSizes: CrossCheck = (c, fail) => {
   const { blockBytes, segmentBytes } = c.streams
-  if (blockBytes > segmentBytes) fail('streams.blockBytes', blockBytes, `must be <= streams.segmentBytes (${segmentBytes} bytes): a block is part of one segment`)
+  if (blockBytes > segmentBytes)
+    fail('streams.blockBytes', blockBytes, `must be <= streams.segmentBytes (${segmentBytes} bytes): a block is part of one segment`)
   const cacheMin = 2 * blockBytes
   if (c.tiering.cacheBytesMax < cacheMin) {
-    fail('tiering.cacheBytesMax', c.tiering.cacheBytesMax, `must be >= 2 * streams.blockBytes = ${cacheMin} bytes (a block and its prefetched successor must fit)`)
+    fail(
+      'tiering.cacheBytesMax',
+      c.tiering.cacheBytesMax,
+      `must be >= 2 * streams.blockBytes = ${cacheMin} bytes (a block and its prefetched successor must fit)`
+    )
   }
 }
 
 const uploadBackoff: CrossCheck = (c, fail) => {
   const { uploadRetryInitialMs, uploadRetryMaxMs } = c.tiering
-  if (uploadRetryMaxMs < uploadRetryInitialMs) fail('tiering.uploadRetryMaxMs', uploadRetryMaxMs, `must be >= tiering.uploadRetryInitialMs (${uploadRetryInitialMs} ms)`)
+  if (uploadRetryMaxMs < uploadRetryInitialMs)
+    fail('tiering.uploadRetryMaxMs', uploadRetryMaxMs, `must be >= tiering.uploadRetryInitialMs (${uploadRetryInitialMs} ms)`)
 }
 
 // S3 settings beside a file:// tier are a mistake (a forgotten WHARF_TIERING_URL would keep data on the edge).
@@ -124,8 +140,11 @@ const s3SettingsNeedS3: CrossCheck = (c, fail) => {
 const localBytesBelowWatermark: CrossCheck = (c, fail) => {
   const watermark = c.storage.localBytesMax
   if (watermark > 0 && c.tiering.localBytesMax >= watermark) {
-    fail('tiering.localBytesMax', c.tiering.localBytesMax,
-      `must be below storage.localBytesMax (${watermark} bytes), or publishers are refused before sealed segments are offloaded`)
+    fail(
+      'tiering.localBytesMax',
+      c.tiering.localBytesMax,
+      `must be below storage.localBytesMax (${watermark} bytes), or publishers are refused before sealed segments are offloaded`
+    )
   }
 }
 
@@ -139,6 +158,16 @@ const uniqueArchiveStreams: CrossCheck = (c, fail) => {
 }
 
 export const crossChecks: readonly CrossCheck[] = [
-  tlsPairs, distinctPorts, uniqueUsernames, amqpVhosts, mqttVhost, permissionReferences,
-  segmentSizes, uploadBackoff, s3SettingsNeedS3, localBytesBelowWatermark, uniqueArchiveStreams, bridgeChecks
+  tlsPairs,
+  distinctPorts,
+  uniqueUsernames,
+  amqpVhosts,
+  mqttVhost,
+  permissionReferences,
+  segmentSizes,
+  uploadBackoff,
+  s3SettingsNeedS3,
+  localBytesBelowWatermark,
+  uniqueArchiveStreams,
+  bridgeChecks
 ]

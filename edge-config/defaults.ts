@@ -5,21 +5,29 @@ const kibibyte = 1024
 const mebibyte = 1024 * kibibyte
 
 /** A TLS listener that stays off until both certFile and keyFile are set. */
-function tlsDisabled (port: number): TlsListenerConfig {
+function tlsDisabled(port: number): TlsListenerConfig {
   return { host: null, port, certFile: null, keyFile: null, caFile: null, minVersion: 'TLSv1.2' }
 }
 
-function protocolTlsDisabled (port: number): ProtocolTlsConfig {
+function protocolTlsDisabled(port: number): ProtocolTlsConfig {
   return { ...tlsDisabled(port), identityAsUsername: null }
 }
 
 /** A fresh object on every call, so callers may mutate it. */
-export function defaultConfig (): WharfConfig {
+export function defaultConfig(): WharfConfig {
   return {
     dataDir: './data',
     host: '0.0.0.0',
     log: { level: 'info', format: 'json', repeatIntervalSeconds: 10 },
-    storage: { durability: 'process', commitWindowMs: 0, commitBatchMax: 5000, localBytesMax: 0, diskCheckIntervalMs: 1000, checkpointIntervalMs: 250, walBytesMax: 67108864 },
+    storage: {
+      durability: 'process',
+      commitWindowMs: 0,
+      commitBatchMax: 5000,
+      localBytesMax: 0,
+      diskCheckIntervalMs: 1000,
+      checkpointIntervalMs: 250,
+      walBytesMax: 67108864
+    },
     mqtt: {
       host: null,
       port: 1883,
@@ -90,7 +98,7 @@ export function defaultConfig (): WharfConfig {
 }
 
 /** What a bridge entry holds for every field it does not set (name and url have no default). */
-export function defaultBridge (): Omit<BridgeConfig, 'name' | 'url'> {
+export function defaultBridge(): Omit<BridgeConfig, 'name' | 'url'> {
   return {
     tls: { caFile: null, certFile: null, keyFile: null, serverName: null, rejectUnauthorized: true },
     out: { topics: [], localPrefix: '', remotePrefix: '' },

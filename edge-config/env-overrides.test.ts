@@ -16,14 +16,17 @@ test('every variable is WHARF_*, unique, and sets a field that exists', () => {
 })
 
 test('values are converted by kind and written at their paths', () => {
-  const { raw, fieldSources } = applyEnvOverrides({ mqtt: { ws: { path: '/ws' } } }, {
-    WHARF_MQTT_PORT: '11883',
-    WHARF_WS_PORT: ' 18083 ',
-    WHARF_ALLOW_ANONYMOUS: 'false',
-    WHARF_LOG_LEVEL: 'debug',
-    WHARF_MQTT_TLS_CERT_FILE: 'c.pem',
-    WHARF_MQTT_TLS_KEY_FILE: 'k.pem'
-  })
+  const { raw, fieldSources } = applyEnvOverrides(
+    { mqtt: { ws: { path: '/ws' } } },
+    {
+      WHARF_MQTT_PORT: '11883',
+      WHARF_WS_PORT: ' 18083 ',
+      WHARF_ALLOW_ANONYMOUS: 'false',
+      WHARF_LOG_LEVEL: 'debug',
+      WHARF_MQTT_TLS_CERT_FILE: 'c.pem',
+      WHARF_MQTT_TLS_KEY_FILE: 'k.pem'
+    }
+  )
   const c = validateConfig(raw)
   assert.equal(c.mqtt.port, 11883)
   assert.equal(c.mqtt.ws.port, 18083)
@@ -36,7 +39,16 @@ test('values are converted by kind and written at their paths', () => {
 })
 
 test('booleans accept true/false, 1/0, yes/no, on/off', () => {
-  for (const [text, want] of [['TRUE', true], ['1', true], ['yes', true], ['on', true], ['false', false], ['0', false], ['No', false], ['off', false]] as const) {
+  for (const [text, want] of [
+    ['TRUE', true],
+    ['1', true],
+    ['yes', true],
+    ['on', true],
+    ['false', false],
+    ['0', false],
+    ['No', false],
+    ['off', false]
+  ] as const) {
     assert.equal(validateConfig(applyEnvOverrides({}, { WHARF_ALLOW_ANONYMOUS: text }).raw).auth.allowAnonymous, want, text)
   }
 })
@@ -60,27 +72,33 @@ test('values that do not parse are left for validation, which names the variable
     ['WHARF_MQTT_MAX_PACKET_BYTES', '-1', 'mqtt.maxPacketBytes']
   ] as const) {
     const { raw, fieldSources } = applyEnvOverrides({}, { [name]: value })
-    assert.throws(() => validateConfig(raw, 'wharf.yaml', { fieldSources }), (err: Error) => {
-      assert.ok(err.message.startsWith(`config (${name}): ${field} = `), err.message)
-      return true
-    })
+    assert.throws(
+      () => validateConfig(raw, 'wharf.yaml', { fieldSources }),
+      (err: Error) => {
+        assert.ok(err.message.startsWith(`config (${name}): ${field} = `), err.message)
+        return true
+      }
+    )
   }
 })
 
 test('the tiering, stream, watermark and exchange variables set their fields', () => {
-  const { raw, fieldSources } = applyEnvOverrides({}, {
-    WHARF_TIERING_URL: 's3://wharf-segments/edge',
-    WHARF_S3_ENDPOINT: 'http://versitygw:7070',
-    WHARF_S3_REGION: 'eu-central-1',
-    WHARF_S3_FORCE_PATH_STYLE: 'true',
-    WHARF_TIERING_LOCAL_AGE_SECONDS: '60',
-    WHARF_TIERING_LOCAL_BYTES_MAX: '1000000',
-    WHARF_TIERING_CACHE_BYTES_MAX: '1048576',
-    WHARF_SEGMENT_BYTES: '1048576',
-    WHARF_SEGMENT_AGE_SECONDS: '30',
-    WHARF_LOCAL_BYTES_MAX: '5000000',
-    WHARF_MQTT_EXCHANGE: 'mqtt.topic'
-  })
+  const { raw, fieldSources } = applyEnvOverrides(
+    {},
+    {
+      WHARF_TIERING_URL: 's3://wharf-segments/edge',
+      WHARF_S3_ENDPOINT: 'http://versitygw:7070',
+      WHARF_S3_REGION: 'eu-central-1',
+      WHARF_S3_FORCE_PATH_STYLE: 'true',
+      WHARF_TIERING_LOCAL_AGE_SECONDS: '60',
+      WHARF_TIERING_LOCAL_BYTES_MAX: '1000000',
+      WHARF_TIERING_CACHE_BYTES_MAX: '1048576',
+      WHARF_SEGMENT_BYTES: '1048576',
+      WHARF_SEGMENT_AGE_SECONDS: '30',
+      WHARF_LOCAL_BYTES_MAX: '5000000',
+      WHARF_MQTT_EXCHANGE: 'mqtt.topic'
+    }
+  )
   const c = validateConfig(raw, undefined, { fieldSources })
   assert.equal(c.tiering.url, 's3://wharf-segments/edge')
   assert.deepEqual(c.tiering.s3, { endpoint: 'http://versitygw:7070', region: 'eu-central-1', forcePathStyle: true })
@@ -114,13 +132,17 @@ test('bad tiering, stream, watermark and exchange values are refused naming the 
     ['WHARF_MQTT_EXCHANGE', 'amq.headers', 'mqtt.exchange', /only amq\.topic/, {}]
   ] as const) {
     const { raw, fieldSources } = applyEnvOverrides({}, { ...extra, [name]: value })
-    assert.throws(() => validateConfig(raw, 'wharf.yaml', { fieldSources }), (err: Error) => {
-      // A cross-field refusal is reported on the field it names; that field's source is the file here.
-      const source = fieldSources[field] ?? 'wharf.yaml'
-      assert.ok(err.message.startsWith(`config (${source}): ${field} = `), err.message)
-      assert.match(err.message, allowed)
-      return true
-    }, `${name}=${value}`)
+    assert.throws(
+      () => validateConfig(raw, 'wharf.yaml', { fieldSources }),
+      (err: Error) => {
+        // A cross-field refusal is reported on the field it names; that field's source is the file here.
+        const source = fieldSources[field] ?? 'wharf.yaml'
+        assert.ok(err.message.startsWith(`config (${source}): ${field} = `), err.message)
+        assert.match(err.message, allowed)
+        return true
+      },
+      `${name}=${value}`
+    )
   }
 })
 

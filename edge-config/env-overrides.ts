@@ -21,13 +21,23 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_LOG_LEVEL', field: 'log.level', kind: 'string', description: 'debug, info, warn or error' },
   { name: 'WHARF_LOG_FORMAT', field: 'log.format', kind: 'string', description: 'json or text' },
   { name: 'WHARF_DURABILITY', field: 'storage.durability', kind: 'string', description: 'process or power' },
-  { name: 'WHARF_LOCAL_BYTES_MAX', field: 'storage.localBytesMax', kind: 'integer', description: 'disk watermark of the SQLite file (db + WAL) above which publishers are refused; 0 = none' },
+  {
+    name: 'WHARF_LOCAL_BYTES_MAX',
+    field: 'storage.localBytesMax',
+    kind: 'integer',
+    description: 'disk watermark of the SQLite file (db + WAL) above which publishers are refused; 0 = none'
+  },
   { name: 'WHARF_MQTT_HOST', field: 'mqtt.host', kind: 'string', description: 'bind address of MQTT over TCP' },
   { name: 'WHARF_MQTT_PORT', field: 'mqtt.port', kind: 'integer', description: 'MQTT over TCP' },
   { name: 'WHARF_MQTT_TLS_PORT', field: 'mqtt.tls.port', kind: 'integer', description: 'MQTT over TLS' },
   { name: 'WHARF_MQTT_TLS_CERT_FILE', field: 'mqtt.tls.certFile', kind: 'string', description: 'PEM certificate chain of the MQTT TLS listener' },
   { name: 'WHARF_MQTT_TLS_KEY_FILE', field: 'mqtt.tls.keyFile', kind: 'string', description: 'PEM private key of the MQTT TLS listener' },
-  { name: 'WHARF_MQTT_TLS_CA_FILE', field: 'mqtt.tls.caFile', kind: 'string', description: 'PEM CA bundle: MQTT TLS clients must present a certificate it signed' },
+  {
+    name: 'WHARF_MQTT_TLS_CA_FILE',
+    field: 'mqtt.tls.caFile',
+    kind: 'string',
+    description: 'PEM CA bundle: MQTT TLS clients must present a certificate it signed'
+  },
   { name: 'WHARF_WS_HOST', field: 'mqtt.ws.host', kind: 'string', description: 'bind address of MQTT over WebSocket' },
   { name: 'WHARF_WS_PORT', field: 'mqtt.ws.port', kind: 'integer', description: 'MQTT over WebSocket' },
   { name: 'WHARF_WS_TLS_PORT', field: 'mqtt.ws.tls.port', kind: 'integer', description: 'MQTT over secure WebSocket' },
@@ -39,7 +49,12 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_AMQP_TLS_PORT', field: 'amqp.tls.port', kind: 'integer', description: 'AMQPS (AMQP over TLS)' },
   { name: 'WHARF_AMQP_TLS_CERT_FILE', field: 'amqp.tls.certFile', kind: 'string', description: 'PEM certificate chain of the AMQPS listener' },
   { name: 'WHARF_AMQP_TLS_KEY_FILE', field: 'amqp.tls.keyFile', kind: 'string', description: 'PEM private key of the AMQPS listener' },
-  { name: 'WHARF_AMQP_TLS_CA_FILE', field: 'amqp.tls.caFile', kind: 'string', description: 'PEM CA bundle: AMQPS clients must present a certificate it signed' },
+  {
+    name: 'WHARF_AMQP_TLS_CA_FILE',
+    field: 'amqp.tls.caFile',
+    kind: 'string',
+    description: 'PEM CA bundle: AMQPS clients must present a certificate it signed'
+  },
   { name: 'WHARF_SEGMENT_BYTES', field: 'streams.segmentBytes', kind: 'integer', description: 'a stream segment is sealed at this many bytes' },
   { name: 'WHARF_SEGMENT_AGE_SECONDS', field: 'streams.segmentAgeSeconds', kind: 'integer', description: 'or when its first record is this old' },
   { name: 'WHARF_TIERING_URL', field: 'tiering.url', kind: 'string', description: 'cold tier: file:///dir or s3://bucket[/prefix]' },
@@ -47,7 +62,12 @@ export const envOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_S3_REGION', field: 'tiering.s3.region', kind: 'string', description: 'S3 region (unset: AWS_REGION, else us-east-1)' },
   { name: 'WHARF_S3_FORCE_PATH_STYLE', field: 'tiering.s3.forcePathStyle', kind: 'boolean', description: 'path-style S3 requests (most non-AWS stores)' },
   { name: 'WHARF_TIERING_LOCAL_AGE_SECONDS', field: 'tiering.localAgeSeconds', kind: 'integer', description: 'sealed segments older than this are offloaded' },
-  { name: 'WHARF_TIERING_LOCAL_BYTES_MAX', field: 'tiering.localBytesMax', kind: 'integer', description: 'sealed segments beyond this many local bytes are offloaded' },
+  {
+    name: 'WHARF_TIERING_LOCAL_BYTES_MAX',
+    field: 'tiering.localBytesMax',
+    kind: 'integer',
+    description: 'sealed segments beyond this many local bytes are offloaded'
+  },
   { name: 'WHARF_TIERING_REQUIRED_AT_START', field: 'tiering.requiredAtStart', kind: 'boolean', description: 'start-up fails unless the object store answers' },
   { name: 'WHARF_TIERING_CACHE_BYTES_MAX', field: 'tiering.cacheBytesMax', kind: 'integer', description: 'in-memory block cache of cold reads' },
   { name: 'WHARF_ADMIN_HOST', field: 'admin.host', kind: 'string', description: 'bind address of admin HTTP (default 127.0.0.1)' },
@@ -78,7 +98,7 @@ export interface EnvApplied {
  * Returns a copy of `raw` with every set WHARF_* variable written at its path. An empty variable counts
  * as unset. Values that do not parse stay strings, so validation reports them (naming the variable).
  */
-export function applyEnvOverrides (raw: unknown, env: Readonly<Record<string, string | undefined>>): EnvApplied {
+export function applyEnvOverrides(raw: unknown, env: Readonly<Record<string, string | undefined>>): EnvApplied {
   const out: unknown = raw === undefined || raw === null ? {} : structuredClone(raw)
   const fieldSources: Record<string, string> = {}
   for (const o of envOverrides) {
@@ -90,7 +110,7 @@ export function applyEnvOverrides (raw: unknown, env: Readonly<Record<string, st
   return { raw: out, fieldSources }
 }
 
-function applyBridgeEnv (out: unknown, env: Readonly<Record<string, string | undefined>>, fieldSources: Record<string, string>): void {
+function applyBridgeEnv(out: unknown, env: Readonly<Record<string, string | undefined>>, fieldSources: Record<string, string>): void {
   const set = bridgeEnvOverrides.filter(o => env[o.name] !== undefined && env[o.name] !== '')
   if (set.length === 0 || !isRecord(out)) return
   if (out.bridges === undefined || out.bridges === null) out.bridges = []
@@ -102,9 +122,13 @@ function applyBridgeEnv (out: unknown, env: Readonly<Record<string, string | und
   }
 }
 
-function convert (kind: EnvKind, text: string): unknown {
+function convert(kind: EnvKind, text: string): unknown {
   const t = text.trim()
-  if (kind === 'list') return t.split(',').map(item => item.trim()).filter(item => item !== '')
+  if (kind === 'list')
+    return t
+      .split(',')
+      .map(item => item.trim())
+      .filter(item => item !== '')
   if (kind === 'integer') return /^[+-]?\d+$/.test(t) ? Number(t) : text
   if (kind === 'boolean') {
     if (/^(true|yes|on|1)$/i.test(t)) return true
@@ -115,7 +139,7 @@ function convert (kind: EnvKind, text: string): unknown {
 }
 
 // A section the file set to a non-mapping is left alone: validation reports it at its own path.
-function setPath (target: unknown, field: string, value: unknown): boolean {
+function setPath(target: unknown, field: string, value: unknown): boolean {
   const keys = field.split('.')
   const last = keys.pop() as string
   let node = target
@@ -129,6 +153,6 @@ function setPath (target: unknown, field: string, value: unknown): boolean {
   return true
 }
 
-function isRecord (v: unknown): v is Record<string, unknown> {
+function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

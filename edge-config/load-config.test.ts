@@ -11,7 +11,7 @@ import { ConfigError } from './config-error.ts'
 
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url))
 
-function leafPaths (node: unknown, prefix = ''): string[] {
+function leafPaths(node: unknown, prefix = ''): string[] {
   if (typeof node !== 'object' || node === null || Array.isArray(node)) return [prefix]
   const entries = Object.entries(node)
   if (entries.length === 0) return [] // auth.defaultAcl: its optional lists are checked below
@@ -21,7 +21,11 @@ function leafPaths (node: unknown, prefix = ''): string[] {
 describe('loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-config-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
-  const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p }
+  const file = (name: string, text: string): string => {
+    const p = join(dir, name)
+    writeFileSync(p, text)
+    return p
+  }
 
   test('no file and no environment: the defaults', () => {
     assert.deepEqual(loadConfig({}), defaultConfig())
@@ -47,23 +51,26 @@ describe('loadConfig', () => {
   })
 
   test('tiering, streams, archive and the disk watermark load from the file, the environment over them', () => {
-    const f = file('t.yaml', [
-      'tiering:',
-      '  url: s3://wharf-segments/from-file',
-      '  s3:',
-      '    endpoint: http://store:9000',
-      '    forcePathStyle: true',
-      '  prefetchWatermark: 0.75',
-      'streams:',
-      '  segmentBytes: 1048576',
-      'storage:',
-      '  localBytesMax: 4294967296',
-      'archive:',
-      '  - filter: devices/+/telemetry',
-      '    stream: telemetry',
-      '    maxAgeSeconds: 604800',
-      ''
-    ].join('\n'))
+    const f = file(
+      't.yaml',
+      [
+        'tiering:',
+        '  url: s3://wharf-segments/from-file',
+        '  s3:',
+        '    endpoint: http://store:9000',
+        '    forcePathStyle: true',
+        '  prefetchWatermark: 0.75',
+        'streams:',
+        '  segmentBytes: 1048576',
+        'storage:',
+        '  localBytesMax: 4294967296',
+        'archive:',
+        '  - filter: devices/+/telemetry',
+        '    stream: telemetry',
+        '    maxAgeSeconds: 604800',
+        ''
+      ].join('\n')
+    )
     const c = loadConfig({ file: f, env: { WHARF_TIERING_URL: 's3://wharf-segments/from-env', WHARF_SEGMENT_AGE_SECONDS: '60' } })
     assert.equal(c.tiering.url, 's3://wharf-segments/from-env', 'env over file')
     assert.deepEqual(c.tiering.s3, { endpoint: 'http://store:9000', region: null, forcePathStyle: true })
@@ -72,8 +79,9 @@ describe('loadConfig', () => {
     assert.equal(c.streams.segmentAgeSeconds, 60)
     assert.equal(c.storage.localBytesMax, 4294967296)
     assert.deepEqual(c.archive, [{ filter: 'devices/+/telemetry', stream: 'telemetry', maxAgeSeconds: 604800 }])
-    assert.throws(() => loadConfig({ file: f, env: { WHARF_LOCAL_BYTES_MAX: '1000' } }),
-      { message: `config (${f}): tiering.localBytesMax = 1073741824: must be below storage.localBytesMax (1000 bytes), or publishers are refused before sealed segments are offloaded` })
+    assert.throws(() => loadConfig({ file: f, env: { WHARF_LOCAL_BYTES_MAX: '1000' } }), {
+      message: `config (${f}): tiering.localBytesMax = 1073741824: must be below storage.localBytesMax (1000 bytes), or publishers are refused before sealed segments are offloaded`
+    })
   })
 
   test('relative dataDir is kept as written (relative to the process cwd)', () => {
@@ -88,28 +96,35 @@ describe('loadConfig', () => {
   test('a bad file value names the file; a bad env value names the variable', () => {
     const f = file('bad.yaml', 'mqtt:\n  port: 70000\n')
     assert.throws(() => loadConfig({ file: f }), { message: `config (${f}): mqtt.port = 70000: must be an integer port 1-65535, or 0 for any free port` })
-    assert.throws(() => loadConfig({ file: file('ok.yaml', 'host: 127.0.0.1\n'), env: { WHARF_MQTT_PORT: 'abc' } }),
-      { message: 'config (WHARF_MQTT_PORT): mqtt.port = "abc": must be an integer port 1-65535, or 0 for any free port' })
+    assert.throws(() => loadConfig({ file: file('ok.yaml', 'host: 127.0.0.1\n'), env: { WHARF_MQTT_PORT: 'abc' } }), {
+      message: 'config (WHARF_MQTT_PORT): mqtt.port = "abc": must be an integer port 1-65535, or 0 for any free port'
+    })
   })
 
   test('an unreadable file is named with the cause', () => {
     const missing = join(dir, 'missing.yaml')
-    assert.throws(() => loadConfig({ file: missing }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.equal(err.source, missing)
-      assert.match(err.message, new RegExp(`^config \\(${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): cannot read config file: ENOENT`))
-      return true
-    })
+    assert.throws(
+      () => loadConfig({ file: missing }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.equal(err.source, missing)
+        assert.match(err.message, new RegExp(`^config \\(${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): cannot read config file: ENOENT`))
+        return true
+      }
+    )
     assert.throws(() => loadConfig({ file: dir }), /cannot read config file: EISDIR/)
   })
 
-  test('bad YAML is named with the file and the parser\'s position', () => {
+  test("bad YAML is named with the file and the parser's position", () => {
     const f = file('broken.yaml', 'mqtt: [unclosed\n')
-    assert.throws(() => loadConfig({ file: f }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.match(err.message, /broken\.yaml\): bad YAML: .*line \d+, column \d+/)
-      return true
-    })
+    assert.throws(
+      () => loadConfig({ file: f }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError)
+        assert.match(err.message, /broken\.yaml\): bad YAML: .*line \d+, column \d+/)
+        return true
+      }
+    )
     assert.throws(() => loadConfig({ file: file('dup.yaml', 'mqtt:\n  port: 1\n  port: 2\n') }), /bad YAML: Map keys must be unique/)
   })
 

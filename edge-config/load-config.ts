@@ -17,13 +17,13 @@ export interface LoadConfigOptions {
  * Loads the configuration or throws a ConfigError. Paths in it (dataDir, TLS files) are used as written:
  * a relative path is relative to the process's working directory, not to the config file.
  */
-export function loadConfig (opts: LoadConfigOptions = {}): WharfConfig {
+export function loadConfig(opts: LoadConfigOptions = {}): WharfConfig {
   const fromFile = opts.file === undefined ? {} : readYaml(opts.file)
   const { raw, fieldSources } = applyEnvOverrides(fromFile, opts.env ?? {})
   return validateConfig(raw, opts.file, { fieldSources })
 }
 
-function readYaml (file: string): unknown {
+function readYaml(file: string): unknown {
   let text: string
   try {
     text = readFileSync(file, 'utf8')

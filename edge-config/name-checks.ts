@@ -12,7 +12,7 @@ const shortStringBytesMax = 255
 const mqttStringBytesMax = 65_535
 
 /** An MQTT topic filter: '+' and '#' only as whole levels, '#' only last [MQTT-4.7.1-2] [MQTT-4.7.1-3]. */
-export function topicFilterProblem (filter: string): string | null {
+export function topicFilterProblem(filter: string): string | null {
   if (filter === '') return 'is empty' // [MQTT-4.7.3-1]
   if (filter.includes('\u0000')) return 'contains U+0000' // [MQTT-4.7.3-2]
   if (utf8Bytes(filter) > mqttStringBytesMax) return `is longer than ${mqttStringBytesMax} bytes`
@@ -22,7 +22,7 @@ export function topicFilterProblem (filter: string): string | null {
 }
 
 /** A stream queue name a client could also declare: not reserved for the broker's own queues. */
-export function streamNameProblem (name: string): string | null {
+export function streamNameProblem(name: string): string | null {
   if (name === '') return 'is empty'
   if (utf8Bytes(name) > shortStringBytesMax) return `is longer than ${shortStringBytesMax} bytes (AMQP short string)`
   for (const prefix of ['amq.', 'mqtt-', 'bridge/']) {
@@ -32,7 +32,7 @@ export function streamNameProblem (name: string): string | null {
 }
 
 /** The exchange MQTT publishes to: a topic exchange, so of the amq.* exchanges only amq.topic. */
-export function mqttExchangeProblem (name: string): string | null {
+export function mqttExchangeProblem(name: string): string | null {
   if (name === '') return 'is empty (the default exchange cannot be bound)'
   if (utf8Bytes(name) > shortStringBytesMax) return `is longer than ${shortStringBytesMax} bytes (AMQP short string)`
   if (name.startsWith('amq.') && name !== 'amq.topic') return 'is a predeclared amq.* exchange that is not a topic exchange (of those only amq.topic is)'
@@ -40,7 +40,7 @@ export function mqttExchangeProblem (name: string): string | null {
 }
 
 /** An S3 endpoint: http(s)://host[:port][/path], credentials not in the URL (they come from AWS_*). */
-export function s3EndpointProblem (endpoint: string): string | null {
+export function s3EndpointProblem(endpoint: string): string | null {
   let url: URL
   try {
     url = new URL(endpoint)
@@ -55,12 +55,12 @@ export function s3EndpointProblem (endpoint: string): string | null {
 }
 
 /** An S3 region name as stores use them: us-east-1, eu-central-1, garage, auto. */
-export function s3RegionProblem (region: string): string | null {
+export function s3RegionProblem(region: string): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(region) ? null : 'is not a region name (letters, digits, - and _, at most 64)'
 }
 
 /** A bind address: an IPv4 or IPv6 address, or a host name the resolver turns into one (localhost). */
-export function bindHostProblem (host: string): string | null {
+export function bindHostProblem(host: string): string | null {
   if (isIP(host) !== 0) return null
   if (host.length > 253) return 'is longer than 253 characters'
   const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/

@@ -23,7 +23,7 @@ test('a dataDir with spaces or % gives a URL that parses back to the same direct
   assert.deepEqual(parseTieringUrl(url), { kind: 'file', dir: '/srv/wharf data/50%/cold' })
 })
 
-test('tieringUrlProblem is the problem core\'s parser finds (core/tiering/tiering-url.test.ts has the table)', () => {
+test("tieringUrlProblem is the problem core's parser finds (core/tiering/tiering-url.test.ts has the table)", () => {
   assert.equal(tieringUrlProblem('s3://abc/x/'), null)
   assert.equal(tieringUrlProblem('file:///a/b'), null)
   assert.match(tieringUrlProblem('s3://a/x') ?? '', /has bucket 'a'/)

@@ -7,18 +7,18 @@ import { parseTieringUrl } from '../core/tiering/tiering-url.ts'
 import type { WharfConfig } from './config-types.ts'
 
 /** Why `url` is not a tiering URL (a phrase such as "has a query or fragment"), or null when it is one. */
-export function tieringUrlProblem (url: string): string | null {
+export function tieringUrlProblem(url: string): string | null {
   const parsed = parseTieringUrl(url)
   return parsed.kind === 'invalid' ? parsed.problem : null
 }
 
 /** tiering.url, with null resolved to file://<absolute dataDir>/cold. */
-export function tieringUrl (config: Pick<WharfConfig, 'dataDir' | 'tiering'>): string {
+export function tieringUrl(config: Pick<WharfConfig, 'dataDir' | 'tiering'>): string {
   return config.tiering.url ?? pathToFileURL(resolve(config.dataDir, 'cold')).href
 }
 
 /** tiering.s3.region, with null resolved to AWS_REGION from `env`, else us-east-1. */
-export function s3Region (config: Pick<WharfConfig, 'tiering'>, env: Readonly<Record<string, string | undefined>>): string {
+export function s3Region(config: Pick<WharfConfig, 'tiering'>, env: Readonly<Record<string, string | undefined>>): string {
   const fromEnv = env.AWS_REGION
   return config.tiering.s3.region ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'us-east-1')
 }

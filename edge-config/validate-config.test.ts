@@ -10,7 +10,7 @@ const hash = hashPassword('secret')
 const scram = formatScramCredentials(scramCredentialsFor('secret', Buffer.alloc(16, 1), 4096))
 const scramWeak = scram.replace('SCRAM-SHA-256$4096:', 'SCRAM-SHA-256$1000:')
 
-function refusal (raw: unknown, source?: string): ConfigError {
+function refusal(raw: unknown, source?: string): ConfigError {
   try {
     validateConfig(raw, source)
   } catch (err) {
@@ -148,7 +148,14 @@ describe('validateConfig: defaults and merging', () => {
   })
 
   test('a user with SCRAM-SHA-256 credentials keeps them; a user without has none', () => {
-    const c = validateConfig({ auth: { users: [{ username: 'dev', passwordHash: hash, scramSha256: scram }, { username: 'old', passwordHash: hash }] } })
+    const c = validateConfig({
+      auth: {
+        users: [
+          { username: 'dev', passwordHash: hash, scramSha256: scram },
+          { username: 'old', passwordHash: hash }
+        ]
+      }
+    })
     assert.deepEqual(c.auth.users[0], { username: 'dev', passwordHash: hash, scramSha256: scram })
     assert.equal('scramSha256' in (c.auth.users[1] ?? {}), false)
   })
@@ -176,22 +183,82 @@ describe('validateConfig: defaults and merging', () => {
 })
 
 describe('validateConfig: refusals name field, value and what is allowed', () => {
-  const cases: Array<{ name: string, raw: unknown, field: string, value: unknown, allowed: RegExp }> = [
+  const cases: Array<{ name: string; raw: unknown; field: string; value: unknown; allowed: RegExp }> = [
     { name: 'port out of range', raw: { mqtt: { port: 70000 } }, field: 'mqtt.port', value: 70000, allowed: /integer port 1-65535/ },
     { name: 'negative port', raw: { admin: { port: -1 } }, field: 'admin.port', value: -1, allowed: /integer port/ },
     { name: 'port as string', raw: { amqp: { port: '5672' } }, field: 'amqp.port', value: '5672', allowed: /integer port/ },
     { name: 'wrong type for a string', raw: { log: { level: 5 } }, field: 'log.level', value: 5, allowed: /one of debug/ },
     { name: 'bind address of the wrong type', raw: { host: 5 }, field: 'host', value: 5, allowed: /IP address .* or a host name/ },
-    { name: 'bind address that is no address', raw: { admin: { host: 'local host' } }, field: 'admin.host', value: 'local host', allowed: /IP address .*; this one is neither an IP address nor a host name/ },
-    { name: 'listener bind address', raw: { amqp: { tls: { host: '300.1.1.1:5' } } }, field: 'amqp.tls.host', value: '300.1.1.1:5', allowed: /null \(the default bind address\) or an IP address/ },
-    { name: 'unknown TLS version', raw: { mqtt: { tls: { minVersion: 'SSLv3' } } }, field: 'mqtt.tls.minVersion', value: 'SSLv3', allowed: /one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3/ },
-    { name: 'unknown identity source', raw: { amqp: { tls: { identityAsUsername: 'CN' } } }, field: 'amqp.tls.identityAsUsername', value: 'CN', allowed: /null \(off\), commonName or subjectAltName/ },
-    { name: 'identity without a CA', raw: { mqtt: { tls: { certFile: 'c.pem', keyFile: 'k.pem', identityAsUsername: 'commonName' } } }, field: 'mqtt.tls.identityAsUsername', value: 'commonName', allowed: /needs mqtt.tls.caFile/ },
-    { name: 'AMQPS cert without key', raw: { amqp: { tls: { certFile: 'c.pem' } } }, field: 'amqp.tls.keyFile', value: null, allowed: /together with amqp.tls.certFile/ },
-    { name: 'admin TLS on the admin port', raw: { admin: { tls: { port: 8080, certFile: 'c.pem', keyFile: 'k.pem' } } }, field: 'admin.tls.port', value: 8080, allowed: /must differ from admin.port/ },
-    { name: 'negative rate limit', raw: { limits: { perUser: { publishMessagesPerSecond: -1 } } }, field: 'limits.perUser.publishMessagesPerSecond', value: -1, allowed: /integer >= 0 messages\/s \(0 = no limit\)/ },
-    { name: 'fractional connection rate', raw: { limits: { perSourceIp: { connectionsPerSecond: 0.5 } } }, field: 'limits.perSourceIp.connectionsPerSecond', value: 0.5, allowed: /connections\/s/ },
-    { name: 'partial-packet deadline of 0', raw: { mqtt: { partialPacketTimeoutSeconds: 0 } }, field: 'mqtt.partialPacketTimeoutSeconds', value: 0, allowed: /integer 1-3600 seconds/ },
+    {
+      name: 'bind address that is no address',
+      raw: { admin: { host: 'local host' } },
+      field: 'admin.host',
+      value: 'local host',
+      allowed: /IP address .*; this one is neither an IP address nor a host name/
+    },
+    {
+      name: 'listener bind address',
+      raw: { amqp: { tls: { host: '300.1.1.1:5' } } },
+      field: 'amqp.tls.host',
+      value: '300.1.1.1:5',
+      allowed: /null \(the default bind address\) or an IP address/
+    },
+    {
+      name: 'unknown TLS version',
+      raw: { mqtt: { tls: { minVersion: 'SSLv3' } } },
+      field: 'mqtt.tls.minVersion',
+      value: 'SSLv3',
+      allowed: /one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3/
+    },
+    {
+      name: 'unknown identity source',
+      raw: { amqp: { tls: { identityAsUsername: 'CN' } } },
+      field: 'amqp.tls.identityAsUsername',
+      value: 'CN',
+      allowed: /null \(off\), commonName or subjectAltName/
+    },
+    {
+      name: 'identity without a CA',
+      raw: { mqtt: { tls: { certFile: 'c.pem', keyFile: 'k.pem', identityAsUsername: 'commonName' } } },
+      field: 'mqtt.tls.identityAsUsername',
+      value: 'commonName',
+      allowed: /needs mqtt.tls.caFile/
+    },
+    {
+      name: 'AMQPS cert without key',
+      raw: { amqp: { tls: { certFile: 'c.pem' } } },
+      field: 'amqp.tls.keyFile',
+      value: null,
+      allowed: /together with amqp.tls.certFile/
+    },
+    {
+      name: 'admin TLS on the admin port',
+      raw: { admin: { tls: { port: 8080, certFile: 'c.pem', keyFile: 'k.pem' } } },
+      field: 'admin.tls.port',
+      value: 8080,
+      allowed: /must differ from admin.port/
+    },
+    {
+      name: 'negative rate limit',
+      raw: { limits: { perUser: { publishMessagesPerSecond: -1 } } },
+      field: 'limits.perUser.publishMessagesPerSecond',
+      value: -1,
+      allowed: /integer >= 0 messages\/s \(0 = no limit\)/
+    },
+    {
+      name: 'fractional connection rate',
+      raw: { limits: { perSourceIp: { connectionsPerSecond: 0.5 } } },
+      field: 'limits.perSourceIp.connectionsPerSecond',
+      value: 0.5,
+      allowed: /connections\/s/
+    },
+    {
+      name: 'partial-packet deadline of 0',
+      raw: { mqtt: { partialPacketTimeoutSeconds: 0 } },
+      field: 'mqtt.partialPacketTimeoutSeconds',
+      value: 0,
+      allowed: /integer 1-3600 seconds/
+    },
     { name: 'empty dataDir', raw: { dataDir: '' }, field: 'dataDir', value: '', allowed: /non-empty string/ },
     { name: 'wrong type for a boolean', raw: { auth: { allowAnonymous: 'yes' } }, field: 'auth.allowAnonymous', value: 'yes', allowed: /true or false/ },
     { name: 'bad enum', raw: { storage: { durability: 'sometimes' } }, field: 'storage.durability', value: 'sometimes', allowed: /one of process, power/ },
@@ -200,16 +267,52 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
     { name: 'negative limit', raw: { mqtt: { maxQueuedMessages: -5 } }, field: 'mqtt.maxQueuedMessages', value: -5, allowed: /integer 0-/ },
     { name: 'non-integer limit', raw: { mqtt: { maxInflightMessages: 1.5 } }, field: 'mqtt.maxInflightMessages', value: 1.5, allowed: /integer 1-65535/ },
     { name: 'zero where one is the least', raw: { storage: { commitBatchMax: 0 } }, field: 'storage.commitBatchMax', value: 0, allowed: /integer 1-/ },
-    { name: 'start check without time to answer', raw: { tiering: { startCheckTimeoutMs: 50 } }, field: 'tiering.startCheckTimeoutMs', value: 50, allowed: /integer 100-60000/ },
-    { name: 'client id limit below MQTT minimum', raw: { mqtt: { maxClientIdLength: 10 } }, field: 'mqtt.maxClientIdLength', value: 10, allowed: /at least 23/ },
+    {
+      name: 'start check without time to answer',
+      raw: { tiering: { startCheckTimeoutMs: 50 } },
+      field: 'tiering.startCheckTimeoutMs',
+      value: 50,
+      allowed: /integer 100-60000/
+    },
+    {
+      name: 'client id limit below MQTT minimum',
+      raw: { mqtt: { maxClientIdLength: 10 } },
+      field: 'mqtt.maxClientIdLength',
+      value: 10,
+      allowed: /at least 23/
+    },
     { name: 'ws path without slash', raw: { mqtt: { ws: { path: 'mqtt' } } }, field: 'mqtt.ws.path', value: 'mqtt', allowed: /starting with '\/'/ },
     { name: 'section of the wrong type', raw: { mqtt: 1883 }, field: 'mqtt', value: 1883, allowed: /mapping with keys host, port, tls/ },
     { name: 'top level not a mapping', raw: ['a'], field: '(top level)', value: ['a'], allowed: /mapping with keys dataDir/ },
     { name: 'unknown top-level key', raw: { prot: 1 }, field: 'prot', value: 1, allowed: /unknown key; allowed keys: dataDir, host, log/ },
-    { name: 'unknown nested key', raw: { mqtt: { prot: 1883 } }, field: 'mqtt.prot', value: 1883, allowed: /unknown key; allowed keys under mqtt: host, port, tls, ws/ },
-    { name: 'TLS cert without key', raw: { mqtt: { tls: { certFile: 'c.pem' } } }, field: 'mqtt.tls.keyFile', value: null, allowed: /together with mqtt.tls.certFile/ },
-    { name: 'TLS key without cert', raw: { mqtt: { ws: { tls: { keyFile: 'k.pem' } } } }, field: 'mqtt.ws.tls.certFile', value: null, allowed: /together with mqtt.ws.tls.keyFile/ },
-    { name: 'CA without cert and key', raw: { mqtt: { tls: { caFile: 'ca.pem' } } }, field: 'mqtt.tls.caFile', value: 'ca.pem', allowed: /needs mqtt.tls.certFile/ },
+    {
+      name: 'unknown nested key',
+      raw: { mqtt: { prot: 1883 } },
+      field: 'mqtt.prot',
+      value: 1883,
+      allowed: /unknown key; allowed keys under mqtt: host, port, tls, ws/
+    },
+    {
+      name: 'TLS cert without key',
+      raw: { mqtt: { tls: { certFile: 'c.pem' } } },
+      field: 'mqtt.tls.keyFile',
+      value: null,
+      allowed: /together with mqtt.tls.certFile/
+    },
+    {
+      name: 'TLS key without cert',
+      raw: { mqtt: { ws: { tls: { keyFile: 'k.pem' } } } },
+      field: 'mqtt.ws.tls.certFile',
+      value: null,
+      allowed: /together with mqtt.ws.tls.keyFile/
+    },
+    {
+      name: 'CA without cert and key',
+      raw: { mqtt: { tls: { caFile: 'ca.pem' } } },
+      field: 'mqtt.tls.caFile',
+      value: 'ca.pem',
+      allowed: /needs mqtt.tls.certFile/
+    },
     { name: 'enabled listeners on one port', raw: { admin: { port: 1883 } }, field: 'admin.port', value: 1883, allowed: /must differ from mqtt.port/ },
     {
       name: 'enabled TLS listener on a taken port',
@@ -219,24 +322,91 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       allowed: /must differ from mqtt.tls.port/
     },
     { name: 'users not a list', raw: { auth: { users: { bob: 1 } } }, field: 'auth.users', value: { bob: 1 }, allowed: /must be a list/ },
-    { name: 'user without username', raw: { auth: { users: [{ passwordHash: hash }] } }, field: 'auth.users[0].username', value: undefined, allowed: /is required/ },
+    {
+      name: 'user without username',
+      raw: { auth: { users: [{ passwordHash: hash }] } },
+      field: 'auth.users[0].username',
+      value: undefined,
+      allowed: /is required/
+    },
     { name: 'user without hash', raw: { auth: { users: [{ username: 'a' }] } }, field: 'auth.users[0].passwordHash', value: undefined, allowed: /is required/ },
-    { name: 'hash not scrypt', raw: { auth: { users: [{ username: 'a', passwordHash: 'hunter2' }] } }, field: 'auth.users[0].passwordHash', value: 'hunter2', allowed: /scrypt\$<N>/ },
+    {
+      name: 'hash not scrypt',
+      raw: { auth: { users: [{ username: 'a', passwordHash: 'hunter2' }] } },
+      field: 'auth.users[0].passwordHash',
+      value: 'hunter2',
+      allowed: /scrypt\$<N>/
+    },
     {
       name: 'duplicate usernames',
-      raw: { auth: { users: [{ username: 'a', passwordHash: hash }, { username: 'a', passwordHash: hash }] } },
+      raw: {
+        auth: {
+          users: [
+            { username: 'a', passwordHash: hash },
+            { username: 'a', passwordHash: hash }
+          ]
+        }
+      },
       field: 'auth.users[1].username',
       value: 'a',
       allowed: /unique \(already used by auth.users\[0\]\)/
     },
-    { name: 'unknown key in a user', raw: { auth: { users: [{ username: 'a', passwordHash: hash, pasword: 'x' }] } }, field: 'auth.users[0].pasword', value: 'x', allowed: /allowed keys under auth.users\[0\]: username, passwordHash/ },
-    { name: 'SCRAM credentials not RFC 5803', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 'pencil' }] } }, field: 'auth.users[0].scramSha256', value: 'pencil', allowed: /SCRAM-SHA-256\$<iterations 4096-10000000>:<salt base64>\$<StoredKey base64>:<ServerKey base64>.*wharf passwd --scram/ },
-    { name: 'SCRAM credentials below 4096 iterations', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: scramWeak }] } }, field: 'auth.users[0].scramSha256', value: scramWeak, allowed: /iterations 4096-10000000/ },
-    { name: 'SCRAM credentials as a scrypt hash', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: hash }] } }, field: 'auth.users[0].scramSha256', value: hash, allowed: /RFC 5803/ },
-    { name: 'SCRAM credentials not a string', raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 4096 }] } }, field: 'auth.users[0].scramSha256', value: 4096, allowed: /RFC 5803/ },
-    { name: 'bad ACL pattern', raw: { auth: { defaultAcl: { publish: ['a/#/b'] } } }, field: 'auth.defaultAcl.publish[0]', value: 'a/#/b', allowed: /MQTT topic filter/ },
-    { name: 'ACL not a list', raw: { auth: { defaultAcl: { subscribe: 'a/#' } } }, field: 'auth.defaultAcl.subscribe', value: 'a/#', allowed: /must be a list/ },
-    { name: 'unknown user tag', raw: { auth: { users: [{ username: 'a', passwordHash: hash, tags: ['root'] }] } }, field: 'auth.users[0].tags[0]', value: 'root', allowed: /one of administrator, monitoring, policymaker, management/ },
+    {
+      name: 'unknown key in a user',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash, pasword: 'x' }] } },
+      field: 'auth.users[0].pasword',
+      value: 'x',
+      allowed: /allowed keys under auth.users\[0\]: username, passwordHash/
+    },
+    {
+      name: 'SCRAM credentials not RFC 5803',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 'pencil' }] } },
+      field: 'auth.users[0].scramSha256',
+      value: 'pencil',
+      allowed: /SCRAM-SHA-256\$<iterations 4096-10000000>:<salt base64>\$<StoredKey base64>:<ServerKey base64>.*wharf passwd --scram/
+    },
+    {
+      name: 'SCRAM credentials below 4096 iterations',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: scramWeak }] } },
+      field: 'auth.users[0].scramSha256',
+      value: scramWeak,
+      allowed: /iterations 4096-10000000/
+    },
+    {
+      name: 'SCRAM credentials as a scrypt hash',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: hash }] } },
+      field: 'auth.users[0].scramSha256',
+      value: hash,
+      allowed: /RFC 5803/
+    },
+    {
+      name: 'SCRAM credentials not a string',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash, scramSha256: 4096 }] } },
+      field: 'auth.users[0].scramSha256',
+      value: 4096,
+      allowed: /RFC 5803/
+    },
+    {
+      name: 'bad ACL pattern',
+      raw: { auth: { defaultAcl: { publish: ['a/#/b'] } } },
+      field: 'auth.defaultAcl.publish[0]',
+      value: 'a/#/b',
+      allowed: /MQTT topic filter/
+    },
+    {
+      name: 'ACL not a list',
+      raw: { auth: { defaultAcl: { subscribe: 'a/#' } } },
+      field: 'auth.defaultAcl.subscribe',
+      value: 'a/#',
+      allowed: /must be a list/
+    },
+    {
+      name: 'unknown user tag',
+      raw: { auth: { users: [{ username: 'a', passwordHash: hash, tags: ['root'] }] } },
+      field: 'auth.users[0].tags[0]',
+      value: 'root',
+      allowed: /one of administrator, monitoring, policymaker, management/
+    },
     {
       name: 'permission regex that does not compile',
       raw: { auth: { users: [{ username: 'a', passwordHash: hash }], permissions: [{ user: 'a', vhost: '/', configure: '(', write: '', read: '' }] } },
@@ -253,14 +423,24 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
     },
     {
       name: 'topic permission in a vhost not in amqp.vhosts',
-      raw: { auth: { users: [{ username: 'a', passwordHash: hash }], topicPermissions: [{ user: 'a', vhost: 'nope', exchange: 'amq.topic', write: '', read: '' }] } },
+      raw: {
+        auth: { users: [{ username: 'a', passwordHash: hash }], topicPermissions: [{ user: 'a', vhost: 'nope', exchange: 'amq.topic', write: '', read: '' }] }
+      },
       field: 'auth.topicPermissions[0].vhost',
       value: 'nope',
       allowed: /must be one of amqp.vhosts \("\/"\)/
     },
     {
       name: 'two permissions for one user and vhost',
-      raw: { auth: { users: [{ username: 'a', passwordHash: hash }], permissions: [{ user: 'a', vhost: '/', configure: '', write: '', read: '' }, { user: 'a', vhost: '/', configure: '.*', write: '', read: '' }] } },
+      raw: {
+        auth: {
+          users: [{ username: 'a', passwordHash: hash }],
+          permissions: [
+            { user: 'a', vhost: '/', configure: '', write: '', read: '' },
+            { user: 'a', vhost: '/', configure: '.*', write: '', read: '' }
+          ]
+        }
+      },
       field: 'auth.permissions[1]',
       value: { user: 'a', vhost: '/', configure: '.*', write: '', read: '' },
       allowed: /unique per user and vhost \(already given by auth.permissions\[0\]\)/
@@ -268,66 +448,288 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
     { name: 'guest switch not a boolean', raw: { auth: { guest: { enabled: 'no' } } }, field: 'auth.guest.enabled', value: 'no', allowed: /true or false/ },
     // mqtt.exchange / mqtt.vhost
     { name: 'empty MQTT exchange', raw: { mqtt: { exchange: '' } }, field: 'mqtt.exchange', value: '', allowed: /topic exchange name.*this one is empty/ },
-    { name: 'MQTT exchange not a topic exchange', raw: { mqtt: { exchange: 'amq.fanout' } }, field: 'mqtt.exchange', value: 'amq.fanout', allowed: /only amq\.topic/ },
-    { name: 'MQTT exchange over 255 bytes', raw: { mqtt: { exchange: 'x'.repeat(256) } }, field: 'mqtt.exchange', value: 'x'.repeat(256), allowed: /longer than 255 bytes/ },
-    { name: 'MQTT vhost not an AMQP vhost', raw: { mqtt: { vhost: 'edge' } }, field: 'mqtt.vhost', value: 'edge', allowed: /must be one of amqp\.vhosts \("\/"\)/ },
-    { name: 'MQTT vhost outside a changed vhost list', raw: { amqp: { vhosts: ['prod', 'dev'] } }, field: 'mqtt.vhost', value: '/', allowed: /one of amqp\.vhosts \("prod", "dev"\)/ },
+    {
+      name: 'MQTT exchange not a topic exchange',
+      raw: { mqtt: { exchange: 'amq.fanout' } },
+      field: 'mqtt.exchange',
+      value: 'amq.fanout',
+      allowed: /only amq\.topic/
+    },
+    {
+      name: 'MQTT exchange over 255 bytes',
+      raw: { mqtt: { exchange: 'x'.repeat(256) } },
+      field: 'mqtt.exchange',
+      value: 'x'.repeat(256),
+      allowed: /longer than 255 bytes/
+    },
+    {
+      name: 'MQTT vhost not an AMQP vhost',
+      raw: { mqtt: { vhost: 'edge' } },
+      field: 'mqtt.vhost',
+      value: 'edge',
+      allowed: /must be one of amqp\.vhosts \("\/"\)/
+    },
+    {
+      name: 'MQTT vhost outside a changed vhost list',
+      raw: { amqp: { vhosts: ['prod', 'dev'] } },
+      field: 'mqtt.vhost',
+      value: '/',
+      allowed: /one of amqp\.vhosts \("prod", "dev"\)/
+    },
     // streams
     { name: 'segment below 1 KiB', raw: { streams: { segmentBytes: 1023 } }, field: 'streams.segmentBytes', value: 1023, allowed: /integer >= 1024 bytes/ },
     { name: 'segment age zero', raw: { streams: { segmentAgeSeconds: 0 } }, field: 'streams.segmentAgeSeconds', value: 0, allowed: /integer >= 1 seconds/ },
     { name: 'block below 1 KiB', raw: { streams: { blockBytes: 512 } }, field: 'streams.blockBytes', value: 512, allowed: /integer >= 1024 bytes/ },
-    { name: 'block larger than its segment', raw: { streams: { segmentBytes: 4096, blockBytes: 8192 } }, field: 'streams.blockBytes', value: 8192, allowed: /<= streams\.segmentBytes \(4096 bytes\)/ },
+    {
+      name: 'block larger than its segment',
+      raw: { streams: { segmentBytes: 4096, blockBytes: 8192 } },
+      field: 'streams.blockBytes',
+      value: 8192,
+      allowed: /<= streams\.segmentBytes \(4096 bytes\)/
+    },
     // tiering.url
-    { name: 'tiering URL with another scheme', raw: { tiering: { url: 'https://bucket.s3.amazonaws.com' } }, field: 'tiering.url', value: 'https://bucket.s3.amazonaws.com', allowed: /file:\/\/\/<absolute dir> or s3:\/\/<bucket>.*scheme other than file: and s3:/ },
+    {
+      name: 'tiering URL with another scheme',
+      raw: { tiering: { url: 'https://bucket.s3.amazonaws.com' } },
+      field: 'tiering.url',
+      value: 'https://bucket.s3.amazonaws.com',
+      allowed: /file:\/\/\/<absolute dir> or s3:\/\/<bucket>.*scheme other than file: and s3:/
+    },
     { name: 'relative file URL', raw: { tiering: { url: 'file://cold' } }, field: 'tiering.url', value: 'file://cold', allowed: /no absolute path/ },
-    { name: 'file URL with a query', raw: { tiering: { url: 'file:///cold?x=1' } }, field: 'tiering.url', value: 'file:///cold?x=1', allowed: /query or fragment/ },
-    { name: 'S3 bucket with capitals', raw: { tiering: { url: 's3://Wharf/edge' } }, field: 'tiering.url', value: 's3://Wharf/edge', allowed: /bucket 'Wharf', not an S3 bucket name/ },
+    {
+      name: 'file URL with a query',
+      raw: { tiering: { url: 'file:///cold?x=1' } },
+      field: 'tiering.url',
+      value: 'file:///cold?x=1',
+      allowed: /query or fragment/
+    },
+    {
+      name: 'S3 bucket with capitals',
+      raw: { tiering: { url: 's3://Wharf/edge' } },
+      field: 'tiering.url',
+      value: 's3://Wharf/edge',
+      allowed: /bucket 'Wharf', not an S3 bucket name/
+    },
     { name: 'S3 bucket too short', raw: { tiering: { url: 's3://ab' } }, field: 'tiering.url', value: 's3://ab', allowed: /3-63 characters/ },
     { name: 'S3 URL without bucket', raw: { tiering: { url: 's3:///edge' } }, field: 'tiering.url', value: 's3:///edge', allowed: /bucket ''/ },
-    { name: 'S3 prefix with a doubled slash', raw: { tiering: { url: 's3://wharf-segments/edge//x' } }, field: 'tiering.url', value: 's3://wharf-segments/edge//x', allowed: /empty level in its prefix/ },
+    {
+      name: 'S3 prefix with a doubled slash',
+      raw: { tiering: { url: 's3://wharf-segments/edge//x' } },
+      field: 'tiering.url',
+      value: 's3://wharf-segments/edge//x',
+      allowed: /empty level in its prefix/
+    },
     { name: 'tiering URL not a string', raw: { tiering: { url: 5 } }, field: 'tiering.url', value: 5, allowed: /must be null/ },
     // tiering.s3
-    { name: 'S3 endpoint not a URL', raw: { tiering: { url: 's3://bkt', s3: { endpoint: 'versitygw:7070x' } } }, field: 'tiering.s3.endpoint', value: 'versitygw:7070x', allowed: /http\(s\):\/\/host\[:port\].*has scheme versitygw/ },
-    { name: 'S3 endpoint with credentials', raw: { tiering: { url: 's3://bkt', s3: { endpoint: 'http://key:secret@store:9000' } } }, field: 'tiering.s3.endpoint', value: 'http://key:secret@store:9000', allowed: /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/ },
-    { name: 'S3 region with a space', raw: { tiering: { url: 's3://bkt', s3: { region: 'us east' } } }, field: 'tiering.s3.region', value: 'us east', allowed: /not a region name/ },
-    { name: 'forcePathStyle not a boolean', raw: { tiering: { s3: { forcePathStyle: 'yes' } } }, field: 'tiering.s3.forcePathStyle', value: 'yes', allowed: /true or false/ },
-    { name: 'S3 endpoint with the default file tier', raw: { tiering: { s3: { endpoint: 'http://store:9000' } } }, field: 'tiering.s3.endpoint', value: 'http://store:9000', allowed: /only for s3:\/\/ tiering URLs, but tiering\.url is null \(file:\/\// },
-    { name: 'S3 region with a file tier', raw: { tiering: { url: 'file:///cold', s3: { region: 'eu-west-1' } } }, field: 'tiering.s3.region', value: 'eu-west-1', allowed: /but tiering\.url is file:\/\/\/cold/ },
-    { name: 'path style with a file tier', raw: { tiering: { s3: { forcePathStyle: true } } }, field: 'tiering.s3.forcePathStyle', value: true, allowed: /only for s3:\/\// },
-    { name: 'unknown key under tiering.s3', raw: { tiering: { s3: { accessKeyId: 'AKIA' } } }, field: 'tiering.s3.accessKeyId', value: 'AKIA', allowed: /allowed keys under tiering\.s3: endpoint, region, forcePathStyle/ },
+    {
+      name: 'S3 endpoint not a URL',
+      raw: { tiering: { url: 's3://bkt', s3: { endpoint: 'versitygw:7070x' } } },
+      field: 'tiering.s3.endpoint',
+      value: 'versitygw:7070x',
+      allowed: /http\(s\):\/\/host\[:port\].*has scheme versitygw/
+    },
+    {
+      name: 'S3 endpoint with credentials',
+      raw: { tiering: { url: 's3://bkt', s3: { endpoint: 'http://key:secret@store:9000' } } },
+      field: 'tiering.s3.endpoint',
+      value: 'http://key:secret@store:9000',
+      allowed: /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/
+    },
+    {
+      name: 'S3 region with a space',
+      raw: { tiering: { url: 's3://bkt', s3: { region: 'us east' } } },
+      field: 'tiering.s3.region',
+      value: 'us east',
+      allowed: /not a region name/
+    },
+    {
+      name: 'forcePathStyle not a boolean',
+      raw: { tiering: { s3: { forcePathStyle: 'yes' } } },
+      field: 'tiering.s3.forcePathStyle',
+      value: 'yes',
+      allowed: /true or false/
+    },
+    {
+      name: 'S3 endpoint with the default file tier',
+      raw: { tiering: { s3: { endpoint: 'http://store:9000' } } },
+      field: 'tiering.s3.endpoint',
+      value: 'http://store:9000',
+      allowed: /only for s3:\/\/ tiering URLs, but tiering\.url is null \(file:\/\//
+    },
+    {
+      name: 'S3 region with a file tier',
+      raw: { tiering: { url: 'file:///cold', s3: { region: 'eu-west-1' } } },
+      field: 'tiering.s3.region',
+      value: 'eu-west-1',
+      allowed: /but tiering\.url is file:\/\/\/cold/
+    },
+    {
+      name: 'path style with a file tier',
+      raw: { tiering: { s3: { forcePathStyle: true } } },
+      field: 'tiering.s3.forcePathStyle',
+      value: true,
+      allowed: /only for s3:\/\//
+    },
+    {
+      name: 'unknown key under tiering.s3',
+      raw: { tiering: { s3: { accessKeyId: 'AKIA' } } },
+      field: 'tiering.s3.accessKeyId',
+      value: 'AKIA',
+      allowed: /allowed keys under tiering\.s3: endpoint, region, forcePathStyle/
+    },
     // tiering limits
     { name: 'negative local age', raw: { tiering: { localAgeSeconds: -1 } }, field: 'tiering.localAgeSeconds', value: -1, allowed: /integer >= 0 seconds/ },
     { name: 'negative local bytes', raw: { tiering: { localBytesMax: -1 } }, field: 'tiering.localBytesMax', value: -1, allowed: /integer >= 0 bytes/ },
     { name: 'cache below 64 KiB', raw: { tiering: { cacheBytesMax: 65535 } }, field: 'tiering.cacheBytesMax', value: 65535, allowed: /integer >= 65536 bytes/ },
-    { name: 'cache below two blocks', raw: { streams: { blockBytes: 2097152 }, tiering: { cacheBytesMax: 4194303 } }, field: 'tiering.cacheBytesMax', value: 4194303, allowed: /2 \* streams\.blockBytes = 4194304 bytes/ },
-    { name: 'prefetch watermark 0', raw: { tiering: { prefetchWatermark: 0 } }, field: 'tiering.prefetchWatermark', value: 0, allowed: /greater than 0 and less than 1/ },
+    {
+      name: 'cache below two blocks',
+      raw: { streams: { blockBytes: 2097152 }, tiering: { cacheBytesMax: 4194303 } },
+      field: 'tiering.cacheBytesMax',
+      value: 4194303,
+      allowed: /2 \* streams\.blockBytes = 4194304 bytes/
+    },
+    {
+      name: 'prefetch watermark 0',
+      raw: { tiering: { prefetchWatermark: 0 } },
+      field: 'tiering.prefetchWatermark',
+      value: 0,
+      allowed: /greater than 0 and less than 1/
+    },
     { name: 'prefetch watermark 1', raw: { tiering: { prefetchWatermark: 1 } }, field: 'tiering.prefetchWatermark', value: 1, allowed: /less than 1/ },
-    { name: 'prefetch watermark as text', raw: { tiering: { prefetchWatermark: '0.5' } }, field: 'tiering.prefetchWatermark', value: '0.5', allowed: /a number/ },
+    {
+      name: 'prefetch watermark as text',
+      raw: { tiering: { prefetchWatermark: '0.5' } },
+      field: 'tiering.prefetchWatermark',
+      value: '0.5',
+      allowed: /a number/
+    },
     { name: 'upload retry 0 ms', raw: { tiering: { uploadRetryInitialMs: 0 } }, field: 'tiering.uploadRetryInitialMs', value: 0, allowed: /integer >= 1 ms/ },
-    { name: 'upload retry max below initial', raw: { tiering: { uploadRetryInitialMs: 1000, uploadRetryMaxMs: 999 } }, field: 'tiering.uploadRetryMaxMs', value: 999, allowed: />= tiering\.uploadRetryInitialMs \(1000 ms\)/ },
+    {
+      name: 'upload retry max below initial',
+      raw: { tiering: { uploadRetryInitialMs: 1000, uploadRetryMaxMs: 999 } },
+      field: 'tiering.uploadRetryMaxMs',
+      value: 999,
+      allowed: />= tiering\.uploadRetryInitialMs \(1000 ms\)/
+    },
     { name: 'check interval below 10 ms', raw: { tiering: { checkIntervalMs: 9 } }, field: 'tiering.checkIntervalMs', value: 9, allowed: /integer >= 10 ms/ },
     // storage watermark
-    { name: 'negative disk watermark', raw: { storage: { localBytesMax: -1 } }, field: 'storage.localBytesMax', value: -1, allowed: /integer >= 0 bytes \(0 = no limit\)/ },
-    { name: 'disk check below 10 ms', raw: { storage: { diskCheckIntervalMs: 5 } }, field: 'storage.diskCheckIntervalMs', value: 5, allowed: /integer 10-3600000 ms/ },
-    { name: 'offload threshold not below the disk watermark', raw: { storage: { localBytesMax: 1073741824 } }, field: 'tiering.localBytesMax', value: 1073741824, allowed: /below storage\.localBytesMax \(1073741824 bytes\)/ },
+    {
+      name: 'negative disk watermark',
+      raw: { storage: { localBytesMax: -1 } },
+      field: 'storage.localBytesMax',
+      value: -1,
+      allowed: /integer >= 0 bytes \(0 = no limit\)/
+    },
+    {
+      name: 'disk check below 10 ms',
+      raw: { storage: { diskCheckIntervalMs: 5 } },
+      field: 'storage.diskCheckIntervalMs',
+      value: 5,
+      allowed: /integer 10-3600000 ms/
+    },
+    {
+      name: 'offload threshold not below the disk watermark',
+      raw: { storage: { localBytesMax: 1073741824 } },
+      field: 'tiering.localBytesMax',
+      value: 1073741824,
+      allowed: /below storage\.localBytesMax \(1073741824 bytes\)/
+    },
     // archive
     { name: 'archive not a list', raw: { archive: { filter: '#' } }, field: 'archive', value: { filter: '#' }, allowed: /must be a list/ },
     { name: 'archive entry without stream', raw: { archive: [{ filter: '#' }] }, field: 'archive[0].stream', value: undefined, allowed: /is required/ },
     { name: 'archive entry without filter', raw: { archive: [{ stream: 's' }] }, field: 'archive[0].filter', value: undefined, allowed: /is required/ },
-    { name: "archive filter with '#' inside", raw: { archive: [{ filter: 'a/#/b', stream: 's' }] }, field: 'archive[0].filter', value: 'a/#/b', allowed: /MQTT topic filter.*'#' before the last level/ },
-    { name: 'archive filter with a wildcard inside a level', raw: { archive: [{ filter: 'a/b+', stream: 's' }] }, field: 'archive[0].filter', value: 'a/b+', allowed: /wildcard inside the level 'b\+'/ },
-    { name: 'archive filter with #x', raw: { archive: [{ filter: 'a/#x', stream: 's' }] }, field: 'archive[0].filter', value: 'a/#x', allowed: /wildcard inside the level/ },
+    {
+      name: "archive filter with '#' inside",
+      raw: { archive: [{ filter: 'a/#/b', stream: 's' }] },
+      field: 'archive[0].filter',
+      value: 'a/#/b',
+      allowed: /MQTT topic filter.*'#' before the last level/
+    },
+    {
+      name: 'archive filter with a wildcard inside a level',
+      raw: { archive: [{ filter: 'a/b+', stream: 's' }] },
+      field: 'archive[0].filter',
+      value: 'a/b+',
+      allowed: /wildcard inside the level 'b\+'/
+    },
+    {
+      name: 'archive filter with #x',
+      raw: { archive: [{ filter: 'a/#x', stream: 's' }] },
+      field: 'archive[0].filter',
+      value: 'a/#x',
+      allowed: /wildcard inside the level/
+    },
     { name: 'empty archive filter', raw: { archive: [{ filter: '', stream: 's' }] }, field: 'archive[0].filter', value: '', allowed: /is empty/ },
-    { name: 'archive filter with NUL', raw: { archive: [{ filter: 'a\u0000b', stream: 's' }] }, field: 'archive[0].filter', value: 'a\u0000b', allowed: /U\+0000/ },
-    { name: 'shared subscription as archive filter', raw: { archive: [{ filter: '$share/g/a/#', stream: 's' }] }, field: 'archive[0].filter', value: '$share/g/a/#', allowed: /shared subscription/ },
+    {
+      name: 'archive filter with NUL',
+      raw: { archive: [{ filter: 'a\u0000b', stream: 's' }] },
+      field: 'archive[0].filter',
+      value: 'a\u0000b',
+      allowed: /U\+0000/
+    },
+    {
+      name: 'shared subscription as archive filter',
+      raw: { archive: [{ filter: '$share/g/a/#', stream: 's' }] },
+      field: 'archive[0].filter',
+      value: '$share/g/a/#',
+      allowed: /shared subscription/
+    },
     { name: 'empty stream name', raw: { archive: [{ filter: '#', stream: '' }] }, field: 'archive[0].stream', value: '', allowed: /1-255 bytes.*is empty/ },
-    { name: 'stream name over 255 bytes', raw: { archive: [{ filter: '#', stream: 'é'.repeat(128) }] }, field: 'archive[0].stream', value: 'é'.repeat(128), allowed: /longer than 255 bytes/ },
-    { name: 'stream name amq.*', raw: { archive: [{ filter: '#', stream: 'amq.archive' }] }, field: 'archive[0].stream', value: 'amq.archive', allowed: /starts with 'amq\.'/ },
-    { name: 'stream name mqtt-*', raw: { archive: [{ filter: '#', stream: 'mqtt-session/x' }] }, field: 'archive[0].stream', value: 'mqtt-session/x', allowed: /starts with 'mqtt-'/ },
-    { name: 'stream used twice', raw: { archive: [{ filter: 'a', stream: 's' }, { filter: 'b', stream: 't' }, { filter: 'c', stream: 's' }] }, field: 'archive[2].stream', value: 's', allowed: /unique \(already used by archive\[0\]\)/ },
-    { name: 'archive max age 0', raw: { archive: [{ filter: '#', stream: 's', maxAgeSeconds: 0 }] }, field: 'archive[0].maxAgeSeconds', value: 0, allowed: /integer >= 1 seconds/ },
-    { name: 'archive max length not an integer', raw: { archive: [{ filter: '#', stream: 's', maxLengthBytes: 1.5 }] }, field: 'archive[0].maxLengthBytes', value: 1.5, allowed: /integer >= 1 bytes/ },
-    { name: 'unknown key in an archive entry', raw: { archive: [{ filter: '#', stream: 's', maxAge: 5 }] }, field: 'archive[0].maxAge', value: 5, allowed: /allowed keys under archive\[0\]: filter, stream, maxAgeSeconds, maxLengthBytes/ }
+    {
+      name: 'stream name over 255 bytes',
+      raw: { archive: [{ filter: '#', stream: 'é'.repeat(128) }] },
+      field: 'archive[0].stream',
+      value: 'é'.repeat(128),
+      allowed: /longer than 255 bytes/
+    },
+    {
+      name: 'stream name amq.*',
+      raw: { archive: [{ filter: '#', stream: 'amq.archive' }] },
+      field: 'archive[0].stream',
+      value: 'amq.archive',
+      allowed: /starts with 'amq\.'/
+    },
+    {
+      name: 'stream name mqtt-*',
+      raw: { archive: [{ filter: '#', stream: 'mqtt-session/x' }] },
+      field: 'archive[0].stream',
+      value: 'mqtt-session/x',
+      allowed: /starts with 'mqtt-'/
+    },
+    {
+      name: 'stream used twice',
+      raw: {
+        archive: [
+          { filter: 'a', stream: 's' },
+          { filter: 'b', stream: 't' },
+          { filter: 'c', stream: 's' }
+        ]
+      },
+      field: 'archive[2].stream',
+      value: 's',
+      allowed: /unique \(already used by archive\[0\]\)/
+    },
+    {
+      name: 'archive max age 0',
+      raw: { archive: [{ filter: '#', stream: 's', maxAgeSeconds: 0 }] },
+      field: 'archive[0].maxAgeSeconds',
+      value: 0,
+      allowed: /integer >= 1 seconds/
+    },
+    {
+      name: 'archive max length not an integer',
+      raw: { archive: [{ filter: '#', stream: 's', maxLengthBytes: 1.5 }] },
+      field: 'archive[0].maxLengthBytes',
+      value: 1.5,
+      allowed: /integer >= 1 bytes/
+    },
+    {
+      name: 'unknown key in an archive entry',
+      raw: { archive: [{ filter: '#', stream: 's', maxAge: 5 }] },
+      field: 'archive[0].maxAge',
+      value: 5,
+      allowed: /allowed keys under archive\[0\]: filter, stream, maxAgeSeconds, maxLengthBytes/
+    }
   ]
 
   for (const c of cases) {

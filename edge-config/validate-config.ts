@@ -25,8 +25,16 @@ interface Leaf {
   display?: (v: unknown) => unknown
 }
 /** itemDefaults: what an item holds for the fields it does not set (none: every field is required). */
-interface ListNode<T> { kind: 'list', item: Schema<T>, optional?: boolean, itemDefaults?: () => unknown }
-interface MapNode<T> { kind: 'map', fields: { [K in keyof T]-?: Schema<NonNullable<T[K]>> } }
+interface ListNode<T> {
+  kind: 'list'
+  item: Schema<T>
+  optional?: boolean
+  itemDefaults?: () => unknown
+}
+interface MapNode<T> {
+  kind: 'map'
+  fields: { [K in keyof T]-?: Schema<NonNullable<T[K]>> }
+}
 /** The schema mirrors WharfConfig, so a field added to config-types.ts without a check does not compile. */
 type Schema<T> = [T] extends [ReadonlyArray<infer U>] ? ListNode<U> : [T] extends [object] ? MapNode<T> : Leaf
 type Node = Leaf | ListNode<unknown> | MapNode<Record<string, unknown>>
@@ -45,30 +53,30 @@ const text: Leaf = { kind: 'leaf', allowed: 'must be a non-empty string', test: 
 const bool: Leaf = { kind: 'leaf', allowed: 'must be true or false', test: v => typeof v === 'boolean' }
 const filePathOrNull: Leaf = { kind: 'leaf', allowed: 'must be a file path, or null', test: v => v === null || (typeof v === 'string' && v.length > 0) }
 
-function int (min: number, max: number, unit: string, why = ''): Leaf {
+function int(min: number, max: number, unit: string, why = ''): Leaf {
   const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `${min}-${max}`
   return { kind: 'leaf', allowed: `must be an integer ${range}${unit === '' ? '' : ' ' + unit}${why}`, test: v => isInt(v, min, max) }
 }
 
-function oneOf (...values: string[]): Leaf {
+function oneOf(...values: string[]): Leaf {
   return { kind: 'leaf', allowed: `must be one of ${values.join(', ')}`, test: v => typeof v === 'string' && values.includes(v) }
 }
 
 /** A string leaf judged by a problem function (name-checks.ts); null allowed when `orNull`. */
-function checked (allowed: string, problem: (s: string) => string | null, orNull = false): Leaf {
+function checked(allowed: string, problem: (s: string) => string | null, orNull = false): Leaf {
   return {
     kind: 'leaf',
     allowed,
     test: v => (orNull && v === null) || (typeof v === 'string' && problem(v) === null),
-    explain: v => typeof v === 'string' ? problem(v) : null
+    explain: v => (typeof v === 'string' ? problem(v) : null)
   }
 }
 
-function optional (leaf: Leaf): Leaf {
+function optional(leaf: Leaf): Leaf {
   return { ...leaf, optional: true }
 }
 
-function list<T> (item: Schema<T>): ListNode<T> {
+function list<T>(item: Schema<T>): ListNode<T> {
   return { kind: 'list', item, optional: true }
 }
 
@@ -85,7 +93,8 @@ const passwordHash: Leaf = {
 }
 const scramSha256: Leaf = {
   kind: 'leaf',
-  allowed: 'must be SCRAM-SHA-256$<iterations 4096-10000000>:<salt base64>$<StoredKey base64>:<ServerKey base64> (RFC 5803; keys of 32 bytes), as printed by `wharf passwd --scram`',
+  allowed:
+    'must be SCRAM-SHA-256$<iterations 4096-10000000>:<salt base64>$<StoredKey base64>:<ServerKey base64> (RFC 5803; keys of 32 bytes), as printed by `wharf passwd --scram`',
   test: isScramCredentials,
   optional: true,
   redact: true
@@ -94,16 +103,20 @@ const permissionRegex: Leaf = {
   kind: 'leaf',
   allowed: 'must be a regular expression as RabbitMQ takes them (searched for, not anchored; "" matches nothing)',
   test: v => typeof v === 'string' && permissionRegexProblem(v) === null,
-  explain: v => typeof v === 'string' ? permissionRegexProblem(v) : null
+  explain: v => (typeof v === 'string' ? permissionRegexProblem(v) : null)
 }
 // A node name is one object key component of its usage records.
-const nodeName: Leaf = { kind: 'leaf', allowed: 'must be null (the host name) or 1-64 letters, digits, ".", "_" or "-"', test: v => v === null || (typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v) && v !== '.' && v !== '..') }
+const nodeName: Leaf = {
+  kind: 'leaf',
+  allowed: 'must be null (the host name) or 1-64 letters, digits, ".", "_" or "-"',
+  test: v => v === null || (typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v) && v !== '.' && v !== '..')
+}
 const wsPath: Leaf = { kind: 'leaf', allowed: "must be a URL path starting with '/'", test: v => typeof v === 'string' && /^\/[^\s?#]*$/.test(v) }
 
 const tieringUrl = checked('must be null (file://<dataDir>/cold), file:///<absolute dir> or s3://<bucket>[/<prefix>]', tieringUrlProblem, true)
 const s3Endpoint = checked('must be null (AWS) or an http(s)://host[:port] URL', s3EndpointProblem, true)
 const s3Region = checked('must be null (AWS_REGION, else us-east-1) or a region name', s3RegionProblem, true)
-const mqttExchange = checked("must be a topic exchange name, 1-255 bytes (default amq.topic)", mqttExchangeProblem)
+const mqttExchange = checked('must be a topic exchange name, 1-255 bytes (default amq.topic)', mqttExchangeProblem)
 const topicFilter = checked("must be an MQTT topic filter ('+' and '#' as whole levels, '#' last)", topicFilterProblem)
 const streamName = checked("must be a stream queue name, 1-255 bytes, not starting with 'amq.', 'mqtt-' or 'bridge/'", streamNameProblem)
 const fraction: Leaf = {
@@ -134,7 +147,14 @@ const tlsFields = { host: bindHostOrNull, port, certFile: filePathOrNull, keyFil
 const adminTls: Schema<WharfConfig['admin']['tls']> = { kind: 'map', fields: tlsFields }
 const tls: Schema<WharfConfig['mqtt']['tls']> = {
   kind: 'map',
-  fields: { ...tlsFields, identityAsUsername: { ...oneOf('commonName', 'subjectAltName'), allowed: 'must be null (off), commonName or subjectAltName', test: v => v === null || v === 'commonName' || v === 'subjectAltName' } }
+  fields: {
+    ...tlsFields,
+    identityAsUsername: {
+      ...oneOf('commonName', 'subjectAltName'),
+      allowed: 'must be null (off), commonName or subjectAltName',
+      test: v => v === null || v === 'commonName' || v === 'subjectAltName'
+    }
+  }
 }
 const acl: Schema<WharfConfig['auth']['defaultAcl']> = { kind: 'map', fields: { publish: list(aclPattern), subscribe: list(aclPattern) } }
 
@@ -145,7 +165,10 @@ const schema: Schema<WharfConfig> = {
   fields: {
     dataDir: text,
     host: bindHost,
-    log: { kind: 'map', fields: { level: oneOf('debug', 'info', 'warn', 'error'), format: oneOf('json', 'text'), repeatIntervalSeconds: int(1, 86_400, 'seconds') } },
+    log: {
+      kind: 'map',
+      fields: { level: oneOf('debug', 'info', 'warn', 'error'), format: oneOf('json', 'text'), repeatIntervalSeconds: int(1, 86_400, 'seconds') }
+    },
     storage: {
       kind: 'map',
       fields: {
@@ -251,7 +274,10 @@ const schema: Schema<WharfConfig> = {
         fields: {
           name: bridgeName,
           url: bridgeUrl,
-          tls: { kind: 'map', fields: { caFile: filePathOrNull, certFile: filePathOrNull, keyFile: filePathOrNull, serverName: textOrNull, rejectUnauthorized: bool } },
+          tls: {
+            kind: 'map',
+            fields: { caFile: filePathOrNull, certFile: filePathOrNull, keyFile: filePathOrNull, serverName: textOrNull, rejectUnauthorized: bool }
+          },
           out: bridgeDirection(' (local)'),
           in: bridgeDirection(' (at the remote)'),
           amqp: {
@@ -289,7 +315,10 @@ const schema: Schema<WharfConfig> = {
       kind: 'map',
       fields: {
         perConnection: { kind: 'map', fields: { publishMessagesPerSecond: limit('messages/s'), publishBytesPerSecond: limit('bytes/s') } },
-        perUser: { kind: 'map', fields: { publishMessagesPerSecond: limit('messages/s'), publishBytesPerSecond: limit('bytes/s'), connectionsMax: limit('connections') } },
+        perUser: {
+          kind: 'map',
+          fields: { publishMessagesPerSecond: limit('messages/s'), publishBytesPerSecond: limit('bytes/s'), connectionsMax: limit('connections') }
+        },
         perVhost: { kind: 'map', fields: { connectionsMax: limit('connections') } },
         perSourceIp: { kind: 'map', fields: { connectionsPerSecond: limit('connections/s') } },
         publishBurstMs: int(1, 60_000, 'ms'),
@@ -350,7 +379,7 @@ const secretFields = ['.passwordHash', '.scramSha256']
  * Merges `raw` over the defaults and validates the result. A missing or null section takes its defaults;
  * unknown keys, wrong types and out-of-range values throw a ConfigError naming the field.
  */
-export function validateConfig (raw: unknown, source?: string, options: ValidateOptions = {}): WharfConfig {
+export function validateConfig(raw: unknown, source?: string, options: ValidateOptions = {}): WharfConfig {
   const fail: Fail = (field, value, allowed) => {
     const redact = secretFields.some(f => field.endsWith(f)) && value !== undefined
     throw new ConfigError({ field, value, allowed, source: options.fieldSources?.[field] ?? source, redact })
@@ -361,7 +390,7 @@ export function validateConfig (raw: unknown, source?: string, options: Validate
   return config
 }
 
-function walk (node: Node, raw: unknown, fallback: unknown, path: string, fail: Fail): unknown {
+function walk(node: Node, raw: unknown, fallback: unknown, path: string, fail: Fail): unknown {
   if (node.kind === 'map') return walkMap(node, raw, fallback, path, fail)
   // A list written as an empty YAML key (`users:`) is null and means the default, as for sections.
   const value = raw === undefined || (raw === null && node.kind === 'list') ? fallback : raw
@@ -376,7 +405,7 @@ function walk (node: Node, raw: unknown, fallback: unknown, path: string, fail: 
   return value
 }
 
-function walkMap (node: MapNode<Record<string, unknown>>, raw: unknown, fallback: unknown, path: string, fail: Fail): Record<string, unknown> {
+function walkMap(node: MapNode<Record<string, unknown>>, raw: unknown, fallback: unknown, path: string, fail: Fail): Record<string, unknown> {
   const keys = Object.keys(node.fields)
   const given = raw === undefined || raw === null ? {} : raw
   if (!isPlainObject(given)) return fail(path || '(top level)', raw, `must be a mapping with keys ${keys.join(', ')}`)
@@ -396,10 +425,10 @@ function walkMap (node: MapNode<Record<string, unknown>>, raw: unknown, fallback
   return out
 }
 
-function join (path: string, key: string): string {
+function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`
 }
 
-function isPlainObject (v: unknown): v is Record<string, unknown> {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

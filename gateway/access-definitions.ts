@@ -13,15 +13,16 @@ import type { UserPermissions, UserTopicPermission } from '../core/auth/access-s
 import { fullPermissions } from '../core/auth/access-types.ts'
 import { aclTopicPermission } from '../adapters/mqtt/topic-acl.ts'
 
-export function definitionsFromConfig (config: WharfConfig): Definitions {
+export function definitionsFromConfig(config: WharfConfig): Definitions {
   const { auth } = config
   const permissions: UserPermissions[] = []
   const topicPermissions: UserTopicPermission[] = auth.topicPermissions.map(t => ({ ...t }))
   for (const u of auth.users) {
     const explicit = auth.permissions.filter(p => p.user === u.username)
-    const mine = explicit.length > 0
-      ? explicit.map(p => ({ ...p }))
-      : (u.vhosts ?? ['/']).filter(v => config.amqp.vhosts.includes(v)).map(vhost => ({ user: u.username, vhost, ...fullPermissions }))
+    const mine =
+      explicit.length > 0
+        ? explicit.map(p => ({ ...p }))
+        : (u.vhosts ?? ['/']).filter(v => config.amqp.vhosts.includes(v)).map(vhost => ({ user: u.username, vhost, ...fullPermissions }))
     permissions.push(...mine)
     const topic = aclTopicPermission(u, auth.defaultAcl, config.mqtt.exchange)
     if (topic === undefined) continue

@@ -16,19 +16,24 @@ import { tlsEnabled } from './tls-options.ts'
 import type { BindAddresses } from '../edge-config/bind-addresses.ts'
 import type { PasswordVerifier } from '../core/auth/password-verifier.ts'
 
-export async function openAccess (config: WharfConfig, store: SqliteStore, logger: Logger, verifier: PasswordVerifier): Promise<AccessControl> {
+export async function openAccess(config: WharfConfig, store: SqliteStore, logger: Logger, verifier: PasswordVerifier): Promise<AccessControl> {
   const access = new AccessStore(store)
   const log = logger.child({ component: 'access' })
   const report = await seedDefinitions(access, store, definitionsFromConfig(config))
-  if (report.applied.length > 0 || report.deleted.length > 0) log.info('access definitions from the configuration applied', { applied: report.applied, deleted: report.deleted })
-  for (const s of report.skipped) log.warn('access definition from the configuration not applied now (its user or vhost is gone); tried again at the next start', { definition: s })
+  if (report.applied.length > 0 || report.deleted.length > 0)
+    log.info('access definitions from the configuration applied', { applied: report.applied, deleted: report.deleted })
+  for (const s of report.skipped)
+    log.warn('access definition from the configuration not applied now (its user or vhost is gone); tried again at the next start', { definition: s })
   return new AccessControl({ store: access, guestEnabled: config.auth.guest.enabled, verifier })
 }
 
 /** Vhosts created and deleted through the access store become and stop being vhosts of the model. */
-export function wireVhosts (access: AccessStore, broker: Broker, amqp: AmqpAdapter, mqttVhost: string, logger: Logger): void {
+export function wireVhosts(access: AccessStore, broker: Broker, amqp: AmqpAdapter, mqttVhost: string, logger: Logger): void {
   access.addVhostListener({
-    vhostAdded: name => { broker.addVhost(name); logger.info('vhost added', { vhost: name }) },
+    vhostAdded: name => {
+      broker.addVhost(name)
+      logger.info('vhost added', { vhost: name })
+    },
     vhostDeleting: name => {
       if (name === mqttVhost) throw preconditionFailed(`vhost '${name}' cannot be deleted: MQTT clients live in it (mqtt.vhost)`)
     },
@@ -41,7 +46,7 @@ export function wireVhosts (access: AccessStore, broker: Broker, amqp: AmqpAdapt
 }
 
 /** Anonymous MQTT on an address other machines reach: anyone on the network may publish and subscribe. */
-export function warnAnonymousExposure (config: WharfConfig, hosts: BindAddresses, logger: Logger): void {
+export function warnAnonymousExposure(config: WharfConfig, hosts: BindAddresses, logger: Logger): void {
   if (!config.auth.allowAnonymous) return
   const listeners: Array<[string, string, boolean]> = [
     ['mqtt', hosts.mqtt, true],
@@ -51,5 +56,7 @@ export function warnAnonymousExposure (config: WharfConfig, hosts: BindAddresses
   ]
   const exposed = listeners.filter(([, host, on]) => on && !isLoopbackBind(host)).map(([name, host]) => `${name} on ${host}`)
   if (exposed.length === 0) return
-  logger.warn('anonymous MQTT access is enabled on a listener that is not loopback-only: set auth.allowAnonymous to false, or bind the listener to 127.0.0.1', { listeners: exposed })
+  logger.warn('anonymous MQTT access is enabled on a listener that is not loopback-only: set auth.allowAnonymous to false, or bind the listener to 127.0.0.1', {
+    listeners: exposed
+  })
 }

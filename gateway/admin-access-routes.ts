@@ -32,10 +32,15 @@ interface Request {
 }
 
 class HttpError extends Error {
-  constructor (readonly status: number, message: string) { super(message) }
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message)
+  }
 }
 
-export function accessRoutes (store: AccessStore): AdminApi {
+export function accessRoutes(store: AccessStore): AdminApi {
   return async (req, res, path, principal) => {
     if (path === '/api/whoami') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return false
@@ -47,7 +52,10 @@ export function accessRoutes (store: AccessStore): AdminApi {
     const collection = match[1] as keyof typeof collections
     const handlers = collections[collection]
     const handler = handlers[req.method as keyof typeof handlers]
-    if (handler === undefined) { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported on /api/${collection}` }); return true }
+    if (handler === undefined) {
+      sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported on /api/${collection}` })
+      return true
+    }
     try {
       const names = decodeNames(match[2] ?? '')
       await handler({ req, res, names, principal, store })
@@ -74,11 +82,17 @@ const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permission
       }
       upserted(res, await store.putUser(user))
     },
-    DELETE: async ({ res, names, store }) => { deleted(res, await store.deleteUser(one(names)), `no user '${one(names)}'`) }
+    DELETE: async ({ res, names, store }) => {
+      deleted(res, await store.deleteUser(one(names)), `no user '${one(names)}'`)
+    }
   },
   vhosts: {
-    PUT: async ({ res, names, store }) => { upserted(res, await store.addVhost(one(names)) ? 'created' : 'updated') },
-    DELETE: async ({ res, names, store }) => { deleted(res, await store.deleteVhost(one(names)), `no vhost '${one(names)}'`) }
+    PUT: async ({ res, names, store }) => {
+      upserted(res, (await store.addVhost(one(names))) ? 'created' : 'updated')
+    },
+    DELETE: async ({ res, names, store }) => {
+      deleted(res, await store.deleteVhost(one(names)), `no vhost '${one(names)}'`)
+    }
   },
   permissions: {
     PUT: async ({ req, res, names, store }) => {
@@ -106,7 +120,7 @@ const collections: Record<'users' | 'vhosts' | 'permissions' | 'topic-permission
   }
 }
 
-function passwordHashOf (body: Record<string, unknown>): string | undefined {
+function passwordHashOf(body: Record<string, unknown>): string | undefined {
   if (typeof body.password === 'string') return hashPassword(body.password)
   if (body.password_hash === undefined) return undefined
   // RabbitMQ's hashes come with their algorithm (rabbitmqadmin declare user ... hashing_algorithm=...).
@@ -115,60 +129,70 @@ function passwordHashOf (body: Record<string, unknown>): string | undefined {
     if (stored === null) throw new HttpError(400, `password_hash is not a ${body.hashing_algorithm} hash`)
     return stored
   }
-  if (!isPasswordHash(body.password_hash)) throw new HttpError(400, 'password_hash must be a scrypt hash as `wharf passwd` prints it, or a RabbitMQ hash with its hashing_algorithm')
+  if (!isPasswordHash(body.password_hash))
+    throw new HttpError(400, 'password_hash must be a scrypt hash as `wharf passwd` prints it, or a RabbitMQ hash with its hashing_algorithm')
   return body.password_hash as string
 }
 
-function scramOf (body: Record<string, unknown>): string | undefined {
+function scramOf(body: Record<string, unknown>): string | undefined {
   if (body.scram_sha256 === undefined) return undefined
   if (!isScramCredentials(body.scram_sha256)) throw new HttpError(400, 'scram_sha256 must be RFC 5803 credentials as `wharf passwd --scram` prints them')
   return body.scram_sha256 as string
 }
 
 /** RabbitMQ takes tags as "a,b" or as a list. */
-function tagsOf (tags: unknown): UserTag[] | undefined {
+function tagsOf(tags: unknown): UserTag[] | undefined {
   if (tags === undefined) return undefined
-  const list = typeof tags === 'string' ? tags.split(',').map(t => t.trim()).filter(t => t !== '') : tags
+  const list =
+    typeof tags === 'string'
+      ? tags
+          .split(',')
+          .map(t => t.trim())
+          .filter(t => t !== '')
+      : tags
   if (!Array.isArray(list) || !list.every(t => typeof t === 'string')) throw new HttpError(400, 'tags must be a comma-separated string or a list of strings')
   return list as UserTag[]
 }
 
-function regex (body: Record<string, unknown>, field: string): string {
+function regex(body: Record<string, unknown>, field: string): string {
   const v = body[field]
   if (typeof v !== 'string') throw new HttpError(400, `${field} must be a string (a regular expression)`)
   return v
 }
 
-function upserted (res: ServerResponse, outcome: Upsert): void {
+function upserted(res: ServerResponse, outcome: Upsert): void {
   res.writeHead(outcome === 'created' ? 201 : 204)
   res.end()
 }
 
-function deleted (res: ServerResponse, existed: boolean, missing: string): void {
+function deleted(res: ServerResponse, existed: boolean, missing: string): void {
   if (!existed) throw new HttpError(404, missing)
   res.writeHead(204)
   res.end()
 }
 
-function one (names: readonly string[]): string {
+function one(names: readonly string[]): string {
   if (names.length !== 1) throw new HttpError(404, 'expected one name in the path')
   return names[0] as string
 }
 
-function two (names: readonly string[]): [string, string] {
+function two(names: readonly string[]): [string, string] {
   if (names.length !== 2) throw new HttpError(404, 'expected a vhost and a user in the path')
   return [names[0] as string, names[1] as string]
 }
 
-function decodeNames (rest: string): string[] {
+function decodeNames(rest: string): string[] {
   try {
-    return rest.split('/').filter(p => p !== '').map(p => decodeURIComponent(p))
+    return rest
+      .split('/')
+      .filter(p => p !== '')
+      .map(p => decodeURIComponent(p))
   } catch {
     throw new HttpError(400, `malformed URL encoding in ${rest}`)
   }
 }
 
-async function readJson (req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = []
   let bytes = 0
   for await (const chunk of req) {
@@ -179,7 +203,11 @@ async function readJson (req: IncomingMessage): Promise<Record<string, unknown>>
   const text = Buffer.concat(chunks).toString('utf8')
   if (text.trim() === '') return {}
   let body: unknown
-  try { body = JSON.parse(text) } catch (err) { throw new HttpError(400, `request body is not JSON: ${(err as Error).message}`) }
+  try {
+    body = JSON.parse(text)
+  } catch (err) {
+    throw new HttpError(400, `request body is not JSON: ${(err as Error).message}`)
+  }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'request body must be a JSON object')
   return body as Record<string, unknown>
 }

@@ -9,14 +9,12 @@ import type { Principal, UserTag } from '../core/auth/access-types.ts'
 export const openPaths: ReadonlySet<string> = new Set(['/healthz', '/readyz'])
 export const realm = 'Wharf'
 
-export type AdminDecision =
-  | { ok: true, principal: Principal }
-  | { ok: false, status: 401 | 403, reason: string }
+export type AdminDecision = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; reason: string }
 
 const readers: readonly UserTag[] = ['administrator', 'monitoring']
 const writers: readonly UserTag[] = ['administrator']
 
-export async function authorizeAdmin (access: AccessControl, req: IncomingMessage, path: string): Promise<AdminDecision> {
+export async function authorizeAdmin(access: AccessControl, req: IncomingMessage, path: string): Promise<AdminDecision> {
   const credentials = basicCredentials(req.headers.authorization)
   if (credentials === null) return { ok: false, status: 401, reason: 'credentials required (HTTP Basic)' }
   const login = await access.login(credentials.username, credentials.password, req.socket.remoteAddress)
@@ -36,7 +34,7 @@ export async function authorizeAdmin (access: AccessControl, req: IncomingMessag
 }
 
 /** RFC 7617: "Basic " + base64(user ":" password); the user holds no colon, the password may. */
-export function basicCredentials (header: string | undefined): { username: string, password: string } | null {
+export function basicCredentials(header: string | undefined): { username: string; password: string } | null {
   if (header === undefined) return null
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)
   if (match === null) return null

@@ -30,25 +30,32 @@ export interface AdminOptions {
 
 // Admin HTTP: health for orchestrators, Prometheus metrics, and the management API compatible with
 // RabbitMQ's (gateway/management/), so rabbitmqadmin, dashboards and scripts written for it work.
-export function createAdminServer (metrics: Metrics, state: AdminState, opts: AdminOptions): Server {
+export function createAdminServer(metrics: Metrics, state: AdminState, opts: AdminOptions): Server {
   return createServer(adminRequestHandler(metrics, state, opts))
 }
 
 /** The admin API as a request handler, for the plain and the TLS (admin.tls) listener alike. */
-export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: AdminOptions): AdminRoute {
+export function adminRequestHandler(metrics: Metrics, state: AdminState, opts: AdminOptions): AdminRoute {
   const extraRoutes = opts.extraRoutes ?? {}
   const routes: Record<string, AdminRoute> = {
     ...extraRoutes,
     ...opts.publicRoutes,
     '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
-    '/readyz': (_req, res) => state.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' }),
+    '/readyz': (_req, res) => (state.ready() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' })),
     '/metrics': (_req, res) => {
-      metrics.render().then(text => {
-        res.writeHead(200, { 'content-type': metrics.contentType })
-        res.end(text)
-      }, err => sendJson(res, 500, { error: 'internal_error', reason: `metrics: render: ${(err as Error).message}` }))
+      metrics.render().then(
+        text => {
+          res.writeHead(200, { 'content-type': metrics.contentType })
+          res.end(text)
+        },
+        err => sendJson(res, 500, { error: 'internal_error', reason: `metrics: render: ${(err as Error).message}` })
+      )
     },
-    '/api/tiering': (_req, res) => { const t = state.tiering(); if (t === null) sendJson(res, 503, { error: 'starting' }); else sendJson(res, 200, t) }
+    '/api/tiering': (_req, res) => {
+      const t = state.tiering()
+      if (t === null) sendJson(res, 503, { error: 'starting' })
+      else sendJson(res, 200, t)
+    }
   }
   const publicRoutes = opts.publicRoutes ?? {}
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -65,10 +72,19 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
       }
       for (const api of opts.apis ?? []) if (await api(req, res, path, decision.principal)) return
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') { sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported here` }); return }
-    if (path === '/api/bridges' || path.startsWith('/api/bridges/')) { sendBridges(res, path, state); return }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'method_not_allowed', reason: `${req.method} is not supported here` })
+      return
+    }
+    if (path === '/api/bridges' || path.startsWith('/api/bridges/')) {
+      sendBridges(res, path, state)
+      return
+    }
     const route = routes[path]
-    if (!route) { sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` }); return }
+    if (!route) {
+      sendJson(res, 404, { error: 'not_found', reason: `no admin resource at ${path}` })
+      return
+    }
     route(req, res)
   }
   return (req, res) => {
@@ -80,17 +96,31 @@ export function adminRequestHandler (metrics: Metrics, state: AdminState, opts: 
 }
 
 /** /api/bridges, /api/bridges/{name} (URL-encoded). */
-function sendBridges (res: ServerResponse, path: string, state: AdminState): void {
-  const rest = path.slice('/api/bridges'.length).split('/').filter(p => p !== '')
-  if (rest.length === 0) { sendJson(res, 200, state.bridges()); return }
+function sendBridges(res: ServerResponse, path: string, state: AdminState): void {
+  const rest = path
+    .slice('/api/bridges'.length)
+    .split('/')
+    .filter(p => p !== '')
+  if (rest.length === 0) {
+    sendJson(res, 200, state.bridges())
+    return
+  }
   let name: string
-  try { name = decodeURIComponent(rest.join('/')) } catch { sendJson(res, 400, { error: 'bad_request', reason: `malformed URL encoding in ${path}` }); return }
+  try {
+    name = decodeURIComponent(rest.join('/'))
+  } catch {
+    sendJson(res, 400, { error: 'bad_request', reason: `malformed URL encoding in ${path}` })
+    return
+  }
   const bridge = state.bridges().find(b => b.name === name)
-  if (bridge === undefined) { sendJson(res, 404, { error: 'not_found', reason: `no bridge '${name}'` }); return }
+  if (bridge === undefined) {
+    sendJson(res, 404, { error: 'not_found', reason: `no bridge '${name}'` })
+    return
+  }
   sendJson(res, 200, bridge)
 }
 
-export function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers })
   res.end(JSON.stringify(body))
 }

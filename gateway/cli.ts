@@ -19,9 +19,13 @@ Usage:
   wharf --help                         this text
 `
 
-interface ParsedArgs { command: string | undefined, configFile: string | undefined, error?: string }
+interface ParsedArgs {
+  command: string | undefined
+  configFile: string | undefined
+  error?: string
+}
 
-function parseArgs (argv: string[]): ParsedArgs {
+function parseArgs(argv: string[]): ParsedArgs {
   let command: string | undefined
   let configFile: string | undefined
   for (let i = 0; i < argv.length; i++) {
@@ -44,7 +48,7 @@ function parseArgs (argv: string[]): ParsedArgs {
   return { command, configFile }
 }
 
-export async function main (argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   quietSdkNotices()
   // Commands with their own arguments (a key, --url, --scram) parse them themselves.
   if (argv[0] === 'segments') return await (await import('./segments-command.ts')).segmentsCommand(argv.slice(1))
@@ -52,30 +56,46 @@ export async function main (argv: string[]): Promise<number> {
   if (argv[0] === 'passwd') return await (await import('./passwd-command.ts')).passwdCommand(argv.slice(1))
   if (argv[0] === 'ctl') return await (await import('./ctl/ctl-command.ts')).ctlCommand(argv.slice(1))
   const args = parseArgs(argv)
-  if (args.error) { process.stderr.write(`wharf: ${args.error}\n\n${usage}`); return 2 }
+  if (args.error) {
+    process.stderr.write(`wharf: ${args.error}\n\n${usage}`)
+    return 2
+  }
   switch (args.command) {
-    case 'version': process.stdout.write(`wharf ${wharfVersion}\n`); return 0
-    case 'help': case undefined: process.stdout.write(usage); return args.command === 'help' ? 0 : 2
-    case 'check-config': return await checkConfig(args.configFile)
-    case 'start': return start(args.configFile)
-    case 'passwd': return await (await import('./passwd-command.ts')).passwdCommand([])
-    default: process.stderr.write(`wharf: unknown command "${args.command}"\n\n${usage}`); return 2
+    case 'version':
+      process.stdout.write(`wharf ${wharfVersion}\n`)
+      return 0
+    case 'help':
+    case undefined:
+      process.stdout.write(usage)
+      return args.command === 'help' ? 0 : 2
+    case 'check-config':
+      return await checkConfig(args.configFile)
+    case 'start':
+      return start(args.configFile)
+    case 'passwd':
+      return await (await import('./passwd-command.ts')).passwdCommand([])
+    default:
+      process.stderr.write(`wharf: unknown command "${args.command}"\n\n${usage}`)
+      return 2
   }
 }
 
 /** The configuration, or null after writing why it is refused (report: stderr text, or the start-up log line). */
-async function configOrReport (file: string | undefined, report: (message: string) => void): Promise<WharfConfig | null> {
+async function configOrReport(file: string | undefined, report: (message: string) => void): Promise<WharfConfig | null> {
   const { loadConfig } = await import('../edge-config/load-config.ts')
   const { ConfigError } = await import('../edge-config/config-error.ts')
   try {
     return loadConfig({ file, env: process.env })
   } catch (err) {
-    if (err instanceof ConfigError) { report(err.message); return null }
+    if (err instanceof ConfigError) {
+      report(err.message)
+      return null
+    }
     throw err
   }
 }
 
-async function checkConfig (file: string | undefined): Promise<number> {
+async function checkConfig(file: string | undefined): Promise<number> {
   const config = await configOrReport(file, message => process.stderr.write(`wharf: ${message}\n`))
   if (!config) return 1
   process.stdout.write(`wharf: configuration ${file ?? '(defaults and environment)'} is valid\n`)
@@ -86,11 +106,13 @@ async function checkConfig (file: string | undefined): Promise<number> {
 // process ends: whatever start-up left behind (a socket, a timer) may not keep it alive past this.
 const exitAfterStartFailureMs = 1000
 
-async function start (file: string | undefined): Promise<number> {
+async function start(file: string | undefined): Promise<number> {
   // Listening for signals from the first moment: a SIGTERM during start-up drains once started
   // instead of killing the process half-way (Node's default for a signal nobody listens to).
   let signalled: string | undefined
-  let onSignal = (signal: string): void => { signalled ??= signal }
+  let onSignal = (signal: string): void => {
+    signalled ??= signal
+  }
   process.once('SIGTERM', () => onSignal('SIGTERM'))
   process.once('SIGINT', () => onSignal('SIGINT'))
   // SIGHUP reloads TLS certificates (Node's default would end the process); before the start, none are loaded yet.
@@ -127,10 +149,13 @@ async function start (file: string | undefined): Promise<number> {
       if (stopping) return
       stopping = true
       log.info('signal received, shutting down', { signal })
-      running.close().then(() => resolve(0), err => {
-        log.error('shutdown failed', { error: (err as Error).message })
-        resolve(1)
-      })
+      running.close().then(
+        () => resolve(0),
+        err => {
+          log.error('shutdown failed', { error: (err as Error).message })
+          resolve(1)
+        }
+      )
     }
     if (signalled !== undefined) onSignal(signalled)
   })

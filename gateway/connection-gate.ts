@@ -14,13 +14,17 @@ export class ConnectionGate {
   private readonly refused = new Map<string, Counter>()
   private readonly failed = new Map<string, Counter>()
 
-  constructor (private readonly rate: SourceIpRate, private readonly metrics: Metrics, private readonly warn: RateLimitedLog) {}
+  constructor(
+    private readonly rate: SourceIpRate,
+    private readonly metrics: Metrics,
+    private readonly warn: RateLimitedLog
+  ) {}
 
   /**
    * Puts the check in front of the server's own 'connection' handling (TLS and HTTP servers included:
    * their handshake starts from that event).
    */
-  guard (server: Server, listener: string): void {
+  guard(server: Server, listener: string): void {
     if (!this.rate.enabled) return
     server.prependListener('connection', (socket: Socket) => {
       if (this.rate.allow(socket.remoteAddress)) return
@@ -31,7 +35,7 @@ export class ConnectionGate {
   }
 
   /** Closes the socket of a failed handshake (Node leaves it open, a timed-out one included) and counts it. */
-  watchHandshakes (server: TlsServer, listener: string): void {
+  watchHandshakes(server: TlsServer, listener: string): void {
     server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
       socket.destroy()
       const reason = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'timeout' : 'refused'
@@ -40,17 +44,21 @@ export class ConnectionGate {
     })
   }
 
-  private handshakeFailures (listener: string, reason: string): Counter {
+  private handshakeFailures(listener: string, reason: string): Counter {
     const key = `${listener}\0${reason}`
     let c = this.failed.get(key)
     if (c === undefined) {
-      c = this.metrics.counter('wharf_tls_handshake_failures_total', 'TLS handshakes that failed (reason refused: certificate or version; timeout: the handshake deadline), connection closed', { listener, reason })
+      c = this.metrics.counter(
+        'wharf_tls_handshake_failures_total',
+        'TLS handshakes that failed (reason refused: certificate or version; timeout: the handshake deadline), connection closed',
+        { listener, reason }
+      )
       this.failed.set(key, c)
     }
     return c
   }
 
-  private counter (listener: string): Counter {
+  private counter(listener: string): Counter {
     let c = this.refused.get(listener)
     if (c === undefined) {
       c = this.metrics.counter('wharf_connections_rate_limited_total', 'Connections closed at accept for limits.perSourceIp.connectionsPerSecond', { listener })

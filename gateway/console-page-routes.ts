@@ -15,7 +15,7 @@ const uplot = (name: string) => () => join(dirname(createRequire(import.meta.url
 // Scripts, styles and data only from this server; uPlot styles its elements from script (CSSOM, not inline attributes).
 const csp = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-const assets: Record<string, { file: () => string, contentType: string }> = {
+const assets: Record<string, { file: () => string; contentType: string }> = {
   '/console': { file: page('console.html'), contentType: contentTypes.html },
   '/console/console.js': { file: page('console.js'), contentType: contentTypes.js },
   '/console/console-api.js': { file: page('console-api.js'), contentType: contentTypes.js },
@@ -27,8 +27,13 @@ const assets: Record<string, { file: () => string, contentType: string }> = {
 }
 
 /** GET routes of the console, public (the admin server serves them without credentials). */
-export function consoleRoutes (): Record<string, AdminRoute> {
-  const routes: Record<string, AdminRoute> = { '/console/': (_req, res) => { res.writeHead(301, { location: '/console' }); res.end() } }
+export function consoleRoutes(): Record<string, AdminRoute> {
+  const routes: Record<string, AdminRoute> = {
+    '/console/': (_req, res) => {
+      res.writeHead(301, { location: '/console' })
+      res.end()
+    }
+  }
   for (const [path, asset] of Object.entries(assets)) routes[path] = serveOnce(path, asset.file, asset.contentType, csp)
   return routes
 }

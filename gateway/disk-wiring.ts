@@ -9,7 +9,7 @@ import type { SqliteStore } from '../core/storage/sqlite-store.ts'
 import { systemClock } from '../core/clock.ts'
 import { DiskWatermark, sqliteStoredBytes } from '../core/storage/disk-watermark.ts'
 
-export function watchDisk (config: WharfConfig, store: SqliteStore, logger: Logger, metrics: Metrics, onChange: (reason: string | null) => void): DiskWatermark {
+export function watchDisk(config: WharfConfig, store: SqliteStore, logger: Logger, metrics: Metrics, onChange: (reason: string | null) => void): DiskWatermark {
   const watermark = new DiskWatermark({
     dbFile: join(config.dataDir, 'wharf.db'),
     localBytesMax: config.storage.localBytesMax,
@@ -19,7 +19,7 @@ export function watchDisk (config: WharfConfig, store: SqliteStore, logger: Logg
     storedBytes: () => sqliteStoredBytes(store.db),
     logger: logger.child({ component: 'disk' })
   })
-  metrics.gauge('wharf_store_publishers_blocked', '1 while the disk watermark refuses publishers', () => watermark.status().blocked === null ? 0 : 1)
+  metrics.gauge('wharf_store_publishers_blocked', '1 while the disk watermark refuses publishers', () => (watermark.status().blocked === null ? 0 : 1))
   if (config.storage.localBytesMax > 0) watermark.start()
   return watermark
 }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 
-export function writeFileDurably (dir: string, file: string, bytes: Buffer, mode: number): void {
+export function writeFileDurably(dir: string, file: string, bytes: Buffer, mode: number): void {
   mkdirSync(dir, { recursive: true })
   const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`
   const fd = openSync(tmp, 'wx', mode)
@@ -18,5 +18,9 @@ export function writeFileDurably (dir: string, file: string, bytes: Buffer, mode
   closeSync(fd)
   renameSync(tmp, file)
   const d = openSync(dir, 'r')
-  try { fsyncSync(d) } finally { closeSync(d) }
+  try {
+    fsyncSync(d)
+  } finally {
+    closeSync(d)
+  }
 }

@@ -24,11 +24,11 @@ export interface ManagementParts {
   readonly startedAtMs: number
   readonly mqttVhost: string
   readonly mqttExchange: string
-  nowMs (): number
-  overviewExtras (): Json
+  nowMs(): number
+  overviewExtras(): Json
 }
 
-export function managementContext (p: ManagementParts): ManagementContext {
+export function managementContext(p: ManagementParts): ManagementContext {
   const rates = new RateTracker(p.nowMs)
   const nodeName = `wharf@${hostname()}`
   const total = (...names: string[]): number => names.reduce((n, name) => n + p.metrics.value(name), 0)
@@ -55,6 +55,6 @@ export function managementContext (p: ManagementParts): ManagementContext {
   }
 }
 
-export function managementApiOf (ctx: ManagementContext): AdminApi {
+export function managementApiOf(ctx: ManagementContext): AdminApi {
   return managementApi(ctx, managementRoutes)
 }

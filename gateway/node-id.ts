@@ -12,7 +12,7 @@ export const nodeIdFileName = 'node-id'
 const NODE_ID = /^[0-9a-f]{16}$/
 
 /** Reads the id, creating it when absent. Call after the data dir is locked. */
-export function loadNodeId (dataDir: string): string {
+export function loadNodeId(dataDir: string): string {
   const file = join(dataDir, nodeIdFileName)
   let text: string | undefined
   try {

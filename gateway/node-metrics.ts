@@ -22,30 +22,46 @@ export interface CommitObserver {
 }
 
 /** Histograms of every group commit: its transaction's duration and its size. Registered before the store opens. */
-export function commitObserver (metrics: Metrics): CommitObserver {
-  const seconds: Histogram = metrics.histogram('wharf_store_commit_seconds', 'Duration of a SQLite group commit (the transaction, COMMIT included)', latencyBucketsSeconds)()
+export function commitObserver(metrics: Metrics): CommitObserver {
+  const seconds: Histogram = metrics.histogram(
+    'wharf_store_commit_seconds',
+    'Duration of a SQLite group commit (the transaction, COMMIT included)',
+    latencyBucketsSeconds
+  )()
   const writes: Histogram = metrics.histogram('wharf_store_commit_writes', 'Writes in one SQLite group commit', COMMIT_WRITES_BUCKETS)()
-  return { onCommit: (durationMs, n) => { seconds.observe(durationMs / 1000); writes.observe(n) } }
+  return {
+    onCommit: (durationMs, n) => {
+      seconds.observe(durationMs / 1000)
+      writes.observe(n)
+    }
+  }
 }
 
-export function registerStoreMetrics (metrics: Metrics, store: SqliteStore): void {
+export function registerStoreMetrics(metrics: Metrics, store: SqliteStore): void {
   metrics.counterFrom('wharf_store_commits_total', 'Group commits of the SQLite store', () => store.stats.commits)
   metrics.counterFrom('wharf_store_writes_committed_total', 'Writes committed by the SQLite store', () => store.stats.committedWrites)
   metrics.gauge('wharf_store_pending_writes', 'Writes queued for the next group commit', () => store.stats.pendingWrites)
   // Measured on every scrape, whether or not the disk watermark (storage.localBytesMax) is on.
-  metrics.gauge('wharf_store_local_bytes', 'Bytes the SQLite database holds (pages in use), counted against storage.localBytesMax', () => sqliteStoredBytes(store.db))
+  metrics.gauge('wharf_store_local_bytes', 'Bytes the SQLite database holds (pages in use), counted against storage.localBytesMax', () =>
+    sqliteStoredBytes(store.db)
+  )
 }
 
-export function registerNodeMetrics (metrics: Metrics, broker: Broker, mqtt: MqttAdapter, amqp: AmqpAdapter): void {
+export function registerNodeMetrics(metrics: Metrics, broker: Broker, mqtt: MqttAdapter, amqp: AmqpAdapter): void {
   metrics.gaugeFamily('wharf_connections', 'Open client connections per protocol and listener', ['protocol', 'listener'], emit => {
     for (const [transport, n] of mqtt.openByTransport()) emit({ protocol: 'mqtt', listener: MQTT_LISTENERS[transport] ?? transport }, n)
     for (const [listener, n] of amqp.openByListener()) emit({ protocol: 'amqp', listener }, n)
   })
   const stored = oncePerTurn(() => storedBytesByVhost(broker))
-  metrics.gaugeFamily('wharf_usage_stored_bytes', 'Bytes stored per vhost: tier="local" (queued bodies, local stream segments) or "cold" (segments in the object store)', ['vhost', 'tier'], emit => {
-    for (const [vhost, s] of stored()) {
-      emit({ vhost, tier: 'local' }, s.localBytes)
-      emit({ vhost, tier: 'cold' }, s.coldBytes)
+  metrics.gaugeFamily(
+    'wharf_usage_stored_bytes',
+    'Bytes stored per vhost: tier="local" (queued bodies, local stream segments) or "cold" (segments in the object store)',
+    ['vhost', 'tier'],
+    emit => {
+      for (const [vhost, s] of stored()) {
+        emit({ vhost, tier: 'local' }, s.localBytes)
+        emit({ vhost, tier: 'cold' }, s.coldBytes)
+      }
     }
-  })
+  )
 }

@@ -5,7 +5,7 @@ import type { ObjectStore } from '../core/tiering/object-store.ts'
 
 const PROBE_PREFIX = '.wharf-start-check/'
 
-export async function checkObjectStore (store: ObjectStore, timeoutMs: number): Promise<void> {
+export async function checkObjectStore(store: ObjectStore, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const probe = store.list(PROBE_PREFIX)
   // Abandoned on timeout; closing the store ends the request, and its late rejection is not an unhandled one.
@@ -17,7 +17,9 @@ export async function checkObjectStore (store: ObjectStore, timeoutMs: number): 
     await Promise.race([probe, late])
   } catch (err) {
     const message = (err as Error).message
-    throw new Error(message.startsWith('object store ') ? message : `object store ${store.description}: unreachable at start (tiering.requiredAtStart): ${message}`)
+    throw new Error(
+      message.startsWith('object store ') ? message : `object store ${store.description}: unreachable at start (tiering.requiredAtStart): ${message}`
+    )
   } finally {
     clearTimeout(timer)
   }

@@ -40,33 +40,36 @@ export interface OpsParts {
 }
 
 export interface Ops {
-  diagnose (): Diagnosis
-  usage (): Record<string, unknown>
-  close (): Promise<void>
+  diagnose(): Diagnosis
+  usage(): Record<string, unknown>
+  close(): Promise<void>
 }
 
-export function startOps (p: OpsParts): Ops {
+export function startOps(p: OpsParts): Ops {
   const { config, broker, clock } = p
   const sampler = new LagSampler({
     clock,
     intervalMs: config.diagnose.sampleIntervalSeconds * 1000,
     samplesMax: config.diagnose.samplesMax,
-    backlogs: function * () { for (const v of broker.vhosts.values()) for (const q of v.queues.values()) yield [queueKey(q.vhost, q.name), backlogOf(q)] as const }
+    backlogs: function* () {
+      for (const v of broker.vhosts.values()) for (const q of v.queues.values()) yield [queueKey(q.vhost, q.name), backlogOf(q)] as const
+    }
   })
   sampler.start()
   const node = config.metering.node ?? hostname().replace(/[^A-Za-z0-9._-]/g, '_')
-  const recorder = config.metering.recordIntervalSeconds === 0
-    ? null
-    : new UsageRecorder({
-      meter: p.usage,
-      stored: () => storedBytesByVhost(broker),
-      store: p.tiering.objectStore,
-      clock,
-      intervalMs: config.metering.recordIntervalSeconds * 1000,
-      node,
-      keyPrefix: '',
-      logger: p.logger.child({ component: 'metering' })
-    })
+  const recorder =
+    config.metering.recordIntervalSeconds === 0
+      ? null
+      : new UsageRecorder({
+          meter: p.usage,
+          stored: () => storedBytesByVhost(broker),
+          store: p.tiering.objectStore,
+          clock,
+          intervalMs: config.metering.recordIntervalSeconds * 1000,
+          node,
+          keyPrefix: '',
+          logger: p.logger.child({ component: 'metering' })
+        })
   recorder?.start()
 
   const conditions = (): NodeConditions => {
@@ -74,10 +77,23 @@ export function startOps (p: OpsParts): Ops {
     const tiering = p.tiering.manager.status()
     return {
       nowMs: clock.nowMs(),
-      disk: { blocked: disk.blocked, bytes: disk.bytes, localBytesMax: disk.localBytesMax, refusedPublishes: p.mqtt.refusedPublishes, blockedConnections: p.amqp.blockedPublishers() },
+      disk: {
+        blocked: disk.blocked,
+        bytes: disk.bytes,
+        localBytesMax: disk.localBytesMax,
+        refusedPublishes: p.mqtt.refusedPublishes,
+        blockedConnections: p.amqp.blockedPublishers()
+      },
       otherHolds: [...p.publishGate.holds].filter(([source]) => source !== 'disk').map(([source, reason]) => ({ source, reason })),
       throttled: [...p.limits.publish.paused].map(t => ({ protocol: t.protocol, username: t.username, limit: t.lastLimit })),
-      objectStore: { description: p.tiering.objectStore.description, lastError: tiering.lastError, nextRetryAtMs: tiering.nextRetryAtMs, backlogSegments: tiering.backlogSegments, backlogBytes: tiering.backlogBytes, uploadFailures: tiering.uploadFailures }
+      objectStore: {
+        description: p.tiering.objectStore.description,
+        lastError: tiering.lastError,
+        nextRetryAtMs: tiering.nextRetryAtMs,
+        backlogSegments: tiering.backlogSegments,
+        backlogBytes: tiering.backlogBytes,
+        uploadFailures: tiering.uploadFailures
+      }
     }
   }
 
@@ -88,7 +104,9 @@ export function startOps (p: OpsParts): Ops {
       sampler.stop()
       if (recorder === null) return
       let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<void>(resolve => { timer = setTimeout(resolve, LAST_RECORD_TIMEOUT_MS) })
+      const timeout = new Promise<void>(resolve => {
+        timer = setTimeout(resolve, LAST_RECORD_TIMEOUT_MS)
+      })
       await Promise.race([recorder.stop(), timeout])
       clearTimeout(timer)
     }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export function findPackageRoot (from: string): string {
+export function findPackageRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json'))) return dir
     if (dirname(dir) === dir) throw new Error(`package root: no package.json in ${from} or above`)

@@ -7,7 +7,7 @@ import { validateConfig } from '../edge-config/validate-config.ts'
 import { verifyPassword } from '../core/auth/password-hash.ts'
 import { parseScramCredentials, scramCredentialsFor } from '../core/auth/scram-credentials.ts'
 
-async function passwd (argv: string[], input: string): Promise<{ code: number, stdout: string, stderr: string }> {
+async function passwd(argv: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const out: string[] = []
@@ -34,7 +34,10 @@ test('passwd --scram prints a users entry that validates and holds the credentia
 })
 
 test('passwd --scram --iterations N sets the iteration count', async () => {
-  for (const argv of [['--scram', '--iterations', '5000'], ['--iterations=5000', '--scram']]) {
+  for (const argv of [
+    ['--scram', '--iterations', '5000'],
+    ['--iterations=5000', '--scram']
+  ]) {
     const r = await passwd(argv, 'pencil')
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /^scramSha256: SCRAM-SHA-256\$5000:/m)

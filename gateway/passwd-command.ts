@@ -3,9 +3,7 @@
 // `scramSha256: ...`, to paste into a users entry of the YAML.
 import type { Writable } from 'node:stream'
 import { hashPassword } from '../core/auth/password-hash.ts'
-import {
-  formatScramCredentials, newScramCredentials, scramIterationsDefault, scramIterationsMax, scramIterationsMin
-} from '../core/auth/scram-credentials.ts'
+import { formatScramCredentials, newScramCredentials, scramIterationsDefault, scramIterationsMax, scramIterationsMin } from '../core/auth/scram-credentials.ts'
 
 export const passwdUsage = `Usage:
   wharf passwd                              read a password on stdin, print its scrypt hash for auth.users[].passwordHash
@@ -19,9 +17,16 @@ export interface PasswdCommandIo {
   readonly stderr: Writable
 }
 
-interface PasswdArgs { scram: boolean, iterations: number | undefined, help: boolean }
+interface PasswdArgs {
+  scram: boolean
+  iterations: number | undefined
+  help: boolean
+}
 
-export async function passwdCommand (argv: string[], io: PasswdCommandIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function passwdCommand(
+  argv: string[],
+  io: PasswdCommandIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }
+): Promise<number> {
   let args: PasswdArgs
   try {
     args = parsePasswdArgs(argv)
@@ -29,12 +34,23 @@ export async function passwdCommand (argv: string[], io: PasswdCommandIo = { std
     io.stderr.write(`wharf passwd: ${(err as Error).message}\n\n${passwdUsage}`)
     return 2
   }
-  if (args.help) { io.stdout.write(passwdUsage); return 0 }
+  if (args.help) {
+    io.stdout.write(passwdUsage)
+    return 0
+  }
   const chunks: Buffer[] = []
   for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk))
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
-  if (password.length === 0) { io.stderr.write('wharf passwd: empty password on stdin\n'); return 1 }
-  if (!args.scram) { io.stdout.write(hashPassword(password) + '\n'); return 0 }
+  const password = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '')
+  if (password.length === 0) {
+    io.stderr.write('wharf passwd: empty password on stdin\n')
+    return 1
+  }
+  if (!args.scram) {
+    io.stdout.write(hashPassword(password) + '\n')
+    return 0
+  }
   // Wharf skips SASLprep (the identity for printable ASCII); a client that applies it may derive another key.
   if (!/^[\x20-\x7e]*$/.test(password)) {
     io.stderr.write('wharf passwd: warning: the password is not printable ASCII; SCRAM clients that apply SASLprep to it may not log in\n')
@@ -44,7 +60,7 @@ export async function passwdCommand (argv: string[], io: PasswdCommandIo = { std
   return 0
 }
 
-function parsePasswdArgs (argv: string[]): PasswdArgs {
+function parsePasswdArgs(argv: string[]): PasswdArgs {
   const args: PasswdArgs = { scram: false, iterations: undefined, help: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
@@ -58,7 +74,7 @@ function parsePasswdArgs (argv: string[]): PasswdArgs {
   return args
 }
 
-function parseIterations (text: string | undefined): number {
+function parseIterations(text: string | undefined): number {
   const n = text !== undefined && /^[0-9]{1,9}$/.test(text) ? Number(text) : NaN
   if (!(n >= scramIterationsMin && n <= scramIterationsMax)) {
     throw new Error(`--iterations ${text ?? '(missing)'}: must be an integer ${scramIterationsMin}-${scramIterationsMax}`)

@@ -37,36 +37,70 @@ export interface ProtocolListenerDeps {
   readonly onClose: (name: string, fn: () => void) => void
 }
 
-export async function startProtocolListeners (deps: ProtocolListenerDeps): Promise<ProtocolPorts> {
+export async function startProtocolListeners(deps: ProtocolListenerDeps): Promise<ProtocolPorts> {
   const { config, mqtt, amqp, gate, reloader, listenOn } = deps
   const hosts = bindAddresses(config)
   const connectMs = config.mqtt.connectTimeoutSeconds * 1000
   const handle = mqtt.handle.bind(mqtt)
-  const accepted = (fn: (socket: Socket) => void) => (socket: Socket): void => { if (!socket.destroyed) fn(socket) }
+  const accepted =
+    (fn: (socket: Socket) => void) =>
+    (socket: Socket): void => {
+      if (!socket.destroyed) fn(socket)
+    }
 
   const listen = async (server: Server, port: number, host: string, name: string): Promise<number> => {
     gate.guard(server, name)
     return await listenOn(server, port, host, name)
   }
   const listenWs = async (server: HttpServer, port: number, host: string, name: string, tls: ProtocolTlsConfig | null): Promise<number> => {
-    server.on('request', (_req, res) => { res.writeHead(426, { 'content-type': 'text/plain' }); res.end(`MQTT over WebSocket is served on ${config.mqtt.ws.path}\n`) })
-    const identityOf = (req: IncomingMessage): CertificateIdentity | null => tls === null ? null : identity(req.socket as TLSSocket, tls)
-    const wss = attachWsTransport(server, { path: config.mqtt.ws.path, maxPayloadBytes: config.mqtt.maxPacketBytes, onConnection: (stream: Duplex, req) => handle(stream, req, name, identityOf(req)) })
-    server.on('close', () => { for (const c of wss.clients) c.terminate(); wss.close() })
-    deps.onClose(`${name} clients`, () => { for (const c of wss.clients) c.terminate() })
+    server.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' })
+      res.end(`MQTT over WebSocket is served on ${config.mqtt.ws.path}\n`)
+    })
+    const identityOf = (req: IncomingMessage): CertificateIdentity | null => (tls === null ? null : identity(req.socket as TLSSocket, tls))
+    const wss = attachWsTransport(server, {
+      path: config.mqtt.ws.path,
+      maxPayloadBytes: config.mqtt.maxPacketBytes,
+      onConnection: (stream: Duplex, req) => handle(stream, req, name, identityOf(req))
+    })
+    server.on('close', () => {
+      for (const c of wss.clients) c.terminate()
+      wss.close()
+    })
+    deps.onClose(`${name} clients`, () => {
+      for (const c of wss.clients) c.terminate()
+    })
     return await listen(server, port, host, name)
   }
   // The upgrade request must come within the CONNECT deadline, checked every second (Node checks every 30 s by default).
   const httpTimeouts = { headersTimeout: connectMs, requestTimeout: connectMs, connectionsCheckingInterval: 1000 }
 
   const ports: ProtocolPorts = {
-    mqtt: await listen(createNetServer({ noDelay: true }, accepted(socket => handle(socket))), config.mqtt.port, hosts.mqtt, 'mqtt'),
+    mqtt: await listen(
+      createNetServer(
+        { noDelay: true },
+        accepted(socket => handle(socket))
+      ),
+      config.mqtt.port,
+      hosts.mqtt,
+      'mqtt'
+    ),
     ws: await listenWs(createHttpServer(httpTimeouts), config.mqtt.ws.port, hosts.ws, 'mqtt websocket', null),
-    amqp: await listen(createNetServer({ noDelay: true }, accepted(socket => amqp.handle(socket))), config.amqp.port, hosts.amqp, 'amqp')
+    amqp: await listen(
+      createNetServer(
+        { noDelay: true },
+        accepted(socket => amqp.handle(socket))
+      ),
+      config.amqp.port,
+      hosts.amqp,
+      'amqp'
+    )
   }
   const mqttTls = config.mqtt.tls
   if (tlsEnabled(mqttTls)) {
-    const server = createTlsServer({ ...tlsServerOptions(mqttTls, 'mqtt.tls', connectMs), noDelay: true }, socket => handle(socket, undefined, 'tls', identity(socket, mqttTls)))
+    const server = createTlsServer({ ...tlsServerOptions(mqttTls, 'mqtt.tls', connectMs), noDelay: true }, socket =>
+      handle(socket, undefined, 'tls', identity(socket, mqttTls))
+    )
     reloader.add('mqtt.tls', server, mqttTls)
     gate.watchHandshakes(server, 'mqtt tls')
     ports.mqttTls = await listen(server, mqttTls.port, hosts.mqttTls, 'mqtt tls')
@@ -92,7 +126,7 @@ export async function startProtocolListeners (deps: ProtocolListenerDeps): Promi
 }
 
 /** On a listener with identityAsUsername: what the verified client certificate names; else null. */
-function identity (socket: TLSSocket, tls: ProtocolTlsConfig): CertificateIdentity | null {
+function identity(socket: TLSSocket, tls: ProtocolTlsConfig): CertificateIdentity | null {
   const source = tls.identityAsUsername
   if (source === null) return null
   return { source, username: socket.authorized ? certificateUsername(socket.getPeerCertificate(), source) : null }

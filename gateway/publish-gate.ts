@@ -6,10 +6,10 @@ export class PublishGate {
   private current: string | null = null
 
   /** onChange: AMQP connection.blocked and MQTT refusals, with the combined reason (null: all clear). */
-  constructor (private readonly onChange: (reason: string | null) => void) {}
+  constructor(private readonly onChange: (reason: string | null) => void) {}
 
   /** Sets (reason) or clears (null) what `source` holds against publishers. */
-  set (source: string, reason: string | null): void {
+  set(source: string, reason: string | null): void {
     if (reason === null) this.reasons.delete(source)
     else this.reasons.set(source, reason)
     const combined = this.reasons.size === 0 ? null : [...this.reasons.values()].join('; ')
@@ -18,8 +18,12 @@ export class PublishGate {
     this.onChange(combined)
   }
 
-  get reason (): string | null { return this.current }
+  get reason(): string | null {
+    return this.current
+  }
 
   /** What each source holds against publishers now (disk, bridge <name>). */
-  get holds (): ReadonlyMap<string, string> { return this.reasons }
+  get holds(): ReadonlyMap<string, string> {
+    return this.reasons
+  }
 }

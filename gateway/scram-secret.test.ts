@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadScramServerSecret, scramSecretFileName } from './scram-secret.ts'
 
-test('the SCRAM server secret is made once (0600) and read back the same after a restart', (t) => {
+test('the SCRAM server secret is made once (0600) and read back the same after a restart', t => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-scram-secret-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const dataDir = join(dir, 'data')
@@ -16,7 +16,7 @@ test('the SCRAM server secret is made once (0600) and read back the same after a
   assert.deepEqual(readdirSync(dataDir), [scramSecretFileName], 'no temporary file left')
 })
 
-test('a secret file of the wrong size is refused with the file and the fix', (t) => {
+test('a secret file of the wrong size is refused with the file and the fix', t => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-scram-secret-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, scramSecretFileName), 'short')

@@ -10,7 +10,7 @@ export const scramSecretFileName = 'scram-secret'
 const secretBytes = 32
 
 /** Reads the secret, creating it (0600, written durably) when absent. Call after the data dir is locked. */
-export function loadScramServerSecret (dataDir: string): Buffer {
+export function loadScramServerSecret(dataDir: string): Buffer {
   const file = join(dataDir, scramSecretFileName)
   let existing: Buffer | undefined
   try {
@@ -31,7 +31,7 @@ export function loadScramServerSecret (dataDir: string): Buffer {
   }
 }
 
-function createSecret (dataDir: string, file: string): Buffer {
+function createSecret(dataDir: string, file: string): Buffer {
   const secret = randomBytes(secretBytes)
   writeFileDurably(dataDir, file, secret, 0o600)
   return secret

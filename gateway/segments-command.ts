@@ -25,9 +25,17 @@ export interface SegmentsCommandIo {
   readonly env: Record<string, string | undefined>
 }
 
-interface SegmentsArgs { sub: string | undefined, key: string | undefined, configFile: string | undefined, url: string | undefined }
+interface SegmentsArgs {
+  sub: string | undefined
+  key: string | undefined
+  configFile: string | undefined
+  url: string | undefined
+}
 
-export async function segmentsCommand (argv: string[], io: SegmentsCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function segmentsCommand(
+  argv: string[],
+  io: SegmentsCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }
+): Promise<number> {
   let args: SegmentsArgs
   try {
     args = parseSegmentsArgs(argv)
@@ -35,13 +43,22 @@ export async function segmentsCommand (argv: string[], io: SegmentsCommandIo = {
     io.stderr.write(`wharf segments: ${(err as Error).message}\n\n${segmentsUsage}`)
     return 2
   }
-  if (args.sub === 'help') { io.stdout.write(segmentsUsage); return 0 }
+  if (args.sub === 'help') {
+    io.stdout.write(segmentsUsage)
+    return 0
+  }
   if (args.sub !== 'list' && args.sub !== 'dump') {
     io.stderr.write(`wharf segments: ${args.sub === undefined ? 'needs list or dump' : `unknown subcommand "${args.sub}"`}\n\n${segmentsUsage}`)
     return 2
   }
-  if (args.sub === 'dump' && args.key === undefined) { io.stderr.write(`wharf segments dump: needs a KEY (see wharf segments list)\n\n${segmentsUsage}`); return 2 }
-  if (args.sub === 'list' && args.key !== undefined) { io.stderr.write(`wharf segments list: unexpected argument "${args.key}"\n\n${segmentsUsage}`); return 2 }
+  if (args.sub === 'dump' && args.key === undefined) {
+    io.stderr.write(`wharf segments dump: needs a KEY (see wharf segments list)\n\n${segmentsUsage}`)
+    return 2
+  }
+  if (args.sub === 'list' && args.key !== undefined) {
+    io.stderr.write(`wharf segments list: unexpected argument "${args.key}"\n\n${segmentsUsage}`)
+    return 2
+  }
   let store: ObjectStore
   try {
     store = storeOf(args, io.env)
@@ -59,7 +76,7 @@ export async function segmentsCommand (argv: string[], io: SegmentsCommandIo = {
   }
 }
 
-function parseSegmentsArgs (argv: string[]): SegmentsArgs {
+function parseSegmentsArgs(argv: string[]): SegmentsArgs {
   const args: SegmentsArgs = { sub: undefined, key: undefined, configFile: undefined, url: undefined }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
@@ -82,7 +99,7 @@ function parseSegmentsArgs (argv: string[]): SegmentsArgs {
 }
 
 /** --url wins over tiering.url; the S3 options always come from the configuration (defaults, file, WHARF_* env). */
-function storeOf (args: SegmentsArgs, env: Record<string, string | undefined>): ObjectStore {
+function storeOf(args: SegmentsArgs, env: Record<string, string | undefined>): ObjectStore {
   let config: WharfConfig
   try {
     config = loadConfig({ file: args.configFile, env })
@@ -93,7 +110,7 @@ function storeOf (args: SegmentsArgs, env: Record<string, string | undefined>): 
   return configuredObjectStore(config, env, args.url ?? undefined)
 }
 
-async function list (store: ObjectStore, io: SegmentsCommandIo): Promise<void> {
+async function list(store: ObjectStore, io: SegmentsCommandIo): Promise<void> {
   const objects = await store.list('')
   const lines = ['key\tvhost\tstream\tfirstOffset\tlastOffset\tbytes']
   let segments = 0
@@ -107,10 +124,12 @@ async function list (store: ObjectStore, io: SegmentsCommandIo): Promise<void> {
   }
   await writeLines(io.stdout, lines)
   const others = objects.length - segments
-  io.stderr.write(`${segments} segment${segments === 1 ? '' : 's'}, ${bytes} bytes in ${store.description}${others > 0 ? ` (${others} other object${others === 1 ? '' : 's'} not listed)` : ''}\n`)
+  io.stderr.write(
+    `${segments} segment${segments === 1 ? '' : 's'}, ${bytes} bytes in ${store.description}${others > 0 ? ` (${others} other object${others === 1 ? '' : 's'} not listed)` : ''}\n`
+  )
 }
 
-async function dump (store: ObjectStore, key: string, io: SegmentsCommandIo): Promise<void> {
+async function dump(store: ObjectStore, key: string, io: SegmentsCommandIo): Promise<void> {
   const bytes = await store.get(key)
   let decoded: ReturnType<typeof decodeSegment>
   try {
@@ -124,20 +143,27 @@ async function dump (store: ObjectStore, key: string, io: SegmentsCommandIo): Pr
 }
 
 /** Writes lines in chunks, waiting for drain; a closed pipe (`| head`) ends the output quietly. */
-async function writeLines (out: Writable, lines: readonly string[]): Promise<void> {
+async function writeLines(out: Writable, lines: readonly string[]): Promise<void> {
   const chunkLines = 1000
   let closed = false
   // Stays attached: an EPIPE can arrive after the last write returned.
-  out.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') closed = true; else throw err })
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') closed = true
+    else throw err
+  })
   for (let i = 0; i < lines.length && !closed; i += chunkLines) {
     const text = lines.slice(i, i + chunkLines).join('\n') + '\n'
     if (!out.write(text)) await drained(out)
   }
 }
 
-function drained (out: Writable): Promise<void> {
+function drained(out: Writable): Promise<void> {
   return new Promise(resolve => {
-    const done = (): void => { out.off('drain', done); out.off('close', done); resolve() }
+    const done = (): void => {
+      out.off('drain', done)
+      out.off('close', done)
+      resolve()
+    }
     out.on('drain', done)
     out.on('close', done)
   })

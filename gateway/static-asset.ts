@@ -11,7 +11,7 @@ export const contentTypes = {
   json: 'application/json'
 } as const
 
-export function serveOnce (path: string, file: () => string, contentType: string, csp: string): AdminRoute {
+export function serveOnce(path: string, file: () => string, contentType: string, csp: string): AdminRoute {
   let body: Buffer | undefined
   return (_req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -24,7 +24,7 @@ export function serveOnce (path: string, file: () => string, contentType: string
   }
 }
 
-export function sendAsset (res: ServerResponse, status: number, contentType: string, body: string | Buffer, csp: string): void {
+export function sendAsset(res: ServerResponse, status: number, contentType: string, body: string | Buffer, csp: string): void {
   res.writeHead(status, {
     'content-type': contentType,
     'cache-control': 'no-cache',

@@ -20,12 +20,16 @@ export interface Tiering {
   readonly cache: BlockCache
   readonly manager: TieringManager
   /** For /api/tiering: where segments go, the upload backlog and errors, the cache. */
-  status (): Record<string, unknown>
-  close (): Promise<void>
+  status(): Record<string, unknown>
+  close(): Promise<void>
 }
 
 /** The object store configured by tiering.url (or `url`, the CLI's --url) and tiering.s3.*. */
-export function configuredObjectStore (config: WharfConfig, env: Readonly<Record<string, string | undefined>> = process.env, url = tieringUrl(config)): ObjectStore {
+export function configuredObjectStore(
+  config: WharfConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  url = tieringUrl(config)
+): ObjectStore {
   return objectStoreFromUrl(url, {
     s3Endpoint: config.tiering.s3.endpoint,
     s3ForcePathStyle: config.tiering.s3.forcePathStyle,
@@ -33,7 +37,7 @@ export function configuredObjectStore (config: WharfConfig, env: Readonly<Record
   })
 }
 
-export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams: SqliteStreamStore, clock: Clock, logger: Logger, metrics: Metrics): Tiering {
+export function startTiering(config: WharfConfig, sqlite: SqliteStore, streams: SqliteStreamStore, clock: Clock, logger: Logger, metrics: Metrics): Tiering {
   const log = logger.child({ component: 'tiering' })
   const objectStore = configuredObjectStore(config)
   const cache = new BlockCache({ cacheBytesMax: config.tiering.cacheBytesMax })
@@ -52,13 +56,25 @@ export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams:
     uploadRetryInitialMs: config.tiering.uploadRetryInitialMs,
     uploadRetryMaxMs: config.tiering.uploadRetryMaxMs,
     // Seals are queued writes: the no-op write resolves after them, so the check sees what it sealed.
-    sealDue: async nowMs => { streams.sealDue(nowMs); await sqlite.write(() => {}) },
+    sealDue: async nowMs => {
+      streams.sealDue(nowMs)
+      await sqlite.write(() => {})
+    },
     applyRetention: nowMs => streams.applyRetention(nowMs)
   })
   // status() plans the offload over the manifest: once per scrape, not once per family.
-  registerTieringMetrics(metrics, oncePerTurn(() => manager.status()), () => cache.stats, () => objectStore.stats)
+  registerTieringMetrics(
+    metrics,
+    oncePerTurn(() => manager.status()),
+    () => cache.stats,
+    () => objectStore.stats
+  )
   manager.start()
-  log.info('tiering started', { objectStore: objectStore.description, localAgeSeconds: config.tiering.localAgeSeconds, localBytesMax: config.tiering.localBytesMax })
+  log.info('tiering started', {
+    objectStore: objectStore.description,
+    localAgeSeconds: config.tiering.localAgeSeconds,
+    localBytesMax: config.tiering.localBytesMax
+  })
   return {
     objectStore,
     cache,
@@ -78,7 +94,12 @@ export function startTiering (config: WharfConfig, sqlite: SqliteStore, streams:
   }
 }
 
-function registerTieringMetrics (metrics: Metrics, status: () => TieringStatus, cache: () => { bytes: number, hits: number, misses: number, prefetches: number }, requests: () => { gets: number, puts: number, failures: number }): void {
+function registerTieringMetrics(
+  metrics: Metrics,
+  status: () => TieringStatus,
+  cache: () => { bytes: number; hits: number; misses: number; prefetches: number },
+  requests: () => { gets: number; puts: number; failures: number }
+): void {
   metrics.gauge('wharf_tiering_backlog_segments', 'Sealed segments due for offload and not yet uploaded', () => status().backlogSegments)
   metrics.gauge('wharf_tiering_backlog_bytes', 'Bytes of sealed segments due for offload and not yet uploaded', () => status().backlogBytes)
   metrics.counterFrom('wharf_tiering_uploaded_segments_total', 'Segments uploaded to the object store', () => status().uploadedSegments)
@@ -93,7 +114,7 @@ function registerTieringMetrics (metrics: Metrics, status: () => TieringStatus, 
   metrics.counterFrom('wharf_object_store_failures_total', 'Failed object store requests', () => requests().failures)
 }
 
-function snakeKeys (o: object): Record<string, unknown> {
+function snakeKeys(o: object): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(o)) out[k.replace(/[A-Z]/g, c => '_' + c.toLowerCase())] = v
   return out

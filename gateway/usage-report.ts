@@ -4,10 +4,28 @@ import type { UsageRow } from '../core/metering/usage-meter.ts'
 import type { StoredBytes } from '../core/metering/stored-bytes.ts'
 import type { UsageRecorderStatus } from '../core/metering/usage-recorder.ts'
 
-interface Traffic { messages_in: number, bytes_in: number, messages_out: number, bytes_out: number }
+interface Traffic {
+  messages_in: number
+  bytes_in: number
+  messages_out: number
+  bytes_out: number
+}
 
-export function usageReport (node: string, rows: readonly UsageRow[], stored: ReadonlyMap<string, StoredBytes>, records: UsageRecorderStatus | null): Record<string, unknown> {
-  const vhosts = new Map<string, { vhost: string, stored: { local_bytes: number, cold_bytes: number }, protocols: Record<string, Traffic>, users: Array<Traffic & { user: string | null, protocol: string }> }>()
+export function usageReport(
+  node: string,
+  rows: readonly UsageRow[],
+  stored: ReadonlyMap<string, StoredBytes>,
+  records: UsageRecorderStatus | null
+): Record<string, unknown> {
+  const vhosts = new Map<
+    string,
+    {
+      vhost: string
+      stored: { local_bytes: number; cold_bytes: number }
+      protocols: Record<string, Traffic>
+      users: Array<Traffic & { user: string | null; protocol: string }>
+    }
+  >()
   const entry = (vhost: string): NonNullable<ReturnType<typeof vhosts.get>> => {
     let v = vhosts.get(vhost)
     if (v === undefined) {
@@ -32,12 +50,20 @@ export function usageReport (node: string, rows: readonly UsageRow[], stored: Re
   return {
     node,
     vhosts: [...vhosts.values()].sort((a, b) => a.vhost.localeCompare(b.vhost)),
-    records: records === null
-      ? null
-      : { interval_seconds: records.intervalSeconds, written: records.recordsWritten, failures: records.failures, last_key: records.lastKey, last_error: records.lastError, pending_since: new Date(records.pendingSinceMs).toISOString() }
+    records:
+      records === null
+        ? null
+        : {
+            interval_seconds: records.intervalSeconds,
+            written: records.recordsWritten,
+            failures: records.failures,
+            last_key: records.lastKey,
+            last_error: records.lastError,
+            pending_since: new Date(records.pendingSinceMs).toISOString()
+          }
   }
 }
 
-function traffic (r: UsageRow): Traffic {
+function traffic(r: UsageRow): Traffic {
   return { messages_in: r.messagesIn, bytes_in: r.bytesIn, messages_out: r.messagesOut, bytes_out: r.bytesOut }
 }

@@ -79,7 +79,7 @@ const startFailureCloseTimeoutMs = 5000
  * admin server listens only after the store and the model exist, so /readyz never answers 200 (nor
  * answers at all) for a start-up that failed.
  */
-export async function startWharf (config: WharfConfig, logger: Logger): Promise<WharfNode> {
+export async function startWharf(config: WharfConfig, logger: Logger): Promise<WharfNode> {
   const opened = new OpenedResources()
   try {
     return await build(config, logger, opened)
@@ -90,7 +90,7 @@ export async function startWharf (config: WharfConfig, logger: Logger): Promise<
   }
 }
 
-async function build (config: WharfConfig, logger: Logger, opened: OpenedResources): Promise<WharfNode> {
+async function build(config: WharfConfig, logger: Logger, opened: OpenedResources): Promise<WharfNode> {
   const metrics = new Metrics({ defaultMetrics: true })
   const usage = new UsageMeter()
   usage.registerMetrics(metrics)
@@ -132,17 +132,46 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   registerModelMetrics(broker, metrics, config.metrics.queueLabelsMax)
   const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
   const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs)
-  const amqp = createAmqpAdapter({ amqp: config.amqp, access, broker, logger, metrics, usage, warnIntervalSeconds: config.log.repeatIntervalSeconds, version: wharfVersion, limits, nodeId })
+  const amqp = createAmqpAdapter({
+    amqp: config.amqp,
+    access,
+    broker,
+    logger,
+    metrics,
+    usage,
+    warnIntervalSeconds: config.log.repeatIntervalSeconds,
+    version: wharfVersion,
+    limits,
+    nodeId
+  })
   opened.add('amqp adapter', async () => await amqp.close())
   wireVhosts(access.store, broker, amqp, config.mqtt.vhost, logger.child({ component: 'access' }))
-  const mqtt = await createMqttAdapter({ mqtt: config.mqtt, auth: config.auth, access, store, model: broker, propertiesCodec: amqpPropertiesCodec, archive: config.archive, logger, metrics, usage, version: wharfVersion, scramServerSecret: loadScramServerSecret(config.dataDir), limits, nodeId })
+  const mqtt = await createMqttAdapter({
+    mqtt: config.mqtt,
+    auth: config.auth,
+    access,
+    store,
+    model: broker,
+    propertiesCodec: amqpPropertiesCodec,
+    archive: config.archive,
+    logger,
+    metrics,
+    usage,
+    version: wharfVersion,
+    scramServerSecret: loadScramServerSecret(config.dataDir),
+    limits,
+    nodeId
+  })
   opened.add('mqtt adapter', async () => await mqtt.close())
   registerNodeMetrics(metrics, broker, mqtt, amqp)
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)
   opened.add('tiering', async () => await tiering.close())
   if (config.tiering.requiredAtStart) await checkObjectStore(tiering.objectStore, config.tiering.startCheckTimeoutMs)
   // The disk watermark and each bridge's backlog bound throttle publishers; the gate combines them.
-  const publishGate = new PublishGate(reason => { amqp.setBlocked(reason); mqtt.setRefusing(reason) })
+  const publishGate = new PublishGate(reason => {
+    amqp.setBlocked(reason)
+    mqtt.setRefusing(reason)
+  })
   const disk = watchDisk(config, store, logger, metrics, reason => publishGate.set('disk', reason))
   opened.add('disk watermark', () => disk.stop())
   const bridges = await startBridges({
@@ -174,21 +203,42 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
     nowMs: () => systemClock.nowMs(),
     overviewExtras: () => {
       const t = tiering.status()
-      return { store: store.stats, storage: { local_bytes: sqliteStoredBytes(store.db), cold_bytes: t.storedObjectBytes ?? 0, tiering_backlog_bytes: t.backlogBytes, tiering_backlog_segments: t.backlogSegments } }
+      return {
+        store: store.stats,
+        storage: {
+          local_bytes: sqliteStoredBytes(store.db),
+          cold_bytes: t.storedObjectBytes ?? 0,
+          tiering_backlog_bytes: t.backlogBytes,
+          tiering_backlog_segments: t.backlogSegments
+        }
+      }
     }
   })
-  const adminHandler = adminRequestHandler(metrics, {
-    ready: () => ready,
-    tiering: () => ({ ...tiering.status(), disk: disk.status() }),
-    bridges: () => bridges.status()
-  }, { access, extraRoutes: { ...liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), ...opsRoutes(ops) }, publicRoutes: consoleRoutes(), apis: [managementApiOf(management), accessRoutes(access.store)] })
+  const adminHandler = adminRequestHandler(
+    metrics,
+    {
+      ready: () => ready,
+      tiering: () => ({ ...tiering.status(), disk: disk.status() }),
+      bridges: () => bridges.status()
+    },
+    {
+      access,
+      extraRoutes: { ...liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), ...opsRoutes(ops) },
+      publicRoutes: consoleRoutes(),
+      apis: [managementApiOf(management), accessRoutes(access.store)]
+    }
+  )
   const hosts = bindAddresses(config)
   warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
   const reloader = new CertificateReloader()
-  const gate = new ConnectionGate(new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs()), metrics, new RateLimitedLog(logger.child({ component: 'limits' }), warnIntervalMs, systemClock))
+  const gate = new ConnectionGate(
+    new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs()),
+    metrics,
+    new RateLimitedLog(logger.child({ component: 'limits' }), warnIntervalMs, systemClock)
+  )
   const ports: BoundPorts = {
     admin: await listenOn(createHttpServer(adminHandler), config.admin.port, hosts.admin, 'admin http'),
-    ...await startProtocolListeners({ config, mqtt, amqp, gate, reloader, listenOn, onClose: (name, fn) => opened.add(name, fn) })
+    ...(await startProtocolListeners({ config, mqtt, amqp, gate, reloader, listenOn, onClose: (name, fn) => opened.add(name, fn) }))
   }
   wsPort = ports.ws
   if (tlsEnabled(config.admin.tls)) {
@@ -241,9 +291,12 @@ async function build (config: WharfConfig, logger: Logger, opened: OpenedResourc
   }
 
   /** Listens, and on a later failure stops accepting at once (the adapters, closed after, end the connections). */
-  async function listenOn (server: Server, port: number, host: string, name: string): Promise<number> {
+  async function listenOn(server: Server, port: number, host: string, name: string): Promise<number> {
     servers.push(server)
-    opened.add(`${name} listener`, () => { server.close(); if ('closeAllConnections' in server) (server as HttpServer).closeAllConnections() })
+    opened.add(`${name} listener`, () => {
+      server.close()
+      if ('closeAllConnections' in server) (server as HttpServer).closeAllConnections()
+    })
     return await listen(server, port, host, name)
   }
 }

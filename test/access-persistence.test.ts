@@ -16,18 +16,25 @@ const fileHash = hashPassword('from-file')
 const changedFileHash = hashPassword('changed-in-file')
 
 /** The file: alice (administrator) and bob, on vhost '/'. */
-const fileConfig = (aliceHash: string): ConfigPatch => c => {
-  c.auth.users = [
-    { username: 'alice', passwordHash: aliceHash, tags: ['administrator'] },
-    { username: 'bob', passwordHash: fileHash }
-  ]
-}
+const fileConfig =
+  (aliceHash: string): ConfigPatch =>
+  c => {
+    c.auth.users = [
+      { username: 'alice', passwordHash: aliceHash, tags: ['administrator'] },
+      { username: 'bob', passwordHash: fileHash }
+    ]
+  }
 
 describe('access definitions across restarts', { timeout: 90_000 }, () => {
   let dir: string
   let broker: TestBroker | undefined
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'wharf-access-restart-')) })
-  after(async () => { await broker?.stop(); rmSync(dir, { recursive: true, force: true }) })
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wharf-access-restart-'))
+  })
+  after(async () => {
+    await broker?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
 
   const restart = async (patch: ConfigPatch): Promise<TestBroker> => {
     await broker?.stop()
@@ -35,10 +42,22 @@ describe('access definitions across restarts', { timeout: 90_000 }, () => {
     return broker
   }
   const put = async (b: TestBroker, path: string, body: unknown, password = 'from-file'): Promise<number> =>
-    (await fetch(`${b.adminUrl}${path}`, { method: 'PUT', headers: { authorization: basicAuthorization('alice', password), 'content-type': 'application/json' }, body: JSON.stringify(body) })).status
-  const amqpUrl = (b: TestBroker, user: string, password: string, vhost = '/'): string => `amqp://${user}:${password}@127.0.0.1:${b.node.ports.amqp}/${encodeURIComponent(vhost)}`
+    (
+      await fetch(`${b.adminUrl}${path}`, {
+        method: 'PUT',
+        headers: { authorization: basicAuthorization('alice', password), 'content-type': 'application/json' },
+        body: JSON.stringify(body)
+      })
+    ).status
+  const amqpUrl = (b: TestBroker, user: string, password: string, vhost = '/'): string =>
+    `amqp://${user}:${password}@127.0.0.1:${b.node.ports.amqp}/${encodeURIComponent(vhost)}`
   const canLogIn = async (b: TestBroker, user: string, password: string): Promise<boolean> => {
-    try { await closeQuietly(await amqpConnect(amqpUrl(b, user, password))); return true } catch { return false }
+    try {
+      await closeQuietly(await amqpConnect(amqpUrl(b, user, password)))
+      return true
+    } catch {
+      return false
+    }
   }
 
   test('runtime changes made through the admin API are there after a restart', async () => {
@@ -56,7 +75,9 @@ describe('access definitions across restarts', { timeout: 90_000 }, () => {
       await ch.assertQueue('frank-q', { durable: true })
       ch.sendToQueue('frank-q', Buffer.from('kept'), { persistent: true })
       await ch.close()
-    } finally { await closeQuietly(conn) }
+    } finally {
+      await closeQuietly(conn)
+    }
 
     b = await restart(fileConfig(fileHash))
     const again = await amqpConnect(amqpUrl(b, 'frank', 'frank-pw', 'runtime'))
@@ -64,15 +85,31 @@ describe('access definitions across restarts', { timeout: 90_000 }, () => {
       const ch = await channel(again)
       const got = await ch.get('frank-q', { noAck: true })
       assert.ok(got !== false && got.content.toString() === 'kept', 'the runtime vhost kept its durable queue and message')
-      await expectChannelClosed(ch, () => ch.assertQueue('not-franks'), 403, /configure access to queue 'not-franks' in vhost 'runtime' refused for user 'frank'/)
+      await expectChannelClosed(
+        ch,
+        () => ch.assertQueue('not-franks'),
+        403,
+        /configure access to queue 'not-franks' in vhost 'runtime' refused for user 'frank'/
+      )
       const ch2 = await channel(again)
-      await expectChannelClosed(ch2, () => ch2.bindQueue('frank-q', 'amq.topic', '#'), 403, /read access to topic '#' in exchange 'amq\.topic' in vhost 'runtime'/)
-    } finally { await closeQuietly(again) }
+      await expectChannelClosed(
+        ch2,
+        () => ch2.bindQueue('frank-q', 'amq.topic', '#'),
+        403,
+        /read access to topic '#' in exchange 'amq\.topic' in vhost 'runtime'/
+      )
+    } finally {
+      await closeQuietly(again)
+    }
     const mqtt = await mqttConnect(b.mqttUrl, { clientId: 'frank-1', username: 'frank', password: 'frank-pw' })
     try {
-      const granted = await new Promise<number[]>(resolve => mqtt.subscribe(['frank/#', 'other/#'], { qos: 1 }, (_e, _g, p) => resolve((p as unknown as { granted: number[] }).granted)))
+      const granted = await new Promise<number[]>(resolve =>
+        mqtt.subscribe(['frank/#', 'other/#'], { qos: 1 }, (_e, _g, p) => resolve((p as unknown as { granted: number[] }).granted))
+      )
       assert.deepEqual(granted, [1, 0x80], 'the topic permissions set at runtime hold for MQTT after the restart')
-    } finally { await end(mqtt) }
+    } finally {
+      await end(mqtt)
+    }
     assert.equal(await canLogIn(b, 'alice', 'changed-at-runtime'), true, 'the file did not change alice: her runtime password holds')
     assert.equal(await canLogIn(b, 'alice', 'from-file'), false)
   })

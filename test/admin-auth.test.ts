@@ -13,10 +13,13 @@ import { hashPassword } from '../core/auth/password-hash.ts'
 
 const hash = hashPassword('pw')
 
-function curl (args: string[]): Promise<{ status: number, headers: string, body: string }> {
+function curl(args: string[]): Promise<{ status: number; headers: string; body: string }> {
   return new Promise((resolve, reject) => {
     execFile('curl', ['-s', '-D', '-', ...args], { timeout: 10_000 }, (err, stdout) => {
-      if (err !== null) { reject(err); return }
+      if (err !== null) {
+        reject(err)
+        return
+      }
       const [head = '', body = ''] = stdout.split(/\r\n\r\n/, 2)
       resolve({ status: Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1]), headers: head, body })
     })
@@ -36,7 +39,9 @@ describe('admin API authentication', { timeout: 60_000 }, () => {
       ]
     })
   })
-  after(async () => { await broker.close() })
+  after(async () => {
+    await broker.close()
+  })
 
   test('/healthz and /readyz answer without credentials', async () => {
     for (const path of ['/healthz', '/readyz']) assert.equal((await fetch(`${broker.adminUrl}${path}`)).status, 200, path)
@@ -60,7 +65,17 @@ describe('admin API authentication', { timeout: 60_000 }, () => {
     for (const path of ['/api/overview', '/api/connections', '/api/queues', '/metrics', '/api/users']) {
       assert.equal((await fetch(`${broker.adminUrl}${path}`, { headers: as('grafana') })).status, 200, path)
     }
-    const put = await curl(['-u', 'grafana:pw', '-X', 'PUT', '-H', 'content-type: application/json', '-d', '{"password":"x","tags":""}', `${broker.adminUrl}/api/users/sneaky`])
+    const put = await curl([
+      '-u',
+      'grafana:pw',
+      '-X',
+      'PUT',
+      '-H',
+      'content-type: application/json',
+      '-d',
+      '{"password":"x","tags":""}',
+      `${broker.adminUrl}/api/users/sneaky`
+    ])
     assert.equal(put.status, 403)
     assert.match(put.body, /user 'grafana' may not change \/api\/users\/sneaky: needs tag administrator/)
     assert.equal(broker.node.access.store.user('sneaky'), undefined)
@@ -75,11 +90,21 @@ describe('admin API authentication', { timeout: 60_000 }, () => {
     assert.equal((await fetch(`${broker.adminUrl}/api/users/app`, json({ password: 's3cret', tags: 'monitoring' }))).status, 201)
     assert.equal((await fetch(`${broker.adminUrl}/api/users/app`, json({ tags: ['monitoring', 'management'] }))).status, 204)
     assert.equal((await fetch(`${broker.adminUrl}/api/permissions/staging/app`, json({ configure: '^app-', write: '.*', read: '.*' }))).status, 201)
-    assert.equal((await fetch(`${broker.adminUrl}/api/topic-permissions/staging/app`, json({ exchange: 'amq.topic', write: '^app\\.', read: '.*' }))).status, 201)
-    const user = await (await fetch(`${broker.adminUrl}/api/users/app`, { headers: as('ops') })).json() as Record<string, unknown>
+    assert.equal(
+      (await fetch(`${broker.adminUrl}/api/topic-permissions/staging/app`, json({ exchange: 'amq.topic', write: '^app\\.', read: '.*' }))).status,
+      201
+    )
+    const user = (await (await fetch(`${broker.adminUrl}/api/users/app`, { headers: as('ops') })).json()) as Record<string, unknown>
     // RabbitMQ's fields (the hash is shown to administrators), and Wharf's has_* flags.
     const { password_hash: hash, ...rest } = user
-    assert.deepEqual(rest, { name: 'app', tags: ['monitoring', 'management'], limits: {}, hashing_algorithm: 'wharf_scrypt', has_password: true, has_scram_sha256: false })
+    assert.deepEqual(rest, {
+      name: 'app',
+      tags: ['monitoring', 'management'],
+      limits: {},
+      hashing_algorithm: 'wharf_scrypt',
+      has_password: true,
+      has_scram_sha256: false
+    })
     assert.match(String(hash), /^scrypt\$/)
     const perms = await (await adminFetch(`${broker.adminUrl}/api/permissions/staging/app`)).json()
     assert.deepEqual(perms, { user: 'app', vhost: 'staging', configure: '^app-', write: '.*', read: '.*' })
@@ -89,7 +114,9 @@ describe('admin API authentication', { timeout: 60_000 }, () => {
       const ch = await conn.createChannel()
       await ch.assertQueue('app-q')
       await ch.close()
-    } finally { await closeQuietly(conn) }
+    } finally {
+      await closeQuietly(conn)
+    }
     const bad = await fetch(`${broker.adminUrl}/api/permissions/staging/app`, json({ configure: '(', write: '', read: '' }))
     assert.equal(bad.status, 400)
     assert.match(((await bad.json()) as { reason: string }).reason, /configure permission '\(' is not a valid regular expression/)
@@ -107,7 +134,7 @@ describe('admin API authentication', { timeout: 60_000 }, () => {
     await broker.node.access.store.addVhost('short-lived')
     await broker.node.access.store.setPermissions('ops', 'short-lived', { configure: '.*', write: '.*', read: '.*' })
     const conn = await amqpConnect(`amqp://ops:pw@127.0.0.1:${broker.node.ports.amqp}/short-lived`)
-    const closed = new Promise<{ code?: number, message: string }>(resolve => conn.once('close', resolve))
+    const closed = new Promise<{ code?: number; message: string }>(resolve => conn.once('close', resolve))
     assert.equal((await curl(['-u', 'ops:pw', '-X', 'DELETE', `${broker.adminUrl}/api/vhosts/short-lived`])).status, 204)
     const err = await closed
     assert.equal(err.code, 320)
@@ -122,12 +149,19 @@ describe('admin API authentication', { timeout: 60_000 }, () => {
 
 describe('guest disabled', { timeout: 30_000 }, () => {
   test('auth.guest.enabled false: guest is refused by the admin API, AMQP and MQTT alike', async () => {
-    const broker = await startTestBroker(c => { c.auth.guest.enabled = false })
+    const broker = await startTestBroker(c => {
+      c.auth.guest.enabled = false
+    })
     try {
       assert.equal((await adminFetch(`${broker.adminUrl}/api/overview`)).status, 401)
       await assert.rejects(amqpConnect(broker.amqpUrl), /ACCESS_REFUSED|403/)
       assert.ok(broker.logs.some(l => l.msg === 'login refused' && l.reason === "user 'guest' - invalid credentials"))
-      await assert.rejects(mqttConnect(broker.mqttUrl, { clientId: 'as-guest', username: 'guest', password: 'guest' }), (err: Error & { code?: number }) => err.code === 4)
-    } finally { await broker.close() }
+      await assert.rejects(
+        mqttConnect(broker.mqttUrl, { clientId: 'as-guest', username: 'guest', password: 'guest' }),
+        (err: Error & { code?: number }) => err.code === 4
+      )
+    } finally {
+      await broker.close()
+    }
   })
 })

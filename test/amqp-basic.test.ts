@@ -10,21 +10,34 @@ import { channel, closeQuietly, connect, consume, eventually, expectChannelClose
 import { RawAmqp } from './support/raw-amqp.ts'
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
 
-interface ConfirmFrame { kind: 'ack' | 'nack', deliveryTag: number, multiple: boolean }
+interface ConfirmFrame {
+  kind: 'ack' | 'nack'
+  deliveryTag: number
+  multiple: boolean
+}
 
 /** Publishes n persistent messages at once; resolves with each one's confirm, in publish order. */
-async function publishAll (c: ConfirmChannel, queue: string, n: number): Promise<string[]> {
-  return await Promise.all(Array.from({ length: n }, (_, i) => new Promise<string>(resolve => {
-    c.sendToQueue(queue, Buffer.from(`b${i}`), { persistent: true }, err => resolve(err === null || err === undefined ? 'ack' : 'nack'))
-  })))
+async function publishAll(c: ConfirmChannel, queue: string, n: number): Promise<string[]> {
+  return await Promise.all(
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Promise<string>(resolve => {
+          c.sendToQueue(queue, Buffer.from(`b${i}`), { persistent: true }, err => resolve(err === null || err === undefined ? 'ack' : 'nack'))
+        })
+    )
+  )
 }
 
 /** The confirm frames name increasing tags and together cover 1..lastTag, each tag once. */
-function assertCoversOnce (frames: readonly ConfirmFrame[], lastTag: number): void {
+function assertCoversOnce(frames: readonly ConfirmFrame[], lastTag: number): void {
   let confirmed = 0
   for (const f of frames) {
     assert.ok(f.deliveryTag > confirmed, `${f.kind} ${f.deliveryTag} after tag ${confirmed} was confirmed: out of order or twice`)
-    assert.ok(f.multiple || f.deliveryTag === confirmed + 1, `${f.kind} ${f.deliveryTag} without multiple leaves ${confirmed + 1}..${f.deliveryTag - 1} unconfirmed`)
+    assert.ok(
+      f.multiple || f.deliveryTag === confirmed + 1,
+      `${f.kind} ${f.deliveryTag} without multiple leaves ${confirmed + 1}..${f.deliveryTag - 1} unconfirmed`
+    )
     confirmed = f.deliveryTag
   }
   assert.equal(confirmed, lastTag)
@@ -40,9 +53,12 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     conn = await connect(broker.amqpUrl)
     ch = await channel(conn)
   })
-  after(async () => { await closeQuietly(conn); await broker.close() })
+  after(async () => {
+    await closeQuietly(conn)
+    await broker.close()
+  })
 
-  async function queueWith (name: string, bodies: string[], options = {}): Promise<string> {
+  async function queueWith(name: string, bodies: string[], options = {}): Promise<string> {
     await ch.assertQueue(name, options)
     await ch.purgeQueue(name)
     for (const b of bodies) ch.sendToQueue(name, Buffer.from(b))
@@ -63,7 +79,10 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     assert.equal(m.fields.exchange, '')
     assert.equal(m.fields.routingKey, q)
     assert.equal(m.fields.redelivered, false)
-    assert.deepEqual([m.properties.contentType, m.properties.headers, m.properties.messageId, m.properties.priority, m.properties.correlationId], ['application/json', { h: 'v' }, 'id-1', 3, 'c'])
+    assert.deepEqual(
+      [m.properties.contentType, m.properties.headers, m.properties.messageId, m.properties.priority, m.properties.correlationId],
+      ['application/json', { h: 'v' }, 'id-1', 3, 'c']
+    )
     c.ack(m)
     await c.cancel('my-tag')
     await eventually('the ack', async () => (await ch.checkQueue(q)).messageCount === 0)
@@ -104,7 +123,13 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const b = await consume(c, q, { noAck: true })
     for (const m of numbered(6)) ch.sendToQueue(q, Buffer.from(m))
     await eventually('6 deliveries', () => a.messages.length + b.messages.length === 6)
-    assert.deepEqual([a.bodies(), b.bodies()], [['m0', 'm2', 'm4'], ['m1', 'm3', 'm5']])
+    assert.deepEqual(
+      [a.bodies(), b.bodies()],
+      [
+        ['m0', 'm2', 'm4'],
+        ['m1', 'm3', 'm5']
+      ]
+    )
     await c.close()
   })
 
@@ -113,12 +138,17 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const c = await channel(conn)
     await c.prefetch(4)
     const seen: Array<[string, boolean]> = []
-    const inbox = await consume(c, q, {}, m => { seen.push([m.content.toString(), m.fields.redelivered]) })
+    const inbox = await consume(c, q, {}, m => {
+      seen.push([m.content.toString(), m.fields.redelivered])
+    })
     const first = await inbox.waitFor(4)
     c.reject(first[1] as Message, true) // m1 back at its place
     c.nack(first[3] as Message, false, true) // m3 too
     await inbox.waitFor(6)
-    assert.deepEqual(seen.slice(4), [['m1', true], ['m3', true]])
+    assert.deepEqual(seen.slice(4), [
+      ['m1', true],
+      ['m3', true]
+    ])
     c.nack(inbox.messages[4] as Message, false, false) // dropped
     c.reject(inbox.messages[5] as Message, false)
     c.ack(first[0] as Message)
@@ -137,7 +167,14 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     c.ack(ms[2] as Message, true) // m0..m2
     c.nack(ms[5] as Message, true, true) // m3..m5 back
     await inbox.waitFor(9)
-    assert.deepEqual(inbox.messages.slice(6).map(m => [m.content.toString(), m.fields.redelivered]), [['m3', true], ['m4', true], ['m5', true]])
+    assert.deepEqual(
+      inbox.messages.slice(6).map(m => [m.content.toString(), m.fields.redelivered]),
+      [
+        ['m3', true],
+        ['m4', true],
+        ['m5', true]
+      ]
+    )
     c.ackAll()
     await c.close()
     await eventually('empty', async () => (await ch.checkQueue(q)).messageCount === 0)
@@ -155,7 +192,13 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const oc = await channel(other)
     const again = await consume(oc, q)
     await again.waitFor(2)
-    assert.deepEqual(again.messages.map(m => [m.content.toString(), m.fields.redelivered]), [['m0', true], ['m2', true]])
+    assert.deepEqual(
+      again.messages.map(m => [m.content.toString(), m.fields.redelivered]),
+      [
+        ['m0', true],
+        ['m2', true]
+      ]
+    )
     const socket = (other as unknown as { connection: { stream: { destroy: (err: Error) => void } } }).connection.stream
     socket.destroy(new Error('dropped')) // a dropped TCP connection, no connection.close
     await eventually('requeued after the connection dropped', async () => (await ch.checkQueue(q)).messageCount === 2)
@@ -174,7 +217,7 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     assert.ok(noAck !== false)
     assert.deepEqual([noAck.content.toString(), noAck.fields.redelivered], ['g2', true])
     ch.ack(first)
-    assert.equal((await ch.get(q, { noAck: true }) as Message).content.toString(), 'g3')
+    assert.equal(((await ch.get(q, { noAck: true })) as Message).content.toString(), 'g3')
     assert.equal(await ch.get(q), false)
   })
 
@@ -185,7 +228,13 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     await inbox.waitFor(2)
     await c.recover()
     await inbox.waitFor(4)
-    assert.deepEqual(inbox.messages.slice(2).map(m => [m.content.toString(), m.fields.redelivered]), [['r1', true], ['r2', true]])
+    assert.deepEqual(
+      inbox.messages.slice(2).map(m => [m.content.toString(), m.fields.redelivered]),
+      [
+        ['r1', true],
+        ['r2', true]
+      ]
+    )
     c.ackAll()
     await c.close()
   })
@@ -228,12 +277,28 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
   test('acking an unknown delivery tag is 406 PRECONDITION_FAILED; so is a second ack of the same tag', async () => {
     const q = await queueWith('badtag', ['x'])
     const c = await channel(conn)
-    await expectChannelClosed(c, async () => { c.ack({ fields: { deliveryTag: 99 } } as Message); await c.checkQueue(q) }, 406, /unknown delivery tag 99/)
+    await expectChannelClosed(
+      c,
+      async () => {
+        c.ack({ fields: { deliveryTag: 99 } } as Message)
+        await c.checkQueue(q)
+      },
+      406,
+      /unknown delivery tag 99/
+    )
     const d = await channel(conn)
     const m = await d.get(q)
     assert.ok(m !== false)
     d.ack(m)
-    await expectChannelClosed(d, async () => { d.ack(m); await d.checkQueue(q) }, 406, /unknown delivery tag 1/)
+    await expectChannelClosed(
+      d,
+      async () => {
+        d.ack(m)
+        await d.checkQueue(q)
+      },
+      406,
+      /unknown delivery tag 1/
+    )
   })
 
   test('basic.qos prefetch-size and recover requeue=false are 540 NOT_IMPLEMENTED; immediate=true too', async () => {
@@ -241,7 +306,10 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     await client.openChannel(1)
     client.send(1, Methods.BasicQos, { prefetchSize: 1000, prefetchCount: 0, global: false })
     const close = await client.expectMethod(Methods.ConnectionClose)
-    assert.deepEqual([(close.fields as { replyCode: number }).replyCode, (close.fields as { replyText: string }).replyText], [540, 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)'])
+    assert.deepEqual(
+      [(close.fields as { replyCode: number }).replyCode, (close.fields as { replyText: string }).replyText],
+      [540, 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)']
+    )
     client.destroy()
     const { client: c2 } = await RawAmqp.open(broker.node.ports.amqp)
     await c2.openChannel(1)
@@ -301,14 +369,17 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const c: ConfirmChannel = await conn.createConfirmChannel()
     c.on('error', () => {})
     const frames: ConfirmFrame[] = []
-    c.on('ack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'ack', ...f }))
-    c.on('nack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'nack', ...f }))
+    c.on('ack', (f: { deliveryTag: number; multiple: boolean }) => frames.push({ kind: 'ack', ...f }))
+    c.on('nack', (f: { deliveryTag: number; multiple: boolean }) => frames.push({ kind: 'nack', ...f }))
     const commitsBefore = broker.node.store.stats.commits
     const outcomes = await publishAll(c, 'confirmed-burst', N)
     const commits = broker.node.store.stats.commits - commitsBefore
     assert.deepEqual(outcomes, Array(N).fill('ack'), 'every publish confirmed positively, once')
     assertCoversOnce(frames, N)
-    assert.ok(frames.some(f => f.multiple), 'multiple=true used')
+    assert.ok(
+      frames.some(f => f.multiple),
+      'multiple=true used'
+    )
     assert.ok(frames.length <= commits, `${frames.length} basic.ack frames for ${commits} group commits: at most one per commit`)
     await c.close()
     await ch.deleteQueue('confirmed-burst')
@@ -321,8 +392,8 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const c: ConfirmChannel = await conn.createConfirmChannel()
     c.on('error', () => {})
     const frames: ConfirmFrame[] = []
-    c.on('ack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'ack', ...f }))
-    c.on('nack', (f: { deliveryTag: number, multiple: boolean }) => frames.push({ kind: 'nack', ...f }))
+    c.on('ack', (f: { deliveryTag: number; multiple: boolean }) => frames.push({ kind: 'ack', ...f }))
+    c.on('nack', (f: { deliveryTag: number; multiple: boolean }) => frames.push({ kind: 'nack', ...f }))
     const outcomes = await publishAll(c, 'confirm-order', 30)
     assert.deepEqual(outcomes, [...Array(10).fill('ack'), ...Array(20).fill('nack')])
     assertCoversOnce(frames, 30)
@@ -338,9 +409,14 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     await ch.assertQueue('full', { arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
     const c = await conn.createConfirmChannel()
     c.on('error', () => {})
-    const outcomes = await Promise.all(['a', 'b'].map(b => new Promise<string>(resolve => {
-      c.sendToQueue('full', Buffer.from(b), {}, err => resolve(err === null || err === undefined ? 'ack' : 'nack'))
-    })))
+    const outcomes = await Promise.all(
+      ['a', 'b'].map(
+        b =>
+          new Promise<string>(resolve => {
+            c.sendToQueue('full', Buffer.from(b), {}, err => resolve(err === null || err === undefined ? 'ack' : 'nack'))
+          })
+      )
+    )
     assert.deepEqual(outcomes, ['ack', 'nack'])
     await c.close()
   })
@@ -357,7 +433,7 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     await c.checkQueue(q) // a round trip: the ack and the publish were read before its answer
     assert.equal((await ch.checkQueue(q)).messageCount, 0, 'the get took it; the ack and publish wait')
     await txCommit(c)
-    assert.deepEqual((await drainAll(q)), ['in-tx'])
+    assert.deepEqual(await drainAll(q), ['in-tx'])
     c.sendToQueue(q, Buffer.from('rolled-back'))
     await txRollback(c)
     await txCommit(c)
@@ -374,23 +450,36 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
     const q = await queueWith('cb', ['cb1'])
     await new Promise<void>((resolve, reject) => {
       amqpCallback.connect(broker.amqpUrl, (err: Error | null, c: amqpCallback.Connection) => {
-        if (err !== null) { reject(err); return }
+        if (err !== null) {
+          reject(err)
+          return
+        }
         c.createChannel((err2: Error | null, cch: amqpCallback.Channel) => {
-          if (err2 !== null) { reject(err2); return }
-          cch.consume(q, m => {
-            if (m === null) return
-            assert.equal(m.content.toString(), 'cb1')
-            cch.ack(m)
-            // the channel close travels behind the ack on the channel's own stream
-            cch.close(() => c.close(() => resolve()))
-          }, {}, (err3: Error | null) => { if (err3 !== null) reject(err3) })
+          if (err2 !== null) {
+            reject(err2)
+            return
+          }
+          cch.consume(
+            q,
+            m => {
+              if (m === null) return
+              assert.equal(m.content.toString(), 'cb1')
+              cch.ack(m)
+              // the channel close travels behind the ack on the channel's own stream
+              cch.close(() => c.close(() => resolve()))
+            },
+            {},
+            (err3: Error | null) => {
+              if (err3 !== null) reject(err3)
+            }
+          )
         })
       })
     })
     await eventually('acked', async () => (await ch.checkQueue(q)).messageCount === 0)
   })
 
-  async function drainAll (q: string): Promise<string[]> {
+  async function drainAll(q: string): Promise<string[]> {
     const out: string[] = []
     for (let m = await ch.get(q, { noAck: true }); m !== false; m = await ch.get(q, { noAck: true })) out.push(m.content.toString())
     return out
@@ -400,6 +489,12 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
 // amqplib's promise API has no tx methods; its channel's rpc does them.
 type Rpc = (method: number, fields: object, expect: number) => Promise<unknown>
 const rpcOf = (c: Channel): Rpc => (c as unknown as { rpc: Rpc }).rpc.bind(c)
-const txSelect = async (c: Channel): Promise<void> => { await rpcOf(c)(Methods.TxSelect, {}, Methods.TxSelectOk) }
-const txCommit = async (c: Channel): Promise<void> => { await rpcOf(c)(Methods.TxCommit, {}, Methods.TxCommitOk) }
-const txRollback = async (c: Channel): Promise<void> => { await rpcOf(c)(Methods.TxRollback, {}, Methods.TxRollbackOk) }
+const txSelect = async (c: Channel): Promise<void> => {
+  await rpcOf(c)(Methods.TxSelect, {}, Methods.TxSelectOk)
+}
+const txCommit = async (c: Channel): Promise<void> => {
+  await rpcOf(c)(Methods.TxCommit, {}, Methods.TxCommitOk)
+}
+const txRollback = async (c: Channel): Promise<void> => {
+  await rpcOf(c)(Methods.TxRollback, {}, Methods.TxRollbackOk)
+}

@@ -33,13 +33,23 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
     })
     port = broker.node.ports.amqp
   })
-  after(async () => { await broker.close() })
+  after(async () => {
+    await broker.close()
+  })
 
   test('handshake: server properties advertise the supported capabilities; tune offers the configured limits', async () => {
     const conn = await connect(broker.amqpUrl)
-    const props = conn.connection.serverProperties as unknown as { product: string, capabilities: Record<string, boolean> }
+    const props = conn.connection.serverProperties as unknown as { product: string; capabilities: Record<string, boolean> }
     assert.equal(props.product, 'Wharf')
-    for (const cap of ['publisher_confirms', 'basic.nack', 'consumer_cancel_notify', 'exchange_exchange_bindings', 'per_consumer_qos', 'connection.blocked', 'authentication_failure_close']) {
+    for (const cap of [
+      'publisher_confirms',
+      'basic.nack',
+      'consumer_cancel_notify',
+      'exchange_exchange_bindings',
+      'per_consumer_qos',
+      'connection.blocked',
+      'authentication_failure_close'
+    ]) {
       assert.equal(props.capabilities[cap], true, cap)
     }
     await conn.close()
@@ -54,13 +64,16 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
     const amqplain = await amqp.connect(url('alice', 'alice-secret'), { credentials: credentials.amqplain('alice', 'alice-secret') })
     await amqplain.close()
     await assert.rejects(amqp.connect(url('alice', 'wrong')), /403 \(ACCESS-REFUSED\).*Login was refused using authentication mechanism PLAIN/)
-    await assert.rejects(amqp.connect(url('alice', 'wrong'), { credentials: credentials.amqplain('alice', 'wrong') }), /ACCESS_REFUSED - Login was refused using authentication mechanism AMQPLAIN/)
+    await assert.rejects(
+      amqp.connect(url('alice', 'wrong'), { credentials: credentials.amqplain('alice', 'wrong') }),
+      /ACCESS_REFUSED - Login was refused using authentication mechanism AMQPLAIN/
+    )
     await assert.rejects(amqp.connect(url('nobody', 'x')), /403/)
     assert.ok(broker.node.metrics.value('wharf_amqp_auth_failures_total') >= 3)
     assert.ok(broker.logs.some(l => l.msg === 'login refused' && l.reason === "user 'alice' - invalid credentials"))
   })
 
-  test('connection.update-secret: the user\'s password is update-secret-ok and the connection goes on; a wrong one is 530 NOT_ALLOWED', async () => {
+  test("connection.update-secret: the user's password is update-secret-ok and the connection goes on; a wrong one is 530 NOT_ALLOWED", async () => {
     const conn = await connect(url('alice', 'alice-secret'))
     try {
       await conn.updateSecret(Buffer.from('alice-secret'), 'token refresh')
@@ -69,9 +82,18 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       assert.ok(broker.logs.some(l => l.msg === 'secret updated' && l.user === 'alice' && l.reason === 'token refresh'))
       const failuresBefore = broker.node.metrics.value('wharf_amqp_auth_failures_total')
       // amqplib's updateSecret waits for an update-secret-ok that never comes: the close is the answer.
-      await expectConnectionClosed(conn, () => { void conn.updateSecret(Buffer.from('wrong'), 'token refresh') }, 530, /NOT_ALLOWED - New secret was refused by one of the backends/)
+      await expectConnectionClosed(
+        conn,
+        () => {
+          void conn.updateSecret(Buffer.from('wrong'), 'token refresh')
+        },
+        530,
+        /NOT_ALLOWED - New secret was refused by one of the backends/
+      )
       assert.equal(broker.node.metrics.value('wharf_amqp_auth_failures_total'), failuresBefore + 1)
-    } finally { await closeQuietly(conn) }
+    } finally {
+      await closeQuietly(conn)
+    }
   })
 
   // Guest from other addresses, disabled, or replaced by a defined user: core/auth/access-store.test.ts.
@@ -98,10 +120,12 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       await t.assertQueue('only-in-tenant')
       await assert.rejects(r.checkQueue('only-in-tenant'), /404/)
       assert.ok(broker.node.broker.vhost('tenant')?.queues.has('only-in-tenant'))
-    } finally { await closeQuietly(tenant, root) }
+    } finally {
+      await closeQuietly(tenant, root)
+    }
   })
 
-  test('a wrong protocol header gets the server\'s header back and the socket closed', async () => {
+  test("a wrong protocol header gets the server's header back and the socket closed", async () => {
     const client = await RawAmqp.connect(port)
     client.write(Buffer.from('AMQP\x00\x00\x09\x02'))
     await client.waitEnded()
@@ -112,8 +136,12 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
     assert.deepEqual(Buffer.concat(http.raw), PROTOCOL_HEADER)
   })
 
-  test('tune-ok: frame-max above the server\'s or below 4096 and channel-max above the server\'s are 530', async () => {
-    for (const [tune, text] of [[{ frameMax: 65537 }, /frame_max=65537 > 65536 max size/], [{ frameMax: 2048 }, /frame_max=2048 < 4096 min size/], [{ channelMax: 17 }, /channel_max=17 > 16/]] as const) {
+  test("tune-ok: frame-max above the server's or below 4096 and channel-max above the server's are 530", async () => {
+    for (const [tune, text] of [
+      [{ frameMax: 65537 }, /frame_max=65537 > 65536 max size/],
+      [{ frameMax: 2048 }, /frame_max=2048 < 4096 min size/],
+      [{ channelMax: 17 }, /channel_max=17 > 16/]
+    ] as const) {
       const client = await RawAmqp.connect(port)
       client.write(PROTOCOL_HEADER)
       await client.expectMethod(Methods.ConnectionStart)
@@ -139,7 +167,9 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       assert.deepEqual(got.content, body)
       await channel(conn)
       await assert.rejects(conn.createChannel(), /No channels left to allocate/)
-    } finally { await closeQuietly(conn) }
+    } finally {
+      await closeQuietly(conn)
+    }
   })
 
   test('connection.close is answered with close-ok; a broker shutdown closes clients with 320 CONNECTION_FORCED', async () => {
@@ -150,7 +180,9 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       await ch.assertQueue('q')
       const closed = await expectConnectionClosed(conn, () => own.stop(), 320, /CONNECTION_FORCED - broker shutdown/)
       assert.equal((closed as ServerCloseError).code, 320)
-    } finally { await own.close() }
+    } finally {
+      await own.close()
+    }
   })
 
   test('connection.blocked / unblocked: a resource alarm blocks publishers until it clears', async () => {
@@ -183,13 +215,25 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
   test('the callback API connects, declares and closes too', async () => {
     await new Promise<void>((resolve, reject) => {
       amqpCallback.connect(broker.amqpUrl, (err: Error | null, conn: amqpCallback.Connection) => {
-        if (err !== null) { reject(err); return }
+        if (err !== null) {
+          reject(err)
+          return
+        }
         conn.createChannel((err2: Error | null, ch: amqpCallback.Channel) => {
-          if (err2 !== null) { reject(err2); return }
+          if (err2 !== null) {
+            reject(err2)
+            return
+          }
           ch.assertQueue('', { exclusive: true }, (err3: Error | null, ok: { queue: string }) => {
-            if (err3 !== null) { reject(err3); return }
+            if (err3 !== null) {
+              reject(err3)
+              return
+            }
             assert.match(ok.queue, /^amq\.gen-/)
-            conn.close((err4?: Error) => { if (err4 !== undefined && err4 !== null) reject(err4); else resolve() })
+            conn.close((err4?: Error) => {
+              if (err4 !== undefined && err4 !== null) reject(err4)
+              else resolve()
+            })
           })
         })
       })

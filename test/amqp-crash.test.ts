@@ -12,7 +12,7 @@ import { channel, closeQuietly, connect, consume, eventually } from './support/a
 const N = 2000
 const url = (port: number): string => `amqp://guest:guest@127.0.0.1:${port}`
 
-async function consumeAll (port: number, queue: string, atLeast: number): Promise<number[]> {
+async function consumeAll(port: number, queue: string, atLeast: number): Promise<number[]> {
   const conn = await connect(url(port))
   try {
     const ch = await channel(conn)
@@ -21,7 +21,9 @@ async function consumeAll (port: number, queue: string, atLeast: number): Promis
     await inbox.waitFor(atLeast, 30_000)
     await eventually('the queue to drain', async () => (await ch.checkQueue(queue)).messageCount === 0, 10_000)
     return inbox.bodies().map(Number)
-  } finally { await closeQuietly(conn) }
+  } finally {
+    await closeQuietly(conn)
+  }
 }
 
 describe('AMQP: SIGKILL and restart lose nothing confirmed', { timeout: 120_000 }, () => {
@@ -37,13 +39,22 @@ describe('AMQP: SIGKILL and restart lose nothing confirmed', { timeout: 120_000 
       cc.on('error', () => {})
       const confirmed = new Set<number>()
       for (let base = 0; base < N; base += 200) {
-        await Promise.all(Array.from({ length: 200 }, (_, i) => new Promise<void>((resolve, reject) => {
-          cc.sendToQueue('crash', Buffer.from(String(base + i)), { persistent: true }, err => {
-            if (err !== null && err !== undefined) { reject(err); return }
-            confirmed.add(base + i)
-            resolve()
-          })
-        })))
+        await Promise.all(
+          Array.from(
+            { length: 200 },
+            (_, i) =>
+              new Promise<void>((resolve, reject) => {
+                cc.sendToQueue('crash', Buffer.from(String(base + i)), { persistent: true }, err => {
+                  if (err !== null && err !== undefined) {
+                    reject(err)
+                    return
+                  }
+                  confirmed.add(base + i)
+                  resolve()
+                })
+              })
+          )
+        )
       }
       assert.equal(confirmed.size, N)
       await first.kill()
@@ -54,10 +65,18 @@ describe('AMQP: SIGKILL and restart lose nothing confirmed', { timeout: 120_000 
         const got = await consumeAll(second.ports.amqp, 'crash', N)
         const missing = [...confirmed].filter(n => !got.includes(n))
         assert.deepEqual(missing.slice(0, 10), [], `${missing.length} confirmed messages missing`)
-        assert.deepEqual(got, [...got].sort((a, b) => a - b), 'in publish order')
+        assert.deepEqual(
+          got,
+          [...got].sort((a, b) => a - b),
+          'in publish order'
+        )
         assert.equal(new Set(got).size, got.length, 'no duplicates')
-      } finally { await second.terminate() }
-    } finally { rmSync(dir, { recursive: true, force: true }) }
+      } finally {
+        await second.terminate()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('killed in the middle of a confirmed publish burst: every confirmed message is there after restart', async () => {
@@ -86,7 +105,11 @@ describe('AMQP: SIGKILL and restart lose nothing confirmed', { timeout: 120_000 
         const got = new Set(await consumeAll(second.ports.amqp, 'mid', confirmed.size))
         const missing = [...confirmed].filter(n => !got.has(n))
         assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${confirmed.size} confirmed messages missing`)
-      } finally { await second.terminate() }
-    } finally { rmSync(dir, { recursive: true, force: true }) }
+      } finally {
+        await second.terminate()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

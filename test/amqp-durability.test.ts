@@ -61,11 +61,25 @@ describe('AMQP durability across a restart', { timeout: 60_000 }, () => {
 
         const all = await consume(ch2, 'orders.eu', { noAck: true })
         await all.waitFor(9)
-        assert.deepEqual(all.messages.map(m => [m.content.toString(), m.fields.redelivered]), [
-          ['p1', true], ['p2', true], ['p3', true], ['p4', false], ['p5', false], ['p6', false], ['p7', false], ['p8', false], ['p9', false]
-        ])
+        assert.deepEqual(
+          all.messages.map(m => [m.content.toString(), m.fields.redelivered]),
+          [
+            ['p1', true],
+            ['p2', true],
+            ['p3', true],
+            ['p4', false],
+            ['p5', false],
+            ['p6', false],
+            ['p7', false],
+            ['p8', false],
+            ['p9', false]
+          ]
+        )
         const p5 = all.messages[4] as Message
-        assert.deepEqual([p5.properties.messageId, p5.properties.headers, p5.properties.deliveryMode, p5.fields.exchange, p5.fields.routingKey], ['id-5', { n: 5 }, 2, 'orders', 'eu.de'])
+        assert.deepEqual(
+          [p5.properties.messageId, p5.properties.headers, p5.properties.deliveryMode, p5.fields.exchange, p5.fields.routingKey],
+          ['id-5', { n: 5 }, 2, 'orders', 'eu.de']
+        )
         const unrouted = await ch2.get('orders.unrouted', { noAck: true })
         assert.ok(unrouted !== false)
         assert.equal(unrouted.content.toString(), 'via-ae')
@@ -123,7 +137,9 @@ describe('AMQP durability across a restart', { timeout: 60_000 }, () => {
         const db = second.node.store.db
         assert.equal(db.prepare('SELECT count(*) FROM bindings').pluck().get(), 0)
         assert.equal(db.prepare('SELECT count(*) FROM messages WHERE exchange IS NOT NULL').pluck().get(), 0)
-      } finally { await second.stop() }
+      } finally {
+        await second.stop()
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -20,11 +20,16 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     other = await connect(broker.amqpUrl)
     ch = await channel(conn)
   })
-  after(async () => { await closeQuietly(conn, other); await broker.close() })
+  after(async () => {
+    await closeQuietly(conn, other)
+    await broker.close()
+  })
 
-  async function fresh (): Promise<Channel> { return await channel(conn) }
+  async function fresh(): Promise<Channel> {
+    return await channel(conn)
+  }
 
-  async function drain (queue: string): Promise<string[]> {
+  async function drain(queue: string): Promise<string[]> {
     const out: string[] = []
     for (;;) {
       const m = await ch.get(queue, { noAck: true })
@@ -97,11 +102,21 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     await expectChannelClosed(c1, () => c1.checkExchange('missing-x'), 404, /NOT_FOUND - no exchange 'missing-x' in vhost '\/'/)
     await ch.assertExchange('typed', 'direct')
     const c2 = await fresh()
-    await expectChannelClosed(c2, () => c2.assertExchange('typed', 'fanout'), 406, /PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'typed' in vhost '\/': received 'fanout' but current is 'direct'/)
+    await expectChannelClosed(
+      c2,
+      () => c2.assertExchange('typed', 'fanout'),
+      406,
+      /PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'typed' in vhost '\/': received 'fanout' but current is 'direct'/
+    )
     const c3 = await fresh()
     await expectChannelClosed(c3, () => c3.assertExchange('typed', 'direct', { durable: false }), 406, /inequivalent arg 'durable'/)
     const c4 = await fresh()
-    await expectChannelClosed(c4, () => c4.assertExchange('amq.custom', 'direct'), 403, /ACCESS_REFUSED - exchange name 'amq.custom' contains reserved prefix 'amq.\*'/)
+    await expectChannelClosed(
+      c4,
+      () => c4.assertExchange('amq.custom', 'direct'),
+      403,
+      /ACCESS_REFUSED - exchange name 'amq.custom' contains reserved prefix 'amq.\*'/
+    )
     const c5 = await fresh()
     await expectChannelClosed(c5, () => c5.deleteExchange('amq.direct'), 403)
     const c6 = await fresh()
@@ -130,9 +145,25 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     await expectChannelClosed(c2, () => c2.checkExchange('auto'), 404)
     await ch.assertExchange('inner', 'fanout', { internal: true })
     const c3 = await fresh()
-    await expectChannelClosed(c3, async () => { c3.publish('inner', '', Buffer.from('x')); await c3.checkQueue('in-use.q') }, 403, /cannot publish to internal exchange 'inner'/)
+    await expectChannelClosed(
+      c3,
+      async () => {
+        c3.publish('inner', '', Buffer.from('x'))
+        await c3.checkQueue('in-use.q')
+      },
+      403,
+      /cannot publish to internal exchange 'inner'/
+    )
     const c4 = await fresh()
-    await expectChannelClosed(c4, async () => { c4.publish('missing-x', '', Buffer.from('x')); await c4.checkQueue('in-use.q') }, 404, /no exchange 'missing-x'/)
+    await expectChannelClosed(
+      c4,
+      async () => {
+        c4.publish('missing-x', '', Buffer.from('x'))
+        await c4.checkQueue('in-use.q')
+      },
+      404,
+      /no exchange 'missing-x'/
+    )
   })
 
   test('queue.declare: server-named amq.gen-*, passive counts, redeclare with other arguments 406, bad argument 406, reserved names 403', async () => {
@@ -150,11 +181,21 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     await expectChannelClosed(c1, () => c1.checkQueue('nope'), 404, /NOT_FOUND - no queue 'nope' in vhost '\/'/)
     await ch.assertQueue('argued', { arguments: { 'x-max-length': 10 } })
     const c2 = await fresh()
-    await expectChannelClosed(c2, () => c2.assertQueue('argued', { arguments: { 'x-max-length': 20 } }), 406, /inequivalent arg 'x-max-length' for queue 'argued' in vhost '\/': received 20 but current is 10/)
+    await expectChannelClosed(
+      c2,
+      () => c2.assertQueue('argued', { arguments: { 'x-max-length': 20 } }),
+      406,
+      /inequivalent arg 'x-max-length' for queue 'argued' in vhost '\/': received 20 but current is 10/
+    )
     const c3 = await fresh()
     await expectChannelClosed(c3, () => c3.assertQueue('argued', { durable: false, arguments: { 'x-max-length': 10 } }), 406, /inequivalent arg 'durable'/)
     const c4 = await fresh()
-    await expectChannelClosed(c4, () => c4.assertQueue('bad-arg', { arguments: { 'x-max-length': 'ten' } }), 406, /invalid arg 'x-max-length' for queue 'bad-arg'/)
+    await expectChannelClosed(
+      c4,
+      () => c4.assertQueue('bad-arg', { arguments: { 'x-max-length': 'ten' } }),
+      406,
+      /invalid arg 'x-max-length' for queue 'bad-arg'/
+    )
     const c5 = await fresh()
     await expectChannelClosed(c5, () => c5.assertQueue('amq.mine'), 403, /queue name 'amq.mine' contains reserved prefix 'amq.\*'/)
     const c6 = await fresh()
@@ -166,7 +207,12 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     const oc = await channel(owner)
     await oc.assertQueue('mine', { exclusive: true })
     const intruder = await channel(other)
-    await expectChannelClosed(intruder, () => intruder.assertQueue('mine', { exclusive: true }), 405, /RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'mine' in vhost '\/'/)
+    await expectChannelClosed(
+      intruder,
+      () => intruder.assertQueue('mine', { exclusive: true }),
+      405,
+      /RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'mine' in vhost '\/'/
+    )
     const i2 = await channel(other)
     await expectChannelClosed(i2, () => i2.consume('mine', () => {}), 405)
     const i3 = await channel(other)
@@ -204,7 +250,11 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
   test('deleting a queue sends its consumers basic.cancel (consumer_cancel_notify)', async () => {
     await ch.assertQueue('doomed')
     const c = await fresh()
-    const cancelled = new Promise<unknown>(resolve => { void c.consume('doomed', m => { if (m === null) resolve(m) }) })
+    const cancelled = new Promise<unknown>(resolve => {
+      void c.consume('doomed', m => {
+        if (m === null) resolve(m)
+      })
+    })
     await eventually('the consumer', async () => (await ch.checkQueue('doomed')).consumerCount === 1)
     await ch.deleteQueue('doomed')
     assert.equal(await cancelled, null)

@@ -17,25 +17,32 @@ describe('AMQP frame errors', { timeout: 60_000 }, () => {
   let port: number
 
   before(async () => {
-    broker = await startTestBroker(c => { c.amqp.channelMax = 8; c.amqp.frameMaxBytes = 8192; c.amqp.maxMessageBytes = 1000 })
+    broker = await startTestBroker(c => {
+      c.amqp.channelMax = 8
+      c.amqp.frameMaxBytes = 8192
+      c.amqp.maxMessageBytes = 1000
+    })
     port = broker.node.ports.amqp
     bystander = await connect(broker.amqpUrl)
     bch = await channel(bystander)
     await bch.assertQueue('bystander')
   })
-  after(async () => { await closeQuietly(bystander); await broker.close() })
+  after(async () => {
+    await closeQuietly(bystander)
+    await broker.close()
+  })
 
   /** The real client on its own connection still publishes and gets. */
-  async function othersUnaffected (): Promise<void> {
+  async function othersUnaffected(): Promise<void> {
     bch.sendToQueue('bystander', Buffer.from('still here'))
     const m = await bch.get('bystander', { noAck: true })
     assert.ok(m !== false)
     assert.equal(m.content.toString(), 'still here')
   }
 
-  async function expectClose (client: RawAmqp, replyCode: number, text?: RegExp): Promise<void> {
+  async function expectClose(client: RawAmqp, replyCode: number, text?: RegExp): Promise<void> {
     const close = await client.expectMethod(Methods.ConnectionClose)
-    const fields = close.fields as { replyCode: number, replyText: string }
+    const fields = close.fields as { replyCode: number; replyText: string }
     assert.equal(fields.replyCode, replyCode, fields.replyText)
     if (text !== undefined) assert.match(fields.replyText, text)
     client.send(0, Methods.ConnectionCloseOk, {})
@@ -43,7 +50,7 @@ describe('AMQP frame errors', { timeout: 60_000 }, () => {
     await othersUnaffected()
   }
 
-  async function opened (channels: number[] = [1]): Promise<RawAmqp> {
+  async function opened(channels: number[] = [1]): Promise<RawAmqp> {
     const { client } = await RawAmqp.open(port)
     for (const c of channels) await client.openChannel(c)
     return client
@@ -74,7 +81,15 @@ describe('AMQP frame errors', { timeout: 60_000 }, () => {
 
   test('a truncated method is 501; an unknown class or method is 540 NOT_IMPLEMENTED', async () => {
     const c = await opened()
-    const full = encodeMethod(Methods.QueueDeclare, 1, { queue: 'truncated', passive: false, durable: false, exclusive: false, autoDelete: false, nowait: false, arguments: {} })
+    const full = encodeMethod(Methods.QueueDeclare, 1, {
+      queue: 'truncated',
+      passive: false,
+      durable: false,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: {}
+    })
     const payload = full.subarray(7, full.length - 1)
     c.write(rawFrame(FRAME_METHOD, 1, payload.subarray(0, payload.length - 3)))
     await expectClose(c, 501, /queue\.declare/)
@@ -146,7 +161,7 @@ describe('AMQP frame errors', { timeout: 60_000 }, () => {
     for (let i = 0; i < 5; i++) c.write(rawFrame(FRAME_BODY, 1, Buffer.alloc(1000)))
     const close = await c.expectMethod(Methods.ChannelClose)
     assert.equal(close.channel, 1)
-    assert.deepEqual((close.fields as { replyCode: number, replyText: string }).replyCode, 406)
+    assert.deepEqual((close.fields as { replyCode: number; replyText: string }).replyCode, 406)
     assert.match((close.fields as { replyText: string }).replyText, /message size 5000 is larger than configured max size 1000/)
     c.send(1, Methods.ChannelCloseOk, {})
     c.write(publishMethod(2))
@@ -164,7 +179,7 @@ describe('AMQP frame errors', { timeout: 60_000 }, () => {
     await othersUnaffected()
   })
 
-  test('a delivery the consumer\'s frame-max cannot carry closes the consumer\'s connection only; the message stays queued', async () => {
+  test("a delivery the consumer's frame-max cannot carry closes the consumer's connection only; the message stays queued", async () => {
     await bch.assertQueue('big-header')
     const small = await connect(`${broker.amqpUrl}?frameMax=4096`)
     const sch = await channel(small)

@@ -17,10 +17,13 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
     conn = await connect(broker.amqpUrl)
     ch = await channel(conn)
   })
-  after(async () => { await closeQuietly(conn); await broker.close() })
+  after(async () => {
+    await closeQuietly(conn)
+    await broker.close()
+  })
 
   const count = async (q: string): Promise<number> => (await ch.checkQueue(q)).messageCount
-  async function bodies (q: string): Promise<string[]> {
+  async function bodies(q: string): Promise<string[]> {
     const out: string[] = []
     for (let m = await ch.get(q, { noAck: true }); m !== false; m = await ch.get(q, { noAck: true })) out.push(m.content.toString())
     return out
@@ -31,14 +34,22 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
     ch.sendToQueue('ttl', Buffer.from('short-lived'))
     ch.sendToQueue('ttl', Buffer.from('shorter'), { expiration: '50' })
     assert.equal(await count('ttl'), 2)
-    await eventually('expiry', async () => await count('ttl') === 0, 3000)
+    await eventually('expiry', async () => (await count('ttl')) === 0, 3000)
     await ch.assertQueue('per-message')
     ch.sendToQueue('per-message', Buffer.from('expires'), { expiration: '60' })
     ch.sendToQueue('per-message', Buffer.from('stays'))
-    await eventually('the 60 ms message to expire', async () => await count('per-message') === 1, 3000)
+    await eventually('the 60 ms message to expire', async () => (await count('per-message')) === 1, 3000)
     assert.deepEqual(await bodies('per-message'), ['stays'])
     const bad = await channel(conn)
-    await expectChannelClosed(bad, async () => { bad.sendToQueue('per-message', Buffer.from('x'), { expiration: 'soon' }); await bad.checkQueue('per-message') }, 406, /invalid expiration 'soon'/)
+    await expectChannelClosed(
+      bad,
+      async () => {
+        bad.sendToQueue('per-message', Buffer.from('x'), { expiration: 'soon' })
+        await bad.checkQueue('per-message')
+      },
+      406,
+      /invalid expiration 'soon'/
+    )
   })
 
   test('x-expires deletes a queue nobody used for that long', async () => {
@@ -57,7 +68,10 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
     assert.deepEqual(await bodies('bytes'), ['bbbb', 'cccc'])
     await ch.assertQueue('refusing', { arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })
     const cc: ConfirmChannel = await conn.createConfirmChannel()
-    const outcome = (b: string): Promise<string> => new Promise(resolve => { cc.sendToQueue('refusing', Buffer.from(b), {}, err => resolve(err == null ? 'ack' : 'nack')) })
+    const outcome = (b: string): Promise<string> =>
+      new Promise(resolve => {
+        cc.sendToQueue('refusing', Buffer.from(b), {}, err => resolve(err == null ? 'ack' : 'nack'))
+      })
     assert.deepEqual(await Promise.all([outcome('first'), outcome('second')]), ['ack', 'nack'])
     assert.deepEqual(await bodies('refusing'), ['first'])
     await cc.close()
@@ -67,7 +81,9 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
     await ch.assertExchange('dlx', 'direct')
     await ch.assertQueue('dead')
     await ch.bindQueue('dead', 'dlx', 'dead-key')
-    await ch.assertQueue('work', { arguments: { 'x-dead-letter-exchange': 'dlx', 'x-dead-letter-routing-key': 'dead-key', 'x-message-ttl': 5000, 'x-max-length': 3 } })
+    await ch.assertQueue('work', {
+      arguments: { 'x-dead-letter-exchange': 'dlx', 'x-dead-letter-routing-key': 'dead-key', 'x-message-ttl': 5000, 'x-max-length': 3 }
+    })
     ch.sendToQueue('work', Buffer.from('to-reject'), { headers: { keep: 'me' } })
     const c = await channel(conn)
     const inbox = await consume(c, 'work')
@@ -77,7 +93,7 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
     await c.close()
     for (const b of ['a', 'b', 'c', 'd']) ch.sendToQueue('work', Buffer.from(b)) // 'a' is dropped (maxlen)
     ch.sendToQueue('work', Buffer.from('never-delivered'))
-    await eventually('two dead letters', async () => await count('dead') === 3, 3000)
+    await eventually('two dead letters', async () => (await count('dead')) === 3, 3000)
     const dead = []
     for (let d = await ch.get('dead', { noAck: true }); d !== false; d = await ch.get('dead', { noAck: true })) dead.push(d)
     const summary = dead.map(d => {
@@ -97,7 +113,7 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
 
     await ch.assertQueue('expiring', { arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead', 'x-message-ttl': 50 } })
     ch.sendToQueue('expiring', Buffer.from('timed-out'), { expiration: '40' })
-    await eventually('the expired message dead-lettered', async () => await count('dead') === 1, 3000)
+    await eventually('the expired message dead-lettered', async () => (await count('dead')) === 1, 3000)
     const expired = await ch.get('dead', { noAck: true })
     assert.ok(expired !== false)
     const death = (expired.properties.headers?.['x-death'] as unknown as Array<Record<string, unknown>>)[0]
@@ -106,7 +122,14 @@ describe('AMQP queue arguments', { timeout: 60_000 }, () => {
 
   test('x-max-priority: higher priorities are delivered first', async () => {
     await ch.assertQueue('prio', { arguments: { 'x-max-priority': 10 } })
-    for (const [b, p] of [['low', 1], ['high', 9], ['none', 0], ['mid', 5], ['over', 200]] as const) ch.sendToQueue('prio', Buffer.from(b), { priority: p })
+    for (const [b, p] of [
+      ['low', 1],
+      ['high', 9],
+      ['none', 0],
+      ['mid', 5],
+      ['over', 200]
+    ] as const)
+      ch.sendToQueue('prio', Buffer.from(b), { priority: p })
     // a priority above x-max-priority counts as the maximum, as in RabbitMQ
     assert.deepEqual(await bodies('prio'), ['over', 'high', 'mid', 'low', 'none'])
   })

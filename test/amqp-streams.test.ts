@@ -16,13 +16,13 @@ const STREAM = { durable: true, arguments: { 'x-queue-type': 'stream' } }
 
 const offsetOf = (m: ConsumeMessage): unknown => m.properties.headers?.['x-stream-offset']
 
-async function publishConfirmed (cc: ConfirmChannel, queue: string, from: number, to: number): Promise<void> {
+async function publishConfirmed(cc: ConfirmChannel, queue: string, from: number, to: number): Promise<void> {
   for (let i = from; i < to; i++) cc.sendToQueue(queue, Buffer.from(`m${i}`), { headers: { n: i } })
   await cc.waitForConfirms()
 }
 
 /** A channel with a consumer prefetch, consuming from `offset` and acking everything it gets. */
-async function reader (conn: ChannelModel, queue: string, offset: unknown, prefetch = 10): Promise<{ ch: Channel, inbox: Inbox }> {
+async function reader(conn: ChannelModel, queue: string, offset: unknown, prefetch = 10): Promise<{ ch: Channel; inbox: Inbox }> {
   const ch = await channel(conn)
   await ch.prefetch(prefetch)
   const inbox = await consume(ch, queue, { arguments: { 'x-stream-offset': offset } }, m => ch.ack(m))
@@ -51,8 +51,14 @@ describe('AMQP stream queues', { timeout: 60_000 }, () => {
 
     const first = await reader(conn, 'events', 'first')
     await first.inbox.waitFor(20)
-    assert.deepEqual(first.inbox.bodies(), Array.from({ length: 20 }, (_, i) => `m${i}`))
-    assert.deepEqual(first.inbox.messages.map(offsetOf), Array.from({ length: 20 }, (_, i) => i))
+    assert.deepEqual(
+      first.inbox.bodies(),
+      Array.from({ length: 20 }, (_, i) => `m${i}`)
+    )
+    assert.deepEqual(
+      first.inbox.messages.map(offsetOf),
+      Array.from({ length: 20 }, (_, i) => i)
+    )
     assert.equal(first.inbox.messages[7]?.properties.headers?.n, 7, 'the publisher headers are kept beside x-stream-offset')
 
     const again = await reader(conn, 'events', 'first')
@@ -105,7 +111,10 @@ describe('AMQP stream queues', { timeout: 60_000 }, () => {
     assert.equal(inbox.messages.length, 6)
     sub.ack(inbox.messages[5] as ConsumeMessage, true)
     await inbox.waitFor(11)
-    assert.deepEqual(inbox.messages.map(offsetOf), Array.from({ length: 11 }, (_, i) => i))
+    assert.deepEqual(
+      inbox.messages.map(offsetOf),
+      Array.from({ length: 11 }, (_, i) => i)
+    )
     await sub.close()
     await cc.close()
     await ch.close()
@@ -116,29 +125,72 @@ describe('AMQP stream queues', { timeout: 60_000 }, () => {
     await setup.assertQueue('strict', STREAM)
     const cases: Array<[string, (ch: Channel) => Promise<unknown>, number, RegExp]> = [
       ['non-durable', ch => ch.assertQueue('s1', { durable: false, arguments: { 'x-queue-type': 'stream' } }), 406, /invalid property 'non-durable'/],
-      ['exclusive', ch => ch.assertQueue('s2', { durable: true, exclusive: true, arguments: { 'x-queue-type': 'stream' } }), 406, /invalid property 'exclusive'/],
-      ['auto-delete', ch => ch.assertQueue('s3', { durable: true, autoDelete: true, arguments: { 'x-queue-type': 'stream' } }), 406, /invalid property 'auto-delete'/],
-      ['x-max-priority', ch => ch.assertQueue('s4', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-priority': 3 } }), 406, /invalid arg 'x-max-priority'/],
-      ['x-max-age', ch => ch.assertQueue('s5', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-age': 'forever' } }), 406, /invalid arg 'x-max-age'/],
+      [
+        'exclusive',
+        ch => ch.assertQueue('s2', { durable: true, exclusive: true, arguments: { 'x-queue-type': 'stream' } }),
+        406,
+        /invalid property 'exclusive'/
+      ],
+      [
+        'auto-delete',
+        ch => ch.assertQueue('s3', { durable: true, autoDelete: true, arguments: { 'x-queue-type': 'stream' } }),
+        406,
+        /invalid property 'auto-delete'/
+      ],
+      [
+        'x-max-priority',
+        ch => ch.assertQueue('s4', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-priority': 3 } }),
+        406,
+        /invalid arg 'x-max-priority'/
+      ],
+      [
+        'x-max-age',
+        ch => ch.assertQueue('s5', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-age': 'forever' } }),
+        406,
+        /invalid arg 'x-max-age'/
+      ],
       ['redeclared classic', ch => ch.assertQueue('strict', { durable: true }), 406, /inequivalent arg 'x-queue-type'/],
       ['no prefetch', ch => ch.consume('strict', () => {}, { arguments: { 'x-stream-offset': 'first' } }), 406, /consumer prefetch count is not set/],
-      ['bad offset', async ch => { await ch.prefetch(10); return await ch.consume('strict', () => {}, { arguments: { 'x-stream-offset': 'middle' } }) }, 406, /invalid x-stream-offset 'middle'/]
+      [
+        'bad offset',
+        async ch => {
+          await ch.prefetch(10)
+          return await ch.consume('strict', () => {}, { arguments: { 'x-stream-offset': 'middle' } })
+        },
+        406,
+        /invalid x-stream-offset 'middle'/
+      ]
     ]
     for (const [what, op, code, text] of cases) {
       const ch = await channel(conn)
-      await assert.doesNotReject(expectChannelClosed(ch, () => op(ch), code, text), what)
+      await assert.doesNotReject(
+        expectChannelClosed(ch, () => op(ch), code, text),
+        what
+      )
     }
     // 540 NOT_IMPLEMENTED is a connection exception: RabbitMQ closes the connection for these.
     const hard: Array<[string, (ch: Channel) => Promise<unknown>, RegExp]> = [
-      ['no-ack', async ch => { await ch.prefetch(10); return await ch.consume('strict', () => {}, { noAck: true }) }, /automatic acknowledgement not supported by stream queues/],
+      [
+        'no-ack',
+        async ch => {
+          await ch.prefetch(10)
+          return await ch.consume('strict', () => {}, { noAck: true })
+        },
+        /automatic acknowledgement not supported by stream queues/
+      ],
       ['basic.get', ch => ch.get('strict'), /basic.get not supported by stream queues/]
     ]
     for (const [what, op, text] of hard) {
       const other = await connect(broker.amqpUrl)
       try {
         const ch = await channel(other)
-        await assert.doesNotReject(expectConnectionClosed(other, () => op(ch), 540, text), what)
-      } finally { await closeQuietly(other) }
+        await assert.doesNotReject(
+          expectConnectionClosed(other, () => op(ch), 540, text),
+          what
+        )
+      } finally {
+        await closeQuietly(other)
+      }
     }
     assert.deepEqual(await setup.checkQueue('strict'), { queue: 'strict', messageCount: 0, consumerCount: 0 })
     await setup.close()
@@ -149,7 +201,9 @@ describe('AMQP stream queues across a restart', { timeout: 60_000 }, () => {
   test('the stream, its records and its offsets survive stop/start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-streams-'))
     try {
-      const first = await startTestBroker(c => { c.streams.segmentBytes = 64 }, dir) // several sealed segments
+      const first = await startTestBroker(c => {
+        c.streams.segmentBytes = 64
+      }, dir) // several sealed segments
       const conn1 = await connect(first.amqpUrl)
       const cc1 = await conn1.createConfirmChannel()
       await cc1.assertQueue('kept', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-age': '7D' } })
@@ -157,7 +211,9 @@ describe('AMQP stream queues across a restart', { timeout: 60_000 }, () => {
       await conn1.close()
       await first.stop()
 
-      const second = await startTestBroker(c => { c.streams.segmentBytes = 64 }, dir)
+      const second = await startTestBroker(c => {
+        c.streams.segmentBytes = 64
+      }, dir)
       const conn2 = await connect(second.amqpUrl)
       try {
         const ch = await channel(conn2)
@@ -166,8 +222,15 @@ describe('AMQP stream queues across a restart', { timeout: 60_000 }, () => {
         await publishConfirmed(cc2, 'kept', 8, 10)
         const r = await reader(conn2, 'kept', 'first')
         await r.inbox.waitFor(10)
-        assert.deepEqual(r.inbox.bodies(), Array.from({ length: 10 }, (_, i) => `m${i}`))
-        assert.deepEqual(r.inbox.messages.map(offsetOf), Array.from({ length: 10 }, (_, i) => i), 'offsets continue after the restart')
+        assert.deepEqual(
+          r.inbox.bodies(),
+          Array.from({ length: 10 }, (_, i) => `m${i}`)
+        )
+        assert.deepEqual(
+          r.inbox.messages.map(offsetOf),
+          Array.from({ length: 10 }, (_, i) => i),
+          'offsets continue after the restart'
+        )
       } finally {
         await closeQuietly(conn2)
         await second.close()

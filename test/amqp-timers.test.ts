@@ -40,7 +40,9 @@ describe('AMQP timers on a manual clock', { timeout: 30_000 }, () => {
       amqp: config.amqp,
       access: access.control,
       broker,
-      logger: createLogger('debug', line => { logs.push(JSON.parse(line) as Record<string, unknown>) }),
+      logger: createLogger('debug', line => {
+        logs.push(JSON.parse(line) as Record<string, unknown>)
+      }),
       metrics,
       version: 'test',
       clock
@@ -68,7 +70,10 @@ describe('AMQP timers on a manual clock', { timeout: 30_000 }, () => {
     client.write(PROTOCOL_HEADER)
     await client.expectMethod(Methods.ConnectionStart) // the server has the connection and its deadline
     clock.advance(999)
-    assert.equal(logs.some(l => l.msg === 'connection closed: handshake not completed in time'), false)
+    assert.equal(
+      logs.some(l => l.msg === 'connection closed: handshake not completed in time'),
+      false
+    )
     clock.advance(1)
     assert.ok(logs.some(l => l.msg === 'connection closed: handshake not completed in time' && l.state === 'starting'))
     await client.waitEnded()
@@ -79,8 +84,8 @@ describe('AMQP timers on a manual clock', { timeout: 30_000 }, () => {
     const { client: live } = await RawAmqp.open(port, { heartbeat: 1 })
     const before = heartbeatTimeouts()
     clock.advance(500)
-    await silent.waitFor(() => silent.raw.some(c => c.includes(HEARTBEAT_FRAME)) ? true : undefined, 5000, 'a heartbeat frame')
-    await live.waitFor(() => live.raw.some(c => c.includes(HEARTBEAT_FRAME)) ? true : undefined, 5000, 'a heartbeat frame')
+    await silent.waitFor(() => (silent.raw.some(c => c.includes(HEARTBEAT_FRAME)) ? true : undefined), 5000, 'a heartbeat frame')
+    await live.waitFor(() => (live.raw.some(c => c.includes(HEARTBEAT_FRAME)) ? true : undefined), 5000, 'a heartbeat frame')
 
     // The live client answers every half interval; both were last heard at the start.
     for (let elapsedMs = 500; elapsedMs < 2000; elapsedMs += 500) {

@@ -13,14 +13,18 @@ import { channel, closeQuietly, connect, consume, eventually } from './support/a
 const run = promisify(execFile)
 const installed = ['amqp-declare-queue', 'amqp-publish', 'amqp-consume', 'amqp-get'].every(t => existsSync(`/usr/bin/${t}`))
 
-async function tool (name: string, args: string[], input?: string): Promise<{ stdout: string, code: number }> {
+async function tool(name: string, args: string[], input?: string): Promise<{ stdout: string; code: number }> {
   try {
     const child = run(`/usr/bin/${name}`, args, { timeout: 10_000 })
-    if (input !== undefined) { child.child.stdin?.end(input) } else { child.child.stdin?.end() }
+    if (input !== undefined) {
+      child.child.stdin?.end(input)
+    } else {
+      child.child.stdin?.end()
+    }
     const { stdout } = await child
     return { stdout, code: 0 }
   } catch (err) {
-    const e = err as { code?: number, stdout?: string }
+    const e = err as { code?: number; stdout?: string }
     return { stdout: e.stdout ?? '', code: typeof e.code === 'number' ? e.code : -1 }
   }
 }
@@ -37,7 +41,10 @@ describe('amqp-tools (rabbitmq-c) against Wharf', { timeout: 60_000, skip: insta
     conn = await connect(url)
     ch = await channel(conn)
   })
-  after(async () => { await closeQuietly(conn); await broker.close() })
+  after(async () => {
+    await closeQuietly(conn)
+    await broker.close()
+  })
 
   test('amqp-declare-queue declares (durable, server-named); amqplib sees the queue', async () => {
     const named = await tool('amqp-declare-queue', ['--url', url, '-q', 'tools-q', '-d'])
@@ -51,7 +58,19 @@ describe('amqp-tools (rabbitmq-c) against Wharf', { timeout: 60_000, skip: insta
   test('amqp-publish → amqplib consumer, with persistent mode, content type and headers', async () => {
     await ch.assertQueue('tools-in', { durable: true })
     const inbox = await consume(ch, 'tools-in', { noAck: true })
-    const published = await tool('amqp-publish', ['--url', url, '-r', 'tools-in', '-p', '-C', 'text/plain', '-H', 'origin: rabbitmq-c', '-b', 'from amqp-publish'])
+    const published = await tool('amqp-publish', [
+      '--url',
+      url,
+      '-r',
+      'tools-in',
+      '-p',
+      '-C',
+      'text/plain',
+      '-H',
+      'origin: rabbitmq-c',
+      '-b',
+      'from amqp-publish'
+    ])
     assert.equal(published.code, 0)
     const [m] = await inbox.waitFor(1)
     assert.equal(m?.content.toString(), 'from amqp-publish')
@@ -80,7 +99,11 @@ describe('amqp-tools (rabbitmq-c) against Wharf', { timeout: 60_000, skip: insta
 
   test('amqp-consume binds its exclusive queue to an exchange and receives what amqp-publish sends there', async () => {
     const consumer = tool('amqp-consume', ['--url', url, '-e', 'amq.topic', '-r', 'tools.#', '-x', '-c', '1', 'cat'])
-    await eventually('the tool\'s queue bound', () => [...(broker.node.broker.vhost('/')?.exchange('amq.topic').bindings.values() ?? [])].some(b => b.routingKey === 'tools.#'), 5000)
+    await eventually(
+      "the tool's queue bound",
+      () => [...(broker.node.broker.vhost('/')?.exchange('amq.topic').bindings.values() ?? [])].some(b => b.routingKey === 'tools.#'),
+      5000
+    )
     const published = await tool('amqp-publish', ['--url', url, '-e', 'amq.topic', '-r', 'tools.x', '-b', 'via topic'])
     assert.equal(published.code, 0)
     const { stdout, code } = await consumer

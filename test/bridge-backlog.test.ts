@@ -16,8 +16,11 @@ import { freePorts } from '../bench/brokers/free-port.ts'
 const body = (n: number): string => `${n}:${'x'.repeat(1000)}`
 const numberOf = (b: string): string => String(Number.parseInt(b, 10))
 
-async function cloudOn (port: number): Promise<TestBroker> {
-  return await startTestBroker(c => { c.amqp.port = port; c.log.level = 'info' })
+async function cloudOn(port: number): Promise<TestBroker> {
+  return await startTestBroker(c => {
+    c.amqp.port = port
+    c.log.level = 'info'
+  })
 }
 
 test('block: at the bound publishers are throttled, nothing is dropped, and they go again once it drains', { timeout: 60_000 }, async () => {
@@ -29,8 +32,12 @@ test('block: at the bound publishers are throttled, nothing is dropped, and they
     const amqp = await amqpConnect(edge.amqpUrl)
     let amqpBlocked = ''
     let amqpUnblocked = false
-    amqp.on('blocked', (reason: string) => { amqpBlocked = reason })
-    amqp.on('unblocked', () => { amqpUnblocked = true })
+    amqp.on('blocked', (reason: string) => {
+      amqpBlocked = reason
+    })
+    amqp.on('unblocked', () => {
+      amqpUnblocked = true
+    })
     const acked: number[] = []
     let refusal: Error | undefined
     for (let n = 0; n < 100 && refusal === undefined; n++) {
@@ -52,9 +59,16 @@ test('block: at the bound publishers are throttled, nothing is dropped, and they
     const inbox = await amqpInbox(cloud.amqpUrl, 'block-inbox', ['up.#'])
     await waitForBridge(edge, 'drained and publishers let go', s => s.backlog.messages === 0 && !s.backlog.blockingPublishers, 20_000)
     await eventually('AMQP publishers told connection.unblocked', () => amqpUnblocked)
-    for (let n = 100; n < 105; n++) { await pub.publishAsync('up/seq', body(n), { qos: 1 }); acked.push(n) }
+    for (let n = 100; n < 105; n++) {
+      await pub.publishAsync('up/seq', body(n), { qos: 1 })
+      acked.push(n)
+    }
     await eventually('everything acknowledged at the remote', () => new Set(inbox.bodies().map(numberOf)).size >= acked.length, 20_000)
-    const report = checkArrivals(inbox.messages.map(m => ({ ...m, body: numberOf(m.body) })), acked, 'block')
+    const report = checkArrivals(
+      inbox.messages.map(m => ({ ...m, body: numberOf(m.body) })),
+      acked,
+      'block'
+    )
     assert.equal(report.duplicates, 0)
     assert.equal((await waitForBridge(edge, 'counted', s => s.confirmed >= acked.length)).dropped, 0)
     await inbox.close()
@@ -66,9 +80,13 @@ test('block: at the bound publishers are throttled, nothing is dropped, and they
   }
 })
 
-test('drop-oldest: publishers are never refused; the oldest are dropped, counted, logged once per interval; the newest arrive in order', { timeout: 60_000 }, async () => {
+test('drop-oldest: publishers are never refused; the oldest are dropped, counted, logged once per interval; the newest arrive in order', {
+  timeout: 60_000
+}, async () => {
   const [port] = (await freePorts(1)) as [number]
-  const edge = await startEdge([bridgeTo(`amqp://guest:guest@127.0.0.1:${port}`, { backlogBytesMax: 20_000, backlogPolicy: 'drop-oldest', logIntervalSeconds: 60 })])
+  const edge = await startEdge([
+    bridgeTo(`amqp://guest:guest@127.0.0.1:${port}`, { backlogBytesMax: 20_000, backlogPolicy: 'drop-oldest', logIntervalSeconds: 60 })
+  ])
   let cloud: TestBroker | undefined
   try {
     const pub = await connect(edge.mqttUrl, { clientId: 'drop-pub', protocolVersion: 5 })
@@ -84,7 +102,11 @@ test('drop-oldest: publishers are never refused; the oldest are dropped, counted
     const inbox = await amqpInbox(cloud.amqpUrl, 'drop-inbox', ['up.#'])
     await eventually('the rest at the remote', () => inbox.messages.length >= s.backlog.messages, 20_000)
     const kept = Array.from({ length: total - s.dropped }, (_, i) => s.dropped + i)
-    assert.deepEqual(inbox.messages.map(m => Number(numberOf(m.body))), kept, 'the newest, in order')
+    assert.deepEqual(
+      inbox.messages.map(m => Number(numberOf(m.body))),
+      kept,
+      'the newest, in order'
+    )
     const metrics = await waitForBridge(edge, 'drained', s => s.backlog.messages === 0)
     assert.equal(metrics.dropped, s.dropped)
     await inbox.close()

@@ -19,25 +19,33 @@ import type { BridgeStatus } from '../adapters/bridge/bridge-status.ts'
 const ROUNDS = 3
 
 /** The `possiblySentBefore` of the bridge's start-up line: the repeats this start may cause. */
-async function bridgeStarted (edge: BrokerProcess): Promise<number> {
+async function bridgeStarted(edge: BrokerProcess): Promise<number> {
   let found: number | undefined
-  await eventually('the bridge start-up line', () => {
-    for (const line of edge.lines) {
-      if (!line.includes('"bridge started"')) continue
-      found = (JSON.parse(line) as { possiblySentBefore: number }).possiblySentBefore
-      return true
-    }
-    return false
-  }, 10_000)
+  await eventually(
+    'the bridge start-up line',
+    () => {
+      for (const line of edge.lines) {
+        if (!line.includes('"bridge started"')) continue
+        found = (JSON.parse(line) as { possiblySentBefore: number }).possiblySentBefore
+        return true
+      }
+      return false
+    },
+    10_000
+  )
   return found as number
 }
 
-async function status (edge: BrokerProcess): Promise<BridgeStatus> {
-  return await (await adminFetch(`http://127.0.0.1:${edge.ports.admin}/api/bridges/cloud`)).json() as BridgeStatus
+async function status(edge: BrokerProcess): Promise<BridgeStatus> {
+  return (await (await adminFetch(`http://127.0.0.1:${edge.ports.admin}/api/bridges/cloud`)).json()) as BridgeStatus
 }
 
-test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged is lost, order kept, repeats only as counted`, { timeout: 180_000 }, async () => {
-  const cloud = await startTestBroker(c => { c.log.level = 'info' })
+test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged is lost, order kept, repeats only as counted`, {
+  timeout: 180_000
+}, async () => {
+  const cloud = await startTestBroker(c => {
+    c.log.level = 'info'
+  })
   const inbox = await amqpInbox(cloud.amqpUrl, 'crash-inbox', ['up.#'])
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bridge-crash-'))
   const env = { WHARF_BRIDGE_URL: cloud.amqpUrl, WHARF_BRIDGE_OUT_TOPICS: 'up/#' }
@@ -55,9 +63,16 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
         await new Promise<void>(resolve => pub.once('connect', () => resolve()))
         while (publishing) {
           const batch = Array.from({ length: 50 }, () => next++)
-          await Promise.all(batch.map(async n => {
-            try { await pub.publishAsync('up/seq', String(n), { qos: 1 }); acked.push(n) } catch { /* not acknowledged: the kill */ }
-          }))
+          await Promise.all(
+            batch.map(async n => {
+              try {
+                await pub.publishAsync('up/seq', String(n), { qos: 1 })
+                acked.push(n)
+              } catch {
+                /* not acknowledged: the kill */
+              }
+            })
+          )
         }
       })()
       const arrivedBefore = inbox.messages.length
@@ -76,7 +91,9 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
       const report = checkArrivals(inbox.messages, acked, 'crash')
       assert.ok(report.duplicates <= possiblySent, `${report.duplicates} repeats, ${possiblySent} counted as possibly sent before`)
       assert.ok(possiblySent > 0, 'the kills landed while messages were in flight')
-      process.stdout.write(`# bridge crash: ${acked.length} acknowledged, ${report.distinct} distinct arrivals, ${report.duplicates} repeats, ${possiblySent} possibly sent before\n`)
+      process.stdout.write(
+        `# bridge crash: ${acked.length} acknowledged, ${report.distinct} distinct arrivals, ${report.duplicates} repeats, ${possiblySent} possibly sent before\n`
+      )
     } finally {
       await edge.terminate()
     }

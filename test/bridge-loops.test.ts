@@ -11,22 +11,37 @@ import { bridgeStatus, bridgeTo, waitForBridge } from './support/bridge-scenario
 import type { BridgeStatus } from '../adapters/bridge/bridge-status.ts'
 import { freePorts } from '../bench/brokers/free-port.ts'
 
-async function subscribed (broker: TestBroker, clientId: string, filter: string): Promise<{ client: MqttClient, payloads: () => string[] }> {
+async function subscribed(broker: TestBroker, clientId: string, filter: string): Promise<{ client: MqttClient; payloads: () => string[] }> {
   const client = await connect(broker.mqttUrl, { clientId, protocolVersion: 5 })
   const inbox = collector(client)
   await client.subscribeAsync(filter, { qos: 1 })
   return { client, payloads: () => inbox.messages.map(m => m.payload).sort() }
 }
 
-async function quiet (broker: TestBroker): Promise<BridgeStatus> {
+async function quiet(broker: TestBroker): Promise<BridgeStatus> {
   return await waitForBridge(broker, 'backlog empty', s => s.state === 'connected' && s.backlog.messages === 0)
 }
 
 test('a bridge on each side, same topics: each message once on each side, no ping-pong', { timeout: 60_000 }, async () => {
   const [bAmqpPort] = (await freePorts(1)) as [number]
   // A sends x/# to B over AMQP; B sends x/# to A over MQTT 5.
-  const a = await startTestBroker(c => { c.log.level = 'info'; c.bridges = [bridgeTo(`amqp://guest:guest@127.0.0.1:${bAmqpPort}`, { name: 'to-b', out: { topics: ['x/#'], localPrefix: '', remotePrefix: '' }, in: { topics: [], localPrefix: '', remotePrefix: '' } })] })
-  const b = await startTestBroker(c => { c.log.level = 'info'; c.amqp.port = bAmqpPort; c.bridges = [bridgeTo(a.mqttUrl, { name: 'to-a', out: { topics: ['x/#'], localPrefix: '', remotePrefix: '' }, in: { topics: [], localPrefix: '', remotePrefix: '' } })] })
+  const a = await startTestBroker(c => {
+    c.log.level = 'info'
+    c.bridges = [
+      bridgeTo(`amqp://guest:guest@127.0.0.1:${bAmqpPort}`, {
+        name: 'to-b',
+        out: { topics: ['x/#'], localPrefix: '', remotePrefix: '' },
+        in: { topics: [], localPrefix: '', remotePrefix: '' }
+      })
+    ]
+  })
+  const b = await startTestBroker(c => {
+    c.log.level = 'info'
+    c.amqp.port = bAmqpPort
+    c.bridges = [
+      bridgeTo(a.mqttUrl, { name: 'to-a', out: { topics: ['x/#'], localPrefix: '', remotePrefix: '' }, in: { topics: [], localPrefix: '', remotePrefix: '' } })
+    ]
+  })
   try {
     await waitForBridge(a, 'connected', s => s.state === 'connected', 10_000, 'to-b')
     await waitForBridge(b, 'connected', s => s.state === 'connected', 10_000, 'to-a')
@@ -42,16 +57,20 @@ test('a bridge on each side, same topics: each message once on each side, no pin
     await eventually('40 messages on each side', () => onA.payloads().length >= 40 && onB.payloads().length >= 40, 10_000)
     const sa = await waitForBridge(a, 'settled', s => s.backlog.messages === 0 && s.loopsSkipped >= 20, 10_000, 'to-b')
     const sb = await waitForBridge(b, 'settled', s => s.backlog.messages === 0 && s.loopsSkipped >= 20, 10_000, 'to-a')
-    await holdsFor('nothing more is forwarded', async () => {
-      const [na, nb] = [await bridgeStatus(a, 'to-b'), await bridgeStatus(b, 'to-a')]
-      return na.forwarded === 20 && nb.forwarded === 20
-    }, 1000)
+    await holdsFor(
+      'nothing more is forwarded',
+      async () => {
+        const [na, nb] = [await bridgeStatus(a, 'to-b'), await bridgeStatus(b, 'to-a')]
+        return na.forwarded === 20 && nb.forwarded === 20
+      },
+      1000
+    )
     await settled(onA.client)
     await settled(onB.client)
     assert.deepEqual(onA.payloads(), all)
     assert.deepEqual(onB.payloads(), all)
     assert.deepEqual([sa.forwarded, sa.loopsSkipped, sb.forwarded, sb.loopsSkipped], [20, 20, 20, 20])
-    assert.equal(sa.remoteNodeId !== null && sb.remoteNodeId !== null && sa.remoteNodeId !== sb.remoteNodeId, true, 'each side knows the other\'s node id')
+    assert.equal(sa.remoteNodeId !== null && sb.remoteNodeId !== null && sa.remoteNodeId !== sb.remoteNodeId, true, "each side knows the other's node id")
     await end(onA.client, onB.client, pubA, pubB)
   } finally {
     await a.close()
@@ -60,8 +79,15 @@ test('a bridge on each side, same topics: each message once on each side, no pin
 })
 
 test('one bridge with in and out on the same topics: once on each side, its own messages not brought back', { timeout: 60_000 }, async () => {
-  const cloud = await startTestBroker(c => { c.log.level = 'info' })
-  const edge = await startTestBroker(c => { c.log.level = 'info'; c.bridges = [bridgeTo(cloud.amqpUrl, { out: { topics: ['y/#'], localPrefix: '', remotePrefix: '' }, in: { topics: ['y/#'], localPrefix: '', remotePrefix: '' } })] })
+  const cloud = await startTestBroker(c => {
+    c.log.level = 'info'
+  })
+  const edge = await startTestBroker(c => {
+    c.log.level = 'info'
+    c.bridges = [
+      bridgeTo(cloud.amqpUrl, { out: { topics: ['y/#'], localPrefix: '', remotePrefix: '' }, in: { topics: ['y/#'], localPrefix: '', remotePrefix: '' } })
+    ]
+  })
   try {
     await waitForBridge(edge, 'connected', s => s.state === 'connected')
     const onEdge = await subscribed(edge, 'sub-edge', 'y/#')

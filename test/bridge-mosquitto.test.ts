@@ -18,7 +18,12 @@ describe('bridge to Mosquitto over MQTT 5', { skip: mosquittoUnavailable(), time
 
   before(async () => {
     mosquitto = await startMosquitto()
-    edge = await startEdge([bridgeTo(mosquitto.url, { in: { topics: ['cmd/#', 'both/#'], localPrefix: '', remotePrefix: '' }, out: { topics: ['up/#', 'both/#'], localPrefix: '', remotePrefix: '' } })])
+    edge = await startEdge([
+      bridgeTo(mosquitto.url, {
+        in: { topics: ['cmd/#', 'both/#'], localPrefix: '', remotePrefix: '' },
+        out: { topics: ['up/#', 'both/#'], localPrefix: '', remotePrefix: '' }
+      })
+    ])
     await waitForBridge(edge, 'connected', s => s.state === 'connected')
   })
   after(async () => {
@@ -43,7 +48,14 @@ describe('bridge to Mosquitto over MQTT 5', { skip: mosquittoUnavailable(), time
   })
 
   test('MQTT 5 properties and retain survive the hop both ways', async () => {
-    const props = { contentType: 'application/cbor', correlationData: Buffer.from([1, 2, 3]), responseTopic: 'reply/gw', messageExpiryInterval: 200, payloadFormatIndicator: false, userProperties: { unit: 'C', tag: ['x', 'y'] } }
+    const props = {
+      contentType: 'application/cbor',
+      correlationData: Buffer.from([1, 2, 3]),
+      responseTopic: 'reply/gw',
+      messageExpiryInterval: 200,
+      payloadFormatIndicator: false,
+      userProperties: { unit: 'C', tag: ['x', 'y'] }
+    }
     const sub = await connect(mosquitto.url, { clientId: 'mosq-props', protocolVersion: 5 })
     const up = collector(sub)
     await sub.subscribeAsync('up/props', { qos: 1 })
@@ -52,8 +64,13 @@ describe('bridge to Mosquitto over MQTT 5', { skip: mosquittoUnavailable(), time
     await dev.subscribeAsync('cmd/props', { qos: 1 })
     await dev.publishAsync('up/props', 'u', { qos: 1, properties: props })
     await sub.publishAsync('cmd/props', 'd', { qos: 1, properties: props })
-    for (const [side, inbox] of [['at Mosquitto', up], ['on the edge', down]] as const) {
-      const [m] = await inbox.waitFor(1, 10_000).catch(err => { throw new Error(`${side}: ${(err as Error).message}`) })
+    for (const [side, inbox] of [
+      ['at Mosquitto', up],
+      ['on the edge', down]
+    ] as const) {
+      const [m] = await inbox.waitFor(1, 10_000).catch(err => {
+        throw new Error(`${side}: ${(err as Error).message}`)
+      })
       const p = m?.properties as Record<string, unknown>
       assert.equal(p.contentType, 'application/cbor')
       assert.deepEqual(p.correlationData, Buffer.from([1, 2, 3]))
@@ -73,8 +90,12 @@ describe('bridge to Mosquitto over MQTT 5', { skip: mosquittoUnavailable(), time
     const r2 = collector(lateEdge)
     await lateRemote.subscribeAsync('up/status/#', { qos: 1 })
     await lateEdge.subscribeAsync('cmd/config/#', { qos: 1 })
-    const [a] = await r1.waitFor(1, 10_000).catch(err => { throw new Error(`retained at Mosquitto: ${(err as Error).message}`) })
-    const [b] = await r2.waitFor(1, 10_000).catch(err => { throw new Error(`retained on the edge: ${(err as Error).message}`) })
+    const [a] = await r1.waitFor(1, 10_000).catch(err => {
+      throw new Error(`retained at Mosquitto: ${(err as Error).message}`)
+    })
+    const [b] = await r2.waitFor(1, 10_000).catch(err => {
+      throw new Error(`retained on the edge: ${(err as Error).message}`)
+    })
     assert.deepEqual([a?.topic, a?.payload, a?.retain], ['up/status/gw-1', 'online', true])
     assert.deepEqual([b?.topic, b?.payload, b?.retain], ['cmd/config/gw-1', 'v7', true])
     await end(sub, dev, lateRemote, lateEdge)
@@ -97,8 +118,8 @@ describe('bridge to Mosquitto over MQTT 5', { skip: mosquittoUnavailable(), time
     assert.deepEqual(atRemote.messages.map(m => m.payload).sort(), ['e', 'r'])
     assert.deepEqual(atEdge.messages.map(m => m.payload).sort(), ['e', 'r'])
     const after = await waitForBridge(edge, 'idle', s => s.backlog.messages === 0)
-    assert.equal(after.forwarded - before.forwarded, 1, 'only the edge\'s own message went up')
-    assert.equal(after.loopsSkipped - before.loopsSkipped, 1, 'the remote\'s message, come down, was not sent back')
+    assert.equal(after.forwarded - before.forwarded, 1, "only the edge's own message went up")
+    assert.equal(after.loopsSkipped - before.loopsSkipped, 1, "the remote's message, come down, was not sent back")
     await end(remote, local)
   })
 
@@ -108,7 +129,10 @@ describe('bridge to Mosquitto over MQTT 5', { skip: mosquittoUnavailable(), time
     await device.subscribeAsync('cmd/device-restart/#', { qos: 1 })
     await end(device)
     const dir = edge.dataDir
-    const config = bridgeTo(mosquitto.url, { in: { topics: ['cmd/#', 'both/#'], localPrefix: '', remotePrefix: '' }, out: { topics: ['up/#', 'both/#'], localPrefix: '', remotePrefix: '' } })
+    const config = bridgeTo(mosquitto.url, {
+      in: { topics: ['cmd/#', 'both/#'], localPrefix: '', remotePrefix: '' },
+      out: { topics: ['up/#', 'both/#'], localPrefix: '', remotePrefix: '' }
+    })
     await edge.stop()
     const c = await connect(mosquitto.url, { clientId: 'mosq-commander-2', protocolVersion: 5 })
     await c.publishAsync('cmd/device-restart/update', 'v2', { qos: 1 })

@@ -14,7 +14,7 @@ import { rabbitmqUnavailable, startRabbitmq, type RabbitmqNode } from './support
 
 const missing = rabbitmqUnavailable()
 
-async function publishAtRabbit (rabbit: RabbitmqNode, routingKey: string, body: string, props: Record<string, unknown> = {}): Promise<void> {
+async function publishAtRabbit(rabbit: RabbitmqNode, routingKey: string, body: string, props: Record<string, unknown> = {}): Promise<void> {
   const conn = await amqpConnect(rabbit.amqpUrl)
   const ch = await conn.createConfirmChannel()
   ch.publish('amq.topic', routingKey, Buffer.from(body), { persistent: true, ...props })
@@ -24,8 +24,12 @@ async function publishAtRabbit (rabbit: RabbitmqNode, routingKey: string, body: 
 
 describe('bridges to RabbitMQ', { skip: missing, timeout: 400_000 }, () => {
   let rabbit: RabbitmqNode
-  before(async () => { rabbit = await startRabbitmq({ mqtt: true }) })
-  after(async () => { await rabbit?.stop() })
+  before(async () => {
+    rabbit = await startRabbitmq({ mqtt: true })
+  })
+  after(async () => {
+    await rabbit?.stop()
+  })
 
   describe('over AMQP 0-9-1', () => {
     let edge: TestBroker
@@ -57,7 +61,16 @@ describe('bridges to RabbitMQ', { skip: missing, timeout: 400_000 }, () => {
       await ch.bindQueue('props-up', 'amq.topic', 'up.props')
       const up = await consume(ch, 'props-up', { noAck: true })
       const pub = await connect(edge.mqttUrl, { clientId: 'props-pub', protocolVersion: 5 })
-      await pub.publishAsync('up/props', '{"t":1}', { qos: 1, properties: { contentType: 'application/json', correlationData: Buffer.from('c-9'), responseTopic: 'reply/here', messageExpiryInterval: 120, userProperties: { site: 'east' } } })
+      await pub.publishAsync('up/props', '{"t":1}', {
+        qos: 1,
+        properties: {
+          contentType: 'application/json',
+          correlationData: Buffer.from('c-9'),
+          responseTopic: 'reply/here',
+          messageExpiryInterval: 120,
+          userProperties: { site: 'east' }
+        }
+      })
       const [u] = await up.waitFor(1, 10_000)
       assert.equal(u?.properties.contentType, 'application/json')
       assert.equal(u?.properties.correlationId, 'c-9')
@@ -71,7 +84,13 @@ describe('bridges to RabbitMQ', { skip: missing, timeout: 400_000 }, () => {
       const dev = await connect(edge.mqttUrl, { clientId: 'props-dev', protocolVersion: 5 })
       const down = collector(dev)
       await dev.subscribeAsync('cmd/props', { qos: 1 })
-      await publishAtRabbit(rabbit, 'cmd.props', 'do it', { contentType: 'text/plain', correlationId: 'corr-2', replyTo: 'replies.edge', expiration: '60000', headers: { who: 'cloud' } })
+      await publishAtRabbit(rabbit, 'cmd.props', 'do it', {
+        contentType: 'text/plain',
+        correlationId: 'corr-2',
+        replyTo: 'replies.edge',
+        expiration: '60000',
+        headers: { who: 'cloud' }
+      })
       const [d] = await down.waitFor(1, 10_000)
       const p = d?.properties as Record<string, unknown>
       assert.equal(p.contentType, 'text/plain')
@@ -111,10 +130,14 @@ describe('bridges to RabbitMQ', { skip: missing, timeout: 400_000 }, () => {
   describe('over its MQTT plugin (MQTT 3.1.1)', () => {
     let edge: TestBroker
     before(async () => {
-      edge = await startEdge([bridgeTo(rabbit.mqttUrl, { mqtt: { qos: 1, clientId: null, cleanSession: false, sessionExpirySeconds: 3600, protocolVersion: 4 } })])
+      edge = await startEdge([
+        bridgeTo(rabbit.mqttUrl, { mqtt: { qos: 1, clientId: null, cleanSession: false, sessionExpirySeconds: 3600, protocolVersion: 4 } })
+      ])
       await waitForBridge(edge, 'connected', s => s.state === 'connected', 20_000)
     })
-    after(async () => { await edge?.close() })
+    after(async () => {
+      await edge?.close()
+    })
 
     test('1000 QoS 1 messages go up in publish order, once each', async () => {
       const inbox = await mqttInbox(rabbit.mqttUrl, 'up/#', 'rabbit-mqtt-inbox', 4)
@@ -133,7 +156,10 @@ describe('bridges to RabbitMQ', { skip: missing, timeout: 400_000 }, () => {
       await pub.publishAsync('up/bin/gw-1/raw', bytes, { qos: 1 })
       await pub.publishAsync('up/bin/gw-1/text', 'grüße', { qos: 1 })
       await eventually('both at RabbitMQ', () => inbox.messages.length >= 2, 10_000)
-      assert.deepEqual(inbox.messages.map(m => m.topic), ['up/bin/gw-1/raw', 'up/bin/gw-1/text'])
+      assert.deepEqual(
+        inbox.messages.map(m => m.topic),
+        ['up/bin/gw-1/raw', 'up/bin/gw-1/text']
+      )
       assert.deepEqual(inbox.messages[0]?.bytes, bytes)
       assert.equal(inbox.messages[1]?.body, 'grüße')
       await end(pub)

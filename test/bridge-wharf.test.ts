@@ -18,18 +18,35 @@ import { bridgeStatus, bridgeTo, downlinkCommand, outageMs, remoteOutage, startE
 import { freePorts } from '../bench/brokers/free-port.ts'
 import { metricTypes, promtoolCheckMetrics, samples } from './support/promtool.ts'
 
-interface Cloud { broker: TestBroker, restart (): Promise<void>, stop (): Promise<void>, close (): Promise<void> }
+interface Cloud {
+  broker: TestBroker
+  restart(): Promise<void>
+  stop(): Promise<void>
+  close(): Promise<void>
+}
 
 /** The cloud Wharf on fixed ports, so it can be stopped and started again where the bridge looks for it. */
-async function startCloud (): Promise<Cloud> {
+async function startCloud(): Promise<Cloud> {
   const [mqttPort, amqpPort] = await freePorts(2)
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cloud-'))
-  const start = async (): Promise<TestBroker> => await startTestBroker(c => { c.mqtt.port = mqttPort as number; c.amqp.port = amqpPort as number; c.log.level = 'info' }, dir)
+  const start = async (): Promise<TestBroker> =>
+    await startTestBroker(c => {
+      c.mqtt.port = mqttPort as number
+      c.amqp.port = amqpPort as number
+      c.log.level = 'info'
+    }, dir)
   const cloud: Cloud = {
     broker: await start(),
-    restart: async () => { cloud.broker = await start() },
-    stop: async () => { await cloud.broker.stop() },
-    close: async () => { await cloud.broker.stop(); rmSync(dir, { recursive: true, force: true }) }
+    restart: async () => {
+      cloud.broker = await start()
+    },
+    stop: async () => {
+      await cloud.broker.stop()
+    },
+    close: async () => {
+      await cloud.broker.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
   return cloud
 }
@@ -69,7 +86,10 @@ describe('bridge to a Wharf over AMQP', { timeout: 180_000 }, () => {
     ch.publish('amq.topic', 'elsewhere', Buffer.from('not bridged'), { persistent: true })
     await ch.waitForConfirms()
     await eventually('the AMQP publish at the remote', () => inbox.messages.length >= 1)
-    assert.deepEqual(inbox.messages.map(m => [m.topic, m.body]), [['up/from/amqp', 'via amqp']])
+    assert.deepEqual(
+      inbox.messages.map(m => [m.topic, m.body]),
+      [['up/from/amqp', 'via amqp']]
+    )
     await inbox.close()
   })
 
@@ -90,7 +110,14 @@ describe('bridge to a Wharf over AMQP', { timeout: 180_000 }, () => {
     const pub = await connect(edge.mqttUrl, { clientId: 'edge-props', protocolVersion: 5 })
     await pub.publishAsync('up/props', '{"t":21.5}', {
       qos: 1,
-      properties: { contentType: 'application/json', correlationData: Buffer.from('c-42'), responseTopic: 'reply/edge-1', messageExpiryInterval: 600, payloadFormatIndicator: true, userProperties: { site: 'north', k: ['1', '2'] } }
+      properties: {
+        contentType: 'application/json',
+        correlationData: Buffer.from('c-42'),
+        responseTopic: 'reply/edge-1',
+        messageExpiryInterval: 600,
+        payloadFormatIndicator: true,
+        userProperties: { site: 'north', k: ['1', '2'] }
+      }
     })
     const [m] = await got.waitFor(1, 10_000)
     const p = m?.properties as Record<string, unknown>
@@ -115,7 +142,18 @@ describe('bridge to a Wharf over AMQP', { timeout: 180_000 }, () => {
     await cloudCh.bindQueue('props-up', 'amq.topic', 'up.props.amqp')
     const up = await consume(cloudCh, 'props-up', { noAck: true })
     const edgeCh = await edgeConn.createConfirmChannel()
-    const sent = { contentType: 'text/plain', contentEncoding: 'utf-8', correlationId: 'corr-1', replyTo: 'replies', messageId: 'm-1', type: 'reading', appId: 'sensor-app', timestamp: 1_700_000_000, priority: 3, headers: { h: 'v', n: 7 } }
+    const sent = {
+      contentType: 'text/plain',
+      contentEncoding: 'utf-8',
+      correlationId: 'corr-1',
+      replyTo: 'replies',
+      messageId: 'm-1',
+      type: 'reading',
+      appId: 'sensor-app',
+      timestamp: 1_700_000_000,
+      priority: 3,
+      headers: { h: 'v', n: 7 }
+    }
     edgeCh.publish('amq.topic', 'up.props.amqp', Buffer.from('x'), { ...sent, persistent: true, expiration: '60000' })
     await edgeCh.waitForConfirms()
     const [u] = await up.waitFor(1, 10_000)
@@ -162,8 +200,11 @@ describe('bridge to a Wharf over AMQP', { timeout: 180_000 }, () => {
   })
 
   test('/api/bridges and /metrics show the bridge', async () => {
-    const list = await (await adminFetch(`${edge.adminUrl}/api/bridges`)).json() as Array<{ name: string }>
-    assert.deepEqual(list.map(b => b.name), ['cloud'])
+    const list = (await (await adminFetch(`${edge.adminUrl}/api/bridges`)).json()) as Array<{ name: string }>
+    assert.deepEqual(
+      list.map(b => b.name),
+      ['cloud']
+    )
     const s = await bridgeStatus(edge)
     assert.equal(s.remote, 'amqp')
     assert.equal(s.queue, 'bridge/cloud')
@@ -171,15 +212,24 @@ describe('bridge to a Wharf over AMQP', { timeout: 180_000 }, () => {
     assert.ok(s.confirmed > 500 && s.forwarded >= s.confirmed)
     assert.match(s.remoteNodeId ?? '', /^[0-9a-f]{16}$/)
     assert.equal((await adminFetch(`${edge.adminUrl}/api/bridges/nope`)).status, 404)
-    const queues = await (await adminFetch(`${edge.adminUrl}/api/queues`)).json() as Array<{ name: string }>
-    assert.ok(queues.some(q => q.name === 'bridge/cloud'), 'the bridge queue is listed')
+    const queues = (await (await adminFetch(`${edge.adminUrl}/api/queues`)).json()) as Array<{ name: string }>
+    assert.ok(
+      queues.some(q => q.name === 'bridge/cloud'),
+      'the bridge queue is listed'
+    )
     const exposition = await (await adminFetch(`${edge.adminUrl}/metrics`)).text()
     const r = promtoolCheckMetrics(exposition)
-    assert.deepEqual(r.problems.filter(p => p.includes('wharf_bridge')), [])
+    assert.deepEqual(
+      r.problems.filter(p => p.includes('wharf_bridge')),
+      []
+    )
     assert.equal(metricTypes(exposition).get('wharf_bridge_confirmed_total'), 'counter')
     assert.equal(samples(exposition, 'wharf_bridge_connected').get('{bridge="cloud"}'), 1)
     assert.ok((samples(exposition, 'wharf_bridge_confirmed_total').get('{bridge="cloud"}') ?? 0) > 500)
-    assert.ok(edge.logs.some(l => l.msg === 'bridge status' && l.bridge === 'cloud'), 'a status line in the log')
+    assert.ok(
+      edge.logs.some(l => l.msg === 'bridge status' && l.bridge === 'cloud'),
+      'a status line in the log'
+    )
   })
 })
 
@@ -215,7 +265,13 @@ describe('bridge to a Wharf over MQTT 5', { timeout: 180_000 }, () => {
   })
 
   test('MQTT 5 properties survive the hop both ways', async () => {
-    const props = { contentType: 'application/json', correlationData: Buffer.from('c-7'), responseTopic: 'reply/x', messageExpiryInterval: 300, userProperties: { site: 'south', k: ['a', 'b'] } }
+    const props = {
+      contentType: 'application/json',
+      correlationData: Buffer.from('c-7'),
+      responseTopic: 'reply/x',
+      messageExpiryInterval: 300,
+      userProperties: { site: 'south', k: ['a', 'b'] }
+    }
     const sub = await connect(cloud.broker.mqttUrl, { clientId: 'cloud-props5', protocolVersion: 5 })
     const up = collector(sub)
     await sub.subscribeAsync('up/props', { qos: 1 })
@@ -235,7 +291,11 @@ describe('bridge to a Wharf over MQTT 5', { timeout: 180_000 }, () => {
       assert.equal(user.site, 'south')
       assert.deepEqual(user.k, ['a', 'b'])
     }
-    assert.equal((down.messages[0]?.properties?.userProperties as Record<string, unknown>)['x-wharf-bridge'], 'cloud', 'the downlink mark, among the User Properties in order')
+    assert.equal(
+      (down.messages[0]?.properties?.userProperties as Record<string, unknown>)['x-wharf-bridge'],
+      'cloud',
+      'the downlink mark, among the User Properties in order'
+    )
     await end(sub, dev)
   })
 

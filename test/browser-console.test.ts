@@ -31,18 +31,36 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
     browser = await chromium.launch({
       executablePath: chromiumPath,
       timeout: 30_000,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic'
+      ]
     })
     page = await browser.newPage({ viewport: { width: 1360, height: 1000 } })
     page.setDefaultTimeout(waitMs)
     page.on('pageerror', err => pageErrors.push(err.message))
-    page.on('console', msg => { if (msg.type() === 'error') pageErrors.push(msg.text()) })
-    page.on('dialog', d => { dialogs.push(d.message()); void d.dismiss() })
+    page.on('console', msg => {
+      if (msg.type() === 'error') pageErrors.push(msg.text())
+    })
+    page.on('dialog', d => {
+      dialogs.push(d.message())
+      void d.dismiss()
+    })
     process.stdout.write(`# console screenshots: ${shots}\n`)
   })
 
   after(async () => {
-    try { await browser?.close() } finally { await broker?.close() }
+    try {
+      await browser?.close()
+    } finally {
+      await broker?.close()
+    }
   })
 
   test('the page and uPlot (from its npm package) are served without credentials; the API is not', async () => {
@@ -54,7 +72,7 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
     assert.equal(await bundle.text(), readFileSync(installed, 'utf8'))
     const scripted = await fetch(`${broker.adminUrl}/api/overview`, { headers: { 'x-requested-with': 'XMLHttpRequest' } })
     assert.equal(scripted.status, 401)
-    assert.equal(scripted.headers.get('www-authenticate'), null, 'no browser dialog for the console\'s requests')
+    assert.equal(scripted.headers.get('www-authenticate'), null, "no browser dialog for the console's requests")
   })
 
   test('a wrong password is refused on the form; the right one opens the console without script errors', async () => {
@@ -65,7 +83,10 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
     await page.getByText('wrong user name or password').waitFor()
     await page.screenshot({ path: join(shots, '1-login.png') })
     // Chromium logs the refused request itself; nothing else may have gone wrong.
-    assert.deepEqual(pageErrors.filter(e => !/status of 401/.test(e)), [])
+    assert.deepEqual(
+      pageErrors.filter(e => !/status of 401/.test(e)),
+      []
+    )
     pageErrors.length = 0
     await page.getByLabel('Password').fill('guest')
     await page.getByRole('button', { name: 'Log in' }).click()
@@ -81,13 +102,20 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
     const subscriber = await mqttConnect(broker.mqttUrl, { clientId: 'console-reader', clean: false })
     await subscriber.subscribeAsync('load/#', { qos: 1 })
     let running = true
-    const load = (async () => { while (running) await publisher.publishAsync('load/x', 'payload', { qos: 1 }) })()
+    const load = (async () => {
+      while (running) await publisher.publishAsync('load/x', 'payload', { qos: 1 })
+    })()
     try {
-      const last = async (id: string): Promise<Record<string, number>> => JSON.parse(await page.locator(`#${id}`).getAttribute('data-last') ?? '{}') as Record<string, number>
-      await page.waitForFunction(() => {
-        const last = JSON.parse(document.getElementById('chart-rates')?.dataset.last ?? '{}') as Record<string, number>
-        return (last.publish ?? 0) > 10 && (last.deliver ?? 0) > 10
-      }, undefined, { timeout: waitMs })
+      const last = async (id: string): Promise<Record<string, number>> =>
+        JSON.parse((await page.locator(`#${id}`).getAttribute('data-last')) ?? '{}') as Record<string, number>
+      await page.waitForFunction(
+        () => {
+          const last = JSON.parse(document.getElementById('chart-rates')?.dataset.last ?? '{}') as Record<string, number>
+          return (last.publish ?? 0) > 10 && (last.deliver ?? 0) > 10
+        },
+        undefined,
+        { timeout: waitMs }
+      )
       assert.ok(((await last('chart-connections')).connections ?? 0) >= 2)
       assert.ok(((await last('chart-storage')).local ?? 0) > 0, 'the store holds bytes')
       const publishKpi = Number(await page.locator('#kpi-publish').textContent())
@@ -114,7 +142,11 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
       await page.getByRole('button', { name: 'Client' }).click()
       await page.waitForFunction(() => document.querySelector('#table th[aria-sort]')?.textContent?.trim() === 'Client')
       const clients = await page.locator('#table tbody tr td:nth-child(5)').allTextContents()
-      assert.deepEqual(clients, [...clients].sort((a, b) => a.localeCompare(b)), 'sorted by client id')
+      assert.deepEqual(
+        clients,
+        [...clients].sort((a, b) => a.localeCompare(b)),
+        'sorted by client id'
+      )
       const row = page.locator('#table tbody tr', { hasText: 'console-victim' })
       const gone = mqttClosed(victim)
       await row.getByRole('button', { name: 'Close' }).click()
@@ -131,7 +163,11 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
 
   test('queues: Purge empties a queue; sessions: Delete ends an MQTT session', async () => {
     await adminFetch(`${broker.adminUrl}/api/queues/%2F/console-jobs`, { method: 'PUT', body: '{}' })
-    for (let i = 0; i < 5; i++) await adminFetch(`${broker.adminUrl}/api/exchanges/%2F/amq.default/publish`, { method: 'POST', body: JSON.stringify({ routing_key: 'console-jobs', payload: `job ${i}`, properties: {} }) })
+    for (let i = 0; i < 5; i++)
+      await adminFetch(`${broker.adminUrl}/api/exchanges/%2F/amq.default/publish`, {
+        method: 'POST',
+        body: JSON.stringify({ routing_key: 'console-jobs', payload: `job ${i}`, properties: {} })
+      })
     await page.getByRole('tab', { name: /^Queues/ }).click()
     const row = page.locator('#table tbody tr', { hasText: 'console-jobs' })
     await row.locator('td:nth-child(4)', { hasText: '5' }).waitFor()
@@ -139,7 +175,7 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
     await row.getByRole('button', { name: 'Purge' }).click()
     await row.getByRole('button', { name: 'Purge?' }).click()
     await page.locator('#table tbody tr', { hasText: 'console-jobs' }).locator('td:nth-child(4)', { hasText: /^0$/ }).waitFor()
-    const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/console-jobs`)).json() as { messages: number }
+    const q = (await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/console-jobs`)).json()) as { messages: number }
     assert.equal(q.messages, 0)
 
     const device = await mqttConnect(broker.mqttUrl, { clientId: 'console-device', clean: false, reconnectPeriod: 0 })

@@ -28,13 +28,24 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
     browser = await chromium.launch({
       executablePath: chromiumPath,
       timeout: 30_000,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic'
+      ]
     })
     // The live page is an admin resource: the browser answers the Basic challenge as guest (loopback).
     page = await browser.newPage({ httpCredentials: { username: 'guest', password: 'guest' } })
     page.setDefaultTimeout(waitMs)
     page.on('pageerror', err => pageErrors.push(err.message))
-    page.on('console', msg => { if (msg.type() === 'error') pageErrors.push(msg.text()) })
+    page.on('console', msg => {
+      if (msg.type() === 'error') pageErrors.push(msg.text())
+    })
     await page.goto(`${broker.adminUrl}/live`)
     await page.waitForSelector('#status[data-state="connected"]')
     await page.getByLabel('Topic filter').fill('sensors/#')
@@ -43,7 +54,11 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
   })
 
   after(async () => {
-    try { await browser?.close() } finally { await broker?.close() }
+    try {
+      await browser?.close()
+    } finally {
+      await broker?.close()
+    }
   })
 
   test('the admin server serves the page, its script, the mqtt.js bundle and where the WebSocket listener is', async () => {
@@ -71,7 +86,7 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
   })
 
   test('the page connected over WebSocket and subscribed without script errors', async () => {
-    assert.match(await page.locator('#status').textContent() ?? '', new RegExp(`ws://127\\.0\\.0\\.1:${broker?.node.ports.ws}/mqtt`))
+    assert.match((await page.locator('#status').textContent()) ?? '', new RegExp(`ws://127\\.0\\.0\\.1:${broker?.node.ports.ws}/mqtt`))
     assert.deepEqual(pageErrors, [])
   })
 
@@ -84,7 +99,9 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
       await shown.waitFor()
       assert.equal(await shown.locator('.payload').textContent(), 'from-mqtt')
       assert.equal(await shown.getAttribute('data-qos'), '1')
-    } finally { await end(publisher) }
+    } finally {
+      await end(publisher)
+    }
   })
 
   test('an amqplib publish to amq.topic shows on the page under the MQTT topic', async () => {
@@ -100,7 +117,9 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
       await shown.waitFor()
       assert.equal(await shown.locator('.payload').textContent(), 'from-amqp')
       assert.equal(await page.locator('li.message[data-topic="sensors/a/temp"] .payload').textContent(), 'from-mqtt')
-    } finally { await closeQuietly(conn) }
+    } finally {
+      await closeQuietly(conn)
+    }
   })
 
   test('a publish from the page reaches an mqtt.js subscriber', async () => {
@@ -112,7 +131,9 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
       await publishFromPage('cmd/fan', 'off', '1')
       const [message] = await got.waitFor(1, waitMs)
       assert.deepEqual(message && { topic: message.topic, payload: message.payload }, { topic: 'cmd/fan', payload: 'off' })
-    } finally { await end(subscriber) }
+    } finally {
+      await end(subscriber)
+    }
   })
 
   test('a publish from the page reaches an AMQP queue bound to amq.topic', async () => {
@@ -130,11 +151,13 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
       assert.equal(delivery.fields.exchange, 'amq.topic')
       assert.equal(delivery.fields.routingKey, 'cmd.led')
       assert.equal(delivery.content.toString(), 'on')
-    } finally { await closeQuietly(conn) }
+    } finally {
+      await closeQuietly(conn)
+    }
   })
 
   /** Fills the page's publish form and waits for the page to report the broker's acknowledgement. */
-  async function publishFromPage (topic: string, payload: string, qos: string): Promise<void> {
+  async function publishFromPage(topic: string, payload: string, qos: string): Promise<void> {
     await page.getByLabel('Topic', { exact: true }).fill(topic)
     await page.getByLabel('Payload').fill(payload)
     await page.getByLabel('QoS').selectOption(qos)

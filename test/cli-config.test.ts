@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 const wharfBin = fileURLToPath(new URL('../gateway/bin/wharf.js', import.meta.url))
 const example = fileURLToPath(new URL('../edge-config/wharf.example.yaml', import.meta.url))
 
-function wharf (args: string[], env: Record<string, string> = {}): { code: number | null, stdout: string, stderr: string } {
+function wharf(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [wharfBin, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
@@ -18,7 +18,11 @@ function wharf (args: string[], env: Record<string, string> = {}): { code: numbe
 describe('wharf CLI', { timeout: 90_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cli-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
-  const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p }
+  const file = (name: string, text: string): string => {
+    const p = join(dir, name)
+    writeFileSync(p, text)
+    return p
+  }
 
   test('--version and --help', () => {
     assert.match(wharf(['--version']).stdout, /^wharf \d+\.\d+\.\d+/)
@@ -46,7 +50,7 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
       const r = wharf(['start', '--config', file('bad.yaml', yaml)], { WHARF_DATA_DIR: join(dir, 'data') })
       assert.equal(r.code, 1)
       // wharf start reports it in its log format: one JSON line; check-config as text on stderr.
-      const line = JSON.parse(r.stdout.trim()) as { level: string, msg: string, error: string }
+      const line = JSON.parse(r.stdout.trim()) as { level: string; msg: string; error: string }
       assert.deepEqual([line.level, line.msg], ['error', 'start-up failed'])
       assert.match(line.error, expected)
       const check = wharf(['check-config', '--config', join(dir, 'bad.yaml')])

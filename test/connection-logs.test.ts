@@ -13,7 +13,6 @@ import { startBrokerProcess } from './support/broker-process.ts'
 import { connect as amqpConnect, closeQuietly, eventually } from './support/amqp-helpers.ts'
 import { connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 
-
 describe('connection logs', { timeout: 60_000 }, () => {
   test('MQTT: connect and disconnect lines with client id, user, vhost, peer, protocol, listener and reason', async () => {
     const broker = await startTestBroker()
@@ -25,14 +24,17 @@ describe('connection logs', { timeout: 60_000 }, () => {
       const close = broker.logs.find(l => l.msg === 'mqtt client disconnected')
       for (const line of [open, close]) {
         assert.ok(line !== undefined)
-        assert.deepEqual([line.clientId, line.user, line.vhost, line.peer, line.protocol, line.listener], ['log-device', null, '/', '127.0.0.1', 'MQTT 5.0', 'tcp'])
+        assert.deepEqual(
+          [line.clientId, line.user, line.vhost, line.peer, line.protocol, line.listener],
+          ['log-device', null, '/', '127.0.0.1', 'MQTT 5.0', 'tcp']
+        )
       }
       assert.equal(close!.reason, 'client DISCONNECT (0x00)')
       assert.equal(close!.graceful, true)
 
       const dropped = await mqttConnect(broker.mqttUrl, { clientId: 'log-dropped' })
       dropped.stream.destroy()
-      await eventually('the dropped client\'s line', () => broker.logs.some(l => l.msg === 'mqtt client disconnected' && l.clientId === 'log-dropped'))
+      await eventually("the dropped client's line", () => broker.logs.some(l => l.msg === 'mqtt client disconnected' && l.clientId === 'log-dropped'))
       const lost = broker.logs.find(l => l.msg === 'mqtt client disconnected' && l.clientId === 'log-dropped')
       assert.equal(lost!.graceful, false)
       assert.match(String(lost!.reason), /closed|socket/)
@@ -61,25 +63,35 @@ describe('connection logs', { timeout: 60_000 }, () => {
 
       const cut = await amqpConnect(`${broker.amqpUrl}?heartbeat=0`, { clientProperties: { connection_name: 'cut' } })
       ;(cut.connection as unknown as { stream: { destroy(): void } }).stream.destroy()
-      await eventually('the cut connection\'s line', () => broker.logs.some(l => l.msg === 'connection closed' && l.clientName === 'cut'))
+      await eventually("the cut connection's line", () => broker.logs.some(l => l.msg === 'connection closed' && l.clientName === 'cut'))
       assert.equal(broker.logs.find(l => l.msg === 'connection closed' && l.clientName === 'cut')!.reason, 'connection lost without connection.close')
-
     } finally {
       await broker.close()
     }
   })
 
   test('AMQP: 20 connections refused at amqp.maxConnections write one warning and one count line', async () => {
-    const broker = await startTestBroker(config => { config.amqp.maxConnections = 1; config.log.repeatIntervalSeconds = 1 })
+    const broker = await startTestBroker(config => {
+      config.amqp.maxConnections = 1
+      config.log.repeatIntervalSeconds = 1
+    })
     const conn = await amqpConnect(broker.amqpUrl)
     try {
-      const refusals = Array.from({ length: 20 }, () => new Promise<void>(resolve => {
-        const s = netConnect(broker.node.ports.amqp, '127.0.0.1')
-        s.on('error', () => resolve())
-        s.on('close', () => resolve())
-      }))
+      const refusals = Array.from(
+        { length: 20 },
+        () =>
+          new Promise<void>(resolve => {
+            const s = netConnect(broker.node.ports.amqp, '127.0.0.1')
+            s.on('error', () => resolve())
+            s.on('close', () => resolve())
+          })
+      )
       await Promise.all(refusals)
-      await eventually('the count line', () => broker.logs.some(l => l.msg === 'connection refused: amqp.maxConnections reached' && l.suppressed !== undefined), 5000)
+      await eventually(
+        'the count line',
+        () => broker.logs.some(l => l.msg === 'connection refused: amqp.maxConnections reached' && l.suppressed !== undefined),
+        5000
+      )
       const lines = broker.logs.filter(l => l.msg === 'connection refused: amqp.maxConnections reached')
       assert.equal(lines.length, 2, JSON.stringify(lines))
       assert.equal(lines[1]!.suppressed, 19)
@@ -99,7 +111,10 @@ describe('connection logs', { timeout: 60_000 }, () => {
       assert.equal(await broker.terminate(), 0)
       const ready = broker.lines.find(l => l.includes(' wharf ready '))
       assert.match(ready ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}wharf ready version=\S+ /)
-      assert.match(broker.lines.find(l => l.includes('mqtt client connected')) ?? '', /INFO {2}mqtt: mqtt client connected clientId=text-device user=null vhost=\/ peer=127\.0\.0\.1 protocol="MQTT 3\.1\.1" listener=tcp /)
+      assert.match(
+        broker.lines.find(l => l.includes('mqtt client connected')) ?? '',
+        /INFO {2}mqtt: mqtt client connected clientId=text-device user=null vhost=\/ peer=127\.0\.0\.1 protocol="MQTT 3\.1\.1" listener=tcp /
+      )
       assert.equal(broker.lines.filter(l => l.startsWith('{')).length, 0, 'no JSON line')
     } finally {
       rmSync(dir, { recursive: true, force: true })

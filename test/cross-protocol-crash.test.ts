@@ -19,7 +19,10 @@ const amqpUrl = (b: BrokerProcess): string => `amqp://guest:guest@127.0.0.1:${b.
 const mqttUrl = (b: BrokerProcess): string => `mqtt://127.0.0.1:${b.ports.mqtt}`
 
 /** How the broker commits: each event-loop turn (the default) or a group-commit window. */
-interface Storage { name: string, commitWindowMs: number }
+interface Storage {
+  name: string
+  commitWindowMs: number
+}
 const STORAGES: Storage[] = [
   { name: 'commits every event-loop turn (default)', commitWindowMs: 0 },
   // Acks that left before their commit would be lost to a kill inside this window.
@@ -30,7 +33,7 @@ const STORAGES: Storage[] = [
  * A temp dir holding the data dir and a config file; the brokers started on it are all SIGKILLed
  * (a no-op for one that already exited) and the dir removed at the end.
  */
-async function withDataDir (prefix: string, storage: Storage, body: (start: () => Promise<BrokerProcess>) => Promise<void>): Promise<void> {
+async function withDataDir(prefix: string, storage: Storage, body: (start: () => Promise<BrokerProcess>) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   const configFile = join(dir, 'wharf.yaml')
   writeFileSync(configFile, `storage:\n  commitWindowMs: ${storage.commitWindowMs}\n`)
@@ -48,7 +51,7 @@ async function withDataDir (prefix: string, storage: Storage, body: (start: () =
 }
 
 /** Numbered payloads in strictly increasing order, each once, and every acknowledged one among them. */
-function assertAllAcknowledgedInOrderOnce (numbers: number[], acked: ReadonlySet<number>): void {
+function assertAllAcknowledgedInOrderOnce(numbers: number[], acked: ReadonlySet<number>): void {
   for (let i = 1; i < numbers.length; i++) {
     const [prev, cur] = [numbers[i - 1] ?? -1, numbers[i] ?? -1]
     assert.ok(cur > prev, `out of order or duplicated: ${cur} after ${prev} (position ${i})`)
@@ -64,20 +67,22 @@ const QUEUE = 'cross-durable'
 const PLANT_TOPIC = 'plant/line1/temp'
 const PLANT_KEY = 'plant.line1.temp'
 
-async function declareDurableQueue (broker: BrokerProcess): Promise<void> {
+async function declareDurableQueue(broker: BrokerProcess): Promise<void> {
   const conn = await amqpConnect(amqpUrl(broker))
   try {
     const ch = await channel(conn)
     await ch.assertQueue(QUEUE, { durable: true })
     await ch.bindQueue(QUEUE, 'amq.topic', 'plant.#')
-  } finally { await closeQuietly(conn) }
+  } finally {
+    await closeQuietly(conn)
+  }
 }
 
 /**
  * After the restart: consumes the queue until the sentinel (published now over MQTT, so it is
  * queued behind everything that survived) arrives; returns what came before it.
  */
-async function drainQueueUpToSentinel (broker: BrokerProcess, atLeast: ReadonlySet<number>): Promise<ConsumeMessage[]> {
+async function drainQueueUpToSentinel(broker: BrokerProcess, atLeast: ReadonlySet<number>): Promise<ConsumeMessage[]> {
   const conn = await amqpConnect(amqpUrl(broker))
   let pub: MqttClient | undefined
   try {
@@ -85,11 +90,20 @@ async function drainQueueUpToSentinel (broker: BrokerProcess, atLeast: ReadonlyS
     await ch.prefetch(500)
     const inbox = await consume(ch, QUEUE, {}, m => ch.ack(m))
     const seen = new Set<number>()
-    await eventually(`all ${atLeast.size} PUBACKed messages from ${QUEUE}`, () => {
-      for (const m of inbox.messages) seen.add(Number(m.content.toString()))
-      return [...atLeast].every(n => seen.has(n))
-    }, 30_000).catch(err => {
-      throw new Error(`${(err as Error).message}: got ${inbox.messages.length}, missing ${[...atLeast].filter(n => !seen.has(n)).slice(0, 10).join(', ')}`)
+    await eventually(
+      `all ${atLeast.size} PUBACKed messages from ${QUEUE}`,
+      () => {
+        for (const m of inbox.messages) seen.add(Number(m.content.toString()))
+        return [...atLeast].every(n => seen.has(n))
+      },
+      30_000
+    ).catch(err => {
+      throw new Error(
+        `${(err as Error).message}: got ${inbox.messages.length}, missing ${[...atLeast]
+          .filter(n => !seen.has(n))
+          .slice(0, 10)
+          .join(', ')}`
+      )
     })
     pub = await mqttConnect(mqttUrl(broker), { clientId: 'cross-pub-after' })
     await pub.publishAsync(PLANT_TOPIC, SENTINEL, { qos: 1 })
@@ -102,13 +116,16 @@ async function drainQueueUpToSentinel (broker: BrokerProcess, atLeast: ReadonlyS
   }
 }
 
-function assertPlantDeliveries (messages: ConsumeMessage[], acked: ReadonlySet<number>): void {
+function assertPlantDeliveries(messages: ConsumeMessage[], acked: ReadonlySet<number>): void {
   for (const m of messages) {
     assert.equal(m.fields.exchange, 'amq.topic')
     assert.equal(m.fields.routingKey, PLANT_KEY, 'the MQTT topic as a routing key, / -> .')
     assert.equal(m.properties.deliveryMode, 2, 'QoS 1 is persistent')
   }
-  assertAllAcknowledgedInOrderOnce(messages.map(m => Number(m.content.toString())), acked)
+  assertAllAcknowledgedInOrderOnce(
+    messages.map(m => Number(m.content.toString())),
+    acked
+  )
 }
 
 // ---- confirmed persistent AMQP -> offline persistent MQTT session ----------------------------------
@@ -117,16 +134,19 @@ const SESSION = 'cross-offline'
 const CMD_KEY = 'cmd.valve.open'
 const CMD_TOPIC = 'cmd/valve/open'
 
-async function leaveOfflineSession (broker: BrokerProcess): Promise<void> {
+async function leaveOfflineSession(broker: BrokerProcess): Promise<void> {
   const sub = await mqttConnect(mqttUrl(broker), { clientId: SESSION, clean: false })
   await sub.subscribeAsync('cmd/#', { qos: 1 })
   await end(sub)
 }
 
-function publishConfirmed (cc: ConfirmChannel, n: number, onConfirm: (n: number) => void): Promise<void> {
+function publishConfirmed(cc: ConfirmChannel, n: number, onConfirm: (n: number) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     cc.publish('amq.topic', CMD_KEY, Buffer.from(String(n)), { persistent: true }, err => {
-      if (err !== null && err !== undefined) { reject(err instanceof Error ? err : new Error(String(err))); return }
+      if (err !== null && err !== undefined) {
+        reject(err instanceof Error ? err : new Error(String(err)))
+        return
+      }
       onConfirm(n)
       resolve()
     })
@@ -137,39 +157,57 @@ function publishConfirmed (cc: ConfirmChannel, n: number, onConfirm: (n: number)
  * After the restart: the session reconnects (clean=false) and takes its queued messages until all
  * confirmed ones are there; then a sentinel published now over AMQP marks the end of the backlog.
  */
-async function resumeSessionUpToSentinel (broker: BrokerProcess, atLeast: ReadonlySet<number>): Promise<Received[]> {
+async function resumeSessionUpToSentinel(broker: BrokerProcess, atLeast: ReadonlySet<number>): Promise<Received[]> {
   const conn: ChannelModel = await amqpConnect(amqpUrl(broker))
   let back: MqttClient | undefined
   try {
     back = await mqttConnect(mqttUrl(broker), { clientId: SESSION, clean: false })
     const got = collector(back)
     const seen = new Set<number>()
-    await eventually(`all ${atLeast.size} confirmed messages in session ${SESSION}`, () => {
-      for (const m of got.messages) seen.add(Number(m.payload))
-      return [...atLeast].every(n => seen.has(n))
-    }, 30_000).catch(err => {
-      throw new Error(`${(err as Error).message}: got ${got.messages.length}, missing ${[...atLeast].filter(n => !seen.has(n)).slice(0, 10).join(', ')}`)
+    await eventually(
+      `all ${atLeast.size} confirmed messages in session ${SESSION}`,
+      () => {
+        for (const m of got.messages) seen.add(Number(m.payload))
+        return [...atLeast].every(n => seen.has(n))
+      },
+      30_000
+    ).catch(err => {
+      throw new Error(
+        `${(err as Error).message}: got ${got.messages.length}, missing ${[...atLeast]
+          .filter(n => !seen.has(n))
+          .slice(0, 10)
+          .join(', ')}`
+      )
     })
     const cc = await conn.createConfirmChannel()
     cc.on('error', () => {})
     await new Promise<void>((resolve, reject) => {
-      cc.publish('amq.topic', CMD_KEY, Buffer.from(SENTINEL), { persistent: true }, err => { if (err !== null && err !== undefined) reject(new Error(String(err))); else resolve() })
+      cc.publish('amq.topic', CMD_KEY, Buffer.from(SENTINEL), { persistent: true }, err => {
+        if (err !== null && err !== undefined) reject(new Error(String(err)))
+        else resolve()
+      })
     })
     await eventually('the sentinel published after the restart', () => got.messages.some(m => m.payload === SENTINEL), 10_000)
-    return got.messages.slice(0, got.messages.findIndex(m => m.payload === SENTINEL))
+    return got.messages.slice(
+      0,
+      got.messages.findIndex(m => m.payload === SENTINEL)
+    )
   } finally {
     await end(back)
     await closeQuietly(conn)
   }
 }
 
-function assertCmdDeliveries (messages: Received[], confirmed: ReadonlySet<number>): void {
+function assertCmdDeliveries(messages: Received[], confirmed: ReadonlySet<number>): void {
   for (const m of messages) {
     assert.equal(m.topic, CMD_TOPIC, 'the routing key as an MQTT topic, . -> /')
     assert.equal(m.qos, 1, 'a persistent AMQP message is QoS 1 for MQTT')
     assert.equal(m.retain, false)
   }
-  assertAllAcknowledgedInOrderOnce(messages.map(m => Number(m.payload)), confirmed)
+  assertAllAcknowledgedInOrderOnce(
+    messages.map(m => Number(m.payload)),
+    confirmed
+  )
 }
 
 for (const storage of STORAGES) {
@@ -183,10 +221,18 @@ for (const storage of STORAGES) {
         try {
           // 100 in flight at once: PUBACKs come back from group commits, as under real load.
           for (let base = 0; base < N; base += 100) {
-            await Promise.all(Array.from({ length: 100 }, (_, i) => pub.publishAsync(PLANT_TOPIC, String(base + i), { qos: 1 }).then(() => { acked.add(base + i) })))
+            await Promise.all(
+              Array.from({ length: 100 }, (_, i) =>
+                pub.publishAsync(PLANT_TOPIC, String(base + i), { qos: 1 }).then(() => {
+                  acked.add(base + i)
+                })
+              )
+            )
           }
           await first.kill()
-        } finally { pub.end(true) }
+        } finally {
+          pub.end(true)
+        }
         assert.equal(acked.size, N)
 
         const second = await start()
@@ -212,16 +258,21 @@ for (const storage of STORAGES) {
           const sendNext = (): void => {
             if (killed !== undefined || next >= burst) return
             const i = next++
-            pub.publishAsync(PLANT_TOPIC, String(i), { qos: 1 }).then(() => {
-              acked.add(i)
-              if (acked.size === N && killed === undefined) killed = first.kill()
-              sendNext()
-            }, () => {}) // not PUBACKed before the kill: may or may not be there
+            pub.publishAsync(PLANT_TOPIC, String(i), { qos: 1 }).then(
+              () => {
+                acked.add(i)
+                if (acked.size === N && killed === undefined) killed = first.kill()
+                sendNext()
+              },
+              () => {}
+            ) // not PUBACKed before the kill: may or may not be there
           }
           for (let w = 0; w < 200; w++) sendNext()
           await eventually('enough PUBACKs to kill mid-burst', () => killed !== undefined, 30_000)
           await killed
-        } finally { pub.end(true) }
+        } finally {
+          pub.end(true)
+        }
         // PUBACKs still in the socket when the kill landed were sent by the broker: they count too.
         const ackedAtKill = new Set(acked)
         assert.ok(ackedAtKill.size >= N && ackedAtKill.size < burst, `killed mid-burst (PUBACKed ${ackedAtKill.size} of ${burst})`)
@@ -246,7 +297,9 @@ for (const storage of STORAGES) {
             await Promise.all(Array.from({ length: 200 }, (_, i) => publishConfirmed(cc, base + i, n => confirmed.add(n))))
           }
           await first.kill()
-        } finally { await closeQuietly(conn) }
+        } finally {
+          await closeQuietly(conn)
+        }
         assert.equal(confirmed.size, N)
 
         const second = await start()
@@ -276,7 +329,9 @@ for (const storage of STORAGES) {
           }
           await eventually('enough confirms to kill mid-burst', () => killed !== undefined, 30_000)
           await killed
-        } finally { await closeQuietly(conn) }
+        } finally {
+          await closeQuietly(conn)
+        }
         const confirmedAtKill = new Set(confirmed)
         assert.ok(confirmedAtKill.size >= N && confirmedAtKill.size < burst, `killed mid-burst (confirmed ${confirmedAtKill.size} of ${burst})`)
 

@@ -22,7 +22,7 @@ after(async () => {
   await broker.close()
 })
 
-async function boundQueue (key: string): Promise<{ ch: Awaited<ReturnType<typeof a.channel>>, name: string }> {
+async function boundQueue(key: string): Promise<{ ch: Awaited<ReturnType<typeof a.channel>>; name: string }> {
   const ch = await a.channel(amqp)
   const { queue } = await ch.assertQueue('', { exclusive: true })
   await ch.bindQueue(queue, 'amq.topic', key)
@@ -68,8 +68,14 @@ test('AMQP publish -> MQTT subscribers over TCP and WebSocket: key a.b/c is topi
     ch.publish('amq.topic', 'other.truck7.pos', Buffer.from('nobody'), { deliveryMode: 2 })
     const wsGot = await wsIn.waitFor(2)
     const tcpGot = await tcpIn.waitFor(1)
-    assert.deepEqual(wsGot.map(x => [x.topic, x.payload]).sort(), [['fleet/truck7/pos', 'p1'], ['fleet/truck7/v1.2', 'p2']])
-    assert.deepEqual(tcpGot.map(x => [x.topic, x.payload]), [['fleet/truck7/pos', 'p1']])
+    assert.deepEqual(wsGot.map(x => [x.topic, x.payload]).sort(), [
+      ['fleet/truck7/pos', 'p1'],
+      ['fleet/truck7/v1.2', 'p2']
+    ])
+    assert.deepEqual(
+      tcpGot.map(x => [x.topic, x.payload]),
+      [['fleet/truck7/pos', 'p1']]
+    )
     await a.holdsFor('the + filter matches one level only, # two', () => tcpIn.messages.length === 1 && wsIn.messages.length === 2, 100)
   } finally {
     await m.end(tcp, ws)
@@ -91,8 +97,20 @@ test('delivery QoS is min(subscription QoS, message QoS): persistent AMQP -> QoS
     ch.publish('amq.topic', 'qos.t', Buffer.from('transient'), { deliveryMode: 1 })
     const got2 = await in2.waitFor(2)
     const got1 = await in1.waitFor(2)
-    assert.deepEqual(got2.map(x => [x.payload, x.qos]), [['persistent', 1], ['transient', 0]])
-    assert.deepEqual(got1.map(x => [x.payload, x.qos]), [['persistent', 0], ['transient', 0]])
+    assert.deepEqual(
+      got2.map(x => [x.payload, x.qos]),
+      [
+        ['persistent', 1],
+        ['transient', 0]
+      ]
+    )
+    assert.deepEqual(
+      got1.map(x => [x.payload, x.qos]),
+      [
+        ['persistent', 0],
+        ['transient', 0]
+      ]
+    )
   } finally {
     await m.end(sub1, sub2)
     await ch.close()
@@ -136,7 +154,10 @@ test('an AMQP publish with x-mqtt-retain: true is retained for MQTT, also for wi
   try {
     await late.subscribeAsync('status/+', { qos: 1 })
     const got = await lateIn.waitFor(1)
-    assert.deepEqual(got.map(x => [x.topic, x.payload, x.retain]), [['status/pump1', 'running', true]])
+    assert.deepEqual(
+      got.map(x => [x.topic, x.payload, x.retain]),
+      [['status/pump1', 'running', true]]
+    )
     await a.holdsFor('a message without x-mqtt-retain is not retained', () => lateIn.messages.length === 1, 200)
     // An MQTT-retained message reaches a later AMQP queue? No: AMQP has no retained messages; it reaches MQTT only.
   } finally {
@@ -152,15 +173,24 @@ test('AMQP properties reach an offline MQTT 5 session after it returns, as Rabbi
   const confirm = await amqp.createConfirmChannel()
   try {
     confirm.publish('amq.topic', 'reply.dev1', Buffer.from('answer'), {
-      deliveryMode: 2, contentType: 'application/json', correlationId: 'req-42', replyTo: 'svc.answers', expiration: '60000', headers: { trace: 'abc' }
+      deliveryMode: 2,
+      contentType: 'application/json',
+      correlationId: 'req-42',
+      replyTo: 'svc.answers',
+      expiration: '60000',
+      headers: { trace: 'abc' }
     })
     await confirm.waitForConfirms()
-  } finally { await confirm.close() }
+  } finally {
+    await confirm.close()
+  }
   const db = new Database(join(broker.dataDir, 'wharf.db'), { readonly: true })
   try {
     const rows = db.prepare("SELECT refs FROM messages WHERE topic = 'reply.dev1'").all() as Array<{ refs: number }>
     assert.deepEqual(rows, [{ refs: 1 }], 'the confirmed message is stored once, for the offline session')
-  } finally { db.close() }
+  } finally {
+    db.close()
+  }
   const back = await m.connect(broker.mqttUrl, { clientId: 'props-keeper', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 300 } })
   try {
     const [got] = await m.collector(back).waitFor(1)
@@ -170,10 +200,12 @@ test('AMQP properties reach an offline MQTT 5 session after it returns, as Rabbi
     assert.equal(props['contentType'], 'application/json')
     assert.equal(props['responseTopic'], 'svc/answers')
     assert.equal(Buffer.from(props['correlationData'] as Buffer).toString(), 'req-42')
-    assert.deepEqual({ ...props['userProperties'] as object }, { trace: 'abc' })
+    assert.deepEqual({ ...(props['userProperties'] as object) }, { trace: 'abc' })
     const expiry = props['messageExpiryInterval'] as number
     assert.ok(expiry > 0 && expiry <= 60, `remaining expiry ${expiry} s, rewritten on delivery [MQTT-3.3.2-6]`)
-  } finally { await m.end(back) }
+  } finally {
+    await m.end(back)
+  }
 })
 
 test('$share/<group>/<filter>: one core queue; MQTT members and an AMQP consumer compete, each message once', { timeout: 20000 }, async () => {
@@ -198,8 +230,10 @@ test('$share/<group>/<filter>: one core queue; MQTT members and an AMQP consumer
     const all = [...in1.messages.map(x => x.payload), ...in2.messages.map(x => x.payload), ...amqpIn.bodies()]
     assert.equal(all.length, n, 'no message twice')
     assert.equal(new Set(all).size, n)
-    assert.ok(in1.messages.length > 0 && in2.messages.length > 0 && amqpIn.messages.length > 0,
-      `every member got some: ${in1.messages.length}/${in2.messages.length}/${amqpIn.messages.length}`)
+    assert.ok(
+      in1.messages.length > 0 && in2.messages.length > 0 && amqpIn.messages.length > 0,
+      `every member got some: ${in1.messages.length}/${in2.messages.length}/${amqpIn.messages.length}`
+    )
     assert.equal(amqpIn.messages[0]?.fields.routingKey.startsWith('jobs.'), true)
     // A member that leaves stops being a consumer of the group's queue.
     await m.end(s1)
@@ -222,23 +256,25 @@ test('GET /api/queues lists AMQP queues, MQTT sessions and shared-subscription q
       const res = await adminFetch(`${broker.adminUrl}/api/queues/%2F/listed-durable`)
       return res.status === 200 && ((await res.json()) as { messages: number }).messages === 1
     })
-    const all = await (await adminFetch(`${broker.adminUrl}/api/queues`)).json() as Array<Record<string, unknown>>
+    const all = (await (await adminFetch(`${broker.adminUrl}/api/queues`)).json()) as Array<Record<string, unknown>>
     const byName = new Map(all.map(q => [q['name'], q]))
     assert.deepEqual(pick(byName.get('listed-durable')), { vhost: '/', durable: true, messages: 1, consumers: 0, type: 'classic' })
     assert.deepEqual(pick(byName.get('mqtt-session/listed-device')), { vhost: '/', durable: true, messages: 0, consumers: 1, type: 'mqtt-session' })
     assert.deepEqual(pick(byName.get('mqtt-session/listed-clean')), { vhost: '/', durable: false, messages: 0, consumers: 1, type: 'mqtt-session' })
     await m.end(persistent)
     await a.eventually('the session is offline', async () => {
-      const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/listed-device')}`)).json() as { consumers: number }
+      const q = (await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/listed-device')}`)).json()) as {
+        consumers: number
+      }
       return q.consumers === 0
     })
     ch.publish('amq.topic', 'listed.a', Buffer.from('while-away'), { deliveryMode: 2 })
     await a.eventually('the offline session counts its message', async () => {
       const res = await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/listed-device')}`)
-      const q = await res.json() as { messages: number, consumers: number }
+      const q = (await res.json()) as { messages: number; consumers: number }
       return q.messages === 1 && q.consumers === 0
     })
-    const inVhost = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F`)).json() as unknown[]
+    const inVhost = (await (await adminFetch(`${broker.adminUrl}/api/queues/%2F`)).json()) as unknown[]
     assert.equal(inVhost.length, all.length)
     const missing = await adminFetch(`${broker.adminUrl}/api/queues/%2F/nope`)
     assert.equal(missing.status, 404)
@@ -248,7 +284,7 @@ test('GET /api/queues lists AMQP queues, MQTT sessions and shared-subscription q
   }
 })
 
-function pick (q: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+function pick(q: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (q === undefined) return undefined
   return { vhost: q['vhost'], durable: q['durable'], messages: q['messages'], consumers: q['consumers'], type: q['type'] }
 }
@@ -261,8 +297,12 @@ test('a message routed to a durable AMQP queue and an offline MQTT session is st
   await offline.subscribeAsync('once/#', { qos: 1 })
   await m.end(offline)
   const db = new Database(join(broker.dataDir, 'wharf.db'), { readonly: true })
-  const rows = (): number => (db.prepare("SELECT count(*) AS n FROM messages WHERE payload = CAST('stored-once' AS BLOB) OR payload = 'stored-once'").get() as { n: number }).n
-  const refs = (): number[] => (db.prepare("SELECT refs FROM messages WHERE payload = CAST('stored-once' AS BLOB) OR payload = 'stored-once'").all() as Array<{ refs: number }>).map(r => r.refs)
+  const rows = (): number =>
+    (db.prepare("SELECT count(*) AS n FROM messages WHERE payload = CAST('stored-once' AS BLOB) OR payload = 'stored-once'").get() as { n: number }).n
+  const refs = (): number[] =>
+    (db.prepare("SELECT refs FROM messages WHERE payload = CAST('stored-once' AS BLOB) OR payload = 'stored-once'").all() as Array<{ refs: number }>).map(
+      r => r.refs
+    )
   const pub = await m.connect(broker.mqttUrl)
   try {
     await pub.publishAsync('once/a', 'stored-once', { qos: 1 }) // PUBACK: both copies committed

@@ -17,12 +17,24 @@ import { eventually } from './support/wait.ts'
 import { ctlCommand } from '../gateway/ctl/ctl-command.ts'
 import { freePorts } from '../bench/brokers/free-port.ts'
 
-interface Ran { code: number, stdout: string, stderr: string }
+interface Ran {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 /** A fake terminal: raw mode recorded, keys typed once the prompt is read. */
-function terminal (keys: string): PassThrough & { isTTY: boolean, setRawMode: (raw: boolean) => void, rawModes: boolean[] } {
-  const t = Object.assign(new PassThrough(), { isTTY: true, rawModes: [] as boolean[], setRawMode (raw: boolean) { t.rawModes.push(raw) } })
-  setImmediate(() => { for (const k of keys) t.write(k) })
+function terminal(keys: string): PassThrough & { isTTY: boolean; setRawMode: (raw: boolean) => void; rawModes: boolean[] } {
+  const t = Object.assign(new PassThrough(), {
+    isTTY: true,
+    rawModes: [] as boolean[],
+    setRawMode(raw: boolean) {
+      t.rawModes.push(raw)
+    }
+  })
+  setImmediate(() => {
+    for (const k of keys) t.write(k)
+  })
   return t
 }
 
@@ -31,10 +43,16 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
   let dir: string
 
   const ctl = async (args: string[], stdin: NodeJS.ReadableStream = new PassThrough().end()): Promise<Ran> => {
-    const stdout = new PassThrough(); const stderr = new PassThrough()
-    let out = ''; let err = ''
-    stdout.on('data', c => { out += String(c) })
-    stderr.on('data', c => { err += String(c) })
+    const stdout = new PassThrough()
+    const stderr = new PassThrough()
+    let out = ''
+    let err = ''
+    stdout.on('data', c => {
+      out += String(c)
+    })
+    stderr.on('data', c => {
+      err += String(c)
+    })
     const code = await ctlCommand(args, { stdin, stdout, stderr }, { WHARF_URL: broker.adminUrl })
     return { code, stdout: out, stderr: err }
   }
@@ -50,7 +68,10 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
 
   test('list queues, exchanges, bindings, vhosts, users, permissions: aligned tables, or JSON', async () => {
     await adminFetch(`${broker.adminUrl}/api/queues/%2F/ctl-orders`, { method: 'PUT', body: '{}' })
-    await adminFetch(`${broker.adminUrl}/api/exchanges/%2F/amq.default/publish`, { method: 'POST', body: JSON.stringify({ routing_key: 'ctl-orders', payload: 'x', properties: {} }) })
+    await adminFetch(`${broker.adminUrl}/api/exchanges/%2F/amq.default/publish`, {
+      method: 'POST',
+      body: JSON.stringify({ routing_key: 'ctl-orders', payload: 'x', properties: {} })
+    })
     const r = await ctl(['list', 'queues'])
     assert.equal(r.code, 0, r.stderr)
     const lines = r.stdout.trimEnd().split('\n')
@@ -59,7 +80,10 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
     assert.equal(row.indexOf('ctl-orders'), (lines[0] as string).indexOf('NAME'), 'columns line up')
     assert.match(row, /classic +1 +1 +0 +0$/)
     const json = await ctl(['--json', 'list', 'queues', '--vhost', '/'])
-    assert.deepEqual((JSON.parse(json.stdout) as Array<{ name: string }>).map(q => q.name), ['ctl-orders'])
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as Array<{ name: string }>).map(q => q.name),
+      ['ctl-orders']
+    )
     for (const what of ['exchanges', 'bindings', 'vhosts', 'users', 'permissions', 'channels', 'connections']) {
       const out = await ctl(['list', what])
       assert.equal(out.code, 0, `${what}: ${out.stderr}`)
@@ -76,7 +100,7 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
       const table = (await ctl(['list', 'connections'])).stdout
       assert.match(table, /^NAME +PROTOCOL +USER +VHOST +CLIENT +CONNECTED +CHANNELS$/m)
       assert.match(table, /MQTT 3\.1\.1 +\/ +ctl-device +\d{4}-\d\d-\d\dT/)
-      const conns = JSON.parse((await ctl(['--json', 'list', 'connections'])).stdout) as Array<{ name: string, protocol: string }>
+      const conns = JSON.parse((await ctl(['--json', 'list', 'connections'])).stdout) as Array<{ name: string; protocol: string }>
       const amqpName = conns.find(c => c.protocol === 'AMQP 0-9-1')?.name as string
       const closed = new Promise<Error>(resolve => conn.once('close', resolve))
       const r = await ctl(['close-connection', amqpName, '--reason', 'ctl test'])
@@ -85,7 +109,7 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
       assert.match((await closed).message, /ctl test/)
 
       assert.equal((await ctl(['purge-queue', 'ctl-orders'])).code, 0)
-      const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/ctl-orders`)).json() as { messages: number }
+      const q = (await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/ctl-orders`)).json()) as { messages: number }
       assert.equal(q.messages, 0)
       const gone = m.closed(device)
       const del = await ctl(['delete-queue', 'mqtt-session/ctl-device'])
@@ -116,7 +140,10 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
     const perm = await ctl(['set-permissions', 'ctl-app', '^app-.*', '^app-.*', '.*'])
     assert.equal(perm.code, 0, perm.stderr)
     const perms = JSON.parse((await ctl(['--json', 'list', 'permissions'])).stdout) as Array<Record<string, string>>
-    assert.deepEqual(perms.find(p => p.user === 'ctl-app'), { user: 'ctl-app', vhost: '/', configure: '^app-.*', write: '^app-.*', read: '.*' })
+    assert.deepEqual(
+      perms.find(p => p.user === 'ctl-app'),
+      { user: 'ctl-app', vhost: '/', configure: '^app-.*', write: '^app-.*', read: '.*' }
+    )
   })
 
   test('export-definitions and import-definitions (the unsupported items are printed)', async () => {
@@ -152,11 +179,27 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
 
   test('the wharf command runs ctl (env for the URL and credentials)', async () => {
     const run = await new Promise<Ran>(resolve => {
-      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "import { main } from './gateway/cli.ts'; process.exitCode = await main(process.argv.slice(1))", 'ctl', '--json', 'list', 'vhosts'],
+      execFile(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          "import { main } from './gateway/cli.ts'; process.exitCode = await main(process.argv.slice(1))",
+          'ctl',
+          '--json',
+          'list',
+          'vhosts'
+        ],
         { timeout: 30_000, env: { ...process.env, WHARF_URL: broker.adminUrl, WHARF_USER: 'guest', WHARF_PASSWORD: 'guest' } },
-        (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number(err.code ?? 1), stdout, stderr }))
+        (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number(err.code ?? 1), stdout, stderr })
+      )
     })
     assert.equal(run.code, 0, run.stderr)
-    assert.deepEqual((JSON.parse(run.stdout) as Array<{ name: string }>).map(v => v.name), ['/'])
+    assert.deepEqual(
+      (JSON.parse(run.stdout) as Array<{ name: string }>).map(v => v.name),
+      ['/']
+    )
   })
 })

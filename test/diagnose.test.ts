@@ -23,28 +23,33 @@ import { ARCHIVE_FILTER, ARCHIVE_STREAM, KEY_PREFIX, pollUntil, publishReadings,
 
 const wharfBin = fileURLToPath(new URL('../gateway/bin/wharf.js', import.meta.url))
 
-async function diagnosis (adminUrl: string): Promise<Diagnosis> {
+async function diagnosis(adminUrl: string): Promise<Diagnosis> {
   const res = await adminFetch(`${adminUrl}/api/diagnose`, { signal: AbortSignal.timeout(5000) })
   assert.equal(res.status, 200)
-  return await res.json() as Diagnosis
+  return (await res.json()) as Diagnosis
 }
 
-function queueOf (d: Diagnosis, name: string): QueueDiagnosis | undefined {
+function queueOf(d: Diagnosis, name: string): QueueDiagnosis | undefined {
   return d.queues.find(q => q.queue === name)
 }
 
-function findingOf (d: Diagnosis, queue: string, cause: Finding['cause']): Finding | undefined {
+function findingOf(d: Diagnosis, queue: string, cause: Finding['cause']): Finding | undefined {
   return queueOf(d, queue)?.findings.find(f => f.cause === cause)
 }
 
 /** Polls /api/diagnose until `pick` finds something. */
-async function until<T> (adminUrl: string, what: string, pick: (d: Diagnosis) => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const d = await pollUntil(what, async () => await diagnosis(adminUrl), d => pick(d) !== undefined, timeoutMs)
+async function until<T>(adminUrl: string, what: string, pick: (d: Diagnosis) => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const d = await pollUntil(
+    what,
+    async () => await diagnosis(adminUrl),
+    d => pick(d) !== undefined,
+    timeoutMs
+  )
   return pick(d) as T
 }
 
 /** A port nothing listens on (it was free a moment ago). */
-async function freePort (): Promise<number> {
+async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
@@ -52,16 +57,23 @@ async function freePort (): Promise<number> {
   return port
 }
 
-function wharfCtl (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+function wharfCtl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise(resolve => {
     const { WHARF_URL: _url, WHARF_USER: _user, WHARF_PASSWORD: _password, ...env } = process.env
     const child = spawn(process.execPath, [wharfBin, 'ctl', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    child.on('close', code => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
   })
 }
 
@@ -71,7 +83,10 @@ describe('diagnosis of queue lag (one broker, causes in the queues)', { timeout:
   const clients: MqttClient[] = []
 
   before(async () => {
-    broker = await startTestBroker(config => { config.log.level = 'info'; config.diagnose.sampleIntervalSeconds = 1 })
+    broker = await startTestBroker(config => {
+      config.log.level = 'info'
+      config.diagnose.sampleIntervalSeconds = 1
+    })
   })
   after(async () => {
     await end(...clients)
@@ -88,7 +103,11 @@ describe('diagnosis of queue lag (one broker, causes in the queues)', { timeout:
     for (let i = 0; i < 20; i++) ch.sendToQueue('orders', Buffer.from(`order ${i}`), { persistent: true })
     await ch.waitForConfirms()
     // Published again after the sampler saw 20: the lag is growing.
-    await pollUntil('a sample of 20', async () => await diagnosis(broker.adminUrl), d => (queueOf(d, 'orders')?.trend?.samples ?? 0) >= 2)
+    await pollUntil(
+      'a sample of 20',
+      async () => await diagnosis(broker.adminUrl),
+      d => (queueOf(d, 'orders')?.trend?.samples ?? 0) >= 2
+    )
     for (let i = 20; i < 50; i++) ch.sendToQueue('orders', Buffer.from(`order ${i}`), { persistent: true })
     await ch.waitForConfirms()
     const d = await diagnosis(broker.adminUrl)
@@ -133,7 +152,12 @@ describe('diagnosis of queue lag (one broker, causes in the queues)', { timeout:
     await ch.assertQueue('poison')
     ch.sendToQueue('poison', Buffer.from('cannot be processed'))
     let deliveries = 0
-    const { consumerTag } = await ch.consume('poison', m => { if (m !== null) { deliveries++; ch.nack(m, false, true) } })
+    const { consumerTag } = await ch.consume('poison', m => {
+      if (m !== null) {
+        deliveries++
+        ch.nack(m, false, true)
+      }
+    })
     const f = await until(broker.adminUrl, 'the redelivery loop', d => findingOf(d, 'poison', 'redelivery-loop'))
     await ch.cancel(consumerTag)
     assert.equal(f.numbers.messages, 1)
@@ -143,7 +167,7 @@ describe('diagnosis of queue lag (one broker, causes in the queues)', { timeout:
     assert.match(f.suggestion, /x-dead-letter-exchange/)
   })
 
-  test('wharf ctl diagnose prints each queue and cause, exits 4; --json is the API\'s answer; a refusal exits 1, an unreachable broker 3', async () => {
+  test("wharf ctl diagnose prints each queue and cause, exits 4; --json is the API's answer; a refusal exits 1, an unreachable broker 3", async () => {
     const text = await wharfCtl(['--url', broker.adminUrl, 'diagnose'])
     assert.equal(text.code, 4, text.stderr)
     assert.match(text.stderr, /^wharf ctl: diagnose: \d+ queues lag, 0 node conditions$/m)
@@ -173,7 +197,11 @@ describe('diagnosis of queue lag (one broker, causes in the queues)', { timeout:
 describe('diagnosis of what holds publishers back', { timeout: 90_000 }, () => {
   test('the disk watermark: AMQP publishers blocked and MQTT publishes refused, with the figures', async () => {
     // Below the database's size at start: the watermark holds from the first check.
-    const broker = await startTestBroker(config => { config.storage.localBytesMax = 4096; config.tiering.localBytesMax = 1024; config.storage.diskCheckIntervalMs = 20 })
+    const broker = await startTestBroker(config => {
+      config.storage.localBytesMax = 4096
+      config.tiering.localBytesMax = 1024
+      config.storage.diskCheckIntervalMs = 20
+    })
     let conn: ChannelModel | undefined
     const device = await mqttConnect(broker.mqttUrl, { clientId: 'refused', protocolVersion: 5 })
     try {
@@ -182,10 +210,15 @@ describe('diagnosis of what holds publishers back', { timeout: 90_000 }, () => {
       await ch.assertQueue('blocked-q')
       ch.sendToQueue('blocked-q', Buffer.from('held'))
       await device.publishAsync('plant/x', 'refused', { qos: 1 }).catch(() => {})
-      const f = await until(broker.adminUrl, 'publishers blocked', d => d.node.find(n => n.cause === 'publishers-blocked-disk' && Number(n.numbers.blockedConnections) === 1 && Number(n.numbers.refusedPublishes) >= 1))
+      const f = await until(broker.adminUrl, 'publishers blocked', d =>
+        d.node.find(n => n.cause === 'publishers-blocked-disk' && Number(n.numbers.blockedConnections) === 1 && Number(n.numbers.refusedPublishes) >= 1)
+      )
       assert.equal(f.numbers.localBytesMax, 4096)
       assert.ok(Number(f.numbers.bytes) > 4096)
-      assert.match(f.summary, /^publishers are refused at the disk watermark: local store .* over storage\.localBytesMax 4 KiB \(1 AMQP connections blocked, \d+ MQTT publishes refused\)$/)
+      assert.match(
+        f.summary,
+        /^publishers are refused at the disk watermark: local store .* over storage\.localBytesMax 4 KiB \(1 AMQP connections blocked, \d+ MQTT publishes refused\)$/
+      )
     } finally {
       await end(device)
       await closeQuietly(conn)
@@ -194,7 +227,9 @@ describe('diagnosis of what holds publishers back', { timeout: 90_000 }, () => {
   })
 
   test('a publish rate limit: the throttled connection, its user and the limit', async () => {
-    const broker = await startTestBroker(config => { config.limits.perConnection.publishMessagesPerSecond = 5 })
+    const broker = await startTestBroker(config => {
+      config.limits.perConnection.publishMessagesPerSecond = 5
+    })
     let conn: ChannelModel | undefined
     try {
       conn = await amqpConnect(broker.amqpUrl)
@@ -231,7 +266,11 @@ describe('diagnosis with the object store down', { timeout: 120_000 }, () => {
     let conn: ChannelModel | undefined
     try {
       await publishReadings(device, 0, 300)
-      await pollUntil('segments offloaded', () => tieringStatus(broker.adminUrl), s => s.uploaded_segments > 3 && s.backlog_segments === 0)
+      await pollUntil(
+        'segments offloaded',
+        () => tieringStatus(broker.adminUrl),
+        s => s.uploaded_segments > 3 && s.backlog_segments === 0
+      )
       await server.stop()
       await publishReadings(device, 300, 600)
       const down = await until(broker.adminUrl, 'the object store down', d => d.node.find(n => n.cause === 'object-store-unreachable'))

@@ -20,25 +20,37 @@ const QUEUE = 'fill'
 const HEADROOM_BYTES = 1024 * 1024
 const BODY = Buffer.alloc(4096, 'w')
 
-function sqliteFilesBytes (dataDir: string): number {
+function sqliteFilesBytes(dataDir: string): number {
   const db = join(dataDir, 'wharf.db')
   return [db, `${db}-wal`, `${db}-shm`].reduce((n, f) => {
-    try { return n + statSync(f).size } catch { return n }
+    try {
+      return n + statSync(f).size
+    } catch {
+      return n
+    }
   }, 0)
 }
 
 /** Resolves with the event's first argument the first time `event` fires; rejects after timeoutMs. */
-function nextEvent (conn: ChannelModel, event: 'blocked' | 'unblocked', timeoutMs: number): Promise<unknown> {
+function nextEvent(conn: ChannelModel, event: 'blocked' | 'unblocked', timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no connection.${event} within ${timeoutMs} ms`)), timeoutMs)
-    conn.once(event, (arg: unknown) => { clearTimeout(timer); resolve(arg) })
+    conn.once(event, (arg: unknown) => {
+      clearTimeout(timer)
+      resolve(arg)
+    })
   })
 }
 
 /** Persistent messages to the durable queue, in confirmed batches, until the connection is blocked. */
-async function fillUntilBlocked (cc: ConfirmChannel, blocked: Promise<unknown>, messagesMax: number): Promise<{ confirmed: number, sent: number }> {
+async function fillUntilBlocked(cc: ConfirmChannel, blocked: Promise<unknown>, messagesMax: number): Promise<{ confirmed: number; sent: number }> {
   let isBlocked = false
-  void blocked.then(() => { isBlocked = true }, () => {})
+  void blocked.then(
+    () => {
+      isBlocked = true
+    },
+    () => {}
+  )
   let sent = 0
   let confirmed = 0
   while (!isBlocked) {
@@ -51,7 +63,9 @@ async function fillUntilBlocked (cc: ConfirmChannel, blocked: Promise<unknown>, 
   return { confirmed, sent }
 }
 
-test('disk watermark: AMQP connection.blocked and MQTT QoS 1 refused (counted, logged) until deleting the queue frees the space', { timeout: 120_000 }, async (t) => {
+test('disk watermark: AMQP connection.blocked and MQTT QoS 1 refused (counted, logged) until deleting the queue frees the space', {
+  timeout: 120_000
+}, async t => {
   // The files' size at start, measured on a first start of the same data directory.
   const first = await startTestBroker()
   const dataDir = first.dataDir
@@ -93,23 +107,36 @@ test('disk watermark: AMQP connection.blocked and MQTT QoS 1 refused (counted, l
     devices.push(device)
     let pubacked = false
     const gone = closed(device, 10_000)
-    device.publish('plant/refused', 'reading', { qos: 1 }, err => { if (err === undefined || err === null) pubacked = true })
+    device.publish('plant/refused', 'reading', { qos: 1 }, err => {
+      if (err === undefined || err === null) pubacked = true
+    })
     await gone
     assert.equal(pubacked, false, 'no PUBACK while the store is over its watermark')
     const metrics = await metricsText(adminUrl)
     assert.ok((metricValue(metrics, 'wharf_mqtt_publish_refused_total') ?? 0) >= 1, 'the refusal is counted')
     assert.equal(metricValue(metrics, 'wharf_store_publishers_blocked'), 1)
-    assert.ok(broker.logs.some(l => l.level === 'warn' && /^mqtt publish refused: local store .* over storage\.localBytesMax/.test(String(l.msg)) && l.clientId === 'refused-device'),
-      'the refusal is logged with its reason and the client')
+    assert.ok(
+      broker.logs.some(
+        l => l.level === 'warn' && /^mqtt publish refused: local store .* over storage\.localBytesMax/.test(String(l.msg)) && l.clientId === 'refused-device'
+      ),
+      'the refusal is logged with its reason and the client'
+    )
     assert.ok(broker.logs.some(l => l.msg === 'publishers blocked' && /storage\.localBytesMax/.test(String(l.reason))))
 
     // Clearing: the queue's messages go; SQLite keeps its file but reuses the freed pages.
     const unblocked = nextEvent(conn, 'unblocked', 30_000)
     const deleted = await setup.deleteQueue(QUEUE)
-    assert.ok(deleted.messageCount >= filled.confirmed && deleted.messageCount <= filled.sent,
-      `${deleted.messageCount} messages deleted; ${filled.confirmed} were confirmed, ${filled.sent} sent`)
+    assert.ok(
+      deleted.messageCount >= filled.confirmed && deleted.messageCount <= filled.sent,
+      `${deleted.messageCount} messages deleted; ${filled.confirmed} were confirmed, ${filled.sent} sent`
+    )
     await unblocked
-    await pollUntil('the watermark to clear in /api/tiering', () => tieringStatus(adminUrl), s => s.disk.blocked === null, 10_000)
+    await pollUntil(
+      'the watermark to clear in /api/tiering',
+      () => tieringStatus(adminUrl),
+      s => s.disk.blocked === null,
+      10_000
+    )
     await cc.waitForConfirms() // publishes held while blocked are read and confirmed now
     cc.sendToQueue('', BODY, { persistent: true }) // the default exchange, no such queue: confirmed as unroutable
     await cc.waitForConfirms()

@@ -24,7 +24,10 @@ interface ComposeService {
   command?: string | string[]
   healthcheck?: { test: string[] }
 }
-interface Compose { services: Record<string, ComposeService>, volumes: Record<string, unknown> }
+interface Compose {
+  services: Record<string, ComposeService>
+  volumes: Record<string, unknown>
+}
 
 const repoFile = (path: string): URL => new URL(`../${path}`, import.meta.url)
 const compose = parse(readFileSync(repoFile('docker-compose.yml'), 'utf8')) as Compose
@@ -33,14 +36,14 @@ const packageVersion = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8'
 
 const names = { wharf: 'wharf', store: 'versitygw', bucketJob: 'create-bucket' } as const
 
-function service (name: string): ComposeService {
+function service(name: string): ComposeService {
   const s = compose.services[name]
   assert.ok(s, `docker-compose.yml has a service ${name}`)
   return s
 }
 
 /** Environment of a service as strings (compose refuses YAML booleans there, so each must be a string already). */
-function env (name: string): Record<string, string> {
+function env(name: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(service(name).environment ?? {})) {
     assert.equal(typeof value, 'string', `${name}: ${key} must be a quoted string in compose (got ${JSON.stringify(value)})`)
@@ -49,20 +52,20 @@ function env (name: string): Record<string, string> {
   return out
 }
 
-function envValue (name: string, key: string): string {
+function envValue(name: string, key: string): string {
   const value = env(name)[key]
   assert.ok(value !== undefined && value !== '', `${name} sets ${key}`)
   return value
 }
 
 /** The shell script of a service (compose's $$ is a literal $ in the container). */
-function script (name: string): string {
+function script(name: string): string {
   const command = service(name).command
-  return (Array.isArray(command) ? command.join(' ') : command ?? '').replaceAll('$$', '$')
+  return (Array.isArray(command) ? command.join(' ') : (command ?? '')).replaceAll('$$', '$')
 }
 
 /** An exact version tag: not latest, not a moving major tag such as 20 or v1. */
-function assertPinned (image: string, where: string): void {
+function assertPinned(image: string, where: string): void {
   const m = /^([a-z0-9][a-z0-9._/-]*):([A-Za-z0-9_][A-Za-z0-9_.-]*)$/.exec(image)
   assert.ok(m, `${where}: image ${image} has a tag`)
   assert.match(m[2]!, /^v?\d+\.\d+\.\d+/, `${where}: image ${image} is pinned to an exact version`)
@@ -85,7 +88,7 @@ describe('docker-compose.yml', () => {
     assert.equal(wharf.image, `wharf:${packageVersion}`)
   })
 
-  test("wharf publishes exactly the listeners Wharf enables by default, on their own port numbers", () => {
+  test('wharf publishes exactly the listeners Wharf enables by default, on their own port numbers', () => {
     const d = defaultConfig()
     const published = (service(names.wharf).ports ?? []).map(p => p.split('#')[0]!.trim()).sort()
     // The admin API is published on the host's loopback only, as Wharf binds it to loopback by default.
@@ -98,7 +101,10 @@ describe('docker-compose.yml', () => {
   test('the data directory of wharf and of the store are named volumes', () => {
     const dataDir = envValue(names.wharf, 'WHARF_DATA_DIR')
     const storeDir = envValue(names.store, 'VGW_BACKEND_ARG')
-    for (const [name, dir] of [[names.wharf, dataDir], [names.store, storeDir]] as const) {
+    for (const [name, dir] of [
+      [names.wharf, dataDir],
+      [names.store, storeDir]
+    ] as const) {
       const mount = (service(name).volumes ?? []).find(v => v.split(':')[1] === dir)
       assert.ok(mount, `${name}: ${dir} is a volume`)
       assert.ok(mount.split(':')[0]! in compose.volumes, `${name}: volume ${mount.split(':')[0]} declared`)
@@ -129,7 +135,11 @@ describe('docker-compose.yml', () => {
   })
 
   test('credentials and region agree between the store, the bucket job and wharf', () => {
-    const store = { access: envValue(names.store, 'ROOT_ACCESS_KEY'), secret: envValue(names.store, 'ROOT_SECRET_KEY'), region: envValue(names.store, 'VGW_REGION') }
+    const store = {
+      access: envValue(names.store, 'ROOT_ACCESS_KEY'),
+      secret: envValue(names.store, 'ROOT_SECRET_KEY'),
+      region: envValue(names.store, 'VGW_REGION')
+    }
     for (const name of [names.bucketJob, names.wharf]) {
       assert.equal(envValue(name, 'AWS_ACCESS_KEY_ID'), store.access, `${name}: AWS_ACCESS_KEY_ID`)
       assert.equal(envValue(name, 'AWS_SECRET_ACCESS_KEY'), store.secret, `${name}: AWS_SECRET_ACCESS_KEY`)
@@ -152,7 +162,10 @@ describe('docker-compose.yml', () => {
 })
 
 describe('Dockerfile', () => {
-  const instructions = dockerfile.split('\n').map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'))
+  const instructions = dockerfile
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l !== '' && !l.startsWith('#'))
   const lastStage = instructions.map(l => l.startsWith('FROM ')).lastIndexOf(true)
   const args = (keyword: string): string[] => instructions.filter(l => l.startsWith(`${keyword} `)).map(l => l.slice(keyword.length + 1).trim())
 
@@ -174,7 +187,10 @@ describe('Dockerfile', () => {
     assert.equal(cmd.at(-1), 'start')
     const runtime = instructions.slice(lastStage)
     const copied = runtime.filter(l => l.startsWith('COPY ') && !l.includes('--from')).map(l => l.split(/\s+/)[1]!)
-    assert.ok(copied.some(c => file.startsWith(c)), `${file} is copied`)
+    assert.ok(
+      copied.some(c => file.startsWith(c)),
+      `${file} is copied`
+    )
     for (const path of ['package.json', 'gateway/live-page']) assert.ok(copied.includes(path), `${path} is copied (read at run time)`)
     const fromBuild = runtime.filter(l => l.startsWith('COPY --from=')).map(l => l.split(/\s+/)[2])
     assert.deepEqual(fromBuild.sort(), ['/opt/wharf/dist', '/opt/wharf/node_modules'])
@@ -184,7 +200,8 @@ describe('Dockerfile', () => {
     const build = JSON.parse(readFileSync(repoFile('tsconfig.build.json'), 'utf8')) as { include: string[] }
     const stage = instructions.slice(0, lastStage)
     const copied = stage.filter(l => l.startsWith('COPY ')).flatMap(l => l.split(/\s+/).slice(1, -1))
-    for (const path of [...build.include, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) assert.ok(copied.includes(path), `${path} is copied into the build stage`)
+    for (const path of [...build.include, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])
+      assert.ok(copied.includes(path), `${path} is copied into the build stage`)
     const scripts = (JSON.parse(readFileSync(repoFile('package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
     assert.match(scripts.prepare ?? '', /tsconfig\.build\.json/)
     assert.match(stage.join('\n'), /npm ci\b((?!--omit|--ignore-scripts|&&).)*&& npm prune --omit=dev/)
@@ -202,11 +219,19 @@ describe('Dockerfile', () => {
   })
 
   test('the HEALTHCHECK command exits 0 against a ready broker and 1 when nothing answers', async () => {
-    const cmd = JSON.parse(args('HEALTHCHECK').at(-1)!.split(/\s+CMD\s+/)[1]!) as string[]
+    const cmd = JSON.parse(
+      args('HEALTHCHECK')
+        .at(-1)!
+        .split(/\s+CMD\s+/)[1]!
+    ) as string[]
     // Not spawnSync: the broker runs in this process and must answer meanwhile.
-    const run = (adminPort: number): Promise<number | null> => new Promise(resolve => {
-      spawn(process.execPath, cmd.slice(1), { env: { ...process.env, WHARF_ADMIN_PORT: String(adminPort) }, stdio: 'ignore', timeout: 10_000 }).once('exit', resolve)
-    })
+    const run = (adminPort: number): Promise<number | null> =>
+      new Promise(resolve => {
+        spawn(process.execPath, cmd.slice(1), { env: { ...process.env, WHARF_ADMIN_PORT: String(adminPort) }, stdio: 'ignore', timeout: 10_000 }).once(
+          'exit',
+          resolve
+        )
+      })
     const broker = await startTestBroker()
     try {
       assert.equal(await run(broker.node.ports.admin), 0)
@@ -219,9 +244,12 @@ describe('Dockerfile', () => {
   test('data directory, volume and ports agree with the compose file and the defaults; not run as root', () => {
     assert.ok(args('ENV').includes(`WHARF_DATA_DIR=${envValue(names.wharf, 'WHARF_DATA_DIR')}`))
     assert.deepEqual(args('VOLUME'), [envValue(names.wharf, 'WHARF_DATA_DIR')])
-    const exposed = args('EXPOSE').flatMap(a => a.split(/\s+/)).map(Number)
+    const exposed = args('EXPOSE')
+      .flatMap(a => a.split(/\s+/))
+      .map(Number)
     const d = defaultConfig()
-    for (const port of [d.mqtt.port, d.mqtt.tls.port, d.mqtt.ws.port, d.mqtt.ws.tls.port, d.amqp.port, d.amqp.tls.port, d.admin.port, d.admin.tls.port]) assert.ok(exposed.includes(port), `EXPOSE ${port}`)
+    for (const port of [d.mqtt.port, d.mqtt.tls.port, d.mqtt.ws.port, d.mqtt.ws.tls.port, d.amqp.port, d.amqp.tls.port, d.admin.port, d.admin.tls.port])
+      assert.ok(exposed.includes(port), `EXPOSE ${port}`)
     const user = args('USER').at(-1)
     assert.ok(user !== undefined && user !== 'root' && user !== '0', 'runs as an unprivileged user')
     assert.match(dockerfile, /apt-get install[^\n]*python3[^\n]*make[^\n]*g\+\+/, 'build tools for better-sqlite3')

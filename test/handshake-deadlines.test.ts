@@ -15,20 +15,24 @@ import { makeTestPki, type TestPki } from './support/test-pki.ts'
 import { PROTOCOL_HEADER } from '../adapters/amqp/codec/frame-writer.ts'
 
 /** A counter's value, summed over the series whose labels include `labels`. */
-async function metric (broker: TestBroker, name: string, labels: Record<string, string> = {}): Promise<number> {
+async function metric(broker: TestBroker, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  return text.split('\n')
+  return text
+    .split('\n')
     .filter(l => (l.startsWith(name + ' ') || l.startsWith(name + '{')) && wanted.every(w => l.includes(w)))
     .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
 }
 
 /** A raw TCP connection and the time from `since` (default: connected) to the server closing it, bounded. */
-async function open (port: number): Promise<{ socket: Socket, closedAfterMs: (since?: number, boundMs?: number) => Promise<number> }> {
+async function open(port: number): Promise<{ socket: Socket; closedAfterMs: (since?: number, boundMs?: number) => Promise<number> }> {
   const socket = netConnect(port, '127.0.0.1')
   socket.on('error', () => {})
   socket.on('data', () => {})
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
   const connectedAt = performance.now()
   const closed = new Promise<number>(resolve => socket.once('close', () => resolve(performance.now())))
   return {
@@ -40,12 +44,19 @@ async function open (port: number): Promise<{ socket: Socket, closedAfterMs: (si
   }
 }
 
-function assertAbout (ms: number, deadlineMs: number, what: string): void {
+function assertAbout(ms: number, deadlineMs: number, what: string): void {
   // The MQTT sweep runs every 250 ms; timers and the loop add a little.
   assert.ok(ms >= deadlineMs - 50 && ms <= deadlineMs + 700, `${what}: closed after ${ms.toFixed(0)} ms, deadline ${deadlineMs} ms`)
 }
 
-const connectBytes = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'half-a-connect', keepalive: 0 } as mqttPacket.IConnectPacket)
+const connectBytes = mqttPacket.generate({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clean: true,
+  clientId: 'half-a-connect',
+  keepalive: 0
+} as mqttPacket.IConnectPacket)
 
 describe('MQTT deadlines', { timeout: 60_000 }, () => {
   let broker: TestBroker
@@ -58,7 +69,10 @@ describe('MQTT deadlines', { timeout: 60_000 }, () => {
       c.mqtt.tls = { ...c.mqtt.tls, port: 0, certFile: pki.server.cert, keyFile: pki.server.key }
     })
   })
-  after(async () => { await broker.close(); pki.remove() })
+  after(async () => {
+    await broker.close()
+    pki.remove()
+  })
 
   test('a socket that sends half a CONNECT is closed at the partial-packet deadline, and counted', async () => {
     const before = await metric(broker, 'wharf_mqtt_partial_packet_timeouts_total')
@@ -79,15 +93,26 @@ describe('MQTT deadlines', { timeout: 60_000 }, () => {
   test('a CONNECT dripped a byte at a time (each within the partial deadline) still meets the CONNECT deadline', async () => {
     const c = await open(broker.node.ports.mqtt)
     let i = 0
-    const drip = setInterval(() => { if (i < connectBytes.length - 1 && !c.socket.destroyed) c.socket.write(connectBytes.subarray(i, ++i)) }, 400)
+    const drip = setInterval(() => {
+      if (i < connectBytes.length - 1 && !c.socket.destroyed) c.socket.write(connectBytes.subarray(i, ++i))
+    }, 400)
     try {
       assertAbout(await c.closedAfterMs(), 3000, 'a dripped CONNECT')
-    } finally { clearInterval(drip) }
+    } finally {
+      clearInterval(drip)
+    }
   })
 
   test('a connected client that stalls mid-PUBLISH is closed at the partial-packet deadline', async () => {
     const { socket, closed } = await rawConnect(broker.node.ports.mqtt, 'stalls-mid-publish')
-    const publish = mqttPacket.generate({ cmd: 'publish', topic: 'stall/x', payload: Buffer.alloc(200), qos: 0, retain: false, dup: false } as mqttPacket.IPublishPacket)
+    const publish = mqttPacket.generate({
+      cmd: 'publish',
+      topic: 'stall/x',
+      payload: Buffer.alloc(200),
+      qos: 0,
+      retain: false,
+      dup: false
+    } as mqttPacket.IPublishPacket)
     socket.write(publish.subarray(0, 50))
     const sentAt = performance.now()
     await Promise.race([closed, new Promise((_r, reject) => setTimeout(() => reject(new Error('not closed within 5 s')), 5000).unref())])
@@ -111,9 +136,14 @@ describe('MQTT deadlines', { timeout: 60_000 }, () => {
 describe('AMQP deadlines', { timeout: 60_000 }, () => {
   let broker: TestBroker
   before(async () => {
-    broker = await startTestBroker(c => { c.amqp.handshakeTimeoutSeconds = 3; c.amqp.partialFrameTimeoutSeconds = 1 })
+    broker = await startTestBroker(c => {
+      c.amqp.handshakeTimeoutSeconds = 3
+      c.amqp.partialFrameTimeoutSeconds = 1
+    })
   })
-  after(async () => { await broker.close() })
+  after(async () => {
+    await broker.close()
+  })
 
   test('a connection that sends the protocol header and stops is closed at the handshake deadline, and counted', async () => {
     const before = await metric(broker, 'wharf_amqp_handshake_timeouts_total')

@@ -17,11 +17,15 @@ const s3Tiering = {
 }
 
 /** Starts with an S3 cold tier (the SDK client is built at start), stops, and returns every line written. */
-async function linesOfARun (dataDir: string, sdkVariable: string | undefined): Promise<Array<Record<string, unknown>>> {
+async function linesOfARun(dataDir: string, sdkVariable: string | undefined): Promise<Array<Record<string, unknown>>> {
   const broker = await startBrokerProcess(dataDir, { ...s3Tiering, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: sdkVariable })
   assert.equal(await broker.terminate(), 0)
   return broker.lines.map(line => {
-    try { return JSON.parse(line) as Record<string, unknown> } catch { return assert.fail(`not a JSON line: ${JSON.stringify(line)}\nall lines:\n${broker.lines.join('\n')}`) }
+    try {
+      return JSON.parse(line) as Record<string, unknown>
+    } catch {
+      return assert.fail(`not a JSON line: ${JSON.stringify(line)}\nall lines:\n${broker.lines.join('\n')}`)
+    }
   })
 }
 

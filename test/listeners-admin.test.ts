@@ -14,14 +14,34 @@ describe('TLS listeners and admin HTTP', { timeout: 60_000 }, () => {
   let certDir: string
   before(async () => {
     certDir = mkdtempSync(join(tmpdir(), 'wharf-tls-'))
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(certDir, 'key.pem'),
+        '-out',
+        join(certDir, 'cert.pem')
+      ],
+      { stdio: 'ignore' }
+    )
     broker = await startTestBroker(c => {
       c.mqtt.tls = { ...c.mqtt.tls, port: 0, certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') }
       c.mqtt.ws.tls = { ...c.mqtt.ws.tls, port: 0, certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') }
     })
   })
-  after(async () => { await broker.close(); rmSync(certDir, { recursive: true, force: true }) })
+  after(async () => {
+    await broker.close()
+    rmSync(certDir, { recursive: true, force: true })
+  })
 
   test('MQTT over TLS and over secure WebSocket carry messages', async () => {
     const ca = readFileSync(join(certDir, 'cert.pem'))
@@ -32,7 +52,9 @@ describe('TLS listeners and admin HTTP', { timeout: 60_000 }, () => {
       await wss.subscribeAsync('secure/#', { qos: 1 })
       await tls.publishAsync('secure/x', 'over tls', { qos: 1 })
       assert.equal((await got.waitFor(1))[0]?.payload, 'over tls')
-    } finally { await end(tls, wss) }
+    } finally {
+      await end(tls, wss)
+    }
   })
 
   test('WebSocket only on the configured path', async () => {
@@ -51,11 +73,16 @@ describe('TLS listeners and admin HTTP', { timeout: 60_000 }, () => {
       const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
       assert.match(metrics, /# TYPE wharf_mqtt_clients_connected gauge/)
       assert.match(metrics, /wharf_mqtt_clients_connected 1/)
-      const overview = await (await adminFetch(`${broker.adminUrl}/api/overview`)).json() as { product_name: string }
+      const overview = (await (await adminFetch(`${broker.adminUrl}/api/overview`)).json()) as { product_name: string }
       assert.equal(overview.product_name, 'Wharf')
-      const conns = await (await adminFetch(`${broker.adminUrl}/api/connections`)).json() as Array<{ client_id: string }>
-      assert.deepEqual(conns.map(x => x.client_id), ['seen-by-admin'])
-    } finally { await end(c) }
+      const conns = (await (await adminFetch(`${broker.adminUrl}/api/connections`)).json()) as Array<{ client_id: string }>
+      assert.deepEqual(
+        conns.map(x => x.client_id),
+        ['seen-by-admin']
+      )
+    } finally {
+      await end(c)
+    }
     assert.equal((await adminFetch(`${broker.adminUrl}/nope`)).status, 404)
   })
 

@@ -13,22 +13,34 @@ import { channel, closeQuietly, connect as amqpConnect, consume } from './suppor
 import { collector, connect as mqttConnect, end, eventually } from './support/mqtt-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
 
-interface Traffic { messages_in: number, bytes_in: number, messages_out: number, bytes_out: number }
+interface Traffic {
+  messages_in: number
+  bytes_in: number
+  messages_out: number
+  bytes_out: number
+}
 interface UsageApi {
   node: string
-  vhosts: Array<{ vhost: string, stored: { local_bytes: number, cold_bytes: number }, protocols: Record<string, Traffic>, users: Array<Traffic & { user: string | null, protocol: string }> }>
-  records: { interval_seconds: number, written: number, failures: number, last_key: string | null, last_error: string | null }
+  vhosts: Array<{
+    vhost: string
+    stored: { local_bytes: number; cold_bytes: number }
+    protocols: Record<string, Traffic>
+    users: Array<Traffic & { user: string | null; protocol: string }>
+  }>
+  records: { interval_seconds: number; written: number; failures: number; last_key: string | null; last_error: string | null }
 }
 
-async function usage (adminUrl: string): Promise<UsageApi> {
+async function usage(adminUrl: string): Promise<UsageApi> {
   const res = await adminFetch(`${adminUrl}/api/usage`)
   assert.equal(res.status, 200)
-  return await res.json() as UsageApi
+  return (await res.json()) as UsageApi
 }
 
-function recordFiles (coldDir: string, node: string): string[] {
+function recordFiles(coldDir: string, node: string): string[] {
   try {
-    return readdirSync(join(coldDir, '_usage', node)).filter(f => f.endsWith('.jsonl')).sort()
+    return readdirSync(join(coldDir, '_usage', node))
+      .filter(f => f.endsWith('.jsonl'))
+      .sort()
   } catch {
     return []
   }
@@ -77,9 +89,26 @@ test('usage per vhost, protocol and user in /api/usage, and records in the objec
 
     const files = recordFiles(coldDir, 'edge-test')
     for (const f of files) assert.match(f, /^\d{8}T\d{6}\.\d{3}Z-\d{8}T\d{6}\.\d{3}Z\.jsonl$/)
-    const lines = files.flatMap(f => readFileSync(join(coldDir, '_usage', 'edge-test', f), 'utf8').trimEnd().split('\n').map(l => JSON.parse(l) as Record<string, unknown>))
-    const sum = (protocol: string, field: string): number => lines.filter(l => l.type === 'traffic' && l.protocol === protocol).reduce((n, l) => n + Number(l[field]), 0)
-    assert.deepEqual([sum('mqtt', 'messagesIn'), sum('mqtt', 'bytesIn'), sum('mqtt', 'messagesOut'), sum('amqp', 'messagesIn'), sum('amqp', 'bytesIn'), sum('amqp', 'messagesOut')], [4, 400, 4, 5, 1160, 3], 'the records add up to every message counted')
+    const lines = files.flatMap(f =>
+      readFileSync(join(coldDir, '_usage', 'edge-test', f), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map(l => JSON.parse(l) as Record<string, unknown>)
+    )
+    const sum = (protocol: string, field: string): number =>
+      lines.filter(l => l.type === 'traffic' && l.protocol === protocol).reduce((n, l) => n + Number(l[field]), 0)
+    assert.deepEqual(
+      [
+        sum('mqtt', 'messagesIn'),
+        sum('mqtt', 'bytesIn'),
+        sum('mqtt', 'messagesOut'),
+        sum('amqp', 'messagesIn'),
+        sum('amqp', 'bytesIn'),
+        sum('amqp', 'messagesOut')
+      ],
+      [4, 400, 4, 5, 1160, 3],
+      'the records add up to every message counted'
+    )
     const stored = lines.filter(l => l.type === 'stored' && l.vhost === '/')
     assert.equal(stored.length, files.length, 'each record holds the stored bytes of every vhost')
     assert.equal(stored.at(-1)?.localBytes, 1000)

@@ -25,7 +25,9 @@ describe('/metrics', { timeout: 60_000 }, () => {
   let exposition = ''
 
   before(async () => {
-    broker = await startTestBroker(config => { config.metrics.queueLabelsMax = 3 })
+    broker = await startTestBroker(config => {
+      config.metrics.queueLabelsMax = 3
+    })
     device = await mqttConnect(broker.mqttUrl, { clientId: 'meter-device' })
     const inbox = collector(device)
     await device.subscribeAsync('plant/#', { qos: 1 })
@@ -47,11 +49,11 @@ describe('/metrics', { timeout: 60_000 }, () => {
     await broker.close()
   })
 
-  test('parses with promtool; the only lint problems are prom-client\'s own default gauges', () => {
+  test("parses with promtool; the only lint problems are prom-client's own default gauges", () => {
     const r = promtoolCheckMetrics(exposition)
     assert.ok(r.status === 0 || r.status === 3, `promtool exit ${r.status}: ${r.problems.join('\n')}`)
     const ours = r.problems.filter(p => !PROM_CLIENT_LINT.test(p))
-    assert.deepEqual(ours, [], 'lint problems in Wharf\'s families')
+    assert.deepEqual(ours, [], "lint problems in Wharf's families")
   })
 
   test('every wharf *_total family is a counter, and latencies are histograms', () => {
@@ -98,7 +100,13 @@ describe('/metrics', { timeout: 60_000 }, () => {
 
   test('process and Node.js runtime metrics are there', () => {
     const types = metricTypes(exposition)
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds'
+    ]) {
       assert.ok(types.has(name), `${name} missing`)
     }
   })
@@ -109,7 +117,9 @@ describe('/metrics', { timeout: 60_000 }, () => {
   })
 
   test('the Grafana dashboard names only metrics and labels that /metrics has', () => {
-    const dashboard = JSON.parse(readFileSync(new URL('../gateway/grafana/wharf-dashboard.json', import.meta.url), 'utf8')) as { panels: Array<{ title: string, targets: Array<{ expr: string }> }> }
+    const dashboard = JSON.parse(readFileSync(new URL('../gateway/grafana/wharf-dashboard.json', import.meta.url), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>
+    }
     const families = metricTypes(exposition)
     const labelsOf = (family: string): Set<string> => {
       const names = new Set<string>()

@@ -17,14 +17,19 @@ describe('MQTT authentication and ACL', { timeout: 60_000 }, () => {
       ]
     })
   })
-  after(async () => { await broker.close() })
+  after(async () => {
+    await broker.close()
+  })
 
   test('anonymous connect is refused with return code 5 when anonymous access is off', async () => {
     await assert.rejects(connect(broker.mqttUrl, { clientId: 'anon' }), (err: Error & { code?: number }) => err.code === 5)
   })
 
   test('a wrong password is refused with return code 4; the right one connects', async () => {
-    await assert.rejects(connect(broker.mqttUrl, { clientId: 'dev-1', username: 'alice', password: 'nope' }), (err: Error & { code?: number }) => err.code === 4)
+    await assert.rejects(
+      connect(broker.mqttUrl, { clientId: 'dev-1', username: 'alice', password: 'nope' }),
+      (err: Error & { code?: number }) => err.code === 4
+    )
     await assert.rejects(connect(broker.mqttUrl, { clientId: 'dev-1', username: 'mallory', password: 'x' }), (err: Error & { code?: number }) => err.code === 4)
     const ok = await connect(broker.mqttUrl, { clientId: 'dev-1', username: 'alice', password: 'wonderland' })
     await end(ok)
@@ -41,12 +46,17 @@ describe('MQTT authentication and ACL', { timeout: 60_000 }, () => {
       await alice.publishAsync('devices/dev-7/temp', 'mine', { qos: 1 })
       await got.waitFor(1)
       await settled(admin)
-      assert.deepEqual(got.messages.map(m => [m.topic, m.payload]), [['devices/dev-7/temp', 'mine']])
+      assert.deepEqual(
+        got.messages.map(m => [m.topic, m.payload]),
+        [['devices/dev-7/temp', 'mine']]
+      )
       assert.ok(alice.connected, 'a denied publish must not close the connection')
       assert.ok(broker.logs.some(l => l.msg === 'mqtt publish denied' && l.topic === 'devices/dev-8/temp'))
       const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
       assert.match(metrics, /wharf_mqtt_publish_denied_total 2/)
-    } finally { await end(admin, alice) }
+    } finally {
+      await end(admin, alice)
+    }
   })
 
   test('subscribe outside the ACL gets SUBACK 0x80; %u is substituted', async () => {
@@ -54,9 +64,13 @@ describe('MQTT authentication and ACL', { timeout: 60_000 }, () => {
     try {
       // mqtt.js reports any 0x80 as an error; the SUBACK itself still carries every return code.
       const suback = await new Promise<{ granted: number[] }>(resolve => {
-        alice.subscribe(['commands/alice/#', 'commands/bob/#', '#'], { qos: 1 }, (_err, _granted, packet) => resolve(packet as unknown as { granted: number[] }))
+        alice.subscribe(['commands/alice/#', 'commands/bob/#', '#'], { qos: 1 }, (_err, _granted, packet) =>
+          resolve(packet as unknown as { granted: number[] })
+        )
       })
       assert.deepEqual(suback.granted, [1, 128, 128])
-    } finally { await end(alice) }
+    } finally {
+      await end(alice)
+    }
   })
 })

@@ -8,10 +8,16 @@ import { adminFetch } from './support/admin-http.ts'
 
 describe('MQTT bad input', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker(c => { c.mqtt.maxPacketBytes = 4096 }) })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker(c => {
+      c.mqtt.maxPacketBytes = 4096
+    })
+  })
+  after(async () => {
+    await broker.close()
+  })
 
-  async function stillServing (): Promise<void> {
+  async function stillServing(): Promise<void> {
     const a = await connect(broker.mqttUrl, { clientId: 'healthy-sub' })
     const b = await connect(broker.mqttUrl, { clientId: 'healthy-pub' })
     const got = collector(a)

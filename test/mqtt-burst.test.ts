@@ -15,14 +15,14 @@ const TOTAL = PUBLISHERS * PER_PUBLISHER
 /** Publishes a publisher keeps unacknowledged: all of them, so the subscriber falls behind and its queue grows. */
 const WINDOW = PER_PUBLISHER
 
-async function open (url: string, clientId: string): Promise<MqttClient> {
+async function open(url: string, clientId: string): Promise<MqttClient> {
   const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: true, reconnectPeriod: 0, connectTimeout: 5000 })
   client.on('error', () => {})
   return client
 }
 
 /** QoS 1 publishes with at most WINDOW unacknowledged; resolves with the number PUBACKed. */
-function publishAll (client: MqttClient, p: number): Promise<number> {
+function publishAll(client: MqttClient, p: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let sent = 0
     let acked = 0
@@ -30,7 +30,10 @@ function publishAll (client: MqttClient, p: number): Promise<number> {
       while (sent < PER_PUBLISHER && sent - acked < WINDOW) {
         const i = sent++
         client.publish('burst/in', `${p}:${i}`, { qos: 1 }, err => {
-          if (err !== undefined && err !== null) { reject(err); return }
+          if (err !== undefined && err !== null) {
+            reject(err)
+            return
+          }
           acked++
           if (acked === PER_PUBLISHER) resolve(acked)
           else next()
@@ -41,8 +44,12 @@ function publishAll (client: MqttClient, p: number): Promise<number> {
   })
 }
 
-test(`burst: ${PUBLISHERS} publishers x ${PER_PUBLISHER} QoS 1 messages to one connected clean-session subscriber: all ${TOTAL} delivered once, in order, no per-message log`, { timeout: 120_000 }, async t => {
-  const broker = await startTestBroker(config => { config.log.level = 'info' })
+test(`burst: ${PUBLISHERS} publishers x ${PER_PUBLISHER} QoS 1 messages to one connected clean-session subscriber: all ${TOTAL} delivered once, in order, no per-message log`, {
+  timeout: 120_000
+}, async t => {
+  const broker = await startTestBroker(config => {
+    config.log.level = 'info'
+  })
   const clients: MqttClient[] = []
   try {
     const sub = await open(broker.mqttUrl, 'burst-sub')
@@ -60,7 +67,10 @@ test(`burst: ${PUBLISHERS} publishers x ${PER_PUBLISHER} QoS 1 messages to one c
       const expected = next[p] as number
       if (i === expected) next[p] = expected + 1
       else if (i < expected) duplicates++
-      else { outOfOrder++; next[p] = i + 1 }
+      else {
+        outOfOrder++
+        next[p] = i + 1
+      }
     })
     await sub.subscribeAsync('burst/#', { qos: 1 })
     const publishers = await Promise.all(Array.from({ length: PUBLISHERS }, (_, p) => open(broker.mqttUrl, `burst-pub-${p}`)))
@@ -69,8 +79,12 @@ test(`burst: ${PUBLISHERS} publishers x ${PER_PUBLISHER} QoS 1 messages to one c
     // How far the subscriber fell behind: the session queue's depth, sampled (for the report only).
     let peakDepth = 0
     const sampler = setInterval(() => {
-      void adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/burst-sub')}`)
-        .then(async res => { peakDepth = Math.max(peakDepth, ((await res.json()) as { messages: number }).messages) }, () => {})
+      void adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-session/burst-sub')}`).then(
+        async res => {
+          peakDepth = Math.max(peakDepth, ((await res.json()) as { messages: number }).messages)
+        },
+        () => {}
+      )
     }, 100)
     const startedMs = Date.now()
     try {
@@ -79,21 +93,26 @@ test(`burst: ${PUBLISHERS} publishers x ${PER_PUBLISHER} QoS 1 messages to one c
       assert.deepEqual(acked, new Array(PUBLISHERS).fill(PER_PUBLISHER), 'every publish PUBACKed')
       await eventually(`all ${TOTAL} delivered (got ${received})`, () => received >= TOTAL, 60_000)
       const deliveredMs = Date.now() - startedMs
-      t.diagnostic(`${TOTAL} QoS 1 messages: all PUBACKed after ${ackedMs} ms, all delivered after ${deliveredMs} ms (${Math.round(TOTAL / (deliveredMs / 1000))} msg/s, broker and clients in one process); session queue depth peaked at ${peakDepth} (sampled)`)
+      t.diagnostic(
+        `${TOTAL} QoS 1 messages: all PUBACKed after ${ackedMs} ms, all delivered after ${deliveredMs} ms (${Math.round(TOTAL / (deliveredMs / 1000))} msg/s, broker and clients in one process); session queue depth peaked at ${peakDepth} (sampled)`
+      )
     } finally {
       clearInterval(sampler)
     }
 
     assert.equal(received, TOTAL)
     assert.equal(duplicates, 0, 'no message delivered twice')
-    assert.equal(outOfOrder, 0, 'each publisher\'s messages in the order published')
+    assert.equal(outOfOrder, 0, "each publisher's messages in the order published")
     assert.deepEqual(next, new Array(PUBLISHERS).fill(PER_PUBLISHER), 'none missing')
 
     const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
     assert.match(metrics, /^wharf_mqtt_queue_overflow_total(?:\{[^}]*\})? 0$/m, 'no overflow at the offline bounds')
     const warns = broker.logs.filter(l => l.level === 'warn' || l.level === 'error')
     assert.ok(warns.length <= 5, `no per-message warnings: ${warns.length} warn/error lines, e.g. ${JSON.stringify(warns.slice(0, 3))}`)
-    assert.deepEqual(warns.filter(l => /drop|limit|overflow/i.test(String(l.msg))), [])
+    assert.deepEqual(
+      warns.filter(l => /drop|limit|overflow/i.test(String(l.msg))),
+      []
+    )
   } finally {
     await Promise.all(clients.map(c => c.endAsync(true).catch(() => {})))
     await broker.close()

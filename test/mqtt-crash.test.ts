@@ -10,7 +10,7 @@ import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
 
 const N = 2000
 
-function assertInOrderAllOf (payloads: string[], acked: Set<number>): void {
+function assertInOrderAllOf(payloads: string[], acked: Set<number>): void {
   const seen = new Set<number>()
   let last = -1
   for (const p of payloads) {
@@ -38,7 +38,13 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       const acked = new Set<number>()
       // 100 in flight at once: acks come back from group commits, as in real load.
       for (let base = 0; base < N; base += 100) {
-        await Promise.all(Array.from({ length: 100 }, (_, i) => pub.publishAsync('crash/data', String(base + i), { qos: 1 }).then(() => { acked.add(base + i) })))
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) =>
+            pub.publishAsync('crash/data', String(base + i), { qos: 1 }).then(() => {
+              acked.add(base + i)
+            })
+          )
+        )
       }
       await first.kill()
       pub.end(true)
@@ -50,7 +56,10 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
         const got = collector(back)
         await got.waitFor(N, 30_000)
         await settled(back)
-        assertInOrderAllOf(got.messages.map(m => m.payload), acked)
+        assertInOrderAllOf(
+          got.messages.map(m => m.payload),
+          acked
+        )
         assert.ok(got.messages.length <= N + 100, `too many duplicates: ${got.messages.length}`)
         // The session's subscription survived the kill too: a message published now still reaches it.
         const pub2 = await connect(`mqtt://127.0.0.1:${second.ports.mqtt}`, { clientId: 'crash-pub-2' })
@@ -62,10 +71,17 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
         const late = await connect(`mqtt://127.0.0.1:${second.ports.mqtt}`, { clientId: 'crash-late' })
         const lateGot = collector(late)
         await late.subscribeAsync('crash-retained/#', { qos: 1 })
-        assert.deepEqual((await lateGot.waitFor(1)).map(m => [m.topic, m.payload, m.retain]), [['crash-retained/state', 'on', true]])
+        assert.deepEqual(
+          (await lateGot.waitFor(1)).map(m => [m.topic, m.payload, m.retain]),
+          [['crash-retained/state', 'on', true]]
+        )
         await end(back, pub2, late)
-      } finally { await second.terminate() }
-    } finally { rmSync(dir, { recursive: true, force: true }) }
+      } finally {
+        await second.terminate()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('killed in the middle of a publish burst: every message that was PUBACKed is delivered after restart', async () => {
@@ -81,7 +97,9 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       const acked = new Set<number>()
       let killed: Promise<void> | undefined
       let killStarted: () => void = () => {}
-      const killing = new Promise<void>(resolve => { killStarted = resolve })
+      const killing = new Promise<void>(resolve => {
+        killStarted = resolve
+      })
       const burst = N * 20
       // A window of 200 in flight: the broker can never be far ahead of the kill, however fast it acks.
       const windowSize = 200
@@ -89,11 +107,17 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       const sendNext = (): void => {
         if (killed !== undefined || next >= burst) return
         const i = next++
-        pub.publishAsync('mid/data', String(i), { qos: 1 }).then(() => {
-          acked.add(i)
-          if (acked.size === N / 2 && !killed) { killed = first.kill(); killStarted() }
-          sendNext()
-        }, () => {})
+        pub.publishAsync('mid/data', String(i), { qos: 1 }).then(
+          () => {
+            acked.add(i)
+            if (acked.size === N / 2 && !killed) {
+              killed = first.kill()
+              killStarted()
+            }
+            sendNext()
+          },
+          () => {}
+        )
       }
       for (let w = 0; w < windowSize; w++) sendNext()
       await Promise.race([killing, new Promise(resolve => setTimeout(resolve, 30_000).unref())])
@@ -109,10 +133,17 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
         const got = collector(back)
         await got.waitFor(ackedAtKill.size, 30_000)
         await settled(back)
-        assertInOrderAllOf(got.messages.map(m => m.payload), ackedAtKill)
+        assertInOrderAllOf(
+          got.messages.map(m => m.payload),
+          ackedAtKill
+        )
         await end(back)
-      } finally { await second.terminate() }
-    } finally { rmSync(dir, { recursive: true, force: true }) }
+      } finally {
+        await second.terminate()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('SIGTERM drains and exits 0; a restart finds the queued messages', async () => {
@@ -128,15 +159,25 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
       const code = await first.terminate()
       pub.end(true)
       assert.equal(code, 0)
-      assert.ok(first.lines.some(l => l.includes('"stopped"')), 'shutdown logged')
+      assert.ok(
+        first.lines.some(l => l.includes('"stopped"')),
+        'shutdown logged'
+      )
       const second = await startBrokerProcess(dir)
       try {
         const back = await connect(`mqtt://127.0.0.1:${second.ports.mqtt}`, { clientId: 'term-sub', clean: false })
         const got = collector(back)
         await got.waitFor(50)
-        assert.deepEqual(got.messages.map(m => m.payload), Array.from({ length: 50 }, (_, i) => String(i)))
+        assert.deepEqual(
+          got.messages.map(m => m.payload),
+          Array.from({ length: 50 }, (_, i) => String(i))
+        )
         await end(back)
-      } finally { await second.terminate() }
-    } finally { rmSync(dir, { recursive: true, force: true }) }
+      } finally {
+        await second.terminate()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -10,7 +10,7 @@ import { startTestBroker } from './support/test-broker.ts'
 import { connect, collector, end } from './support/mqtt-helpers.ts'
 
 /** Rows as the first version wrote them: a session queue outside the model, its entries, subscriptions, a will. */
-function writeFirstVersionRows (dataDir: string): void {
+function writeFirstVersionRows(dataDir: string): void {
   const store = SqliteStore.open({ dataDir, durability: 'process', commitWindowMs: 0, commitBatchMax: 100, checkpointIntervalMs: 0, walBytesMax: 1 << 26 })
   try {
     const db = store.db
@@ -20,14 +20,25 @@ function writeFirstVersionRows (dataDir: string): void {
     for (let i = 0; i < 5; i++) {
       const payload = Buffer.from(`queued-${i}`)
       const id = Number(insertMessage.run('legacy/data', payload, payload.length, i).lastInsertRowid)
-      db.prepare('INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id) VALUES (?, ?, ?, ?, 1, 0, 0, NULL)').run(queueId, i + 1, id, i)
+      db.prepare('INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id) VALUES (?, ?, ?, ?, 1, 0, 0, NULL)').run(
+        queueId,
+        i + 1,
+        id,
+        i
+      )
     }
     db.prepare("INSERT INTO mqtt_subscriptions (client_id, topic, qos) VALUES ('old-device', 'legacy/#', 1)").run()
-    db.prepare(`INSERT INTO mqtt_wills (client_id, broker_id, topic, payload, fields, created_ms) VALUES ('cut-device', NULL, 'wills/cut-device', ?, '{"qos":1,"retain":true}', 1)`).run(Buffer.from('gone'))
-  } finally { store.close() }
+    db.prepare(
+      `INSERT INTO mqtt_wills (client_id, broker_id, topic, payload, fields, created_ms) VALUES ('cut-device', NULL, 'wills/cut-device', ?, '{"qos":1,"retain":true}', 1)`
+    ).run(Buffer.from('gone'))
+  } finally {
+    store.close()
+  }
 }
 
-test('a first-version persistent session resumes with its queued messages in order and its subscription; its will is published; imported once', { timeout: 30_000 }, async () => {
+test('a first-version persistent session resumes with its queued messages in order and its subscription; its will is published; imported once', {
+  timeout: 30_000
+}, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-legacy-'))
   writeFirstVersionRows(dataDir)
   let broker = await startTestBroker(() => {}, dataDir)
@@ -35,7 +46,10 @@ test('a first-version persistent session resumes with its queued messages in ord
     assert.ok(broker.logs.some(l => l.msg === 'mqtt: sessions of the first version imported' && l.sessions === 1))
     const back = await connect(broker.mqttUrl, { clientId: 'old-device', clean: false })
     const got = collector(back)
-    assert.deepEqual((await got.waitFor(5)).map(m => m.payload), ['queued-0', 'queued-1', 'queued-2', 'queued-3', 'queued-4'])
+    assert.deepEqual(
+      (await got.waitFor(5)).map(m => m.payload),
+      ['queued-0', 'queued-1', 'queued-2', 'queued-3', 'queued-4']
+    )
     const pub = await connect(broker.mqttUrl, { clientId: 'legacy-pub' })
     await pub.publishAsync('legacy/data', 'after-upgrade', { qos: 1 })
     assert.equal((await got.waitFor(6))[5]?.payload, 'after-upgrade')
@@ -51,5 +65,7 @@ test('a first-version persistent session resumes with its queued messages in ord
     const again = await connect(broker.mqttUrl, { clientId: 'old-device', clean: false })
     assert.equal(again.connected, true)
     await end(again)
-  } finally { await broker.close() }
+  } finally {
+    await broker.close()
+  }
 })

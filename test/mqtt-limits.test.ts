@@ -7,7 +7,7 @@ import { connect, collector, end, eventually, settled } from './support/mqtt-hel
 import { rawConnect } from './support/raw-mqtt.ts'
 import { adminFetch } from './support/admin-http.ts'
 
-async function metric (adminUrl: string, name: string): Promise<number> {
+async function metric(adminUrl: string, name: string): Promise<number> {
   const text = await (await adminFetch(`${adminUrl}/metrics`)).text()
   const line = text.split('\n').find(l => l.startsWith(name + ' '))
   return line ? Number(line.split(' ')[1]) : NaN
@@ -15,7 +15,9 @@ async function metric (adminUrl: string, name: string): Promise<number> {
 
 describe('MQTT limits', { timeout: 60_000 }, () => {
   test('mqtt.maxConnections refuses the connection past the limit and counts it', async () => {
-    const broker = await startTestBroker(c => { c.mqtt.maxConnections = 2 })
+    const broker = await startTestBroker(c => {
+      c.mqtt.maxConnections = 2
+    })
     try {
       const a = await connect(broker.mqttUrl, { clientId: 'c1' })
       const b = await connect(broker.mqttUrl, { clientId: 'c2' })
@@ -25,15 +27,19 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
       await eventually('the first connection is closed on the broker', () => broker.node.metrics.value('wharf_mqtt_connections_open') === 1)
       const c = await connect(broker.mqttUrl, { clientId: 'c3' })
       await end(b, c)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 
   test('mqtt.maxInflightMessages holds deliveries until PUBACKs free the window', async () => {
-    const broker = await startTestBroker(c => { c.mqtt.maxInflightMessages = 5 })
+    const broker = await startTestBroker(c => {
+      c.mqtt.maxInflightMessages = 5
+    })
     try {
       // A raw peer, because mqtt.js reads no further packet while one PUBACK is withheld.
       const slow = await rawConnect(broker.node.ports.mqtt, 'slow')
-      const publishes: Array<{ messageId: number, payload: string }> = []
+      const publishes: Array<{ messageId: number; payload: string }> = []
       const parser = mqttPacket.parser({ protocolVersion: 4 })
       let subacked = false
       let pingResponses = 0
@@ -65,15 +71,23 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
         await roundTrip()
         assert.ok(publishes.length - acked <= 5, 'never more than the window in flight')
       }
-      assert.deepEqual(publishes.map(p => p.payload), Array.from({ length: 20 }, (_, i) => `m${i}`))
+      assert.deepEqual(
+        publishes.map(p => p.payload),
+        Array.from({ length: 20 }, (_, i) => `m${i}`)
+      )
       slow.socket.destroy()
       await end(pub)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 
   for (const policy of ['drop-oldest', 'drop-newest'] as const) {
     test(`mqtt.maxQueuedMessages with ${policy} bounds an offline session and counts drops`, async () => {
-      const broker = await startTestBroker(c => { c.mqtt.maxQueuedMessages = 10; c.mqtt.queueOverflow = policy })
+      const broker = await startTestBroker(c => {
+        c.mqtt.maxQueuedMessages = 10
+        c.mqtt.queueOverflow = policy
+      })
       try {
         const sub = await connect(broker.mqttUrl, { clientId: `q-${policy}`, clean: false })
         await sub.subscribeAsync('q/#', { qos: 1 })
@@ -86,16 +100,24 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
         await got.waitFor(10)
         await settled(back)
         const expected = policy === 'drop-oldest' ? Array.from({ length: 10 }, (_, i) => `m${i + 5}`) : Array.from({ length: 10 }, (_, i) => `m${i}`)
-        assert.deepEqual(got.messages.map(m => m.payload), expected)
+        assert.deepEqual(
+          got.messages.map(m => m.payload),
+          expected
+        )
         assert.equal(await metric(broker.adminUrl, 'wharf_mqtt_queue_overflow_total'), 5)
         assert.ok(broker.logs.some(l => l.msg === 'queue limit reached, message dropped'))
         await end(back)
-      } finally { await broker.close() }
+      } finally {
+        await broker.close()
+      }
     })
   }
 
   test('mqtt.maxQueuedBytes bounds an offline session by payload bytes', async () => {
-    const broker = await startTestBroker(c => { c.mqtt.maxQueuedBytes = 1000; c.mqtt.queueOverflow = 'drop-newest' })
+    const broker = await startTestBroker(c => {
+      c.mqtt.maxQueuedBytes = 1000
+      c.mqtt.queueOverflow = 'drop-newest'
+    })
     try {
       const sub = await connect(broker.mqttUrl, { clientId: 'qb', clean: false })
       await sub.subscribeAsync('qb', { qos: 1 })
@@ -110,6 +132,8 @@ describe('MQTT limits', { timeout: 60_000 }, () => {
       assert.equal(got.messages.length, 3)
       assert.equal(await metric(broker.adminUrl, 'wharf_mqtt_queue_overflow_total'), 2)
       await end(back)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 })

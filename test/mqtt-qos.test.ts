@@ -6,8 +6,12 @@ import { connect, collector, end } from './support/mqtt-helpers.ts'
 
 describe('MQTT QoS over TCP and WebSocket', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker() })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.close()
+  })
 
   for (const transport of ['tcp', 'ws'] as const) {
     for (const qos of [0, 1, 2] as const) {
@@ -20,9 +24,14 @@ describe('MQTT QoS over TCP and WebSocket', { timeout: 60_000 }, () => {
           await sub.subscribeAsync(`qos/${transport}/${qos}/#`, { qos })
           for (let i = 0; i < 20; i++) await pub.publishAsync(`qos/${transport}/${qos}/x`, `m${i}`, { qos })
           const msgs = await got.waitFor(20)
-          assert.deepEqual(msgs.map(m => m.payload), Array.from({ length: 20 }, (_, i) => `m${i}`))
+          assert.deepEqual(
+            msgs.map(m => m.payload),
+            Array.from({ length: 20 }, (_, i) => `m${i}`)
+          )
           assert.ok(msgs.every(m => m.qos === qos && m.topic === `qos/${transport}/${qos}/x`))
-        } finally { await end(sub, pub) }
+        } finally {
+          await end(sub, pub)
+        }
       })
     }
   }
@@ -39,7 +48,9 @@ describe('MQTT QoS over TCP and WebSocket', { timeout: 60_000 }, () => {
       const msgs = await got.waitFor(2)
       assert.equal(msgs.find(m => m.topic === 'min/low')?.qos, 0)
       assert.equal(msgs.find(m => m.topic === 'min/high')?.qos, 1)
-    } finally { await end(sub, pub) }
+    } finally {
+      await end(sub, pub)
+    }
   })
 
   test('a TCP publisher reaches a WebSocket subscriber and back', async () => {
@@ -54,7 +65,9 @@ describe('MQTT QoS over TCP and WebSocket', { timeout: 60_000 }, () => {
       await ws.publishAsync('cross/to-tcp', 'hello device', { qos: 1 })
       assert.equal((await wsGot.waitFor(1))[0]?.payload, 'hello browser')
       assert.equal((await tcpGot.waitFor(1))[0]?.payload, 'hello device')
-    } finally { await end(ws, tcp) }
+    } finally {
+      await end(ws, tcp)
+    }
   })
 
   test('wildcards + and # match as MQTT defines', async () => {
@@ -67,6 +80,8 @@ describe('MQTT QoS over TCP and WebSocket', { timeout: 60_000 }, () => {
       await pub.publishAsync('w/end/temp', 'end', { qos: 1 })
       const msgs = await got.waitFor(4)
       assert.deepEqual(msgs.map(m => m.topic).sort(), ['w/a/temp', 'w/b', 'w/b/c/d', 'w/end/temp'])
-    } finally { await end(sub, pub) }
+    } finally {
+      await end(sub, pub)
+    }
   })
 })

@@ -6,8 +6,12 @@ import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
 
 describe('retained messages and wills', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker() })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.close()
+  })
 
   test('a retained message is delivered to later subscribers, also via wildcards, and cleared by an empty payload', async () => {
     const pub = await connect(broker.mqttUrl, { clientId: 'ret-pub' })
@@ -18,16 +22,24 @@ describe('retained messages and wills', { timeout: 60_000 }, () => {
       const got = collector(sub)
       await sub.subscribeAsync('ret/+/temp', { qos: 1 })
       const msgs = await got.waitFor(2)
-      assert.deepEqual(msgs.map(m => [m.topic, m.payload, m.retain]).sort(), [['ret/a/temp', '21.5', true], ['ret/b/temp', '19.0', true]])
+      assert.deepEqual(msgs.map(m => [m.topic, m.payload, m.retain]).sort(), [
+        ['ret/a/temp', '21.5', true],
+        ['ret/b/temp', '19.0', true]
+      ])
       await pub.publishAsync('ret/a/temp', '', { qos: 1, retain: true })
       const late = await connect(broker.mqttUrl, { clientId: 'ret-late' })
       const lateGot = collector(late)
       await late.subscribeAsync('ret/#', { qos: 1 })
       await lateGot.waitFor(1)
       await settled(late)
-      assert.deepEqual(lateGot.messages.map(m => m.topic), ['ret/b/temp'])
+      assert.deepEqual(
+        lateGot.messages.map(m => m.topic),
+        ['ret/b/temp']
+      )
       await end(late)
-    } finally { await end(pub, sub) }
+    } finally {
+      await end(pub, sub)
+    }
   })
 
   test('the will is published when a client drops without DISCONNECT, not on a clean disconnect', async () => {
@@ -35,15 +47,23 @@ describe('retained messages and wills', { timeout: 60_000 }, () => {
     try {
       const got = collector(watcher)
       await watcher.subscribeAsync('wills/#', { qos: 1 })
-      const polite = await connect(broker.mqttUrl, { clientId: 'will-polite', will: { topic: 'wills/polite', payload: Buffer.from('gone'), qos: 1, retain: false } })
+      const polite = await connect(broker.mqttUrl, {
+        clientId: 'will-polite',
+        will: { topic: 'wills/polite', payload: Buffer.from('gone'), qos: 1, retain: false }
+      })
       await polite.endAsync()
       const rude = await connect(broker.mqttUrl, { clientId: 'will-rude', will: { topic: 'wills/rude', payload: Buffer.from('lost'), qos: 1, retain: false } })
       ;(rude as unknown as { stream: { destroy(): void } }).stream.destroy()
       const msgs = await got.waitFor(1)
       await settled(watcher)
-      assert.deepEqual(msgs.map(m => [m.topic, m.payload]), [['wills/rude', 'lost']])
+      assert.deepEqual(
+        msgs.map(m => [m.topic, m.payload]),
+        [['wills/rude', 'lost']]
+      )
       rude.end(true)
-    } finally { await end(watcher) }
+    } finally {
+      await end(watcher)
+    }
   })
 })
 
@@ -60,8 +80,13 @@ describe('retained messages survive a restart', { timeout: 60_000 }, () => {
       const got = collector(sub)
       await sub.subscribeAsync('restart/#', { qos: 1 })
       const msgs = await got.waitFor(1)
-      assert.deepEqual(msgs.map(m => [m.topic, m.payload, m.retain]), [['restart/ret', 'kept', true]])
+      assert.deepEqual(
+        msgs.map(m => [m.topic, m.payload, m.retain]),
+        [['restart/ret', 'kept', true]]
+      )
       await end(sub)
-    } finally { await second.close() }
+    } finally {
+      await second.close()
+    }
   })
 })

@@ -14,7 +14,7 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       await sub.subscribeAsync('sess/#', { qos: 2 })
       await end(sub)
       const pub = await connect(broker.mqttUrl, { clientId: 'sess-pub' })
-      for (let i = 0; i < 100; i++) await pub.publishAsync('sess/data', `m${i}`, { qos: (i % 2 === 0 ? 1 : 2) })
+      for (let i = 0; i < 100; i++) await pub.publishAsync('sess/data', `m${i}`, { qos: i % 2 === 0 ? 1 : 2 })
       await pub.publishAsync('sess/data', 'qos0-dropped-for-offline', { qos: 0 })
       await end(pub)
       const back = await connect(broker.mqttUrl, { clientId: 'sess-1', clean: false })
@@ -24,11 +24,19 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       // mqtt.js hands a QoS 2 message to the app only at PUBREL, so the two levels interleave on
       // the client side; the broker's order shows within each level.
       const ofQos = (qos: number): string[] => got.messages.filter(m => m.qos === qos).map(m => m.payload)
-      assert.deepEqual(ofQos(1), Array.from({ length: 50 }, (_, i) => `m${2 * i}`))
-      assert.deepEqual(ofQos(2), Array.from({ length: 50 }, (_, i) => `m${2 * i + 1}`))
+      assert.deepEqual(
+        ofQos(1),
+        Array.from({ length: 50 }, (_, i) => `m${2 * i}`)
+      )
+      assert.deepEqual(
+        ofQos(2),
+        Array.from({ length: 50 }, (_, i) => `m${2 * i + 1}`)
+      )
       assert.equal(got.messages.length, 100)
       await end(back)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 
   test('subscriptions and queued messages survive a broker restart', async () => {
@@ -50,9 +58,14 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       assert.equal(sessionPresent(back), true, 'the session survived the restart [MQTT-3.2.2-2]')
       const got = collector(back)
       await got.waitFor(11)
-      assert.deepEqual(got.messages.map(m => m.payload), [...Array.from({ length: 10 }, (_, i) => `before-${i}`), 'after'])
+      assert.deepEqual(
+        got.messages.map(m => m.payload),
+        [...Array.from({ length: 10 }, (_, i) => `before-${i}`), 'after']
+      )
       await end(back)
-    } finally { await second.close() }
+    } finally {
+      await second.close()
+    }
   })
 
   test('a clean session keeps nothing after disconnect', async () => {
@@ -70,15 +83,17 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       await settled(back)
       assert.equal(got.messages.length, 0)
       await end(back)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 
   test('unacknowledged QoS 1 deliveries are resent with their original packet ids after a reconnect and a restart [MQTT-4.4.0-1]', async () => {
     const first = await startTestBroker()
     // Connects as resend-1 (clean=false), subscribes or waits for `expected` deliveries, and drops the connection without acking.
-    const ids = async (port: number, subscribe: boolean, expected: number): Promise<Array<{ id: number, dup: boolean, payload: string }>> => {
+    const ids = async (port: number, subscribe: boolean, expected: number): Promise<Array<{ id: number; dup: boolean; payload: string }>> => {
       const peer = await rawConnect(port, 'resend-1', false)
-      const seen: Array<{ id: number, dup: boolean, payload: string }> = []
+      const seen: Array<{ id: number; dup: boolean; payload: string }> = []
       let subacked = false
       const parser = mqttPacket.parser({ protocolVersion: 4 })
       parser.on('packet', (p: mqttPacket.Packet) => {
@@ -87,8 +102,11 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       })
       parser.parse(Buffer.concat(peer.received)) // CONNACK and whatever came with it
       peer.socket.on('data', d => parser.parse(d))
-      if (subscribe) peer.socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'resend/#', qos: 1 }] } as mqttPacket.ISubscribePacket))
-      await eventually(`resend-1: ${subscribe ? 'SUBACK' : `${expected} deliveries`}`, () => subscribe ? subacked : seen.length >= expected)
+      if (subscribe)
+        peer.socket.write(
+          mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'resend/#', qos: 1 }] } as mqttPacket.ISubscribePacket)
+        )
+      await eventually(`resend-1: ${subscribe ? 'SUBACK' : `${expected} deliveries`}`, () => (subscribe ? subacked : seen.length >= expected))
       peer.socket.destroy()
       return seen
     }
@@ -98,16 +116,32 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
       for (let i = 0; i < 3; i++) await pub.publishAsync('resend/x', `r${i}`, { qos: 1 })
       await end(pub)
       const firstTry = await ids(first.node.ports.mqtt, false, 3) // delivered, never acknowledged
-      assert.deepEqual(firstTry.map(p => p.payload), ['r0', 'r1', 'r2'])
+      assert.deepEqual(
+        firstTry.map(p => p.payload),
+        ['r0', 'r1', 'r2']
+      )
       const again = await ids(first.node.ports.mqtt, false, 3)
-      assert.deepEqual(again.map(p => [p.payload, p.id]), firstTry.map(p => [p.payload, p.id]))
-      assert.ok(again.every(p => p.dup), 'a resend carries DUP [MQTT-3.3.1-1]')
+      assert.deepEqual(
+        again.map(p => [p.payload, p.id]),
+        firstTry.map(p => [p.payload, p.id])
+      )
+      assert.ok(
+        again.every(p => p.dup),
+        'a resend carries DUP [MQTT-3.3.1-1]'
+      )
       await first.stop()
       const second = await startTestBroker(() => {}, first.dataDir)
       try {
         const afterRestart = await ids(second.node.ports.mqtt, false, 3)
-        assert.deepEqual(afterRestart.map(p => [p.payload, p.id]), firstTry.map(p => [p.payload, p.id]))
-      } finally { await second.close() }
-    } finally { await first.close() }
+        assert.deepEqual(
+          afterRestart.map(p => [p.payload, p.id]),
+          firstTry.map(p => [p.payload, p.id])
+        )
+      } finally {
+        await second.close()
+      }
+    } finally {
+      await first.close()
+    }
   })
 })

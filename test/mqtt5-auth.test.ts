@@ -14,7 +14,12 @@ import { formatScramCredentials, newScramCredentials } from '../core/auth/scram-
 const METHOD = 'SCRAM-SHA-256'
 
 /** Connects with SCRAM-SHA-256 through mqtt.js; resolves with the client and its CONNACK, rejects with the refusal. */
-async function scramConnect (url: string, clientId: string, username: string, password: string): Promise<{ client: MqttClient, connack: IConnackPacket, scram: ScramClient }> {
+async function scramConnect(
+  url: string,
+  clientId: string,
+  username: string,
+  password: string
+): Promise<{ client: MqttClient; connack: IConnackPacket; scram: ScramClient }> {
   const scram = new ScramClient({ username, password })
   const client = mqtt.connect(url, {
     protocolVersion: 5,
@@ -26,11 +31,15 @@ async function scramConnect (url: string, clientId: string, username: string, pa
   client.handleAuth = scramHandleAuth(scram)
   collector(client)
   try {
-    const connack = await withTimeout(new Promise<IConnackPacket>((resolve, reject) => {
-      client.once('connect', resolve)
-      client.once('error', reject)
-      client.once('close', () => reject(new Error('closed before CONNACK')))
-    }), 5000, `SCRAM connect as ${username}`)
+    const connack = await withTimeout(
+      new Promise<IConnackPacket>((resolve, reject) => {
+        client.once('connect', resolve)
+        client.once('error', reject)
+        client.once('close', () => reject(new Error('closed before CONNACK')))
+      }),
+      5000,
+      `SCRAM connect as ${username}`
+    )
     client.removeAllListeners('error')
     client.on('error', () => {})
     return { client, connack, scram }
@@ -57,7 +66,9 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
       ]
     })
   })
-  after(async () => { await broker.close() })
+  after(async () => {
+    await broker.close()
+  })
 
   test('success: CONNACK 0x00 with the method and a server-final that proves the server knew the key [MQTT-4.12.0-2] [MQTT-4.12.0-5]', async () => {
     const { client, connack, scram } = await scramConnect(broker.mqttUrl, 'scram-ok', 'alice', 'wonderland')
@@ -70,20 +81,29 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
   test('the authenticated user name is the one the ACL applies to (%u) [§4.12]', async () => {
     const { client } = await scramConnect(broker.mqttUrl, 'scram-acl', 'alice', 'wonderland')
     const got = collector(client)
-    assert.deepEqual((await client.subscribeAsync('devices/#', { qos: 1 })).map(g => g.qos), [1])
+    assert.deepEqual(
+      (await client.subscribeAsync('devices/#', { qos: 1 })).map(g => g.qos),
+      [1]
+    )
     // SUBACK 0x87 for another user's commands (mqtt.js turns it into an error).
     await assert.rejects(client.subscribeAsync('commands/bob/#', { qos: 1 }), /Not authorized/)
     await client.publishAsync('devices/alice/temp', '21', { qos: 1 })
-    assert.deepEqual((await got.waitFor(1)).map(m => [m.topic, m.payload]), [['devices/alice/temp', '21']])
+    assert.deepEqual(
+      (await got.waitFor(1)).map(m => [m.topic, m.payload]),
+      [['devices/alice/temp', '21']]
+    )
     // Outside alice's publish list: PUBACK 0x87, nothing routed.
     await assert.rejects(client.publishAsync('devices/bob/temp', 'spoofed', { qos: 1 }), (err: Error & { code?: number }) => err.code === 0x87)
     await client.publishAsync('devices/alice/temp', '22', { qos: 1 })
     await got.waitFor(2)
-    assert.deepEqual(got.messages.map(m => m.payload), ['21', '22'])
+    assert.deepEqual(
+      got.messages.map(m => m.payload),
+      ['21', '22']
+    )
     await end(client)
   })
 
-  test('a will topic outside the user\'s publish ACL is refused with CONNACK 0x87', async () => {
+  test("a will topic outside the user's publish ACL is refused with CONNACK 0x87", async () => {
     const scram = new ScramClient({ username: 'alice', password: 'wonderland' })
     const client = mqtt.connect(broker.mqttUrl, {
       protocolVersion: 5,
@@ -108,12 +128,18 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
   })
 
   test('an unknown Authentication Method is refused with CONNACK 0x8C and the connection closed [MQTT-4.12.0-1]', async () => {
-    const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'scram-method', properties: { authenticationMethod: 'KERBEROS-9', authenticationData: Buffer.from('x') } })
+    const peer = await rawConnect5(broker.node.ports.mqtt, {
+      clientId: 'scram-method',
+      properties: { authenticationMethod: 'KERBEROS-9', authenticationData: Buffer.from('x') }
+    })
     assert.equal(peer.connack.reasonCode, 0x8c)
     assert.equal(peer.connack.sessionPresent, false) // [MQTT-3.2.2-6]
     await peer.waitClosed()
     // mqtt.js sees the same refusal.
-    await assert.rejects(connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'scram-method-js', properties: { authenticationMethod: 'KERBEROS-9' } }), (err: Error & { code?: number }) => err.code === 0x8c)
+    await assert.rejects(
+      connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'scram-method-js', properties: { authenticationMethod: 'KERBEROS-9' } }),
+      (err: Error & { code?: number }) => err.code === 0x8c
+    )
   })
 
   test('re-authentication: AUTH 0x19 leads through AUTH 0x18 to AUTH 0x00; the connection keeps working [MQTT-4.12.1-1]', async () => {
@@ -123,29 +149,63 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
     const again = new ScramClient({ username: 'alice', password: 'wonderland' })
     client.handleAuth = scramHandleAuth(again)
     const authPackets: IAuthPacket[] = []
-    client.on('packetreceive', p => { if (p.cmd === 'auth') authPackets.push(p) })
-    ;(client as unknown as { _sendPacket(p: IAuthPacket): void })._sendPacket({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: again.clientFirst() } })
-    await withTimeout((async () => { while (!authPackets.some(p => p.reasonCode === 0)) await new Promise(resolve => setTimeout(resolve, 10)) })(), 5000, 'AUTH 0x00 ending the re-authentication')
-    assert.deepEqual(authPackets.map(p => p.reasonCode), [0x18, 0x00])
+    client.on('packetreceive', p => {
+      if (p.cmd === 'auth') authPackets.push(p)
+    })
+    ;(client as unknown as { _sendPacket(p: IAuthPacket): void })._sendPacket({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: METHOD, authenticationData: again.clientFirst() }
+    })
+    await withTimeout(
+      (async () => {
+        while (!authPackets.some(p => p.reasonCode === 0)) await new Promise(resolve => setTimeout(resolve, 10))
+      })(),
+      5000,
+      'AUTH 0x00 ending the re-authentication'
+    )
+    assert.deepEqual(
+      authPackets.map(p => p.reasonCode),
+      [0x18, 0x00]
+    )
     assert.equal(again.verifyServerFinal(authPackets[1]?.properties?.authenticationData), true)
     assert.equal(client.connected, true)
     await client.publishAsync('devices/alice/x', 'after re-auth', { qos: 1 })
-    assert.deepEqual((await got.waitFor(1)).map(m => m.payload), ['after re-auth'])
+    assert.deepEqual(
+      (await got.waitFor(1)).map(m => m.payload),
+      ['after re-auth']
+    )
     await end(client)
   })
 
   test('a re-authentication that fails ends the connection with a DISCONNECT Reason Code (0x87) [§4.12.1] [MQTT-3.14.2-1]', async () => {
     const good = new ScramClient({ username: 'alice', password: 'wonderland' })
     const peer = await rawOpen(broker.node.ports.mqtt)
-    peer.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'scram-reauth-bad', keepalive: 30, properties: { authenticationMethod: METHOD, authenticationData: good.clientFirst() } })
+    peer.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'scram-reauth-bad',
+      keepalive: 30,
+      properties: { authenticationMethod: METHOD, authenticationData: good.clientFirst() }
+    })
     const first = await peer.waitFor<IAuthPacket>('AUTH 0x18', p => p.cmd === 'auth')
-    peer.send({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: METHOD, authenticationData: good.clientFinal(first.properties?.authenticationData) } })
+    peer.send({
+      cmd: 'auth',
+      reasonCode: 0x18,
+      properties: { authenticationMethod: METHOD, authenticationData: good.clientFinal(first.properties?.authenticationData) }
+    })
     assert.equal((await peer.waitFor<IConnackPacket>('CONNACK', p => p.cmd === 'connack')).reasonCode, 0)
     const bad = new ScramClient({ username: 'alice', password: 'wrong' })
     peer.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: bad.clientFirst() } })
     const second = await peer.waitFor<IAuthPacket>('re-authentication AUTH 0x18', p => p.cmd === 'auth' && p !== first)
     assert.equal(second.reasonCode, 0x18)
-    peer.send({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: METHOD, authenticationData: bad.clientFinal(second.properties?.authenticationData) } })
+    peer.send({
+      cmd: 'auth',
+      reasonCode: 0x18,
+      properties: { authenticationMethod: METHOD, authenticationData: bad.clientFinal(second.properties?.authenticationData) }
+    })
     const d = await peer.waitFor<IDisconnectPacket>('DISCONNECT', p => p.cmd === 'disconnect')
     assert.equal(d.reasonCode, 0x87) // 0x86 is a CONNACK code; DISCONNECT has 0x87 Not authorized
     await peer.waitClosed()
@@ -163,14 +223,23 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
     const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'plain-then-auth', username: 'bob', password: Buffer.from('builder') })
     assert.equal(peer.connack.reasonCode, 0)
     assert.equal(peer.connack.properties?.authenticationMethod, undefined) // [MQTT-4.12.0-6]
-    peer.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: new ScramClient({ username: 'bob', password: 'builder' }).clientFirst() } })
+    peer.send({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: METHOD, authenticationData: new ScramClient({ username: 'bob', password: 'builder' }).clientFirst() }
+    })
     const d = await peer.waitFor<IDisconnectPacket>('DISCONNECT', p => p.cmd === 'disconnect')
     assert.equal(d.reasonCode, 0x82)
     await peer.waitClosed()
   })
 
   test('Authentication Data without an Authentication Method in CONNECT: CONNACK 0x82 [§3.1.2.11.10]', async () => {
-    const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'auth-data-only', username: 'bob', password: Buffer.from('builder'), properties: { authenticationData: Buffer.from('x') } })
+    const peer = await rawConnect5(broker.node.ports.mqtt, {
+      clientId: 'auth-data-only',
+      username: 'bob',
+      password: Buffer.from('builder'),
+      properties: { authenticationData: Buffer.from('x') }
+    })
     assert.equal(peer.connack.reasonCode, 0x82)
     await peer.waitClosed()
   })
@@ -178,7 +247,15 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
   test('an AUTH that does not continue the exchange before CONNACK is refused (CONNACK 0x82) [MQTT-4.12.0-4]', async () => {
     const scram = new ScramClient({ username: 'alice', password: 'wonderland' })
     const peer = await rawOpen(broker.node.ports.mqtt)
-    peer.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'scram-wrong-step', keepalive: 30, properties: { authenticationMethod: METHOD, authenticationData: scram.clientFirst() } })
+    peer.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'scram-wrong-step',
+      keepalive: 30,
+      properties: { authenticationMethod: METHOD, authenticationData: scram.clientFirst() }
+    })
     await peer.waitFor('AUTH 0x18', p => p.cmd === 'auth')
     peer.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: Buffer.from('x') } })
     const connack = await peer.waitFor<IConnackPacket>('CONNACK', p => p.cmd === 'connack')
@@ -187,7 +264,10 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
   })
 
   test('password authentication at MQTT 5: a wrong password gets CONNACK 0x86, none (anonymous off) 0x87 [MQTT-3.1.4-2]', async () => {
-    await assert.rejects(connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'pw-bad', username: 'bob', password: 'wrong' }), (err: Error & { code?: number }) => err.code === 0x86)
+    await assert.rejects(
+      connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'pw-bad', username: 'bob', password: 'wrong' }),
+      (err: Error & { code?: number }) => err.code === 0x86
+    )
     await assert.rejects(connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'pw-none' }), (err: Error & { code?: number }) => err.code === 0x87)
     const ok = await connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'pw-ok', username: 'bob', password: 'builder' })
     const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'pw-ok-raw', username: 'bob', password: Buffer.from('builder') })

@@ -15,7 +15,7 @@ import { startBrokerProcess, type BrokerProcess } from './support/broker-process
 import { connect, collector, end, type Received } from './support/mqtt-helpers.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 
-const NEVER = 0xFFFFFFFF
+const NEVER = 0xffffffff
 const SHORT_EXPIRY_S = 2
 const ACKED_BEFORE_KILL = 1000
 const BURST = 20_000
@@ -23,7 +23,7 @@ const BURST = 20_000
 const urlOf = (b: BrokerProcess): string => `mqtt://127.0.0.1:${b.ports.mqtt}`
 const connackOf = (client: MqttClient): IConnackPacket => (client as unknown as { connackPacket: IConnackPacket }).connackPacket
 
-async function session (url: string, clientId: string, expiry: number, filters: string[], will?: string): Promise<MqttClient> {
+async function session(url: string, clientId: string, expiry: number, filters: string[], will?: string): Promise<MqttClient> {
   const client = await connect(url, {
     protocolVersion: 5,
     clientId,
@@ -36,7 +36,7 @@ async function session (url: string, clientId: string, expiry: number, filters: 
 }
 
 /** Payloads of data messages as numbers; checks order (duplicates allowed at QoS 1) and that every acked one is there. */
-function assertAllAckedInOrder (messages: Received[], acked: Set<number>, what: string, alsoSeen: Received[] = []): void {
+function assertAllAckedInOrder(messages: Received[], acked: Set<number>, what: string, alsoSeen: Received[] = []): void {
   let last = -1
   const seen = new Set<number>()
   for (const m of messages) {
@@ -76,7 +76,13 @@ for (const when of ['right after the last PUBACK', 'in the middle of a publish b
         if (when === 'right after the last PUBACK') {
           // 100 in flight at once, so acks come back from group commits as under real load.
           for (let base = 0; base < ACKED_BEFORE_KILL; base += 100) {
-            await Promise.all(Array.from({ length: 100 }, (_, i) => pub.publishAsync('crash5/data', String(base + i), { qos: 1 }).then(() => { acked.add(base + i) })))
+            await Promise.all(
+              Array.from({ length: 100 }, (_, i) =>
+                pub.publishAsync('crash5/data', String(base + i), { qos: 1 }).then(() => {
+                  acked.add(base + i)
+                })
+              )
+            )
           }
           await first.kill()
         } else {
@@ -84,10 +90,13 @@ for (const when of ['right after the last PUBACK', 'in the middle of a publish b
           // broker still works through the rest (mqtt.js reads PUBACKs slower than the broker sends them).
           let killed: Promise<void> | undefined
           for (let i = 0; i < BURST; i++) {
-            pub.publishAsync('crash5/data', String(i), { qos: 1 }).then(() => {
-              acked.add(i)
-              killed ??= first.kill()
-            }, () => {})
+            pub.publishAsync('crash5/data', String(i), { qos: 1 }).then(
+              () => {
+                acked.add(i)
+                killed ??= first.kill()
+              },
+              () => {}
+            )
           }
           await eventually('the first PUBACK and the kill', () => killed !== undefined, 30_000)
           await killed
@@ -116,13 +125,20 @@ for (const when of ['right after the last PUBACK', 'in the middle of a publish b
         assert.equal(connackOf(neverBack).sessionPresent, true, 'the never-expiring session resumes')
         const neverGot = collector(neverBack)
         const neverHad = new Set(data(neverBefore).map(m => m.payload))
-        await eventually('the never-expiring session to have every PUBACKed message', () => {
-          const all = new Set([...neverHad, ...data(neverGot).map(m => m.payload)])
-          return [...ackedAtKill].every(n => all.has(String(n)))
-        }, 30_000)
+        await eventually(
+          'the never-expiring session to have every PUBACKed message',
+          () => {
+            const all = new Set([...neverHad, ...data(neverGot).map(m => m.payload)])
+            return [...ackedAtKill].every(n => all.has(String(n)))
+          },
+          30_000
+        )
         assertAllAckedInOrder(data(neverGot), ackedAtKill, 'k-never after the restart', data(neverBefore))
 
-        for (const [clientId, expiry] of [['k-exp0', 0], ['k-short', SHORT_EXPIRY_S]] as const) {
+        for (const [clientId, expiry] of [
+          ['k-exp0', 0],
+          ['k-short', SHORT_EXPIRY_S]
+        ] as const) {
           const back = await session(url2, clientId, expiry, [])
           const got = collector(back)
           assert.equal(connackOf(back).sessionPresent, false, `${clientId} is gone after the restart`)
@@ -133,7 +149,10 @@ for (const when of ['right after the last PUBACK', 'in the middle of a publish b
         const pub2 = await connect(url2, { protocolVersion: 5, clientId: 'k-pub-2' })
         const longCount = longGot.messages.length
         await pub2.publishAsync('crash5/data', 'after restart', { qos: 1 })
-        await eventually('the new message at the resumed session', () => longGot.messages.length > longCount && longGot.messages.at(-1)?.payload === 'after restart')
+        await eventually(
+          'the new message at the resumed session',
+          () => longGot.messages.length > longCount && longGot.messages.at(-1)?.payload === 'after restart'
+        )
         await end(pub2, longBack, neverBack)
       } finally {
         await second?.terminate()

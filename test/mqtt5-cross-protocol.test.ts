@@ -29,7 +29,9 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
     await broker.close()
   })
 
-  test('AMQP -> MQTT 5: content-type, correlation-id, reply-to, expiration and headers arrive as Content Type, Correlation Data, Response Topic, Message Expiry Interval and User Properties', { timeout: 15_000 }, async () => {
+  test('AMQP -> MQTT 5: content-type, correlation-id, reply-to, expiration and headers arrive as Content Type, Correlation Data, Response Topic, Message Expiry Interval and User Properties', {
+    timeout: 15_000
+  }, async () => {
     const v5 = await connect(broker.mqttUrl, V5)
     const v4 = await connect(broker.mqttUrl, { protocolVersion: 4 })
     const ch = await a.channel(amqp)
@@ -65,7 +67,9 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
     }
   })
 
-  test('MQTT 5 -> AMQP: the same properties arrive as content-type, correlation-id, reply-to, expiration and headers (with x-mqtt-payload-format-indicator)', { timeout: 15_000 }, async () => {
+  test('MQTT 5 -> AMQP: the same properties arrive as content-type, correlation-id, reply-to, expiration and headers (with x-mqtt-payload-format-indicator)', {
+    timeout: 15_000
+  }, async () => {
     const ch = await a.channel(amqp)
     const { queue } = await ch.assertQueue('', { exclusive: true })
     await ch.bindQueue(queue, 'amq.topic', 'svc.answers.#')
@@ -106,13 +110,19 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
     }
   })
 
-  test('a round trip MQTT 5 -> AMQP -> MQTT 5 keeps Response Topic, Correlation Data and User Properties (a repeated name, in order) [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-18]', { timeout: 15_000 }, async () => {
+  test('a round trip MQTT 5 -> AMQP -> MQTT 5 keeps Response Topic, Correlation Data and User Properties (a repeated name, in order) [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-18]', {
+    timeout: 15_000
+  }, async () => {
     // An AMQP service answering MQTT requests: it copies correlation-id and headers into its reply.
     const ch = await a.channel(amqp)
     const { queue } = await ch.assertQueue('', { exclusive: true })
     await ch.bindQueue(queue, 'amq.topic', 'rr.requests')
     await a.consume(ch, queue, { noAck: true }, m => {
-      ch.publish('amq.topic', m.properties.replyTo as string, Buffer.from(`re: ${m.content.toString()}`), { deliveryMode: 2, correlationId: m.properties.correlationId, headers: m.properties.headers })
+      ch.publish('amq.topic', m.properties.replyTo as string, Buffer.from(`re: ${m.content.toString()}`), {
+        deliveryMode: 2,
+        correlationId: m.properties.correlationId,
+        headers: m.properties.headers
+      })
     })
     const requester = await connect(broker.mqttUrl, V5)
     const { client: rawRequester } = await RawMqttClient.connect(broker.node.ports.mqtt, { clientId: 'rr-raw' })
@@ -120,7 +130,10 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
     try {
       const answers = collector(requester)
       await requester.subscribeAsync('rr/answers/#', { qos: 1 })
-      await requester.publishAsync('rr/requests', 'ping', { qos: 1, properties: { responseTopic: 'rr/answers/me', correlationData: Buffer.from('c-1'), userProperties: { a: ['1', '3'], b: '2' } } })
+      await requester.publishAsync('rr/requests', 'ping', {
+        qos: 1,
+        properties: { responseTopic: 'rr/answers/me', correlationData: Buffer.from('c-1'), userProperties: { a: ['1', '3'], b: '2' } }
+      })
       const [ans] = await answers.waitFor(1)
       assert.equal(ans?.topic, 'rr/answers/me')
       assert.equal(ans?.payload, 're: ping')
@@ -134,7 +147,11 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
 
   test('retained from AMQP (x-mqtt-retain: true) reaches a later MQTT 5 subscriber with RETAIN 1 and its properties', { timeout: 15_000 }, async () => {
     const confirm = await amqp.createConfirmChannel()
-    confirm.publish('amq.topic', 'amqp-kept.pump', Buffer.from('on'), { deliveryMode: 2, contentType: 'text/plain', headers: { 'x-mqtt-retain': true, site: 'north' } })
+    confirm.publish('amq.topic', 'amqp-kept.pump', Buffer.from('on'), {
+      deliveryMode: 2,
+      contentType: 'text/plain',
+      headers: { 'x-mqtt-retain': true, site: 'north' }
+    })
     await confirm.waitForConfirms()
     await confirm.close()
     const late = await connect(broker.mqttUrl, V5)
@@ -144,14 +161,16 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
       const [m] = await inbox.waitFor(1)
       assert.deepEqual([m?.topic, m?.payload, m?.retain, m?.qos], ['amqp-kept/pump', 'on', true, 1])
       assert.equal(m?.properties?.contentType, 'text/plain')
-      assert.deepEqual({ ...(m?.properties?.userProperties as object) }, { site: 'north' }, 'x-mqtt-retain is the mapping\'s own header, not a User Property')
+      assert.deepEqual({ ...(m?.properties?.userProperties as object) }, { site: 'north' }, "x-mqtt-retain is the mapping's own header, not a User Property")
       await late.publishAsync('amqp-kept/pump', '', { qos: 1, retain: true })
     } finally {
       await end(late)
     }
   })
 
-  test('an AMQP client consumes an MQTT session queue (basic.get and basic.consume); the returning MQTT client finds it drained', { timeout: 15_000 }, async () => {
+  test('an AMQP client consumes an MQTT session queue (basic.get and basic.consume); the returning MQTT client finds it drained', {
+    timeout: 15_000
+  }, async () => {
     const opts = { ...V5, clientId: 'amqp-drained', clean: false, properties: { sessionExpiryInterval: 600 } }
     const device = await connect(broker.mqttUrl, opts)
     await device.subscribeAsync('inbox/#', { qos: 1 })
@@ -186,7 +205,9 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
     }
   })
 
-  test('deleting an MQTT session queue over AMQP: the MQTT 5 client gets DISCONNECT 0x98, the session is gone, and the client id connects again with a new session', { timeout: 20_000 }, async () => {
+  test('deleting an MQTT session queue over AMQP: the MQTT 5 client gets DISCONNECT 0x98, the session is gone, and the client id connects again with a new session', {
+    timeout: 20_000
+  }, async () => {
     const port = broker.node.ports.mqtt
     const props = { clean: false, properties: { sessionExpiryInterval: 600 } }
     const { client: device } = await RawMqttClient.connect(port, { clientId: 'deleted-5', ...props })
@@ -196,7 +217,7 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
     const ch = await a.channel(amqp)
     try {
       await ch.deleteQueue('mqtt-session/deleted-5')
-      const [d] = await device.waitFor('disconnect', 1) as IDisconnectPacket[]
+      const [d] = (await device.waitFor('disconnect', 1)) as IDisconnectPacket[]
       assert.equal(d?.reasonCode, 0x98)
       await device.closed
       // The client id is free: a new session (present 0) that subscribes and receives again; then the
@@ -210,7 +231,7 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
           again.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'del/#', qos: 0 }] })
           await again.waitFor('suback', 1)
           await pub.publishAsync('del/x', payload, { qos: 1 })
-          const [p] = await again.waitFor('publish', 1) as IPublishPacket[]
+          const [p] = (await again.waitFor('publish', 1)) as IPublishPacket[]
           assert.equal(String(p?.payload), payload)
           await again.destroy()
           await ch.deleteQueue('mqtt-session/deleted-5')
@@ -223,7 +244,7 @@ describe('MQTT 5 and AMQP 0-9-1 together', { timeout: 120_000 }, () => {
     }
   })
 
-  test('deleting a 3.1.1 client\'s session queue over AMQP closes its connection', { timeout: 15_000 }, async () => {
+  test("deleting a 3.1.1 client's session queue over AMQP closes its connection", { timeout: 15_000 }, async () => {
     const device = await connect(broker.mqttUrl, { protocolVersion: 4, clientId: 'deleted-4', clean: false })
     await device.subscribeAsync('del4/#', { qos: 1 })
     const ch = await a.channel(amqp)

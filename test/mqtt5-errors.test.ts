@@ -10,12 +10,21 @@ import { rawConnect5, rawOpen, wire, type RawPeer } from './support/raw-mqtt.ts'
 import { holdsFor } from './support/wait.ts'
 import { adminFetch } from './support/admin-http.ts'
 
-const P = { sessionExpiry: 0x11, receiveMaximum: 0x21, maximumPacketSize: 0x27, topicAlias: 0x23, contentType: 0x03, messageExpiry: 0x02, subscriptionId: 0x0b, userProperty: 0x26 }
+const P = {
+  sessionExpiry: 0x11,
+  receiveMaximum: 0x21,
+  maximumPacketSize: 0x27,
+  topicAlias: 0x23,
+  contentType: 0x03,
+  messageExpiry: 0x02,
+  subscriptionId: 0x0b,
+  userProperty: 0x26
+}
 const MAX_PACKET_BYTES = 4096
 const RECEIVE_MAXIMUM = 3
 const TOPIC_ALIAS_MAXIMUM = 5
 
-async function serverDisconnect (peer: RawPeer): Promise<IDisconnectPacket> {
+async function serverDisconnect(peer: RawPeer): Promise<IDisconnectPacket> {
   const d = await peer.waitFor<IDisconnectPacket>('server DISCONNECT', p => p.cmd === 'disconnect')
   await peer.waitClosed()
   return d
@@ -32,10 +41,12 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     })
     port = broker.node.ports.mqtt
   })
-  after(async () => { await broker.close() })
+  after(async () => {
+    await broker.close()
+  })
 
   /** A healthy MQTT 5 pair still gets a QoS 1 message through: one bad connection cost only itself. */
-  async function stillServing (): Promise<void> {
+  async function stillServing(): Promise<void> {
     const sub = await connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'healthy-sub' })
     const pub = await connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'healthy-pub' })
     const got = collector(sub)
@@ -56,7 +67,10 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
   })
 
   test('Receive Maximum 0 or Maximum Packet Size 0 in CONNECT: CONNACK 0x82 [§3.1.2.11.3] [§3.1.2.11.4]', async () => {
-    for (const [name, prop] of [['Receive Maximum', wire.prop.u16(P.receiveMaximum, 0)], ['Maximum Packet Size', wire.prop.u32(P.maximumPacketSize, 0)]] as const) {
+    for (const [name, prop] of [
+      ['Receive Maximum', wire.prop.u16(P.receiveMaximum, 0)],
+      ['Maximum Packet Size', wire.prop.u32(P.maximumPacketSize, 0)]
+    ] as const) {
       const peer = await rawOpen(port)
       peer.write(wire.connect5(`zero-${name.length}`, wire.props(prop)))
       const connack = await peer.waitFor<IConnackPacket>(`CONNACK refusing ${name} 0`, p => p.cmd === 'connack')
@@ -93,7 +107,10 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     const peer = await rawConnect5(port, { clientId: 'dup-publish' })
     peer.write(wire.publish5('dup/x', 'twice', wire.props(wire.prop.utf8(P.contentType, 'a'), wire.prop.utf8(P.contentType, 'b')), 1))
     assert.equal((await serverDisconnect(peer)).reasonCode, 0x82)
-    assert.equal(peer.packets.some(p => p.cmd === 'puback'), false)
+    assert.equal(
+      peer.packets.some(p => p.cmd === 'puback'),
+      false
+    )
     await holdsFor('the bad publish was not routed', () => got.messages.length === 0, 200)
     await end(watcher)
     await stillServing()
@@ -108,7 +125,10 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     peer.write(wire.publish5('up/x', 'pairs', wire.props(up('k', '2'), up('a', 'x'), up('k', '1')), 1, 9))
     await peer.waitFor('PUBACK', p => p.cmd === 'puback')
     const [m] = await got.waitFor(1)
-    assert.deepEqual(Object.entries({ ...(m?.properties?.userProperties as object) }), [['k', ['2', '1']], ['a', 'x']])
+    assert.deepEqual(Object.entries({ ...(m?.properties?.userProperties as object) }), [
+      ['k', ['2', '1']],
+      ['a', 'x']
+    ])
     peer.destroy()
     await end(watcher)
   })
@@ -136,7 +156,13 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     peer.write(wire.publish5('alias/set', 'set', wire.props(wire.prop.u16(P.topicAlias, TOPIC_ALIAS_MAXIMUM)), 1, 1))
     peer.write(wire.publish5('', 'used', wire.props(wire.prop.u16(P.topicAlias, TOPIC_ALIAS_MAXIMUM)), 1, 2))
     await got.waitFor(2)
-    assert.deepEqual(got.messages.map(m => [m.topic, m.payload]), [['alias/set', 'set'], ['alias/set', 'used']])
+    assert.deepEqual(
+      got.messages.map(m => [m.topic, m.payload]),
+      [
+        ['alias/set', 'set'],
+        ['alias/set', 'used']
+      ]
+    )
     peer.destroy()
     await peer.closed
     const next = await rawConnect5(port, { clientId: 'alias-ok' })
@@ -200,7 +226,10 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     const peer = await rawConnect5(port, { clientId: 'subid-0' })
     peer.write(wire.packet(0x82, wire.u16(1), wire.props(wire.prop.varint(P.subscriptionId, 0)), wire.utf8('subid/#'), Buffer.from([1])))
     assert.equal((await serverDisconnect(peer)).reasonCode, 0x82)
-    assert.equal(peer.packets.some(p => p.cmd === 'suback'), false)
+    assert.equal(
+      peer.packets.some(p => p.cmd === 'suback'),
+      false
+    )
     await stillServing()
   })
 
@@ -211,7 +240,11 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
   })
 
   test('a first packet other than CONNECT: closed without any packet [MQTT-3.1.0-1] [MQTT-3.14.0-1]', async () => {
-    for (const first of [wire.publish5('early', 'x'), Buffer.from([0xc0, 0x00]), wire.packet(0x82, wire.u16(1), wire.props(), wire.utf8('a'), Buffer.from([0]))]) {
+    for (const first of [
+      wire.publish5('early', 'x'),
+      Buffer.from([0xc0, 0x00]),
+      wire.packet(0x82, wire.u16(1), wire.props(), wire.utf8('a'), Buffer.from([0]))
+    ]) {
       const peer = await rawOpen(port)
       peer.write(first)
       await peer.waitClosed()
@@ -235,7 +268,7 @@ describe('MQTT 5 protocol errors close that connection with the right reason cod
     assert.equal(d.properties?.sessionExpiryInterval, undefined)
   })
 
-  test('no Reason String where it would break the client\'s Maximum Packet Size: DISCONNECT and a refusing CONNACK [MQTT-3.14.2-3] [MQTT-3.2.2-19]', async () => {
+  test("no Reason String where it would break the client's Maximum Packet Size: DISCONNECT and a refusing CONNACK [MQTT-3.14.2-3] [MQTT-3.2.2-19]", async () => {
     const peer = await rawConnect5(port, { clientId: 'small-max', properties: { maximumPacketSize: 30 } })
     const connackBytes = peer.bytes()
     peer.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'small-max', keepalive: 30 })
@@ -296,6 +329,8 @@ describe('PUBLISH checks after CONNACK', { timeout: 30_000 }, () => {
       await holdsFor('one delivery only', () => got.messages.length === 1, 200)
       peer.destroy()
       await end(watcher)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 })

@@ -15,26 +15,32 @@ const connackOf = (client: MqttClient): IConnackPacket => (client as unknown as 
 const sessionExists = (broker: TestBroker, clientId: string): boolean => broker.node.broker.vhost('/')?.queueNamed(sessionQueueName(clientId)) !== undefined
 
 /** DISCONNECT with a reason code (and properties), then the close: a graceful end. */
-async function disconnect (client: MqttClient, reasonCode = 0, properties?: IDisconnectPacket['properties']): Promise<void> {
+async function disconnect(client: MqttClient, reasonCode = 0, properties?: IDisconnectPacket['properties']): Promise<void> {
   await withTimeout(client.endAsync(false, properties === undefined ? { reasonCode } : { reasonCode, properties }), 5000, 'DISCONNECT and close')
 }
 
 /** The 'disconnect' packet a server sends to an mqtt.js client, or a rejection after timeoutMs. */
-function serverDisconnect (client: MqttClient, timeoutMs = 5000): Promise<IDisconnectPacket> {
+function serverDisconnect(client: MqttClient, timeoutMs = 5000): Promise<IDisconnectPacket> {
   return withTimeout(new Promise(resolve => client.once('disconnect', resolve)), timeoutMs, 'server DISCONNECT')
 }
 
-async function publishAll (url: string, topic: string, payloads: string[], qos: 0 | 1 | 2 = 1): Promise<void> {
+async function publishAll(url: string, topic: string, payloads: string[], qos: 0 | 1 | 2 = 1): Promise<void> {
   const pub = await connect(url, v5(`pub-${Math.random().toString(36).slice(2)}`))
   try {
     for (const p of payloads) await pub.publishAsync(topic, p, { qos })
-  } finally { await end(pub) }
+  } finally {
+    await end(pub)
+  }
 }
 
 describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker() })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.close()
+  })
 
   test('Session Expiry 0 (absent) ends the session when the connection closes [MQTT-3.1.2-23] [MQTT-3.2.2-3]', async () => {
     const sub = await connect(broker.mqttUrl, v5('exp0', { clean: false }))
@@ -61,7 +67,10 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     assert.equal(connackOf(back).sessionPresent, true)
     const got = collector(back)
     await got.waitFor(20)
-    assert.deepEqual(got.messages.map(m => [m.payload, m.qos]), payloads.map(p => [p, 1]))
+    assert.deepEqual(
+      got.messages.map(m => [m.payload, m.qos]),
+      payloads.map(p => [p, 1])
+    )
     // The subscription is part of the resumed session: a new publish reaches it too.
     await publishAll(broker.mqttUrl, 'expN/data', ['after'])
     assert.equal((await got.waitFor(21)).at(-1)?.payload, 'after')
@@ -116,7 +125,10 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     await holdsFor('the session outlives the 1 s it had at CONNECT', () => sessionExists(broker, 'discN'), 1800)
     const back = await connect(broker.mqttUrl, v5('discN', { clean: false }))
     assert.equal(connackOf(back).sessionPresent, true)
-    assert.deepEqual((await collector(back).waitFor(1)).map(m => m.payload), ['kept'])
+    assert.deepEqual(
+      (await collector(back).waitFor(1)).map(m => m.payload),
+      ['kept']
+    )
     await end(back)
   })
 
@@ -124,7 +136,11 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     const watcher = await connect(broker.mqttUrl, v5('raise-watch'))
     const wills = collector(watcher)
     await watcher.subscribeAsync('raise/will', { qos: 1 })
-    const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'raise0', clean: false, will: { topic: 'raise/will', payload: Buffer.from('gone'), qos: 1, retain: false } })
+    const peer = await rawConnect5(broker.node.ports.mqtt, {
+      clientId: 'raise0',
+      clean: false,
+      will: { topic: 'raise/will', payload: Buffer.from('gone'), qos: 1, retain: false }
+    })
     assert.equal(peer.connack.reasonCode, 0)
     peer.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 60 } })
     const reply = await peer.waitFor<IDisconnectPacket>('server DISCONNECT', p => p.cmd === 'disconnect')
@@ -132,18 +148,27 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     assert.equal(reply.properties?.sessionExpiryInterval, undefined) // [MQTT-3.14.2-2]
     await peer.waitClosed()
     // Not a normal disconnection, so the will goes [MQTT-3.1.2-8], and the expiry stayed 0.
-    assert.deepEqual((await wills.waitFor(1)).map(m => m.payload), ['gone'])
+    assert.deepEqual(
+      (await wills.waitFor(1)).map(m => m.payload),
+      ['gone']
+    )
     await eventually('the expiry-0 session to end', () => !sessionExists(broker, 'raise0'))
     await end(watcher)
   })
 
   test('a client that goes away before its CONNACK leaves its session to expire as a disconnect does [MQTT-4.1.0-2]', async () => {
-    for (const [clientId, expiry] of [['gone-early-0', 0], ['gone-early-1', 1]] as const) {
+    for (const [clientId, expiry] of [
+      ['gone-early-0', 0],
+      ['gone-early-1', 1]
+    ] as const) {
       const peer = await rawOpen(broker.node.ports.mqtt)
       peer.write(wire.packet(0x10, wire.utf8('MQTT'), Buffer.from([5, 0x00]), wire.u16(30), wire.props(wire.prop.u32(0x11, expiry)), wire.utf8(clientId)))
       peer.destroy() // at once: the close comes while the session is being opened, before the CONNACK
       await peer.closed
-      await eventually(`the session of ${clientId} to be opened`, () => sessionExists(broker, clientId) || broker.logs.some(l => l.msg === 'mqtt session ended' && l.clientId === clientId))
+      await eventually(
+        `the session of ${clientId} to be opened`,
+        () => sessionExists(broker, clientId) || broker.logs.some(l => l.msg === 'mqtt session ended' && l.clientId === clientId)
+      )
       await eventually(`the session of ${clientId} to end (expiry ${expiry} s)`, () => !sessionExists(broker, clientId), 5000)
       const back = await connect(broker.mqttUrl, v5(clientId, { clean: false }))
       assert.equal(connackOf(back).sessionPresent, false)
@@ -158,7 +183,10 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     await publishAll(broker.mqttUrl, 'v31/x', ['from-5'])
     const back = await connect(broker.mqttUrl, { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'v31', clean: false })
     assert.equal(connackOf(back).sessionPresent, true)
-    assert.deepEqual((await collector(back).waitFor(1)).map(m => m.payload), ['from-5'])
+    assert.deepEqual(
+      (await collector(back).waitFor(1)).map(m => m.payload),
+      ['from-5']
+    )
     await end(back)
     await eventually('3.1 session row', () => sessionExists(broker, 'v31'))
     const clean = await connect(broker.mqttUrl, { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'v31', clean: true })
@@ -170,11 +198,16 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     await sub.subscribeAsync('v4p/#', { qos: 1 })
     await end(sub)
     await publishAll(broker.mqttUrl, 'v4p/x', ['one', 'two'])
-    const row = broker.node.store.db.prepare('SELECT expiry_seconds FROM mqtt_sessions WHERE client_id = ?').get('v4-persist') as { expiry_seconds: number | null } | undefined
+    const row = broker.node.store.db.prepare('SELECT expiry_seconds FROM mqtt_sessions WHERE client_id = ?').get('v4-persist') as
+      | { expiry_seconds: number | null }
+      | undefined
     assert.deepEqual(row, { expiry_seconds: null })
     const back = await connect(broker.mqttUrl, { clientId: 'v4-persist', clean: false })
     assert.equal(connackOf(back).sessionPresent, true)
-    assert.deepEqual((await collector(back).waitFor(2)).map(m => m.payload), ['one', 'two'])
+    assert.deepEqual(
+      (await collector(back).waitFor(2)).map(m => m.payload),
+      ['one', 'two']
+    )
     await end(back)
     // A 3.1.1 clean session keeps nothing.
     const clean = await connect(broker.mqttUrl, { clientId: 'v4-persist', clean: true })
@@ -186,8 +219,12 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
 
 describe('MQTT client identifiers and takeover', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker() })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.close()
+  })
 
   test('3.1.1: a zero-length client id with clean session gets an assigned, unique id [MQTT-3.1.3-6 (3.1.1)]', async () => {
     const a = await rawConnect5(broker.node.ports.mqtt, { protocolVersion: 4, clientId: '', clean: true })
@@ -260,13 +297,23 @@ describe('MQTT client identifiers and takeover', { timeout: 60_000 }, () => {
     assert.equal(connackOf(second).sessionPresent, true)
     const got = collector(second)
     await publishAll(broker.mqttUrl, 'twin/x', ['to-the-new-one'])
-    assert.deepEqual((await got.waitFor(1)).map(m => m.payload), ['to-the-new-one'])
+    assert.deepEqual(
+      (await got.waitFor(1)).map(m => m.payload),
+      ['to-the-new-one']
+    )
     await disconnect(second, 0, { sessionExpiryInterval: 0 })
   })
 
   test('two CONNECTs with one client id at the same moment: one takes the other over, never both connected [MQTT-3.1.4-3]', async () => {
     for (const round of [1, 2, 3]) {
-      const connectBytes = wire.packet(0x10, wire.utf8('MQTT'), Buffer.from([5, 0x00]), wire.u16(30), wire.props(wire.prop.u32(0x11, 60)), wire.utf8('twin-race'))
+      const connectBytes = wire.packet(
+        0x10,
+        wire.utf8('MQTT'),
+        Buffer.from([5, 0x00]),
+        wire.u16(30),
+        wire.props(wire.prop.u32(0x11, 60)),
+        wire.utf8('twin-race')
+      )
       const a = await rawOpen(broker.node.ports.mqtt)
       const b = await rawOpen(broker.node.ports.mqtt)
       a.write(connectBytes)
@@ -295,7 +342,10 @@ describe('MQTT client identifiers and takeover', { timeout: 60_000 }, () => {
     assert.equal(connackOf(ws).sessionPresent, true)
     const got = collector(ws)
     await publishAll(broker.mqttUrl, 'xt/x', ['over ws'])
-    assert.deepEqual((await got.waitFor(1)).map(m => m.payload), ['over ws'])
+    assert.deepEqual(
+      (await got.waitFor(1)).map(m => m.payload),
+      ['over ws']
+    )
     await disconnect(ws, 0, { sessionExpiryInterval: 0 })
     await end(tcp)
   })
@@ -309,41 +359,63 @@ describe('MQTT client identifiers and takeover', { timeout: 60_000 }, () => {
     await end(first, second)
   })
 
-  test('a takeover with Clean Start 1 ends the old session; the old connection\'s will is published [MQTT-3.1.4-3] [MQTT-3.1.2-4]', async () => {
+  test("a takeover with Clean Start 1 ends the old session; the old connection's will is published [MQTT-3.1.4-3] [MQTT-3.1.2-4]", async () => {
     const watcher = await connect(broker.mqttUrl, v5('twin-watch'))
     const wills = collector(watcher)
     await watcher.subscribeAsync('twin-will', { qos: 1 })
-    const first = await connect(broker.mqttUrl, v5('twin-clean', { clean: false, properties: { sessionExpiryInterval: 60 }, will: { topic: 'twin-will', payload: Buffer.from('first gone'), qos: 1, retain: false } }))
+    const first = await connect(
+      broker.mqttUrl,
+      v5('twin-clean', {
+        clean: false,
+        properties: { sessionExpiryInterval: 60 },
+        will: { topic: 'twin-will', payload: Buffer.from('first gone'), qos: 1, retain: false }
+      })
+    )
     await first.subscribeAsync('twin-clean/#', { qos: 1 })
     const kicked = serverDisconnect(first)
     const second = await connect(broker.mqttUrl, v5('twin-clean', { clean: true }))
     assert.equal((await kicked).reasonCode, 0x8e)
     assert.equal(connackOf(second).sessionPresent, false)
-    assert.deepEqual((await wills.waitFor(1)).map(m => m.payload), ['first gone'])
+    assert.deepEqual(
+      (await wills.waitFor(1)).map(m => m.payload),
+      ['first gone']
+    )
     await end(second, watcher, first)
   })
 })
 
 describe('MQTT 5 wills', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker() })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.close()
+  })
 
-  async function watch (topic: string): Promise<{ client: MqttClient, got: ReturnType<typeof collector> }> {
+  async function watch(topic: string): Promise<{ client: MqttClient; got: ReturnType<typeof collector> }> {
     const client = await connect(broker.mqttUrl, v5(`watch-${topic.replace(/\W/g, '-')}`))
     const got = collector(client)
     await client.subscribeAsync(topic, { qos: 1 })
     return { client, got }
   }
 
-  const will = (topic: string, payload: string, properties?: Record<string, unknown>): IClientOptions['will'] =>
-    ({ topic, payload: Buffer.from(payload), qos: 1, retain: false, ...(properties === undefined ? {} : { properties }) })
+  const will = (topic: string, payload: string, properties?: Record<string, unknown>): IClientOptions['will'] => ({
+    topic,
+    payload: Buffer.from(payload),
+    qos: 1,
+    retain: false,
+    ...(properties === undefined ? {} : { properties })
+  })
 
   test('the will is published when the connection closes without DISCONNECT [MQTT-3.1.2-8]', async () => {
     const w = await watch('will/drop')
     const c = await connect(broker.mqttUrl, v5('will-drop', { will: will('will/drop', 'dropped') }))
     c.stream.destroy()
-    assert.deepEqual((await w.got.waitFor(1)).map(m => m.payload), ['dropped'])
+    assert.deepEqual(
+      (await w.got.waitFor(1)).map(m => m.payload),
+      ['dropped']
+    )
     await end(c, w.client)
   })
 
@@ -372,26 +444,38 @@ describe('MQTT 5 wills', { timeout: 60_000 }, () => {
     const w = await watch('will/0x04')
     const c = await connect(broker.mqttUrl, v5('will-04', { will: will('will/0x04', 'asked for') }))
     await disconnect(c, 0x04)
-    assert.deepEqual((await w.got.waitFor(1)).map(m => m.payload), ['asked for'])
+    assert.deepEqual(
+      (await w.got.waitFor(1)).map(m => m.payload),
+      ['asked for']
+    )
     await end(w.client)
   })
 
   test('Will Delay Interval delays the will [MQTT-3.1.2-8]', async () => {
     const w = await watch('will/delayed')
-    const c = await connect(broker.mqttUrl, v5('will-delay', { clean: false, properties: { sessionExpiryInterval: 60 }, will: will('will/delayed', 'late', { willDelayInterval: 1 }) }))
+    const c = await connect(
+      broker.mqttUrl,
+      v5('will-delay', { clean: false, properties: { sessionExpiryInterval: 60 }, will: will('will/delayed', 'late', { willDelayInterval: 1 }) })
+    )
     const droppedAt = Date.now()
     c.stream.destroy()
     await w.got.waitFor(1, 5000)
     const waitedMs = Date.now() - droppedAt
     assert.ok(waitedMs >= 900, `will published after ${waitedMs} ms, before its 1 s delay`)
-    assert.deepEqual(w.got.messages.map(m => m.payload), ['late'])
+    assert.deepEqual(
+      w.got.messages.map(m => m.payload),
+      ['late']
+    )
     const back = await connect(broker.mqttUrl, v5('will-delay', { clean: true }))
     await end(back, w.client)
   })
 
   test('a reconnect within the Will Delay Interval cancels the will [MQTT-3.1.3-9]', async () => {
     const w = await watch('will/cancelled')
-    const c = await connect(broker.mqttUrl, v5('will-cancel', { clean: false, properties: { sessionExpiryInterval: 60 }, will: will('will/cancelled', 'must not appear', { willDelayInterval: 1 }) }))
+    const c = await connect(
+      broker.mqttUrl,
+      v5('will-cancel', { clean: false, properties: { sessionExpiryInterval: 60 }, will: will('will/cancelled', 'must not appear', { willDelayInterval: 1 }) })
+    )
     c.stream.destroy()
     await closed(c)
     const back = await connect(broker.mqttUrl, v5('will-cancel', { clean: false, properties: { sessionExpiryInterval: 60 } }))
@@ -403,28 +487,37 @@ describe('MQTT 5 wills', { timeout: 60_000 }, () => {
 
   test('a will whose delay is longer than the session expiry is published when the session ends [MQTT-3.1.2-8]', async () => {
     const w = await watch('will/at-expiry')
-    const c = await connect(broker.mqttUrl, v5('will-expiry', { clean: false, properties: { sessionExpiryInterval: 1 }, will: will('will/at-expiry', 'session over', { willDelayInterval: 3600 }) }))
+    const c = await connect(
+      broker.mqttUrl,
+      v5('will-expiry', { clean: false, properties: { sessionExpiryInterval: 1 }, will: will('will/at-expiry', 'session over', { willDelayInterval: 3600 }) })
+    )
     const droppedAt = Date.now()
     c.stream.destroy()
     await w.got.waitFor(1, 5000)
     assert.ok(Date.now() - droppedAt >= 900, 'not before the session expiry')
-    assert.deepEqual(w.got.messages.map(m => m.payload), ['session over'])
+    assert.deepEqual(
+      w.got.messages.map(m => m.payload),
+      ['session over']
+    )
     await eventually('the session to be gone', () => !sessionExists(broker, 'will-expiry'))
     await end(w.client)
   })
 
   test('will properties reach the subscriber: content type, response topic, correlation data, user properties in order, payload format [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16] [MQTT-3.3.2-18] [MQTT-3.3.2-20]', async () => {
     const w = await watch('will/props')
-    const c = await connect(broker.mqttUrl, v5('will-props', {
-      will: will('will/props', '{"state":"offline"}', {
-        contentType: 'application/json',
-        responseTopic: 'will/reply',
-        correlationData: Buffer.from([1, 2, 3]),
-        payloadFormatIndicator: true,
-        messageExpiryInterval: 3600,
-        userProperties: { site: 'north', tag: ['b', 'a'] }
+    const c = await connect(
+      broker.mqttUrl,
+      v5('will-props', {
+        will: will('will/props', '{"state":"offline"}', {
+          contentType: 'application/json',
+          responseTopic: 'will/reply',
+          correlationData: Buffer.from([1, 2, 3]),
+          payloadFormatIndicator: true,
+          messageExpiryInterval: 3600,
+          userProperties: { site: 'north', tag: ['b', 'a'] }
+        })
       })
-    }))
+    )
     c.stream.destroy()
     const [m] = await w.got.waitFor(1)
     assert.equal(m?.payload, '{"state":"offline"}')
@@ -433,9 +526,15 @@ describe('MQTT 5 wills', { timeout: 60_000 }, () => {
     assert.equal(p.responseTopic, 'will/reply')
     assert.deepEqual(p.correlationData, Buffer.from([1, 2, 3]))
     assert.equal(p.payloadFormatIndicator, true)
-    assert.ok(typeof p.messageExpiryInterval === 'number' && p.messageExpiryInterval > 3500 && p.messageExpiryInterval <= 3600, `message expiry ${String(p.messageExpiryInterval)}`)
+    assert.ok(
+      typeof p.messageExpiryInterval === 'number' && p.messageExpiryInterval > 3500 && p.messageExpiryInterval <= 3600,
+      `message expiry ${String(p.messageExpiryInterval)}`
+    )
     // mqtt-packet gives an object without prototype; its key order is the wire order.
-    assert.deepEqual(Object.entries({ ...(p.userProperties as object) }), [['site', 'north'], ['tag', ['b', 'a']]])
+    assert.deepEqual(Object.entries({ ...(p.userProperties as object) }), [
+      ['site', 'north'],
+      ['tag', ['b', 'a']]
+    ])
     await end(c, w.client)
   })
 })
@@ -466,7 +565,6 @@ describe('MQTT 5 sessions across a restart', { timeout: 60_000 }, () => {
     }
   })
 
-
   test('a broker stop sends MQTT 5 clients DISCONNECT 0x8B; their wills go out exactly once across the restart [MQTT-3.1.2-8]', async () => {
     const first = await startTestBroker()
     let second: TestBroker | undefined
@@ -485,7 +583,10 @@ describe('MQTT 5 sessions across a restart', { timeout: 60_000 }, () => {
       const got = collector(back)
       await got.waitFor(1)
       await settled(back)
-      assert.deepEqual(got.messages.filter(m => m.topic === 'stop/will').map(m => m.payload), ['server went away'])
+      assert.deepEqual(
+        got.messages.filter(m => m.topic === 'stop/will').map(m => m.payload),
+        ['server went away']
+      )
       await disconnect(back, 0, { sessionExpiryInterval: 0 })
     } finally {
       await second?.stop()
@@ -497,7 +598,14 @@ describe('MQTT 5 sessions across a restart', { timeout: 60_000 }, () => {
     const first = await startTestBroker()
     let second: TestBroker | undefined
     try {
-      const c = await connect(first.mqttUrl, v5('stale-will', { clean: false, properties: { sessionExpiryInterval: 3600 }, will: { topic: 'stale/will', payload: Buffer.from('old will'), qos: 1, retain: true, properties: { willDelayInterval: 1 } } }))
+      const c = await connect(
+        first.mqttUrl,
+        v5('stale-will', {
+          clean: false,
+          properties: { sessionExpiryInterval: 3600 },
+          will: { topic: 'stale/will', payload: Buffer.from('old will'), qos: 1, retain: true, properties: { willDelayInterval: 1 } }
+        })
+      )
       c.stream.destroy()
       await closed(c)
       // Back within the delay, without a will this time: the old one is void.
@@ -520,8 +628,12 @@ describe('MQTT 5 sessions across a restart', { timeout: 60_000 }, () => {
 
 describe('MQTT keep alive', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker() })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker()
+  })
+  after(async () => {
+    await broker.close()
+  })
 
   test('a silent MQTT 5 client gets DISCONNECT 0x8D after 1.5 x Keep Alive and is closed [MQTT-3.1.2-22] [MQTT-3.2.2-22]', async () => {
     const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'silent5', keepalive: 1 })
@@ -540,7 +652,10 @@ describe('MQTT keep alive', { timeout: 60_000 }, () => {
     const since = Date.now()
     await silent.waitClosed(5000)
     assert.ok(Date.now() - since >= 1400, `closed after ${Date.now() - since} ms`)
-    assert.deepEqual(silent.packets.map(p => p.cmd), ['connack']) // 3.1.1 has no DISCONNECT from the server
+    assert.deepEqual(
+      silent.packets.map(p => p.cmd),
+      ['connack']
+    ) // 3.1.1 has no DISCONNECT from the server
     await holdsFor('a client sending PINGREQ stays connected', () => pinging.connected, 2000)
     await end(pinging)
   })
@@ -548,10 +663,16 @@ describe('MQTT keep alive', { timeout: 60_000 }, () => {
 
 describe('Server Keep Alive (mqtt.serverKeepAliveSeconds)', { timeout: 60_000 }, () => {
   let broker: TestBroker
-  before(async () => { broker = await startTestBroker(c => { c.mqtt.serverKeepAliveSeconds = 1 }) })
-  after(async () => { await broker.close() })
+  before(async () => {
+    broker = await startTestBroker(c => {
+      c.mqtt.serverKeepAliveSeconds = 1
+    })
+  })
+  after(async () => {
+    await broker.close()
+  })
 
-  test('is announced in CONNACK and enforced instead of the client\'s Keep Alive [MQTT-3.2.2-21] [MQTT-3.1.2-22]', async () => {
+  test("is announced in CONNACK and enforced instead of the client's Keep Alive [MQTT-3.2.2-21] [MQTT-3.1.2-22]", async () => {
     const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'ska', keepalive: 600 })
     const since = Date.now()
     assert.equal(peer.connack.properties?.serverKeepAlive, 1)
@@ -564,14 +685,18 @@ describe('Server Keep Alive (mqtt.serverKeepAliveSeconds)', { timeout: 60_000 },
   test('mqtt.js follows the Server Keep Alive and stays connected', async () => {
     const c = await connect(broker.mqttUrl, v5('ska-mqttjs', { keepalive: 600 }))
     assert.equal(connackOf(c).properties?.serverKeepAlive, 1)
-    await holdsFor('mqtt.js pinging at the server\'s interval stays connected', () => c.connected, 2500)
+    await holdsFor("mqtt.js pinging at the server's interval stays connected", () => c.connected, 2500)
     await end(c)
   })
 })
 
 describe('CONNACK capabilities', { timeout: 60_000 }, () => {
   test('the defaults: retain, wildcard, shared and subscription-id available; Receive Maximum, Topic Alias Maximum, Maximum Packet Size; no Maximum QoS [MQTT-3.2.2-9]', async () => {
-    const broker = await startTestBroker(c => { c.mqtt.receiveMaximum = 500; c.mqtt.topicAliasMaximum = 20; c.mqtt.maxPacketBytes = 65536 })
+    const broker = await startTestBroker(c => {
+      c.mqtt.receiveMaximum = 500
+      c.mqtt.topicAliasMaximum = 20
+      c.mqtt.maxPacketBytes = 65536
+    })
     try {
       const c = await connect(broker.mqttUrl, v5('caps'))
       const p = connackOf(c).properties ?? {}
@@ -585,11 +710,15 @@ describe('CONNACK capabilities', { timeout: 60_000 }, () => {
       assert.equal(p.maximumQoS, undefined) // QoS 2 is supported
       assert.equal(p.assignedClientIdentifier, undefined)
       await end(c)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 
   test('mqtt.maximumQos 1: Maximum QoS 1 in CONNACK, SUBSCRIBE QoS 2 granted 1, a QoS 2 PUBLISH gets DISCONNECT 0x9B, a QoS 2 will is refused with 0x9B [MQTT-3.2.2-9] [MQTT-3.2.2-10] [MQTT-3.2.2-11] [MQTT-3.2.2-12]', async () => {
-    const broker = await startTestBroker(c => { c.mqtt.maximumQos = 1 })
+    const broker = await startTestBroker(c => {
+      c.mqtt.maximumQos = 1
+    })
     try {
       const peer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'maxqos' })
       assert.equal(peer.connack.properties?.maximumQoS, 1)
@@ -605,14 +734,19 @@ describe('CONNACK capabilities', { timeout: 60_000 }, () => {
       const d = await peer.waitFor<IDisconnectPacket>('DISCONNECT', p => p.cmd === 'disconnect')
       assert.equal(d.reasonCode, 0x9b)
       await peer.waitClosed()
-      const willPeer = await rawConnect5(broker.node.ports.mqtt, { clientId: 'maxqos-will', will: { topic: 'mq/will', payload: Buffer.from('w'), qos: 2, retain: false } })
+      const willPeer = await rawConnect5(broker.node.ports.mqtt, {
+        clientId: 'maxqos-will',
+        will: { topic: 'mq/will', payload: Buffer.from('w'), qos: 2, retain: false }
+      })
       assert.equal(willPeer.connack.reasonCode, 0x9b)
       await willPeer.waitClosed()
       // mqtt.js reads the Maximum QoS as well.
       const c = await connect(broker.mqttUrl, v5('maxqos-js'))
       assert.equal(connackOf(c).properties?.maximumQoS, 1)
       await end(c)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 
   test('nothing is sent before CONNECT, and nothing but CONNACK answers it [MQTT-3.2.0-1]', async () => {
@@ -624,6 +758,8 @@ describe('CONNACK capabilities', { timeout: 60_000 }, () => {
       await peer.waitFor('CONNACK', p => p.cmd === 'connack')
       assert.equal(peer.packets[0]?.cmd, 'connack')
       peer.destroy()
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 })

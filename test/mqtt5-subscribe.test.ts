@@ -19,16 +19,24 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
   let broker: TestBroker
   let port: number
   const raws: RawMqttClient[] = []
-  const raw = async (clientId: string, connect: Record<string, unknown> = {}, version: 4 | 5 = 5): Promise<{ client: RawMqttClient, connack: IConnackPacket }> => {
+  const raw = async (
+    clientId: string,
+    connect: Record<string, unknown> = {},
+    version: 4 | 5 = 5
+  ): Promise<{ client: RawMqttClient; connack: IConnackPacket }> => {
     const opened = await RawMqttClient.connect(port, { clientId, ...connect }, version)
     raws.push(opened.client)
     return opened
   }
-  const subscribeRaw = async (client: RawMqttClient, subscriptions: Array<{ topic: string, qos: 0 | 1 | 2, nl?: boolean, rap?: boolean, rh?: number }>, subscriptionIdentifier?: number): Promise<number[]> => {
+  const subscribeRaw = async (
+    client: RawMqttClient,
+    subscriptions: Array<{ topic: string; qos: 0 | 1 | 2; nl?: boolean; rap?: boolean; rh?: number }>,
+    subscriptionIdentifier?: number
+  ): Promise<number[]> => {
     const n = client.of('suback').length
     const messageId = n + 1
     client.send({ cmd: 'subscribe', messageId, subscriptions, ...(subscriptionIdentifier === undefined ? {} : { properties: { subscriptionIdentifier } }) })
-    const acks = await client.waitFor('suback', n + 1) as ISubackPacket[]
+    const acks = (await client.waitFor('suback', n + 1)) as ISubackPacket[]
     const ack = acks[n] as ISubackPacket
     assert.equal(ack.messageId, messageId)
     return ack.granted as number[]
@@ -52,7 +60,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     await broker.close()
   })
 
-  test('No Local: the own publish is not received, the others\' are; an overlapping subscription without it still delivers [MQTT-3.8.3-3]', { timeout: 15_000 }, async () => {
+  test("No Local: the own publish is not received, the others' are; an overlapping subscription without it still delivers [MQTT-3.8.3-3]", {
+    timeout: 15_000
+  }, async () => {
     const me = await connect(broker.mqttUrl, { ...V5, clientId: 'nl-me' })
     const other = await connect(broker.mqttUrl, { ...V5, clientId: 'nl-other' })
     try {
@@ -65,8 +75,14 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       await theirs.waitFor(1)
       await mine.waitFor(1)
       await holdsFor('nobody gets its own publish', () => mine.messages.length === 1 && theirs.messages.length === 1, 300)
-      assert.deepEqual(mine.messages.map(m => m.payload), ['from other'])
-      assert.deepEqual(theirs.messages.map(m => m.payload), ['from me'])
+      assert.deepEqual(
+        mine.messages.map(m => m.payload),
+        ['from other']
+      )
+      assert.deepEqual(
+        theirs.messages.map(m => m.payload),
+        ['from me']
+      )
       // A second, overlapping subscription without No Local delivers the own message (once).
       await me.subscribeAsync('nl/+/x', { qos: 0 })
       await me.publishAsync('nl/only/x', 'mine again', { qos: 1 })
@@ -79,7 +95,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     }
   })
 
-  test('Retain As Published 0 clears RETAIN on live deliveries, 1 keeps it; retained copies at subscribe carry RETAIN 1 either way [MQTT-3.3.1-12] [MQTT-3.3.1-13]', { timeout: 15_000 }, async () => {
+  test('Retain As Published 0 clears RETAIN on live deliveries, 1 keeps it; retained copies at subscribe carry RETAIN 1 either way [MQTT-3.3.1-12] [MQTT-3.3.1-13]', {
+    timeout: 15_000
+  }, async () => {
     const pub = await connect(broker.mqttUrl, V5)
     const rap0 = await connect(broker.mqttUrl, V5)
     const rap1 = await connect(broker.mqttUrl, V5)
@@ -95,8 +113,22 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       await pub.publishAsync('rap/live', 'live plain', { qos: 1, retain: false })
       await in0.waitFor(3)
       await in1.waitFor(3)
-      assert.deepEqual(in0.messages.map(m => [m.payload, m.retain]), [['stored', true], ['live retained', false], ['live plain', false]])
-      assert.deepEqual(in1.messages.map(m => [m.payload, m.retain]), [['stored', true], ['live retained', true], ['live plain', false]])
+      assert.deepEqual(
+        in0.messages.map(m => [m.payload, m.retain]),
+        [
+          ['stored', true],
+          ['live retained', false],
+          ['live plain', false]
+        ]
+      )
+      assert.deepEqual(
+        in1.messages.map(m => [m.payload, m.retain]),
+        [
+          ['stored', true],
+          ['live retained', true],
+          ['live plain', false]
+        ]
+      )
       await pub.publishAsync('rap/before', '', { qos: 1, retain: true })
       await pub.publishAsync('rap/live', '', { qos: 1, retain: true })
     } finally {
@@ -104,7 +136,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     }
   })
 
-  test('Retain Handling 0 sends retained messages at every SUBSCRIBE, 1 only for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11] [MQTT-3.8.4-4]', { timeout: 15_000 }, async () => {
+  test('Retain Handling 0 sends retained messages at every SUBSCRIBE, 1 only for a new subscription, 2 never [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11] [MQTT-3.8.4-4]', {
+    timeout: 15_000
+  }, async () => {
     const pub = await connect(broker.mqttUrl, V5)
     await pub.publishAsync('rh/a', 'retained a', { qos: 1, retain: true })
     await pub.publishAsync('rh/b', 'retained b', { qos: 1, retain: true })
@@ -131,10 +165,22 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     }
   })
 
-  test('Subscription Identifiers: every matching one in one PUBLISH, at the highest QoS of the matching subscriptions [MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-4]', { timeout: 15_000 }, async () => {
+  test('Subscription Identifiers: every matching one in one PUBLISH, at the highest QoS of the matching subscriptions [MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-4]', {
+    timeout: 15_000
+  }, async () => {
     const { client } = await raw('sid-sub')
     assert.deepEqual(await subscribeRaw(client, [{ topic: 'sid/#', qos: 0 }], 1), [0])
-    assert.deepEqual(await subscribeRaw(client, [{ topic: 'sid/+/x', qos: 1 }, { topic: 'sid/a/+', qos: 2 }], 77), [1, 2])
+    assert.deepEqual(
+      await subscribeRaw(
+        client,
+        [
+          { topic: 'sid/+/x', qos: 1 },
+          { topic: 'sid/a/+', qos: 2 }
+        ],
+        77
+      ),
+      [1, 2]
+    )
     assert.deepEqual(await subscribeRaw(client, [{ topic: 'sid/a/x', qos: 1 }]), [1])
     const pub = await connect(broker.mqttUrl, V5)
     try {
@@ -144,12 +190,15 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       await pub.publishAsync('sid/a/x', 'q1 message', { qos: 1 })
       await client.waitFor('publish', 4)
       await holdsFor('one PUBLISH per message', () => publishes(client).length === 4, 300)
-      assert.deepEqual(publishes(client).map(p => [String(p.payload), p.qos, idsOf(p)]), [
-        ['all four', 2, [1, 77]], // sid/#, sid/+/x and sid/a/+ have identifiers; sid/a/x has none
-        ['two', 1, [1, 77]], // sid/# (QoS 0) and sid/+/x (QoS 1)
-        ['one', 0, [1]],
-        ['q1 message', 1, [1, 77]]
-      ])
+      assert.deepEqual(
+        publishes(client).map(p => [String(p.payload), p.qos, idsOf(p)]),
+        [
+          ['all four', 2, [1, 77]], // sid/#, sid/+/x and sid/a/+ have identifiers; sid/a/x has none
+          ['two', 1, [1, 77]], // sid/# (QoS 0) and sid/+/x (QoS 1)
+          ['one', 0, [1]],
+          ['q1 message', 1, [1, 77]]
+        ]
+      )
       // The same filter subscribed again replaces the subscription and its identifier [MQTT-3.8.4-3].
       await subscribeRaw(client, [{ topic: 'sid/#', qos: 0 }], 5)
       await pub.publishAsync('sid/c', 'replaced', { qos: 1 })
@@ -179,7 +228,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
   })
 
   for (const kind of ['clean', 'persistent'] as const) {
-    test(`shared subscription: a ${kind} member that leaves gives back the QoS 1 messages it had not acknowledged; another member gets them with DUP 0 [MQTT-3.3.1-3]`, { timeout: 20_000 }, async () => {
+    test(`shared subscription: a ${kind} member that leaves gives back the QoS 1 messages it had not acknowledged; another member gets them with DUP 0 [MQTT-3.3.1-3]`, {
+      timeout: 20_000
+    }, async () => {
       const group = `$share/giveback-${kind}/gb-${kind}/#`
       const connectProps = kind === 'clean' ? {} : { clean: false, properties: { sessionExpiryInterval: 300 } }
       const { client: silent } = await raw(`gb-silent-${kind}`, connectProps)
@@ -198,14 +249,22 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
           await holdsFor('each once', () => got.messages.length === 5, 200)
           assert.deepEqual(got.messages.map(m => m.payload).sort(), ['m0', 'm1', 'm2', 'm3', 'm4'])
           // A first delivery to this member, not a retransmission to it: DUP 0 [MQTT-3.3.1-3].
-          assert.deepEqual(got.messages.map(m => m.dup), [false, false, false, false, false])
+          assert.deepEqual(
+            got.messages.map(m => m.dup),
+            [false, false, false, false, false]
+          )
           if (kind === 'persistent') {
             // The returning member does not get them again.
             const { client: back, connack } = await raw(`gb-silent-${kind}`, connectProps)
             assert.equal(connack.sessionPresent, true)
             await pub.publishAsync(`gb-${kind}/t`, 'after', { qos: 1 })
             await eventually('the next message is delivered', () => got.messages.length + publishes(back).length === 6)
-            assert.deepEqual(publishes(back).map(p => String(p.payload)).filter(p => p !== 'after'), [])
+            assert.deepEqual(
+              publishes(back)
+                .map(p => String(p.payload))
+                .filter(p => p !== 'after'),
+              []
+            )
           }
         } finally {
           await end(other)
@@ -216,7 +275,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     })
   }
 
-  test('shared subscription, QoS 2: a delivery in flight stays with its member across a reconnect, PUBLISH and PUBREL resent, never given to another member [MQTT-4.8.2-4] [MQTT-4.4.0-1]', { timeout: 20_000 }, async () => {
+  test('shared subscription, QoS 2: a delivery in flight stays with its member across a reconnect, PUBLISH and PUBREL resent, never given to another member [MQTT-4.8.2-4] [MQTT-4.4.0-1]', {
+    timeout: 20_000
+  }, async () => {
     const group = '$share/exactly/once/#'
     const props = { clean: false, properties: { sessionExpiryInterval: 300 } }
     const { client: first } = await raw('q2-member', props)
@@ -227,7 +288,7 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     try {
       await pub.publishAsync('once/a', 'recd', { qos: 2 })
       await pub.publishAsync('once/b', 'sent', { qos: 2 })
-      const [p1, p2] = await first.waitFor('publish', 2) as IPublishPacket[]
+      const [p1, p2] = (await first.waitFor('publish', 2)) as IPublishPacket[]
       first.send({ cmd: 'pubrec', messageId: p1?.messageId as number }) // the first reaches the PUBREL stage
       await first.waitFor('pubrel', 1)
       await other.subscribeAsync(group, { qos: 2 })
@@ -245,7 +306,10 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       back.send({ cmd: 'pubcomp', messageId: p2?.messageId as number })
       await holdsFor('the other member never gets them', () => otherGot.messages.length === 0, 300)
       await eventually('the group queue is empty', async () => {
-        const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/exactly/once/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
+        const q = (await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/exactly/once/#')}`)).json()) as {
+          messages: number
+          messages_unacknowledged?: number
+        }
         return q.messages === 0 && (q.messages_unacknowledged ?? 0) === 0
       })
     } finally {
@@ -253,7 +317,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     }
   })
 
-  test('shared subscription, QoS 2: when the member\'s session ends with a delivery in flight, the message is not sent to another member [MQTT-4.8.2-5]', { timeout: 20_000 }, async () => {
+  test("shared subscription, QoS 2: when the member's session ends with a delivery in flight, the message is not sent to another member [MQTT-4.8.2-5]", {
+    timeout: 20_000
+  }, async () => {
     const group = '$share/ending/ends/#'
     const { client: member } = await raw('q2-ending') // clean: the session ends with the connection
     await subscribeRaw(member, [{ topic: group, qos: 2 }])
@@ -266,7 +332,10 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       await other.subscribeAsync(group, { qos: 2 })
       await member.destroy()
       await eventually('the group queue is empty', async () => {
-        const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/ending/ends/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
+        const q = (await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/ending/ends/#')}`)).json()) as {
+          messages: number
+          messages_unacknowledged?: number
+        }
         return q.messages === 0 && (q.messages_unacknowledged ?? 0) === 0
       })
       await pub.publishAsync('ends/x', 'next', { qos: 2 })
@@ -278,7 +347,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     }
   })
 
-  test('shared subscription: UNSUBSCRIBE lets the deliveries already started complete; none goes to another member [MQTT-3.10.4-3]', { timeout: 20_000 }, async () => {
+  test('shared subscription: UNSUBSCRIBE lets the deliveries already started complete; none goes to another member [MQTT-3.10.4-3]', {
+    timeout: 20_000
+  }, async () => {
     const group = '$share/leaving/leave/#'
     const { client: leaver } = await raw('leaver')
     await subscribeRaw(leaver, [{ topic: group, qos: 1 }])
@@ -287,7 +358,7 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     const otherGot = collector(other)
     try {
       for (let i = 0; i < 3; i++) await pub.publishAsync('leave/x', `l${i}`, { qos: 1 })
-      const started = await leaver.waitFor('publish', 3) as IPublishPacket[]
+      const started = (await leaver.waitFor('publish', 3)) as IPublishPacket[]
       await other.subscribeAsync(group, { qos: 1 })
       leaver.send({ cmd: 'unsubscribe', messageId: 50, unsubscriptions: [group] })
       await leaver.waitFor('unsuback', 1)
@@ -298,7 +369,10 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       assert.equal(otherGot.messages[0]?.payload, 'after')
       assert.equal(publishes(leaver).length, 3)
       await eventually('the group queue is empty', async () => {
-        const q = await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/leaving/leave/#')}`)).json() as { messages: number, messages_unacknowledged?: number }
+        const q = (await (await adminFetch(`${broker.adminUrl}/api/queues/%2F/${encodeURIComponent('mqtt-share/leaving/leave/#')}`)).json()) as {
+          messages: number
+          messages_unacknowledged?: number
+        }
         return q.messages === 0 && (q.messages_unacknowledged ?? 0) === 0
       })
     } finally {
@@ -320,7 +394,10 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       await pub.publishAsync('shr/live', 'live', { qos: 1, retain: true })
       await memberIn.waitFor(1)
       await holdsFor('the member gets only the live message', () => memberIn.messages.length === 1, 300)
-      assert.deepEqual(memberIn.messages.map(m => [m.payload, m.retain]), [['live', false]])
+      assert.deepEqual(
+        memberIn.messages.map(m => [m.payload, m.retain]),
+        [['live', false]]
+      )
       await pub.publishAsync('shr/kept', '', { qos: 1, retain: true })
       await pub.publishAsync('shr/live', '', { qos: 1, retain: true })
     } finally {
@@ -351,7 +428,9 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     }
   })
 
-  test('SUBACK reason codes: 0x87 for a filter the ACL denies, 0x8F for an invalid filter, granted QoS otherwise, in SUBSCRIBE order (5.0) [MQTT-3.9.3-1]', { timeout: 15_000 }, async () => {
+  test('SUBACK reason codes: 0x87 for a filter the ACL denies, 0x8F for an invalid filter, granted QoS otherwise, in SUBSCRIBE order (5.0) [MQTT-3.9.3-1]', {
+    timeout: 15_000
+  }, async () => {
     const { client } = await raw('suback-5', { username: 'viewer', password: Buffer.from('pw') })
     const granted = await subscribeRaw(client, [
       { topic: 'public/news', qos: 2 },
@@ -367,15 +446,22 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
 
   test('SUBACK 0x80 for a denied or invalid filter (3.1.1)', { timeout: 15_000 }, async () => {
     const { client } = await raw('suback-4', { username: 'viewer', password: Buffer.from('pw') }, 4)
-    const granted = await subscribeRaw(client, [{ topic: 'private/x', qos: 1 }, { topic: 'public/#/bad', qos: 1 }, { topic: 'public/ok', qos: 1 }])
+    const granted = await subscribeRaw(client, [
+      { topic: 'private/x', qos: 1 },
+      { topic: 'public/#/bad', qos: 1 },
+      { topic: 'public/ok', qos: 1 }
+    ])
     assert.deepEqual(granted, [0x80, 0x80, 1])
   })
 
   test('UNSUBACK: 0x00 for a subscription that existed, 0x11 for one that did not, in UNSUBSCRIBE order [MQTT-3.11.3-1]', { timeout: 15_000 }, async () => {
     const { client } = await raw('unsub-5')
-    await subscribeRaw(client, [{ topic: 'un/a', qos: 1 }, { topic: '$share/ug/un/b', qos: 1 }])
+    await subscribeRaw(client, [
+      { topic: 'un/a', qos: 1 },
+      { topic: '$share/ug/un/b', qos: 1 }
+    ])
     client.send({ cmd: 'unsubscribe', messageId: 9, unsubscriptions: ['un/never', 'un/a', '$share/ug/un/b', 'un/a'] })
-    const [ack] = await client.waitFor('unsuback', 1) as IUnsubackPacket[]
+    const [ack] = (await client.waitFor('unsuback', 1)) as IUnsubackPacket[]
     assert.equal(ack?.messageId, 9)
     assert.deepEqual(ack?.granted ?? (ack as unknown as { reasonCode: number[] }).reasonCode, [0x11, 0x00, 0x00, 0x11])
     const pub = await connect(broker.mqttUrl, V5)
@@ -404,7 +490,11 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
       assert.match(sysIn.messages.find(m => m.topic === '$SYS/broker/uptime')?.payload ?? '', /^\d+ seconds$/)
       assert.ok(sysIn.messages.some(m => m.topic === '$SYS/broker/version'))
       assert.ok(sysIn.messages.every(m => m.topic.startsWith('$SYS/')))
-      assert.deepEqual(allIn.messages.filter(m => m.topic.startsWith('$')), [], "'#' gets no $SYS topic")
+      assert.deepEqual(
+        allIn.messages.filter(m => m.topic.startsWith('$')),
+        [],
+        "'#' gets no $SYS topic"
+      )
       assert.deepEqual(plusIn.messages, [], "'+/broker/uptime' does not match $SYS/broker/uptime")
     } finally {
       await end(sys, all, plus)

@@ -39,7 +39,10 @@ describe('AMQP permissions', { timeout: 60_000 }, () => {
     carol = await connect(url('carol'))
     alice = await connect(url('alice'))
   })
-  after(async () => { await closeQuietly(carol, alice, guest); await broker.close() })
+  after(async () => {
+    await closeQuietly(carol, alice, guest)
+    await broker.close()
+  })
 
   const refused = (access: string, kind: string, name: string, user = 'carol'): RegExp =>
     new RegExp(`ACCESS_REFUSED - ${access} access to ${kind} '${name.replace(/\./g, '\\.')}' in vhost '/' refused for user '${user}'`)
@@ -60,7 +63,12 @@ describe('AMQP permissions', { timeout: 60_000 }, () => {
     const ch = await channel(carol)
     await expectChannelClosed(ch, () => ch.assertQueue('carol-dl', { deadLetterExchange: 'amq.direct' }), 403, refused('write', 'exchange', 'amq.direct'))
     const ch2 = await channel(carol)
-    await expectChannelClosed(ch2, () => ch2.assertExchange('carol-ae', 'direct', { alternateExchange: 'other-x' }), 403, refused('write', 'exchange', 'other-x'))
+    await expectChannelClosed(
+      ch2,
+      () => ch2.assertExchange('carol-ae', 'direct', { alternateExchange: 'other-x' }),
+      403,
+      refused('write', 'exchange', 'other-x')
+    )
     const ch3 = await channel(carol)
     await ch3.assertQueue('carol-dl', { deadLetterExchange: 'carol-x' })
     await ch3.close()
@@ -81,9 +89,23 @@ describe('AMQP permissions', { timeout: 60_000 }, () => {
     await ch.bindQueue('carol-q', 'carol-fan', '')
     ch.publish('carol-fan', '', Buffer.from('allowed'))
     const ch2 = await channel(carol)
-    await expectChannelClosed(ch2, () => { ch2.publish('amq.direct', 'k', Buffer.from('x')) }, 403, refused('write', 'exchange', 'amq.direct'))
+    await expectChannelClosed(
+      ch2,
+      () => {
+        ch2.publish('amq.direct', 'k', Buffer.from('x'))
+      },
+      403,
+      refused('write', 'exchange', 'amq.direct')
+    )
     const ch3 = await channel(carol)
-    await expectChannelClosed(ch3, () => { ch3.sendToQueue('carol-q', Buffer.from('x')) }, 403, refused('write', 'exchange', 'amq.default'))
+    await expectChannelClosed(
+      ch3,
+      () => {
+        ch3.sendToQueue('carol-q', Buffer.from('x'))
+      },
+      403,
+      refused('write', 'exchange', 'amq.default')
+    )
   })
 
   test('basic.consume, basic.get and queue.purge need read on the queue', async () => {
@@ -120,8 +142,12 @@ describe('AMQP permissions', { timeout: 60_000 }, () => {
   test("the bypass is refused: alice (MQTT ACL alice/#) binding a queue to amq.topic with '#' is 403", async () => {
     const ch = await channel(alice)
     const { queue } = await ch.assertQueue('', { exclusive: true })
-    await expectChannelClosed(ch, () => ch.bindQueue(queue, 'amq.topic', '#'), 403,
-      /ACCESS_REFUSED - read access to topic '#' in exchange 'amq\.topic' in vhost '\/' refused for user 'alice'/)
+    await expectChannelClosed(
+      ch,
+      () => ch.bindQueue(queue, 'amq.topic', '#'),
+      403,
+      /ACCESS_REFUSED - read access to topic '#' in exchange 'amq\.topic' in vhost '\/' refused for user 'alice'/
+    )
     const ch2 = await channel(alice)
     await expectChannelClosed(ch2, () => ch2.bindQueue(queue, 'amq.topic', 'bob.#'), 403, /read access to topic 'bob\.#'/)
     // Her own subtree binds, and she receives what is published there, not bob's topics.
@@ -135,20 +161,31 @@ describe('AMQP permissions', { timeout: 60_000 }, () => {
       const [m] = await inbox.waitFor(1)
       assert.equal(m?.content.toString(), 'for alice')
       assert.equal(inbox.messages.length, 1)
-    } finally { await end(bob) }
+    } finally {
+      await end(bob)
+    }
   })
 
   test('basic.publish to a topic exchange needs topic write on the routing key', async () => {
     const ch = await channel(alice)
     ch.publish('amq.topic', 'alice.status', Buffer.from('mine'))
-    await expectChannelClosed(ch, () => { ch.publish('amq.topic', 'bob.status', Buffer.from('forged')) }, 403,
-      /ACCESS_REFUSED - write access to topic 'bob\.status' in exchange 'amq\.topic' in vhost '\/' refused for user 'alice'/)
+    await expectChannelClosed(
+      ch,
+      () => {
+        ch.publish('amq.topic', 'bob.status', Buffer.from('forged'))
+      },
+      403,
+      /ACCESS_REFUSED - write access to topic 'bob\.status' in exchange 'amq\.topic' in vhost '\/' refused for user 'alice'/
+    )
   })
 
   test('amqp-tools: amqp-declare-queue and amqp-publish are refused where the permissions say so', async () => {
-    const tool = (name: string, args: string[]): Promise<{ code: number, output: string }> => new Promise(resolve => {
-      execFile(name, args, { timeout: 10_000 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, output: stdout + stderr }))
-    })
+    const tool = (name: string, args: string[]): Promise<{ code: number; output: string }> =>
+      new Promise(resolve => {
+        execFile(name, args, { timeout: 10_000 }, (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), output: stdout + stderr })
+        )
+      })
     const ok = await tool('amqp-declare-queue', ['--url', url('carol'), '-q', 'carol-tools'])
     assert.equal(ok.code, 0, ok.output)
     const no = await tool('amqp-declare-queue', ['--url', url('carol'), '-q', 'tools-q'])

@@ -16,15 +16,17 @@ const hash = hashPassword(password)
 type CodeError = Error & { code?: number }
 
 /** SUBACK's return codes, whatever mqtt.js makes of a refusal. */
-function suback (client: MqttClient, filters: string[]): Promise<number[]> {
+function suback(client: MqttClient, filters: string[]): Promise<number[]> {
   return new Promise(resolve => {
     client.subscribe(filters, { qos: 1 }, (_err, _granted, packet) => resolve((packet as unknown as { granted: number[] }).granted))
   })
 }
 
-function puback (client: MqttClient, topic: string): Promise<number> {
+function puback(client: MqttClient, topic: string): Promise<number> {
   return new Promise(resolve => {
-    client.publish(topic, 'x', { qos: 1 }, (err, packet) => resolve((err as CodeError | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0))
+    client.publish(topic, 'x', { qos: 1 }, (err, packet) =>
+      resolve((err as CodeError | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0)
+    )
   })
 }
 
@@ -44,16 +46,22 @@ describe('MQTT permissions', { timeout: 60_000 }, () => {
       ]
       c.auth.permissions = [
         // dave's sessions are mqtt-session/dave-*; he reads and writes through amq.topic only.
-        { user: 'dave', vhost: '/', configure: '^mqtt-session/dave-', write: '^(amq\\.topic|mqtt-session/dave-.*)$', read: '^(amq\\.topic|mqtt-session/dave-.*)$' },
+        {
+          user: 'dave',
+          vhost: '/',
+          configure: '^mqtt-session/dave-',
+          write: '^(amq\\.topic|mqtt-session/dave-.*)$',
+          read: '^(amq\\.topic|mqtt-session/dave-.*)$'
+        },
         { user: 'erin', vhost: 'tenant', configure: '.*', write: '.*', read: '.*' },
         { user: 'watcher', vhost: '/', configure: '.*', write: '.*', read: '.*' }
       ]
-      c.auth.topicPermissions = [
-        { user: 'dave', vhost: '/', exchange: 'amq.topic', write: '^dave\\.', read: '^(dave|public)\\.' }
-      ]
+      c.auth.topicPermissions = [{ user: 'dave', vhost: '/', exchange: 'amq.topic', write: '^dave\\.', read: '^(dave|public)\\.' }]
     })
   })
-  after(async () => { await broker.close() })
+  after(async () => {
+    await broker.close()
+  })
 
   test('SUBSCRIBE: allowed filters are granted, others get 0x80 (3.1.1) and 0x87 (5.0)', async () => {
     const v4 = await as('dave', 'dave-1')
@@ -61,7 +69,9 @@ describe('MQTT permissions', { timeout: 60_000 }, () => {
     try {
       assert.deepEqual(await suback(v4, ['dave/#', 'public/news', 'other/#', '#']), [1, 1, 0x80, 0x80])
       assert.deepEqual(await suback(v5, ['dave/+/status', 'public/#', 'other/x']), [1, 1, 0x87])
-    } finally { await end(v4, v5) }
+    } finally {
+      await end(v4, v5)
+    }
   })
 
   test('SUBSCRIBE needs configure, write and read on the session queue: another client id is refused', async () => {
@@ -71,7 +81,9 @@ describe('MQTT permissions', { timeout: 60_000 }, () => {
       const before = denied()
       assert.deepEqual(await suback(c, ['dave/#']), [0x80])
       assert.equal(denied(), before + 1)
-    } finally { await end(c) }
+    } finally {
+      await end(c)
+    }
   })
 
   test('PUBLISH: allowed topics are delivered; others get PUBACK 0x87 in 5.0 and are acked and dropped in 3.1.1', async () => {
@@ -89,17 +101,31 @@ describe('MQTT permissions', { timeout: 60_000 }, () => {
       await sleep(200)
       assert.deepEqual(got.messages.map(m => m.topic).sort(), ['dave/temp', 'dave/v4'])
       assert.ok(v4.connected && v5.connected, 'a refused publish does not close the connection')
-    } finally { await end(watcher, v5, v4) }
+    } finally {
+      await end(watcher, v5, v4)
+    }
   })
 
   test('a will the user may not publish is refused at CONNECT', async () => {
-    await assert.rejects(connect(broker.mqttUrl, { clientId: 'dave-5', username: 'dave', password, will: { topic: 'other/gone', payload: Buffer.from('x'), qos: 0, retain: false } }),
-      (err: CodeError) => err.code === 5)
-    const ok = await connect(broker.mqttUrl, { clientId: 'dave-6', username: 'dave', password, will: { topic: 'dave/gone', payload: Buffer.from('x'), qos: 0, retain: false } })
+    await assert.rejects(
+      connect(broker.mqttUrl, {
+        clientId: 'dave-5',
+        username: 'dave',
+        password,
+        will: { topic: 'other/gone', payload: Buffer.from('x'), qos: 0, retain: false }
+      }),
+      (err: CodeError) => err.code === 5
+    )
+    const ok = await connect(broker.mqttUrl, {
+      clientId: 'dave-6',
+      username: 'dave',
+      password,
+      will: { topic: 'dave/gone', payload: Buffer.from('x'), qos: 0, retain: false }
+    })
     await end(ok)
   })
 
-  test('CONNECT: a user without permissions in the listener\'s vhost gets CONNACK 5 (3.1.1) and 0x87 (5.0)', async () => {
+  test("CONNECT: a user without permissions in the listener's vhost gets CONNACK 5 (3.1.1) and 0x87 (5.0)", async () => {
     await assert.rejects(as('erin', 'erin-1'), (err: CodeError) => err.code === 5)
     await assert.rejects(as('erin', 'erin-2', 5), (err: CodeError) => err.code === 0x87)
     assert.ok(broker.logs.some(l => l.msg === 'mqtt connect refused' && l.reason === "access to vhost '/' refused for user 'erin'"))
@@ -109,15 +135,20 @@ describe('MQTT permissions', { timeout: 60_000 }, () => {
     const c = await connect(broker.mqttUrl, { clientId: 'dave-7', username: '/:dave', password })
     try {
       assert.deepEqual(await suback(c, ['dave/#']), [1], 'the user is the part after the last colon')
-    } finally { await end(c) }
+    } finally {
+      await end(c)
+    }
     await assert.rejects(connect(broker.mqttUrl, { clientId: 'erin-3', username: 'tenant:erin', password }), (err: CodeError) => err.code === 5)
     assert.ok(broker.logs.some(l => l.msg === 'mqtt connect refused' && /vhost 'tenant' is not served by this MQTT listener/.test(String(l.reason))))
   })
 
   test('mosquitto_sub and mosquitto_pub meet the same permissions', async () => {
-    const run = (cmd: string, args: string[]): Promise<{ code: number, output: string }> => new Promise(resolve => {
-      execFile(cmd, args, { timeout: 10_000 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? 1, output: stdout + stderr }))
-    })
+    const run = (cmd: string, args: string[]): Promise<{ code: number; output: string }> =>
+      new Promise(resolve => {
+        execFile(cmd, args, { timeout: 10_000 }, (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), output: stdout + stderr })
+        )
+      })
     const common = ['-h', '127.0.0.1', '-p', String(broker.node.ports.mqtt), '-u', 'dave', '-P', password]
     for (const version of ['mqttv311', 'mqttv5']) {
       const denied = await run('mosquitto_sub', [...common, '-V', version, '-i', `dave-sub-${version}`, '-t', 'other/#', '-C', '1', '-W', '3'])
@@ -135,27 +166,45 @@ describe('MQTT permissions', { timeout: 60_000 }, () => {
       assert.deepEqual([m?.topic, m?.payload], ['dave/x', 'yes'])
       await sleep(200)
       assert.equal(got.messages.length, 1)
-    } finally { await end(watcher) }
+    } finally {
+      await end(watcher)
+    }
   })
 })
 
 describe('anonymous MQTT exposure', { timeout: 30_000 }, () => {
   test('anonymous access on a non-loopback listener is warned about at start; on loopback it is not', async () => {
-    const exposed = await startTestBroker(c => { c.mqtt.host = '0.0.0.0' })
+    const exposed = await startTestBroker(c => {
+      c.mqtt.host = '0.0.0.0'
+    })
     const local = await startTestBroker()
     try {
       const warning = exposed.logs.find(l => String(l.msg).startsWith('anonymous MQTT access is enabled on a listener that is not loopback-only'))
       assert.ok(warning, 'warned')
       assert.deepEqual(warning.listeners, ['mqtt on 0.0.0.0'])
-      assert.equal(local.logs.some(l => String(l.msg).startsWith('anonymous MQTT access')), false)
-    } finally { await exposed.close(); await local.close() }
+      assert.equal(
+        local.logs.some(l => String(l.msg).startsWith('anonymous MQTT access')),
+        false
+      )
+    } finally {
+      await exposed.close()
+      await local.close()
+    }
   })
 
   test('with anonymous access off, a client without credentials gets CONNACK 5, and no warning is written', async () => {
-    const b = await startTestBroker(c => { c.mqtt.host = '0.0.0.0'; c.auth.allowAnonymous = false })
+    const b = await startTestBroker(c => {
+      c.mqtt.host = '0.0.0.0'
+      c.auth.allowAnonymous = false
+    })
     try {
       await assert.rejects(connect(b.mqttUrl, { clientId: 'anon' }), (err: CodeError) => err.code === 5)
-      assert.equal(b.logs.some(l => String(l.msg).startsWith('anonymous MQTT access')), false)
-    } finally { await b.close() }
+      assert.equal(
+        b.logs.some(l => String(l.msg).startsWith('anonymous MQTT access')),
+        false
+      )
+    } finally {
+      await b.close()
+    }
   })
 })

@@ -10,22 +10,25 @@ import { connect, collector, end } from './support/mqtt-helpers.ts'
 import { connect as amqpConnect, channel, consume, closeQuietly } from './support/amqp-helpers.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 
-async function metric (broker: TestBroker, name: string): Promise<number> {
+async function metric(broker: TestBroker, name: string): Promise<number> {
   const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
-  return text.split('\n').filter(l => l.startsWith(name + ' ') || l.startsWith(name + '{')).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+  return text
+    .split('\n')
+    .filter(l => l.startsWith(name + ' ') || l.startsWith(name + '{'))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
 }
 
 /** Deliveries per second between the first and the last arrival. */
-function rateOf (arrivalsMs: number[]): number {
+function rateOf(arrivalsMs: number[]): number {
   const spanMs = (arrivalsMs.at(-1) as number) - (arrivalsMs[0] as number)
   return (arrivalsMs.length - 1) / (spanMs / 1000)
 }
 
 /** Asserts and returns the line for the test's diagnostics. */
-function assertWithin10Percent (measured: number, configured: number, what: string): string {
+function assertWithin10Percent(measured: number, configured: number, what: string): string {
   const off = Math.abs(measured - configured) / configured
   const line = `${what}: measured ${measured.toFixed(1)}/s against ${configured}/s configured (${(off * 100).toFixed(1)}% off)`
-  assert.ok(off <= 0.10, line)
+  assert.ok(off <= 0.1, line)
   return line
 }
 
@@ -33,7 +36,9 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
   test('MQTT: limits.perConnection.publishMessagesPerSecond paces a pipelined QoS 1 publisher; nothing lost', async t => {
     const ratePerS = 200
     const n = 500
-    const broker = await startTestBroker(c => { c.limits.perConnection.publishMessagesPerSecond = ratePerS })
+    const broker = await startTestBroker(c => {
+      c.limits.perConnection.publishMessagesPerSecond = ratePerS
+    })
     const sub = await connect(broker.mqttUrl, { clientId: 'rate-sub' })
     const pub = await connect(broker.mqttUrl, { clientId: 'rate-pub' })
     try {
@@ -45,18 +50,27 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
       const acks = Array.from({ length: n }, (_, i) => pub.publishAsync('rate/x', `m${i}`, { qos: 1 }))
       await Promise.all(acks)
       await got.waitFor(n, 10_000)
-      assert.deepEqual(got.messages.map(m => m.payload), Array.from({ length: n }, (_, i) => `m${i}`), 'all, in order')
+      assert.deepEqual(
+        got.messages.map(m => m.payload),
+        Array.from({ length: n }, (_, i) => `m${i}`),
+        'all, in order'
+      )
       t.diagnostic(assertWithin10Percent(rateOf(arrivals), ratePerS, 'MQTT messages/s'))
-      assert.ok(await metric(broker, 'wharf_publish_throttled_total') > 0, 'throttling is counted')
+      assert.ok((await metric(broker, 'wharf_publish_throttled_total')) > 0, 'throttling is counted')
       assert.ok(broker.logs.some(l => l.msg === 'publisher throttled: reads paused' && l.limit === 'limits.perConnection.publishMessagesPerSecond'))
-    } finally { await end(pub, sub); await broker.close() }
+    } finally {
+      await end(pub, sub)
+      await broker.close()
+    }
   })
 
   test('MQTT: limits.perConnection.publishBytesPerSecond counts payload bytes', async t => {
     const bytesPerS = 50_000
     const payload = Buffer.alloc(1000, 7)
     const n = 150 // 150 kB: three seconds at 50 kB/s
-    const broker = await startTestBroker(c => { c.limits.perConnection.publishBytesPerSecond = bytesPerS })
+    const broker = await startTestBroker(c => {
+      c.limits.perConnection.publishBytesPerSecond = bytesPerS
+    })
     const sub = await connect(broker.mqttUrl, { clientId: 'bytes-sub' })
     const pub = await connect(broker.mqttUrl, { clientId: 'bytes-pub' })
     try {
@@ -67,13 +81,18 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
       await Promise.all(Array.from({ length: n }, () => pub.publishAsync('bytes/x', payload, { qos: 1 })))
       await got.waitFor(n, 10_000)
       t.diagnostic(assertWithin10Percent(rateOf(arrivals) * payload.length, bytesPerS, 'MQTT payload bytes/s'))
-    } finally { await end(pub, sub); await broker.close() }
+    } finally {
+      await end(pub, sub)
+      await broker.close()
+    }
   })
 
   test('AMQP: limits.perConnection.publishMessagesPerSecond paces basic.publish; every message consumed', async t => {
     const ratePerS = 200
     const n = 500
-    const broker = await startTestBroker(c => { c.limits.perConnection.publishMessagesPerSecond = ratePerS })
+    const broker = await startTestBroker(c => {
+      c.limits.perConnection.publishMessagesPerSecond = ratePerS
+    })
     const consumerConn = await amqpConnect(broker.amqpUrl)
     const publisherConn = await amqpConnect(broker.amqpUrl)
     try {
@@ -85,15 +104,23 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
       for (let i = 0; i < n; i++) pch.sendToQueue(q, Buffer.from(`m${i}`))
       await pch.waitForConfirms()
       await inbox.waitFor(n, 10_000)
-      assert.deepEqual(inbox.bodies(), Array.from({ length: n }, (_, i) => `m${i}`))
+      assert.deepEqual(
+        inbox.bodies(),
+        Array.from({ length: n }, (_, i) => `m${i}`)
+      )
       t.diagnostic(assertWithin10Percent(rateOf(arrivals), ratePerS, 'AMQP messages/s'))
-    } finally { await closeQuietly(publisherConn, consumerConn); await broker.close() }
+    } finally {
+      await closeQuietly(publisherConn, consumerConn)
+      await broker.close()
+    }
   })
 
   test('MQTT over WebSocket is paced the same way', async t => {
     const ratePerS = 200
     const n = 400
-    const broker = await startTestBroker(c => { c.limits.perConnection.publishMessagesPerSecond = ratePerS })
+    const broker = await startTestBroker(c => {
+      c.limits.perConnection.publishMessagesPerSecond = ratePerS
+    })
     const sub = await connect(broker.mqttUrl, { clientId: 'ws-rate-sub' })
     const pub = await connect(broker.wsUrl, { clientId: 'ws-rate-pub' })
     try {
@@ -103,17 +130,28 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
       await sub.subscribeAsync('wsrate/#', { qos: 1 })
       await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync('wsrate/x', `m${i}`, { qos: 1 })))
       await got.waitFor(n, 10_000)
-      assert.deepEqual(got.messages.map(m => m.payload), Array.from({ length: n }, (_, i) => `m${i}`))
+      assert.deepEqual(
+        got.messages.map(m => m.payload),
+        Array.from({ length: n }, (_, i) => `m${i}`)
+      )
       t.diagnostic(assertWithin10Percent(rateOf(arrivals), ratePerS, 'MQTT over WebSocket messages/s'))
-    } finally { await end(pub, sub); await broker.close() }
+    } finally {
+      await end(pub, sub)
+      await broker.close()
+    }
   })
 
   test('AMQP: a publisher held longer than two heartbeat intervals is throttled, not dropped as silent', async () => {
-    const broker = await startTestBroker(c => { c.amqp.heartbeatSeconds = 1; c.limits.perConnection.publishBytesPerSecond = 2000 })
+    const broker = await startTestBroker(c => {
+      c.amqp.heartbeatSeconds = 1
+      c.limits.perConnection.publishBytesPerSecond = 2000
+    })
     const conn = await amqpConnect(`${broker.amqpUrl}?heartbeat=1`)
     try {
       let closed = false
-      conn.on('close', () => { closed = true })
+      conn.on('close', () => {
+        closed = true
+      })
       const ch = await conn.createConfirmChannel()
       const q = (await ch.assertQueue('', { exclusive: true })).queue
       const started = performance.now()
@@ -124,7 +162,10 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
       assert.ok(waitedMs > 3000, `the second publish waited for the byte rate (${waitedMs.toFixed(0)} ms)`)
       assert.equal(closed, false, 'not dropped for missed heartbeats')
       assert.equal((await ch.checkQueue(q)).messageCount, 2)
-    } finally { await closeQuietly(conn); await broker.close() }
+    } finally {
+      await closeQuietly(conn)
+      await broker.close()
+    }
   })
 
   test("limits.perUser: one user's MQTT and AMQP connections share one rate", async t => {
@@ -149,6 +190,10 @@ describe('publish rate limits', { timeout: 90_000 }, () => {
       await Promise.all([mqttDone, ch.waitForConfirms()])
       await got.waitFor(2 * perClient, 10_000)
       t.diagnostic(assertWithin10Percent(rateOf(arrivals), ratePerS, 'both connections of the user together'))
-    } finally { await end(mqttPub, sub); await closeQuietly(amqpPub); await broker.close() }
+    } finally {
+      await end(mqttPub, sub)
+      await closeQuietly(amqpPub)
+      await broker.close()
+    }
   })
 })

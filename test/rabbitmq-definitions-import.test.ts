@@ -39,7 +39,10 @@ describe('definitions exported from RabbitMQ import into Wharf', { timeout: 180_
       await ch.assertExchange('telemetry', 'topic', { durable: true })
       await ch.assertExchange('alarms', 'fanout', { durable: true, arguments: { 'alternate-exchange': 'telemetry' } })
       await ch.assertExchange('sharded', 'x-consistent-hash', { durable: true })
-      await ch.assertQueue('readings', { durable: true, arguments: { 'x-max-length': 1000, 'x-message-ttl': 30000, 'x-overflow': 'reject-publish', 'x-dead-letter-exchange': 'alarms' } })
+      await ch.assertQueue('readings', {
+        durable: true,
+        arguments: { 'x-max-length': 1000, 'x-message-ttl': 30000, 'x-overflow': 'reject-publish', 'x-dead-letter-exchange': 'alarms' }
+      })
       await ch.assertQueue('history', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-age': '7D' } })
       await ch.assertQueue('orders-quorum', { durable: true, arguments: { 'x-queue-type': 'quorum' } })
       await ch.assertQueue('alarm-log', { durable: true, autoDelete: false })
@@ -54,53 +57,75 @@ describe('definitions exported from RabbitMQ import into Wharf', { timeout: 180_
     }
     const res = await fetch(`${rabbit.managementUrl}/api/definitions`, { headers: guest })
     assert.equal(res.status, 200)
-    exported = await res.json() as Json
+    exported = (await res.json()) as Json
     wharf = await startTestBroker()
   })
 
   after(async () => {
-    try { await wharf?.close() } finally { await rabbit?.stop() }
+    try {
+      await wharf?.close()
+    } finally {
+      await rabbit?.stop()
+    }
   })
 
-  test('the file is RabbitMQ\'s own', () => {
+  test("the file is RabbitMQ's own", () => {
     assert.equal(exported.rabbit_version, '3.10.8')
     assert.ok(Array.isArray(exported.users) && Array.isArray(exported.global_parameters))
   })
 
   test('POST /api/definitions: what Wharf supports is imported, the rest listed with reasons', async () => {
-    const res = await adminFetch(`${wharf.adminUrl}/api/definitions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(exported) })
-    const body = await res.json() as { imported: Record<string, number>, unsupported: Array<Json>, failed: Json[] }
+    const res = await adminFetch(`${wharf.adminUrl}/api/definitions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(exported)
+    })
+    const body = (await res.json()) as { imported: Record<string, number>; unsupported: Array<Json>; failed: Json[] }
     assert.equal(res.status, 200, JSON.stringify(body))
     assert.deepEqual(body.failed, [])
     assert.deepEqual(body.imported, { vhosts: 2, users: 2, permissions: 3, topic_permissions: 1, exchanges: 2, queues: 3, bindings: 4 })
     const listed = body.unsupported.map(u => `${String(u.kind)} ${String(u.name)}`).sort()
-    assert.deepEqual(listed.filter(l => !l.startsWith('global_parameters')), [
-      'binding telemetry -> queue orders-quorum (orders.#)',
-      'exchange sharded',
-      'permission guest',
-      'permission guest',
-      'policies ttl',
-      'queue orders-quorum',
-      'user guest',
-      'user tag sensor: impersonator'
-    ])
-    assert.ok(listed.some(l => l.startsWith('global_parameters internal_cluster_id')), listed.join('\n'))
+    assert.deepEqual(
+      listed.filter(l => !l.startsWith('global_parameters')),
+      [
+        'binding telemetry -> queue orders-quorum (orders.#)',
+        'exchange sharded',
+        'permission guest',
+        'permission guest',
+        'policies ttl',
+        'queue orders-quorum',
+        'user guest',
+        'user tag sensor: impersonator'
+      ]
+    )
+    assert.ok(
+      listed.some(l => l.startsWith('global_parameters internal_cluster_id')),
+      listed.join('\n')
+    )
     for (const u of body.unsupported) assert.ok(typeof u.reason === 'string' && u.reason.length > 10, JSON.stringify(u))
   })
 
   test('the imported objects are there, with their arguments, and behave', async () => {
-    const q = await (await adminFetch(`${wharf.adminUrl}/api/queues/plant/readings`)).json() as Json
+    const q = (await (await adminFetch(`${wharf.adminUrl}/api/queues/plant/readings`)).json()) as Json
     assert.deepEqual(q.arguments, { 'x-max-length': 1000, 'x-message-ttl': 30000, 'x-overflow': 'reject-publish', 'x-dead-letter-exchange': 'alarms' })
-    const history = await (await adminFetch(`${wharf.adminUrl}/api/queues/plant/history`)).json() as Json
+    const history = (await (await adminFetch(`${wharf.adminUrl}/api/queues/plant/history`)).json()) as Json
     assert.equal(history.type, 'stream')
-    const alarms = await (await adminFetch(`${wharf.adminUrl}/api/exchanges/plant/alarms`)).json() as Json
+    const alarms = (await (await adminFetch(`${wharf.adminUrl}/api/exchanges/plant/alarms`)).json()) as Json
     assert.deepEqual({ type: alarms.type, arguments: alarms.arguments }, { type: 'fanout', arguments: { 'alternate-exchange': 'telemetry' } })
-    const bindings = await (await adminFetch(`${wharf.adminUrl}/api/bindings/plant?columns=source,destination,routing_key,arguments`)).json() as Json[]
-    assert.deepEqual(bindings.filter(b => b.source !== '').map(b => `${String(b.source)}>${String(b.destination)}:${String(b.routing_key)}`).sort(),
-      ['alarms>alarm-log:', 'telemetry>alarms:alarm.#', 'telemetry>history:sensors.*.temp', 'telemetry>readings:sensors.#'])
-    assert.deepEqual((await (await adminFetch(`${wharf.adminUrl}/api/users/sensor`)).json() as Json).tags, ['monitoring'])
-    const topic = await (await adminFetch(`${wharf.adminUrl}/api/topic-permissions/plant/sensor`)).json() as Json[]
-    assert.deepEqual(topic.map(t => [t.exchange, t.write]), [['amq.topic', '^sensors\\.{username}\\.']])
+    const bindings = (await (await adminFetch(`${wharf.adminUrl}/api/bindings/plant?columns=source,destination,routing_key,arguments`)).json()) as Json[]
+    assert.deepEqual(
+      bindings
+        .filter(b => b.source !== '')
+        .map(b => `${String(b.source)}>${String(b.destination)}:${String(b.routing_key)}`)
+        .sort(),
+      ['alarms>alarm-log:', 'telemetry>alarms:alarm.#', 'telemetry>history:sensors.*.temp', 'telemetry>readings:sensors.#']
+    )
+    assert.deepEqual(((await (await adminFetch(`${wharf.adminUrl}/api/users/sensor`)).json()) as Json).tags, ['monitoring'])
+    const topic = (await (await adminFetch(`${wharf.adminUrl}/api/topic-permissions/plant/sensor`)).json()) as Json[]
+    assert.deepEqual(
+      topic.map(t => [t.exchange, t.write]),
+      [['amq.topic', '^sensors\\.{username}\\.']]
+    )
 
     // The operator logs in with the password it had in RabbitMQ (its sha256 hash came along), and routes.
     const conn = await amqp.connect(`amqp://operator:op-pass@127.0.0.1:${wharf.node.ports.amqp}/plant`)

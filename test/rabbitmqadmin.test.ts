@@ -16,23 +16,32 @@ import { eventually } from './support/wait.ts'
 const rabbitmqadmin = '/usr/bin/rabbitmqadmin'
 const commandTimeoutMs = 20_000
 
-interface Run { code: number, stdout: string, stderr: string }
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
 
-function run (broker: TestBroker, ...args: string[]): Promise<Run> {
+function run(broker: TestBroker, ...args: string[]): Promise<Run> {
   return new Promise(resolve => {
-    execFile('python3', [rabbitmqadmin, '-H', '127.0.0.1', '-P', String(broker.node.ports.admin), '-u', 'guest', '-p', 'guest', ...args], { timeout: commandTimeoutMs }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
-    })
+    execFile(
+      'python3',
+      [rabbitmqadmin, '-H', '127.0.0.1', '-P', String(broker.node.ports.admin), '-u', 'guest', '-p', 'guest', ...args],
+      { timeout: commandTimeoutMs },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr })
+      }
+    )
   })
 }
 
-async function ok (broker: TestBroker, ...args: string[]): Promise<string> {
+async function ok(broker: TestBroker, ...args: string[]): Promise<string> {
   const r = await run(broker, ...args)
   assert.equal(r.code, 0, `rabbitmqadmin ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`)
   return r.stdout
 }
 
-async function listJson (broker: TestBroker, what: string): Promise<Array<Record<string, unknown>>> {
+async function listJson(broker: TestBroker, what: string): Promise<Array<Record<string, unknown>>> {
   return JSON.parse(await ok(broker, '-f', 'raw_json', 'list', what)) as Array<Record<string, unknown>>
 }
 
@@ -66,7 +75,10 @@ describe('rabbitmqadmin against Wharf', { timeout: 90_000 }, () => {
     const exchanges = await listJson(broker, 'exchanges')
     assert.equal(exchanges.find(x => x.name === 'admin-x')?.type, 'topic')
     const bindings = await listJson(broker, 'bindings')
-    assert.ok(bindings.some(b => b.source === 'admin-x' && b.destination === 'admin-q' && b.routing_key === 'orders.#'), JSON.stringify(bindings))
+    assert.ok(
+      bindings.some(b => b.source === 'admin-x' && b.destination === 'admin-q' && b.routing_key === 'orders.#'),
+      JSON.stringify(bindings)
+    )
     assert.match(await ok(broker, 'list', 'bindings'), /\| admin-x +\| admin-q +\| orders\.# +\|/)
   })
 
@@ -79,9 +91,18 @@ describe('rabbitmqadmin against Wharf', { timeout: 90_000 }, () => {
       assert.match(await ok(broker, 'list', 'connections'), /\| +name +\| +user +\| channels \|/)
       const channels = await listJson(broker, 'channels')
       assert.equal(channels.length, 1)
-      assert.deepEqual((await listJson(broker, 'vhosts')).map(v => v.name), ['/'])
-      assert.deepEqual((await listJson(broker, 'users')).map(u => u.name), ['guest'])
-      assert.deepEqual((await listJson(broker, 'permissions')).map(p => [p.user, p.vhost, p.configure]), [['guest', '/', '.*']])
+      assert.deepEqual(
+        (await listJson(broker, 'vhosts')).map(v => v.name),
+        ['/']
+      )
+      assert.deepEqual(
+        (await listJson(broker, 'users')).map(u => u.name),
+        ['guest']
+      )
+      assert.deepEqual(
+        (await listJson(broker, 'permissions')).map(p => [p.user, p.vhost, p.configure]),
+        [['guest', '/', '.*']]
+      )
       assert.match(await ok(broker, 'list', 'users'), /guest/)
       assert.match(await ok(broker, 'list', 'permissions'), /guest/)
       assert.match(await ok(broker, 'list', 'nodes'), /wharf@/)
@@ -96,13 +117,19 @@ describe('rabbitmqadmin against Wharf', { timeout: 90_000 }, () => {
     await ok(broker, 'publish', 'exchange=admin-x', 'routing_key=orders.new', 'payload=first order')
     await ok(broker, 'publish', 'routing_key=admin-q', 'payload=straight to the queue')
     const got = JSON.parse(await ok(broker, '-f', 'raw_json', 'get', 'queue=admin-q', 'count=2')) as Array<Record<string, unknown>>
-    assert.deepEqual(got.map(g => g.payload), ['first order', 'straight to the queue'])
+    assert.deepEqual(
+      got.map(g => g.payload),
+      ['first order', 'straight to the queue']
+    )
     assert.match(await ok(broker, 'get', 'queue=admin-q'), /first order/)
     assert.equal((await listJson(broker, 'queues')).find(q => q.name === 'admin-q')?.messages, 2, 'get requeues by default')
     await ok(broker, 'purge', 'queue', 'name=admin-q')
     assert.equal((await listJson(broker, 'queues')).find(q => q.name === 'admin-q')?.messages, 0)
     await ok(broker, 'delete', 'queue', 'name=admin-q')
-    assert.equal((await listJson(broker, 'queues')).some(q => q.name === 'admin-q'), false)
+    assert.equal(
+      (await listJson(broker, 'queues')).some(q => q.name === 'admin-q'),
+      false
+    )
     const missing = await run(broker, 'delete', 'queue', 'name=admin-q')
     assert.notEqual(missing.code, 0)
     assert.match(missing.stderr, /Not found: \/api\/queues\/%2F\/admin-q/)
@@ -113,7 +140,10 @@ describe('rabbitmqadmin against Wharf', { timeout: 90_000 }, () => {
     const device = await m.connect(broker.mqttUrl, { clientId: 'admin-victim', reconnectPeriod: 0 })
     try {
       let list: Array<Record<string, unknown>> = []
-      await eventually('connections listed', async () => { list = await listJson(broker, 'connections'); return list.length === 3 })
+      await eventually('connections listed', async () => {
+        list = await listJson(broker, 'connections')
+        return list.length === 3
+      })
       const mqttName = list.find(c => c.client_id === 'admin-victim')?.name as string
       // The victim's name starts with its own address, as the broker sees it.
       const localPort = (victim as unknown as { connection: { stream: { localPort: number } } }).connection.stream.localPort
@@ -124,8 +154,11 @@ describe('rabbitmqadmin against Wharf', { timeout: 90_000 }, () => {
       await ok(broker, 'close', 'connection', `name=${mqttName}`)
       await gone
       await ok(broker, 'close', 'connection', `name=${amqpName}`)
-      await Promise.race([closed, new Promise((_resolve, reject) => setTimeout(() => reject(new Error('the AMQP connection was not closed within 5 s')), 5000).unref())])
-      await eventually('only the suite\'s connection is left', async () => (await listJson(broker, 'connections')).length === 1)
+      await Promise.race([
+        closed,
+        new Promise((_resolve, reject) => setTimeout(() => reject(new Error('the AMQP connection was not closed within 5 s')), 5000).unref())
+      ])
+      await eventually("only the suite's connection is left", async () => (await listJson(broker, 'connections')).length === 1)
     } finally {
       await a.closeQuietly(victim)
       device.end(true)
@@ -154,7 +187,9 @@ describe('rabbitmqadmin against Wharf', { timeout: 90_000 }, () => {
       await ok(fresh, 'export', second)
       const strip = (defs: Record<string, unknown>): Record<string, unknown> => ({ ...defs, product_version: undefined })
       assert.deepEqual(strip(JSON.parse(readFileSync(second, 'utf8'))), strip(exported))
-      const res = await fetch(`http://127.0.0.1:${fresh.node.ports.admin}/api/whoami`, { headers: { authorization: 'Basic ' + Buffer.from('ops:ops-secret').toString('base64') } })
+      const res = await fetch(`http://127.0.0.1:${fresh.node.ports.admin}/api/whoami`, {
+        headers: { authorization: 'Basic ' + Buffer.from('ops:ops-secret').toString('base64') }
+      })
       assert.equal(res.status, 200, 'the imported user logs in with its password')
     } finally {
       await fresh.close()

@@ -23,6 +23,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run --silent build
 npm run --silent typecheck
+npm run --silent lint # Biome: one style and lint for the whole repo (biome.json)
 
 # Node 20 does not expand globs itself.
 mapfile -t files < <(find core adapters edge-config gateway test bench -name '*.test.ts' -not -path '*/node_modules/*' | sort)

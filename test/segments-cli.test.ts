@@ -17,18 +17,27 @@ import { configuredObjectStore } from '../gateway/tiering-wiring.ts'
 const wharfBin = fileURLToPath(new URL('../gateway/bin/wharf.js', import.meta.url))
 const T0 = 1_700_000_000_000
 
-interface Run { code: number, stdout: string, stderr: string }
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
 
-function wharf (args: string[], env: Record<string, string> = {}): Promise<Run> {
+function wharf(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise(resolve => {
-    execFile(process.execPath, [wharfBin, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
-      resolve({ code, stdout, stderr })
-    })
+    execFile(
+      process.execPath,
+      [wharfBin, ...args],
+      { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
+        resolve({ code, stdout, stderr })
+      }
+    )
   })
 }
 
-function recordsFrom (first: number, n: number): StreamRecord[] {
+function recordsFrom(first: number, n: number): StreamRecord[] {
   return Array.from({ length: n }, (_, i) => ({
     offset: first + i,
     timestampMs: T0 + i,
@@ -49,7 +58,7 @@ describe('wharf segments', { timeout: 120_000 }, () => {
     { vhost: '/', stream: 'telemetry', first: 40, n: 25 },
     { vhost: 'site-2', stream: 'door events', first: 0, n: 3 }
   ]
-  const written: Array<{ key: string, sizeBytes: number, records: StreamRecord[] }> = []
+  const written: Array<{ key: string; sizeBytes: number; records: StreamRecord[] }> = []
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wharf-segments-cli-'))
@@ -65,15 +74,20 @@ describe('wharf segments', { timeout: 120_000 }, () => {
     }
     await store.put('streams/README.txt', Buffer.from('not a segment'))
   })
-  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  after(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
   test('list --url: one tab-separated row per segment in key order, other objects counted', async () => {
     const r = await wharf(['segments', 'list', '--url', url])
     assert.equal(r.code, 0, r.stderr)
-    const rows = r.stdout.trimEnd().split('\n').map(line => line.split('\t'))
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map(line => line.split('\t'))
     assert.deepEqual(rows[0], ['key', 'vhost', 'stream', 'firstOffset', 'lastOffset', 'bytes'])
     const expected = streams.map((s, i) => [written[i]!.key, s.vhost, s.stream, String(s.first), String(s.first + s.n - 1), String(written[i]!.sizeBytes)])
-    expected.sort((a, b) => a[0]! < b[0]! ? -1 : 1)
+    expected.sort((a, b) => (a[0]! < b[0]! ? -1 : 1))
     assert.deepEqual(rows.slice(1), expected)
     const total = written.reduce((sum, w) => sum + w.sizeBytes, 0)
     assert.match(r.stderr, new RegExp(`^3 segments, ${total} bytes in dir .*cold \\(1 other object not listed\\)\\n$`))
@@ -99,8 +113,20 @@ describe('wharf segments', { timeout: 120_000 }, () => {
     const w = written[0]!
     const r = await wharf(['segments', 'dump', w.key, '--url', url])
     assert.equal(r.code, 0, r.stderr)
-    const lines = r.stdout.trimEnd().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
-    assert.deepEqual(lines[0], { format: 'wharf-segment', version: 1, vhost: '/', stream: 'telemetry', firstOffset: 0, lastOffset: 39, records: 40, createdAtMs: T0 + 60_000 })
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map(line => JSON.parse(line) as Record<string, unknown>)
+    assert.deepEqual(lines[0], {
+      format: 'wharf-segment',
+      version: 1,
+      vhost: '/',
+      stream: 'telemetry',
+      firstOffset: 0,
+      lastOffset: 39,
+      records: 40,
+      createdAtMs: T0 + 60_000
+    })
     assert.equal(lines.length, 1 + w.records.length)
     w.records.forEach((record, i) => {
       const line = lines[1 + i]!
@@ -137,11 +163,23 @@ describe('wharf segments', { timeout: 120_000 }, () => {
     for (const url of ['s3://a/x', 's3://abc//x', 's3://user:pw@abc/x', 's3://abc/x?region=y', 'file:relative', 'file://host/dir', 'ftp://x']) {
       const parsed = parseTieringUrl(url)
       assert.ok(parsed.kind === 'invalid', url)
-      assert.throws(() => validateConfig({ tiering: { url } }), (err: Error) => err.message.includes(`tiering.url = ${JSON.stringify(url)}`) && err.message.includes(parsed.problem), url)
+      assert.throws(
+        () => validateConfig({ tiering: { url } }),
+        (err: Error) => err.message.includes(`tiering.url = ${JSON.stringify(url)}`) && err.message.includes(parsed.problem),
+        url
+      )
       // What the broker (tiering.url) and `wharf segments --url` open their store with.
-      assert.throws(() => configuredObjectStore(config, {}, url), (err: Error) => err.message.includes(JSON.stringify(url)) && err.message.includes(parsed.problem), url)
+      assert.throws(
+        () => configuredObjectStore(config, {}, url),
+        (err: Error) => err.message.includes(JSON.stringify(url)) && err.message.includes(parsed.problem),
+        url
+      )
     }
-    for (const [url, description] of [['s3://wharf-segments/site%20one/', 's3://wharf-segments/site%20one'], ['s3://wharf-segments', 's3://wharf-segments/'], ['file:///srv/wharf%20data/cold', 'dir /srv/wharf data/cold']]) {
+    for (const [url, description] of [
+      ['s3://wharf-segments/site%20one/', 's3://wharf-segments/site%20one'],
+      ['s3://wharf-segments', 's3://wharf-segments/'],
+      ['file:///srv/wharf%20data/cold', 'dir /srv/wharf data/cold']
+    ]) {
       assert.doesNotThrow(() => validateConfig({ tiering: { url } }), url)
       const store = configuredObjectStore(config, {}, url)
       assert.equal(store.description, description)

@@ -15,13 +15,19 @@ import { startS3Server } from './support/s3-server.ts'
 const exitWithinMs = 10_000 * Math.max(1, (loadavg()[0] ?? 0) / cpus().length)
 
 /** The one line a failed start-up writes: every line is JSON, exactly one is an error, and it names the cause. */
-function assertFailedWith (r: WharfExit, cause: RegExp): void {
+function assertFailedWith(r: WharfExit, cause: RegExp): void {
   const all = [...r.stdout, ...r.stderr]
   assert.notEqual(r.code, 0, `exit status ${r.code} (signal ${r.signal}):\n${all.join('\n')}`)
   assert.equal(r.signal, null, 'exited by itself')
   assert.ok(r.elapsedMs < exitWithinMs, `exited after ${r.elapsedMs} ms`)
   assert.deepEqual(r.stderr, [], 'nothing on stderr')
-  const entries = r.stdout.map(line => { try { return JSON.parse(line) as Record<string, unknown> } catch { return assert.fail(`not a JSON line: ${line}`) } })
+  const entries = r.stdout.map(line => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>
+    } catch {
+      return assert.fail(`not a JSON line: ${line}`)
+    }
+  })
   const errors = entries.filter(e => e.level === 'error')
   assert.equal(errors.length, 1, `one error line:\n${r.stdout.join('\n')}`)
   assert.equal(errors[0]!.msg, 'start-up failed')
@@ -29,23 +35,27 @@ function assertFailedWith (r: WharfExit, cause: RegExp): void {
   assert.ok(!entries.some(e => e.msg === 'wharf ready'), 'never ready')
 }
 
-async function listeningServer (): Promise<{ server: Server, port: number }> {
-  const server = createServer(socket => { socket.on('error', () => {}) }) // accepts and never answers
+async function listeningServer(): Promise<{ server: Server; port: number }> {
+  const server = createServer(socket => {
+    socket.on('error', () => {})
+  }) // accepts and never answers
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   return { server, port: (server.address() as { port: number }).port }
 }
 
-async function freePort (): Promise<number> {
+async function freePort(): Promise<number> {
   const { server, port } = await listeningServer()
   await new Promise(resolve => server.close(resolve))
   return port
 }
 
 /** Polls /readyz while the broker starts and fails; resolves with every status it saw (0: no answer). */
-function watchReadyz (port: number, until: Promise<unknown>): Promise<number[]> {
+function watchReadyz(port: number, until: Promise<unknown>): Promise<number[]> {
   const seen = new Set<number>()
   let done = false
-  void until.finally(() => { done = true })
+  void until.finally(() => {
+    done = true
+  })
   return (async () => {
     while (!done) {
       try {
@@ -88,7 +98,7 @@ describe('start-up failures', { timeout: 120_000 }, () => {
     assertFailedWith(await runWharfToExit(join(file, 'data')), /data directory .*a-file\/data: create: ENOTDIR/)
   })
 
-  test('a store that will not open: exit 1 naming the file and SQLite\'s reason; the lock is released', async () => {
+  test("a store that will not open: exit 1 naming the file and SQLite's reason; the lock is released", async () => {
     const dir = dataDir()
     mkdirSync(dir)
     writeFileSync(join(dir, 'wharf.db'), Buffer.alloc(8192, 'x'))
@@ -117,14 +127,18 @@ describe('start-up failures', { timeout: 120_000 }, () => {
     try {
       const config = join(root, 'silent-s3.yaml')
       writeFileSync(config, 'tiering:\n  requiredAtStart: true\n  startCheckTimeoutMs: 1000\n')
-      const r = await runWharfToExit(dataDir(), {
-        WHARF_TIERING_URL: 's3://wharf-test/edge',
-        WHARF_S3_ENDPOINT: `http://127.0.0.1:${port}`,
-        WHARF_S3_FORCE_PATH_STYLE: 'true',
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_REGION: 'us-east-1'
-      }, ['--config', config])
+      const r = await runWharfToExit(
+        dataDir(),
+        {
+          WHARF_TIERING_URL: 's3://wharf-test/edge',
+          WHARF_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+          WHARF_S3_FORCE_PATH_STYLE: 'true',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_REGION: 'us-east-1'
+        },
+        ['--config', config]
+      )
       assertFailedWith(r, /object store s3:\/\/wharf-test\/edge: no answer within 1000 ms/)
     } finally {
       server.close()
@@ -160,7 +174,7 @@ describe('the data directory lock', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'wharf-lock-'))
   after(() => rmSync(root, { recursive: true, force: true }))
 
-  test('a second instance on the same directory exits 1 naming the directory and the holder\'s PID; after a SIGKILL of the holder a new one starts', async () => {
+  test("a second instance on the same directory exits 1 naming the directory and the holder's PID; after a SIGKILL of the holder a new one starts", async () => {
     const dir = join(root, 'data')
     const first = await startBrokerProcess(dir)
     const second = await runWharfToExit(dir)

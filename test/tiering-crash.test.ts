@@ -14,8 +14,20 @@ import { startBrokerProcess, type BrokerProcess } from './support/broker-process
 import { connect as mqttConnect } from './support/mqtt-helpers.ts'
 import { startS3Server, type S3Server } from './support/s3-server.ts'
 import {
-  ARCHIVE_FILTER, ARCHIVE_STREAM, KEY_PREFIX, assertContiguousFromZero, listBucket, parseSegmentKeys, pollUntil, readFromFirst,
-  readStreamTables, reading, readingRoutingKey, readingTopic, tieringStatus, type TieringApi
+  ARCHIVE_FILTER,
+  ARCHIVE_STREAM,
+  KEY_PREFIX,
+  assertContiguousFromZero,
+  listBucket,
+  parseSegmentKeys,
+  pollUntil,
+  readFromFirst,
+  readStreamTables,
+  reading,
+  readingRoutingKey,
+  readingTopic,
+  tieringStatus,
+  type TieringApi
 } from './support/tiering-e2e.ts'
 
 const ROUNDS = 3
@@ -27,7 +39,7 @@ const adminUrl = (b: BrokerProcess): string => `http://127.0.0.1:${b.ports.admin
 const amqpUrl = (b: BrokerProcess): string => `amqp://guest:guest@127.0.0.1:${b.ports.amqp}`
 const mqttUrl = (b: BrokerProcess): string => `mqtt://127.0.0.1:${b.ports.mqtt}`
 
-function configYaml (server: S3Server): string {
+function configYaml(server: S3Server): string {
   return `log:
   level: info
 streams:
@@ -54,25 +66,34 @@ archive:
  * Publishes readings from..to-1 at QoS 1 (at most `window` unacknowledged), adding each PUBACKed
  * one to `acked`, until all are acknowledged or the connection is gone (the broker was killed).
  */
-async function publishUntilClosed (client: MqttClient, from: number, to: number, acked: Set<number>, window = 50): Promise<void> {
+async function publishUntilClosed(client: MqttClient, from: number, to: number, acked: Set<number>, window = 50): Promise<void> {
   const closed = new Promise<void>(resolve => client.once('close', () => resolve()))
   for (let start = from; start < to && client.connected; start += window) {
     const batch: Array<Promise<unknown>> = []
     for (let i = start; i < Math.min(to, start + window); i++) {
-      batch.push(client.publishAsync(readingTopic(i), reading(i), { qos: 1 }).then(() => { acked.add(i) }, () => {}))
+      batch.push(
+        client.publishAsync(readingTopic(i), reading(i), { qos: 1 }).then(
+          () => {
+            acked.add(i)
+          },
+          () => {}
+        )
+      )
     }
     await Promise.race([Promise.all(batch), closed])
   }
 }
 
 /** mqtt.js's end() never settles for a client whose broker was killed under it: no awaiting it. */
-function drop (client: MqttClient | undefined): void {
+function drop(client: MqttClient | undefined): void {
   client?.end(true)
 }
 
 const numberOf = (body: string): number => Number(/^reading (\d{7}) /.exec(body)?.[1] ?? NaN)
 
-test('SIGKILL during offload, three times: after restart nothing acknowledged is lost, nothing is read twice, no two segments in the bucket overlap', { timeout: 180_000 }, async (t) => {
+test('SIGKILL during offload, three times: after restart nothing acknowledged is lost, nothing is read twice, no two segments in the bucket overlap', {
+  timeout: 180_000
+}, async t => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-tiering-crash-'))
   const server = await startS3Server()
   const configFile = join(dir, 'wharf.yaml')
@@ -99,19 +120,29 @@ test('SIGKILL during offload, three times: after restart nothing acknowledged is
       const ackedBefore = acked.size
       const publishing = publishUntilClosed(device, sent, sent + READINGS_PER_ROUND, acked)
       // Killed mid-offload: this round's readings are coming in, this process has uploaded a segment and more are due.
-      const atKill = await pollUntil(`round ${round}: readings acknowledged, an upload done and more due`, () => tieringStatus(adminUrl(broker)),
-        (s: TieringApi) => acked.size >= ackedBefore + KILL_AFTER_ACKS && s.uploaded_segments >= 1 && s.backlog_segments > 0, 60_000)
+      const atKill = await pollUntil(
+        `round ${round}: readings acknowledged, an upload done and more due`,
+        () => tieringStatus(adminUrl(broker)),
+        (s: TieringApi) => acked.size >= ackedBefore + KILL_AFTER_ACKS && s.uploaded_segments >= 1 && s.backlog_segments > 0,
+        60_000
+      )
       await broker.kill()
       await publishing
       drop(device)
       device = undefined
       sent += READINGS_PER_ROUND
-      t.diagnostic(`round ${round}: killed after ${atKill.uploaded_segments} uploads with ${atKill.backlog_segments} segments due; ${acked.size} readings acknowledged so far`)
+      t.diagnostic(
+        `round ${round}: killed after ${atKill.uploaded_segments} uploads with ${atKill.backlog_segments} segments due; ${acked.size} readings acknowledged so far`
+      )
     }
 
     const broker = await start()
-    const settled = await pollUntil('the backlog to drain after the last restart', () => tieringStatus(adminUrl(broker)),
-      s => s.backlog_segments === 0 && s.local_stream_bytes <= LOCAL_BYTES_MAX, 60_000)
+    const settled = await pollUntil(
+      'the backlog to drain after the last restart',
+      () => tieringStatus(adminUrl(broker)),
+      s => s.backlog_segments === 0 && s.local_stream_bytes <= LOCAL_BYTES_MAX,
+      60_000
+    )
     assert.equal(settled.last_error, null, 'no upload failed')
 
     const tables = readStreamTables(join(dataDir, 'wharf.db'), ARCHIVE_STREAM)
@@ -121,7 +152,10 @@ test('SIGKILL during offload, three times: after restart nothing acknowledged is
 
     const got = await readFromFirst(amqpUrl(broker), ARCHIVE_STREAM, total, 60_000)
     assert.equal(got.length, total, 'the consumer got the stream once, nothing more')
-    assert.deepEqual(got.map(d => d.offset), Array.from({ length: total }, (_, i) => i))
+    assert.deepEqual(
+      got.map(d => d.offset),
+      Array.from({ length: total }, (_, i) => i)
+    )
     const numbers = got.map(d => numberOf(d.body))
     for (let i = 0; i < got.length; i++) {
       const n = numbers[i] as number
@@ -138,11 +172,17 @@ test('SIGKILL during offload, three times: after restart nothing acknowledged is
     const segments = parseSegmentKeys(keys)
     for (let i = 1; i < segments.length; i++) {
       const [prev, cur] = [segments[i - 1], segments[i]]
-      assert.ok(prev !== undefined && cur !== undefined && prev.lastOffset < cur.firstOffset,
-        `segments ${prev?.firstOffset}-${prev?.lastOffset} and ${cur?.firstOffset}-${cur?.lastOffset} overlap`)
+      assert.ok(
+        prev !== undefined && cur !== undefined && prev.lastOffset < cur.firstOffset,
+        `segments ${prev?.firstOffset}-${prev?.lastOffset} and ${cur?.firstOffset}-${cur?.lastOffset} overlap`
+      )
     }
     assertContiguousFromZero(segments)
-    assert.deepEqual(keys, tables.offloaded.map(s => `${KEY_PREFIX}/${s.objectKey}`), 'the bucket holds exactly the manifest\'s segments')
+    assert.deepEqual(
+      keys,
+      tables.offloaded.map(s => `${KEY_PREFIX}/${s.objectKey}`),
+      "the bucket holds exactly the manifest's segments"
+    )
     t.diagnostic(`${acked.size} acknowledged of ${sent} sent; ${total} in the stream, ${segments.length} segments in the bucket`)
   } finally {
     drop(device)

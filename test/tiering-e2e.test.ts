@@ -15,8 +15,22 @@ import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 import { startS3Server, type S3Server } from './support/s3-server.ts'
 import {
-  ARCHIVE_FILTER, ARCHIVE_STREAM, KEY_PREFIX, assertContiguousFromZero, assertReadingsInOrder, listBucket, metricValue, metricsText,
-  parseSegmentKeys, pollUntil, publishReadings, readFromFirst, readStreamTables, tieringStatus, useS3Credentials, type TieringApi
+  ARCHIVE_FILTER,
+  ARCHIVE_STREAM,
+  KEY_PREFIX,
+  assertContiguousFromZero,
+  assertReadingsInOrder,
+  listBucket,
+  metricValue,
+  metricsText,
+  parseSegmentKeys,
+  pollUntil,
+  publishReadings,
+  readFromFirst,
+  readStreamTables,
+  tieringStatus,
+  useS3Credentials,
+  type TieringApi
 } from './support/tiering-e2e.ts'
 
 const SEGMENT_BYTES = 8192
@@ -26,7 +40,7 @@ const LOCAL_BYTES_MAX = 16_384
 const KEY_PATTERN = new RegExp(`^${KEY_PREFIX}/%2F/${ARCHIVE_STREAM}/[0-9a-f]{16}-[0-9a-f]{16}\\.seg$`)
 
 /** Tiering to s3://<bucket>/edge on the s3rver, small segments and blocks, checks every 50 ms. */
-function tieringTo (server: S3Server, tune: (config: WharfConfig) => void = () => {}) {
+function tieringTo(server: S3Server, tune: (config: WharfConfig) => void = () => {}) {
   return (config: WharfConfig): void => {
     config.log.level = 'info'
     config.streams.segmentBytes = SEGMENT_BYTES
@@ -46,7 +60,10 @@ function tieringTo (server: S3Server, tune: (config: WharfConfig) => void = () =
 }
 
 /** Uploads caught up: nothing due for offload, and the local stream within tiering.localBytesMax. */
-const caughtUp = (localBytesMax: number) => (s: TieringApi): boolean => s.backlog_segments === 0 && s.uploaded_segments > 0 && s.local_stream_bytes <= localBytesMax
+const caughtUp =
+  (localBytesMax: number) =>
+  (s: TieringApi): boolean =>
+    s.backlog_segments === 0 && s.uploaded_segments > 0 && s.local_stream_bytes <= localBytesMax
 
 describe('tiering through a running broker (MQTT archive -> stream -> S3)', { timeout: 120_000 }, () => {
   let server: S3Server
@@ -67,7 +84,7 @@ describe('tiering through a running broker (MQTT archive -> stream -> S3)', { ti
     await server.close()
   })
 
-  test('offload by size: segments beyond tiering.localBytesMax are in the bucket, their local rows gone; a consumer from first reads all in order through a bounded cache that prefetches', async (t) => {
+  test('offload by size: segments beyond tiering.localBytesMax are in the bucket, their local rows gone; a consumer from first reads all in order through a bounded cache that prefetches', async t => {
     const N = 1000
     broker = await startTestBroker(tieringTo(server))
     device = await mqttConnect(broker.mqttUrl, { clientId: 'dev-size' })
@@ -91,8 +108,12 @@ describe('tiering through a running broker (MQTT archive -> stream -> S3)', { ti
     for (const s of segments) assert.deepEqual([s.vhost, s.stream], ['/', ARCHIVE_STREAM])
 
     const tables = readStreamTables(join(broker.dataDir, 'wharf.db'), ARCHIVE_STREAM)
-    assert.deepEqual(tables.offloaded.map(s => `${KEY_PREFIX}/${s.objectKey}`), keys, 'the manifest names exactly the objects in the bucket')
-    const lastOffloaded = (segments.at(-1)?.lastOffset ?? -1)
+    assert.deepEqual(
+      tables.offloaded.map(s => `${KEY_PREFIX}/${s.objectKey}`),
+      keys,
+      'the manifest names exactly the objects in the bucket'
+    )
+    const lastOffloaded = segments.at(-1)?.lastOffset ?? -1
     assert.equal(tables.localRowsOfOffloaded, 0, 'no local row of an offloaded segment is left')
     assert.equal(tables.minLocalOffset, lastOffloaded + 1, 'the local tier starts right after the last offloaded offset')
     assert.equal(tables.maxLocalOffset, N - 1)
@@ -111,20 +132,29 @@ describe('tiering through a running broker (MQTT archive -> stream -> S3)', { ti
     assert.ok(after.cache.prefetches > 0, 'a sequential reader gets blocks fetched ahead')
     // One ranged GET per block read; a prefetched block evicted before use would cost one more.
     assert.ok(gets >= blocks && gets <= blocks + Math.ceil(blocks / 10), `${gets} GETs for ${blocks} blocks`)
-    t.diagnostic(`${segments.length} segments, ${tables.localRecords} records local; read back: ${gets} GETs for ${blocks} blocks, ${after.cache.prefetches} prefetches, ${after.cache.evictions} evictions, cache max ${after.cache.max_bytes_seen} of ${CACHE_BYTES_MAX} bytes`)
+    t.diagnostic(
+      `${segments.length} segments, ${tables.localRecords} records local; read back: ${gets} GETs for ${blocks} blocks, ${after.cache.prefetches} prefetches, ${after.cache.evictions} evictions, cache max ${after.cache.max_bytes_seen} of ${CACHE_BYTES_MAX} bytes`
+    )
   })
 
   test('offload by age: with tiering.localBytesMax far away, segments older than tiering.localAgeSeconds go to the bucket, batch after batch', async () => {
-    broker = await startTestBroker(tieringTo(server, config => {
-      config.streams.segmentBytes = 16 * 1024 * 1024
-      config.streams.segmentAgeSeconds = 1
-      config.tiering.localAgeSeconds = 1
-      config.tiering.localBytesMax = 1024 * 1024 * 1024
-    }))
+    broker = await startTestBroker(
+      tieringTo(server, config => {
+        config.streams.segmentBytes = 16 * 1024 * 1024
+        config.streams.segmentAgeSeconds = 1
+        config.tiering.localAgeSeconds = 1
+        config.tiering.localBytesMax = 1024 * 1024 * 1024
+      })
+    )
     device = await mqttConnect(broker.mqttUrl, { clientId: 'dev-age' })
     const dbFile = join(broker.dataDir, 'wharf.db')
-    const allOffloaded = (n: number) => (s: TieringApi): boolean => s.backlog_segments === 0 && s.local_stream_bytes === 0 && s.uploaded_segments > 0 &&
-      readStreamTables(dbFile, ARCHIVE_STREAM).offloaded.at(-1)?.lastOffset === n - 1
+    const allOffloaded =
+      (n: number) =>
+      (s: TieringApi): boolean =>
+        s.backlog_segments === 0 &&
+        s.local_stream_bytes === 0 &&
+        s.uploaded_segments > 0 &&
+        readStreamTables(dbFile, ARCHIVE_STREAM).offloaded.at(-1)?.lastOffset === n - 1
 
     await publishReadings(device, 0, 20)
     await pollUntil('the first batch to age out', () => tieringStatus(broker!.adminUrl), allOffloaded(20))
@@ -144,12 +174,15 @@ describe('tiering through a running broker (MQTT archive -> stream -> S3)', { ti
     assert.equal(settled.uploaded_segments, segments.length)
     const tables = readStreamTables(dbFile, ARCHIVE_STREAM)
     assert.equal(tables.localRecords, 0)
-    assert.deepEqual(tables.offloaded.map(s => `${KEY_PREFIX}/${s.objectKey}`), keys)
+    assert.deepEqual(
+      tables.offloaded.map(s => `${KEY_PREFIX}/${s.objectKey}`),
+      keys
+    )
 
     assertReadingsInOrder(await readFromFirst(broker.amqpUrl, ARCHIVE_STREAM, 40), 40)
   })
 
-  test('object store stopped mid-run: publishes still acknowledged, backlog and error reported, nothing lost; uploads resume when it returns', async (t) => {
+  test('object store stopped mid-run: publishes still acknowledged, backlog and error reported, nothing lost; uploads resume when it returns', async t => {
     const N1 = 300
     const N2 = 600
     broker = await startTestBroker(tieringTo(server))
@@ -159,8 +192,11 @@ describe('tiering through a running broker (MQTT archive -> stream -> S3)', { ti
 
     await server.stop()
     await publishReadings(device, N1, N2) // resolves only once every reading was PUBACKed
-    const down = await pollUntil('the outage to show in /api/tiering', () => tieringStatus(broker!.adminUrl),
-      s => s.backlog_segments > 0 && s.upload_failures > 0 && s.last_error !== null)
+    const down = await pollUntil(
+      'the outage to show in /api/tiering',
+      () => tieringStatus(broker!.adminUrl),
+      s => s.backlog_segments > 0 && s.upload_failures > 0 && s.last_error !== null
+    )
     assert.match(down.last_error ?? '', /^tiering: (put|list) /, 'the error names the step')
     assert.equal(down.uploaded_segments, beforeOutage.uploaded_segments, 'nothing uploaded while the store is down')
     assert.equal(down.disk.blocked, null, 'a down object store refuses no publisher')

@@ -17,27 +17,40 @@ import { makeTestPki, type CertFiles, type TestPki } from './support/test-pki.ts
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { defaultConfig } from '../edge-config/defaults.ts'
 
-interface ConnectionRow { client_id?: string, user: string | null, protocol: string }
+interface ConnectionRow {
+  client_id?: string
+  user: string | null
+  protocol: string
+}
 
-async function connectionsOf (broker: TestBroker): Promise<ConnectionRow[]> {
-  return await (await adminFetch(`${broker.adminUrl}/api/connections`)).json() as ConnectionRow[]
+async function connectionsOf(broker: TestBroker): Promise<ConnectionRow[]> {
+  return (await (await adminFetch(`${broker.adminUrl}/api/connections`)).json()) as ConnectionRow[]
 }
 
 /** A TLS handshake (and a first read, where TLS 1.3 reports a refused client certificate): resolves with the socket or rejects. */
-async function handshake (port: number, opts: ConnectionOptions): Promise<TLSSocket> {
+async function handshake(port: number, opts: ConnectionOptions): Promise<TLSSocket> {
   return await new Promise((resolve, reject) => {
     const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ...opts })
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error('no TLS outcome within 5 s')) }, 5000)
-    socket.once('error', err => { clearTimeout(timer); reject(err) })
-    // The server refuses a client certificate after the client's Finished in TLS 1.3: wait a moment for its alert.
-    socket.once('secureConnect', () => setTimeout(() => {
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error('no TLS outcome within 5 s'))
+    }, 5000)
+    socket.once('error', err => {
       clearTimeout(timer)
-      if (socket.destroyed) reject(new Error('closed by the server after the handshake')); else resolve(socket)
-    }, 200))
+      reject(err)
+    })
+    // The server refuses a client certificate after the client's Finished in TLS 1.3: wait a moment for its alert.
+    socket.once('secureConnect', () =>
+      setTimeout(() => {
+        clearTimeout(timer)
+        if (socket.destroyed) reject(new Error('closed by the server after the handshake'))
+        else resolve(socket)
+      }, 200)
+    )
   })
 }
 
-function run (cmd: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null, stdout: string, stderr: string }> {
+function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise(resolve => {
     execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr })
@@ -51,9 +64,11 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
   let device: CertFiles
   let stranger: CertFiles
   let foreign: CertFiles
-  const tlsFiles = (): { certFile: string, keyFile: string, caFile: string } => ({ certFile: pki.server.cert, keyFile: pki.server.key, caFile: pki.caFile })
+  const tlsFiles = (): { certFile: string; keyFile: string; caFile: string } => ({ certFile: pki.server.cert, keyFile: pki.server.key, caFile: pki.caFile })
   const mqttTls = (files: CertFiles | null): Record<string, unknown> => ({
-    ca: pki.read(pki.caFile), rejectUnauthorized: true, ...(files === null ? {} : { cert: pki.read(files.cert), key: pki.read(files.key) })
+    ca: pki.read(pki.caFile),
+    rejectUnauthorized: true,
+    ...(files === null ? {} : { cert: pki.read(files.cert), key: pki.read(files.key) })
   })
 
   before(async () => {
@@ -74,7 +89,10 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
       ]
     })
   })
-  after(async () => { await broker?.close(); pki?.remove() })
+  after(async () => {
+    await broker?.close()
+    pki?.remove()
+  })
 
   test('MQTT over TLS with caFile: no client certificate is refused in the handshake', async () => {
     await assert.rejects(handshake(broker.node.ports.mqttTls as number, { ca: pki.read(pki.caFile) }))
@@ -85,7 +103,9 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
     await assert.rejects(handshake(broker.node.ports.mqttTls as number, { ca: pki.read(pki.caFile), cert: pki.read(foreign.cert), key: pki.read(foreign.key) }))
     await assert.rejects(connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { clientId: 'foreign', ...mqttTls(foreign) }, 3000))
     const metrics = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
-    const line = metrics.split('\n').find(l => l.startsWith('wharf_tls_handshake_failures_total{') && l.includes('listener="mqtt tls"') && l.includes('reason="refused"'))
+    const line = metrics
+      .split('\n')
+      .find(l => l.startsWith('wharf_tls_handshake_failures_total{') && l.includes('listener="mqtt tls"') && l.includes('reason="refused"'))
     const refused = Number(line?.split(' ').at(-1))
     assert.ok(refused >= 4, `refused handshakes counted: ${refused}`)
   })
@@ -99,13 +119,20 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
       assert.equal((await got.waitFor(1))[0]?.payload, 'hello')
       const row = (await connectionsOf(broker)).find(r => r.client_id === 'cn-client')
       assert.equal(row?.user, 'device-1')
-    } finally { await end(c) }
+    } finally {
+      await end(c)
+    }
   })
 
-  test("a certificate naming no user is refused: CONNACK 0x87 Not authorized (3.1.1: 5)", async () => {
+  test('a certificate naming no user is refused: CONNACK 0x87 Not authorized (3.1.1: 5)', async () => {
     for (const protocolVersion of [5, 4] as const) {
-      await assert.rejects(connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { clientId: `stranger-${protocolVersion}`, protocolVersion, ...mqttTls(stranger) }, 3000),
-        (err: Error & { code?: number }) => { assert.equal(err.code, protocolVersion === 5 ? 0x87 : 5); return true })
+      await assert.rejects(
+        connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { clientId: `stranger-${protocolVersion}`, protocolVersion, ...mqttTls(stranger) }, 3000),
+        (err: Error & { code?: number }) => {
+          assert.equal(err.code, protocolVersion === 5 ? 0x87 : 5)
+          return true
+        }
+      )
     }
   })
 
@@ -119,7 +146,22 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
     const got = await sub
     assert.equal(got.code, 0, got.stderr)
     assert.equal(got.stdout.trim(), 'over mutual tls')
-    const refused = await run('mosquitto_pub', ['-h', 'localhost', '-p', port, '--cafile', pki.caFile, '-i', 'mosq-nocert', '-t', 'mosq/tls', '-m', 'x', '-V', 'mqttv311'])
+    const refused = await run('mosquitto_pub', [
+      '-h',
+      'localhost',
+      '-p',
+      port,
+      '--cafile',
+      pki.caFile,
+      '-i',
+      'mosq-nocert',
+      '-t',
+      'mosq/tls',
+      '-m',
+      'x',
+      '-V',
+      'mqttv311'
+    ])
     assert.notEqual(refused.code, 0)
   })
 
@@ -128,7 +170,9 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
     const c = await connect(`wss://localhost:${broker.node.ports.wsTls}/mqtt`, { clientId: 'san-client', ...mqttTls(sensor) })
     try {
       assert.equal((await connectionsOf(broker)).find(r => r.client_id === 'san-client')?.user, 'sensor-7.example')
-    } finally { await end(c) }
+    } finally {
+      await end(c)
+    }
     await assert.rejects(connect(`wss://localhost:${broker.node.ports.wsTls}/mqtt`, { clientId: 'wss-no-cert', ...mqttTls(null) }, 3000))
   })
 
@@ -142,29 +186,53 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
       ch.sendToQueue(q.queue, Buffer.from('over amqps'))
       assert.equal((await inbox.waitFor(1))[0]?.content.toString(), 'over amqps')
       assert.ok((await connectionsOf(broker)).some(r => r.protocol === 'AMQP 0-9-1' && r.user === 'app'))
-    } finally { await closeQuietly(conn) }
-    await assert.rejects(amqplib.connect(`amqps://app:app-secret@localhost:${broker.node.ports.amqpTls}`, { ca: [pki.read(pki.caFile)], servername: 'localhost' }))
+    } finally {
+      await closeQuietly(conn)
+    }
+    await assert.rejects(
+      amqplib.connect(`amqps://app:app-secret@localhost:${broker.node.ports.amqpTls}`, { ca: [pki.read(pki.caFile)], servername: 'localhost' })
+    )
   })
 
   test('AMQPS with SASL EXTERNAL logs in as the certificate CN; the plain listener does not offer EXTERNAL', async () => {
-    const opts = { ca: [pki.read(pki.caFile)], cert: pki.read(device.cert), key: pki.read(device.key), servername: 'localhost', credentials: amqplib.credentials.external() }
+    const opts = {
+      ca: [pki.read(pki.caFile)],
+      cert: pki.read(device.cert),
+      key: pki.read(device.key),
+      servername: 'localhost',
+      credentials: amqplib.credentials.external()
+    }
     const conn = await amqpConnect({ protocol: 'amqps', hostname: 'localhost', port: broker.node.ports.amqpTls as number }, opts)
     try {
       const ch = await channel(conn)
       await ch.checkQueue((await ch.assertQueue('', { exclusive: true })).queue)
       assert.ok((await connectionsOf(broker)).some(r => r.protocol === 'AMQP 0-9-1' && r.user === 'device-1'))
-    } finally { await closeQuietly(conn) }
-    await assert.rejects(amqplib.connect({ protocol: 'amqps', hostname: 'localhost', port: broker.node.ports.amqpTls as number }, { ...opts, cert: pki.read(stranger.cert), key: pki.read(stranger.key) }),
-      /ACCESS_REFUSED|Login was refused/)
-    await assert.rejects(amqplib.connect({ protocol: 'amqp', hostname: '127.0.0.1', port: broker.node.ports.amqp }, { credentials: amqplib.credentials.external() }), /EXTERNAL is not provided by the server/)
+    } finally {
+      await closeQuietly(conn)
+    }
+    await assert.rejects(
+      amqplib.connect(
+        { protocol: 'amqps', hostname: 'localhost', port: broker.node.ports.amqpTls as number },
+        { ...opts, cert: pki.read(stranger.cert), key: pki.read(stranger.key) }
+      ),
+      /ACCESS_REFUSED|Login was refused/
+    )
+    await assert.rejects(
+      amqplib.connect({ protocol: 'amqp', hostname: '127.0.0.1', port: broker.node.ports.amqp }, { credentials: amqplib.credentials.external() }),
+      /EXTERNAL is not provided by the server/
+    )
   })
 
   test('minVersion: a TLS 1.2 client is refused by a TLSv1.3 listener (admin HTTPS), a TLS 1.3 one served', async () => {
     const port = broker.node.ports.adminTls as number
     await assert.rejects(handshake(port, { ca: pki.read(pki.caFile), maxVersion: 'TLSv1.2' }), /protocol version/i)
     const status = await new Promise<number>((resolve, reject) => {
-      httpsRequest({ host: '127.0.0.1', port, path: '/healthz', servername: 'localhost', ca: pki.read(pki.caFile), minVersion: 'TLSv1.3' }, res => { res.resume(); resolve(res.statusCode ?? 0) })
-        .on('error', reject).end()
+      httpsRequest({ host: '127.0.0.1', port, path: '/healthz', servername: 'localhost', ca: pki.read(pki.caFile), minVersion: 'TLSv1.3' }, res => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+        .on('error', reject)
+        .end()
     })
     assert.equal(status, 200)
   })
@@ -172,34 +240,57 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
   test('minVersion TLSv1.2 (the default) refuses a TLS 1.1 client, where the local OpenSSL lets a client offer 1.1', async t => {
     // A probe server that accepts 1.1 tells whether this OpenSSL can make a 1.1 client at all.
     const legacy = { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } as const
-    const probe = createTlsServer({ cert: pki.read(pki.server.cert), key: pki.read(pki.server.key), ...legacy }, s => { s.on('error', () => {}); setTimeout(() => s.destroy(), 1000) })
+    const probe = createTlsServer({ cert: pki.read(pki.server.cert), key: pki.read(pki.server.key), ...legacy }, s => {
+      s.on('error', () => {})
+      setTimeout(() => s.destroy(), 1000)
+    })
     await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
     const probePort = (probe.address() as { port: number }).port
-    const clientCanOffer11 = await handshake(probePort, { ca: pki.read(pki.caFile), ...legacy }).then(s => { s.destroy(); return true }, () => false)
+    const clientCanOffer11 = await handshake(probePort, { ca: pki.read(pki.caFile), ...legacy }).then(
+      s => {
+        s.destroy()
+        return true
+      },
+      () => false
+    )
     probe.close()
-    if (!clientCanOffer11) { t.skip('the local OpenSSL does not let a client negotiate TLS 1.1 (even at SECLEVEL=0): nothing to refuse'); return }
-    await assert.rejects(handshake(broker.node.ports.mqttTls as number, { ca: pki.read(pki.caFile), cert: pki.read(device.cert), key: pki.read(device.key), ...legacy }),
-      /protocol version|unsupported protocol/i)
+    if (!clientCanOffer11) {
+      t.skip('the local OpenSSL does not let a client negotiate TLS 1.1 (even at SECLEVEL=0): nothing to refuse')
+      return
+    }
+    await assert.rejects(
+      handshake(broker.node.ports.mqttTls as number, { ca: pki.read(pki.caFile), cert: pki.read(device.cert), key: pki.read(device.key), ...legacy }),
+      /protocol version|unsupported protocol/i
+    )
   })
 })
 
 describe('bind addresses', { timeout: 60_000 }, () => {
   /** True when a TCP connection to host:port is accepted. */
-  const reachable = (host: string, port: number): Promise<boolean> => new Promise(resolve => {
-    const s = netConnect(port, host)
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
+  const reachable = (host: string, port: number): Promise<boolean> =>
+    new Promise(resolve => {
+      const s = netConnect(port, host)
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.once('error', () => resolve(false))
+    })
 
   test('the admin API defaults to 127.0.0.1 even when the protocol listeners bind every interface', async () => {
     assert.equal(defaultConfig().admin.host, '127.0.0.1')
-    const broker = await startTestBroker(c => { c.host = '0.0.0.0'; c.admin.host = defaultConfig().admin.host })
+    const broker = await startTestBroker(c => {
+      c.host = '0.0.0.0'
+      c.admin.host = defaultConfig().admin.host
+    })
     try {
       // 127.0.0.2 is this machine too, but not the address the admin API bound.
       assert.equal(await reachable('127.0.0.2', broker.node.ports.mqtt), true, 'MQTT on 0.0.0.0')
       assert.equal(await reachable('127.0.0.2', broker.node.ports.admin), false, 'admin only on 127.0.0.1')
       assert.equal(await reachable('127.0.0.1', broker.node.ports.admin), true)
-    } finally { await broker.close() }
+    } finally {
+      await broker.close()
+    }
   })
 
   test('each listener binds its own host; a TLS listener defaults to its plain sibling', async () => {
@@ -218,6 +309,9 @@ describe('bind addresses', { timeout: 60_000 }, () => {
       assert.equal(await reachable('127.0.0.1', broker.node.ports.ws), false)
       assert.equal(await reachable('127.0.0.1', broker.node.ports.mqtt), true, 'mqtt.host null = host')
       assert.equal(await reachable('127.0.0.3', broker.node.ports.mqtt), false)
-    } finally { await broker.close(); pki.remove() }
+    } finally {
+      await broker.close()
+      pki.remove()
+    }
   })
 })

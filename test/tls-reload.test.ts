@@ -11,15 +11,23 @@ import { connect, collector, end, eventually } from './support/mqtt-helpers.ts'
 import { makeTestPki } from './support/test-pki.ts'
 
 /** The certificate a new TLS connection is served. */
-async function servedCertificate (port: number, ca: Buffer): Promise<PeerCertificate> {
+async function servedCertificate(port: number, ca: Buffer): Promise<PeerCertificate> {
   return await new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => { resolve(s.getPeerCertificate()); s.destroy() })
+    const s = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca }, () => {
+      resolve(s.getPeerCertificate())
+      s.destroy()
+    })
     s.once('error', reject)
-    setTimeout(() => { s.destroy(); reject(new Error('no TLS handshake within 5 s')) }, 5000).unref()
+    setTimeout(() => {
+      s.destroy()
+      reject(new Error('no TLS handshake within 5 s'))
+    }, 5000).unref()
   })
 }
 
-test('SIGHUP serves a renewed certificate to new connections while an open one stays connected; a bad file keeps the last good one', { timeout: 60_000 }, async () => {
+test('SIGHUP serves a renewed certificate to new connections while an open one stays connected; a bad file keeps the last good one', {
+  timeout: 60_000
+}, async () => {
   const pki = makeTestPki()
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-reload-'))
   const broker = await startBrokerProcess(dataDir, {
@@ -36,7 +44,9 @@ test('SIGHUP serves a renewed certificate to new connections while an open one s
 
     const old = await connect(`mqtts://localhost:${port}`, { clientId: 'kept-across-reload', ca, rejectUnauthorized: true })
     let oldClosed = false
-    old.on('close', () => { oldClosed = true })
+    old.on('close', () => {
+      oldClosed = true
+    })
     const got = collector(old)
     await old.subscribeAsync('reload/t', { qos: 1 })
 

@@ -15,7 +15,7 @@ import type { VhostAccess } from '../../core/auth/vhost-access.ts'
 import type { Arguments } from '../../core/model/message.ts'
 import type { AmqpChannel } from './channel.ts'
 
-export function authorizeExchangeDeclare (ch: AmqpChannel, exchange: string, args: Arguments): void {
+export function authorizeExchangeDeclare(ch: AmqpChannel, exchange: string, args: Arguments): void {
   const a = accessOf(ch)
   a.check('configure', 'exchange', exchange)
   const ae = args['alternate-exchange']
@@ -25,18 +25,18 @@ export function authorizeExchangeDeclare (ch: AmqpChannel, exchange: string, arg
   }
 }
 
-export function authorizeExchangeDelete (ch: AmqpChannel, exchange: string): void {
+export function authorizeExchangeDelete(ch: AmqpChannel, exchange: string): void {
   accessOf(ch).check('configure', 'exchange', exchange)
 }
 
-export function authorizeExchangeBind (ch: AmqpChannel, destination: string, source: string, routingKey: string): void {
+export function authorizeExchangeBind(ch: AmqpChannel, destination: string, source: string, routingKey: string): void {
   const a = accessOf(ch)
   a.check('write', 'exchange', destination)
   a.check('read', 'exchange', source)
   checkTopic(ch, a, 'read', source, routingKey)
 }
 
-export function authorizeQueueDeclare (ch: AmqpChannel, queue: string, args: Arguments): void {
+export function authorizeQueueDeclare(ch: AmqpChannel, queue: string, args: Arguments): void {
   const a = accessOf(ch)
   a.check('configure', 'queue', queue)
   const dlx = args['x-dead-letter-exchange']
@@ -46,11 +46,11 @@ export function authorizeQueueDeclare (ch: AmqpChannel, queue: string, args: Arg
   }
 }
 
-export function authorizeQueueDelete (ch: AmqpChannel, queue: string): void {
+export function authorizeQueueDelete(ch: AmqpChannel, queue: string): void {
   accessOf(ch).check('configure', 'queue', queue)
 }
 
-export function authorizeQueueBind (ch: AmqpChannel, queue: string, exchange: string, routingKey: string): void {
+export function authorizeQueueBind(ch: AmqpChannel, queue: string, exchange: string, routingKey: string): void {
   const a = accessOf(ch)
   a.check('write', 'queue', queue)
   a.check('read', 'exchange', exchange)
@@ -58,22 +58,22 @@ export function authorizeQueueBind (ch: AmqpChannel, queue: string, exchange: st
 }
 
 /** queue.purge, basic.consume and basic.get. */
-export function authorizeQueueRead (ch: AmqpChannel, queue: string): void {
+export function authorizeQueueRead(ch: AmqpChannel, queue: string): void {
   accessOf(ch).check('read', 'queue', queue)
 }
 
-export function authorizePublish (ch: AmqpChannel, exchange: string, routingKey: string): void {
+export function authorizePublish(ch: AmqpChannel, exchange: string, routingKey: string): void {
   const a = accessOf(ch)
   a.check('write', 'exchange', exchange)
   checkTopic(ch, a, 'write', exchange, routingKey)
 }
 
 /** A missing exchange is left to the operation, which answers 404. */
-function checkTopic (ch: AmqpChannel, a: VhostAccess, access: 'read' | 'write', exchange: string, key: string): void {
+function checkTopic(ch: AmqpChannel, a: VhostAccess, access: 'read' | 'write', exchange: string, key: string): void {
   if (ch.conn.vhost?.exchangeNamed(exchange)?.type.name === 'topic') a.checkTopic(access, exchange, key)
 }
 
-function accessOf (ch: AmqpChannel): VhostAccess {
+function accessOf(ch: AmqpChannel): VhostAccess {
   const a = ch.conn.access
   // Channels open only after connection.open, which sets it.
   if (a === undefined) throw new Error('amqp: a channel method before connection.open set the access')

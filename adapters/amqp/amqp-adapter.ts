@@ -71,30 +71,30 @@ export interface AmqpChannelInfo {
 
 export interface AmqpAdapter {
   /** Serve one connection; `peer` says what the listener knows (its name, a certificate identity on AMQPS). */
-  handle (socket: Socket, peer?: AmqpPeer): void
+  handle(socket: Socket, peer?: AmqpPeer): void
   readonly openConnections: number
   /** Open connections per listener. */
-  openByListener (): Map<string, number>
+  openByListener(): Map<string, number>
   /** Connections not read from because they published while the resource alarm held. */
-  blockedPublishers (): number
-  connections (): AmqpConnectionInfo[]
-  channels (): AmqpChannelInfo[]
+  blockedPublishers(): number
+  connections(): AmqpConnectionInfo[]
+  channels(): AmqpChannelInfo[]
   /** Closes the named connection with 320 CONNECTION_FORCED and the reason (the management API's DELETE); false: no such connection. */
-  closeConnection (name: string, reason: string): boolean
+  closeConnection(name: string, reason: string): boolean
   /**
    * Raises (reason) or clears (null) a resource alarm: clients that understand it get
    * connection.blocked / unblocked, and a connection that publishes meanwhile is not read from.
    */
-  setBlocked (reason: string | null): void
+  setBlocked(reason: string | null): void
   /** The vhost was deleted: its connections are closed with 320 CONNECTION_FORCED, as RabbitMQ. */
-  closeVhost (name: string): void
+  closeVhost(name: string): void
   /** Closes every connection with 320 CONNECTION_FORCED and waits (bounded) for their sockets. */
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
 const CLOSE_WAIT_MS = 2000
 
-export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
+export function createAmqpAdapter(opts: AmqpAdapterOptions): AmqpAdapter {
   const log = opts.logger.child({ component: 'amqp' })
   const { metrics } = opts
   const alarm = { reason: null as string | null }
@@ -107,7 +107,10 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
     access: opts.access,
     abuseLimits: opts.limits,
     warnOnce: warnings,
-    partialFrameTimeouts: metrics.counter('wharf_amqp_partial_frame_timeouts_total', 'AMQP connections closed holding part of a frame for amqp.partialFrameTimeoutSeconds'),
+    partialFrameTimeouts: metrics.counter(
+      'wharf_amqp_partial_frame_timeouts_total',
+      'AMQP connections closed holding part of a frame for amqp.partialFrameTimeoutSeconds'
+    ),
     limits: opts.amqp,
     serverProperties: serverProperties(opts.version, opts.nodeId),
     logger: log,
@@ -119,31 +122,41 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       authFailures: metrics.counter('wharf_amqp_auth_failures_total', 'AMQP logins refused'),
       connectionErrors: metrics.counter('wharf_amqp_connection_errors_total', 'AMQP connections closed by the server on an error'),
       heartbeatTimeouts: metrics.counter('wharf_amqp_heartbeat_timeouts_total', 'AMQP connections dropped after two missed heartbeat intervals'),
-      handshakeTimeouts: metrics.counter('wharf_amqp_handshake_timeouts_total', 'AMQP connections closed without connection.open completed within amqp.handshakeTimeoutSeconds'),
-      publishAck: metrics.histogram('wharf_publish_ack_seconds', 'From a publish received to its acknowledgement sent (MQTT PUBACK/PUBREC, AMQP confirm), after the commit', latencyBucketsSeconds, ['protocol'])({ protocol: 'amqp' })
+      handshakeTimeouts: metrics.counter(
+        'wharf_amqp_handshake_timeouts_total',
+        'AMQP connections closed without connection.open completed within amqp.handshakeTimeoutSeconds'
+      ),
+      publishAck: metrics.histogram(
+        'wharf_publish_ack_seconds',
+        'From a publish received to its acknowledgement sent (MQTT PUBACK/PUBREC, AMQP confirm), after the commit',
+        latencyBucketsSeconds,
+        ['protocol']
+      )({ protocol: 'amqp' })
     }
   }
   const refused = metrics.counter('wharf_amqp_connections_refused_total', 'AMQP connections refused at amqp.maxConnections')
   const open = new Set<AmqpConnection>()
   // Where and when each connection came, kept at accept: a closed socket forgets its addresses.
-  const accepted = new WeakMap<AmqpConnection, { name: string, atMs: number }>()
+  const accepted = new WeakMap<AmqpConnection, { name: string; atMs: number }>()
   let nextId = 1
   let closing = false
   metrics.gauge('wharf_amqp_connections_open', 'Open AMQP connections', () => open.size)
 
   return {
-    get openConnections () { return open.size },
-    blockedPublishers () {
+    get openConnections() {
+      return open.size
+    },
+    blockedPublishers() {
       let n = 0
       for (const c of open) if (c.blockedByResourceAlarm) n++
       return n
     },
-    openByListener () {
+    openByListener() {
       const n = new Map<string, number>()
       for (const c of open) n.set(c.listener, (n.get(c.listener) ?? 0) + 1)
       return n
     },
-    handle (socket, peer) {
+    handle(socket, peer) {
       if (closing || open.size >= opts.amqp.maxConnections) {
         refused.inc()
         if (!closing) warnings.warn('connection refused: amqp.maxConnections reached', { maxConnections: opts.amqp.maxConnections, peer: socket.remoteAddress })
@@ -156,10 +169,10 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       conn.onClosed(() => open.delete(conn))
       conn.start()
     },
-    connections () {
+    connections() {
       return [...open].map(c => connectionInfo(c, accepted.get(c)))
     },
-    channels () {
+    channels() {
       const out: AmqpChannelInfo[] = []
       for (const c of open) {
         const connection = accepted.get(c)?.name ?? connectionName(c.socket)
@@ -180,7 +193,7 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       }
       return out
     },
-    closeConnection (name, reason) {
+    closeConnection(name, reason) {
       for (const c of open) {
         if (c.state === 'closing' || c.state === 'closed' || (accepted.get(c)?.name ?? connectionName(c.socket)) !== name) continue
         c.closeConnection(new AmqpException(CONNECTION_FORCED, reason))
@@ -188,35 +201,43 @@ export function createAmqpAdapter (opts: AmqpAdapterOptions): AmqpAdapter {
       }
       return false
     },
-    setBlocked (reason) {
+    setBlocked(reason) {
       if (alarm.reason === reason) return
       alarm.reason = reason
       if (reason !== null) log.warn('publishers blocked', { reason })
       else log.info('publishers unblocked')
       for (const c of open) c.alarmChanged()
     },
-    closeVhost (name) {
+    closeVhost(name) {
       for (const c of open) if (c.vhost?.name === name) c.closeConnection(new AmqpException(CONNECTION_FORCED, `vhost '${name}' is deleted`))
     },
-    async close () {
+    async close() {
       closing = true
-      const gone = [...open].map(c => new Promise<void>(resolve => {
-        if (c.state === 'closed') { resolve(); return }
-        c.onClosed(resolve)
-        c.closeConnection(new AmqpException(CONNECTION_FORCED, 'broker shutdown'))
-        clock.setTimer(() => { c.socket.destroy() }, CLOSE_WAIT_MS)
-      }))
+      const gone = [...open].map(
+        c =>
+          new Promise<void>(resolve => {
+            if (c.state === 'closed') {
+              resolve()
+              return
+            }
+            c.onClosed(resolve)
+            c.closeConnection(new AmqpException(CONNECTION_FORCED, 'broker shutdown'))
+            clock.setTimer(() => {
+              c.socket.destroy()
+            }, CLOSE_WAIT_MS)
+          })
+      )
       await Promise.all(gone)
       warnings.close()
     }
   }
 }
 
-function connectionName (socket: Socket): string {
+function connectionName(socket: Socket): string {
   return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} -> ${socket.localAddress ?? '?'}:${socket.localPort ?? '?'}`
 }
 
-function connectionInfo (c: AmqpConnection, accepted: { name: string, atMs: number } | undefined): AmqpConnectionInfo {
+function connectionInfo(c: AmqpConnection, accepted: { name: string; atMs: number } | undefined): AmqpConnectionInfo {
   const s = c.socket
   return {
     name: accepted?.name ?? connectionName(s),

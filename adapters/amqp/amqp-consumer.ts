@@ -6,11 +6,11 @@ import type { QueueEntry } from '../../core/model/queue-entry.ts'
 
 export interface ConsumerChannel {
   /** Room under the channel-wide prefetch and flow, and a socket that is not congested. */
-  channelHasCredit (): boolean
+  channelHasCredit(): boolean
   /** basic.qos global=true: the channel's shared window (max 0 = none). */
-  channelWindow (): ConsumerWindow
-  deliverToConsumer (consumer: AmqpConsumer, entry: QueueEntry, redelivered: boolean): void
-  consumerCancelledByQueue (consumer: AmqpConsumer): void
+  channelWindow(): ConsumerWindow
+  deliverToConsumer(consumer: AmqpConsumer, entry: QueueEntry, redelivered: boolean): void
+  consumerCancelledByQueue(consumer: AmqpConsumer): void
 }
 
 export class AmqpConsumer implements QueueConsumer {
@@ -18,7 +18,7 @@ export class AmqpConsumer implements QueueConsumer {
   unacked = 0
   queue: Queue | undefined
 
-  constructor (
+  constructor(
     readonly tag: string,
     readonly noAck: boolean,
     readonly exclusive: boolean,
@@ -27,21 +27,21 @@ export class AmqpConsumer implements QueueConsumer {
     private readonly channel: ConsumerChannel
   ) {}
 
-  hasCredit (): boolean {
+  hasCredit(): boolean {
     // No-ack deliveries are not limited by prefetch, only by the socket (as RabbitMQ).
     if (!this.noAck && this.prefetchCount > 0 && this.unacked >= this.prefetchCount) return false
     return this.channel.channelHasCredit()
   }
 
-  deliver (entry: QueueEntry, redelivered: boolean): void {
+  deliver(entry: QueueEntry, redelivered: boolean): void {
     this.channel.deliverToConsumer(this, entry, redelivered)
   }
 
-  cancelledByQueue (): void {
+  cancelledByQueue(): void {
     this.channel.consumerCancelledByQueue(this)
   }
 
-  creditWindow (): ConsumerWindow {
+  creditWindow(): ConsumerWindow {
     if (this.noAck) return { unacked: 0, max: 0 }
     if (this.prefetchCount > 0) return { unacked: this.unacked, max: this.prefetchCount }
     return this.channel.channelWindow()

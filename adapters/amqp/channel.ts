@@ -8,7 +8,7 @@ import { Methods, type DecodedMethod, type FieldsOf, type MethodId } from './cod
 import { PRECONDITION_FAILED } from './codec/reply-codes.ts'
 import type { Frame } from './codec/frame-reader.ts'
 import { AmqpException } from './amqp-errors.ts'
-import { AmqpConsumer, type ConsumerChannel } from './amqp-consumer.ts'
+import type { AmqpConsumer, ConsumerChannel } from './amqp-consumer.ts'
 import { ContentAssembler, type Content } from './content-assembler.ts'
 import { ConfirmTracker } from './confirm-tracker.ts'
 import type { AmqpConnection } from './connection.ts'
@@ -21,7 +21,7 @@ interface Unacked {
 
 /** tx.select mode: publishes and settlements held until tx.commit. */
 export interface TxState {
-  publishes: Array<{ exchange: string, message: Message, mandatory: boolean }>
+  publishes: Array<{ exchange: string; message: Message; mandatory: boolean }>
   settlements: Array<() => void>
 }
 
@@ -48,43 +48,46 @@ export class AmqpChannel implements ConsumerChannel {
   mostRecentQueue = ''
   private consumerTagCounter = 0
 
-  constructor (readonly id: number, readonly conn: AmqpConnection) {
+  constructor(
+    readonly id: number,
+    readonly conn: AmqpConnection
+  ) {
     this.assembler = new ContentAssembler(conn.ctx.limits.maxMessageBytes)
   }
 
-  send<I extends MethodId> (id: I, fields: FieldsOf<I>): void {
+  send<I extends MethodId>(id: I, fields: FieldsOf<I>): void {
     this.conn.sendMethod(this.id, id, fields)
   }
 
   // ---- frames ---------------------------------------------------------------------------------
 
-  beginContent (method: DecodedMethod): void {
+  beginContent(method: DecodedMethod): void {
     this.contentMethod = method
     this.assembler.begin(method.id)
   }
 
   /** Feeds content frames; returns the finished content when the last body frame arrived. */
-  pushContent (frame: Frame): Content | undefined {
+  pushContent(frame: Frame): Content | undefined {
     const assembled = this.assembler.push(frame)
     return assembled.done ? assembled.content : undefined
   }
 
   // ---- consumers ------------------------------------------------------------------------------
 
-  newConsumerTag (): string {
+  newConsumerTag(): string {
     return `amq.ctag-${this.conn.id}.${this.id}.${++this.consumerTagCounter}`
   }
 
-  channelHasCredit (): boolean {
+  channelHasCredit(): boolean {
     if (!this.flowActive || this.state !== 'open' || this.conn.output.congested) return false
     return this.channelPrefetch === 0 || this.consumerUnacked < this.channelPrefetch
   }
 
-  channelWindow (): { unacked: number, max: number } {
+  channelWindow(): { unacked: number; max: number } {
     return { unacked: this.consumerUnacked, max: this.channelPrefetch }
   }
 
-  deliverToConsumer (consumer: AmqpConsumer, entry: QueueEntry, redelivered: boolean): void {
+  deliverToConsumer(consumer: AmqpConsumer, entry: QueueEntry, redelivered: boolean): void {
     const tag = this.nextDeliveryTag++
     if (!consumer.noAck) {
       this.unacked.set(tag, { entry, consumer })
@@ -93,7 +96,12 @@ export class AmqpChannel implements ConsumerChannel {
     }
     const m = entry.message
     try {
-      this.conn.sendContent(this.id, Methods.BasicDeliver, { consumerTag: consumer.tag, deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey }, m)
+      this.conn.sendContent(
+        this.id,
+        Methods.BasicDeliver,
+        { consumerTag: consumer.tag, deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey },
+        m
+      )
     } catch (err) {
       // Called from whichever connection's publish dispatched the queue: a delivery this consumer's
       // connection cannot carry (a header over its frame-max) closes this connection, not that one.
@@ -107,7 +115,7 @@ export class AmqpChannel implements ConsumerChannel {
   }
 
   /** basic.get-ok: the entry is handed out (ack mode) under a new delivery tag. */
-  deliverGet (entry: QueueEntry, noAck: boolean, redelivered: boolean, messageCount: number): void {
+  deliverGet(entry: QueueEntry, noAck: boolean, redelivered: boolean, messageCount: number): void {
     const tag = this.nextDeliveryTag++
     if (!noAck) this.unacked.set(tag, { entry, consumer: null })
     const m = entry.message
@@ -117,13 +125,13 @@ export class AmqpChannel implements ConsumerChannel {
     this.conn.usage.bytesOut += m.body.length
   }
 
-  consumerCancelledByQueue (consumer: AmqpConsumer): void {
+  consumerCancelledByQueue(consumer: AmqpConsumer): void {
     this.consumers.delete(consumer.tag)
     // [RabbitMQ consumer_cancel_notify] only to clients that said they understand it
     if (this.state === 'open' && this.conn.consumerCancelNotify) this.send(Methods.BasicCancel, { consumerTag: consumer.tag, nowait: true })
   }
 
-  cancelConsumer (consumer: AmqpConsumer): void {
+  cancelConsumer(consumer: AmqpConsumer): void {
     this.consumers.delete(consumer.tag)
     const q = consumer.queue
     if (q !== undefined) this.conn.vhostOrThrow().cancel(q, consumer)
@@ -132,7 +140,7 @@ export class AmqpChannel implements ConsumerChannel {
   // ---- settlements ----------------------------------------------------------------------------
 
   /** The deliveries one basic.ack / nack / reject names; unknown tags are a 406 channel error. */
-  takeUnacked (deliveryTag: number, multiple: boolean, methodId: number): Unacked[] {
+  takeUnacked(deliveryTag: number, multiple: boolean, methodId: number): Unacked[] {
     if (!multiple) {
       const u = this.unacked.get(deliveryTag)
       if (u === undefined) throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
@@ -150,7 +158,7 @@ export class AmqpChannel implements ConsumerChannel {
   }
 
   /** Acks (or rejects without requeue) and lets consumers with new credit take more. */
-  settle (taken: readonly Unacked[], how: 'acked' | 'rejected'): void {
+  settle(taken: readonly Unacked[], how: 'acked' | 'rejected'): void {
     for (const u of taken) {
       this.released(u)
       u.entry.queue.settle(u.entry, how)
@@ -158,12 +166,15 @@ export class AmqpChannel implements ConsumerChannel {
     this.redispatch(taken)
   }
 
-  requeue (taken: readonly Unacked[]): void {
+  requeue(taken: readonly Unacked[]): void {
     const byQueue = new Map<Queue, QueueEntry[]>()
     for (const u of taken) {
       this.released(u)
       let list = byQueue.get(u.entry.queue)
-      if (list === undefined) { list = []; byQueue.set(u.entry.queue, list) }
+      if (list === undefined) {
+        list = []
+        byQueue.set(u.entry.queue, list)
+      }
       list.push(u.entry)
     }
     for (const [q, entries] of byQueue) q.requeue(entries)
@@ -171,20 +182,23 @@ export class AmqpChannel implements ConsumerChannel {
   }
 
   /** Every consumer of the channel may have credit again (flow on, socket drained, global qos). */
-  redispatchAll (): void {
+  redispatchAll(): void {
     const queues = new Set<Queue>()
     for (const c of this.consumers.values()) if (c.queue !== undefined) queues.add(c.queue)
     for (const q of queues) q.dispatch()
   }
 
-  private released (u: Unacked): void {
+  private released(u: Unacked): void {
     if (u.consumer === null) return
     u.consumer.unacked--
     this.consumerUnacked--
   }
 
-  private redispatch (taken: readonly Unacked[]): void {
-    if (this.channelPrefetch > 0) { this.redispatchAll(); return }
+  private redispatch(taken: readonly Unacked[]): void {
+    if (this.channelPrefetch > 0) {
+      this.redispatchAll()
+      return
+    }
     const queues = new Set<Queue>()
     for (const u of taken) if (u.consumer?.queue !== undefined) queues.add(u.consumer.queue)
     for (const q of queues) q.dispatch()
@@ -192,7 +206,7 @@ export class AmqpChannel implements ConsumerChannel {
 
   // ---- confirms -------------------------------------------------------------------------------
 
-  enableConfirms (): void {
+  enableConfirms(): void {
     this.confirm ??= new ConfirmTracker((outcome, deliveryTag, multiple) => {
       if (this.state !== 'open') return
       if (outcome === 'ack') this.send(Methods.BasicAck, { deliveryTag, multiple })
@@ -203,7 +217,7 @@ export class AmqpChannel implements ConsumerChannel {
   // ---- shutdown -------------------------------------------------------------------------------
 
   /** Channel closed (either side) or connection gone: consumers cancelled, unacked requeued. */
-  tearDown (): void {
+  tearDown(): void {
     this.state = 'closing'
     const vhost = this.conn.vhost
     for (const c of this.consumers.values()) {

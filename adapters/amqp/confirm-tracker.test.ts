@@ -5,11 +5,20 @@ import { ConfirmTracker } from './confirm-tracker.ts'
 type Sent = Array<[string, number, boolean]>
 
 /** A tracker whose deferred sends run when the test says so. */
-function manualTracker (): { t: ConfirmTracker, sent: Sent, runDeferred: () => void } {
+function manualTracker(): { t: ConfirmTracker; sent: Sent; runDeferred: () => void } {
   const sent: Sent = []
   const deferred: Array<() => void> = []
-  const t = new ConfirmTracker((outcome, tag, multiple) => sent.push([outcome, tag, multiple]), fn => deferred.push(fn))
-  return { t, sent, runDeferred: () => { for (const fn of deferred.splice(0)) fn() } }
+  const t = new ConfirmTracker(
+    (outcome, tag, multiple) => sent.push([outcome, tag, multiple]),
+    fn => deferred.push(fn)
+  )
+  return {
+    t,
+    sent,
+    runDeferred: () => {
+      for (const fn of deferred.splice(0)) fn()
+    }
+  }
 }
 
 test('confirms go out in sequence order, runs of one outcome as one frame with multiple=true', () => {
@@ -28,7 +37,14 @@ test('confirms go out in sequence order, runs of one outcome as one frame with m
   t.settle(4, 'nack')
   t.settle(6, 'ack')
   runDeferred()
-  assert.deepEqual(sent.slice(1), [['nack', 5, true], ['ack', 6, false]], 'the nacks go before the ack that follows them')
+  assert.deepEqual(
+    sent.slice(1),
+    [
+      ['nack', 5, true],
+      ['ack', 6, false]
+    ],
+    'the nacks go before the ack that follows them'
+  )
   t.settle(6, 'nack') // settled twice: ignored
   t.settle(99, 'ack') // unknown: ignored
   t.settle(7, 'ack')
@@ -42,7 +58,15 @@ test('a nack in the middle of a commit splits the acks around it; an unsettled t
   for (const seq of [1, 2, 3, 5, 6, 8, 9, 10]) t.settle(seq, 'ack')
   t.settle(4, 'nack')
   runDeferred()
-  assert.deepEqual(sent, [['ack', 3, true], ['nack', 4, false], ['ack', 6, true]], '7 is not settled: 8..10 wait')
+  assert.deepEqual(
+    sent,
+    [
+      ['ack', 3, true],
+      ['nack', 4, false],
+      ['ack', 6, true]
+    ],
+    '7 is not settled: 8..10 wait'
+  )
   t.settle(7, 'ack')
   runDeferred()
   assert.deepEqual(sent.slice(3), [['ack', 10, true]])
@@ -65,7 +89,10 @@ test('settlements in the promise reactions of one commit (Promise.all ones inclu
 
 test('a long run compacts its memory and keeps counting', () => {
   const { t, sent, runDeferred } = manualTracker()
-  for (let i = 0; i < 5000; i++) { t.settle(t.next(), 'ack'); runDeferred() }
+  for (let i = 0; i < 5000; i++) {
+    t.settle(t.next(), 'ack')
+    runDeferred()
+  }
   assert.equal(sent.length, 5000)
   assert.deepEqual(sent[4999], ['ack', 5000, false])
 })

@@ -14,7 +14,9 @@ type Outcome = 'ack' | 'nack'
  */
 export type Defer = (fn: () => void) => void
 
-const afterPromiseReactions: Defer = fn => { process.nextTick(fn) }
+const afterPromiseReactions: Defer = fn => {
+  process.nextTick(fn)
+}
 
 export class ConfirmTracker {
   private nextSeq = 1
@@ -23,18 +25,18 @@ export class ConfirmTracker {
   private head = 0
   private emitScheduled = false
 
-  constructor (
+  constructor(
     private readonly send: (outcome: Outcome, deliveryTag: number, multiple: boolean) => void,
     private readonly defer: Defer = afterPromiseReactions
   ) {}
 
   /** The sequence number of the next publish (its delivery tag in basic.ack / basic.nack). */
-  next (): number {
+  next(): number {
     this.outcomes.push(undefined)
     return this.nextSeq++
   }
 
-  settle (seq: number, outcome: Outcome): void {
+  settle(seq: number, outcome: Outcome): void {
     const i = this.head + (seq - this.headSeq)
     if (i < this.head || i >= this.outcomes.length || this.outcomes[i] !== undefined) return
     this.outcomes[i] = outcome
@@ -46,7 +48,7 @@ export class ConfirmTracker {
     })
   }
 
-  private emit (): void {
+  private emit(): void {
     let runKind: Outcome | undefined
     let runStart = 0
     let runEnd = 0
@@ -57,7 +59,11 @@ export class ConfirmTracker {
       const outcome = this.outcomes[this.head]
       if (outcome === undefined) break
       const seq = this.headSeq
-      if (outcome !== runKind) { flushRun(); runKind = outcome; runStart = seq }
+      if (outcome !== runKind) {
+        flushRun()
+        runKind = outcome
+        runStart = seq
+      }
       runEnd = seq
       this.head++
       this.headSeq++

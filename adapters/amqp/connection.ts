@@ -16,8 +16,18 @@ import { FrameReader, type Frame } from './codec/frame-reader.ts'
 import { ProtocolHeaderError } from './codec/codec-error.ts'
 import { PROTOCOL_HEADER, HEARTBEAT_FRAME, contentFrames, methodFrame } from './codec/frame-writer.ts'
 import {
-  BASIC_CLASS_ID, Methods, decodeMethodFrame, encodeProperties, info, methodName,
-  type BasicProperties, type ContentMethodId, type DecodedMethod, type FieldTable, type FieldsOf, type MethodId
+  BASIC_CLASS_ID,
+  Methods,
+  decodeMethodFrame,
+  encodeProperties,
+  info,
+  methodName,
+  type BasicProperties,
+  type ContentMethodId,
+  type DecodedMethod,
+  type FieldTable,
+  type FieldsOf,
+  type MethodId
 } from './codec/amqp-defs.ts'
 import { CHANNEL_ERROR, COMMAND_INVALID, CONNECTION_FORCED, INTERNAL_ERROR, UNEXPECTED_FRAME } from './codec/reply-codes.ts'
 import { AmqpException, toAmqpException } from './amqp-errors.ts'
@@ -45,7 +55,9 @@ export interface AmqpCounters {
 }
 
 /** A resource alarm (disk, memory): publishers are blocked while it holds (connection.blocked). */
-export interface PublishAlarm { reason: string | null }
+export interface PublishAlarm {
+  reason: string | null
+}
 
 export interface AmqpServerContext {
   readonly broker: Broker
@@ -119,7 +131,12 @@ export class AmqpConnection {
   private closeTimer: TimerHandle | undefined
   private readonly closedCallbacks: Array<() => void> = []
 
-  constructor (readonly id: number, readonly socket: Socket, readonly ctx: AmqpServerContext, readonly peer: AmqpPeer = {}) {
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    readonly ctx: AmqpServerContext,
+    readonly peer: AmqpPeer = {}
+  ) {
     this.output = new FrameOutput(socket, ctx.clock)
     this.frameMax = ctx.limits.frameMaxBytes
     this.channelMax = ctx.limits.channelMax
@@ -129,20 +146,42 @@ export class AmqpConnection {
     this.listener = peer.listener ?? 'amqp'
     this.mechanisms = peer.certificateIdentity === undefined ? MECHANISMS : [...MECHANISMS, 'EXTERNAL']
     const publish = ctx.abuseLimits?.publish
-    this.throttle = publish?.enabled === true
-      ? publish.open({ pause: () => { this.throttled = true; socket.pause() }, resume: () => { this.throttled = false; this.resumeInput() } }, 'amqp')
-      : null
+    this.throttle =
+      publish?.enabled === true
+        ? publish.open(
+            {
+              pause: () => {
+                this.throttled = true
+                socket.pause()
+              },
+              resume: () => {
+                this.throttled = false
+                this.resumeInput()
+              }
+            },
+            'amqp'
+          )
+        : null
   }
 
-  get counters (): AmqpCounters { return this.ctx.counters }
-  get clock (): Clock { return this.ctx.clock }
+  get counters(): AmqpCounters {
+    return this.ctx.counters
+  }
+  get clock(): Clock {
+    return this.ctx.clock
+  }
 
-  start (): void {
+  start(): void {
     this.socket.setNoDelay(true)
     this.socket.on('data', chunk => this.onData(chunk))
-    this.socket.on('error', err => { this.closeReason ??= `socket error: ${err.message}`; this.log.debug('socket error', { err }) })
+    this.socket.on('error', err => {
+      this.closeReason ??= `socket error: ${err.message}`
+      this.log.debug('socket error', { err })
+    })
     this.socket.on('close', () => this.onSocketClosed())
-    this.socket.on('drain', () => { for (const ch of this.channels.values()) ch.redispatchAll() })
+    this.socket.on('drain', () => {
+      for (const ch of this.channels.values()) ch.redispatchAll()
+    })
     this.handshakeTimer = this.clock.setTimer(() => {
       this.handshakeTimer = undefined
       if (this.state === 'open' || this.state === 'closed') return
@@ -152,38 +191,47 @@ export class AmqpConnection {
     }, this.ctx.limits.handshakeTimeoutSeconds * 1000)
   }
 
-  onClosed (fn: () => void): void { this.closedCallbacks.push(fn) }
+  onClosed(fn: () => void): void {
+    this.closedCallbacks.push(fn)
+  }
 
   /** Not read from: it published while the resource alarm (disk watermark) held. */
-  get blockedByResourceAlarm (): boolean { return this.blockedByAlarm }
+  get blockedByResourceAlarm(): boolean {
+    return this.blockedByAlarm
+  }
 
-  private warn (msg: string, fields: Record<string, unknown>): void {
-    if (this.ctx.warnOnce === undefined) { this.log.warn(msg, fields); return }
+  private warn(msg: string, fields: Record<string, unknown>): void {
+    if (this.ctx.warnOnce === undefined) {
+      this.log.warn(msg, fields)
+      return
+    }
     this.ctx.warnOnce.warn(msg, { connection: this.id, peer: this.peerAddress, ...fields })
   }
 
   /** Logged in as `username`: joins the user's publish rate buckets. */
-  authenticated (username: string): void { this.throttle?.setUser(username) }
+  authenticated(username: string): void {
+    this.throttle?.setUser(username)
+  }
 
-  vhostOrThrow (): Vhost {
+  vhostOrThrow(): Vhost {
     if (this.vhost === undefined) throw new AmqpException(CHANNEL_ERROR, 'no vhost opened')
     return this.vhost
   }
 
   // ---- output ---------------------------------------------------------------------------------
 
-  sendMethod<I extends MethodId> (channel: number, id: I, fields: FieldsOf<I>): void {
+  sendMethod<I extends MethodId>(channel: number, id: I, fields: FieldsOf<I>): void {
     this.output.send(methodFrame(channel, id, fields))
   }
 
-  sendContent<I extends ContentMethodId> (channel: number, id: I, fields: FieldsOf<I>, message: Message): void {
+  sendContent<I extends ContentMethodId>(channel: number, id: I, fields: FieldsOf<I>, message: Message): void {
     const properties = message.encodedProperties ?? encodeProperties(BASIC_CLASS_ID, message.properties as BasicProperties)
     this.output.sendAll(contentFrames(channel, id, fields, properties, message.body, this.frameMax))
   }
 
   // ---- input ----------------------------------------------------------------------------------
 
-  private onData (chunk: Buffer): void {
+  private onData(chunk: Buffer): void {
     this.lastReadMs = this.clock.nowMs()
     if (this.state === 'closed') return
     this.reader.push(chunk)
@@ -192,10 +240,12 @@ export class AmqpConnection {
   }
 
   /** Input is not held back by a pending handler, the alarm or a rate limit. */
-  private get reading (): boolean { return !this.paused && !this.blockedByAlarm && !this.throttled }
+  private get reading(): boolean {
+    return !this.paused && !this.blockedByAlarm && !this.throttled
+  }
 
   /** Resumes the socket and the frames already read, unless something else still holds input. */
-  private resumeInput (): void {
+  private resumeInput(): void {
     if (this.state === 'closed' || !this.reading) return
     // The peer could not send while input was held: its partial-frame and heartbeat clocks restart.
     this.lastReadMs = this.clock.nowMs()
@@ -209,22 +259,29 @@ export class AmqpConnection {
    * amqp.partialFrameTimeoutSeconds from its last byte to send the rest. (A connection that has not
    * opened is under the handshake deadline as well.)
    */
-  private watchPartialFrame (): void {
+  private watchPartialFrame(): void {
     if (this.partialTimer !== undefined || this.reader.bufferedBytes === 0 || !this.reading || this.state === 'closed') return
     const limitMs = this.ctx.limits.partialFrameTimeoutSeconds * 1000
     const check = (): void => {
       this.partialTimer = undefined
       if (this.state === 'closed' || this.reader.bufferedBytes === 0 || !this.reading) return
       const idleMs = this.clock.nowMs() - this.lastReadMs
-      if (idleMs < limitMs) { this.partialTimer = this.clock.setTimer(check, limitMs - idleMs); return }
+      if (idleMs < limitMs) {
+        this.partialTimer = this.clock.setTimer(check, limitMs - idleMs)
+        return
+      }
       this.ctx.partialFrameTimeouts?.inc()
-      this.warn('connection closed: part of a frame and nothing more in time', { timeoutSeconds: this.ctx.limits.partialFrameTimeoutSeconds, bufferedBytes: this.reader.bufferedBytes, state: this.state })
+      this.warn('connection closed: part of a frame and nothing more in time', {
+        timeoutSeconds: this.ctx.limits.partialFrameTimeoutSeconds,
+        bufferedBytes: this.reader.bufferedBytes,
+        state: this.state
+      })
       this.socket.destroy()
     }
     this.partialTimer = this.clock.setTimer(check, limitMs)
   }
 
-  private processFrames (): void {
+  private processFrames(): void {
     while (this.reading && this.state !== 'closed') {
       let item
       try {
@@ -234,7 +291,10 @@ export class AmqpConnection {
         return
       }
       if (item === undefined) return
-      if (item.type === 'protocol-header') { this.onProtocolHeader(); continue }
+      if (item.type === 'protocol-header') {
+        this.onProtocolHeader()
+        continue
+      }
       try {
         this.handleFrame(item)
       } catch (err) {
@@ -243,7 +303,7 @@ export class AmqpConnection {
     }
   }
 
-  private onProtocolHeader (): void {
+  private onProtocolHeader(): void {
     this.state = 'starting'
     this.sendMethod(0, Methods.ConnectionStart, {
       versionMajor: 0,
@@ -254,7 +314,7 @@ export class AmqpConnection {
     })
   }
 
-  private onReadError (err: unknown): void {
+  private onReadError(err: unknown): void {
     if (err instanceof ProtocolHeaderError) {
       // [spec §4.2.2] answer with the protocol header we support, then close the socket
       this.log.info('connection refused: bad protocol header', { reason: err.message })
@@ -265,35 +325,43 @@ export class AmqpConnection {
     }
     this.counters.connectionErrors.inc()
     const exc = toAmqpException(err, 0)
-    if (this.state === 'awaiting-header' || this.state === 'closing') { this.socket.destroy(); return }
+    if (this.state === 'awaiting-header' || this.state === 'closing') {
+      this.socket.destroy()
+      return
+    }
     this.closeConnection(exc)
     // The reader cannot resync after a framing error: no close-ok can be read, so end after the close.
     this.output.flush()
     this.socket.end()
   }
 
-  private handleFrame (frame: Frame): void {
+  private handleFrame(frame: Frame): void {
     if (frame.type === 'heartbeat') return
-    if (this.state === 'closing') { this.handleWhileClosing(frame); return }
+    if (this.state === 'closing') {
+      this.handleWhileClosing(frame)
+      return
+    }
     if (frame.channel === 0) {
       if (frame.type !== 'method') throw new AmqpException(UNEXPECTED_FRAME, `unexpected ${frame.type} frame on channel 0`)
       this.dispatch(decodeMethodFrame(frame.payload), undefined, undefined)
       return
     }
     if (this.state !== 'open') throw new AmqpException(UNEXPECTED_FRAME, `${frame.type} frame on channel ${frame.channel} before connection.open-ok`)
-    if (frame.channel > this.channelMax) throw new AmqpException(CHANNEL_ERROR, `channel ${frame.channel} is above the negotiated channel-max ${this.channelMax}`)
+    if (frame.channel > this.channelMax)
+      throw new AmqpException(CHANNEL_ERROR, `channel ${frame.channel} is above the negotiated channel-max ${this.channelMax}`)
     const ch = this.channels.get(frame.channel)
     if (ch === undefined) {
       if (frame.type !== 'method') throw new AmqpException(UNEXPECTED_FRAME, `${frame.type} frame on channel ${frame.channel}, which is not open`)
       const method = decodeMethodFrame(frame.payload)
-      if (method.id !== Methods.ChannelOpen) throw new AmqpException(CHANNEL_ERROR, `expected 'channel.open' on channel ${frame.channel}, got '${methodName(method.id)}'`, method.id)
+      if (method.id !== Methods.ChannelOpen)
+        throw new AmqpException(CHANNEL_ERROR, `expected 'channel.open' on channel ${frame.channel}, got '${methodName(method.id)}'`, method.id)
       this.openChannel(frame.channel)
       return
     }
     this.handleChannelFrame(ch, frame)
   }
 
-  private handleChannelFrame (ch: AmqpChannel, frame: Frame): void {
+  private handleChannelFrame(ch: AmqpChannel, frame: Frame): void {
     if (ch.state === 'closing') {
       // [spec] after channel.close, everything but close / close-ok is discarded
       if (frame.type !== 'method') return
@@ -319,19 +387,30 @@ export class AmqpConnection {
     this.dispatch(method, ch, undefined)
   }
 
-  private handleWhileClosing (frame: Frame): void {
+  private handleWhileClosing(frame: Frame): void {
     if (frame.channel !== 0 || frame.type !== 'method') return
     const id = frame.payload.readUInt32BE(0)
-    if (id === Methods.ConnectionCloseOk) { this.socket.end(); return }
-    if (id === Methods.ConnectionClose) { this.sendMethod(0, Methods.ConnectionCloseOk, {}); this.output.flush(); this.socket.end() }
+    if (id === Methods.ConnectionCloseOk) {
+      this.socket.end()
+      return
+    }
+    if (id === Methods.ConnectionClose) {
+      this.sendMethod(0, Methods.ConnectionCloseOk, {})
+      this.output.flush()
+      this.socket.end()
+    }
   }
 
   /** Runs a method's handler from the one table; connection-class methods belong on channel 0. */
-  private dispatch (method: DecodedMethod, ch: AmqpChannel | undefined, content: Content | undefined): void {
+  private dispatch(method: DecodedMethod, ch: AmqpChannel | undefined, content: Content | undefined): void {
     const route: MethodRoute | undefined = methodRoutes.get(method.id)
     if (route === undefined) throw new AmqpException(COMMAND_INVALID, `${methodName(method.id)} is not a method a client sends`, method.id)
     if ((route.scope === 'connection') !== (ch === undefined)) {
-      throw new AmqpException(CHANNEL_ERROR, `${methodName(method.id)} on channel ${ch?.id ?? 0}: ${route.scope} methods belong on ${route.scope === 'connection' ? 'channel 0' : 'channels 1 and up'}`, method.id)
+      throw new AmqpException(
+        CHANNEL_ERROR,
+        `${methodName(method.id)} on channel ${ch?.id ?? 0}: ${route.scope} methods belong on ${route.scope === 'connection' ? 'channel 0' : 'channels 1 and up'}`,
+        method.id
+      )
     }
     let result: void | Promise<void>
     try {
@@ -349,7 +428,7 @@ export class AmqpConnection {
   }
 
   /** The alarm was raised or cleared: tell clients that understand connection.blocked. */
-  alarmChanged (): void {
+  alarmChanged(): void {
     if (this.state !== 'open') return
     const reason = this.ctx.alarm.reason
     const understands = (this.clientProperties.capabilities as Record<string, unknown> | undefined)?.['connection.blocked'] === true
@@ -366,26 +445,31 @@ export class AmqpConnection {
     }
   }
 
-  private blockInput (): void {
+  private blockInput(): void {
     if (this.blockedByAlarm) return
     this.blockedByAlarm = true
     this.socket.pause()
     this.log.info('publisher blocked by a resource alarm', { reason: this.ctx.alarm.reason })
   }
 
-  private waitFor (work: Promise<void>, ch: AmqpChannel | undefined, methodId: number): void {
+  private waitFor(work: Promise<void>, ch: AmqpChannel | undefined, methodId: number): void {
     this.paused = true
     this.socket.pause()
-    work.catch(err => { this.fail(err, ch, methodId) }).finally(() => {
-      this.paused = false
-      this.resumeInput()
-    })
+    work
+      .catch(err => {
+        this.fail(err, ch, methodId)
+      })
+      .finally(() => {
+        this.paused = false
+        this.resumeInput()
+      })
   }
 
   /** Closes the channel (soft error) or the connection (hard error) with the error's reply code. */
-  fail (err: unknown, ch: AmqpChannel | undefined, methodId: number): void {
+  fail(err: unknown, ch: AmqpChannel | undefined, methodId: number): void {
     const exc = toAmqpException(err, methodId)
-    if (exc.replyCode === INTERNAL_ERROR) this.log.error('internal error handling a method', { method: methodName(methodId), err: err instanceof Error ? err.stack : String(err) })
+    if (exc.replyCode === INTERNAL_ERROR)
+      this.log.error('internal error handling a method', { method: methodName(methodId), err: err instanceof Error ? err.stack : String(err) })
     if (!exc.hard && ch !== undefined && this.state === 'open') {
       this.closeChannel(ch, exc)
       return
@@ -396,13 +480,13 @@ export class AmqpConnection {
 
   // ---- channels -------------------------------------------------------------------------------
 
-  private openChannel (id: number): void {
+  private openChannel(id: number): void {
     this.channels.set(id, new AmqpChannel(id, this))
     this.sendMethod(id, Methods.ChannelOpenOk, {})
   }
 
   /** Server-initiated channel.close; frames are discarded until the client's close-ok. */
-  closeChannel (ch: AmqpChannel, exc: AmqpException): void {
+  closeChannel(ch: AmqpChannel, exc: AmqpException): void {
     if (ch.state !== 'open') return
     this.log.info('channel closed on error', { channel: ch.id, replyCode: exc.replyCode, reason: exc.message })
     ch.tearDown()
@@ -410,7 +494,7 @@ export class AmqpConnection {
   }
 
   /** The client's channel.close: settle the channel and answer close-ok. */
-  channelClosedByClient (ch: AmqpChannel): void {
+  channelClosedByClient(ch: AmqpChannel): void {
     ch.tearDown()
     this.channels.delete(ch.id)
     this.sendMethod(ch.id, Methods.ChannelCloseOk, {})
@@ -419,7 +503,7 @@ export class AmqpConnection {
   // ---- connection lifecycle -------------------------------------------------------------------
 
   /** Handshake done (connection.open-ok sent): heartbeats start, the connection is metered and logged. */
-  opened (): void {
+  opened(): void {
     this.state = 'open'
     this.openedAtMs = this.clock.nowMs()
     if (this.vhost !== undefined) this.usage = this.ctx.usage.cell(this.vhost.name, this.user?.username ?? null, 'amqp')
@@ -429,7 +513,7 @@ export class AmqpConnection {
     this.alarmChanged() // an alarm raised before this connection opened
   }
 
-  private startHeartbeats (): void {
+  private startHeartbeats(): void {
     const seconds = this.heartbeatSeconds
     if (seconds === 0) return
     const intervalMs = seconds * 1000
@@ -454,7 +538,7 @@ export class AmqpConnection {
   }
 
   /** Server-initiated connection.close; the socket goes after close-ok or a timeout. */
-  closeConnection (exc: AmqpException): void {
+  closeConnection(exc: AmqpException): void {
     if (this.state === 'closing' || this.state === 'closed') return
     const fields = { ...this.logFields(), replyCode: exc.replyCode, reason: exc.message, method: exc.methodId === 0 ? undefined : methodName(exc.methodId) }
     if (exc.replyCode === CONNECTION_FORCED) this.log.debug('connection closed by the server', fields)
@@ -469,7 +553,7 @@ export class AmqpConnection {
   }
 
   /** The client's connection.close: answer close-ok and end the socket. */
-  closedByClient (replyCode: number, replyText: string): void {
+  closedByClient(replyCode: number, replyText: string): void {
     this.closeReason ??= `closed by the client: ${replyCode}${replyText === '' ? '' : ' ' + replyText}`
     this.state = 'closing'
     this.tearDownChannels()
@@ -479,11 +563,11 @@ export class AmqpConnection {
     this.closeTimer = this.clock.setTimer(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
   }
 
-  private tearDownChannels (): void {
+  private tearDownChannels(): void {
     for (const ch of this.channels.values()) if (ch.state === 'open') ch.tearDown()
   }
 
-  private onSocketClosed (): void {
+  private onSocketClosed(): void {
     const wasOpen = this.state === 'open'
     this.state = 'closed'
     this.clearTimer(this.handshakeTimer)
@@ -503,10 +587,12 @@ export class AmqpConnection {
     this.vhost?.ownerClosed(this).catch(err => this.log.error('deleting exclusive queues failed', { err }))
     for (const fn of this.closedCallbacks) fn()
   }
-  get peerAddress (): string { return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}` }
+  get peerAddress(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`
+  }
 
   /** Who this connection is, for its open and close lines: client name, user, vhost, peer (the log's child fields) and listener. */
-  logFields (): Record<string, unknown> {
+  logFields(): Record<string, unknown> {
     const name = this.clientProperties.connection_name
     const product = this.clientProperties.product
     return {
@@ -518,7 +604,7 @@ export class AmqpConnection {
     }
   }
 
-  private clearTimer (handle: TimerHandle | undefined): void {
+  private clearTimer(handle: TimerHandle | undefined): void {
     if (handle !== undefined) this.clock.clearTimer(handle)
   }
 }

@@ -32,15 +32,35 @@ test('an empty body completes at the header; wrong order, overlong bodies and ov
   a.begin(Methods.BasicPublish)
   const done = a.push(header(0))
   assert.ok(done.done && done.content.body.length === 0)
-  const code = (fn: () => unknown): number => { try { fn(); return 0 } catch (err) { assert.ok(err instanceof AmqpException); return err.replyCode } }
+  const code = (fn: () => unknown): number => {
+    try {
+      fn()
+      return 0
+    } catch (err) {
+      assert.ok(err instanceof AmqpException)
+      return err.replyCode
+    }
+  }
   a.begin(Methods.BasicPublish)
-  assert.equal(code(() => a.push(body(Buffer.from('x')))), 505)
+  assert.equal(
+    code(() => a.push(body(Buffer.from('x')))),
+    505
+  )
   a.begin(Methods.BasicPublish)
   a.push(header(2))
-  assert.equal(code(() => a.push(header(2))), 505)
+  assert.equal(
+    code(() => a.push(header(2))),
+    505
+  )
   a.begin(Methods.BasicPublish)
   a.push(header(2))
-  assert.equal(code(() => a.push(body(Buffer.from('abc')))), 501)
+  assert.equal(
+    code(() => a.push(body(Buffer.from('abc')))),
+    501
+  )
   a.begin(Methods.BasicPublish)
-  assert.equal(code(() => a.push(header(11))), 406)
+  assert.equal(
+    code(() => a.push(header(11))),
+    406
+  )
 })

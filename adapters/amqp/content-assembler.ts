@@ -12,7 +12,7 @@ export interface Content {
   readonly body: Buffer
 }
 
-export type Assembled = { readonly done: false } | { readonly done: true, readonly content: Content }
+export type Assembled = { readonly done: false } | { readonly done: true; readonly content: Content }
 
 const NOT_DONE: Assembled = { done: false }
 
@@ -22,24 +22,32 @@ export class ContentAssembler {
   private body: Buffer | undefined
   private received = 0
 
-  constructor (private readonly maxBodyBytes: number) {}
+  constructor(private readonly maxBodyBytes: number) {}
 
   /** A content method arrived; header and body frames come next. */
-  begin (methodId: number): void {
+  begin(methodId: number): void {
     this.methodId = methodId
     this.properties = undefined
     this.body = undefined
     this.received = 0
   }
 
-  get active (): boolean { return this.methodId !== 0 }
+  get active(): boolean {
+    return this.methodId !== 0
+  }
 
   /** Feeds the next frame of the content; throws on frames out of order. */
-  push (frame: Frame): Assembled {
+  push(frame: Frame): Assembled {
     if (this.properties === undefined) {
-      if (frame.type !== 'header') throw new AmqpException(UNEXPECTED_FRAME, `expected content header for class ${BASIC_CLASS_ID}, got non content header frame instead`, this.methodId)
+      if (frame.type !== 'header')
+        throw new AmqpException(UNEXPECTED_FRAME, `expected content header for class ${BASIC_CLASS_ID}, got non content header frame instead`, this.methodId)
       const header = decodeContentHeader(frame.payload)
-      if (header.classId !== BASIC_CLASS_ID) throw new AmqpException(UNEXPECTED_FRAME, `expected content header for class ${BASIC_CLASS_ID}, got one for class ${header.classId} instead`, this.methodId)
+      if (header.classId !== BASIC_CLASS_ID)
+        throw new AmqpException(
+          UNEXPECTED_FRAME,
+          `expected content header for class ${BASIC_CLASS_ID}, got one for class ${header.classId} instead`,
+          this.methodId
+        )
       if (header.bodySize > this.maxBodyBytes) {
         // A channel error: the channel discards the body frames that follow until close-ok.
         throw new AmqpException(PRECONDITION_FAILED, `message size ${header.bodySize} is larger than configured max size ${this.maxBodyBytes}`, this.methodId)
@@ -54,16 +62,22 @@ export class ContentAssembler {
     if (frame.type !== 'body') throw new AmqpException(UNEXPECTED_FRAME, `expected content body, got non content body frame instead`, this.methodId)
     const body = this.body as Buffer
     if (this.received + frame.payload.length > body.length) {
-      throw new AmqpException(FRAME_ERROR, `content body of ${this.received + frame.payload.length} bytes exceeds the ${body.length} bytes its header announced`, this.methodId)
+      throw new AmqpException(
+        FRAME_ERROR,
+        `content body of ${this.received + frame.payload.length} bytes exceeds the ${body.length} bytes its header announced`,
+        this.methodId
+      )
     }
     frame.payload.copy(body, this.received)
     this.received += frame.payload.length
     return this.received === body.length ? this.finish() : NOT_DONE
   }
 
-  reset (): void { this.begin(0) }
+  reset(): void {
+    this.begin(0)
+  }
 
-  private finish (): Assembled {
+  private finish(): Assembled {
     const content = { properties: this.properties as Buffer, body: this.body as Buffer }
     this.reset()
     return { done: true, content }

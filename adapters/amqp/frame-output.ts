@@ -12,41 +12,61 @@ export class FrameOutput {
   private scheduled = false
   lastWriteMs = 0
 
-  constructor (private readonly socket: Socket, private readonly clock: Clock) {}
+  constructor(
+    private readonly socket: Socket,
+    private readonly clock: Clock
+  ) {}
 
-  get backlogBytes (): number { return this.pendingBytes + this.socket.writableLength }
+  get backlogBytes(): number {
+    return this.pendingBytes + this.socket.writableLength
+  }
 
   /** Consumers stop getting deliveries until the socket drains. */
-  get congested (): boolean { return this.backlogBytes > WRITE_BUFFER_BYTES_HIGH }
+  get congested(): boolean {
+    return this.backlogBytes > WRITE_BUFFER_BYTES_HIGH
+  }
 
-  send (frame: Buffer): void {
+  send(frame: Buffer): void {
     this.pending.push(frame)
     this.pendingBytes += frame.length
     this.schedule()
   }
 
-  sendAll (frames: readonly Buffer[]): void {
-    for (const f of frames) { this.pending.push(f); this.pendingBytes += f.length }
+  sendAll(frames: readonly Buffer[]): void {
+    for (const f of frames) {
+      this.pending.push(f)
+      this.pendingBytes += f.length
+    }
     this.schedule()
   }
 
   /** Writes what is gathered now (before a close, say). */
-  flush (): void {
+  flush(): void {
     this.scheduled = false
-    if (this.pending.length === 0 || this.socket.destroyed) { this.pending = []; this.pendingBytes = 0; return }
+    if (this.pending.length === 0 || this.socket.destroyed) {
+      this.pending = []
+      this.pendingBytes = 0
+      return
+    }
     const frames = this.pending
     this.pending = []
     this.pendingBytes = 0
     this.lastWriteMs = this.clock.nowMs()
-    if (frames.length === 1) { this.socket.write(frames[0] as Buffer); return }
+    if (frames.length === 1) {
+      this.socket.write(frames[0] as Buffer)
+      return
+    }
     this.socket.cork()
     for (const f of frames) this.socket.write(f)
     this.socket.uncork()
   }
 
-  discard (): void { this.pending = []; this.pendingBytes = 0 }
+  discard(): void {
+    this.pending = []
+    this.pendingBytes = 0
+  }
 
-  private schedule (): void {
+  private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
     process.nextTick(() => this.flush())

@@ -13,15 +13,23 @@ test('PLAIN: authzid NUL user NUL password; malformed responses give nothing', (
 test('AMQPLAIN: a table body with LOGIN and PASSWORD, as amqplib encodes it', () => {
   // amqplib's credentials.amqplain: encodeTable(...) without the 4-byte length
   const table = Buffer.concat([
-    Buffer.from([5]), Buffer.from('LOGIN'), Buffer.from('S'), u32(5), Buffer.from('alice'),
-    Buffer.from([8]), Buffer.from('PASSWORD'), Buffer.from('S'), u32(2), Buffer.from('pw')
+    Buffer.from([5]),
+    Buffer.from('LOGIN'),
+    Buffer.from('S'),
+    u32(5),
+    Buffer.from('alice'),
+    Buffer.from([8]),
+    Buffer.from('PASSWORD'),
+    Buffer.from('S'),
+    u32(2),
+    Buffer.from('pw')
   ])
   assert.deepEqual(parseSaslResponse('AMQPLAIN', table), { username: 'alice', password: 'pw' })
   assert.equal(parseSaslResponse('AMQPLAIN', table.subarray(0, 10)), undefined)
   assert.equal(parseSaslResponse('AMQPLAIN', Buffer.from([1, 0x41, 0x53, 0, 0, 0, 1, 0x78])), undefined, 'no LOGIN')
 })
 
-function u32 (n: number): Buffer {
+function u32(n: number): Buffer {
   const b = Buffer.alloc(4)
   b.writeUInt32BE(n)
   return b

@@ -4,10 +4,13 @@ import { decodeTableFields } from './codec/field-table.ts'
 
 export const MECHANISMS = ['PLAIN', 'AMQPLAIN'] as const
 
-export interface Credentials { readonly username: string, readonly password: string }
+export interface Credentials {
+  readonly username: string
+  readonly password: string
+}
 
 /** The credentials in a response, or undefined when it is malformed or the mechanism unknown. */
-export function parseSaslResponse (mechanism: string, response: Buffer): Credentials | undefined {
+export function parseSaslResponse(mechanism: string, response: Buffer): Credentials | undefined {
   if (mechanism === 'PLAIN') {
     const parts = response.toString('utf8').split('\0')
     if (parts.length !== 3) return undefined
@@ -27,7 +30,7 @@ export function parseSaslResponse (mechanism: string, response: Buffer): Credent
   return undefined
 }
 
-function asText (v: unknown): string | undefined {
+function asText(v: unknown): string | undefined {
   if (typeof v === 'string') return v
   if (Buffer.isBuffer(v)) return v.toString('utf8')
   return undefined

@@ -2,7 +2,7 @@
 import type { FieldTable } from './codec/amqp-defs.ts'
 
 /** nodeId: this Wharf's id (gateway/node-id.ts), which a bridge from another Wharf reads to stop loops. */
-export function serverProperties (version: string, nodeId?: string): FieldTable {
+export function serverProperties(version: string, nodeId?: string): FieldTable {
   const props: Record<string, FieldTable[string]> = {
     product: 'Wharf',
     version,

@@ -28,16 +28,25 @@ export interface BacklogBoundOptions {
 export class BacklogBound {
   private blocked = false
 
-  constructor (private queue: ClassicQueue, private readonly opts: BacklogBoundOptions) {}
+  constructor(
+    private queue: ClassicQueue,
+    private readonly opts: BacklogBoundOptions
+  ) {}
 
-  get bytes (): number { return this.queue.ready.bytes + this.opts.inflightBytes() }
+  get bytes(): number {
+    return this.queue.ready.bytes + this.opts.inflightBytes()
+  }
 
-  get blocking (): boolean { return this.blocked }
+  get blocking(): boolean {
+    return this.blocked
+  }
 
-  rebind (queue: ClassicQueue): void { this.queue = queue }
+  rebind(queue: ClassicQueue): void {
+    this.queue = queue
+  }
 
   /** After the backlog grew (a publish) or shrank (a confirm, a drop, an expiry). */
-  check (): void {
+  check(): void {
     const max = this.opts.backlogBytesMax
     if (max === 0) return
     if (this.opts.policy === 'drop-oldest') {
@@ -58,7 +67,7 @@ export class BacklogBound {
   }
 
   /** The bridge stops: it holds publishers no more. */
-  release (): void {
+  release(): void {
     if (!this.blocked) return
     this.blocked = false
     this.opts.onBlock(null)

@@ -4,7 +4,7 @@
 export class Backoff {
   private attempt = 0
 
-  constructor (
+  constructor(
     private readonly initialMs: number,
     private readonly maxMs: number,
     /** [0, 1); injected so tests are deterministic. */
@@ -14,15 +14,19 @@ export class Backoff {
   }
 
   /** The delay before the next attempt, in ms. */
-  nextDelayMs (): number {
+  nextDelayMs(): number {
     const step = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.attempt, 40))
     this.attempt++
-    return Math.round(step / 2 + this.random() * step / 2)
+    return Math.round(step / 2 + (this.random() * step) / 2)
   }
 
   /** Failed attempts since the last reset. */
-  get failures (): number { return this.attempt }
+  get failures(): number {
+    return this.attempt
+  }
 
   /** A connection held: the next failure starts from initialMs again. */
-  reset (): void { this.attempt = 0 }
+  reset(): void {
+    this.attempt = 0
+  }
 }

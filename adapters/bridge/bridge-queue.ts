@@ -12,7 +12,7 @@ export const bridgeQueueName = (bridgeName: string): string => BRIDGE_QUEUE_PREF
 /** The bridge's reserved state in core is owned by no connection. */
 export const BRIDGE_OWNER = {}
 
-export async function declareBridgeQueue (vhost: Vhost, exchange: string, bridgeName: string, outFilters: readonly string[]): Promise<ClassicQueue> {
+export async function declareBridgeQueue(vhost: Vhost, exchange: string, bridgeName: string, outFilters: readonly string[]): Promise<ClassicQueue> {
   const name = bridgeQueueName(bridgeName)
   const q = await vhost.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: {} }, BRIDGE_OWNER, false, true)
   if (!(q instanceof ClassicQueue)) throw new Error(`bridge ${bridgeName}: queue '${name}' is a ${q.type.name} queue, not a classic one`)

@@ -42,10 +42,10 @@ export interface BridgeStatus {
 
 /** Rates over the last sampling interval. */
 export class RateSampler {
-  private last: { atMs: number, counts: number[] } | null = null
+  private last: { atMs: number; counts: number[] } | null = null
   rates: number[] = []
 
-  sample (nowMs: number, counts: readonly number[]): void {
+  sample(nowMs: number, counts: readonly number[]): void {
     const last = this.last
     if (last !== null && nowMs > last.atMs) {
       const seconds = (nowMs - last.atMs) / 1000

@@ -16,21 +16,37 @@ import { bridgeCounters } from './bridge-metrics.ts'
 import { PendingSends, type Downlinked, type LinkOptions, type RemoteLink } from './links/link.ts'
 import { CAME_DOWN_HEADER, VIA_HEADER } from './loop-marks.ts'
 
-interface Sent { topic: string, body: string, headers: Record<string, unknown>, resolve: () => void, reject: (err: Error) => void }
+interface Sent {
+  topic: string
+  body: string
+  headers: Record<string, unknown>
+  resolve: () => void
+  reject: (err: Error) => void
+}
 
 class FakeLink implements RemoteLink {
   readonly sent: Sent[] = []
   private readonly pending = new PendingSends()
   readonly closed = this.pending.closed
-  constructor (readonly opts: LinkOptions, readonly windowMax: number, readonly remoteNodeId: string | null) {}
-  send (topic: string, message: Message, headers: Record<string, unknown>): Promise<void> {
+  constructor(
+    readonly opts: LinkOptions,
+    readonly windowMax: number,
+    readonly remoteNodeId: string | null
+  ) {}
+  send(topic: string, message: Message, headers: Record<string, unknown>): Promise<void> {
     return this.pending.track((resolve, reject) => this.sent.push({ topic, body: message.body.toString(), headers, resolve, reject }))
   }
 
-  async close (): Promise<void> { this.pending.fail(new Error('link closed')) }
+  async close(): Promise<void> {
+    this.pending.fail(new Error('link closed'))
+  }
   /** Confirms every send so far. */
-  confirmAll (): void { for (const s of this.sent.splice(0)) s.resolve() }
-  lose (why = 'connection closed: ECONNRESET'): void { this.pending.fail(new Error(why)) }
+  confirmAll(): void {
+    for (const s of this.sent.splice(0)) s.resolve()
+  }
+  lose(why = 'connection closed: ECONNRESET'): void {
+    this.pending.fail(new Error(why))
+  }
 }
 
 class FakeRemote {
@@ -45,24 +61,55 @@ class FakeRemote {
     return link
   }
 
-  get link (): FakeLink { return this.links.at(-1) as FakeLink }
+  get link(): FakeLink {
+    return this.links.at(-1) as FakeLink
+  }
 }
 
-async function settle (): Promise<void> { for (let i = 0; i < 5; i++) await tick() }
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await tick()
+}
 
-async function setup (patch: Partial<BridgeConfig> = {}): Promise<{ bridge: Bridge, remote: FakeRemote, clock: ManualClock, publish: (key: string, body: string, headers?: Record<string, unknown>) => void, blocked: Array<string | null>, broker: Broker }> {
+async function setup(patch: Partial<BridgeConfig> = {}): Promise<{
+  bridge: Bridge
+  remote: FakeRemote
+  clock: ManualClock
+  publish: (key: string, body: string, headers?: Record<string, unknown>) => void
+  blocked: Array<string | null>
+  broker: Broker
+}> {
   const clock = new ManualClock()
   const broker = new Broker({ vhosts: ['/'], clock })
   const vhost = broker.vhost('/')!
   const remote = new FakeRemote()
   const blocked: Array<string | null> = []
-  const config: BridgeConfig = { ...defaultBridge(), name: 'cloud', url: 'amqp://127.0.0.1:1', out: { topics: ['up/#'], localPrefix: 'up/', remotePrefix: 'edge/' }, reconnectInitialMs: 100, reconnectMaxMs: 1000, ...patch }
+  const config: BridgeConfig = {
+    ...defaultBridge(),
+    name: 'cloud',
+    url: 'amqp://127.0.0.1:1',
+    out: { topics: ['up/#'], localPrefix: 'up/', remotePrefix: 'edge/' },
+    reconnectInitialMs: 100,
+    reconnectMaxMs: 1000,
+    ...patch
+  }
   const bridge = await Bridge.start(config, {
-    vhost, exchange: 'amq.topic', nodeId: 'n1', clock, logger: silentLogger, counters: bridgeCounters(new Metrics(), 'cloud'),
-    link: remote.factory, remote: 'amqp', commitBarrier: async () => {}, onBlock: r => blocked.push(r), random: () => 0
+    vhost,
+    exchange: 'amq.topic',
+    nodeId: 'n1',
+    clock,
+    logger: silentLogger,
+    counters: bridgeCounters(new Metrics(), 'cloud'),
+    link: remote.factory,
+    remote: 'amqp',
+    commitBarrier: async () => {},
+    onBlock: r => blocked.push(r),
+    random: () => 0
   })
   const publish = (key: string, body: string, headers?: Record<string, unknown>): void => {
-    vhost.publish('amq.topic', new Message('amq.topic', key, headers === undefined ? { deliveryMode: 2 } : { deliveryMode: 2, headers }, Buffer.from(body), clock.nowMs(), null))
+    vhost.publish(
+      'amq.topic',
+      new Message('amq.topic', key, headers === undefined ? { deliveryMode: 2 } : { deliveryMode: 2, headers }, Buffer.from(body), clock.nowMs(), null)
+    )
   }
   await settle()
   return { bridge, remote, clock, publish, blocked, broker }
@@ -74,7 +121,10 @@ test('messages go up in order, mapped, and leave the backlog only when confirmed
   publish('other.x', 'not matched')
   await settle()
   const link = remote.link
-  assert.deepEqual(link.sent.map(s => [s.topic, s.body]), [0, 1, 2, 3, 4].map(i => ['edge/a', `m${i}`]))
+  assert.deepEqual(
+    link.sent.map(s => [s.topic, s.body]),
+    [0, 1, 2, 3, 4].map(i => ['edge/a', `m${i}`])
+  )
   assert.equal(link.sent[0]?.headers[VIA_HEADER], 'n1')
   assert.equal(bridge.status().backlog.messages, 5)
   link.confirmAll()
@@ -91,7 +141,10 @@ test('at most the window is in flight; each confirm lets the next one go', async
   assert.equal(remote.link.sent.length, 3)
   remote.link.sent.shift()?.resolve()
   await settle()
-  assert.deepEqual(remote.link.sent.map(s => s.body), ['m1', 'm2', 'm3'])
+  assert.deepEqual(
+    remote.link.sent.map(s => s.body),
+    ['m1', 'm2', 'm3']
+  )
   await bridge.stop()
 })
 
@@ -117,7 +170,10 @@ test('a lost link gives the unconfirmed back; after the backoff they go first, i
   clock.advance(1)
   await settle()
   assert.equal(remote.links.length, 2)
-  assert.deepEqual(remote.link.sent.map(s => s.body), ['m1', 'm2', 'm3', 'm4'])
+  assert.deepEqual(
+    remote.link.sent.map(s => s.body),
+    ['m1', 'm2', 'm3', 'm4']
+  )
   remote.link.confirmAll()
   await settle()
   const s = bridge.status()
@@ -135,7 +191,10 @@ test('a message the remote refuses ends the link (state error) and is sent again
   assert.equal(bridge.status().state, 'error')
   clock.advance(100)
   await settle()
-  assert.deepEqual(remote.link.sent.map(s => s.body), ['bad', 'next'])
+  assert.deepEqual(
+    remote.link.sent.map(s => s.body),
+    ['bad', 'next']
+  )
   await bridge.stop()
 })
 
@@ -146,7 +205,11 @@ test('what came down this bridge, or already went through the remote Wharf, is n
   publish('up.a', 'via remote', { [VIA_HEADER]: 'x,remote1' })
   publish('up.a', 'other bridge', { [CAME_DOWN_HEADER]: 'backup' })
   await settle()
-  assert.deepEqual(remote.link.sent.map(s => s.body), ['via remote', 'other bridge'], 'the remote is no Wharf: its id is unknown')
+  assert.deepEqual(
+    remote.link.sent.map(s => s.body),
+    ['via remote', 'other bridge'],
+    'the remote is no Wharf: its id is unknown'
+  )
   assert.equal(bridge.status().loopsSkipped, 1)
   await bridge.stop()
   const again = await setup()
@@ -157,7 +220,10 @@ test('what came down this bridge, or already went through the remote Wharf, is n
   await settle()
   again.publish('up.a', 'via remote', { [VIA_HEADER]: 'x,remote1' })
   await settle()
-  assert.deepEqual(again.remote.link.sent.map(s => s.body), [])
+  assert.deepEqual(
+    again.remote.link.sent.map(s => s.body),
+    []
+  )
   assert.equal(again.bridge.status().loopsSkipped, 1)
   await again.bridge.stop()
 })
@@ -185,8 +251,15 @@ test('backlog bound, drop-oldest: the oldest not in flight go, counted', async (
   await settle()
   const s = bridge.status()
   assert.deepEqual([s.dropped, s.backlog.bytes, s.backlog.messages], [5, 50, 5])
-  assert.deepEqual(remote.link.sent.map(m => m.body.slice(0, 2)), ['m0'], 'the one in flight is kept')
-  for (let i = 0; i < 5; i++) { remote.link.confirmAll(); await settle() }
+  assert.deepEqual(
+    remote.link.sent.map(m => m.body.slice(0, 2)),
+    ['m0'],
+    'the one in flight is kept'
+  )
+  for (let i = 0; i < 5; i++) {
+    remote.link.confirmAll()
+    await settle()
+  }
   assert.equal(bridge.status().confirmed, 5)
   await bridge.stop()
 })
@@ -210,7 +283,10 @@ test('the downlink publishes locally with the mark, acknowledging after the comm
   const handle = remote.link.opts.downlink
   assert.ok(handle !== null)
   const down = (topic: string, via: string[]): Downlinked => ({
-    topic, via, toMessage: (local, exchange, now, marks) => new Message(exchange, local.replaceAll('/', '.'), { deliveryMode: 2, headers: marks }, Buffer.from(topic), now, null)
+    topic,
+    via,
+    toMessage: (local, exchange, now, marks) =>
+      new Message(exchange, local.replaceAll('/', '.'), { deliveryMode: 2, headers: marks }, Buffer.from(topic), now, null)
   })
   await handle(down('cmd/reboot', []))
   await handle(down('cmd/echo', ['n1']))

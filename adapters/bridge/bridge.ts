@@ -39,7 +39,7 @@ const SAMPLE_INTERVAL_MS = 1000
 
 export class Bridge {
   state: BridgeState = 'connecting'
-  private lastError: { message: string, atMs: number } | null = null
+  private lastError: { message: string; atMs: number } | null = null
   private connectedSinceMs: number | null = null
   private link: RemoteLink | null = null
   /** Why the bridge ended the current link itself (a refusal), reported instead of the close. */
@@ -47,7 +47,7 @@ export class Bridge {
   private stopped = false
   private connecting = false
   private running: Promise<void> = Promise.resolve()
-  private wake: { timer: TimerHandle, resolve: () => void } | null = null
+  private wake: { timer: TimerHandle; resolve: () => void } | null = null
   private sampleTimer: TimerHandle | null = null
   private lastStatusLogMs = 0
   private lastLogged = ''
@@ -58,7 +58,11 @@ export class Bridge {
   private readonly forwarder: Forwarder
   private readonly bound: BacklogBound
 
-  private constructor (readonly config: BridgeConfig, private queue: ClassicQueue, private readonly deps: BridgeDeps) {
+  private constructor(
+    readonly config: BridgeConfig,
+    private queue: ClassicQueue,
+    private readonly deps: BridgeDeps
+  ) {
     this.log = deps.logger.child({ component: 'bridge', bridge: config.name })
     this.warnOnce = new RateLimitedLog(this.log, config.logIntervalSeconds * 1000, deps.clock)
     this.backoff = new Backoff(config.reconnectInitialMs, config.reconnectMaxMs, deps.random)
@@ -75,7 +79,9 @@ export class Bridge {
       onConfirmed: () => this.backoff.reset(),
       onRefused: (link, err) => this.endLink(link, err)
     })
-    this.forwarder.onQueueGone = () => { void this.queueGone() }
+    this.forwarder.onQueueGone = () => {
+      void this.queueGone()
+    }
     this.bound = new BacklogBound(queue, {
       bridgeName: config.name,
       backlogBytesMax: config.backlogBytesMax,
@@ -83,18 +89,28 @@ export class Bridge {
       inflightBytes: () => this.forwarder.inflightBytes,
       onBlock: deps.onBlock,
       dropped: deps.counters.dropped,
-      onDrop: () => this.warnOnce.warn('backlog full: oldest message dropped (backlogPolicy drop-oldest)', { backlogBytesMax: config.backlogBytesMax, dropped: deps.counters.dropped.value })
+      onDrop: () =>
+        this.warnOnce.warn('backlog full: oldest message dropped (backlogPolicy drop-oldest)', {
+          backlogBytesMax: config.backlogBytesMax,
+          dropped: deps.counters.dropped.value
+        })
     })
   }
 
   /** Declares the queue, consumes it, and starts connecting (in the background). */
-  static async start (config: BridgeConfig, deps: BridgeDeps): Promise<Bridge> {
+  static async start(config: BridgeConfig, deps: BridgeDeps): Promise<Bridge> {
     const queue = await declareBridgeQueue(deps.vhost, deps.exchange, config.name, config.out.topics)
     const bridge = new Bridge(config, queue, deps)
     bridge.attachQueue(queue)
     let possiblySent = 0
     for (const e of queue.ready.entries()) if (e.redelivered) possiblySent++
-    bridge.log.info('bridge started', { url: redactUrl(config.url), queue: queue.name, backlogMessages: queue.messageCount, backlogBytes: queue.ready.bytes, possiblySentBefore: possiblySent })
+    bridge.log.info('bridge started', {
+      url: redactUrl(config.url),
+      queue: queue.name,
+      backlogMessages: queue.messageCount,
+      backlogBytes: queue.ready.bytes,
+      possiblySentBefore: possiblySent
+    })
     bridge.bound.check()
     bridge.sampleTimer = deps.clock.setTimer(() => bridge.sample(), SAMPLE_INTERVAL_MS)
     bridge.running = bridge.run()
@@ -102,7 +118,7 @@ export class Bridge {
   }
 
   /** Stops: the link closes, what it did not confirm stays in the queue for the next start. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     this.state = 'stopped'
@@ -119,7 +135,7 @@ export class Bridge {
     this.log.info('bridge stopped', { backlogMessages: this.queue.messageCount })
   }
 
-  status (): BridgeStatus {
+  status(): BridgeStatus {
     const c = this.deps.counters
     const now = this.deps.clock.nowMs()
     const oldest = this.forwarder.oldestInflight() ?? this.queue.ready.peek()
@@ -161,26 +177,34 @@ export class Bridge {
 
   // ---- the link ---------------------------------------------------------------------------------
 
-  private async run (): Promise<void> {
+  private async run(): Promise<void> {
     while (!this.stopped) {
       this.state = 'connecting'
       let link: RemoteLink
       this.connecting = true
       try {
-        link = await this.deps.link({ bridge: this.config, nodeId: this.deps.nodeId, downlink: this.config.in.topics.length > 0 ? this.downlink : null, logger: this.log })
+        link = await this.deps.link({
+          bridge: this.config,
+          nodeId: this.deps.nodeId,
+          downlink: this.config.in.topics.length > 0 ? this.downlink : null,
+          logger: this.log
+        })
       } catch (err) {
         await this.failed(err as Error, 'connect')
         continue
       } finally {
         this.connecting = false
       }
-      if (this.stopped) { await link.close(); return }
+      if (this.stopped) {
+        await link.close()
+        return
+      }
       await this.serve(link)
     }
   }
 
   /** Forwards over the link until it ends, then backs off before the next attempt. */
-  private async serve (link: RemoteLink): Promise<void> {
+  private async serve(link: RemoteLink): Promise<void> {
     this.link = link
     this.state = 'connected'
     const since = this.deps.clock.nowMs()
@@ -200,7 +224,7 @@ export class Bridge {
     await this.failed(why, 'link lost')
   }
 
-  private async failed (err: Error, what: string): Promise<void> {
+  private async failed(err: Error, what: string): Promise<void> {
     if (this.stopped) return
     this.deps.counters.reconnects.inc()
     const message = `${what}: ${err.message}`
@@ -209,13 +233,24 @@ export class Bridge {
     const delayMs = this.backoff.nextDelayMs()
     // The first failure of a series at warn, the retries of a remote that stays away at debug.
     const level = this.backoff.failures <= 1 || this.state === 'error' ? 'warn' : 'debug'
-    this.log[level]('bridge link failed, retrying', { error: message, state: this.state, retryInMs: delayMs, backlogMessages: this.queue.messageCount + this.forwarder.inflight.size })
+    this.log[level]('bridge link failed, retrying', {
+      error: message,
+      state: this.state,
+      retryInMs: delayMs,
+      backlogMessages: this.queue.messageCount + this.forwarder.inflight.size
+    })
     await new Promise<void>(resolve => {
-      this.wake = { timer: this.deps.clock.setTimer(() => { this.wake = null; resolve() }, delayMs), resolve }
+      this.wake = {
+        timer: this.deps.clock.setTimer(() => {
+          this.wake = null
+          resolve()
+        }, delayMs),
+        resolve
+      }
     })
   }
 
-  private wakeUp (): void {
+  private wakeUp(): void {
     const w = this.wake
     if (w === null) return
     this.wake = null
@@ -223,7 +258,7 @@ export class Bridge {
     w.resolve()
   }
 
-  private endLink (link: RemoteLink, err: Error): void {
+  private endLink(link: RemoteLink, err: Error): void {
     if (this.link !== link || this.endReason !== null) return
     this.endReason = err
     void link.close()
@@ -233,7 +268,10 @@ export class Bridge {
 
   private readonly downlink: DownlinkHandler = async d => {
     if (this.stopped) throw new Error('bridge stopping')
-    if (isOwnEcho(d.via, this.deps.nodeId)) { this.deps.counters.echoesDropped.inc(); return }
+    if (isOwnEcho(d.via, this.deps.nodeId)) {
+      this.deps.counters.echoesDropped.inc()
+      return
+    }
     const topic = inboundTopic(d.topic, this.config.in)
     const problem = topicNameProblem(topic)
     let stored: Promise<void> | undefined
@@ -254,7 +292,7 @@ export class Bridge {
 
   // ---- the queue --------------------------------------------------------------------------------
 
-  private attachQueue (queue: ClassicQueue): void {
+  private attachQueue(queue: ClassicQueue): void {
     this.queue = queue
     this.forwarder.rebind(queue)
     this.bound.rebind(queue)
@@ -264,7 +302,7 @@ export class Bridge {
   }
 
   /** An operator deleted the queue (and its backlog): declared again, so the bridge goes on. */
-  private async queueGone (): Promise<void> {
+  private async queueGone(): Promise<void> {
     if (this.stopped) return
     this.log.warn('bridge queue deleted from outside; declaring it again', { queue: bridgeQueueName(this.config.name) })
     try {
@@ -277,7 +315,7 @@ export class Bridge {
 
   // ---- figures ----------------------------------------------------------------------------------
 
-  private sample (): void {
+  private sample(): void {
     const now = this.deps.clock.nowMs()
     const c = this.deps.counters
     this.rates.sample(now, [c.forwarded.value, c.confirmed.value, c.downlinked.value])
@@ -288,7 +326,17 @@ export class Bridge {
       const line = JSON.stringify([s.state, s.backlog.messages, s.forwarded, s.confirmed, s.downlinked, s.dropped])
       if (line !== this.lastLogged) {
         this.lastLogged = line
-        this.log.info('bridge status', { state: s.state, backlog: s.backlog, forwarded: s.forwarded, confirmed: s.confirmed, redelivered: s.redelivered, dropped: s.dropped, downlinked: s.downlinked, confirmedPerSecond: s.confirmedPerSecond, lastError: s.lastError })
+        this.log.info('bridge status', {
+          state: s.state,
+          backlog: s.backlog,
+          forwarded: s.forwarded,
+          confirmed: s.confirmed,
+          redelivered: s.redelivered,
+          dropped: s.dropped,
+          downlinked: s.downlinked,
+          confirmedPerSecond: s.confirmedPerSecond,
+          lastError: s.lastError
+        })
       }
     }
     if (!this.stopped) this.sampleTimer = this.deps.clock.setTimer(() => this.sample(), SAMPLE_INTERVAL_MS)
@@ -296,8 +344,13 @@ export class Bridge {
 }
 
 /** A remote that is away (refused, reset, timed out) rather than one that refuses us (auth, TLS, a missing exchange). */
-function isTransient (err: Error): boolean {
+function isTransient(err: Error): boolean {
   const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`
-  if (/ACCESS.REFUSED|not authori[sz]ed|bad user ?name|certificate|self.signed|refused a message|refused the subscription|exchange '|NOT.FOUND|PRECONDITION|NOT.ALLOWED|\b(403|404|406|530)\b/i.test(text)) return false
+  if (
+    /ACCESS.REFUSED|not authori[sz]ed|bad user ?name|certificate|self.signed|refused a message|refused the subscription|exchange '|NOT.FOUND|PRECONDITION|NOT.ALLOWED|\b(403|404|406|530)\b/i.test(
+      text
+    )
+  )
+    return false
   return true
 }

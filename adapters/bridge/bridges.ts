@@ -31,32 +31,38 @@ export interface BridgesOptions {
 }
 
 export interface Bridges {
-  status (): BridgeStatus[]
-  close (): Promise<void>
+  status(): BridgeStatus[]
+  close(): Promise<void>
 }
 
 const LINKS: Readonly<Record<'amqp' | 'mqtt', LinkFactory>> = { amqp: amqpLink, mqtt: mqttLink }
 
-export async function startBridges (opts: BridgesOptions): Promise<Bridges> {
+export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
   const vhost = opts.broker.vhost(opts.mqtt.vhost)
   if (vhost === undefined) throw new Error(`bridges: vhost '${opts.mqtt.vhost}' (mqtt.vhost) does not exist`)
   const started: Bridge[] = []
-  const stopAll = async (): Promise<void> => { await Promise.all(started.map(b => b.stop())) }
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(started.map(b => b.stop()))
+  }
   try {
     for (const config of opts.bridges) {
       const remote = BRIDGE_SCHEMES[new URL(config.url).protocol]?.kind ?? 'mqtt'
-      started.push(await Bridge.start(config, {
-        vhost,
-        exchange: opts.mqtt.exchange,
-        nodeId: opts.nodeId,
-        clock: opts.clock,
-        logger: opts.logger,
-        counters: bridgeCounters(opts.metrics, config.name),
-        link: (opts.links ?? LINKS)[remote],
-        remote,
-        commitBarrier: opts.commitBarrier,
-        onBlock: reason => opts.onBlock(config.name, reason)
-      }).catch(err => { throw new Error(`bridge ${config.name}: ${(err as Error).message}`) }))
+      started.push(
+        await Bridge.start(config, {
+          vhost,
+          exchange: opts.mqtt.exchange,
+          nodeId: opts.nodeId,
+          clock: opts.clock,
+          logger: opts.logger,
+          counters: bridgeCounters(opts.metrics, config.name),
+          link: (opts.links ?? LINKS)[remote],
+          remote,
+          commitBarrier: opts.commitBarrier,
+          onBlock: reason => opts.onBlock(config.name, reason)
+        }).catch(err => {
+          throw new Error(`bridge ${config.name}: ${(err as Error).message}`)
+        })
+      )
     }
   } catch (err) {
     await stopAll()

@@ -60,24 +60,32 @@ export class Forwarder implements QueueConsumer {
   /** Told when the queue is deleted under it (by an operator). */
   onQueueGone: () => void = () => {}
 
-  constructor (private queue: Queue, private readonly opts: ForwarderOptions) {
+  constructor(
+    private queue: Queue,
+    private readonly opts: ForwarderOptions
+  ) {
     this.tag = `bridge:${opts.bridgeName}`
   }
 
-  get connected (): boolean { return this.link !== null }
+  get connected(): boolean {
+    return this.link !== null
+  }
 
   /** Starts sending on a new link: the backlog first, as the queue holds it in order. */
-  attach (link: RemoteLink): void {
+  attach(link: RemoteLink): void {
     this.link = link
     this.window = link.windowMax
     this.queue.dispatch()
   }
 
   /** The link is gone: what it did not confirm goes back to the queue, in place, marked redelivered. */
-  detach (): void {
+  detach(): void {
     this.link = null
     this.batch = null
-    if (this.rateTimer !== null) { this.opts.clock.clearTimer(this.rateTimer); this.rateTimer = null }
+    if (this.rateTimer !== null) {
+      this.opts.clock.clearTimer(this.rateTimer)
+      this.rateTimer = null
+    }
     const back = [...this.inflight]
     this.inflight.clear()
     this.inflightBytes = 0
@@ -85,9 +93,11 @@ export class Forwarder implements QueueConsumer {
   }
 
   /** Consumes from another queue object (the queue was declared anew after an operator deleted it). */
-  rebind (queue: Queue): void { this.queue = queue }
+  rebind(queue: Queue): void {
+    this.queue = queue
+  }
 
-  hasCredit (): boolean {
+  hasCredit(): boolean {
     if (this.link === null || this.inflight.size >= this.window) return false
     if (this.opts.bucket !== null && !this.opts.bucket.available()) {
       this.armRateTimer(this.opts.bucket)
@@ -96,7 +106,7 @@ export class Forwarder implements QueueConsumer {
     return true
   }
 
-  deliver (entry: QueueEntry, redelivered: boolean): void {
+  deliver(entry: QueueEntry, redelivered: boolean): void {
     const link = this.link as RemoteLink // hasCredit() said so just before
     if (forwardDecision(entry.message, this.opts.bridgeName, link.remoteNodeId) !== 'forward') {
       this.opts.counters.loopsSkipped.inc()
@@ -116,13 +126,18 @@ export class Forwarder implements QueueConsumer {
       const b: QueueEntry[] = []
       batch = b
       this.batch = b
-      queueMicrotask(() => { if (this.batch === b) this.batch = null })
-      this.opts.commitBarrier().then(() => this.sendBatch(b, link), err => this.opts.onRefused(link, new Error(`store: ${(err as Error).message}`)))
+      queueMicrotask(() => {
+        if (this.batch === b) this.batch = null
+      })
+      this.opts.commitBarrier().then(
+        () => this.sendBatch(b, link),
+        err => this.opts.onRefused(link, new Error(`store: ${(err as Error).message}`))
+      )
     }
     batch.push(entry)
   }
 
-  cancelledByQueue (): void {
+  cancelledByQueue(): void {
     this.link = null
     this.inflight.clear()
     this.inflightBytes = 0
@@ -130,23 +145,27 @@ export class Forwarder implements QueueConsumer {
   }
 
   /** The oldest message in flight, or undefined. */
-  oldestInflight (): QueueEntry | undefined {
+  oldestInflight(): QueueEntry | undefined {
     for (const e of this.inflight) return e
     return undefined
   }
 
-  private sendBatch (batch: readonly QueueEntry[], link: RemoteLink): void {
+  private sendBatch(batch: readonly QueueEntry[], link: RemoteLink): void {
     if (this.link !== link) return // the link went meanwhile: detach() gave these back
     const { out, nodeId, clock } = this.opts
     for (const entry of batch) {
       if (!this.inflight.has(entry)) continue
       const m = entry.message
-      link.send(outboundTopic(routingKeyToTopic(m.routingKey), out), m, upHeaders(m.properties.headers, nodeId), clock.nowMs())
-        .then(() => this.confirmed(entry), err => { if (this.link === link) this.opts.onRefused(link, err as Error) })
+      link.send(outboundTopic(routingKeyToTopic(m.routingKey), out), m, upHeaders(m.properties.headers, nodeId), clock.nowMs()).then(
+        () => this.confirmed(entry),
+        err => {
+          if (this.link === link) this.opts.onRefused(link, err as Error)
+        }
+      )
     }
   }
 
-  private confirmed (entry: QueueEntry): void {
+  private confirmed(entry: QueueEntry): void {
     if (!this.inflight.delete(entry)) return // given back already (the link was lost first)
     this.inflightBytes -= entry.message.bodyBytes
     this.queue.settle(entry, 'acked')
@@ -156,11 +175,14 @@ export class Forwarder implements QueueConsumer {
     this.queue.dispatch()
   }
 
-  private armRateTimer (bucket: TokenBucket): void {
+  private armRateTimer(bucket: TokenBucket): void {
     if (this.rateTimer !== null) return
-    this.rateTimer = this.opts.clock.setTimer(() => {
-      this.rateTimer = null
-      this.queue.dispatch()
-    }, Math.max(1, bucket.msUntilToken()))
+    this.rateTimer = this.opts.clock.setTimer(
+      () => {
+        this.rateTimer = null
+        this.queue.dispatch()
+      },
+      Math.max(1, bucket.msUntilToken())
+    )
   }
 }

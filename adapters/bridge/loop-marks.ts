@@ -17,14 +17,14 @@ export const NODE_ID_PROPERTY = 'wharf-node-id'
 
 export type ForwardDecision = 'forward' | 'came-down-here' | 'visited-remote'
 
-export function viaOf (headers: Arguments | undefined): string[] {
+export function viaOf(headers: Arguments | undefined): string[] {
   const v = headers?.[VIA_HEADER]
   const text = Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : ''
   return text === '' ? [] : text.split(',')
 }
 
 /** Whether bridge `bridgeName` (towards a remote with remoteNodeId, when it is a Wharf) may send this up. */
-export function forwardDecision (message: Message, bridgeName: string, remoteNodeId: string | null): ForwardDecision {
+export function forwardDecision(message: Message, bridgeName: string, remoteNodeId: string | null): ForwardDecision {
   const headers = message.properties.headers
   if (headers === undefined) return 'forward'
   const cameDown = headers[CAME_DOWN_HEADER]
@@ -34,7 +34,7 @@ export function forwardDecision (message: Message, bridgeName: string, remoteNod
 }
 
 /** The headers a message goes up with: without the local mark, with this node added to the via list. */
-export function upHeaders (headers: Arguments | undefined, nodeId: string): Record<string, unknown> {
+export function upHeaders(headers: Arguments | undefined, nodeId: string): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   if (headers !== undefined) for (const k in headers) if (k !== CAME_DOWN_HEADER) out[k] = headers[k]
   return withMarks(out, { [VIA_HEADER]: [...viaOf(headers), nodeId].join(',') }, [CAME_DOWN_HEADER])
@@ -45,7 +45,7 @@ export function upHeaders (headers: Arguments | undefined, nodeId: string): Reco
  * Property list (x-mqtt-user-properties, adapters/mqtt/properties.ts), that list stands for all of
  * them towards MQTT clients: the marks are written into it too, so an MQTT 5 hop carries them.
  */
-export function withMarks (headers: Record<string, unknown>, marks: Record<string, string>, drop: readonly string[] = []): Record<string, unknown> {
+export function withMarks(headers: Record<string, unknown>, marks: Record<string, string>, drop: readonly string[] = []): Record<string, unknown> {
   const out: Record<string, unknown> = { ...headers }
   for (const k of drop) delete out[k]
   Object.assign(out, marks)
@@ -58,6 +58,6 @@ export function withMarks (headers: Record<string, unknown>, marks: Record<strin
 }
 
 /** A message coming down that this node sent up itself. */
-export function isOwnEcho (via: readonly string[], nodeId: string): boolean {
+export function isOwnEcho(via: readonly string[], nodeId: string): boolean {
   return via.includes(nodeId)
 }

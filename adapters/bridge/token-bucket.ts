@@ -7,7 +7,10 @@ export class TokenBucket {
   private lastMs: number
   private readonly capacity: number
 
-  constructor (private readonly perSecond: number, private readonly clock: Clock) {
+  constructor(
+    private readonly perSecond: number,
+    private readonly clock: Clock
+  ) {
     if (!(perSecond > 0)) throw new Error(`token bucket: perSecond must be > 0, got ${perSecond}`)
     this.capacity = Math.max(1, perSecond / 10)
     this.tokens = this.capacity
@@ -15,13 +18,13 @@ export class TokenBucket {
   }
 
   /** Whether one token is there now (nothing taken). */
-  available (): boolean {
+  available(): boolean {
     this.refill()
     return this.tokens >= 1
   }
 
   /** Takes one token; false when there is none. */
-  take (): boolean {
+  take(): boolean {
     this.refill()
     if (this.tokens < 1) return false
     this.tokens--
@@ -29,15 +32,15 @@ export class TokenBucket {
   }
 
   /** How long until a token is there, in ms (0 when there is one). */
-  msUntilToken (): number {
+  msUntilToken(): number {
     this.refill()
-    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) * 1000 / this.perSecond)
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.perSecond)
   }
 
-  private refill (): void {
+  private refill(): void {
     const now = this.clock.nowMs()
     if (now > this.lastMs) {
-      this.tokens = Math.min(this.capacity, this.tokens + (now - this.lastMs) * this.perSecond / 1000)
+      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.lastMs) * this.perSecond) / 1000)
       this.lastMs = now
     }
   }

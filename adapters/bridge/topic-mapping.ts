@@ -3,18 +3,18 @@
 import type { BridgeDirectionConfig } from '../../edge-config/config-types.ts'
 
 /** `from` removed (when the topic starts with it), `to` put in front; never an empty topic. */
-export function tradePrefix (topic: string, from: string, to: string): string {
+export function tradePrefix(topic: string, from: string, to: string): string {
   const rest = from !== '' && topic.startsWith(from) ? topic.slice(from.length) : topic
   const mapped = to + rest
   return mapped === '' ? topic : mapped
 }
 
 /** A local topic as it is sent to the remote. */
-export function outboundTopic (localTopic: string, out: BridgeDirectionConfig): string {
+export function outboundTopic(localTopic: string, out: BridgeDirectionConfig): string {
   return tradePrefix(localTopic, out.localPrefix, out.remotePrefix)
 }
 
 /** A remote topic as it is published locally. */
-export function inboundTopic (remoteTopic: string, dir: BridgeDirectionConfig): string {
+export function inboundTopic(remoteTopic: string, dir: BridgeDirectionConfig): string {
   return tradePrefix(remoteTopic, dir.remotePrefix, dir.localPrefix)
 }

@@ -8,7 +8,7 @@ import { filterToBindingKey } from './topic-grammar.ts'
 
 const GATEWAY_OWNER = {}
 
-export async function bindArchives (vhost: Vhost, exchange: string, archives: readonly ArchiveConfig[]): Promise<void> {
+export async function bindArchives(vhost: Vhost, exchange: string, archives: readonly ArchiveConfig[]): Promise<void> {
   for (const a of archives) {
     const args: Record<string, unknown> = { 'x-queue-type': 'stream' }
     if (a.maxAgeSeconds !== undefined) args['x-max-age'] = `${a.maxAgeSeconds}s`

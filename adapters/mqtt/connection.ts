@@ -8,7 +8,7 @@ import type { AuthExchange } from './enhanced-auth/auth-method.ts'
 import type { VhostAccess } from '../../core/auth/vhost-access.ts'
 import { MqttPacketReader, type InboundPacket } from './codec/packet-reader.ts'
 import { encodePacket, encodePublish, type OutboundPacket, type PublishOut } from './codec/packet-writer.ts'
-import { MqttCodecError } from './codec/codec-error.ts'
+import type { MqttCodecError } from './codec/codec-error.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
 import { handlers } from './handlers/index.ts'
 import { refuse } from './handlers/connect.ts'
@@ -41,7 +41,7 @@ export class MqttConnection implements SessionConnection {
   inAliases: Map<number, string> | null = null
   private outAliases: Map<string, number> | null = null
   /** Enhanced authentication in progress (CONNECT or re-authentication). */
-  auth: { method: string, exchange: AuthExchange } | null = null
+  auth: { method: string; exchange: AuthExchange } | null = null
   /** CONNECT fields kept while an AUTH exchange runs. */
   pendingConnect: unknown = null
   /** Why the connection is closing, for the will and the log. */
@@ -56,7 +56,7 @@ export class MqttConnection implements SessionConnection {
   /** Packets that came while CONNECT was being decided (a client need not wait for CONNACK). */
   private held: InboundPacket[] | null = null
   /** Acks in the order their PUBLISH came [MQTT-4.6.0-2], each sent once its message is committed. */
-  private readonly acks: Array<{ ready: boolean, packet: OutboundPacket, receivedMs: number | undefined }> = []
+  private readonly acks: Array<{ ready: boolean; packet: OutboundPacket; receivedMs: number | undefined }> = []
   private out: Buffer[] = []
   private outBytes = 0
   private packetsLastFlush = 0
@@ -65,22 +65,35 @@ export class MqttConnection implements SessionConnection {
   /** Releases this connection's place under the per-user and per-vhost connection limits. */
   private releaseAdmission: (() => void) | null = null
 
-  constructor (readonly socket: Duplex, readonly engine: Engine, readonly remoteAddress: string | null, readonly transport: string, readonly certificateIdentity: CertificateIdentity | null = null) {
+  constructor(
+    readonly socket: Duplex,
+    readonly engine: Engine,
+    readonly remoteAddress: string | null,
+    readonly transport: string,
+    readonly certificateIdentity: CertificateIdentity | null = null
+  ) {
     this.lastActivityMs = this.openedAtMs = engine.nowMs()
     this.sendQuota = engine.config.maxInflightMessages
     const publish = engine.limits?.publish
     // Paused mid-chunk: the packets after the one that overdrew the bucket wait in the reader.
-    this.throttle = publish?.enabled === true
-      ? publish.open({
-        pause: () => { this.reader.hold(); socket.pause() },
-        // The client could not send while paused: its partial-packet and keep alive clocks restart.
-        resume: () => {
-          this.lastActivityMs = this.engine.nowMs()
-          this.reader.release() // may pause again
-          if (this.throttle?.paused !== true) socket.resume()
-        }
-      }, 'mqtt')
-      : null
+    this.throttle =
+      publish?.enabled === true
+        ? publish.open(
+            {
+              pause: () => {
+                this.reader.hold()
+                socket.pause()
+              },
+              // The client could not send while paused: its partial-packet and keep alive clocks restart.
+              resume: () => {
+                this.lastActivityMs = this.engine.nowMs()
+                this.reader.release() // may pause again
+                if (this.throttle?.paused !== true) socket.resume()
+              }
+            },
+            'mqtt'
+          )
+        : null
     this.reader = new MqttPacketReader({
       maxPacketBytes: engine.config.maxPacketBytes,
       onPacket: packet => this.onPacket(packet),
@@ -96,7 +109,7 @@ export class MqttConnection implements SessionConnection {
     socket.on('end', onSocketEnd)
   }
 
-  private onPacket (packet: InboundPacket): void {
+  private onPacket(packet: InboundPacket): void {
     if (this.state === 'closed') return
     const handler = handlers[packet.cmd]
     if (handler === undefined) {
@@ -104,7 +117,7 @@ export class MqttConnection implements SessionConnection {
       return
     }
     if (this.state === 'authenticating' && packet.cmd !== 'auth') {
-      (this.held ??= []).push(packet)
+      ;(this.held ??= []).push(packet)
       return
     }
     if (this.state === 'awaiting-connect' && packet.cmd !== 'connect') {
@@ -120,23 +133,30 @@ export class MqttConnection implements SessionConnection {
   }
 
   /** Part of a packet has arrived and the rest has not (the partial-packet deadline runs). */
-  get midPacket (): boolean { return this.reader.midPacket }
+  get midPacket(): boolean {
+    return this.reader.midPacket
+  }
 
   /** Reads paused by a publish rate limit: the client cannot be blamed for silence meanwhile. */
-  get throttled (): boolean { return this.throttle?.paused === true }
+  get throttled(): boolean {
+    return this.throttle?.paused === true
+  }
 
   /** Authenticated as `username` (null: anonymous): joins the user's publish rate and holds its connection place. */
-  admitted (username: string | null, release: (() => void) | null): void {
+  admitted(username: string | null, release: (() => void) | null): void {
     this.throttle?.setUser(username)
     this.releaseAdmission = release
   }
 
-  private onCodecError (err: MqttCodecError): void {
+  private onCodecError(err: MqttCodecError): void {
     if (err.reasonCode === ReasonCode.PacketTooLarge) {
       this.engine.counters.oversize.inc()
       this.engine.warnOnce.warn('mqtt connection closed: packet over mqtt.maxPacketBytes', { clientId: this.clientId || undefined, reason: err.message })
     }
-    if (this.state === 'awaiting-connect') { this.refuseConnect(err); return }
+    if (this.state === 'awaiting-connect') {
+      this.refuseConnect(err)
+      return
+    }
     this.disconnect(err.reasonCode, err.message)
   }
 
@@ -145,10 +165,13 @@ export class MqttConnection implements SessionConnection {
    * 3.1.1's return code 1 for an unsupported level [MQTT-3.1.2-2 (3.1.1)]), then close [MQTT-3.1.4-1].
    * Anything but a CONNECT first is closed without a packet [MQTT-3.1.0-1].
    */
-  private refuseConnect (err: MqttCodecError): void {
+  private refuseConnect(err: MqttCodecError): void {
     const version = this.reader.protocolVersion
     const unsupported = err.reasonCode === ReasonCode.UnsupportedProtocolVersion
-    if (version === 0 && !unsupported) { this.fail(err.message); return }
+    if (version === 0 && !unsupported) {
+      this.fail(err.message)
+      return
+    }
     this.engine.counters.clientErrors.inc()
     if (version !== 0) this.protocolVersion = version
     refuse(this, err.reasonCode, err.message)
@@ -158,7 +181,7 @@ export class MqttConnection implements SessionConnection {
    * An asynchronous step of a handler (session open, SUBACK, UNSUBACK, retained delivery): a fault
    * in it closes this one connection; as an unhandled rejection it would end the broker process.
    */
-  guard (what: string, work: Promise<unknown>): void {
+  guard(what: string, work: Promise<unknown>): void {
     work.catch(err => {
       this.engine.log.error(`mqtt: ${what} failed`, { clientId: this.clientId || undefined, err })
       if (this.state === 'connected') this.disconnect(ReasonCode.UnspecifiedError, `${what}: ${(err as Error).message}`)
@@ -167,10 +190,12 @@ export class MqttConnection implements SessionConnection {
   }
 
   /** A broken rule: DISCONNECT 0x82 (5.0) and close. */
-  protocolError (reason: string): void { this.disconnect(ReasonCode.ProtocolError, reason) }
+  protocolError(reason: string): void {
+    this.disconnect(ReasonCode.ProtocolError, reason)
+  }
 
   /** Closes without a packet (before CONNECT, or 3.1.1 where only closing is possible). */
-  fail (reason: string): void {
+  fail(reason: string): void {
     if (this.state === 'closed') return
     this.engine.counters.clientErrors.inc()
     this.closeReason ??= reason
@@ -180,10 +205,15 @@ export class MqttConnection implements SessionConnection {
   }
 
   /** Server DISCONNECT with a reason (5.0, after CONNACK [MQTT-3.14.0-1]), then close. */
-  disconnect (reasonCode: number, reason: string): void {
+  disconnect(reasonCode: number, reason: string): void {
     if (this.state === 'closed') return
     // Taken over, shut down or closed by an operator: nothing the client did wrong.
-    if (reasonCode >= 0x80 && reasonCode !== ReasonCode.SessionTakenOver && reasonCode !== ReasonCode.ServerShuttingDown && reasonCode !== ReasonCode.AdministrativeAction) {
+    if (
+      reasonCode >= 0x80 &&
+      reasonCode !== ReasonCode.SessionTakenOver &&
+      reasonCode !== ReasonCode.ServerShuttingDown &&
+      reasonCode !== ReasonCode.AdministrativeAction
+    ) {
       this.engine.counters.clientErrors.inc()
       this.engine.warnOnce.warn('mqtt connection closed on error', { clientId: this.clientId || undefined, remote: this.remoteAddress, reason })
     }
@@ -195,7 +225,7 @@ export class MqttConnection implements SessionConnection {
   }
 
   /** Flushes what is written and closes the socket; the session is released now. */
-  end (): void {
+  end(): void {
     if (this.state === 'closed') return
     this.flush()
     this.socket.end()
@@ -205,12 +235,16 @@ export class MqttConnection implements SessionConnection {
   }
 
   /** Bytes from the socket. */
-  feed (chunk: Buffer): void { this.reader.feed(chunk) }
+  feed(chunk: Buffer): void {
+    this.reader.feed(chunk)
+  }
 
   /** The socket closed (from its 'close' event). */
-  socketClosed (): void { this.closed() }
+  socketClosed(): void {
+    this.closed()
+  }
 
-  private closed (): void {
+  private closed(): void {
     if (this.state === 'closed') return
     const wasConnected = this.state === 'connected'
     this.state = 'closed'
@@ -219,17 +253,29 @@ export class MqttConnection implements SessionConnection {
     this.releaseAdmission?.()
     this.releaseAdmission = null
     if (!wasConnected) return
-    this.engine.log.info('mqtt client disconnected', { ...this.logFields(), reason: this.closeReason ?? 'connection closed', graceful: this.gracefulDisconnect, connectedSeconds: Math.round((this.engine.nowMs() - this.connectedAtMs) / 1000) })
+    this.engine.log.info('mqtt client disconnected', {
+      ...this.logFields(),
+      reason: this.closeReason ?? 'connection closed',
+      graceful: this.gracefulDisconnect,
+      connectedSeconds: Math.round((this.engine.nowMs() - this.connectedAtMs) / 1000)
+    })
     this.engine.sessions.connectionLost(this)
   }
 
   /** Who this client is, for its connect and disconnect lines. */
-  logFields (): Record<string, unknown> {
-    return { clientId: this.clientId, user: this.username, vhost: this.engine.vhost.name, peer: this.remoteAddress, protocol: `MQTT ${this.protocolVersion === 5 ? '5.0' : this.protocolVersion === 4 ? '3.1.1' : '3.1'}`, listener: this.transport }
+  logFields(): Record<string, unknown> {
+    return {
+      clientId: this.clientId,
+      user: this.username,
+      vhost: this.engine.vhost.name,
+      peer: this.remoteAddress,
+      protocol: `MQTT ${this.protocolVersion === 5 ? '5.0' : this.protocolVersion === 4 ? '3.1.1' : '3.1'}`,
+      listener: this.transport
+    }
   }
 
   /** CONNACK sent: what the client sent meanwhile is handled now, in order. */
-  connected (): void {
+  connected(): void {
     this.state = 'connected'
     this.connectedAtMs = this.engine.nowMs()
     const held = this.held
@@ -241,33 +287,41 @@ export class MqttConnection implements SessionConnection {
    * Sends the ack after stored settles, never before an earlier publish's ack. receivedMs (the
    * clock's monotonic reading when the PUBLISH was read) times an accepted publish to its ack.
    */
-  ackAfter (stored: Promise<void> | undefined, packet: OutboundPacket, receivedMs?: number): void {
-    if (stored === undefined && this.acks.length === 0) { this.sendAck(packet, receivedMs); return }
+  ackAfter(stored: Promise<void> | undefined, packet: OutboundPacket, receivedMs?: number): void {
+    if (stored === undefined && this.acks.length === 0) {
+      this.sendAck(packet, receivedMs)
+      return
+    }
     const slot = { ready: stored === undefined, packet, receivedMs }
     this.acks.push(slot)
     if (stored === undefined) return
-    stored.then(() => { slot.ready = true; this.flushAcks() }).catch(err => {
-      this.engine.log.error('mqtt: publish not stored or not acknowledged; connection closed without ack', { clientId: this.clientId, err })
-      this.fail('store failed: ' + (err as Error).message)
-    })
+    stored
+      .then(() => {
+        slot.ready = true
+        this.flushAcks()
+      })
+      .catch(err => {
+        this.engine.log.error('mqtt: publish not stored or not acknowledged; connection closed without ack', { clientId: this.clientId, err })
+        this.fail('store failed: ' + (err as Error).message)
+      })
   }
 
-  private flushAcks (): void {
+  private flushAcks(): void {
     while (this.acks.length > 0 && (this.acks[0] as { ready: boolean }).ready) {
-      const { packet, receivedMs } = this.acks.shift() as { packet: OutboundPacket, receivedMs: number | undefined }
+      const { packet, receivedMs } = this.acks.shift() as { packet: OutboundPacket; receivedMs: number | undefined }
       if (this.state === 'closed') continue
       this.sendAck(packet, receivedMs)
     }
   }
 
-  private sendAck (packet: OutboundPacket, receivedMs: number | undefined): void {
+  private sendAck(packet: OutboundPacket, receivedMs: number | undefined): void {
     this.send(packet)
     if (receivedMs !== undefined) this.engine.counters.publishAck.observe((this.engine.clock.monotonicMs() - receivedMs) / 1000)
   }
 
   // ---- writing ---------------------------------------------------------------------------------------
 
-  send (packet: OutboundPacket): void {
+  send(packet: OutboundPacket): void {
     // The inbound window frees at PUBACK, at PUBCOMP, or at a PUBREC refusing the message [MQTT-4.9.0-2].
     const cmd = packet.cmd
     if (cmd === 'puback' || cmd === 'pubcomp' || (cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) this.inboundUnacked--
@@ -284,7 +338,7 @@ export class MqttConnection implements SessionConnection {
    * several packets) the flush waits for the end of the loop turn, gathering the deliveries made
    * meanwhile; a lone packet goes at the end of the current tick, adding no latency.
    */
-  write (buf: Buffer): void {
+  write(buf: Buffer): void {
     if (this.state === 'closed' && this.socket.destroyed) return
     if (this.out.length === 0) {
       if (this.packetsLastFlush > 1) setImmediate(flushConnection, this)
@@ -295,11 +349,11 @@ export class MqttConnection implements SessionConnection {
     this.engine.stats.sentBytes += buf.length
   }
 
-  flush (): void {
+  flush(): void {
     const out = this.out
     if (out.length === 0) return
     this.packetsLastFlush = out.length
-    const joined = out.length === 1 ? out[0] as Buffer : Buffer.concat(out, this.outBytes)
+    const joined = out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, this.outBytes)
     this.out = []
     this.outBytes = 0
     if (!this.socket.destroyed) this.socket.write(joined)
@@ -307,15 +361,15 @@ export class MqttConnection implements SessionConnection {
 
   // ---- SessionConnection -------------------------------------------------------------------------
 
-  writable (): boolean {
+  writable(): boolean {
     return this.state === 'connected' && !this.socket.writableNeedDrain
   }
 
-  sendPublish (p: PublishOut): boolean {
+  sendPublish(p: PublishOut): boolean {
     let out = p
     let newAlias: number | undefined
     if (this.clientTopicAliasMax > 0) {
-      const aliases = this.outAliases ??= new Map()
+      const aliases = (this.outAliases ??= new Map())
       const alias = aliases.get(p.topic)
       if (alias !== undefined) {
         out = { ...p, topic: '', properties: { ...p.properties, topicAlias: alias } }
@@ -335,15 +389,15 @@ export class MqttConnection implements SessionConnection {
     return true
   }
 
-  sendPubrel (packetId: number): void {
+  sendPubrel(packetId: number): void {
     this.send({ cmd: 'pubrel', messageId: packetId })
   }
 
-  sessionGone (reason: string): void {
+  sessionGone(reason: string): void {
     this.disconnect(ReasonCode.AdministrativeAction, reason)
   }
 
-  setProtocolVersion (v: 3 | 4 | 5): void {
+  setProtocolVersion(v: 3 | 4 | 5): void {
     this.protocolVersion = v
     this.reader.setProtocolVersion(v)
   }
@@ -352,28 +406,34 @@ export class MqttConnection implements SessionConnection {
 const CONNECTION = Symbol('mqtt connection')
 type SocketOf = Duplex & { [CONNECTION]?: MqttConnection }
 
-function onSocketData (this: SocketOf, chunk: Buffer): void {
+function onSocketData(this: SocketOf, chunk: Buffer): void {
   const conn = this[CONNECTION] as MqttConnection
   conn.lastActivityMs = conn.engine.nowMs()
   conn.engine.stats.receivedBytes += chunk.length
   conn.feed(chunk)
 }
-function onSocketDrain (this: SocketOf): void { this[CONNECTION]?.session?.resume() }
-function onSocketError (this: SocketOf, err: Error): void {
+function onSocketDrain(this: SocketOf): void {
+  this[CONNECTION]?.session?.resume()
+}
+function onSocketError(this: SocketOf, err: Error): void {
   const conn = this[CONNECTION]
   if (conn !== undefined) conn.closeReason ??= `socket error: ${err.message}`
 }
-function onSocketClose (this: SocketOf): void { this[CONNECTION]?.socketClosed() }
+function onSocketClose(this: SocketOf): void {
+  this[CONNECTION]?.socketClosed()
+}
 // A WebSocket stream ends without closing (its writable side stays open): the peer is gone.
-function onSocketEnd (this: SocketOf): void {
+function onSocketEnd(this: SocketOf): void {
   const conn = this[CONNECTION]
   if (conn === undefined) return
   conn.closeReason ??= 'connection closed by the client'
   conn.end()
 }
-function flushConnection (conn: MqttConnection): void { conn.flush() }
+function flushConnection(conn: MqttConnection): void {
+  conn.flush()
+}
 
-function withoutProblemInformation (packet: OutboundPacket): OutboundPacket {
+function withoutProblemInformation(packet: OutboundPacket): OutboundPacket {
   const props = (packet as { properties?: Record<string, unknown> }).properties
   if (props === undefined) return packet
   const { reasonString: _reason, userProperties: _user, ...rest } = props

@@ -36,7 +36,7 @@ export interface EngineCounters {
   readonly publishAck: Histogram
 }
 
-export function engineCounters (metrics: Metrics): EngineCounters {
+export function engineCounters(metrics: Metrics): EngineCounters {
   return {
     refusedConnections: metrics.counter('wharf_mqtt_connections_refused_total', 'MQTT connections refused at mqtt.maxConnections'),
     oversize: metrics.counter('wharf_mqtt_oversize_packets_total', 'MQTT connections closed for a packet over mqtt.maxPacketBytes'),
@@ -48,10 +48,24 @@ export function engineCounters (metrics: Metrics): EngineCounters {
     refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
     delivered: metrics.counter('wharf_mqtt_messages_delivered_total', 'MQTT PUBLISH packets sent to clients'),
     oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size"),
-    queueOverflow: metrics.counter('wharf_mqtt_queue_overflow_total', 'Messages dropped at an offline session queue bound (mqtt.maxQueuedMessages / maxQueuedBytes)'),
-    connectTimeouts: metrics.counter('wharf_mqtt_connect_timeouts_total', 'MQTT connections closed without a CONNECT completed within mqtt.connectTimeoutSeconds'),
-    partialPacketTimeouts: metrics.counter('wharf_mqtt_partial_packet_timeouts_total', 'MQTT connections closed holding part of a packet for mqtt.partialPacketTimeoutSeconds'),
-    publishAck: metrics.histogram('wharf_publish_ack_seconds', 'From a publish received to its acknowledgement sent (MQTT PUBACK/PUBREC, AMQP confirm), after the commit', latencyBucketsSeconds, ['protocol'])({ protocol: 'mqtt' })
+    queueOverflow: metrics.counter(
+      'wharf_mqtt_queue_overflow_total',
+      'Messages dropped at an offline session queue bound (mqtt.maxQueuedMessages / maxQueuedBytes)'
+    ),
+    connectTimeouts: metrics.counter(
+      'wharf_mqtt_connect_timeouts_total',
+      'MQTT connections closed without a CONNECT completed within mqtt.connectTimeoutSeconds'
+    ),
+    partialPacketTimeouts: metrics.counter(
+      'wharf_mqtt_partial_packet_timeouts_total',
+      'MQTT connections closed holding part of a packet for mqtt.partialPacketTimeoutSeconds'
+    ),
+    publishAck: metrics.histogram(
+      'wharf_publish_ack_seconds',
+      'From a publish received to its acknowledgement sent (MQTT PUBACK/PUBREC, AMQP confirm), after the commit',
+      latencyBucketsSeconds,
+      ['protocol']
+    )({ protocol: 'mqtt' })
   }
 }
 
@@ -70,7 +84,7 @@ export class Engine implements SessionHost {
   /** $SYS figures. */
   readonly stats = { received: 0, sent: 0, receivedBytes: 0, sentBytes: 0, connectedTotal: 0 }
 
-  constructor (
+  constructor(
     readonly config: MqttConfig,
     readonly vhost: Vhost,
     readonly exchange: string,
@@ -87,24 +101,26 @@ export class Engine implements SessionHost {
     this.startedAtMs = clock.nowMs()
   }
 
-  nowMs (): number { return this.clock.nowMs() }
+  nowMs(): number {
+    return this.clock.nowMs()
+  }
 
-  settle (entry: QueueEntry): void {
+  settle(entry: QueueEntry): void {
     entry.queue.settle(entry, 'acked')
   }
 
-  oversize (clientId: string): void {
+  oversize(clientId: string): void {
     this.counters.oversizeDeliveries.inc()
-    this.warnOnce.warn('delivery skipped: larger than the client\'s Maximum Packet Size', { clientId })
+    this.warnOnce.warn("delivery skipped: larger than the client's Maximum Packet Size", { clientId })
   }
 
   /** Routes a message through core once; the result's `stored` settles after every durable copy committed. */
-  publish (message: Message): PublishResult {
+  publish(message: Message): PublishResult {
     return this.vhost.publish(this.exchange, message)
   }
 
   /** Connected clients (past CONNACK). */
-  get connectedCount (): number {
+  get connectedCount(): number {
     let n = 0
     for (const c of this.connections) if (c.state === 'connected') n++
     return n

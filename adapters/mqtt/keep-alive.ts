@@ -17,12 +17,12 @@ const SWEEP_INTERVAL_MS = 250
  */
 const CLOSES_PER_TURN = 50
 
-export function startKeepAliveSweep (engine: Engine): () => void {
+export function startKeepAliveSweep(engine: Engine): () => void {
   let sweeping = false
   const timer = setInterval(() => {
     if (sweeping) return // the last sweep's closes are still running
     const now = engine.nowMs()
-    const due: Array<{ c: MqttConnection, close: () => void }> = []
+    const due: Array<{ c: MqttConnection; close: () => void }> = []
     for (const c of engine.connections) {
       const close = c.throttled ? null : overdue(engine, c, now)
       if (close !== null) due.push({ c, close })
@@ -32,7 +32,7 @@ export function startKeepAliveSweep (engine: Engine): () => void {
     let i = 0
     const slice = (): void => {
       for (const end = Math.min(i + CLOSES_PER_TURN, due.length); i < end; i++) {
-        const { c, close } = due[i] as { c: MqttConnection, close: () => void }
+        const { c, close } = due[i] as { c: MqttConnection; close: () => void }
         if (c.state !== 'closed') close() // not one its peer closed meanwhile
       }
       if (i < due.length) setImmediate(slice)
@@ -45,7 +45,7 @@ export function startKeepAliveSweep (engine: Engine): () => void {
 }
 
 /** How to close a connection past one of its deadlines; null while it is within them. */
-function overdue (engine: Engine, c: MqttConnection, now: number): (() => void) | null {
+function overdue(engine: Engine, c: MqttConnection, now: number): (() => void) | null {
   const { connectTimeoutSeconds, partialPacketTimeoutSeconds } = engine.config
   if (c.midPacket && now - c.lastActivityMs > partialPacketTimeoutSeconds * 1000) {
     return () => {

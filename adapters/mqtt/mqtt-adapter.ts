@@ -97,11 +97,12 @@ export interface MqttAdapter {
   close(): Promise<void>
 }
 
-export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<MqttAdapter> {
+export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttAdapter> {
   const { mqtt, logger, metrics } = opts
   const log = logger.child({ component: 'mqtt' })
   const vhost = opts.model.vhost(mqtt.vhost)
-  if (vhost === undefined) throw new Error(`mqtt: vhost '${mqtt.vhost}' (mqtt.vhost) does not exist; configured vhosts: ${[...opts.model.vhosts.keys()].join(', ')}`)
+  if (vhost === undefined)
+    throw new Error(`mqtt: vhost '${mqtt.vhost}' (mqtt.vhost) does not exist; configured vhosts: ${[...opts.model.vhosts.keys()].join(', ')}`)
   if (vhost.exchangeNamed(mqtt.exchange) === undefined) {
     await vhost.declareExchange({ name: mqtt.exchange, type: 'topic', durable: true, autoDelete: false, internal: false, arguments: {} }, false)
   }
@@ -109,8 +110,25 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   vhost.attachSink(mqtt.exchange, retained)
   const methods = new AuthMethods()
   methods.register(new ScramSha256({ ...scramUsersFrom(opts.access.store), serverSecret: opts.scramServerSecret }))
-  const access = new MqttAccess({ control: opts.access, vhost: mqtt.vhost, exchange: mqtt.exchange, allowAnonymous: opts.auth.allowAnonymous, defaultAcl: opts.auth.defaultAcl })
-  const engine = new Engine(mqtt, vhost, mqtt.exchange, retained, access, methods, engineCounters(metrics), opts.usage ?? new UsageMeter(), log, opts.model.clock)
+  const access = new MqttAccess({
+    control: opts.access,
+    vhost: mqtt.vhost,
+    exchange: mqtt.exchange,
+    allowAnonymous: opts.auth.allowAnonymous,
+    defaultAcl: opts.auth.defaultAcl
+  })
+  const engine = new Engine(
+    mqtt,
+    vhost,
+    mqtt.exchange,
+    retained,
+    access,
+    methods,
+    engineCounters(metrics),
+    opts.usage ?? new UsageMeter(),
+    log,
+    opts.model.clock
+  )
   engine.nodeId = opts.nodeId ?? null
   engine.sessions = new Sessions(engine, new SessionStore(opts.store, mqtt.vhost))
   engine.limits = opts.limits ?? null
@@ -128,39 +146,45 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
   const stopSys = startSysTopics(engine, opts.version)
   const stopSweep = startKeepAliveSweep(engine)
   // The TCP socket under each connection (under a WebSocket too) and its name, kept at accept.
-  const transports = new WeakMap<MqttConnection, { socket: Socket, name: string }>()
+  const transports = new WeakMap<MqttConnection, { socket: Socket; name: string }>()
 
   return {
-    get openConnections () { return engine.connections.size },
-    get refusedPublishes () { return engine.counters.refused.value },
-    openByTransport () {
+    get openConnections() {
+      return engine.connections.size
+    },
+    get refusedPublishes() {
+      return engine.counters.refused.value
+    },
+    openByTransport() {
       const n = new Map<string, number>()
       for (const c of engine.connections) n.set(c.transport, (n.get(c.transport) ?? 0) + 1)
       return n
     },
-    connections () {
-      return [...engine.connections].filter(c => c.state === 'connected').map(c => {
-        const t = transports.get(c)
-        return {
-          name: t?.name ?? c.clientId,
-          clientId: c.clientId,
-          username: c.username,
-          protocolVersion: c.protocolVersion,
-          clean: c.session?.expirySeconds === 0,
-          remoteAddress: c.remoteAddress,
-          transport: c.transport,
-          connectedAtMs: c.connectedAtMs,
-          vhost: mqtt.vhost,
-          peerPort: t?.socket.remotePort ?? null,
-          host: t?.socket.localAddress ?? null,
-          port: t?.socket.localPort ?? null,
-          keepAliveSeconds: c.keepAliveMs / 1000,
-          recvBytes: t?.socket.bytesRead ?? 0,
-          sendBytes: t?.socket.bytesWritten ?? 0
-        }
-      })
+    connections() {
+      return [...engine.connections]
+        .filter(c => c.state === 'connected')
+        .map(c => {
+          const t = transports.get(c)
+          return {
+            name: t?.name ?? c.clientId,
+            clientId: c.clientId,
+            username: c.username,
+            protocolVersion: c.protocolVersion,
+            clean: c.session?.expirySeconds === 0,
+            remoteAddress: c.remoteAddress,
+            transport: c.transport,
+            connectedAtMs: c.connectedAtMs,
+            vhost: mqtt.vhost,
+            peerPort: t?.socket.remotePort ?? null,
+            host: t?.socket.localAddress ?? null,
+            port: t?.socket.localPort ?? null,
+            keepAliveSeconds: c.keepAliveMs / 1000,
+            recvBytes: t?.socket.bytesRead ?? 0,
+            sendBytes: t?.socket.bytesWritten ?? 0
+          }
+        })
     },
-    closeConnection (name, reason) {
+    closeConnection(name, reason) {
       for (const c of engine.connections) {
         if (c.state !== 'connected' || transports.get(c)?.name !== name) continue
         c.disconnect(ReasonCode.AdministrativeAction, reason)
@@ -168,11 +192,11 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       }
       return false
     },
-    setRefusing (reason) {
+    setRefusing(reason) {
       if (reason !== engine.refusing) log.warn(reason === null ? 'publishing accepted again' : 'refusing QoS 1/2 publishes: ' + reason)
       engine.refusing = reason
     },
-    handle (socket, req, transport = 'tcp', identity = null) {
+    handle(socket, req, transport = 'tcp', identity = null) {
       const remote = req?.socket.remoteAddress ?? (socket as { remoteAddress?: string }).remoteAddress ?? null
       if (engine.connections.size >= mqtt.maxConnections) {
         engine.counters.refusedConnections.inc()
@@ -185,7 +209,7 @@ export async function createMqttAdapter (opts: MqttAdapterOptions): Promise<Mqtt
       transports.set(conn, { socket: tcp, name: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'} -> ${tcp.localAddress ?? '?'}:${tcp.localPort ?? '?'}` })
       engine.connections.add(conn)
     },
-    async close () {
+    async close() {
       stopSys()
       stopSweep()
       for (const c of [...engine.connections]) {

@@ -43,12 +43,16 @@ export interface InboundPublish {
 }
 
 // One frozen properties object per (QoS, retain): publishes without MQTT 5 properties allocate none.
-const PLAIN: ReadonlyArray<Readonly<MessageProperties>> = [0, 1, 2].flatMap(qos => [false, true].map(retain => Object.freeze({
-  deliveryMode: qos > 0 ? 2 : 1,
-  headers: Object.freeze(retain ? { [QOS_HEADER]: qos, [RETAIN_HEADER]: true } : { [QOS_HEADER]: qos })
-})))
+const PLAIN: ReadonlyArray<Readonly<MessageProperties>> = [0, 1, 2].flatMap(qos =>
+  [false, true].map(retain =>
+    Object.freeze({
+      deliveryMode: qos > 0 ? 2 : 1,
+      headers: Object.freeze(retain ? { [QOS_HEADER]: qos, [RETAIN_HEADER]: true } : { [QOS_HEADER]: qos })
+    })
+  )
+)
 
-export function mqttToCoreMessage (p: InboundPublish, exchange: string, nowMs: number): Message {
+export function mqttToCoreMessage(p: InboundPublish, exchange: string, nowMs: number): Message {
   const body = p.payload
   const routingKey = topicToRoutingKey(p.topic)
   if (p.properties === undefined || isEmpty(p.properties)) {
@@ -57,12 +61,12 @@ export function mqttToCoreMessage (p: InboundPublish, exchange: string, nowMs: n
   return new Message(exchange, routingKey, coreProperties(p), body, nowMs, null)
 }
 
-function isEmpty (props: PublishProperties): boolean {
+function isEmpty(props: PublishProperties): boolean {
   for (const k in props) if ((props as Record<string, unknown>)[k] !== undefined) return false
   return true
 }
 
-function coreProperties (p: InboundPublish): MessageProperties {
+function coreProperties(p: InboundPublish): MessageProperties {
   const props = p.properties as PublishProperties
   const headers: Record<string, unknown> = { [QOS_HEADER]: p.qos }
   if (p.retain) headers[RETAIN_HEADER] = true
@@ -90,31 +94,42 @@ function coreProperties (p: InboundPublish): MessageProperties {
 }
 
 /** QoS of a core message for MQTT: transient -> 0; persistent -> its MQTT publish QoS, else 1. */
-export function mqttQosOf (message: Message): 0 | 1 | 2 {
+export function mqttQosOf(message: Message): 0 | 1 | 2 {
   if (!message.persistent) return 0
   const q = message.properties.headers?.[QOS_HEADER]
   return q === 2 ? 2 : 1
 }
 
-export function isRetained (message: Message): boolean {
+export function isRetained(message: Message): boolean {
   return message.properties.headers?.[RETAIN_HEADER] === true
 }
 
-export function topicOf (message: Message): string { return routingKeyToTopic(message.routingKey) }
+export function topicOf(message: Message): string {
+  return routingKeyToTopic(message.routingKey)
+}
 
 /**
  * The MQTT 5 properties a subscriber gets for a core message; expiry is the remaining interval
  * [MQTT-3.3.2-6]. undefined when there are none (the common case allocates nothing).
  */
-export function outboundProperties (message: Message, nowMs: number): PublishProperties | undefined {
+export function outboundProperties(message: Message, nowMs: number): PublishProperties | undefined {
   const p = message.properties
   if (p === PLAIN[0] || p === PLAIN[1] || p === PLAIN[2] || p === PLAIN[3] || p === PLAIN[4] || p === PLAIN[5]) return undefined
   const out: PublishProperties = {}
   let any = false
-  if (p.contentType !== undefined) { out.contentType = p.contentType; any = true }
-  if (p.replyTo !== undefined) { out.responseTopic = routingKeyToTopic(p.replyTo); any = true }
+  if (p.contentType !== undefined) {
+    out.contentType = p.contentType
+    any = true
+  }
+  if (p.replyTo !== undefined) {
+    out.responseTopic = routingKeyToTopic(p.replyTo)
+    any = true
+  }
   const headers = p.headers
-  if (p.correlationId !== undefined) { out.correlationData = Buffer.from(p.correlationId); any = true } else if (Buffer.isBuffer(headers?.[CORRELATION_HEADER])) {
+  if (p.correlationId !== undefined) {
+    out.correlationData = Buffer.from(p.correlationId)
+    any = true
+  } else if (Buffer.isBuffer(headers?.[CORRELATION_HEADER])) {
     out.correlationData = headers[CORRELATION_HEADER] as Buffer
     any = true
   }
@@ -125,15 +140,21 @@ export function outboundProperties (message: Message, nowMs: number): PublishPro
   }
   if (headers !== undefined) {
     const format = headers[FORMAT_HEADER]
-    if (format === 1 || format === 0) { out.payloadFormatIndicator = format; any = true }
+    if (format === 1 || format === 0) {
+      out.payloadFormatIndicator = format
+      any = true
+    }
     const user = userPropertiesOf(headers)
-    if (user !== undefined) { out.userProperties = user; any = true }
+    if (user !== undefined) {
+      out.userProperties = user
+      any = true
+    }
   }
   return any ? out : undefined
 }
 
 /** Headers as MQTT 5 user properties, without the x-mqtt-* ones this mapping owns, in order. */
-function userPropertiesOf (headers: Arguments): UserProperties | undefined {
+function userPropertiesOf(headers: Arguments): UserProperties | undefined {
   const ordered = headers[USER_PROPERTIES_HEADER]
   if (Array.isArray(ordered)) return ordered.map(pair => [String((pair as unknown[])[0]), String((pair as unknown[])[1])])
   let out: UserProperties | undefined
@@ -145,6 +166,10 @@ function userPropertiesOf (headers: Arguments): UserProperties | undefined {
   return out
 }
 
-export function safeTtlMs (message: Message): number | undefined {
-  try { return messageTtlMs(message.properties) } catch { return undefined }
+export function safeTtlMs(message: Message): number | undefined {
+  try {
+    return messageTtlMs(message.properties)
+  } catch {
+    return undefined
+  }
 }

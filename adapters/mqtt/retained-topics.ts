@@ -12,20 +12,25 @@ export class RetainedTopics {
   private readonly root = newNode()
   private count = 0
 
-  get size (): number { return this.count }
+  get size(): number {
+    return this.count
+  }
 
-  add (topic: string): void {
+  add(topic: string): void {
     let node = this.root
     for (const level of topic.split('/')) {
       let child = node.children.get(level)
-      if (!child) { child = newNode(); node.children.set(level, child) }
+      if (!child) {
+        child = newNode()
+        node.children.set(level, child)
+      }
       node = child
     }
     if (node.topic === null) this.count++
     node.topic = topic
   }
 
-  delete (topic: string): void {
+  delete(topic: string): void {
     const path: TopicNode[] = [this.root]
     const levels = topic.split('/')
     for (const level of levels) {
@@ -46,14 +51,14 @@ export class RetainedTopics {
   }
 
   /** Topics matching an MQTT topic filter (`+` one level, `#` this level and all below). */
-  match (filter: string): string[] {
+  match(filter: string): string[] {
     const out: string[] = []
     collect(this.root, filter.split('/'), 0, out)
     return out
   }
 }
 
-function collect (node: TopicNode, levels: string[], i: number, out: string[]): void {
+function collect(node: TopicNode, levels: string[], i: number, out: string[]): void {
   if (i === levels.length) {
     if (node.topic !== null) out.push(node.topic)
     return
@@ -79,7 +84,7 @@ function collect (node: TopicNode, levels: string[], i: number, out: string[]): 
   if (child) collect(child, levels, i + 1, out)
 }
 
-function descendants (node: TopicNode, out: string[]): void {
+function descendants(node: TopicNode, out: string[]): void {
   if (node.topic !== null) out.push(node.topic)
   for (const child of node.children.values()) descendants(child, out)
 }

@@ -11,9 +11,17 @@ import { RetainedTopics } from './retained-topics.ts'
 import { compileFilter, filterMatches, routingKeyToTopic, topicToRoutingKey } from './topic-grammar.ts'
 import { isRetained, mqttQosOf, QOS_HEADER, RETAIN_HEADER } from './properties.ts'
 
-interface RetainedRow { topic: string, payload: Buffer | string, qos: number, fields: string }
+interface RetainedRow {
+  topic: string
+  payload: Buffer | string
+  qos: number
+  fields: string
+}
 /** fields JSON: p = the message properties in the store's encoding (base64), t = published at. */
-interface Fields { p?: string, t?: number }
+interface Fields {
+  p?: string
+  t?: number
+}
 
 export class RetainedMessages implements MessageSink {
   readonly kind = 'sink' as const
@@ -26,37 +34,49 @@ export class RetainedMessages implements MessageSink {
   /** In memory only: the broker's own $SYS topics, retained as Mosquitto does. */
   private readonly volatile = new Map<string, Message>()
 
-  constructor (private readonly store: SqliteStore, private readonly codec: PropertiesCodec, private readonly exchange: string) {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly codec: PropertiesCodec,
+    private readonly exchange: string
+  ) {
     this.sql = prepare(store.db)
     for (const topic of this.sql.allTopics.iterate() as IterableIterator<string>) this.topics.add(topic)
   }
 
-  get size (): number { return this.topics.size + this.volatile.size }
+  get size(): number {
+    return this.topics.size + this.volatile.size
+  }
 
   /** $SYS topics are the broker's own and retained in memory only (setVolatile). */
-  wantsUnrouted (message: Message): boolean { return isRetained(message) && message.routingKey.charCodeAt(0) !== 0x24 }
+  wantsUnrouted(message: Message): boolean {
+    return isRetained(message) && message.routingKey.charCodeAt(0) !== 0x24
+  }
 
   /** A retained publish: stored (an empty payload clears the topic [MQTT-3.3.1-10]); the ack waits for it. */
-  accept (message: Message): Promise<void> | undefined {
+  accept(message: Message): Promise<void> | undefined {
     if (!this.wantsUnrouted(message)) return undefined
     const topic = routingKeyToTopic(message.routingKey)
     if (message.body.length === 0) {
       this.topics.delete(topic)
-      return this.store.write(() => { this.sql.remove.run(topic) })
+      return this.store.write(() => {
+        this.sql.remove.run(topic)
+      })
     }
     this.topics.add(topic)
     const fields: Fields = { p: this.codec.encode(message.properties).toString('base64'), t: message.publishedAtMs }
     const row = [topic, message.body, mqttQosOf(message), JSON.stringify(fields), message.publishedAtMs]
-    return this.store.write(() => { this.sql.upsert.run(...row) })
+    return this.store.write(() => {
+      this.sql.upsert.run(...row)
+    })
   }
 
   /** $SYS values: retained in memory, never stored. */
-  setVolatile (message: Message): void {
+  setVolatile(message: Message): void {
     this.volatile.set(routingKeyToTopic(message.routingKey), message)
   }
 
   /** Retained messages matching a filter, as core messages (expired ones left out), after pending writes. */
-  async matching (filter: string, nowMs: number): Promise<Message[]> {
+  async matching(filter: string, nowMs: number): Promise<Message[]> {
     await this.store.write(() => {}) // barrier: retained messages stored before this call are in
     const compiled = compileFilter(filter)
     const out: Message[] = []
@@ -71,23 +91,24 @@ export class RetainedMessages implements MessageSink {
     return out
   }
 
-  private fromRow (row: RetainedRow): Message {
+  private fromRow(row: RetainedRow): Message {
     const fields = JSON.parse(row.fields) as Fields
     const body = typeof row.payload === 'string' ? Buffer.from(row.payload) : row.payload
     // Rows of the first (aedes) version carry no encoded properties: a plain MQTT publish then.
-    const properties: MessageProperties = fields.p !== undefined
-      ? this.codec.decode(Buffer.from(fields.p, 'base64'))
-      : { deliveryMode: row.qos > 0 ? 2 : 1, headers: { [QOS_HEADER]: row.qos, [RETAIN_HEADER]: true } }
+    const properties: MessageProperties =
+      fields.p !== undefined
+        ? this.codec.decode(Buffer.from(fields.p, 'base64'))
+        : { deliveryMode: row.qos > 0 ? 2 : 1, headers: { [QOS_HEADER]: row.qos, [RETAIN_HEADER]: true } }
     return new Message(this.exchange, topicToRoutingKey(row.topic), properties, body, fields.t ?? Date.now(), null)
   }
 }
 
-function expired (message: Message, nowMs: number): boolean {
+function expired(message: Message, nowMs: number): boolean {
   const e = message.properties.expiration
   return e !== undefined && /^\d+$/.test(e) && message.publishedAtMs + Number(e) <= nowMs
 }
 
-function prepare (db: Database.Database) {
+function prepare(db: Database.Database) {
   return {
     upsert: db.prepare(`INSERT INTO retained (topic, payload, qos, fields, created_ms) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, fields = excluded.fields, created_ms = excluded.created_ms`),

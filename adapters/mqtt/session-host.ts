@@ -6,9 +6,9 @@ export interface SessionHost {
   readonly vhost: Vhost
   /** The MQTT exchange (RabbitMQ's mqtt.exchange, amq.topic by default). */
   readonly exchange: string
-  nowMs (): number
+  nowMs(): number
   /** The delivery is done (acknowledged, QoS 0 sent, or skipped): the entry leaves its queue. */
-  settle (entry: QueueEntry): void
+  settle(entry: QueueEntry): void
   /** A delivery over the client's Maximum Packet Size was skipped: counted. */
-  oversize (clientId: string): void
+  oversize(clientId: string): void
 }

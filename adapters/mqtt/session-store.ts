@@ -14,7 +14,11 @@ export interface StoredSession {
   readonly shared: SharedSubscriptionRecord[]
 }
 
-export interface SharedSubscriptionRecord { readonly filter: string, readonly qos: 0 | 1 | 2, readonly subscriptionId?: number }
+export interface SharedSubscriptionRecord {
+  readonly filter: string
+  readonly qos: 0 | 1 | 2
+  readonly subscriptionId?: number
+}
 
 export interface WillRecord {
   readonly topic: string
@@ -25,23 +29,42 @@ export interface WillRecord {
   readonly properties: PublishProperties | undefined
 }
 
-interface SessionRow { client_id: string, expiry_seconds: number | null, expires_at_ms: number | null, shared: string }
-interface WillRow { client_id: string, topic: string, payload: Buffer, qos: number, retain: number, delay_seconds: number, properties: string | null }
+interface SessionRow {
+  client_id: string
+  expiry_seconds: number | null
+  expires_at_ms: number | null
+  shared: string
+}
+interface WillRow {
+  client_id: string
+  topic: string
+  payload: Buffer
+  qos: number
+  retain: number
+  delay_seconds: number
+  properties: string | null
+}
 
 export class SessionStore {
   private readonly sql: ReturnType<typeof prepare>
 
-  constructor (private readonly store: SqliteStore, private readonly vhost: string) {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly vhost: string
+  ) {
     this.sql = prepare(store.db)
   }
 
-  loadSessions (): StoredSession[] {
+  loadSessions(): StoredSession[] {
     return (this.sql.loadSessions.all(this.vhost) as SessionRow[]).map(r => ({
-      clientId: r.client_id, expirySeconds: r.expiry_seconds, expiresAtMs: r.expires_at_ms, shared: JSON.parse(r.shared) as SharedSubscriptionRecord[]
+      clientId: r.client_id,
+      expirySeconds: r.expiry_seconds,
+      expiresAtMs: r.expires_at_ms,
+      shared: JSON.parse(r.shared) as SharedSubscriptionRecord[]
     }))
   }
 
-  loadWills (): Map<string, WillRecord> {
+  loadWills(): Map<string, WillRecord> {
     const out = new Map<string, WillRecord>()
     for (const r of this.sql.loadWills.all(this.vhost) as WillRow[]) {
       out.set(r.client_id, {
@@ -56,23 +79,28 @@ export class SessionStore {
     return out
   }
 
-  loadQos2 (): Map<string, Set<number>> {
+  loadQos2(): Map<string, Set<number>> {
     const out = new Map<string, Set<number>>()
-    for (const r of this.sql.loadQos2.all(this.vhost) as Array<{ client_id: string, packet_id: number }>) {
+    for (const r of this.sql.loadQos2.all(this.vhost) as Array<{ client_id: string; packet_id: number }>) {
       let ids = out.get(r.client_id)
-      if (ids === undefined) { ids = new Set(); out.set(r.client_id, ids) }
+      if (ids === undefined) {
+        ids = new Set()
+        out.set(r.client_id, ids)
+      }
       ids.add(r.packet_id)
     }
     return out
   }
 
-  putSession (clientId: string, expirySeconds: number | null, expiresAtMs: number | null, shared: readonly SharedSubscriptionRecord[]): Promise<void> {
+  putSession(clientId: string, expirySeconds: number | null, expiresAtMs: number | null, shared: readonly SharedSubscriptionRecord[]): Promise<void> {
     const row = [this.vhost, clientId, expirySeconds, expiresAtMs, JSON.stringify(shared)]
-    return this.store.write(() => { this.sql.putSession.run(...row) })
+    return this.store.write(() => {
+      this.sql.putSession.run(...row)
+    })
   }
 
   /** The session is gone: its row, will and QoS 2 state (its queue goes through the model). */
-  deleteSession (clientId: string): Promise<void> {
+  deleteSession(clientId: string): Promise<void> {
     return this.store.write(() => {
       this.sql.deleteSession.run(this.vhost, clientId)
       this.sql.deleteWill.run(this.vhost, clientId)
@@ -80,29 +108,50 @@ export class SessionStore {
     })
   }
 
-  putWill (clientId: string, w: WillRecord): Promise<void> {
-    const row = [this.vhost, clientId, w.topic, w.payload, w.qos, w.retain ? 1 : 0, w.delaySeconds, w.properties === undefined ? null : encodeProperties(w.properties)]
-    return this.store.write(() => { this.sql.putWill.run(...row) })
+  putWill(clientId: string, w: WillRecord): Promise<void> {
+    const row = [
+      this.vhost,
+      clientId,
+      w.topic,
+      w.payload,
+      w.qos,
+      w.retain ? 1 : 0,
+      w.delaySeconds,
+      w.properties === undefined ? null : encodeProperties(w.properties)
+    ]
+    return this.store.write(() => {
+      this.sql.putWill.run(...row)
+    })
   }
 
-  deleteWill (clientId: string): Promise<void> {
-    return this.store.write(() => { this.sql.deleteWill.run(this.vhost, clientId) })
+  deleteWill(clientId: string): Promise<void> {
+    return this.store.write(() => {
+      this.sql.deleteWill.run(this.vhost, clientId)
+    })
   }
 
-  putQos2 (clientId: string, packetId: number): Promise<void> {
-    return this.store.write(() => { this.sql.putQos2.run(this.vhost, clientId, packetId) })
+  putQos2(clientId: string, packetId: number): Promise<void> {
+    return this.store.write(() => {
+      this.sql.putQos2.run(this.vhost, clientId, packetId)
+    })
   }
 
-  deleteQos2 (clientId: string, packetId: number): void {
-    void this.store.write(() => { this.sql.deleteQos2.run(this.vhost, clientId, packetId) }).catch(() => {})
+  deleteQos2(clientId: string, packetId: number): void {
+    void this.store
+      .write(() => {
+        this.sql.deleteQos2.run(this.vhost, clientId, packetId)
+      })
+      .catch(() => {})
   }
 
-  deleteQos2All (clientId: string): Promise<void> {
-    return this.store.write(() => { this.sql.deleteQos2All.run(this.vhost, clientId) })
+  deleteQos2All(clientId: string): Promise<void> {
+    return this.store.write(() => {
+      this.sql.deleteQos2All.run(this.vhost, clientId)
+    })
   }
 }
 
-function prepare (db: Database.Database) {
+function prepare(db: Database.Database) {
   return {
     loadSessions: db.prepare('SELECT client_id, expiry_seconds, expires_at_ms, shared FROM mqtt_sessions WHERE vhost = ?'),
     loadWills: db.prepare('SELECT client_id, topic, payload, qos, retain, delay_seconds, properties FROM mqtt_session_wills WHERE vhost = ?'),
@@ -110,7 +159,8 @@ function prepare (db: Database.Database) {
     putSession: db.prepare(`INSERT INTO mqtt_sessions (vhost, client_id, expiry_seconds, expires_at_ms, shared) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (vhost, client_id) DO UPDATE SET expiry_seconds = excluded.expiry_seconds, expires_at_ms = excluded.expires_at_ms, shared = excluded.shared`),
     deleteSession: db.prepare('DELETE FROM mqtt_sessions WHERE vhost = ? AND client_id = ?'),
-    putWill: db.prepare(`INSERT INTO mqtt_session_wills (vhost, client_id, topic, payload, qos, retain, delay_seconds, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    putWill:
+      db.prepare(`INSERT INTO mqtt_session_wills (vhost, client_id, topic, payload, qos, retain, delay_seconds, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (vhost, client_id) DO UPDATE SET topic = excluded.topic, payload = excluded.payload, qos = excluded.qos, retain = excluded.retain,
         delay_seconds = excluded.delay_seconds, properties = excluded.properties`),
     deleteWill: db.prepare('DELETE FROM mqtt_session_wills WHERE vhost = ? AND client_id = ?'),
@@ -120,11 +170,11 @@ function prepare (db: Database.Database) {
   }
 }
 
-function encodeProperties (p: PublishProperties): string {
+function encodeProperties(p: PublishProperties): string {
   return JSON.stringify({ ...p, correlationData: p.correlationData?.toString('base64') })
 }
 
-function decodeProperties (json: string): PublishProperties {
+function decodeProperties(json: string): PublishProperties {
   const o = JSON.parse(json) as PublishProperties & { correlationData?: string }
   const { correlationData, ...rest } = o
   return correlationData === undefined ? rest : { ...rest, correlationData: Buffer.from(correlationData, 'base64') }

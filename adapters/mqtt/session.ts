@@ -11,7 +11,7 @@ import type { SessionHost } from './session-host.ts'
 import type { PublishOut } from './codec/packet-writer.ts'
 import { compileFilter, filterMatches, filterToBindingKey, type CompiledFilter } from './topic-grammar.ts'
 import { isRetained, mqttQosOf, outboundProperties, topicOf } from './properties.ts'
-import { SharedMembership } from './shared-subscriptions.ts'
+import type { SharedMembership } from './shared-subscriptions.ts'
 
 const NONE: readonly never[] = []
 
@@ -43,15 +43,20 @@ export interface SessionConnection {
   /** The client's Receive Maximum (5.0) or mqtt.maxInflightMessages (3.1.1). */
   readonly sendQuota: number
   /** False while the socket's buffer is full: deliveries wait (nothing is dropped). */
-  writable (): boolean
+  writable(): boolean
   /** Encodes and sends; false when the packet exceeds the client's Maximum Packet Size [MQTT-3.1.2-24]. */
-  sendPublish (p: PublishOut): boolean
-  sendPubrel (packetId: number): void
+  sendPublish(p: PublishOut): boolean
+  sendPubrel(packetId: number): void
   /** The session's queue went away (deleted by an operator or over AMQP). */
-  sessionGone (reason: string): void
+  sessionGone(reason: string): void
 }
 
-interface Inflight { entry: QueueEntry, qos: 1 | 2, stage: 'publish' | 'pubrel', out: PublishOut | null }
+interface Inflight {
+  entry: QueueEntry
+  qos: 1 | 2
+  stage: 'publish' | 'pubrel'
+  out: PublishOut | null
+}
 
 export class MqttSession implements QueueConsumer {
   readonly noAck = false
@@ -74,7 +79,7 @@ export class MqttSession implements QueueConsumer {
   ended = false
   private nextPacketId = 1
 
-  constructor (
+  constructor(
     readonly clientId: string,
     readonly queue: Queue,
     expirySeconds: number | null,
@@ -86,25 +91,35 @@ export class MqttSession implements QueueConsumer {
     this.qos2Set = qos2Received
   }
 
-  get durable (): boolean { return this.queue.durable }
+  get durable(): boolean {
+    return this.queue.durable
+  }
 
   /** $share memberships by their whole filter. */
-  get shared (): Map<string, SharedMembership> { return this.sharedMap ??= new Map() }
+  get shared(): Map<string, SharedMembership> {
+    return (this.sharedMap ??= new Map())
+  }
   /** Memberships, without making the map. */
-  get sharedList (): Iterable<SharedMembership> { return this.sharedMap?.values() ?? NONE }
+  get sharedList(): Iterable<SharedMembership> {
+    return this.sharedMap?.values() ?? NONE
+  }
   /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects [MQTT-4.4.0-1]. */
-  get inflight (): Map<number, Inflight> { return this.inflightMap ??= new Map() }
+  get inflight(): Map<number, Inflight> {
+    return (this.inflightMap ??= new Map())
+  }
   /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */
-  get qos2Received (): Set<number> { return this.qos2Set ??= new Set() }
+  get qos2Received(): Set<number> {
+    return (this.qos2Set ??= new Set())
+  }
 
   // ---- QueueConsumer (the session queue) ----------------------------------------------------------
 
-  hasCredit (): boolean {
+  hasCredit(): boolean {
     const c = this.conn
     return c !== null && (this.inflightMap?.size ?? 0) < c.sendQuota && c.writable()
   }
 
-  deliver (entry: QueueEntry, redelivered: boolean): void {
+  deliver(entry: QueueEntry, redelivered: boolean): void {
     const message = entry.message
     const topic = topicOf(message)
     let qos = -1
@@ -117,23 +132,26 @@ export class MqttSession implements QueueConsumer {
       if (sub.retainAsPublished) retainAsPublished = true
       if (sub.subscriptionId !== undefined) (ids ??= []).push(sub.subscriptionId)
     }
-    if (qos < 0) { this.host.settle(entry); return } // no subscription of this session matches (a '$' topic, or No Local)
+    if (qos < 0) {
+      this.host.settle(entry)
+      return
+    } // no subscription of this session matches (a '$' topic, or No Local)
     const retain = message.publisher === RETAINED_COPY || (retainAsPublished && isRetained(message))
     this.send(entry, redelivered, topic, Math.min(qos, mqttQosOf(message)) as 0 | 1 | 2, retain, ids)
   }
 
   /** Whether a (non-shared) subscription of this session matches the topic. */
-  wants (topic: string): boolean {
+  wants(topic: string): boolean {
     for (const sub of this.subscriptions.values()) if (filterMatches(sub.compiled, topic)) return true
     return false
   }
 
   /** The outbound window: QoS 1/2 deliveries in flight against the client's Receive Maximum. */
-  creditWindow (): { unacked: number, max: number } {
+  creditWindow(): { unacked: number; max: number } {
     return { unacked: this.inflight.size, max: this.conn?.sendQuota ?? 0 }
   }
 
-  cancelledByQueue (): void {
+  cancelledByQueue(): void {
     if (this.ended) return
     this.conn?.sessionGone(`session queue ${this.queue.name} was deleted`)
   }
@@ -143,12 +161,12 @@ export class MqttSession implements QueueConsumer {
    * DUP 0 even when the group had handed the entry out before: that was to another member, or to
    * this one under another packet id, so this PUBLISH is no retransmission [MQTT-3.3.1-3].
    */
-  deliverShared (entry: QueueEntry, _redelivered: boolean, m: SharedMembership): void {
+  deliverShared(entry: QueueEntry, _redelivered: boolean, m: SharedMembership): void {
     const ids = m.subscriptionId === undefined ? undefined : [m.subscriptionId]
     this.send(entry, false, topicOf(entry.message), Math.min(m.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, false, ids)
   }
 
-  private send (entry: QueueEntry, redelivered: boolean, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined): void {
+  private send(entry: QueueEntry, redelivered: boolean, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined): void {
     const conn = this.conn as SessionConnection
     const out: PublishOut = { topic, payload: entry.message.body, qos, retain, dup: false }
     if (conn.protocolVersion === 5) {
@@ -162,7 +180,8 @@ export class MqttSession implements QueueConsumer {
     }
     out.dup = redelivered // [MQTT-3.3.1-1]
     out.packetId = this.packetIdFor(entry)
-    if (!conn.sendPublish(out)) { // skipped as if sent and acknowledged [MQTT-3.1.2-25]
+    if (!conn.sendPublish(out)) {
+      // skipped as if sent and acknowledged [MQTT-3.1.2-25]
       this.host.oversize(this.clientId)
       this.host.settle(entry)
       return
@@ -174,7 +193,7 @@ export class MqttSession implements QueueConsumer {
    * The entry's seq names its packet id, so an unacknowledged delivery keeps its id across a
    * broker restart too [MQTT-4.4.0-1]; a clash with one in flight takes the next free id.
    */
-  private packetIdFor (entry: QueueEntry): number {
+  private packetIdFor(entry: QueueEntry): number {
     let id = entry.queue === this.queue ? (entry.seq % 65535) + 1 : this.nextPacketId
     while (this.inflightMap?.has(id) === true) id = id >= 65535 ? 1 : id + 1
     this.nextPacketId = id >= 65535 ? 1 : id + 1
@@ -184,7 +203,7 @@ export class MqttSession implements QueueConsumer {
   // ---- acknowledgements from the client ------------------------------------------------------------
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the delivery is done; false when the id is unknown. */
-  completed (packetId: number, stage: 'publish' | 'pubrel'): boolean {
+  completed(packetId: number, stage: 'publish' | 'pubrel'): boolean {
     const f = this.inflightMap?.get(packetId)
     if (f === undefined || f.stage !== stage || (stage === 'publish' && f.qos !== 1)) return false
     this.inflight.delete(packetId)
@@ -194,11 +213,12 @@ export class MqttSession implements QueueConsumer {
   }
 
   /** PUBREC: the client has the message; it leaves the queue and PUBREL follows [MQTT-4.3.3-4]. */
-  received (packetId: number, failed: boolean): boolean {
+  received(packetId: number, failed: boolean): boolean {
     const f = this.inflightMap?.get(packetId)
     if (f === undefined || f.qos !== 2) return false
     if (f.stage === 'publish') this.host.settle(f.entry)
-    if (failed) { // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL
+    if (failed) {
+      // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL
       this.inflight.delete(packetId)
       this.dispatch(f.entry.queue)
       return true
@@ -209,7 +229,7 @@ export class MqttSession implements QueueConsumer {
     return true
   }
 
-  private dispatch (q: Queue): void {
+  private dispatch(q: Queue): void {
     q.dispatch()
     if (q !== this.queue) this.queue.dispatch()
     else for (const m of this.sharedList) m.queue?.dispatch()
@@ -218,21 +238,25 @@ export class MqttSession implements QueueConsumer {
   // ---- connection ----------------------------------------------------------------------------------
 
   /** A connection takes the session: unacknowledged deliveries go again, as they were, with DUP [MQTT-4.4.0-1]. */
-  attach (conn: SessionConnection): void {
+  attach(conn: SessionConnection): void {
     this.conn = conn
-    if (this.inflightMap !== undefined) for (const [id, f] of this.inflightMap) {
-      if (f.stage === 'pubrel') { conn.sendPubrel(id); continue }
-      if (f.out === null) continue
-      f.entry.queue.countDelivery(f.entry) // a client that dies on a message gets it again here: a redelivery loop
-      conn.sendPublish({ ...f.out, dup: true })
-    }
+    if (this.inflightMap !== undefined)
+      for (const [id, f] of this.inflightMap) {
+        if (f.stage === 'pubrel') {
+          conn.sendPubrel(id)
+          continue
+        }
+        if (f.out === null) continue
+        f.entry.queue.countDelivery(f.entry) // a client that dies on a message gets it again here: a redelivery loop
+        conn.sendPublish({ ...f.out, dup: true })
+      }
     this.host.vhost.consume(this.queue.name, this, ADAPTER_OWNER)
     for (const m of this.sharedList) m.attach()
     this.queue.dispatch()
   }
 
   /** The connection went: the session keeps its queue and in-flight deliveries; shared groups get theirs back. */
-  detach (): void {
+  detach(): void {
     if (this.conn === null) return
     this.conn = null
     if (!this.queue.deleted) this.host.vhost.cancel(this.queue, this)
@@ -243,17 +267,18 @@ export class MqttSession implements QueueConsumer {
    * The session ended: deliveries from shared groups still in flight go back to their group (QoS
    * 1) or are dropped, never sent to another member (QoS 2) [MQTT-4.8.2-5].
    */
-  releaseShared (): void {
-    if (this.inflightMap !== undefined) for (const [id, f] of this.inflightMap) {
-      if (f.entry.queue === this.queue) continue
-      this.inflight.delete(id)
-      if (f.qos === 1) f.entry.queue.requeue([f.entry])
-      else if (f.stage === 'publish') this.host.settle(f.entry)
-    }
+  releaseShared(): void {
+    if (this.inflightMap !== undefined)
+      for (const [id, f] of this.inflightMap) {
+        if (f.entry.queue === this.queue) continue
+        this.inflight.delete(id)
+        if (f.qos === 1) f.entry.queue.requeue([f.entry])
+        else if (f.stage === 'publish') this.host.settle(f.entry)
+      }
   }
 
   /** The socket drained: deliveries that waited for it go on. */
-  resume (): void {
+  resume(): void {
     this.queue.dispatch()
     for (const m of this.sharedList) m.queue?.dispatch()
   }
@@ -261,7 +286,7 @@ export class MqttSession implements QueueConsumer {
   // ---- subscriptions -------------------------------------------------------------------------------
 
   /** Binds (or rebinds with new options) before the SUBACK, so nothing published after it is missed. Returns whether it is new. */
-  async subscribe (o: SubscriptionOptions): Promise<boolean> {
+  async subscribe(o: SubscriptionOptions): Promise<boolean> {
     const existing = this.subscriptions.get(o.filter)
     const sub = subscriptionOf(o)
     const { vhost, exchange } = this.host
@@ -274,7 +299,7 @@ export class MqttSession implements QueueConsumer {
   }
 
   /** Returns whether the filter was subscribed. */
-  async unsubscribe (filter: string): Promise<boolean> {
+  async unsubscribe(filter: string): Promise<boolean> {
     const existing = this.subscriptions.get(filter)
     if (existing === undefined) return false
     this.subscriptions.delete(filter)
@@ -283,7 +308,7 @@ export class MqttSession implements QueueConsumer {
   }
 
   /** Rebuilds the subscriptions from the queue's bindings (a session restored at start). */
-  restoreSubscriptions (): void {
+  restoreSubscriptions(): void {
     for (const b of this.queue.inbound) {
       if (b.source.name !== this.host.exchange) continue
       const o = optionsOf(b.arguments)
@@ -291,12 +316,14 @@ export class MqttSession implements QueueConsumer {
     }
   }
 
-  sharedRecords (): SharedSubscriptionRecord[] {
-    return [...this.sharedList].map(m => m.subscriptionId === undefined ? { filter: m.filter, qos: m.qos } : { filter: m.filter, qos: m.qos, subscriptionId: m.subscriptionId })
+  sharedRecords(): SharedSubscriptionRecord[] {
+    return [...this.sharedList].map(m =>
+      m.subscriptionId === undefined ? { filter: m.filter, qos: m.qos } : { filter: m.filter, qos: m.qos, subscriptionId: m.subscriptionId }
+    )
   }
 }
 
-function subscriptionOf (o: SubscriptionOptions): Subscription {
+function subscriptionOf(o: SubscriptionOptions): Subscription {
   const args: Record<string, unknown> = { 'x-mqtt-filter': o.filter, 'x-mqtt-qos': o.qos }
   if (o.noLocal) args['x-mqtt-no-local'] = true
   if (o.retainAsPublished) args['x-mqtt-retain-as-published'] = true
@@ -316,7 +343,7 @@ function subscriptionOf (o: SubscriptionOptions): Subscription {
   }
 }
 
-function optionsOf (args: Arguments): SubscriptionOptions | undefined {
+function optionsOf(args: Arguments): SubscriptionOptions | undefined {
   const filter = args['x-mqtt-filter']
   if (typeof filter !== 'string') return undefined
   const qos = args['x-mqtt-qos']

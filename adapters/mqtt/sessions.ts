@@ -4,7 +4,7 @@
 import type { Engine } from './engine.ts'
 import type { MqttConnection } from './connection.ts'
 import { MqttSession, ADAPTER_OWNER } from './session.ts'
-import { SessionStore, type SharedSubscriptionRecord, type WillRecord } from './session-store.ts'
+import type { SessionStore, SharedSubscriptionRecord, WillRecord } from './session-store.ts'
 import { SharedMembership } from './shared-subscriptions.ts'
 import { mqttToCoreMessage } from './properties.ts'
 import { parseSharedFilter, sessionQueueName } from './topic-grammar.ts'
@@ -20,25 +20,35 @@ export class Sessions {
   /** Wills of connections that were open when the broker stopped: published at start. */
   private readonly orphanWills = new Map<string, WillRecord>()
 
-  constructor (private readonly engine: Engine, readonly store: SessionStore) {}
+  constructor(
+    private readonly engine: Engine,
+    readonly store: SessionStore
+  ) {}
 
-  get size (): number { return this.byClient.size }
-  get (clientId: string): MqttSession | undefined { return this.byClient.get(clientId) }
-  values (): IterableIterator<MqttSession> { return this.byClient.values() }
+  get size(): number {
+    return this.byClient.size
+  }
+  get(clientId: string): MqttSession | undefined {
+    return this.byClient.get(clientId)
+  }
+  values(): IterableIterator<MqttSession> {
+    return this.byClient.values()
+  }
 
   /**
    * CONNECT accepted: the client's session, new or resumed. A connected client with the same id is
    * disconnected first (0x8E) [MQTT-3.1.4-3]; clean start ends the old session [MQTT-3.1.2-4].
    */
-  async open (conn: MqttConnection, cleanStart: boolean, expirySeconds: number | null): Promise<{ session: MqttSession, present: boolean }> {
+  async open(conn: MqttConnection, cleanStart: boolean, expirySeconds: number | null): Promise<{ session: MqttSession; present: boolean }> {
     const clientId = conn.clientId
     let session = this.byClient.get(clientId)
-    if (session?.queue.deleted === true) { // deleted over AMQP or the admin API while the client was away
+    if (session?.queue.deleted === true) {
+      // deleted over AMQP or the admin API while the client was away
       await this.end(session, 'session queue deleted')
       session = undefined
     }
     if (session?.conn != null) {
-      (session.conn as MqttConnection).disconnect(ReasonCode.SessionTakenOver, 'session taken over by a new connection')
+      ;(session.conn as MqttConnection).disconnect(ReasonCode.SessionTakenOver, 'session taken over by a new connection')
       session = this.byClient.get(clientId) // an expiry-0 session ended with its connection
     }
     if (session !== undefined && cleanStart) {
@@ -58,7 +68,7 @@ export class Sessions {
    * connection: a second CONNECT then finds the first one connected and takes it over [MQTT-3.1.4-3]
    * instead of both attaching to one session.
    */
-  async oneAtATime (clientId: string, accept: () => Promise<void>): Promise<void> {
+  async oneAtATime(clientId: string, accept: () => Promise<void>): Promise<void> {
     const before = this.accepting.get(clientId)
     const run = before === undefined ? accept() : before.then(accept)
     const done = run.catch(() => {})
@@ -75,7 +85,7 @@ export class Sessions {
    * without a will: this CONNECT's never took effect, and an older pending one was void once this
    * connection came [MQTT-3.1.3-9].
    */
-  abandoned (session: MqttSession): void {
+  abandoned(session: MqttSession): void {
     if (session.conn !== null || session.ended) return
     session.will = undefined
     void this.store.deleteWill(session.clientId).catch(() => {})
@@ -83,12 +93,12 @@ export class Sessions {
   }
 
   /** A detached session that never expires (a first-version session being imported). */
-  async createStored (clientId: string): Promise<MqttSession> {
+  async createStored(clientId: string): Promise<MqttSession> {
     return await this.create(clientId, null)
   }
 
   /** $share memberships of a session without a connection (they consume when it attaches). */
-  adoptShared (session: MqttSession, shared: readonly SharedSubscriptionRecord[]): void {
+  adoptShared(session: MqttSession, shared: readonly SharedSubscriptionRecord[]): void {
     for (const s of shared) {
       const parsed = parseSharedFilter(s.filter)
       if (parsed === null || typeof parsed === 'string') continue
@@ -99,7 +109,7 @@ export class Sessions {
   private sessionArgs: Readonly<Record<string, unknown>> | undefined
 
   /** One frozen arguments object for every session queue (the model then shares one policy). */
-  private queueArguments (): Readonly<Record<string, unknown>> {
+  private queueArguments(): Readonly<Record<string, unknown>> {
     if (this.sessionArgs !== undefined) return this.sessionArgs
     const { config } = this.engine
     const args: Record<string, unknown> = { 'x-wharf-idle-bounds': true, 'x-overflow': config.queueOverflow === 'drop-newest' ? 'reject-publish' : 'drop-head' }
@@ -109,7 +119,7 @@ export class Sessions {
     return this.sessionArgs
   }
 
-  private async create (clientId: string, expirySeconds: number | null): Promise<MqttSession> {
+  private async create(clientId: string, expirySeconds: number | null): Promise<MqttSession> {
     const { vhost } = this.engine
     const name = sessionQueueName(clientId)
     const args = this.queueArguments()
@@ -125,13 +135,15 @@ export class Sessions {
   }
 
   /** The network connection is gone: the will (after its delay), then expiry [MQTT-3.1.2-8]. */
-  connectionLost (conn: MqttConnection): void {
+  connectionLost(conn: MqttConnection): void {
     const session = conn.session
     if (session === null || session.conn !== conn) return
     session.detach()
-    const { engine } = this
     if (conn.gracefulDisconnect) {
-      if (session.will !== undefined) { session.will = undefined; void this.store.deleteWill(conn.clientId).catch(() => {}) }
+      if (session.will !== undefined) {
+        session.will = undefined
+        void this.store.deleteWill(conn.clientId).catch(() => {})
+      }
     } else if (session.will !== undefined) {
       const delayMs = session.will.delaySeconds * 1000
       const expiryMs = session.expirySeconds === null ? Infinity : session.expirySeconds * 1000
@@ -143,29 +155,45 @@ export class Sessions {
   }
 
   /** No connection: the session ends now (expiry 0) or when its expiry passes [MQTT-4.1.0-2]. */
-  private startExpiry (session: MqttSession): void {
+  private startExpiry(session: MqttSession): void {
     const { engine } = this
-    if (session.expirySeconds === 0 || session.queue.deleted) { void this.end(session, session.queue.deleted ? 'session queue deleted' : 'session expiry 0'); return }
+    if (session.expirySeconds === 0 || session.queue.deleted) {
+      void this.end(session, session.queue.deleted ? 'session queue deleted' : 'session expiry 0')
+      return
+    }
     const expiresAtMs = session.expirySeconds === null ? null : engine.nowMs() + session.expirySeconds * 1000
-    if (session.durable) void this.persist(session, expiresAtMs).catch(err => engine.log.error('mqtt: store session expiry failed', { clientId: session.clientId, err }))
+    if (session.durable)
+      void this.persist(session, expiresAtMs).catch(err => engine.log.error('mqtt: store session expiry failed', { clientId: session.clientId, err }))
     if (expiresAtMs !== null) this.armExpiry(session, expiresAtMs)
   }
 
-  private armExpiry (session: MqttSession, atMs: number): void {
+  private armExpiry(session: MqttSession, atMs: number): void {
     const delay = Math.max(0, atMs - this.engine.nowMs())
-    session.expiryTimer = setTimeout(() => {
-      if (delay > TIMER_MAX_MS) { this.armExpiry(session, atMs); return }
-      void this.end(session, 'session expired')
-    }, Math.min(delay, TIMER_MAX_MS)).unref()
+    session.expiryTimer = setTimeout(
+      () => {
+        if (delay > TIMER_MAX_MS) {
+          this.armExpiry(session, atMs)
+          return
+        }
+        void this.end(session, 'session expired')
+      },
+      Math.min(delay, TIMER_MAX_MS)
+    ).unref()
   }
 
-  private cancelTimers (session: MqttSession): void {
-    if (session.willTimer !== undefined) { clearTimeout(session.willTimer); session.willTimer = undefined }
-    if (session.expiryTimer !== undefined) { clearTimeout(session.expiryTimer); session.expiryTimer = undefined }
+  private cancelTimers(session: MqttSession): void {
+    if (session.willTimer !== undefined) {
+      clearTimeout(session.willTimer)
+      session.willTimer = undefined
+    }
+    if (session.expiryTimer !== undefined) {
+      clearTimeout(session.expiryTimer)
+      session.expiryTimer = undefined
+    }
   }
 
   /** The session ends: its pending will goes, its queue (and bindings) and rows are deleted. */
-  async end (session: MqttSession, why: string): Promise<void> {
+  async end(session: MqttSession, why: string): Promise<void> {
     if (session.ended) return
     session.ended = true
     this.cancelTimers(session)
@@ -176,28 +204,37 @@ export class Sessions {
     if (this.byClient.get(session.clientId) === session) this.byClient.delete(session.clientId)
     this.engine.log.debug('mqtt session ended', { clientId: session.clientId, why })
     // A queue deleted from outside may already have a successor of the same name: that one stays.
-    const writes: Array<Promise<unknown>> = session.queue.deleted ? [] : [this.engine.vhost.deleteQueue(session.queue.name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER)]
+    const writes: Array<Promise<unknown>> = session.queue.deleted
+      ? []
+      : [this.engine.vhost.deleteQueue(session.queue.name, { ifUnused: false, ifEmpty: false }, ADAPTER_OWNER)]
     if (session.durable) writes.push(this.store.deleteSession(session.clientId))
     await Promise.all(writes)
   }
 
-  publishWill (session: MqttSession): void {
+  publishWill(session: MqttSession): void {
     const will = session.will
     if (will === undefined) return
     session.will = undefined
-    if (session.willTimer !== undefined) { clearTimeout(session.willTimer); session.willTimer = undefined }
+    if (session.willTimer !== undefined) {
+      clearTimeout(session.willTimer)
+      session.willTimer = undefined
+    }
     this.sendWill(session.clientId, will)
   }
 
   /** The will of a connection the broker's stop cut (no session to wait for). */
-  publishCutWill (clientId: string, will: WillRecord): void { this.sendWill(clientId, will) }
+  publishCutWill(clientId: string, will: WillRecord): void {
+    this.sendWill(clientId, will)
+  }
 
-  private sendWill (clientId: string, will: WillRecord): void {
+  private sendWill(clientId: string, will: WillRecord): void {
     const { engine } = this
     const message = mqttToCoreMessage(will, engine.exchange, engine.nowMs())
     try {
       const result = engine.publish(message)
-      const done = (): void => { void this.store.deleteWill(clientId).catch(() => {}) }
+      const done = (): void => {
+        void this.store.deleteWill(clientId).catch(() => {})
+      }
       if (result.stored === undefined) done()
       else result.stored.then(done, err => engine.log.error('mqtt: will store failed', { clientId, err }))
     } catch (err) {
@@ -205,12 +242,12 @@ export class Sessions {
     }
   }
 
-  async persist (session: MqttSession, expiresAtMs: number | null): Promise<void> {
+  async persist(session: MqttSession, expiresAtMs: number | null): Promise<void> {
     await this.store.putSession(session.clientId, session.expirySeconds, expiresAtMs, session.sharedRecords())
   }
 
   /** Start-up: sessions from the store; expired ones end now; wills of connections cut by the stop are published. */
-  async restore (): Promise<void> {
+  async restore(): Promise<void> {
     const { engine } = this
     const now = engine.nowMs()
     const wills = this.store.loadWills()
@@ -220,7 +257,10 @@ export class Sessions {
     for (const row of rows) {
       known.add(row.clientId)
       const queue = engine.vhost.queueNamed(sessionQueueName(row.clientId))
-      if (queue === undefined) { await this.store.deleteSession(row.clientId); continue }
+      if (queue === undefined) {
+        await this.store.deleteSession(row.clientId)
+        continue
+      }
       const session = new MqttSession(row.clientId, queue, row.expirySeconds, engine, qos2.get(row.clientId))
       session.restoreSubscriptions()
       this.adoptShared(session, row.shared)
@@ -229,7 +269,10 @@ export class Sessions {
       if (will !== undefined) session.will = will
       // A session connected when the broker stopped starts its expiry now.
       const expiresAtMs = row.expiresAtMs ?? (row.expirySeconds === null ? null : now + row.expirySeconds * 1000)
-      if (expiresAtMs !== null && expiresAtMs <= now) { await this.end(session, 'expired while the broker was down'); continue }
+      if (expiresAtMs !== null && expiresAtMs <= now) {
+        await this.end(session, 'expired while the broker was down')
+        continue
+      }
       if (will !== undefined) {
         const delayMs = will.delaySeconds * 1000
         if (delayMs === 0) this.publishWill(session)
@@ -247,7 +290,7 @@ export class Sessions {
   }
 
   /** Shutdown: timers stop; sessions stay stored as they are. */
-  close (): void {
+  close(): void {
     for (const s of this.byClient.values()) this.cancelTimers(s)
   }
 }

@@ -11,7 +11,7 @@ import { filterToBindingKey, sharedQueueName, type SharedFilter } from './topic-
 const OWNER = {}
 
 /** Before the SUBACK: the group's queue exists and is bound, so nothing published after it is missed. */
-export async function prepareSharedQueue (vhost: Vhost, exchange: string, shared: SharedFilter): Promise<void> {
+export async function prepareSharedQueue(vhost: Vhost, exchange: string, shared: SharedFilter): Promise<void> {
   const name = sharedQueueName(shared)
   if (vhost.queueNamed(name) === undefined) {
     await vhost.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: {} }, OWNER, false)
@@ -25,7 +25,7 @@ export class SharedMembership implements QueueConsumer {
   readonly tag: string
   queue: Queue | undefined = undefined
 
-  constructor (
+  constructor(
     private readonly session: MqttSession,
     private readonly vhost: Vhost,
     /** The whole `$share/...` filter as subscribed. */
@@ -37,17 +37,25 @@ export class SharedMembership implements QueueConsumer {
     this.tag = `mqtt:${session.clientId}:${filter}`
   }
 
-  hasCredit (): boolean { return this.session.hasCredit() }
+  hasCredit(): boolean {
+    return this.session.hasCredit()
+  }
 
-  deliver (entry: QueueEntry, redelivered: boolean): void { this.session.deliverShared(entry, redelivered, this) }
+  deliver(entry: QueueEntry, redelivered: boolean): void {
+    this.session.deliverShared(entry, redelivered, this)
+  }
 
-  cancelledByQueue (): void { this.queue = undefined }
+  cancelledByQueue(): void {
+    this.queue = undefined
+  }
 
   /** A member shares its session's outbound window. */
-  creditWindow (): { unacked: number, max: number } { return this.session.creditWindow() }
+  creditWindow(): { unacked: number; max: number } {
+    return this.session.creditWindow()
+  }
 
   /** Consumes from the group's queue (after SUBACK, or when the session's connection returns). */
-  attach (): void {
+  attach(): void {
     if (this.queue !== undefined) return
     const q = this.vhost.queueNamed(sharedQueueName(this.shared))
     if (q === undefined) return // deleted by an operator: the membership waits for a new SUBSCRIBE
@@ -61,7 +69,7 @@ export class SharedMembership implements QueueConsumer {
    * stay with the session, completed when the client returns [MQTT-4.8.2-4]; after UNSUBSCRIBE
    * (or a new SUBSCRIBE of the filter) all stay and complete [MQTT-3.10.4-3].
    */
-  detach (why: 'connection-lost' | 'unsubscribed'): void {
+  detach(why: 'connection-lost' | 'unsubscribed'): void {
     const q = this.queue
     if (q === undefined) return
     this.queue = undefined

@@ -10,7 +10,7 @@ import { topicToRoutingKey } from './topic-grammar.ts'
 
 const PROPERTIES = Object.freeze({ deliveryMode: 1, headers: Object.freeze({ [QOS_HEADER]: 0, [RETAIN_HEADER]: true }) })
 
-export function sysValues (engine: Engine, version: string): Array<[string, string]> {
+export function sysValues(engine: Engine, version: string): Array<[string, string]> {
   const s = engine.stats
   return [
     ['$SYS/broker/version', `wharf ${version}`],
@@ -27,14 +27,14 @@ export function sysValues (engine: Engine, version: string): Array<[string, stri
   ]
 }
 
-function subscriptionCount (engine: Engine): number {
+function subscriptionCount(engine: Engine): number {
   let n = 0
   for (const s of engine.sessions.values()) n += s.subscriptions.size + [...s.sharedList].length
   return n
 }
 
 /** Starts the periodic publication; returns its stop. */
-export function startSysTopics (engine: Engine, version: string): () => void {
+export function startSysTopics(engine: Engine, version: string): () => void {
   const seconds = engine.config.sysIntervalSeconds
   if (seconds <= 0) return () => {}
   const publish = (): void => {

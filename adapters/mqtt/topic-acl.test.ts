@@ -13,12 +13,15 @@ import type { WharfConfig } from '../../edge-config/config-types.ts'
 type Auth = Pick<WharfConfig['auth'], 'users' | 'defaultAcl'>
 const hash = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
 
-function auth (partial: Partial<Auth>): Auth {
+function auth(partial: Partial<Auth>): Auth {
   return { users: [], defaultAcl: {}, ...partial }
 }
 
 /** The lists as the engine sees them: one principal per check, full resource permissions, the topic permission from the lists. */
-function createTopicAcl (a: Auth): { canPublish: (u: string | null, c: string, t: string) => boolean, canSubscribe: (u: string | null, c: string, f: string) => boolean } {
+function createTopicAcl(a: Auth): {
+  canPublish: (u: string | null, c: string, t: string) => boolean
+  canSubscribe: (u: string | null, c: string, f: string) => boolean
+} {
   const access = (username: string | null, clientId: string): VhostAccess => {
     const own = username === null ? undefined : a.users.find(u => u.username === username)
     const topic = aclTopicPermission(own, a.defaultAcl, 'amq.topic')
@@ -27,19 +30,22 @@ function createTopicAcl (a: Auth): { canPublish: (u: string | null, c: string, t
   }
   return {
     canPublish: (u, c, topic) => topicNameProblem(topic) === null && publishAllowed(access(u, c), 'amq.topic', topic),
-    canSubscribe: (u, c, filter) => (filter.startsWith('$share/') || topicFilterProblem(filter) === null) && subscribeAllowed(access(u, c), 'amq.topic', c, filter)
+    canSubscribe: (u, c, filter) =>
+      (filter.startsWith('$share/') || topicFilterProblem(filter) === null) && subscribeAllowed(access(u, c), 'amq.topic', c, filter)
   }
 }
 
 describe('topic ACL: which list applies', () => {
-  const acl = createTopicAcl(auth({
-    users: [
-      { username: 'own', passwordHash: hash, publish: ['own/#'], subscribe: ['own/+/status'] },
-      { username: 'pubonly', passwordHash: hash, publish: ['p/#'] },
-      { username: 'none', passwordHash: hash, publish: [], subscribe: [] }
-    ],
-    defaultAcl: { publish: ['public/#'], subscribe: ['public/#'] }
-  }))
+  const acl = createTopicAcl(
+    auth({
+      users: [
+        { username: 'own', passwordHash: hash, publish: ['own/#'], subscribe: ['own/+/status'] },
+        { username: 'pubonly', passwordHash: hash, publish: ['p/#'] },
+        { username: 'none', passwordHash: hash, publish: [], subscribe: [] }
+      ],
+      defaultAcl: { publish: ['public/#'], subscribe: ['public/#'] }
+    })
+  )
 
   test('a user with its own lists is checked against them, not the default', () => {
     assert.equal(acl.canPublish('own', 'c1', 'own/x/y'), true)
@@ -151,12 +157,14 @@ describe('topic ACL: subscribe coverage', () => {
 })
 
 describe('topic ACL: %u and %c', () => {
-  const acl = createTopicAcl(auth({
-    defaultAcl: {
-      publish: ['users/%u/#', 'clients/%c/out', 'mixed/%u-%c/+'],
-      subscribe: ['users/%u/#', 'clients/%c/in/+']
-    }
-  }))
+  const acl = createTopicAcl(
+    auth({
+      defaultAcl: {
+        publish: ['users/%u/#', 'clients/%c/out', 'mixed/%u-%c/+'],
+        subscribe: ['users/%u/#', 'clients/%c/in/+']
+      }
+    })
+  )
 
   test('substitutes the username and the client id', () => {
     assert.equal(acl.canPublish('alice', 'dev1', 'users/alice/x'), true)

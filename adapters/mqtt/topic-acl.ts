@@ -19,7 +19,7 @@ import { topicFilterProblem } from './topic-grammar.ts'
  * A user's (or anonymous clients') lists as the topic permission on the MQTT exchange: its own list where
  * it has one, else auth.defaultAcl's; undefined when no list applies at all (every topic allowed).
  */
-export function aclTopicPermission (own: AclConfig | undefined, defaults: AclConfig, exchange: string): TopicPermission | undefined {
+export function aclTopicPermission(own: AclConfig | undefined, defaults: AclConfig, exchange: string): TopicPermission | undefined {
   const publish = own?.publish ?? defaults.publish
   const subscribe = own?.subscribe ?? defaults.subscribe
   if (publish === undefined && subscribe === undefined) return undefined
@@ -27,7 +27,7 @@ export function aclTopicPermission (own: AclConfig | undefined, defaults: AclCon
 }
 
 /** One regex for a list of patterns; everything ('.*') for an absent list, nothing for an empty one. */
-export function aclPatternsToRegex (patterns: readonly string[] | undefined): string {
+export function aclPatternsToRegex(patterns: readonly string[] | undefined): string {
   if (patterns === undefined) return '.*'
   const alternatives = patterns.filter(isValidAclPattern).map(patternRegex)
   return alternatives.length === 0 ? matchNothing : `^(?:${alternatives.join('|')})$`
@@ -38,18 +38,18 @@ export function aclPatternsToRegex (patterns: readonly string[] | undefined): st
  * ('/' and '.' swapped), as a topic level holding them is: %u matches the level 'john.doe' for user
  * john.doe, and a client id holding '/' (several levels) matches nothing.
  */
-export function mqttTopicVariables (username: string | null, clientId: string, vhost: string): TopicVariables {
-  const vars: { username?: string, client_id: string, vhost: string } = { client_id: swap(clientId), vhost }
+export function mqttTopicVariables(username: string | null, clientId: string, vhost: string): TopicVariables {
+  const vars: { username?: string; client_id: string; vhost: string } = { client_id: swap(clientId), vhost }
   if (username !== null) vars.username = swap(username)
   return vars
 }
 
 /** A topic filter as MQTT allows it, with %u/%c allowed anywhere inside a level. For config validation. */
-export function isValidAclPattern (pattern: string): boolean {
+export function isValidAclPattern(pattern: string): boolean {
   return topicFilterProblem(pattern) === null
 }
 
-function patternRegex (pattern: string): string {
+function patternRegex(pattern: string): string {
   const levels = pattern.split('/')
   const multi = levels.at(-1) === '#'
   const fixed = (multi ? levels.slice(0, -1) : levels).map(levelRegex)
@@ -59,20 +59,23 @@ function patternRegex (pattern: string): string {
   return `${dollarGuard}${fixed.join('\\.')}(?:\\..*)?`
 }
 
-function levelRegex (level: string): string {
+function levelRegex(level: string): string {
   if (level === '+') return '[^.#]*'
   // A level's own '.' is a '/' in the routing key; %u and %c become core's variables.
-  return level.split(/(%[uc])/).map(part => {
-    if (part === '%u') return '{username}'
-    if (part === '%c') return '{client_id}'
-    return escape(swap(part))
-  }).join('')
+  return level
+    .split(/(%[uc])/)
+    .map(part => {
+      if (part === '%u') return '{username}'
+      if (part === '%c') return '{client_id}'
+      return escapeRegexText(swap(part))
+    })
+    .join('')
 }
 
-function escape (text: string): string {
+function escapeRegexText(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-function swap (s: string): string {
+function swap(s: string): string {
   return s.replace(/[./]/g, c => (c === '/' ? '.' : '/'))
 }

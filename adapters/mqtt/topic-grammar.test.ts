@@ -1,6 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileFilter, filterMatches, filterToBindingKey, parseSharedFilter, routingKeyToTopic, sharedQueueName, topicFilterProblem, topicNameProblem, topicToRoutingKey } from './topic-grammar.ts'
+import {
+  compileFilter,
+  filterMatches,
+  filterToBindingKey,
+  parseSharedFilter,
+  routingKeyToTopic,
+  sharedQueueName,
+  topicFilterProblem,
+  topicNameProblem,
+  topicToRoutingKey
+} from './topic-grammar.ts'
 
 test('topics and routing keys swap / and . both ways', () => {
   assert.equal(topicToRoutingKey('sensors/room1/temp'), 'sensors.room1.temp')

@@ -3,14 +3,14 @@
 // does it: '/' and '.' trade places, in filters `+` is `*` (one word) and `#` stays `#`.
 
 /** Why a topic name (PUBLISH) is not acceptable, or null. */
-export function topicNameProblem (topic: string): string | null {
+export function topicNameProblem(topic: string): string | null {
   if (topic.length === 0) return 'topic is empty' // [MQTT-4.7.3-1]
   if (topic.includes('+') || topic.includes('#')) return 'topic contains a wildcard' // [MQTT-3.3.2-2]
   return utf8Problem(topic)
 }
 
 /** Why a topic filter (SUBSCRIBE, UNSUBSCRIBE, ACL pattern) is not acceptable, or null. */
-export function topicFilterProblem (filter: string): string | null {
+export function topicFilterProblem(filter: string): string | null {
   if (filter.length === 0) return 'filter is empty' // [MQTT-4.7.3-1]
   const levels = filter.split('/')
   for (let i = 0; i < levels.length; i++) {
@@ -24,7 +24,7 @@ export function topicFilterProblem (filter: string): string | null {
   return utf8Problem(filter)
 }
 
-function utf8Problem (s: string): string | null {
+function utf8Problem(s: string): string | null {
   // [MQTT-1.5.4-2] A UTF-8 encoded string MUST NOT include an encoding of the null character U+0000.
   if (s.includes('\u0000')) return 'contains U+0000'
   // Ill-formed UTF-8 [MQTT-1.5.4-1] never gets this far: the codec refuses it (0x81).
@@ -32,17 +32,25 @@ function utf8Problem (s: string): string | null {
 }
 
 /** Whether a string is well-formed UTF-8 (payload format indicator 1, [MQTT-3.3.2-4]). */
-export function isWellFormedUtf8 (bytes: Buffer): boolean {
+export function isWellFormedUtf8(bytes: Buffer): boolean {
   // Node 20: TextDecoder with fatal throws on ill-formed input.
-  try { fatalDecoder.decode(bytes); return true } catch { return false }
+  try {
+    fatalDecoder.decode(bytes)
+    return true
+  } catch {
+    return false
+  }
 }
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true })
 
 /** `$share/<group>/<filter>` [MQTT-4.8.2]. */
-export interface SharedFilter { readonly group: string, readonly filter: string }
+export interface SharedFilter {
+  readonly group: string
+  readonly filter: string
+}
 
 /** A `$share/` filter parsed; null when it is not one; a string when it is a malformed one. */
-export function parseSharedFilter (filter: string): SharedFilter | string | null {
+export function parseSharedFilter(filter: string): SharedFilter | string | null {
   if (!filter.startsWith('$share/')) return null
   const rest = filter.slice('$share/'.length)
   const slash = rest.indexOf('/')
@@ -56,30 +64,37 @@ export function parseSharedFilter (filter: string): SharedFilter | string | null
 }
 
 /** The core queue of one shared subscription group for one filter (MQTT 5 §4.8.2, as EMQX). */
-export function sharedQueueName (s: SharedFilter): string {
+export function sharedQueueName(s: SharedFilter): string {
   return `mqtt-share/${s.group}/${s.filter}`
 }
 
 /** Reserved names of the state MQTT keeps in core. */
 export const SESSION_QUEUE_PREFIX = 'mqtt-session/'
-export function sessionQueueName (clientId: string): string { return SESSION_QUEUE_PREFIX + clientId }
+export function sessionQueueName(clientId: string): string {
+  return SESSION_QUEUE_PREFIX + clientId
+}
 
 /** Topics starting with '$' are the server's ($SYS); clients cannot publish to them [MQTT-4.7.2-1]. */
-export function isReservedTopic (topic: string): boolean { return topic.charCodeAt(0) === 0x24 }
+export function isReservedTopic(topic: string): boolean {
+  return topic.charCodeAt(0) === 0x24
+}
 
 // ---- MQTT matching (the session decides per delivery which of its subscriptions matched) -------
 
 /** A filter compiled for matching topic names. */
-export interface CompiledFilter { readonly levels: readonly string[], readonly wildcardFirst: boolean }
+export interface CompiledFilter {
+  readonly levels: readonly string[]
+  readonly wildcardFirst: boolean
+}
 
-export function compileFilter (filter: string): CompiledFilter {
+export function compileFilter(filter: string): CompiledFilter {
   const levels = filter.split('/')
   const first = levels[0]
   return { levels, wildcardFirst: first === '+' || first === '#' }
 }
 
 /** MQTT matching; a filter starting with a wildcard never matches a '$' topic [MQTT-4.7.2-1]. */
-export function filterMatches (f: CompiledFilter, topic: string): boolean {
+export function filterMatches(f: CompiledFilter, topic: string): boolean {
   if (f.wildcardFirst && isReservedTopic(topic)) return false
   const levels = f.levels
   let start = 0
@@ -105,16 +120,23 @@ const swapSeparators = (s: string): string => {
 }
 
 /** PUBLISH topic -> routing key on the MQTT exchange. */
-export function topicToRoutingKey (topic: string): string { return swapSeparators(topic) }
+export function topicToRoutingKey(topic: string): string {
+  return swapSeparators(topic)
+}
 
 /** Routing key of a message on the MQTT exchange -> the topic MQTT subscribers see. */
-export function routingKeyToTopic (routingKey: string): string { return swapSeparators(routingKey) }
+export function routingKeyToTopic(routingKey: string): string {
+  return swapSeparators(routingKey)
+}
 
 /** SUBSCRIBE filter -> binding key on the MQTT exchange (a topic exchange). */
-export function filterToBindingKey (filter: string): string {
-  return filter.split('/').map(level => {
-    if (level === '+') return '*'
-    if (level === '#') return '#'
-    return level.replace(/\./g, '/')
-  }).join('.')
+export function filterToBindingKey(filter: string): string {
+  return filter
+    .split('/')
+    .map(level => {
+      if (level === '+') return '*'
+      if (level === '#') return '#'
+      return level.replace(/\./g, '/')
+    })
+    .join('.')
 }

@@ -12,7 +12,7 @@ export interface WsTransportOptions {
 // as TCP does ([MQTT-6.0.0-2]: a control packet may span several WebSocket frames).
 const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
 
-export function attachWsTransport (server: HttpServer, opts: WsTransportOptions): WebSocketServer {
+export function attachWsTransport(server: HttpServer, opts: WsTransportOptions): WebSocketServer {
   const wss = new WebSocketServer({
     server,
     path: opts.path,

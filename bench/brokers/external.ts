@@ -1,4 +1,4 @@
-import type { BrokerEndpoints, RunningBroker } from './broker.ts';
+import type { BrokerEndpoints, RunningBroker } from './broker.ts'
 
 /** A broker someone else runs (`--url`); the harness neither starts nor stops it. */
 export function externalBroker(target: string, endpoints: BrokerEndpoints, pid: number | undefined): RunningBroker {
@@ -7,6 +7,6 @@ export function externalBroker(target: string, endpoints: BrokerEndpoints, pid: 
     endpoints,
     pid,
     version: undefined,
-    async stop() {},
-  };
+    async stop() {}
+  }
 }

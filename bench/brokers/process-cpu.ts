@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs'
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
-const TICKS_PER_S = 100;
+const TICKS_PER_S = 100
 
 /**
  * CPU time (user + system) the process has used so far, in ms, from /proc/<pid>/stat (Linux);
@@ -9,15 +9,15 @@ const TICKS_PER_S = 100;
  * cost of it, whatever else the machine's cores were doing.
  */
 export function readProcessCpuMs(pid: number): number | undefined {
-  let stat: string;
+  let stat: string
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   } catch {
-    return undefined;
+    return undefined
   }
   // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / TICKS_PER_S : undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / TICKS_PER_S : undefined
 }

@@ -1,25 +1,25 @@
-import { join } from 'node:path';
+import { join } from 'node:path'
 
 /** Where and how one private RabbitMQ node runs: everything under `dir`, every port on 127.0.0.1. */
 export interface RabbitmqNodePlan {
-  readonly dir: string;
-  readonly nodeName: string;
-  readonly amqpPort: number;
-  readonly distPort: number;
-  readonly epmdPort: number;
+  readonly dir: string
+  readonly nodeName: string
+  readonly amqpPort: number
+  readonly distPort: number
+  readonly epmdPort: number
 }
 
 /** Console (kept by the harness for error reports) gets warnings; the log file under dir gets info. */
-export const RABBITMQ_CONFIG = ['log.console = true', 'log.console.level = warning', 'log.file.level = info', ''].join('\n');
+export const RABBITMQ_CONFIG = ['log.console = true', 'log.console.level = warning', 'log.file.level = info', ''].join('\n')
 
 /** No plugins: neither management nor anything the system's enabled_plugins file lists. */
-export const ENABLED_PLUGINS = '[].\n';
+export const ENABLED_PLUGINS = '[].\n'
 
-export const CONFIG_FILE = 'rabbitmq.conf';
-export const ENABLED_PLUGINS_FILE = 'enabled_plugins';
+export const CONFIG_FILE = 'rabbitmq.conf'
+export const ENABLED_PLUGINS_FILE = 'enabled_plugins'
 
 export function logFile(plan: RabbitmqNodePlan): string {
-  return join(plan.dir, 'log', `${plan.nodeName}.log`);
+  return join(plan.dir, 'log', `${plan.nodeName}.log`)
 }
 
 /**
@@ -29,8 +29,8 @@ export function logFile(plan: RabbitmqNodePlan): string {
  */
 export function rabbitmqEnv(plan: RabbitmqNodePlan, inherited: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const kept = Object.fromEntries(
-    Object.entries(inherited).filter(([name]) => !name.startsWith('RABBITMQ_') && !name.startsWith('ERL_EPMD_') && name !== 'NOTIFY_SOCKET'),
-  );
+    Object.entries(inherited).filter(([name]) => !name.startsWith('RABBITMQ_') && !name.startsWith('ERL_EPMD_') && name !== 'NOTIFY_SOCKET')
+  )
   return {
     ...kept,
     // The Erlang cookie is created in $HOME.
@@ -49,6 +49,6 @@ export function rabbitmqEnv(plan: RabbitmqNodePlan, inherited: NodeJS.ProcessEnv
     RABBITMQ_CONF_ENV_FILE: join(plan.dir, 'rabbitmq-env.conf'),
     RABBITMQ_PID_FILE: join(plan.dir, 'rabbitmq.pid'),
     // The harness starts the node's epmd itself; distribution listens on loopback only.
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}',
-  };
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}'
+  }
 }

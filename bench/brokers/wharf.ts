@@ -1,26 +1,26 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { RunningBroker } from './broker.ts';
-import { BrokerProcess, httpStatusIs } from './child-process.ts';
-import { freePorts } from './free-port.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { RunningBroker } from './broker.ts'
+import { BrokerProcess, httpStatusIs } from './child-process.ts'
+import { freePorts } from './free-port.ts'
 
-const READY_TIMEOUT_MS = 30_000;
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const READY_TIMEOUT_MS = 30_000
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /**
  * Starts `node gateway/bin/wharf.js start` on free ports with a fresh data directory and
  * waits for GET /readyz to return 200; stops with SIGTERM (SIGKILL after 10 s).
  */
 export async function startWharf(): Promise<RunningBroker> {
-  const ports = await freePorts(4);
-  const [mqttPort, wsPort, amqpPort, adminPort] = ports;
+  const ports = await freePorts(4)
+  const [mqttPort, wsPort, amqpPort, adminPort] = ports
   if (mqttPort === undefined || wsPort === undefined || amqpPort === undefined || adminPort === undefined) {
-    throw new Error('wharf: no free ports');
+    throw new Error('wharf: no free ports')
   }
-  const durability = process.env['WHARF_DURABILITY'] ?? 'process';
-  const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'));
+  const durability = process.env['WHARF_DURABILITY'] ?? 'process'
+  const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bench-data-'))
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     WHARF_DATA_DIR: dataDir,
@@ -32,23 +32,23 @@ export async function startWharf(): Promise<RunningBroker> {
     WHARF_LOG_LEVEL: 'warn',
     // Stated rather than left to Wharf's default, so the report can say which one was measured:
     // `power` (fsync per commit) is what RabbitMQ does before it confirms a persistent message.
-    WHARF_DURABILITY: durability,
-  };
+    WHARF_DURABILITY: durability
+  }
   // The same queue and window bounds as the Mosquitto run (bench/brokers/mosquitto.ts), so both
   // brokers hold a subscriber's backlog instead of dropping it at a limit; and no connection limit
   // short of the process's fd limit (Mosquitto's max_connections -1): idle-connections opens 10,000
   // clients plus a probe, and the default mqtt.maxConnections is 10,000.
-  const configFile = join(dataDir, 'bench.yaml');
-  writeFileSync(configFile, 'mqtt:\n  maxQueuedMessages: 1000000\n  maxQueuedBytes: 1073741824\n  maxInflightMessages: 100\n  maxConnections: 1000000\n');
-  const entry = join(REPO_ROOT, 'gateway', 'bin', 'wharf.js');
-  const broker = new BrokerProcess('wharf', process.execPath, [...profileArgs(), entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env });
-  const readyUrl = `http://127.0.0.1:${adminPort}/readyz`;
+  const configFile = join(dataDir, 'bench.yaml')
+  writeFileSync(configFile, 'mqtt:\n  maxQueuedMessages: 1000000\n  maxQueuedBytes: 1073741824\n  maxInflightMessages: 100\n  maxConnections: 1000000\n')
+  const entry = join(REPO_ROOT, 'gateway', 'bin', 'wharf.js')
+  const broker = new BrokerProcess('wharf', process.execPath, [...profileArgs(), entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env })
+  const readyUrl = `http://127.0.0.1:${adminPort}/readyz`
   try {
-    await broker.waitUntil(`200 from ${readyUrl}`, READY_TIMEOUT_MS, () => httpStatusIs(readyUrl, 200));
+    await broker.waitUntil(`200 from ${readyUrl}`, READY_TIMEOUT_MS, () => httpStatusIs(readyUrl, 200))
   } catch (err) {
-    await broker.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
+    await broker.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+    throw err
   }
   return {
     target: 'wharf',
@@ -57,10 +57,10 @@ export async function startWharf(): Promise<RunningBroker> {
     pid: broker.pid,
     version: `${wharfVersion() ?? '?'} (durability ${durability})`,
     async stop() {
-      await broker.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+      await broker.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
 }
 
 /**
@@ -68,16 +68,16 @@ export async function startWharf(): Promise<RunningBroker> {
  * SIGTERM drains it): what limits the broker in a scenario.
  */
 function profileArgs(): string[] {
-  const dir = process.env['WHARF_BENCH_BROKER_PROFILE_DIR'];
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  const dir = process.env['WHARF_BENCH_BROKER_PROFILE_DIR']
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]
 }
 
 function wharfVersion(): string | undefined {
   try {
-    const pkg: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
-    const version = (pkg as { version?: unknown }).version;
-    return typeof version === 'string' ? version : undefined;
+    const pkg: unknown = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'))
+    const version = (pkg as { version?: unknown }).version
+    return typeof version === 'string' ? version : undefined
   } catch {
-    return undefined;
+    return undefined
   }
 }

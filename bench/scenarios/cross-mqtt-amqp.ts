@@ -1,6 +1,6 @@
-import type { AmqpLatencyConsumerConfig } from '../workers/amqp-latency-consumer.ts';
-import type { MqttRatePublisherConfig } from '../workers/mqtt-rate-publisher.ts';
-import { onFreshQueue, PREFETCH } from './amqp-run.ts';
+import type { AmqpLatencyConsumerConfig } from '../workers/amqp-latency-consumer.ts'
+import type { MqttRatePublisherConfig } from '../workers/mqtt-rate-publisher.ts'
+import { onFreshQueue, PREFETCH } from './amqp-run.ts'
 import {
   CROSS_EXCHANGE,
   CROSS_TOPIC,
@@ -14,13 +14,13 @@ import {
   RECEIVER_SETTLE_MS,
   runCrossPhases,
   targetNotes,
-  type LatencyTarget,
-} from './cross-run.ts';
-import type { Scenario } from './scenario.ts';
-import { AMQP_LATENCY_CONSUMER, MQTT_RATE_PUBLISHER } from './worker-files.ts';
+  type LatencyTarget
+} from './cross-run.ts'
+import type { Scenario } from './scenario.ts'
+import { AMQP_LATENCY_CONSUMER, MQTT_RATE_PUBLISHER } from './worker-files.ts'
 
 /** The queue gets every MQTT topic under bench/cross/ (amq.topic routing key bench.cross.*). */
-const BINDING_KEY = 'bench.cross.#';
+const BINDING_KEY = 'bench.cross.#'
 
 /**
  * MQTT QoS 1 publisher at a fixed rate (TCP) → amq.topic → a durable AMQP queue → an amqplib
@@ -34,23 +34,23 @@ function crossMqttAmqp(name: string, target: LatencyTarget, rateFixed: boolean, 
     summary:
       `MQTT QoS 1 publisher at ${rateFixed ? `${target.ratePerS} msg/s` : 'a fixed rate'} -> amq.topic -> durable AMQP queue -> 1 consumer (manual ack), ` +
       'separate processes: cross-protocol end-to-end p50/p90/p99/max',
-    defaults: (quick) => ({
+    defaults: quick => ({
       messages: NO_MESSAGE_CAP,
       durationS: quick ? quickDurationS : 10,
       ratePerS: quick ? quickRatePerS : target.ratePerS,
       inflight: 100,
       payloadBytes: 64,
       publishers: 1,
-      consumers: 1,
+      consumers: 1
     }),
     fixedSettings: rateFixed ? ['publishers', 'consumers', 'ratePerS'] : ['publishers', 'consumers'],
-    describe: (settings) => `${describeCross(settings, 'QoS 1 messages')}, queue bound with ${BINDING_KEY}, prefetch ${PREFETCH}`,
+    describe: settings => `${describeCross(settings, 'QoS 1 messages')}, queue bound with ${BINDING_KEY}, prefetch ${PREFETCH}`,
     timeoutMs: crossTimeoutMs,
     async run(context) {
-      const { settings } = context;
-      const amqpUrl = context.endpoints.amqpUrl;
-      if (amqpUrl === undefined) throw new Error(`${name}: the broker has no AMQP endpoint`);
-      const hardTimeoutMs = crossTimeoutMs(settings) + 5000;
+      const { settings } = context
+      const amqpUrl = context.endpoints.amqpUrl
+      if (amqpUrl === undefined) throw new Error(`${name}: the broker has no AMQP endpoint`)
+      const hardTimeoutMs = crossTimeoutMs(settings) + 5000
       return onFreshQueue({ ...context, url: amqpUrl }, name, async (group, queue) => {
         const consumer: AmqpLatencyConsumerConfig = {
           url: amqpUrl,
@@ -63,8 +63,8 @@ function crossMqttAmqp(name: string, target: LatencyTarget, rateFixed: boolean, 
           maxSeq: maxSeq(settings),
           rounds: ratePhases(settings).length,
           settleMs: RECEIVER_SETTLE_MS,
-          hardTimeoutMs,
-        };
+          hardTimeoutMs
+        }
         const publisher: MqttRatePublisherConfig = {
           url: context.url,
           clientId: `wharf-bench-${name}-pub-${context.runId}`,
@@ -73,30 +73,30 @@ function crossMqttAmqp(name: string, target: LatencyTarget, rateFixed: boolean, 
           phases: ratePhases(settings),
           inflight: settings.inflight,
           payloadBytes: settings.payloadBytes,
-          hardTimeoutMs,
-        };
+          hardTimeoutMs
+        }
         const { published, received } = await runCrossPhases(
           group,
           { label: 'amqp consumer', file: AMQP_LATENCY_CONSUMER, config: consumer },
           { label: 'mqtt publisher', file: MQTT_RATE_PUBLISHER, config: publisher },
-          ratePhases(settings),
-        );
-        if (published.kind !== 'publisher') throw new Error(`mqtt publisher sent a ${published.kind} result`);
-        const failures: string[] = [];
-        if (received.lost > 0) failures.push(`QoS 1: ${received.lost} acknowledged messages never reached the AMQP consumer`);
-        if (received.duplicates > 0) failures.push(`${received.duplicates} messages delivered to the AMQP consumer more than once`);
-        if (published.acked < published.sent) failures.push(`${published.sent - published.acked} QoS 1 publishes never acknowledged`);
+          ratePhases(settings)
+        )
+        if (published.kind !== 'publisher') throw new Error(`mqtt publisher sent a ${published.kind} result`)
+        const failures: string[] = []
+        if (received.lost > 0) failures.push(`QoS 1: ${received.lost} acknowledged messages never reached the AMQP consumer`)
+        if (received.duplicates > 0) failures.push(`${received.duplicates} messages delivered to the AMQP consumer more than once`)
+        if (published.acked < published.sent) failures.push(`${published.sent - published.acked} QoS 1 publishes never acknowledged`)
         return {
           figures: crossFigures(received, published.sent, published.startMs, published.endMs),
           lost: received.lost,
           duplicates: received.duplicates,
           failures,
-          notes: targetNotes(target, settings, received, published.sent),
-        };
-      });
-    },
-  };
+          notes: targetNotes(target, settings, received, published.sent)
+        }
+      })
+    }
+  }
 }
 
-export const crossMqttAmqp1k: Scenario = crossMqttAmqp('cross-mqtt-amqp', { ratePerS: 1000, p99MsMax: 2 }, false, 500, 2);
-export const crossMqttAmqp10k: Scenario = crossMqttAmqp('cross-mqtt-amqp-10k', { ratePerS: 10_000, p99MsMax: 10 }, true, 10_000, 1);
+export const crossMqttAmqp1k: Scenario = crossMqttAmqp('cross-mqtt-amqp', { ratePerS: 1000, p99MsMax: 2 }, false, 500, 2)
+export const crossMqttAmqp10k: Scenario = crossMqttAmqp('cross-mqtt-amqp-10k', { ratePerS: 10_000, p99MsMax: 10 }, true, 10_000, 1)

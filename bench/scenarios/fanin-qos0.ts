@@ -1,3 +1,3 @@
-import { faninScenario } from './fanin.ts';
+import { faninScenario } from './fanin.ts'
 
-export const faninQos0 = faninScenario(0);
+export const faninQos0 = faninScenario(0)

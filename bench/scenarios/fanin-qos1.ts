@@ -1,3 +1,3 @@
-import { faninScenario } from './fanin.ts';
+import { faninScenario } from './fanin.ts'
 
-export const faninQos1 = faninScenario(1);
+export const faninQos1 = faninScenario(1)

@@ -1,8 +1,8 @@
-import { pubSubOutcome } from './pubsub-figures.ts';
-import { runPubSub } from './pubsub-run.ts';
-import { describeThroughput, type Scenario, type ScenarioSettings } from './scenario.ts';
+import { pubSubOutcome } from './pubsub-figures.ts'
+import { runPubSub } from './pubsub-run.ts'
+import { describeThroughput, type Scenario, type ScenarioSettings } from './scenario.ts'
 
-const PUBLISHERS = 4;
+const PUBLISHERS = 4
 
 export function faninDefaults(quick: boolean): ScenarioSettings {
   return {
@@ -12,13 +12,13 @@ export function faninDefaults(quick: boolean): ScenarioSettings {
     inflight: 100,
     payloadBytes: 64,
     publishers: PUBLISHERS,
-    consumers: 1,
-  };
+    consumers: 1
+  }
 }
 
 /** 4 publisher processes → 1 subscriber on bench/#; QoS 1 uses a persistent session. */
 export function faninScenario(qos: 0 | 1): Scenario {
-  const name = `fanin-qos${qos}`;
+  const name = `fanin-qos${qos}`
   return {
     name,
     protocol: 'mqtt',
@@ -28,8 +28,8 @@ export function faninScenario(qos: 0 | 1): Scenario {
         : `${PUBLISHERS} publishers -> 1 persistent-session subscriber, QoS 1, bounded in flight: PUBACK/s, msg/s received, lost (must be 0), duplicates`,
     defaults: faninDefaults,
     fixedSettings: ['publishers', 'consumers'],
-    describe: (settings) => describeThroughput(settings, qos),
-    timeoutMs: (settings) => settings.durationS * 1000 + 60_000,
+    describe: settings => describeThroughput(settings, qos),
+    timeoutMs: settings => settings.durationS * 1000 + 60_000,
     async run(context) {
       const result = await runPubSub(context, {
         scenario: name,
@@ -38,9 +38,9 @@ export function faninScenario(qos: 0 | 1): Scenario {
         subscriberProcesses: 1,
         clientsPerProcess: 1,
         persistentSession: qos === 1,
-        hardTimeoutMs: this.timeoutMs(context.settings) + 5000,
-      });
-      return pubSubOutcome(result, qos, 'received (msg/s)');
-    },
-  };
+        hardTimeoutMs: this.timeoutMs(context.settings) + 5000
+      })
+      return pubSubOutcome(result, qos, 'received (msg/s)')
+    }
+  }
 }

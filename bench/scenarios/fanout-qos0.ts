@@ -1,3 +1,3 @@
-import { fanoutScenario } from './fanout.ts';
+import { fanoutScenario } from './fanout.ts'
 
-export const fanoutQos0 = fanoutScenario(0);
+export const fanoutQos0 = fanoutScenario(0)

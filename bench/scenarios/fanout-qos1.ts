@@ -1,3 +1,3 @@
-import { fanoutScenario } from './fanout.ts';
+import { fanoutScenario } from './fanout.ts'
 
-export const fanoutQos1 = fanoutScenario(1);
+export const fanoutQos1 = fanoutScenario(1)

@@ -1,18 +1,18 @@
-import type { LatencyConfig } from '../workers/mqtt-latency.ts';
-import { WorkerGroup } from '../workers/worker-process.ts';
-import { ratePerS } from './pubsub-run.ts';
-import type { Figure, Scenario, ScenarioSettings } from './scenario.ts';
-import { MQTT_LATENCY } from './worker-files.ts';
+import type { LatencyConfig } from '../workers/mqtt-latency.ts'
+import { WorkerGroup } from '../workers/worker-process.ts'
+import { ratePerS } from './pubsub-run.ts'
+import type { Figure, Scenario, ScenarioSettings } from './scenario.ts'
+import { MQTT_LATENCY } from './worker-files.ts'
 
 /** --messages only caps the count; by default it is rate × duration. */
-const NO_MESSAGE_CAP = 100_000_000;
+const NO_MESSAGE_CAP = 100_000_000
 
 /** One unmeasured second at the same rate first (at most 2,000 messages). */
-const WARMUP_S = 1;
-const WARMUP_MESSAGES_MAX = 2000;
+const WARMUP_S = 1
+const WARMUP_MESSAGES_MAX = 2000
 
 function messageCount(settings: ScenarioSettings): number {
-  return Math.max(1, Math.min(settings.messages, Math.round(settings.ratePerS * settings.durationS)));
+  return Math.max(1, Math.min(settings.messages, Math.round(settings.ratePerS * settings.durationS)))
 }
 
 /** One publisher at a fixed rate and one subscriber in the same process, QoS 1: end-to-end latency. */
@@ -20,24 +20,24 @@ export const latencyQos1: Scenario = {
   name: 'latency-qos1',
   protocol: 'mqtt',
   summary: '1 publisher at a fixed rate -> 1 subscriber (same process), QoS 1: end-to-end latency p50/p90/p99/max',
-  defaults: (quick) => ({
+  defaults: quick => ({
     messages: NO_MESSAGE_CAP,
     durationS: quick ? 2 : 10,
     ratePerS: quick ? 500 : 1000,
     inflight: 100,
     payloadBytes: 64,
     publishers: 1,
-    consumers: 1,
+    consumers: 1
   }),
   fixedSettings: ['publishers', 'consumers'],
-  describe: (settings) =>
+  describe: settings =>
     `${settings.ratePerS} msg/s for ${settings.durationS} s (${messageCount(settings)} messages) after ${WARMUP_S} s unmeasured, ` +
     `at most ${settings.inflight} in flight, ${settings.payloadBytes}-byte payloads`,
-  timeoutMs: (settings) => (messageCount(settings) / settings.ratePerS + WARMUP_S) * 1000 + 45_000,
+  timeoutMs: settings => (messageCount(settings) / settings.ratePerS + WARMUP_S) * 1000 + 45_000,
   async run(context) {
-    const { settings } = context;
-    const messages = messageCount(settings);
-    const group = new WorkerGroup(context.signal);
+    const { settings } = context
+    const messages = messageCount(settings)
+    const group = new WorkerGroup(context.signal)
     try {
       const config: LatencyConfig = {
         url: context.url,
@@ -49,23 +49,23 @@ export const latencyQos1: Scenario = {
         inflight: settings.inflight,
         payloadBytes: settings.payloadBytes,
         settleMs: 5000,
-        hardTimeoutMs: this.timeoutMs(settings) + 5000,
-      };
-      const worker = group.spawn('latency worker', MQTT_LATENCY, config);
-      await worker.next('ready');
-      worker.send({ type: 'start' });
-      const { result } = await worker.next('result');
-      await group.stopAll();
-      if (result.kind !== 'latency') throw new Error(`latency worker sent a ${result.kind} result`);
-      const { latencyMs, counts } = result;
+        hardTimeoutMs: this.timeoutMs(settings) + 5000
+      }
+      const worker = group.spawn('latency worker', MQTT_LATENCY, config)
+      await worker.next('ready')
+      worker.send({ type: 'start' })
+      const { result } = await worker.next('result')
+      await group.stopAll()
+      if (result.kind !== 'latency') throw new Error(`latency worker sent a ${result.kind} result`)
+      const { latencyMs, counts } = result
       const ms = (key: string, label: string, value: number, headline = false): Figure => ({
         key,
         label,
         value,
         unit: 'ms',
         better: 'lower',
-        ...(headline ? { headline } : {}),
-      });
+        ...(headline ? { headline } : {})
+      })
       const figures: Figure[] = [
         ms('p50', 'latency p50', latencyMs.p50, true),
         ms('p90', 'latency p90', latencyMs.p90),
@@ -77,18 +77,18 @@ export const latencyQos1: Scenario = {
           label: 'achieved rate (msg/s)',
           value: ratePerS(result.sent, result.sendStartMs, result.sendEndMs),
           unit: 'msg/s',
-          better: 'none',
+          better: 'none'
         },
         { key: 'sent', label: 'sent', value: result.sent, unit: 'count', better: 'none' },
         { key: 'lost', label: 'lost', value: counts.lost, unit: 'count', better: 'lower' },
-        { key: 'duplicates', label: 'duplicates', value: counts.duplicates, unit: 'count', better: 'lower' },
-      ];
-      const failures: string[] = [];
-      if (counts.lost > 0) failures.push(`QoS 1: ${counts.lost} messages never delivered`);
-      if (result.acked < result.sent) failures.push(`${result.sent - result.acked} publishes never acknowledged`);
-      return { figures, lost: counts.lost, duplicates: counts.duplicates, failures, notes: [] };
+        { key: 'duplicates', label: 'duplicates', value: counts.duplicates, unit: 'count', better: 'lower' }
+      ]
+      const failures: string[] = []
+      if (counts.lost > 0) failures.push(`QoS 1: ${counts.lost} messages never delivered`)
+      if (result.acked < result.sent) failures.push(`${result.sent - result.acked} publishes never acknowledged`)
+      return { figures, lost: counts.lost, duplicates: counts.duplicates, failures, notes: [] }
     } finally {
-      await group.dispose();
+      await group.dispose()
     }
-  },
-};
+  }
+}

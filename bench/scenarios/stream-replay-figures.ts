@@ -1,13 +1,12 @@
-import type { ProcessMemory } from '../brokers/process-memory.ts';
-import type { StreamPublishResult, StreamReplayResult } from '../workers/stream-replay-messages.ts';
-import { countFigure, msFigure } from './amqp-run.ts';
-import type { Figure } from './scenario.ts';
-import { replayRatePerS } from './stream-replay-phases.ts';
-import type { TieredReplay } from './stream-replay-tiered.ts';
+import type { StreamPublishResult, StreamReplayResult } from '../workers/stream-replay-messages.ts'
+import { countFigure, msFigure } from './amqp-run.ts'
+import type { Figure } from './scenario.ts'
+import { replayRatePerS } from './stream-replay-phases.ts'
+import type { TieredReplay } from './stream-replay-tiered.ts'
 
 /** The issue's target: cold replay at least this fraction of hot replay, S3 on loopback. */
-export const COLD_TO_HOT_TARGET = 0.5;
-const MB = 1024 * 1024;
+export const COLD_TO_HOT_TARGET = 0.5
+const MB = 1024 * 1024
 
 const rate = (key: string, label: string, value: number, headline = false): Figure => ({
   key,
@@ -15,19 +14,19 @@ const rate = (key: string, label: string, value: number, headline = false): Figu
   value,
   unit: 'msg/s',
   better: 'higher',
-  ...(headline ? { headline } : {}),
-});
-const percent = (key: string, label: string, value: number, better: 'higher' | 'lower'): Figure => ({ key, label, value: value * 100, unit: '%', better });
+  ...(headline ? { headline } : {})
+})
+const percent = (key: string, label: string, value: number, better: 'higher' | 'lower'): Figure => ({ key, label, value: value * 100, unit: '%', better })
 const megabytes = (key: string, label: string, bytes: number | undefined): Figure[] =>
-  bytes === undefined ? [] : [{ key, label, value: bytes / MB, unit: 'MB', better: 'lower' }];
+  bytes === undefined ? [] : [{ key, label, value: bytes / MB, unit: 'MB', better: 'lower' }]
 
 export function publishFigures(published: StreamPublishResult): Figure[] {
-  const seconds = Math.max((published.endMs - published.startMs) / 1000, 0.001);
+  const seconds = Math.max((published.endMs - published.startMs) / 1000, 0.001)
   return [
     countFigure('messages', 'messages', published.confirmed),
     countFigure('payloadBytes', 'payload bytes', published.payloadBytes),
-    rate('publishRate', 'publish confirmed (msg/s)', published.confirmed / seconds),
-  ];
+    rate('publishRate', 'publish confirmed (msg/s)', published.confirmed / seconds)
+  ]
 }
 
 export function replayFigures(r: StreamReplayResult, tier: 'hot' | 'cold', published: number): Figure[] {
@@ -37,21 +36,21 @@ export function replayFigures(r: StreamReplayResult, tier: 'hot' | 'cold', publi
     countFigure(`${tier}Delivered`, `${tier} replay: delivered`, r.received),
     countFigure(`${tier}Lost`, `${tier} replay: lost`, published - r.unique, 'lower'),
     countFigure(`${tier}OutOfOrder`, `${tier} replay: out of order`, r.outOfOrder, 'lower'),
-    countFigure(`${tier}Corrupt`, `${tier} replay: payload altered`, r.corrupt, 'lower'),
-  ];
+    countFigure(`${tier}Corrupt`, `${tier} replay: payload altered`, r.corrupt, 'lower')
+  ]
 }
 
 /** Broker CPU µs per replayed message: its own cost, apart from what else loaded the machine's cores. */
 function cpuPerMessage(key: string, label: string, cpuMs: number | undefined, messages: number): Figure[] {
-  return cpuMs === undefined || messages === 0 ? [] : [{ key, label, value: (cpuMs * 1000) / messages, unit: 'µs', better: 'lower' }];
+  return cpuMs === undefined || messages === 0 ? [] : [{ key, label, value: (cpuMs * 1000) / messages, unit: 'µs', better: 'lower' }]
 }
 
 /** Everything the Wharf run measures beyond the publish and the two replays' rates. */
 export function tieredFigures(run: TieredReplay): Figure[] {
-  const { published, hotTiering, offloaded, coldTiering, bucket } = run;
-  const cold = replayRatePerS(run.cold);
-  const hot = replayRatePerS(run.hot);
-  const delta = (after: number, before: number): number => after - before;
+  const { published, hotTiering, offloaded, coldTiering, bucket } = run
+  const cold = replayRatePerS(run.cold)
+  const hot = replayRatePerS(run.hot)
+  const delta = (after: number, before: number): number => after - before
   return [
     ...cpuPerMessage('hotCpuPerMsg', 'hot replay: broker CPU per message (µs)', run.hotCpuMs, run.hot.unique),
     ...cpuPerMessage('coldCpuPerMsg', 'cold replay: broker CPU per message (µs)', run.coldCpuMs, run.cold.unique),
@@ -71,22 +70,22 @@ export function tieredFigures(run: TieredReplay): Figure[] {
     ...megabytes('hotRss', 'hot broker rss after replay', run.hotMemory?.rssBytes),
     ...megabytes('hotRssPeak', 'hot broker rss peak', run.hotMemory?.peakRssBytes),
     ...megabytes('coldRss', 'cold broker rss after replay', run.coldMemory?.rssBytes),
-    ...megabytes('coldRssPeak', 'cold broker rss peak', run.coldMemory?.peakRssBytes),
-  ];
+    ...megabytes('coldRssPeak', 'cold broker rss peak', run.coldMemory?.peakRssBytes)
+  ]
 }
 
 /** The figures in words with their decimals (the table rounds), and the issue's target as met or MISSED. */
 export function tieredNotes(run: TieredReplay): string[] {
-  const hot = replayRatePerS(run.hot);
-  const cold = replayRatePerS(run.cold);
-  const ratio = hot === 0 ? 0 : cold / hot;
-  const stored = run.published.payloadBytes === 0 ? 0 : run.bucket.bytes / run.published.payloadBytes;
-  const perMessage = run.published.confirmed === 0 ? 0 : run.bucket.bytes / run.published.confirmed;
+  const hot = replayRatePerS(run.hot)
+  const cold = replayRatePerS(run.cold)
+  const ratio = hot === 0 ? 0 : cold / hot
+  const stored = run.published.payloadBytes === 0 ? 0 : run.bucket.bytes / run.published.payloadBytes
+  const perMessage = run.published.confirmed === 0 ? 0 : run.bucket.bytes / run.published.confirmed
   return [
     `object store: ${run.bucket.objects} objects, ${run.bucket.bytes} bytes = ${stored.toFixed(3)} stored bytes per payload byte ` +
       `(${perMessage.toFixed(1)} bytes per message; payloads are incompressible random bytes)`,
     `target cold replay >= ${COLD_TO_HOT_TARGET}x hot: ${ratio >= COLD_TO_HOT_TARGET ? 'met' : 'MISSED'} (${ratio.toFixed(2)}x: ` +
       `cold ${Math.round(cold)} msg/s, hot ${Math.round(hot)} msg/s)`,
-    "the 'broker rss at end/peak' rows are the idle Wharf the harness started; the scenario measures Wharfs of its own (the hot/cold broker rss rows)",
-  ];
+    "the 'broker rss at end/peak' rows are the idle Wharf the harness started; the scenario measures Wharfs of its own (the hot/cold broker rss rows)"
+  ]
 }

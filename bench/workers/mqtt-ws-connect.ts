@@ -1,25 +1,25 @@
-import type { Duplex } from 'node:stream';
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream'
+import { connectAsync, type MqttClient } from 'mqtt'
 
-type WritevChunks = Array<{ chunk: Buffer | string }>;
-type WriteCallback = (err?: Error | null) => void;
+type WritevChunks = Array<{ chunk: Buffer | string }>
+type WriteCallback = (err?: Error | null) => void
 
 /** mqtt.js calls its debug logger several times per packet. */
-const noLog = (): void => {};
+const noLog = (): void => {}
 
 /**
  * MQTT 3.1.1 over WebSocket with mqtt.js's own Node transport (the `ws` package, subprotocol
  * "mqtt", TCP_NODELAY set by ws), never reconnecting behind the harness's back.
  */
 export async function connectWsClient(url: string, clientId: string, clean: boolean): Promise<MqttClient> {
-  let client: MqttClient;
+  let client: MqttClient
   try {
-    client = await connectAsync(url, { protocolVersion: 4, clientId, clean, reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60, log: noLog }, false);
+    client = await connectAsync(url, { protocolVersion: 4, clientId, clean, reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60, log: noLog }, false)
   } catch (err) {
-    throw new Error(`${clientId}: connect ${url}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${clientId}: connect ${url}: ${err instanceof Error ? err.message : String(err)}`)
   }
-  coalesceFrames(client.stream as unknown as Duplex);
-  return client;
+  coalesceFrames(client.stream as unknown as Duplex)
+  return client
 }
 
 /**
@@ -29,11 +29,11 @@ export async function connectWsClient(url: string, clientId: string, clean: bool
  */
 function coalesceFrames(stream: Duplex): void {
   const hooks = stream as unknown as {
-    _write(chunk: Buffer, encoding: string, callback: WriteCallback): void;
-    _writev?: (chunks: WritevChunks, callback: WriteCallback) => void;
-  };
+    _write(chunk: Buffer, encoding: string, callback: WriteCallback): void
+    _writev?: (chunks: WritevChunks, callback: WriteCallback) => void
+  }
   hooks._writev = (chunks, callback) => {
-    const buffers = chunks.map(({ chunk }) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
-    hooks._write(Buffer.concat(buffers), 'buffer', callback);
-  };
+    const buffers = chunks.map(({ chunk }) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk))
+    hooks._write(Buffer.concat(buffers), 'buffer', callback)
+  }
 }

@@ -4,11 +4,11 @@
  * messages. Each phase has its own publisher id, so the receiver tells them apart.
  */
 export interface RatePhase {
-  readonly publisherId: number;
-  readonly messages: number;
+  readonly publisherId: number
+  readonly messages: number
   /** Publishing stops after this long even if not all messages went (then waits for the acks). */
-  readonly sendCapMs: number;
+  readonly sendCapMs: number
 }
 
-export const MEASURED_PUBLISHER_ID = 0;
-export const WARMUP_PUBLISHER_ID = 1;
+export const MEASURED_PUBLISHER_ID = 0
+export const WARMUP_PUBLISHER_ID = 1

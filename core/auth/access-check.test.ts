@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { expandTopicVariables, resourceAllowed, resourceRefusal, topicAllowed, topicRefusal, vhostRefusal } from './access-check.ts'
 import { permissionRegexProblem } from './permission-regex.ts'
 
-const perms = (configure: string, write: string, read: string): { configure: string, write: string, read: string } => ({ configure, write, read })
+const perms = (configure: string, write: string, read: string): { configure: string; write: string; read: string } => ({ configure, write, read })
 
 describe('resource permissions', () => {
   test('no permissions in the vhost: nothing is allowed', () => {

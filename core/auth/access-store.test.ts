@@ -17,10 +17,21 @@ describe('access store', () => {
   let dir: string
   let sqlite: SqliteStore
   let access: AccessStore
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'wharf-access-')); sqlite = open(dir); access = new AccessStore(sqlite) })
-  afterEach(() => { sqlite.close(); rmSync(dir, { recursive: true, force: true }) })
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wharf-access-'))
+    sqlite = open(dir)
+    access = new AccessStore(sqlite)
+  })
+  afterEach(() => {
+    sqlite.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
 
-  const reopen = (): AccessStore => { sqlite.close(); sqlite = open(dir); return new AccessStore(sqlite) }
+  const reopen = (): AccessStore => {
+    sqlite.close()
+    sqlite = open(dir)
+    return new AccessStore(sqlite)
+  }
 
   test('users, vhosts, permissions and topic permissions survive a reopen', async () => {
     await access.addVhost('/')
@@ -61,8 +72,12 @@ describe('access store', () => {
     const deleted: string[] = []
     access.addVhostListener({
       vhostAdded: () => {},
-      vhostDeleting: name => { if (name === '/') throw new Error("vhost '/' is the MQTT vhost") },
-      vhostDeleted: async name => { deleted.push(name) }
+      vhostDeleting: name => {
+        if (name === '/') throw new Error("vhost '/' is the MQTT vhost")
+      },
+      vhostDeleted: async name => {
+        deleted.push(name)
+      }
     })
     await assert.rejects(access.deleteVhost('/'), /MQTT vhost/)
     assert.equal(access.hasVhost('/'), true)
@@ -81,7 +96,10 @@ describe('access store', () => {
     await access.putUser({ name: 'u', passwordHash: hash, scramSha256: null, tags: [] })
     await assert.rejects(access.setPermissions('nobody', '/', { configure: '', write: '', read: '' }), /no user 'nobody'/)
     await assert.rejects(access.setPermissions('u', 'nope', { configure: '', write: '', read: '' }), /no vhost 'nope'/)
-    await assert.rejects(access.setPermissions('u', '/', { configure: '(', write: '', read: '' }), /configure permission '\(' is not a valid regular expression/)
+    await assert.rejects(
+      access.setPermissions('u', '/', { configure: '(', write: '', read: '' }),
+      /configure permission '\(' is not a valid regular expression/
+    )
     await assert.rejects(access.setTopicPermission('u', '/', { exchange: 'amq.topic', write: '[', read: '' }), /write permission '\[' is not a valid/)
     await assert.rejects(access.putUser({ name: 'v', passwordHash: hash, scramSha256: null, tags: ['root' as never] }), /unknown user tag 'root'/)
   })
@@ -112,9 +130,12 @@ describe('access control: logins and guest', () => {
     await store.addVhost('/')
     await store.putUser({ name: 'alice', passwordHash: hash, scramSha256: null, tags: [] })
   })
-  afterEach(() => { sqlite.close(); rmSync(dir, { recursive: true, force: true }) })
+  afterEach(() => {
+    sqlite.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
 
-  test('a stored user logs in with its password; others are refused with RabbitMQ\'s words', async () => {
+  test("a stored user logs in with its password; others are refused with RabbitMQ's words", async () => {
     const ac = new AccessControl({ store, guestEnabled: true })
     const ok = await ac.login('alice', 'secret', '10.0.0.1')
     assert.ok(ok.ok && ok.principal.username === 'alice')

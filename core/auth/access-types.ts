@@ -9,7 +9,7 @@ export type ResourceKind = 'exchange' | 'queue'
 
 /** Management tags: what a user may do through the admin API (RabbitMQ's set). */
 export const userTags = ['administrator', 'monitoring', 'policymaker', 'management'] as const
-export type UserTag = typeof userTags[number]
+export type UserTag = (typeof userTags)[number]
 
 export interface StoredUser {
   readonly name: string
@@ -47,9 +47,9 @@ export interface Principal {
   readonly username: string | null
   readonly tags: readonly UserTag[]
   /** The user's permissions in the vhost; undefined: no access to it at all. */
-  permissions (vhost: string): VhostPermissions | undefined
+  permissions(vhost: string): VhostPermissions | undefined
   /** The topic permission for the exchange; undefined: the exchange's routing keys are not restricted. */
-  topicPermission (vhost: string, exchange: string): TopicPermission | undefined
+  topicPermission(vhost: string, exchange: string): TopicPermission | undefined
 }
 
 /** Full access, as RabbitMQ's `set_permissions ".*" ".*" ".*"`. */

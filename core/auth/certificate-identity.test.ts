@@ -23,5 +23,8 @@ test('the SAN: the first DNS name, else the first e-mail address, else the first
 })
 
 test("Node's quoted SAN values (a comma inside a name) are unquoted", () => {
-  assert.deepEqual(parseSubjectAltName('DNS:"a,b.example", IP Address:10.0.0.1'), [{ kind: 'DNS', value: 'a,b.example' }, { kind: 'IP Address', value: '10.0.0.1' }])
+  assert.deepEqual(parseSubjectAltName('DNS:"a,b.example", IP Address:10.0.0.1'), [
+    { kind: 'DNS', value: 'a,b.example' },
+    { kind: 'IP Address', value: '10.0.0.1' }
+  ])
 })

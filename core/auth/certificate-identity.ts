@@ -13,7 +13,7 @@ export interface CertificateIdentity {
 }
 
 /** The identity, or null when the certificate has none of that kind. */
-export function certificateUsername (cert: PeerCertificate | Record<string, never> | null | undefined, from: CertificateIdentitySource): string | null {
+export function certificateUsername(cert: PeerCertificate | Record<string, never> | null | undefined, from: CertificateIdentitySource): string | null {
   if (cert === null || cert === undefined || !('subject' in cert)) return null
   if (from === 'commonName') {
     const cn = (cert.subject as unknown as Record<string, string | string[] | undefined>).CN
@@ -29,14 +29,18 @@ export function certificateUsername (cert: PeerCertificate | Record<string, neve
 }
 
 /** Node's subjectaltname text, e.g. `DNS:a.example, email:x@y, URI:spiffe://t/w`; quoted values as Node writes them. */
-export function parseSubjectAltName (text: string): Array<{ kind: string, value: string }> {
-  const out: Array<{ kind: string, value: string }> = []
+export function parseSubjectAltName(text: string): Array<{ kind: string; value: string }> {
+  const out: Array<{ kind: string; value: string }> = []
   const re = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:,\s*|$)/g
   for (const m of text.matchAll(re)) {
     const kind = (m[1] as string).trim()
     let value = m[2] as string
     if (value.startsWith('"')) {
-      try { value = JSON.parse(value) as string } catch { continue }
+      try {
+        value = JSON.parse(value) as string
+      } catch {
+        continue
+      }
     }
     out.push({ kind, value })
   }

@@ -19,22 +19,35 @@ const saltBytesMin = 8
 const keyBytesMin = 16
 const keyBytesMax = 64
 
-interface ScryptHash { N: number, r: number, p: number, salt: Buffer, hash: Buffer }
+interface ScryptHash {
+  N: number
+  r: number
+  p: number
+  salt: Buffer
+  hash: Buffer
+}
 
 /**
  * What a login of a user that does not exist is checked against: a hash with the parameters
  * `wharf passwd` uses, which no password matches, so that login costs what a known user's does.
  */
-export const UNKNOWN_USER_HASH = ['scrypt', costN, blockSizeR, parallelP, randomBytes(saltBytes).toString('base64'), randomBytes(keyBytes).toString('base64')].join('$')
+export const UNKNOWN_USER_HASH = [
+  'scrypt',
+  costN,
+  blockSizeR,
+  parallelP,
+  randomBytes(saltBytes).toString('base64'),
+  randomBytes(keyBytes).toString('base64')
+].join('$')
 
-export function hashPassword (password: string): string {
+export function hashPassword(password: string): string {
   const salt = randomBytes(saltBytes)
   const hash = derive(password, { N: costN, r: blockSizeR, p: parallelP, salt }, keyBytes)
   return ['scrypt', costN, blockSizeR, parallelP, salt.toString('base64'), hash.toString('base64')].join('$')
 }
 
 /** Constant-time comparison; a malformed or unsupported hash never matches. */
-export function verifyPassword (password: string, encoded: string): boolean {
+export function verifyPassword(password: string, encoded: string): boolean {
   if (isRabbitStoredHash(encoded)) return verifyRabbitHash(password, encoded)
   const parsed = parsePasswordHash(encoded)
   if (!parsed) return false
@@ -49,7 +62,7 @@ export function verifyPassword (password: string, encoded: string): boolean {
  * verifyPassword on libuv's thread pool: one scrypt costs ~30 ms of CPU, which must not stall the
  * event loop for every other connection while a device authenticates.
  */
-export function verifyPasswordAsync (password: string, encoded: string): Promise<boolean> {
+export function verifyPasswordAsync(password: string, encoded: string): Promise<boolean> {
   if (isRabbitStoredHash(encoded)) return Promise.resolve(verifyRabbitHash(password, encoded))
   const parsed = parsePasswordHash(encoded)
   if (!parsed) return Promise.resolve(false)
@@ -62,21 +75,21 @@ export function verifyPasswordAsync (password: string, encoded: string): Promise
 }
 
 /** True if `s` is a well-formed scrypt hash within the supported parameter bounds, or a stored RabbitMQ hash. */
-export function isPasswordHash (s: unknown): boolean {
+export function isPasswordHash(s: unknown): boolean {
   return typeof s === 'string' && (parsePasswordHash(s) !== null || isRabbitStoredHash(s))
 }
 
-function derive (password: string, params: Omit<ScryptHash, 'hash'>, length: number): Buffer {
+function derive(password: string, params: Omit<ScryptHash, 'hash'>, length: number): Buffer {
   const { N, r, p, salt } = params
   return scryptSync(password, salt, length, { N, r, p, maxmem: memoryBytes(N, r) + 1024 * 1024 })
 }
 
 // scrypt needs about 128 * N * r bytes.
-function memoryBytes (N: number, r: number): number {
+function memoryBytes(N: number, r: number): number {
   return 128 * N * r
 }
 
-function parsePasswordHash (encoded: string): ScryptHash | null {
+function parsePasswordHash(encoded: string): ScryptHash | null {
   const parts = encoded.split('$')
   if (parts.length !== 6 || parts[0] !== 'scrypt') return null
   const N = parseDecimal(parts[1])
@@ -93,7 +106,7 @@ function parsePasswordHash (encoded: string): ScryptHash | null {
   return { N, r, p, salt, hash }
 }
 
-function parseDecimal (s: string | undefined): number | null {
+function parseDecimal(s: string | undefined): number | null {
   if (s === undefined || !/^[1-9][0-9]{0,8}$/.test(s)) return null
   return Number(s)
 }

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { hashPassword } from './password-hash.ts'
 import { PasswordVerifier } from './password-verifier.ts'
 
-async function timed<T> (fn: () => Promise<T>): Promise<{ value: T, ms: number }> {
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const start = performance.now()
   const value = await fn()
   return { value, ms: performance.now() - start }

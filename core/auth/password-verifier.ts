@@ -21,10 +21,10 @@ export class PasswordVerifier {
   readonly stats: VerifierStats = { hits: 0, scrypts: 0 }
 
   /** entriesMax users are remembered at most (least recently used forgotten first); 0 remembers none. */
-  constructor (private readonly entriesMax: number) {}
+  constructor(private readonly entriesMax: number) {}
 
   /** True when `password` is the one `encodedHash` was made from; encodedHash undefined = no such user. */
-  async verify (username: string, password: string, encodedHash: string | undefined): Promise<boolean> {
+  async verify(username: string, password: string, encodedHash: string | undefined): Promise<boolean> {
     if (encodedHash === undefined) {
       this.stats.scrypts++
       await verifyPasswordAsync(password, UNKNOWN_USER_HASH)
@@ -45,13 +45,15 @@ export class PasswordVerifier {
   }
 
   /** Forget a user (deleted, or its password changed): its next login runs scrypt. */
-  forget (username: string): void {
+  forget(username: string): void {
     this.remembered.delete(username)
   }
 
-  get size (): number { return this.remembered.size }
+  get size(): number {
+    return this.remembered.size
+  }
 
-  private remember (username: string, mac: Buffer): void {
+  private remember(username: string, mac: Buffer): void {
     if (this.entriesMax === 0) return
     this.remembered.delete(username)
     this.remembered.set(username, mac)
@@ -61,7 +63,7 @@ export class PasswordVerifier {
     }
   }
 
-  private mac (encodedHash: string, password: string): Buffer {
+  private mac(encodedHash: string, password: string): Buffer {
     return createHmac('sha256', this.key).update(encodedHash).update('\0').update(password, 'utf8').digest()
   }
 }

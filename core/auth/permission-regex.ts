@@ -7,7 +7,7 @@ const cache = new Map<string, RegExp | null>()
 /** Matches nothing; what an invalid regex (which validation refuses before it is stored) compiles to. */
 export const matchNothing = '(?!)'
 
-export function compilePermission (source: string): RegExp | null {
+export function compilePermission(source: string): RegExp | null {
   const cached = cache.get(source)
   if (cached !== undefined) return cached
   let re: RegExp | null
@@ -22,12 +22,12 @@ export function compilePermission (source: string): RegExp | null {
   return re
 }
 
-export function permissionMatches (source: string, name: string): boolean {
+export function permissionMatches(source: string, name: string): boolean {
   return compilePermission(source)?.test(name) === true
 }
 
 /** Why a permission regex is refused (it does not compile), or null. For config and API validation. */
-export function permissionRegexProblem (source: string): string | null {
+export function permissionRegexProblem(source: string): string | null {
   try {
     void new RegExp(source)
     return null

@@ -15,21 +15,21 @@ export type RabbitHashingAlgorithm = keyof typeof digests
 
 const saltBytes = 4
 
-export function isRabbitHashingAlgorithm (name: unknown): name is RabbitHashingAlgorithm {
+export function isRabbitHashingAlgorithm(name: unknown): name is RabbitHashingAlgorithm {
   return typeof name === 'string' && Object.hasOwn(digests, name)
 }
 
 /** The stored form of a RabbitMQ password_hash, or null when it is not one of that algorithm. */
-export function rabbitStoredHash (algorithm: RabbitHashingAlgorithm, passwordHash: string): string | null {
+export function rabbitStoredHash(algorithm: RabbitHashingAlgorithm, passwordHash: string): string | null {
   const stored = `${algorithm}$${passwordHash}`
   return parseRabbitHash(stored) === null ? null : stored
 }
 
-export function isRabbitStoredHash (s: string): boolean {
+export function isRabbitStoredHash(s: string): boolean {
   return parseRabbitHash(s) !== null
 }
 
-export function verifyRabbitHash (password: string, stored: string): boolean {
+export function verifyRabbitHash(password: string, stored: string): boolean {
   const parsed = parseRabbitHash(stored)
   if (parsed === null) return false
   const derived = digest(parsed.algorithm, parsed.salt, password)
@@ -37,15 +37,15 @@ export function verifyRabbitHash (password: string, stored: string): boolean {
 }
 
 /** A hash as RabbitMQ makes it (tests, and what rabbitmqctl hash_password prints). */
-export function rabbitHash (password: string, algorithm: RabbitHashingAlgorithm = 'rabbit_password_hashing_sha256', salt = randomBytes(saltBytes)): string {
+export function rabbitHash(password: string, algorithm: RabbitHashingAlgorithm = 'rabbit_password_hashing_sha256', salt = randomBytes(saltBytes)): string {
   return Buffer.concat([salt, digest(algorithm, salt, password)]).toString('base64')
 }
 
-function digest (algorithm: RabbitHashingAlgorithm, salt: Buffer, password: string): Buffer {
+function digest(algorithm: RabbitHashingAlgorithm, salt: Buffer, password: string): Buffer {
   return createHash(digests[algorithm]).update(salt).update(password, 'utf8').digest()
 }
 
-function parseRabbitHash (stored: string): { algorithm: RabbitHashingAlgorithm, salt: Buffer, hash: Buffer } | null {
+function parseRabbitHash(stored: string): { algorithm: RabbitHashingAlgorithm; salt: Buffer; hash: Buffer } | null {
   const dollar = stored.indexOf('$')
   if (dollar < 0) return null
   const algorithm = stored.slice(0, dollar)

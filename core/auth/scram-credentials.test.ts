@@ -1,8 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import {
-  formatScramCredentials, isScramCredentials, newScramCredentials, parseScramCredentials, scramCredentialsFor
-} from './scram-credentials.ts'
+import { formatScramCredentials, isScramCredentials, newScramCredentials, parseScramCredentials, scramCredentialsFor } from './scram-credentials.ts'
 
 // RFC 7677 §3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations. The keys
 // were computed apart from this code (Python hashlib); scram-sha-256.test.ts replays the RFC's exchange.

@@ -28,7 +28,7 @@ const prefix = 'SCRAM-SHA-256$'
  * SASLprep, which is the identity for printable ASCII; a non-ASCII password may not match a client
  * that normalizes it.
  */
-export function scramCredentialsFor (password: string, salt: Buffer, iterations: number): ScramCredentials {
+export function scramCredentialsFor(password: string, salt: Buffer, iterations: number): ScramCredentials {
   const saltedPassword = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, keyBytes, 'sha256')
   const clientKey = hmacSha256(saltedPassword, 'Client Key')
   return {
@@ -40,16 +40,16 @@ export function scramCredentialsFor (password: string, salt: Buffer, iterations:
 }
 
 /** Fresh credentials with a random salt, as `wharf passwd --scram` prints them. */
-export function newScramCredentials (password: string, iterations = scramIterationsDefault): ScramCredentials {
+export function newScramCredentials(password: string, iterations = scramIterationsDefault): ScramCredentials {
   return scramCredentialsFor(password, randomBytes(scramSaltBytes), iterations)
 }
 
-export function formatScramCredentials (c: ScramCredentials): string {
+export function formatScramCredentials(c: ScramCredentials): string {
   return `${prefix}${c.iterations}:${c.salt.toString('base64')}$${c.storedKey.toString('base64')}:${c.serverKey.toString('base64')}`
 }
 
 /** The RFC 5803 string parsed; null when malformed or outside the supported bounds (never throws). */
-export function parseScramCredentials (encoded: string): ScramCredentials | null {
+export function parseScramCredentials(encoded: string): ScramCredentials | null {
   if (!encoded.startsWith(prefix)) return null
   const parts = encoded.slice(prefix.length).split('$')
   if (parts.length !== 2) return null
@@ -67,14 +67,14 @@ export function parseScramCredentials (encoded: string): ScramCredentials | null
   return { iterations, salt, storedKey, serverKey }
 }
 
-export function isScramCredentials (s: unknown): boolean {
+export function isScramCredentials(s: unknown): boolean {
   return typeof s === 'string' && parseScramCredentials(s) !== null
 }
 
-export function hmacSha256 (key: Buffer, data: string | Buffer): Buffer {
+export function hmacSha256(key: Buffer, data: string | Buffer): Buffer {
   return createHmac('sha256', key).update(data).digest()
 }
 
-export function sha256 (data: Buffer): Buffer {
+export function sha256(data: Buffer): Buffer {
   return createHash('sha256').update(data).digest()
 }

@@ -12,7 +12,7 @@ import { seedDefinitions, type Definitions } from './seed-definitions.ts'
 const open = (dir: string): SqliteStore => SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
 const full = { configure: '.*', write: '.*', read: '.*' }
 
-function defs (over: Partial<Definitions> = {}): Definitions {
+function defs(over: Partial<Definitions> = {}): Definitions {
   return {
     vhosts: ['/'],
     users: [{ name: 'alice', passwordHash: 'hash-1', scramSha256: null, tags: [] }],
@@ -25,11 +25,17 @@ function defs (over: Partial<Definitions> = {}): Definitions {
 describe('seeding the store from the configuration file', () => {
   let dir: string
   let sqlite: SqliteStore
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'wharf-seed-')); sqlite = open(dir) })
-  afterEach(() => { sqlite.close(); rmSync(dir, { recursive: true, force: true }) })
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wharf-seed-'))
+    sqlite = open(dir)
+  })
+  afterEach(() => {
+    sqlite.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
 
   /** A restart: the store reopened, then seeded with the file's definitions. */
-  async function start (d: Definitions): Promise<AccessStore> {
+  async function start(d: Definitions): Promise<AccessStore> {
     sqlite.close()
     sqlite = open(dir)
     const access = new AccessStore(sqlite)

@@ -28,7 +28,7 @@ interface Entry {
   readonly key: string
   readonly digest: string
   /** Applies the definition; false when it cannot be applied now. */
-  apply (): Promise<boolean>
+  apply(): Promise<boolean>
   /** Applied even when unchanged, because something it belongs to was created now. */
   dependsOn: string[]
 }
@@ -36,9 +36,9 @@ interface Entry {
 // Applied in this order, deleted in the reverse one: a permission needs its user and vhost.
 const kinds: readonly Kind[] = ['vhost', 'user', 'permission', 'topic-permission']
 
-export async function seedDefinitions (access: AccessStore, store: SqliteStore, defs: Definitions): Promise<SeedReport> {
+export async function seedDefinitions(access: AccessStore, store: SqliteStore, defs: Definitions): Promise<SeedReport> {
   const previous = new Map<string, string>()
-  for (const r of store.db.prepare('SELECT kind, key, digest FROM auth_seeded').all() as Array<{ kind: string, key: string, digest: string }>) {
+  for (const r of store.db.prepare('SELECT kind, key, digest FROM auth_seeded').all() as Array<{ kind: string; key: string; digest: string }>) {
     previous.set(id(r.kind, r.key), r.digest)
   }
   const entries = definitionEntries(access, defs)
@@ -58,9 +58,15 @@ export async function seedDefinitions (access: AccessStore, store: SqliteStore, 
     for (const e of entries.filter(x => x.kind === kind)) {
       const eid = id(e.kind, e.key)
       const changed = previous.get(eid) !== e.digest
-      if (!changed && !e.dependsOn.some(d => created.has(d))) { recorded.push([e.kind, e.key, e.digest]); continue }
+      if (!changed && !e.dependsOn.some(d => created.has(d))) {
+        recorded.push([e.kind, e.key, e.digest])
+        continue
+      }
       const existedBefore = exists(access, e.kind, JSON.parse(e.key) as string[])
-      if (!await e.apply()) { report.skipped.push(eid); continue }
+      if (!(await e.apply())) {
+        report.skipped.push(eid)
+        continue
+      }
       if (!existedBefore) created.add(eid)
       report.applied.push(eid)
       recorded.push([e.kind, e.key, e.digest])
@@ -74,10 +80,19 @@ export async function seedDefinitions (access: AccessStore, store: SqliteStore, 
   return report
 }
 
-function definitionEntries (access: AccessStore, defs: Definitions): Entry[] {
+function definitionEntries(access: AccessStore, defs: Definitions): Entry[] {
   const entries: Entry[] = []
   for (const v of defs.vhosts) {
-    entries.push({ kind: 'vhost', key: key(v), digest: '{}', dependsOn: [], apply: async () => { await access.addVhost(v); return true } })
+    entries.push({
+      kind: 'vhost',
+      key: key(v),
+      digest: '{}',
+      dependsOn: [],
+      apply: async () => {
+        await access.addVhost(v)
+        return true
+      }
+    })
   }
   for (const u of defs.users) {
     entries.push({
@@ -85,7 +100,10 @@ function definitionEntries (access: AccessStore, defs: Definitions): Entry[] {
       key: key(u.name),
       digest: JSON.stringify({ passwordHash: u.passwordHash, scramSha256: u.scramSha256, tags: u.tags }),
       dependsOn: [],
-      apply: async () => { await access.putUser(u); return true }
+      apply: async () => {
+        await access.putUser(u)
+        return true
+      }
     })
   }
   for (const p of defs.permissions) {
@@ -117,7 +135,7 @@ function definitionEntries (access: AccessStore, defs: Definitions): Entry[] {
   return entries
 }
 
-function exists (access: AccessStore, kind: Kind, k: string[]): boolean {
+function exists(access: AccessStore, kind: Kind, k: string[]): boolean {
   const [a = '', b = '', c = ''] = k
   if (kind === 'vhost') return access.hasVhost(a)
   if (kind === 'user') return access.user(a) !== undefined
@@ -125,7 +143,7 @@ function exists (access: AccessStore, kind: Kind, k: string[]): boolean {
   return access.topicPermission(a, b, c) !== undefined
 }
 
-async function remove (access: AccessStore, kind: Kind, k: string[]): Promise<void> {
+async function remove(access: AccessStore, kind: Kind, k: string[]): Promise<void> {
   const [a = '', b = '', c = ''] = k
   if (kind === 'vhost') await access.deleteVhost(a)
   else if (kind === 'user') await access.deleteUser(a)

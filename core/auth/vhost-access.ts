@@ -6,7 +6,9 @@ import type { Access, Principal, ResourceKind, TopicAccess, TopicVariables } fro
 import { resourceAllowed, resourceRefusal, topicAllowed, topicRefusal } from './access-check.ts'
 
 /** Where the version of the access definitions comes from (AccessStore). */
-export interface AccessVersion { readonly version: number }
+export interface AccessVersion {
+  readonly version: number
+}
 
 // Bounds the memory of a client that publishes to ever new routing keys; a full cache starts over.
 const answersMax = 256
@@ -20,16 +22,18 @@ export class VhostAccess {
   private remembered = 0
   private seenVersion = -1
 
-  constructor (
+  constructor(
     readonly principal: Principal,
     readonly vhost: string,
     readonly variables: TopicVariables,
     private readonly definitions: AccessVersion
   ) {}
 
-  get username (): string | null { return this.principal.username }
+  get username(): string | null {
+    return this.principal.username
+  }
 
-  can (access: Access, kind: ResourceKind, name: string): boolean {
+  can(access: Access, kind: ResourceKind, name: string): boolean {
     this.forgetIfChanged()
     const answers = this.resources[access][kind]
     let answer = answers.get(name)
@@ -41,13 +45,16 @@ export class VhostAccess {
     return answer
   }
 
-  canTopic (access: TopicAccess, exchange: string, routingKey: string): boolean {
+  canTopic(access: TopicAccess, exchange: string, routingKey: string): boolean {
     const perm = this.principal.topicPermission(this.vhost, exchange)
     if (perm === undefined) return true // the common case: the exchange's keys are not restricted
     this.forgetIfChanged()
     const id = access === 'write' ? 'w' + exchange : 'r' + exchange
     let answers = this.topics.get(id)
-    if (answers === undefined) { answers = new Map(); this.topics.set(id, answers) }
+    if (answers === undefined) {
+      answers = new Map()
+      this.topics.set(id, answers)
+    }
     let answer = answers.get(routingKey)
     if (answer === undefined) {
       answer = topicAllowed(perm, access, routingKey, this.variables)
@@ -58,15 +65,15 @@ export class VhostAccess {
   }
 
   /** Throws access-refused (AMQP 403) unless allowed. */
-  check (access: Access, kind: ResourceKind, name: string): void {
+  check(access: Access, kind: ResourceKind, name: string): void {
     if (!this.can(access, kind, name)) throw accessRefused(resourceRefusal(access, kind, name, this.vhost, this.username))
   }
 
-  checkTopic (access: TopicAccess, exchange: string, routingKey: string): void {
+  checkTopic(access: TopicAccess, exchange: string, routingKey: string): void {
     if (!this.canTopic(access, exchange, routingKey)) throw accessRefused(topicRefusal(access, routingKey, exchange, this.vhost, this.username))
   }
 
-  private forgetIfChanged (): void {
+  private forgetIfChanged(): void {
     const version = this.definitions.version
     if (version === this.seenVersion && this.remembered < answersMax) return
     this.resources = freshResourceAnswers()
@@ -76,7 +83,7 @@ export class VhostAccess {
   }
 }
 
-function freshResourceAnswers (): Record<Access, Record<ResourceKind, Answers>> {
+function freshResourceAnswers(): Record<Access, Record<ResourceKind, Answers>> {
   const kinds = (): Record<ResourceKind, Answers> => ({ exchange: new Map(), queue: new Map() })
   return { configure: kinds(), write: kinds(), read: kinds() }
 }

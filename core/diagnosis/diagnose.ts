@@ -34,7 +34,7 @@ export interface DiagnoseOptions {
   readonly redeliveriesMin: number
 }
 
-export function diagnose (broker: Broker, sampler: LagSampler, node: NodeConditions, opts: DiagnoseOptions): Diagnosis {
+export function diagnose(broker: Broker, sampler: LagSampler, node: NodeConditions, opts: DiagnoseOptions): Diagnosis {
   const queues: QueueDiagnosis[] = []
   for (const v of broker.vhosts.values()) {
     for (const q of v.queues.values()) {
@@ -47,12 +47,21 @@ export function diagnose (broker: Broker, sampler: LagSampler, node: NodeConditi
   return { at: new Date(node.nowMs).toISOString(), healthy: queues.length === 0 && nodeLevel.length === 0, node: nodeLevel, queues }
 }
 
-function diagnoseQueue (q: Queue, sampler: LagSampler, nowMs: number, opts: DiagnoseOptions): QueueDiagnosis | null {
+function diagnoseQueue(q: Queue, sampler: LagSampler, nowMs: number, opts: DiagnoseOptions): QueueDiagnosis | null {
   const backlog = backlogOf(q)
   const trend = sampler.trend(queueKey(q.vhost, q.name), { atMs: nowMs, backlog })
   const growing = trend !== null && trend.growthPerSecond > 0
   if (backlog === 0 && !growing && q.redelivering.size === 0) return null
   const findings = queueFindings({ queue: q, backlog, trend, redeliveriesMin: opts.redeliveriesMin })
   if (backlog === 0 && findings.length === 0) return null
-  return { vhost: q.vhost, queue: q.name, type: q instanceof StreamQueue ? 'stream' : 'classic', backlog, unacked: q.unackedCount, consumers: q.consumerCount, trend, findings }
+  return {
+    vhost: q.vhost,
+    queue: q.name,
+    type: q instanceof StreamQueue ? 'stream' : 'classic',
+    backlog,
+    unacked: q.unackedCount,
+    consumers: q.consumerCount,
+    trend,
+    findings
+  }
 }

@@ -3,7 +3,10 @@
 // Time comes from the injected clock; a deleted queue's samples go at the next sample.
 import type { Clock, TimerHandle } from '../clock.ts'
 
-export interface BacklogSample { readonly atMs: number, readonly backlog: number }
+export interface BacklogSample {
+  readonly atMs: number
+  readonly backlog: number
+}
 
 export interface LagTrend {
   readonly samples: number
@@ -24,29 +27,36 @@ export class LagSampler {
   private readonly series = new Map<string, BacklogSample[]>()
   private timer: TimerHandle | null = null
 
-  constructor (private readonly opts: LagSamplerOptions) {
-    if (!(opts.intervalMs > 0) || !(opts.samplesMax >= 2)) throw new Error(`lag sampler: interval ${opts.intervalMs} ms and ${opts.samplesMax} samples (need > 0 ms and >= 2)`)
+  constructor(private readonly opts: LagSamplerOptions) {
+    if (!(opts.intervalMs > 0) || !(opts.samplesMax >= 2))
+      throw new Error(`lag sampler: interval ${opts.intervalMs} ms and ${opts.samplesMax} samples (need > 0 ms and >= 2)`)
   }
 
-  start (): void {
+  start(): void {
     if (this.timer !== null) return
     this.sample()
-    const tick = (): void => { this.sample(); this.timer = this.opts.clock.setTimer(tick, this.opts.intervalMs) }
+    const tick = (): void => {
+      this.sample()
+      this.timer = this.opts.clock.setTimer(tick, this.opts.intervalMs)
+    }
     this.timer = this.opts.clock.setTimer(tick, this.opts.intervalMs)
   }
 
-  stop (): void {
+  stop(): void {
     if (this.timer !== null) this.opts.clock.clearTimer(this.timer)
     this.timer = null
   }
 
-  sample (): void {
+  sample(): void {
     const atMs = this.opts.clock.nowMs()
     const seen = new Set<string>()
     for (const [key, backlog] of this.opts.backlogs()) {
       seen.add(key)
       let s = this.series.get(key)
-      if (s === undefined) { s = []; this.series.set(key, s) }
+      if (s === undefined) {
+        s = []
+        this.series.set(key, s)
+      }
       s.push({ atMs, backlog })
       if (s.length > this.opts.samplesMax) s.shift()
     }
@@ -54,7 +64,7 @@ export class LagSampler {
   }
 
   /** The trend over the samples kept, with `now` as the last point; null before a first sample. */
-  trend (key: string, now?: BacklogSample): LagTrend | null {
+  trend(key: string, now?: BacklogSample): LagTrend | null {
     const kept = this.series.get(key) ?? []
     const s = now === undefined ? kept : [...kept, now]
     const first = s[0]

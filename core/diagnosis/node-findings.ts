@@ -4,11 +4,17 @@ import type { Finding } from './finding.ts'
 
 export interface NodeConditions {
   /** The disk watermark's reason while it refuses publishers, with its figures. */
-  readonly disk: { readonly blocked: string | null, readonly bytes: number, readonly localBytesMax: number, readonly refusedPublishes: number, readonly blockedConnections: number }
+  readonly disk: {
+    readonly blocked: string | null
+    readonly bytes: number
+    readonly localBytesMax: number
+    readonly refusedPublishes: number
+    readonly blockedConnections: number
+  }
   /** Other holds on publishers than the disk watermark: a bridge whose backlog reached its bound. */
-  readonly otherHolds: ReadonlyArray<{ readonly source: string, readonly reason: string }>
+  readonly otherHolds: ReadonlyArray<{ readonly source: string; readonly reason: string }>
   /** Connections whose reads a publish rate limit holds now. */
-  readonly throttled: ReadonlyArray<{ readonly protocol: string, readonly username: string | null, readonly limit: string }>
+  readonly throttled: ReadonlyArray<{ readonly protocol: string; readonly username: string | null; readonly limit: string }>
   /** The tiering pipeline, or null when there is none. */
   readonly objectStore: {
     readonly description: string
@@ -22,21 +28,27 @@ export interface NodeConditions {
   readonly nowMs: number
 }
 
-export function nodeFindings (n: NodeConditions): Finding[] {
+export function nodeFindings(n: NodeConditions): Finding[] {
   const out: Finding[] = []
   if (n.disk.blocked !== null) {
     out.push({
       cause: 'publishers-blocked-disk',
       summary: `publishers are refused at the disk watermark: ${n.disk.blocked} (${n.disk.blockedConnections} AMQP connections blocked, ${n.disk.refusedPublishes} MQTT publishes refused)`,
       suggestion: 'consume or purge the largest queues, let tiering offload (check the object store), or raise storage.localBytesMax if the disk has room',
-      numbers: { bytes: n.disk.bytes, localBytesMax: n.disk.localBytesMax, blockedConnections: n.disk.blockedConnections, refusedPublishes: n.disk.refusedPublishes }
+      numbers: {
+        bytes: n.disk.bytes,
+        localBytesMax: n.disk.localBytesMax,
+        blockedConnections: n.disk.blockedConnections,
+        refusedPublishes: n.disk.refusedPublishes
+      }
     })
   }
   for (const h of n.otherHolds) {
     out.push({
       cause: 'publishers-blocked-bridge',
       summary: `publishers are refused by ${h.source}: ${h.reason} (${n.disk.blockedConnections} AMQP connections blocked, ${n.disk.refusedPublishes} MQTT publishes refused)`,
-      suggestion: 'the bridge cannot forward as fast as its input arrives: check the link to the remote broker and its state, or raise the bridge\'s backlog bound',
+      suggestion:
+        "the bridge cannot forward as fast as its input arrives: check the link to the remote broker and its state, or raise the bridge's backlog bound",
       numbers: { source: h.source, blockedConnections: n.disk.blockedConnections, refusedPublishes: n.disk.refusedPublishes }
     })
   }

@@ -3,7 +3,7 @@
 import type { Queue } from '../model/queue.ts'
 import { StreamQueue } from '../streams/stream-queue.ts'
 
-export function backlogOf (q: Queue): number {
+export function backlogOf(q: Queue): number {
   if (q instanceof StreamQueue) return q.consumerLags().reduce((max, c) => Math.max(max, c.lag), 0)
   return q.messageCount
 }

@@ -78,7 +78,7 @@ const coldReads: Rule = ({ queue, backlog }) => {
   return {
     cause: 'cold-reads',
     summary: `${waiting} of ${lags.length} stream consumers are waiting on reads from the object store, up to ${backlog} records behind`,
-    suggestion: 'replays from old offsets read the cold tier: raise tiering.cacheBytesMax or tiering.localAgeSeconds, or check the object store\'s latency',
+    suggestion: "replays from old offsets read the cold tier: raise tiering.cacheBytesMax or tiering.localAgeSeconds, or check the object store's latency",
     numbers: { consumersWaiting: waiting, consumers: lags.length, lagMax: backlog }
   }
 }
@@ -96,7 +96,7 @@ const outpaced: Rule = ({ queue, backlog, trend }) => {
 /** In order: a later rule only speaks when the ones before it found nothing it explains. */
 const rules: readonly Rule[] = [noConsumer, redeliveryLoop, atWindow, notReading, coldReads]
 
-export function queueFindings (facts: QueueFacts): Finding[] {
+export function queueFindings(facts: QueueFacts): Finding[] {
   const found = rules.map(r => r(facts)).filter((f): f is Finding => f !== null)
   const explained = found.some(f => f.cause !== 'redelivery-loop')
   if (!explained) {
@@ -106,15 +106,15 @@ export function queueFindings (facts: QueueFacts): Finding[] {
   return found
 }
 
-function windowOf (c: QueueConsumer): { unacked: number, max: number, full: boolean } {
+function windowOf(c: QueueConsumer): { unacked: number; max: number; full: boolean } {
   const w = c.creditWindow?.() ?? { unacked: 0, max: 0 }
   return { ...w, full: w.max > 0 && w.unacked >= w.max }
 }
 
-function rate (trend: LagTrend | null): number | null {
+function rate(trend: LagTrend | null): number | null {
   return trend === null ? null : Math.round(trend.growthPerSecond * 10) / 10
 }
 
-function growing (trend: LagTrend | null): string {
+function growing(trend: LagTrend | null): string {
   return trend !== null && trend.growthPerSecond > 0 ? `, growing by ${trend.growthPerSecond.toFixed(1)}/s` : ''
 }

@@ -23,7 +23,13 @@ export class AbuseLimits {
   private readonly warn: RateLimitedLog
   private readonly counters = new Map<string, Counter>()
 
-  constructor (options: AbuseLimitsOptions, clock: Clock, private readonly metrics: Metrics, log: Logger, warnIntervalMs: number) {
+  constructor(
+    options: AbuseLimitsOptions,
+    clock: Clock,
+    private readonly metrics: Metrics,
+    log: Logger,
+    warnIntervalMs: number
+  ) {
     this.warn = new RateLimitedLog(log, warnIntervalMs, clock)
     this.publish = new PublishLimiter({
       perConnection: options.perConnection,
@@ -31,11 +37,11 @@ export class AbuseLimits {
       burstMs: options.publishBurstMs,
       clock,
       onThrottle: e => {
-        this.counter('wharf_publish_throttled_total', 'Times a publisher\'s reads were paused for a publish rate limit', { protocol: e.protocol }).inc()
+        this.counter('wharf_publish_throttled_total', "Times a publisher's reads were paused for a publish rate limit", { protocol: e.protocol }).inc()
         this.warn.warn('publisher throttled: reads paused', { protocol: e.protocol, username: e.username, limit: e.limit, waitMs: e.waitMs })
       },
       onResume: (protocol, pausedMs) => {
-        this.counter('wharf_publish_throttled_seconds_total', 'Time publishers\' reads were paused for publish rate limits', { protocol }).inc(pausedMs / 1000)
+        this.counter('wharf_publish_throttled_seconds_total', "Time publishers' reads were paused for publish rate limits", { protocol }).inc(pausedMs / 1000)
       }
     })
     this.connections = new ConnectionLimits({ userConnectionsMax: options.perUser.connectionsMax, vhostConnectionsMax: options.perVhost.connectionsMax })
@@ -43,19 +49,25 @@ export class AbuseLimits {
   }
 
   /** Counts an authenticated connection against the user and vhost limits; a refusal is counted and logged. */
-  admit (protocol: string, username: string | null, vhost: string): Admission {
+  admit(protocol: string, username: string | null, vhost: string): Admission {
     const admission = this.connections.acquire(username, vhost)
     if (!admission.ok) {
-      this.counter('wharf_connections_limit_refused_total', 'Connections refused at limits.perUser.connectionsMax or limits.perVhost.connectionsMax', { protocol, limit: admission.limit }).inc()
+      this.counter('wharf_connections_limit_refused_total', 'Connections refused at limits.perUser.connectionsMax or limits.perVhost.connectionsMax', {
+        protocol,
+        limit: admission.limit
+      }).inc()
       this.warn.warn('connection refused: connection limit reached', { protocol, username, vhost, reason: admission.reason })
     }
     return admission
   }
 
-  private counter (name: string, help: string, labels: Record<string, string>): Counter {
+  private counter(name: string, help: string, labels: Record<string, string>): Counter {
     const key = `${name}${JSON.stringify(labels)}`
     let c = this.counters.get(key)
-    if (c === undefined) { c = this.metrics.counter(name, help, labels); this.counters.set(key, c) }
+    if (c === undefined) {
+      c = this.metrics.counter(name, help, labels)
+      this.counters.set(key, c)
+    }
     return c
   }
 }

@@ -8,18 +8,16 @@ export interface ConnectionLimitsOptions {
   readonly vhostConnectionsMax: number
 }
 
-export type Admission =
-  | { readonly ok: true, readonly release: () => void }
-  | { readonly ok: false, readonly limit: 'user' | 'vhost', readonly reason: string }
+export type Admission = { readonly ok: true; readonly release: () => void } | { readonly ok: false; readonly limit: 'user' | 'vhost'; readonly reason: string }
 
 export class ConnectionLimits {
   private readonly perUser = new Map<string, number>()
   private readonly perVhost = new Map<string, number>()
 
-  constructor (private readonly options: ConnectionLimitsOptions) {}
+  constructor(private readonly options: ConnectionLimitsOptions) {}
 
   /** Counts one more connection of `username` (null: anonymous, no user limit) in `vhost`, or refuses it. */
-  acquire (username: string | null, vhost: string): Admission {
+  acquire(username: string | null, vhost: string): Admission {
     const { userConnectionsMax: userMax, vhostConnectionsMax: vhostMax } = this.options
     if (vhostMax > 0 && (this.perVhost.get(vhost) ?? 0) >= vhostMax) {
       return { ok: false, limit: 'vhost', reason: `access to vhost '${vhost}' refused for user '${username ?? ''}': connection limit (${vhostMax}) is reached` }
@@ -41,15 +39,19 @@ export class ConnectionLimits {
     }
   }
 
-  connectionsOfUser (username: string): number { return this.perUser.get(username) ?? 0 }
-  connectionsInVhost (vhost: string): number { return this.perVhost.get(vhost) ?? 0 }
+  connectionsOfUser(username: string): number {
+    return this.perUser.get(username) ?? 0
+  }
+  connectionsInVhost(vhost: string): number {
+    return this.perVhost.get(vhost) ?? 0
+  }
 }
 
-function increment (m: Map<string, number>, key: string): void {
+function increment(m: Map<string, number>, key: string): void {
   m.set(key, (m.get(key) ?? 0) + 1)
 }
 
-function decrement (m: Map<string, number>, key: string): void {
+function decrement(m: Map<string, number>, key: string): void {
   const n = (m.get(key) ?? 0) - 1
   if (n <= 0) m.delete(key)
   else m.set(key, n)

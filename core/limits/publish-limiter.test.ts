@@ -5,8 +5,18 @@ import { PublishLimiter, type PublishRates, type ThrottleEvent } from './publish
 
 const none: PublishRates = { publishMessagesPerSecond: 0, publishBytesPerSecond: 0 }
 
-function socketLike (): { paused: boolean, pauses: number, pause (): void, resume (): void } {
-  return { paused: false, pauses: 0, pause () { this.paused = true; this.pauses++ }, resume () { this.paused = false } }
+function socketLike(): { paused: boolean; pauses: number; pause(): void; resume(): void } {
+  return {
+    paused: false,
+    pauses: 0,
+    pause() {
+      this.paused = true
+      this.pauses++
+    },
+    resume() {
+      this.paused = false
+    }
+  }
 }
 
 test('no limit configured: the limiter is off', () => {
@@ -17,7 +27,13 @@ test('no limit configured: the limiter is off', () => {
 test('a connection over its message rate is paused until the debt is paid, then resumed', () => {
   const clock = new ManualClock(0)
   const events: ThrottleEvent[] = []
-  const limiter = new PublishLimiter({ perConnection: { publishMessagesPerSecond: 100, publishBytesPerSecond: 0 }, perUser: none, burstMs: 100, clock, onThrottle: e => events.push(e) })
+  const limiter = new PublishLimiter({
+    perConnection: { publishMessagesPerSecond: 100, publishBytesPerSecond: 0 },
+    perUser: none,
+    burstMs: 100,
+    clock,
+    onThrottle: e => events.push(e)
+  })
   const socket = socketLike()
   const t = limiter.open(socket, 'mqtt')
   for (let i = 0; i < 10; i++) t.charge(10) // the burst: 100 ms of 100/s
@@ -63,7 +79,7 @@ test("a user's connections share the user's buckets, on every protocol; the last
   ta.charge(1)
   assert.equal(a.paused, true)
   clock.advance(100)
-  assert.equal(b.paused, true, 'b waits for the whole shared debt, a\'s message included')
+  assert.equal(b.paused, true, "b waits for the whole shared debt, a's message included")
   assert.equal(a.paused, true)
   clock.advance(100)
   assert.equal(a.paused, false)

@@ -12,8 +12,8 @@ export interface PublishRates {
 
 /** What a throttle pauses: the reads of one connection. */
 export interface Pausable {
-  pause (): void
-  resume (): void
+  pause(): void
+  resume(): void
 }
 
 export interface ThrottleEvent {
@@ -36,32 +36,41 @@ export interface PublishLimiterOptions {
   readonly onResume?: (protocol: string, pausedMs: number) => void
 }
 
-interface Limited { readonly bucket: TokenBucket, readonly unit: 'messages' | 'bytes', readonly field: string }
-interface UserBuckets { readonly limited: Limited[], connections: number }
+interface Limited {
+  readonly bucket: TokenBucket
+  readonly unit: 'messages' | 'bytes'
+  readonly field: string
+}
+interface UserBuckets {
+  readonly limited: Limited[]
+  connections: number
+}
 
 export class PublishLimiter {
   private readonly users = new Map<string, UserBuckets>()
   /** Throttles holding their connection's reads now (what /api/diagnose reports). */
   readonly paused = new Set<PublishThrottle>()
 
-  constructor (readonly options: PublishLimiterOptions) {}
+  constructor(readonly options: PublishLimiterOptions) {}
 
   /** False when no publish limit is configured: connections need no throttle. */
-  get enabled (): boolean {
+  get enabled(): boolean {
     const { perConnection: c, perUser: u } = this.options
     return c.publishMessagesPerSecond + c.publishBytesPerSecond + u.publishMessagesPerSecond + u.publishBytesPerSecond > 0
   }
 
   /** The throttle of one connection, whose reads `target` pauses and resumes. */
-  open (target: Pausable, protocol: string): PublishThrottle {
+  open(target: Pausable, protocol: string): PublishThrottle {
     return new PublishThrottle(this, target, protocol, this.buckets(this.options.perConnection, 'limits.perConnection'))
   }
 
   /** Users with a live connection. */
-  get userCount (): number { return this.users.size }
+  get userCount(): number {
+    return this.users.size
+  }
 
   /** @internal a user's shared buckets, counted per connection that joined them. */
-  joinUser (username: string): Limited[] {
+  joinUser(username: string): Limited[] {
     let entry = this.users.get(username)
     if (entry === undefined) {
       entry = { limited: this.buckets(this.options.perUser, 'limits.perUser'), connections: 0 }
@@ -72,19 +81,19 @@ export class PublishLimiter {
   }
 
   /** @internal */
-  leaveUser (username: string): void {
+  leaveUser(username: string): void {
     const entry = this.users.get(username)
     if (entry === undefined) return
     if (--entry.connections === 0) this.users.delete(username)
   }
 
-  private buckets (rates: PublishRates, field: string): Limited[] {
+  private buckets(rates: PublishRates, field: string): Limited[] {
     const now = this.options.clock.nowMs()
     const out: Limited[] = []
     const make = (rate: number, unit: 'messages' | 'bytes', name: string): void => {
       if (rate <= 0) return
       // At least one message (or one byte) fits, however small the burst.
-      out.push({ bucket: new TokenBucket(rate, Math.max(1, rate * this.options.burstMs / 1000), now), unit, field: `${field}.${name}` })
+      out.push({ bucket: new TokenBucket(rate, Math.max(1, (rate * this.options.burstMs) / 1000), now), unit, field: `${field}.${name}` })
     }
     make(rates.publishMessagesPerSecond, 'messages', 'publishMessagesPerSecond')
     make(rates.publishBytesPerSecond, 'bytes', 'publishBytesPerSecond')
@@ -101,15 +110,24 @@ export class PublishThrottle {
   private pausedAtMs = 0
   private closed = false
 
-  constructor (private readonly limiter: PublishLimiter, private readonly target: Pausable, readonly protocol: string, private readonly own: Limited[]) {}
+  constructor(
+    private readonly limiter: PublishLimiter,
+    private readonly target: Pausable,
+    readonly protocol: string,
+    private readonly own: Limited[]
+  ) {}
 
   /** True while this throttle holds the connection's reads. */
-  get paused (): boolean { return this.timer !== undefined }
+  get paused(): boolean {
+    return this.timer !== undefined
+  }
 
-  get username (): string | null { return this.user }
+  get username(): string | null {
+    return this.user
+  }
 
   /** Once authenticated: the connection shares its user's buckets (anonymous connections have none). */
-  setUser (username: string | null): void {
+  setUser(username: string | null): void {
     if (this.closed || username === this.user) return
     if (this.user !== null) this.limiter.leaveUser(this.user)
     this.user = username
@@ -117,7 +135,7 @@ export class PublishThrottle {
   }
 
   /** A publish of `bytes` payload bytes was read: reads pause while a bucket is overdrawn. */
-  charge (bytes: number): void {
+  charge(bytes: number): void {
     if (this.closed) return
     const now = this.limiter.options.clock.nowMs()
     for (const l of this.own) l.bucket.take(l.unit === 'messages' ? 1 : bytes, now)
@@ -133,7 +151,7 @@ export class PublishThrottle {
     this.limiter.options.onThrottle?.({ protocol: this.protocol, username: this.user, limit, waitMs })
   }
 
-  close (): void {
+  close(): void {
     if (this.closed) return
     this.closed = true
     if (this.timer !== undefined) this.limiter.options.clock.clearTimer(this.timer)
@@ -148,18 +166,24 @@ export class PublishThrottle {
     if (this.closed) return
     const now = this.limiter.options.clock.nowMs()
     const { waitMs } = this.wait(now)
-    if (waitMs > 0) { this.timer = this.limiter.options.clock.setTimer(this.tick, waitMs); return }
+    if (waitMs > 0) {
+      this.timer = this.limiter.options.clock.setTimer(this.tick, waitMs)
+      return
+    }
     this.limiter.paused.delete(this)
     this.limiter.options.onResume?.(this.protocol, now - this.pausedAtMs)
     this.target.resume()
   }
 
-  private wait (now: number): { waitMs: number, limit: string } {
+  private wait(now: number): { waitMs: number; limit: string } {
     let waitMs = 0
     let limit = ''
     for (const l of [...this.own, ...this.userBuckets]) {
       const w = l.bucket.waitMs(now)
-      if (w > waitMs) { waitMs = w; limit = l.field }
+      if (w > waitMs) {
+        waitMs = w
+        limit = l.field
+      }
     }
     return { waitMs, limit }
   }

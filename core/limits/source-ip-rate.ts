@@ -10,12 +10,17 @@ export class SourceIpRate {
   private readonly buckets = new Map<string, TokenBucket>()
 
   /** connectionsPerSecond 0 = no limit. */
-  constructor (private readonly connectionsPerSecond: number, private readonly nowMs: () => number) {}
+  constructor(
+    private readonly connectionsPerSecond: number,
+    private readonly nowMs: () => number
+  ) {}
 
-  get enabled (): boolean { return this.connectionsPerSecond > 0 }
+  get enabled(): boolean {
+    return this.connectionsPerSecond > 0
+  }
 
   /** True when a new connection from `address` may proceed (and counts it). */
-  allow (address: string | undefined): boolean {
+  allow(address: string | undefined): boolean {
     if (this.connectionsPerSecond <= 0) return true
     const key = normalize(address)
     const now = this.nowMs()
@@ -29,9 +34,11 @@ export class SourceIpRate {
   }
 
   /** Addresses remembered now (for tests and metrics). */
-  get size (): number { return this.buckets.size }
+  get size(): number {
+    return this.buckets.size
+  }
 
-  private prune (now: number): void {
+  private prune(now: number): void {
     for (const [key, bucket] of this.buckets) if (bucket.full(now)) this.buckets.delete(key)
     // Still full of busy addresses: forget them all rather than grow without bound (fail open).
     if (this.buckets.size >= ADDRESSES_MAX) this.buckets.clear()
@@ -39,7 +46,7 @@ export class SourceIpRate {
 }
 
 /** IPv4 clients of a dual-stack listener arrive as ::ffff:a.b.c.d: one address, one bucket. */
-function normalize (address: string | undefined): string {
+function normalize(address: string | undefined): string {
   if (address === undefined) return '?'
   return address.startsWith('::ffff:') ? address.slice(7) : address
 }

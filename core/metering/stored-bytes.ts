@@ -3,9 +3,12 @@
 // encoded size). A message routed to two queues counts in both, as a tenant's queues hold it twice.
 import type { Broker } from '../model/broker.ts'
 
-export interface StoredBytes { localBytes: number, coldBytes: number }
+export interface StoredBytes {
+  localBytes: number
+  coldBytes: number
+}
 
-export function storedBytesByVhost (broker: Broker): Map<string, StoredBytes> {
+export function storedBytesByVhost(broker: Broker): Map<string, StoredBytes> {
   const out = new Map<string, StoredBytes>()
   for (const v of broker.vhosts.values()) {
     const total = { localBytes: 0, coldBytes: 0 }

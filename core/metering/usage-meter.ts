@@ -21,15 +21,15 @@ export interface UsageKey {
 export type UsageRow = UsageKey & UsageCounts
 
 /** A cell counted nowhere: what a connection holds until it has a vhost and a user. */
-export function unmeteredCell (): UsageCounts {
+export function unmeteredCell(): UsageCounts {
   return { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
 }
 
 export class UsageMeter {
-  private readonly cells = new Map<string, { key: UsageKey, counts: UsageCounts }>()
+  private readonly cells = new Map<string, { key: UsageKey; counts: UsageCounts }>()
 
   /** The cell of a vhost, user and protocol (one per key, shared by that user's connections). */
-  cell (vhost: string, user: string | null, protocol: string): UsageCounts {
+  cell(vhost: string, user: string | null, protocol: string): UsageCounts {
     const id = `${vhost}\u0000${user ?? '\u0001'}\u0000${protocol}`
     let c = this.cells.get(id)
     if (c === undefined) {
@@ -40,12 +40,12 @@ export class UsageMeter {
   }
 
   /** Totals since the node started, one row per key that was ever used. */
-  rows (): UsageRow[] {
+  rows(): UsageRow[] {
     return [...this.cells.values()].map(c => ({ ...c.key, ...c.counts }))
   }
 
   /** wharf_usage_* counters with vhost, user ("" for anonymous) and protocol labels. */
-  registerMetrics (metrics: Metrics): void {
+  registerMetrics(metrics: Metrics): void {
     const family = (name: string, help: string, pick: (c: UsageCounts) => number): void => {
       metrics.counterFamily(name, help, ['vhost', 'user', 'protocol'], emit => {
         for (const c of this.cells.values()) emit({ vhost: c.key.vhost, user: c.key.user ?? '', protocol: c.key.protocol }, pick(c.counts))

@@ -48,17 +48,24 @@ export class UsageRecorder {
   private lastKey: string | null = null
   private lastError: string | null = null
 
-  constructor (private readonly opts: UsageRecorderOptions) {
+  constructor(private readonly opts: UsageRecorderOptions) {
     if (!(opts.intervalMs > 0)) throw new Error(`usage records: interval must be > 0 ms, got ${opts.intervalMs}`)
     this.fromMs = opts.clock.nowMs()
   }
 
-  status (): UsageRecorderStatus {
-    return { intervalSeconds: this.opts.intervalMs / 1000, recordsWritten: this.recordsWritten, failures: this.failures, lastKey: this.lastKey, lastError: this.lastError, pendingSinceMs: this.fromMs }
+  status(): UsageRecorderStatus {
+    return {
+      intervalSeconds: this.opts.intervalMs / 1000,
+      recordsWritten: this.recordsWritten,
+      failures: this.failures,
+      lastKey: this.lastKey,
+      lastError: this.lastError,
+      pendingSinceMs: this.fromMs
+    }
   }
 
   /** Records at every interval boundary from now on. */
-  start (): void {
+  start(): void {
     if (this.timer !== null) return
     const now = this.opts.clock.nowMs()
     const next = (Math.floor(now / this.opts.intervalMs) + 1) * this.opts.intervalMs
@@ -70,22 +77,29 @@ export class UsageRecorder {
   }
 
   /** Stops the timer and writes the partial interval (bounded by the caller's shutdown). */
-  async stop (): Promise<void> {
-    if (this.timer !== null) { this.opts.clock.clearTimer(this.timer); this.timer = null }
+  async stop(): Promise<void> {
+    if (this.timer !== null) {
+      this.opts.clock.clearTimer(this.timer)
+      this.timer = null
+    }
     await this.recordNow()
   }
 
   /** Writes the record of [last record's end, now); records are written one at a time, in order. */
-  recordNow (): Promise<void> {
+  recordNow(): Promise<void> {
     this.writing = this.writing.then(async () => await this.write())
     return this.writing
   }
 
-  private async write (): Promise<void> {
+  private async write(): Promise<void> {
     const toMs = this.opts.clock.nowMs()
     const rows = this.opts.meter.rows()
     const key = `${this.opts.keyPrefix === '' ? '' : this.opts.keyPrefix.replace(/\/+$/, '') + '/'}${USAGE_KEY_DIR}/${this.opts.node}/${stamp(this.fromMs)}-${stamp(toMs)}.jsonl`
-    const body = Buffer.from(this.lines(rows, toMs).map(l => JSON.stringify(l) + '\n').join(''))
+    const body = Buffer.from(
+      this.lines(rows, toMs)
+        .map(l => JSON.stringify(l) + '\n')
+        .join('')
+    )
     try {
       await this.opts.store.put(key, body)
     } catch (err) {
@@ -101,7 +115,7 @@ export class UsageRecorder {
     this.lastError = null
   }
 
-  private lines (rows: readonly UsageRow[], toMs: number): Array<Record<string, unknown>> {
+  private lines(rows: readonly UsageRow[], toMs: number): Array<Record<string, unknown>> {
     const node = this.opts.node
     const from = new Date(this.fromMs).toISOString()
     const to = new Date(toMs).toISOString()
@@ -122,11 +136,11 @@ export class UsageRecorder {
   }
 }
 
-function rowId (r: UsageRow): string {
+function rowId(r: UsageRow): string {
   return `${r.vhost}\u0000${r.user ?? '\u0001'}\u0000${r.protocol}`
 }
 
 /** 2024-05-01T10:00:00.000Z -> 20240501T100000.000Z: sortable, and a valid key component everywhere. */
-export function stamp (ms: number): string {
+export function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '')
 }

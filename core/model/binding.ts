@@ -17,16 +17,16 @@ export interface Binding {
   readonly durable: boolean
 }
 
-export function bindingId (destination: Destination, routingKey: string, args: Arguments): string {
+export function bindingId(destination: Destination, routingKey: string, args: Arguments): string {
   return JSON.stringify([destination.kind, destination.name, routingKey, canonicalArguments(args)])
 }
 
 /** Arguments with keys sorted, so equal tables give equal ids and equal stored rows. */
-export function canonicalArguments (args: Arguments): unknown {
+export function canonicalArguments(args: Arguments): unknown {
   return sortKeys(args)
 }
 
-function sortKeys (value: unknown): unknown {
+function sortKeys(value: unknown): unknown {
   if (Buffer.isBuffer(value)) return { buffer: value.toString('base64') }
   if (Array.isArray(value)) return value.map(sortKeys)
   if (value !== null && typeof value === 'object') {

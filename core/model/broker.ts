@@ -17,23 +17,30 @@ export interface BrokerOptions {
   readonly streams?: SqliteStreamStore
 }
 
-export interface RestoredCounts { exchanges: number, queues: number, bindings: number, messages: number }
+export interface RestoredCounts {
+  exchanges: number
+  queues: number
+  bindings: number
+  messages: number
+}
 
 export class Broker {
   readonly vhosts = new Map<string, Vhost>()
   readonly restored: RestoredCounts = { exchanges: 0, queues: 0, bindings: 0, messages: 0 }
   private readonly ctx: ModelContext
 
-  constructor (opts: BrokerOptions) {
+  constructor(opts: BrokerOptions) {
     this.ctx = { store: opts.store ?? memoryOnlyStore, clock: opts.clock ?? systemClock, logger: opts.logger ?? silentLogger, streams: opts.streams ?? null }
     for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))
     this.restore()
   }
 
-  vhost (name: string): Vhost | undefined { return this.vhosts.get(name) }
+  vhost(name: string): Vhost | undefined {
+    return this.vhosts.get(name)
+  }
 
   /** A vhost created at runtime (the access store added it): empty but for the default exchanges. */
-  addVhost (name: string): Vhost {
+  addVhost(name: string): Vhost {
     let v = this.vhosts.get(name)
     if (v === undefined) {
       v = new Vhost(name, this.ctx)
@@ -43,7 +50,7 @@ export class Broker {
   }
 
   /** A vhost deleted at runtime: its queues (with their messages), exchanges and bindings go, stored ones too. */
-  async deleteVhost (name: string): Promise<void> {
+  async deleteVhost(name: string): Promise<void> {
     const v = this.vhosts.get(name)
     if (v === undefined) return
     this.vhosts.delete(name)
@@ -51,21 +58,27 @@ export class Broker {
   }
 
   /** Storage of stream queues (the tiering pipeline works on it as a TieredStreamStore), or null. */
-  get streams (): SqliteStreamStore | null { return this.ctx.streams }
+  get streams(): SqliteStreamStore | null {
+    return this.ctx.streams
+  }
 
-  get nowMs (): number { return this.ctx.clock.nowMs() }
+  get nowMs(): number {
+    return this.ctx.clock.nowMs()
+  }
 
   /** The model's clock (TTL, expiry), which adapters share. */
-  get clock (): Clock { return this.ctx.clock }
+  get clock(): Clock {
+    return this.ctx.clock
+  }
 
   /** Shutdown: no timer fires any more (the store closes after this). */
-  close (): void {
+  close(): void {
     for (const v of this.vhosts.values()) v.stopTimers()
     this.ctx.streams?.close()
   }
 
   /** Durable definitions, then entries; objects of vhosts no longer configured stay stored, untouched. */
-  private restore (): void {
+  private restore(): void {
     const { store } = this.ctx
     for (const x of store.loadExchanges()) {
       const v = this.vhosts.get(x.vhost)

@@ -16,39 +16,49 @@ export class ClassicQueue extends Queue {
   private dispatching = false
   private again = false
 
-  constructor (type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost) {
+  constructor(type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost) {
     super(type, d, policy, host)
     this.ready = createReadyQueue(policy.maxPriority)
   }
 
-  get messageCount (): number { return this.ready.length }
-  get messageBytes (): number { return this.ready.bytes }
+  get messageCount(): number {
+    return this.ready.length
+  }
+  get messageBytes(): number {
+    return this.ready.bytes
+  }
 
   /**
    * Appends a message; with x-max-length(-bytes) reached, drops from the head (drop-head) or
    * refuses it (reject-publish).
    */
-  accept (message: Message, messageTtlMs: number | undefined): Accepted {
+  accept(message: Message, messageTtlMs: number | undefined): Accepted {
     const now = this.host.nowMs()
     this.expire(now)
     const { maxLength, maxLengthBytes, overflow } = this.policy
     const size = message.bodyBytes
     const bounded = !this.policy.boundsOnlyWhenIdle || this.consumers.length === 0
-    const over = (extra: number, bytes: number): boolean => bounded && (
-      (maxLength !== undefined && this.ready.length + extra > maxLength) ||
-      (maxLengthBytes !== undefined && this.ready.bytes + bytes > maxLengthBytes))
-    if (overflow !== 'drop-head' && over(1, size)) { this.host.overflowed(this, 'rejected'); return 'rejected' }
+    const over = (extra: number, bytes: number): boolean =>
+      bounded &&
+      ((maxLength !== undefined && this.ready.length + extra > maxLength) || (maxLengthBytes !== undefined && this.ready.bytes + bytes > maxLengthBytes))
+    if (overflow !== 'drop-head' && over(1, size)) {
+      this.host.overflowed(this, 'rejected')
+      return 'rejected'
+    }
     const ttl = minDefined(this.policy.messageTtlMs, messageTtlMs)
     const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
     const entry = new QueueEntry(this, message, ++this.lastSeq, priority, ttl === undefined ? undefined : now + ttl)
     this.ready.push(entry)
-    while (over(0, 0) && this.ready.length > 0) { this.host.overflowed(this, 'dropped'); this.remove(this.ready.shift() as QueueEntry, 'maxlen') }
+    while (over(0, 0) && this.ready.length > 0) {
+      this.host.overflowed(this, 'dropped')
+      this.remove(this.ready.shift() as QueueEntry, 'maxlen')
+    }
     if (entry.expiresAtMs !== undefined) this.host.expireAt(this, entry.expiresAtMs)
     return entry.durable ? { entry } : {}
   }
 
   /** An entry read back from storage at start, in seq order. */
-  restore (message: Message, seq: number, redelivered: boolean, expiresAtMs: number | undefined): QueueEntry {
+  restore(message: Message, seq: number, redelivered: boolean, expiresAtMs: number | undefined): QueueEntry {
     const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
     const entry = new QueueEntry(this, message, seq, priority, expiresAtMs)
     entry.stored = true
@@ -60,13 +70,16 @@ export class ClassicQueue extends Queue {
   }
 
   /** Consume arguments mean nothing to a classic queue (as in RabbitMQ, unknown ones are ignored). */
-  addConsumer (consumer: QueueConsumer, _args: Arguments): void {
+  addConsumer(consumer: QueueConsumer, _args: Arguments): void {
     this.attach(consumer)
   }
 
   /** Hands ready entries to consumers with credit, round robin, until either runs out. */
-  dispatch (): void {
-    if (this.dispatching) { this.again = true; return }
+  dispatch(): void {
+    if (this.dispatching) {
+      this.again = true
+      return
+    }
     this.dispatching = true
     try {
       do {
@@ -83,7 +96,7 @@ export class ClassicQueue extends Queue {
     }
   }
 
-  get (noAck: boolean): QueueEntry | undefined {
+  get(noAck: boolean): QueueEntry | undefined {
     this.expire(this.host.nowMs())
     const entry = this.ready.shift()
     if (entry === undefined) return undefined
@@ -92,19 +105,22 @@ export class ClassicQueue extends Queue {
   }
 
   /** Rejected entries are dead-lettered if the queue says so (the vhost does it on removal). */
-  settle (entry: QueueEntry, reason: 'acked' | 'rejected'): void {
+  settle(entry: QueueEntry, reason: 'acked' | 'rejected'): void {
     if (entry.state !== 'unacked') return
     this.unackedCount--
     this.remove(entry, reason)
   }
 
   /** Entries handed out go back to their places, marked redelivered. */
-  requeue (entries: Iterable<QueueEntry>): void {
+  requeue(entries: Iterable<QueueEntry>): void {
     let any = false
     for (const entry of entries) {
       if (entry.state !== 'unacked') continue
       this.unackedCount--
-      if (this.deleted) { entry.state = 'gone'; continue }
+      if (this.deleted) {
+        entry.state = 'gone'
+        continue
+      }
       entry.state = 'ready'
       entry.redelivered = true
       this.ready.insert(entry)
@@ -113,7 +129,7 @@ export class ClassicQueue extends Queue {
     if (any) this.dispatch()
   }
 
-  purge (): number {
+  purge(): number {
     const all = this.ready.clear()
     for (const entry of all) this.remove(entry, 'purged')
     return all.length
@@ -123,14 +139,14 @@ export class ClassicQueue extends Queue {
    * Removes the oldest ready entry, as x-overflow drop-head does at a bound (an adapter applying
    * its own bound to a queue it owns); undefined when none is ready.
    */
-  dropHead (): QueueEntry | undefined {
+  dropHead(): QueueEntry | undefined {
     const entry = this.ready.shift()
     if (entry !== undefined) this.remove(entry, 'maxlen')
     return entry
   }
 
   /** Drops expired entries from the head (TTL expires at the head, as in RabbitMQ). */
-  override expire (nowMs: number): void {
+  override expire(nowMs: number): void {
     for (;;) {
       const head = this.ready.peek()
       if (head === undefined) return
@@ -144,7 +160,7 @@ export class ClassicQueue extends Queue {
   }
 
   /** Ready entries are removed; handed-out ones die with their channels. */
-  override markDeleted (): number {
+  override markDeleted(): number {
     const count = this.ready.length
     this.deleted = true
     for (const entry of this.ready.clear()) this.remove(entry, 'deleted')
@@ -152,32 +168,35 @@ export class ClassicQueue extends Queue {
     return count
   }
 
-  protected override consumerRemovedAt (i: number): void {
+  protected override consumerRemovedAt(i: number): void {
     if (this.rr > i) this.rr--
   }
 
-  private nextWithCredit (): QueueConsumer | undefined {
+  private nextWithCredit(): QueueConsumer | undefined {
     if (this.policy.singleActiveConsumer) {
       // The first consumer attached is the active one; the next takes over when it leaves.
       const active = this.consumers[0]
-      return active !== undefined && active.hasCredit() ? active : undefined
+      return active?.hasCredit() ? active : undefined
     }
     const n = this.consumers.length
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n
       const c = this.consumers[i] as QueueConsumer
-      if (c.hasCredit()) { this.rr = (i + 1) % n; return c }
+      if (c.hasCredit()) {
+        this.rr = (i + 1) % n
+        return c
+      }
     }
     return undefined
   }
 
-  private handOut (entry: QueueEntry, consumer: QueueConsumer): void {
+  private handOut(entry: QueueEntry, consumer: QueueConsumer): void {
     const redelivered = entry.redelivered
     this.takeOut(entry, consumer.noAck)
     consumer.deliver(entry, redelivered)
   }
 
-  private takeOut (entry: QueueEntry, noAck: boolean): void {
+  private takeOut(entry: QueueEntry, noAck: boolean): void {
     this.countDelivery(entry)
     this.host.entryDelivered(entry)
     if (noAck) {
@@ -188,14 +207,14 @@ export class ClassicQueue extends Queue {
     }
   }
 
-  private remove (entry: QueueEntry, reason: RemovalReason): void {
+  private remove(entry: QueueEntry, reason: RemovalReason): void {
     entry.state = 'gone'
     this.redelivering.delete(entry)
     this.host.entryRemoved(entry, reason)
   }
 }
 
-function minDefined (a: number | undefined, b: number | undefined): number | undefined {
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b
   if (b === undefined) return a
   return Math.min(a, b)

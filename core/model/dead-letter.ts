@@ -9,7 +9,7 @@ export type DeathReason = 'rejected' | 'expired' | 'maxlen'
 
 type Table = Record<string, unknown>
 
-export function deadLetteredCopy (message: Message, queue: Queue, reason: DeathReason, nowMs: number): { message: Message, routingKey: string } {
+export function deadLetteredCopy(message: Message, queue: Queue, reason: DeathReason, nowMs: number): { message: Message; routingKey: string } {
   const routingKey = queue.policy.deadLetterRoutingKey ?? message.routingKey
   const headers: Record<string, unknown> = { ...(message.properties.headers ?? {}) }
   const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isTable) : []
@@ -39,6 +39,6 @@ export function deadLetteredCopy (message: Message, queue: Queue, reason: DeathR
   return { message: copy, routingKey }
 }
 
-function isTable (v: unknown): v is Table {
+function isTable(v: unknown): v is Table {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
 }

@@ -46,30 +46,30 @@ export interface StoredEntry {
 }
 
 export interface DurableStore {
-  loadExchanges (): StoredExchange[]
-  loadQueues (): StoredQueue[]
-  loadBindings (): StoredBinding[]
+  loadExchanges(): StoredExchange[]
+  loadQueues(): StoredQueue[]
+  loadBindings(): StoredBinding[]
   /** A queue's entries in seq order; one Message object per stored message across all queues. */
-  loadEntries (queue: StoredQueue, messages: Map<number, Message>): StoredEntry[]
+  loadEntries(queue: StoredQueue, messages: Map<number, Message>): StoredEntry[]
 
-  putExchange (exchange: Exchange): Promise<void>
-  deleteExchange (exchange: Exchange): Promise<void>
+  putExchange(exchange: Exchange): Promise<void>
+  deleteExchange(exchange: Exchange): Promise<void>
   /** Sets queue.storeId inside the write. */
-  putQueue (queue: Queue): Promise<void>
+  putQueue(queue: Queue): Promise<void>
   /** Deletes the queue, its entries (releasing their messages) and bindings to it. */
-  deleteQueue (queue: Queue): Promise<void>
-  putBinding (binding: Binding): Promise<void>
-  deleteBinding (binding: Binding): Promise<void>
+  deleteQueue(queue: Queue): Promise<void>
+  putBinding(binding: Binding): Promise<void>
+  deleteBinding(binding: Binding): Promise<void>
 
   /**
    * Stores a message once for the durable entries it was routed to. Entries that are already gone
    * when the write runs (acked within the same commit window) are skipped.
    */
-  putMessage (message: Message, entries: readonly QueueEntry[]): Promise<void>
+  putMessage(message: Message, entries: readonly QueueEntry[]): Promise<void>
   /** Deletes a stored entry (acked, dropped, purged). Not awaited: a lost delete is a redelivery. */
-  removeEntry (entry: QueueEntry): void
+  removeEntry(entry: QueueEntry): void
   /** Remembers that entries up to this one's seq may have been delivered. Not awaited. */
-  markDelivered (entry: QueueEntry): void
+  markDelivered(entry: QueueEntry): void
 }
 
 const RESOLVED = Promise.resolve()

@@ -5,9 +5,13 @@ import { preconditionFailed } from '../errors.ts'
 import type { Arguments } from './message.ts'
 import { describe } from './queue-arguments.ts'
 
-export interface Difference { readonly name: string, readonly received: unknown, readonly current: unknown }
+export interface Difference {
+  readonly name: string
+  readonly received: unknown
+  readonly current: unknown
+}
 
-export function firstDifference (
+export function firstDifference(
   received: Readonly<Record<string, unknown>>,
   current: Readonly<Record<string, unknown>>,
   receivedArgs: Arguments,
@@ -26,7 +30,7 @@ export function firstDifference (
   return undefined
 }
 
-export function assertEquivalent (what: string, diff: Difference | undefined): void {
+export function assertEquivalent(what: string, diff: Difference | undefined): void {
   if (diff === undefined) return
   throw preconditionFailed(`inequivalent arg '${diff.name}' for ${what}: received ${describe(diff.received)} but current is ${describe(diff.current)}`)
 }

@@ -20,7 +20,7 @@ export class Exchange {
   readonly router: ExchangeRouter
   deleted = false
 
-  constructor (
+  constructor(
     readonly vhost: string,
     readonly name: string,
     readonly type: ExchangeType,
@@ -33,12 +33,12 @@ export class Exchange {
   }
 
   /** The exchange unroutable messages go to (argument alternate-exchange), if any. */
-  get alternateExchange (): string | undefined {
+  get alternateExchange(): string | undefined {
     const ae = this.args['alternate-exchange']
     return typeof ae === 'string' ? ae : undefined
   }
 
-  get spec (): ExchangeSpec {
+  get spec(): ExchangeSpec {
     return { name: this.name, type: this.type.name, durable: this.durable, autoDelete: this.autoDelete, internal: this.internal, arguments: this.args }
   }
 }

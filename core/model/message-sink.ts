@@ -18,10 +18,10 @@ export interface MessageSink {
    * keep (offline sessions), so a publisher confirm can wait for it; undefined when nothing waits.
    * storedByCore: core is storing the message too (durable queues), in a write queued before.
    */
-  accept (message: Message, storedByCore: boolean): Promise<void> | undefined
+  accept(message: Message, storedByCore: boolean): Promise<void> | undefined
   /**
    * For a message published straight to an exchange this sink is attached to, which no binding
    * routed here: does the sink still want it? (MQTT keeps a retained message whoever subscribes.)
    */
-  wantsUnrouted (message: Message): boolean
+  wantsUnrouted(message: Message): boolean
 }

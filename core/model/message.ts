@@ -36,7 +36,7 @@ export class Message {
    */
   publisher: object | null = null
 
-  constructor (
+  constructor(
     readonly exchange: string,
     readonly routingKey: string,
     readonly properties: MessageProperties,
@@ -45,9 +45,13 @@ export class Message {
     readonly encodedProperties: Buffer | null
   ) {}
 
-  get persistent (): boolean { return this.properties.deliveryMode === 2 }
+  get persistent(): boolean {
+    return this.properties.deliveryMode === 2
+  }
 
-  get bodyBytes (): number { return this.body.length }
+  get bodyBytes(): number {
+    return this.body.length
+  }
 }
 
 const EXPIRATION_PATTERN = /^\d{1,15}$/
@@ -56,7 +60,7 @@ const EXPIRATION_PATTERN = /^\d{1,15}$/
  * Per-message TTL in ms from the expiration property, or undefined. As RabbitMQ, anything other
  * than a non-negative integer in decimal is refused: "invalid expiration '<value>': no_integer".
  */
-export function messageTtlMs (properties: MessageProperties): number | undefined {
+export function messageTtlMs(properties: MessageProperties): number | undefined {
   const text = properties.expiration
   if (text === undefined) return undefined
   if (!EXPIRATION_PATTERN.test(text)) throw preconditionFailed(`invalid expiration '${text}': no_integer`)

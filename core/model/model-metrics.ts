@@ -6,18 +6,28 @@ import type { Queue } from './queue.ts'
 import { OTHER_QUEUES, QueueLabelSlots, queueKey } from './queue-label-slots.ts'
 import { oncePerTurn } from '../util/once-per-turn.ts'
 
-interface QueueRow { vhost: string, queue: string, ready: number, unacked: number, consumers: number, bytes: number, redelivering: number }
+interface QueueRow {
+  vhost: string
+  queue: string
+  ready: number
+  unacked: number
+  consumers: number
+  bytes: number
+  redelivering: number
+}
 
 const QUEUE_LABELS = ['vhost', 'queue'] as const
 
-export function registerModelMetrics (broker: Broker, metrics: Metrics, queueLabelsMax: number): void {
+export function registerModelMetrics(broker: Broker, metrics: Metrics, queueLabelsMax: number): void {
   const slots = new QueueLabelSlots(queueLabelsMax)
   const rows = oncePerTurn(() => queueRows(broker, slots))
   metrics.gaugeFamily('wharf_queues', 'Queues per vhost', ['vhost'], emit => {
     for (const v of broker.vhosts.values()) emit({ vhost: v.name }, v.queues.size)
   })
   const family = (name: string, help: string, pick: (r: QueueRow) => number): void => {
-    metrics.gaugeFamily(name, help, QUEUE_LABELS, (emit: Emit) => { for (const r of rows()) emit({ vhost: r.vhost, queue: r.queue }, pick(r)) })
+    metrics.gaugeFamily(name, help, QUEUE_LABELS, (emit: Emit) => {
+      for (const r of rows()) emit({ vhost: r.vhost, queue: r.queue }, pick(r))
+    })
   }
   family('wharf_queue_messages_ready', 'Messages ready for delivery (a stream: records retained)', r => r.ready)
   family('wharf_queue_messages_unacked', 'Messages delivered and not yet acknowledged', r => r.unacked)
@@ -27,7 +37,7 @@ export function registerModelMetrics (broker: Broker, metrics: Metrics, queueLab
 }
 
 /** One row per labelled queue, plus one `_other` row per vhost for the rest. */
-function queueRows (broker: Broker, slots: QueueLabelSlots): QueueRow[] {
+function queueRows(broker: Broker, slots: QueueLabelSlots): QueueRow[] {
   const queues: Queue[] = []
   for (const v of broker.vhosts.values()) for (const q of v.queues.values()) queues.push(q)
   const own = slots.assign(queues.map(q => queueKey(q.vhost, q.name)))

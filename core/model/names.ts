@@ -8,17 +8,17 @@ export const describeExchange = (vhost: string, name: string): string => `exchan
 /** Prefixes of state adapters keep in core under reserved names; clients may not declare them. */
 export const RESERVED_QUEUE_PREFIXES: readonly string[] = ['amq.', 'mqtt-session/', 'bridge/']
 
-export function checkQueueNameAllowed (name: string): void {
+export function checkQueueNameAllowed(name: string): void {
   for (const prefix of RESERVED_QUEUE_PREFIXES) {
     if (name.startsWith(prefix)) throw accessRefused(`queue name '${name}' contains reserved prefix '${prefix}*'`)
   }
 }
 
-export function checkExchangeNameAllowed (name: string): void {
+export function checkExchangeNameAllowed(name: string): void {
   if (name.startsWith('amq.')) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
 }
 
 /** A server-named queue, as RabbitMQ names them: amq.gen-<22 url-safe base64 characters>. */
-export function serverNamedQueue (): string {
+export function serverNamedQueue(): string {
   return 'amq.gen-' + randomBytes(16).toString('base64url')
 }

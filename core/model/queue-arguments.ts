@@ -26,23 +26,35 @@ export interface QueuePolicy {
 
 /** The arguments compared when a queue is declared again (RabbitMQ's declare args). */
 export const EQUIVALENCE_ARGUMENTS: readonly string[] = [
-  'x-expires', 'x-message-ttl', 'x-max-length', 'x-max-length-bytes', 'x-overflow',
-  'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-priority', 'x-queue-type',
-  'x-single-active-consumer', 'x-queue-mode'
+  'x-expires',
+  'x-message-ttl',
+  'x-max-length',
+  'x-max-length-bytes',
+  'x-overflow',
+  'x-dead-letter-exchange',
+  'x-dead-letter-routing-key',
+  'x-max-priority',
+  'x-queue-type',
+  'x-single-active-consumer',
+  'x-queue-mode'
 ]
 
 type Check = (value: unknown) => string | undefined
 
-const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Check => v => {
-  if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describe(v)}`
-  if (v < min) return min === 1 ? `value must be positive, got ${v}` : `value must be at least ${min}, got ${v}`
-  if (v > max) return `value must be at most ${max}, got ${v}`
-  return undefined
-}
-const oneOf = (...values: string[]): Check => v =>
-  typeof v === 'string' && values.includes(v) ? undefined : `expected one of ${values.join(', ')}, got ${describe(v)}`
-const text: Check = v => typeof v === 'string' ? undefined : `expected a string, got ${describe(v)}`
-const bool: Check = v => typeof v === 'boolean' ? undefined : `expected a boolean, got ${describe(v)}`
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  v => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describe(v)}`
+    if (v < min) return min === 1 ? `value must be positive, got ${v}` : `value must be at least ${min}, got ${v}`
+    if (v > max) return `value must be at most ${max}, got ${v}`
+    return undefined
+  }
+const oneOf =
+  (...values: string[]): Check =>
+  v =>
+    typeof v === 'string' && values.includes(v) ? undefined : `expected one of ${values.join(', ')}, got ${describe(v)}`
+const text: Check = v => (typeof v === 'string' ? undefined : `expected a string, got ${describe(v)}`)
+const bool: Check = v => (typeof v === 'boolean' ? undefined : `expected a boolean, got ${describe(v)}`)
 
 const CHECKS: Readonly<Record<string, Check>> = {
   'x-expires': integer(1),
@@ -63,7 +75,7 @@ const CHECKS: Readonly<Record<string, Check>> = {
 const sharedPolicies = new WeakMap<Arguments, QueuePolicy>()
 
 /** Validates known arguments (unknown ones are kept and ignored, as RabbitMQ does). */
-export function queuePolicy (args: Arguments, queueDescription: string): QueuePolicy {
+export function queuePolicy(args: Arguments, queueDescription: string): QueuePolicy {
   const shared = Object.isFrozen(args) ? sharedPolicies.get(args) : undefined
   if (shared !== undefined) return shared
   const policy = buildPolicy(args, queueDescription)
@@ -71,7 +83,7 @@ export function queuePolicy (args: Arguments, queueDescription: string): QueuePo
   return policy
 }
 
-function buildPolicy (args: Arguments, queueDescription: string): QueuePolicy {
+function buildPolicy(args: Arguments, queueDescription: string): QueuePolicy {
   for (const [name, check] of Object.entries(CHECKS)) {
     const value = args[name]
     if (value === undefined) continue
@@ -97,7 +109,7 @@ function buildPolicy (args: Arguments, queueDescription: string): QueuePolicy {
   }
 }
 
-export function describe (v: unknown): string {
+export function describe(v: unknown): string {
   if (Buffer.isBuffer(v)) return `bytes ${JSON.stringify(v.toString('latin1'))}`
   if (typeof v === 'string') return `'${v}'`
   if (v === undefined) return 'none'

@@ -13,7 +13,7 @@ export class QueueEntry {
   /** Its queue_entries row was written (inside the store's write; see DurableStore). */
   stored = false
 
-  constructor (
+  constructor(
     readonly queue: Queue,
     readonly message: Message,
     readonly seq: number,
@@ -23,5 +23,7 @@ export class QueueEntry {
   ) {}
 
   /** Needs a durable copy: a persistent message in a durable queue. */
-  get durable (): boolean { return this.message.persistent && this.queue.durable }
+  get durable(): boolean {
+    return this.message.persistent && this.queue.durable
+  }
 }

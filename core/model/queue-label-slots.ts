@@ -7,7 +7,7 @@ export const OTHER_QUEUES = '_other'
 export class QueueLabelSlots {
   private readonly labelled = new Set<string>()
 
-  constructor (private readonly queueLabelsMax: number) {
+  constructor(private readonly queueLabelsMax: number) {
     if (!(queueLabelsMax >= 0)) throw new Error(`metrics: queueLabelsMax must be >= 0, got ${queueLabelsMax}`)
   }
 
@@ -15,7 +15,7 @@ export class QueueLabelSlots {
    * The label of each queue present now (keys as `key(vhost, name)`), in the order given: its own
    * name, or OTHER_QUEUES once the bound is taken. Queues no longer present give their slots back.
    */
-  assign (present: readonly string[]): Map<string, boolean> {
+  assign(present: readonly string[]): Map<string, boolean> {
     const now = new Set(present)
     for (const k of this.labelled) if (!now.has(k)) this.labelled.delete(k)
     const own = new Map<string, boolean>()
@@ -27,6 +27,6 @@ export class QueueLabelSlots {
   }
 }
 
-export function queueKey (vhost: string, name: string): string {
+export function queueKey(vhost: string, name: string): string {
   return `${vhost}\u0000${name}`
 }

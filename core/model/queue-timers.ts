@@ -5,11 +5,11 @@ import type { Queue } from './queue.ts'
 import type { Clock, TimerHandle } from '../clock.ts'
 
 export class QueueTimers {
-  private readonly expiry = new Map<Queue, { atMs: number, handle: TimerHandle }>()
+  private readonly expiry = new Map<Queue, { atMs: number; handle: TimerHandle }>()
   private readonly unused = new Map<Queue, TimerHandle>()
   private readonly lastUsedMs = new Map<Queue, number>()
 
-  constructor (
+  constructor(
     private readonly clock: Clock,
     /** Expire the queue's head and dispatch. */
     private readonly onExpiry: (q: Queue) => void,
@@ -18,19 +18,22 @@ export class QueueTimers {
   ) {}
 
   /** Run onExpiry at atMs, unless an earlier run is already due. */
-  expireAt (q: Queue, atMs: number): void {
+  expireAt(q: Queue, atMs: number): void {
     const current = this.expiry.get(q)
     if (current !== undefined && current.atMs <= atMs) return
     if (current !== undefined) this.clock.clearTimer(current.handle)
-    const handle = this.clock.setTimer(() => {
-      this.expiry.delete(q)
-      if (!q.deleted) this.onExpiry(q)
-    }, Math.max(0, atMs - this.clock.nowMs()))
+    const handle = this.clock.setTimer(
+      () => {
+        this.expiry.delete(q)
+        if (!q.deleted) this.onExpiry(q)
+      },
+      Math.max(0, atMs - this.clock.nowMs())
+    )
     this.expiry.set(q, { atMs, handle })
   }
 
   /** The queue was used now; with no consumers its x-expires countdown (re)starts. */
-  used (q: Queue): void {
+  used(q: Queue): void {
     const expiresMs = q.policy.expiresMs
     if (expiresMs === undefined) return
     this.lastUsedMs.set(q, this.clock.nowMs())
@@ -47,24 +50,32 @@ export class QueueTimers {
   }
 
   /** A consumer attached: no countdown while it stays. */
-  consumed (q: Queue): void { this.clearUnused(q) }
+  consumed(q: Queue): void {
+    this.clearUnused(q)
+  }
 
-  forget (q: Queue): void {
+  forget(q: Queue): void {
     const t = this.expiry.get(q)
-    if (t !== undefined) { this.clock.clearTimer(t.handle); this.expiry.delete(q) }
+    if (t !== undefined) {
+      this.clock.clearTimer(t.handle)
+      this.expiry.delete(q)
+    }
     this.clearUnused(q)
     this.lastUsedMs.delete(q)
   }
 
-  stopAll (): void {
+  stopAll(): void {
     for (const t of this.expiry.values()) this.clock.clearTimer(t.handle)
     for (const t of this.unused.values()) this.clock.clearTimer(t)
     this.expiry.clear()
     this.unused.clear()
   }
 
-  private clearUnused (q: Queue): void {
+  private clearUnused(q: Queue): void {
     const t = this.unused.get(q)
-    if (t !== undefined) { this.clock.clearTimer(t); this.unused.delete(q) }
+    if (t !== undefined) {
+      this.clock.clearTimer(t)
+      this.unused.delete(q)
+    }
   }
 }

@@ -18,15 +18,18 @@ export interface QueueConsumer {
   readonly noAck: boolean
   readonly exclusive: boolean
   /** The credit hook: may this consumer take one more entry now? */
-  hasCredit (): boolean
-  deliver (entry: QueueEntry, redelivered: boolean): void
+  hasCredit(): boolean
+  deliver(entry: QueueEntry, redelivered: boolean): void
   /** The queue went away under the consumer (deleted); it is no longer attached. */
-  cancelledByQueue (): void
+  cancelledByQueue(): void
   /** Its window: deliveries not yet acknowledged and the most it may hold (AMQP prefetch, MQTT Receive Maximum); max 0 = no limit. */
-  creditWindow? (): ConsumerWindow
+  creditWindow?(): ConsumerWindow
 }
 
-export interface ConsumerWindow { readonly unacked: number, readonly max: number }
+export interface ConsumerWindow {
+  readonly unacked: number
+  readonly max: number
+}
 
 /** Bound on the entries a queue tracks as redelivered (memory stays bounded in a loop over a long queue). */
 const REDELIVERING_TRACKED = 10_000
@@ -36,14 +39,14 @@ export type RemovalReason = 'acked' | 'rejected' | 'expired' | 'maxlen' | 'purge
 
 /** What a queue tells its vhost: persistence, dead-lettering, auto-delete, timers. */
 export interface QueueHost {
-  nowMs (): number
-  entryRemoved (entry: QueueEntry, reason: RemovalReason): void
-  entryDelivered (entry: QueueEntry): void
-  lastConsumerGone (queue: Queue): void
+  nowMs(): number
+  entryRemoved(entry: QueueEntry, reason: RemovalReason): void
+  entryDelivered(entry: QueueEntry): void
+  lastConsumerGone(queue: Queue): void
   /** Call queue.expire() at (or soon after) atMs. */
-  expireAt (queue: Queue, atMs: number): void
+  expireAt(queue: Queue, atMs: number): void
   /** The queue applied its x-overflow policy at x-max-length(-bytes): one message dropped from the head, or refused. */
-  overflowed (queue: Queue, outcome: 'dropped' | 'rejected'): void
+  overflowed(queue: Queue, outcome: 'dropped' | 'rejected'): void
 }
 
 /** A queue as declared (or read back): what every type is created from. */
@@ -62,7 +65,7 @@ export interface QueueDeclaration {
  * (persistent, durable queue), `stored` when the queue stores it itself (a stream's append);
  * both settle the publisher's confirm once committed. 'rejected': the queue refused it.
  */
-export type Accepted = { readonly entry?: QueueEntry, readonly stored?: Promise<void> } | 'rejected'
+export type Accepted = { readonly entry?: QueueEntry; readonly stored?: Promise<void> } | 'rejected'
 
 export abstract class Queue {
   readonly kind = 'queue' as const
@@ -91,7 +94,7 @@ export abstract class Queue {
   acceptObserver: (() => void) | null = null
   private hadConsumer = false
 
-  constructor (
+  constructor(
     readonly type: QueueType,
     d: QueueDeclaration,
     /** The classic arguments this queue runs with (a stream has none of them: the neutral policy). */
@@ -107,48 +110,54 @@ export abstract class Queue {
   }
 
   /** Messages a consumer could still get (a classic queue: ready; a stream: retained). */
-  abstract get messageCount (): number
+  abstract get messageCount(): number
   /** Body bytes of those messages held locally (a stream: its local segments). */
-  abstract get messageBytes (): number
+  abstract get messageBytes(): number
   /** Bytes of this queue's data in the object store (only streams offload). */
-  get coldBytes (): number { return 0 }
-  get consumerCount (): number { return this.consumers.length }
-  get description (): string { return describeQueue(this.vhost, this.name) }
+  get coldBytes(): number {
+    return 0
+  }
+  get consumerCount(): number {
+    return this.consumers.length
+  }
+  get description(): string {
+    return describeQueue(this.vhost, this.name)
+  }
 
   /** Takes a published message (the vhost routed it here). Does not dispatch: the caller does, after storing. */
-  abstract accept (message: Message, messageTtlMs: number | undefined): Accepted
+  abstract accept(message: Message, messageTtlMs: number | undefined): Accepted
 
   /**
    * Attaches a consumer with its consume arguments (a stream reads x-stream-offset); the caller
    * dispatches once it told its client (AMQP: after consume-ok).
    */
-  abstract addConsumer (consumer: QueueConsumer, args: Arguments): void
+  abstract addConsumer(consumer: QueueConsumer, args: Arguments): void
 
   /** Hands what is there to consumers with credit, until either runs out. */
-  abstract dispatch (): void
+  abstract dispatch(): void
 
   /** basic.get: the next ready entry, handed out (settled at once with noAck). */
-  abstract get (noAck: boolean): QueueEntry | undefined
+  abstract get(noAck: boolean): QueueEntry | undefined
 
   /** Settles an entry handed out: acked, or rejected without requeue. */
-  abstract settle (entry: QueueEntry, reason: 'acked' | 'rejected'): void
+  abstract settle(entry: QueueEntry, reason: 'acked' | 'rejected'): void
 
   /** Entries handed out and not settled come back (or, in a stream, only give their credit back). */
-  abstract requeue (entries: Iterable<QueueEntry>): void
+  abstract requeue(entries: Iterable<QueueEntry>): void
 
   /** Removes all ready entries (handed-out ones stay); returns how many. */
-  abstract purge (): number
+  abstract purge(): number
 
   /** Drops entries whose TTL passed. Only a classic queue has TTLs. */
-  expire (_nowMs: number): void {}
+  expire(_nowMs: number): void {}
 
   /** An entry is handed out (again): counted, and tracked while it keeps coming back. */
-  countDelivery (entry: QueueEntry): void {
+  countDelivery(entry: QueueEntry): void {
     entry.deliveries++
     if (entry.deliveries > 1 && this.redelivering.size < REDELIVERING_TRACKED) this.redelivering.add(entry)
   }
 
-  removeConsumer (consumer: QueueConsumer): void {
+  removeConsumer(consumer: QueueConsumer): void {
     const i = this.consumers.indexOf(consumer)
     if (i < 0) return
     this.consumers.splice(i, 1)
@@ -157,7 +166,7 @@ export abstract class Queue {
   }
 
   /** The queue is gone: consumers are told; returns the messages it held. */
-  markDeleted (): number {
+  markDeleted(): number {
     this.deleted = true
     this.redelivering.clear()
     const count = this.messageCount
@@ -167,7 +176,7 @@ export abstract class Queue {
   }
 
   /** The exclusivity checks every type makes, then the consumer is attached. */
-  protected attach (consumer: QueueConsumer): void {
+  protected attach(consumer: QueueConsumer): void {
     if (this.consumers.some(c => c.exclusive) || (consumer.exclusive && this.consumers.length > 0)) {
       throw accessRefused(`${this.description} in exclusive use`)
     }
@@ -176,5 +185,5 @@ export abstract class Queue {
   }
 
   /** A consumer at index i left (a round robin position moves). */
-  protected consumerRemovedAt (_i: number): void {}
+  protected consumerRemovedAt(_i: number): void {}
 }

@@ -3,27 +3,39 @@
 // where a rejected message keeps its position. Push and shift are O(1); an insert in the middle
 // (requeue while older entries are still ready) is a binary search and a splice.
 
-export interface Sequenced { readonly seq: number }
+export interface Sequenced {
+  readonly seq: number
+}
 
 export class ReadyList<T extends Sequenced> {
   private items: Array<T | undefined> = []
   private head = 0
 
-  get length (): number { return this.items.length - this.head }
+  get length(): number {
+    return this.items.length - this.head
+  }
 
-  peek (): T | undefined { return this.items[this.head] }
+  peek(): T | undefined {
+    return this.items[this.head]
+  }
 
-  push (item: T): void {
+  push(item: T): void {
     const last = this.items[this.items.length - 1]
-    if (this.length > 0 && last !== undefined && last.seq > item.seq) { this.insert(item); return }
+    if (this.length > 0 && last !== undefined && last.seq > item.seq) {
+      this.insert(item)
+      return
+    }
     this.items.push(item)
   }
 
-  shift (): T | undefined {
+  shift(): T | undefined {
     if (this.head >= this.items.length) return undefined
     const item = this.items[this.head]
     this.items[this.head++] = undefined
-    if (this.head === this.items.length) { this.items = []; this.head = 0 } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head)
       this.head = 0
     }
@@ -31,7 +43,7 @@ export class ReadyList<T extends Sequenced> {
   }
 
   /** Puts an entry back where its seq belongs. */
-  insert (item: T): void {
+  insert(item: T): void {
     const first = this.items[this.head]
     if (this.length === 0 || (first !== undefined && item.seq < first.seq)) {
       if (this.head > 0) this.items[--this.head] = item
@@ -49,7 +61,7 @@ export class ReadyList<T extends Sequenced> {
   }
 
   /** Removes every entry for which `drop` is true, keeping order; returns them. */
-  removeWhere (drop: (item: T) => boolean): T[] {
+  removeWhere(drop: (item: T) => boolean): T[] {
     const kept: T[] = []
     const dropped: T[] = []
     for (let i = this.head; i < this.items.length; i++) {
@@ -63,14 +75,14 @@ export class ReadyList<T extends Sequenced> {
   }
 
   /** Empties the list, returning the entries in order. */
-  clear (): T[] {
+  clear(): T[] {
     const all = this.items.slice(this.head) as T[]
     this.items = []
     this.head = 0
     return all
   }
 
-  * [Symbol.iterator] (): Iterator<T> {
+  *[Symbol.iterator](): Iterator<T> {
     for (let i = this.head; i < this.items.length; i++) yield this.items[i] as T
   }
 }

@@ -6,18 +6,18 @@ import type { QueueEntry } from './queue-entry.ts'
 export interface ReadyQueue {
   readonly length: number
   readonly bytes: number
-  peek (): QueueEntry | undefined
-  push (entry: QueueEntry): void
-  shift (): QueueEntry | undefined
+  peek(): QueueEntry | undefined
+  push(entry: QueueEntry): void
+  shift(): QueueEntry | undefined
   /** Back in the place its seq (and priority) gives it. */
-  insert (entry: QueueEntry): void
-  removeWhere (drop: (entry: QueueEntry) => boolean): QueueEntry[]
-  clear (): QueueEntry[]
+  insert(entry: QueueEntry): void
+  removeWhere(drop: (entry: QueueEntry) => boolean): QueueEntry[]
+  clear(): QueueEntry[]
   /** Oldest first within a level, highest level first. */
-  entries (): Iterable<QueueEntry>
+  entries(): Iterable<QueueEntry>
 }
 
-export function createReadyQueue (maxPriority: number | undefined): ReadyQueue {
+export function createReadyQueue(maxPriority: number | undefined): ReadyQueue {
   return maxPriority === undefined ? new FifoReady() : new PriorityReady(maxPriority)
 }
 
@@ -25,39 +25,60 @@ class FifoReady implements ReadyQueue {
   private readonly list = new ReadyList<QueueEntry>()
   bytes = 0
 
-  get length (): number { return this.list.length }
-  peek (): QueueEntry | undefined { return this.list.peek() }
-  push (e: QueueEntry): void { this.list.push(e); this.bytes += e.message.bodyBytes }
-  insert (e: QueueEntry): void { this.list.insert(e); this.bytes += e.message.bodyBytes }
+  get length(): number {
+    return this.list.length
+  }
+  peek(): QueueEntry | undefined {
+    return this.list.peek()
+  }
+  push(e: QueueEntry): void {
+    this.list.push(e)
+    this.bytes += e.message.bodyBytes
+  }
+  insert(e: QueueEntry): void {
+    this.list.insert(e)
+    this.bytes += e.message.bodyBytes
+  }
 
-  shift (): QueueEntry | undefined {
+  shift(): QueueEntry | undefined {
     const e = this.list.shift()
     if (e !== undefined) this.bytes -= e.message.bodyBytes
     return e
   }
 
-  removeWhere (drop: (e: QueueEntry) => boolean): QueueEntry[] {
+  removeWhere(drop: (e: QueueEntry) => boolean): QueueEntry[] {
     const out = this.list.removeWhere(drop)
     for (const e of out) this.bytes -= e.message.bodyBytes
     return out
   }
 
-  clear (): QueueEntry[] { this.bytes = 0; return this.list.clear() }
-  entries (): Iterable<QueueEntry> { return this.list }
+  clear(): QueueEntry[] {
+    this.bytes = 0
+    return this.list.clear()
+  }
+  entries(): Iterable<QueueEntry> {
+    return this.list
+  }
 }
 
 class PriorityReady implements ReadyQueue {
   private readonly levels: FifoReady[]
   private count = 0
 
-  constructor (maxPriority: number) {
+  constructor(maxPriority: number) {
     this.levels = Array.from({ length: maxPriority + 1 }, () => new FifoReady())
   }
 
-  get length (): number { return this.count }
-  get bytes (): number { let b = 0; for (const l of this.levels) b += l.bytes; return b }
+  get length(): number {
+    return this.count
+  }
+  get bytes(): number {
+    let b = 0
+    for (const l of this.levels) b += l.bytes
+    return b
+  }
 
-  private top (): FifoReady | undefined {
+  private top(): FifoReady | undefined {
     for (let i = this.levels.length - 1; i >= 0; i--) {
       const level = this.levels[i] as FifoReady
       if (level.length > 0) return level
@@ -65,33 +86,43 @@ class PriorityReady implements ReadyQueue {
     return undefined
   }
 
-  private levelOf (e: QueueEntry): FifoReady { return this.levels[Math.min(e.priority, this.levels.length - 1)] as FifoReady }
+  private levelOf(e: QueueEntry): FifoReady {
+    return this.levels[Math.min(e.priority, this.levels.length - 1)] as FifoReady
+  }
 
-  peek (): QueueEntry | undefined { return this.top()?.peek() }
-  push (e: QueueEntry): void { this.levelOf(e).push(e); this.count++ }
-  insert (e: QueueEntry): void { this.levelOf(e).insert(e); this.count++ }
+  peek(): QueueEntry | undefined {
+    return this.top()?.peek()
+  }
+  push(e: QueueEntry): void {
+    this.levelOf(e).push(e)
+    this.count++
+  }
+  insert(e: QueueEntry): void {
+    this.levelOf(e).insert(e)
+    this.count++
+  }
 
-  shift (): QueueEntry | undefined {
+  shift(): QueueEntry | undefined {
     const e = this.top()?.shift()
     if (e !== undefined) this.count--
     return e
   }
 
-  removeWhere (drop: (e: QueueEntry) => boolean): QueueEntry[] {
+  removeWhere(drop: (e: QueueEntry) => boolean): QueueEntry[] {
     const out: QueueEntry[] = []
     for (let i = this.levels.length - 1; i >= 0; i--) out.push(...(this.levels[i] as FifoReady).removeWhere(drop))
     this.count -= out.length
     return out
   }
 
-  clear (): QueueEntry[] {
+  clear(): QueueEntry[] {
     const out: QueueEntry[] = []
     for (let i = this.levels.length - 1; i >= 0; i--) out.push(...(this.levels[i] as FifoReady).clear())
     this.count = 0
     return out
   }
 
-  * entries (): Iterable<QueueEntry> {
-    for (let i = this.levels.length - 1; i >= 0; i--) yield * (this.levels[i] as FifoReady).entries()
+  *entries(): Iterable<QueueEntry> {
+    for (let i = this.levels.length - 1; i >= 0; i--) yield* (this.levels[i] as FifoReady).entries()
   }
 }

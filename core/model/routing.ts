@@ -10,8 +10,8 @@ import type { RoutingInput } from './exchange-types/index.ts'
 import type { MessageSink } from './message-sink.ts'
 
 export interface RoutingScope {
-  exchangeNamed (name: string): Exchange | undefined
-  queueNamed (name: string): Queue | undefined
+  exchangeNamed(name: string): Exchange | undefined
+  queueNamed(name: string): Queue | undefined
 }
 
 // Scratch for one exchange's matches: route() never runs inside itself (a router only adds to the
@@ -20,7 +20,7 @@ const found = new Set<Destination>()
 
 const NO_QUEUES: ReadonlySet<Queue> = new Set()
 
-export function route (start: Exchange, input: RoutingInput, scope: RoutingScope, sinks?: Set<MessageSink>): ReadonlySet<Queue> {
+export function route(start: Exchange, input: RoutingInput, scope: RoutingScope, sinks?: Set<MessageSink>): ReadonlySet<Queue> {
   let queues: Set<Queue> | undefined
   let seen: Set<Exchange> | undefined // only once an exchange-to-exchange binding is followed
   const work: Exchange[] = [start]
@@ -43,7 +43,10 @@ export function route (start: Exchange, input: RoutingInput, scope: RoutingScope
       else if (d.kind === 'sink') sinks?.add(d)
       else {
         seen ??= new Set([start])
-        if (!seen.has(d)) { seen.add(d); work.push(d) }
+        if (!seen.has(d)) {
+          seen.add(d)
+          work.push(d)
+        }
       }
     }
   }

@@ -34,16 +34,19 @@ test('AMQP topic semantics: * is one word, # is zero or more, an empty key has n
 })
 
 // Seeded random patterns and keys over a tiny alphabet, the trie checked against the reference.
-function rng (seed: number): () => number {
+function rng(seed: number): () => number {
   let s = seed >>> 0
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 }
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0
+    return s / 2 ** 32
+  }
 }
 
 test('the trie matches exactly what the reference matcher does, through adds and removes (seeded)', () => {
   const rand = rng(42)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T
   const word = (wild: boolean): string => pick(wild ? ['a', 'b', '', '*', '#', '#'] : ['a', 'b', ''])
-  const phrase = (wild: boolean): string => rand() < 0.1 ? '' : Array.from({ length: 1 + Math.floor(rand() * 4) }, () => word(wild)).join('.')
+  const phrase = (wild: boolean): string => (rand() < 0.1 ? '' : Array.from({ length: 1 + Math.floor(rand() * 4) }, () => word(wild)).join('.'))
   const trie = new TopicTrie<number>()
   const live = new Map<number, string>()
   for (let step = 0; step < 3000; step++) {
@@ -58,8 +61,15 @@ test('the trie matches exactly what the reference matcher does, through adds and
       assert.ok(trie.remove(pattern, id))
     }
     const key = phrase(false)
-    const expected = [...live].filter(([, p]) => topicMatches(p, key)).map(([id]) => id).sort((a, b) => a - b)
-    assert.deepEqual([...trie.match(key)].sort((a, b) => a - b), expected, `key '${key}' at step ${step}`)
+    const expected = [...live]
+      .filter(([, p]) => topicMatches(p, key))
+      .map(([id]) => id)
+      .sort((a, b) => a - b)
+    assert.deepEqual(
+      [...trie.match(key)].sort((a, b) => a - b),
+      expected,
+      `key '${key}' at step ${step}`
+    )
   }
   assert.equal(trie.size, live.size)
   assert.equal(trie.remove('no.such', -1), false)

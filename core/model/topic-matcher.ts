@@ -3,7 +3,7 @@
 // ('/' ↔ '.', '+' → '*', '#' → '#') where the MQTT adapter converts topics, so both protocols
 // route through this trie. An empty key or pattern has no words ('#' matches it).
 
-export function topicWords (keyOrPattern: string): string[] {
+export function topicWords(keyOrPattern: string): string[] {
   return keyOrPattern === '' ? [] : keyOrPattern.split('.')
 }
 
@@ -23,26 +23,34 @@ export class TopicTrie<T> {
   private readonly root: Node<T> = newNode()
   private count = 0
 
-  get size (): number { return this.count }
+  get size(): number {
+    return this.count
+  }
 
-  add (pattern: string, value: T): void {
+  add(pattern: string, value: T): void {
     let node = this.root
     for (const word of topicWords(pattern)) {
       if (word === '*') node = node.star ??= newNode()
       else if (word === '#') node = node.hash ??= newNode()
       else {
         let next = node.children?.get(word)
-        if (next === undefined) { next = newNode(); (node.children ??= new Map()).set(word, next) }
+        if (next === undefined) {
+          next = newNode()
+          ;(node.children ??= new Map()).set(word, next)
+        }
         node = next
       }
     }
-    const values = node.values ??= new Set()
-    if (!values.has(value)) { values.add(value); this.count++ }
+    const values = (node.values ??= new Set())
+    if (!values.has(value)) {
+      values.add(value)
+      this.count++
+    }
   }
 
   /** True when the pair was present. Empty branches are pruned. */
-  remove (pattern: string, value: T): boolean {
-    const path: Array<{ node: Node<T>, word: string }> = []
+  remove(pattern: string, value: T): boolean {
+    const path: Array<{ node: Node<T>; word: string }> = []
     let node: Node<T> | undefined = this.root
     for (const word of topicWords(pattern)) {
       path.push({ node, word })
@@ -52,7 +60,7 @@ export class TopicTrie<T> {
     if (node.values?.delete(value) !== true) return false
     this.count--
     for (let i = path.length - 1; i >= 0; i--) {
-      const { node: parent, word } = path[i] as { node: Node<T>, word: string }
+      const { node: parent, word } = path[i] as { node: Node<T>; word: string }
       const child = word === '*' ? parent.star : word === '#' ? parent.hash : parent.children?.get(word)
       if (child === undefined || !isEmpty(child)) break
       if (word === '*') parent.star = undefined
@@ -62,17 +70,17 @@ export class TopicTrie<T> {
     return true
   }
 
-  match (key: string, out: Set<T> = new Set()): Set<T> {
+  match(key: string, out: Set<T> = new Set()): Set<T> {
     matchFrom(this.root, topicWords(key), 0, out)
     return out
   }
 }
 
-function isEmpty<T> (node: Node<T>): boolean {
+function isEmpty<T>(node: Node<T>): boolean {
   return (node.values?.size ?? 0) === 0 && (node.children?.size ?? 0) === 0 && node.star === undefined && node.hash === undefined
 }
 
-function matchFrom<T> (node: Node<T>, words: readonly string[], i: number, out: Set<T>): void {
+function matchFrom<T>(node: Node<T>, words: readonly string[], i: number, out: Set<T>): void {
   if (node.hash !== undefined) {
     // '#' takes zero, one, ... or all remaining words.
     for (let j = i; j <= words.length; j++) matchFrom(node.hash, words, j, out)
@@ -88,11 +96,11 @@ function matchFrom<T> (node: Node<T>, words: readonly string[], i: number, out: 
 }
 
 /** One pattern against one key, without a trie: the reference the trie is tested against. */
-export function topicMatches (pattern: string, key: string): boolean {
+export function topicMatches(pattern: string, key: string): boolean {
   return matchWords(topicWords(pattern), 0, topicWords(key), 0)
 }
 
-function matchWords (p: readonly string[], i: number, k: readonly string[], j: number): boolean {
+function matchWords(p: readonly string[], i: number, k: readonly string[], j: number): boolean {
   if (i === p.length) return j === k.length
   const word = p[i]
   if (word === '#') {

@@ -13,58 +13,79 @@ import { BrokerError } from '../errors.ts'
 const owner = {}
 const other = {}
 
-function setup (): { vhost: Vhost, clock: ManualClock } {
+function setup(): { vhost: Vhost; clock: ManualClock } {
   const clock = new ManualClock()
   const broker = new Broker({ vhosts: ['/'], clock })
   return { vhost: broker.vhost('/') as Vhost, clock }
 }
 
-function msg (routingKey: string, body = routingKey, properties: MessageProperties = {}, exchange = ''): Message {
+function msg(routingKey: string, body = routingKey, properties: MessageProperties = {}, exchange = ''): Message {
   return new Message(exchange, routingKey, properties, Buffer.from(body), 0, null)
 }
 
-async function queue (v: Vhost, name: string, args: Record<string, unknown> = {}, extra: Partial<{ durable: boolean, exclusive: boolean, autoDelete: boolean }> = {}): Promise<string> {
+async function queue(
+  v: Vhost,
+  name: string,
+  args: Record<string, unknown> = {},
+  extra: Partial<{ durable: boolean; exclusive: boolean; autoDelete: boolean }> = {}
+): Promise<string> {
   const q = await v.declareQueue({ name, durable: false, exclusive: false, autoDelete: false, arguments: args, ...extra }, owner, false)
   return q.name
 }
 
 class TestConsumer implements QueueConsumer {
-  readonly got: Array<{ entry: QueueEntry, body: string, redelivered: boolean }> = []
+  readonly got: Array<{ entry: QueueEntry; body: string; redelivered: boolean }> = []
   cancelled = false
-  constructor (readonly tag: string, public credit = Infinity, readonly noAck = false, readonly exclusive = false) {}
-  hasCredit (): boolean { return this.credit > 0 }
-  deliver (entry: QueueEntry, redelivered: boolean): void {
+  constructor(
+    readonly tag: string,
+    public credit = Infinity,
+    readonly noAck = false,
+    readonly exclusive = false
+  ) {}
+  hasCredit(): boolean {
+    return this.credit > 0
+  }
+  deliver(entry: QueueEntry, redelivered: boolean): void {
     this.credit--
     this.got.push({ entry, body: entry.message.body.toString(), redelivered })
   }
 
-  cancelledByQueue (): void { this.cancelled = true }
-  bodies (): string[] { return this.got.map(g => g.body) }
+  cancelledByQueue(): void {
+    this.cancelled = true
+  }
+  bodies(): string[] {
+    return this.got.map(g => g.body)
+  }
 }
 
-async function rejectsWith (p: Promise<unknown> | (() => unknown), kind: string, message?: RegExp): Promise<void> {
-  await assert.rejects(async () => { await (typeof p === 'function' ? p() : p) }, (err: unknown) => {
-    assert.ok(err instanceof BrokerError, String(err))
-    assert.equal(err.kind, kind, err.message)
-    if (message) assert.match(err.message, message)
-    return true
-  })
+async function rejectsWith(p: Promise<unknown> | (() => unknown), kind: string, message?: RegExp): Promise<void> {
+  await assert.rejects(
+    async () => {
+      await (typeof p === 'function' ? p() : p)
+    },
+    (err: unknown) => {
+      assert.ok(err instanceof BrokerError, String(err))
+      assert.equal(err.kind, kind, err.message)
+      if (message) assert.match(err.message, message)
+      return true
+    }
+  )
 }
 
-function consumeNow (v: Vhost, queue: string, consumer: QueueConsumer): Queue {
+function consumeNow(v: Vhost, queue: string, consumer: QueueConsumer): Queue {
   const q = v.consume(queue, consumer, owner)
   q.dispatch()
   return q
 }
 
 /** The ready entries of a classic queue, in delivery order. */
-function readyEntries (q: Queue | undefined): QueueEntry[] {
+function readyEntries(q: Queue | undefined): QueueEntry[] {
   if (q === undefined) return []
   assert.ok(q instanceof ClassicQueue)
   return [...q.ready.entries()]
 }
 
-function ready (v: Vhost, name: string): string[] {
+function ready(v: Vhost, name: string): string[] {
   return readyEntries(v.queues.get(name)).map(e => e.message.body.toString())
 }
 
@@ -112,7 +133,8 @@ describe('exchanges and routing', () => {
     const { vhost } = setup()
     await queue(vhost, 'q')
     await queue(vhost, 'unrouted')
-    const x = (name: string, type: string, args = {}): Promise<unknown> => vhost.declareExchange({ name, type, durable: false, autoDelete: false, internal: false, arguments: args }, false)
+    const x = (name: string, type: string, args = {}): Promise<unknown> =>
+      vhost.declareExchange({ name, type, durable: false, autoDelete: false, internal: false, arguments: args }, false)
     await x('ae', 'fanout')
     await x('front', 'direct', { 'alternate-exchange': 'ae' })
     await x('back', 'topic')
@@ -131,7 +153,11 @@ describe('exchanges and routing', () => {
     const spec = { name: 'x', type: 'direct', durable: false, autoDelete: false, internal: false, arguments: {} }
     await vhost.declareExchange(spec, false)
     await vhost.declareExchange(spec, false)
-    await rejectsWith(vhost.declareExchange({ ...spec, type: 'fanout' }, false), 'precondition-failed', /inequivalent arg 'type' for exchange 'x' in vhost '\/': received 'fanout' but current is 'direct'/)
+    await rejectsWith(
+      vhost.declareExchange({ ...spec, type: 'fanout' }, false),
+      'precondition-failed',
+      /inequivalent arg 'type' for exchange 'x' in vhost '\/': received 'fanout' but current is 'direct'/
+    )
     await rejectsWith(vhost.declareExchange({ ...spec, name: 'amq.mine' }, false), 'access-refused', /reserved prefix/)
     await rejectsWith(vhost.declareExchange({ ...spec, name: '' }, false), 'access-refused')
     await rejectsWith(vhost.declareExchange({ ...spec, name: 'y', type: 'nope' }, false), 'invalid-request', /unknown exchange type 'nope'/)
@@ -143,7 +169,10 @@ describe('exchanges and routing', () => {
   test('internal exchanges refuse publishes; auto-delete exchanges go with their last binding', async () => {
     const { vhost } = setup()
     await vhost.declareExchange({ name: 'in', type: 'fanout', durable: false, autoDelete: true, internal: true, arguments: {} }, false)
-    assert.throws(() => vhost.publish('in', msg('')), (e: BrokerError) => e.kind === 'access-refused')
+    assert.throws(
+      () => vhost.publish('in', msg('')),
+      (e: BrokerError) => e.kind === 'access-refused'
+    )
     await queue(vhost, 'q')
     await vhost.bindQueue('q', 'in', '', {}, owner)
     await vhost.unbindQueue('q', 'in', '', {}, owner)
@@ -182,7 +211,11 @@ describe('queues', () => {
     await queue(vhost, 'plain', { 'x-queue-type': 'classic' }) // the same declaration
     assert.equal(vhost.queue('plain', owner).type.name, 'classic')
     assert.equal(vhost.queue('plain', owner).type, queueTypes.get('classic'))
-    await rejectsWith(queue(vhost, 'q', { 'x-queue-type': 'quorum' }), 'precondition-failed', /invalid arg 'x-queue-type' for queue 'q' in vhost '\/': expected one of classic, stream, got 'quorum'/)
+    await rejectsWith(
+      queue(vhost, 'q', { 'x-queue-type': 'quorum' }),
+      'precondition-failed',
+      /invalid arg 'x-queue-type' for queue 'q' in vhost '\/': expected one of classic, stream, got 'quorum'/
+    )
     await rejectsWith(queue(vhost, 's', { 'x-queue-type': 'stream' }, { durable: true }), 'not-implemented', /this broker has no stream storage/)
     assert.equal(vhost.queues.has('q') || vhost.queues.has('s'), false)
   })
@@ -204,7 +237,15 @@ describe('queues', () => {
     assert.deepEqual(ready(vhost, 'q'), ['m2', 'm4', 'm5', 'm6'])
     b.credit = 10
     q.dispatch()
-    assert.deepEqual(b.got.slice(2).map(g => [g.body, g.redelivered]), [['m2', true], ['m4', true], ['m5', false], ['m6', false]])
+    assert.deepEqual(
+      b.got.slice(2).map(g => [g.body, g.redelivered]),
+      [
+        ['m2', true],
+        ['m4', true],
+        ['m5', false],
+        ['m6', false]
+      ]
+    )
   })
 
   test('x-single-active-consumer: only the first consumer gets deliveries until it leaves', async () => {
@@ -253,7 +294,13 @@ describe('queues', () => {
   test('x-max-priority: higher priority first, FIFO within a priority', async () => {
     const { vhost } = setup()
     await queue(vhost, 'p', { 'x-max-priority': 5 })
-    for (const [body, priority] of [['low1', 0], ['high', 9], ['mid', 3], ['low2', 0]] as const) vhost.publish('', msg('p', body, { priority }))
+    for (const [body, priority] of [
+      ['low1', 0],
+      ['high', 9],
+      ['mid', 3],
+      ['low2', 0]
+    ] as const)
+      vhost.publish('', msg('p', body, { priority }))
     assert.deepEqual(ready(vhost, 'p'), ['high', 'mid', 'low1', 'low2'])
   })
 
@@ -279,7 +326,10 @@ describe('queues', () => {
     assert.deepEqual(death['routing-keys'], ['ttl'])
     assert.equal(dead.message.properties.expiration, undefined)
     assert.equal(dead.message.routingKey, 'dlq')
-    assert.throws(() => vhost.publish('', msg('ttl', 'x', { expiration: 'soon' })), (e: BrokerError) => e.kind === 'precondition-failed' && /invalid expiration/.test(e.message))
+    assert.throws(
+      () => vhost.publish('', msg('ttl', 'x', { expiration: 'soon' })),
+      (e: BrokerError) => e.kind === 'precondition-failed' && /invalid expiration/.test(e.message)
+    )
   })
 
   test('rejected without requeue and dropped at max-length are dead-lettered', async () => {
@@ -293,8 +343,14 @@ describe('queues', () => {
     const q = consumeNow(vhost, 'src', c)
     q.settle((c.got[0] as { entry: QueueEntry }).entry, 'rejected')
     await new Promise(resolve => setImmediate(resolve))
-    const reasons = readyEntries(vhost.queue('dlq', owner)).map(e => [e.message.body.toString(), (e.message.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]?.reason])
-    assert.deepEqual(reasons, [['first', 'maxlen'], ['second', 'rejected']])
+    const reasons = readyEntries(vhost.queue('dlq', owner)).map(e => [
+      e.message.body.toString(),
+      (e.message.properties.headers?.['x-death'] as Array<{ reason: string }>)[0]?.reason
+    ])
+    assert.deepEqual(reasons, [
+      ['first', 'maxlen'],
+      ['second', 'rejected']
+    ])
   })
 
   test('x-expires deletes a queue unused that long; a consumer keeps it', async () => {

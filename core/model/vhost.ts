@@ -58,11 +58,21 @@ export class Vhost implements RoutingScope, QueueHost {
   private readonly sinksAttached = new Map<Exchange, Set<MessageSink>>()
   private readonly queueTypeContext: QueueTypeContext
 
-  constructor (readonly name: string, private readonly ctx: ModelContext) {
+  constructor(
+    readonly name: string,
+    private readonly ctx: ModelContext
+  ) {
     this.queueTypeContext = { host: this, streams: ctx.streams }
-    this.timers = new QueueTimers(ctx.clock, q => { q.expire(this.nowMs()); q.dispatch() }, q => {
-      this.removeQueue(q).catch(err => this.ctx.logger.error('expire queue failed', { vhost: this.name, queue: q.name, err }))
-    })
+    this.timers = new QueueTimers(
+      ctx.clock,
+      q => {
+        q.expire(this.nowMs())
+        q.dispatch()
+      },
+      q => {
+        this.removeQueue(q).catch(err => this.ctx.logger.error('expire queue failed', { vhost: this.name, queue: q.name, err }))
+      }
+    )
     const direct = exchangeTypes.get('direct') as ExchangeType
     this.exchanges.set('', new Exchange(name, '', direct, true, false, false, {}))
     for (const b of builtinExchanges) {
@@ -70,17 +80,21 @@ export class Vhost implements RoutingScope, QueueHost {
     }
   }
 
-  exchangeNamed (name: string): Exchange | undefined { return this.exchanges.get(name) }
-  queueNamed (name: string): Queue | undefined { return this.queues.get(name) }
+  exchangeNamed(name: string): Exchange | undefined {
+    return this.exchanges.get(name)
+  }
+  queueNamed(name: string): Queue | undefined {
+    return this.queues.get(name)
+  }
 
-  exchange (name: string): Exchange {
+  exchange(name: string): Exchange {
     const x = this.exchanges.get(name)
     if (x === undefined) throw notFound(`no ${describeExchange(this.name, name)}`)
     return x
   }
 
   /** A queue the owner may use: exclusive queues belong to their connection only. */
-  queue (name: string, owner: object): Queue {
+  queue(name: string, owner: object): Queue {
     const q = this.queues.get(name)
     if (q === undefined) throw notFound(`no ${describeQueue(this.name, name)}`)
     this.checkOwner(q, owner)
@@ -89,7 +103,7 @@ export class Vhost implements RoutingScope, QueueHost {
 
   // ---- exchanges ------------------------------------------------------------------------------
 
-  async declareExchange (spec: ExchangeSpec, passive: boolean): Promise<Exchange> {
+  async declareExchange(spec: ExchangeSpec, passive: boolean): Promise<Exchange> {
     if (spec.name === '') throw accessRefused('operation not permitted on the default exchange')
     if (passive) return this.exchange(spec.name)
     checkExchangeNameAllowed(spec.name)
@@ -108,7 +122,7 @@ export class Vhost implements RoutingScope, QueueHost {
     return x
   }
 
-  async deleteExchange (name: string, ifUnused: boolean): Promise<void> {
+  async deleteExchange(name: string, ifUnused: boolean): Promise<void> {
     if (name === '') throw accessRefused('operation not permitted on the default exchange')
     if (name.startsWith('amq.')) throw accessRefused(`deletion of system ${describeExchange(this.name, name)} not allowed`)
     const x = this.exchanges.get(name)
@@ -117,13 +131,13 @@ export class Vhost implements RoutingScope, QueueHost {
     await this.removeExchange(x)
   }
 
-  async bindExchange (destination: string, source: string, routingKey: string, args: Arguments): Promise<void> {
+  async bindExchange(destination: string, source: string, routingKey: string, args: Arguments): Promise<void> {
     if (destination === '' || source === '') throw accessRefused('operation not permitted on the default exchange')
     const dest = this.exchange(destination)
     await this.addBinding(this.exchange(source), dest, routingKey, args)
   }
 
-  async unbindExchange (destination: string, source: string, routingKey: string, args: Arguments): Promise<void> {
+  async unbindExchange(destination: string, source: string, routingKey: string, args: Arguments): Promise<void> {
     if (destination === '' || source === '') throw accessRefused('operation not permitted on the default exchange')
     const dest = this.exchange(destination)
     await this.dropBinding(this.exchange(source), dest, routingKey, args)
@@ -136,7 +150,7 @@ export class Vhost implements RoutingScope, QueueHost {
    * declaring state it keeps under a reserved prefix (names.ts), which clients may not declare, or a
    * name the server generated (amq.gen-...) before it checked the client's permission on it.
    */
-  async declareQueue (spec: QueueDeclare, owner: object, passive: boolean, reservedName = false): Promise<Queue> {
+  async declareQueue(spec: QueueDeclare, owner: object, passive: boolean, reservedName = false): Promise<Queue> {
     if (passive) {
       const q = this.queue(spec.name, owner)
       this.timers.used(q)
@@ -154,12 +168,22 @@ export class Vhost implements RoutingScope, QueueHost {
       this.timers.used(existing)
       return existing
     }
-    const declaration = { vhost: this.name, name, durable: spec.durable, exclusiveOwner: spec.exclusive ? owner : null, autoDelete: spec.autoDelete, arguments: spec.arguments }
+    const declaration = {
+      vhost: this.name,
+      name,
+      durable: spec.durable,
+      exclusiveOwner: spec.exclusive ? owner : null,
+      autoDelete: spec.autoDelete,
+      arguments: spec.arguments
+    }
     const q = queueTypeOf(spec.arguments, what).create(declaration, this.queueTypeContext)
     this.queues.set(name, q)
     if (spec.exclusive) {
       let owned = this.exclusiveByOwner.get(owner)
-      if (owned === undefined) { owned = new Set(); this.exclusiveByOwner.set(owner, owned) }
+      if (owned === undefined) {
+        owned = new Set()
+        this.exclusiveByOwner.set(owner, owned)
+      }
       owned.add(q)
     }
     this.timers.used(q)
@@ -168,7 +192,7 @@ export class Vhost implements RoutingScope, QueueHost {
   }
 
   /** Returns the number of ready messages the queue held. Deleting a missing queue is not an error. */
-  async deleteQueue (name: string, opts: { ifUnused: boolean, ifEmpty: boolean }, owner: object): Promise<number> {
+  async deleteQueue(name: string, opts: { ifUnused: boolean; ifEmpty: boolean }, owner: object): Promise<number> {
     const q = this.queues.get(name)
     if (q === undefined) return 0
     this.checkOwner(q, owner)
@@ -177,31 +201,31 @@ export class Vhost implements RoutingScope, QueueHost {
     return await this.removeQueue(q)
   }
 
-  purgeQueue (name: string, owner: object): number {
+  purgeQueue(name: string, owner: object): number {
     return this.queue(name, owner).purge()
   }
 
-  async bindQueue (queue: string, exchange: string, routingKey: string, args: Arguments, owner: object): Promise<void> {
+  async bindQueue(queue: string, exchange: string, routingKey: string, args: Arguments, owner: object): Promise<void> {
     if (exchange === '') throw accessRefused('operation not permitted on the default exchange')
     const q = this.queue(queue, owner)
     await this.addBinding(this.exchange(exchange), q, routingKey, args)
   }
 
-  async unbindQueue (queue: string, exchange: string, routingKey: string, args: Arguments, owner: object): Promise<void> {
+  async unbindQueue(queue: string, exchange: string, routingKey: string, args: Arguments, owner: object): Promise<void> {
     if (exchange === '') throw accessRefused('operation not permitted on the default exchange')
     const q = this.queue(queue, owner)
     await this.dropBinding(this.exchange(exchange), q, routingKey, args)
   }
 
   /** Attaches a consumer; deliveries start with the caller's queue.dispatch(). args: consume arguments (x-stream-offset). */
-  consume (queue: string, consumer: QueueConsumer, owner: object, args: Arguments = {}): Queue {
+  consume(queue: string, consumer: QueueConsumer, owner: object, args: Arguments = {}): Queue {
     const q = this.queue(queue, owner)
     q.addConsumer(consumer, args)
     this.timers.consumed(q)
     return q
   }
 
-  cancel (q: Queue, consumer: QueueConsumer): void {
+  cancel(q: Queue, consumer: QueueConsumer): void {
     q.removeConsumer(consumer)
     if (q.deleted) return
     if (q.consumerCount === 0) this.timers.used(q)
@@ -209,14 +233,14 @@ export class Vhost implements RoutingScope, QueueHost {
   }
 
   /** basic.get: also counts as use for x-expires. */
-  get (queue: string, noAck: boolean, owner: object): { queue: Queue, entry: QueueEntry | undefined } {
+  get(queue: string, noAck: boolean, owner: object): { queue: Queue; entry: QueueEntry | undefined } {
     const q = this.queue(queue, owner)
     this.timers.used(q)
     return { queue: q, entry: q.get(noAck) }
   }
 
   /** The owning connection closed: its exclusive queues go. */
-  async ownerClosed (owner: object): Promise<void> {
+  async ownerClosed(owner: object): Promise<void> {
     const owned = this.exclusiveByOwner.get(owner)
     if (owned === undefined) return
     this.exclusiveByOwner.delete(owner)
@@ -225,7 +249,7 @@ export class Vhost implements RoutingScope, QueueHost {
 
   // ---- messages -------------------------------------------------------------------------------
 
-  publish (exchange: string, message: Message): PublishResult {
+  publish(exchange: string, message: Message): PublishResult {
     const x = this.exchange(exchange)
     if (x.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchange)}`)
     const ttl = messageTtlMs(message.properties)
@@ -241,11 +265,11 @@ export class Vhost implements RoutingScope, QueueHost {
    * A message for one queue only, outside routing (MQTT: a retained message sent to a new
    * subscription [MQTT-3.3.1-6]); stored and dispatched as a routed one.
    */
-  enqueueTo (queue: Queue, message: Message): PublishResult {
+  enqueueTo(queue: Queue, message: Message): PublishResult {
     return this.enqueueAll([queue], message, messageTtlMs(message.properties))
   }
 
-  private enqueueAll (queues: Iterable<Queue>, message: Message, ttlMs: number | undefined, sinks?: ReadonlySet<MessageSink>): PublishResult {
+  private enqueueAll(queues: Iterable<Queue>, message: Message, ttlMs: number | undefined, sinks?: ReadonlySet<MessageSink>): PublishResult {
     let rejected = false
     let durable: QueueEntry[] | undefined
     const accepted: Queue[] = []
@@ -280,82 +304,94 @@ export class Vhost implements RoutingScope, QueueHost {
   // ---- sinks (destinations outside the queue model; see message-sink.ts) ------------------------
 
   /** Binds a sink like a queue; in memory only (never stored). Checked as a queue binding is. */
-  bindSink (exchange: string, sink: MessageSink, routingKey: string): void {
+  bindSink(exchange: string, sink: MessageSink, routingKey: string): void {
     const source = this.exchange(exchange)
     const problem = source.type.bindingProblem?.(routingKey, {})
     if (problem !== undefined) throw preconditionFailed(problem)
     this.link(source, sink, routingKey, {})
   }
 
-  unbindSink (exchange: string, sink: MessageSink, routingKey: string): void {
+  unbindSink(exchange: string, sink: MessageSink, routingKey: string): void {
     const b = this.exchanges.get(exchange)?.bindings.get(bindingId(sink, routingKey, {}))
     if (b !== undefined) this.unlink(b, [])
   }
 
   /** Messages published straight to this exchange are offered to sink.wantsUnrouted. */
-  attachSink (exchange: string, sink: MessageSink): void {
+  attachSink(exchange: string, sink: MessageSink): void {
     const x = this.exchange(exchange)
     let set = this.sinksAttached.get(x)
-    if (set === undefined) { set = new Set(); this.sinksAttached.set(x, set) }
+    if (set === undefined) {
+      set = new Set()
+      this.sinksAttached.set(x, set)
+    }
     set.add(sink)
   }
 
   // ---- QueueHost ------------------------------------------------------------------------------
 
-  nowMs (): number { return this.ctx.clock.nowMs() }
+  nowMs(): number {
+    return this.ctx.clock.nowMs()
+  }
 
-  entryRemoved (entry: QueueEntry, reason: RemovalReason): void {
-    if (reason === 'acked') { this.ackedCount++; entry.queue.counts.acked++ }
+  entryRemoved(entry: QueueEntry, reason: RemovalReason): void {
+    if (reason === 'acked') {
+      this.ackedCount++
+      entry.queue.counts.acked++
+    }
     const q = entry.queue
     if (entry.stored && !q.deleted) this.ctx.store.removeEntry(entry)
     if (DEATH_REASONS.has(reason) && q.policy.deadLetterExchange !== undefined) this.deadLetter(q, entry.message, reason as DeathReason)
   }
 
-  entryDelivered (entry: QueueEntry): void {
+  entryDelivered(entry: QueueEntry): void {
     entry.queue.counts.delivered++
     if (entry.durable) this.ctx.store.markDelivered(entry)
   }
 
-  lastConsumerGone (q: Queue): void {
+  lastConsumerGone(q: Queue): void {
     this.removeQueue(q).catch(err => this.ctx.logger.error('auto-delete queue failed', { vhost: this.name, queue: q.name, err }))
   }
 
-  expireAt (q: Queue, atMs: number): void { this.timers.expireAt(q, atMs) }
+  expireAt(q: Queue, atMs: number): void {
+    this.timers.expireAt(q, atMs)
+  }
 
   /** Told of every x-overflow outcome (an adapter counts and logs its own queues'). */
   readonly overflowListeners = new Set<(q: Queue, outcome: 'dropped' | 'rejected') => void>()
 
-  overflowed (q: Queue, outcome: 'dropped' | 'rejected'): void {
+  overflowed(q: Queue, outcome: 'dropped' | 'rejected'): void {
     for (const l of this.overflowListeners) l(q, outcome)
   }
 
   /** The vhost itself is deleted: every queue and every exchange but the built-in ones, stored ones too. */
-  async deleteEverything (): Promise<void> {
+  async deleteEverything(): Promise<void> {
     this.timers.stopAll()
     await Promise.all([...this.queues.values()].map(q => this.removeQueue(q)))
     await Promise.all([...this.exchanges.values()].filter(x => x.durable && x.name !== '' && !x.name.startsWith('amq.')).map(x => this.removeExchange(x)))
   }
 
   /** Stops every timer (TTL, x-expires): the broker is shutting down. */
-  stopTimers (): void { this.timers.stopAll() }
+  stopTimers(): void {
+    this.timers.stopAll()
+  }
 
   // ---- restore (at start, from the durable store; no writes) ----------------------------------
 
-  restoreExchange (s: StoredExchange): void {
+  restoreExchange(s: StoredExchange): void {
     const type = exchangeTypes.get(s.type)
     if (type === undefined || this.exchanges.has(s.name)) return
     this.exchanges.set(s.name, new Exchange(this.name, s.name, type, true, s.autoDelete, s.internal, s.arguments))
   }
 
   /** A stored queue and the entries stored for it (in seq order). */
-  restoreQueue (s: StoredQueue, entries: readonly StoredEntry[]): Queue {
+  restoreQueue(s: StoredQueue, entries: readonly StoredEntry[]): Queue {
     const q = queueTypeOf(s.arguments, describeQueue(this.name, s.name)).restore(s, entries, this.queueTypeContext)
     this.queues.set(s.name, q)
     this.timers.used(q)
     return q
   }
 
-  restoreBinding (s: StoredBinding): void {
+  restoreBinding(s: StoredBinding): void {
     const source = this.exchanges.get(s.source)
     const dest = s.destinationKind === 'queue' ? this.queues.get(s.destination) : this.exchanges.get(s.destination)
     if (source === undefined || dest === undefined) return
@@ -364,15 +400,17 @@ export class Vhost implements RoutingScope, QueueHost {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private checkOwner (q: Queue, owner: object): void {
+  private checkOwner(q: Queue, owner: object): void {
     if (q.exclusiveOwner !== null && q.exclusiveOwner !== owner) throw this.lockedError(q)
   }
 
-  private lockedError (q: Queue): Error {
-    return resourceLocked(`cannot obtain exclusive access to locked ${describeQueue(this.name, q.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`)
+  private lockedError(q: Queue): Error {
+    return resourceLocked(
+      `cannot obtain exclusive access to locked ${describeQueue(this.name, q.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`
+    )
   }
 
-  private link (source: Exchange, dest: Destination, routingKey: string, args: Arguments): Binding {
+  private link(source: Exchange, dest: Destination, routingKey: string, args: Arguments): Binding {
     const id = bindingId(dest, routingKey, args)
     const existing = source.bindings.get(id)
     if (existing !== undefined) return existing
@@ -383,7 +421,7 @@ export class Vhost implements RoutingScope, QueueHost {
     return b
   }
 
-  private async addBinding (source: Exchange, dest: Destination, routingKey: string, args: Arguments): Promise<void> {
+  private async addBinding(source: Exchange, dest: Destination, routingKey: string, args: Arguments): Promise<void> {
     const problem = source.type.bindingProblem?.(routingKey, args)
     if (problem !== undefined) throw preconditionFailed(problem)
     if (source.bindings.has(bindingId(dest, routingKey, args))) return
@@ -391,7 +429,7 @@ export class Vhost implements RoutingScope, QueueHost {
     if (b.durable && isStoredDestination(dest)) await this.ctx.store.putBinding(b)
   }
 
-  private async dropBinding (source: Exchange, dest: Destination, routingKey: string, args: Arguments): Promise<void> {
+  private async dropBinding(source: Exchange, dest: Destination, routingKey: string, args: Arguments): Promise<void> {
     const b = source.bindings.get(bindingId(dest, routingKey, args))
     if (b === undefined) return // idempotent, as RabbitMQ 3.x
     const writes: Array<Promise<void>> = []
@@ -401,7 +439,7 @@ export class Vhost implements RoutingScope, QueueHost {
   }
 
   /** Removes a binding from memory; an auto-delete source left without bindings goes too. */
-  private unlink (b: Binding, writes: Array<Promise<void>>): void {
+  private unlink(b: Binding, writes: Array<Promise<void>>): void {
     const source = b.source
     source.bindings.delete(b.id)
     source.router.remove(b)
@@ -409,7 +447,7 @@ export class Vhost implements RoutingScope, QueueHost {
     if (source.autoDelete && source.bindings.size === 0 && !source.deleted) writes.push(this.removeExchange(source))
   }
 
-  private async removeExchange (x: Exchange): Promise<void> {
+  private async removeExchange(x: Exchange): Promise<void> {
     if (x.deleted) return
     x.deleted = true
     this.exchanges.delete(x.name)
@@ -421,7 +459,7 @@ export class Vhost implements RoutingScope, QueueHost {
     await Promise.all(writes)
   }
 
-  private async removeQueue (q: Queue): Promise<number> {
+  private async removeQueue(q: Queue): Promise<number> {
     if (q.deleted) return 0
     this.queues.delete(q.name)
     if (q.exclusiveOwner !== null) this.exclusiveByOwner.get(q.exclusiveOwner)?.delete(q)
@@ -434,7 +472,7 @@ export class Vhost implements RoutingScope, QueueHost {
     return count
   }
 
-  private deadLetter (q: Queue, message: Message, reason: DeathReason): void {
+  private deadLetter(q: Queue, message: Message, reason: DeathReason): void {
     const dlx = this.exchanges.get(q.policy.deadLetterExchange ?? '')
     if (dlx === undefined) return // RabbitMQ drops the message when the DLX does not exist
     const { message: copy } = deadLetteredCopy(message, q, reason, this.nowMs())
@@ -445,18 +483,22 @@ export class Vhost implements RoutingScope, QueueHost {
     const accepted = [...targets].filter(t => rejectedOnce || !deaths.some(d => d.queue === t.name))
     // Later, not inside the operation that removed the entry (an enqueue or a dispatch).
     queueMicrotask(() => {
-      const result = this.enqueueAll(accepted.filter(t => !t.deleted), copy, undefined)
+      const result = this.enqueueAll(
+        accepted.filter(t => !t.deleted),
+        copy,
+        undefined
+      )
       result.stored?.catch(err => this.ctx.logger.error('dead-letter store failed', { vhost: this.name, queue: q.name, err }))
     })
   }
 }
 
-function isStoredDestination (d: Destination): boolean {
+function isStoredDestination(d: Destination): boolean {
   return d.kind === 'exchange' || (d.kind === 'queue' && d.exclusiveOwner === null)
 }
 
 /** x-queue-type 'classic' is what a queue without the argument is, so the two are equivalent. */
-function withoutClassicType (args: Arguments): Arguments {
+function withoutClassicType(args: Arguments): Arguments {
   if (args['x-queue-type'] !== 'classic') return args
   const { 'x-queue-type': _classic, ...rest } = args
   return rest

@@ -10,12 +10,15 @@ test('a second lock on the same directory is refused naming the directory and th
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const first = lockDataDir(dir, 4242)
   // SQLite's locks are shared between connections of one process, so a second connection here stands for a second process.
-  assert.throws(() => lockDataDir(dir, 4343), (err: unknown) => {
-    assert.ok(err instanceof DataDirLockedError)
-    assert.equal(err.holderPid, 4242)
-    assert.match(err.message, new RegExp(`data directory ${dir} is locked by another wharf process \\(pid 4242\\)`))
-    return true
-  })
+  assert.throws(
+    () => lockDataDir(dir, 4343),
+    (err: unknown) => {
+      assert.ok(err instanceof DataDirLockedError)
+      assert.equal(err.holderPid, 4242)
+      assert.match(err.message, new RegExp(`data directory ${dir} is locked by another wharf process \\(pid 4242\\)`))
+      return true
+    }
+  )
   first.release()
   first.release()
   const again = lockDataDir(dir, 4343)

@@ -12,16 +12,21 @@ export const LOCK_FILE_NAME = 'wharf.lock'
 /** Another live process holds the directory. */
 export class DataDirLockedError extends Error {
   override readonly name = 'DataDirLockedError'
-  constructor (readonly dataDir: string, readonly holderPid: number | null) {
-    super(`data directory ${dataDir} is locked by another wharf process (${holderPid === null ? 'pid not recorded yet' : `pid ${holderPid}`}); ` +
-      'one process per data directory: stop that one or give this one another dataDir')
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number | null
+  ) {
+    super(
+      `data directory ${dataDir} is locked by another wharf process (${holderPid === null ? 'pid not recorded yet' : `pid ${holderPid}`}); ` +
+        'one process per data directory: stop that one or give this one another dataDir'
+    )
   }
 }
 
 export interface DataDirLock {
   readonly file: string
   /** Releases the lock (closing the file ends the transaction); idempotent. */
-  release (): void
+  release(): void
 }
 
 // Two processes racing for a fresh lock can each commit their PID before one of them takes the lock;
@@ -29,7 +34,7 @@ export interface DataDirLock {
 const ATTEMPTS_MAX = 5
 
 /** Creates dataDir if needed and locks it for this process, or throws DataDirLockedError naming the holder. */
-export function lockDataDir (dataDir: string, pid: number = process.pid): DataDirLock {
+export function lockDataDir(dataDir: string, pid: number = process.pid): DataDirLock {
   try {
     mkdirSync(dataDir, { recursive: true })
   } catch (err) {
@@ -48,7 +53,13 @@ export function lockDataDir (dataDir: string, pid: number = process.pid): DataDi
   try {
     for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
       if (!tryBegin(db)) throw new DataDirLockedError(dataDir, holderPid(db))
-      if (holderPid(db) === pid) return { file, release: () => { if (db.open) db.close() } }
+      if (holderPid(db) === pid)
+        return {
+          file,
+          release: () => {
+            if (db.open) db.close()
+          }
+        }
       // Ours now, but the recorded PID is not: record it, then take the lock again (a reader sees only committed rows).
       db.exec(`DELETE FROM holder; INSERT INTO holder (pid, started_at) VALUES (${pid}, '${new Date().toISOString()}'); COMMIT`)
     }
@@ -59,7 +70,7 @@ export function lockDataDir (dataDir: string, pid: number = process.pid): DataDi
   }
 }
 
-function tryBegin (db: Database.Database): boolean {
+function tryBegin(db: Database.Database): boolean {
   try {
     db.exec('BEGIN IMMEDIATE')
     return true
@@ -69,7 +80,7 @@ function tryBegin (db: Database.Database): boolean {
   }
 }
 
-function holderPid (db: Database.Database): number | null {
+function holderPid(db: Database.Database): number | null {
   try {
     const row = db.prepare('SELECT pid FROM holder LIMIT 1').get() as { pid: number } | undefined
     return row?.pid ?? null

@@ -10,7 +10,7 @@ import { DiskWatermark, sqliteFreeBytes } from './disk-watermark.ts'
 import { formatBytes } from './format-bytes.ts'
 import { ManualClock } from '../manual-clock.ts'
 
-async function withStore (fn: (store: SqliteStore, dbFile: string) => Promise<void>): Promise<void> {
+async function withStore(fn: (store: SqliteStore, dbFile: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-disk-watermark-'))
   const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
   try {
@@ -22,9 +22,11 @@ async function withStore (fn: (store: SqliteStore, dbFile: string) => Promise<vo
   }
 }
 
-function fill (store: SqliteStore, rows: number, bytes: number): void {
+function fill(store: SqliteStore, rows: number, bytes: number): void {
   const insert = store.db.prepare('INSERT INTO filler (body) VALUES (?)')
-  store.db.transaction(() => { for (let i = 0; i < rows; i++) insert.run(Buffer.alloc(bytes, i)) })()
+  store.db.transaction(() => {
+    for (let i = 0; i < rows; i++) insert.run(Buffer.alloc(bytes, i))
+  })()
 }
 
 test('disk watermark: blocks with a reason past storage.localBytesMax and clears when rows go', { timeout: 20_000 }, async () => {
@@ -33,7 +35,10 @@ test('disk watermark: blocks with a reason past storage.localBytesMax and clears
     const clock = new ManualClock()
     const limit = 2 * 1024 * 1024
     const watermark = new DiskWatermark({
-      dbFile, localBytesMax: limit, diskCheckIntervalMs: 1000, clock,
+      dbFile,
+      localBytesMax: limit,
+      diskCheckIntervalMs: 1000,
+      clock,
       onChange: blocked => changes.push(blocked),
       reusableBytes: () => sqliteFreeBytes(store.db)
     })
@@ -93,7 +98,13 @@ test('disk watermark: the db, -wal and -shm files are all counted; 0 means off',
 
 test('disk watermark: a missing file measures as 0 bytes; bad limits are refused', { timeout: 5000 }, () => {
   const clock = new ManualClock()
-  const w = new DiskWatermark({ dbFile: path.join(os.tmpdir(), 'wharf-no-such-dir', 'x.db'), localBytesMax: 10, diskCheckIntervalMs: 1, clock, onChange: () => {} })
+  const w = new DiskWatermark({
+    dbFile: path.join(os.tmpdir(), 'wharf-no-such-dir', 'x.db'),
+    localBytesMax: 10,
+    diskCheckIntervalMs: 1,
+    clock,
+    onChange: () => {}
+  })
   assert.equal(w.check(), null)
   assert.equal(w.status().bytes, 0)
   assert.throws(() => new DiskWatermark({ dbFile: 'x', localBytesMax: -1, diskCheckIntervalMs: 1, clock, onChange: () => {} }), /localBytesMax/)
@@ -120,7 +131,9 @@ test('disk watermark: the database size in pages does not depend on when the WAL
     db.pragma('wal_autocheckpoint = 0')
     db.exec('CREATE TABLE t (b BLOB)')
     const ins = db.prepare('INSERT INTO t VALUES (?)')
-    db.transaction(() => { for (let i = 0; i < 200; i++) ins.run(Buffer.alloc(4000)) })()
+    db.transaction(() => {
+      for (let i = 0; i < 200; i++) ins.run(Buffer.alloc(4000))
+    })()
     const before = sqliteStoredBytes(db)
     assert.ok(before > 200 * 4000, `holds the rows (${before} bytes)`)
     db.pragma('wal_checkpoint(TRUNCATE)')

@@ -55,18 +55,18 @@ export class DiskWatermark {
   private timer: TimerHandle | null = null
   private readonly counters = { bytes: 0, checks: 0, blockedCount: 0, clearedCount: 0, checkFailures: 0 }
 
-  constructor (private readonly opts: DiskWatermarkOptions) {
+  constructor(private readonly opts: DiskWatermarkOptions) {
     if (!(opts.localBytesMax >= 0)) throw new Error(`disk watermark: storage.localBytesMax must be >= 0, got ${opts.localBytesMax}`)
     if (!(opts.diskCheckIntervalMs > 0)) throw new Error(`disk watermark: storage.diskCheckIntervalMs must be > 0, got ${opts.diskCheckIntervalMs}`)
     this.logger = opts.logger ?? silentLogger
   }
 
-  status (): DiskWatermarkStatus {
+  status(): DiskWatermarkStatus {
     return { ...this.counters, blocked: this.blocked, localBytesMax: this.opts.localBytesMax }
   }
 
   /** Measures now; calls onChange when the state changed. Returns the current reason (null = not blocked). */
-  check (): string | null {
+  check(): string | null {
     this.counters.checks++
     let bytes: number
     try {
@@ -100,25 +100,25 @@ export class DiskWatermark {
   }
 
   /** Measures every diskCheckIntervalMs, the first time right away. A no-op when localBytesMax is 0. */
-  start (): void {
+  start(): void {
     if (this.timer !== null || this.opts.localBytesMax === 0) return
     this.check()
     this.schedule()
   }
 
-  stop (): void {
+  stop(): void {
     if (this.timer !== null) this.opts.clock.clearTimer(this.timer)
     this.timer = null
   }
 
-  private schedule (): void {
+  private schedule(): void {
     this.timer = this.opts.clock.setTimer(() => {
       this.check()
       if (this.timer !== null) this.schedule()
     }, this.opts.diskCheckIntervalMs)
   }
 
-  private measureBytes (): number {
+  private measureBytes(): number {
     if (this.opts.storedBytes !== undefined) return this.opts.storedBytes()
     const files = [this.opts.dbFile, `${this.opts.dbFile}-wal`, `${this.opts.dbFile}-shm`]
     const total = files.reduce((n, f) => n + fileBytes(f), 0)
@@ -131,19 +131,19 @@ export class DiskWatermark {
  * Pages in use of an open SQLite database, in bytes, as of its latest commit (pages still in the
  * WAL included, free pages not): what the store holds, whether or not a checkpoint ran yet.
  */
-export function sqliteStoredBytes (db: { pragma: (source: string, options: { simple: true }) => unknown }): number {
+export function sqliteStoredBytes(db: { pragma: (source: string, options: { simple: true }) => unknown }): number {
   const pages = Number(db.pragma('page_count', { simple: true })) - Number(db.pragma('freelist_count', { simple: true }))
   return pages * Number(db.pragma('page_size', { simple: true }))
 }
 
 /** Free pages of an open SQLite database, in bytes: space it fills before its file grows. */
-export function sqliteFreeBytes (db: { pragma: (source: string, options: { simple: true }) => unknown }): number {
+export function sqliteFreeBytes(db: { pragma: (source: string, options: { simple: true }) => unknown }): number {
   const freePages = Number(db.pragma('freelist_count', { simple: true }))
   const pageBytes = Number(db.pragma('page_size', { simple: true }))
   return freePages * pageBytes
 }
 
-function fileBytes (file: string): number {
+function fileBytes(file: string): number {
   try {
     return statSync(file).size
   } catch (err) {

@@ -94,7 +94,7 @@ export const migrations: Migration[] = [
         PRIMARY KEY (client_id, mqtt_packet_id)
       );
     `
-    },
+  },
   {
     version: 2,
     description: 'the queue model: durable exchanges, queues and bindings; AMQP messages in the shared messages table',
@@ -219,7 +219,7 @@ export const migrations: Migration[] = [
   },
   {
     version: 5,
-    description: 'queue entries lose the first MQTT version\'s lookup indexes (nothing reads them since the engine keeps sessions as model queues)',
+    description: "queue entries lose the first MQTT version's lookup indexes (nothing reads them since the engine keeps sessions as model queues)",
     sql: `
       -- Every entry insert and delete maintained them: about a fifth of the work of a persisted message.
       DROP INDEX IF EXISTS queue_entries_by_origin;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SqliteStore } from './sqlite-store.ts'
 
-function tempStore (commitBatchMax = 1000): { store: SqliteStore, dir: string } {
+function tempStore(commitBatchMax = 1000): { store: SqliteStore; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'))
   const store = SqliteStore.open({
     dataDir: dir,
@@ -23,28 +23,41 @@ test('writes of one turn share one transaction and resolve after commit', async 
     const before = store.stats.commits
     const writes = []
     for (let i = 0; i < 50; i++) {
-      writes.push(store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run(`k${i}`, 'v') }))
+      writes.push(
+        store.write(db => {
+          db.prepare('INSERT INTO kv VALUES (?, ?)').run(`k${i}`, 'v')
+        })
+      )
     }
     await Promise.all(writes)
     assert.equal(store.stats.commits - before, 1)
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n, 50)
   } finally {
-    store.close(); rmSync(dir, { recursive: true, force: true })
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 })
 
 test('a failing write is refused alone; the rest of its batch commits', async () => {
   const { store, dir } = tempStore()
   try {
-    const ok1 = store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run('a', '1') })
-    const bad = store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run('b', null) })
-    const ok2 = store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run('c', '3') })
-    await ok1; await ok2
+    const ok1 = store.write(db => {
+      db.prepare('INSERT INTO kv VALUES (?, ?)').run('a', '1')
+    })
+    const bad = store.write(db => {
+      db.prepare('INSERT INTO kv VALUES (?, ?)').run('b', null)
+    })
+    const ok2 = store.write(db => {
+      db.prepare('INSERT INTO kv VALUES (?, ?)').run('c', '3')
+    })
+    await ok1
+    await ok2
     await assert.rejects(bad, /NOT NULL/)
     const keys = (store.db.prepare('SELECT k FROM kv ORDER BY k').all() as Array<{ k: string }>).map(r => r.k)
     assert.deepEqual(keys, ['a', 'c'])
   } finally {
-    store.close(); rmSync(dir, { recursive: true, force: true })
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
   }
 })
 
@@ -52,27 +65,47 @@ test('a full batch commits early; migrations set user_version; reopen keeps data
   const { store, dir } = tempStore(10)
   try {
     const writes = []
-    for (let i = 0; i < 25; i++) writes.push(store.write(db => { db.prepare('INSERT INTO kv VALUES (?, ?)').run(`k${i}`, 'v') }))
+    for (let i = 0; i < 25; i++)
+      writes.push(
+        store.write(db => {
+          db.prepare('INSERT INTO kv VALUES (?, ?)').run(`k${i}`, 'v')
+        })
+      )
     await Promise.all(writes)
     assert.ok(store.stats.commits >= 3)
     assert.equal(store.schemaVersion, 1)
     store.close()
-    const again = SqliteStore.open({ dataDir: dir, durability: 'power', commitWindowMs: 0, commitBatchMax: 10, migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }] })
+    const again = SqliteStore.open({
+      dataDir: dir,
+      durability: 'power',
+      commitWindowMs: 0,
+      commitBatchMax: 10,
+      migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }]
+    })
     assert.equal((again.db.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n, 25)
     again.close()
-    await assert.rejects(again.write(() => {}), /after close/)
+    await assert.rejects(
+      again.write(() => {}),
+      /after close/
+    )
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 })
 
 test('durability maps to synchronous: process = NORMAL (1), power = FULL (2), WAL in both', () => {
-  for (const [durability, expected] of [['process', 1], ['power', 2]] as const) {
+  for (const [durability, expected] of [
+    ['process', 1],
+    ['power', 2]
+  ] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'))
     const store = SqliteStore.open({ dataDir: dir, durability, commitWindowMs: 0, commitBatchMax: 10, migrations: [] })
     try {
       assert.equal(store.db.pragma('synchronous', { simple: true }), expected)
       assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal')
-    } finally { store.close(); rmSync(dir, { recursive: true, force: true }) }
+    } finally {
+      store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
 })

@@ -56,11 +56,14 @@ export class SqliteStore {
   private committedWrites = 0
   private checkpointer: WalCheckpointer | undefined
 
-  private constructor (db: Database.Database, private readonly opts: SqliteStoreOptions) {
+  private constructor(
+    db: Database.Database,
+    private readonly opts: SqliteStoreOptions
+  ) {
     this.db = db
   }
 
-  static open (opts: SqliteStoreOptions): SqliteStore {
+  static open(opts: SqliteStoreOptions): SqliteStore {
     mkdirSync(opts.dataDir, { recursive: true })
     const file = join(opts.dataDir, opts.fileName ?? 'wharf.db')
     let db: Database.Database
@@ -79,7 +82,7 @@ export class SqliteStore {
     }
   }
 
-  private static configure (db: Database.Database, file: string, opts: SqliteStoreOptions): SqliteStore {
+  private static configure(db: Database.Database, file: string, opts: SqliteStoreOptions): SqliteStore {
     db.pragma('journal_mode = WAL')
     db.pragma(`synchronous = ${opts.durability === 'power' ? 'FULL' : 'NORMAL'}`)
     db.pragma('foreign_keys = ON')
@@ -101,15 +104,15 @@ export class SqliteStore {
     return store
   }
 
-  get schemaVersion (): number {
+  get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number
   }
 
-  get stats (): { commits: number, committedWrites: number, pendingWrites: number } {
+  get stats(): { commits: number; committedWrites: number; pendingWrites: number } {
     return { commits: this.commits, committedWrites: this.committedWrites, pendingWrites: this.pending.length }
   }
 
-  private migrate (list: Migration[]): void {
+  private migrate(list: Migration[]): void {
     const current = this.schemaVersion
     const sorted = [...list].sort((a, b) => a.version - b.version)
     for (const m of sorted) {
@@ -127,7 +130,7 @@ export class SqliteStore {
   }
 
   /** Queue a write; it commits with the others of this turn. Resolves after the commit. */
-  write (fn: WriteFn): Promise<void> {
+  write(fn: WriteFn): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store: write after close'))
     return new Promise((resolve, reject) => {
       this.pending.push({ fn, resolve, reject })
@@ -139,7 +142,7 @@ export class SqliteStore {
     })
   }
 
-  private scheduleFlush (): void {
+  private scheduleFlush(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
     if (this.opts.commitWindowMs > 0) {
@@ -150,16 +153,21 @@ export class SqliteStore {
   }
 
   /** Commit everything queued now. Safe to call at any time (shutdown drains with it). */
-  flush (): void {
+  flush(): void {
     this.flushScheduled = false
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined }
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
     const batch = this.pending
     if (batch.length === 0) return
     this.pending = []
     const onCommit = this.opts.onCommit
     const startedMs = onCommit === undefined ? 0 : (this.opts.clock ?? systemClock).monotonicMs()
     try {
-      this.db.transaction(() => { for (const w of batch) w.fn(this.db) })()
+      this.db.transaction(() => {
+        for (const w of batch) w.fn(this.db)
+      })()
     } catch {
       // One write failed and took the batch's transaction with it: commit the rest one by one so
       // only the faulty write is refused.
@@ -179,7 +187,7 @@ export class SqliteStore {
     for (const w of batch) this.settle(w, undefined)
   }
 
-  private settle (w: PendingWrite, err: Error | undefined): void {
+  private settle(w: PendingWrite, err: Error | undefined): void {
     if (err) {
       w.reject(err)
     } else {
@@ -188,7 +196,7 @@ export class SqliteStore {
     }
   }
 
-  close (): void {
+  close(): void {
     if (this.closed) return
     this.flush()
     this.closed = true

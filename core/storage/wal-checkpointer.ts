@@ -39,21 +39,31 @@ export class WalCheckpointer {
   private readonly worker: Worker
   private stopping: Promise<void> | undefined
 
-  constructor (opts: WalCheckpointerOptions) {
+  constructor(opts: WalCheckpointerOptions) {
     if (!(opts.intervalMs > 0)) throw new Error(`wal checkpointer: intervalMs must be > 0, got ${opts.intervalMs}`)
     const modulePath = createRequire(import.meta.url).resolve('better-sqlite3')
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: opts.file, intervalMs: opts.intervalMs, modulePath } })
     this.worker.unref()
-    this.worker.on('message', (m: { error?: string }) => { if (m.error !== undefined) opts.onError(`wal checkpoint: ${m.error}`) })
+    this.worker.on('message', (m: { error?: string }) => {
+      if (m.error !== undefined) opts.onError(`wal checkpoint: ${m.error}`)
+    })
     this.worker.on('error', err => opts.onError(`wal checkpoint worker: ${err.message}`))
   }
 
   /** Closes the worker's connection (before the writer closes its own). */
-  stop (): Promise<void> {
+  stop(): Promise<void> {
     this.stopping ??= new Promise<void>(resolve => {
-      const timer = setTimeout(() => { void this.worker.terminate().then(() => resolve()) }, 2000)
-      this.worker.once('message', () => { clearTimeout(timer); void this.worker.terminate().then(() => resolve()) })
-      this.worker.once('exit', () => { clearTimeout(timer); resolve() })
+      const timer = setTimeout(() => {
+        void this.worker.terminate().then(() => resolve())
+      }, 2000)
+      this.worker.once('message', () => {
+        clearTimeout(timer)
+        void this.worker.terminate().then(() => resolve())
+      })
+      this.worker.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
       this.worker.postMessage('stop')
     })
     return this.stopping

@@ -27,24 +27,49 @@ const owner = {}
 /** Bytes of a record of body 'r' + 7 digits, routing key 's', exchange '', properties {}: 8 + 1 + 0 + 2. */
 const RECORD_BYTES = 11
 
-interface Node { broker: Broker, vhost: Vhost, store: SqliteStore, streams: SqliteStreamStore, close (): void }
+interface Node {
+  broker: Broker
+  vhost: Vhost
+  store: SqliteStore
+  streams: SqliteStreamStore
+  close(): void
+}
 
-function open (dir: string, clock: ManualClock, segmentBytes = 1 << 20, segmentAgeSeconds = 3600): Node {
+function open(dir: string, clock: ManualClock, segmentBytes = 1 << 20, segmentAgeSeconds = 3600): Node {
   const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
   const durable = new SqliteDurableStore(store, jsonCodec, () => clock.nowMs(), silentLogger)
   const streams = new SqliteStreamStore(store, jsonCodec, {
-    segmentBytes, segmentAgeSeconds, ...streamReadDefaults, readPageRecords: 4, maintenanceIntervalMs: 0, clock, logger: silentLogger
+    segmentBytes,
+    segmentAgeSeconds,
+    ...streamReadDefaults,
+    readPageRecords: 4,
+    maintenanceIntervalMs: 0,
+    clock,
+    logger: silentLogger
   })
   const broker = new Broker({ vhosts: ['/'], store: durable, clock, streams })
-  return { broker, vhost: broker.vhost('/') as Vhost, store, streams, close: () => { broker.close(); store.close() } }
+  return {
+    broker,
+    vhost: broker.vhost('/') as Vhost,
+    store,
+    streams,
+    close: () => {
+      broker.close()
+      store.close()
+    }
+  }
 }
 
-async function withDir (fn: (dir: string) => Promise<void>): Promise<void> {
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-streams-'))
-  try { await fn(dir) } finally { rmSync(dir, { recursive: true, force: true }) }
+  try {
+    await fn(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
-async function declareStream (v: Vhost, name = 's', args: Record<string, unknown> = {}): Promise<StreamQueue> {
+async function declareStream(v: Vhost, name = 's', args: Record<string, unknown> = {}): Promise<StreamQueue> {
   const q = await v.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-queue-type': 'stream', ...args } }, owner, false)
   assert.ok(q instanceof StreamQueue)
   return q
@@ -53,10 +78,13 @@ async function declareStream (v: Vhost, name = 's', args: Record<string, unknown
 const record = (i: number): Message => new Message('', 's', {}, Buffer.from(`r${String(i).padStart(7, '0')}`), 0, null)
 
 /** Publishes records from..to-1 and waits for their commit (what a publisher confirm waits for). */
-async function publish (v: Vhost, from: number, to: number): Promise<void> {
+async function publish(v: Vhost, from: number, to: number): Promise<void> {
   const writes: Array<Promise<void> | undefined> = []
   for (let i = from; i < to; i++) writes.push(v.publish('', record(i)).stored)
-  assert.ok(writes.every(w => w !== undefined), 'a stream append is always stored')
+  assert.ok(
+    writes.every(w => w !== undefined),
+    'a stream append is always stored'
+  )
   await Promise.all(writes)
 }
 
@@ -66,34 +94,59 @@ class Reader implements QueueConsumer {
   readonly exclusive = false
   readonly got: QueueEntry[] = []
   private unacked = 0
-  private waiters: Array<{ n: number, resolve: () => void }> = []
-  constructor (readonly tag: string, private readonly prefetch: number) {}
-  hasCredit (): boolean { return this.unacked < this.prefetch }
-  deliver (entry: QueueEntry): void {
+  private waiters: Array<{ n: number; resolve: () => void }> = []
+  constructor(
+    readonly tag: string,
+    private readonly prefetch: number
+  ) {}
+  hasCredit(): boolean {
+    return this.unacked < this.prefetch
+  }
+  deliver(entry: QueueEntry): void {
     this.unacked++
     this.got.push(entry)
-    for (const w of [...this.waiters]) if (this.got.length >= w.n) { this.waiters.splice(this.waiters.indexOf(w), 1); w.resolve() }
+    for (const w of [...this.waiters])
+      if (this.got.length >= w.n) {
+        this.waiters.splice(this.waiters.indexOf(w), 1)
+        w.resolve()
+      }
   }
 
   cancelled = false
-  cancelledByQueue (): void { this.cancelled = true }
-  ackAll (): void {
-    for (const e of this.got) if (e.state === 'unacked') { e.queue.settle(e, 'acked'); this.unacked-- }
+  cancelledByQueue(): void {
+    this.cancelled = true
+  }
+  ackAll(): void {
+    for (const e of this.got)
+      if (e.state === 'unacked') {
+        e.queue.settle(e, 'acked')
+        this.unacked--
+      }
     this.got[0]?.queue.dispatch()
   }
 
-  offsets (): number[] { return this.got.map(e => e.seq) }
-  bodies (): string[] { return this.got.map(e => e.message.body.toString()) }
-  async waitFor (n: number): Promise<void> {
+  offsets(): number[] {
+    return this.got.map(e => e.seq)
+  }
+  bodies(): string[] {
+    return this.got.map(e => e.message.body.toString())
+  }
+  async waitFor(n: number): Promise<void> {
     if (this.got.length >= n) return
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.tag}: expected ${n} deliveries, got ${this.got.length}`)), 5000)
-      this.waiters.push({ n, resolve: () => { clearTimeout(timer); resolve() } })
+      this.waiters.push({
+        n,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
     })
   }
 }
 
-function attach (v: Vhost, offset: unknown, prefetch = 1000, tag = 'c'): Reader {
+function attach(v: Vhost, offset: unknown, prefetch = 1000, tag = 'c'): Reader {
   const r = new Reader(tag, prefetch)
   const q = v.consume('s', r, owner, offset === undefined ? {} : { 'x-stream-offset': offset })
   q.dispatch()
@@ -138,7 +191,9 @@ test('appends get contiguous offsets from 0; consumers read from first, an offse
       assert.deepEqual(defaulted.offsets(), [10, 11])
       await first.waitFor(12)
       assert.deepEqual(first.offsets(), range(0, 12), 'a consumer at the end reads on when new records commit')
-    } finally { node.close() }
+    } finally {
+      node.close()
+    }
   })
 })
 
@@ -157,17 +212,26 @@ test('acks only give credit back: the prefetch bounds unacked deliveries and not
       r.ackAll()
       await r.waitFor(6)
       assert.deepEqual(r.offsets(), range(0, 6))
-      r.ackAll(); r.ackAll(); r.ackAll()
+      r.ackAll()
+      r.ackAll()
+      r.ackAll()
       await r.waitFor(10)
       r.ackAll()
       assert.equal(q.messageCount, 10, 'acks remove nothing')
       const again = attach(v, 'first', 100, 'again')
       await again.waitFor(10)
       assert.deepEqual(again.offsets(), range(0, 10))
-      assert.throws(() => v.get('s', false, owner), (e: unknown) => e instanceof BrokerError && e.kind === 'not-implemented')
-      assert.throws(() => v.consume('s', Object.assign(new Reader('noack', 1), { noAck: true }), owner),
-        (e: unknown) => e instanceof BrokerError && e.kind === 'not-implemented' && /automatic acknowledgement/.test(e.message))
-    } finally { node.close() }
+      assert.throws(
+        () => v.get('s', false, owner),
+        (e: unknown) => e instanceof BrokerError && e.kind === 'not-implemented'
+      )
+      assert.throws(
+        () => v.consume('s', Object.assign(new Reader('noack', 1), { noAck: true }), owner),
+        (e: unknown) => e instanceof BrokerError && e.kind === 'not-implemented' && /automatic acknowledgement/.test(e.message)
+      )
+    } finally {
+      node.close()
+    }
   })
 })
 
@@ -176,9 +240,16 @@ test('invalid declarations and offsets are precondition-failed', async () => {
     const node = open(dir, new ManualClock())
     try {
       const v = node.vhost
-      const declare = (extra: Partial<{ durable: boolean, exclusive: boolean, autoDelete: boolean }>, args: Record<string, unknown> = {}): Promise<unknown> =>
-        v.declareQueue({ name: 'bad', durable: true, exclusive: false, autoDelete: false, ...extra, arguments: { 'x-queue-type': 'stream', ...args } }, owner, false)
-      const refused = (pattern: RegExp) => (e: unknown): boolean => e instanceof BrokerError && e.kind === 'precondition-failed' && pattern.test(e.message)
+      const declare = (extra: Partial<{ durable: boolean; exclusive: boolean; autoDelete: boolean }>, args: Record<string, unknown> = {}): Promise<unknown> =>
+        v.declareQueue(
+          { name: 'bad', durable: true, exclusive: false, autoDelete: false, ...extra, arguments: { 'x-queue-type': 'stream', ...args } },
+          owner,
+          false
+        )
+      const refused =
+        (pattern: RegExp) =>
+        (e: unknown): boolean =>
+          e instanceof BrokerError && e.kind === 'precondition-failed' && pattern.test(e.message)
       await assert.rejects(declare({ durable: false }), refused(/invalid property 'non-durable'/))
       await assert.rejects(declare({ exclusive: true }), refused(/invalid property 'exclusive'/))
       await assert.rejects(declare({ autoDelete: true }), refused(/invalid property 'auto-delete'/))
@@ -193,7 +264,9 @@ test('invalid declarations and offsets are precondition-failed', async () => {
         assert.throws(() => v.consume('s', new Reader('x', 1), owner, { 'x-stream-offset': bad }), refused(/invalid x-stream-offset/))
       }
       assert.equal(v.queue('s', owner).consumerCount, 0)
-    } finally { node.close() }
+    } finally {
+      node.close()
+    }
   })
 })
 
@@ -207,7 +280,13 @@ test('segments are sealed at segmentBytes and at segmentAge (manual clock); seal
       await publish(v, 0, 10)
       await new Promise(resolve => setImmediate(resolve))
       const sealed = node.streams.sealedLocal()
-      assert.deepEqual(sealed.map(s => [s.firstOffset, s.lastOffset, s.records, s.bytes, s.state]), [[0, 3, 4, 4 * RECORD_BYTES, 'sealed'], [4, 7, 4, 4 * RECORD_BYTES, 'sealed']])
+      assert.deepEqual(
+        sealed.map(s => [s.firstOffset, s.lastOffset, s.records, s.bytes, s.state]),
+        [
+          [0, 3, 4, 4 * RECORD_BYTES, 'sealed'],
+          [4, 7, 4, 4 * RECORD_BYTES, 'sealed']
+        ]
+      )
       assert.equal(sealed[0]?.stream, 's')
       assert.equal(sealed[0]?.vhost, '/')
       assert.equal(sealed[0]?.streamId, q.storeId)
@@ -216,11 +295,23 @@ test('segments are sealed at segmentBytes and at segmentAge (manual clock); seal
       assert.equal(node.streams.sealDue(clock.nowMs()), 1)
       await publish(v, 10, 11)
       await new Promise(resolve => setImmediate(resolve))
-      assert.deepEqual(node.streams.sealedLocal().map(s => [s.firstOffset, s.lastOffset]), [[0, 3], [4, 7], [8, 9]])
+      assert.deepEqual(
+        node.streams.sealedLocal().map(s => [s.firstOffset, s.lastOffset]),
+        [
+          [0, 3],
+          [4, 7],
+          [8, 9]
+        ]
+      )
       assert.deepEqual(rows(node.store, `SELECT first_offset, state FROM stream_segments WHERE state = 'open'`), [{ first_offset: 10, state: 'open' }])
       assert.equal(node.streams.localBytes(), 11 * RECORD_BYTES)
-      assert.deepEqual(node.streams.readLocal(q.storeId as number, 4, 7).map(r => r.offset), [4, 5, 6, 7])
-    } finally { node.close() }
+      assert.deepEqual(
+        node.streams.readLocal(q.storeId as number, 4, 7).map(r => r.offset),
+        [4, 5, 6, 7]
+      )
+    } finally {
+      node.close()
+    }
   })
 })
 
@@ -240,12 +331,20 @@ test('a restart restores offsets, segments and the open segment', async () => {
       assert.deepEqual(q.log.open, { firstOffset: 4, records: 2, bytes: 2 * RECORD_BYTES, firstTimestampMs: clock.nowMs(), lastTimestampMs: clock.nowMs() })
       await publish(node.vhost, 6, 9)
       await new Promise(resolve => setImmediate(resolve))
-      assert.deepEqual(node.streams.sealedLocal().map(s => [s.firstOffset, s.lastOffset]), [[0, 3], [4, 7]])
+      assert.deepEqual(
+        node.streams.sealedLocal().map(s => [s.firstOffset, s.lastOffset]),
+        [
+          [0, 3],
+          [4, 7]
+        ]
+      )
       const r = attach(node.vhost, 'first')
       await r.waitFor(9)
       assert.deepEqual(r.offsets(), range(0, 9))
       assert.deepEqual(r.bodies().slice(5, 7), ['r0000005', 'r0000006'])
-    } finally { node.close() }
+    } finally {
+      node.close()
+    }
   })
 })
 
@@ -277,7 +376,9 @@ test('retention by x-max-length-bytes and by x-max-age drops whole sealed segmen
       assert.deepEqual(r.offsets(), [8, 9])
       await publish(v, 10, 11)
       assert.equal(q.log.nextOffset, 11, 'offsets are never reused')
-    } finally { node.close() }
+    } finally {
+      node.close()
+    }
   })
 })
 
@@ -285,16 +386,25 @@ test('retention by x-max-length-bytes and by x-max-age drops whole sealed segmen
 class MemoryColdReads implements ColdReads {
   readonly objects = new Map<string, StreamRecord[]>()
   reads = 0
-  read (segment: StreamSegment, fromOffset: number, maxRecords: number): Promise<StreamRecord[]> {
+  read(segment: StreamSegment, fromOffset: number, maxRecords: number): Promise<StreamRecord[]> {
     this.reads++
     const records = this.objects.get(segment.objectKey ?? '') ?? []
     return Promise.resolve(records.filter(r => r.offset >= fromOffset).slice(0, maxRecords))
   }
 }
 
-function indexOf (s: StreamSegment): SegmentIndex {
+function indexOf(s: StreamSegment): SegmentIndex {
   return {
-    header: { format: 'wharf-segment', version: 1, vhost: s.vhost, stream: s.stream, firstOffset: s.firstOffset, lastOffset: s.lastOffset, records: s.records, createdAtMs: 0 },
+    header: {
+      format: 'wharf-segment',
+      version: 1,
+      vhost: s.vhost,
+      stream: s.stream,
+      firstOffset: s.firstOffset,
+      lastOffset: s.lastOffset,
+      records: s.records,
+      createdAtMs: 0
+    },
     blocks: [],
     sizeBytes: s.bytes
   }
@@ -320,13 +430,20 @@ test('markOffloaded / offloaded / forgetOffloaded: idempotent, local rows go, re
     }
     assert.deepEqual(node.streams.sealedLocal(), [])
     assert.deepEqual(node.streams.readLocal(id, 0, 7), [])
-    assert.deepEqual(node.streams.offloaded(id).map(s => [s.firstOffset, s.lastOffset, s.state, s.objectKey]), [
-      [0, 3, 'offloaded', 'p/%2F/s/0-3.seg'], [4, 7, 'offloaded', 'p/%2F/s/4-7.seg']
-    ])
+    assert.deepEqual(
+      node.streams.offloaded(id).map(s => [s.firstOffset, s.lastOffset, s.state, s.objectKey]),
+      [
+        [0, 3, 'offloaded', 'p/%2F/s/0-3.seg'],
+        [4, 7, 'offloaded', 'p/%2F/s/4-7.seg']
+      ]
+    )
     assert.equal(node.streams.localBytes(), 2 * RECORD_BYTES)
     assert.equal(q.messageCount, 10, 'offloaded records are still in the stream')
     const r = attach(node.vhost, 'first', 3)
-    for (let n = 3; n <= 10; n += 3) { await r.waitFor(Math.min(n, 10)); r.ackAll() }
+    for (let n = 3; n <= 10; n += 3) {
+      await r.waitFor(Math.min(n, 10))
+      r.ackAll()
+    }
     await r.waitFor(10)
     assert.deepEqual(r.offsets(), range(0, 10))
     assert.deepEqual(r.bodies()[5], 'r0000005')
@@ -337,21 +454,35 @@ test('markOffloaded / offloaded / forgetOffloaded: idempotent, local rows go, re
     node = open(dir, clock, 4 * RECORD_BYTES)
     node.streams.useColdReads(cold)
     try {
-      assert.deepEqual(node.streams.offloaded(id).map(s => s.firstOffset), [0, 4])
+      assert.deepEqual(
+        node.streams.offloaded(id).map(s => s.firstOffset),
+        [0, 4]
+      )
       const due = node.streams.applyRetention(clock.nowMs())
-      assert.deepEqual(due.map(s => [s.firstOffset, s.objectKey]), [[0, 'p/%2F/s/0-3.seg']])
-      assert.deepEqual(node.streams.applyRetention(clock.nowMs()).map(s => s.firstOffset), [0], 'returned again until forgotten')
+      assert.deepEqual(
+        due.map(s => [s.firstOffset, s.objectKey]),
+        [[0, 'p/%2F/s/0-3.seg']]
+      )
+      assert.deepEqual(
+        node.streams.applyRetention(clock.nowMs()).map(s => s.firstOffset),
+        [0],
+        'returned again until forgotten'
+      )
       const restored = node.vhost.queue('s', owner) as StreamQueue
       assert.equal(restored.log.firstRetained, 4)
       await node.streams.forgetOffloaded(due[0] as StreamSegment)
       await node.streams.forgetOffloaded(due[0] as StreamSegment)
       assert.deepEqual(node.streams.applyRetention(clock.nowMs()), [])
-      assert.deepEqual(rows(node.store, `SELECT first_offset, state FROM stream_segments ORDER BY first_offset`),
-        [{ first_offset: 4, state: 'offloaded' }, { first_offset: 8, state: 'open' }])
+      assert.deepEqual(rows(node.store, `SELECT first_offset, state FROM stream_segments ORDER BY first_offset`), [
+        { first_offset: 4, state: 'offloaded' },
+        { first_offset: 8, state: 'open' }
+      ])
       const r2 = attach(node.vhost, 0)
       await r2.waitFor(6)
       assert.deepEqual(r2.offsets(), range(4, 10))
-    } finally { node.close() }
+    } finally {
+      node.close()
+    }
   })
 })
 
@@ -375,15 +506,20 @@ test('deleting a stream removes its records and manifest; its offloaded objects 
       assert.deepEqual(rows(node.store, 'SELECT count(*) AS n FROM stream_records'), [{ n: 0 }])
       assert.deepEqual(rows(node.store, 'SELECT count(*) AS n FROM stream_segments'), [{ n: 0 }])
       const due = node.streams.applyRetention(clock.nowMs())
-      assert.deepEqual(due.map(s => s.objectKey), ['k0'])
+      assert.deepEqual(
+        due.map(s => s.objectKey),
+        ['k0']
+      )
       await node.streams.forgetOffloaded(due[0] as StreamSegment)
       assert.deepEqual(node.streams.applyRetention(clock.nowMs()), [])
       assert.equal(c.cancelled, true)
-    } finally { node.close() }
+    } finally {
+      node.close()
+    }
   })
 })
 
-test('a stream declared again under a deleted one\'s name: its new object under the old key is not deleted as an orphan', async () => {
+test("a stream declared again under a deleted one's name: its new object under the old key is not deleted as an orphan", async () => {
   await withDir(async dir => {
     const clock = new ManualClock()
     const node = open(dir, clock, 4 * RECORD_BYTES)
@@ -403,7 +539,13 @@ test('a stream declared again under a deleted one\'s name: its new object under 
       const [fresh] = node.streams.sealedLocal()
       assert.ok(fresh !== undefined)
       await node.streams.markOffloaded(fresh, 'k0', indexOf(fresh)) // same name, same offsets: same key, new bytes
-      assert.deepEqual(node.streams.applyRetention(clock.nowMs()).map(s => s.objectKey), [], 'the replaced orphan is not deleted')
-    } finally { node.close() }
+      assert.deepEqual(
+        node.streams.applyRetention(clock.nowMs()).map(s => s.objectKey),
+        [],
+        'the replaced orphan is not deleted'
+      )
+    } finally {
+      node.close()
+    }
   })
 })

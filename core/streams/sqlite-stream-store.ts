@@ -46,7 +46,11 @@ export class SqliteStreamStore implements TieredStreamStore {
   private timer: TimerHandle | undefined
   private closed = false
 
-  constructor (private readonly store: SqliteStore, private readonly codec: PropertiesCodec, private readonly opts: SqliteStreamStoreOptions) {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly codec: PropertiesCodec,
+    private readonly opts: SqliteStreamStoreOptions
+  ) {
     if (!(opts.segmentBytes > 0) || !(opts.segmentAgeSeconds > 0)) {
       throw new Error(`streams: segmentBytes (${opts.segmentBytes}) and segmentAgeSeconds (${opts.segmentAgeSeconds}) must be positive`)
     }
@@ -55,20 +59,32 @@ export class SqliteStreamStore implements TieredStreamStore {
     this.scheduleMaintenance()
   }
 
-  get coldReads (): ColdReads | null { return this.cold }
+  get coldReads(): ColdReads | null {
+    return this.cold
+  }
 
   /** The tiering pipeline hands its cold reader over once it is built (null: tiering off). */
-  useColdReads (cold: ColdReads | null): void { this.cold = cold }
+  useColdReads(cold: ColdReads | null): void {
+    this.cold = cold
+  }
 
-  get logger (): Logger { return this.opts.logger }
-  get clock (): Clock { return this.opts.clock }
-  get readPageRecords (): number { return this.opts.readPageRecords }
-  get coldReadRetryMs (): number { return this.opts.coldReadRetryMs }
+  get logger(): Logger {
+    return this.opts.logger
+  }
+  get clock(): Clock {
+    return this.opts.clock
+  }
+  get readPageRecords(): number {
+    return this.opts.readPageRecords
+  }
+  get coldReadRetryMs(): number {
+    return this.opts.coldReadRetryMs
+  }
 
   // ---- streams --------------------------------------------------------------------------------
 
   /** The log of a stream: empty for a new one (storeId null), read back for a stored one. */
-  open (ref: StreamRef, policy: StreamPolicy): StreamLog {
+  open(ref: StreamRef, policy: StreamPolicy): StreamLog {
     const log = new StreamLog(ref, policy)
     if (ref.storeId !== null) this.load(log, ref.storeId)
     this.logs.add(log)
@@ -76,7 +92,7 @@ export class SqliteStreamStore implements TieredStreamStore {
   }
 
   /** The stream was deleted: its records and manifest go; its objects are left for applyRetention to return. */
-  drop (log: StreamLog): Promise<void> {
+  drop(log: StreamLog): Promise<void> {
     if (log.dropped) return Promise.resolve()
     log.dropped = true
     this.logs.delete(log)
@@ -92,7 +108,7 @@ export class SqliteStreamStore implements TieredStreamStore {
   // ---- append and sealing ---------------------------------------------------------------------
 
   /** Gives the message the next offset at once; resolves after its record committed. */
-  append (log: StreamLog, message: Message, nowMs: number): Promise<void> {
+  append(log: StreamLog, message: Message, nowMs: number): Promise<void> {
     const ts = Math.max(nowMs, log.lastTimestampMs)
     if (this.ageDue(log, ts)) this.seal(log)
     const offset = log.nextOffset++
@@ -110,44 +126,55 @@ export class SqliteStreamStore implements TieredStreamStore {
       if (openRow !== undefined) this.sql.insertOpen.run(id, openRow, openRow)
       this.sql.insertRecord.run(id, offset, ts, message.exchange, message.routingKey, properties, message.body)
     })
-    stored.then(() => this.committed(log, offset), () => {})
+    stored.then(
+      () => this.committed(log, offset),
+      () => {}
+    )
     if (o.bytes >= (log.policy.segmentBytes ?? this.opts.segmentBytes)) this.seal(log)
     return stored
   }
 
   /** Seals every open segment whose first record is segmentAgeSeconds old; returns how many. */
-  sealDue (nowMs: number): number {
+  sealDue(nowMs: number): number {
     let sealed = 0
     for (const log of this.logs) {
-      if (this.ageDue(log, nowMs)) { this.seal(log); sealed++ }
+      if (this.ageDue(log, nowMs)) {
+        this.seal(log)
+        sealed++
+      }
     }
     return sealed
   }
 
-  private ageDue (log: StreamLog, nowMs: number): boolean {
+  private ageDue(log: StreamLog, nowMs: number): boolean {
     return log.open.records > 0 && nowMs - log.open.firstTimestampMs >= this.opts.segmentAgeSeconds * 1000
   }
 
   /** The open segment becomes sealed (queued after its records, so it commits after them). */
-  private seal (log: StreamLog): void {
+  private seal(log: StreamLog): void {
     if (log.open.records === 0) return
     const segment = log.openAsSegment()
     log.segments.push(segment)
     log.resetOpen()
     const nextFirst = log.open.firstOffset
-    this.store.write(() => {
-      const id = this.storedId(log, `seal ${segment.firstOffset}..${segment.lastOffset}`)
-      this.putSegment(id, segment, null)
-      this.sql.insertOpen.run(id, nextFirst, nextFirst)
-    }).catch(err => this.opts.logger.error('streams: seal segment failed', { vhost: log.ref.vhost, stream: log.ref.name, first: segment.firstOffset, err }))
+    this.store
+      .write(() => {
+        const id = this.storedId(log, `seal ${segment.firstOffset}..${segment.lastOffset}`)
+        this.putSegment(id, segment, null)
+        this.sql.insertOpen.run(id, nextFirst, nextFirst)
+      })
+      .catch(err => this.opts.logger.error('streams: seal segment failed', { vhost: log.ref.vhost, stream: log.ref.name, first: segment.firstOffset, err }))
   }
 
-  private committed (log: StreamLog, offset: number): void {
+  private committed(log: StreamLog, offset: number): void {
     if (offset + 1 > log.committedEnd) log.committedEnd = offset + 1
     // One wake-up per commit, after every append of that commit advanced committedEnd.
     if (log.wakeScheduled) return
     log.wakeScheduled = true
-    queueMicrotask(() => { log.wakeScheduled = false; if (!log.dropped) log.onCommitted() })
+    queueMicrotask(() => {
+      log.wakeScheduled = false
+      if (!log.dropped) log.onCommitted()
+    })
   }
 
   // ---- retention ------------------------------------------------------------------------------
@@ -157,7 +184,7 @@ export class SqliteStreamStore implements TieredStreamStore {
    * tiers; never the open segment). Local ones are deleted here; offloaded ones are returned (also
    * on later calls, until forgetOffloaded) so the tiering side deletes their objects first.
    */
-  applyRetention (nowMs: number): StreamSegment[] {
+  applyRetention(nowMs: number): StreamSegment[] {
     const out: StreamSegment[] = []
     for (const log of this.logs) {
       const n = segmentsToDrop(log.segments, log.open.bytes, log.policy, nowMs)
@@ -173,20 +200,22 @@ export class SqliteStreamStore implements TieredStreamStore {
     return out
   }
 
-  private deleteLocal (log: StreamLog, segments: readonly StreamSegment[]): void {
-    this.store.write(() => {
-      const id = this.storedId(log, 'retention')
-      for (const s of segments) {
-        this.sql.deleteRecords.run(id, s.firstOffset, s.lastOffset)
-        this.sql.deleteSegment.run(id, s.firstOffset)
-      }
-    }).catch(err => this.opts.logger.error('streams: retention delete failed', { vhost: log.ref.vhost, stream: log.ref.name, err }))
+  private deleteLocal(log: StreamLog, segments: readonly StreamSegment[]): void {
+    this.store
+      .write(() => {
+        const id = this.storedId(log, 'retention')
+        for (const s of segments) {
+          this.sql.deleteRecords.run(id, s.firstOffset, s.lastOffset)
+          this.sql.deleteSegment.run(id, s.firstOffset)
+        }
+      })
+      .catch(err => this.opts.logger.error('streams: retention delete failed', { vhost: log.ref.vhost, stream: log.ref.name, err }))
   }
 
   // ---- reads ----------------------------------------------------------------------------------
 
   /** A page of committed local records from fromOffset, for a consumer. */
-  readPage (log: StreamLog, fromOffset: number): StreamRecord[] {
+  readPage(log: StreamLog, fromOffset: number): StreamRecord[] {
     const id = log.streamId
     if (id === null || fromOffset >= log.committedEnd) return []
     const out: StreamRecord[] = []
@@ -201,16 +230,16 @@ export class SqliteStreamStore implements TieredStreamStore {
 
   // ---- TieredStreamStore ----------------------------------------------------------------------
 
-  sealedLocal (): StreamSegment[] {
+  sealedLocal(): StreamSegment[] {
     return (this.sql.sealedLocal.all() as SegmentRow[]).map(toSegment)
   }
 
-  readLocal (streamId: number, firstOffset: number, lastOffset: number): StreamRecord[] {
+  readLocal(streamId: number, firstOffset: number, lastOffset: number): StreamRecord[] {
     const rows = this.sql.readRecords.all(streamId, firstOffset, lastOffset, lastOffset - firstOffset + 1) as RecordRow[]
     return rows.map(r => this.toRecord(r))
   }
 
-  markOffloaded (segment: StreamSegment, objectKey: string, index: SegmentIndex): Promise<void> {
+  markOffloaded(segment: StreamSegment, objectKey: string, index: SegmentIndex): Promise<void> {
     const updated: StreamSegment = { ...segment, state: 'offloaded', objectKey, index }
     const log = this.logOf(segment.streamId)
     if (log === undefined) {
@@ -222,7 +251,9 @@ export class SqliteStreamStore implements TieredStreamStore {
     // replaced the old one, so an orphan of that key must not be deleted (it would take the new one).
     this.orphans = this.orphans.filter(o => o.objectKey !== objectKey)
     if (segment.lastOffset >= log.open.firstOffset) {
-      return Promise.reject(new Error(`streams: mark offloaded ${describeSegment(segment)}: not a sealed segment (open segment starts at ${log.open.firstOffset})`))
+      return Promise.reject(
+        new Error(`streams: mark offloaded ${describeSegment(segment)}: not a sealed segment (open segment starts at ${log.open.firstOffset})`)
+      )
     }
     const indexJson = JSON.stringify(index)
     return this.store.write(() => {
@@ -237,13 +268,13 @@ export class SqliteStreamStore implements TieredStreamStore {
     })
   }
 
-  offloaded (streamId: number): StreamSegment[] {
+  offloaded(streamId: number): StreamSegment[] {
     const log = this.logOf(streamId)
     if (log !== undefined) return log.segments.filter(s => s.state === 'offloaded')
     return (this.sql.offloaded.all(streamId) as SegmentRow[]).map(toSegment)
   }
 
-  forgetOffloaded (segment: StreamSegment): Promise<void> {
+  forgetOffloaded(segment: StreamSegment): Promise<void> {
     this.orphans = this.orphans.filter(s => !sameSegment(s, segment))
     const log = this.logOf(segment.streamId)
     if (log === undefined) return Promise.resolve() // an orphan: its rows went with its stream
@@ -252,17 +283,19 @@ export class SqliteStreamStore implements TieredStreamStore {
     const head = log.segments[0]
     if (head !== undefined && head.firstOffset === segment.firstOffset && head.state === 'offloaded') log.segments.shift()
     const key = segment.objectKey ?? ''
-    return this.store.write(() => { this.sql.deleteOffloaded.run(segment.streamId, segment.firstOffset, key) })
+    return this.store.write(() => {
+      this.sql.deleteOffloaded.run(segment.streamId, segment.firstOffset, key)
+    })
   }
 
-  localBytes (): number {
+  localBytes(): number {
     let n = 0
     for (const log of this.logs) n += log.localBytes()
     return n
   }
 
   /** Stops the maintenance timer (the SQLite store is closed by its owner). */
-  close (): void {
+  close(): void {
     this.closed = true
     if (this.timer !== undefined) this.opts.clock.clearTimer(this.timer)
     this.timer = undefined
@@ -270,7 +303,7 @@ export class SqliteStreamStore implements TieredStreamStore {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private scheduleMaintenance (): void {
+  private scheduleMaintenance(): void {
     if (this.opts.maintenanceIntervalMs <= 0 || this.closed) return
     this.timer = this.opts.clock.setTimer(() => {
       this.timer = undefined
@@ -285,7 +318,7 @@ export class SqliteStreamStore implements TieredStreamStore {
     }, this.opts.maintenanceIntervalMs)
   }
 
-  private load (log: StreamLog, id: number): void {
+  private load(log: StreamLog, id: number): void {
     let openFirst: number | undefined
     for (const row of this.sql.loadSegments.all(id) as SegmentRow[]) {
       if (row.state === 'open') openFirst = row.first_offset
@@ -305,31 +338,45 @@ export class SqliteStreamStore implements TieredStreamStore {
     log.committedEnd = log.nextOffset
     log.lastTimestampMs = Math.max(count.last_ts ?? 0, last?.lastTimestampMs ?? 0)
     if (log.nextOffset - first !== count.records) {
-      this.opts.logger.warn('streams: open segment has gaps (appends that failed to commit)', { vhost: log.ref.vhost, stream: log.ref.name, first, next: log.nextOffset, records: count.records })
+      this.opts.logger.warn('streams: open segment has gaps (appends that failed to commit)', {
+        vhost: log.ref.vhost,
+        stream: log.ref.name,
+        first,
+        next: log.nextOffset,
+        records: count.records
+      })
     }
   }
 
-  private putSegment (id: number, s: StreamSegment, indexJson: string | null): void {
+  private putSegment(id: number, s: StreamSegment, indexJson: string | null): void {
     this.sql.upsertSegment.run(id, s.firstOffset, s.lastOffset, s.records, s.bytes, s.firstTimestampMs, s.lastTimestampMs, s.state, s.objectKey, indexJson)
   }
 
-  private storedId (log: StreamLog, what: string): number {
+  private storedId(log: StreamLog, what: string): number {
     const id = log.streamId
-    if (id === null || log.dropped) throw new Error(`streams: ${what} of stream '${log.ref.name}' in vhost '${log.ref.vhost}': the stream is not stored (deleted?)`)
+    if (id === null || log.dropped)
+      throw new Error(`streams: ${what} of stream '${log.ref.name}' in vhost '${log.ref.vhost}': the stream is not stored (deleted?)`)
     return id
   }
 
-  private logOf (streamId: number): StreamLog | undefined {
+  private logOf(streamId: number): StreamLog | undefined {
     for (const log of this.logs) if (log.streamId === streamId) return log
     return undefined
   }
 
-  private toRecord (r: RecordRow): StreamRecord {
-    return { offset: r.stream_offset, timestampMs: r.timestamp_ms, exchange: r.exchange, routingKey: r.routing_key, properties: this.codec.decode(r.properties), body: r.body }
+  private toRecord(r: RecordRow): StreamRecord {
+    return {
+      offset: r.stream_offset,
+      timestampMs: r.timestamp_ms,
+      exchange: r.exchange,
+      routingKey: r.routing_key,
+      properties: this.codec.decode(r.properties),
+      body: r.body
+    }
   }
 }
 
-function toSegment (r: SegmentRow): StreamSegment {
+function toSegment(r: SegmentRow): StreamSegment {
   return {
     streamId: r.stream_id,
     vhost: r.vhost,
@@ -342,14 +389,14 @@ function toSegment (r: SegmentRow): StreamSegment {
     lastTimestampMs: r.last_ts,
     state: r.state,
     objectKey: r.object_key,
-    index: r.index_json === null ? null : JSON.parse(r.index_json) as SegmentIndex
+    index: r.index_json === null ? null : (JSON.parse(r.index_json) as SegmentIndex)
   }
 }
 
-function sameSegment (a: StreamSegment, b: StreamSegment): boolean {
+function sameSegment(a: StreamSegment, b: StreamSegment): boolean {
   return a.streamId === b.streamId && a.firstOffset === b.firstOffset && a.objectKey === b.objectKey
 }
 
-function describeSegment (s: StreamSegment): string {
+function describeSegment(s: StreamSegment): string {
   return `segment ${s.firstOffset}..${s.lastOffset} of stream '${s.stream}' in vhost '${s.vhost}'`
 }

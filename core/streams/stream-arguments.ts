@@ -17,9 +17,19 @@ export interface StreamPolicy {
 
 /** Arguments of RabbitMQ's queue types that a stream refuses (rabbit_stream_queue capabilities). */
 const REFUSED: readonly string[] = [
-  'x-expires', 'x-message-ttl', 'x-max-length', 'x-overflow', 'x-dead-letter-exchange', 'x-dead-letter-routing-key',
-  'x-max-priority', 'x-single-active-consumer', 'x-queue-mode', 'x-queue-version', 'x-queue-master-locator',
-  'x-quorum-initial-group-size', 'x-delivery-limit'
+  'x-expires',
+  'x-message-ttl',
+  'x-max-length',
+  'x-overflow',
+  'x-dead-letter-exchange',
+  'x-dead-letter-routing-key',
+  'x-max-priority',
+  'x-single-active-consumer',
+  'x-queue-mode',
+  'x-queue-version',
+  'x-queue-master-locator',
+  'x-quorum-initial-group-size',
+  'x-delivery-limit'
 ]
 
 /** As RabbitMQ's ?MAX_STREAM_MAX_SEGMENT_SIZE. */
@@ -33,7 +43,7 @@ export interface StreamDeclare {
 }
 
 /** Validates a stream declaration (also a stored one at restart) and returns its policy. */
-export function streamPolicy (spec: StreamDeclare, queueDescription: string): StreamPolicy {
+export function streamPolicy(spec: StreamDeclare, queueDescription: string): StreamPolicy {
   const property = (name: string): Error => preconditionFailed(`invalid property '${name}' for ${queueDescription}`)
   if (spec.exclusive) throw property('exclusive')
   if (spec.autoDelete) throw property('auto-delete')
@@ -56,7 +66,7 @@ export function streamPolicy (spec: StreamDeclare, queueDescription: string): St
   }
 }
 
-function integerArg (args: Arguments, name: string, min: number, max: number, invalid: (name: string, why: string) => Error): number | undefined {
+function integerArg(args: Arguments, name: string, min: number, max: number, invalid: (name: string, why: string) => Error): number | undefined {
   const v = args[name]
   if (v === undefined) return undefined
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalid(name, `expected an integer from ${min} to ${max}`)

@@ -14,7 +14,7 @@ export class StreamCursor {
   private coldRetrying = false
   private closed = false
 
-  constructor (
+  constructor(
     readonly consumer: QueueConsumer,
     private readonly log: StreamLog,
     private readonly store: SqliteStreamStore,
@@ -27,18 +27,23 @@ export class StreamCursor {
   ) {}
 
   /** Waiting for a read from the object store, or for its retry (what /api/diagnose reports as cold reads). */
-  get isColdReading (): boolean { return this.coldReading || this.coldRetrying }
+  get isColdReading(): boolean {
+    return this.coldReading || this.coldRetrying
+  }
 
-  close (): void {
+  close(): void {
     this.closed = true
     this.buffer = []
   }
 
   /** The next record, or undefined: at the end (new appends wake the queue) or waiting on a cold read. */
-  take (): StreamRecord | undefined {
+  take(): StreamRecord | undefined {
     const log = this.log
     for (;;) {
-      if (this.next < log.firstRetained) { this.next = log.firstRetained; this.buffer = [] } // retention passed us
+      if (this.next < log.firstRetained) {
+        this.next = log.firstRetained
+        this.buffer = []
+      } // retention passed us
       const head = this.buffer.shift()
       if (head !== undefined) {
         if (head.offset < this.next) continue
@@ -54,7 +59,12 @@ export class StreamCursor {
         this.buffer = this.store.readPage(log, this.next)
         if (this.buffer.length > 0) continue
         // No committed row from here on: appends that failed to commit left a hole at the end.
-        this.store.logger.warn('streams: no records where committed ones were expected; skipping', { vhost: log.ref.vhost, stream: log.ref.name, from: this.next, to: log.committedEnd })
+        this.store.logger.warn('streams: no records where committed ones were expected; skipping', {
+          vhost: log.ref.vhost,
+          stream: log.ref.name,
+          from: this.next,
+          to: log.committedEnd
+        })
         this.next = log.committedEnd
         return undefined
       }
@@ -64,34 +74,43 @@ export class StreamCursor {
   }
 
   /** Starts a cold read at next; false when there is none to wait for (next moved to the local tier). */
-  private readCold (): boolean {
+  private readCold(): boolean {
     if (this.coldReading) return true
     const log = this.log
     const segment = log.offloadedAt(this.next)
     const cold = this.store.coldReads
     if (segment === undefined || cold === null) {
       this.store.logger.warn('streams: offloaded records cannot be read (tiering off or segment unknown); starting at the local tier', {
-        vhost: log.ref.vhost, stream: log.ref.name, from: this.next, firstLocal: log.firstLocal
+        vhost: log.ref.vhost,
+        stream: log.ref.name,
+        from: this.next,
+        firstLocal: log.firstLocal
       })
       this.next = log.firstLocal
       return false
     }
     this.coldReading = true
     const from = this.next
-    cold.read(segment, from, this.store.readPageRecords).then(records => {
-      this.coldReading = false
-      if (this.closed) return
-      // An empty answer would read the same place again: go past the segment instead.
-      if (records.length === 0 && this.next === from) this.next = segment.lastOffset + 1
-      else this.buffer = records
-      this.wake()
-    }, err => {
-      this.coldReading = false
-      if (this.closed) return
-      this.store.logger.error('streams: cold read failed; retrying', { vhost: log.ref.vhost, stream: log.ref.name, from, err })
-      this.coldRetrying = true
-      this.store.clock.setTimer(() => { this.coldRetrying = false; if (!this.closed) this.wake() }, this.store.coldReadRetryMs)
-    })
+    cold.read(segment, from, this.store.readPageRecords).then(
+      records => {
+        this.coldReading = false
+        if (this.closed) return
+        // An empty answer would read the same place again: go past the segment instead.
+        if (records.length === 0 && this.next === from) this.next = segment.lastOffset + 1
+        else this.buffer = records
+        this.wake()
+      },
+      err => {
+        this.coldReading = false
+        if (this.closed) return
+        this.store.logger.error('streams: cold read failed; retrying', { vhost: log.ref.vhost, stream: log.ref.name, from, err })
+        this.coldRetrying = true
+        this.store.clock.setTimer(() => {
+          this.coldRetrying = false
+          if (!this.closed) this.wake()
+        }, this.store.coldReadRetryMs)
+      }
+    )
     return true
   }
 }

@@ -14,7 +14,7 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 const INTERVAL = /^(\d{1,12})([YMDhms])$/
 
 /** Milliseconds of a duration string, or undefined when it is not one (or not positive). */
-export function intervalMs (text: string): number | undefined {
+export function intervalMs(text: string): number | undefined {
   const match = INTERVAL.exec(text)
   if (match === null) return undefined
   const value = Number(match[1])

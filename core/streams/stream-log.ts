@@ -40,48 +40,55 @@ export class StreamLog {
   /** Called after appends commit (consumers waiting at the end read on). */
   onCommitted: () => void = () => {}
 
-  constructor (readonly ref: StreamRef, readonly policy: StreamPolicy) {}
+  constructor(
+    readonly ref: StreamRef,
+    readonly policy: StreamPolicy
+  ) {}
 
-  get streamId (): number | null { return this.ref.storeId }
+  get streamId(): number | null {
+    return this.ref.storeId
+  }
 
   /** The first offset still in the stream, in either tier. */
-  get firstRetained (): number {
+  get firstRetained(): number {
     return this.segments[0]?.firstOffset ?? this.open.firstOffset
   }
 
   /** The first offset held locally (below it, records are in the object store). */
-  get firstLocal (): number {
+  get firstLocal(): number {
     for (const s of this.segments) if (s.state !== 'offloaded') return s.firstOffset
     return this.open.firstOffset
   }
 
-  get retainedRecords (): number { return this.nextOffset - this.firstRetained }
+  get retainedRecords(): number {
+    return this.nextOffset - this.firstRetained
+  }
 
   /** The offloaded segment holding offset, if any. */
-  offloadedAt (offset: number): StreamSegment | undefined {
+  offloadedAt(offset: number): StreamSegment | undefined {
     return this.segments.find(s => s.state === 'offloaded' && s.firstOffset <= offset && offset <= s.lastOffset)
   }
 
   /** Where a timestamp seek starts: the first segment whose newest record is at or after timestampMs. */
-  seekTimestamp (timestampMs: number): number {
+  seekTimestamp(timestampMs: number): number {
     for (const s of this.segments) if (s.lastTimestampMs >= timestampMs) return s.firstOffset
     return this.open.firstOffset
   }
 
-  localBytes (): number {
+  localBytes(): number {
     let n = this.open.bytes
     for (const s of this.segments) if (s.state === 'sealed') n += s.bytes
     return n
   }
 
-  offloadedBytes (): number {
+  offloadedBytes(): number {
     let n = 0
     for (const s of this.segments) if (s.state === 'offloaded') n += s.index?.sizeBytes ?? 0
     return n
   }
 
   /** The open segment as a manifest entry (for sealing): it ends at the last offset given out. */
-  openAsSegment (): StreamSegment {
+  openAsSegment(): StreamSegment {
     const o = this.open
     return {
       streamId: this.streamId ?? -1,
@@ -100,7 +107,7 @@ export class StreamLog {
   }
 
   /** Starts a new, empty open segment at the next offset (after the current one was sealed). */
-  resetOpen (): void {
+  resetOpen(): void {
     const o = this.open
     o.firstOffset = this.nextOffset
     o.records = 0

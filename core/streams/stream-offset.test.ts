@@ -16,7 +16,11 @@ test('x-stream-offset: first, last, next, offsets, AMQP timestamps (seconds) and
   assert.deepEqual(parseStreamOffset({ '!': 'timestamp', value: 1_600_000_000 }, now, q), { kind: 'timestamp', timestampMs: 1_600_000_000_000 })
   assert.deepEqual(parseStreamOffset('30m', now, q), { kind: 'timestamp', timestampMs: now - 30 * 60_000 })
   for (const bad of ['', 'First', '10x', '0s', -1, 2.5, true, null, Buffer.from('first'), { '!': 'timestamp', value: -5 }, ['first']]) {
-    assert.throws(() => parseStreamOffset(bad, now, q), (e: unknown) => e instanceof BrokerError && e.kind === 'precondition-failed' && e.message.includes(q), String(bad))
+    assert.throws(
+      () => parseStreamOffset(bad, now, q),
+      (e: unknown) => e instanceof BrokerError && e.kind === 'precondition-failed' && e.message.includes(q),
+      String(bad)
+    )
   }
 })
 
@@ -31,7 +35,11 @@ test('x-max-age units as RabbitMQ: Y M D h m s, a positive integer', () => {
 })
 
 test('retention drops the oldest whole segments: by age, then down to the byte limit (open segment counted, never dropped)', () => {
-  const segs = [{ bytes: 10, lastTimestampMs: 100 }, { bytes: 10, lastTimestampMs: 200 }, { bytes: 10, lastTimestampMs: 300 }]
+  const segs = [
+    { bytes: 10, lastTimestampMs: 100 },
+    { bytes: 10, lastTimestampMs: 200 },
+    { bytes: 10, lastTimestampMs: 300 }
+  ]
   assert.equal(segmentsToDrop(segs, 5, { maxAgeMs: undefined, maxLengthBytes: undefined }, 1000), 0)
   assert.equal(segmentsToDrop(segs, 5, { maxAgeMs: 850, maxLengthBytes: undefined }, 1000), 1)
   assert.equal(segmentsToDrop(segs, 5, { maxAgeMs: undefined, maxLengthBytes: 25 }, 1000), 1)

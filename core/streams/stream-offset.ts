@@ -9,11 +9,11 @@ export type StreamStart =
   | { readonly kind: 'first' }
   | { readonly kind: 'last' }
   | { readonly kind: 'next' }
-  | { readonly kind: 'offset', readonly offset: number }
-  | { readonly kind: 'timestamp', readonly timestampMs: number }
+  | { readonly kind: 'offset'; readonly offset: number }
+  | { readonly kind: 'timestamp'; readonly timestampMs: number }
 
 /** Parses the argument; nowMs anchors interval strings. Bad values are precondition-failed (406). */
-export function parseStreamOffset (value: unknown, nowMs: number, queueDescription: string): StreamStart {
+export function parseStreamOffset(value: unknown, nowMs: number, queueDescription: string): StreamStart {
   if (value === undefined) return { kind: 'next' }
   const bad = (why: string): Error => preconditionFailed(`invalid x-stream-offset ${describe(value)} for ${queueDescription}: ${why}`)
   if (typeof value === 'string') {
@@ -34,7 +34,6 @@ export function parseStreamOffset (value: unknown, nowMs: number, queueDescripti
   throw bad("expected 'first', 'last', 'next', an offset, a timestamp or an interval such as '1h'")
 }
 
-function isTimestamp (v: unknown): v is { '!': 'timestamp', value: number } {
-  return v !== null && typeof v === 'object' && (v as Record<string, unknown>)['!'] === 'timestamp' &&
-    typeof (v as Record<string, unknown>).value === 'number'
+function isTimestamp(v: unknown): v is { '!': 'timestamp'; value: number } {
+  return v !== null && typeof v === 'object' && (v as Record<string, unknown>)['!'] === 'timestamp' && typeof (v as Record<string, unknown>).value === 'number'
 }

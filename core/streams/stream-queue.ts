@@ -29,7 +29,13 @@ export class StreamQueue extends Queue {
   private feedAgain = false
 
   /** storeId: queues.id of a stream restored at start (its log is read back), null for a new one. */
-  constructor (type: QueueType, d: QueueDeclaration, host: QueueHost, private readonly streams: SqliteStreamStore, storeId: number | null) {
+  constructor(
+    type: QueueType,
+    d: QueueDeclaration,
+    host: QueueHost,
+    private readonly streams: SqliteStreamStore,
+    storeId: number | null
+  ) {
     super(type, d, NO_CLASSIC_ARGUMENTS, host)
     const policy = streamPolicy({ ...d, exclusive: d.exclusiveOwner !== null }, this.description)
     this.storeId = storeId
@@ -38,18 +44,24 @@ export class StreamQueue extends Queue {
   }
 
   /** Records retained, in both tiers. */
-  get messageCount (): number { return this.log.retainedRecords }
-  get messageBytes (): number { return this.log.localBytes() }
+  get messageCount(): number {
+    return this.log.retainedRecords
+  }
+  get messageBytes(): number {
+    return this.log.localBytes()
+  }
   /** Bytes of the stream's segments in the object store (their encoded, compressed size). */
-  override get coldBytes (): number { return this.log.offloadedBytes() }
+  override get coldBytes(): number {
+    return this.log.offloadedBytes()
+  }
 
   /** Per consumer: records behind the committed end, and whether it waits on a cold read. */
-  consumerLags (): Array<{ lag: number, coldReading: boolean }> {
+  consumerLags(): Array<{ lag: number; coldReading: boolean }> {
     return [...this.cursors.values()].map(c => ({ lag: Math.max(0, this.log.committedEnd - c.next), coldReading: c.isColdReading }))
   }
 
   /** Appends at the next offset; stored once the record is committed (a publisher confirm waits for it). */
-  accept (message: Message): Accepted {
+  accept(message: Message): Accepted {
     return { stored: this.streams.append(this.log, message, this.host.nowMs()) }
   }
 
@@ -57,7 +69,7 @@ export class StreamQueue extends Queue {
    * A consumer reading from x-stream-offset (a consume argument; without it from 'next', as in
    * RabbitMQ); manual acks only, as RabbitMQ.
    */
-  addConsumer (consumer: QueueConsumer, args: Arguments): void {
+  addConsumer(consumer: QueueConsumer, args: Arguments): void {
     if (consumer.noAck) throw notImplemented(`automatic acknowledgement not supported by stream queues ${this.description}`)
     const start = parseStreamOffset(args[STREAM_OFFSET_HEADER], this.host.nowMs(), this.description)
     this.attach(consumer)
@@ -65,15 +77,18 @@ export class StreamQueue extends Queue {
     this.cursors.set(consumer, new StreamCursor(consumer, this.log, this.streams, next, skipBeforeMs, () => this.dispatch()))
   }
 
-  override removeConsumer (consumer: QueueConsumer): void {
+  override removeConsumer(consumer: QueueConsumer): void {
     this.cursors.get(consumer)?.close()
     this.cursors.delete(consumer)
     super.removeConsumer(consumer)
   }
 
   /** Feeds every consumer with credit from its own offset. */
-  dispatch (): void {
-    if (this.feeding) { this.feedAgain = true; return }
+  dispatch(): void {
+    if (this.feeding) {
+      this.feedAgain = true
+      return
+    }
     this.feeding = true
     try {
       do {
@@ -85,28 +100,28 @@ export class StreamQueue extends Queue {
     }
   }
 
-  get (): never {
+  get(): never {
     throw notImplemented(`basic.get not supported by stream queues ${this.description}`)
   }
 
   /** An ack (or reject) gives the consumer's credit back; the record stays. */
-  settle (entry: QueueEntry): void {
+  settle(entry: QueueEntry): void {
     if (entry.state !== 'unacked') return
     entry.state = 'gone'
     this.unackedCount--
   }
 
   /** Nothing goes back: a stream consumer re-reads by offset, not by redelivery. */
-  requeue (entries: Iterable<QueueEntry>): void {
+  requeue(entries: Iterable<QueueEntry>): void {
     for (const entry of entries) this.settle(entry)
     this.dispatch()
   }
 
-  purge (): never {
+  purge(): never {
     throw notImplemented(`purge not supported by stream queues ${this.description}`)
   }
 
-  override markDeleted (): number {
+  override markDeleted(): number {
     const count = this.messageCount
     for (const cursor of this.cursors.values()) cursor.close()
     this.cursors.clear()
@@ -115,7 +130,7 @@ export class StreamQueue extends Queue {
     return count
   }
 
-  private feed (cursor: StreamCursor): void {
+  private feed(cursor: StreamCursor): void {
     while (!this.deleted && cursor.consumer.hasCredit()) {
       const record = cursor.take()
       if (record === undefined) return
@@ -123,7 +138,7 @@ export class StreamQueue extends Queue {
     }
   }
 
-  private deliver (consumer: QueueConsumer, r: StreamRecord): void {
+  private deliver(consumer: QueueConsumer, r: StreamRecord): void {
     const message = new Message(r.exchange, r.routingKey, withOffsetHeader(r.properties, r.offset), r.body, r.timestampMs, null)
     const entry = new QueueEntry(this, message, r.offset, 0, undefined)
     entry.state = 'unacked'
@@ -131,14 +146,18 @@ export class StreamQueue extends Queue {
     consumer.deliver(entry, false)
   }
 
-  private startOf (start: StreamStart): { next: number, skipBeforeMs: number | undefined } {
+  private startOf(start: StreamStart): { next: number; skipBeforeMs: number | undefined } {
     const log = this.log
     switch (start.kind) {
-      case 'first': return { next: log.firstRetained, skipBeforeMs: undefined }
+      case 'first':
+        return { next: log.firstRetained, skipBeforeMs: undefined }
       // The last record committed (RabbitMQ: the last chunk), or the next one of an empty stream.
-      case 'last': return { next: Math.max(log.firstRetained, log.committedEnd - 1), skipBeforeMs: undefined }
-      case 'next': return { next: log.nextOffset, skipBeforeMs: undefined }
-      case 'offset': return { next: Math.min(Math.max(start.offset, log.firstRetained), log.nextOffset), skipBeforeMs: undefined }
+      case 'last':
+        return { next: Math.max(log.firstRetained, log.committedEnd - 1), skipBeforeMs: undefined }
+      case 'next':
+        return { next: log.nextOffset, skipBeforeMs: undefined }
+      case 'offset':
+        return { next: Math.min(Math.max(start.offset, log.firstRetained), log.nextOffset), skipBeforeMs: undefined }
       case 'timestamp':
         // Later than every record: from the next one, as RabbitMQ (nothing after it is passed over).
         if (start.timestampMs > log.lastTimestampMs) return { next: log.nextOffset, skipBeforeMs: undefined }
@@ -147,6 +166,6 @@ export class StreamQueue extends Queue {
   }
 }
 
-function withOffsetHeader (properties: MessageProperties, offset: number): MessageProperties {
+function withOffsetHeader(properties: MessageProperties, offset: number): MessageProperties {
   return { ...properties, headers: { ...properties.headers, [STREAM_OFFSET_HEADER]: { '!': 'long', value: offset } } }
 }

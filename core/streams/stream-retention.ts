@@ -17,7 +17,7 @@ export interface SegmentFigures {
  * record is older than maxAgeMs, and then as many as it takes to bring the stream (these segments
  * plus openBytes of the open segment) to maxLengthBytes or below.
  */
-export function segmentsToDrop (segments: readonly SegmentFigures[], openBytes: number, policy: RetentionPolicy, nowMs: number): number {
+export function segmentsToDrop(segments: readonly SegmentFigures[], openBytes: number, policy: RetentionPolicy, nowMs: number): number {
   let total = openBytes
   for (const s of segments) total += s.bytes
   let dropped = 0

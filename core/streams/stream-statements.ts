@@ -7,7 +7,7 @@ const RECORD_BYTES = 'length(body) + length(CAST(routing_key AS BLOB)) + length(
 
 export type StreamStatements = ReturnType<typeof prepareStreamStatements>
 
-export function prepareStreamStatements (db: Database.Database) {
+export function prepareStreamStatements(db: Database.Database) {
   const segmentColumns = `s.stream_id, d.vhost, d.name, s.first_offset, s.last_offset, s.records, s.bytes, s.first_ts, s.last_ts,
     s.state, s.object_key, s.index_json`
   return {
@@ -61,4 +61,10 @@ export interface RecordRow {
   body: Buffer
 }
 
-export interface CountRow { records: number, bytes: number, first_ts: number | null, last_ts: number | null, last_offset: number | null }
+export interface CountRow {
+  records: number
+  bytes: number
+  first_ts: number | null
+  last_ts: number | null
+  last_offset: number | null
+}

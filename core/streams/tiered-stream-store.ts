@@ -28,21 +28,21 @@ export interface StreamSegment {
 
 export interface TieredStreamStore {
   /** Sealed segments whose records are still local, oldest (by lastTimestampMs) first, all streams. */
-  sealedLocal (): StreamSegment[]
+  sealedLocal(): StreamSegment[]
   /** Records firstOffset..lastOffset (inclusive) of a stream from the local tier, in order. */
-  readLocal (streamId: number, firstOffset: number, lastOffset: number): StreamRecord[]
+  readLocal(streamId: number, firstOffset: number, lastOffset: number): StreamRecord[]
   /** After a successful put: manifest row (offloaded, key, index) and local records deleted in one commit. Idempotent. */
-  markOffloaded (segment: StreamSegment, objectKey: string, index: SegmentIndex): Promise<void>
+  markOffloaded(segment: StreamSegment, objectKey: string, index: SegmentIndex): Promise<void>
   /** The manifest of one stream: offloaded segments in offset order. */
-  offloaded (streamId: number): StreamSegment[]
+  offloaded(streamId: number): StreamSegment[]
   /** Retention removed an offloaded segment's object: its manifest row goes. */
-  forgetOffloaded (segment: StreamSegment): Promise<void>
+  forgetOffloaded(segment: StreamSegment): Promise<void>
   /** Bytes of stream records held locally (all streams), for tiering.localBytesMax. */
-  localBytes (): number
+  localBytes(): number
 }
 
 /** Reads an offloaded range back (core/tiering/cold-reader.ts implements it). */
 export interface ColdReads {
   /** Up to maxRecords records from fromOffset, within the offloaded segment that holds fromOffset. */
-  read (segment: StreamSegment, fromOffset: number, maxRecords: number): Promise<StreamRecord[]>
+  read(segment: StreamSegment, fromOffset: number, maxRecords: number): Promise<StreamRecord[]>
 }

@@ -4,7 +4,7 @@ import { BlockCache, type BlockRecords } from './block-cache.ts'
 import { decodedRecordsBytes } from './decoded-size.ts'
 import type { StreamRecord } from '../streams/stream-record.ts'
 
-function block (firstOffset: number, count: number, bodyBytes: number): StreamRecord[] {
+function block(firstOffset: number, count: number, bodyBytes: number): StreamRecord[] {
   return Array.from({ length: count }, (_, i) => ({
     offset: firstOffset + i,
     timestampMs: 1_700_000_000_000 + firstOffset + i,
@@ -16,13 +16,19 @@ function block (firstOffset: number, count: number, bodyBytes: number): StreamRe
 }
 
 /** A loader that counts its calls, resolving when told to (so tests order events without timing). */
-function controlledLoader (records: BlockRecords): { load: () => Promise<BlockRecords>, calls: () => number, release: () => void, fail: (err: Error) => void } {
+function controlledLoader(records: BlockRecords): { load: () => Promise<BlockRecords>; calls: () => number; release: () => void; fail: (err: Error) => void } {
   let calls = 0
   let resolve: (r: BlockRecords) => void = () => {}
   let reject: (e: Error) => void = () => {}
-  const gate = new Promise<BlockRecords>((res, rej) => { resolve = res; reject = rej })
+  const gate = new Promise<BlockRecords>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
   return {
-    load: async () => { calls++; return await gate },
+    load: async () => {
+      calls++
+      return await gate
+    },
     calls: () => calls,
     release: () => resolve(records),
     fail: err => reject(err)
@@ -33,7 +39,10 @@ test('block cache: decoded bytes held never exceed cacheBytesMax; least recently
   const oneBlockBytes = decodedRecordsBytes(block(0, 10, 100))
   const cache = new BlockCache({ cacheBytesMax: oneBlockBytes * 3 })
   let loads = 0
-  const load = (first: number) => async () => { loads++; return block(first, 10, 100) }
+  const load = (first: number) => async () => {
+    loads++
+    return block(first, 10, 100)
+  }
   for (let i = 0; i < 50; i++) {
     await cache.get('seg-a', i, load(i * 10))
     assert.ok(cache.stats.bytes <= oneBlockBytes * 3, `bytes ${cache.stats.bytes} within the bound after block ${i}`)
@@ -93,7 +102,10 @@ test('block cache: a prefetch loads once; the read after it is a hit, a read dur
   await cache.get('seg', 1, loader.load)
   assert.equal(cache.prefetch('seg', 1, loader.load), null, 'a resident block is not prefetched')
   assert.equal(loader.calls(), 1)
-  assert.deepEqual({ prefetches: cache.stats.prefetches, joins: cache.stats.joins, hits: cache.stats.hits, misses: cache.stats.misses }, { prefetches: 1, joins: 1, hits: 1, misses: 0 })
+  assert.deepEqual(
+    { prefetches: cache.stats.prefetches, joins: cache.stats.joins, hits: cache.stats.hits, misses: cache.stats.misses },
+    { prefetches: 1, joins: 1, hits: 1, misses: 0 }
+  )
 })
 
 test('block cache: a failed prefetch is retried by the reader that joined it; a failed read is not cached', { timeout: 5000 }, async () => {
@@ -107,7 +119,12 @@ test('block cache: a failed prefetch is retried by the reader that joined it; a 
   assert.equal((await read).length, 1)
   assert.ok(cache.has('seg', 0))
 
-  await assert.rejects(cache.get('seg', 9, async () => { throw new Error('boom') }), /boom/)
+  await assert.rejects(
+    cache.get('seg', 9, async () => {
+      throw new Error('boom')
+    }),
+    /boom/
+  )
   assert.ok(!cache.has('seg', 9))
   assert.equal((await cache.get('seg', 9, async () => block(0, 1, 1))).length, 1, 'the next read loads again')
 })

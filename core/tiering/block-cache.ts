@@ -32,30 +32,44 @@ export interface BlockCacheStats {
 export type BlockRecords = readonly StreamRecord[]
 export type BlockLoader = () => Promise<BlockRecords>
 
-interface Resident { readonly records: BlockRecords, readonly bytes: number }
-interface InFlight { readonly promise: Promise<BlockRecords>, readonly prefetch: boolean }
+interface Resident {
+  readonly records: BlockRecords
+  readonly bytes: number
+}
+interface InFlight {
+  readonly promise: Promise<BlockRecords>
+  readonly prefetch: boolean
+}
 
 export class BlockCache {
   // A Map iterates in insertion order: re-inserting on each hit keeps the least recently used first.
   private readonly resident = new Map<string, Resident>()
   private readonly inFlight = new Map<string, InFlight>()
-  private readonly counters: Omit<BlockCacheStats, 'bytes' | 'entries'> = { hits: 0, misses: 0, joins: 0, prefetches: 0, evictions: 0, oversize: 0, maxBytesSeen: 0 }
+  private readonly counters: Omit<BlockCacheStats, 'bytes' | 'entries'> = {
+    hits: 0,
+    misses: 0,
+    joins: 0,
+    prefetches: 0,
+    evictions: 0,
+    oversize: 0,
+    maxBytesSeen: 0
+  }
   private bytesHeld = 0
 
-  constructor (private readonly opts: BlockCacheOptions) {
+  constructor(private readonly opts: BlockCacheOptions) {
     if (!(opts.cacheBytesMax >= 0)) throw new Error(`block cache: cacheBytesMax must be >= 0, got ${opts.cacheBytesMax}`)
   }
 
-  get stats (): BlockCacheStats {
+  get stats(): BlockCacheStats {
     return { ...this.counters, bytes: this.bytesHeld, entries: this.resident.size }
   }
 
-  has (objectKey: string, blockIndex: number): boolean {
+  has(objectKey: string, blockIndex: number): boolean {
     return this.resident.has(cacheKey(objectKey, blockIndex))
   }
 
   /** The block's records: resident, joined to a load in flight, or loaded now with `load`. */
-  async get (objectKey: string, blockIndex: number, load: BlockLoader): Promise<BlockRecords> {
+  async get(objectKey: string, blockIndex: number, load: BlockLoader): Promise<BlockRecords> {
     const key = cacheKey(objectKey, blockIndex)
     const hit = this.resident.get(key)
     if (hit !== undefined) {
@@ -82,7 +96,7 @@ export class BlockCache {
    * Loads the block in the background unless it is resident or already loading. Returns the load
    * (rejects when it fails, for the caller to log) or null when nothing was started.
    */
-  prefetch (objectKey: string, blockIndex: number, load: BlockLoader): Promise<BlockRecords> | null {
+  prefetch(objectKey: string, blockIndex: number, load: BlockLoader): Promise<BlockRecords> | null {
     const key = cacheKey(objectKey, blockIndex)
     if (this.resident.has(key) || this.inFlight.has(key)) return null
     this.counters.prefetches++
@@ -90,24 +104,26 @@ export class BlockCache {
   }
 
   /** Resolves when every load in flight now has settled (tests, shutdown). */
-  async settled (): Promise<void> {
+  async settled(): Promise<void> {
     await Promise.allSettled([...this.inFlight.values()].map(f => f.promise))
   }
 
-  private startLoad (key: string, load: BlockLoader, prefetch: boolean): Promise<BlockRecords> {
-    const promise = load().then(records => {
-      this.keep(key, records)
-      return records
-    }).finally(() => {
-      if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key)
-    })
+  private startLoad(key: string, load: BlockLoader, prefetch: boolean): Promise<BlockRecords> {
+    const promise = load()
+      .then(records => {
+        this.keep(key, records)
+        return records
+      })
+      .finally(() => {
+        if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key)
+      })
     // The entry's own copy must not become an unhandled rejection when nobody joins it.
     promise.catch(() => {})
     this.inFlight.set(key, { promise, prefetch })
     return promise
   }
 
-  private keep (key: string, records: BlockRecords): void {
+  private keep(key: string, records: BlockRecords): void {
     const bytes = decodedRecordsBytes(records)
     if (bytes > this.opts.cacheBytesMax) {
       this.counters.oversize++
@@ -131,6 +147,6 @@ export class BlockCache {
   }
 }
 
-function cacheKey (objectKey: string, blockIndex: number): string {
+function cacheKey(objectKey: string, blockIndex: number): string {
   return `${objectKey}#${blockIndex}`
 }

@@ -19,7 +19,7 @@ import { startS3Server, type S3Server } from '../../test/support/s3-server.ts'
 
 const T0 = 1_700_000_000_000
 
-function records (first: number, count: number): StreamRecord[] {
+function records(first: number, count: number): StreamRecord[] {
   return Array.from({ length: count }, (_, i) => ({
     offset: first + i,
     timestampMs: T0 + first + i,
@@ -31,7 +31,12 @@ function records (first: number, count: number): StreamRecord[] {
 }
 
 /** Encodes and uploads one segment; returns it as the manifest would describe it. */
-async function offloadedSegment (store: ObjectStore, first: number, count: number, blockBytesTarget: number): Promise<{ segment: StreamSegment, recs: StreamRecord[] }> {
+async function offloadedSegment(
+  store: ObjectStore,
+  first: number,
+  count: number,
+  blockBytesTarget: number
+): Promise<{ segment: StreamSegment; recs: StreamRecord[] }> {
   const recs = records(first, count)
   const { bytes, index } = encodeSegment({ vhost: '/', stream: 'replay', createdAtMs: T0 }, recs, { blockBytesTarget })
   const key = segmentKey('streams', '/', 'replay', first, first + count - 1)
@@ -55,14 +60,14 @@ async function offloadedSegment (store: ObjectStore, first: number, count: numbe
 }
 
 /** The largest batch with which no read starts below the watermark (0.5) and runs past the block's end. */
-function safeBatch (segment: StreamSegment): number {
+function safeBatch(segment: StreamSegment): number {
   const blocks = segment.index?.blocks ?? []
   const inner = blocks.slice(0, -1).map(b => b.records)
   return Math.max(1, Math.floor(Math.min(...inner) / 3))
 }
 
 /** Reads [segment] from its first offset to its end in batches, awaiting prefetches between reads. */
-async function replay (reader: ColdReader, cache: BlockCache, segment: StreamSegment, batch: number, onRead: () => void = () => {}): Promise<StreamRecord[]> {
+async function replay(reader: ColdReader, cache: BlockCache, segment: StreamSegment, batch: number, onRead: () => void = () => {}): Promise<StreamRecord[]> {
   const out: StreamRecord[] = []
   let offset = segment.firstOffset
   while (offset <= segment.lastOffset) {
@@ -76,12 +81,16 @@ async function replay (reader: ColdReader, cache: BlockCache, segment: StreamSeg
   return out
 }
 
-function coldReaderSuite (name: string, open: () => Promise<{ store: ObjectStore, close: () => Promise<void> }>): void {
+function coldReaderSuite(name: string, open: () => Promise<{ store: ObjectStore; close: () => Promise<void> }>): void {
   describe(`cold reader on ${name}`, { timeout: 60_000 }, () => {
     let store: ObjectStore
     let close: () => Promise<void> = async () => {}
-    before(async () => { ({ store, close } = await open()) })
-    after(async () => { await close() })
+    before(async () => {
+      ;({ store, close } = await open())
+    })
+    after(async () => {
+      await close()
+    })
 
     test('a sequential replay makes one GET per block and every block after the first is a prefetched hit', async () => {
       const { segment, recs } = await offloadedSegment(store, 0, 600, 4096)
@@ -102,11 +111,11 @@ function coldReaderSuite (name: string, open: () => Promise<{ store: ObjectStore
       const a = await offloadedSegment(store, 1000, 200, 4096)
       const b = await offloadedSegment(store, 1200, 200, 4096)
       const cache = new BlockCache({ cacheBytesMax: 64 << 20 })
-      const reader = new ColdReader({ store, cache, prefetchWatermark: 0.5, next: s => s.objectKey === a.segment.objectKey ? b.segment : null })
+      const reader = new ColdReader({ store, cache, prefetchWatermark: 0.5, next: s => (s.objectKey === a.segment.objectKey ? b.segment : null) })
       const getsBefore = store.stats.gets
-      const got = [...await replay(reader, cache, a.segment, safeBatch(a.segment))]
+      const got = [...(await replay(reader, cache, a.segment, safeBatch(a.segment)))]
       const missesAtBoundary = cache.stats.misses
-      got.push(...await replay(reader, cache, b.segment, safeBatch(b.segment)))
+      got.push(...(await replay(reader, cache, b.segment, safeBatch(b.segment))))
       assert.deepEqual(got, [...a.recs, ...b.recs])
       const blocks = (a.segment.index?.blocks.length ?? 0) + (b.segment.index?.blocks.length ?? 0)
       assert.equal(store.stats.gets - getsBefore, blocks)
@@ -159,17 +168,40 @@ function coldReaderSuite (name: string, open: () => Promise<{ store: ObjectStore
 coldReaderSuite('a directory', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wharf-cold-reader-'))
   const store = new DirectoryObjectStore(dir)
-  return { store, close: async () => { await store.close(); await rm(dir, { recursive: true, force: true }) } }
+  return {
+    store,
+    close: async () => {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
 })
 
 coldReaderSuite('S3 (s3rver)', async () => {
   const server: S3Server = await startS3Server()
-  const store = new S3ObjectStore({ bucket: server.bucket, prefix: 'cold-reader', endpoint: server.endpoint, region: server.region, forcePathStyle: true, credentials: server.credentials })
-  return { store, close: async () => { await store.close(); await closeKeepingLoopAlive(server) } }
+  const store = new S3ObjectStore({
+    bucket: server.bucket,
+    prefix: 'cold-reader',
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: server.credentials
+  })
+  return {
+    store,
+    close: async () => {
+      await store.close()
+      await closeKeepingLoopAlive(server)
+    }
+  }
 })
 
 /** s3-server.ts unrefs its child, so nothing holds the event loop open while close() waits for the exit. */
-async function closeKeepingLoopAlive (server: S3Server): Promise<void> {
+async function closeKeepingLoopAlive(server: S3Server): Promise<void> {
   const keepAlive = setInterval(() => {}, 1000)
-  try { await server.close() } finally { clearInterval(keepAlive) }
+  try {
+    await server.close()
+  } finally {
+    clearInterval(keepAlive)
+  }
 }

@@ -30,20 +30,23 @@ export interface ColdReaderStats {
   prefetchFailures: number
 }
 
-interface Offloaded { readonly key: string, readonly index: SegmentIndex }
+interface Offloaded {
+  readonly key: string
+  readonly index: SegmentIndex
+}
 
 export class ColdReader implements ColdReads {
   readonly stats: ColdReaderStats = { reads: 0, recordsRead: 0, prefetchFailures: 0 }
   private readonly logger: Logger
 
-  constructor (private readonly opts: ColdReaderOptions) {
+  constructor(private readonly opts: ColdReaderOptions) {
     if (!(opts.prefetchWatermark > 0 && opts.prefetchWatermark <= 1)) {
       throw new Error(`cold reader: prefetchWatermark must be in (0, 1], got ${opts.prefetchWatermark}`)
     }
     this.logger = opts.logger ?? silentLogger
   }
 
-  async read (segment: StreamSegment, fromOffset: number, maxRecords: number): Promise<StreamRecord[]> {
+  async read(segment: StreamSegment, fromOffset: number, maxRecords: number): Promise<StreamRecord[]> {
     const { key, index } = offloadedParts(segment)
     if (fromOffset < segment.firstOffset || fromOffset > segment.lastOffset) {
       throw new Error(`cold read: ${key}: offset ${fromOffset} is outside the segment (${segment.firstOffset}..${segment.lastOffset})`)
@@ -75,7 +78,7 @@ export class ColdReader implements ColdReads {
   }
 
   /** After a reader has consumed `given` records of block `blockIndex`: fetch what it reads next. */
-  private maybePrefetch (segment: StreamSegment, key: string, index: SegmentIndex, blockIndex: number, given: number): void {
+  private maybePrefetch(segment: StreamSegment, key: string, index: SegmentIndex, blockIndex: number, given: number): void {
     const block = blockAt(index, blockIndex, key)
     if (given < Math.ceil(this.opts.prefetchWatermark * block.records)) return
     const nextIndex = blockIndex + 1
@@ -89,7 +92,7 @@ export class ColdReader implements ColdReads {
     if (first !== undefined) this.prefetch(following.objectKey, 0, first)
   }
 
-  private prefetch (key: string, blockIndex: number, block: SegmentBlock): void {
+  private prefetch(key: string, blockIndex: number, block: SegmentBlock): void {
     const started = this.opts.cache.prefetch(key, blockIndex, async () => await this.fetchBlock(key, blockIndex, block))
     // A failed prefetch costs nothing but the GET: the reader fetches the block itself when it gets there.
     started?.catch(err => {
@@ -98,12 +101,12 @@ export class ColdReader implements ColdReads {
     })
   }
 
-  private async blockRecords (key: string, blockIndex: number, block: SegmentBlock): Promise<BlockRecords> {
+  private async blockRecords(key: string, blockIndex: number, block: SegmentBlock): Promise<BlockRecords> {
     return await this.opts.cache.get(key, blockIndex, async () => await this.fetchBlock(key, blockIndex, block))
   }
 
   /** One ranged GET of exactly the block's bytes, decoded. */
-  private async fetchBlock (key: string, blockIndex: number, block: SegmentBlock): Promise<BlockRecords> {
+  private async fetchBlock(key: string, blockIndex: number, block: SegmentBlock): Promise<BlockRecords> {
     let bytes: Buffer
     try {
       bytes = await this.opts.store.get(key, { offset: block.byteOffset, length: block.byteLength })
@@ -117,19 +120,21 @@ export class ColdReader implements ColdReads {
 }
 
 /** The `next` option from the stream side's manifest: the offloaded segment that starts right after. */
-export function nextOffloadedFrom (streams: Pick<TieredStreamStore, 'offloaded'>): (segment: StreamSegment) => StreamSegment | null {
+export function nextOffloadedFrom(streams: Pick<TieredStreamStore, 'offloaded'>): (segment: StreamSegment) => StreamSegment | null {
   return segment => streams.offloaded(segment.streamId).find(s => s.firstOffset === segment.lastOffset + 1) ?? null
 }
 
-function offloadedParts (segment: StreamSegment): Offloaded {
+function offloadedParts(segment: StreamSegment): Offloaded {
   if (segment.objectKey === null || segment.index === null) {
-    throw new Error(`cold read: segment ${segment.vhost}/${segment.stream} ${segment.firstOffset}..${segment.lastOffset} is not offloaded (state ${segment.state})`)
+    throw new Error(
+      `cold read: segment ${segment.vhost}/${segment.stream} ${segment.firstOffset}..${segment.lastOffset} is not offloaded (state ${segment.state})`
+    )
   }
   return { key: segment.objectKey, index: segment.index }
 }
 
 /** Binary search: the block whose offset range holds `offset`. */
-function findBlock (blocks: readonly SegmentBlock[], offset: number, key: string): number {
+function findBlock(blocks: readonly SegmentBlock[], offset: number, key: string): number {
   let lo = 0
   let hi = blocks.length - 1
   while (lo <= hi) {
@@ -142,7 +147,7 @@ function findBlock (blocks: readonly SegmentBlock[], offset: number, key: string
   throw new Error(`cold read: ${key}: no block of the index holds offset ${offset}`)
 }
 
-function blockAt (index: SegmentIndex, blockIndex: number, key: string): SegmentBlock {
+function blockAt(index: SegmentIndex, blockIndex: number, key: string): SegmentBlock {
   const block = index.blocks[blockIndex]
   if (block === undefined) throw new Error(`cold read: ${key}: index has no block ${blockIndex}`)
   return block

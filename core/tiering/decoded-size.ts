@@ -6,7 +6,7 @@ import type { StreamRecord } from '../streams/stream-record.ts'
 /** Allowance for the record object, its properties object and their slots. */
 const recordOverheadBytes = 96
 
-export function decodedRecordsBytes (records: readonly StreamRecord[]): number {
+export function decodedRecordsBytes(records: readonly StreamRecord[]): number {
   let total = 0
   for (const r of records) {
     total += recordOverheadBytes + r.body.byteLength + Buffer.byteLength(r.exchange) + Buffer.byteLength(r.routingKey) + valueBytes(r.properties)
@@ -14,7 +14,7 @@ export function decodedRecordsBytes (records: readonly StreamRecord[]): number {
   return total
 }
 
-function valueBytes (value: unknown): number {
+function valueBytes(value: unknown): number {
   if (value === null || value === undefined) return 0
   if (typeof value === 'string') return Buffer.byteLength(value)
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return 8

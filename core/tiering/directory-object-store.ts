@@ -9,8 +9,14 @@ import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import {
-  ObjectNotFoundError, ObjectRangeError, assertValidRange, compareObjectKeys,
-  type ByteRange, type ObjectInfo, type ObjectStore, type ObjectStoreStats
+  ObjectNotFoundError,
+  ObjectRangeError,
+  assertValidRange,
+  compareObjectKeys,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectStore,
+  type ObjectStoreStats
 } from './object-store.ts'
 
 const TMP_MARK = '.tmp-'
@@ -22,12 +28,12 @@ export class DirectoryObjectStore implements ObjectStore {
   readonly description: string
   readonly stats: ObjectStoreStats = { puts: 0, gets: 0, getBytes: 0, lists: 0, deletes: 0, failures: 0 }
 
-  constructor (rootDir: string) {
+  constructor(rootDir: string) {
     this.rootDir = path.resolve(rootDir)
     this.description = `dir ${this.rootDir}`
   }
 
-  async put (key: string, body: Buffer): Promise<void> {
+  async put(key: string, body: Buffer): Promise<void> {
     this.stats.puts++
     const file = this.fileOf('put', key)
     const tmp = `${file}${TMP_MARK}${randomBytes(6).toString('hex')}`
@@ -43,7 +49,7 @@ export class DirectoryObjectStore implements ObjectStore {
     }
   }
 
-  async get (key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
     this.stats.gets++
     if (range !== undefined) assertValidRange(range)
     const file = this.fileOf('get', key)
@@ -70,7 +76,7 @@ export class DirectoryObjectStore implements ObjectStore {
     }
   }
 
-  async head (key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectInfo | null> {
     const file = this.fileOf('head', key)
     try {
       const info = await stat(file)
@@ -82,7 +88,7 @@ export class DirectoryObjectStore implements ObjectStore {
     }
   }
 
-  async list (prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string): Promise<ObjectInfo[]> {
     this.stats.lists++
     // Walk only the directory the prefix ends in; its last part may be a partial name ('segments/se').
     const dirKey = prefix.slice(0, prefix.lastIndexOf('/') + 1)
@@ -97,7 +103,7 @@ export class DirectoryObjectStore implements ObjectStore {
     }
   }
 
-  async delete (key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     this.stats.deletes++
     const file = this.fileOf('delete', key)
     try {
@@ -109,9 +115,9 @@ export class DirectoryObjectStore implements ObjectStore {
     }
   }
 
-  async close (): Promise<void> {}
+  async close(): Promise<void> {}
 
-  private async readRange (handle: FileHandle, key: string, range: ByteRange): Promise<Buffer> {
+  private async readRange(handle: FileHandle, key: string, range: ByteRange): Promise<Buffer> {
     const { size } = await handle.stat()
     if (range.offset + range.length > size) throw new ObjectRangeError(key, range, size, 'dir')
     const body = Buffer.alloc(range.length)
@@ -125,19 +131,19 @@ export class DirectoryObjectStore implements ObjectStore {
   }
 
   /** The file of a key; refuses keys that would leave the root or that list would hide. */
-  private fileOf (op: string, key: string): string {
+  private fileOf(op: string, key: string): string {
     const why = invalidKeyReason(key)
     if (why !== null) throw new Error(`dir: ${op} ${JSON.stringify(key)}: invalid key: ${why}`)
     return path.join(this.rootDir, ...key.split('/'))
   }
 
-  private failure (op: string, key: string, err: unknown): Error {
+  private failure(op: string, key: string, err: unknown): Error {
     const cause = err instanceof Error ? err.message : String(err)
     return new Error(`dir: ${op} ${path.join(this.rootDir, key)}: ${cause}`, { cause: err })
   }
 }
 
-function invalidKeyReason (key: string): string | null {
+function invalidKeyReason(key: string): string | null {
   if (key === '') return 'empty'
   if (key.startsWith('/')) return 'absolute (keys are relative to the store root)'
   if (key.includes('\0')) return 'contains NUL'
@@ -150,7 +156,7 @@ function invalidKeyReason (key: string): string | null {
   return null
 }
 
-async function writeDurably (file: string, body: Buffer): Promise<void> {
+async function writeDurably(file: string, body: Buffer): Promise<void> {
   const handle = await open(file, 'wx')
   try {
     await handle.writeFile(body)
@@ -161,10 +167,10 @@ async function writeDurably (file: string, body: Buffer): Promise<void> {
 }
 
 /** Makes the rename durable, and every directory mkdir just created (each lives in its parent's entries). */
-async function fsyncCreatedDirs (fileDir: string, firstCreated: string | undefined): Promise<void> {
+async function fsyncCreatedDirs(fileDir: string, firstCreated: string | undefined): Promise<void> {
   const dirs = [fileDir]
   if (firstCreated !== undefined) {
-    for (let dir = fileDir; dir !== firstCreated && dir !== path.dirname(dir);) {
+    for (let dir = fileDir; dir !== firstCreated && dir !== path.dirname(dir); ) {
       dir = path.dirname(dir)
       dirs.push(dir)
     }
@@ -180,7 +186,7 @@ async function fsyncCreatedDirs (fileDir: string, firstCreated: string | undefin
   }
 }
 
-async function walk (dir: string, dirKey: string, prefix: string, found: ObjectInfo[]): Promise<void> {
+async function walk(dir: string, dirKey: string, prefix: string, found: ObjectInfo[]): Promise<void> {
   let entries
   try {
     entries = await readdir(dir, { withFileTypes: true })
@@ -196,13 +202,16 @@ async function walk (dir: string, dirKey: string, prefix: string, found: ObjectI
       const sub = key + '/'
       if (sub.startsWith(prefix) || prefix.startsWith(sub)) await walk(path.join(dir, entry.name), sub, prefix, found)
     } else if (entry.isFile() && key.startsWith(prefix)) {
-      const info = await stat(path.join(dir, entry.name)).catch((err: unknown) => { if (isMissing(err)) return null; throw err })
+      const info = await stat(path.join(dir, entry.name)).catch((err: unknown) => {
+        if (isMissing(err)) return null
+        throw err
+      })
       if (info !== null) found.push({ key, sizeBytes: info.size })
     }
   }
 }
 
-function isMissing (err: unknown): boolean {
+function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code
   return code !== undefined && MISSING_CODES.has(code)
 }

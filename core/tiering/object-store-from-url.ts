@@ -15,13 +15,13 @@ export interface ObjectStoreUrlOptions {
 }
 
 /** The store of a URL tieringUrlProblem accepts; throws naming the URL and the problem otherwise. */
-export function objectStoreFromUrl (url: string, opts: ObjectStoreUrlOptions): ObjectStore {
+export function objectStoreFromUrl(url: string, opts: ObjectStoreUrlOptions): ObjectStore {
   const parsed = parseTieringUrl(url)
   if (parsed.kind === 'invalid') throw new Error(`object store url ${JSON.stringify(url)} ${parsed.problem}; allowed: ${TIERING_URL_FORMS}`)
   return objectStoreFor(parsed, opts)
 }
 
-export function objectStoreFor (target: TieringTarget, opts: ObjectStoreUrlOptions): ObjectStore {
+export function objectStoreFor(target: TieringTarget, opts: ObjectStoreUrlOptions): ObjectStore {
   if (target.kind === 'file') return new DirectoryObjectStore(target.dir)
   return new S3ObjectStore({
     bucket: target.bucket,

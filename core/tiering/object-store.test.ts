@@ -15,22 +15,32 @@ import { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.ts'
 
 const TEST_TIMEOUT_MS = 30_000
 
-async function tempDir (): Promise<string> {
+async function tempDir(): Promise<string> {
   return await mkdtemp(path.join(os.tmpdir(), 'wharf-object-store-'))
 }
 
 runObjectStoreContract('directory', async () => {
   const dir = await tempDir()
   const store = new DirectoryObjectStore(path.join(dir, 'cold'))
-  return { store, close: async () => { await store.close(); await rm(dir, { recursive: true, force: true }) } }
+  return {
+    store,
+    close: async () => {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
 })
 
 let server: S3Server
 let storeCount = 0
-before(async () => { server = await startS3Server() })
-after(async () => { await server.close() })
+before(async () => {
+  server = await startS3Server()
+})
+after(async () => {
+  await server.close()
+})
 
-function s3Store (extra: Partial<S3ObjectStoreOptions> = {}): S3ObjectStore {
+function s3Store(extra: Partial<S3ObjectStoreOptions> = {}): S3ObjectStore {
   return new S3ObjectStore({
     bucket: server.bucket,
     prefix: `t${storeCount++}/wharf`,
@@ -46,7 +56,12 @@ function s3Store (extra: Partial<S3ObjectStoreOptions> = {}): S3ObjectStore {
 
 runObjectStoreContract('s3 (s3rver)', async () => {
   const store = s3Store()
-  return { store, close: async () => { await store.close() } }
+  return {
+    store,
+    close: async () => {
+      await store.close()
+    }
+  }
 })
 
 describe('DirectoryObjectStore', () => {
@@ -74,7 +89,8 @@ describe('DirectoryObjectStore', () => {
       await writeFile(path.join(dir, 'segments', '%2F', 's', '0000000000000020-000000000000002f.seg.tmp-abcdef'), 'torn')
       assert.deepEqual(await store.list(''), [{ key: 'segments/%2F/s/0000000000000000-000000000000001f.seg', sizeBytes: 4 }])
       assert.deepEqual(await readdir(path.join(dir, 'segments', '%2F', 's')), [
-        '0000000000000000-000000000000001f.seg', '0000000000000020-000000000000002f.seg.tmp-abcdef'
+        '0000000000000000-000000000000001f.seg',
+        '0000000000000020-000000000000002f.seg.tmp-abcdef'
       ])
       assert.equal(store.description, `dir ${dir}`)
     } finally {
@@ -100,7 +116,10 @@ describe('S3ObjectStore', () => {
       await server.restart()
       await store.put('during', Buffer.from('x'))
       assert.deepEqual(await store.get('before'), Buffer.from('kept'))
-      assert.deepEqual((await store.list('')).map((i) => i.key), ['before', 'during'])
+      assert.deepEqual(
+        (await store.list('')).map(i => i.key),
+        ['before', 'during']
+      )
     } finally {
       await store.close()
     }
@@ -155,19 +174,32 @@ describe('objectStoreFromUrl', () => {
   })
 
   it('anything else is refused with the url and what is allowed', () => {
-    for (const url of ['/var/lib/wharf', 'file:./data/cold', 'file://host/dir', 'http://bucket/x', 's3://', 's3://user:pw@bucket/p',
-      's3://bucket:9000/p', 's3://bucket/p?region=x', 'gs://bucket/p']) {
-      assert.throws(() => objectStoreFromUrl(url, opts), (err: unknown) => {
-        assert.ok(err instanceof Error)
-        assert.ok(err.message.includes(JSON.stringify(url)), err.message)
-        assert.match(err.message, /; allowed: file:\/\/\/<absolute dir> or s3:\/\/<bucket>\[\/<prefix>\]$/)
-        return true
-      }, url)
+    for (const url of [
+      '/var/lib/wharf',
+      'file:./data/cold',
+      'file://host/dir',
+      'http://bucket/x',
+      's3://',
+      's3://user:pw@bucket/p',
+      's3://bucket:9000/p',
+      's3://bucket/p?region=x',
+      'gs://bucket/p'
+    ]) {
+      assert.throws(
+        () => objectStoreFromUrl(url, opts),
+        (err: unknown) => {
+          assert.ok(err instanceof Error)
+          assert.ok(err.message.includes(JSON.stringify(url)), err.message)
+          assert.match(err.message, /; allowed: file:\/\/\/<absolute dir> or s3:\/\/<bucket>\[\/<prefix>\]$/)
+          return true
+        },
+        url
+      )
     }
   })
 })
 
-function restoreEnv (name: string, value: string | undefined): void {
+function restoreEnv(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name]
   else process.env[name] = value
 }

@@ -14,10 +14,9 @@ export interface OffloadPlanInput {
 }
 
 /** The segments to offload, in upload order: oldest (by last record) first. */
-export function planOffload (input: OffloadPlanInput): StreamSegment[] {
+export function planOffload(input: OffloadPlanInput): StreamSegment[] {
   const localAgeMs = input.localAgeSeconds * 1000
-  const oldestFirst = [...input.sealed].sort((a, b) =>
-    a.lastTimestampMs - b.lastTimestampMs || a.streamId - b.streamId || a.firstOffset - b.firstOffset)
+  const oldestFirst = [...input.sealed].sort((a, b) => a.lastTimestampMs - b.lastTimestampMs || a.streamId - b.streamId || a.firstOffset - b.firstOffset)
   let remainingBytes = input.localBytes
   const plan: StreamSegment[] = []
   for (const segment of oldestFirst) {

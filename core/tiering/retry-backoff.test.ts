@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { RetryBackoff } from './retry-backoff.ts'
 import { ManualClock } from '../manual-clock.ts'
 
-function setup (random: () => number): { backoff: RetryBackoff, clock: ManualClock } {
+function setup(random: () => number): { backoff: RetryBackoff; clock: ManualClock } {
   const clock = new ManualClock(1000)
   const backoff = new RetryBackoff({ initialMs: 100, maxMs: 1000, clock, random })
   return { backoff, clock }

@@ -16,25 +16,29 @@ export class RetryBackoff {
   private nextAtMs: number | null = null
   private readonly random: () => number
 
-  constructor (private readonly opts: RetryBackoffOptions) {
+  constructor(private readonly opts: RetryBackoffOptions) {
     if (!(opts.initialMs > 0)) throw new Error(`retry backoff: initialMs must be > 0, got ${opts.initialMs}`)
     if (!(opts.maxMs >= opts.initialMs)) throw new Error(`retry backoff: maxMs (${opts.maxMs}) must be >= initialMs (${opts.initialMs})`)
     this.random = opts.random ?? Math.random
   }
 
   /** Failures since the last success. */
-  get failures (): number { return this.failureCount }
+  get failures(): number {
+    return this.failureCount
+  }
 
   /** When the next attempt may run (ms since epoch), or null when no failure is pending. */
-  get nextAttemptAtMs (): number | null { return this.nextAtMs }
+  get nextAttemptAtMs(): number | null {
+    return this.nextAtMs
+  }
 
   /** True when no backoff is pending or its delay has passed. */
-  canAttempt (): boolean {
+  canAttempt(): boolean {
     return this.nextAtMs === null || this.opts.clock.nowMs() >= this.nextAtMs
   }
 
   /** Records a failure and returns the delay (ms) before the next attempt. */
-  recordFailure (): number {
+  recordFailure(): number {
     this.failureCount++
     const delayMs = Math.floor(this.random() * this.ceilingMs())
     this.nextAtMs = this.opts.clock.nowMs() + delayMs
@@ -42,13 +46,13 @@ export class RetryBackoff {
   }
 
   /** A success resets the backoff: the next failure starts again from initialMs. */
-  recordSuccess (): void {
+  recordSuccess(): void {
     this.failureCount = 0
     this.nextAtMs = null
   }
 
   /** Upper bound of the current delay: initialMs doubled per failure after the first, capped at maxMs. */
-  ceilingMs (): number {
+  ceilingMs(): number {
     const doublings = Math.max(0, this.failureCount - 1)
     // 2^doublings overflows to Infinity for large counts; Math.min caps it at maxMs either way.
     return Math.min(this.opts.maxMs, this.opts.initialMs * 2 ** Math.min(doublings, 1024))

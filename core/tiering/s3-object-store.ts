@@ -5,8 +5,14 @@
 import { createRequire } from 'node:module'
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import {
-  ObjectNotFoundError, ObjectRangeError, assertValidRange, compareObjectKeys,
-  type ByteRange, type ObjectInfo, type ObjectStore, type ObjectStoreStats
+  ObjectNotFoundError,
+  ObjectRangeError,
+  assertValidRange,
+  compareObjectKeys,
+  type ByteRange,
+  type ObjectInfo,
+  type ObjectStore,
+  type ObjectStoreStats
 } from './object-store.ts'
 
 export interface S3ObjectStoreOptions {
@@ -20,7 +26,7 @@ export interface S3ObjectStoreOptions {
   /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible stores need. */
   readonly forcePathStyle: boolean
   /** Absent: the SDK's standard chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, ...). */
-  readonly credentials?: { readonly accessKeyId: string, readonly secretAccessKey: string, readonly sessionToken?: string }
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string }
   /** Keys per ListObjectsV2 page (S3's maximum and default is 1000). */
   readonly listPageSize?: number
   readonly connectTimeoutMs?: number
@@ -42,7 +48,7 @@ export const S3_DEFAULTS = {
 // directory does not carry it (about 20 MB of resident memory).
 type S3Sdk = typeof import('@aws-sdk/client-s3')
 let loadedSdk: S3Sdk | undefined
-function s3Sdk (): S3Sdk {
+function s3Sdk(): S3Sdk {
   loadedSdk ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as S3Sdk
   return loadedSdk
 }
@@ -59,7 +65,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly prefix: string
   private readonly listPageSize: number
 
-  constructor (options: S3ObjectStoreOptions) {
+  constructor(options: S3ObjectStoreOptions) {
     this.bucket = options.bucket
     this.prefix = options.prefix.replace(/^\/+|\/+$/g, '')
     this.listPageSize = options.listPageSize ?? S3_DEFAULTS.listPageSize
@@ -70,27 +76,34 @@ export class S3ObjectStore implements ObjectStore {
     this.client = new this.sdk.S3Client(clientConfig(options))
   }
 
-  async put (key: string, body: Buffer): Promise<void> {
+  async put(key: string, body: Buffer): Promise<void> {
     this.stats.puts++
     try {
-      await this.client.send(new this.sdk.PutObjectCommand({
-        Bucket: this.bucket, Key: this.fullKey(key), Body: body, ContentLength: body.length
-      }))
+      await this.client.send(
+        new this.sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          Body: body,
+          ContentLength: body.length
+        })
+      )
     } catch (err) {
       throw this.failure('put', key, err)
     }
   }
 
-  async get (key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
     this.stats.gets++
     if (range !== undefined) assertValidRange(range)
     let body: Buffer
     try {
-      const res = await this.client.send(new this.sdk.GetObjectCommand({
-        Bucket: this.bucket,
-        Key: this.fullKey(key),
-        ...(range === undefined ? {} : { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` })
-      }))
+      const res = await this.client.send(
+        new this.sdk.GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          ...(range === undefined ? {} : { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` })
+        })
+      )
       body = res.Body === undefined ? Buffer.alloc(0) : Buffer.from(await res.Body.transformToByteArray())
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(key, 's3')
@@ -104,7 +117,7 @@ export class S3ObjectStore implements ObjectStore {
     return body
   }
 
-  async head (key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectInfo | null> {
     try {
       const res = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
       return { key, sizeBytes: res.ContentLength ?? 0 }
@@ -115,19 +128,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async list (prefix: string): Promise<ObjectInfo[]> {
+  async list(prefix: string): Promise<ObjectInfo[]> {
     this.stats.lists++
     const found: ObjectInfo[] = []
     const strip = this.prefix === '' ? 0 : this.prefix.length + 1
     let token: string | undefined
     try {
       for (let page = 0; page < LIST_PAGES_MAX; page++) {
-        const res = await this.client.send(new this.sdk.ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.fullKey(prefix),
-          MaxKeys: this.listPageSize,
-          ...(token === undefined ? {} : { ContinuationToken: token })
-        }))
+        const res = await this.client.send(
+          new this.sdk.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.fullKey(prefix),
+            MaxKeys: this.listPageSize,
+            ...(token === undefined ? {} : { ContinuationToken: token })
+          })
+        )
         for (const object of res.Contents ?? []) {
           if (object.Key !== undefined) found.push({ key: object.Key.slice(strip), sizeBytes: object.Size ?? 0 })
         }
@@ -141,7 +156,7 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async delete (key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     this.stats.deletes++
     try {
       await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }))
@@ -151,21 +166,21 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     this.client.destroy()
   }
 
-  private fullKey (key: string): string {
+  private fullKey(key: string): string {
     return this.prefix === '' ? key : `${this.prefix}/${key}`
   }
 
-  private failure (op: string, key: string, err: unknown): Error {
+  private failure(op: string, key: string, err: unknown): Error {
     this.stats.failures++
     return new Error(`s3: ${op} s3://${this.bucket}/${this.fullKey(key)}: ${describeCause(err)}`, { cause: err })
   }
 }
 
-function clientConfig (options: S3ObjectStoreOptions): S3ClientConfig {
+function clientConfig(options: S3ObjectStoreOptions): S3ClientConfig {
   const endpoint = options.endpoint ?? null
   return {
     region: options.region ?? S3_DEFAULTS.region,
@@ -188,19 +203,19 @@ function clientConfig (options: S3ObjectStoreOptions): S3ClientConfig {
   }
 }
 
-function httpStatus (err: unknown): number | undefined {
+function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode
 }
 
 /** NoSuchKey (GET), NotFound (HEAD), or any other 404 except a missing bucket, which is a setup error. */
-function isNotFound (err: unknown): boolean {
+function isNotFound(err: unknown): boolean {
   const name = (err as { name?: string } | null)?.name
   if (name === 'NoSuchKey' || name === 'NotFound') return true
   return httpStatus(err) === 404 && name !== 'NoSuchBucket'
 }
 
 /** The SDK's message, or the socket's code when the message is empty (an AggregateError of connect attempts). */
-function describeCause (err: unknown): string {
+function describeCause(err: unknown): string {
   if (!(err instanceof Error)) return String(err)
   const code = (err as NodeJS.ErrnoException).code
   const status = httpStatus(err)

@@ -6,19 +6,24 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import type { StreamRecord } from '../streams/stream-record.ts'
-import {
-  TRAILER_BYTES, decodeBlock, decodeSegment, encodeSegment, isSegmentFormatError, readSegmentIndex
-} from './segment-format.ts'
+import { TRAILER_BYTES, decodeBlock, decodeSegment, encodeSegment, isSegmentFormatError, readSegmentIndex } from './segment-format.ts'
 import { parseHeader } from './segment-index-json.ts'
 import { encodeRecordLine } from './segment-record-json.ts'
 
 const T0 = 1_700_000_000_000
 
-function textRecord (offset: number, text: string): StreamRecord {
-  return { offset, timestampMs: T0 + offset, exchange: 'amq.topic', routingKey: `sensors.${offset}`, properties: { deliveryMode: 2 }, body: Buffer.from(text, 'utf8') }
+function textRecord(offset: number, text: string): StreamRecord {
+  return {
+    offset,
+    timestampMs: T0 + offset,
+    exchange: 'amq.topic',
+    routingKey: `sensors.${offset}`,
+    properties: { deliveryMode: 2 },
+    body: Buffer.from(text, 'utf8')
+  }
 }
 
-function records (first: number, n: number): StreamRecord[] {
+function records(first: number, n: number): StreamRecord[] {
   return Array.from({ length: n }, (_, i) => textRecord(first + i, `reading ${first + i} ${'x'.repeat((i * 37) % 200)}`))
 }
 
@@ -64,7 +69,16 @@ test('round trip: text, binary, empty and BOM bodies, properties with header tab
   Object.defineProperty(headers, '__proto__', { value: 'a header named __proto__', enumerable: true, writable: true, configurable: true })
 
   const { bytes, index } = encodeSegment(header, input)
-  assert.deepEqual(index.header, { format: 'wharf-segment', version: 1, vhost: '/', stream: 'telemetry', firstOffset: 100, lastOffset: 104, records: 5, createdAtMs: T0 + 5000 })
+  assert.deepEqual(index.header, {
+    format: 'wharf-segment',
+    version: 1,
+    vhost: '/',
+    stream: 'telemetry',
+    firstOffset: 100,
+    lastOffset: 104,
+    records: 5,
+    createdAtMs: T0 + 5000
+  })
   assert.equal(index.sizeBytes, bytes.length)
   const decoded = decodeSegment(bytes)
   assert.deepEqual(decoded.index, index)
@@ -100,14 +114,21 @@ test('many blocks: cut at blockBytesTarget, each decodable alone from its index 
   assert.deepEqual(decoded, input)
 })
 
-function recordLineBytes (r: StreamRecord): number {
+function recordLineBytes(r: StreamRecord): number {
   return Buffer.byteLength(encodeRecordLine(r)) + 1
 }
 
 test('a record larger than blockBytesTarget gets a block of its own', { timeout: 10_000 }, () => {
   const input = [textRecord(0, 'small'), textRecord(1, 'y'.repeat(5000)), textRecord(2, 'small')]
   const { index } = encodeSegment(header, input, { blockBytesTarget: 1000 })
-  assert.deepEqual(index.blocks.map(b => [b.firstOffset, b.lastOffset]), [[0, 0], [1, 1], [2, 2]])
+  assert.deepEqual(
+    index.blocks.map(b => [b.firstOffset, b.lastOffset]),
+    [
+      [0, 0],
+      [1, 1],
+      [2, 2]
+    ]
+  )
 })
 
 test('the trailer is TRAILER_BYTES long whatever the segment size', { timeout: 10_000 }, async () => {
@@ -153,11 +174,14 @@ test('a flipped byte inside a block: decodeBlock names the block, decodeSegment 
   // Inside the deflate data (after the 10-byte gzip header, before the 8-byte CRC/length trailer).
   const at = block.byteOffset + Math.floor(block.byteLength / 2)
   corrupt[at] = (corrupt[at] as number) ^ 0x5a
-  assert.throws(() => decodeBlock(corrupt.subarray(block.byteOffset, block.byteOffset + block.byteLength), block), (err: Error) => {
-    assert.ok(isSegmentFormatError(err))
-    assert.match(err.message, new RegExp(`^segment block ${block.firstOffset}-${block.lastOffset}: `))
-    return true
-  })
+  assert.throws(
+    () => decodeBlock(corrupt.subarray(block.byteOffset, block.byteOffset + block.byteLength), block),
+    (err: Error) => {
+      assert.ok(isSegmentFormatError(err))
+      assert.match(err.message, new RegExp(`^segment block ${block.firstOffset}-${block.lastOffset}: `))
+      return true
+    }
+  )
   assert.throws(() => decodeSegment(corrupt), /segment: sha256 mismatch/)
   // The other blocks still decode from their own ranges.
   const other = index.blocks[3]!
@@ -167,8 +191,10 @@ test('a flipped byte inside a block: decodeBlock names the block, decodeSegment 
 test('a block range against the wrong index entry is refused', { timeout: 10_000 }, () => {
   const { bytes, index } = encodeSegment(header, records(0, 60), { blockBytesTarget: 1024 })
   const [a, b] = [index.blocks[0]!, index.blocks[1]!]
-  assert.throws(() => decodeBlock(bytes.subarray(a.byteOffset, a.byteOffset + a.byteLength), { ...b, byteLength: a.byteLength }),
-    new RegExp(`segment block ${b.firstOffset}-${b.lastOffset}: (holds|line 1 has offset)`))
+  assert.throws(
+    () => decodeBlock(bytes.subarray(a.byteOffset, a.byteOffset + a.byteLength), { ...b, byteLength: a.byteLength }),
+    new RegExp(`segment block ${b.firstOffset}-${b.lastOffset}: (holds|line 1 has offset)`)
+  )
 })
 
 test('a corrupt trailer or a truncated object is refused', { timeout: 10_000 }, () => {
@@ -197,16 +223,29 @@ test('a header of another format or version is refused by name', () => {
 test('gzip -dc reads a segment file as JSON lines: header, records with their payloads, index, trailer', { timeout: 20_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-segment-'))
   try {
-    const input = [...records(7, 200), { offset: 207, timestampMs: T0, exchange: 'x', routingKey: 'bin', properties: { headers: { raw: Buffer.from([1, 2]) } }, body: Buffer.from([0xde, 0xad, 0xbe, 0xef]) }]
+    const input = [
+      ...records(7, 200),
+      {
+        offset: 207,
+        timestampMs: T0,
+        exchange: 'x',
+        routingKey: 'bin',
+        properties: { headers: { raw: Buffer.from([1, 2]) } },
+        body: Buffer.from([0xde, 0xad, 0xbe, 0xef])
+      }
+    ]
     const { bytes, index } = encodeSegment(header, input, { blockBytesTarget: 4096 })
     assert.ok(index.blocks.length > 3)
     const file = join(dir, 'x.seg')
     await writeFile(file, bytes)
     const stdout = await new Promise<string>((resolve, reject) => {
-      execFile('gzip', ['-dc', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 15_000 }, (err, out) => err ? reject(err) : resolve(out))
+      execFile('gzip', ['-dc', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 15_000 }, (err, out) => (err ? reject(err) : resolve(out)))
     })
     assert.ok(stdout.endsWith('\n'))
-    const lines = stdout.slice(0, -1).split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
+    const lines = stdout
+      .slice(0, -1)
+      .split('\n')
+      .map(line => JSON.parse(line) as Record<string, unknown>)
     assert.equal(lines.length, 1 + input.length + 2)
     assert.deepEqual(lines[0], index.header)
     input.forEach((r, i) => {

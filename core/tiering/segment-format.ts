@@ -27,9 +27,10 @@ export interface EncodedSegment {
 }
 
 /** Encodes records (non-empty, contiguous offsets) as one segment object. */
-export function encodeSegment (input: SegmentHeaderInput, records: readonly StreamRecord[], opts: EncodeSegmentOptions = {}): EncodedSegment {
+export function encodeSegment(input: SegmentHeaderInput, records: readonly StreamRecord[], opts: EncodeSegmentOptions = {}): EncodedSegment {
   const blockBytesTarget = opts.blockBytesTarget ?? BLOCK_BYTES_TARGET_DEFAULT
-  if (!Number.isSafeInteger(blockBytesTarget) || blockBytesTarget < 1) throw new Error(`encodeSegment: blockBytesTarget must be a positive integer, got ${blockBytesTarget}`)
+  if (!Number.isSafeInteger(blockBytesTarget) || blockBytesTarget < 1)
+    throw new Error(`encodeSegment: blockBytesTarget must be a positive integer, got ${blockBytesTarget}`)
   const header = headerOf(input, records)
   const members: Buffer[] = [gzipLines([JSON.stringify(headerJson(header))])]
   let byteOffset = (members[0] as Buffer).length
@@ -63,7 +64,7 @@ export function encodeSegment (input: SegmentHeaderInput, records: readonly Stre
  * block.byteOffset/byteLength returned) or the whole segment. Checks the gzip CRC-32 and length,
  * the record count and the offsets against the index entry.
  */
-export function decodeBlock (bytes: Buffer, block: SegmentBlock): StreamRecord[] {
+export function decodeBlock(bytes: Buffer, block: SegmentBlock): StreamRecord[] {
   const name = `segment block ${block.firstOffset}-${block.lastOffset}`
   let member: Buffer
   if (bytes.length === block.byteLength) member = bytes
@@ -83,14 +84,16 @@ export function decodeBlock (bytes: Buffer, block: SegmentBlock): StreamRecord[]
     } catch (err) {
       throw new SegmentFormatError(`${name}: line ${i + 1}: ${causeText(err)}`, { cause: err })
     }
-    if (record.offset !== block.firstOffset + i) throw new SegmentFormatError(`${name}: line ${i + 1} has offset ${record.offset}, expected ${block.firstOffset + i}`)
+    if (record.offset !== block.firstOffset + i)
+      throw new SegmentFormatError(`${name}: line ${i + 1} has offset ${record.offset}, expected ${block.firstOffset + i}`)
     return record
   })
 }
 
 /** The index of a segment of sizeBytes through two ranged reads: the trailer, then the index member. */
-export async function readSegmentIndex (getRange: (offset: number, length: number) => Promise<Buffer>, sizeBytes: number): Promise<SegmentIndex> {
-  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= TRAILER_BYTES) throw new SegmentFormatError(`segment: ${sizeBytes} bytes is too small for a segment (trailer alone is ${TRAILER_BYTES})`)
+export async function readSegmentIndex(getRange: (offset: number, length: number) => Promise<Buffer>, sizeBytes: number): Promise<SegmentIndex> {
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= TRAILER_BYTES)
+    throw new SegmentFormatError(`segment: ${sizeBytes} bytes is too small for a segment (trailer alone is ${TRAILER_BYTES})`)
   const trailerBytes = await getRange(sizeBytes - TRAILER_BYTES, TRAILER_BYTES)
   const trailer = decodeTrailer(trailerBytes)
   checkTrailerFits(trailer.indexOffset, trailer.indexBytes, sizeBytes)
@@ -100,12 +103,14 @@ export async function readSegmentIndex (getRange: (offset: number, length: numbe
 }
 
 /** Decodes a whole segment, checking the SHA-256 of the object and every block. */
-export function decodeSegment (bytes: Buffer): { index: SegmentIndex, records: StreamRecord[] } {
-  if (bytes.length <= TRAILER_BYTES) throw new SegmentFormatError(`segment: ${bytes.length} bytes is too small for a segment (trailer alone is ${TRAILER_BYTES})`)
+export function decodeSegment(bytes: Buffer): { index: SegmentIndex; records: StreamRecord[] } {
+  if (bytes.length <= TRAILER_BYTES)
+    throw new SegmentFormatError(`segment: ${bytes.length} bytes is too small for a segment (trailer alone is ${TRAILER_BYTES})`)
   const bodyEnd = bytes.length - TRAILER_BYTES
   const trailer = decodeTrailer(bytes.subarray(bodyEnd))
   const actual = sha256Hex(bytes.subarray(0, bodyEnd))
-  if (actual !== trailer.sha256) throw new SegmentFormatError(`segment: sha256 mismatch, the object is corrupt (trailer says ${trailer.sha256}, bytes hash to ${actual})`)
+  if (actual !== trailer.sha256)
+    throw new SegmentFormatError(`segment: sha256 mismatch, the object is corrupt (trailer says ${trailer.sha256}, bytes hash to ${actual})`)
   checkTrailerFits(trailer.indexOffset, trailer.indexBytes, bytes.length)
   const index = parseIndex(parseOneLine(bytes.subarray(trailer.indexOffset, bodyEnd), 'segment index'), trailer.indexOffset, bytes.length)
   const header = parseHeader(parseOneLine(bytes.subarray(0, (index.blocks[0] as SegmentBlock).byteOffset), 'segment header'))
@@ -115,14 +120,16 @@ export function decodeSegment (bytes: Buffer): { index: SegmentIndex, records: S
   return { index, records }
 }
 
-function headerOf (input: SegmentHeaderInput, records: readonly StreamRecord[]): SegmentHeader {
+function headerOf(input: SegmentHeaderInput, records: readonly StreamRecord[]): SegmentHeader {
   if (typeof input.vhost !== 'string' || typeof input.stream !== 'string') throw new Error('encodeSegment: vhost and stream must be strings')
   if (!Number.isFinite(input.createdAtMs)) throw new Error(`encodeSegment: createdAtMs must be a finite number, got ${input.createdAtMs}`)
   const first = records[0]
   if (first === undefined) throw new Error(`encodeSegment ${input.vhost}/${input.stream}: no records (a segment holds at least one)`)
-  if (!Number.isSafeInteger(first.offset) || first.offset < 0) throw new Error(`encodeSegment ${input.vhost}/${input.stream}: first offset ${first.offset} is not a non-negative integer`)
+  if (!Number.isSafeInteger(first.offset) || first.offset < 0)
+    throw new Error(`encodeSegment ${input.vhost}/${input.stream}: first offset ${first.offset} is not a non-negative integer`)
   records.forEach((r, i) => {
-    if (r.offset !== first.offset + i) throw new Error(`encodeSegment ${input.vhost}/${input.stream}: offsets not contiguous: record ${i} has offset ${r.offset}, expected ${first.offset + i}`)
+    if (r.offset !== first.offset + i)
+      throw new Error(`encodeSegment ${input.vhost}/${input.stream}: offsets not contiguous: record ${i} has offset ${r.offset}, expected ${first.offset + i}`)
   })
   return {
     format: SEGMENT_FORMAT,
@@ -136,9 +143,12 @@ function headerOf (input: SegmentHeaderInput, records: readonly StreamRecord[]):
   }
 }
 
-interface BlockGroup { records: StreamRecord[], lines: string[] }
+interface BlockGroup {
+  records: StreamRecord[]
+  lines: string[]
+}
 
-function * blockGroups (records: readonly StreamRecord[], blockBytesTarget: number): Generator<BlockGroup> {
+function* blockGroups(records: readonly StreamRecord[], blockBytesTarget: number): Generator<BlockGroup> {
   let group: BlockGroup = { records: [], lines: [] }
   let groupBytes = 0
   for (const record of records) {
@@ -156,24 +166,26 @@ function * blockGroups (records: readonly StreamRecord[], blockBytesTarget: numb
   if (group.records.length > 0) yield group
 }
 
-function checkTrailerFits (indexOffset: number, indexBytes: number, sizeBytes: number): void {
+function checkTrailerFits(indexOffset: number, indexBytes: number, sizeBytes: number): void {
   if (indexBytes < 1 || indexOffset + indexBytes !== sizeBytes - TRAILER_BYTES) {
-    throw new SegmentFormatError(`segment trailer: index at ${indexOffset}+${indexBytes} does not end where the trailer of a ${sizeBytes}-byte object starts (${sizeBytes - TRAILER_BYTES})`)
+    throw new SegmentFormatError(
+      `segment trailer: index at ${indexOffset}+${indexBytes} does not end where the trailer of a ${sizeBytes}-byte object starts (${sizeBytes - TRAILER_BYTES})`
+    )
   }
 }
 
-function gzipLines (lines: readonly string[]): Buffer {
+function gzipLines(lines: readonly string[]): Buffer {
   return gzipSync(Buffer.from(lines.join('\n') + '\n', 'utf8'))
 }
 
 /** The JSON lines of one gzip member (CRC-32 and length checked by zlib). */
-function gunzipLines (member: Buffer): string[] {
+function gunzipLines(member: Buffer): string[] {
   const text = gunzipSync(member).toString('utf8')
   if (!text.endsWith('\n')) throw new Error('content does not end with a newline')
   return text.slice(0, -1).split('\n')
 }
 
-function parseOneLine (member: Buffer, what: string): unknown {
+function parseOneLine(member: Buffer, what: string): unknown {
   try {
     const lines = gunzipLines(member)
     if (lines.length !== 1) throw new Error(`${lines.length} lines, expected 1`)

@@ -7,7 +7,7 @@ export const SEGMENT_FORMAT = 'wharf-segment'
 export const SEGMENT_VERSION = 1
 
 /** The header as written (member 0 and inside the index line), fields in a fixed order. */
-export function headerJson (h: SegmentHeader): SegmentHeader {
+export function headerJson(h: SegmentHeader): SegmentHeader {
   return {
     format: h.format,
     version: h.version,
@@ -20,7 +20,7 @@ export function headerJson (h: SegmentHeader): SegmentHeader {
   }
 }
 
-function blockJson (b: SegmentBlock): SegmentBlock {
+function blockJson(b: SegmentBlock): SegmentBlock {
   return {
     firstOffset: b.firstOffset,
     lastOffset: b.lastOffset,
@@ -33,14 +33,15 @@ function blockJson (b: SegmentBlock): SegmentBlock {
 }
 
 /** The index line's object. sizeBytes is not in it (it depends on the line's own length); the trailer implies it. */
-export function indexJson (header: SegmentHeader, blocks: readonly SegmentBlock[]): { index: { header: SegmentHeader, blocks: SegmentBlock[] } } {
+export function indexJson(header: SegmentHeader, blocks: readonly SegmentBlock[]): { index: { header: SegmentHeader; blocks: SegmentBlock[] } } {
   return { index: { header: headerJson(header), blocks: blocks.map(blockJson) } }
 }
 
-export function parseHeader (value: unknown): SegmentHeader {
+export function parseHeader(value: unknown): SegmentHeader {
   const h = objectOf(value, 'segment header')
   if (h.format !== SEGMENT_FORMAT) throw new SegmentFormatError(`segment header: format ${JSON.stringify(h.format)} is not "${SEGMENT_FORMAT}"`)
-  if (h.version !== SEGMENT_VERSION) throw new SegmentFormatError(`segment header: version ${JSON.stringify(h.version)} not supported (this reader knows ${SEGMENT_VERSION})`)
+  if (h.version !== SEGMENT_VERSION)
+    throw new SegmentFormatError(`segment header: version ${JSON.stringify(h.version)} not supported (this reader knows ${SEGMENT_VERSION})`)
   if (typeof h.vhost !== 'string') throw bad('segment header', 'vhost', h.vhost)
   if (typeof h.stream !== 'string') throw bad('segment header', 'stream', h.stream)
   const firstOffset = count(h, 'firstOffset', 'segment header')
@@ -57,7 +58,7 @@ export function parseHeader (value: unknown): SegmentHeader {
  * The index line read back, checked against the layout: blocks cover the header's offsets without
  * gaps, and their bytes follow the header member back to back up to the index member at indexOffset.
  */
-export function parseIndex (value: unknown, indexOffset: number, sizeBytes: number): SegmentIndex {
+export function parseIndex(value: unknown, indexOffset: number, sizeBytes: number): SegmentIndex {
   const line = objectOf(value, 'segment index line')
   const index = objectOf(line.index, 'segment index')
   const header = parseHeader(index.header)
@@ -73,12 +74,13 @@ export function parseIndex (value: unknown, indexOffset: number, sizeBytes: numb
     nextOffset = b.lastOffset + 1
     nextByte = b.byteOffset + b.byteLength
   }
-  if (nextOffset !== header.lastOffset + 1) throw new SegmentFormatError(`segment index: blocks end at offset ${nextOffset - 1}, header says ${header.lastOffset}`)
+  if (nextOffset !== header.lastOffset + 1)
+    throw new SegmentFormatError(`segment index: blocks end at offset ${nextOffset - 1}, header says ${header.lastOffset}`)
   if (nextByte !== indexOffset) throw new SegmentFormatError(`segment index: blocks end at byte ${nextByte}, index member starts at ${indexOffset}`)
   return { header, blocks, sizeBytes }
 }
 
-function parseBlock (value: unknown, i: number): SegmentBlock {
+function parseBlock(value: unknown, i: number): SegmentBlock {
   const where = `segment index: blocks[${i}]`
   const b = objectOf(value, where)
   const block: SegmentBlock = {
@@ -97,23 +99,23 @@ function parseBlock (value: unknown, i: number): SegmentBlock {
   return block
 }
 
-function objectOf (value: unknown, where: string): Record<string, unknown> {
+function objectOf(value: unknown, where: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SegmentFormatError(`${where}: not a JSON object`)
   return value as Record<string, unknown>
 }
 
-function count (o: Record<string, unknown>, field: string, where: string): number {
+function count(o: Record<string, unknown>, field: string, where: string): number {
   const v = o[field]
   if (!Number.isSafeInteger(v) || (v as number) < 0) throw bad(where, field, v)
   return v as number
 }
 
-function finite (o: Record<string, unknown>, field: string, where: string): number {
+function finite(o: Record<string, unknown>, field: string, where: string): number {
   const v = o[field]
   if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(where, field, v)
   return v
 }
 
-function bad (where: string, field: string, value: unknown): SegmentFormatError {
+function bad(where: string, field: string, value: unknown): SegmentFormatError {
   return new SegmentFormatError(`${where}: bad ${field}: ${JSON.stringify(value) ?? String(value)}`)
 }

@@ -51,7 +51,8 @@ test('parseSegmentKey: anything segmentKey would not write is null', () => {
     'streams//s/0000000000000000-0000000000000001.seg', // empty vhost
     'streams/v/../0000000000000000-0000000000000001.seg', // raw ".."
     'README.md'
-  ]) assert.equal(parseSegmentKey(key), null, key)
+  ])
+    assert.equal(parseSegmentKey(key), null, key)
 })
 
 test('segmentPrefix ends in "/" so one stream does not list another that shares its start', () => {
@@ -63,7 +64,10 @@ test('segmentPrefix ends in "/" so one stream does not list another that shares 
 test('key order is offset order', () => {
   // A seeded walk of contiguous ranges whose lengths and positions cross digit-count boundaries.
   let seed = 12345
-  const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed / 2 ** 31
+  }
   const ranges: Array<[number, number]> = []
   let next = 0
   while (ranges.length < 2000) {
@@ -80,5 +84,8 @@ test('key order is offset order', () => {
   }
   assert.deepEqual([...shuffled].sort(), keys)
   // And as S3 and the directory store compare keys: by UTF-8 bytes.
-  assert.deepEqual([...shuffled].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))), keys)
+  assert.deepEqual(
+    [...shuffled].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))),
+    keys
+  )
 })

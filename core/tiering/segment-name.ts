@@ -7,7 +7,7 @@
 const SEGMENT_FILE = /^([0-9a-f]{16})-([0-9a-f]{16})\.seg$/
 
 /** The key of the segment holding offsets firstOffset..lastOffset (inclusive) of a stream. */
-export function segmentKey (prefix: string, vhost: string, stream: string, firstOffset: number, lastOffset: number): string {
+export function segmentKey(prefix: string, vhost: string, stream: string, firstOffset: number, lastOffset: number): string {
   if (!Number.isSafeInteger(firstOffset) || firstOffset < 0 || !Number.isSafeInteger(lastOffset) || lastOffset < firstOffset) {
     throw new Error(`segmentKey ${vhost}/${stream}: bad offset range ${firstOffset}-${lastOffset}`)
   }
@@ -15,7 +15,7 @@ export function segmentKey (prefix: string, vhost: string, stream: string, first
 }
 
 /** The key prefix (ending in "/") under which every segment of one stream lies: list(segmentPrefix(...)). */
-export function segmentPrefix (prefix: string, vhost: string, stream: string): string {
+export function segmentPrefix(prefix: string, vhost: string, stream: string): string {
   return `${prefixPath(prefix)}${component(vhost, 'vhost')}/${component(stream, 'stream')}/`
 }
 
@@ -29,7 +29,7 @@ export interface ParsedSegmentKey {
 }
 
 /** The parts of a segment key, or null when key is not one segmentKey would write. */
-export function parseSegmentKey (key: string): ParsedSegmentKey | null {
+export function parseSegmentKey(key: string): ParsedSegmentKey | null {
   const parts = key.split('/')
   if (parts.length < 3) return null
   const file = SEGMENT_FILE.exec(parts[parts.length - 1] as string)
@@ -55,17 +55,17 @@ export function parseSegmentKey (key: string): ParsedSegmentKey | null {
   return { prefix, vhost, stream, firstOffset, lastOffset }
 }
 
-function prefixPath (prefix: string): string {
+function prefixPath(prefix: string): string {
   const trimmed = prefix.replace(/\/+$/, '')
   return trimmed === '' ? '' : `${trimmed}/`
 }
 
-function component (name: string, what: string): string {
+function component(name: string, what: string): string {
   if (name === '') throw new Error(`segment key: empty ${what} name`)
   if (name === '.' || name === '..') return name.replaceAll('.', '%2E')
   return encodeURIComponent(name).replace(/\.(?=tmp-)/g, '%2E')
 }
 
-function hex16 (n: number): string {
+function hex16(n: number): string {
   return n.toString(16).padStart(16, '0')
 }

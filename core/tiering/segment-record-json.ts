@@ -20,7 +20,7 @@ export interface RecordJson {
 // (the default strips it, and the body would not round-trip).
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-export function recordToJson (record: StreamRecord): RecordJson {
+export function recordToJson(record: StreamRecord): RecordJson {
   const json: RecordJson = {
     offset: record.offset,
     timestampMs: record.timestampMs,
@@ -35,12 +35,12 @@ export function recordToJson (record: StreamRecord): RecordJson {
 }
 
 /** The record line (without its newline). */
-export function encodeRecordLine (record: StreamRecord): string {
+export function encodeRecordLine(record: StreamRecord): string {
   return JSON.stringify(recordToJson(record))
 }
 
 /** Parses one record line; throws SegmentFormatError naming what is wrong. */
-export function decodeRecordLine (line: string): StreamRecord {
+export function decodeRecordLine(line: string): StreamRecord {
   let value: unknown
   try {
     value = JSON.parse(line)
@@ -64,7 +64,7 @@ export function decodeRecordLine (line: string): StreamRecord {
   }
 }
 
-function bodyOf (payload: unknown, payloadBase64: unknown, offset: number): Buffer {
+function bodyOf(payload: unknown, payloadBase64: unknown, offset: number): Buffer {
   if (typeof payload === 'string' && payloadBase64 === undefined) return Buffer.from(payload, 'utf8')
   if (typeof payloadBase64 === 'string' && payload === undefined) {
     const body = Buffer.from(payloadBase64, 'base64')
@@ -75,12 +75,12 @@ function bodyOf (payload: unknown, payloadBase64: unknown, offset: number): Buff
   throw new SegmentFormatError(`record ${offset}: needs exactly one of payload (string) and payloadBase64 (string)`)
 }
 
-function badField (field: string, value: unknown, offset?: number): SegmentFormatError {
+function badField(field: string, value: unknown, offset?: number): SegmentFormatError {
   const where = offset === undefined ? 'record' : `record ${offset}`
   return new SegmentFormatError(`${where}: bad ${field}: ${JSON.stringify(value) ?? String(value)}`)
 }
 
-function utf8Text (body: Buffer): string | null {
+function utf8Text(body: Buffer): string | null {
   try {
     return strictUtf8.decode(body)
   } catch {
@@ -95,21 +95,24 @@ const TAG_BASE64 = '$base64'
 const TAG_BIGINT = '$bigint'
 const TAG_OBJECT = '$object'
 
-function tagValue (value: unknown): unknown {
+function tagValue(value: unknown): unknown {
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return { [TAG_BASE64]: Buffer.from(value).toString('base64') }
   if (typeof value === 'bigint') return { [TAG_BIGINT]: value.toString() }
   if (Array.isArray(value)) return value.map(tagValue)
   if (value !== null && typeof value === 'object') {
     // fromEntries defines own properties, so a header named "__proto__" stays a header.
     const out: Record<string, unknown> = Object.fromEntries(
-      Object.entries(value).filter(([, v]) => v !== undefined).map(([key, v]) => [key, tagValue(v)]))
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([key, v]) => [key, tagValue(v)])
+    )
     const keys = Object.keys(out)
     return keys.length === 1 && keys[0]?.startsWith('$') === true ? { [TAG_OBJECT]: out } : out
   }
   return value
 }
 
-function untagValue (value: unknown): unknown {
+function untagValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(untagValue)
   if (!isPlainObject(value)) return value
   const keys = Object.keys(value)
@@ -122,10 +125,10 @@ function untagValue (value: unknown): unknown {
   return untagEntries(value)
 }
 
-function untagEntries (value: Record<string, unknown>): Record<string, unknown> {
+function untagEntries(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, untagValue(v)]))
 }
 
-function isPlainObject (value: unknown): value is Record<string, unknown> {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }

@@ -18,18 +18,18 @@ export interface SegmentTrailer {
 
 const TRAILER_LINE = /^\{"trailer":1,"indexOffset":"([0-9a-f]{16})","indexBytes":"([0-9a-f]{16})","sha256":"([0-9a-f]{64})"\}\n$/
 
-function trailerLine (t: SegmentTrailer): string {
+function trailerLine(t: SegmentTrailer): string {
   return `{"trailer":${TRAILER_VERSION},"indexOffset":"${hex16(t.indexOffset)}","indexBytes":"${hex16(t.indexBytes)}","sha256":"${t.sha256}"}\n`
 }
 
-function gzipStored (line: string): Buffer {
+function gzipStored(line: string): Buffer {
   return gzipSync(Buffer.from(line, 'latin1'), { level: 0 })
 }
 
 /** Size of the trailer member: a stored gzip member of a fixed-width line is always this long. */
 export const TRAILER_BYTES = gzipStored(trailerLine({ indexOffset: 0, indexBytes: 0, sha256: '0'.repeat(64) })).length
 
-export function encodeTrailer (t: SegmentTrailer): Buffer {
+export function encodeTrailer(t: SegmentTrailer): Buffer {
   if (!/^[0-9a-f]{64}$/.test(t.sha256)) throw new Error(`segment trailer: sha256 must be 64 lowercase hex digits, got "${t.sha256}"`)
   const bytes = gzipStored(trailerLine(t))
   // A programmer error (zlib framing changed), not an operating one: every reader depends on it.
@@ -38,7 +38,7 @@ export function encodeTrailer (t: SegmentTrailer): Buffer {
 }
 
 /** Parses the last TRAILER_BYTES of a segment; throws SegmentFormatError on anything else. */
-export function decodeTrailer (bytes: Buffer): SegmentTrailer {
+export function decodeTrailer(bytes: Buffer): SegmentTrailer {
   if (bytes.length !== TRAILER_BYTES) throw new SegmentFormatError(`segment trailer: ${bytes.length} bytes, expected ${TRAILER_BYTES}`)
   let line: string
   try {
@@ -51,22 +51,22 @@ export function decodeTrailer (bytes: Buffer): SegmentTrailer {
   return { indexOffset: fromHex16(m[1] as string, 'indexOffset'), indexBytes: fromHex16(m[2] as string, 'indexBytes'), sha256: m[3] as string }
 }
 
-export function sha256Hex (bytes: Buffer): string {
+export function sha256Hex(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
-function versionHint (line: string): string {
+function versionHint(line: string): string {
   const m = /^\{"trailer":(\d+),/.exec(line)
   if (m !== null && m[1] !== String(TRAILER_VERSION)) return `trailer version ${m[1]}; this reader knows ${TRAILER_VERSION}`
   return 'not a wharf-segment trailer'
 }
 
-function hex16 (n: number): string {
+function hex16(n: number): string {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`segment trailer: ${n} is not a byte position`)
   return n.toString(16).padStart(16, '0')
 }
 
-function fromHex16 (hex: string, field: string): number {
+function fromHex16(hex: string, field: string): number {
   const n = Number.parseInt(hex, 16)
   if (!Number.isSafeInteger(n)) throw new SegmentFormatError(`segment trailer: ${field} 0x${hex} is beyond 2^53`)
   return n

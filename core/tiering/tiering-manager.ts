@@ -64,8 +64,15 @@ export class TieringManager {
   private readonly logger: Logger
   private readonly backoff: RetryBackoff
   private readonly counters: Counters = {
-    uploadedSegments: 0, uploadedBytes: 0, uploadFailures: 0, deletedSegments: 0, deleteFailures: 0, checks: 0,
-    lastError: null, lastErrorAtMs: null, storedObjectBytes: null
+    uploadedSegments: 0,
+    uploadedBytes: 0,
+    uploadFailures: 0,
+    deletedSegments: 0,
+    deleteFailures: 0,
+    checks: 0,
+    lastError: null,
+    lastErrorAtMs: null,
+    storedObjectBytes: null
   }
 
   private running: Promise<void> | null = null
@@ -73,8 +80,12 @@ export class TieringManager {
   private started = false
   private stopping = false
 
-  constructor (private readonly opts: TieringManagerOptions) {
-    for (const [name, value] of Object.entries({ localAgeSeconds: opts.localAgeSeconds, localBytesMax: opts.localBytesMax, blockBytesTarget: opts.blockBytesTarget })) {
+  constructor(private readonly opts: TieringManagerOptions) {
+    for (const [name, value] of Object.entries({
+      localAgeSeconds: opts.localAgeSeconds,
+      localBytesMax: opts.localBytesMax,
+      blockBytesTarget: opts.blockBytesTarget
+    })) {
       if (!(value >= 0)) throw new Error(`tiering: ${name} must be >= 0, got ${value}`)
     }
     if (!(opts.checkIntervalMs > 0)) throw new Error(`tiering: checkIntervalMs must be > 0, got ${opts.checkIntervalMs}`)
@@ -87,7 +98,7 @@ export class TieringManager {
     })
   }
 
-  status (): TieringStatus {
+  status(): TieringStatus {
     const backlog = this.plan(this.opts.clock.nowMs())
     return {
       ...this.counters,
@@ -98,15 +109,17 @@ export class TieringManager {
   }
 
   /** One check now (tests call it instead of waiting for the timer). Never rejects; joins a check in progress. */
-  async runOnce (): Promise<void> {
+  async runOnce(): Promise<void> {
     if (this.running === null) {
-      this.running = this.check().finally(() => { this.running = null })
+      this.running = this.check().finally(() => {
+        this.running = null
+      })
     }
     await this.running
   }
 
   /** Checks every checkIntervalMs, the first one right away. */
-  start (): void {
+  start(): void {
     if (this.started) return
     this.started = true
     this.stopping = false
@@ -114,7 +127,7 @@ export class TieringManager {
   }
 
   /** No new check or upload starts; resolves once the one in flight (if any) has finished. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping = true
     this.started = false
     if (this.timer !== null) this.opts.clock.clearTimer(this.timer)
@@ -122,7 +135,7 @@ export class TieringManager {
     if (this.running !== null) await this.running
   }
 
-  private schedule (delayMs: number): void {
+  private schedule(delayMs: number): void {
     this.timer = this.opts.clock.setTimer(() => {
       this.timer = null
       void this.runOnce().finally(() => {
@@ -132,14 +145,14 @@ export class TieringManager {
   }
 
   /** The check interval, or sooner when a backoff ends before it. */
-  private nextDelayMs (): number {
+  private nextDelayMs(): number {
     const retryAt = this.backoff.nextAttemptAtMs
     const interval = this.opts.checkIntervalMs
     if (retryAt === null) return interval
     return Math.max(0, Math.min(interval, retryAt - this.opts.clock.nowMs()))
   }
 
-  private plan (nowMs: number): StreamSegment[] {
+  private plan(nowMs: number): StreamSegment[] {
     return planOffload({
       sealed: this.opts.streams.sealedLocal(),
       localBytes: this.opts.streams.localBytes(),
@@ -149,7 +162,7 @@ export class TieringManager {
     })
   }
 
-  private async check (): Promise<void> {
+  private async check(): Promise<void> {
     this.counters.checks++
     const nowMs = this.opts.clock.nowMs()
     try {
@@ -163,16 +176,16 @@ export class TieringManager {
     await this.applyRetention(nowMs)
   }
 
-  private async offloadDue (nowMs: number): Promise<void> {
+  private async offloadDue(nowMs: number): Promise<void> {
     if (!this.backoff.canAttempt()) return
-    if (this.counters.storedObjectBytes === null && !await this.countStoredBytes()) return
+    if (this.counters.storedObjectBytes === null && !(await this.countStoredBytes())) return
     for (const segment of this.safePlan(nowMs)) {
       if (this.stopping) return
-      if (!await this.offload(segment)) return
+      if (!(await this.offload(segment))) return
     }
   }
 
-  private safePlan (nowMs: number): StreamSegment[] {
+  private safePlan(nowMs: number): StreamSegment[] {
     try {
       return this.plan(nowMs)
     } catch (err) {
@@ -182,7 +195,7 @@ export class TieringManager {
   }
 
   /** read local -> encode -> put -> markOffloaded. False when a step failed (the segment stays local). */
-  private async offload (segment: StreamSegment): Promise<boolean> {
+  private async offload(segment: StreamSegment): Promise<boolean> {
     const { vhost, stream, firstOffset, lastOffset } = segment
     const key = segmentKey(this.opts.keyPrefix, vhost, stream, firstOffset, lastOffset)
     let op = 'read local'
@@ -212,7 +225,7 @@ export class TieringManager {
   }
 
   /** Objects of segments retention dropped are deleted, then forgotten (a failed delete is retried next check). */
-  private async applyRetention (nowMs: number): Promise<void> {
+  private async applyRetention(nowMs: number): Promise<void> {
     let dropped: readonly StreamSegment[]
     try {
       dropped = await this.opts.applyRetention(nowMs)
@@ -242,12 +255,10 @@ export class TieringManager {
   }
 
   /** One listing at the first reachable check, then kept up to date by puts and deletes. */
-  private async countStoredBytes (): Promise<boolean> {
+  private async countStoredBytes(): Promise<boolean> {
     try {
       const objects = await this.opts.store.list(this.opts.keyPrefix === '' ? '' : `${this.opts.keyPrefix.replace(/\/+$/, '')}/`)
-      this.counters.storedObjectBytes = objects
-        .filter(o => parseSegmentKey(o.key) !== null)
-        .reduce((n, o) => n + o.sizeBytes, 0)
+      this.counters.storedObjectBytes = objects.filter(o => parseSegmentKey(o.key) !== null).reduce((n, o) => n + o.sizeBytes, 0)
       return true
     } catch (err) {
       this.recordError('list', this.opts.keyPrefix, err, true)
@@ -256,7 +267,7 @@ export class TieringManager {
   }
 
   /** backOff: the step touches the object store (or the manifest after it), so the next attempt waits. */
-  private recordError (op: string, key: string | null, err: unknown, backOff: boolean): void {
+  private recordError(op: string, key: string | null, err: unknown, backOff: boolean): void {
     const nowMs = this.opts.clock.nowMs()
     const retryInMs = backOff ? this.backoff.recordFailure() : null
     this.counters.lastError = `tiering: ${op}${key === null ? '' : ` ${key}`}: ${causeText(err)}`

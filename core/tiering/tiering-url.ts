@@ -11,10 +11,10 @@
 import { fileURLToPath } from 'node:url'
 
 export type TieringTarget =
-  | { readonly kind: 'file', /** Absolute directory. */ readonly dir: string }
-  | { readonly kind: 's3', readonly bucket: string, /** '' or levels joined by '/', without leading or trailing '/'. */ readonly prefix: string }
+  | { readonly kind: 'file' /** Absolute directory. */; readonly dir: string }
+  | { readonly kind: 's3'; readonly bucket: string /** '' or levels joined by '/', without leading or trailing '/'. */; readonly prefix: string }
 
-export type ParsedTieringUrl = TieringTarget | { readonly kind: 'invalid', readonly problem: string }
+export type ParsedTieringUrl = TieringTarget | { readonly kind: 'invalid'; readonly problem: string }
 
 /** What a tiering URL may be, for error messages. */
 export const TIERING_URL_FORMS = 'file:///<absolute dir> or s3://<bucket>[/<prefix>]'
@@ -22,13 +22,13 @@ export const TIERING_URL_FORMS = 'file:///<absolute dir> or s3://<bucket>[/<pref
 /** S3 bucket naming rules (DNS-compatible, as path-style and virtual-host style both need). */
 const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 
-export function parseTieringUrl (url: string): ParsedTieringUrl {
+export function parseTieringUrl(url: string): ParsedTieringUrl {
   if (url.startsWith('file:')) return parseFileUrl(url)
   if (url.startsWith('s3:')) return parseS3Url(url)
   return invalid('has a scheme other than file: and s3:')
 }
 
-function parseFileUrl (url: string): ParsedTieringUrl {
+function parseFileUrl(url: string): ParsedTieringUrl {
   // new URL('file:./x') quietly means /x: only the absolute form says what it means.
   if (!url.startsWith('file:///')) return invalid('has a host or no absolute path (file:///<dir>)')
   if (/[?#]/.test(url)) return invalid('has a query or fragment')
@@ -39,7 +39,7 @@ function parseFileUrl (url: string): ParsedTieringUrl {
   }
 }
 
-function parseS3Url (url: string): ParsedTieringUrl {
+function parseS3Url(url: string): ParsedTieringUrl {
   if (!url.startsWith('s3://')) return invalid('is not s3://<bucket>[/<prefix>]')
   const rest = url.slice('s3://'.length)
   if (/[?#]/.test(rest)) return invalid('has a query or fragment')
@@ -48,14 +48,14 @@ function parseS3Url (url: string): ParsedTieringUrl {
   const path = slash < 0 ? '' : rest.slice(slash + 1)
   if (bucket.includes('@')) return invalid('has credentials in it (they come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)')
   if (bucket.includes(':')) return invalid('has a port (an S3-compatible endpoint is tiering.s3.endpoint)')
-  if (!bucketPattern.test(bucket) || bucket.includes('..')) return invalid(`has bucket '${bucket}', not an S3 bucket name (3-63 characters a-z 0-9 . -, starting and ending with a letter or digit)`)
+  if (!bucketPattern.test(bucket) || bucket.includes('..'))
+    return invalid(`has bucket '${bucket}', not an S3 bucket name (3-63 characters a-z 0-9 . -, starting and ending with a letter or digit)`)
   const prefix = path.endsWith('/') ? path.slice(0, -1) : path
   if (/[\\\u0000]/.test(prefix)) return invalid("has '\\' or NUL in its prefix")
   if (prefix !== '' && prefix.split('/').some(level => level === '')) return invalid("has an empty level in its prefix (a leading or doubled '/')")
   return { kind: 's3', bucket, prefix }
 }
 
-function invalid (problem: string): ParsedTieringUrl {
+function invalid(problem: string): ParsedTieringUrl {
   return { kind: 'invalid', problem }
 }
-

@@ -10,6 +10,9 @@ test('fifo keeps order across compactions', () => {
     if (i % 3 === 0) out.push(q.shift() as number)
   }
   while (q.length > 0) out.push(q.shift() as number)
-  assert.deepEqual(out, Array.from({ length: 10_000 }, (_, i) => i))
+  assert.deepEqual(
+    out,
+    Array.from({ length: 10_000 }, (_, i) => i)
+  )
   assert.equal(q.shift(), undefined)
 })

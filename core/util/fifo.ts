@@ -4,11 +4,15 @@ export class Fifo<T> {
   private items: Array<T | undefined> = []
   private head = 0
 
-  get length (): number { return this.items.length - this.head }
+  get length(): number {
+    return this.items.length - this.head
+  }
 
-  push (item: T): void { this.items.push(item) }
+  push(item: T): void {
+    this.items.push(item)
+  }
 
-  shift (): T | undefined {
+  shift(): T | undefined {
     if (this.head >= this.items.length) return undefined
     const item = this.items[this.head]
     this.items[this.head++] = undefined

@@ -5,12 +5,16 @@ const storageKey = 'wharf-console-auth'
 let authorization = sessionStorage.getItem(storageKey)
 let onUnauthorized = () => {}
 
-export function setUnauthorizedHandler (fn) { onUnauthorized = fn }
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn
+}
 
-export function loggedIn () { return authorization !== null }
+export function loggedIn() {
+  return authorization !== null
+}
 
 /** Tries the credentials on /api/whoami; keeps them for this tab when they work. */
-export async function login (user, password) {
+export async function login(user, password) {
   const candidate = 'Basic ' + base64(`${user}:${password}`)
   const res = await fetch('/api/whoami', { headers: headers(candidate) })
   if (res.status === 401) throw new Error('wrong user name or password')
@@ -21,27 +25,34 @@ export async function login (user, password) {
   return await res.json()
 }
 
-export function logout () {
+export function logout() {
   authorization = null
   sessionStorage.removeItem(storageKey)
 }
 
-export async function api (method, path, body) {
+export async function api(method, path, body) {
   const init = { method, headers: headers(authorization ?? '') }
-  if (body !== undefined) { init.body = JSON.stringify(body); init.headers['content-type'] = 'application/json' }
+  if (body !== undefined) {
+    init.body = JSON.stringify(body)
+    init.headers['content-type'] = 'application/json'
+  }
   const res = await fetch(path, init)
-  if (res.status === 401) { logout(); onUnauthorized(); throw new Error('logged out: the credentials are no longer accepted') }
+  if (res.status === 401) {
+    logout()
+    onUnauthorized()
+    throw new Error('logged out: the credentials are no longer accepted')
+  }
   const text = await res.text()
   const json = text === '' ? undefined : JSON.parse(text)
   if (!res.ok) throw new Error(json?.reason ?? `${method} ${path}: ${res.status}`)
   return json
 }
 
-function headers (auth) {
+function headers(auth) {
   return { authorization: auth, 'x-requested-with': 'XMLHttpRequest' }
 }
 
-function base64 (text) {
+function base64(text) {
   let binary = ''
   for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte)
   return btoa(binary)

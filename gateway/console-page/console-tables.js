@@ -10,7 +10,7 @@ const seg = s => encodeURIComponent(s)
 const since = ms => {
   if (typeof ms !== 'number' || ms <= 0) return ''
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000))
-  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ${Math.floor(s % 3600 / 60)}m ago`
+  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m ago`
 }
 
 const tabs = {
@@ -53,17 +53,23 @@ const tabs = {
     key: q => `${q.vhost}/${q.name}`,
     columns: [
       { title: 'Client id', value: q => q.name.slice(SESSION_PREFIX.length), cls: 'name' },
-      { title: 'State', value: q => q.consumers > 0 ? 'online' : 'offline', show: v => `<span class="badge ${v}">${v}</span>`, html: true },
-      { title: 'Kept', value: q => q.durable ? 'persistent' : 'clean' },
+      { title: 'State', value: q => (q.consumers > 0 ? 'online' : 'offline'), show: v => `<span class="badge ${v}">${v}</span>`, html: true },
+      { title: 'Kept', value: q => (q.durable ? 'persistent' : 'clean') },
       { title: 'Queued', value: q => q.messages_ready, show: count, num: true },
       { title: 'In flight', value: q => q.messages_unacknowledged, show: count, num: true }
     ],
-    actions: [{ label: 'Delete', done: q => `session ${q.name.slice(SESSION_PREFIX.length)} ended`, run: q => api('DELETE', `/api/queues/${seg(q.vhost)}/${seg(q.name)}`) }]
+    actions: [
+      {
+        label: 'Delete',
+        done: q => `session ${q.name.slice(SESSION_PREFIX.length)} ended`,
+        run: q => api('DELETE', `/api/queues/${seg(q.vhost)}/${seg(q.name)}`)
+      }
+    ]
   }
 }
 
 export class Tables {
-  constructor (root, { onAction, onError }) {
+  constructor(root, { onAction, onError }) {
     this.table = root.querySelector('#table')
     this.empty = root.querySelector('#empty')
     this.filter = root.querySelector('#filter')
@@ -83,36 +89,54 @@ export class Tables {
     this.table.addEventListener('click', e => this.clicked(e.target.closest('button')))
   }
 
-  update (data) {
+  update(data) {
     this.data = data
     for (const [name, t] of Object.entries(tabs)) document.getElementById(`count-${name}`).textContent = `(${t.rows(data).length})`
     // An armed button waits for its second click: no redraw under it.
     if (this.table.querySelector('button[data-armed]') === null) this.render()
   }
 
-  render () {
+  render() {
     const t = tabs[this.tab]
     const [col, desc] = this.sort[this.tab]
     const needle = this.filter.value.trim().toLowerCase()
-    const rows = t.rows(this.data)
-      .filter(r => needle === '' || t.columns.some(c => String(c.value(r) ?? '').toLowerCase().includes(needle)))
+    const rows = t
+      .rows(this.data)
+      .filter(
+        r =>
+          needle === '' ||
+          t.columns.some(c =>
+            String(c.value(r) ?? '')
+              .toLowerCase()
+              .includes(needle)
+          )
+      )
       .sort((a, b) => compare(t.columns[col].value(a), t.columns[col].value(b)) * (desc ? -1 : 1))
     this.rows = new Map(rows.map(r => [t.key(r), r]))
-    const head = t.columns.map((c, i) => `<th${c.num ? ' class="num"' : ''}${i === col ? ` aria-sort="${desc ? 'descending' : 'ascending'}"` : ''}><button type="button" data-sort="${i}">${esc(c.title)}</button></th>`).join('')
+    const head = t.columns
+      .map(
+        (c, i) =>
+          `<th${c.num ? ' class="num"' : ''}${i === col ? ` aria-sort="${desc ? 'descending' : 'ascending'}"` : ''}><button type="button" data-sort="${i}">${esc(c.title)}</button></th>`
+      )
+      .join('')
     this.table.tHead.innerHTML = `<tr>${head}<th></th></tr>`
-    this.table.tBodies[0].innerHTML = rows.map(r => {
-      const cells = t.columns.map(c => {
-        const v = c.value(r)
-        const shown = c.show ? c.show(v) : v ?? ''
-        return `<td class="${c.num ? 'num' : ''} ${c.cls ?? ''}" title="${esc(String(v ?? ''))}">${c.html ? shown : esc(String(shown))}</td>`
-      }).join('')
-      const actions = t.actions.map((a, i) => `<button type="button" data-action="${i}" data-key="${esc(t.key(r))}">${a.label}</button>`).join('')
-      return `<tr data-key="${esc(t.key(r))}">${cells}<td class="actions">${actions}</td></tr>`
-    }).join('')
+    this.table.tBodies[0].innerHTML = rows
+      .map(r => {
+        const cells = t.columns
+          .map(c => {
+            const v = c.value(r)
+            const shown = c.show ? c.show(v) : (v ?? '')
+            return `<td class="${c.num ? 'num' : ''} ${c.cls ?? ''}" title="${esc(String(v ?? ''))}">${c.html ? shown : esc(String(shown))}</td>`
+          })
+          .join('')
+        const actions = t.actions.map((a, i) => `<button type="button" data-action="${i}" data-key="${esc(t.key(r))}">${a.label}</button>`).join('')
+        return `<tr data-key="${esc(t.key(r))}">${cells}<td class="actions">${actions}</td></tr>`
+      })
+      .join('')
     this.empty.hidden = rows.length > 0
   }
 
-  async clicked (button) {
+  async clicked(button) {
     if (button === null) return
     if (button.dataset.sort !== undefined) {
       const i = Number(button.dataset.sort)
@@ -128,7 +152,12 @@ export class Tables {
     if (button.dataset.armed === undefined) {
       button.dataset.armed = ''
       button.textContent = `${action.label}?`
-      setTimeout(() => { if (button.isConnected) { delete button.dataset.armed; button.textContent = action.label } }, armedMs)
+      setTimeout(() => {
+        if (button.isConnected) {
+          delete button.dataset.armed
+          button.textContent = action.label
+        }
+      }, armedMs)
       return
     }
     button.disabled = true
@@ -144,13 +173,13 @@ export class Tables {
   }
 }
 
-function compare (a, b) {
+function compare(a, b) {
   if (a === b) return 0
   if (a == null) return -1
   if (b == null) return 1
   return typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))
 }
 
-function esc (s) {
+function esc(s) {
   return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
 }

@@ -12,7 +12,7 @@ let tables = null
 let timer = null
 let toastTimer = null
 
-function showLogin (message = '') {
+function showLogin(message = '') {
   clearTimeout(timer)
   $('app').hidden = true
   $('who').hidden = true
@@ -21,7 +21,7 @@ function showLogin (message = '') {
   $('login-user').focus()
 }
 
-async function showApp () {
+async function showApp() {
   const me = await api('GET', '/api/whoami')
   $('who-name').textContent = `${me.name} (${me.tags.join(', ')})`
   $('who').hidden = false
@@ -33,11 +33,17 @@ async function showApp () {
     depth: new LiveChart($('chart-depth'), ['messages', 'ready', 'unacked'], count),
     storage: new LiveChart($('chart-storage'), ['local', 'cold', 'backlog'], bytes)
   }
-  tables ??= new Tables(document, { onAction: text => { toast(text); poll() }, onError: err => toast(err.message, true) })
+  tables ??= new Tables(document, {
+    onAction: text => {
+      toast(text)
+      poll()
+    },
+    onError: err => toast(err.message, true)
+  })
   poll()
 }
 
-async function poll () {
+async function poll() {
   clearTimeout(timer)
   try {
     const [overview, connections, queues] = await Promise.all([api('GET', '/api/overview'), api('GET', '/api/connections'), api('GET', '/api/queues')])
@@ -49,7 +55,7 @@ async function poll () {
   if (loggedIn()) timer = setTimeout(poll, intervalMs)
 }
 
-function render (o, connections, queues) {
+function render(o, connections, queues) {
   const now = Date.now()
   const ms = o.message_stats ?? {}
   const qt = o.queue_totals ?? {}
@@ -68,13 +74,15 @@ function render (o, connections, queues) {
   tables.update({ connections, queues })
 }
 
-function toast (text, bad = false) {
+function toast(text, bad = false) {
   const t = $('toast')
   t.textContent = text
   t.classList.toggle('bad', bad)
   t.hidden = false
   clearTimeout(toastTimer)
-  toastTimer = setTimeout(() => { t.hidden = true }, 4000)
+  toastTimer = setTimeout(() => {
+    t.hidden = true
+  }, 4000)
 }
 
 $('login-form').addEventListener('submit', async e => {
@@ -88,7 +96,10 @@ $('login-form').addEventListener('submit', async e => {
     $('login-error').textContent = err.message
   }
 })
-$('logout').addEventListener('click', () => { logout(); showLogin() })
+$('logout').addEventListener('click', () => {
+  logout()
+  showLogin()
+})
 setUnauthorizedHandler(() => showLogin('Your session ended: log in again.'))
 
 if (loggedIn()) showApp().catch(() => showLogin())

@@ -7,17 +7,29 @@ const requestTimeoutMs = 30_000
 export class AdminClient {
   private readonly authorization: string
 
-  constructor (readonly baseUrl: string, user: string, password: string) {
+  constructor(
+    readonly baseUrl: string,
+    user: string,
+    password: string
+  ) {
     this.authorization = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
   }
 
-  async get (path: string): Promise<unknown> { return await this.request('GET', path) }
-  async put (path: string, body: unknown): Promise<unknown> { return await this.request('PUT', path, body) }
-  async post (path: string, body: unknown): Promise<unknown> { return await this.request('POST', path, body) }
-  async delete (path: string, headers: Record<string, string> = {}): Promise<unknown> { return await this.request('DELETE', path, undefined, headers) }
+  async get(path: string): Promise<unknown> {
+    return await this.request('GET', path)
+  }
+  async put(path: string, body: unknown): Promise<unknown> {
+    return await this.request('PUT', path, body)
+  }
+  async post(path: string, body: unknown): Promise<unknown> {
+    return await this.request('POST', path, body)
+  }
+  async delete(path: string, headers: Record<string, string> = {}): Promise<unknown> {
+    return await this.request('DELETE', path, undefined, headers)
+  }
 
   /** The JSON answer (undefined for 201/204); a CtlError for a refusal or an unreachable broker. */
-  async request (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
     const url = this.baseUrl.replace(/\/+$/, '') + path
     let res: Response
     try {
@@ -28,12 +40,16 @@ export class AdminClient {
         signal: AbortSignal.timeout(requestTimeoutMs)
       })
     } catch (err) {
-      const cause = (err as { cause?: { code?: string, message?: string } }).cause
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause
       throw new CtlError(exitUnreachable, `${method} ${url}: cannot reach the broker's admin API: ${cause?.code ?? cause?.message ?? (err as Error).message}`)
     }
     const text = await res.text()
     let parsed: unknown
-    try { parsed = text === '' ? undefined : JSON.parse(text) } catch { parsed = text }
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      parsed = text
+    }
     if (res.status >= 400) {
       const reason = typeof parsed === 'object' && parsed !== null && 'reason' in parsed ? String((parsed as { reason: unknown }).reason) : text
       throw new CtlError(exitRefused, `${method} ${path}: ${res.status} ${res.statusText}: ${reason}`)
@@ -43,6 +59,6 @@ export class AdminClient {
 }
 
 /** A name as one path segment ('/' is %2F, as the API wants vhosts). */
-export function seg (name: string): string {
+export function seg(name: string): string {
   return encodeURIComponent(name)
 }

@@ -42,15 +42,22 @@ const commands: Record<string, () => Promise<CtlCommand>> = {
 /** Options that take no value. */
 const flags = new Set(['json', 'if-empty', 'if-unused', 'help'])
 
-export interface ParsedCtlArgs { command: string | undefined, args: string[], options: Map<string, string | true> }
+export interface ParsedCtlArgs {
+  command: string | undefined
+  args: string[]
+  options: Map<string, string | true>
+}
 
-export function parseCtlArgs (argv: readonly string[]): ParsedCtlArgs {
+export function parseCtlArgs(argv: readonly string[]): ParsedCtlArgs {
   const options = new Map<string, string | true>()
   const args: string[] = []
   let command: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string
-    if (arg === '-h') { options.set('help', true); continue }
+    if (arg === '-h') {
+      options.set('help', true)
+      continue
+    }
     if (arg.startsWith('--') && arg.length > 2) {
       const eq = arg.indexOf('=')
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq)
@@ -67,7 +74,11 @@ export function parseCtlArgs (argv: readonly string[]): ParsedCtlArgs {
   return { command, args, options }
 }
 
-export async function ctlCommand (argv: readonly string[], io: CtlIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+export async function ctlCommand(
+  argv: readonly string[],
+  io: CtlIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+  env: Readonly<Record<string, string | undefined>> = process.env
+): Promise<number> {
   try {
     const parsed = parseCtlArgs(argv)
     if (parsed.options.has('help') || parsed.command === undefined || parsed.command === 'help') {
@@ -81,7 +92,11 @@ export async function ctlCommand (argv: readonly string[], io: CtlIo = { stdin: 
       if (v === true) throw new CtlError(exitUsage, `--${name} needs a value`)
       return v ?? env[envName] ?? fallback
     }
-    const client = new AdminClient(text('url', 'WHARF_URL', 'http://127.0.0.1:8080'), text('user', 'WHARF_USER', 'guest'), text('password', 'WHARF_PASSWORD', 'guest'))
+    const client = new AdminClient(
+      text('url', 'WHARF_URL', 'http://127.0.0.1:8080'),
+      text('user', 'WHARF_USER', 'guest'),
+      text('password', 'WHARF_PASSWORD', 'guest')
+    )
     const run = await load()
     await run({ client, args: parsed.args, options: parsed.options, json: parsed.options.get('json') === true, vhost: text('vhost', 'WHARF_VHOST', '/'), io })
     return 0

@@ -9,14 +9,16 @@ export const exitFindings = 4
 
 export const diagnoseCommand: CtlCommand = async ctx => {
   positional(ctx, 0, 'diagnose (no arguments)')
-  const d = await ctx.client.get('/api/diagnose') as Diagnosis
+  const d = (await ctx.client.get('/api/diagnose')) as Diagnosis
   ctx.io.stdout.write(ctx.json ? JSON.stringify(d, null, 2) + '\n' : render(d))
   if (!d.healthy) throw new CtlError(exitFindings, `diagnose: ${d.queues.length} queues lag, ${d.node.length} node conditions`)
 }
 
-export function render (d: Diagnosis): string {
+export function render(d: Diagnosis): string {
   if (d.healthy) return `Wharf diagnosis at ${d.at}: no queue lags and nothing holds publishers back.\n`
-  const lines = [`Wharf diagnosis at ${d.at}: ${d.queues.length} queue${d.queues.length === 1 ? '' : 's'} with a backlog, ${d.node.length} node condition${d.node.length === 1 ? '' : 's'}`]
+  const lines = [
+    `Wharf diagnosis at ${d.at}: ${d.queues.length} queue${d.queues.length === 1 ? '' : 's'} with a backlog, ${d.node.length} node condition${d.node.length === 1 ? '' : 's'}`
+  ]
   if (d.node.length > 0) {
     lines.push('', 'NODE')
     for (const f of d.node) lines.push(...finding(f))
@@ -25,7 +27,11 @@ export function render (d: Diagnosis): string {
     const rows = d.queues.map(q => [q.queue, q.vhost, q.type, String(q.backlog), String(q.unacked), String(q.consumers), trend(q)])
     const head = ['QUEUE', 'VHOST', 'TYPE', 'BACKLOG', 'UNACKED', 'CONSUMERS', 'TREND']
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] as string).length)))
-    const row = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()
+    const row = (cells: readonly string[]): string =>
+      cells
+        .map((c, i) => c.padEnd(widths[i] as number))
+        .join('  ')
+        .trimEnd()
     lines.push('', row(head))
     d.queues.forEach((q, i) => {
       lines.push(row(rows[i] as string[]))
@@ -36,11 +42,11 @@ export function render (d: Diagnosis): string {
   return lines.join('\n') + '\n'
 }
 
-function finding (f: Finding): string[] {
+function finding(f: Finding): string[] {
   return [`  ${f.cause}: ${f.summary}`, `    -> ${f.suggestion}`]
 }
 
-function trend (q: QueueDiagnosis): string {
+function trend(q: QueueDiagnosis): string {
   if (q.trend === null) return '-'
   const g = q.trend.growthPerSecond
   return `${g > 0 ? '+' : ''}${g.toFixed(1)}/s over ${Math.round(q.trend.spanSeconds)} s`

@@ -7,8 +7,22 @@ export const exportDefinitions: CtlCommand = async ctx => {
   const defs = await ctx.client.get('/api/definitions')
   const text = JSON.stringify(defs, null, 2) + '\n'
   const file = ctx.args[0]
-  if (file === undefined) { ctx.io.stdout.write(text); return }
+  if (file === undefined) {
+    ctx.io.stdout.write(text)
+    return
+  }
   writeFileSync(file, text)
-  const counts = Object.fromEntries(Object.entries(defs as Record<string, unknown>).filter(([, v]) => Array.isArray(v)).map(([k, v]) => [k, (v as unknown[]).length]))
-  done(ctx, `definitions written to ${file}: ${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ')}`, { file, counts })
+  const counts = Object.fromEntries(
+    Object.entries(defs as Record<string, unknown>)
+      .filter(([, v]) => Array.isArray(v))
+      .map(([k, v]) => [k, (v as unknown[]).length])
+  )
+  done(
+    ctx,
+    `definitions written to ${file}: ${Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')}`,
+    { file, counts }
+  )
 }

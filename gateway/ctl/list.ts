@@ -14,25 +14,61 @@ interface Listing {
 
 const col = (title: string, value: (i: Item) => unknown): Column<Item> => ({ title, value })
 const field = (name: string, title = name.toUpperCase()): Column<Item> => col(title, i => i[name])
-const scoped = (what: string) => (ctx: CtlContext): string => ctx.options.has('vhost') ? `/api/${what}/${seg(ctx.vhost)}` : `/api/${what}`
+const scoped =
+  (what: string) =>
+  (ctx: CtlContext): string =>
+    ctx.options.has('vhost') ? `/api/${what}/${seg(ctx.vhost)}` : `/api/${what}`
 
 const listings: Record<string, Listing> = {
   connections: {
     path: () => '/api/connections',
     columns: [
-      field('name'), field('protocol'), field('user'), field('vhost'),
+      field('name'),
+      field('protocol'),
+      field('user'),
+      field('vhost'),
       col('CLIENT', i => i.client_id ?? (i.client_properties as Item | undefined)?.connection_name ?? (i.client_properties as Item | undefined)?.product),
-      col('CONNECTED', i => typeof i.connected_at === 'number' ? new Date(i.connected_at).toISOString().replace(/\.\d+Z$/, 'Z') : ''),
+      col('CONNECTED', i => (typeof i.connected_at === 'number' ? new Date(i.connected_at).toISOString().replace(/\.\d+Z$/, 'Z') : '')),
       field('channels')
     ]
   },
-  channels: { path: () => '/api/channels', columns: [field('name'), field('user'), field('vhost'), col('CONSUMERS', i => i.consumer_count), col('UNACKED', i => i.messages_unacknowledged), col('PREFETCH', i => i.prefetch_count)] },
+  channels: {
+    path: () => '/api/channels',
+    columns: [
+      field('name'),
+      field('user'),
+      field('vhost'),
+      col('CONSUMERS', i => i.consumer_count),
+      col('UNACKED', i => i.messages_unacknowledged),
+      col('PREFETCH', i => i.prefetch_count)
+    ]
+  },
   queues: {
     path: scoped('queues'),
-    columns: [field('vhost'), field('name'), field('type'), field('messages'), col('READY', i => i.messages_ready), col('UNACKED', i => i.messages_unacknowledged), field('consumers')]
+    columns: [
+      field('vhost'),
+      field('name'),
+      field('type'),
+      field('messages'),
+      col('READY', i => i.messages_ready),
+      col('UNACKED', i => i.messages_unacknowledged),
+      field('consumers')
+    ]
   },
-  exchanges: { path: scoped('exchanges'), columns: [field('vhost'), col('NAME', i => i.name === '' ? '(default)' : i.name), field('type'), field('durable'), col('AUTO_DELETE', i => i.auto_delete)] },
-  bindings: { path: scoped('bindings'), columns: [field('vhost'), col('SOURCE', i => i.source === '' ? '(default)' : i.source), field('destination'), col('TYPE', i => i.destination_type), col('ROUTING_KEY', i => i.routing_key)] },
+  exchanges: {
+    path: scoped('exchanges'),
+    columns: [field('vhost'), col('NAME', i => (i.name === '' ? '(default)' : i.name)), field('type'), field('durable'), col('AUTO_DELETE', i => i.auto_delete)]
+  },
+  bindings: {
+    path: scoped('bindings'),
+    columns: [
+      field('vhost'),
+      col('SOURCE', i => (i.source === '' ? '(default)' : i.source)),
+      field('destination'),
+      col('TYPE', i => i.destination_type),
+      col('ROUTING_KEY', i => i.routing_key)
+    ]
+  },
   users: { path: () => '/api/users', columns: [field('name'), field('tags')] },
   vhosts: { path: () => '/api/vhosts', columns: [field('name'), field('messages')] },
   permissions: { path: () => '/api/permissions', columns: [field('user'), field('vhost'), field('configure'), field('write'), field('read')] }
@@ -42,6 +78,6 @@ export const list: CtlCommand = async ctx => {
   const what = ctx.args[0]
   const listing = what === undefined ? undefined : listings[what]
   if (listing === undefined || ctx.args.length !== 1) throw usageError(`list what? one of ${Object.keys(listings).join(', ')}`)
-  const items = await ctx.client.get(listing.path(ctx)) as Item[]
+  const items = (await ctx.client.get(listing.path(ctx))) as Item[]
   ctx.io.stdout.write(ctx.json ? JSON.stringify(items) + '\n' : formatTable(items, listing.columns))
 }

@@ -4,7 +4,7 @@ import { CtlError, type CtlIo } from './ctl-io.ts'
 
 const passwordCharsMax = 1024
 
-export async function readPassword (io: CtlIo, prompt: string): Promise<string> {
+export async function readPassword(io: CtlIo, prompt: string): Promise<string> {
   if (io.stdin.isTTY === true && io.stdin.setRawMode !== undefined) {
     const first = await readHidden(io, prompt)
     const again = await readHidden(io, 'Again: ')
@@ -14,7 +14,7 @@ export async function readPassword (io: CtlIo, prompt: string): Promise<string> 
   return await firstLine(io.stdin)
 }
 
-function readHidden (io: CtlIo, prompt: string): Promise<string> {
+function readHidden(io: CtlIo, prompt: string): Promise<string> {
   const stdin = io.stdin
   io.stderr.write(prompt)
   return new Promise((resolve, reject) => {
@@ -29,8 +29,14 @@ function readHidden (io: CtlIo, prompt: string): Promise<string> {
     }
     const onData = (chunk: Buffer | string): void => {
       for (const ch of chunk.toString()) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') { finish(null); return }
-        if (ch === '\u0003') { finish(new CtlError(130, 'interrupted')); return }
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          finish(null)
+          return
+        }
+        if (ch === '\u0003') {
+          finish(new CtlError(130, 'interrupted'))
+          return
+        }
         if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1)
         else if (typed.length < passwordCharsMax) typed += ch
       }
@@ -41,7 +47,7 @@ function readHidden (io: CtlIo, prompt: string): Promise<string> {
   })
 }
 
-async function firstLine (stdin: NodeJS.ReadableStream): Promise<string> {
+async function firstLine(stdin: NodeJS.ReadableStream): Promise<string> {
   let text = ''
   for await (const chunk of stdin) {
     text += chunk.toString()

@@ -1,7 +1,6 @@
 // Wharf live page: subscribe and publish over MQTT/WebSocket with the mqtt.js browser bundle
 // (global `mqtt`, served by the admin server). Plain browser JS, no build step.
-'use strict'
-;(function () {
+;(() => {
   const configRetryMs = 2000
   const $ = id => document.getElementById(id)
   const status = $('status')
@@ -14,7 +13,7 @@
   let client = null
   let messagesShownMax = 200
 
-  function setStatus (state, text) {
+  function setStatus(state, text) {
     status.dataset.state = state
     status.textContent = text
     const connected = state === 'connected'
@@ -22,13 +21,13 @@
     publishButton.disabled = !connected
   }
 
-  function setPublishResult (state, text) {
+  function setPublishResult(state, text) {
     publishResult.dataset.state = state
     publishResult.textContent = text
   }
 
   // The WebSocket listener has its own port; the admin server tells the page where it is.
-  async function start () {
+  async function start() {
     let config
     try {
       const res = await fetch('/live/config.json', { cache: 'no-store' })
@@ -51,7 +50,7 @@
     client.on('message', showMessage)
   }
 
-  function showMessage (topic, payload, packet) {
+  function showMessage(topic, payload, packet) {
     const item = document.createElement('li')
     item.className = 'message'
     item.dataset.topic = topic
@@ -68,7 +67,7 @@
     while (messages.children.length > messagesShownMax) messages.lastElementChild.remove()
   }
 
-  function addSubscription (filter) {
+  function addSubscription(filter) {
     if (subscriptions.querySelector(`li[data-filter="${CSS.escape(filter)}"]`)) return
     const item = document.createElement('li')
     item.className = 'subscription'
@@ -80,7 +79,10 @@
     remove.textContent = 'Unsubscribe'
     remove.setAttribute('aria-label', `Unsubscribe from ${filter}`)
     remove.addEventListener('click', () => {
-      client.unsubscribe(filter, err => { if (err) setStatus('error', `unsubscribe ${filter}: ${err.message}`); else item.remove() })
+      client.unsubscribe(filter, err => {
+        if (err) setStatus('error', `unsubscribe ${filter}: ${err.message}`)
+        else item.remove()
+      })
     })
     item.append(text, remove)
     subscriptions.append(item)
@@ -92,8 +94,11 @@
     if (!filter || !client) return
     client.subscribe(filter, { qos: 1 }, (err, granted) => {
       // A SUBACK return code of 128 is the broker refusing that filter.
-      const refused = err || (granted && granted.some(g => g.qos === 128))
-      if (refused) { setStatus('error', `subscribe ${filter}: ${err ? err.message : 'refused by the broker'}`); return }
+      const refused = err || granted?.some(g => g.qos === 128)
+      if (refused) {
+        setStatus('error', `subscribe ${filter}: ${err ? err.message : 'refused by the broker'}`)
+        return
+      }
       addSubscription(filter)
     })
   })

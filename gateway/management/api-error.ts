@@ -3,7 +3,12 @@
 import { isBrokerError, type BrokerErrorKind } from '../../core/errors.ts'
 
 export class ApiError extends Error {
-  constructor (readonly status: number, message: string) { super(message) }
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message)
+  }
 }
 
 export const badRequest = (reason: string): ApiError => new ApiError(400, reason)
@@ -21,10 +26,17 @@ const statusByKind: Record<BrokerErrorKind, number> = {
   internal: 500
 }
 
-const errorNames: Record<number, string> = { 400: 'bad_request', 401: 'not_authorised', 403: 'access_refused', 404: 'not_found', 405: 'method_not_allowed', 500: 'internal_error' }
+const errorNames: Record<number, string> = {
+  400: 'bad_request',
+  401: 'not_authorised',
+  403: 'access_refused',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  500: 'internal_error'
+}
 
 /** The status and JSON body of a failure; undefined when it is neither an ApiError nor a BrokerError (a bug: 500). */
-export function errorReply (err: unknown): { status: number, body: { error: string, reason: string } } | undefined {
+export function errorReply(err: unknown): { status: number; body: { error: string; reason: string } } | undefined {
   let status: number
   if (err instanceof ApiError) status = err.status
   else if (isBrokerError(err)) status = statusByKind[err.kind]

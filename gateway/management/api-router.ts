@@ -20,14 +20,14 @@ export interface ApiCall {
   readonly principal: Principal
   readonly ctx: ManagementContext
   /** The request's JSON object body; `what` names the operation in errors. */
-  body (what: string): Promise<Record<string, unknown>>
+  body(what: string): Promise<Record<string, unknown>>
 }
 
 export type Reply =
-  | { readonly kind: 'object', readonly body: Item, readonly status?: number }
-  | { readonly kind: 'list', readonly items: Item[] }
-  | { readonly kind: 'raw', readonly status: number, readonly body: unknown, readonly headers?: Record<string, string> }
-  | { readonly kind: 'empty', readonly status: 201 | 204, readonly headers?: Record<string, string> }
+  | { readonly kind: 'object'; readonly body: Item; readonly status?: number }
+  | { readonly kind: 'list'; readonly items: Item[] }
+  | { readonly kind: 'raw'; readonly status: number; readonly body: unknown; readonly headers?: Record<string, string> }
+  | { readonly kind: 'empty'; readonly status: 201 | 204; readonly headers?: Record<string, string> }
 
 export type Handler = (call: ApiCall) => Reply | Promise<Reply>
 
@@ -45,11 +45,13 @@ export const json = (body: unknown, status = 200): Reply => ({ kind: 'raw', stat
 export const created: Reply = { kind: 'empty', status: 201 }
 export const noContent: Reply = { kind: 'empty', status: 204 }
 /** 201 when it was made now, 204 when it was there (RabbitMQ's PUT). */
-export const upserted = (made: boolean): Reply => made ? created : noContent
+export const upserted = (made: boolean): Reply => (made ? created : noContent)
 
-interface CompiledRoute extends Route { readonly segments: readonly string[] }
+interface CompiledRoute extends Route {
+  readonly segments: readonly string[]
+}
 
-export function managementApi (ctx: ManagementContext, routes: readonly Route[]): AdminApi {
+export function managementApi(ctx: ManagementContext, routes: readonly Route[]): AdminApi {
   const compiled: CompiledRoute[] = routes.map(r => ({ ...r, segments: r.path.split('/').filter(s => s !== '') }))
   return async (req, res, path, principal) => {
     const raw = path.split('/').filter(s => s !== '')
@@ -72,12 +74,12 @@ export function managementApi (ctx: ManagementContext, routes: readonly Route[])
   }
 }
 
-function matches (template: readonly string[], raw: readonly string[]): boolean {
+function matches(template: readonly string[], raw: readonly string[]): boolean {
   if (template.length !== raw.length) return false
   return template.every((t, i) => t.startsWith(':') || t === raw[i])
 }
 
-function decodeParams (template: readonly string[], raw: readonly string[]): Record<string, string> {
+function decodeParams(template: readonly string[], raw: readonly string[]): Record<string, string> {
   const params: Record<string, string> = {}
   template.forEach((t, i) => {
     if (!t.startsWith(':')) return
@@ -90,18 +92,24 @@ function decodeParams (template: readonly string[], raw: readonly string[]): Rec
   return params
 }
 
-function writeReply (res: ServerResponse, reply: Reply, query: URLSearchParams): void {
+function writeReply(res: ServerResponse, reply: Reply, query: URLSearchParams): void {
   switch (reply.kind) {
-    case 'object': send(res, reply.status ?? 200, applyColumns(reply.body, query)); return
-    case 'list': send(res, 200, applyListQuery(reply.items, query)); return
-    case 'raw': send(res, reply.status, reply.body, reply.headers); return
+    case 'object':
+      send(res, reply.status ?? 200, applyColumns(reply.body, query))
+      return
+    case 'list':
+      send(res, 200, applyListQuery(reply.items, query))
+      return
+    case 'raw':
+      send(res, reply.status, reply.body, reply.headers)
+      return
     case 'empty':
       res.writeHead(reply.status, reply.headers ?? {})
       res.end()
   }
 }
 
-function send (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-cache', ...headers })
   res.end(JSON.stringify(body))
 }

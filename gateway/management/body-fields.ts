@@ -2,7 +2,7 @@
 // "true" / "false" (rabbitmqadmin sends them so), arguments as a JSON object.
 import { badRequest } from './api-error.ts'
 
-export function boolField (body: Record<string, unknown>, name: string, fallback: boolean): boolean {
+export function boolField(body: Record<string, unknown>, name: string, fallback: boolean): boolean {
   const v = body[name]
   if (v === undefined || v === null) return fallback
   if (v === true || v === 'true') return true
@@ -10,7 +10,7 @@ export function boolField (body: Record<string, unknown>, name: string, fallback
   throw badRequest(`${name} must be true or false, got ${JSON.stringify(v)}`)
 }
 
-export function stringField (body: Record<string, unknown>, name: string, fallback?: string): string {
+export function stringField(body: Record<string, unknown>, name: string, fallback?: string): string {
   const v = body[name]
   if (v === undefined || v === null) {
     if (fallback !== undefined) return fallback
@@ -20,7 +20,7 @@ export function stringField (body: Record<string, unknown>, name: string, fallba
   return v
 }
 
-export function argumentsField (body: Record<string, unknown>, name = 'arguments'): Record<string, unknown> {
+export function argumentsField(body: Record<string, unknown>, name = 'arguments'): Record<string, unknown> {
   const v = body[name]
   if (v === undefined || v === null || v === '') return {}
   if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${name} must be a JSON object, got ${JSON.stringify(v)}`)
@@ -28,6 +28,6 @@ export function argumentsField (body: Record<string, unknown>, name = 'arguments
 }
 
 /** Query flags: ?if-unused=true. */
-export function queryFlag (query: URLSearchParams, name: string): boolean {
+export function queryFlag(query: URLSearchParams, name: string): boolean {
   return query.get(name) === 'true'
 }

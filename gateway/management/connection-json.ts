@@ -10,7 +10,7 @@ import { plainArguments, type Json } from './model-json.ts'
 
 const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
 
-export function connectionSource (amqp: AmqpAdapter, mqtt: MqttAdapter, rates: RateTracker, node: string): ConnectionSource {
+export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: RateTracker, node: string): ConnectionSource {
   const bytes = (name: string, recv: number, send: number): Json => ({
     ...rates.stat(`conn recv ${name}`, 'recv_oct', recv),
     ...rates.stat(`conn send ${name}`, 'send_oct', send)
@@ -59,21 +59,22 @@ export function connectionSource (amqp: AmqpAdapter, mqtt: MqttAdapter, rates: R
         ...bytes(c.name, c.recvBytes, c.sendBytes)
       }))
     ],
-    channels: () => amqp.channels().map(ch => ({
-      name: `${ch.connection} (${ch.number})`,
-      node,
-      number: ch.number,
-      user: ch.user ?? '',
-      vhost: ch.vhost ?? '',
-      connection_details: { name: ch.connection },
-      consumer_count: ch.consumers,
-      messages_unacknowledged: ch.unacked,
-      prefetch_count: ch.prefetchCount,
-      global_prefetch_count: ch.globalPrefetchCount,
-      confirm: ch.confirm,
-      transactional: ch.transactional,
-      state: 'running'
-    })),
+    channels: () =>
+      amqp.channels().map(ch => ({
+        name: `${ch.connection} (${ch.number})`,
+        node,
+        number: ch.number,
+        user: ch.user ?? '',
+        vhost: ch.vhost ?? '',
+        connection_details: { name: ch.connection },
+        consumer_count: ch.consumers,
+        messages_unacknowledged: ch.unacked,
+        prefetch_count: ch.prefetchCount,
+        global_prefetch_count: ch.globalPrefetchCount,
+        confirm: ch.confirm,
+        transactional: ch.transactional,
+        state: 'running'
+      })),
     close: (name, reason) => amqp.closeConnection(name, reason) || mqtt.closeConnection(name, reason)
   }
 }

@@ -25,7 +25,7 @@ const nameRegexCharsMax = 1000
 
 export class ListQueryError extends Error {}
 
-export function applyListQuery (items: readonly Item[], query: URLSearchParams): Item[] | Page {
+export function applyListQuery(items: readonly Item[], query: URLSearchParams): Item[] | Page {
   const sorted = sortItems(items, query.get('sort'), query.get('sort_reverse') === 'true')
   const columns = parseColumns(query.get('columns'))
   const pageText = query.get('page')
@@ -50,11 +50,11 @@ export function applyListQuery (items: readonly Item[], query: URLSearchParams):
 }
 
 /** columns= on one object (GET of a single queue, the overview). */
-export function applyColumns (item: Item, query: URLSearchParams): Item {
+export function applyColumns(item: Item, query: URLSearchParams): Item {
   return pick(item, parseColumns(query.get('columns')))
 }
 
-function sortItems (items: readonly Item[], sort: string | null, reverse: boolean): Item[] {
+function sortItems(items: readonly Item[], sort: string | null, reverse: boolean): Item[] {
   const keys = sort === null || sort === '' ? ['vhost', 'name'] : [sort]
   const out = [...items].sort((a, b) => {
     for (const k of keys) {
@@ -67,7 +67,7 @@ function sortItems (items: readonly Item[], sort: string | null, reverse: boolea
 }
 
 /** Numbers by value, everything else as text; missing values first. */
-function compare (a: unknown, b: unknown): number {
+function compare(a: unknown, b: unknown): number {
   if (a === b) return 0
   if (a === undefined || a === null) return -1
   if (b === undefined || b === null) return 1
@@ -77,25 +77,37 @@ function compare (a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0
 }
 
-function filterByName (items: Item[], name: string | null, useRegex: boolean): Item[] {
+function filterByName(items: Item[], name: string | null, useRegex: boolean): Item[] {
   if (name === null || name === '') return items
   if (!useRegex) {
     const needle = name.toLowerCase()
-    return items.filter(i => String(i.name ?? '').toLowerCase().includes(needle))
+    return items.filter(i =>
+      String(i.name ?? '')
+        .toLowerCase()
+        .includes(needle)
+    )
   }
   if (name.length > nameRegexCharsMax) throw new ListQueryError(`name regex longer than ${nameRegexCharsMax} characters`)
   let re: RegExp
-  try { re = new RegExp(name) } catch (err) { throw new ListQueryError(`name is not a valid regex: ${(err as Error).message}`) }
+  try {
+    re = new RegExp(name)
+  } catch (err) {
+    throw new ListQueryError(`name is not a valid regex: ${(err as Error).message}`)
+  }
   return items.filter(i => re.test(String(i.name ?? '')))
 }
 
-function parseColumns (text: string | null): string[][] | null {
+function parseColumns(text: string | null): string[][] | null {
   if (text === null || text.trim() === '') return null
-  return text.split(',').map(c => c.trim()).filter(c => c !== '').map(c => c.split('.'))
+  return text
+    .split(',')
+    .map(c => c.trim())
+    .filter(c => c !== '')
+    .map(c => c.split('.'))
 }
 
 /** The item with only the given (dotted) columns; a column the item lacks is left out. */
-function pick (item: Item, columns: string[][] | null): Item {
+function pick(item: Item, columns: string[][] | null): Item {
   if (columns === null) return item
   const out: Item = {}
   for (const path of columns) {
@@ -111,7 +123,7 @@ function pick (item: Item, columns: string[][] | null): Item {
   return out
 }
 
-function valueAt (item: Item, dotted: string): unknown {
+function valueAt(item: Item, dotted: string): unknown {
   let v: unknown = item
   for (const key of dotted.split('.')) {
     if (typeof v !== 'object' || v === null) return undefined
@@ -120,7 +132,7 @@ function valueAt (item: Item, dotted: string): unknown {
   return v
 }
 
-function positiveInt (text: string, name: string): number {
+function positiveInt(text: string, name: string): number {
   if (!/^[1-9][0-9]{0,8}$/.test(text)) throw new ListQueryError(`${name} must be a positive integer, got '${text}'`)
   return Number(text)
 }

@@ -10,10 +10,10 @@ import { ApiError, notFoundError } from './api-error.ts'
 
 /** Connections of every protocol, as RabbitMQ's JSON shows them. */
 export interface ConnectionSource {
-  connections (): Json[]
-  channels (): Json[]
+  connections(): Json[]
+  channels(): Json[]
   /** false: no connection of that name. */
-  close (name: string, reason: string): boolean
+  close(name: string, reason: string): boolean
 }
 
 /** Totals since start of what message_stats reports. */
@@ -33,17 +33,17 @@ export interface ManagementContext {
   readonly version: string
   readonly startedAtMs: number
   /** Where MQTT clients live: their sessions are queues there, their subscriptions bindings on the exchange. */
-  readonly mqtt: { readonly vhost: string, readonly exchange: string }
-  nowMs (): number
-  messageTotals (): MessageTotals
+  readonly mqtt: { readonly vhost: string; readonly exchange: string }
+  nowMs(): number
+  messageTotals(): MessageTotals
   /** More of /api/overview: the store's figures, the cold tier. */
-  overviewExtras (): Json
+  overviewExtras(): Json
 }
 
 /** The owner the management API acts as on the model: it holds no exclusive queue. */
 export const managementOwner: object = Object.freeze({ owner: 'management api' })
 
-export function vhostNamed (ctx: ManagementContext, name: string): Vhost {
+export function vhostNamed(ctx: ManagementContext, name: string): Vhost {
   const v = ctx.broker.vhost(name)
   if (v === undefined) throw notFoundError(`no vhost '${name}'`)
   return v
@@ -53,7 +53,7 @@ export function vhostNamed (ctx: ManagementContext, name: string): Vhost {
  * As RabbitMQ's management plugin acts through the user's own permissions: declaring needs configure,
  * publishing write, get and purge read on the resource, in a vhost the user has access to.
  */
-export function authorize (ctx: ManagementContext, principal: Principal, vhost: string, access: Access, kind: ResourceKind, name: string): void {
+export function authorize(ctx: ManagementContext, principal: Principal, vhost: string, access: Access, kind: ResourceKind, name: string): void {
   const va = ctx.access.vhostAccess(principal, vhost, principal.username === null ? { vhost } : { username: principal.username, vhost })
   if (va === undefined) throw new ApiError(403, `user '${principal.username ?? ''}' has no access to vhost '${vhost}'`)
   va.check(access, kind, name)

@@ -23,7 +23,7 @@ const propertyNames: ReadonlyArray<[string, keyof MessageProperties, 'string' | 
   ['cluster_id', 'clusterId', 'string']
 ]
 
-export function publishedMessage (exchange: string, body: Record<string, unknown>, nowMs: number, user: string | null): Message {
+export function publishedMessage(exchange: string, body: Record<string, unknown>, nowMs: number, user: string | null): Message {
   const routingKey = body.routing_key
   if (typeof routingKey !== 'string') throw badRequest('publish: routing_key must be a string')
   const payload = body.payload ?? ''
@@ -32,11 +32,12 @@ export function publishedMessage (exchange: string, body: Record<string, unknown
   if (encoding !== 'string' && encoding !== 'base64') throw badRequest(`publish: payload_encoding must be string or base64, got ${JSON.stringify(encoding)}`)
   const properties = messageProperties(body.properties ?? {})
   // As RabbitMQ: a user_id property must name the authenticated user.
-  if (properties.userId !== undefined && properties.userId !== user) throw badRequest(`publish: user_id property set to '${properties.userId}' but authenticated user was '${user ?? ''}'`)
+  if (properties.userId !== undefined && properties.userId !== user)
+    throw badRequest(`publish: user_id property set to '${properties.userId}' but authenticated user was '${user ?? ''}'`)
   return new Message(exchange, routingKey, properties, Buffer.from(payload, encoding === 'base64' ? 'base64' : 'utf8'), nowMs, null)
 }
 
-function messageProperties (json: unknown): MessageProperties {
+function messageProperties(json: unknown): MessageProperties {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badRequest('publish: properties must be a JSON object')
   const p = json as Record<string, unknown>
   const out: Record<string, unknown> = {}
@@ -58,7 +59,7 @@ function messageProperties (json: unknown): MessageProperties {
   return out as MessageProperties
 }
 
-export function gotMessageJson (entry: QueueEntry, messageCount: number, encoding: 'auto' | 'base64', truncateBytes: number | undefined): Json {
+export function gotMessageJson(entry: QueueEntry, messageCount: number, encoding: 'auto' | 'base64', truncateBytes: number | undefined): Json {
   const m = entry.message
   const body = truncateBytes === undefined ? m.body : m.body.subarray(0, truncateBytes)
   const text = encoding === 'auto' ? utf8(body) : undefined
@@ -74,7 +75,7 @@ export function gotMessageJson (entry: QueueEntry, messageCount: number, encodin
   }
 }
 
-function propertiesJson (p: MessageProperties): Json {
+function propertiesJson(p: MessageProperties): Json {
   const out: Json = {}
   for (const [jsonName, name] of propertyNames) if (p[name] !== undefined) out[jsonName] = p[name]
   if (p.headers !== undefined) out.headers = plainArguments(p.headers)
@@ -82,7 +83,7 @@ function propertiesJson (p: MessageProperties): Json {
 }
 
 /** The text, when the bytes are valid UTF-8. */
-function utf8 (bytes: Buffer): string | undefined {
+function utf8(bytes: Buffer): string | undefined {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {

@@ -16,13 +16,13 @@ export type Json = Record<string, unknown>
 /** The name the HTTP API gives the default exchange in paths ('' cannot be a path segment). */
 export const DEFAULT_EXCHANGE_ALIAS = 'amq.default'
 
-export function queueType (q: Queue): string {
+export function queueType(q: Queue): string {
   if (q.name.startsWith(SESSION_QUEUE_PREFIX)) return 'mqtt-session'
   const t = q.args['x-queue-type']
   return typeof t === 'string' ? t : 'classic'
 }
 
-export function queueJson (q: Queue, node: string, rates?: RateTracker): Json {
+export function queueJson(q: Queue, node: string, rates?: RateTracker): Json {
   const type = queueType(q)
   // A stream keeps what its consumers read: its unacknowledged records are among those retained.
   const unacked = q.unackedCount
@@ -47,7 +47,7 @@ export function queueJson (q: Queue, node: string, rates?: RateTracker): Json {
 }
 
 /** publish, deliver_get and ack of one queue, with their rates (keyed by the queue, forgotten when no longer asked). */
-function queueMessageStats (q: Queue, rates: RateTracker): Json {
+function queueMessageStats(q: Queue, rates: RateTracker): Json {
   const key = `queue ${q.vhost}\u0000${q.name}`
   return {
     ...rates.stat(`${key} publish`, 'publish', q.counts.published),
@@ -56,7 +56,7 @@ function queueMessageStats (q: Queue, rates: RateTracker): Json {
   }
 }
 
-export function exchangeJson (x: Exchange): Json {
+export function exchangeJson(x: Exchange): Json {
   return {
     name: x.name,
     vhost: x.vhost,
@@ -70,7 +70,7 @@ export function exchangeJson (x: Exchange): Json {
   }
 }
 
-export function bindingJson (b: Binding): Json {
+export function bindingJson(b: Binding): Json {
   return {
     source: b.source.name,
     vhost: b.source.vhost,
@@ -83,12 +83,20 @@ export function bindingJson (b: Binding): Json {
 }
 
 /** RabbitMQ lists the default exchange's implicit binding to every queue (routing key = queue name). */
-export function defaultBindingJson (q: Queue): Json {
-  return { source: '', vhost: q.vhost, destination: q.name, destination_type: 'queue', routing_key: q.name, arguments: {}, properties_key: propertiesKey(q.name, {}) }
+export function defaultBindingJson(q: Queue): Json {
+  return {
+    source: '',
+    vhost: q.vhost,
+    destination: q.name,
+    destination_type: 'queue',
+    routing_key: q.name,
+    arguments: {},
+    properties_key: propertiesKey(q.name, {})
+  }
 }
 
 /** Every binding of a vhost, the implicit default-exchange ones first, as RabbitMQ lists them; sinks are not bindings to show. */
-export function vhostBindings (v: Vhost): Json[] {
+export function vhostBindings(v: Vhost): Json[] {
   const out: Json[] = []
   for (const q of v.queues.values()) out.push(defaultBindingJson(q))
   for (const x of v.exchanges.values()) {
@@ -101,23 +109,28 @@ export function vhostBindings (v: Vhost): Json[] {
  * The binding's name in paths (DELETE /api/bindings/.../{props}): the routing key ('~' when empty)
  * plus '~' and a hash of the arguments when there are any, as RabbitMQ forms it.
  */
-export function propertiesKey (routingKey: string, args: Arguments): string {
+export function propertiesKey(routingKey: string, args: Arguments): string {
   const key = routingKey === '' && Object.keys(args).length === 0 ? '~' : quoteTilde(routingKey)
   if (Object.keys(args).length === 0) return key
-  const hash = createHash('sha256').update(JSON.stringify(sortedPlain(args))).digest('base64url').slice(0, 22)
+  const hash = createHash('sha256')
+    .update(JSON.stringify(sortedPlain(args)))
+    .digest('base64url')
+    .slice(0, 22)
   return `${key}~${hash}`
 }
 
-function quoteTilde (s: string): string { return s.replace(/~/g, '%7E') }
+function quoteTilde(s: string): string {
+  return s.replace(/~/g, '%7E')
+}
 
 /** Field-table values as JSON shows them: text as strings, nested tables and lists as they are. */
-export function plainArguments (args: Arguments): Json {
+export function plainArguments(args: Arguments): Json {
   const out: Json = {}
   for (const [k, v] of Object.entries(args)) out[k] = plainValue(v)
   return out
 }
 
-export function plainValue (v: unknown): unknown {
+export function plainValue(v: unknown): unknown {
   if (Buffer.isBuffer(v)) return v.toString('utf8')
   if (typeof v === 'bigint') return Number(v)
   if (Array.isArray(v)) return v.map(plainValue)
@@ -131,7 +144,9 @@ export function plainValue (v: unknown): unknown {
   return v
 }
 
-function sortedPlain (args: Arguments): unknown {
+function sortedPlain(args: Arguments): unknown {
   const plain = plainArguments(args)
-  return Object.keys(plain).sort().map(k => [k, plain[k]])
+  return Object.keys(plain)
+    .sort()
+    .map(k => [k, plain[k]])
 }

@@ -3,20 +3,25 @@
 // change between two readings at least intervalMs apart, taken when asked: no timer runs, and the
 // clock is injected. Keys not read for forgetAfterMs (a closed connection's) are dropped.
 
-interface Reading { atMs: number, value: number, rate: number, readAtMs: number }
+interface Reading {
+  atMs: number
+  value: number
+  rate: number
+  readAtMs: number
+}
 
 export class RateTracker {
   private readonly readings = new Map<string, Reading>()
   private sweptAtMs = 0
 
-  constructor (
+  constructor(
     private readonly nowMs: () => number,
     private readonly intervalMs = 1000,
     private readonly forgetAfterMs = 60_000
   ) {}
 
   /** The per-second rate of `key`, whose total is `value` now. */
-  rate (key: string, value: number): number {
+  rate(key: string, value: number): number {
     const now = this.nowMs()
     this.sweep(now)
     const r = this.readings.get(key)
@@ -27,7 +32,7 @@ export class RateTracker {
     r.readAtMs = now
     const elapsedMs = now - r.atMs
     if (elapsedMs >= this.intervalMs) {
-      r.rate = (value - r.value) * 1000 / elapsedMs
+      r.rate = ((value - r.value) * 1000) / elapsedMs
       r.atMs = now
       r.value = value
     }
@@ -35,15 +40,17 @@ export class RateTracker {
   }
 
   /** {"<name>": total, "<name>_details": {"rate": r}}: RabbitMQ's shape. */
-  stat (key: string, name: string, value: number): Record<string, unknown> {
+  stat(key: string, name: string, value: number): Record<string, unknown> {
     return { [name]: value, [`${name}_details`]: { rate: this.rate(key, value) } }
   }
 
-  private sweep (now: number): void {
+  private sweep(now: number): void {
     if (now - this.sweptAtMs < this.forgetAfterMs) return
     this.sweptAtMs = now
     for (const [k, r] of this.readings) if (now - r.readAtMs > this.forgetAfterMs) this.readings.delete(k)
   }
 }
 
-function round (n: number): number { return Math.round(n * 10) / 10 }
+function round(n: number): number {
+  return Math.round(n * 10) / 10
+}

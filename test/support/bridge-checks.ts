@@ -11,10 +11,13 @@ export interface ArrivalReport {
   readonly distinct: number
 }
 
-export interface Arrival { readonly body: string, readonly redelivered?: boolean }
+export interface Arrival {
+  readonly body: string
+  readonly redelivered?: boolean
+}
 
 /** arrivals: what arrived, in order; acked: the numbers the edge acknowledged to their publisher. */
-export function checkArrivals (arrivals: ReadonlyArray<Arrival | string>, acked: Iterable<number>, what: string): ArrivalReport {
+export function checkArrivals(arrivals: ReadonlyArray<Arrival | string>, acked: Iterable<number>, what: string): ArrivalReport {
   const seen = new Set<number>()
   let last = -1
   let duplicates = 0

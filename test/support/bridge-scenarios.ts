@@ -14,7 +14,7 @@ import type { RemoteInbox } from './bridge-inboxes.ts'
 import { checkArrivals } from './bridge-checks.ts'
 
 /** A bridge named cloud: up/# goes up, cmd/# comes down; fast reconnects for tests. */
-export function bridgeTo (url: string, patch: Partial<BridgeConfig> = {}): BridgeConfig {
+export function bridgeTo(url: string, patch: Partial<BridgeConfig> = {}): BridgeConfig {
   return {
     ...defaultBridge(),
     name: 'cloud',
@@ -29,38 +29,61 @@ export function bridgeTo (url: string, patch: Partial<BridgeConfig> = {}): Bridg
   }
 }
 
-export async function startEdge (bridges: BridgeConfig[], dataDir?: string): Promise<TestBroker> {
-  return await startTestBroker(c => { c.bridges = bridges; c.log.level = 'info' }, dataDir)
+export async function startEdge(bridges: BridgeConfig[], dataDir?: string): Promise<TestBroker> {
+  return await startTestBroker(c => {
+    c.bridges = bridges
+    c.log.level = 'info'
+  }, dataDir)
 }
 
-export async function bridgeStatus (edge: TestBroker, name = 'cloud'): Promise<BridgeStatus> {
+export async function bridgeStatus(edge: TestBroker, name = 'cloud'): Promise<BridgeStatus> {
   const res = await adminFetch(`${edge.adminUrl}/api/bridges/${encodeURIComponent(name)}`)
   assert.equal(res.status, 200, `GET /api/bridges/${name}: ${res.status}`)
-  return await res.json() as BridgeStatus
+  return (await res.json()) as BridgeStatus
 }
 
-export async function waitForBridge (edge: TestBroker, what: string, check: (s: BridgeStatus) => boolean, timeoutMs = 10_000, name = 'cloud'): Promise<BridgeStatus> {
+export async function waitForBridge(
+  edge: TestBroker,
+  what: string,
+  check: (s: BridgeStatus) => boolean,
+  timeoutMs = 10_000,
+  name = 'cloud'
+): Promise<BridgeStatus> {
   let last: BridgeStatus | undefined
-  await eventually(`bridge ${name}: ${what} (last: ${JSON.stringify(last)})`, async () => { last = await bridgeStatus(edge, name); return check(last) }, timeoutMs)
+  await eventually(
+    `bridge ${name}: ${what} (last: ${JSON.stringify(last)})`,
+    async () => {
+      last = await bridgeStatus(edge, name)
+      return check(last)
+    },
+    timeoutMs
+  )
   return last as BridgeStatus
 }
 
 /** n QoS 1 publishes on up/seq, bodies 0..n-1, all acknowledged by the edge before it returns. */
-export async function publishNumbered (client: MqttClient, n: number, topic = 'up/seq', from = 0): Promise<void> {
+export async function publishNumbered(client: MqttClient, n: number, topic = 'up/seq', from = 0): Promise<void> {
   const window = 100
   for (let i = from; i < from + n; i += window) {
     await Promise.all(Array.from({ length: Math.min(window, from + n - i) }, (_, k) => client.publishAsync(topic, String(i + k), { qos: 1 })))
   }
 }
 
-export async function uplinkInOrder (edge: TestBroker, inbox: RemoteInbox, n: number): Promise<void> {
+export async function uplinkInOrder(edge: TestBroker, inbox: RemoteInbox, n: number): Promise<void> {
   const pub = await connect(edge.mqttUrl, { clientId: 'uplink-publisher', protocolVersion: 5 })
   try {
     await publishNumbered(pub, n)
     await eventually(`${n} messages at the remote (${inbox.messages.length} so far)`, () => inbox.messages.length >= n, 20_000)
-    const report = checkArrivals(inbox.messages, Array.from({ length: n }, (_, i) => i), 'uplink')
+    const report = checkArrivals(
+      inbox.messages,
+      Array.from({ length: n }, (_, i) => i),
+      'uplink'
+    )
     assert.equal(report.duplicates, 0)
-    assert.ok(inbox.messages.every(m => m.topic === 'up/seq'), `topics: ${[...new Set(inbox.messages.map(m => m.topic))].join(', ')}`)
+    assert.ok(
+      inbox.messages.every(m => m.topic === 'up/seq'),
+      `topics: ${[...new Set(inbox.messages.map(m => m.topic))].join(', ')}`
+    )
     const s = await waitForBridge(edge, 'backlog drained', s => s.backlog.messages === 0 && s.confirmed >= n)
     assert.equal(s.state, 'connected')
     assert.equal(s.redelivered, 0)
@@ -70,7 +93,7 @@ export async function uplinkInOrder (edge: TestBroker, inbox: RemoteInbox, n: nu
 }
 
 /** A device on the edge subscribed to cmd/#; the remote publishes a command; the device gets it. */
-export async function downlinkCommand (edge: TestBroker, publishAtRemote: (topic: string, body: string) => Promise<void>): Promise<void> {
+export async function downlinkCommand(edge: TestBroker, publishAtRemote: (topic: string, body: string) => Promise<void>): Promise<void> {
   const device = await connect(edge.mqttUrl, { clientId: 'device-1', protocolVersion: 5 })
   try {
     const inbox = collector(device)
@@ -88,8 +111,8 @@ export async function downlinkCommand (edge: TestBroker, publishAtRemote: (topic
 export interface Outage {
   /** How long the remote stays down while publishes go on. */
   readonly outageMs: number
-  stop (): Promise<void>
-  start (): Promise<void>
+  stop(): Promise<void>
+  start(): Promise<void>
 }
 
 /**
@@ -97,7 +120,7 @@ export interface Outage {
  * every message the edge acknowledged arrives at the remote, in publish order; repeats are at most
  * the ones the bridge counted as redelivered.
  */
-export async function remoteOutage (edge: TestBroker, inbox: RemoteInbox, outage: Outage): Promise<{ acked: number, duplicates: number }> {
+export async function remoteOutage(edge: TestBroker, inbox: RemoteInbox, outage: Outage): Promise<{ acked: number; duplicates: number }> {
   const pub = await connect(edge.mqttUrl, { clientId: 'outage-publisher', protocolVersion: 5 })
   const acked: number[] = []
   let next = 0
@@ -105,7 +128,12 @@ export async function remoteOutage (edge: TestBroker, inbox: RemoteInbox, outage
   const loop = (async () => {
     while (publishing) {
       const batch = Array.from({ length: 20 }, () => next++)
-      await Promise.all(batch.map(async n => { await pub.publishAsync('up/seq', String(n), { qos: 1 }); acked.push(n) }))
+      await Promise.all(
+        batch.map(async n => {
+          await pub.publishAsync('up/seq', String(n), { qos: 1 })
+          acked.push(n)
+        })
+      )
       await sleep(10)
     }
   })()
@@ -126,7 +154,11 @@ export async function remoteOutage (edge: TestBroker, inbox: RemoteInbox, outage
     await end(pub)
   }
   const total = acked.length
-  await eventually(`all ${total} acknowledged at the remote (${new Set(inbox.bodies()).size} distinct so far)`, () => new Set(inbox.bodies()).size >= total, 60_000)
+  await eventually(
+    `all ${total} acknowledged at the remote (${new Set(inbox.bodies()).size} distinct so far)`,
+    () => new Set(inbox.bodies()).size >= total,
+    60_000
+  )
   const s = await waitForBridge(edge, 'backlog drained', s => s.backlog.messages === 0)
   const report = checkArrivals(inbox.messages, acked, 'outage')
   assert.ok(report.duplicates <= s.redelivered, `${report.duplicates} repeats at the remote, ${s.redelivered} counted as redelivered`)

@@ -6,7 +6,7 @@ const wharfBin = fileURLToPath(new URL('../../gateway/bin/wharf.js', import.meta
 
 export interface BrokerProcess {
   child: ChildProcess
-  ports: { mqtt: number, ws: number, amqp: number, admin: number }
+  ports: { mqtt: number; ws: number; amqp: number; admin: number }
   lines: string[]
   /** SIGKILL: no drain, no flush — what a crash looks like. */
   kill(): Promise<void>
@@ -15,32 +15,55 @@ export interface BrokerProcess {
 }
 
 /** Start `wharf start` as a child process on free ports; resolves once it logs readiness. */
-export async function startBrokerProcess (dataDir: string, env: Record<string, string | undefined> = {}, args: string[] = [], timeoutMs = 20_000): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  dataDir: string,
+  env: Record<string, string | undefined> = {},
+  args: string[] = [],
+  timeoutMs = 20_000
+): Promise<BrokerProcess> {
   const child = spawn(process.execPath, [wharfBin, 'start', ...args], { env: childEnv(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   createInterface({ input: child.stderr! }).on('line', l => lines.push(l))
   const ports = await new Promise<BrokerProcess['ports']>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`broker not ready within ${timeoutMs} ms:\n${lines.join('\n')}`)) }, timeoutMs)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`broker not ready within ${timeoutMs} ms:\n${lines.join('\n')}`))
+    }, timeoutMs)
     createInterface({ input: child.stdout! }).on('line', line => {
       lines.push(line)
       try {
-        const entry = JSON.parse(line) as { msg?: string, ports?: BrokerProcess['ports'] }
-        if (entry.msg === 'wharf ready' && entry.ports) { clearTimeout(timer); resolve(entry.ports) }
+        const entry = JSON.parse(line) as { msg?: string; ports?: BrokerProcess['ports'] }
+        if (entry.msg === 'wharf ready' && entry.ports) {
+          clearTimeout(timer)
+          resolve(entry.ports)
+        }
       } catch {
         // log.format text: `<time> INFO  wharf ready ... ports={...}`; anything else stays in lines for the error report
         const text = / wharf ready .*\bports=(\{[^}]*\})/.exec(line)
-        if (text !== null) { clearTimeout(timer); resolve(JSON.parse(text[1] as string) as BrokerProcess['ports']) }
+        if (text !== null) {
+          clearTimeout(timer)
+          resolve(JSON.parse(text[1] as string) as BrokerProcess['ports'])
+        }
       }
     })
-    void exited.then(code => { clearTimeout(timer); reject(new Error(`broker exited with ${code} before ready:\n${lines.join('\n')}`)) })
+    void exited.then(code => {
+      clearTimeout(timer)
+      reject(new Error(`broker exited with ${code} before ready:\n${lines.join('\n')}`))
+    })
   })
   return {
     child,
     ports,
     lines,
-    kill: async () => { child.kill('SIGKILL'); await exited },
-    terminate: async () => { child.kill('SIGTERM'); return await exited }
+    kill: async () => {
+      child.kill('SIGKILL')
+      await exited
+    },
+    terminate: async () => {
+      child.kill('SIGTERM')
+      return await exited
+    }
   }
 }
 
@@ -58,7 +81,12 @@ export interface WharfExit {
  * Runs `wharf start` (loopback, free ports unless env says otherwise) until it exits by itself; SIGKILL and
  * a rejection after timeoutMs, so a broker that never exits fails the test instead of hanging it.
  */
-export async function runWharfToExit (dataDir: string, env: Record<string, string | undefined> = {}, args: string[] = [], timeoutMs = 20_000): Promise<WharfExit> {
+export async function runWharfToExit(
+  dataDir: string,
+  env: Record<string, string | undefined> = {},
+  args: string[] = [],
+  timeoutMs = 20_000
+): Promise<WharfExit> {
   const startedMs = Date.now()
   const child = spawn(process.execPath, [wharfBin, 'start', ...args], { env: childEnv(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] })
   const stdout: string[] = []
@@ -66,15 +94,31 @@ export async function runWharfToExit (dataDir: string, env: Record<string, strin
   createInterface({ input: child.stdout! }).on('line', l => stdout.push(l))
   createInterface({ input: child.stderr! }).on('line', l => stderr.push(l))
   return await new Promise<WharfExit>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`wharf did not exit within ${timeoutMs} ms:\n${[...stdout, ...stderr].join('\n')}`)) }, timeoutMs)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`wharf did not exit within ${timeoutMs} ms:\n${[...stdout, ...stderr].join('\n')}`))
+    }, timeoutMs)
     // 'close' rather than 'exit': every line the child wrote has been read.
-    child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - startedMs, pid: child.pid ?? -1 }) })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - startedMs, pid: child.pid ?? -1 })
+    })
   })
 }
 
 /** Loopback and free ports unless env says otherwise; a variable set to undefined is removed. */
-function childEnv (dataDir: string, env: Record<string, string | undefined>): Record<string, string> {
-  const all: Record<string, string | undefined> = { ...process.env, WHARF_DATA_DIR: dataDir, WHARF_HOST: '127.0.0.1', WHARF_MQTT_PORT: '0', WHARF_WS_PORT: '0', WHARF_AMQP_PORT: '0', WHARF_ADMIN_PORT: '0', WHARF_LOG_LEVEL: 'info', ...env }
+function childEnv(dataDir: string, env: Record<string, string | undefined>): Record<string, string> {
+  const all: Record<string, string | undefined> = {
+    ...process.env,
+    WHARF_DATA_DIR: dataDir,
+    WHARF_HOST: '127.0.0.1',
+    WHARF_MQTT_PORT: '0',
+    WHARF_WS_PORT: '0',
+    WHARF_AMQP_PORT: '0',
+    WHARF_ADMIN_PORT: '0',
+    WHARF_LOG_LEVEL: 'info',
+    ...env
+  }
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(all)) if (value !== undefined) out[key] = value
   return out

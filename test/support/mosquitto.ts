@@ -11,32 +11,35 @@ import { findMosquitto, MOSQUITTO_MISSING } from '../../bench/brokers/mosquitto.
 export interface MosquittoNode {
   readonly url: string
   readonly pid: number | undefined
-  stopNode (): Promise<void>
-  startNode (): Promise<void>
-  stop (): Promise<void>
+  stopNode(): Promise<void>
+  startNode(): Promise<void>
+  stop(): Promise<void>
 }
 
-export function mosquittoUnavailable (): string | undefined {
+export function mosquittoUnavailable(): string | undefined {
   return findMosquitto() === undefined ? MOSQUITTO_MISSING : undefined
 }
 
-export async function startMosquitto (): Promise<MosquittoNode> {
+export async function startMosquitto(): Promise<MosquittoNode> {
   const binary = findMosquitto()
   if (binary === undefined) throw new Error(MOSQUITTO_MISSING)
   const [port] = (await freePorts(1)) as [number]
   const dir = mkdtempSync(join(tmpdir(), 'wharf-test-mosquitto-'))
   const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, [
-    `listener ${port} 127.0.0.1`,
-    'allow_anonymous true',
-    'persistence true',
-    `persistence_location ${dir}/`,
-    'max_queued_messages 1000000',
-    'log_dest stderr',
-    'log_type error',
-    'log_type warning',
-    ''
-  ].join('\n'))
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'max_queued_messages 1000000',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      ''
+    ].join('\n')
+  )
   let node: BrokerProcess | undefined
   const startNode = async (): Promise<void> => {
     if (node !== undefined) return
@@ -45,13 +48,22 @@ export async function startMosquitto (): Promise<MosquittoNode> {
     await started.waitUntil(`port ${port}`, 10_000, async () => await tcpPortOpen(port))
   }
   // SIGTERM: Mosquitto writes its persistence file on the way out.
-  const stopNode = async (): Promise<void> => { const n = node; node = undefined; await n?.stop() }
+  const stopNode = async (): Promise<void> => {
+    const n = node
+    node = undefined
+    await n?.stop()
+  }
   await startNode()
   return {
     url: `mqtt://127.0.0.1:${port}`,
-    get pid () { return node?.pid },
+    get pid() {
+      return node?.pid
+    },
     startNode,
     stopNode,
-    stop: async () => { await stopNode(); rmSync(dir, { recursive: true, force: true }) }
+    stop: async () => {
+      await stopNode()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
 }

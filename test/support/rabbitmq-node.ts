@@ -23,10 +23,10 @@ export interface RabbitmqNode {
   /** The node's pid (the rabbitmq-server script), while it runs. */
   readonly pid: number | undefined
   /** Stops the node only: epmd, ports and data stay for startNode(). */
-  stopNode (): Promise<void>
-  startNode (): Promise<void>
+  stopNode(): Promise<void>
+  startNode(): Promise<void>
   /** Stops everything and deletes the node's directory. */
-  stop (): Promise<void>
+  stop(): Promise<void>
 }
 
 export interface RabbitmqOptions {
@@ -41,11 +41,11 @@ const guestAuth = 'Basic ' + Buffer.from('guest:guest').toString('base64')
 
 export { rabbitmqUnavailable }
 
-export async function startRabbitmqWithManagement (plugins: readonly string[] = []): Promise<RabbitmqNode> {
+export async function startRabbitmqWithManagement(plugins: readonly string[] = []): Promise<RabbitmqNode> {
   return await startRabbitmq({ management: true, plugins })
 }
 
-export async function startRabbitmq (opts: RabbitmqOptions = {}): Promise<RabbitmqNode> {
+export async function startRabbitmq(opts: RabbitmqOptions = {}): Promise<RabbitmqNode> {
   const server = findRabbitmqServer()
   const epmdBinary = findExecutable('epmd', 'EPMD_BIN', ['/usr/lib/erlang/bin/epmd'])
   if (server === undefined || epmdBinary === undefined) throw new Error(rabbitmqUnavailable() ?? 'rabbitmq-server not found')
@@ -53,9 +53,15 @@ export async function startRabbitmq (opts: RabbitmqOptions = {}): Promise<Rabbit
   const dir = mkdtempSync(join(tmpdir(), 'wharf-test-rabbitmq-'))
   const plan: RabbitmqNodePlan = { dir, nodeName: `wharftest${randomBytes(4).toString('hex')}@localhost`, amqpPort, distPort, epmdPort }
   const config = ['log.console = true', 'log.console.level = warning']
-  const plugins = [...opts.plugins ?? []]
-  if (opts.management === true) { plugins.unshift('rabbitmq_management'); config.push(`management.tcp.port = ${httpPort}`, 'management.tcp.ip = 127.0.0.1') }
-  if (opts.mqtt === true) { plugins.push('rabbitmq_mqtt'); config.push(`mqtt.listeners.tcp.1 = 127.0.0.1:${mqttPort}`) }
+  const plugins = [...(opts.plugins ?? [])]
+  if (opts.management === true) {
+    plugins.unshift('rabbitmq_management')
+    config.push(`management.tcp.port = ${httpPort}`, 'management.tcp.ip = 127.0.0.1')
+  }
+  if (opts.mqtt === true) {
+    plugins.push('rabbitmq_mqtt')
+    config.push(`mqtt.listeners.tcp.1 = 127.0.0.1:${mqttPort}`)
+  }
   writeFileSync(join(dir, CONFIG_FILE), config.join('\n') + '\n')
   writeFileSync(join(dir, ENABLED_PLUGINS_FILE), `[${plugins.join(',')}].\n`)
   const env = rabbitmqEnv(plan, process.env)
@@ -67,14 +73,15 @@ export async function startRabbitmq (opts: RabbitmqOptions = {}): Promise<Rabbit
   const ready = async (): Promise<boolean> => {
     if (managementUrl !== '') {
       try {
-        if ((await fetch(`${managementUrl}/api/overview`, { headers: { authorization: guestAuth }, signal: AbortSignal.timeout(2000) })).status !== 200) return false
+        if ((await fetch(`${managementUrl}/api/overview`, { headers: { authorization: guestAuth }, signal: AbortSignal.timeout(2000) })).status !== 200)
+          return false
       } catch {
         return false
       }
-    } else if (await amqpServerVersion(amqpUrl) === undefined) {
+    } else if ((await amqpServerVersion(amqpUrl)) === undefined) {
       return false
     }
-    return mqttUrl === '' || await tcpPortOpen(mqttPort)
+    return mqttUrl === '' || (await tcpPortOpen(mqttPort))
   }
   const stopNode = async (): Promise<void> => {
     const running = node
@@ -104,5 +111,15 @@ export async function startRabbitmq (opts: RabbitmqOptions = {}): Promise<Rabbit
     await stop()
     throw new Error(`${(err as Error).message}${tail}`)
   }
-  return { amqpUrl, managementUrl, mqttUrl, get pid () { return node?.pid }, stopNode, startNode, stop }
+  return {
+    amqpUrl,
+    managementUrl,
+    mqttUrl,
+    get pid() {
+      return node?.pid
+    },
+    stopNode,
+    startNode,
+    stop
+  }
 }

@@ -2,17 +2,26 @@ import { connect as netConnect, type Socket } from 'node:net'
 import mqttPacket from 'mqtt-packet'
 
 /** A raw TCP MQTT peer for feeding bytes the real clients would never send. */
-export async function rawConnect (port: number, clientId: string, clean = true): Promise<{ socket: Socket, closed: Promise<void>, received: Buffer[] }> {
+export async function rawConnect(port: number, clientId: string, clean = true): Promise<{ socket: Socket; closed: Promise<void>; received: Buffer[] }> {
   const socket = netConnect(port, '127.0.0.1')
   const received: Buffer[] = []
   socket.on('data', d => received.push(d))
   socket.on('error', () => {})
   const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
   socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean, clientId, keepalive: 30 } as mqttPacket.IConnectPacket))
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('raw connect: no CONNACK within 5 s')), 5000)
-    const check = (): void => { if (Buffer.concat(received).length >= 4) { clearTimeout(timer); socket.off('data', check); resolve() } }
+    const check = (): void => {
+      if (Buffer.concat(received).length >= 4) {
+        clearTimeout(timer)
+        socket.off('data', check)
+        resolve()
+      }
+    }
     socket.on('data', check)
     check()
   })
@@ -20,14 +29,14 @@ export async function rawConnect (port: number, clientId: string, clean = true):
 }
 
 /** A PUBLISH packet with the topic given as raw bytes (so it may be ill-formed UTF-8). */
-export function publishWithTopicBytes (topic: Buffer, payload: Buffer, qos: 0 | 1 = 0): Buffer {
+export function publishWithTopicBytes(topic: Buffer, payload: Buffer, qos: 0 | 1 = 0): Buffer {
   const variable = [Buffer.from([topic.length >> 8, topic.length & 0xff]), topic]
   if (qos > 0) variable.push(Buffer.from([0, 1]))
   const body = Buffer.concat([...variable, payload])
   return Buffer.concat([Buffer.from([0x30 | (qos << 1)]), remainingLength(body.length), body])
 }
 
-function remainingLength (n: number): Buffer {
+function remainingLength(n: number): Buffer {
   const out: number[] = []
   do {
     let byte = n % 128
@@ -38,7 +47,7 @@ function remainingLength (n: number): Buffer {
   return Buffer.from(out)
 }
 
-export function withTimeout<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_resolve, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))])
 }
 
@@ -65,28 +74,56 @@ export interface RawPeer {
 }
 
 /** Opens a TCP connection and sends nothing yet. */
-export async function rawOpen (port: number, protocolVersion: 3 | 4 | 5 = 5): Promise<RawPeer> {
+export async function rawOpen(port: number, protocolVersion: 3 | 4 | 5 = 5): Promise<RawPeer> {
   const socket = netConnect(port, '127.0.0.1')
   const packets: mqttPacket.Packet[] = []
   const waiters = new Set<() => void>()
   const parser = mqttPacket.parser({ protocolVersion })
   let received = 0
   let isClosed = false
-  parser.on('packet', (p: mqttPacket.Packet) => { packets.push(p); for (const w of [...waiters]) w() })
+  parser.on('packet', (p: mqttPacket.Packet) => {
+    packets.push(p)
+    for (const w of [...waiters]) w()
+  })
   parser.on('error', () => {})
-  socket.on('data', d => { received += d.length; parser.parse(d) })
+  socket.on('data', d => {
+    received += d.length
+    parser.parse(d)
+  })
   socket.on('error', () => {})
-  const closed = new Promise<void>(resolve => socket.once('close', () => { isClosed = true; for (const w of [...waiters]) w(); resolve() }))
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const closed = new Promise<void>(resolve =>
+    socket.once('close', () => {
+      isClosed = true
+      for (const w of [...waiters]) w()
+      resolve()
+    })
+  )
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
   const waitFor = <P extends mqttPacket.Packet>(what: string, match: (p: mqttPacket.Packet) => boolean, timeoutMs = 5000): Promise<P> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         const found = packets.find(match)
-        if (found !== undefined) { done(); resolve(found as P); return }
-        if (isClosed) { done(); reject(new Error(`${what}: connection closed first; got ${describePackets(packets)}`)) }
+        if (found !== undefined) {
+          done()
+          resolve(found as P)
+          return
+        }
+        if (isClosed) {
+          done()
+          reject(new Error(`${what}: connection closed first; got ${describePackets(packets)}`))
+        }
       }
-      const timer = setTimeout(() => { done(); reject(new Error(`${what}: not within ${timeoutMs} ms; got ${describePackets(packets)}`)) }, timeoutMs)
-      const done = (): void => { clearTimeout(timer); waiters.delete(check) }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`${what}: not within ${timeoutMs} ms; got ${describePackets(packets)}`))
+      }, timeoutMs)
+      const done = (): void => {
+        clearTimeout(timer)
+        waiters.delete(check)
+      }
       waiters.add(check)
       check()
     })
@@ -96,47 +133,77 @@ export async function rawOpen (port: number, protocolVersion: 3 | 4 | 5 = 5): Pr
     closed,
     isClosed: () => isClosed,
     bytes: () => received,
-    send: packet => { socket.write(mqttPacket.generate(packet, { protocolVersion })) },
-    write: bytes => { socket.write(bytes) },
+    send: packet => {
+      socket.write(mqttPacket.generate(packet, { protocolVersion }))
+    },
+    write: bytes => {
+      socket.write(bytes)
+    },
     waitFor,
     waitClosed: timeoutMs => withTimeout(closed, timeoutMs ?? 5000, 'the server closing the connection'),
-    destroy: () => { socket.destroy() }
+    destroy: () => {
+      socket.destroy()
+    }
   }
 }
 
 /** Opens a connection, sends CONNECT (MQTT 5 unless given) and waits for the CONNACK. */
-export async function rawConnect5 (port: number, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<RawPeer & { connack: mqttPacket.IConnackPacket }> {
+export async function rawConnect5(port: number, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<RawPeer & { connack: mqttPacket.IConnackPacket }> {
   const protocolVersion = (connect.protocolVersion ?? 5) as 3 | 4 | 5
   const peer = await rawOpen(port, protocolVersion)
-  peer.send({ cmd: 'connect', protocolId: protocolVersion === 3 ? 'MQIsdp' : 'MQTT', protocolVersion, clean: true, clientId: '', keepalive: 30, ...connect } as mqttPacket.IConnectPacket)
+  peer.send({
+    cmd: 'connect',
+    protocolId: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+    protocolVersion,
+    clean: true,
+    clientId: '',
+    keepalive: 30,
+    ...connect
+  } as mqttPacket.IConnectPacket)
   const connack = await peer.waitFor<mqttPacket.IConnackPacket>('CONNACK', p => p.cmd === 'connack')
   return Object.assign(peer, { connack })
 }
 
 /** Packets as a short list (command and reason code), for failure messages. */
-export function describePackets (packets: readonly mqttPacket.Packet[]): string {
-  return JSON.stringify(packets.map(p => {
-    const rc = (p as { reasonCode?: number }).reasonCode
-    return rc === undefined ? p.cmd : `${p.cmd}(0x${rc.toString(16).padStart(2, '0')})`
-  }))
+export function describePackets(packets: readonly mqttPacket.Packet[]): string {
+  return JSON.stringify(
+    packets.map(p => {
+      const rc = (p as { reasonCode?: number }).reasonCode
+      return rc === undefined ? p.cmd : `${p.cmd}(0x${rc.toString(16).padStart(2, '0')})`
+    })
+  )
 }
 
 /** Bytes for hand-built packets: a fixed header around a body, and MQTT 5 property encodings. */
 export const wire = {
-  packet (firstByte: number, ...parts: Buffer[]): Buffer {
+  packet(firstByte: number, ...parts: Buffer[]): Buffer {
     const body = Buffer.concat(parts)
     return Buffer.concat([Buffer.from([firstByte]), remainingLength(body.length), body])
   },
   /** A fixed header announcing `length` bytes of body, without the body. */
-  header (firstByte: number, length: number): Buffer {
+  header(firstByte: number, length: number): Buffer {
     return Buffer.concat([Buffer.from([firstByte]), remainingLength(length)])
   },
-  u16 (n: number): Buffer { return Buffer.from([n >> 8, n & 0xff]) },
-  u32 (n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b },
-  varint (n: number): Buffer { return remainingLength(n) },
-  utf8 (s: string): Buffer { const b = Buffer.from(s, 'utf8'); return Buffer.concat([wire.u16(b.length), b]) },
+  u16(n: number): Buffer {
+    return Buffer.from([n >> 8, n & 0xff])
+  },
+  u32(n: number): Buffer {
+    const b = Buffer.alloc(4)
+    b.writeUInt32BE(n)
+    return b
+  },
+  varint(n: number): Buffer {
+    return remainingLength(n)
+  },
+  utf8(s: string): Buffer {
+    const b = Buffer.from(s, 'utf8')
+    return Buffer.concat([wire.u16(b.length), b])
+  },
   /** A property section: Property Length then the properties, each already encoded with its identifier. */
-  props (...properties: Buffer[]): Buffer { const body = Buffer.concat(properties); return Buffer.concat([remainingLength(body.length), body]) },
+  props(...properties: Buffer[]): Buffer {
+    const body = Buffer.concat(properties)
+    return Buffer.concat([remainingLength(body.length), body])
+  },
   prop: {
     u8: (id: number, v: number): Buffer => Buffer.from([id, v]),
     u16: (id: number, v: number): Buffer => Buffer.concat([Buffer.from([id]), wire.u16(v)]),
@@ -145,11 +212,11 @@ export const wire = {
     utf8: (id: number, s: string): Buffer => Buffer.concat([Buffer.from([id]), wire.utf8(s)])
   },
   /** An MQTT 5 CONNECT, Clean Start set, no will or credentials, with the given property section. */
-  connect5 (clientId: string, properties: Buffer = wire.props(), keepAliveSeconds = 30): Buffer {
+  connect5(clientId: string, properties: Buffer = wire.props(), keepAliveSeconds = 30): Buffer {
     return wire.packet(0x10, wire.utf8('MQTT'), Buffer.from([5, 0x02]), wire.u16(keepAliveSeconds), properties, wire.utf8(clientId))
   },
   /** An MQTT 5 PUBLISH with the given property section (QoS > 0 carries packetId). */
-  publish5 (topic: string, payload: Buffer | string, properties: Buffer = wire.props(), qos: 0 | 1 | 2 = 0, packetId = 1): Buffer {
+  publish5(topic: string, payload: Buffer | string, properties: Buffer = wire.props(), qos: 0 | 1 | 2 = 0, packetId = 1): Buffer {
     const id = qos > 0 ? wire.u16(packetId) : Buffer.alloc(0)
     return wire.packet(0x30 | (qos << 1), wire.utf8(topic), id, properties, Buffer.from(payload))
   }

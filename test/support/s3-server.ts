@@ -19,11 +19,11 @@ export interface S3Server {
   readonly region: string
   readonly credentials: typeof S3RVER_CREDENTIALS
   /** Kills the server; objects stay in its directory. */
-  stop (): Promise<void>
+  stop(): Promise<void>
   /** Starts it again on the same port and directory. */
-  restart (): Promise<void>
+  restart(): Promise<void>
   /** stop(), then removes the directory if startS3Server made it. */
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
 export interface S3ServerOptions {
@@ -47,15 +47,15 @@ new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBucke
 
 const s3rverPath = createRequire(import.meta.url).resolve('s3rver')
 
-export async function startS3Server (options: S3ServerOptions = {}): Promise<S3Server> {
+export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
   const ownsDir = options.dir === undefined
-  const dir = options.dir ?? await mkdtemp(path.join(os.tmpdir(), 'wharf-s3rver-'))
+  const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'wharf-s3rver-')))
   const bucket = options.bucket ?? 'wharf-test'
   const startTimeoutMs = options.startTimeoutMs ?? 15_000
   let child: ChildProcess | null = null
   let port = options.port ?? 0
   try {
-    ({ child, port } = await spawnServer(port, dir, bucket, startTimeoutMs))
+    ;({ child, port } = await spawnServer(port, dir, bucket, startTimeoutMs))
   } catch (err) {
     if (ownsDir) await rm(dir, { recursive: true, force: true })
     throw err
@@ -73,24 +73,26 @@ export async function startS3Server (options: S3ServerOptions = {}): Promise<S3S
     region: 'us-east-1',
     credentials: S3RVER_CREDENTIALS,
     stop,
-    async restart () {
+    async restart() {
       await stop()
       child = (await spawnServer(port, dir, bucket, startTimeoutMs)).child
     },
-    async close () {
+    async close() {
       await stop()
       if (ownsDir) await rm(dir, { recursive: true, force: true })
     }
   }
 }
 
-async function spawnServer (port: number, dir: string, bucket: string, startTimeoutMs: number): Promise<{ child: ChildProcess, port: number }> {
+async function spawnServer(port: number, dir: string, bucket: string, startTimeoutMs: number): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SOURCE, JSON.stringify([s3rverPath, port, dir, bucket])], {
     stdio: ['pipe', 'pipe', 'pipe']
   })
   let stdout = ''
   let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
   try {
     const listening = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`s3rver: not listening after ${startTimeoutMs} ms`)), startTimeoutMs)
@@ -101,7 +103,10 @@ async function spawnServer (port: number, dir: string, bucket: string, startTime
         clearTimeout(timer)
         resolve((JSON.parse(line[0] ?? '') as { port: number }).port)
       })
-      child.once('error', (err) => { clearTimeout(timer); reject(err) })
+      child.once('error', err => {
+        clearTimeout(timer)
+        reject(err)
+      })
       child.once('exit', (code, signal) => {
         clearTimeout(timer)
         reject(new Error(`s3rver: exited before listening (code ${code}, signal ${signal}): ${stderr.trim()}`))
@@ -120,7 +125,7 @@ async function spawnServer (port: number, dir: string, bucket: string, startTime
 /** Bounds the wait for a SIGKILLed child's exit: a hung wait would hang the whole test run. */
 const EXIT_WAIT_MS = 10_000
 
-async function killAndWait (child: ChildProcess): Promise<void> {
+async function killAndWait(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   // The child and its pipes are unref'd (a test process may end without close()), so while we wait
   // nothing else may keep the event loop alive: a ref'd timer does, until the exit arrives.
@@ -132,7 +137,10 @@ async function killAndWait (child: ChildProcess): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       keepAlive = setTimeout(() => reject(new Error(`s3rver: pid ${child.pid} did not exit within ${EXIT_WAIT_MS} ms of SIGKILL`)), EXIT_WAIT_MS)
       child.once('exit', () => resolve())
-      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return }
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve()
+        return
+      }
       child.kill('SIGKILL')
     })
   } finally {

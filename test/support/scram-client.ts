@@ -24,19 +24,19 @@ export class ScramClient {
   private readonly bare: string
   private serverSignature: Buffer | undefined
 
-  constructor (private readonly options: ScramClientOptions) {
+  constructor(private readonly options: ScramClientOptions) {
     this.gs2Header = options.gs2Header ?? 'n,,'
     this.clientNonce = options.nonce ?? randomBytes(18).toString('base64')
     const name = options.username.replace(/=/g, '=3D').replace(/,/g, '=2C')
     this.bare = `n=${name},r=${this.clientNonce}`
   }
 
-  clientFirst (): Buffer {
+  clientFirst(): Buffer {
     return Buffer.from(this.gs2Header + this.bare, 'utf8')
   }
 
   /** The client-final-message answering `serverFirst`; throws when serverFirst is not a valid answer. */
-  clientFinal (serverFirst: Buffer | undefined): Buffer {
+  clientFinal(serverFirst: Buffer | undefined): Buffer {
     const text = serverFirst?.toString('utf8') ?? ''
     const m = /^r=([^,]+),s=([A-Za-z0-9+/=]+),i=([0-9]+)(,.*)?$/.exec(text)
     if (m === null) throw new Error(`scram client: server-first-message malformed: ${JSON.stringify(text)}`)
@@ -56,7 +56,7 @@ export class ScramClient {
   }
 
   /** True when `serverFinal` is v=<the ServerSignature this client expects>: the server knew the key. */
-  verifyServerFinal (serverFinal: Buffer | undefined): boolean {
+  verifyServerFinal(serverFinal: Buffer | undefined): boolean {
     const m = /^v=([A-Za-z0-9+/=]+)$/.exec(serverFinal?.toString('utf8') ?? '')
     if (m === null || this.serverSignature === undefined) return false
     const given = Buffer.from(m[1] as string, 'base64')
@@ -69,7 +69,7 @@ export class ScramClient {
  * re-authentication (the client sends AUTH 0x19 with a new ScramClient's clientFirst) the server ends
  * with AUTH 0x00 carrying the server-final, which is verified here (mqtt.js hands that AUTH over too).
  */
-export function scramHandleAuth (scram: ScramClient): MqttClient['handleAuth'] {
+export function scramHandleAuth(scram: ScramClient): MqttClient['handleAuth'] {
   return (packet, cb) => {
     if (packet.reasonCode === 0x00) {
       if (scram.verifyServerFinal(packet.properties?.authenticationData)) cb()
@@ -85,6 +85,6 @@ export function scramHandleAuth (scram: ScramClient): MqttClient['handleAuth'] {
   }
 }
 
-function hmac (key: Buffer, data: string): Buffer {
+function hmac(key: Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data).digest()
 }

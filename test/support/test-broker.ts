@@ -25,7 +25,7 @@ export interface TestBroker {
 export type ConfigPatch = (config: WharfConfig) => void
 
 /** A broker in this process on free loopback ports, with its own temporary data directory. */
-export async function startTestBroker (patch: ConfigPatch = () => {}, dataDir?: string): Promise<TestBroker> {
+export async function startTestBroker(patch: ConfigPatch = () => {}, dataDir?: string): Promise<TestBroker> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'wharf-test-'))
   const config = defaultConfig()
   config.dataDir = dir
@@ -37,9 +37,19 @@ export async function startTestBroker (patch: ConfigPatch = () => {}, dataDir?: 
   config.log.level = 'debug'
   patch(config)
   const logs: Array<Record<string, unknown>> = []
-  const node = await startWharf(config, createLogger(config.log.level, line => { logs.push(JSON.parse(line) as Record<string, unknown>) }))
+  const node = await startWharf(
+    config,
+    createLogger(config.log.level, line => {
+      logs.push(JSON.parse(line) as Record<string, unknown>)
+    })
+  )
   let stopped = false
-  const stop = async (): Promise<void> => { if (!stopped) { stopped = true; await node.close() } }
+  const stop = async (): Promise<void> => {
+    if (!stopped) {
+      stopped = true
+      await node.close()
+    }
+  }
   return {
     node,
     dataDir: dir,
@@ -49,6 +59,9 @@ export async function startTestBroker (patch: ConfigPatch = () => {}, dataDir?: 
     amqpUrl: `amqp://guest:guest@127.0.0.1:${node.ports.amqp}`,
     adminUrl: `http://127.0.0.1:${node.ports.admin}`,
     stop,
-    close: async () => { await stop(); rmSync(dir, { recursive: true, force: true }) }
+    close: async () => {
+      await stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
 }

@@ -17,26 +17,46 @@ export interface TestPki {
   readonly otherCaFile: string
   readonly server: CertFiles
   /** A client certificate signed by the CA: CN and SANs as given. */
-  client (name: string, opts?: { cn?: string, san?: string, otherCa?: boolean }): CertFiles
+  client(name: string, opts?: { cn?: string; san?: string; otherCa?: boolean }): CertFiles
   /** A new server certificate (same CA, another serial) written over `files`. */
-  renewServer (files: CertFiles, cn: string): void
-  read (file: string): Buffer
-  remove (): void
+  renewServer(files: CertFiles, cn: string): void
+  read(file: string): Buffer
+  remove(): void
 }
 
-function openssl (args: string[], cwd: string): void {
+function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
-function makeCa (dir: string, name: string): { cert: string, key: string } {
+function makeCa(dir: string, name: string): { cert: string; key: string } {
   const key = join(dir, `${name}.key`)
   const cert = join(dir, `${name}.pem`)
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}`, '-keyout', key, '-out', cert,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir)
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign'
+    ],
+    dir
+  )
   return { cert, key }
 }
 
-function signed (dir: string, ca: { cert: string, key: string }, base: string, cn: string, san: string, usage: 'serverAuth' | 'clientAuth'): CertFiles {
+function signed(dir: string, ca: { cert: string; key: string }, base: string, cn: string, san: string, usage: 'serverAuth' | 'clientAuth'): CertFiles {
   const key = join(dir, `${base}.key`)
   const csr = join(dir, `${base}.csr`)
   const cert = join(dir, `${base}.pem`)
@@ -47,7 +67,7 @@ function signed (dir: string, ca: { cert: string, key: string }, base: string, c
   return { cert, key }
 }
 
-export function makeTestPki (): TestPki {
+export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-pki-'))
   const ca = makeCa(dir, 'wharf-test-ca')
   const other = makeCa(dir, 'other-ca')

@@ -7,19 +7,19 @@ export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTi
 const POLL_MS = 10
 
 /** Waits until `check` holds, polling; fails after timeoutMs naming what was awaited. */
-export async function eventually (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!await check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(POLL_MS)
   }
 }
 
 /** Checks that `check` keeps holding for durationMs, polling; fails at the first poll where it does not. */
-export async function holdsFor (what: string, check: () => boolean | Promise<boolean>, durationMs: number): Promise<void> {
+export async function holdsFor(what: string, check: () => boolean | Promise<boolean>, durationMs: number): Promise<void> {
   const end = Date.now() + durationMs
   for (;;) {
-    if (!await check()) throw new Error(`no longer true within ${durationMs} ms: ${what}`)
+    if (!(await check())) throw new Error(`no longer true within ${durationMs} ms: ${what}`)
     if (Date.now() >= end) return
     await sleep(POLL_MS)
   }

@@ -1,9 +1,22 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  Methods, decodeContentHeader, decodeMethod, decodeMethodFrame, decodeProperties, encodeContentHeader,
-  encodeMethod, encodeProperties, info, methodName,
-  type BasicProperties, type DecodedMethod, type FieldTable, type MethodFieldsByName, type MethodId, type MethodName
+  Methods,
+  decodeContentHeader,
+  decodeMethod,
+  decodeMethodFrame,
+  decodeProperties,
+  encodeContentHeader,
+  encodeMethod,
+  encodeProperties,
+  info,
+  methodName,
+  type BasicProperties,
+  type DecodedMethod,
+  type FieldTable,
+  type MethodFieldsByName,
+  type MethodId,
+  type MethodName
 } from './amqp-defs.ts'
 import { AmqpCodecError } from './codec-error.ts'
 import { FrameReader, type Frame } from './frame-reader.ts'
@@ -32,7 +45,12 @@ const table: FieldTable = {
 // The mapped type makes the compiler insist on one sample per method.
 const samples: { readonly [N in MethodName]: MethodFieldsByName[N] } = {
   ConnectionStart: { versionMajor: 0, versionMinor: 9, serverProperties: table, mechanisms: Buffer.from('PLAIN AMQPLAIN'), locales: Buffer.from('en_US') },
-  ConnectionStartOk: { clientProperties: { product: 'amqplib', capabilities: { publisher_confirms: true } }, mechanism: 'PLAIN', response: Buffer.from('\0guest\0guest'), locale: 'en_US' },
+  ConnectionStartOk: {
+    clientProperties: { product: 'amqplib', capabilities: { publisher_confirms: true } },
+    mechanism: 'PLAIN',
+    response: Buffer.from('\0guest\0guest'),
+    locale: 'en_US'
+  },
   ConnectionSecure: { challenge: Buffer.from('challenge') },
   ConnectionSecureOk: { response: Buffer.from([0, 1, 2]) },
   ConnectionTune: { channelMax: 2047, frameMax: 131072, heartbeat: 60 },
@@ -53,7 +71,17 @@ const samples: { readonly [N in MethodName]: MethodFieldsByName[N] } = {
   ChannelCloseOk: {},
   AccessRequest: { realm: '/data', exclusive: true, passive: false, active: true, write: false, read: true },
   AccessRequestOk: { ticket: 1 },
-  ExchangeDeclare: { ticket: 3, exchange: 'logs', type: 'topic', passive: false, durable: true, autoDelete: false, internal: true, nowait: false, arguments: { 'alternate-exchange': 'ae' } },
+  ExchangeDeclare: {
+    ticket: 3,
+    exchange: 'logs',
+    type: 'topic',
+    passive: false,
+    durable: true,
+    autoDelete: false,
+    internal: true,
+    nowait: false,
+    arguments: { 'alternate-exchange': 'ae' }
+  },
   ExchangeDeclareOk: {},
   ExchangeDelete: { ticket: 0, exchange: 'logs', ifUnused: true, nowait: false },
   ExchangeDeleteOk: {},
@@ -61,7 +89,16 @@ const samples: { readonly [N in MethodName]: MethodFieldsByName[N] } = {
   ExchangeBindOk: {},
   ExchangeUnbind: { ticket: 0, destination: 'dst', source: 'src', routingKey: 'a.*', nowait: false, arguments: { k: 1 } },
   ExchangeUnbindOk: {},
-  QueueDeclare: { ticket: 0, queue: 'orders', passive: false, durable: true, exclusive: false, autoDelete: true, nowait: false, arguments: { 'x-max-length': 1000, 'x-overflow': 'reject-publish', 'x-queue-type': 'classic' } },
+  QueueDeclare: {
+    ticket: 0,
+    queue: 'orders',
+    passive: false,
+    durable: true,
+    exclusive: false,
+    autoDelete: true,
+    nowait: false,
+    arguments: { 'x-max-length': 1000, 'x-overflow': 'reject-publish', 'x-queue-type': 'classic' }
+  },
   QueueDeclareOk: { queue: 'amq.gen-abc', messageCount: 4294967295, consumerCount: 7 },
   QueueBind: { ticket: 0, queue: 'orders', exchange: 'amq.topic', routingKey: 'sensor.*.temp', nowait: false, arguments: { 'x-match': 'any' } },
   QueueBindOk: {},
@@ -73,7 +110,16 @@ const samples: { readonly [N in MethodName]: MethodFieldsByName[N] } = {
   QueueUnbindOk: {},
   BasicQos: { prefetchSize: 0, prefetchCount: 250, global: true },
   BasicQosOk: {},
-  BasicConsume: { ticket: 0, queue: 'orders', consumerTag: 'ctag-1', noLocal: false, noAck: true, exclusive: false, nowait: true, arguments: { 'x-stream-offset': 'first', 'x-priority': 5 } },
+  BasicConsume: {
+    ticket: 0,
+    queue: 'orders',
+    consumerTag: 'ctag-1',
+    noLocal: false,
+    noAck: true,
+    exclusive: false,
+    nowait: true,
+    arguments: { 'x-stream-offset': 'first', 'x-priority': 5 }
+  },
   BasicConsumeOk: { consumerTag: 'amq.ctag-xyz' },
   BasicCancel: { consumerTag: 'ctag-1', nowait: true },
   BasicCancelOk: { consumerTag: 'ctag-1' },
@@ -101,7 +147,7 @@ const samples: { readonly [N in MethodName]: MethodFieldsByName[N] } = {
 
 const allNames = Object.keys(Methods) as MethodName[]
 
-function frameOf (bytes: Buffer): Frame {
+function frameOf(bytes: Buffer): Frame {
   const reader = new FrameReader({ expectProtocolHeader: false, frameMax: FRAME_MAX_LIMIT })
   reader.push(bytes)
   const item = reader.read()
@@ -111,13 +157,13 @@ function frameOf (bytes: Buffer): Frame {
   return item
 }
 
-function encodeSample (name: MethodName, channel: number): Buffer {
+function encodeSample(name: MethodName, channel: number): Buffer {
   // the name→id→fields link is checked by the compiler at real call sites; here the
   // loop variable widens it, so assert the pairing instead
   return encodeMethod(Methods[name] as MethodId, channel, samples[name] as never)
 }
 
-function codecError (fn: () => unknown): AmqpCodecError {
+function codecError(fn: () => unknown): AmqpCodecError {
   try {
     fn()
   } catch (err) {
@@ -187,7 +233,10 @@ test('every truncation of every method is a 501 FRAME_ERROR, never a silent shor
     for (let length = 0; length < args.length; length++) {
       const err = codecError(() => decodeMethod(Methods[name], args.subarray(0, length)))
       assert.equal(err.replyCode, 501)
-      assert.ok(err.message.startsWith(`amqp codec: decode method 0x${Methods[name].toString(16).padStart(8, '0')}: ${methodName(Methods[name])} `), err.message)
+      assert.ok(
+        err.message.startsWith(`amqp codec: decode method 0x${Methods[name].toString(16).padStart(8, '0')}: ${methodName(Methods[name])} `),
+        err.message
+      )
     }
   }
 })
@@ -199,7 +248,7 @@ test('bytes after the last field are a 501 FRAME_ERROR', () => {
   assert.equal(err.message, 'amqp codec: decode method 0x003c0028: basic.publish has 1 bytes after the last field')
 })
 
-test('a bad field-table value tag is a 501 FRAME_ERROR carrying amqplib\'s cause', () => {
+test("a bad field-table value tag is a 501 FRAME_ERROR carrying amqplib's cause", () => {
   const args = Buffer.from(frameOf(encodeMethod(Methods.QueueDeclare, 1, { ...samples.QueueDeclare, arguments: { k: 1 } })).payload.subarray(4))
   // table: long length, shortstr key 'k', tag 'b', value 1 → replace the tag
   const tag = args.indexOf(Buffer.from([1, 0x6b, 0x62]))
@@ -237,7 +286,7 @@ const fullProperties: BasicProperties = {
   clusterId: 'c1'
 }
 
-function headerRoundTrip (properties: BasicProperties, bodySize: number): { properties: BasicProperties, bodySize: number, raw: Buffer, frame: Buffer } {
+function headerRoundTrip(properties: BasicProperties, bodySize: number): { properties: BasicProperties; bodySize: number; raw: Buffer; frame: Buffer } {
   const bytes = encodeContentHeader(5, 60, bodySize, properties)
   const frame = frameOf(bytes)
   assert.equal(frame.type, 'header')

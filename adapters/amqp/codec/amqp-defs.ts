@@ -85,15 +85,13 @@ export type MethodId = (typeof Methods)[MethodName]
 
 /** A decoded method, discriminated by `name` (or `id`). */
 export type DecodedMethod = {
-  [N in MethodName]: { readonly id: (typeof Methods)[N], readonly name: N, readonly fields: MethodFieldsByName[N] }
+  [N in MethodName]: { readonly id: (typeof Methods)[N]; readonly name: N; readonly fields: MethodFieldsByName[N] }
 }[MethodName]
 
 export type FieldsOf<I extends MethodId> = Extract<DecodedMethod, { readonly id: I }>['fields']
 
 /** Methods followed by a content header and body frames (spec: content="1"). */
-export type ContentMethodId =
-  | typeof Methods.BasicPublish | typeof Methods.BasicReturn
-  | typeof Methods.BasicDeliver | typeof Methods.BasicGetOk
+export type ContentMethodId = typeof Methods.BasicPublish | typeof Methods.BasicReturn | typeof Methods.BasicDeliver | typeof Methods.BasicGetOk
 
 export const BASIC_CLASS_ID = 60
 
@@ -113,8 +111,15 @@ export interface MethodInfo {
 
 type WireType = 'octet' | 'short' | 'long' | 'longlong' | 'timestamp' | 'shortstr' | 'longstr' | 'table' | 'bit'
 
-interface DefsArg { readonly type: WireType, readonly name: string }
-interface DefsInfo { readonly id: number, readonly name: string, readonly args: readonly DefsArg[] }
+interface DefsArg {
+  readonly type: WireType
+  readonly name: string
+}
+interface DefsInfo {
+  readonly id: number
+  readonly name: string
+  readonly args: readonly DefsArg[]
+}
 interface AmqplibDefs {
   decode: (id: number, buffer: Buffer) => Record<string, unknown>
   encodeMethod: (id: number, channel: number, fields: object) => Buffer
@@ -126,7 +131,7 @@ interface AmqplibDefs {
 const require = createRequire(import.meta.url)
 
 /** amqplib's exports map hides lib/, so find the package directory and load by path. */
-function amqplibDir (): string {
+function amqplibDir(): string {
   try {
     return dirname(require.resolve('amqplib/package.json'))
   } catch {
@@ -143,18 +148,21 @@ function amqplibDir (): string {
 
 const defs = require(join(amqplibDir(), 'lib', 'defs.js')) as AmqplibDefs
 
-const CONTENT_METHODS: ReadonlySet<number> = new Set<number>([
-  Methods.BasicPublish, Methods.BasicReturn, Methods.BasicDeliver, Methods.BasicGetOk
-])
+const CONTENT_METHODS: ReadonlySet<number> = new Set<number>([Methods.BasicPublish, Methods.BasicReturn, Methods.BasicDeliver, Methods.BasicGetOk])
 const WIRE_TYPES: ReadonlySet<string> = new Set(['octet', 'short', 'long', 'longlong', 'timestamp', 'shortstr', 'longstr', 'table', 'bit'])
 
-interface MethodMeta extends MethodInfo { readonly args: readonly DefsArg[] }
-
-function specNameOf (name: string): string {
-  return name.replace(/^([A-Z][a-z]+)/, '$1.').replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()
+interface MethodMeta extends MethodInfo {
+  readonly args: readonly DefsArg[]
 }
 
-function checkedArgs (info: DefsInfo, what: string): readonly DefsArg[] {
+function specNameOf(name: string): string {
+  return name
+    .replace(/^([A-Z][a-z]+)/, '$1.')
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .toLowerCase()
+}
+
+function checkedArgs(info: DefsInfo, what: string): readonly DefsArg[] {
   for (const arg of info.args) {
     if (!WIRE_TYPES.has(arg.type)) throw new Error(`amqp codec: amqplib defs.js ${what} field ${arg.name} has unknown type ${arg.type}`)
   }
@@ -182,19 +190,19 @@ const basicPropertyArgs = checkedArgs(defs.info(BASIC_CLASS_ID), 'BasicPropertie
 
 // ---- lookups ----
 
-export function info (id: number): MethodInfo | undefined {
+export function info(id: number): MethodInfo | undefined {
   return metaById.get(id)
 }
 
 /** 'basic.publish' for a known id, '0x003c00ff' otherwise (for logs and reply texts). */
-export function methodName (id: number): string {
+export function methodName(id: number): string {
   return metaById.get(id)?.specName ?? hexMethodId(id)
 }
 
 // ---- decoding (peer input: every failure is an AmqpCodecError with a reply code) ----
 
 /** Decodes method arguments (the method frame payload after its 4-byte id). */
-export function decodeMethod (id: number, args: Buffer): DecodedMethod {
+export function decodeMethod(id: number, args: Buffer): DecodedMethod {
   const meta = metaById.get(id)
   const op = `amqp codec: decode method ${hexMethodId(id)}`
   if (meta === undefined) {
@@ -214,7 +222,7 @@ export function decodeMethod (id: number, args: Buffer): DecodedMethod {
 }
 
 /** Decodes a whole method frame payload: class id, method id, arguments. */
-export function decodeMethodFrame (payload: Buffer): DecodedMethod {
+export function decodeMethodFrame(payload: Buffer): DecodedMethod {
   if (payload.length < 4) {
     throw new AmqpCodecError(`amqp codec: decode method frame: payload of ${payload.length} bytes has no class and method id`, FRAME_ERROR)
   }
@@ -230,7 +238,7 @@ export interface ContentHeader {
 }
 
 /** Splits a content header frame payload; the properties stay raw (a view, not a copy). */
-export function decodeContentHeader (payload: Buffer): ContentHeader {
+export function decodeContentHeader(payload: Buffer): ContentHeader {
   const op = 'amqp codec: decode content header'
   // class-id short, weight short, body-size longlong, property-flags short
   if (payload.length < 14) throw new AmqpCodecError(`${op}: payload of ${payload.length} bytes, at least 14 expected`, FRAME_ERROR)
@@ -247,7 +255,7 @@ export function decodeContentHeader (payload: Buffer): ContentHeader {
 }
 
 /** Decodes property flags + property list; absent properties are absent keys. */
-export function decodeProperties (classId: number, buffer: Buffer): BasicProperties {
+export function decodeProperties(classId: number, buffer: Buffer): BasicProperties {
   const op = `amqp codec: decode properties of class ${classId}`
   if (classId !== BASIC_CLASS_ID) throw new AmqpCodecError(`${op}: no content class ${classId} in AMQP 0-9-1`, FRAME_ERROR)
   if (buffer.length < 2) throw new AmqpCodecError(`${op}: ${buffer.length} bytes, no property flags`, FRAME_ERROR)
@@ -268,7 +276,7 @@ export function decodeProperties (classId: number, buffer: Buffer): BasicPropert
 // ---- encoding (our output: failures are values the wire cannot carry) ----
 
 /** Encodes a complete method frame (header, payload, frame-end). */
-export function encodeMethod<I extends MethodId> (id: I, channel: number, fields: FieldsOf<I>): Buffer {
+export function encodeMethod<I extends MethodId>(id: I, channel: number, fields: FieldsOf<I>): Buffer {
   try {
     return defs.encodeMethod(id, channel, fields)
   } catch (err) {
@@ -277,7 +285,7 @@ export function encodeMethod<I extends MethodId> (id: I, channel: number, fields
 }
 
 /** Encodes a complete content header frame. */
-export function encodeContentHeader (channel: number, classId: number, bodySize: number, properties: BasicProperties): Buffer {
+export function encodeContentHeader(channel: number, classId: number, bodySize: number, properties: BasicProperties): Buffer {
   try {
     if (classId !== BASIC_CLASS_ID) throw new Error(`no content class ${classId} in AMQP 0-9-1`)
     if (!Number.isSafeInteger(bodySize) || bodySize < 0) throw new Error(`body size ${bodySize} is not a byte count`)
@@ -288,7 +296,7 @@ export function encodeContentHeader (channel: number, classId: number, bodySize:
 }
 
 /** Property flags + property list alone, e.g. to store once and forward with each delivery. */
-export function encodeProperties (classId: number, properties: BasicProperties): Buffer {
+export function encodeProperties(classId: number, properties: BasicProperties): Buffer {
   const frame = encodeContentHeader(0, classId, 0, properties)
   return Buffer.from(frame.subarray(7 + 12, frame.length - 1)) // frame header, class/weight/size, frame-end
 }
@@ -303,7 +311,7 @@ const FIXED_BYTES: Readonly<Record<string, number>> = { octet: 1, short: 2, long
  * Runs before defs.js, whose decoders would read a truncated shortstr as a shorter one.
  * With `propertyFlags`, only the properties whose flag bit is set are present.
  */
-function layoutProblem (args: readonly DefsArg[], buffer: Buffer, start: number, propertyFlags?: number): string | undefined {
+function layoutProblem(args: readonly DefsArg[], buffer: Buffer, start: number, propertyFlags?: number): string | undefined {
   let offset = start
   let bitsInOctet = 0 // consecutive bits share octets, 8 to an octet
   for (let i = 0; i < args.length; i++) {
@@ -322,7 +330,7 @@ function layoutProblem (args: readonly DefsArg[], buffer: Buffer, start: number,
   return undefined
 }
 
-function fieldEnd (type: WireType, buffer: Buffer, offset: number): number {
+function fieldEnd(type: WireType, buffer: Buffer, offset: number): number {
   switch (type) {
     case 'shortstr':
       return offset + 1 > buffer.length ? offset + 1 : offset + 1 + (buffer[offset] ?? 0)
@@ -334,6 +342,6 @@ function fieldEnd (type: WireType, buffer: Buffer, offset: number): number {
   }
 }
 
-function messageOf (err: unknown): string {
+function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }

@@ -9,7 +9,7 @@ export class AmqpCodecError extends Error {
   readonly classId: number
   readonly methodId: number
 
-  constructor (message: string, replyCode: number, options: { cause?: unknown, methodId?: number } = {}) {
+  constructor(message: string, replyCode: number, options: { cause?: unknown; methodId?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.replyCode = replyCode
     const id = options.methodId ?? 0
@@ -26,19 +26,19 @@ export class ProtocolHeaderError extends Error {
   override readonly name = 'ProtocolHeaderError'
   readonly received: Buffer
 
-  constructor (received: Buffer) {
+  constructor(received: Buffer) {
     super(`amqp frame: bad protocol header ${describeHeader(received)}, expected AMQP 0-9-1 "AMQP\\x00\\x00\\x09\\x01"`)
     this.received = received
   }
 }
 
-function describeHeader (bytes: Buffer): string {
+function describeHeader(bytes: Buffer): string {
   const hex = bytes.toString('hex').replace(/(..)(?!$)/g, '$1 ')
-  const text = Array.from(bytes, b => b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`).join('')
+  const text = Array.from(bytes, b => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')
   return `${hex} ("${text}")`
 }
 
 /** `0x003c0028` — how method ids appear in codec error messages. */
-export function hexMethodId (id: number): string {
+export function hexMethodId(id: number): string {
   return `0x${(id >>> 0).toString(16).padStart(8, '0')}`
 }

@@ -14,10 +14,12 @@ const codec = require(join(dirname(require.resolve('amqplib')), 'lib', 'codec.js
 }
 
 /** Decodes the fields of a table (the bytes after its long length prefix). */
-export function decodeTableFields (bytes: Buffer): FieldTable {
+export function decodeTableFields(bytes: Buffer): FieldTable {
   try {
     return codec.decodeFields(bytes) as FieldTable
   } catch (err) {
-    throw new AmqpCodecError(`amqp codec: decode field table of ${bytes.length} bytes: ${err instanceof Error ? err.message : String(err)}`, FRAME_ERROR, { cause: err })
+    throw new AmqpCodecError(`amqp codec: decode field table of ${bytes.length} bytes: ${err instanceof Error ? err.message : String(err)}`, FRAME_ERROR, {
+      cause: err
+    })
   }
 }

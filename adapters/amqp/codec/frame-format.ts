@@ -16,7 +16,7 @@ export const FRAME_MIN_SIZE = 4096
 /** frame-max is a long; 0 ("no limit") must be resolved to a real limit before use. */
 export const FRAME_MAX_LIMIT = 0xffffffff
 
-export function checkFrameMax (frameMax: number, who: string): void {
+export function checkFrameMax(frameMax: number, who: string): void {
   if (!Number.isInteger(frameMax) || frameMax < FRAME_MIN_SIZE || frameMax > FRAME_MAX_LIMIT) {
     throw new RangeError(`${who}: frame-max ${frameMax} outside ${FRAME_MIN_SIZE}..${FRAME_MAX_LIMIT} (resolve a peer's 0 to the server's limit first)`)
   }

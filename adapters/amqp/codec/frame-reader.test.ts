@@ -6,15 +6,27 @@ import { Methods, encodeMethod } from './amqp-defs.ts'
 import { HEARTBEAT_FRAME, PROTOCOL_HEADER, bodyFrames, contentFrames } from './frame-writer.ts'
 
 /** A connection's worth of client traffic: handshake, publishes with content, acks, heartbeats. */
-function clientStream (): Buffer {
+function clientStream(): Buffer {
   const body = Buffer.alloc(10000, 'abcdefghij')
   return Buffer.concat([
     PROTOCOL_HEADER,
-    encodeMethod(Methods.ConnectionStartOk, 0, { clientProperties: { product: 'test' }, mechanism: 'PLAIN', response: Buffer.from('\0guest\0guest'), locale: 'en_US' }),
+    encodeMethod(Methods.ConnectionStartOk, 0, {
+      clientProperties: { product: 'test' },
+      mechanism: 'PLAIN',
+      response: Buffer.from('\0guest\0guest'),
+      locale: 'en_US'
+    }),
     encodeMethod(Methods.ConnectionTuneOk, 0, { channelMax: 2047, frameMax: 4096, heartbeat: 60 }),
     encodeMethod(Methods.ConnectionOpen, 0, { virtualHost: '/' }),
     encodeMethod(Methods.ChannelOpen, 1, {}),
-    ...contentFrames(1, Methods.BasicPublish, { exchange: 'amq.topic', routingKey: 'a.b', mandatory: false, immediate: false }, { deliveryMode: 2, headers: { n: 1 } }, body, 4096),
+    ...contentFrames(
+      1,
+      Methods.BasicPublish,
+      { exchange: 'amq.topic', routingKey: 'a.b', mandatory: false, immediate: false },
+      { deliveryMode: 2, headers: { n: 1 } },
+      body,
+      4096
+    ),
     HEARTBEAT_FRAME,
     ...contentFrames(2, Methods.BasicPublish, { exchange: '', routingKey: 'q', mandatory: true, immediate: false }, {}, Buffer.alloc(0), 4096),
     encodeMethod(Methods.BasicAck, 2, { deliveryTag: 1, multiple: false }),
@@ -23,14 +35,18 @@ function clientStream (): Buffer {
   ])
 }
 
-interface Plain { type: string, channel?: number, payload?: string }
+interface Plain {
+  type: string
+  channel?: number
+  payload?: string
+}
 
-function plain (item: ReaderItem): Plain {
+function plain(item: ReaderItem): Plain {
   return item.type === 'protocol-header' ? { type: item.type } : { type: item.type, channel: item.channel, payload: item.payload.toString('hex') }
 }
 
 /** Feeds the chunks one by one, draining after each, as a socket 'data' handler would. */
-function readAll (chunks: readonly Buffer[], reader = new FrameReader()): Plain[] {
+function readAll(chunks: readonly Buffer[], reader = new FrameReader()): Plain[] {
   const items: Plain[] = []
   for (const chunk of chunks) {
     reader.push(chunk)
@@ -40,7 +56,7 @@ function readAll (chunks: readonly Buffer[], reader = new FrameReader()): Plain[
   return items
 }
 
-function codecError (fn: () => unknown): AmqpCodecError {
+function codecError(fn: () => unknown): AmqpCodecError {
   try {
     fn()
   } catch (err) {
@@ -50,7 +66,7 @@ function codecError (fn: () => unknown): AmqpCodecError {
   assert.fail('expected an AmqpCodecError')
 }
 
-function frame (type: number, channel: number, payload: Buffer, end = 0xce): Buffer {
+function frame(type: number, channel: number, payload: Buffer, end = 0xce): Buffer {
   const out = Buffer.alloc(8 + payload.length)
   out[0] = type
   out.writeUInt16BE(channel, 1)
@@ -62,11 +78,27 @@ function frame (type: number, channel: number, payload: Buffer, end = 0xce): Buf
 
 test('a whole stream in one chunk yields every frame in order', () => {
   const items = readAll([clientStream()])
-  assert.deepEqual(items.map(item => `${item.type}@${item.channel ?? '-'}`), [
-    'protocol-header@-', 'method@0', 'method@0', 'method@0', 'method@1',
-    'method@1', 'header@1', 'body@1', 'body@1', 'body@1', 'heartbeat@0',
-    'method@2', 'header@2', 'method@2', 'body@65535', 'heartbeat@0'
-  ])
+  assert.deepEqual(
+    items.map(item => `${item.type}@${item.channel ?? '-'}`),
+    [
+      'protocol-header@-',
+      'method@0',
+      'method@0',
+      'method@0',
+      'method@1',
+      'method@1',
+      'header@1',
+      'body@1',
+      'body@1',
+      'body@1',
+      'heartbeat@0',
+      'method@2',
+      'header@2',
+      'method@2',
+      'body@65535',
+      'heartbeat@0'
+    ]
+  )
 })
 
 test('split at every byte position the stream yields identical frames', () => {
@@ -82,10 +114,15 @@ test('one byte at a time, and seeded random chunkings, yield identical frames', 
   const expected = readAll([stream])
   assert.deepEqual(readAll(Array.from(stream, (_, i) => stream.subarray(i, i + 1))), expected)
   let seed = 0x2545f491
-  const random = (): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) / 0x100000000 }
+  const random = (): number => {
+    seed ^= seed << 13
+    seed ^= seed >>> 17
+    seed ^= seed << 5
+    return (seed >>> 0) / 0x100000000
+  }
   for (let trial = 0; trial < 200; trial++) {
     const chunks: Buffer[] = []
-    for (let at = 0; at < stream.length;) {
+    for (let at = 0; at < stream.length; ) {
       const size = 1 + Math.floor(random() * (trial % 2 === 0 ? 40 : 6000))
       chunks.push(stream.subarray(at, at + size))
       at += size
@@ -144,13 +181,16 @@ test('a wrong protocol header is reported with the bytes received', () => {
   for (const [bytes, pattern] of cases) {
     const reader = new FrameReader()
     reader.push(bytes)
-    assert.throws(() => reader.read(), (err: unknown) => {
-      assert.ok(err instanceof ProtocolHeaderError)
-      assert.deepEqual(err.received, bytes.subarray(0, 8))
-      assert.match(err.message, /^amqp frame: bad protocol header /)
-      assert.match(err.message, pattern)
-      return true
-    })
+    assert.throws(
+      () => reader.read(),
+      (err: unknown) => {
+        assert.ok(err instanceof ProtocolHeaderError)
+        assert.deepEqual(err.received, bytes.subarray(0, 8))
+        assert.match(err.message, /^amqp frame: bad protocol header /)
+        assert.match(err.message, pattern)
+        return true
+      }
+    )
   }
 })
 
@@ -164,9 +204,16 @@ test('a frame-end octet other than 0xce is 501 FRAME_ERROR, after the good frame
   const err = codecError(() => reader.read())
   assert.equal(err.replyCode, 501)
   assert.match(err.message, /^amqp frame: method frame on channel 2 \(payload 5 bytes\) ends with 0x41, expected frame-end 0xce$/)
-  assert.equal(codecError(() => reader.read()), err, 'the reader stays failed')
+  assert.equal(
+    codecError(() => reader.read()),
+    err,
+    'the reader stays failed'
+  )
   reader.push(good)
-  assert.equal(codecError(() => reader.read()), err)
+  assert.equal(
+    codecError(() => reader.read()),
+    err
+  )
 })
 
 test('a frame larger than frame-max is 501 FRAME_ERROR as soon as its header arrives', () => {
@@ -177,7 +224,7 @@ test('a frame larger than frame-max is 501 FRAME_ERROR as soon as its header arr
   assert.equal(err.message, 'amqp frame: body frame on channel 1 of 4105 bytes (payload 4097) exceeds frame-max 4096')
 })
 
-test('frame-max: exact fit and RabbitMQ\'s 8-byte tolerance pass; a raised limit applies to the next frame', () => {
+test("frame-max: exact fit and RabbitMQ's 8-byte tolerance pass; a raised limit applies to the next frame", () => {
   const reader = new FrameReader({ expectProtocolHeader: false })
   reader.push(frame(3, 1, Buffer.alloc(4088))) // exactly frame-max
   reader.push(frame(3, 1, Buffer.alloc(4096))) // 8 over: tolerated, as RabbitMQ does
@@ -231,7 +278,10 @@ test('heartbeats: empty on channel 0 pass; a payload is 501, another channel 505
 })
 
 test('method and header frames too short for their fixed fields are 501 FRAME_ERROR', () => {
-  for (const [type, size] of [[1, 3], [2, 13]] as const) {
+  for (const [type, size] of [
+    [1, 3],
+    [2, 13]
+  ] as const) {
     const reader = new FrameReader({ expectProtocolHeader: false })
     reader.push(frame(type, 1, Buffer.alloc(size)))
     const err = codecError(() => reader.read())

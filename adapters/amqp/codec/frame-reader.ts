@@ -21,7 +21,9 @@ export interface Frame {
 }
 
 /** The client's `AMQP 0 0 9 1` arrived; the server answers with connection.start. */
-export interface ProtocolHeaderReceived { readonly type: 'protocol-header' }
+export interface ProtocolHeaderReceived {
+  readonly type: 'protocol-header'
+}
 
 export type ReaderItem = Frame | ProtocolHeaderReceived
 
@@ -50,23 +52,27 @@ export class FrameReader implements Iterable<ReaderItem> {
   private frameMaxBytes: number = FRAME_MIN_SIZE
   private failure: Error | undefined
 
-  constructor (options: FrameReaderOptions = {}) {
+  constructor(options: FrameReaderOptions = {}) {
     this.awaitingProtocolHeader = options.expectProtocolHeader ?? true
     this.setFrameMax(options.frameMax ?? FRAME_MIN_SIZE)
   }
 
-  get frameMax (): number { return this.frameMaxBytes }
+  get frameMax(): number {
+    return this.frameMaxBytes
+  }
 
-  get bufferedBytes (): number { return this.buffered }
+  get bufferedBytes(): number {
+    return this.buffered
+  }
 
   /** Applies to the next frame read, so call it as soon as connection.tune-ok is handled. */
-  setFrameMax (frameMax: number): void {
+  setFrameMax(frameMax: number): void {
     checkFrameMax(frameMax, 'frame reader')
     this.frameMaxBytes = frameMax
   }
 
   /** Queues bytes as read from the socket; `read()` or iteration hands out the frames. */
-  push (chunk: Buffer): void {
+  push(chunk: Buffer): void {
     if (this.failure !== undefined || chunk.length === 0) return
     this.chunks.push(chunk)
     this.buffered += chunk.length
@@ -76,7 +82,7 @@ export class FrameReader implements Iterable<ReaderItem> {
    * The next complete item, or undefined until more bytes arrive. Throws
    * ProtocolHeaderError or AmqpCodecError; after that the reader stays failed.
    */
-  read (): ReaderItem | undefined {
+  read(): ReaderItem | undefined {
     if (this.failure !== undefined) throw this.failure
     try {
       return this.awaitingProtocolHeader ? this.readProtocolHeader() : this.readFrame()
@@ -88,7 +94,7 @@ export class FrameReader implements Iterable<ReaderItem> {
     }
   }
 
-  [Symbol.iterator] (): Iterator<ReaderItem, undefined> {
+  [Symbol.iterator](): Iterator<ReaderItem, undefined> {
     return {
       next: () => {
         const item = this.read()
@@ -97,7 +103,7 @@ export class FrameReader implements Iterable<ReaderItem> {
     }
   }
 
-  private readProtocolHeader (): ReaderItem | undefined {
+  private readProtocolHeader(): ReaderItem | undefined {
     if (this.buffered < PROTOCOL_HEADER.length) return undefined
     const received = this.take(PROTOCOL_HEADER.length)
     if (!received.equals(PROTOCOL_HEADER)) throw new ProtocolHeaderError(received)
@@ -105,11 +111,12 @@ export class FrameReader implements Iterable<ReaderItem> {
     return { type: 'protocol-header' }
   }
 
-  private readFrame (): Frame | undefined {
+  private readFrame(): Frame | undefined {
     if (this.buffered < FRAME_HEADER_BYTES) return undefined
     let first = this.chunks[0] as Buffer
     let at = this.head
-    if (first.length - at < FRAME_HEADER_BYTES) { // the 7 header bytes straddle chunks
+    if (first.length - at < FRAME_HEADER_BYTES) {
+      // the 7 header bytes straddle chunks
       first = this.peek(FRAME_HEADER_BYTES)
       at = 0
     }
@@ -122,7 +129,8 @@ export class FrameReader implements Iterable<ReaderItem> {
     if (this.buffered < total) return undefined
     const chunk = this.chunks[0] as Buffer
     let frame: Buffer
-    if (chunk.length - this.head >= total) { // the common case: no copy
+    if (chunk.length - this.head >= total) {
+      // the common case: no copy
       frame = chunk.subarray(this.head, this.head + total)
       this.advance(total)
     } else {
@@ -130,21 +138,30 @@ export class FrameReader implements Iterable<ReaderItem> {
     }
     const end = frame[total - 1] as number
     if (end !== FRAME_END) {
-      throw new AmqpCodecError(`amqp frame: ${type} frame on channel ${channel} (payload ${size} bytes) ends with 0x${hex2(end)}, expected frame-end 0xce`, FRAME_ERROR)
+      throw new AmqpCodecError(
+        `amqp frame: ${type} frame on channel ${channel} (payload ${size} bytes) ends with 0x${hex2(end)}, expected frame-end 0xce`,
+        FRAME_ERROR
+      )
     }
     return { type, channel, payload: frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + size) }
   }
 
-  private checkHeader (typeOctet: number, channel: number, size: number): FrameType {
+  private checkHeader(typeOctet: number, channel: number, size: number): FrameType {
     const type = FRAME_TYPES[typeOctet]
     if (type === undefined) {
       throw new AmqpCodecError(`amqp frame: unknown frame type ${typeOctet} (0x${hex2(typeOctet)}) on channel ${channel}`, FRAME_ERROR)
     }
     if (size > this.frameMaxBytes - FRAME_OVERHEAD_BYTES + FRAME_MAX_TOLERANCE_BYTES) {
-      throw new AmqpCodecError(`amqp frame: ${type} frame on channel ${channel} of ${size + FRAME_OVERHEAD_BYTES} bytes (payload ${size}) exceeds frame-max ${this.frameMaxBytes}`, FRAME_ERROR)
+      throw new AmqpCodecError(
+        `amqp frame: ${type} frame on channel ${channel} of ${size + FRAME_OVERHEAD_BYTES} bytes (payload ${size}) exceeds frame-max ${this.frameMaxBytes}`,
+        FRAME_ERROR
+      )
     }
     if (size < PAYLOAD_MIN_BYTES[type]) {
-      throw new AmqpCodecError(`amqp frame: ${type} frame on channel ${channel} with a ${size}-byte payload, at least ${PAYLOAD_MIN_BYTES[type]} expected`, FRAME_ERROR)
+      throw new AmqpCodecError(
+        `amqp frame: ${type} frame on channel ${channel} with a ${size}-byte payload, at least ${PAYLOAD_MIN_BYTES[type]} expected`,
+        FRAME_ERROR
+      )
     }
     if (type === 'heartbeat') {
       if (size !== 0) throw new AmqpCodecError(`amqp frame: heartbeat frame with a ${size}-byte payload, heartbeats are empty`, FRAME_ERROR)
@@ -154,7 +171,7 @@ export class FrameReader implements Iterable<ReaderItem> {
   }
 
   /** Copies the next n buffered bytes without consuming them (n is small). */
-  private peek (n: number): Buffer {
+  private peek(n: number): Buffer {
     const out = Buffer.allocUnsafe(n)
     let filled = 0
     let offset = this.head
@@ -167,13 +184,13 @@ export class FrameReader implements Iterable<ReaderItem> {
   }
 
   /** Consumes the next n buffered bytes into one new buffer of exactly n bytes. */
-  private take (n: number): Buffer {
+  private take(n: number): Buffer {
     const out = this.peek(n)
     this.advance(n)
     return out
   }
 
-  private advance (n: number): void {
+  private advance(n: number): void {
     this.buffered -= n
     this.head += n
     while (this.chunks.length > 0 && this.head >= (this.chunks[0] as Buffer).length) {
@@ -182,6 +199,6 @@ export class FrameReader implements Iterable<ReaderItem> {
   }
 }
 
-function hex2 (octet: number): string {
+function hex2(octet: number): string {
   return octet.toString(16).padStart(2, '0')
 }

@@ -1,13 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import {
-  BODY_COPY_BYTES_MAX, HEARTBEAT_FRAME, PROTOCOL_HEADER, bodyFrames, contentFrames, contentHeaderFrame, methodFrame
-} from './frame-writer.ts'
+import { BODY_COPY_BYTES_MAX, HEARTBEAT_FRAME, PROTOCOL_HEADER, bodyFrames, contentFrames, contentHeaderFrame, methodFrame } from './frame-writer.ts'
 import { FrameReader, type Frame } from './frame-reader.ts'
 import { Methods, decodeContentHeader, decodeMethodFrame, decodeProperties, encodeContentHeader, type BasicProperties } from './amqp-defs.ts'
 import { AmqpCodecError } from './codec-error.ts'
 
-function framesOf (buffers: readonly Buffer[], frameMax = 131072): Frame[] {
+function framesOf(buffers: readonly Buffer[], frameMax = 131072): Frame[] {
   const reader = new FrameReader({ expectProtocolHeader: false, frameMax })
   reader.push(Buffer.concat(buffers))
   const frames: Frame[] = []
@@ -19,7 +17,7 @@ function framesOf (buffers: readonly Buffer[], frameMax = 131072): Frame[] {
   return frames
 }
 
-test('protocol header and heartbeat bytes are the spec\'s', () => {
+test("protocol header and heartbeat bytes are the spec's", () => {
   assert.deepEqual(PROTOCOL_HEADER, Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'))
   assert.deepEqual(HEARTBEAT_FRAME, Buffer.from([8, 0, 0, 0, 0, 0, 0, 0xce]))
   assert.deepEqual(framesOf([HEARTBEAT_FRAME]), [{ type: 'heartbeat', channel: 0, payload: Buffer.alloc(0) }])
@@ -60,7 +58,10 @@ test('content frames: method, header with body size, body frames; raw properties
   const body = Buffer.from('hello '.repeat(2000))
   const deliver = { consumerTag: 'ctag', deliveryTag: 42, redelivered: false, exchange: 'amq.topic', routingKey: 'a.b' }
   const decoded = framesOf(contentFrames(3, Methods.BasicDeliver, deliver, properties, body, 4096), 4096)
-  assert.deepEqual(decoded.map(f => f.type), ['method', 'header', 'body', 'body', 'body'])
+  assert.deepEqual(
+    decoded.map(f => f.type),
+    ['method', 'header', 'body', 'body', 'body']
+  )
   assert.ok(decoded.every(f => f.channel === 3))
   const method = decodeMethodFrame((decoded[0] as Frame).payload)
   assert.equal(method.name, 'BasicDeliver')
@@ -77,15 +78,28 @@ test('content frames: method, header with body size, body frames; raw properties
 })
 
 test('an empty body is a method and a header frame only', () => {
-  const frames = framesOf(contentFrames(1, Methods.BasicGetOk, { deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'q', messageCount: 0 }, {}, Buffer.alloc(0), 4096))
-  assert.deepEqual(frames.map(f => f.type), ['method', 'header'])
+  const frames = framesOf(
+    contentFrames(1, Methods.BasicGetOk, { deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'q', messageCount: 0 }, {}, Buffer.alloc(0), 4096)
+  )
+  assert.deepEqual(
+    frames.map(f => f.type),
+    ['method', 'header']
+  )
   assert.equal(decodeContentHeader((frames[1] as Frame).payload).bodySize, 0)
 })
 
 test('a content header that cannot fit in frame-max is refused, and frame-max is checked', () => {
   const properties: BasicProperties = { headers: { big: 'x'.repeat(5000) } }
   assert.throws(
-    () => contentFrames(1, Methods.BasicDeliver, { consumerTag: 'c', deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'q' }, properties, Buffer.alloc(1), 4096),
+    () =>
+      contentFrames(
+        1,
+        Methods.BasicDeliver,
+        { consumerTag: 'c', deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'q' },
+        properties,
+        Buffer.alloc(1),
+        4096
+      ),
     (err: unknown) => err instanceof AmqpCodecError && /frame of \d+ bytes exceeds frame-max 4096/.test(err.message)
   )
   assert.throws(() => bodyFrames(1, Buffer.alloc(1), 0), RangeError)

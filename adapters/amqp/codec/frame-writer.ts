@@ -3,13 +3,16 @@
 // message body is never copied on its way out.
 import { AmqpCodecError } from './codec-error.ts'
 import { INTERNAL_ERROR } from './reply-codes.ts'
+import { BASIC_CLASS_ID, encodeContentHeader, encodeMethod, type BasicProperties, type ContentMethodId, type FieldsOf, type MethodId } from './amqp-defs.ts'
 import {
-  BASIC_CLASS_ID, encodeContentHeader, encodeMethod,
-  type BasicProperties, type ContentMethodId, type FieldsOf, type MethodId
-} from './amqp-defs.ts'
-import {
-  FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEADER_BYTES, FRAME_HEARTBEAT, FRAME_OVERHEAD_BYTES,
-  PROTOCOL_HEADER, checkFrameMax
+  FRAME_BODY,
+  FRAME_END,
+  FRAME_HEADER,
+  FRAME_HEADER_BYTES,
+  FRAME_HEARTBEAT,
+  FRAME_OVERHEAD_BYTES,
+  PROTOCOL_HEADER,
+  checkFrameMax
 } from './frame-format.ts'
 
 export { PROTOCOL_HEADER }
@@ -22,7 +25,7 @@ export const BODY_COPY_BYTES_MAX = 8192
 
 const FRAME_END_OCTET = Buffer.from([FRAME_END])
 
-export function methodFrame<I extends MethodId> (channel: number, id: I, fields: FieldsOf<I>): Buffer {
+export function methodFrame<I extends MethodId>(channel: number, id: I, fields: FieldsOf<I>): Buffer {
   return encodeMethod(id, channel, fields)
 }
 
@@ -31,7 +34,7 @@ export function methodFrame<I extends MethodId> (channel: number, id: I, fields:
  * property flags + list as received from a publisher (ContentHeader.properties),
  * forwarded byte for byte: no re-encoding, no field-table type drift.
  */
-export function contentHeaderFrame (channel: number, classId: number, bodySize: number, properties: BasicProperties | Buffer): Buffer {
+export function contentHeaderFrame(channel: number, classId: number, bodySize: number, properties: BasicProperties | Buffer): Buffer {
   if (!Buffer.isBuffer(properties)) return encodeContentHeader(channel, classId, bodySize, properties)
   if (!Number.isSafeInteger(bodySize) || bodySize < 0) {
     throw new AmqpCodecError(`amqp codec: encode content header of class ${classId}: body size ${bodySize} is not a byte count`, INTERNAL_ERROR)
@@ -50,7 +53,7 @@ export function contentHeaderFrame (channel: number, classId: number, bodySize: 
 }
 
 /** The body cut into frames of at most frame-max bytes; none for an empty body. */
-export function bodyFrames (channel: number, body: Buffer, frameMax: number): Buffer[] {
+export function bodyFrames(channel: number, body: Buffer, frameMax: number): Buffer[] {
   checkFrameMax(frameMax, 'frame writer')
   const sliceMax = frameMax - FRAME_OVERHEAD_BYTES
   const frames: Buffer[] = []
@@ -75,18 +78,27 @@ export function bodyFrames (channel: number, body: Buffer, frameMax: number): Bu
  * A whole content-carrying method (basic.deliver, basic.get-ok, basic.return,
  * basic.publish): method frame, content header frame, body frames, in order.
  */
-export function contentFrames<I extends ContentMethodId> (
-  channel: number, id: I, fields: FieldsOf<I>, properties: BasicProperties | Buffer, body: Buffer, frameMax: number
+export function contentFrames<I extends ContentMethodId>(
+  channel: number,
+  id: I,
+  fields: FieldsOf<I>,
+  properties: BasicProperties | Buffer,
+  body: Buffer,
+  frameMax: number
 ): Buffer[] {
   checkFrameMax(frameMax, 'frame writer')
   const header = contentHeaderFrame(channel, BASIC_CLASS_ID, body.length, properties)
-  if (header.length > frameMax) { // a content header cannot be split (spec §4.2.6)
-    throw new AmqpCodecError(`amqp codec: encode content header of class ${BASIC_CLASS_ID}: frame of ${header.length} bytes exceeds frame-max ${frameMax}`, INTERNAL_ERROR)
+  if (header.length > frameMax) {
+    // a content header cannot be split (spec §4.2.6)
+    throw new AmqpCodecError(
+      `amqp codec: encode content header of class ${BASIC_CLASS_ID}: frame of ${header.length} bytes exceeds frame-max ${frameMax}`,
+      INTERNAL_ERROR
+    )
   }
   return [methodFrame(channel, id, fields), header, ...bodyFrames(channel, body, frameMax)]
 }
 
-function writeFrameHeader (target: Buffer, type: number, channel: number, payloadBytes: number): void {
+function writeFrameHeader(target: Buffer, type: number, channel: number, payloadBytes: number): void {
   target[0] = type
   target.writeUInt16BE(channel, 1)
   target.writeUInt32BE(payloadBytes, 3)

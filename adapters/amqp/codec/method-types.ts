@@ -14,18 +14,14 @@ export interface Decimal {
  * this shape for timestamps ('T') and decimals ('D'); other tags decode to plain values.
  */
 export type TypedFieldValue =
-  | { readonly '!': 'timestamp', readonly value: number }
-  | { readonly '!': 'decimal', readonly value: Decimal }
+  | { readonly '!': 'timestamp'; readonly value: number }
+  | { readonly '!': 'decimal'; readonly value: Decimal }
   | {
-    readonly '!': 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'float' | 'double'
-    readonly value: number
-  }
+      readonly '!': 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'float' | 'double'
+      readonly value: number
+    }
 
-export type FieldValue =
-  | string | number | boolean | null | Buffer
-  | TypedFieldValue
-  | readonly FieldValue[]
-  | FieldTable
+export type FieldValue = string | number | boolean | null | Buffer | TypedFieldValue | readonly FieldValue[] | FieldTable
 
 /** An AMQP field-table. `undefined` entries are skipped when encoding. */
 export interface FieldTable {
@@ -49,8 +45,12 @@ export interface ConnectionStartOk {
   readonly response: Buffer
   readonly locale: string
 }
-export interface ConnectionSecure { readonly challenge: Buffer }
-export interface ConnectionSecureOk { readonly response: Buffer }
+export interface ConnectionSecure {
+  readonly challenge: Buffer
+}
+export interface ConnectionSecureOk {
+  readonly response: Buffer
+}
 export interface ConnectionTune {
   readonly channelMax: number
   readonly frameMax: number
@@ -62,14 +62,18 @@ export interface ConnectionOpen {
   readonly capabilities?: string
   readonly insist?: boolean
 }
-export interface ConnectionOpenOk { readonly knownHosts?: string }
+export interface ConnectionOpenOk {
+  readonly knownHosts?: string
+}
 export interface ConnectionClose {
   readonly replyCode: number
   readonly replyText: string
   readonly classId: number
   readonly methodId: number
 }
-export interface ConnectionBlocked { readonly reason: string }
+export interface ConnectionBlocked {
+  readonly reason: string
+}
 export interface ConnectionUpdateSecret {
   readonly newSecret: Buffer
   readonly reason: string
@@ -77,9 +81,15 @@ export interface ConnectionUpdateSecret {
 
 // ---- channel (class 20) ----
 
-export interface ChannelOpen { readonly outOfBand?: string }
-export interface ChannelOpenOk { readonly channelId?: Buffer }
-export interface ChannelFlow { readonly active: boolean }
+export interface ChannelOpen {
+  readonly outOfBand?: string
+}
+export interface ChannelOpenOk {
+  readonly channelId?: Buffer
+}
+export interface ChannelFlow {
+  readonly active: boolean
+}
 export type ChannelFlowOk = ChannelFlow
 export type ChannelClose = ConnectionClose
 
@@ -93,7 +103,9 @@ export interface AccessRequest {
   readonly write: boolean
   readonly read: boolean
 }
-export interface AccessRequestOk { readonly ticket: number }
+export interface AccessRequestOk {
+  readonly ticket: number
+}
 
 // ---- exchange (class 40) ----
 
@@ -155,7 +167,9 @@ export interface QueuePurge {
   readonly queue: string
   readonly nowait: boolean
 }
-export interface QueuePurgeOk { readonly messageCount: number }
+export interface QueuePurgeOk {
+  readonly messageCount: number
+}
 export interface QueueDelete {
   readonly ticket?: number
   readonly queue: string
@@ -190,7 +204,9 @@ export interface BasicConsume {
   readonly nowait: boolean
   readonly arguments: FieldTable
 }
-export interface BasicConsumeOk { readonly consumerTag: string }
+export interface BasicConsumeOk {
+  readonly consumerTag: string
+}
 export interface BasicCancel {
   readonly consumerTag: string
   readonly nowait: boolean
@@ -228,7 +244,9 @@ export interface BasicGetOk {
   readonly routingKey: string
   readonly messageCount: number
 }
-export interface BasicGetEmpty { readonly clusterId?: string }
+export interface BasicGetEmpty {
+  readonly clusterId?: string
+}
 export interface BasicAck {
   readonly deliveryTag: number
   readonly multiple: boolean
@@ -237,7 +255,9 @@ export interface BasicReject {
   readonly deliveryTag: number
   readonly requeue: boolean
 }
-export interface BasicRecover { readonly requeue: boolean }
+export interface BasicRecover {
+  readonly requeue: boolean
+}
 export interface BasicNack {
   readonly deliveryTag: number
   readonly multiple: boolean
@@ -246,7 +266,9 @@ export interface BasicNack {
 
 // ---- confirm (class 85, RabbitMQ extension) ----
 
-export interface ConfirmSelect { readonly nowait: boolean }
+export interface ConfirmSelect {
+  readonly nowait: boolean
+}
 
 /** Content header properties of class basic (the only content class in 0-9-1). */
 export interface BasicProperties {

@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url)
 // amqplib's generated constants, loaded by path (its exports map hides lib/)
 const amqplibConstants = (require(join(dirname(require.resolve('amqplib')), 'lib', 'defs.js')) as { constants: Record<string, number> }).constants
 
-test('every spec reply code is defined, with amqplib\'s value', () => {
+test("every spec reply code is defined, with amqplib's value", () => {
   const framing = new Set(['FRAME_METHOD', 'FRAME_HEADER', 'FRAME_BODY', 'FRAME_HEARTBEAT', 'FRAME_MIN_SIZE', 'FRAME_END'])
   const specNames = Object.keys(amqplibConstants).filter(name => !framing.has(name))
   assert.equal(specNames.length, 19)

@@ -60,15 +60,15 @@ const byCode = new Map(table.map(info => [info.code, info]))
 export const replyCodes: readonly ReplyCodeInfo[] = table
 
 /** Undefined for a code the spec does not define. */
-export function replyCodeInfo (code: number): ReplyCodeInfo | undefined {
+export function replyCodeInfo(code: number): ReplyCodeInfo | undefined {
   return byCode.get(code)
 }
 
-export function isConnectionException (code: number): boolean {
+export function isConnectionException(code: number): boolean {
   return byCode.get(code)?.scope === 'connection'
 }
 
-export function isChannelException (code: number): boolean {
+export function isChannelException(code: number): boolean {
   return byCode.get(code)?.scope === 'channel'
 }
 
@@ -79,7 +79,7 @@ const REPLY_TEXT_BYTES_MAX = 255 // reply-text is a shortstr
  * 255-byte shortstr limit on a UTF-8 character boundary (an over-long reply-text
  * would otherwise make the close method itself unencodable).
  */
-export function formatReplyText (code: number, detail: string): string {
+export function formatReplyText(code: number, detail: string): string {
   const name = byCode.get(code)?.name ?? String(code)
   const text = detail === '' ? name : `${name} - ${detail}`
   const bytes = Buffer.from(text, 'utf8')

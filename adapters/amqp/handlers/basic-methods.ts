@@ -12,8 +12,11 @@ import { describeQueue } from '../../../core/model/names.ts'
 import { authorizeQueueRead } from '../access.ts'
 
 /** In tx mode settlements wait for tx.commit; tags are checked now, so a bad one fails at once. */
-function settleOrHold (ch: AmqpChannel, deliveryTag: number, multiple: boolean, methodId: number, apply: () => void): void {
-  if (ch.tx === undefined) { apply(); return }
+function settleOrHold(ch: AmqpChannel, deliveryTag: number, multiple: boolean, methodId: number, apply: () => void): void {
+  if (ch.tx === undefined) {
+    apply()
+    return
+  }
   if (!multiple && !ch.unacked.has(deliveryTag)) throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
   ch.tx.settlements.push(apply)
 }
@@ -60,7 +63,10 @@ export const basicMethods: readonly RouteEntry[] = [
     const name = queueName(ch, f.queue, Methods.BasicGet)
     authorizeQueueRead(ch, name)
     const { queue, entry } = ch.conn.vhostOrThrow().get(name, f.noAck, ch.conn)
-    if (entry === undefined) { ch.send(Methods.BasicGetEmpty, {}); return }
+    if (entry === undefined) {
+      ch.send(Methods.BasicGetEmpty, {})
+      return
+    }
     ch.deliverGet(entry, f.noAck, entry.redelivered, queue.messageCount)
   }),
 
@@ -84,7 +90,9 @@ export const basicMethods: readonly RouteEntry[] = [
     })
   }),
 
-  onChannel(Methods.BasicRecoverAsync, (ch, f) => { recover(ch, f.requeue, Methods.BasicRecoverAsync) }),
+  onChannel(Methods.BasicRecoverAsync, (ch, f) => {
+    recover(ch, f.requeue, Methods.BasicRecoverAsync)
+  }),
 
   onChannel(Methods.BasicRecover, (ch, f) => {
     recover(ch, f.requeue, Methods.BasicRecover)
@@ -93,7 +101,7 @@ export const basicMethods: readonly RouteEntry[] = [
 ]
 
 /** Every unacked delivery of the channel goes back to its queue, redelivered. */
-function recover (ch: AmqpChannel, requeue: boolean, methodId: number): void {
+function recover(ch: AmqpChannel, requeue: boolean, methodId: number): void {
   if (!requeue) throw new AmqpException(NOT_IMPLEMENTED, 'requeue=false', methodId)
   ch.requeue(ch.takeUnacked(0, true, methodId))
 }

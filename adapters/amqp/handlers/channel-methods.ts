@@ -19,9 +19,13 @@ export const channelMethods: readonly RouteEntry[] = [
   // The server never sends channel.flow, so a flow-ok answers nothing.
   onChannel(Methods.ChannelFlowOk, () => {}),
 
-  onChannel(Methods.ChannelClose, ch => { ch.conn.channelClosedByClient(ch) }),
+  onChannel(Methods.ChannelClose, ch => {
+    ch.conn.channelClosedByClient(ch)
+  }),
 
   onChannel(Methods.ChannelCloseOk, () => {}),
 
-  onChannel(Methods.AccessRequest, ch => { ch.send(Methods.AccessRequestOk, { ticket: 1 }) })
+  onChannel(Methods.AccessRequest, ch => {
+    ch.send(Methods.AccessRequestOk, { ticket: 1 })
+  })
 ]

@@ -10,11 +10,11 @@ import type { LoginResult } from '../../../core/auth/access-control.ts'
 import { vhostRefusal } from '../../../core/auth/access-check.ts'
 import { onConnection, type RouteEntry } from './route.ts'
 
-function expectState (conn: AmqpConnection, state: ConnectionState, methodId: number): void {
+function expectState(conn: AmqpConnection, state: ConnectionState, methodId: number): void {
   if (conn.state !== state) throw new AmqpException(CHANNEL_ERROR, `unexpected method in connection state ${conn.state}`, methodId)
 }
 
-async function startOk (conn: AmqpConnection, f: { clientProperties: Record<string, unknown>, mechanism: string, response: Buffer }): Promise<void> {
+async function startOk(conn: AmqpConnection, f: { clientProperties: Record<string, unknown>; mechanism: string; response: Buffer }): Promise<void> {
   expectState(conn, 'starting', Methods.ConnectionStartOk)
   conn.clientProperties = f.clientProperties as typeof conn.clientProperties
   const capabilities = f.clientProperties.capabilities as Record<string, unknown> | undefined
@@ -22,7 +22,11 @@ async function startOk (conn: AmqpConnection, f: { clientProperties: Record<stri
   const refused = (reason: string): AmqpException => {
     conn.counters.authFailures.inc()
     conn.log.warn('login refused', { mechanism: f.mechanism, reason })
-    return new AmqpException(ACCESS_REFUSED, `Login was refused using authentication mechanism ${f.mechanism}. For details see the broker logfile.`, Methods.ConnectionStartOk)
+    return new AmqpException(
+      ACCESS_REFUSED,
+      `Login was refused using authentication mechanism ${f.mechanism}. For details see the broker logfile.`,
+      Methods.ConnectionStartOk
+    )
   }
   if (!conn.mechanisms.includes(f.mechanism)) throw refused(`unsupported mechanism ${f.mechanism}`)
   const result = f.mechanism === 'EXTERNAL' ? externalLogin(conn) : await passwordLogin(conn, f.mechanism, f.response)
@@ -34,14 +38,14 @@ async function startOk (conn: AmqpConnection, f: { clientProperties: Record<stri
   conn.sendMethod(0, Methods.ConnectionTune, { channelMax, frameMax: frameMaxBytes, heartbeat: heartbeatSeconds })
 }
 
-async function passwordLogin (conn: AmqpConnection, mechanism: string, response: Buffer): Promise<LoginResult> {
+async function passwordLogin(conn: AmqpConnection, mechanism: string, response: Buffer): Promise<LoginResult> {
   const credentials = parseSaslResponse(mechanism, response)
   if (credentials === undefined) return { ok: false, reason: 'malformed response' }
   return await conn.ctx.access.login(credentials.username, credentials.password, conn.socket.remoteAddress)
 }
 
 /** SASL EXTERNAL (offered only where a verified client certificate names the user): the response is not used. */
-function externalLogin (conn: AmqpConnection): LoginResult {
+function externalLogin(conn: AmqpConnection): LoginResult {
   const identity = conn.peer.certificateIdentity
   if (identity === undefined) return { ok: false, reason: 'EXTERNAL without a client certificate' }
   if (identity.username === null) return { ok: false, reason: `the client certificate has no ${identity.source} to take the username from` }
@@ -53,7 +57,7 @@ function externalLogin (conn: AmqpConnection): LoginResult {
  * reconnecting: the new secret is checked as the password of the connection's user. As RabbitMQ,
  * a refused one closes the connection with 530 NOT_ALLOWED.
  */
-async function updateSecret (conn: AmqpConnection, f: { newSecret: Buffer, reason: string }): Promise<void> {
+async function updateSecret(conn: AmqpConnection, f: { newSecret: Buffer; reason: string }): Promise<void> {
   expectState(conn, 'open', Methods.ConnectionUpdateSecret)
   const username = (conn.user as Principal).username ?? ''
   const result = await conn.ctx.access.login(username, f.newSecret.toString('utf8'), conn.socket.remoteAddress)
@@ -104,12 +108,20 @@ export const connectionMethods: readonly RouteEntry[] = [
     conn.access = access
     conn.sendMethod(0, Methods.ConnectionOpenOk, {})
     conn.opened()
-    conn.log.info('connection opened', { ...conn.logFields(), protocol: 'AMQP 0-9-1', heartbeatSeconds: conn.heartbeatSeconds, frameMax: conn.frameMax, channelMax: conn.channelMax })
+    conn.log.info('connection opened', {
+      ...conn.logFields(),
+      protocol: 'AMQP 0-9-1',
+      heartbeatSeconds: conn.heartbeatSeconds,
+      frameMax: conn.frameMax,
+      channelMax: conn.channelMax
+    })
   }),
 
   onConnection(Methods.ConnectionUpdateSecret, updateSecret),
 
-  onConnection(Methods.ConnectionClose, (conn, f) => { conn.closedByClient(f.replyCode, f.replyText) }),
+  onConnection(Methods.ConnectionClose, (conn, f) => {
+    conn.closedByClient(f.replyCode, f.replyText)
+  }),
 
   // A close-ok while we are not closing answers nothing; while closing it is handled before dispatch.
   onConnection(Methods.ConnectionCloseOk, () => {})

@@ -7,9 +7,17 @@ import { authorizeExchangeBind, authorizeExchangeDeclare, authorizeExchangeDelet
 export const exchangeMethods: readonly RouteEntry[] = [
   onChannel(Methods.ExchangeDeclare, async (ch, f) => {
     if (!f.passive) authorizeExchangeDeclare(ch, f.exchange, f.arguments as Arguments)
-    await ch.conn.vhostOrThrow().declareExchange({
-      name: f.exchange, type: f.type, durable: f.durable, autoDelete: f.autoDelete, internal: f.internal, arguments: f.arguments as Arguments
-    }, f.passive)
+    await ch.conn.vhostOrThrow().declareExchange(
+      {
+        name: f.exchange,
+        type: f.type,
+        durable: f.durable,
+        autoDelete: f.autoDelete,
+        internal: f.internal,
+        arguments: f.arguments as Arguments
+      },
+      f.passive
+    )
     if (!f.nowait) ch.send(Methods.ExchangeDeclareOk, {})
   }),
 

@@ -9,7 +9,7 @@ import type { AmqpChannel } from '../channel.ts'
 import type { Content } from '../content-assembler.ts'
 import { authorizePublish } from '../access.ts'
 
-export function publish (ch: AmqpChannel, f: BasicPublish, content: Content): void {
+export function publish(ch: AmqpChannel, f: BasicPublish, content: Content): void {
   const vhost = ch.conn.vhostOrThrow()
   const receivedMs = ch.conn.clock.monotonicMs()
   authorizePublish(ch, f.exchange, f.routingKey)
@@ -27,37 +27,52 @@ export function publish (ch: AmqpChannel, f: BasicPublish, content: Content): vo
   if (seq !== undefined) confirmWhenSafe(ch, seq, result, receivedMs)
 }
 
-function toCoreMessage (ch: AmqpChannel, f: BasicPublish, content: Content): Message {
+function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): Message {
   if (f.immediate) throw new AmqpException(NOT_IMPLEMENTED, 'immediate=true', Methods.BasicPublish)
   const properties = decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties
   const user = ch.conn.user?.username
   // As RabbitMQ: a user-id property must name the authenticated user.
   if (properties.userId !== undefined && properties.userId !== user) {
-    throw new AmqpException(PRECONDITION_FAILED, `user_id property set to '${properties.userId}' but authenticated user was '${user ?? ''}'`, Methods.BasicPublish)
+    throw new AmqpException(
+      PRECONDITION_FAILED,
+      `user_id property set to '${properties.userId}' but authenticated user was '${user ?? ''}'`,
+      Methods.BasicPublish
+    )
   }
   return new Message(f.exchange, f.routingKey, properties, content.body, ch.conn.clock.nowMs(), content.properties)
 }
 
 /** Routes through core (exactly once) and returns an unroutable mandatory message. */
-export function routeOnce (ch: AmqpChannel, vhost: Vhost, exchange: string, message: Message, mandatory: boolean): PublishResult {
+export function routeOnce(ch: AmqpChannel, vhost: Vhost, exchange: string, message: Message, mandatory: boolean): PublishResult {
   const result = vhost.publish(exchange, message)
   if (mandatory && result.routed === 0 && !result.rejected) {
-    ch.conn.sendContent(ch.id, Methods.BasicReturn, { replyCode: NO_ROUTE, replyText: formatReplyText(NO_ROUTE, ''), exchange, routingKey: message.routingKey }, message)
+    ch.conn.sendContent(
+      ch.id,
+      Methods.BasicReturn,
+      { replyCode: NO_ROUTE, replyText: formatReplyText(NO_ROUTE, ''), exchange, routingKey: message.routingKey },
+      message
+    )
   }
   return result
 }
 
 /** ack once every durable copy is committed; nack when a queue refused it or the store failed. */
-function confirmWhenSafe (ch: AmqpChannel, seq: number, result: PublishResult, receivedMs: number): void {
+function confirmWhenSafe(ch: AmqpChannel, seq: number, result: PublishResult, receivedMs: number): void {
   const confirm = ch.confirm
   if (confirm === undefined) return
-  if (result.rejected) { confirm.settle(seq, 'nack'); return }
+  if (result.rejected) {
+    confirm.settle(seq, 'nack')
+    return
+  }
   // The confirm leaves in the frame written once this turn's settlements are done (confirm-tracker.ts).
   const ack = (): void => {
     confirm.settle(seq, 'ack')
     ch.conn.counters.publishAck.observe((ch.conn.clock.monotonicMs() - receivedMs) / 1000)
   }
-  if (result.stored === undefined) { ack(); return }
+  if (result.stored === undefined) {
+    ack()
+    return
+  }
   result.stored.then(ack, err => {
     ch.conn.log.error('persisting a published message failed; nacked', { err })
     confirm.settle(seq, 'nack')

@@ -9,7 +9,7 @@ import { onChannel, type RouteEntry } from './route.ts'
 import { authorizeQueueBind, authorizeQueueDeclare, authorizeQueueDelete, authorizeQueueRead } from '../access.ts'
 import { serverNamedQueue } from '../../../core/model/names.ts'
 
-export function queueName (ch: AmqpChannel, name: string, methodId: number): string {
+export function queueName(ch: AmqpChannel, name: string, methodId: number): string {
   if (name !== '') return name
   if (ch.mostRecentQueue === '') throw new AmqpException(NOT_FOUND, 'no previously declared queue', methodId)
   return ch.mostRecentQueue
@@ -21,9 +21,18 @@ export const queueMethods: readonly RouteEntry[] = [
     const serverNamed = !f.passive && f.queue === ''
     const name = f.passive ? queueName(ch, f.queue, Methods.QueueDeclare) : serverNamed ? serverNamedQueue() : f.queue
     if (!f.passive) authorizeQueueDeclare(ch, name, f.arguments as Arguments)
-    const q = await ch.conn.vhostOrThrow().declareQueue({
-      name, durable: f.durable, exclusive: f.exclusive, autoDelete: f.autoDelete, arguments: f.arguments as Arguments
-    }, ch.conn, f.passive, serverNamed)
+    const q = await ch.conn.vhostOrThrow().declareQueue(
+      {
+        name,
+        durable: f.durable,
+        exclusive: f.exclusive,
+        autoDelete: f.autoDelete,
+        arguments: f.arguments as Arguments
+      },
+      ch.conn,
+      f.passive,
+      serverNamed
+    )
     ch.mostRecentQueue = q.name
     if (!f.nowait) ch.send(Methods.QueueDeclareOk, { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount })
   }),

@@ -15,10 +15,10 @@ export interface MethodRoute {
 
 export type RouteEntry = readonly [MethodId, MethodRoute]
 
-export function onConnection<I extends MethodId> (id: I, fn: (conn: AmqpConnection, fields: FieldsOf<I>) => HandlerResult): RouteEntry {
+export function onConnection<I extends MethodId>(id: I, fn: (conn: AmqpConnection, fields: FieldsOf<I>) => HandlerResult): RouteEntry {
   return [id, { scope: 'connection', handle: (conn, _ch, fields) => fn(conn, fields as FieldsOf<I>) }]
 }
 
-export function onChannel<I extends MethodId> (id: I, fn: (ch: AmqpChannel, fields: FieldsOf<I>, content: Content | undefined) => HandlerResult): RouteEntry {
+export function onChannel<I extends MethodId>(id: I, fn: (ch: AmqpChannel, fields: FieldsOf<I>, content: Content | undefined) => HandlerResult): RouteEntry {
   return [id, { scope: 'channel', handle: (_conn, ch, fields, content) => fn(ch as AmqpChannel, fields as FieldsOf<I>, content) }]
 }

@@ -7,7 +7,7 @@ import type { AmqpChannel, TxState } from '../channel.ts'
 import { routeOnce } from './publish.ts'
 import { onChannel, type RouteEntry } from './route.ts'
 
-function txOf (ch: AmqpChannel, methodId: number): TxState {
+function txOf(ch: AmqpChannel, methodId: number): TxState {
   if (ch.tx === undefined) throw new AmqpException(PRECONDITION_FAILED, 'channel is not transactional', methodId)
   return ch.tx
 }

@@ -23,7 +23,9 @@ export const amqpLink: LinkFactory = async opts => {
     ...(url.protocol === 'amqps:' ? linkTlsOptions(bridge.tls, url) : {})
   }
   const attempt = amqp.connect(url.toString(), socketOptions)
-  const conn = await withTimeout(attempt, bridge.connectTimeoutMs, 'connect', late => { void late.close().catch(() => {}) })
+  const conn = await withTimeout(attempt, bridge.connectTimeoutMs, 'connect', late => {
+    void late.close().catch(() => {})
+  })
   try {
     return await open(conn, opts)
   } catch (err) {
@@ -32,7 +34,7 @@ export const amqpLink: LinkFactory = async opts => {
   }
 }
 
-async function open (conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> {
+async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> {
   const { bridge } = opts
   const exchange = bridge.amqp.exchange
   const pending = new PendingSends()
@@ -52,7 +54,7 @@ async function open (conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink>
     remoteNodeId: typeof serverNodeId === 'string' ? serverNodeId : null,
     windowMax: bridge.inflightMessagesMax,
     closed: pending.closed,
-    send (topic, message, headers, nowMs) {
+    send(topic, message, headers, nowMs) {
       return pending.track((resolve, reject) => {
         ch.publish(exchange, topicToRoutingKey(topic), message.body, publishOptions(message, headers, nowMs), err => {
           if (err === null || err === undefined) resolve()
@@ -60,7 +62,7 @@ async function open (conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink>
         })
       })
     },
-    async close () {
+    async close() {
       pending.fail(new Error('link closed'))
       await conn.close().catch(() => {})
     }
@@ -68,7 +70,7 @@ async function open (conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink>
 }
 
 /** The durable remote queue of the `in` topics, bound on the exchange, consumed with manual acks. */
-async function consumeDownlink (conn: ChannelModel, opts: LinkOptions, pending: PendingSends): Promise<void> {
+async function consumeDownlink(conn: ChannelModel, opts: LinkOptions, pending: PendingSends): Promise<void> {
   const { bridge } = opts
   const handle = opts.downlink
   if (handle === null) return
@@ -78,17 +80,29 @@ async function consumeDownlink (conn: ChannelModel, opts: LinkOptions, pending: 
   await ch.assertQueue(queue, { durable: true })
   for (const filter of bridge.in.topics) await ch.bindQueue(queue, bridge.amqp.exchange, filterToBindingKey(filter))
   await ch.prefetch(bridge.amqp.prefetchMessages)
-  await ch.consume(queue, msg => {
-    if (msg === null) { pending.fail(new Error(`remote queue '${queue}' cancelled the downlink consumer`)); return }
-    handle(downlinked(msg)).then(() => { if (!pending.failed) ch.ack(msg) }, err => {
-      // Not acknowledged: the remote delivers it again once this link is gone and the next one consumes.
-      pending.fail(new Error(`downlink: ${(err as Error).message}`))
-      void conn.close().catch(() => {})
-    })
-  }, { noAck: false })
+  await ch.consume(
+    queue,
+    msg => {
+      if (msg === null) {
+        pending.fail(new Error(`remote queue '${queue}' cancelled the downlink consumer`))
+        return
+      }
+      handle(downlinked(msg)).then(
+        () => {
+          if (!pending.failed) ch.ack(msg)
+        },
+        err => {
+          // Not acknowledged: the remote delivers it again once this link is gone and the next one consumes.
+          pending.fail(new Error(`downlink: ${(err as Error).message}`))
+          void conn.close().catch(() => {})
+        }
+      )
+    },
+    { noAck: false }
+  )
 }
 
-function downlinked (msg: ConsumeMessage): Downlinked {
+function downlinked(msg: ConsumeMessage): Downlinked {
   return {
     topic: routingKeyToTopic(msg.fields.routingKey),
     via: viaOf(msg.properties.headers),
@@ -97,8 +111,10 @@ function downlinked (msg: ConsumeMessage): Downlinked {
   }
 }
 
-function watchChannel (ch: Channel, pending: PendingSends, what: string): void {
+function watchChannel(ch: Channel, pending: PendingSends, what: string): void {
   let cause: Error | undefined
-  ch.on('error', (err: Error) => { cause = err }) // 'close' follows
+  ch.on('error', (err: Error) => {
+    cause = err
+  }) // 'close' follows
   ch.on('close', () => pending.fail(new Error(`${what} closed${cause === undefined ? '' : ': ' + cause.message}`)))
 }

@@ -8,7 +8,7 @@ import type { Message } from '../../../core/model/message.ts'
 import { safeTtlMs } from '../../mqtt/properties.ts'
 import { withMarks } from '../loop-marks.ts'
 
-export function publishOptions (message: Message, headers: Record<string, unknown>, nowMs: number): Options.Publish {
+export function publishOptions(message: Message, headers: Record<string, unknown>, nowMs: number): Options.Publish {
   const p = message.properties
   const out: Options.Publish = { headers }
   if (p.contentType !== undefined) out.contentType = p.contentType
@@ -29,11 +29,13 @@ export function publishOptions (message: Message, headers: Record<string, unknow
 type Writable = { -readonly [K in keyof MessageProperties]: MessageProperties[K] }
 
 /** The properties of a delivery from the remote, as the core holds them (absent ones left out). */
-export function coreProperties (d: ConsumeMessage['properties'], marks: Record<string, string>): MessageProperties {
+export function coreProperties(d: ConsumeMessage['properties'], marks: Record<string, string>): MessageProperties {
   const out: Writable = { headers: withMarks({ ...(d.headers ?? {}) }, marks) }
-  const text = (v: unknown): string | undefined => typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined
-  const num = (v: unknown): number | undefined => typeof v === 'number' ? v : undefined
-  const set = <K extends keyof Writable>(key: K, value: Writable[K] | undefined): void => { if (value !== undefined) out[key] = value }
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : undefined)
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined)
+  const set = <K extends keyof Writable>(key: K, value: Writable[K] | undefined): void => {
+    if (value !== undefined) out[key] = value
+  }
   set('contentType', text(d.contentType))
   set('contentEncoding', text(d.contentEncoding))
   set('deliveryMode', num(d.deliveryMode))

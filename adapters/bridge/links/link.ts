@@ -13,7 +13,7 @@ export interface Downlinked {
   /** x-wharf-via (loop-marks.ts). */
   readonly via: readonly string[]
   /** The core message to publish locally under localTopic, properties as the remote gave them plus `marks` (headers). */
-  toMessage (localTopic: string, exchange: string, nowMs: number, marks: Record<string, string>): Message
+  toMessage(localTopic: string, exchange: string, nowMs: number, marks: Record<string, string>): Message
 }
 
 /**
@@ -31,11 +31,11 @@ export interface RemoteLink {
    * Sends one message up under topic (MQTT form, already mapped) with these headers. Resolves when
    * the remote confirmed it; rejects when it refused it or the link failed first.
    */
-  send (topic: string, message: Message, headers: Record<string, unknown>, nowMs: number): Promise<void>
+  send(topic: string, message: Message, headers: Record<string, unknown>, nowMs: number): Promise<void>
   /** Settles once, with why the link ended (close() included). */
   readonly closed: Promise<Error>
   /** Ends the link; sends not confirmed yet reject. */
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
 export interface LinkOptions {
@@ -54,12 +54,16 @@ export class PendingSends {
   private readonly pending = new Set<{ reject: (err: Error) => void }>()
   private failure: Error | null = null
   private resolveClosed!: (err: Error) => void
-  readonly closed = new Promise<Error>(resolve => { this.resolveClosed = resolve })
+  readonly closed = new Promise<Error>(resolve => {
+    this.resolveClosed = resolve
+  })
 
-  get failed (): boolean { return this.failure !== null }
+  get failed(): boolean {
+    return this.failure !== null
+  }
 
   /** A send: starts it with settle callbacks, or rejects at once when the link is already gone. */
-  track (start: (resolve: () => void, reject: (err: Error) => void) => void): Promise<void> {
+  track(start: (resolve: () => void, reject: (err: Error) => void) => void): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure)
     return new Promise<void>((resolve, reject) => {
       const entry = { reject }
@@ -70,14 +74,17 @@ export class PendingSends {
         else reject(err)
       }
       try {
-        start(() => done(), err => done(err))
+        start(
+          () => done(),
+          err => done(err)
+        )
       } catch (err) {
         done(err as Error)
       }
     })
   }
 
-  fail (err: Error): void {
+  fail(err: Error): void {
     if (this.failure !== null) return
     this.failure = err
     for (const p of [...this.pending]) p.reject(err)
@@ -87,6 +94,6 @@ export class PendingSends {
 }
 
 /** Default remote names carry the node id: two edges with a bridge of the same name never share one. */
-export function defaultRemoteName (prefix: string, nodeId: string, bridgeName: string, sep: string): string {
+export function defaultRemoteName(prefix: string, nodeId: string, bridgeName: string, sep: string): string {
   return `${prefix}${sep}${nodeId}${sep}${bridgeName}`
 }

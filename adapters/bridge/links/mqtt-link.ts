@@ -32,9 +32,14 @@ export const mqttLink: LinkFactory = async opts => {
   // Installed before CONNECT: a persistent session's queued messages can follow the CONNACK at once.
   client.handleMessage = downlinkHandler(client, opts.downlink, pending, v5)
   let cause: Error | undefined
-  client.on('error', err => { cause = err })
+  client.on('error', err => {
+    cause = err
+  })
   client.on('packetreceive', packet => {
-    if (packet.cmd === 'disconnect') cause = new Error(`the remote disconnected: reason ${packet.reasonCode ?? 0}${packet.properties?.reasonString === undefined ? '' : ' ' + packet.properties.reasonString}`)
+    if (packet.cmd === 'disconnect')
+      cause = new Error(
+        `the remote disconnected: reason ${packet.reasonCode ?? 0}${packet.properties?.reasonString === undefined ? '' : ' ' + packet.properties.reasonString}`
+      )
   })
   client.on('close', () => pending.fail(new Error(`connection closed${cause === undefined ? '' : ': ' + cause.message}`)))
   try {
@@ -47,7 +52,7 @@ export const mqttLink: LinkFactory = async opts => {
   }
 }
 
-function link (client: MqttClient, connack: IConnackPacket, pending: PendingSends, opts: LinkOptions, v5: boolean): RemoteLink {
+function link(client: MqttClient, connack: IConnackPacket, pending: PendingSends, opts: LinkOptions, v5: boolean): RemoteLink {
   const { bridge } = opts
   const nodeId = connack.properties?.userProperties?.[NODE_ID_PROPERTY]
   const receiveMaximum = connack.properties?.receiveMaximum ?? RECEIVE_MAXIMUM_DEFAULT
@@ -55,7 +60,7 @@ function link (client: MqttClient, connack: IConnackPacket, pending: PendingSend
     remoteNodeId: typeof nodeId === 'string' ? nodeId : null,
     windowMax: Math.min(bridge.inflightMessagesMax, receiveMaximum),
     closed: pending.closed,
-    send (topic, message, headers, nowMs) {
+    send(topic, message, headers, nowMs) {
       return pending.track((resolve, reject) => {
         client.publish(topic, message.body, publishOptions(message, headers, bridge.mqtt.qos, v5, nowMs), err => {
           if (err === undefined || err === null) resolve()
@@ -63,23 +68,29 @@ function link (client: MqttClient, connack: IConnackPacket, pending: PendingSend
         })
       })
     },
-    async close () {
+    async close() {
       pending.fail(new Error('link closed'))
       await new Promise<void>(resolve => client.end(true, {}, () => resolve()))
     }
   }
 }
 
-function connected (client: MqttClient, pending: PendingSends, timeoutMs: number): Promise<IConnackPacket> {
+function connected(client: MqttClient, pending: PendingSends, timeoutMs: number): Promise<IConnackPacket> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`connect: no CONNACK within ${timeoutMs} ms`)), timeoutMs)
-    client.once('connect', connack => { clearTimeout(timer); resolve(connack) })
-    void pending.closed.then(err => { clearTimeout(timer); reject(err) })
+    client.once('connect', connack => {
+      clearTimeout(timer)
+      resolve(connack)
+    })
+    void pending.closed.then(err => {
+      clearTimeout(timer)
+      reject(err)
+    })
     client.connect()
   })
 }
 
-async function subscribe (client: MqttClient, opts: LinkOptions, v5: boolean): Promise<void> {
+async function subscribe(client: MqttClient, opts: LinkOptions, v5: boolean): Promise<void> {
   const qos = opts.bridge.mqtt.qos
   // MQTT 5: No Local keeps this connection's own publishes from coming back [MQTT-3.8.3-3], Retain
   // As Published keeps the retain flag of live messages (they are retained here too, as Mosquitto's
@@ -92,18 +103,24 @@ async function subscribe (client: MqttClient, opts: LinkOptions, v5: boolean): P
   }
 }
 
-function downlinkHandler (client: MqttClient, handle: DownlinkHandler | null, pending: PendingSends, v5: boolean): MqttClient['handleMessage'] {
+function downlinkHandler(client: MqttClient, handle: DownlinkHandler | null, pending: PendingSends, v5: boolean): MqttClient['handleMessage'] {
   return (packet, done) => {
-    if (handle === null) { done(); return }
-    handle(downlinked(packet, v5)).then(() => done(), err => {
-      // No PUBACK: the remote session sends it again once this link is gone and the next one connects.
-      pending.fail(new Error(`downlink: ${(err as Error).message}`))
-      client.end(true)
-    })
+    if (handle === null) {
+      done()
+      return
+    }
+    handle(downlinked(packet, v5)).then(
+      () => done(),
+      err => {
+        // No PUBACK: the remote session sends it again once this link is gone and the next one connects.
+        pending.fail(new Error(`downlink: ${(err as Error).message}`))
+        client.end(true)
+      }
+    )
   }
 }
 
-function downlinked (packet: IPublishPacket, v5: boolean): Downlinked {
+function downlinked(packet: IPublishPacket, v5: boolean): Downlinked {
   const via = v5 ? userProperty(packet, VIA_HEADER) : undefined
   return {
     topic: packet.topic,

@@ -10,7 +10,7 @@ import { CAME_DOWN_HEADER, VIA_HEADER, withMarks } from '../loop-marks.ts'
 type MqttJsUserProperties = Record<string, string | string[]>
 
 /** Publish options of a message going up: QoS, retain, and with MQTT 5 its properties and the bridge's headers. */
-export function publishOptions (message: Message, headers: Record<string, unknown>, qos: 0 | 1 | 2, v5: boolean, nowMs: number): IClientPublishOptions {
+export function publishOptions(message: Message, headers: Record<string, unknown>, qos: 0 | 1 | 2, v5: boolean, nowMs: number): IClientPublishOptions {
   const out: IClientPublishOptions = { qos, retain: isRetained(message) }
   if (!v5) return out
   const withHeaders = new Message(message.exchange, message.routingKey, { ...message.properties, headers }, message.body, message.publishedAtMs, null)
@@ -29,18 +29,22 @@ export function publishOptions (message: Message, headers: Record<string, unknow
 }
 
 /** A PUBLISH from the remote as the core message published locally under localTopic, with `marks` as headers. */
-export function coreMessage (packet: IPublishPacket, localTopic: string, exchange: string, nowMs: number, marks: Record<string, string>): Message {
+export function coreMessage(packet: IPublishPacket, localTopic: string, exchange: string, nowMs: number, marks: Record<string, string>): Message {
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-  const m = mqttToCoreMessage({ topic: localTopic, payload, qos: packet.qos, retain: packet.retain, properties: publishProperties(packet.properties) }, exchange, nowMs)
+  const m = mqttToCoreMessage(
+    { topic: localTopic, payload, qos: packet.qos, retain: packet.retain, properties: publishProperties(packet.properties) },
+    exchange,
+    nowMs
+  )
   return new Message(m.exchange, m.routingKey, { ...m.properties, headers: withMarks({ ...m.properties.headers }, marks) }, m.body, m.publishedAtMs, null)
 }
 
-export function userProperty (packet: IPublishPacket, name: string): string | undefined {
+export function userProperty(packet: IPublishPacket, name: string): string | undefined {
   const v = packet.properties?.userProperties?.[name]
   return Array.isArray(v) ? v[v.length - 1] : v
 }
 
-function publishProperties (p: IPublishPacket['properties']): PublishProperties | undefined {
+function publishProperties(p: IPublishPacket['properties']): PublishProperties | undefined {
   if (p === undefined) return undefined
   const out: PublishProperties = {}
   if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator ? 1 : 0
@@ -52,7 +56,7 @@ function publishProperties (p: IPublishPacket['properties']): PublishProperties 
   return out
 }
 
-function toMqttJs (pairs: UserProperties): MqttJsUserProperties {
+function toMqttJs(pairs: UserProperties): MqttJsUserProperties {
   const out: MqttJsUserProperties = {}
   for (const [k, v] of pairs) {
     const had = out[k]
@@ -61,7 +65,7 @@ function toMqttJs (pairs: UserProperties): MqttJsUserProperties {
   return out
 }
 
-function fromMqttJs (props: MqttJsUserProperties): UserProperties {
+function fromMqttJs(props: MqttJsUserProperties): UserProperties {
   const out: UserProperties = []
   for (const [k, v] of Object.entries(props)) {
     for (const value of Array.isArray(v) ? v : [v]) out.push([k, String(value)])

@@ -11,9 +11,13 @@ export interface LinkTlsOptions {
   rejectUnauthorized: boolean
 }
 
-export function linkTlsOptions (tls: BridgeTlsConfig, url: URL): LinkTlsOptions {
+export function linkTlsOptions(tls: BridgeTlsConfig, url: URL): LinkTlsOptions {
   const read = (file: string, what: string): Buffer => {
-    try { return readFileSync(file) } catch (err) { throw new Error(`tls: read ${what} ${file}: ${(err as Error).message}`) }
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new Error(`tls: read ${what} ${file}: ${(err as Error).message}`)
+    }
   }
   const out: LinkTlsOptions = { rejectUnauthorized: tls.rejectUnauthorized }
   if (tls.caFile !== null) out.ca = read(tls.caFile, 'tls.caFile')

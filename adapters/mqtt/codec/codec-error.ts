@@ -5,7 +5,7 @@ export class MqttCodecError extends Error {
   override name = 'MqttCodecError'
   readonly reasonCode: number
 
-  constructor (reasonCode: number, message: string) {
+  constructor(reasonCode: number, message: string) {
     // Bad input is an operating error, not a bug: no stack trace is taken. Under a flood of malformed
     // connections, capturing one per error cost the broker more CPU than closing the connection.
     const limit = Error.stackTraceLimit

@@ -9,7 +9,7 @@ import type { InboundPacket } from './inbound-packet.ts'
 import { connectPacket, readChunks } from './test-wire.ts'
 
 /** mulberry32: a small seeded generator, so a failure reproduces. */
-function random (seed: number): () => number {
+function random(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
@@ -19,7 +19,7 @@ function random (seed: number): () => number {
 }
 
 /** Plain data for deepEqual: no prototypes, Buffers as hex, our extra fields left out. */
-function plain (x: unknown): unknown {
+function plain(x: unknown): unknown {
   if (Buffer.isBuffer(x)) return `hex:${x.toString('hex')}`
   if (Array.isArray(x)) return x.map(plain)
   if (x !== null && typeof x === 'object') {
@@ -30,18 +30,23 @@ function plain (x: unknown): unknown {
   return x
 }
 
-function viaMqttPacket (bytes: Buffer, protocolVersion: number): Packet {
+function viaMqttPacket(bytes: Buffer, protocolVersion: number): Packet {
   const parser = mqttPacket.parser({ protocolVersion })
   const out: Packet[] = []
   parser.on('packet', (p: Packet) => out.push(p))
-  parser.on('error', (e: Error) => { throw e })
+  parser.on('error', (e: Error) => {
+    throw e
+  })
   parser.parse(bytes)
   assert.equal(out.length, 1)
   return out[0] as Packet
 }
 
-function viaReader (bytes: Buffer, protocolVersion: 3 | 4 | 5, role: 'server' | 'client'): InboundPacket {
-  const chunks = role === 'server' ? [connectPacket(protocolVersion), bytes] : [mqttPacket.generate({ cmd: 'connack', sessionPresent: false, returnCode: 0, reasonCode: 0 }, { protocolVersion }), bytes]
+function viaReader(bytes: Buffer, protocolVersion: 3 | 4 | 5, role: 'server' | 'client'): InboundPacket {
+  const chunks =
+    role === 'server'
+      ? [connectPacket(protocolVersion), bytes]
+      : [mqttPacket.generate({ cmd: 'connack', sessionPresent: false, returnCode: 0, reasonCode: 0 }, { protocolVersion }), bytes]
   const got = readChunks(chunks, role === 'client' ? { role, protocolVersion } : {})
   assert.deepEqual(got.errors, [])
   assert.equal(got.packets.length, 2)
@@ -50,7 +55,7 @@ function viaReader (bytes: Buffer, protocolVersion: 3 | 4 | 5, role: 'server' | 
 
 const WORDS = ['a', 'temp', 'ü', '€uro', 'x y', '𝄞', 'k1', 'ok']
 
-function randomPublish (r: () => number, v: 3 | 4 | 5, fromServer: boolean): Record<string, unknown> {
+function randomPublish(r: () => number, v: 3 | 4 | 5, fromServer: boolean): Record<string, unknown> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T
   const qos = pick([0, 1, 2] as const)
   const properties: Record<string, unknown> = {}
@@ -66,7 +71,8 @@ function randomPublish (r: () => number, v: 3 | 4 | 5, fromServer: boolean): Rec
       for (let i = 0; i < 1 + r() * 4; i++) user[pick(WORDS)] = r() < 0.3 ? [pick(WORDS), pick(WORDS)] : pick(WORDS)
       properties.userProperties = user
     }
-    if (fromServer && r() < 0.4) properties.subscriptionIdentifier = r() < 0.5 ? 1 + Math.floor(r() * 268435454) : [1, 128, 16384, 2097152, 268435455].slice(0, 1 + Math.floor(r() * 5))
+    if (fromServer && r() < 0.4)
+      properties.subscriptionIdentifier = r() < 0.5 ? 1 + Math.floor(r() * 268435454) : [1, 128, 16384, 2097152, 268435455].slice(0, 1 + Math.floor(r() * 5))
   }
   const payloadBytes = pick([0, 1, 10, 127, 128, 300])
   return {

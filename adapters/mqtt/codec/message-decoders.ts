@@ -14,7 +14,7 @@ export type MessageDecoder = (cur: WireCursor, first: number, ctx: CheckContext)
 
 const EMPTY = Buffer.alloc(0)
 
-function decodePublish (cur: WireCursor, first: number, ctx: CheckContext): InboundPacket {
+function decodePublish(cur: WireCursor, first: number, ctx: CheckContext): InboundPacket {
   const qos = ((first >> 1) & 3) as QoS // 3 was refused with the fixed header [MQTT-3.3.1-4]
   const packet: IPublishPacket & Ordered = {
     cmd: 'publish',
@@ -44,12 +44,12 @@ const PUBACK_PUBREC_CODES = new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0
 const PUBREL_PUBCOMP_CODES = new Set([0x00, 0x92])
 
 /** PUBACK, PUBREC, PUBREL, PUBCOMP: MQTT 5 may omit the Reason Code (then Success) and the properties. */
-function ackDecoder (cmd: AckCmd, section: number, codes: ReadonlySet<number>, statement: string): MessageDecoder {
+function ackDecoder(cmd: AckCmd, section: number, codes: ReadonlySet<number>, statement: string): MessageDecoder {
   const qos = cmd === 'pubrel' ? 1 : 0 // PUBREL's fixed header flags 0010 read as QoS 1, as mqtt-packet has it
   return (cur, _first, ctx) => {
     const length = cur.left
-    const packet = { cmd, retain: false, qos, dup: false, length, topic: null, payload: null, messageId: cur.u16('Packet Identifier') } as
-      IPubackPacket & Ordered & { cmd: AckCmd }
+    const packet = { cmd, retain: false, qos, dup: false, length, topic: null, payload: null, messageId: cur.u16('Packet Identifier') } as IPubackPacket &
+      Ordered & { cmd: AckCmd }
     if (ctx.version !== 5) {
       noTrailingBytes(cur) // 3.1.1: Remaining Length is exactly 2
       return packet
@@ -77,5 +77,12 @@ export const MESSAGE_DECODERS: ReadonlyArray<MessageDecoder | undefined> = [
   ackDecoder('pubrec', Section.PUBREC, PUBACK_PUBREC_CODES, '[MQTT-3.5.2-1]'),
   ackDecoder('pubrel', Section.PUBREL, PUBREL_PUBCOMP_CODES, '[MQTT-3.6.2-1]'),
   ackDecoder('pubcomp', Section.PUBCOMP, PUBREL_PUBCOMP_CODES, '[MQTT-3.7.2-1]'),
-  undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined
 ]

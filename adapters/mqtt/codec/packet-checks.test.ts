@@ -9,7 +9,7 @@ import { afterConnect, errorAfterConnect, packet, prop, props, readChunks, str }
 const MALFORMED = ReasonCode.MalformedPacket
 const PROTOCOL = ReasonCode.ProtocolError
 
-function expectError (err: { reasonCode: number, message: string }, reasonCode: number, message: RegExp): void {
+function expectError(err: { reasonCode: number; message: string }, reasonCode: number, message: RegExp): void {
   assert.equal(err.reasonCode, reasonCode, err.message)
   assert.match(err.message, message)
 }
@@ -17,7 +17,7 @@ function expectError (err: { reasonCode: number, message: string }, reasonCode: 
 // A v5 PUBLISH QoS 0 on topic 't' with these properties.
 const publish5 = (...p: Buffer[]): Buffer => packet(0x30, str('t'), props(...p), Buffer.from('x'))
 // A v5 CONNECT with these CONNECT properties (and a will with these Will Properties, if given).
-function connect5 (connectProps: Buffer[], willProps?: Buffer[]): Buffer {
+function connect5(connectProps: Buffer[], willProps?: Buffer[]): Buffer {
   const flags = willProps === undefined ? 0x02 : 0x06
   const will = willProps === undefined ? [] : [props(...willProps), str('w/t'), str('bye')]
   return packet(0x10, str('MQTT'), [5, flags, 0, 60], props(...connectProps), str('c1'), ...will)
@@ -27,17 +27,41 @@ function connect5 (connectProps: Buffer[], willProps?: Buffer[]): Buffer {
 
 test('a duplicate single-use property is a Protocol Error, named with its packet', () => {
   expectError(errorAfterConnect(5, publish5(prop.u16(0x23, 1), prop.u16(0x23, 2))), PROTOCOL, /^PUBLISH: duplicate property 'Topic Alias' \(0x23\) in PUBLISH$/)
-  expectError(errorAfterConnect(5, publish5(prop.str(0x03, 'a'), prop.u32(0x02, 1), prop.str(0x03, 'b'))), PROTOCOL, /duplicate property 'Content Type' \(0x03\) in PUBLISH/)
-  expectError(errorAfterConnect(5, packet(0x40, [0, 1, 0x10], props(prop.str(0x1f, 'a'), prop.str(0x1f, 'b')))), PROTOCOL, /duplicate property 'Reason String' \(0x1f\) in PUBACK/)
-  expectError(errorAfterConnect(5, packet(0xe0, [0x00], props(prop.u32(0x11, 1), prop.u32(0x11, 1)))), PROTOCOL, /duplicate property 'Session Expiry Interval' \(0x11\) in DISCONNECT/)
-  expectError(errorAfterConnect(5, packet(0xf0, [0x18], props(prop.str(0x15, 'm'), prop.str(0x15, 'm')))), PROTOCOL, /duplicate property 'Authentication Method' \(0x15\) in AUTH/)
+  expectError(
+    errorAfterConnect(5, publish5(prop.str(0x03, 'a'), prop.u32(0x02, 1), prop.str(0x03, 'b'))),
+    PROTOCOL,
+    /duplicate property 'Content Type' \(0x03\) in PUBLISH/
+  )
+  expectError(
+    errorAfterConnect(5, packet(0x40, [0, 1, 0x10], props(prop.str(0x1f, 'a'), prop.str(0x1f, 'b')))),
+    PROTOCOL,
+    /duplicate property 'Reason String' \(0x1f\) in PUBACK/
+  )
+  expectError(
+    errorAfterConnect(5, packet(0xe0, [0x00], props(prop.u32(0x11, 1), prop.u32(0x11, 1)))),
+    PROTOCOL,
+    /duplicate property 'Session Expiry Interval' \(0x11\) in DISCONNECT/
+  )
+  expectError(
+    errorAfterConnect(5, packet(0xf0, [0x18], props(prop.str(0x15, 'm'), prop.str(0x15, 'm')))),
+    PROTOCOL,
+    /duplicate property 'Authentication Method' \(0x15\) in AUTH/
+  )
   // §3.8.2.1.2: "It is a Protocol Error to include the Subscription Identifier more than once".
-  expectError(errorAfterConnect(5, packet(0x82, [0, 1], props(prop.varint(0x0b, 1), prop.varint(0x0b, 2)), str('a'), [0])), PROTOCOL, /duplicate property 'Subscription Identifier' \(0x0b\) in SUBSCRIBE/)
+  expectError(
+    errorAfterConnect(5, packet(0x82, [0, 1], props(prop.varint(0x0b, 1), prop.varint(0x0b, 2)), str('a'), [0])),
+    PROTOCOL,
+    /duplicate property 'Subscription Identifier' \(0x0b\) in SUBSCRIBE/
+  )
 })
 
 test('a duplicate in CONNECT or its Will Properties is a Protocol Error', () => {
   expectError(readChunks([connect5([prop.u16(0x21, 5), prop.u16(0x21, 5)])]).errors[0]!, PROTOCOL, /duplicate property 'Receive Maximum' \(0x21\) in CONNECT$/)
-  expectError(readChunks([connect5([], [prop.u32(0x18, 1), prop.u32(0x18, 2)])]).errors[0]!, PROTOCOL, /duplicate property 'Will Delay Interval' \(0x18\) in CONNECT Will Properties/)
+  expectError(
+    readChunks([connect5([], [prop.u32(0x18, 1), prop.u32(0x18, 2)])]).errors[0]!,
+    PROTOCOL,
+    /duplicate property 'Will Delay Interval' \(0x18\) in CONNECT Will Properties/
+  )
 })
 
 test('User Property may repeat anywhere; Subscription Identifier may repeat in a PUBLISH from a server', () => {
@@ -58,9 +82,21 @@ test('§2.2.2.2 a property not valid for its packet type is Malformed', () => {
   expectError(errorAfterConnect(5, publish5(prop.u32(0x11, 10))), MALFORMED, /property 'Session Expiry Interval' \(0x11\) not allowed in PUBLISH/)
   expectError(readChunks([connect5([prop.u16(0x23, 1)])]).errors[0]!, MALFORMED, /'Topic Alias' \(0x23\) not allowed in CONNECT/)
   expectError(readChunks([connect5([prop.u32(0x18, 1)])]).errors[0]!, MALFORMED, /'Will Delay Interval' \(0x18\) not allowed in CONNECT$/)
-  expectError(readChunks([connect5([], [prop.u32(0x11, 1)])]).errors[0]!, MALFORMED, /'Session Expiry Interval' \(0x11\) not allowed in CONNECT Will Properties/)
-  expectError(errorAfterConnect(5, packet(0x82, [0, 1], props(prop.str(0x03, 'x')), str('a'), [0])), MALFORMED, /'Content Type' \(0x03\) not allowed in SUBSCRIBE/)
-  expectError(errorAfterConnect(5, packet(0xa2, [0, 1], props(prop.str(0x1f, 'x')), str('a'))), MALFORMED, /'Reason String' \(0x1f\) not allowed in UNSUBSCRIBE/)
+  expectError(
+    readChunks([connect5([], [prop.u32(0x11, 1)])]).errors[0]!,
+    MALFORMED,
+    /'Session Expiry Interval' \(0x11\) not allowed in CONNECT Will Properties/
+  )
+  expectError(
+    errorAfterConnect(5, packet(0x82, [0, 1], props(prop.str(0x03, 'x')), str('a'), [0])),
+    MALFORMED,
+    /'Content Type' \(0x03\) not allowed in SUBSCRIBE/
+  )
+  expectError(
+    errorAfterConnect(5, packet(0xa2, [0, 1], props(prop.str(0x1f, 'x')), str('a'))),
+    MALFORMED,
+    /'Reason String' \(0x1f\) not allowed in UNSUBSCRIBE/
+  )
   expectError(errorAfterConnect(5, packet(0x62, [0, 1, 0], props(prop.u16(0x23, 1)))), MALFORMED, /'Topic Alias' \(0x23\) not allowed in PUBREL/)
 })
 
@@ -82,7 +118,11 @@ test('a property section or value that runs past its bounds is Malformed', () =>
 // --- Values
 
 test('§3.8.2.1.2 a Subscription Identifier of 0 in SUBSCRIBE is a Protocol Error', () => {
-  expectError(errorAfterConnect(5, packet(0x82, [0, 1], props(prop.varint(0x0b, 0)), str('a'), [0])), PROTOCOL, /'Subscription Identifier' \(0x0b\) in SUBSCRIBE has value 0; allowed 1\.\.268435455/)
+  expectError(
+    errorAfterConnect(5, packet(0x82, [0, 1], props(prop.varint(0x0b, 0)), str('a'), [0])),
+    PROTOCOL,
+    /'Subscription Identifier' \(0x0b\) in SUBSCRIBE has value 0; allowed 1\.\.268435455/
+  )
 })
 
 test('[MQTT-3.3.4-6] a PUBLISH from a client must not carry a Subscription Identifier', () => {
@@ -96,7 +136,11 @@ test('[MQTT-3.3.2-8] a Topic Alias of 0 is 0x94 Topic Alias invalid', () => {
 test('§3.1.2.11 Receive Maximum 0, Maximum Packet Size 0, and a 0/1 property of 2 are Protocol Errors', () => {
   expectError(readChunks([connect5([prop.u16(0x21, 0)])]).errors[0]!, PROTOCOL, /'Receive Maximum' \(0x21\) in CONNECT has value 0/)
   expectError(readChunks([connect5([prop.u32(0x27, 0)])]).errors[0]!, PROTOCOL, /'Maximum Packet Size' \(0x27\) in CONNECT has value 0/)
-  expectError(readChunks([connect5([prop.byte(0x17, 2)])]).errors[0]!, PROTOCOL, /'Request Problem Information' \(0x17\) in CONNECT has value 2; allowed 0\.\.1/)
+  expectError(
+    readChunks([connect5([prop.byte(0x17, 2)])]).errors[0]!,
+    PROTOCOL,
+    /'Request Problem Information' \(0x17\) in CONNECT has value 2; allowed 0\.\.1/
+  )
   expectError(errorAfterConnect(5, publish5(prop.byte(0x01, 2))), PROTOCOL, /'Payload Format Indicator'/)
 })
 
@@ -109,16 +153,25 @@ test('[MQTT-3.14.2-2] a server DISCONNECT must not carry Session Expiry Interval
 
 test('User Properties keep their wire order across names (a=1, b=2, a=3)', () => {
   const order = [prop.user('a', '1'), prop.user('b', '2'), prop.user('a', '3')]
-  const expected = [['a', '1'], ['b', '2'], ['a', '3']]
-  const got = afterConnect(5,
+  const expected = [
+    ['a', '1'],
+    ['b', '2'],
+    ['a', '3']
+  ]
+  const got = afterConnect(
+    5,
     publish5(...order),
     packet(0x40, [0, 1, 0x00], props(...order)),
     packet(0x82, [0, 2], props(...order), str('f'), [1]),
     packet(0xa2, [0, 3], props(...order), str('f')),
     packet(0xf0, [0x18], props(prop.str(0x15, 'm'), ...order)),
-    packet(0xe0, [0x00], props(...order)))
+    packet(0xe0, [0x00], props(...order))
+  )
   assert.deepEqual(got.errors, [])
-  assert.deepEqual(got.packets.map((p) => p.cmd), ['publish', 'puback', 'subscribe', 'unsubscribe', 'auth', 'disconnect'])
+  assert.deepEqual(
+    got.packets.map(p => p.cmd),
+    ['publish', 'puback', 'subscribe', 'unsubscribe', 'auth', 'disconnect']
+  )
   for (const p of got.packets) assert.deepEqual(p.userPropertiesOrdered, expected, p.cmd)
   const publish = got.packets[0]
   assert.ok(publish?.cmd === 'publish')
@@ -126,11 +179,21 @@ test('User Properties keep their wire order across names (a=1, b=2, a=3)', () =>
 })
 
 test('CONNECT and Will User Properties are both kept in wire order', () => {
-  const got = readChunks([connect5([prop.user('x', '1'), prop.user('y', '2'), prop.user('x', '3')], [prop.user('w', 'b'), prop.user('v', 'a'), prop.user('w', 'a')])])
+  const got = readChunks([
+    connect5([prop.user('x', '1'), prop.user('y', '2'), prop.user('x', '3')], [prop.user('w', 'b'), prop.user('v', 'a'), prop.user('w', 'a')])
+  ])
   const c = got.packets[0]
   assert.ok(c?.cmd === 'connect')
-  assert.deepEqual(c.userPropertiesOrdered, [['x', '1'], ['y', '2'], ['x', '3']])
-  assert.deepEqual(c.willUserPropertiesOrdered, [['w', 'b'], ['v', 'a'], ['w', 'a']])
+  assert.deepEqual(c.userPropertiesOrdered, [
+    ['x', '1'],
+    ['y', '2'],
+    ['x', '3']
+  ])
+  assert.deepEqual(c.willUserPropertiesOrdered, [
+    ['w', 'b'],
+    ['v', 'a'],
+    ['w', 'a']
+  ])
 })
 
 test('a packet without User Properties has no userPropertiesOrdered field', () => {
@@ -166,7 +229,12 @@ test('well-formed multi-byte UTF-8 passes', () => {
 // --- CONNECT
 
 test('[MQTT-3.1.2-1] [MQTT-3.1.2-2] an unknown protocol name or level is 0x84 Unsupported Protocol Version', () => {
-  for (const [name, level] of [['MQTX', 4], ['MQTT', 6], ['MQTT', 3], ['MQIsdp', 4]] as const) {
+  for (const [name, level] of [
+    ['MQTX', 4],
+    ['MQTT', 6],
+    ['MQTT', 3],
+    ['MQIsdp', 4]
+  ] as const) {
     const { errors, reader } = readChunks([packet(0x10, str(name), [level, 0x02, 0, 0], str('c'))])
     expectError(errors[0]!, ReasonCode.UnsupportedProtocolVersion, new RegExp(`protocol '${name}' level ${level} is not supported`))
     assert.equal(reader.protocolVersion, 0, 'no version to answer in: the engine uses the 3.1.1 CONNACK')
@@ -177,7 +245,11 @@ test('[MQTT-3.1.2-1] [MQTT-3.1.2-2] an unknown protocol name or level is 0x84 Un
 })
 
 test('[MQTT-3.1.2-3] the reserved Connect Flag is Malformed', () => {
-  expectError(readChunks([packet(0x10, str('MQTT'), [5, 0x03, 0, 0], props(), str('c'))]).errors[0]!, MALFORMED, /reserved Connect Flag bit 0 is set \[MQTT-3.1.2-3\]/)
+  expectError(
+    readChunks([packet(0x10, str('MQTT'), [5, 0x03, 0, 0], props(), str('c'))]).errors[0]!,
+    MALFORMED,
+    /reserved Connect Flag bit 0 is set \[MQTT-3.1.2-3\]/
+  )
 })
 
 test('[MQTT-3.1.2-11] [MQTT-3.1.2-12] [MQTT-3.1.2-13] Will QoS and Will Retain', () => {
@@ -207,9 +279,23 @@ test('[MQTT-2.2.1-3] a QoS 1 PUBLISH, SUBSCRIBE or UNSUBSCRIBE with Packet Ident
 })
 
 test('MQTT 5 acks: Remaining Length 2 means Success, 3 a Reason Code without properties', () => {
-  const got = afterConnect(5, packet(0x40, [0, 1]), packet(0x50, [0, 2, 0x10]), packet(0x62, [0, 3, 0x92]), packet(0x70, [0, 4, 0x00], props(prop.str(0x1f, 'r'))))
+  const got = afterConnect(
+    5,
+    packet(0x40, [0, 1]),
+    packet(0x50, [0, 2, 0x10]),
+    packet(0x62, [0, 3, 0x92]),
+    packet(0x70, [0, 4, 0x00], props(prop.str(0x1f, 'r')))
+  )
   assert.deepEqual(got.errors, [])
-  assert.deepEqual(got.packets.map((p) => [p.cmd, p.messageId, (p as { reasonCode?: number }).reasonCode]), [['puback', 1, 0], ['pubrec', 2, 0x10], ['pubrel', 3, 0x92], ['pubcomp', 4, 0]])
+  assert.deepEqual(
+    got.packets.map(p => [p.cmd, p.messageId, (p as { reasonCode?: number }).reasonCode]),
+    [
+      ['puback', 1, 0],
+      ['pubrec', 2, 0x10],
+      ['pubrel', 3, 0x92],
+      ['pubcomp', 4, 0]
+    ]
+  )
   assert.deepEqual(got.packets[3] && (got.packets[3] as { properties?: unknown }).properties, { reasonString: 'r' })
 })
 
@@ -250,13 +336,22 @@ test('PINGREQ and a 3.1.1 DISCONNECT have Remaining Length 0', () => {
 test('§3.14.2.1 a DISCONNECT of Remaining Length 0 is Normal disconnection; 1 carries only the Reason Code', () => {
   const got = afterConnect(5, packet(0xe0), packet(0xe0, [0x04]))
   assert.deepEqual(got.errors, [])
-  assert.deepEqual(got.packets.map((p) => (p as { reasonCode?: number }).reasonCode), [0, 4])
+  assert.deepEqual(
+    got.packets.map(p => (p as { reasonCode?: number }).reasonCode),
+    [0, 4]
+  )
 })
 
 test('§3.15.2.1 an AUTH of Remaining Length 0 is 0x00 Success without properties (mqtt-packet refuses it)', () => {
   const got = afterConnect(5, packet(0xf0), packet(0xf0, [0x18]))
   assert.deepEqual(got.errors, [])
-  assert.deepEqual(got.packets.map((p) => [p.cmd, (p as { reasonCode?: number }).reasonCode, (p as { properties?: unknown }).properties]), [['auth', 0, undefined], ['auth', 0x18, undefined]])
+  assert.deepEqual(
+    got.packets.map(p => [p.cmd, (p as { reasonCode?: number }).reasonCode, (p as { properties?: unknown }).properties]),
+    [
+      ['auth', 0, undefined],
+      ['auth', 0x18, undefined]
+    ]
+  )
   assert.equal(got.packets[0]?.length, 0)
 })
 

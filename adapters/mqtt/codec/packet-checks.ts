@@ -26,22 +26,36 @@ export interface CheckContext {
 export type PacketCheck = (cur: WireCursor, flags: number, ctx: CheckContext) => void
 
 export const PACKET_NAMES: readonly string[] = [
-  'reserved type 0', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP',
-  'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'
+  'reserved type 0',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'AUTH'
 ]
 
-export function noTrailingBytes (cur: WireCursor): void {
+export function noTrailingBytes(cur: WireCursor): void {
   if (cur.left !== 0) throw cur.malformed(`${cur.left} bytes after the last field`)
 }
 
-export function nonZeroPacketId (cur: WireCursor): number {
+export function nonZeroPacketId(cur: WireCursor): number {
   // [MQTT-2.2.1-3] SUBSCRIBE, UNSUBSCRIBE and PUBLISH (QoS > 0) carry a non-zero Packet Identifier.
   const id = cur.u16('Packet Identifier')
   if (id === 0) throw cur.protocolError('Packet Identifier 0 [MQTT-2.2.1-3]')
   return id
 }
 
-function checkConnect (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkConnect(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   const name = cur.utf8Value('Protocol Name')
   const level = cur.u8('Protocol Level')
   const version = level & 0x7f
@@ -74,14 +88,14 @@ function checkConnect (cur: WireCursor, _flags: number, ctx: CheckContext): void
   noTrailingBytes(cur)
 }
 
-function checkConnack (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkConnack(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   if ((cur.u8('Connect Acknowledge Flags') & 0xfe) !== 0) throw cur.malformed('reserved Connect Acknowledge Flags are set [MQTT-3.2.2-1]')
   cur.u8('Reason Code')
   if (ctx.version === 5) ctx.userProperties = scanProperties(cur, Section.CONNACK)
   noTrailingBytes(cur)
 }
 
-function checkSubscribe (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkSubscribe(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   nonZeroPacketId(cur)
   if (ctx.version === 5) ctx.userProperties = scanProperties(cur, Section.SUBSCRIBE)
   // [MQTT-3.8.3-2] (3.1.1: [MQTT-3.8.3-3]) at least one Topic Filter.
@@ -100,21 +114,21 @@ function checkSubscribe (cur: WireCursor, _flags: number, ctx: CheckContext): vo
   }
 }
 
-function checkSuback (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkSuback(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   cur.u16('Packet Identifier')
   if (ctx.version === 5) ctx.userProperties = scanProperties(cur, Section.SUBACK)
   if (cur.left === 0) throw cur.protocolError('no Reason Code (§3.9.3)')
   cur.pos = cur.end // the codes themselves are checked by mqtt-packet
 }
 
-function checkUnsubscribe (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkUnsubscribe(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   nonZeroPacketId(cur)
   if (ctx.version === 5) ctx.userProperties = scanProperties(cur, Section.UNSUBSCRIBE)
   if (cur.left === 0) throw cur.protocolError('no Topic Filter [MQTT-3.10.3-2]')
   while (cur.left > 0) cur.utf8('Topic Filter') // [MQTT-3.10.3-1]
 }
 
-function checkUnsuback (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkUnsuback(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   cur.u16('Packet Identifier')
   if (ctx.version !== 5) return noTrailingBytes(cur)
   ctx.userProperties = scanProperties(cur, Section.UNSUBACK)
@@ -122,11 +136,11 @@ function checkUnsuback (cur: WireCursor, _flags: number, ctx: CheckContext): voi
   cur.pos = cur.end
 }
 
-function checkEmpty (cur: WireCursor): void {
+function checkEmpty(cur: WireCursor): void {
   if (cur.left !== 0) throw cur.malformed(`Remaining Length ${cur.left}, must be 0`)
 }
 
-function checkDisconnect (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkDisconnect(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   if (ctx.version !== 5) return checkEmpty(cur)
   if (cur.left === 0) return // §3.14.2.1: no Reason Code means 0x00 Normal disconnection
   cur.u8('Reason Code')
@@ -138,7 +152,7 @@ function checkDisconnect (cur: WireCursor, _flags: number, ctx: CheckContext): v
   noTrailingBytes(cur)
 }
 
-function checkAuth (cur: WireCursor, _flags: number, ctx: CheckContext): void {
+function checkAuth(cur: WireCursor, _flags: number, ctx: CheckContext): void {
   if (cur.left === 0) return // §3.15.2.1: Remaining Length 0 means 0x00 Success, no properties
   cur.u8('Reason Code')
   if (cur.left === 0) return

@@ -6,9 +6,13 @@ import { ReasonCode } from './reason-codes.ts'
 import { connectPacket, packet, readChunks, str, varint } from './test-wire.ts'
 
 // What a client sends, one of each kind, at a version.
-function clientStream (v: 3 | 4 | 5): Buffer {
+function clientStream(v: 3 | 4 | 5): Buffer {
   const five = v === 5
-  const userProperties: Array<[string, string]> = [['a', '1'], ['b', '2'], ['a', '3']]
+  const userProperties: Array<[string, string]> = [
+    ['a', '1'],
+    ['b', '2'],
+    ['a', '3']
+  ]
   const out: OutboundPacket[] = [
     {
       cmd: 'connect',
@@ -17,31 +21,81 @@ function clientStream (v: 3 | 4 | 5): Buffer {
       keepalive: 30,
       username: 'u',
       password: Buffer.from('p'),
-      will: { topic: 'will/t', payload: Buffer.from('bye'), qos: 1, retain: true, ...(five ? { properties: { willDelayInterval: 5, userProperties: { w: '1' } } } : {}) },
+      will: {
+        topic: 'will/t',
+        payload: Buffer.from('bye'),
+        qos: 1,
+        retain: true,
+        ...(five ? { properties: { willDelayInterval: 5, userProperties: { w: '1' } } } : {})
+      },
       ...(five ? { properties: { sessionExpiryInterval: 60, receiveMaximum: 10, userProperties } } : {})
     },
     { cmd: 'publish', topic: 'a/b', payload: Buffer.from('zero'), qos: 0, retain: false, dup: false },
-    { cmd: 'publish', topic: 'a/b', payload: Buffer.from('one'), qos: 1, packetId: 1, retain: true, dup: false, properties: { userProperties, contentType: 'text/plain', messageExpiryInterval: 9 } },
-    { cmd: 'publish', topic: 'a/ü', payload: Buffer.alloc(300, 1), qos: 2, packetId: 2, retain: false, dup: true, properties: { topicAlias: 3, correlationData: Buffer.from([1, 2]), responseTopic: 'r', payloadFormatIndicator: 1 } },
+    {
+      cmd: 'publish',
+      topic: 'a/b',
+      payload: Buffer.from('one'),
+      qos: 1,
+      packetId: 1,
+      retain: true,
+      dup: false,
+      properties: { userProperties, contentType: 'text/plain', messageExpiryInterval: 9 }
+    },
+    {
+      cmd: 'publish',
+      topic: 'a/ü',
+      payload: Buffer.alloc(300, 1),
+      qos: 2,
+      packetId: 2,
+      retain: false,
+      dup: true,
+      properties: { topicAlias: 3, correlationData: Buffer.from([1, 2]), responseTopic: 'r', payloadFormatIndicator: 1 }
+    },
     { cmd: 'puback', messageId: 3, ...(five ? { reasonCode: 0x10 } : {}) },
     { cmd: 'pubrec', messageId: 4, ...(five ? { reasonCode: 0x80, properties: { reasonString: 'no', userProperties } } : {}) },
     { cmd: 'pubrel', messageId: 4 },
     { cmd: 'pubcomp', messageId: 4 },
-    { cmd: 'subscribe', messageId: 5, subscriptions: [{ topic: 'x/#', qos: 1 }, { topic: 'y/+', qos: 2, ...(five ? { nl: true, rap: true, rh: 2 } : {}) }], ...(five ? { properties: { subscriptionIdentifier: 7, userProperties } } : {}) },
+    {
+      cmd: 'subscribe',
+      messageId: 5,
+      subscriptions: [
+        { topic: 'x/#', qos: 1 },
+        { topic: 'y/+', qos: 2, ...(five ? { nl: true, rap: true, rh: 2 } : {}) }
+      ],
+      ...(five ? { properties: { subscriptionIdentifier: 7, userProperties } } : {})
+    },
     { cmd: 'unsubscribe', messageId: 6, unsubscriptions: ['x/#', 'y/+'] },
     { cmd: 'pingreq' },
     ...(five ? [{ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: Buffer.from('d') } } as const] : []),
-    ...(five ? [{ cmd: 'disconnect', reasonCode: 0x04, properties: { sessionExpiryInterval: 0, reasonString: 'bye' } } as const] : [{ cmd: 'disconnect' } as const])
+    ...(five
+      ? [{ cmd: 'disconnect', reasonCode: 0x04, properties: { sessionExpiryInterval: 0, reasonString: 'bye' } } as const]
+      : [{ cmd: 'disconnect' } as const])
   ]
-  return Buffer.concat(out.map((p) => encodePacket(p, v)))
+  return Buffer.concat(out.map(p => encodePacket(p, v)))
 }
 
 // What a server sends, one of each kind.
-function serverStream (v: 4 | 5): Buffer {
+function serverStream(v: 4 | 5): Buffer {
   const five = v === 5
   const out: OutboundPacket[] = [
-    five ? { cmd: 'connack', sessionPresent: true, reasonCode: 0, properties: { topicAliasMaximum: 10, maximumQoS: 1, retainAvailable: false, assignedClientIdentifier: 'id' } } : { cmd: 'connack', sessionPresent: false, returnCode: 0 },
-    { cmd: 'publish', topic: 'a/b', payload: Buffer.from('x'), qos: 1, packetId: 9, retain: false, dup: false, properties: { subscriptionIdentifiers: [1, 300, 70000] } },
+    five
+      ? {
+          cmd: 'connack',
+          sessionPresent: true,
+          reasonCode: 0,
+          properties: { topicAliasMaximum: 10, maximumQoS: 1, retainAvailable: false, assignedClientIdentifier: 'id' }
+        }
+      : { cmd: 'connack', sessionPresent: false, returnCode: 0 },
+    {
+      cmd: 'publish',
+      topic: 'a/b',
+      payload: Buffer.from('x'),
+      qos: 1,
+      packetId: 9,
+      retain: false,
+      dup: false,
+      properties: { subscriptionIdentifiers: [1, 300, 70000] }
+    },
     { cmd: 'puback', messageId: 1 },
     { cmd: 'pubrec', messageId: 2 },
     { cmd: 'pubrel', messageId: 2, ...(five ? { reasonCode: 0x92 } : {}) },
@@ -51,17 +105,35 @@ function serverStream (v: 4 | 5): Buffer {
     { cmd: 'pingresp' },
     ...(five ? [{ cmd: 'disconnect', reasonCode: 0x8b, properties: { serverReference: 'other' } } as const] : [])
   ]
-  return Buffer.concat(out.map((p) => encodePacket(p, v)))
+  return Buffer.concat(out.map(p => encodePacket(p, v)))
 }
 
-const CLIENT_TYPES_V5 = ['connect', 'publish', 'publish', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe', 'pingreq', 'auth', 'disconnect']
+const CLIENT_TYPES_V5 = [
+  'connect',
+  'publish',
+  'publish',
+  'publish',
+  'puback',
+  'pubrec',
+  'pubrel',
+  'pubcomp',
+  'subscribe',
+  'unsubscribe',
+  'pingreq',
+  'auth',
+  'disconnect'
+]
 
 test('a stream of every client packet, in one chunk, at 5, 3.1.1 and 3.1', () => {
   for (const v of [5, 4, 3] as const) {
     const { packets, errors } = readChunks([clientStream(v)])
     assert.deepEqual(errors, [], `v${v}`)
-    const expected = v === 5 ? CLIENT_TYPES_V5 : CLIENT_TYPES_V5.filter((c) => c !== 'auth')
-    assert.deepEqual(packets.map((p) => p.cmd), expected, `v${v}`)
+    const expected = v === 5 ? CLIENT_TYPES_V5 : CLIENT_TYPES_V5.filter(c => c !== 'auth')
+    assert.deepEqual(
+      packets.map(p => p.cmd),
+      expected,
+      `v${v}`
+    )
   }
 })
 
@@ -74,7 +146,7 @@ test('the client stream split at every byte boundary gives the same packets', ()
       assert.deepEqual(errors, [], `v${v} split at ${k}`)
       assert.deepEqual(packets, whole, `v${v} split at ${k}`)
     }
-    const oneByOne = readChunks([...stream].map((b) => Buffer.from([b])))
+    const oneByOne = readChunks([...stream].map(b => Buffer.from([b])))
     assert.deepEqual(oneByOne.packets, whole, `v${v} byte by byte`)
   }
 })
@@ -181,7 +253,10 @@ test('a client reads AUTH before the CONNACK (enhanced authentication, §4.12), 
   const auth = encodePacket({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-256' } }, 5)
   const connack = encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: 0 }, 5)
   const { packets, errors } = readChunks([auth, connack, auth, connack], { role: 'client', protocolVersion: 5 })
-  assert.deepEqual(packets.map((p) => p.cmd), ['auth', 'connack', 'auth'])
+  assert.deepEqual(
+    packets.map(p => p.cmd),
+    ['auth', 'connack', 'auth']
+  )
   assert.match(errors[0]?.message ?? '', /a second CONNACK \[MQTT-3.2.0-2\]/)
 })
 
@@ -213,7 +288,10 @@ test('after an error nothing more is delivered, in this chunk or later ones', ()
   const good = encodePacket({ cmd: 'pingreq' }, 5)
   const { packets, errors, reader } = readChunks([connectPacket(5), Buffer.concat([good, Buffer.from([0x00, 0x00]), good])])
   reader.feed(good)
-  assert.deepEqual(packets.map((p) => p.cmd), ['connect', 'pingreq'])
+  assert.deepEqual(
+    packets.map(p => p.cmd),
+    ['connect', 'pingreq']
+  )
   assert.equal(errors.length, 1)
 })
 
@@ -221,7 +299,10 @@ test('stop() from inside onPacket delivers nothing more of the chunk', () => {
   const ping = encodePacket({ cmd: 'pingreq' }, 5)
   const seen: string[] = []
   const got = readChunks([connectPacket(5)])
-  got.reader.onPacket = (p) => { seen.push(p.cmd); got.reader.stop() }
+  got.reader.onPacket = p => {
+    seen.push(p.cmd)
+    got.reader.stop()
+  }
   got.reader.feed(Buffer.concat([ping, ping, ping]))
   assert.deepEqual(seen, ['pingreq'])
 })
@@ -261,13 +342,19 @@ test('midPacket is true while a packet is partly received', () => {
 test('hold() stops delivery after the current packet, mid-chunk; release() delivers the rest in order', () => {
   const pubs = [0, 1, 2, 3].map(i => encodePublish({ topic: 't', payload: Buffer.from(`m${i}`), qos: 0, retain: false, dup: false }, 5))
   const got = readChunks([connectPacket(5)])
-  got.reader.onPacket = p => { got.packets.push(p); if (got.packets.length === 2) got.reader.hold() }
+  got.reader.onPacket = p => {
+    got.packets.push(p)
+    if (got.packets.length === 2) got.reader.hold()
+  }
   got.reader.feed(Buffer.concat(pubs.slice(0, 3)))
   assert.equal(got.packets.length, 2, 'CONNECT and m0, then held')
   got.reader.feed(pubs[3] as Buffer) // bytes fed while held wait too
   assert.equal(got.packets.length, 2)
   got.reader.release()
-  assert.deepEqual(got.packets.slice(1).map(p => String((p as { payload: Buffer }).payload)), ['m0', 'm1', 'm2', 'm3'])
+  assert.deepEqual(
+    got.packets.slice(1).map(p => String((p as { payload: Buffer }).payload)),
+    ['m0', 'm1', 'm2', 'm3']
+  )
 })
 
 test('a client-role reader needs the protocol version up front', () => {
@@ -283,10 +370,14 @@ test('a body longer than the Remaining Length says is the next packet, and must 
 
 test('a fault inside decoding fails this connection with 0x83, it does not throw out of feed', () => {
   const got = readChunks([connectPacket(4)])
-  parserFaults.inject = () => { throw new TypeError('boom') }
+  parserFaults.inject = () => {
+    throw new TypeError('boom')
+  }
   try {
     got.reader.feed(Buffer.from([0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]))
-  } finally { parserFaults.inject = null }
+  } finally {
+    parserFaults.inject = null
+  }
   assert.equal(got.errors[0]?.reasonCode, ReasonCode.ImplementationSpecificError)
   assert.match(got.errors[0]?.message ?? '', /SUBSCRIBE: decoding failed: boom/)
 })

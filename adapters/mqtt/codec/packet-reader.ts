@@ -8,7 +8,7 @@
 // one (Buffer.from) before holding it past the current turn, or it keeps the whole chunk alive.
 
 import { parseWhole } from './shared-parser.ts'
-import type { IAuthPacket, Packet } from 'mqtt-packet'
+import type { IAuthPacket } from 'mqtt-packet'
 import { MqttCodecError } from './codec-error.ts'
 import type { InboundPacket } from './inbound-packet.ts'
 import { MESSAGE_DECODERS } from './message-decoders.ts'
@@ -64,8 +64,9 @@ export class MqttPacketReader {
   private partialHeaderBytes = 0
   private filled = 0
 
-  constructor (opts: MqttPacketReaderOptions) {
-    if (!Number.isInteger(opts.maxPacketBytes) || opts.maxPacketBytes < 2) throw new Error(`MqttPacketReader: maxPacketBytes ${opts.maxPacketBytes} is not a size`)
+  constructor(opts: MqttPacketReaderOptions) {
+    if (!Number.isInteger(opts.maxPacketBytes) || opts.maxPacketBytes < 2)
+      throw new Error(`MqttPacketReader: maxPacketBytes ${opts.maxPacketBytes} is not a size`)
     this.maxPacketBytes = opts.maxPacketBytes
     this.onPacket = opts.onPacket ?? (() => {})
     this.onError = opts.onError ?? (() => {})
@@ -76,22 +77,22 @@ export class MqttPacketReader {
   }
 
   /** 0 until the CONNECT's Protocol Level has been read (even if the rest of that CONNECT then fails). */
-  get protocolVersion (): 0 | ProtocolVersion {
+  get protocolVersion(): 0 | ProtocolVersion {
     return this.ctx.version
   }
 
   /** True while part of a packet has arrived: the engine's partial-packet deadline runs. */
-  get midPacket (): boolean {
+  get midPacket(): boolean {
     return this.headerBytes > 0 || this.partial !== null
   }
 
   /** The version the engine settled on after CONNECT; the reader already derived it from the CONNECT. */
-  setProtocolVersion (v: ProtocolVersion): void {
+  setProtocolVersion(v: ProtocolVersion): void {
     this.ctx.version = v
   }
 
   /** Deliver nothing more, e.g. once the engine closes the connection mid-chunk. */
-  stop (): void {
+  stop(): void {
     this.done = true
     this.partial = null
     this.headerBytes = 0
@@ -102,10 +103,12 @@ export class MqttPacketReader {
    * Deliver no packet after the current one until release() (a publish rate limit paused the
    * connection mid-chunk); the rest of the chunk, and anything fed meanwhile, waits unread.
    */
-  hold (): void { this.holding = true }
+  hold(): void {
+    this.holding = true
+  }
 
   /** Delivers what hold() kept back (which may hold again), then carries on with what is fed. */
-  release (): void {
+  release(): void {
     if (!this.holding) return
     this.holding = false
     const rest = this.heldBytes
@@ -113,12 +116,18 @@ export class MqttPacketReader {
     if (rest !== null) this.feed(rest)
   }
 
-  feed (chunk: Buffer): void {
-    if (this.holding) { this.heldBytes = this.heldBytes === null ? chunk : Buffer.concat([this.heldBytes, chunk]); return }
+  feed(chunk: Buffer): void {
+    if (this.holding) {
+      this.heldBytes = this.heldBytes === null ? chunk : Buffer.concat([this.heldBytes, chunk])
+      return
+    }
     const n = chunk.length
     let i = 0
     while (i < n && !this.done) {
-      if (this.holding) { this.heldBytes = chunk.subarray(i); return }
+      if (this.holding) {
+        this.heldBytes = chunk.subarray(i)
+        return
+      }
       if (this.partial !== null) {
         i = this.fill(chunk, i)
         continue
@@ -142,7 +151,7 @@ export class MqttPacketReader {
   }
 
   /** Reads fixed header bytes; sets headerDone when the Remaining Length is complete and acceptable. */
-  private readHeader (chunk: Buffer, i: number): number {
+  private readHeader(chunk: Buffer, i: number): number {
     if (this.headerBytes === 0) {
       const first = chunk[i++] as number
       const err = this.checkFirstByte(first)
@@ -182,7 +191,7 @@ export class MqttPacketReader {
   }
 
   /** Rules that the first byte alone decides: type, direction, order, fixed header flags. */
-  private checkFirstByte (first: number): MqttCodecError | null {
+  private checkFirstByte(first: number): MqttCodecError | null {
     const type = first >> 4
     const flags = first & 0x0f
     const name = PACKET_NAMES[type] as string
@@ -207,11 +216,11 @@ export class MqttPacketReader {
     return null
   }
 
-  private headerError (reasonCode: number, what: string): MqttCodecError {
+  private headerError(reasonCode: number, what: string): MqttCodecError {
     return new MqttCodecError(reasonCode, `${PACKET_NAMES[this.first >> 4] as string}: ${what}`)
   }
 
-  private startPartial (): void {
+  private startPartial(): void {
     const buf = Buffer.allocUnsafe(this.headerBytes + this.remaining)
     buf[0] = this.first
     let r = this.remaining
@@ -228,7 +237,7 @@ export class MqttPacketReader {
     this.headerDone = false
   }
 
-  private fill (chunk: Buffer, i: number): number {
+  private fill(chunk: Buffer, i: number): number {
     const buf = this.partial as Buffer
     const take = Math.min(buf.length - this.filled, chunk.length - i)
     chunk.copy(buf, this.filled, i, i + take)
@@ -241,7 +250,7 @@ export class MqttPacketReader {
   }
 
   /** Checks, decodes and delivers the packet in buf[start, end) whose body starts at bodyStart. */
-  private process (buf: Buffer, start: number, bodyStart: number, end: number): void {
+  private process(buf: Buffer, start: number, bodyStart: number, end: number): void {
     const first = buf[start] as number
     const type = first >> 4
     const ctx = this.ctx
@@ -254,14 +263,16 @@ export class MqttPacketReader {
       if (decodeMessage !== undefined) {
         packet = decodeMessage(this.cur, first, ctx)
       } else {
-        ;(PACKET_CHECKS[type] as NonNullable<typeof PACKET_CHECKS[number]>)(this.cur, first & 0x0f, ctx)
+        ;(PACKET_CHECKS[type] as NonNullable<(typeof PACKET_CHECKS)[number]>)(this.cur, first & 0x0f, ctx)
         // §3.15.2.1: AUTH with Remaining Length 0 is 0x00 Success; mqtt-packet refuses it.
         packet = type === 15 && bodyStart === end ? authSuccess() : this.decode(buf, start, end, type)
       }
     } catch (err) {
       if (err instanceof MqttCodecError) return this.fail(err)
       // A fault in the decoding itself (ours or mqtt-packet's) costs this connection, not the broker.
-      return this.fail(new MqttCodecError(ReasonCode.ImplementationSpecificError, `${PACKET_NAMES[type] as string}: decoding failed: ${(err as Error).message}`))
+      return this.fail(
+        new MqttCodecError(ReasonCode.ImplementationSpecificError, `${PACKET_NAMES[type] as string}: decoding failed: ${(err as Error).message}`)
+      )
     }
     // The cursor lets go of the chunk: an idle connection must not keep its last read alive.
     this.cur.reset(EMPTY_CHUNK, 0, 0, '')
@@ -273,30 +284,34 @@ export class MqttPacketReader {
     this.onPacket(packet)
   }
 
-  private decode (buf: Buffer, start: number, end: number, type: number): InboundPacket {
+  private decode(buf: Buffer, start: number, end: number, type: number): InboundPacket {
     // Before CONNECT's version is known, mqtt-packet reads the CONNECT's own level.
-    const result = parseWhole(start === 0 && end === buf.length ? buf : buf.subarray(start, end), this.ctx.version === 0 ? 4 : this.ctx.version, this.ctx.bridge)
+    const result = parseWhole(
+      start === 0 && end === buf.length ? buf : buf.subarray(start, end),
+      this.ctx.version === 0 ? 4 : this.ctx.version,
+      this.ctx.bridge
+    )
     if (result instanceof Error) {
       throw new MqttCodecError(ReasonCode.MalformedPacket, `${PACKET_NAMES[type] as string}: ${result.message} (mqtt-packet)`)
     }
     return result
   }
 
-  private fail (err: MqttCodecError): void {
+  private fail(err: MqttCodecError): void {
     this.stop()
     this.onError(err)
   }
 }
 
-function malformed (what: string): MqttCodecError {
+function malformed(what: string): MqttCodecError {
   return new MqttCodecError(ReasonCode.MalformedPacket, what)
 }
 
-function protocolError (what: string): MqttCodecError {
+function protocolError(what: string): MqttCodecError {
   return new MqttCodecError(ReasonCode.ProtocolError, what)
 }
 
-function authSuccess (): IAuthPacket {
+function authSuccess(): IAuthPacket {
   // The same shape mqtt-packet gives an AUTH it decodes.
   return Object.assign({ retain: false, qos: 0, dup: false, topic: null, payload: null }, { cmd: 'auth' as const, length: 0, reasonCode: 0 })
 }

@@ -6,21 +6,29 @@ import type { InboundPacket } from './inbound-packet.ts'
 import { encodePacket, encodePublish, publishPacketBytes, type OutboundPacket, type PublishOut } from './packet-writer.ts'
 import { connectPacket, readChunks } from './test-wire.ts'
 
-function parseWithMqttPacket (bytes: Buffer, protocolVersion: number): Packet[] {
+function parseWithMqttPacket(bytes: Buffer, protocolVersion: number): Packet[] {
   const parser = mqttPacket.parser({ protocolVersion })
   const out: Packet[] = []
   parser.on('packet', (p: Packet) => out.push(p))
-  parser.on('error', (e: Error) => { throw e })
+  parser.on('error', (e: Error) => {
+    throw e
+  })
   assert.equal(parser.parse(bytes), 0, 'every byte consumed')
   return out
 }
 
 /** Encoded, then read back by a reader of the side that receives it. */
-function roundTrip (p: OutboundPacket, v: 3 | 4 | 5): InboundPacket {
-  const fromServer = ['connack', 'suback', 'unsuback', 'pingresp'].includes(p.cmd) || (p.cmd === 'publish' && p.properties?.subscriptionIdentifiers !== undefined)
+function roundTrip(p: OutboundPacket, v: 3 | 4 | 5): InboundPacket {
+  const fromServer =
+    ['connack', 'suback', 'unsuback', 'pingresp'].includes(p.cmd) || (p.cmd === 'publish' && p.properties?.subscriptionIdentifiers !== undefined)
   const opening = fromServer ? encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: 0, returnCode: 0 }, v) : connectPacket(v)
   const bytes = encodePacket(p, v)
-  const got = p.cmd === 'connect' ? readChunks([bytes]) : p.cmd === 'connack' ? readChunks([bytes], { role: 'client', protocolVersion: v }) : readChunks([opening, bytes], fromServer ? { role: 'client', protocolVersion: v } : {})
+  const got =
+    p.cmd === 'connect'
+      ? readChunks([bytes])
+      : p.cmd === 'connack'
+        ? readChunks([bytes], { role: 'client', protocolVersion: v })
+        : readChunks([opening, bytes], fromServer ? { role: 'client', protocolVersion: v } : {})
   assert.deepEqual(got.errors, [], `${p.cmd} v${v}`)
   const packet = got.packets[got.packets.length - 1]
   assert.ok(packet !== undefined)
@@ -28,10 +36,26 @@ function roundTrip (p: OutboundPacket, v: 3 | 4 | 5): InboundPacket {
   return packet
 }
 
-const order: Array<[string, string]> = [['a', '1'], ['b', '2'], ['a', '3']]
+const order: Array<[string, string]> = [
+  ['a', '1'],
+  ['b', '2'],
+  ['a', '3']
+]
 
 test('round trip of every packet type at MQTT 5: encode, then feed', () => {
-  const c = roundTrip({ cmd: 'connect', clientId: 'c', clean: false, keepalive: 10, username: 'u', password: Buffer.from('p'), will: { topic: 'w', payload: Buffer.from('x'), qos: 2, retain: true, properties: { willDelayInterval: 3, contentType: 'ct' } }, properties: { sessionExpiryInterval: 100, authenticationMethod: 'm', requestProblemInformation: false } }, 5)
+  const c = roundTrip(
+    {
+      cmd: 'connect',
+      clientId: 'c',
+      clean: false,
+      keepalive: 10,
+      username: 'u',
+      password: Buffer.from('p'),
+      will: { topic: 'w', payload: Buffer.from('x'), qos: 2, retain: true, properties: { willDelayInterval: 3, contentType: 'ct' } },
+      properties: { sessionExpiryInterval: 100, authenticationMethod: 'm', requestProblemInformation: false }
+    },
+    5
+  )
   assert.ok(c.cmd === 'connect')
   assert.deepEqual([c.protocolVersion, c.clientId, c.clean, c.keepalive, c.username, c.password?.toString()], [5, 'c', false, 10, 'u', 'p'])
   assert.deepEqual([c.will?.topic, c.will?.payload.toString(), c.will?.qos, c.will?.retain, c.will?.properties?.willDelayInterval], ['w', 'x', 2, true, 3])
@@ -40,11 +64,34 @@ test('round trip of every packet type at MQTT 5: encode, then feed', () => {
   const ca = roundTrip({ cmd: 'connack', sessionPresent: true, reasonCode: 0x87, properties: { reasonString: 'no', userProperties: order } }, 5)
   assert.ok(ca.cmd === 'connack')
   assert.deepEqual([ca.sessionPresent, ca.reasonCode, ca.properties?.reasonString], [true, 0x87, 'no'])
-  assert.deepEqual(ca.userPropertiesOrdered, [['a', '1'], ['a', '3'], ['b', '2']], 'grouped by name: the documented loss outside PUBLISH')
+  assert.deepEqual(
+    ca.userPropertiesOrdered,
+    [
+      ['a', '1'],
+      ['a', '3'],
+      ['b', '2']
+    ],
+    'grouped by name: the documented loss outside PUBLISH'
+  )
 
-  const p = roundTrip({ cmd: 'publish', topic: 't/1', payload: Buffer.from('m'), qos: 2, packetId: 9, retain: true, dup: true, properties: { userProperties: order, messageExpiryInterval: 30 } }, 5)
+  const p = roundTrip(
+    {
+      cmd: 'publish',
+      topic: 't/1',
+      payload: Buffer.from('m'),
+      qos: 2,
+      packetId: 9,
+      retain: true,
+      dup: true,
+      properties: { userProperties: order, messageExpiryInterval: 30 }
+    },
+    5
+  )
   assert.ok(p.cmd === 'publish')
-  assert.deepEqual([p.topic, p.payload.toString(), p.qos, p.messageId, p.retain, p.dup, p.properties?.messageExpiryInterval], ['t/1', 'm', 2, 9, true, true, 30])
+  assert.deepEqual(
+    [p.topic, p.payload.toString(), p.qos, p.messageId, p.retain, p.dup, p.properties?.messageExpiryInterval],
+    ['t/1', 'm', 2, 9, true, true, 30]
+  )
   assert.deepEqual(p.userPropertiesOrdered, order)
 
   for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
@@ -54,7 +101,10 @@ test('round trip of every packet type at MQTT 5: encode, then feed', () => {
     assert.deepEqual(withProps.userPropertiesOrdered, [['k', 'v']], cmd)
   }
 
-  const s = roundTrip({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'a/#', qos: 2, nl: true, rap: false, rh: 1 }], properties: { subscriptionIdentifier: 12 } }, 5)
+  const s = roundTrip(
+    { cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'a/#', qos: 2, nl: true, rap: false, rh: 1 }], properties: { subscriptionIdentifier: 12 } },
+    5
+  )
   assert.ok(s.cmd === 'subscribe')
   assert.deepEqual([s.messageId, s.subscriptions, s.properties?.subscriptionIdentifier], [3, [{ topic: 'a/#', qos: 2, nl: true, rap: false, rh: 1 }], 12])
 
@@ -78,21 +128,38 @@ test('round trip of every packet type at MQTT 5: encode, then feed', () => {
   assert.deepEqual([d.reasonCode, d.properties?.reasonString], [4, 'bye'])
   assert.equal(roundTrip({ cmd: 'disconnect' }, 5).cmd, 'disconnect')
 
-  const a = roundTrip({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: Buffer.from([1, 2]), userProperties: order } }, 5)
+  const a = roundTrip(
+    { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: Buffer.from([1, 2]), userProperties: order } },
+    5
+  )
   assert.ok(a.cmd === 'auth')
   assert.deepEqual([a.reasonCode, a.properties?.authenticationMethod, a.properties?.authenticationData], [0x18, 'SCRAM-SHA-256', Buffer.from([1, 2])])
 })
 
 test('round trip of every packet type at MQTT 3.1.1 (and CONNECT at 3.1)', () => {
   for (const v of [4, 3] as const) {
-    const c = roundTrip({ cmd: 'connect', clientId: 'c', clean: true, keepalive: 5, username: 'u', password: Buffer.from('p'), will: { topic: 'w', payload: Buffer.from('x'), qos: 1, retain: false } }, v)
+    const c = roundTrip(
+      {
+        cmd: 'connect',
+        clientId: 'c',
+        clean: true,
+        keepalive: 5,
+        username: 'u',
+        password: Buffer.from('p'),
+        will: { topic: 'w', payload: Buffer.from('x'), qos: 1, retain: false }
+      },
+      v
+    )
     assert.ok(c.cmd === 'connect')
     assert.deepEqual([c.protocolVersion, c.protocolId, c.clientId, c.will?.topic, c.will?.qos], [v, v === 3 ? 'MQIsdp' : 'MQTT', 'c', 'w', 1])
   }
   const ca = roundTrip({ cmd: 'connack', sessionPresent: true, returnCode: 5 }, 4)
   assert.ok(ca.cmd === 'connack')
   assert.deepEqual([ca.sessionPresent, ca.returnCode], [true, 5])
-  const p = roundTrip({ cmd: 'publish', topic: 't', payload: Buffer.from('m'), qos: 1, packetId: 2, retain: false, dup: false, properties: { userProperties: order } }, 4)
+  const p = roundTrip(
+    { cmd: 'publish', topic: 't', payload: Buffer.from('m'), qos: 1, packetId: 2, retain: false, dup: false, properties: { userProperties: order } },
+    4
+  )
   assert.ok(p.cmd === 'publish')
   assert.deepEqual([p.topic, p.messageId, p.properties, p.userPropertiesOrdered], ['t', 2, undefined, undefined], 'no properties before MQTT 5')
   for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
@@ -123,7 +190,12 @@ const full: PublishOut = {
     topicAlias: 7,
     responseTopic: 'reply/to',
     correlationData: Buffer.from([0, 1, 2]),
-    userProperties: [['z', '1'], ['a', '2'], ['z', '3'], ['m', '']],
+    userProperties: [
+      ['z', '1'],
+      ['a', '2'],
+      ['z', '3'],
+      ['m', '']
+    ],
     subscriptionIdentifiers: [1, 200, 70_000, 268_435_455],
     contentType: 'application/json'
   }
@@ -133,16 +205,19 @@ test('encodePublish output parses with mqtt-packet into the same fields', () => 
   const [p] = parseWithMqttPacket(encodePublish(full, 5), 5)
   assert.ok(p?.cmd === 'publish')
   assert.deepEqual([p.topic, p.payload.toString(), p.qos, p.messageId, p.retain, p.dup], ['sensors/é', '{"t":21}', 1, 300, true, false])
-  assert.deepEqual({ ...p.properties, userProperties: { ...p.properties?.userProperties } }, {
-    payloadFormatIndicator: true,
-    messageExpiryInterval: 3600,
-    topicAlias: 7,
-    responseTopic: 'reply/to',
-    correlationData: Buffer.from([0, 1, 2]),
-    userProperties: { z: ['1', '3'], a: '2', m: '' },
-    subscriptionIdentifier: [1, 200, 70_000, 268_435_455],
-    contentType: 'application/json'
-  })
+  assert.deepEqual(
+    { ...p.properties, userProperties: { ...p.properties?.userProperties } },
+    {
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 3600,
+      topicAlias: 7,
+      responseTopic: 'reply/to',
+      correlationData: Buffer.from([0, 1, 2]),
+      userProperties: { z: ['1', '3'], a: '2', m: '' },
+      subscriptionIdentifier: [1, 200, 70_000, 268_435_455],
+      contentType: 'application/json'
+    }
+  )
   const [v4] = parseWithMqttPacket(encodePublish(full, 4), 4)
   assert.ok(v4?.cmd === 'publish')
   assert.deepEqual([v4.topic, v4.messageId, v4.properties], ['sensors/é', 300, undefined])
@@ -152,9 +227,14 @@ test('[MQTT-3.3.2-18] User Properties go on the wire in the order given, names r
   // The reader returns them in wire order (packet-checks.test.ts builds that wire by hand).
   const got = readChunks([connectPacket(5), encodePublish({ ...full, properties: { ...full.properties, subscriptionIdentifiers: undefined } }, 5)])
   assert.deepEqual(got.errors, [])
-  assert.deepEqual(got.packets[1]?.userPropertiesOrdered, [['z', '1'], ['a', '2'], ['z', '3'], ['m', '']])
+  assert.deepEqual(got.packets[1]?.userPropertiesOrdered, [
+    ['z', '1'],
+    ['a', '2'],
+    ['z', '3'],
+    ['m', '']
+  ])
   const bytes = encodePublish({ ...base, properties: { userProperties: order } }, 5)
-  const pairs = [...bytes.toString('latin1').matchAll(/\x26\x00\x01(.)\x00\x01(.)/g)].map((m) => [m[1], m[2]])
+  const pairs = [...bytes.toString('latin1').matchAll(/\x26\x00\x01(.)\x00\x01(.)/g)].map(m => [m[1], m[2]])
   assert.deepEqual(pairs, order)
 })
 
@@ -162,7 +242,10 @@ test('encodePublish writes the same bytes as mqtt-packet for a PUBLISH without p
   for (const v of [3, 4, 5] as const) {
     for (const qos of [0, 1, 2] as const) {
       const p: PublishOut = { topic: 'a/b', payload: Buffer.alloc(200, 9), qos, retain: qos === 1, dup: qos === 2, ...(qos > 0 ? { packetId: 77 } : {}) }
-      const theirs = mqttPacket.generate({ cmd: 'publish', topic: p.topic, payload: p.payload, qos, retain: p.retain, dup: p.dup, ...(qos > 0 ? { messageId: 77 } : {}) }, { protocolVersion: v })
+      const theirs = mqttPacket.generate(
+        { cmd: 'publish', topic: p.topic, payload: p.payload, qos, retain: p.retain, dup: p.dup, ...(qos > 0 ? { messageId: 77 } : {}) },
+        { protocolVersion: v }
+      )
       assert.deepEqual(encodePublish(p, v), theirs, `v${v} qos ${qos}`)
     }
   }
@@ -232,7 +315,14 @@ test('strings are written right whether short or long, ASCII or not, wherever th
       const chars = 'k'.repeat(Math.max(length, 1)).split('')
       if (at >= 0 && length > 0) chars[at] = '€'
       const s = length === 0 ? '' : chars.join('')
-      const p: PublishOut = { topic: s === '' ? 't' : s, payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties: { contentType: s, userProperties: [[s, s]] } }
+      const p: PublishOut = {
+        topic: s === '' ? 't' : s,
+        payload: Buffer.from('x'),
+        qos: 0,
+        retain: false,
+        dup: false,
+        properties: { contentType: s, userProperties: [[s, s]] }
+      }
       const bytes = encodePublish(p, 5)
       assert.equal(bytes.length, publishPacketBytes(p, 5))
       const [got] = parseWithMqttPacket(bytes, 5)

@@ -58,7 +58,7 @@ const VARINT_MAX = 268_435_455
  * are handed to mqtt-packet as its object form, which groups values by name: a=1, b=2, a=3 goes
  * out as a=1, a=3, b=2. The spec requires the order only for PUBLISH [MQTT-3.3.2-18], which keeps it.
  */
-export function encodePacket (packet: OutboundPacket, protocolVersion: ProtocolVersion): Buffer {
+export function encodePacket(packet: OutboundPacket, protocolVersion: ProtocolVersion): Buffer {
   if (packet.cmd === 'publish') return encodePublish(packet, protocolVersion)
   if (ACK_TYPES[packet.cmd] !== undefined && (packet as { properties?: unknown }).properties === undefined) {
     return encodeAck(packet as AckOut, protocolVersion)
@@ -66,7 +66,11 @@ export function encodePacket (packet: OutboundPacket, protocolVersion: ProtocolV
   return mqttPacket.generate(forMqttPacket(packet, protocolVersion), { protocolVersion })
 }
 
-interface AckOut { cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', messageId?: number, reasonCode?: number }
+interface AckOut {
+  cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'
+  messageId?: number
+  reasonCode?: number
+}
 
 // First byte of each ack; PUBREL's flags are 0010 [MQTT-3.6.1-1].
 const ACK_TYPES: Partial<Record<string, number>> = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 }
@@ -76,10 +80,10 @@ const ACK_TYPES: Partial<Record<string, number>> = { puback: 0x40, pubrec: 0x50,
  * takes ~2 µs for it. A non-zero MQTT 5 reason goes out with Remaining Length 3 (no Property
  * Length, §3.4.2.2.1), where mqtt-packet would add an empty one.
  */
-function encodeAck (packet: AckOut, protocolVersion: ProtocolVersion): Buffer {
+function encodeAck(packet: AckOut, protocolVersion: ProtocolVersion): Buffer {
   const id = packet.messageId
   if (id === undefined || !Number.isInteger(id) || id < 1 || id > 0xffff) throw new Error(`encodePacket: ${packet.cmd} needs a messageId 1..65535, got ${id}`)
-  const reasonCode = protocolVersion === 5 ? packet.reasonCode ?? 0 : 0
+  const reasonCode = protocolVersion === 5 ? (packet.reasonCode ?? 0) : 0
   const buf = Buffer.allocUnsafe(reasonCode === 0 ? 4 : 5)
   buf[0] = ACK_TYPES[packet.cmd] as number
   buf[1] = buf.length - 2
@@ -92,7 +96,7 @@ function encodeAck (packet: AckOut, protocolVersion: ProtocolVersion): Buffer {
 // A missing reasonCode means Success; mqtt-packet would write Buffer.from([undefined]), which is 0 by accident.
 const REASON_DEFAULTS_TO_SUCCESS = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'disconnect', 'auth'])
 
-function forMqttPacket (packet: Exclude<OutboundPacket, { cmd: 'publish' }>, protocolVersion: ProtocolVersion): Packet {
+function forMqttPacket(packet: Exclude<OutboundPacket, { cmd: 'publish' }>, protocolVersion: ProtocolVersion): Packet {
   const out: Record<string, unknown> = { ...packet }
   if (packet.cmd === 'connect') {
     // mqtt-packet takes a CONNECT's version from the packet, not from its options.
@@ -108,7 +112,7 @@ function forMqttPacket (packet: Exclude<OutboundPacket, { cmd: 'publish' }>, pro
 }
 
 /** The object form mqtt-packet writes: a repeated name becomes an array of its values. */
-export function userPropertiesObject (list: UserPropertyList): UserProperties {
+export function userPropertiesObject(list: UserPropertyList): UserProperties {
   const out: Record<string, string | string[]> = Object.create(null)
   for (const [name, value] of list) {
     const prev = out[name]
@@ -127,12 +131,12 @@ let propertiesBytes = 0
  * The size in bytes of the PUBLISH that encodePublish would write, without writing it: what the
  * engine compares with the client's Maximum Packet Size before sending [MQTT-3.1.2-24].
  */
-export function publishPacketBytes (p: PublishOut, protocolVersion: ProtocolVersion): number {
+export function publishPacketBytes(p: PublishOut, protocolVersion: ProtocolVersion): number {
   const remaining = measurePublish(p, protocolVersion)
   return 1 + varintBytes(remaining) + remaining
 }
 
-export function encodePublish (p: PublishOut, protocolVersion: ProtocolVersion): Buffer {
+export function encodePublish(p: PublishOut, protocolVersion: ProtocolVersion): Buffer {
   const remaining = measurePublish(p, protocolVersion)
   const buf = Buffer.allocUnsafe(1 + varintBytes(remaining) + remaining)
   buf[0] = 0x30 | (p.dup ? 0x08 : 0) | (p.qos << 1) | (p.retain ? 0x01 : 0)
@@ -156,7 +160,7 @@ export function encodePublish (p: PublishOut, protocolVersion: ProtocolVersion):
 }
 
 /** Checks p (a bad one is a programming error, so it throws) and returns its Remaining Length. */
-function measurePublish (p: PublishOut, protocolVersion: ProtocolVersion): number {
+function measurePublish(p: PublishOut, protocolVersion: ProtocolVersion): number {
   topicBytes = stringBytes(p.topic, 'topic')
   propertiesBytes = 0
   let remaining = 2 + topicBytes + p.payload.length
@@ -179,7 +183,7 @@ function measurePublish (p: PublishOut, protocolVersion: ProtocolVersion): numbe
   return remaining
 }
 
-function measureProperties (props: PublishProperties): number {
+function measureProperties(props: PublishProperties): number {
   let n = 0
   if (props.payloadFormatIndicator !== undefined) n += 2
   if (props.messageExpiryInterval !== undefined) {
@@ -211,7 +215,7 @@ function measureProperties (props: PublishProperties): number {
   return n
 }
 
-function writeProperties (buf: Buffer, o: number, props: PublishProperties): number {
+function writeProperties(buf: Buffer, o: number, props: PublishProperties): number {
   if (props.payloadFormatIndicator !== undefined) {
     buf[o++] = 0x01
     buf[o++] = props.payloadFormatIndicator
@@ -250,7 +254,7 @@ function writeProperties (buf: Buffer, o: number, props: PublishProperties): num
 }
 
 /** Writes an optional identifier byte (-1: none), then a UTF-8 string with its 2-byte length. */
-function writeString (buf: Buffer, o: number, id: number, s: string): number {
+function writeString(buf: Buffer, o: number, id: number, s: string): number {
   if (id >= 0) buf[o++] = id
   const n = writeUtf8(buf, o + 2, s)
   buf[o] = n >> 8
@@ -262,7 +266,7 @@ function writeString (buf: Buffer, o: number, id: number, s: string): number {
 // into Buffer's native UTF-8 code for each one.
 const SHORT_STRING = 48
 
-function writeUtf8 (buf: Buffer, o: number, s: string): number {
+function writeUtf8(buf: Buffer, o: number, s: string): number {
   const n = s.length
   if (n <= SHORT_STRING) {
     let i = 0
@@ -276,7 +280,7 @@ function writeUtf8 (buf: Buffer, o: number, s: string): number {
   return n === 0 ? 0 : buf.write(s, o)
 }
 
-function utf8Bytes (s: string): number {
+function utf8Bytes(s: string): number {
   const n = s.length
   if (n <= SHORT_STRING) {
     let i = 0
@@ -286,26 +290,26 @@ function utf8Bytes (s: string): number {
   return Buffer.byteLength(s)
 }
 
-function stringBytes (s: string, field: string): number {
+function stringBytes(s: string, field: string): number {
   const n = utf8Bytes(s)
   if (n > 0xffff) throw new Error(`encodePublish: ${field} is ${n} bytes, more than 65535`)
   return n
 }
 
-function binaryBytes (b: Buffer, field: string): number {
+function binaryBytes(b: Buffer, field: string): number {
   if (b.length > 0xffff) throw new Error(`encodePublish: ${field} is ${b.length} bytes, more than 65535`)
   return b.length
 }
 
-function checkRange (v: number, min: number, max: number, field: string): void {
+function checkRange(v: number, min: number, max: number, field: string): void {
   if (!Number.isInteger(v) || v < min || v > max) throw new Error(`encodePublish: ${field} ${v} is outside ${min}..${max}`)
 }
 
-function varintBytes (n: number): number {
+function varintBytes(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
 }
 
-function writeVarint (buf: Buffer, o: number, n: number): number {
+function writeVarint(buf: Buffer, o: number, n: number): number {
   do {
     const b = n % 128
     n = Math.floor(n / 128)

@@ -6,7 +6,7 @@ import { PROPERTY_RULES, Section } from './property-rules.ts'
 // mqtt-packet's own table of property identifiers (it has no types for this file).
 const mqttConstants = createRequire(import.meta.url)('mqtt-packet/constants.js') as { properties: Record<string, number> }
 
-const rules = PROPERTY_RULES.filter((r) => r !== undefined)
+const rules = PROPERTY_RULES.filter(r => r !== undefined)
 
 test("the table has MQTT 5's 27 properties under mqtt-packet's identifiers and names", () => {
   assert.equal(rules.length, 27)
@@ -16,8 +16,11 @@ test("the table has MQTT 5's 27 properties under mqtt-packet's identifiers and n
 })
 
 test('only User Property repeats everywhere; Subscription Identifier repeats in PUBLISH only', () => {
-  const repeatable = rules.filter((r) => r.repeatable !== 0).map((r) => [r.name, r.repeatable])
-  assert.deepEqual(repeatable, [['Subscription Identifier', Section.PUBLISH], ['User Property', -1]])
+  const repeatable = rules.filter(r => r.repeatable !== 0).map(r => [r.name, r.repeatable])
+  assert.deepEqual(repeatable, [
+    ['Subscription Identifier', Section.PUBLISH],
+    ['User Property', -1]
+  ])
 })
 
 test('spot checks against §2.2.2.2 Table 2-4', () => {

@@ -20,11 +20,9 @@ export const Section = {
   AUTH: 1 << 13
 } as const
 
-const SECTION_NAMES = new Map<number, string>(
-  Object.entries(Section).map(([name, bit]) => [bit, name === 'WILL' ? 'CONNECT Will Properties' : name])
-)
+const SECTION_NAMES = new Map<number, string>(Object.entries(Section).map(([name, bit]) => [bit, name === 'WILL' ? 'CONNECT Will Properties' : name]))
 
-export function sectionName (section: number): string {
+export function sectionName(section: number): string {
   return SECTION_NAMES.get(section) ?? `section ${section}`
 }
 
@@ -47,7 +45,7 @@ const ACKS = S.PUBACK | S.PUBREC | S.PUBREL | S.PUBCOMP
 const U32_MAX = 0xffffffff
 const VARINT_MAX = 268_435_455
 
-function rule (id: number, name: string, key: string, type: PropertyType, sections: number, extra: Partial<PropertyRule> = {}): PropertyRule {
+function rule(id: number, name: string, key: string, type: PropertyType, sections: number, extra: Partial<PropertyRule> = {}): PropertyRule {
   const max = type === 'bool' ? 1 : type === 'byte' ? 0xff : type === 'u16' ? 0xffff : type === 'varint' ? VARINT_MAX : U32_MAX
   return { id, name, key, type, sections, repeatable: 0, min: 0, max, ...extra }
 }
@@ -79,9 +77,14 @@ const RULES: readonly PropertyRule[] = [
   // "It is a Protocol Error to include Maximum QoS more than once, or to have a value other than 0 or 1" (§3.2.2.3.4).
   rule(0x24, 'Maximum QoS', 'maximumQoS', 'byte', S.CONNACK, { max: 1 }),
   rule(0x25, 'Retain Available', 'retainAvailable', 'bool', S.CONNACK),
-  rule(0x26, 'User Property', 'userProperties', 'pair',
+  rule(
+    0x26,
+    'User Property',
+    'userProperties',
+    'pair',
     S.CONNECT | S.CONNACK | S.PUBLISH | S.WILL | ACKS | S.SUBSCRIBE | S.SUBACK | S.UNSUBSCRIBE | S.UNSUBACK | S.DISCONNECT | S.AUTH,
-    { repeatable: -1 }),
+    { repeatable: -1 }
+  ),
   // "It is a Protocol Error to include the Maximum Packet Size more than once, or for the value to be set to zero" (§3.1.2.11.4).
   rule(0x27, 'Maximum Packet Size', 'maximumPacketSize', 'u32', S.CONNECT | S.CONNACK, { min: 1 }),
   rule(0x28, 'Wildcard Subscription Available', 'wildcardSubscriptionAvailable', 'bool', S.CONNACK),

@@ -9,11 +9,11 @@ import { ReasonCode } from './reason-codes.ts'
 /** User Properties in wire order; names may repeat [MQTT-3.3.2-18]. */
 export type UserPropertyList = Array<[string, string]>
 
-function hex (id: number): string {
+function hex(id: number): string {
   return `0x${id.toString(16).padStart(2, '0')}`
 }
 
-function label (r: PropertyRule): string {
+function label(r: PropertyRule): string {
   return `'${r.name}' (${hex(r.id)})`
 }
 
@@ -23,7 +23,7 @@ function label (r: PropertyRule): string {
  * With decode, the values also go to cur.properties in mqtt-packet's shape (null when none).
  * Returns the User Properties in wire order, or null when there are none.
  */
-export function scanProperties (cur: WireCursor, section: number, decode = false): UserPropertyList | null {
+export function scanProperties(cur: WireCursor, section: number, decode = false): UserPropertyList | null {
   const length = cur.varint('Property Length')
   const end = cur.pos + length
   if (end > cur.end) throw cur.malformed(`Property Length ${length} runs past the end of the packet`)
@@ -40,7 +40,7 @@ export function scanProperties (cur: WireCursor, section: number, decode = false
     // §2.2.2.2: an identifier not valid for its packet type is a Malformed Packet.
     if ((rule.sections & section) === 0) throw cur.malformed(`property ${label(rule)} not allowed in ${sectionName(section)}`)
     const bit = 1 << (id & 31)
-    const seen = (id < 32 ? (lo & bit) : (hi & bit)) !== 0
+    const seen = (id < 32 ? lo & bit : hi & bit) !== 0
     // Each packet's section: "It is a Protocol Error to include the <property> more than once".
     if (seen && (rule.repeatable & section) === 0) throw cur.protocolError(`duplicate property ${label(rule)} in ${sectionName(section)}`)
     if (id < 32) lo |= bit
@@ -50,7 +50,7 @@ export function scanProperties (cur: WireCursor, section: number, decode = false
       const value = cur.utf8Value('User Property value')
       if (user === null) user = [[name, value]]
       else user.push([name, value])
-      if (decode) addUserProperty(props ??= {}, name, value)
+      if (decode) addUserProperty((props ??= {}), name, value)
       continue
     }
     const value = readValue(cur, rule, section, decode)
@@ -68,7 +68,7 @@ export function scanProperties (cur: WireCursor, section: number, decode = false
 }
 
 /** mqtt-packet's form: an object without prototype, a repeated name holding an array. */
-function addUserProperty (props: Record<string, unknown>, name: string, value: string): void {
+function addUserProperty(props: Record<string, unknown>, name: string, value: string): void {
   const all = (props.userProperties ??= Object.create(null)) as Record<string, string | string[]>
   const prev = all[name]
   if (prev === undefined) all[name] = value
@@ -76,7 +76,7 @@ function addUserProperty (props: Record<string, unknown>, name: string, value: s
   else prev.push(value)
 }
 
-function readValue (cur: WireCursor, rule: PropertyRule, section: number, decode: boolean): unknown {
+function readValue(cur: WireCursor, rule: PropertyRule, section: number, decode: boolean): unknown {
   let value: number
   switch (rule.type) {
     case 'utf8':
@@ -87,12 +87,21 @@ function readValue (cur: WireCursor, rule: PropertyRule, section: number, decode
       if (decode) return cur.binaryValue(rule.name)
       cur.binary(rule.name)
       return undefined
-    case 'pair': throw new Error('User Property is read by scanProperties')
+    case 'pair':
+      throw new Error('User Property is read by scanProperties')
     case 'bool':
-    case 'byte': value = cur.u8(rule.name); break
-    case 'u16': value = cur.u16(rule.name); break
-    case 'u32': value = cur.u32(rule.name); break
-    case 'varint': value = cur.varint(rule.name); break
+    case 'byte':
+      value = cur.u8(rule.name)
+      break
+    case 'u16':
+      value = cur.u16(rule.name)
+      break
+    case 'u32':
+      value = cur.u32(rule.name)
+      break
+    case 'varint':
+      value = cur.varint(rule.name)
+      break
   }
   if (value < rule.min || value > rule.max) {
     const what = `property ${label(rule)} in ${sectionName(section)} has value ${value}; allowed ${rule.min}..${rule.max}`

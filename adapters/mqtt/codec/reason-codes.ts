@@ -99,7 +99,7 @@ const NAMES = new Map<number, string>([
 ])
 
 /** The spec name of a reason code; for 0x00 the name depends on the packet that carries it. */
-export function reasonName (code: number, cmd?: PacketCmd): string {
+export function reasonName(code: number, cmd?: PacketCmd): string {
   if (code === 0x00 && cmd === 'disconnect') return 'Normal disconnection'
   if (code === 0x00 && cmd === 'suback') return 'Granted QoS 0'
   return NAMES.get(code) ?? `unknown reason code 0x${code.toString(16).padStart(2, '0')}`
@@ -136,11 +136,11 @@ const V3_CONNACK = new Map<number, number>([
  * The 3.1.1 CONNACK return code for a v5 CONNACK reason, or null when 3.1.1 has none that fits:
  * then the server closes the connection without a CONNACK [MQTT-3.2.2-6] (3.1.1 numbering).
  */
-export function connackReturnCodeV3 (reasonCode: number): number | null {
+export function connackReturnCodeV3(reasonCode: number): number | null {
   return V3_CONNACK.get(reasonCode) ?? null
 }
 
 /** A 3.1.1 SUBACK return code for a v5 SUBACK reason: the granted QoS, or 0x80 Failure. */
-export function subackReturnCodeV3 (reasonCode: number): number {
+export function subackReturnCodeV3(reasonCode: number): number {
   return reasonCode <= 2 ? reasonCode : 0x80
 }

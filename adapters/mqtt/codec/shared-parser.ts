@@ -7,10 +7,14 @@ let parser: Parser | null = null
 let decoded: Packet | null = null
 let failure: Error | null = null
 
-function fresh (): Parser {
+function fresh(): Parser {
   const p = mqttPacket.parser({ protocolVersion: 4 })
-  p.on('packet', (packet: Packet) => { decoded = packet })
-  p.on('error', (err: Error) => { failure = err })
+  p.on('packet', (packet: Packet) => {
+    decoded = packet
+  })
+  p.on('error', (err: Error) => {
+    failure = err
+  })
   return p
 }
 
@@ -18,8 +22,8 @@ function fresh (): Parser {
 export const parserFaults: { inject: (() => void) | null } = { inject: null }
 
 /** Decodes one complete packet with the connection's protocol version; an Error when mqtt-packet refuses it. */
-export function parseWhole (buf: Buffer, protocolVersion: number, bridgeMode: boolean): Packet | Error {
-  const p = parser ??= fresh()
+export function parseWhole(buf: Buffer, protocolVersion: number, bridgeMode: boolean): Packet | Error {
+  const p = (parser ??= fresh())
   // mqtt-packet reads the version from its settings (and stores a CONNECT there, password included): reset per call.
   ;(p as unknown as { settings: object }).settings = { protocolVersion, bridgeMode }
   decoded = null

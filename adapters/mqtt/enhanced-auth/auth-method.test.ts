@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AuthMethods, type EnhancedAuthMethod } from './auth-method.ts'
 
-function fakeMethod (name: string): EnhancedAuthMethod {
+function fakeMethod(name: string): EnhancedAuthMethod {
   return { name, start: () => ({ step: async () => ({ kind: 'failure', reasonCode: 0x87, reason: 'no' }) }) }
 }
 

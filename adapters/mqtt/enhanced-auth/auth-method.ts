@@ -5,15 +5,15 @@
 /** What the server answers to one client message. */
 export type AuthStep =
   /** AUTH 0x18 Continue authentication, carrying this Authentication Data. */
-  | { kind: 'continue', data: Buffer }
+  | { kind: 'continue'; data: Buffer }
   /** CONNACK 0x00 (AUTH 0x00 on re-authentication), carrying `data` as Authentication Data if given. */
-  | { kind: 'success', username: string, data?: Buffer }
+  | { kind: 'success'; username: string; data?: Buffer }
   /** CONNACK (or DISCONNECT on re-authentication) with `reasonCode`; `reason` is safe to send as Reason String. */
-  | { kind: 'failure', reasonCode: number, reason: string }
+  | { kind: 'failure'; reasonCode: number; reason: string }
 
 export interface AuthExchange {
   /** Never rejects: malformed input is a failure step. After a success or failure every step fails. */
-  step (clientData: Buffer | undefined): Promise<AuthStep>
+  step(clientData: Buffer | undefined): Promise<AuthStep>
 }
 
 export interface AuthStartContext {
@@ -24,7 +24,7 @@ export interface AuthStartContext {
 
 export interface EnhancedAuthMethod {
   readonly name: string
-  start (ctx: AuthStartContext): AuthExchange
+  start(ctx: AuthStartContext): AuthExchange
 }
 
 /** The reason codes a method may fail with (MQTT 5 §3.2.2.2). */
@@ -39,17 +39,17 @@ export const authReasonCode = {
 export class AuthMethods {
   private readonly byName = new Map<string, EnhancedAuthMethod>()
 
-  register (m: EnhancedAuthMethod): void {
+  register(m: EnhancedAuthMethod): void {
     // A second method under one name would silently shadow the first: a wiring mistake, not input.
     if (this.byName.has(m.name)) throw new Error(`enhanced auth: register ${m.name}: a method of that name is already registered`)
     this.byName.set(m.name, m)
   }
 
-  get (name: string): EnhancedAuthMethod | undefined {
+  get(name: string): EnhancedAuthMethod | undefined {
     return this.byName.get(name)
   }
 
-  names (): string[] {
+  names(): string[] {
     return [...this.byName.keys()]
   }
 }

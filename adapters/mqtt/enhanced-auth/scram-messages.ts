@@ -27,14 +27,14 @@ export interface ClientFinal {
   withoutProof: string
 }
 
-export type Parsed<T> = { ok: true, value: T } | { ok: false, problem: string }
+export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string }
 
 // printable = %x21-2B / %x2D-7E: visible ASCII without ','.
 const printable = /^[\x21-\x2b\x2d-\x7e]+$/
 // value-safe-char is any UTF-8 but NUL, ',' and '='; '=' only as =2C or =3D.
 const saslName = /^(?:[^\0,=]|=2C|=3D)+$/
 
-export function parseClientFirst (text: string): Parsed<ClientFirst> {
+export function parseClientFirst(text: string): Parsed<ClientFirst> {
   const first = text.indexOf(',')
   const second = first < 0 ? -1 : text.indexOf(',', first + 1)
   if (second < 0) return problem('no gs2 header (expected n,, or y,, before the message)')
@@ -44,7 +44,7 @@ export function parseClientFirst (text: string): Parsed<ClientFirst> {
   const authzidField = text.slice(first + 1, second)
   let authzid: string | undefined
   if (authzidField !== '') {
-    authzid = authzidField.startsWith('a=') ? decodeSaslName(authzidField.slice(2)) ?? undefined : undefined
+    authzid = authzidField.startsWith('a=') ? (decodeSaslName(authzidField.slice(2)) ?? undefined) : undefined
     if (authzid === undefined) return problem('gs2 header authzid must be a=<saslname>')
   }
   const bare = text.slice(second + 1)
@@ -58,14 +58,14 @@ export function parseClientFirst (text: string): Parsed<ClientFirst> {
   return { ok: true, value: { gs2Header: text.slice(0, second + 1), authzid, username, clientNonce, bare } }
 }
 
-export function parseClientFinal (text: string): Parsed<ClientFinal> {
+export function parseClientFinal(text: string): Parsed<ClientFinal> {
   const lastComma = text.lastIndexOf(',')
   const attrs = text.split(',')
   const channelBinding = attrs[0]?.startsWith('c=') === true ? parseCanonicalBase64(attrs[0].slice(2)) : null
   if (channelBinding === null) return problem('c=<base64 of the gs2 header> must come first')
   const nonce = attrs[1]?.startsWith('r=') === true ? attrs[1].slice(2) : ''
   if (!printable.test(nonce)) return problem('r=<nonce> must follow c=')
-  const last = attrs.length > 2 ? attrs[attrs.length - 1] as string : ''
+  const last = attrs.length > 2 ? (attrs[attrs.length - 1] as string) : ''
   const proof = last.startsWith('p=') ? parseCanonicalBase64(last.slice(2)) : null
   if (proof === null) return problem('p=<base64 proof> must come last')
   if (!attrs.slice(2, -1).every(isExtension)) return problem('extensions between r= and p= must be <letter>=<value>')
@@ -73,19 +73,19 @@ export function parseClientFinal (text: string): Parsed<ClientFinal> {
 }
 
 /** saslname unescaped; null when it is empty or has a bare '=', ',' or NUL. */
-export function decodeSaslName (s: string): string | null {
+export function decodeSaslName(s: string): string | null {
   if (!saslName.test(s)) return null
-  return s.replace(/=2C|=3D/g, m => m === '=2C' ? ',' : '=')
+  return s.replace(/=2C|=3D/g, m => (m === '=2C' ? ',' : '='))
 }
 
-export function encodeSaslName (s: string): string {
-  return s.replace(/[=,]/g, c => c === ',' ? '=2C' : '=3D')
+export function encodeSaslName(s: string): string {
+  return s.replace(/[=,]/g, c => (c === ',' ? '=2C' : '=3D'))
 }
 
-function isExtension (attr: string): boolean {
+function isExtension(attr: string): boolean {
   return /^[A-Za-z]=./.test(attr)
 }
 
-function problem<T> (text: string): Parsed<T> {
+function problem<T>(text: string): Parsed<T> {
   return { ok: false, problem: text }
 }

@@ -19,30 +19,30 @@ const users = new Map<string, ScramCredentials>([
 ])
 const secret = Buffer.alloc(32, 0x5a)
 
-function method (extra: Partial<ScramSha256Options> = {}): { scram: ScramSha256, checks: ProofCheckedEvent[] } {
+function method(extra: Partial<ScramSha256Options> = {}): { scram: ScramSha256; checks: ProofCheckedEvent[] } {
   const checks: ProofCheckedEvent[] = []
   const scram = new ScramSha256({ credentials: name => users.get(name), serverSecret: secret, onProofChecked: e => checks.push(e), ...extra })
   return { scram, checks }
 }
 
-function start (scram: ScramSha256, username?: string): AuthExchange {
+function start(scram: ScramSha256, username?: string): AuthExchange {
   return scram.start({ clientId: 'c1', username })
 }
 
-function data (step: AuthStep): Buffer {
+function data(step: AuthStep): Buffer {
   assert.equal(step.kind, 'continue', JSON.stringify(step))
   return (step as { data: Buffer }).data
 }
 
-function assertFailure (step: AuthStep, reasonCode: number, reason?: RegExp): void {
+function assertFailure(step: AuthStep, reasonCode: number, reason?: RegExp): void {
   assert.equal(step.kind, 'failure', JSON.stringify(step))
-  const f = step as { reasonCode: number, reason: string }
+  const f = step as { reasonCode: number; reason: string }
   assert.equal(f.reasonCode, reasonCode, f.reason)
   if (reason) assert.match(f.reason, reason)
 }
 
 /** Client-first and client-final through the server; returns the last answer. */
-async function run (scram: ScramSha256, client: ScramClient): Promise<AuthStep> {
+async function run(scram: ScramSha256, client: ScramClient): Promise<AuthStep> {
   const exchange = start(scram)
   const serverFirst = data(await exchange.step(client.clientFirst()))
   return await exchange.step(client.clientFinal(serverFirst))
@@ -107,8 +107,15 @@ describe('SCRAM-SHA-256 server', () => {
     const ghostLast = await unknown.step(ghost.clientFinal(Buffer.from(ghostFirst)))
     assert.deepEqual(ghostLast, wrong)
     assertFailure(ghostLast, 0x86)
-    assert.deepEqual(checks.map(c => c.userKnown), [true, false], 'both ran the proof check')
-    assert.equal(checks.every(c => !c.valid), true)
+    assert.deepEqual(
+      checks.map(c => c.userKnown),
+      [true, false],
+      'both ran the proof check'
+    )
+    assert.equal(
+      checks.every(c => !c.valid),
+      true
+    )
   })
 
   test('an unknown user gets the same salt every time, derived from the server secret', async () => {
@@ -156,19 +163,23 @@ describe('SCRAM-SHA-256 server: bad input fails, never throws', () => {
     assert.equal((await start(method().scram).step(Buffer.from('n,a=user,n=user,r=abc'))).kind, 'continue')
   })
 
-  test('client-first: a SCRAM username other than the connection\'s User Name -> 0x86', async () => {
+  test("client-first: a SCRAM username other than the connection's User Name -> 0x86", async () => {
     const { scram } = method()
     assertFailure(await start(scram, 'admin').step(Buffer.from('n,,n=user,r=abc')), 0x86, /differs from the User Name/)
     assert.equal((await start(scram, 'user').step(Buffer.from('n,,n=user,r=abc'))).kind, 'continue')
   })
 
   test('client-first: a credentials lookup that throws -> 0x80', async () => {
-    const { scram } = method({ credentials: () => { throw new Error('disk I/O error') } })
+    const { scram } = method({
+      credentials: () => {
+        throw new Error('disk I/O error')
+      }
+    })
     assertFailure(await start(scram).step(Buffer.from(rfc.clientFirst)), 0x80, /could not be read/)
   })
 
   /** An exchange after a good client-first, with the RFC's nonce, and the RFC's client-final changed by `edit`. */
-  async function final (edit: (clientFinal: string) => string | undefined): Promise<{ step: AuthStep, checks: ProofCheckedEvent[] }> {
+  async function final(edit: (clientFinal: string) => string | undefined): Promise<{ step: AuthStep; checks: ProofCheckedEvent[] }> {
     const { scram, checks } = method({ serverNonce: () => rfc.serverNonce })
     const exchange = start(scram)
     data(await exchange.step(Buffer.from(rfc.clientFirst)))

@@ -10,9 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { AuthExchange, AuthStartContext, AuthStep, EnhancedAuthMethod } from './auth-method.ts'
 import { authReasonCode } from './auth-method.ts'
 import { parseClientFinal, parseClientFirst } from './scram-messages.ts'
-import {
-  hmacSha256, scramIterationsDefault, scramSaltBytes, sha256, type ScramCredentials
-} from '../../../core/auth/scram-credentials.ts'
+import { hmacSha256, scramIterationsDefault, scramSaltBytes, sha256, type ScramCredentials } from '../../../core/auth/scram-credentials.ts'
 
 export const scramSha256MethodName = 'SCRAM-SHA-256'
 
@@ -21,7 +19,11 @@ export const scramClientMessageBytesMax = 4096
 const serverNonceBytes = 18
 const serverSecretBytesMin = 16
 
-export interface ProofCheckedEvent { username: string, userKnown: boolean, valid: boolean }
+export interface ProofCheckedEvent {
+  username: string
+  userKnown: boolean
+  valid: boolean
+}
 
 export interface ScramSha256Options {
   /** The user's credentials, undefined for an unknown user. Synchronous: config or better-sqlite3. */
@@ -43,14 +45,14 @@ export class ScramSha256 implements EnhancedAuthMethod {
   readonly name = scramSha256MethodName
   private readonly options: ScramSha256Options
 
-  constructor (options: ScramSha256Options) {
+  constructor(options: ScramSha256Options) {
     if (options.serverSecret.length < serverSecretBytesMin) {
       throw new Error(`${scramSha256MethodName}: server secret of ${options.serverSecret.length} bytes; at least ${serverSecretBytesMin} needed`)
     }
     this.options = options
   }
 
-  start (ctx: AuthStartContext): AuthExchange {
+  start(ctx: AuthStartContext): AuthExchange {
     return new ScramExchange(this.options, ctx)
   }
 }
@@ -69,9 +71,12 @@ class ScramExchange implements AuthExchange {
   private state: 'client-first' | 'client-final' | 'done' = 'client-first'
   private pending: Pending | undefined
 
-  constructor (private readonly options: ScramSha256Options, private readonly ctx: AuthStartContext) {}
+  constructor(
+    private readonly options: ScramSha256Options,
+    private readonly ctx: AuthStartContext
+  ) {}
 
-  async step (clientData: Buffer | undefined): Promise<AuthStep> {
+  async step(clientData: Buffer | undefined): Promise<AuthStep> {
     const state = this.state
     if (state === 'done') return protocolError('the exchange is over; re-authenticate to start a new one')
     // Each message is used once: only a server-first answer leads on, to the one client-final.
@@ -84,7 +89,7 @@ class ScramExchange implements AuthExchange {
     return answer
   }
 
-  private clientFirst (text: string): AuthStep {
+  private clientFirst(text: string): AuthStep {
     const parsed = parseClientFirst(text)
     if (!parsed.ok) return protocolError(`client-first-message: ${parsed.problem}`)
     const { username, authzid, gs2Header, clientNonce, bare } = parsed.value
@@ -110,7 +115,7 @@ class ScramExchange implements AuthExchange {
     return { kind: 'continue', data: Buffer.from(serverFirst, 'utf8') }
   }
 
-  private clientFinal (text: string): AuthStep {
+  private clientFinal(text: string): AuthStep {
     const pending = this.pending as Pending
     this.pending = undefined
     const parsed = parseClientFinal(text)
@@ -134,7 +139,7 @@ class ScramExchange implements AuthExchange {
     return { kind: 'success', username: pending.username, data: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8') }
   }
 
-  private unknownUserCredentials (username: string): ScramCredentials {
+  private unknownUserCredentials(username: string): ScramCredentials {
     const secret = this.options.serverSecret
     const derive = (purpose: string): Buffer => hmacSha256(secret, `${purpose}\0${username}`)
     return {
@@ -148,7 +153,7 @@ class ScramExchange implements AuthExchange {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-function decodeClientMessage (data: Buffer | undefined): string | AuthStep {
+function decodeClientMessage(data: Buffer | undefined): string | AuthStep {
   if (data === undefined || data.length === 0) return protocolError('no Authentication Data; a SCRAM message was expected')
   if (data.length > scramClientMessageBytesMax) return protocolError(`a SCRAM message of ${data.length} bytes; at most ${scramClientMessageBytesMax}`)
   try {
@@ -158,16 +163,16 @@ function decodeClientMessage (data: Buffer | undefined): string | AuthStep {
   }
 }
 
-function xor (a: Buffer, b: Buffer): Buffer {
+function xor(a: Buffer, b: Buffer): Buffer {
   const out = Buffer.alloc(a.length)
   for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) ^ (b[i] as number)
   return out
 }
 
-function protocolError (reason: string): AuthStep {
+function protocolError(reason: string): AuthStep {
   return failure(authReasonCode.protocolError, reason)
 }
 
-function failure (reasonCode: number, reason: string): AuthStep {
+function failure(reasonCode: number, reason: string): AuthStep {
   return { kind: 'failure', reasonCode, reason: `${scramSha256MethodName}: ${reason}` }
 }

@@ -4,8 +4,8 @@ import { parseScramCredentials, scramIterationsDefault, type ScramCredentials } 
 
 /** Where users are kept (the access store): a user's RFC 5803 credentials, or null when it has none. */
 export interface ScramUserSource {
-  user (name: string): { readonly scramSha256: string | null } | undefined
-  users (): ReadonlyArray<{ readonly scramSha256: string | null }>
+  user(name: string): { readonly scramSha256: string | null } | undefined
+  users(): ReadonlyArray<{ readonly scramSha256: string | null }>
 }
 
 export interface ScramUsers {
@@ -15,7 +15,7 @@ export interface ScramUsers {
 }
 
 /** Spread into ScramSha256's options: `new ScramSha256({ ...scramUsersFrom(store), serverSecret })`. */
-export function scramUsersFrom (source: ScramUserSource): ScramUsers {
+export function scramUsersFrom(source: ScramUserSource): ScramUsers {
   const iterationCounts = new Map<number, number>()
   for (const user of source.users()) {
     const credentials = user.scramSha256 === null ? null : parseScramCredentials(user.scramSha256)
@@ -25,13 +25,16 @@ export function scramUsersFrom (source: ScramUserSource): ScramUsers {
   let unknownUserIterations = scramIterationsDefault
   let most = 0
   for (const [iterations, count] of iterationCounts) {
-    if (count > most) { most = count; unknownUserIterations = iterations }
+    if (count > most) {
+      most = count
+      unknownUserIterations = iterations
+    }
   }
   return {
     credentials: name => {
       const encoded = source.user(name)?.scramSha256
       // Validation refused malformed strings; a user without scramSha256 cannot use SCRAM.
-      return encoded === undefined || encoded === null ? undefined : parseScramCredentials(encoded) ?? undefined
+      return encoded === undefined || encoded === null ? undefined : (parseScramCredentials(encoded) ?? undefined)
     },
     unknownUserIterations
   }

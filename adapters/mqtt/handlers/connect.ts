@@ -11,7 +11,7 @@ import { ReasonCode, connackReturnCodeV3 } from '../codec/reason-codes.ts'
 import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
 import { runAuthStep } from './auth.ts'
 
-type ConnectPacket = IConnectPacket & { userPropertiesOrdered?: Array<[string, string]>, willUserPropertiesOrdered?: Array<[string, string]> }
+type ConnectPacket = IConnectPacket & { userPropertiesOrdered?: Array<[string, string]>; willUserPropertiesOrdered?: Array<[string, string]> }
 
 /** What CONNECT decided, kept while the credentials are checked. */
 export interface PendingConnect {
@@ -21,12 +21,18 @@ export interface PendingConnect {
   readonly assignedClientId: string | undefined
 }
 
-const NEVER = 0xFFFFFFFF
+const NEVER = 0xffffffff
 
-export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectPacket): void {
-  if (conn.state !== 'awaiting-connect') { conn.protocolError('a second CONNECT'); return } // [MQTT-3.1.0-2]
+export function handleConnect(engine: Engine, conn: MqttConnection, p: ConnectPacket): void {
+  if (conn.state !== 'awaiting-connect') {
+    conn.protocolError('a second CONNECT')
+    return
+  } // [MQTT-3.1.0-2]
   const version = p.protocolVersion
-  if (version !== 3 && version !== 4 && version !== 5) { refuse(conn, ReasonCode.UnsupportedProtocolVersion, `protocol level ${String(version)}`); return }
+  if (version !== 3 && version !== 4 && version !== 5) {
+    refuse(conn, ReasonCode.UnsupportedProtocolVersion, `protocol level ${String(version)}`)
+    return
+  }
   conn.setProtocolVersion(version)
   conn.state = 'authenticating'
   const props = p.properties ?? {}
@@ -36,7 +42,10 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
   let assignedClientId: string | undefined
   if (clientId === '') {
     // [MQTT-3.1.3-6] a zero-length id is given one; 3.1.1 only with clean session [MQTT-3.1.3-8]; 3.1 never.
-    if (version === 3 || (version === 4 && p.clean !== true)) { refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client identifier'); return }
+    if (version === 3 || (version === 4 && p.clean !== true)) {
+      refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client identifier')
+      return
+    }
     clientId = assignedClientId = 'wharf-' + randomBytes(9).toString('base64url')
   }
   if (clientId.length > config.maxClientIdLength) {
@@ -44,10 +53,19 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
     return
   }
   conn.clientId = clientId
-  if (props.receiveMaximum === 0) { refuse(conn, ReasonCode.ProtocolError, 'Receive Maximum 0'); return } // a Protocol Error (MQTT 5 §3.1.2.11.3)
-  if (props.maximumPacketSize === 0) { refuse(conn, ReasonCode.ProtocolError, 'Maximum Packet Size 0'); return }
+  if (props.receiveMaximum === 0) {
+    refuse(conn, ReasonCode.ProtocolError, 'Receive Maximum 0')
+    return
+  } // a Protocol Error (MQTT 5 §3.1.2.11.3)
+  if (props.maximumPacketSize === 0) {
+    refuse(conn, ReasonCode.ProtocolError, 'Maximum Packet Size 0')
+    return
+  }
   // "It is a Protocol Error to include Authentication Data if there is no Authentication Method" (§3.1.2.11.10).
-  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) { refuse(conn, ReasonCode.ProtocolError, 'Authentication Data without an Authentication Method'); return }
+  if (props.authenticationData !== undefined && props.authenticationMethod === undefined) {
+    refuse(conn, ReasonCode.ProtocolError, 'Authentication Data without an Authentication Method')
+    return
+  }
   if (version === 5) {
     conn.sendQuota = Math.min(props.receiveMaximum ?? 65535, 65535)
     conn.clientMaxPacketBytes = props.maximumPacketSize ?? Infinity
@@ -60,11 +78,20 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
   if (p.will != null) {
     const w = p.will
     const problem = topicNameProblem(w.topic) ?? (isReservedTopic(w.topic) ? 'a $ topic' : null)
-    if (problem !== null) { refuse(conn, ReasonCode.TopicNameInvalid, `will topic: ${problem}`); return }
-    if ((w.qos ?? 0) > config.maximumQos) { refuse(conn, ReasonCode.QosNotSupported, `will QoS ${w.qos} above ${config.maximumQos}`); return } // [MQTT-3.2.2-12]
+    if (problem !== null) {
+      refuse(conn, ReasonCode.TopicNameInvalid, `will topic: ${problem}`)
+      return
+    }
+    if ((w.qos ?? 0) > config.maximumQos) {
+      refuse(conn, ReasonCode.QosNotSupported, `will QoS ${w.qos} above ${config.maximumQos}`)
+      return
+    } // [MQTT-3.2.2-12]
     const wp = (w as { properties?: Record<string, unknown> }).properties ?? {}
     const payload = Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload)
-    if (wp.payloadFormatIndicator === 1 && !isWellFormedUtf8(payload)) { refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8'); return }
+    if (wp.payloadFormatIndicator === 1 && !isWellFormedUtf8(payload)) {
+      refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8')
+      return
+    }
     will = {
       topic: w.topic,
       payload,
@@ -74,39 +101,52 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
       properties: willProperties(wp, p.willUserPropertiesOrdered)
     }
   }
-  const expiry = version === 5 ? (props.sessionExpiryInterval ?? 0) : (p.clean === true ? 0 : NEVER)
+  const expiry = version === 5 ? (props.sessionExpiryInterval ?? 0) : p.clean === true ? 0 : NEVER
   const pending: PendingConnect = { cleanStart: p.clean === true, expirySeconds: expiry === NEVER ? null : expiry, will, assignedClientId }
   conn.pendingConnect = pending
 
   const method = props.authenticationMethod
-  if (conn.certificateIdentity !== null) { certificateLogin(engine, conn, method); return }
+  if (conn.certificateIdentity !== null) {
+    certificateLogin(engine, conn, method)
+    return
+  }
   if (method !== undefined) {
     const m = engine.authMethods.get(method)
-    if (m === undefined) { refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}'`); return }
+    if (m === undefined) {
+      refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}'`)
+      return
+    }
     conn.auth = { method, exchange: m.start({ clientId, username: p.username }) }
     runAuthStep(engine, conn, props.authenticationData)
     return
   }
   if (p.username === undefined || p.username === '') {
-    if (engine.access.allowAnonymous) { conn.guard('connect', accept(engine, conn, null, null)); return }
+    if (engine.access.allowAnonymous) {
+      conn.guard('connect', accept(engine, conn, null, null))
+      return
+    }
     engine.counters.authFailed.inc()
     refuse(conn, ReasonCode.NotAuthorized, 'anonymous access is disabled')
     return
   }
   const { vhost, username } = engine.access.parseLoginName(p.username)
   const password = p.password
-  const login = password === undefined
-    ? Promise.resolve({ ok: false as const, reason: 'no password' })
-    : engine.access.login(username, password.toString('utf8'), conn.remoteAddress)
-  conn.guard('connect', login.then(result => {
-    if (conn.state !== 'authenticating') return
-    if (!result.ok) {
-      engine.counters.authFailed.inc()
-      refuse(conn, ReasonCode.BadUserNameOrPassword, `bad username or password for '${username}'`)
-      return
-    }
-    conn.guard('connect', accept(engine, conn, result.principal, vhost))
-  }))
+  const login =
+    password === undefined
+      ? Promise.resolve({ ok: false as const, reason: 'no password' })
+      : engine.access.login(username, password.toString('utf8'), conn.remoteAddress)
+  conn.guard(
+    'connect',
+    login.then(result => {
+      if (conn.state !== 'authenticating') return
+      if (!result.ok) {
+        engine.counters.authFailed.inc()
+        refuse(conn, ReasonCode.BadUserNameOrPassword, `bad username or password for '${username}'`)
+        return
+      }
+      conn.guard('connect', accept(engine, conn, result.principal, vhost))
+    })
+  )
 }
 
 /**
@@ -114,9 +154,12 @@ export function handleConnect (engine: Engine, conn: MqttConnection, p: ConnectP
  * use_identity_as_username does; the CONNECT's username and password are not used. As RabbitMQ's
  * certificate login, the user must exist (its permissions are what it may do).
  */
-function certificateLogin (engine: Engine, conn: MqttConnection, method: string | undefined): void {
+function certificateLogin(engine: Engine, conn: MqttConnection, method: string | undefined): void {
   const identity = conn.certificateIdentity as NonNullable<MqttConnection['certificateIdentity']>
-  if (method !== undefined) { refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}' on a listener that takes the user from the client certificate`); return }
+  if (method !== undefined) {
+    refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}' on a listener that takes the user from the client certificate`)
+    return
+  }
   const username = identity.username
   if (username === null) {
     engine.counters.authFailed.inc()
@@ -132,7 +175,7 @@ function certificateLogin (engine: Engine, conn: MqttConnection, method: string 
   conn.guard('connect', accept(engine, conn, login.principal, null))
 }
 
-function willProperties (wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {
+function willProperties(wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {
   const out: PublishProperties = {}
   if (wp.payloadFormatIndicator === true || wp.payloadFormatIndicator === 1) out.payloadFormatIndicator = 1
   else if (wp.payloadFormatIndicator === false || wp.payloadFormatIndicator === 0) out.payloadFormatIndicator = 0
@@ -148,7 +191,7 @@ function willProperties (wp: Record<string, unknown>, ordered: Array<[string, st
  * Credentials checked (principal null: anonymous): access to the vhost (vhost null: the listener's),
  * the will's permission, the session, CONNACK, then the session's deliveries.
  */
-export async function accept (engine: Engine, conn: MqttConnection, principal: Principal | null, vhost: string | null, authData?: Buffer): Promise<void> {
+export async function accept(engine: Engine, conn: MqttConnection, principal: Principal | null, vhost: string | null, authData?: Buffer): Promise<void> {
   const username = principal?.username ?? null
   const inVhost = engine.access.open(principal, conn.clientId, vhost)
   if (!inVhost.ok) {
@@ -161,7 +204,10 @@ export async function accept (engine: Engine, conn: MqttConnection, principal: P
   const pending = conn.pendingConnect as PendingConnect
   if (engine.limits !== null) {
     const admission = engine.limits.admit('mqtt', username, engine.vhost.name)
-    if (!admission.ok) { refuse(conn, ReasonCode.QuotaExceeded, admission.reason); return } // 3.1.1: 3 Server unavailable
+    if (!admission.ok) {
+      refuse(conn, ReasonCode.QuotaExceeded, admission.reason)
+      return
+    } // 3.1.1: 3 Server unavailable
     conn.admitted(username, admission.release)
   }
   if (pending.will !== undefined && !engine.access.canPublish(inVhost.access, pending.will.topic)) {
@@ -183,11 +229,20 @@ export async function accept (engine: Engine, conn: MqttConnection, principal: P
       return
     }
     const { session, present } = opened
-    if (conn.state !== 'authenticating') { engine.sessions.abandoned(session); return } // the client went away meanwhile
+    if (conn.state !== 'authenticating') {
+      engine.sessions.abandoned(session)
+      return
+    } // the client went away meanwhile
     session.will = pending.will
     conn.session = session
     conn.pendingConnect = null
-    conn.send({ cmd: 'connack', sessionPresent: present, returnCode: 0, reasonCode: 0, properties: conn.protocolVersion === 5 ? connackProperties(engine, conn, pending, authData) : undefined } as never)
+    conn.send({
+      cmd: 'connack',
+      sessionPresent: present,
+      returnCode: 0,
+      reasonCode: 0,
+      properties: conn.protocolVersion === 5 ? connackProperties(engine, conn, pending, authData) : undefined
+    } as never)
     engine.stats.connectedTotal++
     conn.usage = engine.usage.cell(engine.vhost.name, username, 'mqtt')
     engine.log.info('mqtt client connected', { ...conn.logFields(), sessionPresent: present, sessionExpirySeconds: session.expirySeconds })
@@ -196,7 +251,7 @@ export async function accept (engine: Engine, conn: MqttConnection, principal: P
   })
 }
 
-function connackProperties (engine: Engine, conn: MqttConnection, pending: PendingConnect, authData: Buffer | undefined): Record<string, unknown> {
+function connackProperties(engine: Engine, conn: MqttConnection, pending: PendingConnect, authData: Buffer | undefined): Record<string, unknown> {
   const { config } = engine
   const props: Record<string, unknown> = {
     receiveMaximum: config.receiveMaximum,
@@ -220,7 +275,7 @@ function connackProperties (engine: Engine, conn: MqttConnection, pending: Pendi
 }
 
 /** CONNACK with a refusal (5.0 reason, or the 3.1.1 return code it maps to), then close [MQTT-3.2.2-7]. */
-export function refuse (conn: MqttConnection, reasonCode: number, reason: string): void {
+export function refuse(conn: MqttConnection, reasonCode: number, reason: string): void {
   conn.closeReason = reason
   conn.engine.log.warn('mqtt connect refused', { clientId: conn.clientId || undefined, remote: conn.remoteAddress, reasonCode, reason })
   if (conn.protocolVersion === 5) {

@@ -5,12 +5,15 @@ import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
 
-export function handleDisconnect (_engine: Engine, conn: MqttConnection, p: IDisconnectPacket): void {
+export function handleDisconnect(_engine: Engine, conn: MqttConnection, p: IDisconnectPacket): void {
   const session = conn.session
   const expiry = p.properties?.sessionExpiryInterval
   if (expiry !== undefined && session !== null) {
-    if (session.expirySeconds === 0 && expiry !== 0) { conn.protocolError('Session Expiry Interval raised from 0 at DISCONNECT'); return }
-    session.expirySeconds = expiry === 0xFFFFFFFF ? null : expiry
+    if (session.expirySeconds === 0 && expiry !== 0) {
+      conn.protocolError('Session Expiry Interval raised from 0 at DISCONNECT')
+      return
+    }
+    session.expirySeconds = expiry === 0xffffffff ? null : expiry
   }
   conn.gracefulDisconnect = (p.reasonCode ?? 0) !== ReasonCode.DisconnectWithWillMessage
   conn.closeReason = `client DISCONNECT (0x${(p.reasonCode ?? 0).toString(16).padStart(2, '0')})`

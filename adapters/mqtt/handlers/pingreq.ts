@@ -2,6 +2,6 @@
 import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 
-export function handlePingreq (_engine: Engine, conn: MqttConnection): void {
+export function handlePingreq(_engine: Engine, conn: MqttConnection): void {
   conn.send({ cmd: 'pingresp' })
 }

@@ -4,6 +4,6 @@ import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 
 /** PUBACK: our QoS 1 delivery arrived; it leaves the queue. */
-export function handlePuback (_engine: Engine, conn: MqttConnection, p: IPubackPacket): void {
+export function handlePuback(_engine: Engine, conn: MqttConnection, p: IPubackPacket): void {
   conn.session?.completed(p.messageId ?? 0, 'publish')
 }

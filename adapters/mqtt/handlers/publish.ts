@@ -11,11 +11,14 @@ import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-gr
 
 type PublishPacket = IPublishPacket & { userPropertiesOrdered?: Array<[string, string]> }
 
-export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishPacket): void {
+export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPacket): void {
   const receivedMs = engine.clock.monotonicMs()
   const qos = p.qos
   const id = p.messageId ?? 0
-  if (qos > engine.config.maximumQos) { conn.disconnect(ReasonCode.QosNotSupported, `QoS ${qos} above the maximum ${engine.config.maximumQos}`); return } // [MQTT-3.3.1-4]
+  if (qos > engine.config.maximumQos) {
+    conn.disconnect(ReasonCode.QosNotSupported, `QoS ${qos} above the maximum ${engine.config.maximumQos}`)
+    return
+  } // [MQTT-3.3.1-4]
   if (qos > 0 && ++conn.inboundUnacked > engine.config.receiveMaximum && conn.protocolVersion === 5) {
     conn.disconnect(ReasonCode.ReceiveMaximumExceeded, `more than Receive Maximum ${engine.config.receiveMaximum} unacknowledged publishes`) // [MQTT-3.3.4-9]
     return
@@ -43,12 +46,17 @@ export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishP
     return
   }
   const session = conn.session
-  if (qos === 2 && session !== null && session.qos2Received.has(id)) { // a resend: not routed again [MQTT-4.3.3-9]
+  if (qos === 2 && session !== null && session.qos2Received.has(id)) {
+    // a resend: not routed again [MQTT-4.3.3-9]
     conn.inboundUnacked-- // counted when it first came
     conn.ackAfter(undefined, { cmd: 'pubrec', messageId: id })
     return
   }
-  const message = mqttToCoreMessage({ topic, payload, qos, retain: p.retain, properties: props === undefined ? undefined : publishProperties(props, p.userPropertiesOrdered) }, engine.exchange, engine.nowMs())
+  const message = mqttToCoreMessage(
+    { topic, payload, qos, retain: p.retain, properties: props === undefined ? undefined : publishProperties(props, p.userPropertiesOrdered) },
+    engine.exchange,
+    engine.nowMs()
+  )
   message.publisher = session
   engine.counters.published.inc()
   engine.stats.received++
@@ -63,7 +71,10 @@ export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishP
   }
   if (qos === 0) return
   const reasonCode = result.routed === 0 && conn.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success
-  if (qos === 1) { conn.ackAfter(result.stored, { cmd: 'puback', messageId: id, reasonCode }, receivedMs); return }
+  if (qos === 1) {
+    conn.ackAfter(result.stored, { cmd: 'puback', messageId: id, reasonCode }, receivedMs)
+    return
+  }
   let stored = result.stored
   if (session !== null) {
     session.qos2Received.add(id)
@@ -76,18 +87,22 @@ export function handlePublish (engine: Engine, conn: MqttConnection, p: PublishP
 }
 
 /** The topic, with Topic Alias applied [MQTT-3.3.2-12]; null when the connection was closed. */
-function resolveTopic (engine: Engine, conn: MqttConnection, p: PublishPacket): string | null {
+function resolveTopic(engine: Engine, conn: MqttConnection, p: PublishPacket): string | null {
   let topic = p.topic
   const alias = p.properties?.topicAlias
   if (alias !== undefined) {
-    if (alias === 0 || alias > engine.config.topicAliasMaximum) { // [MQTT-3.3.2-8] [MQTT-3.3.2-9]
+    if (alias === 0 || alias > engine.config.topicAliasMaximum) {
+      // [MQTT-3.3.2-8] [MQTT-3.3.2-9]
       conn.disconnect(ReasonCode.TopicAliasInvalid, `topic alias ${alias} outside 1-${engine.config.topicAliasMaximum}`)
       return null
     }
-    const aliases = conn.inAliases ??= new Map()
+    const aliases = (conn.inAliases ??= new Map())
     if (topic === '') {
       const known = aliases.get(alias)
-      if (known === undefined) { conn.protocolError(`topic alias ${alias} was never set`); return null }
+      if (known === undefined) {
+        conn.protocolError(`topic alias ${alias} was never set`)
+        return null
+      }
       topic = known
     } else {
       aliases.set(alias, topic)
@@ -102,7 +117,7 @@ function resolveTopic (engine: Engine, conn: MqttConnection, p: PublishPacket): 
   return topic
 }
 
-function publishProperties (props: NonNullable<IPublishPacket['properties']>, ordered: Array<[string, string]> | undefined): PublishProperties {
+function publishProperties(props: NonNullable<IPublishPacket['properties']>, ordered: Array<[string, string]> | undefined): PublishProperties {
   const out: PublishProperties = {}
   if (props.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = props.payloadFormatIndicator ? 1 : 0
   if (props.messageExpiryInterval !== undefined) out.messageExpiryInterval = props.messageExpiryInterval
@@ -117,7 +132,7 @@ function publishProperties (props: NonNullable<IPublishPacket['properties']>, or
  * A publish not taken: MQTT 5 answers with the reason on the ack; 3.1.1 acknowledges and drops it,
  * as Mosquitto does (a 3.1.1 client has no way to hear a refusal).
  */
-function refuse (conn: MqttConnection, p: PublishPacket, reasonCode: number, reason: string): void {
+function refuse(conn: MqttConnection, p: PublishPacket, reasonCode: number, reason: string): void {
   const id = p.messageId ?? 0
   if (p.qos === 0) return
   const v5 = conn.protocolVersion === 5

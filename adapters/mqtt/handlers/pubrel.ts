@@ -5,7 +5,7 @@ import type { MqttConnection } from '../connection.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
 
 /** PUBREL: the client's QoS 2 publish is released; the id may be used again [MQTT-4.3.3-11]. */
-export function handlePubrel (engine: Engine, conn: MqttConnection, p: IPubrelPacket): void {
+export function handlePubrel(engine: Engine, conn: MqttConnection, p: IPubrelPacket): void {
   const id = p.messageId ?? 0
   const session = conn.session
   const known = session?.qos2Received.delete(id) ?? false

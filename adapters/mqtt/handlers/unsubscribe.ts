@@ -5,30 +5,36 @@ import type { MqttConnection } from '../connection.ts'
 import type { MqttSession } from '../session.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
 
-export function handleUnsubscribe (engine: Engine, conn: MqttConnection, p: IUnsubscribePacket): void {
+export function handleUnsubscribe(engine: Engine, conn: MqttConnection, p: IUnsubscribePacket): void {
   const session = conn.session as MqttSession
-  conn.guard('unsubscribe', (async () => {
-    const codes: number[] = []
-    let sharedChanged = false
-    for (const filter of p.unsubscriptions) {
-      const m = session.shared.get(filter)
-      if (m !== undefined) {
-        m.detach('unsubscribed')
-        session.shared.delete(filter)
-        sharedChanged = true
-        codes.push(ReasonCode.Success)
-        continue
+  conn.guard(
+    'unsubscribe',
+    (async () => {
+      const codes: number[] = []
+      let sharedChanged = false
+      for (const filter of p.unsubscriptions) {
+        const m = session.shared.get(filter)
+        if (m !== undefined) {
+          m.detach('unsubscribed')
+          session.shared.delete(filter)
+          sharedChanged = true
+          codes.push(ReasonCode.Success)
+          continue
+        }
+        codes.push((await session.unsubscribe(filter)) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
       }
-      codes.push(await session.unsubscribe(filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
-    }
-    if (sharedChanged && session.durable) await engine.sessions.persist(session, null)
-    return codes
-  })().then(codes => {
-    if (conn.state === 'closed') return
-    // mqtt-packet writes a 5.0 UNSUBACK's reason codes from `granted` (3.1.1 has none) [MQTT-3.11.3-1].
-    conn.send({ cmd: 'unsuback', messageId: p.messageId as number, granted: conn.protocolVersion === 5 ? codes : [] })
-  }, err => {
-    engine.log.error('mqtt: unsubscribe failed', { clientId: conn.clientId, err })
-    conn.disconnect(ReasonCode.UnspecifiedError, `unsubscribe: ${(err as Error).message}`)
-  }))
+      if (sharedChanged && session.durable) await engine.sessions.persist(session, null)
+      return codes
+    })().then(
+      codes => {
+        if (conn.state === 'closed') return
+        // mqtt-packet writes a 5.0 UNSUBACK's reason codes from `granted` (3.1.1 has none) [MQTT-3.11.3-1].
+        conn.send({ cmd: 'unsuback', messageId: p.messageId as number, granted: conn.protocolVersion === 5 ? codes : [] })
+      },
+      err => {
+        engine.log.error('mqtt: unsubscribe failed', { clientId: conn.clientId, err })
+        conn.disconnect(ReasonCode.UnspecifiedError, `unsubscribe: ${(err as Error).message}`)
+      }
+    )
+  )
 }

@@ -3,21 +3,26 @@ import { DestinationBag, type ExchangeRouter, type ExchangeType } from './exchan
 /** direct: the routing key equals the binding key. */
 export const directExchange: ExchangeType = {
   name: 'direct',
-  createRouter (): ExchangeRouter {
+  createRouter(): ExchangeRouter {
     const byKey = new Map<string, DestinationBag>()
     return {
-      add (b) {
+      add(b) {
         let bag = byKey.get(b.routingKey)
-        if (bag === undefined) { bag = new DestinationBag(); byKey.set(b.routingKey, bag) }
+        if (bag === undefined) {
+          bag = new DestinationBag()
+          byKey.set(b.routingKey, bag)
+        }
         bag.add(b.destination)
       },
-      remove (b) {
+      remove(b) {
         const bag = byKey.get(b.routingKey)
         if (bag === undefined) return
         bag.remove(b.destination)
         if (bag.size === 0) byKey.delete(b.routingKey)
       },
-      route (input, out) { byKey.get(input.routingKey)?.addTo(out) }
+      route(input, out) {
+        byKey.get(input.routingKey)?.addTo(out)
+      }
     }
   }
 }

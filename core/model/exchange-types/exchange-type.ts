@@ -9,33 +9,39 @@ export interface RoutingInput {
 }
 
 export interface ExchangeRouter {
-  add (binding: Binding): void
-  remove (binding: Binding): void
+  add(binding: Binding): void
+  remove(binding: Binding): void
   /** Adds the destination of every matching binding to `out`. */
-  route (input: RoutingInput, out: Set<Destination>): void
+  route(input: RoutingInput, out: Set<Destination>): void
 }
 
 export interface ExchangeType {
   readonly name: string
-  createRouter (): ExchangeRouter
+  createRouter(): ExchangeRouter
   /** Why this type refuses a binding's arguments, or undefined when it accepts them. */
-  bindingProblem? (routingKey: string, args: Arguments): string | undefined
+  bindingProblem?(routingKey: string, args: Arguments): string | undefined
 }
 
 /** Destinations with a count: two bindings to one destination route once, and unbinding one keeps the other. */
 export class DestinationBag {
   private readonly counts = new Map<Destination, number>()
 
-  get size (): number { return this.counts.size }
+  get size(): number {
+    return this.counts.size
+  }
 
-  add (d: Destination): void { this.counts.set(d, (this.counts.get(d) ?? 0) + 1) }
+  add(d: Destination): void {
+    this.counts.set(d, (this.counts.get(d) ?? 0) + 1)
+  }
 
-  remove (d: Destination): void {
+  remove(d: Destination): void {
     const n = this.counts.get(d)
     if (n === undefined) return
     if (n <= 1) this.counts.delete(d)
     else this.counts.set(d, n - 1)
   }
 
-  addTo (out: Set<Destination>): void { for (const d of this.counts.keys()) out.add(d) }
+  addTo(out: Set<Destination>): void {
+    for (const d of this.counts.keys()) out.add(d)
+  }
 }

@@ -3,12 +3,18 @@ import { DestinationBag, type ExchangeRouter, type ExchangeType } from './exchan
 /** fanout: every bound destination, whatever the key. */
 export const fanoutExchange: ExchangeType = {
   name: 'fanout',
-  createRouter (): ExchangeRouter {
+  createRouter(): ExchangeRouter {
     const all = new DestinationBag()
     return {
-      add (b) { all.add(b.destination) },
-      remove (b) { all.remove(b.destination) },
-      route (_input, out) { all.addTo(out) }
+      add(b) {
+        all.add(b.destination)
+      },
+      remove(b) {
+        all.remove(b.destination)
+      },
+      route(_input, out) {
+        all.addTo(out)
+      }
     }
   }
 }

@@ -7,12 +7,10 @@ import type { ExchangeType } from './exchange-type.ts'
 
 export type { ExchangeType, ExchangeRouter, RoutingInput } from './exchange-type.ts'
 
-export const exchangeTypes: ReadonlyMap<string, ExchangeType> = new Map(
-  [directExchange, fanoutExchange, topicExchange, headersExchange].map(t => [t.name, t])
-)
+export const exchangeTypes: ReadonlyMap<string, ExchangeType> = new Map([directExchange, fanoutExchange, topicExchange, headersExchange].map(t => [t.name, t]))
 
 /** The exchanges every vhost has, besides the default exchange "" (RabbitMQ's set). */
-export const builtinExchanges: ReadonlyArray<{ name: string, type: string }> = [
+export const builtinExchanges: ReadonlyArray<{ name: string; type: string }> = [
   { name: 'amq.direct', type: 'direct' },
   { name: 'amq.fanout', type: 'fanout' },
   { name: 'amq.topic', type: 'topic' },

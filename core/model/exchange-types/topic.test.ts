@@ -3,10 +3,10 @@ import assert from 'node:assert/strict'
 import { topicExchange, TOPIC_ROUTE_CACHE_KEYS_MAX } from './topic.ts'
 import type { Binding, Destination } from '../binding.ts'
 
-const dest = (name: string): Destination => ({ kind: 'queue', name } as unknown as Destination)
-const binding = (key: string, d: Destination): Binding => ({ routingKey: key, destination: d } as unknown as Binding)
+const dest = (name: string): Destination => ({ kind: 'queue', name }) as unknown as Destination
+const binding = (key: string, d: Destination): Binding => ({ routingKey: key, destination: d }) as unknown as Binding
 
-function routed (router: ReturnType<typeof topicExchange.createRouter>, key: string): string[] {
+function routed(router: ReturnType<typeof topicExchange.createRouter>, key: string): string[] {
   const out = new Set<Destination>()
   router.route({ routingKey: key, headers: undefined }, out)
   return [...out].map(d => d.name).sort()

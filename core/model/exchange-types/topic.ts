@@ -11,14 +11,20 @@ export const TOPIC_ROUTE_CACHE_KEYS_MAX = 4096
 /** topic: binding keys are patterns of '.'-separated words, '*' one word, '#' zero or more. */
 export const topicExchange: ExchangeType = {
   name: 'topic',
-  createRouter (): ExchangeRouter {
+  createRouter(): ExchangeRouter {
     const trie = new TopicTrie<Binding>()
     const cache = new Map<string, readonly Binding[]>()
     const matched = new Set<Binding>()
     return {
-      add (b) { trie.add(b.routingKey, b); cache.clear() },
-      remove (b) { trie.remove(b.routingKey, b); cache.clear() },
-      route (input, out) {
+      add(b) {
+        trie.add(b.routingKey, b)
+        cache.clear()
+      },
+      remove(b) {
+        trie.remove(b.routingKey, b)
+        cache.clear()
+      },
+      route(input, out) {
         let bindings = cache.get(input.routingKey)
         if (bindings === undefined) {
           matched.clear()

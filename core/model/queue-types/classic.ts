@@ -12,7 +12,7 @@ export const classicQueue: QueueType = {
 
   create: (d, ctx) => classic(d, ctx),
 
-  restore (s, entries, ctx) {
+  restore(s, entries, ctx) {
     const q = classic(storedDeclaration(s), ctx)
     q.storeId = s.storeId
     for (const { seq, message } of entries) {
@@ -24,15 +24,19 @@ export const classicQueue: QueueType = {
   }
 }
 
-function classic (d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {
+function classic(d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {
   return new ClassicQueue(classicQueue, d, queuePolicy(d.arguments, describeQueue(d.vhost, d.name)), ctx.host)
 }
 
-function safeTtl (message: Message): number | undefined {
-  try { return messageTtlMs(message.properties) } catch { return undefined }
+function safeTtl(message: Message): number | undefined {
+  try {
+    return messageTtlMs(message.properties)
+  } catch {
+    return undefined
+  }
 }
 
-function minDefined (a: number | undefined, b: number | undefined): number | undefined {
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b
   if (b === undefined) return a
   return Math.min(a, b)

@@ -11,7 +11,7 @@ export type { QueueType, QueueTypeContext } from './queue-type.ts'
 export const queueTypes: ReadonlyMap<string, QueueType> = new Map([classicQueue, streamQueue].map(t => [t.name, t]))
 
 /** The type x-queue-type names (classic without it); another value is refused as RabbitMQ refuses it. */
-export function queueTypeOf (args: Arguments, queueDescription: string): QueueType {
+export function queueTypeOf(args: Arguments, queueDescription: string): QueueType {
   const name = args['x-queue-type']
   if (name === undefined) return classicQueue
   const type = typeof name === 'string' ? queueTypes.get(name) : undefined

@@ -19,12 +19,12 @@ export interface QueueType {
    */
   readonly consumersNeedCreditWindow: boolean
   /** A new queue; the declaration is checked as RabbitMQ checks it for this type. */
-  create (d: QueueDeclaration, ctx: QueueTypeContext): Queue
+  create(d: QueueDeclaration, ctx: QueueTypeContext): Queue
   /** A stored queue read back at start, with the entries stored for it (in seq order). */
-  restore (s: StoredQueue, entries: readonly StoredEntry[], ctx: QueueTypeContext): Queue
+  restore(s: StoredQueue, entries: readonly StoredEntry[], ctx: QueueTypeContext): Queue
 }
 
 /** The declaration of a stored queue (stored queues are durable and never exclusive). */
-export function storedDeclaration (s: StoredQueue): QueueDeclaration {
+export function storedDeclaration(s: StoredQueue): QueueDeclaration {
   return { vhost: s.vhost, name: s.name, durable: true, exclusiveOwner: null, autoDelete: s.autoDelete, arguments: s.arguments }
 }

@@ -10,17 +10,17 @@ export const streamQueue: QueueType = {
   name: 'stream',
   consumersNeedCreditWindow: true,
 
-  create (d, ctx) {
+  create(d, ctx) {
     return new StreamQueue(streamQueue, d, ctx.host, storage(ctx, describeQueue(d.vhost, d.name)), null)
   },
 
   /** A stream has no queue entries: its records are in its log. */
-  restore (s, _entries, ctx) {
+  restore(s, _entries, ctx) {
     return new StreamQueue(streamQueue, storedDeclaration(s), ctx.host, storage(ctx, describeQueue(s.vhost, s.name)), s.storeId)
   }
 }
 
-function storage (ctx: QueueTypeContext, what: string): SqliteStreamStore {
+function storage(ctx: QueueTypeContext, what: string): SqliteStreamStore {
   if (ctx.streams === null) throw notImplemented(`cannot declare stream ${what}: this broker has no stream storage`)
   return ctx.streams
 }

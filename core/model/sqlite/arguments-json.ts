@@ -2,15 +2,15 @@
 // Buffers kept as { type: 'Buffer', data } and revived, typed values ({ '!': 'timestamp', ... }) as is.
 import type { Arguments } from '../message.ts'
 
-export function encodeArguments (args: Arguments): string {
+export function encodeArguments(args: Arguments): string {
   return JSON.stringify(sorted(args))
 }
 
-export function decodeArguments (json: string): Arguments {
+export function decodeArguments(json: string): Arguments {
   return JSON.parse(json, revive) as Arguments
 }
 
-function sorted (value: unknown): unknown {
+function sorted(value: unknown): unknown {
   if (Buffer.isBuffer(value) || value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) return value.map(sorted)
   const out: Record<string, unknown> = {}
@@ -21,9 +21,9 @@ function sorted (value: unknown): unknown {
   return out
 }
 
-function revive (_key: string, value: unknown): unknown {
+function revive(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
-    const v = value as { type?: unknown, data?: unknown }
+    const v = value as { type?: unknown; data?: unknown }
     if (v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data as number[])
   }
   return value

@@ -7,14 +7,16 @@ export const modelQueueKey = (vhost: string, name: string): string => `vhost/${e
 
 export type ModelStatements = ReturnType<typeof prepareModelStatements>
 
-export function prepareModelStatements (db: Database.Database) {
+export function prepareModelStatements(db: Database.Database) {
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
   return {
     upsertExchange: db.prepare(`INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)`),
     deleteExchange: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
     deleteExchangeBindings: db.prepare(`DELETE FROM bindings WHERE vhost = ? AND (source = ? OR (destination_kind = 'exchange' AND destination = ?))`),
-    insertQueue: db.prepare(`INSERT INTO queues (name, created_ms) VALUES (?, ?)
-      ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`).pluck(),
+    insertQueue: db
+      .prepare(`INSERT INTO queues (name, created_ms) VALUES (?, ?)
+      ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`)
+      .pluck(),
     upsertDefinition: db.prepare('INSERT OR REPLACE INTO queue_definitions (queue_id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)'),
     releaseQueueMessages: db.prepare(`UPDATE messages SET refs = refs - 1 WHERE id IN (${entriesOf})`),
     deleteQueueMessages: db.prepare(`DELETE FROM messages WHERE refs <= 0 AND id IN (${entriesOf})`),
@@ -22,8 +24,12 @@ export function prepareModelStatements (db: Database.Database) {
     deleteDefinition: db.prepare('DELETE FROM queue_definitions WHERE queue_id = ?'),
     deleteQueue: db.prepare('DELETE FROM queues WHERE id = ?'),
     deleteQueueBindings: db.prepare(`DELETE FROM bindings WHERE vhost = ? AND destination_kind = 'queue' AND destination = ?`),
-    insertBinding: db.prepare(`INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)`),
-    deleteBinding: db.prepare(`DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?`),
+    insertBinding: db.prepare(
+      `INSERT OR IGNORE INTO bindings (vhost, source, destination_kind, destination, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?)`
+    ),
+    deleteBinding: db.prepare(
+      `DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?`
+    ),
     insertMessage: db.prepare(`INSERT INTO messages
       (topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms, exchange, amqp_properties)
       VALUES (?, ?, ?, 1, 0, NULL, NULL, 0, ?, ?, ?, ?)`),

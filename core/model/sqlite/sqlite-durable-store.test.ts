@@ -14,7 +14,7 @@ import type { QueueEntry } from '../queue-entry.ts'
 import { ClassicQueue } from '../classic-queue.ts'
 import { SqliteDurableStore, type PropertiesCodec } from './sqlite-durable-store.ts'
 
-function readyEntries (q: Queue): QueueEntry[] {
+function readyEntries(q: Queue): QueueEntry[] {
   assert.ok(q instanceof ClassicQueue)
   return [...q.ready.entries()]
 }
@@ -26,7 +26,7 @@ const jsonCodec: PropertiesCodec = {
 }
 const owner = {}
 
-function open (dir: string, clock = new ManualClock()): { broker: Broker, vhost: Vhost, store: SqliteStore } {
+function open(dir: string, clock = new ManualClock()): { broker: Broker; vhost: Vhost; store: SqliteStore } {
   const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
   const durable = new SqliteDurableStore(store, jsonCodec, () => clock.nowMs(), silentLogger)
   const broker = new Broker({ vhosts: ['/', 'other'], store: durable, clock })
@@ -37,11 +37,11 @@ const persistent = (key: string, body: string, exchange = ''): Message =>
   new Message(exchange, key, { deliveryMode: 2, headers: { n: body } }, Buffer.from(body), 1000, null)
 const transient = (key: string, body: string): Message => new Message('', key, {}, Buffer.from(body), 1000, null)
 
-function count (store: SqliteStore, table: string): number {
+function count(store: SqliteStore, table: string): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
 }
 
-function consumeNow (v: Vhost, queue: string, consumer: QueueConsumer): Queue {
+function consumeNow(v: Vhost, queue: string, consumer: QueueConsumer): Queue {
   const q = v.consume(queue, consumer, owner)
   q.dispatch()
   return q
@@ -51,11 +51,16 @@ class Taker implements QueueConsumer {
   readonly tag = 't'
   readonly noAck = false
   readonly exclusive = false
-  readonly got: Array<{ entry: QueueEntry, redelivered: boolean }> = []
-  constructor (private credit: number) {}
-  hasCredit (): boolean { return this.credit > 0 }
-  deliver (entry: QueueEntry, redelivered: boolean): void { this.credit--; this.got.push({ entry, redelivered }) }
-  cancelledByQueue (): void {}
+  readonly got: Array<{ entry: QueueEntry; redelivered: boolean }> = []
+  constructor(private credit: number) {}
+  hasCredit(): boolean {
+    return this.credit > 0
+  }
+  deliver(entry: QueueEntry, redelivered: boolean): void {
+    this.credit--
+    this.got.push({ entry, redelivered })
+  }
+  cancelledByQueue(): void {}
 }
 
 test('durable definitions and persistent messages survive a reopen; transient ones do not', async () => {
@@ -63,10 +68,17 @@ test('durable definitions and persistent messages survive a reopen; transient on
   try {
     const first = open(dir)
     const v = first.vhost
-    await v.declareExchange({ name: 'events', type: 'topic', durable: true, autoDelete: false, internal: false, arguments: { 'alternate-exchange': 'ae' } }, false)
+    await v.declareExchange(
+      { name: 'events', type: 'topic', durable: true, autoDelete: false, internal: false, arguments: { 'alternate-exchange': 'ae' } },
+      false
+    )
     await v.declareExchange({ name: 'ae', type: 'fanout', durable: true, autoDelete: false, internal: false, arguments: {} }, false)
     await v.declareExchange({ name: 'temp', type: 'fanout', durable: false, autoDelete: false, internal: false, arguments: {} }, false)
-    await v.declareQueue({ name: 'orders', durable: true, exclusive: false, autoDelete: false, arguments: { 'x-max-length': 100, bytes: Buffer.from([1, 2]) } }, owner, false)
+    await v.declareQueue(
+      { name: 'orders', durable: true, exclusive: false, autoDelete: false, arguments: { 'x-max-length': 100, bytes: Buffer.from([1, 2]) } },
+      owner,
+      false
+    )
     await v.declareQueue({ name: 'audit', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
     await v.declareQueue({ name: 'scratch', durable: false, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
     await v.bindQueue('orders', 'events', 'order.#', {}, owner)
@@ -80,7 +92,10 @@ test('durable definitions and persistent messages survive a reopen; transient on
       v.publish('events', transient('order.new', 't1')),
       v.publish('', persistent('scratch', 's1'))
     ]
-    assert.deepEqual(results.map(r => r.routed), [2, 2, 2, 1])
+    assert.deepEqual(
+      results.map(r => r.routed),
+      [2, 2, 2, 1]
+    )
     assert.equal(results[3]?.stored, undefined, 'a transient queue stores nothing')
     await Promise.all(results.map(r => r.stored))
     assert.equal(count(first.store, 'messages'), 2, 'stored once for both queues')
@@ -104,9 +119,18 @@ test('durable definitions and persistent messages survive a reopen; transient on
     assert.equal(w.queues.has('scratch'), false)
     assert.deepEqual(w.queue('orders', owner).args, { 'x-max-length': 100, bytes: Buffer.from([1, 2]) })
     const orders = readyEntries(w.queue('orders', owner))
-    assert.deepEqual(orders.map(e => [e.message.body.toString(), e.redelivered, e.message.properties.headers?.n]), [['p1', false, 'p1'], ['p2', false, 'p2']])
+    assert.deepEqual(
+      orders.map(e => [e.message.body.toString(), e.redelivered, e.message.properties.headers?.n]),
+      [
+        ['p1', false, 'p1'],
+        ['p2', false, 'p2']
+      ]
+    )
     const audits = readyEntries(w.queue('audit', owner))
-    assert.deepEqual(audits.map(e => [e.message.body.toString(), e.redelivered]), [['p2', true]])
+    assert.deepEqual(
+      audits.map(e => [e.message.body.toString(), e.redelivered]),
+      [['p2', true]]
+    )
     assert.equal(audits[0]?.message, orders[1]?.message, 'one Message object for one stored message')
     // routing works again, also the exchange-to-exchange binding
     assert.equal(w.publish('amq.topic', persistent('x.y', 'again', 'amq.topic')).routed, 1)
@@ -115,7 +139,10 @@ test('durable definitions and persistent messages survive a reopen; transient on
     await w.deleteQueue('orders', { ifUnused: false, ifEmpty: false }, owner)
     assert.equal(count(second.store, 'queue_definitions'), 1)
     const left = second.store.db.prepare('SELECT payload FROM messages ORDER BY id').pluck().all() as Buffer[]
-    assert.deepEqual(left.map(b => b.toString()), ['p2', 'again'])
+    assert.deepEqual(
+      left.map(b => b.toString()),
+      ['p2', 'again']
+    )
     assert.equal(count(second.store, 'bindings'), 2, 'audit ← events, events ← amq.topic')
     second.store.close()
   } finally {

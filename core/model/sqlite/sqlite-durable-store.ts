@@ -18,14 +18,43 @@ import { modelQueueKey, prepareModelStatements, type ModelStatements } from './m
 
 /** How message properties are kept on disk: the AMQP 0-9-1 property list, provided by the gateway. */
 export interface PropertiesCodec {
-  encode (properties: MessageProperties): Buffer
-  decode (encoded: Buffer): MessageProperties
+  encode(properties: MessageProperties): Buffer
+  decode(encoded: Buffer): MessageProperties
 }
 
-interface ExchangeRow { vhost: string, name: string, type: string, auto_delete: number, internal: number, arguments: string }
-interface QueueRow { id: number, vhost: string, name: string, auto_delete: number, arguments: string, delivered_seq: number }
-interface BindingRow { vhost: string, source: string, destination_kind: 'queue' | 'exchange', destination: string, routing_key: string, arguments: string }
-interface EntryRow { seq: number, message_id: number, topic: string, payload: Buffer | string, exchange: string | null, amqp_properties: Buffer | null, created_ms: number }
+interface ExchangeRow {
+  vhost: string
+  name: string
+  type: string
+  auto_delete: number
+  internal: number
+  arguments: string
+}
+interface QueueRow {
+  id: number
+  vhost: string
+  name: string
+  auto_delete: number
+  arguments: string
+  delivered_seq: number
+}
+interface BindingRow {
+  vhost: string
+  source: string
+  destination_kind: 'queue' | 'exchange'
+  destination: string
+  routing_key: string
+  arguments: string
+}
+interface EntryRow {
+  seq: number
+  message_id: number
+  topic: string
+  payload: Buffer | string
+  exchange: string | null
+  amqp_properties: Buffer | null
+  created_ms: number
+}
 
 export class SqliteDurableStore implements DurableStore {
   private readonly sql: ModelStatements
@@ -35,7 +64,7 @@ export class SqliteDurableStore implements DurableStore {
   private readonly frozenEncodings = new WeakMap<MessageProperties, Buffer>()
   private deliveredScheduled = false
 
-  constructor (
+  constructor(
     private readonly store: SqliteStore,
     private readonly codec: PropertiesCodec,
     private readonly nowMs: () => number,
@@ -46,25 +75,40 @@ export class SqliteDurableStore implements DurableStore {
 
   // ---- load -----------------------------------------------------------------------------------
 
-  loadExchanges (): StoredExchange[] {
+  loadExchanges(): StoredExchange[] {
     return (this.sql.loadExchanges.all() as ExchangeRow[]).map(r => ({
-      vhost: r.vhost, name: r.name, type: r.type, autoDelete: r.auto_delete === 1, internal: r.internal === 1, arguments: decodeArguments(r.arguments)
+      vhost: r.vhost,
+      name: r.name,
+      type: r.type,
+      autoDelete: r.auto_delete === 1,
+      internal: r.internal === 1,
+      arguments: decodeArguments(r.arguments)
     }))
   }
 
-  loadQueues (): StoredQueue[] {
+  loadQueues(): StoredQueue[] {
     return (this.sql.loadQueues.all() as QueueRow[]).map(r => ({
-      storeId: r.id, vhost: r.vhost, name: r.name, autoDelete: r.auto_delete === 1, arguments: decodeArguments(r.arguments), deliveredSeq: r.delivered_seq
+      storeId: r.id,
+      vhost: r.vhost,
+      name: r.name,
+      autoDelete: r.auto_delete === 1,
+      arguments: decodeArguments(r.arguments),
+      deliveredSeq: r.delivered_seq
     }))
   }
 
-  loadBindings (): StoredBinding[] {
+  loadBindings(): StoredBinding[] {
     return (this.sql.loadBindings.all() as BindingRow[]).map(r => ({
-      vhost: r.vhost, source: r.source, destinationKind: r.destination_kind, destination: r.destination, routingKey: r.routing_key, arguments: decodeArguments(r.arguments)
+      vhost: r.vhost,
+      source: r.source,
+      destinationKind: r.destination_kind,
+      destination: r.destination,
+      routingKey: r.routing_key,
+      arguments: decodeArguments(r.arguments)
     }))
   }
 
-  loadEntries (queue: StoredQueue, messages: Map<number, Message>): StoredEntry[] {
+  loadEntries(queue: StoredQueue, messages: Map<number, Message>): StoredEntry[] {
     const out: StoredEntry[] = []
     for (const r of this.sql.loadEntries.iterate(queue.storeId) as IterableIterator<EntryRow>) {
       let message = messages.get(r.message_id)
@@ -82,19 +126,21 @@ export class SqliteDurableStore implements DurableStore {
 
   // ---- definitions ----------------------------------------------------------------------------
 
-  putExchange (x: Exchange): Promise<void> {
+  putExchange(x: Exchange): Promise<void> {
     const row = [x.vhost, x.name, x.type.name, x.autoDelete ? 1 : 0, x.internal ? 1 : 0, encodeArguments(x.args)]
-    return this.store.write(() => { this.sql.upsertExchange.run(...row) })
+    return this.store.write(() => {
+      this.sql.upsertExchange.run(...row)
+    })
   }
 
-  deleteExchange (x: Exchange): Promise<void> {
+  deleteExchange(x: Exchange): Promise<void> {
     return this.store.write(() => {
       this.sql.deleteExchange.run(x.vhost, x.name)
       this.sql.deleteExchangeBindings.run(x.vhost, x.name, x.name)
     })
   }
 
-  putQueue (q: Queue): Promise<void> {
+  putQueue(q: Queue): Promise<void> {
     const key = modelQueueKey(q.vhost, q.name)
     const args = encodeArguments(q.args)
     const now = this.nowMs()
@@ -105,7 +151,7 @@ export class SqliteDurableStore implements DurableStore {
     })
   }
 
-  deleteQueue (q: Queue): Promise<void> {
+  deleteQueue(q: Queue): Promise<void> {
     return this.store.write(() => {
       const id = q.storeId
       if (id === null) return
@@ -118,27 +164,32 @@ export class SqliteDurableStore implements DurableStore {
     })
   }
 
-  putBinding (b: Binding): Promise<void> {
+  putBinding(b: Binding): Promise<void> {
     const row = bindingRow(b)
-    return this.store.write(() => { this.sql.insertBinding.run(...row) })
+    return this.store.write(() => {
+      this.sql.insertBinding.run(...row)
+    })
   }
 
-  deleteBinding (b: Binding): Promise<void> {
+  deleteBinding(b: Binding): Promise<void> {
     const row = bindingRow(b)
-    return this.store.write(() => { this.sql.deleteBinding.run(...row) })
+    return this.store.write(() => {
+      this.sql.deleteBinding.run(...row)
+    })
   }
 
   // ---- messages -------------------------------------------------------------------------------
 
-  putMessage (message: Message, entries: readonly QueueEntry[]): Promise<void> {
+  putMessage(message: Message, entries: readonly QueueEntry[]): Promise<void> {
     const properties = message.encodedProperties ?? this.encoded(message.properties)
     return this.store.write(() => {
       // Decided when the write runs: an entry acked (or its queue deleted) meanwhile is not stored.
       const live = entries.filter(e => e.state !== 'gone' && e.queue.storeId !== null && !e.queue.deleted)
       if (live.length === 0) return
-      const id = Number(this.sql.insertMessage.run(
-        message.routingKey, message.body, message.bodyBytes, live.length, message.publishedAtMs, message.exchange, properties
-      ).lastInsertRowid)
+      const id = Number(
+        this.sql.insertMessage.run(message.routingKey, message.body, message.bodyBytes, live.length, message.publishedAtMs, message.exchange, properties)
+          .lastInsertRowid
+      )
       message.storeId = id
       for (const e of live) {
         this.sql.insertEntry.run(e.queue.storeId, e.seq, id)
@@ -148,53 +199,60 @@ export class SqliteDurableStore implements DurableStore {
   }
 
   /** Shared frozen property objects (an adapter's common cases) are encoded once. */
-  private encoded (properties: MessageProperties): Buffer {
+  private encoded(properties: MessageProperties): Buffer {
     if (!Object.isFrozen(properties)) return this.codec.encode(properties)
     let bytes = this.frozenEncodings.get(properties)
-    if (bytes === undefined) { bytes = this.codec.encode(properties); this.frozenEncodings.set(properties, bytes) }
+    if (bytes === undefined) {
+      bytes = this.codec.encode(properties)
+      this.frozenEncodings.set(properties, bytes)
+    }
     return bytes
   }
 
-  removeEntry (entry: QueueEntry): void {
+  removeEntry(entry: QueueEntry): void {
     this.removals.push(entry)
     if (this.removalsScheduled) return
     this.removalsScheduled = true
     let batch: QueueEntry[] | undefined
-    this.store.write(() => {
-      // Taken on the first run; a batch the store reruns after a failure deletes the same entries.
-      batch ??= this.takeRemovals()
-      for (const e of batch) this.deleteEntry(e)
-    }).catch(err => this.logger.error('model store: delete acked entries failed', { err }))
+    this.store
+      .write(() => {
+        // Taken on the first run; a batch the store reruns after a failure deletes the same entries.
+        batch ??= this.takeRemovals()
+        for (const e of batch) this.deleteEntry(e)
+      })
+      .catch(err => this.logger.error('model store: delete acked entries failed', { err }))
   }
 
-  markDelivered (entry: QueueEntry): void {
+  markDelivered(entry: QueueEntry): void {
     const q = entry.queue
     if (entry.seq <= (this.delivered.get(q) ?? 0)) return
     this.delivered.set(q, entry.seq)
     if (this.deliveredScheduled) return
     this.deliveredScheduled = true
     let marks: Map<Queue, number> | undefined
-    this.store.write(() => {
-      marks ??= this.takeDelivered()
-      for (const [queue, seq] of marks) if (queue.storeId !== null) this.sql.markDelivered.run(seq, queue.storeId)
-    }).catch(err => this.logger.error('model store: delivered watermark failed', { err }))
+    this.store
+      .write(() => {
+        marks ??= this.takeDelivered()
+        for (const [queue, seq] of marks) if (queue.storeId !== null) this.sql.markDelivered.run(seq, queue.storeId)
+      })
+      .catch(err => this.logger.error('model store: delivered watermark failed', { err }))
   }
 
-  private takeRemovals (): QueueEntry[] {
+  private takeRemovals(): QueueEntry[] {
     const batch = this.removals
     this.removals = []
     this.removalsScheduled = false
     return batch
   }
 
-  private takeDelivered (): Map<Queue, number> {
+  private takeDelivered(): Map<Queue, number> {
     const marks = this.delivered
     this.delivered = new Map()
     this.deliveredScheduled = false
     return marks
   }
 
-  private deleteEntry (e: QueueEntry): void {
+  private deleteEntry(e: QueueEntry): void {
     const queueId = e.queue.storeId
     if (queueId === null || e.queue.deleted) return
     const messageId = this.sql.deleteEntry.get(queueId, e.seq) as number | undefined
@@ -203,6 +261,6 @@ export class SqliteDurableStore implements DurableStore {
   }
 }
 
-function bindingRow (b: Binding): unknown[] {
+function bindingRow(b: Binding): unknown[] {
   return [b.source.vhost, b.source.name, b.destination.kind, b.destination.name, b.routingKey, encodeArguments(b.arguments)]
 }

@@ -5,14 +5,19 @@ import type { ManagementContext } from '../management-context.ts'
 import { managementOwner } from '../management-context.ts'
 import type { Step } from './import-plan.ts'
 
-export interface Failure { readonly kind: string, readonly name: string, readonly vhost?: string, readonly reason: string }
+export interface Failure {
+  readonly kind: string
+  readonly name: string
+  readonly vhost?: string
+  readonly reason: string
+}
 
 export interface ImportOutcome {
   readonly imported: Record<string, number>
   readonly failed: Failure[]
 }
 
-export async function applyImport (ctx: ManagementContext, steps: readonly Step[]): Promise<ImportOutcome> {
+export async function applyImport(ctx: ManagementContext, steps: readonly Step[]): Promise<ImportOutcome> {
   const imported: Record<string, number> = { vhosts: 0, users: 0, permissions: 0, topic_permissions: 0, exchanges: 0, queues: 0, bindings: 0 }
   const failed: Failure[] = []
   for (const step of steps) {
@@ -26,18 +31,33 @@ export async function applyImport (ctx: ManagementContext, steps: readonly Step[
   return { imported, failed }
 }
 
-async function apply (ctx: ManagementContext, s: Step): Promise<void> {
+async function apply(ctx: ManagementContext, s: Step): Promise<void> {
   const store = ctx.access.store
   switch (s.kind) {
-    case 'vhost': await store.addVhost(s.name); return
-    case 'user': await store.putUser(s.user); return
-    case 'permission': await store.setPermissions(s.user, s.vhost, { configure: s.configure, write: s.write, read: s.read }); return
-    case 'topic permission': await store.setTopicPermission(s.user, s.vhost, { exchange: s.exchange, write: s.write, read: s.read }); return
+    case 'vhost':
+      await store.addVhost(s.name)
+      return
+    case 'user':
+      await store.putUser(s.user)
+      return
+    case 'permission':
+      await store.setPermissions(s.user, s.vhost, { configure: s.configure, write: s.write, read: s.read })
+      return
+    case 'topic permission':
+      await store.setTopicPermission(s.user, s.vhost, { exchange: s.exchange, write: s.write, read: s.read })
+      return
     case 'exchange':
-      await vhost(ctx, s.vhost).declareExchange({ name: s.name, type: s.type, durable: s.durable, autoDelete: s.autoDelete, internal: s.internal, arguments: s.arguments }, false)
+      await vhost(ctx, s.vhost).declareExchange(
+        { name: s.name, type: s.type, durable: s.durable, autoDelete: s.autoDelete, internal: s.internal, arguments: s.arguments },
+        false
+      )
       return
     case 'queue':
-      await vhost(ctx, s.vhost).declareQueue({ name: s.name, durable: s.durable, autoDelete: s.autoDelete, exclusive: false, arguments: s.arguments }, managementOwner, false)
+      await vhost(ctx, s.vhost).declareQueue(
+        { name: s.name, durable: s.durable, autoDelete: s.autoDelete, exclusive: false, arguments: s.arguments },
+        managementOwner,
+        false
+      )
       return
     case 'binding':
       if (s.destinationType === 'queue') await vhost(ctx, s.vhost).bindQueue(s.destination, s.source, s.routingKey, s.arguments, managementOwner)
@@ -45,22 +65,28 @@ async function apply (ctx: ManagementContext, s: Step): Promise<void> {
   }
 }
 
-function vhost (ctx: ManagementContext, name: string) {
+function vhost(ctx: ManagementContext, name: string) {
   const v = ctx.broker.vhost(name)
   if (v === undefined) throw new Error(`no vhost '${name}'`)
   return v
 }
 
-function countName (s: Step): string {
+function countName(s: Step): string {
   return s.kind === 'topic permission' ? 'topic_permissions' : `${s.kind}s`
 }
 
-function stepName (s: Step): string {
+function stepName(s: Step): string {
   switch (s.kind) {
-    case 'vhost': return s.name
-    case 'user': return s.user.name
-    case 'permission': case 'topic permission': return s.user
-    case 'binding': return `${s.source} -> ${s.destinationType} ${s.destination} (${s.routingKey})`
-    default: return s.name
+    case 'vhost':
+      return s.name
+    case 'user':
+      return s.user.name
+    case 'permission':
+    case 'topic permission':
+      return s.user
+    case 'binding':
+      return `${s.source} -> ${s.destinationType} ${s.destination} (${s.routingKey})`
+    default:
+      return s.name
   }
 }

@@ -12,15 +12,31 @@ import { plainArguments, type Json } from '../model-json.ts'
 
 const MQTT_STATE_PREFIXES = ['mqtt-session/', 'mqtt-share/']
 
-export function exportDefinitions (ctx: ManagementContext, onlyVhost?: Vhost): Json {
+export function exportDefinitions(ctx: ManagementContext, onlyVhost?: Vhost): Json {
   const vhosts = onlyVhost === undefined ? [...ctx.broker.vhosts.values()] : [onlyVhost]
   const objects = {
-    exchanges: vhosts.flatMap(v => [...v.exchanges.values()].filter(x => x.name !== '' && !x.name.startsWith('amq.')).map(x => ({
-      name: x.name, vhost: x.vhost, type: x.type.name, durable: x.durable, auto_delete: x.autoDelete, internal: x.internal, arguments: plainArguments(x.args)
-    }))),
-    queues: vhosts.flatMap(v => [...v.queues.values()].filter(exported).map(q => ({
-      name: q.name, vhost: q.vhost, durable: q.durable, auto_delete: q.autoDelete, arguments: plainArguments(q.args)
-    }))),
+    exchanges: vhosts.flatMap(v =>
+      [...v.exchanges.values()]
+        .filter(x => x.name !== '' && !x.name.startsWith('amq.'))
+        .map(x => ({
+          name: x.name,
+          vhost: x.vhost,
+          type: x.type.name,
+          durable: x.durable,
+          auto_delete: x.autoDelete,
+          internal: x.internal,
+          arguments: plainArguments(x.args)
+        }))
+    ),
+    queues: vhosts.flatMap(v =>
+      [...v.queues.values()].filter(exported).map(q => ({
+        name: q.name,
+        vhost: q.vhost,
+        durable: q.durable,
+        auto_delete: q.autoDelete,
+        arguments: plainArguments(q.args)
+      }))
+    ),
     bindings: vhosts.flatMap(bindingsOf)
   }
   const head = { product_name: 'Wharf', product_version: ctx.version }
@@ -46,18 +62,25 @@ export function exportDefinitions (ctx: ManagementContext, onlyVhost?: Vhost): J
   }
 }
 
-function exported (q: Queue): boolean {
+function exported(q: Queue): boolean {
   return q.exclusiveOwner === null && !MQTT_STATE_PREFIXES.some(p => q.name.startsWith(p))
 }
 
-function bindingsOf (v: Vhost): Json[] {
+function bindingsOf(v: Vhost): Json[] {
   const out: Json[] = []
   for (const x of v.exchanges.values()) {
     if (x.name === '') continue
     for (const b of x.bindings.values()) {
       const d = b.destination
       if (d.kind === 'sink' || (d.kind === 'queue' && !exported(d))) continue
-      out.push({ source: x.name, vhost: v.name, destination: d.name, destination_type: d.kind, routing_key: b.routingKey, arguments: plainArguments(b.arguments) })
+      out.push({
+        source: x.name,
+        vhost: v.name,
+        destination: d.name,
+        destination_type: d.kind,
+        routing_key: b.routingKey,
+        arguments: plainArguments(b.arguments)
+      })
     }
   }
   return out

@@ -3,17 +3,32 @@ import assert from 'node:assert/strict'
 import { planImport } from './import-plan.ts'
 import { rabbitHash } from '../../../core/auth/rabbit-password-hash.ts'
 
-test('RabbitMQ\'s MQTT plugin queues and their bindings are listed, not imported', () => {
+test("RabbitMQ's MQTT plugin queues and their bindings are listed, not imported", () => {
   const plan = planImport({
-    queues: [{ name: 'mqtt-subscription-dev1qos1', vhost: '/', durable: true, auto_delete: false, arguments: {} }, { name: 'plain', vhost: '/' }],
+    queues: [
+      { name: 'mqtt-subscription-dev1qos1', vhost: '/', durable: true, auto_delete: false, arguments: {} },
+      { name: 'plain', vhost: '/' }
+    ],
     bindings: [{ source: 'amq.topic', vhost: '/', destination: 'mqtt-subscription-dev1qos1', destination_type: 'queue', routing_key: 'a.#', arguments: {} }]
   })
-  assert.deepEqual(plan.steps.map(s => s.kind), ['queue'])
-  assert.deepEqual(plan.unsupported.map(u => [u.kind, u.name]), [['queue', 'mqtt-subscription-dev1qos1'], ['binding', 'amq.topic -> queue mqtt-subscription-dev1qos1 (a.#)']])
+  assert.deepEqual(
+    plan.steps.map(s => s.kind),
+    ['queue']
+  )
+  assert.deepEqual(
+    plan.unsupported.map(u => [u.kind, u.name]),
+    [
+      ['queue', 'mqtt-subscription-dev1qos1'],
+      ['binding', 'amq.topic -> queue mqtt-subscription-dev1qos1 (a.#)']
+    ]
+  )
 })
 
 test('a vhost import puts every object into that vhost and reads no users', () => {
-  const plan = planImport({ users: [{ name: 'u' }], exchanges: [{ name: 'x', vhost: 'elsewhere', type: 'direct' }], queues: [{ name: 'q', vhost: 'elsewhere', durable: 'false' }] }, { vhost: 'v1' })
+  const plan = planImport(
+    { users: [{ name: 'u' }], exchanges: [{ name: 'x', vhost: 'elsewhere', type: 'direct' }], queues: [{ name: 'q', vhost: 'elsewhere', durable: 'false' }] },
+    { vhost: 'v1' }
+  )
   assert.deepEqual(plan.steps, [
     { kind: 'exchange', vhost: 'v1', name: 'x', type: 'direct', durable: true, autoDelete: false, internal: false, arguments: {} },
     { kind: 'queue', vhost: 'v1', name: 'q', durable: false, autoDelete: false, arguments: {} }
@@ -31,14 +46,28 @@ test('users: RabbitMQ hashes kept with their algorithm, bad or unknown ones list
     ],
     permissions: [{ user: 'b', vhost: '/', configure: '.*', write: '.*', read: '.*' }]
   })
-  assert.deepEqual(plan.steps.map(s => s.kind === 'user' ? [s.user.name, s.user.passwordHash, s.user.tags] : s.kind), [
-    ['a', `rabbit_password_hashing_sha512$${good}`, ['management', 'policymaker']],
-    ['d', '', ['administrator']]
-  ])
-  assert.deepEqual(plan.unsupported.map(u => [u.kind, u.name]), [['user', 'b'], ['user', 'c'], ['user limits', 'd'], ['permission', 'b']])
+  assert.deepEqual(
+    plan.steps.map(s => (s.kind === 'user' ? [s.user.name, s.user.passwordHash, s.user.tags] : s.kind)),
+    [
+      ['a', `rabbit_password_hashing_sha512$${good}`, ['management', 'policymaker']],
+      ['d', '', ['administrator']]
+    ]
+  )
+  assert.deepEqual(
+    plan.unsupported.map(u => [u.kind, u.name]),
+    [
+      ['user', 'b'],
+      ['user', 'c'],
+      ['user limits', 'd'],
+      ['permission', 'b']
+    ]
+  )
 })
 
 test('unknown top-level sections are listed item by item; metadata fields are not', () => {
   const plan = planImport({ rabbit_version: '3.10.8', parameters: [{ component: 'shovel', name: 's1', vhost: '/' }], operator_policies: [] })
-  assert.deepEqual(plan.unsupported.map(u => [u.kind, u.name]), [['parameters', 'shovel/s1']])
+  assert.deepEqual(
+    plan.unsupported.map(u => [u.kind, u.name]),
+    [['parameters', 'shovel/s1']]
+  )
 })

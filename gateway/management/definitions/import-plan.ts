@@ -14,13 +14,37 @@ import { RESERVED_QUEUE_PREFIXES } from '../../../core/model/names.ts'
 type Json = Record<string, unknown>
 
 export type Step =
-  | { readonly kind: 'vhost', readonly name: string }
-  | { readonly kind: 'user', readonly user: StoredUser }
-  | { readonly kind: 'permission', readonly user: string, readonly vhost: string, readonly configure: string, readonly write: string, readonly read: string }
-  | { readonly kind: 'topic permission', readonly user: string, readonly vhost: string, readonly exchange: string, readonly write: string, readonly read: string }
-  | { readonly kind: 'exchange', readonly vhost: string, readonly name: string, readonly type: string, readonly durable: boolean, readonly autoDelete: boolean, readonly internal: boolean, readonly arguments: Json }
-  | { readonly kind: 'queue', readonly vhost: string, readonly name: string, readonly durable: boolean, readonly autoDelete: boolean, readonly arguments: Json }
-  | { readonly kind: 'binding', readonly vhost: string, readonly source: string, readonly destination: string, readonly destinationType: 'queue' | 'exchange', readonly routingKey: string, readonly arguments: Json }
+  | { readonly kind: 'vhost'; readonly name: string }
+  | { readonly kind: 'user'; readonly user: StoredUser }
+  | { readonly kind: 'permission'; readonly user: string; readonly vhost: string; readonly configure: string; readonly write: string; readonly read: string }
+  | {
+      readonly kind: 'topic permission'
+      readonly user: string
+      readonly vhost: string
+      readonly exchange: string
+      readonly write: string
+      readonly read: string
+    }
+  | {
+      readonly kind: 'exchange'
+      readonly vhost: string
+      readonly name: string
+      readonly type: string
+      readonly durable: boolean
+      readonly autoDelete: boolean
+      readonly internal: boolean
+      readonly arguments: Json
+    }
+  | { readonly kind: 'queue'; readonly vhost: string; readonly name: string; readonly durable: boolean; readonly autoDelete: boolean; readonly arguments: Json }
+  | {
+      readonly kind: 'binding'
+      readonly vhost: string
+      readonly source: string
+      readonly destination: string
+      readonly destinationType: 'queue' | 'exchange'
+      readonly routingKey: string
+      readonly arguments: Json
+    }
 
 /** One item of the file Wharf does not take (or takes only in part), and why. */
 export interface Unsupported {
@@ -30,7 +54,10 @@ export interface Unsupported {
   readonly reason: string
 }
 
-export interface ImportPlan { readonly steps: Step[], readonly unsupported: Unsupported[] }
+export interface ImportPlan {
+  readonly steps: Step[]
+  readonly unsupported: Unsupported[]
+}
 
 export interface PlanOptions {
   /** POST /api/definitions/{vhost}: every object goes into this vhost, and only objects are read. */
@@ -45,7 +72,7 @@ const objectFields = ['vhosts', 'users', 'permissions', 'topic_permissions', 'ex
 /** Queues of RabbitMQ's MQTT plugin: its session state, bound to amq.topic; Wharf keeps MQTT sessions itself. */
 const rabbitMqttQueue = /^mqtt-subscription-.*qos[012]$/
 
-export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
+export function planImport(file: Json, opts: PlanOptions = {}): ImportPlan {
   const steps: Step[] = []
   const unsupported: Unsupported[] = []
   const skippedQueues = new Set<string>()
@@ -53,16 +80,26 @@ export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
 
   for (const [field, value] of Object.entries(file)) {
     if (metadataFields.has(field) || (objectFields as readonly string[]).includes(field)) continue
-    for (const item of Array.isArray(value) ? value : [value]) unsupported.push({ kind: field, name: nameOf(item), reason: `${field} are not supported by Wharf` })
+    for (const item of Array.isArray(value) ? value : [value])
+      unsupported.push({ kind: field, name: nameOf(item), reason: `${field} are not supported by Wharf` })
   }
 
   if (opts.vhost === undefined) {
     for (const v of items(file.vhosts)) {
       const name = text(v.name, '')
       steps.push({ kind: 'vhost', name })
-      if (nonEmpty(v.limits)) unsupported.push({ kind: 'vhost limits', name, reason: 'vhost limits are not supported by Wharf (limits.perVhost in the configuration bounds connections)' })
+      if (nonEmpty(v.limits))
+        unsupported.push({
+          kind: 'vhost limits',
+          name,
+          reason: 'vhost limits are not supported by Wharf (limits.perVhost in the configuration bounds connections)'
+        })
       const meta = v.metadata as Json | undefined
-      if (text(v.description ?? meta?.description, '') !== '' || nonEmpty(v.tags ?? meta?.tags) || text(v.default_queue_type ?? meta?.default_queue_type, 'classic') !== 'classic') {
+      if (
+        text(v.description ?? meta?.description, '') !== '' ||
+        nonEmpty(v.tags ?? meta?.tags) ||
+        text(v.default_queue_type ?? meta?.default_queue_type, 'classic') !== 'classic'
+      ) {
         unsupported.push({ kind: 'vhost metadata', name, reason: 'vhost description, tags and default queue type are not kept by Wharf' })
       }
     }
@@ -70,7 +107,12 @@ export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
     for (const u of items(file.users)) if (!planUser(u, opts, steps, unsupported)) skippedUsers.add(text(u.name, ''))
     const userSkipped = (kind: string, user: string, vhost: string): boolean => {
       if (!skippedUsers.has(user)) return false
-      unsupported.push({ kind, name: user, vhost, reason: user === opts.builtinUser ? `the built-in '${user}' has fixed permissions (all of vhost '/')` : `its user '${user}' is not imported` })
+      unsupported.push({
+        kind,
+        name: user,
+        vhost,
+        reason: user === opts.builtinUser ? `the built-in '${user}' has fixed permissions (all of vhost '/')` : `its user '${user}' is not imported`
+      })
       return true
     }
     for (const p of items(file.permissions)) {
@@ -91,8 +133,20 @@ export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
     const name = text(x.name, '')
     const vhost = into(x)
     const type = text(x.type, '')
-    if (!exchangeTypes.has(type)) { unsupported.push({ kind: 'exchange', name, vhost, reason: `exchange type '${type}' is not supported by Wharf (${[...exchangeTypes.keys()].join(', ')})` }); continue }
-    steps.push({ kind: 'exchange', vhost, name, type, durable: bool(x.durable, true), autoDelete: bool(x.auto_delete, false), internal: bool(x.internal, false), arguments: args(x.arguments) })
+    if (!exchangeTypes.has(type)) {
+      unsupported.push({ kind: 'exchange', name, vhost, reason: `exchange type '${type}' is not supported by Wharf (${[...exchangeTypes.keys()].join(', ')})` })
+      continue
+    }
+    steps.push({
+      kind: 'exchange',
+      vhost,
+      name,
+      type,
+      durable: bool(x.durable, true),
+      autoDelete: bool(x.auto_delete, false),
+      internal: bool(x.internal, false),
+      arguments: args(x.arguments)
+    })
   }
 
   for (const q of items(file.queues)) {
@@ -100,11 +154,23 @@ export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
     const vhost = into(q)
     const a = args(q.arguments)
     const type = q.type ?? a['x-queue-type']
-    const skip = (reason: string): void => { skippedQueues.add(`${vhost}\u0000${name}`); unsupported.push({ kind: 'queue', name, vhost, reason }) }
-    if (rabbitMqttQueue.test(name)) { skip('a session queue of RabbitMQ\'s MQTT plugin: Wharf keeps MQTT sessions itself (mqtt-session/<client id>)'); continue }
+    const skip = (reason: string): void => {
+      skippedQueues.add(`${vhost}\u0000${name}`)
+      unsupported.push({ kind: 'queue', name, vhost, reason })
+    }
+    if (rabbitMqttQueue.test(name)) {
+      skip("a session queue of RabbitMQ's MQTT plugin: Wharf keeps MQTT sessions itself (mqtt-session/<client id>)")
+      continue
+    }
     const reserved = RESERVED_QUEUE_PREFIXES.find(p => name.startsWith(p))
-    if (reserved !== undefined) { skip(`queue names starting '${reserved}' are reserved`); continue }
-    if (typeof type === 'string' && type !== 'classic' && !queueTypes.has(type)) { skip(`queue type '${type}' is not supported by Wharf (${[...queueTypes.keys()].join(', ')})`); continue }
+    if (reserved !== undefined) {
+      skip(`queue names starting '${reserved}' are reserved`)
+      continue
+    }
+    if (typeof type === 'string' && type !== 'classic' && !queueTypes.has(type)) {
+      skip(`queue type '${type}' is not supported by Wharf (${[...queueTypes.keys()].join(', ')})`)
+      continue
+    }
     if (typeof type === 'string' && a['x-queue-type'] === undefined && type !== 'classic') a['x-queue-type'] = type
     steps.push({ kind: 'queue', vhost, name, durable: bool(q.durable, true), autoDelete: bool(q.auto_delete, false), arguments: a })
   }
@@ -115,18 +181,28 @@ export function planImport (file: Json, opts: PlanOptions = {}): ImportPlan {
     const destination = text(b.destination, '')
     const destinationType = b.destination_type === 'exchange' ? 'exchange' : 'queue'
     const name = `${source} -> ${destinationType} ${destination} (${text(b.routing_key, '')})`
-    if (source === '') { unsupported.push({ kind: 'binding', name, vhost, reason: 'the default exchange\'s bindings are implicit' }); continue }
-    if (destinationType === 'queue' && skippedQueues.has(`${vhost}\u0000${destination}`)) { unsupported.push({ kind: 'binding', name, vhost, reason: `its queue '${destination}' is not imported` }); continue }
+    if (source === '') {
+      unsupported.push({ kind: 'binding', name, vhost, reason: "the default exchange's bindings are implicit" })
+      continue
+    }
+    if (destinationType === 'queue' && skippedQueues.has(`${vhost}\u0000${destination}`)) {
+      unsupported.push({ kind: 'binding', name, vhost, reason: `its queue '${destination}' is not imported` })
+      continue
+    }
     steps.push({ kind: 'binding', vhost, source, destination, destinationType, routingKey: text(b.routing_key, ''), arguments: args(b.arguments) })
   }
   return { steps, unsupported }
 }
 
 /** False when the user is not imported (listed in unsupported). */
-function planUser (u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsupported[]): boolean {
+function planUser(u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsupported[]): boolean {
   const name = text(u.name, '')
   if (name === opts.builtinUser) {
-    unsupported.push({ kind: 'user', name, reason: `'${name}' is built into Wharf (auth.guest: loopback only); a stored '${name}' would take its place and be reachable from the network` })
+    unsupported.push({
+      kind: 'user',
+      name,
+      reason: `'${name}' is built into Wharf (auth.guest: loopback only); a stored '${name}' would take its place and be reachable from the network`
+    })
     return false
   }
   const hash = text(u.password_hash, '')
@@ -135,30 +211,58 @@ function planUser (u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsup
   if (hash === '') passwordHash = ''
   else if (isRabbitHashingAlgorithm(algorithm)) {
     const stored = rabbitStoredHash(algorithm, hash)
-    if (stored === null) { unsupported.push({ kind: 'user', name, reason: `password_hash is not a valid ${algorithm} hash` }); return false }
+    if (stored === null) {
+      unsupported.push({ kind: 'user', name, reason: `password_hash is not a valid ${algorithm} hash` })
+      return false
+    }
     passwordHash = stored
   } else if (algorithm === 'wharf_scrypt' && isPasswordHash(hash)) passwordHash = hash
-  else { unsupported.push({ kind: 'user', name, reason: `hashing_algorithm '${algorithm}' is not supported by Wharf (rabbit_password_hashing_sha256/sha512/md5, wharf_scrypt)` }); return false }
-  const listed = Array.isArray(u.tags) ? u.tags.map(String) : text(u.tags, '').split(',').map(t => t.trim()).filter(t => t !== '')
+  else {
+    unsupported.push({
+      kind: 'user',
+      name,
+      reason: `hashing_algorithm '${algorithm}' is not supported by Wharf (rabbit_password_hashing_sha256/sha512/md5, wharf_scrypt)`
+    })
+    return false
+  }
+  const listed = Array.isArray(u.tags)
+    ? u.tags.map(String)
+    : text(u.tags, '')
+        .split(',')
+        .map(t => t.trim())
+        .filter(t => t !== '')
   const tags = listed.filter((t): t is UserTag => (userTags as readonly string[]).includes(t))
   for (const t of listed.filter(t => !(userTags as readonly string[]).includes(t))) {
-    unsupported.push({ kind: 'user tag', name: `${name}: ${t}`, reason: `tag '${t}' is not one Wharf knows (${userTags.join(', ')}); the user is imported without it` })
+    unsupported.push({
+      kind: 'user tag',
+      name: `${name}: ${t}`,
+      reason: `tag '${t}' is not one Wharf knows (${userTags.join(', ')}); the user is imported without it`
+    })
   }
-  if (nonEmpty(u.limits)) unsupported.push({ kind: 'user limits', name, reason: 'user limits are not supported by Wharf (limits.perUser in the configuration)' })
+  if (nonEmpty(u.limits))
+    unsupported.push({ kind: 'user limits', name, reason: 'user limits are not supported by Wharf (limits.perUser in the configuration)' })
   const scram = u.wharf_scram_sha256
-  steps.push({ kind: 'user', user: { name, passwordHash, scramSha256: isScramCredentials(scram) ? scram as string : null, tags } })
+  steps.push({ kind: 'user', user: { name, passwordHash, scramSha256: isScramCredentials(scram) ? (scram as string) : null, tags } })
   return true
 }
 
-function items (v: unknown): Json[] {
+function items(v: unknown): Json[] {
   return Array.isArray(v) ? v.filter((i): i is Json => typeof i === 'object' && i !== null && !Array.isArray(i)) : []
 }
 
-function text (v: unknown, fallback: string): string { return typeof v === 'string' ? v : fallback }
-function bool (v: unknown, fallback: boolean): boolean { return v === true || v === 'true' ? true : v === false || v === 'false' ? false : fallback }
-function args (v: unknown): Json { return typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as Json) } : {} }
-function nonEmpty (v: unknown): boolean { return Array.isArray(v) ? v.length > 0 : typeof v === 'object' && v !== null ? Object.keys(v).length > 0 : false }
-function nameOf (item: unknown): string {
+function text(v: unknown, fallback: string): string {
+  return typeof v === 'string' ? v : fallback
+}
+function bool(v: unknown, fallback: boolean): boolean {
+  return v === true || v === 'true' ? true : v === false || v === 'false' ? false : fallback
+}
+function args(v: unknown): Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as Json) } : {}
+}
+function nonEmpty(v: unknown): boolean {
+  return Array.isArray(v) ? v.length > 0 : typeof v === 'object' && v !== null ? Object.keys(v).length > 0 : false
+}
+function nameOf(item: unknown): string {
   if (typeof item === 'object' && item !== null && 'name' in item) {
     const i = item as Json
     return typeof i.component === 'string' ? `${i.component}/${String(i.name)}` : String(i.name)

@@ -15,18 +15,51 @@ import type { Json } from '../model-json.ts'
 
 export const accessReadRoutes: Route[] = [
   { method: 'GET', path: '/api/users', handler: call => list(users(call)) },
-  { method: 'GET', path: '/api/users/:name', handler: call => object(found(users(call).find(u => u.name === call.params.name), `no user '${call.params.name}'`)) },
+  {
+    method: 'GET',
+    path: '/api/users/:name',
+    handler: call =>
+      object(
+        found(
+          users(call).find(u => u.name === call.params.name),
+          `no user '${call.params.name}'`
+        )
+      )
+  },
   { method: 'GET', path: '/api/users/:name/permissions', handler: ({ ctx, params }) => list(permissions(ctx).filter(p => p.user === params.name)) },
   { method: 'GET', path: '/api/users/:name/topic-permissions', handler: ({ ctx, params }) => list(topicPermissions(ctx).filter(p => p.user === params.name)) },
   { method: 'GET', path: '/api/vhosts', handler: ({ ctx }) => list(ctx.access.store.vhosts().map(v => vhostJson(ctx, v))) },
-  { method: 'GET', path: '/api/vhosts/:name', handler: ({ ctx, params }) => object(vhostJson(ctx, found(ctx.access.store.vhosts().find(v => v === params.name), `no vhost '${params.name}'`))) },
+  {
+    method: 'GET',
+    path: '/api/vhosts/:name',
+    handler: ({ ctx, params }) =>
+      object(
+        vhostJson(
+          ctx,
+          found(
+            ctx.access.store.vhosts().find(v => v === params.name),
+            `no vhost '${params.name}'`
+          )
+        )
+      )
+  },
   { method: 'GET', path: '/api/vhosts/:name/permissions', handler: ({ ctx, params }) => list(permissions(ctx).filter(p => p.vhost === params.name)) },
-  { method: 'GET', path: '/api/vhosts/:name/topic-permissions', handler: ({ ctx, params }) => list(topicPermissions(ctx).filter(p => p.vhost === params.name)) },
+  {
+    method: 'GET',
+    path: '/api/vhosts/:name/topic-permissions',
+    handler: ({ ctx, params }) => list(topicPermissions(ctx).filter(p => p.vhost === params.name))
+  },
   { method: 'GET', path: '/api/permissions', handler: ({ ctx }) => list(permissions(ctx)) },
   {
     method: 'GET',
     path: '/api/permissions/:vhost/:user',
-    handler: ({ ctx, params }) => object(found(permissions(ctx).find(p => p.vhost === params.vhost && p.user === params.user), `no permissions for user '${params.user}' in vhost '${params.vhost}'`))
+    handler: ({ ctx, params }) =>
+      object(
+        found(
+          permissions(ctx).find(p => p.vhost === params.vhost && p.user === params.user),
+          `no permissions for user '${params.user}' in vhost '${params.vhost}'`
+        )
+      )
   },
   { method: 'GET', path: '/api/topic-permissions', handler: ({ ctx }) => list(topicPermissions(ctx)) },
   {
@@ -41,11 +74,11 @@ export const accessReadRoutes: Route[] = [
 ]
 
 /** Whether the built-in guest acts now (enabled, and no stored user took the name). */
-export function builtinGuest (ctx: ManagementContext): boolean {
+export function builtinGuest(ctx: ManagementContext): boolean {
   return ctx.access.store.user(GUEST) === undefined && ctx.access.principal(GUEST) !== undefined
 }
 
-function users ({ ctx, principal }: ApiCall): Json[] {
+function users({ ctx, principal }: ApiCall): Json[] {
   // Password hashes are shown to administrators only (monitoring users read the rest).
   const showHash = principal.tags.includes('administrator')
   const out = ctx.access.store.users().map(u => userJson(u, showHash))
@@ -53,7 +86,7 @@ function users ({ ctx, principal }: ApiCall): Json[] {
   return out
 }
 
-export function userJson (u: StoredUser, showHash: boolean): Json {
+export function userJson(u: StoredUser, showHash: boolean): Json {
   return {
     name: u.name,
     tags: [...u.tags],
@@ -66,27 +99,31 @@ export function userJson (u: StoredUser, showHash: boolean): Json {
 }
 
 /** The name RabbitMQ's definitions give the algorithm of a stored hash. */
-export function hashingAlgorithm (hash: string): string {
+export function hashingAlgorithm(hash: string): string {
   return hash.startsWith('rabbit_password_hashing_') ? hash.slice(0, hash.indexOf('$')) : 'wharf_scrypt'
 }
 
-function permissions (ctx: ManagementContext): Array<UserPermissions & Json> {
+function permissions(ctx: ManagementContext): Array<UserPermissions & Json> {
   const out: Array<UserPermissions & Json> = ctx.access.store.listPermissions().map(p => ({ ...p }))
   if (builtinGuest(ctx) && ctx.access.store.hasVhost('/')) out.push({ user: GUEST, vhost: '/', ...fullPermissions })
   return out
 }
 
-function topicPermissions (ctx: ManagementContext): Json[] {
+function topicPermissions(ctx: ManagementContext): Json[] {
   return ctx.access.store.listTopicPermissions().map(p => ({ ...p }))
 }
 
-function vhostJson (ctx: ManagementContext, name: string): Json {
-  let ready = 0; let unacked = 0
-  for (const q of ctx.broker.vhost(name)?.queues.values() ?? []) { ready += q.messageCount; unacked += q.unackedCount }
+function vhostJson(ctx: ManagementContext, name: string): Json {
+  let ready = 0
+  let unacked = 0
+  for (const q of ctx.broker.vhost(name)?.queues.values() ?? []) {
+    ready += q.messageCount
+    unacked += q.unackedCount
+  }
   return { name, description: '', tags: [], tracing: false, messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked }
 }
 
-function found<T> (value: T | undefined, missing: string): T {
+function found<T>(value: T | undefined, missing: string): T {
   if (value === undefined) throw notFoundError(missing)
   return value
 }

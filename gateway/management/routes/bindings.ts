@@ -25,30 +25,30 @@ export const bindingRoutes: Route[] = [
   ])
 ]
 
-function ends ({ ctx, params }: ApiCall, kind: Kind): { v: Vhost, source: string, destination: string } {
+function ends({ ctx, params }: ApiCall, kind: Kind): { v: Vhost; source: string; destination: string } {
   const v = vhostNamed(ctx, params.vhost as string)
   const source = exchangeName(params.source as string)
-  const destination = kind === 'e' ? exchangeName(params.destination as string) : params.destination as string
+  const destination = kind === 'e' ? exchangeName(params.destination as string) : (params.destination as string)
   if (v.exchangeNamed(source) === undefined) throw notFoundError(`no exchange '${source}' in vhost '${v.name}'`)
   const dest: Destination | undefined = kind === 'q' ? v.queueNamed(destination) : v.exchangeNamed(destination)
   if (dest === undefined) throw notFoundError(`no ${kind === 'q' ? 'queue' : 'exchange'} '${destination}' in vhost '${v.name}'`)
   return { v, source, destination }
 }
 
-function between (call: ApiCall, kind: Kind): Binding[] {
+function between(call: ApiCall, kind: Kind): Binding[] {
   const { v, source, destination } = ends(call, kind)
   const wanted = kind === 'q' ? 'queue' : 'exchange'
   return [...(v.exchangeNamed(source)?.bindings.values() ?? [])].filter(b => b.destination.kind === wanted && b.destination.name === destination)
 }
 
-function one (call: ApiCall, kind: Kind): Binding {
+function one(call: ApiCall, kind: Kind): Binding {
   const props = call.params.props as string
   const b = between(call, kind).find(b => propertiesKey(b.routingKey, b.arguments) === props)
   if (b === undefined) throw notFoundError(`no binding '${props}' from '${call.params.source}' to '${call.params.destination}'`)
   return b
 }
 
-async function bind (call: ApiCall, kind: Kind): Promise<Reply> {
+async function bind(call: ApiCall, kind: Kind): Promise<Reply> {
   const { v, source, destination } = ends(call, kind)
   const b = await call.body(`bind '${destination}' to exchange '${source}'`)
   const routingKey = stringField(b, 'routing_key', '')
@@ -60,7 +60,7 @@ async function bind (call: ApiCall, kind: Kind): Promise<Reply> {
   return { kind: 'empty', status: 201, headers: { location } }
 }
 
-async function unbind (call: ApiCall, kind: Kind): Promise<Reply> {
+async function unbind(call: ApiCall, kind: Kind): Promise<Reply> {
   const binding = one(call, kind)
   const { v, source, destination } = ends(call, kind)
   check(call, v, kind, source, destination)
@@ -69,14 +69,13 @@ async function unbind (call: ApiCall, kind: Kind): Promise<Reply> {
   return noContent
 }
 
-function check ({ ctx, principal }: ApiCall, v: Vhost, kind: Kind, source: string, destination: string): void {
+function check({ ctx, principal }: ApiCall, v: Vhost, kind: Kind, source: string, destination: string): void {
   if (source === '') throw new ApiError(403, 'operation not permitted on the default exchange')
   authorize(ctx, principal, v.name, 'write', kind === 'q' ? 'queue' : 'exchange', destination)
   authorize(ctx, principal, v.name, 'read', 'exchange', source)
 }
 
 /** An exclusive queue's owner (the management API acts for the operator, as RabbitMQ's does). */
-function managementOwnerOf (v: Vhost, queue: string): object {
+function managementOwnerOf(v: Vhost, queue: string): object {
   return v.queueNamed(queue)?.exclusiveOwner ?? managementOwner
 }
-

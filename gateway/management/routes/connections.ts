@@ -11,12 +11,27 @@ const defaultReason = 'Closed via management plugin'
 
 export const connectionRoutes: Route[] = [
   { method: 'GET', path: '/api/connections', handler: ({ ctx }) => list(ctx.connections.connections()) },
-  { method: 'GET', path: '/api/vhosts/:vhost/connections', handler: ({ ctx, params }) => list(ctx.connections.connections().filter(c => c.vhost === params.vhost)) },
+  {
+    method: 'GET',
+    path: '/api/vhosts/:vhost/connections',
+    handler: ({ ctx, params }) => list(ctx.connections.connections().filter(c => c.vhost === params.vhost))
+  },
   { method: 'GET', path: '/api/connections/:name', handler: call => object(connectionNamed(call)) },
   { method: 'DELETE', path: '/api/connections/:name', handler: closeConnection },
-  { method: 'GET', path: '/api/connections/:name/channels', handler: call => { const c = connectionNamed(call); return list(call.ctx.connections.channels().filter(ch => (ch.connection_details as Json).name === c.name)) } },
+  {
+    method: 'GET',
+    path: '/api/connections/:name/channels',
+    handler: call => {
+      const c = connectionNamed(call)
+      return list(call.ctx.connections.channels().filter(ch => (ch.connection_details as Json).name === c.name))
+    }
+  },
   { method: 'GET', path: '/api/channels', handler: ({ ctx }) => list(ctx.connections.channels()) },
-  { method: 'GET', path: '/api/vhosts/:vhost/channels', handler: ({ ctx, params }) => list(ctx.connections.channels().filter(ch => ch.vhost === params.vhost)) },
+  {
+    method: 'GET',
+    path: '/api/vhosts/:vhost/channels',
+    handler: ({ ctx, params }) => list(ctx.connections.channels().filter(ch => ch.vhost === params.vhost))
+  },
   {
     method: 'GET',
     path: '/api/channels/:name',
@@ -28,13 +43,13 @@ export const connectionRoutes: Route[] = [
   }
 ]
 
-function connectionNamed ({ ctx, params }: ApiCall): Json {
+function connectionNamed({ ctx, params }: ApiCall): Json {
   const c = ctx.connections.connections().find(c => c.name === params.name)
   if (c === undefined) throw notFoundError(`no connection '${params.name}'`)
   return c
 }
 
-function closeConnection ({ ctx, params, req }: ApiCall) {
+function closeConnection({ ctx, params, req }: ApiCall) {
   const header = req.headers['x-reason']
   const reason = typeof header === 'string' && header !== '' ? header : defaultReason
   if (!ctx.connections.close(params.name as string, reason)) throw notFoundError(`no connection '${params.name}'`)

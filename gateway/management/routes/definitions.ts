@@ -15,7 +15,7 @@ export const definitionsRoutes: Route[] = [
   { method: 'POST', path: '/api/definitions/:vhost', handler: async call => await importFile(call, vhostNamed(call.ctx, call.params.vhost as string).name) }
 ]
 
-async function importFile (call: ApiCall, vhost: string | undefined) {
+async function importFile(call: ApiCall, vhost: string | undefined) {
   const { ctx } = call
   const file = await call.body('import definitions')
   // The built-in guest stays built in, enabled or not: a file's guest would be a stored user any address may use.
@@ -24,5 +24,12 @@ async function importFile (call: ApiCall, vhost: string | undefined) {
   const body = { imported: outcome.imported, unsupported: plan.unsupported, failed: outcome.failed }
   if (outcome.failed.length === 0) return json(body)
   const first = outcome.failed[0]
-  return json({ error: 'bad_request', reason: `import definitions: ${outcome.failed.length} failed, the first: ${first?.kind} '${first?.name}': ${first?.reason}`, ...body }, 400)
+  return json(
+    {
+      error: 'bad_request',
+      reason: `import definitions: ${outcome.failed.length} failed, the first: ${first?.kind} '${first?.name}': ${first?.reason}`,
+      ...body
+    },
+    400
+  )
 }

@@ -7,11 +7,9 @@ import { ApiError } from '../api-error.ts'
 import { publishedMessage } from '../message-json.ts'
 import { exchangeName } from './exchanges.ts'
 
-export const publishRoutes: Route[] = [
-  { method: 'POST', path: '/api/exchanges/:vhost/:name/publish', handler: publish }
-]
+export const publishRoutes: Route[] = [{ method: 'POST', path: '/api/exchanges/:vhost/:name/publish', handler: publish }]
 
-async function publish ({ ctx, params, principal, body }: ApiCall) {
+async function publish({ ctx, params, principal, body }: ApiCall) {
   const v = vhostNamed(ctx, params.vhost as string)
   const name = exchangeName(params.name as string)
   const b = await body(`publish to exchange '${params.name}'`)

@@ -5,14 +5,16 @@ import { object, type ApiCall, type Route } from '../api-router.ts'
 import type { ManagementContext } from '../management-context.ts'
 import type { Json } from '../model-json.ts'
 
-export const overviewRoutes: Route[] = [
-  { method: 'GET', path: '/api/overview', handler: ({ ctx }: ApiCall) => object(overview(ctx)) }
-]
+export const overviewRoutes: Route[] = [{ method: 'GET', path: '/api/overview', handler: ({ ctx }: ApiCall) => object(overview(ctx)) }]
 
-export function overview (ctx: ManagementContext): Json {
+export function overview(ctx: ManagementContext): Json {
   const { rates } = ctx
   const totals = ctx.messageTotals()
-  let queues = 0; let exchanges = 0; let consumers = 0; let ready = 0; let unacked = 0
+  let queues = 0
+  let exchanges = 0
+  let consumers = 0
+  let ready = 0
+  let unacked = 0
   for (const v of ctx.broker.vhosts.values()) {
     exchanges += v.exchanges.size
     for (const q of v.queues.values()) {
