@@ -22,6 +22,7 @@ export function formatValue(value: number, unit: string): string {
   if (unit === 'KB') return `${value.toFixed(1)} KB`
   if (unit === '%') return `${value.toFixed(2)} %`
   if (unit === 'MB') return `${value < 10 ? value.toFixed(1) : grouped.format(value)} MB`
+  if (unit === 'x') return `${value.toFixed(2)}x`
   return grouped.format(value)
 }
 

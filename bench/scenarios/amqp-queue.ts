@@ -69,3 +69,8 @@ export async function deleteQueue(url: string, queue: string, signal: AbortSigna
     }
   })
 }
+
+/** Binds the queue on an exchange (amq.topic by default) with a binding key. */
+export async function bindQueue(url: string, queue: string, key: string, signal: AbortSignal, exchange = 'amq.topic'): Promise<void> {
+  await withChannel(url, `bind queue ${queue} to ${exchange} with ${key}`, signal, ch => ch.bindQueue(queue, exchange, key))
+}

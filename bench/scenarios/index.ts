@@ -1,6 +1,7 @@
 import { amqpConsumeAck } from './amqp-consume-ack.ts'
 import { amqpE2e } from './amqp-e2e.ts'
 import { amqpPublishConfirm } from './amqp-publish-confirm.ts'
+import { bridgeUplink } from './bridge-uplink.ts'
 import { cliVersion } from './cli-version.ts'
 import { crossAmqpWs10k, crossAmqpWs1k } from './cross-amqp-ws.ts'
 import { crossMqttAmqp10k, crossMqttAmqp1k } from './cross-mqtt-amqp.ts'
@@ -31,6 +32,8 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
     crossAmqpWs1k,
     crossAmqpWs10k,
     streamReplay,
+    bridgeUplink,
+    bridgeUplink,
     idleRss,
     idleConnections,
     fuzzConnections,

@@ -12,6 +12,8 @@ export interface AmqpPublisherConfig {
   readonly url: string
   readonly name: string
   readonly queue: string
+  /** Publish to this exchange with `queue` as the routing key (e.g. amq.topic), instead of to the queue. */
+  readonly exchange?: string
   readonly publisherId: number
   readonly messages: number
   readonly durationMs: number
@@ -30,6 +32,7 @@ runWorker(config.hardTimeoutMs, async () => {
   await nextParentMessage('start')
   const plan = {
     queue: config.queue,
+    ...(config.exchange === undefined ? {} : { exchange: config.exchange }),
     publisherId: config.publisherId,
     messages: config.messages,
     deadlineMs: monotonicMs() + config.durationMs,

@@ -19,6 +19,10 @@ export const classicQueue: QueueType = {
       const ttl = minDefined(q.policy.messageTtlMs, safeTtl(message))
       q.restore(message, seq, seq <= s.deliveredSeq, ttl === undefined ? undefined : message.publishedAtMs + ttl)
     }
+    // New entries number on from the delivered watermark, not from the last entry left: otherwise
+    // a queue drained before the restart would give its next messages seqs at or below the
+    // watermark, and they would come back marked redelivered after the restart after that.
+    q.lastSeq = Math.max(q.lastSeq, s.deliveredSeq)
     q.expire(ctx.host.nowMs()) // what expired while the broker was down goes (and is dead-lettered) now
     return q
   }

@@ -190,3 +190,28 @@ test('MQTT session queues and model queues share the tables without seeing each 
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a queue drained before a restart numbers its next entries past its delivered watermark: they are not redelivered after the restart after that', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const first = open(dir)
+    await first.vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    await Promise.all([1, 2, 3].map(n => first.vhost.publish('', persistent('q', `a${n}`)).stored))
+    const taker = new Taker(3)
+    const q = consumeNow(first.vhost, 'q', taker)
+    for (const { entry } of taker.got) q.settle(entry, 'acked')
+    first.store.flush()
+    first.store.close()
+
+    const second = open(dir)
+    await second.vhost.publish('', persistent('q', 'b1')).stored // published after the restart, never delivered
+    second.store.flush()
+    second.store.close()
+
+    const third = open(dir)
+    assert.deepEqual(readyEntries(third.vhost.queue('q', owner)).map(e => [e.message.body.toString(), e.redelivered, e.seq > 3]), [['b1', false, true]])
+    third.store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,168 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { rabbitmqUnavailable, startRabbitmq, type RabbitmqNode } from '../../test/support/rabbitmq-node.ts'
+import { freePorts } from '../brokers/free-port.ts'
+import { startEdgeWharf, type EdgeWharf } from '../brokers/wharf-edge.ts'
+import { WorkerGroup } from '../workers/worker-process.ts'
+import { bindQueue, declareFreshQueue, queueDepth } from './amqp-queue.ts'
+import { countFigure } from './amqp-run.ts'
+import { publishWithConfirms, waitForBridge, type PublishPlan } from './bridge-phases.ts'
+import type { Figure, Scenario, ScenarioContext, ScenarioOutcome, ScenarioSettings } from './scenario.ts'
+
+const NAME = 'bridge-uplink'
+const BRIDGE = 'cloud'
+const QUEUES = { base: 'wharf-bench-bridge-base', live: 'wharf-bench-bridge-live', backlog: 'wharf-bench-bridge-backlog' } as const
+const grouped = new Intl.NumberFormat('en-US')
+
+function edgeConfig(url: string, settings: ScenarioSettings): string {
+  return [
+    'bridges:',
+    `  - name: ${BRIDGE}`,
+    `    url: "${url}"`,
+    '    out:',
+    '      topics: ["bench/#"]',
+    `    inflightMessagesMax: ${settings.inflight}`,
+    '    backlogBytesMax: 0',
+    '    reconnectInitialMs: 100',
+    '    reconnectMaxMs: 1000',
+    ''
+  ].join('\n')
+}
+
+interface Measured {
+  readonly baseline: number
+  readonly ingest: number
+  readonly uplink: number
+  readonly backlog: number
+  readonly drain: number
+  readonly redelivered: number
+  readonly depths: { readonly live: number; readonly backlog: number }
+  readonly expected: { readonly live: number; readonly backlog: number }
+}
+
+/**
+ * One RabbitMQ; a plain amqplib publisher with confirms against it (the baseline); an edge Wharf
+ * bridging bench/# to it: messages published into the edge (live uplink), then a backlog built
+ * while the bridge's remote is unreachable and drained once the edge restarts pointing at RabbitMQ.
+ */
+async function measure(context: ScenarioContext, rabbit: RabbitmqNode, dataDir: string, group: WorkerGroup): Promise<Measured> {
+  const { settings, signal } = context
+  const hardTimeoutMs = bridgeUplink.timeoutMs(settings)
+  const plan = (url: string, name: string, queue: string, exchange?: string): PublishPlan => ({
+    url,
+    name,
+    queue,
+    messages: settings.messages,
+    inflight: settings.inflight,
+    payloadBytes: settings.payloadBytes,
+    durationMs: settings.durationS * 1000,
+    hardTimeoutMs,
+    ...(exchange === undefined ? {} : { exchange })
+  })
+  for (const q of Object.values(QUEUES)) await declareFreshQueue(rabbit.amqpUrl, q, signal)
+  await bindQueue(rabbit.amqpUrl, QUEUES.live, 'bench.live', signal)
+  await bindQueue(rabbit.amqpUrl, QUEUES.backlog, 'bench.backlog', signal)
+  const baseline = await publishWithConfirms(group, plan(rabbit.amqpUrl, `${NAME}-baseline-${context.runId}`, QUEUES.base))
+
+  let edge: EdgeWharf = await startEdgeWharf({ dataDir, configYaml: edgeConfig(rabbit.amqpUrl, settings) })
+  let uplink = 0
+  let ingest = 0
+  try {
+    await waitForBridge(edge.adminUrl, BRIDGE, 'connected', s => s.state === 'connected', 30_000, signal)
+    let startedMs = 0
+    const live = await publishWithConfirms(group, plan(edge.amqpUrl, `${NAME}-live-${context.runId}`, 'bench.live', 'amq.topic'), () => {
+      startedMs = Date.now()
+    })
+    ingest = live.rate
+    const done = await waitForBridge(edge.adminUrl, BRIDGE, 'live messages confirmed', s => s.confirmed >= live.confirmed, hardTimeoutMs, signal)
+    uplink = live.confirmed / (Math.max(done.atMs - startedMs, 1) / 1000)
+  } finally {
+    await edge.stop()
+  }
+
+  // The outage: the bridge's remote is a port nobody listens on while the backlog is published.
+  const [deadPort] = await freePorts(1)
+  edge = await startEdgeWharf({ dataDir, configYaml: edgeConfig(`amqp://guest:guest@127.0.0.1:${deadPort}`, settings) })
+  let backlog = 0
+  try {
+    backlog = (await publishWithConfirms(group, plan(edge.amqpUrl, `${NAME}-backlog-${context.runId}`, 'bench.backlog', 'amq.topic'))).confirmed
+  } finally {
+    await edge.stop()
+  }
+  edge = await startEdgeWharf({ dataDir, configYaml: edgeConfig(rabbit.amqpUrl, settings) })
+  let drain = 0
+  let redelivered = 0
+  try {
+    const drained = await waitForBridge(
+      edge.adminUrl,
+      BRIDGE,
+      'backlog drained',
+      s => s.state === 'connected' && s.backlog.messages === 0,
+      hardTimeoutMs,
+      signal
+    )
+    const since = drained.snapshot.connectedSinceMs ?? drained.atMs
+    drain = backlog / (Math.max(drained.atMs - since, 1) / 1000)
+    redelivered = drained.snapshot.redelivered
+  } finally {
+    await edge.stop()
+  }
+  const depths = { live: await queueDepth(rabbit.amqpUrl, QUEUES.live, signal), backlog: await queueDepth(rabbit.amqpUrl, QUEUES.backlog, signal) }
+  return { baseline: baseline.rate, ingest, uplink, backlog, drain, redelivered, depths, expected: { live: settings.messages, backlog } }
+}
+
+function outcomeOf(m: Measured): ScenarioOutcome {
+  const ratio = (x: number): number => (m.baseline === 0 ? 0 : Math.round((x / m.baseline) * 100) / 100)
+  const lost = Math.max(0, m.expected.live - m.depths.live) + Math.max(0, m.expected.backlog - m.depths.backlog)
+  const duplicates = Math.max(0, m.depths.live - m.expected.live) + Math.max(0, m.depths.backlog - m.expected.backlog)
+  const figures: Figure[] = [
+    { key: 'baseline', label: 'plain amqplib confirms -> RabbitMQ (msg/s)', value: m.baseline, unit: 'msg/s', better: 'higher' },
+    { key: 'uplink', label: 'bridge uplink, live (msg/s)', value: m.uplink, unit: 'msg/s', better: 'higher', headline: true },
+    { key: 'uplinkRatio', label: 'uplink / plain publisher', value: ratio(m.uplink), unit: 'x', better: 'higher', headline: true },
+    { key: 'drain', label: `backlog drain, ${grouped.format(m.backlog)} msgs (msg/s)`, value: m.drain, unit: 'msg/s', better: 'higher', headline: true },
+    { key: 'drainRatio', label: 'drain / plain publisher', value: ratio(m.drain), unit: 'x', better: 'higher', headline: true },
+    { key: 'ingest', label: 'publishes confirmed by the edge (msg/s)', value: m.ingest, unit: 'msg/s', better: 'higher' },
+    countFigure('redelivered', 'redelivered by the bridge', m.redelivered, 'lower'),
+    countFigure('lost', 'lost', lost, 'lower')
+  ]
+  const failures =
+    lost > 0 ? [`RabbitMQ holds ${m.depths.live} + ${m.depths.backlog} messages of ${m.expected.live} + ${m.expected.backlog} confirmed by the edge`] : []
+  const notes = [`targets (issue 13, reported, not asserted): uplink and drain >= 0.8x the plain publisher; here ${ratio(m.uplink)}x and ${ratio(m.drain)}x`]
+  return { figures, lost, duplicates, failures, notes }
+}
+
+/** Edge -> RabbitMQ bridge with publisher confirms, beside a plain amqplib confirm publisher against the same RabbitMQ. */
+export const bridgeUplink: Scenario = {
+  name: NAME,
+  protocol: 'amqp',
+  targets: ['wharf'],
+  summary: 'bridge to RabbitMQ with confirms: live uplink and a drained backlog, msg/s beside a plain amqplib confirm publisher to the same RabbitMQ',
+  defaults: quick => ({
+    messages: quick ? 5000 : 100_000,
+    durationS: quick ? 30 : 120,
+    ratePerS: 1000,
+    inflight: 1000,
+    payloadBytes: 64,
+    publishers: 1,
+    consumers: 0
+  }),
+  fixedSettings: ['publishers', 'consumers'],
+  describe: s =>
+    `${grouped.format(s.messages)} persistent ${s.payloadBytes}-byte messages per phase, ${s.inflight} unconfirmed at most (plain publisher and bridge alike), one RabbitMQ started by the scenario`,
+  timeoutMs: s => s.durationS * 4000 + 180_000,
+  async run(context) {
+    const missing = rabbitmqUnavailable()
+    if (missing !== undefined) return { figures: [], lost: 0, duplicates: 0, failures: [missing], notes: [] }
+    const rabbit = await startRabbitmq()
+    const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bench-bridge-'))
+    const group = new WorkerGroup(context.signal)
+    try {
+      return outcomeOf(await measure(context, rabbit, dataDir, group))
+    } finally {
+      await group.dispose()
+      await rabbit.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
