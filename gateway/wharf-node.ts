@@ -182,7 +182,6 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     clock: systemClock,
     logger,
     metrics,
-    commitBarrier: () => store.write(() => {}),
     onBlock: (name, reason) => publishGate.set(`bridge ${name}`, reason)
   })
   opened.add('bridges', async () => await bridges.close())

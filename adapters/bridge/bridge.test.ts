@@ -70,7 +70,9 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await tick()
 }
 
-async function setup(patch: Partial<BridgeConfig> = {}): Promise<{
+async function setup(
+  patch: Partial<BridgeConfig> = {}
+): Promise<{
   bridge: Bridge
   remote: FakeRemote
   clock: ManualClock
@@ -101,7 +103,6 @@ async function setup(patch: Partial<BridgeConfig> = {}): Promise<{
     counters: bridgeCounters(new Metrics(), 'cloud'),
     link: remote.factory,
     remote: 'amqp',
-    commitBarrier: async () => {},
     onBlock: r => blocked.push(r),
     random: () => 0
   })

@@ -29,7 +29,6 @@ export interface BridgeDeps {
   readonly counters: BridgeCounters
   readonly link: LinkFactory
   readonly remote: 'amqp' | 'mqtt'
-  readonly commitBarrier: () => Promise<void>
   /** The backlog bound (policy block) throttles publishers (reason) or lets them go (null). */
   readonly onBlock: (reason: string | null) => void
   readonly random?: () => number
@@ -74,7 +73,7 @@ export class Bridge {
       clock: deps.clock,
       bucket,
       counters: deps.counters,
-      commitBarrier: deps.commitBarrier,
+      reserveDelivered: (queue, seq) => deps.vhost.reserveDelivered(queue, seq),
       onSettled: () => this.bound.check(),
       onConfirmed: () => this.backoff.reset(),
       onRefused: (link, err) => this.endLink(link, err)

@@ -22,8 +22,6 @@ export interface BridgesOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: Metrics
-  /** Settles once every store write asked for before it is committed. */
-  readonly commitBarrier: () => Promise<void>
   /** A bridge's backlog bound throttles publishers (reason) or lets them go (null). */
   readonly onBlock: (bridgeName: string, reason: string | null) => void
   /** Tests replace the links. */
@@ -57,7 +55,6 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
           counters: bridgeCounters(opts.metrics, config.name),
           link: (opts.links ?? LINKS)[remote],
           remote,
-          commitBarrier: opts.commitBarrier,
           onBlock: reason => opts.onBlock(config.name, reason)
         }).catch(err => {
           throw new Error(`bridge ${config.name}: ${(err as Error).message}`)

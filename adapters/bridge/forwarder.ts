@@ -3,9 +3,11 @@
 // the remote confirmed it. A lost link gives every unconfirmed entry back to the queue, in its place
 // and marked redelivered, so the next link sends the backlog first and in order.
 //
-// An entry is sent only once the queue's delivered watermark covering it is committed (one store
-// barrier per batch): after a crash every entry that may have reached the remote comes back marked
-// redelivered, so the duplicates a crash can cause are exactly the ones counted.
+// An entry is sent only below a delivered watermark already committed: the forwarder reserves one
+// window of seqs ahead of what it sends, so after a crash every entry that may have reached the
+// remote comes back marked redelivered, and the duplicates a crash can cause are among those
+// counted (at most one window more are counted than were sent). In the steady state the next
+// reservation commits while the current one is being used: nothing waits for it.
 import type { Clock, TimerHandle } from '../../core/clock.ts'
 import type { Counter } from '../../core/metrics.ts'
 import type { Queue, QueueConsumer } from '../../core/model/queue.ts'
@@ -36,8 +38,8 @@ export interface ForwarderOptions {
   /** null: no rate cap. */
   readonly bucket: TokenBucket | null
   readonly counters: ForwarderCounters
-  /** Settles once every store write asked for before it is committed. */
-  readonly commitBarrier: () => Promise<void>
+  /** Marks entries up to seq as possibly delivered; settles once committed (Vhost.reserveDelivered). */
+  readonly reserveDelivered: (queue: Queue, seq: number) => Promise<void>
   /** An entry left the backlog (confirmed or skipped). */
   readonly onSettled: () => void
   /** The remote confirmed a message: the link works. */
@@ -55,7 +57,12 @@ export class Forwarder implements QueueConsumer {
   inflightBytes = 0
   private link: RemoteLink | null = null
   private window = 0
-  private batch: QueueEntry[] | null = null
+  /** Entries up to this seq may be sent: the delivered watermark committed for them. */
+  private reservedSeq = 0
+  /** A reservation being committed, up to this seq (0: none). */
+  private reservingSeq = 0
+  /** Handed out, waiting for their reservation, in queue order. */
+  private waiting: QueueEntry[] = []
   private rateTimer: TimerHandle | null = null
   /** Told when the queue is deleted under it (by an operator). */
   onQueueGone: () => void = () => {}
@@ -81,7 +88,7 @@ export class Forwarder implements QueueConsumer {
   /** The link is gone: what it did not confirm goes back to the queue, in place, marked redelivered. */
   detach(): void {
     this.link = null
-    this.batch = null
+    this.waiting = []
     if (this.rateTimer !== null) {
       this.opts.clock.clearTimer(this.rateTimer)
       this.rateTimer = null
@@ -95,6 +102,8 @@ export class Forwarder implements QueueConsumer {
   /** Consumes from another queue object (the queue was declared anew after an operator deleted it). */
   rebind(queue: Queue): void {
     this.queue = queue
+    this.reservedSeq = 0
+    this.reservingSeq = 0
   }
 
   hasCredit(): boolean {
@@ -119,22 +128,9 @@ export class Forwarder implements QueueConsumer {
     this.inflightBytes += entry.message.bodyBytes
     this.opts.counters.forwarded.inc()
     if (redelivered) this.opts.counters.redelivered.inc()
-    let batch = this.batch
-    if (batch === null) {
-      // Everything handed out in this turn of the event loop waits for one barrier, asked for after
-      // the queue marked them delivered; the next turn starts a new batch.
-      const b: QueueEntry[] = []
-      batch = b
-      this.batch = b
-      queueMicrotask(() => {
-        if (this.batch === b) this.batch = null
-      })
-      this.opts.commitBarrier().then(
-        () => this.sendBatch(b, link),
-        err => this.opts.onRefused(link, new Error(`store: ${(err as Error).message}`))
-      )
-    }
-    batch.push(entry)
+    if (entry.seq <= this.reservedSeq && this.waiting.length === 0) this.send(entry, link)
+    else this.waiting.push(entry)
+    this.reserveAhead(entry.seq)
   }
 
   cancelledByQueue(): void {
@@ -150,19 +146,51 @@ export class Forwarder implements QueueConsumer {
     return undefined
   }
 
-  private sendBatch(batch: readonly QueueEntry[], link: RemoteLink): void {
-    if (this.link !== link) return // the link went meanwhile: detach() gave these back
-    const { out, nodeId, clock } = this.opts
-    for (const entry of batch) {
-      if (!this.inflight.has(entry)) continue
-      const m = entry.message
-      link.send(outboundTopic(routingKeyToTopic(m.routingKey), out), m, upHeaders(m.properties.headers, nodeId), clock.nowMs()).then(
+  /** Keeps the committed watermark a window ahead of what is handed out, asking before it runs out. */
+  private reserveAhead(seq: number): void {
+    if (this.reservingSeq !== 0 || seq + this.window / 2 <= this.reservedSeq) return
+    const upTo = seq + this.window
+    const queue = this.queue
+    this.reservingSeq = upTo
+    this.opts.reserveDelivered(queue, upTo).then(
+      () => {
+        if (this.queue !== queue) return
+        this.reservedSeq = Math.max(this.reservedSeq, upTo)
+        this.reservingSeq = 0
+        this.sendWaiting()
+      },
+      err => {
+        this.reservingSeq = 0
+        const link = this.link
+        if (link !== null) this.opts.onRefused(link, new Error(`store: ${(err as Error).message}`))
+      }
+    )
+  }
+
+  private sendWaiting(): void {
+    const link = this.link
+    if (link === null) return
+    let i = 0
+    for (; i < this.waiting.length; i++) {
+      const entry = this.waiting[i] as QueueEntry
+      if (entry.seq > this.reservedSeq) break
+      if (this.inflight.has(entry)) this.send(entry, link)
+    }
+    this.waiting = this.waiting.slice(i)
+    const next = this.waiting[0]
+    if (next !== undefined) this.reserveAhead(next.seq)
+  }
+
+  private send(entry: QueueEntry, link: RemoteLink): void {
+    const m = entry.message
+    link
+      .send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, upHeaders(m.properties.headers, this.opts.nodeId), this.opts.clock.nowMs())
+      .then(
         () => this.confirmed(entry),
         err => {
           if (this.link === link) this.opts.onRefused(link, err as Error)
         }
       )
-    }
   }
 
   private confirmed(entry: QueueEntry): void {

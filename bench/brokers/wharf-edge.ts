@@ -43,7 +43,7 @@ export async function startEdgeWharf(options: EdgeWharfOptions): Promise<EdgeWha
   const configFile = join(options.dataDir, 'bench-edge.yaml')
   writeFileSync(configFile, options.configYaml)
   const entry = join(REPO_ROOT, 'gateway', 'bin', 'wharf.js')
-  const broker = new BrokerProcess('wharf', process.execPath, [entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env })
+  const broker = new BrokerProcess('wharf', process.execPath, [...profileArgs(), entry, 'start', '--config', configFile], { cwd: REPO_ROOT, env })
   const adminUrl = `http://127.0.0.1:${adminPort}`
   try {
     await broker.waitUntil(`200 from ${adminUrl}/readyz`, READY_TIMEOUT_MS, () => httpStatusIs(`${adminUrl}/readyz`, 200))
@@ -52,4 +52,10 @@ export async function startEdgeWharf(options: EdgeWharfOptions): Promise<EdgeWha
     throw err
   }
   return { amqpUrl: `amqp://guest:guest@127.0.0.1:${amqpPort}`, adminUrl, pid: broker.pid, stop: () => broker.stop(30_000) }
+}
+
+/** The same switch as bench/brokers/wharf.ts: a V8 CPU profile of each Wharf run, to find what limits it. */
+function profileArgs(): string[] {
+  const dir = process.env['WHARF_BENCH_BROKER_PROFILE_DIR']
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]
 }

@@ -61,9 +61,11 @@ async function measure(context: ScenarioContext, rabbit: RabbitmqNode, dataDir: 
     ...(exchange === undefined ? {} : { exchange })
   })
   for (const q of Object.values(QUEUES)) await declareFreshQueue(rabbit.amqpUrl, q, signal)
+  await bindQueue(rabbit.amqpUrl, QUEUES.base, 'bench.base', signal)
   await bindQueue(rabbit.amqpUrl, QUEUES.live, 'bench.live', signal)
   await bindQueue(rabbit.amqpUrl, QUEUES.backlog, 'bench.backlog', signal)
-  const baseline = await publishWithConfirms(group, plan(rabbit.amqpUrl, `${NAME}-baseline-${context.runId}`, QUEUES.base))
+  // Through amq.topic, as the bridge publishes: RabbitMQ does the same routing for both.
+  const baseline = await publishWithConfirms(group, plan(rabbit.amqpUrl, `${NAME}-baseline-${context.runId}`, 'bench.base', 'amq.topic'))
 
   let edge: EdgeWharf = await startEdgeWharf({ dataDir, configYaml: edgeConfig(rabbit.amqpUrl, settings) })
   let uplink = 0

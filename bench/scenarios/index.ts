@@ -33,7 +33,6 @@ export const SCENARIOS: ReadonlyMap<string, Scenario> = new Map(
     crossAmqpWs10k,
     streamReplay,
     bridgeUplink,
-    bridgeUplink,
     idleRss,
     idleConnections,
     fuzzConnections,

@@ -70,6 +70,12 @@ export interface DurableStore {
   removeEntry(entry: QueueEntry): void
   /** Remembers that entries up to this one's seq may have been delivered. Not awaited. */
   markDelivered(entry: QueueEntry): void
+  /**
+   * Marks entries up to seq as possibly delivered ahead of their handing out, and resolves once
+   * that is committed: a consumer that sends an entry only below such a mark knows that after a
+   * crash everything it may have sent comes back marked redelivered (the bridge's forwarder).
+   */
+  reserveDelivered(queue: Queue, seq: number): Promise<void>
 }
 
 const RESOLVED = Promise.resolve()
@@ -88,5 +94,6 @@ export const memoryOnlyStore: DurableStore = {
   deleteBinding: () => RESOLVED,
   putMessage: () => RESOLVED,
   removeEntry: () => {},
-  markDelivered: () => {}
+  markDelivered: () => {},
+  reserveDelivered: () => RESOLVED
 }

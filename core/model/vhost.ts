@@ -343,6 +343,11 @@ export class Vhost implements RoutingScope, QueueHost {
     if (DEATH_REASONS.has(reason) && q.policy.deadLetterExchange !== undefined) this.deadLetter(q, entry.message, reason as DeathReason)
   }
 
+  /** See DurableStore.reserveDelivered: entries up to seq count as possibly delivered, once committed. */
+  reserveDelivered(q: Queue, seq: number): Promise<void> {
+    return q.durable ? this.ctx.store.reserveDelivered(q, seq) : Promise.resolve()
+  }
+
   entryDelivered(entry: QueueEntry): void {
     entry.queue.counts.delivered++
     if (entry.durable) this.ctx.store.markDelivered(entry)

@@ -238,6 +238,12 @@ export class SqliteDurableStore implements DurableStore {
       .catch(err => this.logger.error('model store: delivered watermark failed', { err }))
   }
 
+  reserveDelivered(queue: Queue, seq: number): Promise<void> {
+    return this.store.write(() => {
+      if (queue.storeId !== null && !queue.deleted) this.sql.markDelivered.run(seq, queue.storeId)
+    })
+  }
+
   private takeRemovals(): QueueEntry[] {
     const batch = this.removals
     this.removals = []
