@@ -382,7 +382,7 @@ const secretFields = ['.passwordHash', '.scramSha256']
 export function validateConfig(raw: unknown, source?: string, options: ValidateOptions = {}): WharfConfig {
   const fail: Fail = (field, value, allowed) => {
     const redact = secretFields.some(f => field.endsWith(f)) && value !== undefined
-    throw new ConfigError({ field, value, allowed, source: options.fieldSources?.[field] ?? source, redact })
+    throw new ConfigError({ field, value, allowed, source: sourceOf(options.fieldSources, field) ?? source, redact })
   }
   // The typed schema guarantees the walk returns the WharfConfig shape; the walk itself is untyped.
   const config = walk(schema as unknown as Node, raw, defaultConfig(), '', fail) as WharfConfig
@@ -423,6 +423,15 @@ function walkMap(node: MapNode<Record<string, unknown>>, raw: unknown, fallback:
     out[key] = walk(child, value, defaults[key], join(path, key), fail)
   }
   return out
+}
+
+/** The variable a field came from: its own, or the one that set a list it is an item of (WHARF_BRIDGE_OUT_TOPICS). */
+function sourceOf(sources: Readonly<Record<string, string>> | undefined, field: string): string | undefined {
+  if (sources === undefined) return undefined
+  const own = sources[field]
+  if (own !== undefined) return own
+  const list = /^(.*)\[\d+\]$/.exec(field)?.[1]
+  return list === undefined ? undefined : sources[list]
 }
 
 function join(path: string, key: string): string {

@@ -74,3 +74,9 @@ export async function deleteQueue(url: string, queue: string, signal: AbortSigna
 export async function bindQueue(url: string, queue: string, key: string, signal: AbortSignal, exchange = 'amq.topic'): Promise<void> {
   await withChannel(url, `bind queue ${queue} to ${exchange} with ${key}`, signal, ch => ch.bindQueue(queue, exchange, key))
 }
+
+/** Empties the queue; returns how many messages it held. */
+export async function purgeQueue(url: string, queue: string, signal: AbortSignal): Promise<number> {
+  const reply = await withChannel(url, `purge queue ${queue}`, signal, (ch) => ch.purgeQueue(queue));
+  return reply.messageCount;
+}
