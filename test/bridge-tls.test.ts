@@ -26,7 +26,13 @@ before(async () => {
   const tls = { caFile: pki.caFile, certFile: client.cert, keyFile: client.key, serverName: 'localhost', rejectUnauthorized: true }
   const ports = cloud.node.ports
   const bridge = (name: string, url: string, extra: Partial<BridgeConfig> = {}): BridgeConfig =>
-    bridgeTo(url, { name, tls, out: { topics: [`tls/${name}/#`], localPrefix: '', remotePrefix: '' }, in: { topics: [], localPrefix: '', remotePrefix: '' }, ...extra })
+    bridgeTo(url, {
+      name,
+      tls,
+      out: { topics: [`tls/${name}/#`], localPrefix: '', remotePrefix: '' },
+      in: { topics: [], localPrefix: '', remotePrefix: '' },
+      ...extra
+    })
   edge = await startEdge([
     bridge('amqps', `amqps://guest:guest@localhost:${ports.amqpTls as number}`),
     bridge('mqtts', `mqtts://localhost:${ports.mqttTls as number}`),
@@ -50,7 +56,10 @@ for (const name of ['amqps', 'mqtts', 'wss']) {
     const pub = await connect(edge.mqttUrl, { clientId: `tls-pub-${name}`, protocolVersion: 5 })
     for (let i = 0; i < 10; i++) await pub.publishAsync(`tls/${name}/x`, String(i), { qos: 1 })
     const messages = await got.waitFor(10, 10_000)
-    assert.deepEqual(messages.map(m => m.payload), Array.from({ length: 10 }, (_, i) => String(i)))
+    assert.deepEqual(
+      messages.map(m => m.payload),
+      Array.from({ length: 10 }, (_, i) => String(i))
+    )
     await end(sub, pub)
   })
 }

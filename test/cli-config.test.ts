@@ -44,7 +44,11 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
     ['wrong type', 'storage:\n  durability: 3\n', /storage\.durability/],
     ['bad enum', 'storage:\n  durability: sometimes\n', /storage\.durability.*sometimes.*(process|power)/s],
     ['bad YAML', 'mqtt: [unclosed\n', /bad\.yaml|YAML|yaml/],
-    ['a bridge filter outside its prefix', 'bridges:\n  - name: cloud\n    url: amqp://cloud\n    out:\n      topics: ["a/#"]\n      localPrefix: "site/"\n', /bridges\[0\]\.out\.topics\[0\].*must start with out\.localPrefix/]
+    [
+      'a bridge filter outside its prefix',
+      'bridges:\n  - name: cloud\n    url: amqp://cloud\n    out:\n      topics: ["a/#"]\n      localPrefix: "site/"\n',
+      /bridges\[0\]\.out\.topics\[0\].*must start with out\.localPrefix/
+    ]
   ]
   for (const [name, yaml, expected] of bad) {
     test(`start refuses a config with ${name}, naming the field`, () => {
@@ -73,11 +77,18 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
   })
 
   test('check-config checks the WHARF_BRIDGE_* bridge, and never echoes its password', () => {
-    const ok = wharf(['check-config'], { WHARF_BRIDGE_URL: 'amqps://edge:s3cret@cloud.example.com', WHARF_BRIDGE_OUT_TOPICS: 'devices/+/up/#', WHARF_BRIDGE_IN_TOPICS: 'devices/+/cmd/#' })
+    const ok = wharf(['check-config'], {
+      WHARF_BRIDGE_URL: 'amqps://edge:s3cret@cloud.example.com',
+      WHARF_BRIDGE_OUT_TOPICS: 'devices/+/up/#',
+      WHARF_BRIDGE_IN_TOPICS: 'devices/+/cmd/#'
+    })
     assert.equal(ok.code, 0, ok.stderr)
     const bad = wharf(['check-config'], { WHARF_BRIDGE_URL: 'smtp://edge:s3cret@cloud.example.com', WHARF_BRIDGE_OUT_TOPICS: 'a/#' })
     assert.equal(bad.code, 1)
-    assert.match(bad.stderr, /config \(WHARF_BRIDGE_URL\): bridges\[0\]\.url = "smtp:\/\/edge:\*\*\*@cloud\.example\.com": must be an amqp:\/\/, amqps:\/\/, mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/ URL; this one has scheme smtp/)
+    assert.match(
+      bad.stderr,
+      /config \(WHARF_BRIDGE_URL\): bridges\[0\]\.url = "smtp:\/\/edge:\*\*\*@cloud\.example\.com": must be an amqp:\/\/, amqps:\/\/, mqtt:\/\/, mqtts:\/\/, ws:\/\/ or wss:\/\/ URL; this one has scheme smtp/
+    )
     assert.doesNotMatch(bad.stderr, /s3cret/)
     const filter = wharf(['check-config'], { WHARF_BRIDGE_URL: 'mqtt://cloud', WHARF_BRIDGE_OUT_TOPICS: 'a/#/b' })
     assert.match(filter.stderr, /config \(WHARF_BRIDGE_OUT_TOPICS\): bridges\[0\]\.out\.topics\[0\] = "a\/#\/b"/)

@@ -70,9 +70,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await tick()
 }
 
-async function setup(
-  patch: Partial<BridgeConfig> = {}
-): Promise<{
+async function setup(patch: Partial<BridgeConfig> = {}): Promise<{
   bridge: Bridge
   remote: FakeRemote
   clock: ManualClock

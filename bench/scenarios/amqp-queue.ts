@@ -77,6 +77,6 @@ export async function bindQueue(url: string, queue: string, key: string, signal:
 
 /** Empties the queue; returns how many messages it held. */
 export async function purgeQueue(url: string, queue: string, signal: AbortSignal): Promise<number> {
-  const reply = await withChannel(url, `purge queue ${queue}`, signal, (ch) => ch.purgeQueue(queue));
-  return reply.messageCount;
+  const reply = await withChannel(url, `purge queue ${queue}`, signal, ch => ch.purgeQueue(queue))
+  return reply.messageCount
 }

@@ -209,7 +209,10 @@ test('a queue drained before a restart numbers its next entries past its deliver
     second.store.close()
 
     const third = open(dir)
-    assert.deepEqual(readyEntries(third.vhost.queue('q', owner)).map(e => [e.message.body.toString(), e.redelivered, e.seq > 3]), [['b1', false, true]])
+    assert.deepEqual(
+      readyEntries(third.vhost.queue('q', owner)).map(e => [e.message.body.toString(), e.redelivered, e.seq > 3]),
+      [['b1', false, true]]
+    )
     third.store.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
