@@ -2,7 +2,7 @@
 // Hot paths only touch plain numbers: a counter handle bumps a cell, and every family is written
 // into prom-client when /metrics is scraped (collect), so a message costs no label hashing.
 // Totals kept elsewhere (store commits, tiering uploads) are counters read on scrape.
-import { Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter as PromCounter, Gauge as PromGauge, Registry, collectDefaultMetrics } from 'prom-client'
 
 export interface Counter {
   inc(by?: number): void
@@ -84,6 +84,7 @@ export class Metrics {
 
   /** A labelled counter family whose totals are kept elsewhere, written on scrape. */
   counterFamily(name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
+    this.checkNew(name)
     this.register(
       name,
       'counter',
@@ -95,10 +96,10 @@ export class Metrics {
         labelNames,
         registers: [this.registry],
         collect() {
+          const samples = guarded(collect)
+          if (samples === null) return
           this.reset()
-          guarded(collect, (labels, value) => {
-            this.inc(labels, value)
-          })
+          for (const [labels, value] of samples) this.inc(labels, value)
         }
       })
     )
@@ -111,6 +112,7 @@ export class Metrics {
 
   /** A labelled gauge family written on scrape; series not emitted are gone (deleted queues). */
   gaugeFamily(name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
+    this.checkNew(name)
     this.register(
       name,
       'gauge',
@@ -122,10 +124,10 @@ export class Metrics {
         labelNames,
         registers: [this.registry],
         collect() {
+          const samples = guarded(collect)
+          if (samples === null) return
           this.reset()
-          guarded(collect, (labels, value) => {
-            this.set(labels, value)
-          })
+          for (const [labels, value] of samples) this.set(labels, value)
         }
       })
     )
@@ -133,7 +135,8 @@ export class Metrics {
 
   /**
    * A histogram family; each adapter asks for it by name (the first call registers it) and binds its
-   * label values once per handle, not per observation.
+   * label values once per handle. Observing counts into plain arrays (prom-client's own observe
+   * hashes labels per call, microseconds at a publish rate of 100k/s); /metrics writes them out.
    */
   histogram(name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []): (labels?: Labels) => Histogram {
     const known = this.histograms.get(name)
@@ -141,19 +144,14 @@ export class Metrics {
       this.checkLabels(name, Object.fromEntries(labelNames.map(l => [l, ''])))
       return known
     }
-    if (this.families.has(name)) throw new Error(`metrics: ${name} is registered twice`)
-    const prom = new PromHistogram({ name, help, buckets: [...buckets], labelNames, registers: [this.registry] })
-    let observations = 0
-    this.families.set(name, { kind: 'histogram', labelNames, sum: () => observations })
+    this.checkNew(name)
+    const family = new HistogramCells(name, help, buckets)
+    // The registry takes any metric with get() in prom-client's MetricObject shape (what Histogram.get returns).
+    this.registry.registerMetric(family as unknown as Parameters<Registry['registerMetric']>[0])
+    this.families.set(name, { kind: 'histogram', labelNames, sum: () => family.observations })
     const bind = (labels: Labels = {}): Histogram => {
       this.checkLabels(name, labels)
-      const bound = prom.labels(labels as Record<string, string>)
-      return {
-        observe: value => {
-          observations++
-          bound.observe(value)
-        }
-      }
+      return family.cell(labels)
     }
     this.histograms.set(name, bind)
     return bind
@@ -173,6 +171,10 @@ export class Metrics {
     return await this.registry.metrics()
   }
 
+  private checkNew(name: string): void {
+    if (this.families.has(name)) throw new Error(`metrics: ${name} is registered twice`)
+  }
+
   private register(
     name: string,
     kind: 'counter' | 'gauge',
@@ -180,17 +182,10 @@ export class Metrics {
     collect: (emit: Emit) => void,
     _metric: PromCounter | PromGauge
   ): void {
-    if (this.families.has(name)) throw new Error(`metrics: ${name} is registered twice`)
     this.families.set(name, {
       kind,
       labelNames,
-      sum: () => {
-        let n = 0
-        guarded(collect, (_l, v) => {
-          n += v
-        })
-        return n
-      }
+      sum: () => (guarded(collect) ?? []).reduce((n, [, v]) => n + v, 0)
     })
   }
 
@@ -204,13 +199,91 @@ export class Metrics {
   }
 }
 
-/** A source that fails (a store closed under a late scrape) leaves its family out, not the whole scrape. */
-function guarded(collect: (emit: Emit) => void, emit: Emit): void {
+interface HistogramCell {
+  readonly labels: Labels
+  readonly counts: number[]
+  sum: number
+  count: number
+}
+
+/** One histogram family's series: per bucket counts (not cumulative), sum and count. */
+class HistogramCells {
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  private readonly bounds: readonly number[]
+  private readonly cells = new Map<string, HistogramCell>()
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    buckets: readonly number[]
+  ) {
+    this.bounds = [...buckets].sort((a, b) => a - b)
+  }
+
+  get observations(): number {
+    let n = 0
+    for (const c of this.cells.values()) n += c.count
+    return n
+  }
+
+  cell(labels: Labels): Histogram {
+    const key = labelKey(labels)
+    let c = this.cells.get(key)
+    if (c === undefined) {
+      c = { labels: { ...labels }, counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 }
+      this.cells.set(key, c)
+    }
+    const cell = c
+    const bounds = this.bounds
+    return {
+      observe: value => {
+        let i = 0
+        while (i < bounds.length && value > (bounds[i] as number)) i++
+        cell.counts[i] = (cell.counts[i] as number) + 1
+        cell.sum += value
+        cell.count++
+      }
+    }
+  }
+
+  /** prom-client's MetricObject: cumulative `_bucket` series with `le`, then `_sum` and `_count`. */
+  async get(): Promise<{
+    name: string
+    help: string
+    type: string
+    aggregator: string
+    values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>
+  }> {
+    const values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = []
+    for (const c of this.cells.values()) {
+      let cumulative = 0
+      this.bounds.forEach((bound, i) => {
+        cumulative += c.counts[i] as number
+        values.push({ labels: { le: bound, ...c.labels }, value: cumulative, metricName: `${this.name}_bucket` })
+      })
+      values.push({ labels: { le: '+Inf', ...c.labels }, value: c.count, metricName: `${this.name}_bucket` })
+      values.push({ labels: { ...c.labels }, value: c.sum, metricName: `${this.name}_sum` })
+      values.push({ labels: { ...c.labels }, value: c.count, metricName: `${this.name}_count` })
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+}
+
+/**
+ * The samples a source emits, or null when it fails (a store closed under a late scrape): its family
+ * keeps the values of the last scrape, and the rest of the scrape goes on.
+ */
+function guarded(collect: (emit: Emit) => void): Array<[Labels, number]> | null {
+  const out: Array<[Labels, number]> = []
   try {
     collect((labels, value) => {
-      if (Number.isFinite(value)) emit(labels, value)
+      if (Number.isFinite(value)) out.push([labels, value])
     })
-  } catch {}
+  } catch {
+    return null
+  }
+  return out
 }
 
 function labelKey(labels: Labels): string {
