@@ -23,3 +23,24 @@ export async function declareBridgeQueue(vhost: Vhost, exchange: string, bridgeN
   for (const key of keys) await vhost.bindQueue(name, exchange, key, {}, BRIDGE_OWNER)
   return q
 }
+
+/**
+ * Bridge queues of bridges no longer configured: unbound from the MQTT exchange, so they stop
+ * growing, and kept with their messages (an operator deletes them); returns their names and sizes.
+ */
+export async function retireStaleBridgeQueues(
+  vhost: Vhost,
+  exchange: string,
+  configured: readonly string[]
+): Promise<Array<{ queue: string; messages: number }>> {
+  const keep = new Set(configured.map(bridgeQueueName))
+  const retired: Array<{ queue: string; messages: number }> = []
+  for (const q of [...vhost.queues.values()]) {
+    if (!q.name.startsWith(BRIDGE_QUEUE_PREFIX) || keep.has(q.name)) continue
+    for (const b of [...q.inbound]) {
+      if (b.source.name === exchange) await vhost.unbindQueue(q.name, exchange, b.routingKey, b.arguments, BRIDGE_OWNER)
+    }
+    retired.push({ queue: q.name, messages: q.messageCount })
+  }
+  return retired
+}

@@ -13,6 +13,7 @@ import { defaultBridge } from '../../edge-config/defaults.ts'
 import type { BridgeConfig } from '../../edge-config/config-types.ts'
 import { Bridge } from './bridge.ts'
 import { bridgeCounters } from './bridge-metrics.ts'
+import { retireStaleBridgeQueues } from './bridge-queue.ts'
 import { PendingSends, type Downlinked, type LinkOptions, type RemoteLink } from './links/link.ts'
 import { CAME_DOWN_HEADER, VIA_HEADER } from './loop-marks.ts'
 
@@ -309,4 +310,15 @@ test('stop closes the link and keeps the backlog in the queue', async () => {
   assert.equal(q.messageCount, 1)
   assert.equal(q.consumerCount, 0)
   assert.equal(remote.links.length, 1)
+})
+
+test('the queue of a bridge no longer configured stops filling and keeps its messages', async () => {
+  const { bridge, broker, publish } = await setup()
+  publish('up.a', 'kept')
+  await settle()
+  await bridge.stop()
+  const vhost = broker.vhost('/')!
+  assert.deepEqual(await retireStaleBridgeQueues(vhost, 'amq.topic', ['other']), [{ queue: 'bridge/cloud', messages: 1 }])
+  publish('up.a', 'not routed any more')
+  assert.equal(vhost.queueNamed('bridge/cloud')?.messageCount, 1)
 })

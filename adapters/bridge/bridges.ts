@@ -7,6 +7,7 @@ import type { Metrics } from '../../core/metrics.ts'
 import type { BridgeConfig, MqttConfig } from '../../edge-config/config-types.ts'
 import { BRIDGE_SCHEMES } from '../../edge-config/bridge-checks.ts'
 import { Bridge } from './bridge.ts'
+import { retireStaleBridgeQueues } from './bridge-queue.ts'
 import { bridgeCounters, registerBridgeGauges } from './bridge-metrics.ts'
 import type { BridgeStatus } from './bridge-status.ts'
 import { amqpLink } from './links/amqp-link.ts'
@@ -38,6 +39,14 @@ const LINKS: Readonly<Record<'amqp' | 'mqtt', LinkFactory>> = { amqp: amqpLink, 
 export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
   const vhost = opts.broker.vhost(opts.mqtt.vhost)
   if (vhost === undefined) throw new Error(`bridges: vhost '${opts.mqtt.vhost}' (mqtt.vhost) does not exist`)
+  const log = opts.logger.child({ component: 'bridge' })
+  for (const r of await retireStaleBridgeQueues(
+    vhost,
+    opts.mqtt.exchange,
+    opts.bridges.map(b => b.name)
+  )) {
+    log.warn('the queue of a bridge no longer configured is unbound and kept; delete it once its messages are not needed', r)
+  }
   const started: Bridge[] = []
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map(b => b.stop()))
