@@ -16,11 +16,25 @@ import { freePorts } from '../bench/brokers/free-port.ts'
 const body = (n: number): string => `${n}:${'x'.repeat(1000)}`
 const numberOf = (b: string): string => String(Number.parseInt(b, 10))
 
-async function cloudOn(port: number): Promise<TestBroker> {
+/**
+ * The cloud comes up with its inbox queue already declared and bound: the bridge reconnects within
+ * its 400 ms backoff, and a message it forwarded before the test's consumer had bound its queue was
+ * confirmed by the remote and routed nowhere (the flake seen under load).
+ */
+async function cloudOn(port: number, inbox: string): Promise<TestBroker> {
+  const prepared = await startTestBroker(c => {
+    c.log.level = 'warn'
+  })
+  const conn = await amqpConnect(prepared.amqpUrl)
+  const ch = await conn.createChannel()
+  await ch.assertQueue(inbox, { durable: true })
+  await ch.bindQueue(inbox, 'amq.topic', 'up.#')
+  await closeQuietly(conn)
+  await prepared.stop()
   return await startTestBroker(c => {
     c.amqp.port = port
     c.log.level = 'info'
-  })
+  }, prepared.dataDir)
 }
 
 test('block: at the bound publishers are throttled, nothing is dropped, and they go again once it drains', { timeout: 60_000 }, async () => {
@@ -55,7 +69,7 @@ test('block: at the bound publishers are throttled, nothing is dropped, and they
     const held = await waitForBridge(edge, 'holding publishers', s => s.backlog.blockingPublishers)
     assert.equal(held.dropped, 0)
     assert.equal(held.state, 'backing-off')
-    cloud = await cloudOn(port)
+    cloud = await cloudOn(port, 'block-inbox')
     const inbox = await amqpInbox(cloud.amqpUrl, 'block-inbox', ['up.#'])
     await waitForBridge(edge, 'drained and publishers let go', s => s.backlog.messages === 0 && !s.backlog.blockingPublishers, 20_000)
     await eventually('AMQP publishers told connection.unblocked', () => amqpUnblocked)
@@ -98,7 +112,7 @@ test('drop-oldest: publishers are never refused; the oldest are dropped, counted
     assert.equal(s.backlog.blockingPublishers, false)
     const warnings = edge.logs.filter(l => String(l.msg).startsWith('backlog full'))
     assert.equal(warnings.length, 1, 'one warning for the whole burst')
-    cloud = await cloudOn(port)
+    cloud = await cloudOn(port, 'drop-inbox')
     const inbox = await amqpInbox(cloud.amqpUrl, 'drop-inbox', ['up.#'])
     await eventually('the rest at the remote', () => inbox.messages.length >= s.backlog.messages, 20_000)
     const kept = Array.from({ length: total - s.dropped }, (_, i) => s.dropped + i)
