@@ -3,7 +3,6 @@
 // settled by its publisher confirm; the `in` topics are bindings of a durable remote queue, consumed
 // with manual acks sent only after the message is committed locally, so commands wait at the
 // remote while the edge is away or restarting.
-import type { Writable } from 'node:stream'
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib'
 import { Message } from '../../../core/model/message.ts'
 import { filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from '../../mqtt/topic-grammar.ts'
@@ -51,14 +50,12 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
   }
   if (opts.downlink !== null) await consumeDownlink(conn, opts, pending)
   const serverNodeId = conn.connection.serverProperties[NODE_ID_PROPERTY]
-  const corked = corkPerTurn((conn.connection as unknown as { stream?: Writable }).stream)
   return {
     remoteNodeId: typeof serverNodeId === 'string' ? serverNodeId : null,
     windowMax: bridge.inflightMessagesMax,
     closed: pending.closed,
     send(topic, message, headers, nowMs) {
       return pending.track((resolve, reject) => {
-        corked()
         ch.publish(exchange, topicToRoutingKey(topic), message.body, publishOptions(message, headers, nowMs), err => {
           if (err === null || err === undefined) resolve()
           else reject(new Error('the remote refused a message (basic.nack)'))
@@ -114,22 +111,6 @@ function downlinked(msg: ConsumeMessage): Downlinked {
   }
 }
 
-/**
- * The frames of the messages sent in one turn of the event loop leave in one write: the socket is
- * corked at the first send and uncorked at the end of the turn (amqplib writes each frame itself).
- */
-function corkPerTurn(socket: Writable | undefined): () => void {
-  let corked = false
-  return () => {
-    if (corked || socket === undefined) return
-    corked = true
-    socket.cork()
-    process.nextTick(() => {
-      corked = false
-      socket.uncork()
-    })
-  }
-}
 
 function watchChannel(ch: Channel, pending: PendingSends, what: string): void {
   let cause: Error | undefined
