@@ -17,7 +17,11 @@ if [ -z "${npm_config_nodedir:-}" ]; then
   prefix="$(node -p 'require("node:path").resolve(process.execPath, "..", "..")')"
   if [ -f "$prefix/include/node/node.h" ]; then export npm_config_nodedir="$prefix"; fi
 fi
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a symlink is an install shared with other checkouts (git worktrees): npm ci
+# would empty it under all of them (a checkout makes package-lock.json look newer), so it is left alone.
+if [ -L node_modules ]; then
+  echo "npm test: node_modules is a symlink (a shared install): not reinstalled"
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "npm test: installing node_modules (npm ci)"
   npm ci --no-audit --no-fund
 fi

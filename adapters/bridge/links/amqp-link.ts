@@ -111,7 +111,6 @@ function downlinked(msg: ConsumeMessage): Downlinked {
   }
 }
 
-
 function watchChannel(ch: Channel, pending: PendingSends, what: string): void {
   let cause: Error | undefined
   ch.on('error', (err: Error) => {
