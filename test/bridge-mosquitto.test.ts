@@ -80,10 +80,13 @@ describe('bridge to Mosquitto over MQTT 5', { skip: mosquittoUnavailable(), time
       assert.equal(user.unit, 'C')
       assert.deepEqual(user.tag, ['x', 'y'])
     }
-    // retained both ways: a late subscriber on each side gets the other side's retained message
+    // retained both ways: a late subscriber on each side gets the other side's retained message.
+    // The wait counts from here: earlier tests downlinked too, so an absolute count was already met
+    // and the late subscriber could get the retained command live (retain flag cleared) instead.
+    const { downlinked } = await waitForBridge(edge, 'the props hop settled', s => s.backlog.messages === 0)
     await dev.publishAsync('up/status/gw-1', 'online', { qos: 1, retain: true })
     await sub.publishAsync('cmd/config/gw-1', 'v7', { qos: 1, retain: true })
-    await waitForBridge(edge, 'both retained messages across', s => s.backlog.messages === 0 && s.downlinked >= 2)
+    await waitForBridge(edge, 'both retained messages across', s => s.backlog.messages === 0 && s.downlinked >= downlinked + 1)
     const lateRemote = await connect(mosquitto.url, { clientId: 'mosq-late', protocolVersion: 5 })
     const lateEdge = await connect(edge.mqttUrl, { clientId: 'edge-late', protocolVersion: 5 })
     const r1 = collector(lateRemote)
