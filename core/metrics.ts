@@ -84,25 +84,7 @@ export class Metrics {
 
   /** A labelled counter family whose totals are kept elsewhere, written on scrape. */
   counterFamily(name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
-    this.checkNew(name)
-    this.register(
-      name,
-      'counter',
-      labelNames,
-      collect,
-      new PromCounter({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          const samples = guarded(collect)
-          if (samples === null) return
-          this.reset()
-          for (const [labels, value] of samples) this.inc(labels, value)
-        }
-      })
-    )
+    this.scrapedFamily('counter', name, help, labelNames, collect)
   }
 
   /** An unlabelled gauge read on scrape. */
@@ -112,25 +94,28 @@ export class Metrics {
 
   /** A labelled gauge family written on scrape; series not emitted are gone (deleted queues). */
   gaugeFamily(name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
+    this.scrapedFamily('gauge', name, help, labelNames, collect)
+  }
+
+  /** A family whose samples are all emitted at scrape time: the last scrape's series are dropped first. */
+  private scrapedFamily(kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], collect: (emit: Emit) => void): void {
     this.checkNew(name)
-    this.register(
+    const config = {
       name,
-      'gauge',
+      help,
       labelNames,
-      collect,
-      new PromGauge({
-        name,
-        help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          const samples = guarded(collect)
-          if (samples === null) return
-          this.reset()
-          for (const [labels, value] of samples) this.set(labels, value)
+      registers: [this.registry],
+      collect(this: PromCounter | PromGauge) {
+        const samples = guarded(collect)
+        if (samples === null) return
+        this.reset()
+        for (const [labels, value] of samples) {
+          if (this instanceof PromGauge) this.set(labels, value)
+          else this.inc(labels, value)
         }
-      })
-    )
+      }
+    }
+    this.register(name, kind, labelNames, collect, kind === 'counter' ? new PromCounter(config) : new PromGauge(config))
   }
 
   /**
