@@ -4,18 +4,16 @@
 // to a temporary directory (its path is printed) to be looked at.
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium, pageRecordingErrors, pageWaitMs } from './support/browser.ts'
 import type { MqttClient } from 'mqtt'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect as mqttConnect, closed as mqttClosed } from './support/mqtt-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
-
-const chromiumPath = '/usr/bin/chromium'
-const waitMs = 10_000
 
 describe('console in headless Chromium', { timeout: 120_000 }, () => {
   let broker: TestBroker
@@ -26,28 +24,9 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
   const dialogs: string[] = []
 
   before(async () => {
-    assert.ok(existsSync(chromiumPath), `${chromiumPath} is missing: install Debian's chromium package (test/debian-packages.sh does)`)
     broker = await startTestBroker()
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      timeout: 30_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic'
-      ]
-    })
-    page = await browser.newPage({ viewport: { width: 1360, height: 1000 } })
-    page.setDefaultTimeout(waitMs)
-    page.on('pageerror', err => pageErrors.push(err.message))
-    page.on('console', msg => {
-      if (msg.type() === 'error') pageErrors.push(msg.text())
-    })
+    browser = await launchChromium()
+    page = await pageRecordingErrors(browser, pageErrors, { viewport: { width: 1360, height: 1000 } })
     page.on('dialog', d => {
       dialogs.push(d.message())
       void d.dismiss()
@@ -114,7 +93,7 @@ describe('console in headless Chromium', { timeout: 120_000 }, () => {
           return (last.publish ?? 0) > 10 && (last.deliver ?? 0) > 10
         },
         undefined,
-        { timeout: waitMs }
+        { timeout: pageWaitMs }
       )
       assert.ok(((await last('chart-connections')).connections ?? 0) >= 2)
       assert.ok(((await last('chart-storage')).local ?? 0) > 0, 'the store holds bytes')

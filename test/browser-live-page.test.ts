@@ -3,18 +3,16 @@
 // (which never downloads a browser of its own); .ci/run installs the package.
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium, pageRecordingErrors, pageWaitMs } from './support/browser.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect as mqttConnect, collector, end } from './support/mqtt-helpers.ts'
 import { connect as amqpConnect, consume, closeQuietly } from './support/amqp-helpers.ts'
 import type { ChannelModel } from 'amqplib'
 import { adminFetch } from './support/admin-http.ts'
-
-const chromiumPath = '/usr/bin/chromium'
-const waitMs = 10_000
 
 describe('live page in headless Chromium', { timeout: 120_000 }, () => {
   let broker: TestBroker | undefined
@@ -23,29 +21,10 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
   const pageErrors: string[] = []
 
   before(async () => {
-    assert.ok(existsSync(chromiumPath), `${chromiumPath} is missing: install Debian's chromium package (.ci/run does)`)
     broker = await startTestBroker()
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      timeout: 30_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic'
-      ]
-    })
+    browser = await launchChromium()
     // The live page is an admin resource: the browser answers the Basic challenge as guest (loopback).
-    page = await browser.newPage({ httpCredentials: { username: 'guest', password: 'guest' } })
-    page.setDefaultTimeout(waitMs)
-    page.on('pageerror', err => pageErrors.push(err.message))
-    page.on('console', msg => {
-      if (msg.type() === 'error') pageErrors.push(msg.text())
-    })
+    page = await pageRecordingErrors(browser, pageErrors, { httpCredentials: { username: 'guest', password: 'guest' } })
     await page.goto(`${broker.adminUrl}/live`)
     await page.waitForSelector('#status[data-state="connected"]')
     await page.getByLabel('Topic filter').fill('sensors/#')
@@ -129,7 +108,7 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
       const got = collector(subscriber)
       await subscriber.subscribeAsync('cmd/#', { qos: 1 })
       await publishFromPage('cmd/fan', 'off', '1')
-      const [message] = await got.waitFor(1, waitMs)
+      const [message] = await got.waitFor(1, pageWaitMs)
       assert.deepEqual(message && { topic: message.topic, payload: message.payload }, { topic: 'cmd/fan', payload: 'off' })
     } finally {
       await end(subscriber)
@@ -146,7 +125,7 @@ describe('live page in headless Chromium', { timeout: 120_000 }, () => {
       await ch.bindQueue(queue, 'amq.topic', 'cmd.#')
       const inbox = await consume(ch, queue, { noAck: true })
       await publishFromPage('cmd/led', 'on', '1')
-      const [delivery] = await inbox.waitFor(1, waitMs)
+      const [delivery] = await inbox.waitFor(1, pageWaitMs)
       assert.ok(delivery)
       assert.equal(delivery.fields.exchange, 'amq.topic')
       assert.equal(delivery.fields.routingKey, 'cmd.led')
