@@ -39,6 +39,11 @@ export class BrokerProcess {
     return this.child.pid
   }
 
+  /** The last OUTPUT_TAIL_CHARS characters the process wrote to stdout and stderr. */
+  get output(): string {
+    return this.outputTail
+  }
+
   get hasExited(): boolean {
     return this.exitDescription !== undefined
   }

@@ -154,11 +154,14 @@ export async function remoteOutage(edge: TestBroker, inbox: RemoteInbox, outage:
     await end(pub)
   }
   const total = acked.length
-  await eventually(
-    `all ${total} acknowledged at the remote (${new Set(inbox.bodies()).size} distinct so far)`,
-    () => new Set(inbox.bodies()).size >= total,
-    60_000
-  )
+  await eventually(`all ${total} acknowledged at the remote`, () => new Set(inbox.bodies()).size >= total, 60_000).catch(async err => {
+    // Which numbers are missing, and what the bridge believes: confirmed by the remote (lost there)
+    // or still in its backlog (not sent).
+    const got = new Set(inbox.bodies())
+    const missing = acked.filter(n => !got.has(String(n)))
+    const first = missing.slice(0, 10).join(', ')
+    throw new Error(`${(err as Error).message}: ${missing.length} missing (first ${first}); bridge ${JSON.stringify(await bridgeStatus(edge))}`)
+  })
   const s = await waitForBridge(edge, 'backlog drained', s => s.backlog.messages === 0)
   const report = checkArrivals(inbox.messages, acked, 'outage')
   assert.ok(report.duplicates <= s.redelivered, `${report.duplicates} repeats at the remote, ${s.redelivered} counted as redelivered`)
