@@ -15,6 +15,25 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
   }
 }
 
+/**
+ * Waits until count() reaches target for as long as it keeps growing: fails only when it stayed the
+ * same for stallMs (a drain that is slow under load is not a drain that stopped).
+ */
+export async function whileGrowing(what: string, count: () => number, target: number, stallMs: number): Promise<void> {
+  let last = count()
+  let lastChangeAt = Date.now()
+  while (last < target) {
+    await sleep(POLL_MS)
+    const now = count()
+    if (now !== last) {
+      last = now
+      lastChangeAt = Date.now()
+    } else if (Date.now() - lastChangeAt > stallMs) {
+      throw new Error(`stalled for ${stallMs} ms at ${last} of ${target} waiting for ${what}`)
+    }
+  }
+}
+
 /** Checks that `check` keeps holding for durationMs, polling; fails at the first poll where it does not. */
 export async function holdsFor(what: string, check: () => boolean | Promise<boolean>, durationMs: number): Promise<void> {
   const end = Date.now() + durationMs
