@@ -32,6 +32,15 @@ export interface ProtocolTlsConfig extends TlsListenerConfig {
   identityAsUsername: CertificateIdentity | null
 }
 
+/**
+ * A TLS listener of MQTT (TLS, secure WebSocket): as ProtocolTlsConfig, and the vhost its clients live
+ * in unless their username names one ('vhost:user').
+ */
+export interface MqttTlsConfig extends ProtocolTlsConfig {
+  /** null = mqtt.vhost. */
+  vhost: string | null
+}
+
 export interface UserConfig {
   username: string
   /** scrypt hash as written by `wharf passwd`: scrypt$<N>$<r>$<p>$<salt b64>$<hash b64> */
@@ -86,8 +95,9 @@ export interface MqttConfig {
   /** Bind address of MQTT over TCP; null = the top-level host. */
   host: string | null
   port: number
-  tls: ProtocolTlsConfig
-  ws: { host: string | null; port: number; path: string; tls: ProtocolTlsConfig }
+  tls: MqttTlsConfig
+  /** vhost: of the clients of this listener that name none ('vhost:user'); null = mqtt.vhost. */
+  ws: { host: string | null; port: number; path: string; vhost: string | null; tls: MqttTlsConfig }
   maxPacketBytes: number
   maxConnections: number
   /** Unacknowledged QoS 1/2 deliveries to one client before more are held back. */
@@ -104,7 +114,10 @@ export interface MqttConfig {
   partialPacketTimeoutSeconds: number
   /** The topic exchange MQTT publishes go to and MQTT subscriptions bind on (RabbitMQ's mqtt.exchange). */
   exchange: string
-  /** The vhost MQTT clients live in; one of amqp.vhosts. */
+  /**
+   * The vhost of the clients of the TCP listener whose username names none ('vhost:user'), and of the
+   * other MQTT listeners that set no vhost of their own; one of amqp.vhosts.
+   */
   vhost: string
   /** Unacknowledged QoS 1/2 publishes a client may send at once (MQTT 5 Receive Maximum in CONNACK). */
   receiveMaximum: number

@@ -81,9 +81,19 @@ const amqpVhosts: CrossCheck = (c, fail) => {
   })
 }
 
+// The vhost of each MQTT listener (mqtt.vhost for TCP and the others that set none) must exist at start.
 const mqttVhost: CrossCheck = (c, fail) => {
-  if (!c.amqp.vhosts.includes(c.mqtt.vhost))
-    fail('mqtt.vhost', c.mqtt.vhost, `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`)
+  const known = `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`
+  if (!c.amqp.vhosts.includes(c.mqtt.vhost)) fail('mqtt.vhost', c.mqtt.vhost, known)
+  for (const [field, vhost] of mqttListenerVhostFields(c)) if (vhost !== null && !c.amqp.vhosts.includes(vhost)) fail(field, vhost, known)
+}
+
+function mqttListenerVhostFields(c: WharfConfig): Array<[string, string | null]> {
+  return [
+    ['mqtt.tls.vhost', c.mqtt.tls.vhost],
+    ['mqtt.ws.vhost', c.mqtt.ws.vhost],
+    ['mqtt.ws.tls.vhost', c.mqtt.ws.tls.vhost]
+  ]
 }
 
 // Permissions name a user of auth.users (the built-in guest has its own) and a vhost of amqp.vhosts, once each.

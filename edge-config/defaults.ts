@@ -1,5 +1,5 @@
 // The embedded defaults: `wharf start` with no file and no WHARF_* variables runs on exactly this.
-import type { BridgeConfig, ProtocolTlsConfig, TlsListenerConfig, WharfConfig } from './config-types.ts'
+import type { BridgeConfig, MqttTlsConfig, ProtocolTlsConfig, TlsListenerConfig, WharfConfig } from './config-types.ts'
 
 const kibibyte = 1024
 const mebibyte = 1024 * kibibyte
@@ -11,6 +11,10 @@ function tlsDisabled(port: number): TlsListenerConfig {
 
 function protocolTlsDisabled(port: number): ProtocolTlsConfig {
   return { ...tlsDisabled(port), identityAsUsername: null }
+}
+
+function mqttTlsDisabled(port: number): MqttTlsConfig {
+  return { ...protocolTlsDisabled(port), vhost: null }
 }
 
 /** A fresh object on every call, so callers may mutate it. */
@@ -31,8 +35,8 @@ export function defaultConfig(): WharfConfig {
     mqtt: {
       host: null,
       port: 1883,
-      tls: protocolTlsDisabled(8883),
-      ws: { host: null, port: 8083, path: '/mqtt', tls: protocolTlsDisabled(8084) },
+      tls: mqttTlsDisabled(8883),
+      ws: { host: null, port: 8083, path: '/mqtt', vhost: null, tls: mqttTlsDisabled(8084) },
       maxPacketBytes: 16 * mebibyte,
       maxConnections: 10000,
       maxInflightMessages: 100,

@@ -145,17 +145,18 @@ const bridgeDirection = (side: string): Schema<BridgeDirectionConfig> => ({
 
 const tlsFields = { host: bindHostOrNull, port, certFile: filePathOrNull, keyFile: filePathOrNull, caFile: filePathOrNull, minVersion: tlsVersion }
 const adminTls: Schema<WharfConfig['admin']['tls']> = { kind: 'map', fields: tlsFields }
-const tls: Schema<WharfConfig['mqtt']['tls']> = {
-  kind: 'map',
-  fields: {
-    ...tlsFields,
-    identityAsUsername: {
-      ...oneOf('commonName', 'subjectAltName'),
-      allowed: 'must be null (off), commonName or subjectAltName',
-      test: v => v === null || v === 'commonName' || v === 'subjectAltName'
-    }
-  }
+const identityAsUsername: Leaf = {
+  ...oneOf('commonName', 'subjectAltName'),
+  allowed: 'must be null (off), commonName or subjectAltName',
+  test: v => v === null || v === 'commonName' || v === 'subjectAltName'
 }
+const tls: Schema<WharfConfig['amqp']['tls']> = { kind: 'map', fields: { ...tlsFields, identityAsUsername } }
+const vhostOrNull: Leaf = {
+  kind: 'leaf',
+  allowed: 'must be null (mqtt.vhost) or a vhost name',
+  test: v => v === null || (typeof v === 'string' && v.length > 0)
+}
+const mqttTls: Schema<WharfConfig['mqtt']['tls']> = { kind: 'map', fields: { ...tlsFields, identityAsUsername, vhost: vhostOrNull } }
 const acl: Schema<WharfConfig['auth']['defaultAcl']> = { kind: 'map', fields: { publish: list(aclPattern), subscribe: list(aclPattern) } }
 
 // ---- the schema --------------------------------------------------------------------------------------
@@ -186,8 +187,8 @@ const schema: Schema<WharfConfig> = {
       fields: {
         host: bindHostOrNull,
         port,
-        tls,
-        ws: { kind: 'map', fields: { host: bindHostOrNull, port, path: wsPath, tls } },
+        tls: mqttTls,
+        ws: { kind: 'map', fields: { host: bindHostOrNull, port, path: wsPath, vhost: vhostOrNull, tls: mqttTls } },
         // MQTT's largest packet: 256 MiB of remaining length plus a 5-byte fixed header.
         maxPacketBytes: int(64, 268_435_460, 'bytes'),
         maxConnections: int(1, 10_000_000, 'connections'),

@@ -1,7 +1,7 @@
 // The access store at start: opened, seeded from the file (what the file changed wins), logged; vhosts
 // added or deleted at runtime reach the model; an anonymous MQTT listener reachable from the network
 // is warned about.
-import type { WharfConfig } from '../edge-config/config-types.ts'
+import type { MqttConfig, WharfConfig } from '../edge-config/config-types.ts'
 import type { Logger } from '../core/logger.ts'
 import type { SqliteStore } from '../core/storage/sqlite-store.ts'
 import type { Broker } from '../core/model/broker.ts'
@@ -11,6 +11,7 @@ import { seedDefinitions } from '../core/auth/seed-definitions.ts'
 import { isLoopbackBind } from '../core/auth/loopback.ts'
 import { preconditionFailed } from '../core/errors.ts'
 import type { AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
+import { mqttListenerVhosts, type MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
 import { definitionsFromConfig } from './access-definitions.ts'
 import { tlsEnabled } from './tls-options.ts'
 import type { BindAddresses } from '../edge-config/bind-addresses.ts'
@@ -28,17 +29,24 @@ export async function openAccess(config: WharfConfig, store: SqliteStore, logger
 }
 
 /** Vhosts created and deleted through the access store become and stop being vhosts of the model. */
-export function wireVhosts(access: AccessStore, broker: Broker, amqp: AmqpAdapter, mqttVhost: string, logger: Logger): void {
+export function wireVhosts(access: AccessStore, broker: Broker, amqp: AmqpAdapter, mqtt: MqttAdapter, config: MqttConfig, logger: Logger): void {
+  const listenerVhosts = mqttListenerVhosts(config)
   access.addVhostListener({
     vhostAdded: name => {
       broker.addVhost(name)
       logger.info('vhost added', { vhost: name })
+      // Its MQTT exchange and retained messages are ready before the first client (or AMQP retained publish).
+      mqtt.openVhost(name).catch(err => logger.error('mqtt: vhost not opened', { vhost: name, err }))
     },
     vhostDeleting: name => {
-      if (name === mqttVhost) throw preconditionFailed(`vhost '${name}' cannot be deleted: MQTT clients live in it (mqtt.vhost)`)
+      if (listenerVhosts.has(name))
+        throw preconditionFailed(
+          `vhost '${name}' cannot be deleted: it is the vhost of an MQTT listener (mqtt.vhost, mqtt.tls.vhost, mqtt.ws.vhost or mqtt.ws.tls.vhost)`
+        )
     },
     vhostDeleted: async name => {
       amqp.closeVhost(name)
+      mqtt.closeVhost(name)
       await broker.deleteVhost(name)
       logger.info('vhost deleted', { vhost: name })
     }

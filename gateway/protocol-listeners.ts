@@ -52,7 +52,10 @@ export async function startProtocolListeners(deps: ProtocolListenerDeps): Promis
     gate.guard(server, name)
     return await listenOn(server, port, host, name)
   }
-  const listenWs = async (server: HttpServer, port: number, host: string, name: string, tls: ProtocolTlsConfig | null): Promise<number> => {
+  // Each MQTT listener's vhost: the one of its clients whose username names none ('vhost:user').
+  const { mqtt: m } = config
+  const vhosts = { tcp: m.vhost, tls: m.tls.vhost ?? m.vhost, ws: m.ws.vhost ?? m.vhost, wsTls: m.ws.tls.vhost ?? m.vhost }
+  const listenWs = async (server: HttpServer, port: number, host: string, name: string, tls: ProtocolTlsConfig | null, vhost: string): Promise<number> => {
     server.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' })
       res.end(`MQTT over WebSocket is served on ${config.mqtt.ws.path}\n`)
@@ -61,7 +64,7 @@ export async function startProtocolListeners(deps: ProtocolListenerDeps): Promis
     const wss = attachWsTransport(server, {
       path: config.mqtt.ws.path,
       maxPayloadBytes: config.mqtt.maxPacketBytes,
-      onConnection: (stream: Duplex, req) => handle(stream, req, name, identityOf(req))
+      onConnection: (stream: Duplex, req) => handle(stream, req, name, identityOf(req), vhost)
     })
     server.on('close', () => {
       for (const c of wss.clients) c.terminate()
@@ -79,13 +82,13 @@ export async function startProtocolListeners(deps: ProtocolListenerDeps): Promis
     mqtt: await listen(
       createNetServer(
         { noDelay: true },
-        accepted(socket => handle(socket))
+        accepted(socket => handle(socket, undefined, 'tcp', null, vhosts.tcp))
       ),
       config.mqtt.port,
       hosts.mqtt,
       'mqtt'
     ),
-    ws: await listenWs(createHttpServer(httpTimeouts), config.mqtt.ws.port, hosts.ws, 'mqtt websocket', null),
+    ws: await listenWs(createHttpServer(httpTimeouts), config.mqtt.ws.port, hosts.ws, 'mqtt websocket', null, vhosts.ws),
     amqp: await listen(
       createNetServer(
         { noDelay: true },
@@ -99,7 +102,7 @@ export async function startProtocolListeners(deps: ProtocolListenerDeps): Promis
   const mqttTls = config.mqtt.tls
   if (tlsEnabled(mqttTls)) {
     const server = createTlsServer({ ...tlsServerOptions(mqttTls, 'mqtt.tls', connectMs), noDelay: true }, socket =>
-      handle(socket, undefined, 'tls', identity(socket, mqttTls))
+      handle(socket, undefined, 'tls', identity(socket, mqttTls), vhosts.tls)
     )
     reloader.add('mqtt.tls', server, mqttTls)
     gate.watchHandshakes(server, 'mqtt tls')
@@ -110,7 +113,7 @@ export async function startProtocolListeners(deps: ProtocolListenerDeps): Promis
     const server = createHttpsServer({ ...tlsServerOptions(wsTls, 'mqtt.ws.tls', connectMs), ...httpTimeouts })
     reloader.add('mqtt.ws.tls', server, wsTls)
     gate.watchHandshakes(server, 'mqtt websocket tls')
-    ports.wsTls = await listenWs(server, wsTls.port, hosts.wsTls, 'mqtt websocket tls', wsTls)
+    ports.wsTls = await listenWs(server, wsTls.port, hosts.wsTls, 'mqtt websocket tls', wsTls, vhosts.wsTls)
   }
   const amqpTls = config.amqp.tls
   if (tlsEnabled(amqpTls)) {

@@ -145,7 +145,6 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     nodeId
   })
   opened.add('amqp adapter', async () => await amqp.close())
-  wireVhosts(access.store, broker, amqp, config.mqtt.vhost, logger.child({ component: 'access' }))
   const mqtt = await createMqttAdapter({
     mqtt: config.mqtt,
     auth: config.auth,
@@ -163,6 +162,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     nodeId
   })
   opened.add('mqtt adapter', async () => await mqtt.close())
+  wireVhosts(access.store, broker, amqp, mqtt, config.mqtt, logger.child({ component: 'access' }))
   registerNodeMetrics(metrics, broker, mqtt, amqp)
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)
   opened.add('tiering', async () => await tiering.close())

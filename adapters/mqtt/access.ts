@@ -1,9 +1,12 @@
 // MQTT operations on the permission model, as RabbitMQ's MQTT plugin maps them:
-//   CONNECT    access to the vhost (some permissions in it); 'vhost:user' in the username names the vhost
-//   PUBLISH    write on the MQTT exchange + topic write on the routing key (the will too, at CONNECT)
-//   SUBSCRIBE  configure, write and read on the subscribing queue (the session's, or the $share group's),
-//              read on the MQTT exchange + topic read on the binding key
-// Anonymous clients act with full permissions in the listener's vhost, restricted by auth.defaultAcl.
+//   CONNECT      access to the vhost (some permissions in it); 'vhost:user' in the username names the
+//                vhost, else the listener's (mqtt.tls.vhost, mqtt.ws.vhost, mqtt.ws.tls.vhost, or mqtt.vhost)
+//   PUBLISH      write on the MQTT exchange + topic write on the routing key (the will too, at CONNECT)
+//   SUBSCRIBE    configure, write and read on the subscribing queue (the session's, or the $share group's),
+//                read on the MQTT exchange + topic read on the binding key
+//   UNSUBSCRIBE  what RabbitMQ checks to unbind: write on that queue, read on the MQTT exchange + topic
+//                read on the binding key (rabbit_mqtt_processor's binding_action_with_checks)
+// Anonymous clients act with full permissions in their listener's vhost, restricted by auth.defaultAcl.
 import type { Principal } from '../../core/auth/access-types.ts'
 import { fullPermissions } from '../../core/auth/access-types.ts'
 import type { AccessControl } from '../../core/auth/access-control.ts'
@@ -15,9 +18,11 @@ import { filterToBindingKey, parseSharedFilter, sessionQueueName, sharedQueueNam
 
 export interface MqttAccessOptions {
   readonly control: AccessControl
-  /** The listener's vhost (mqtt.vhost) and exchange (mqtt.exchange). */
+  /** mqtt.vhost, and the exchange of every vhost (mqtt.exchange). */
   readonly vhost: string
   readonly exchange: string
+  /** The vhosts of the MQTT listeners (mqtt.vhost and each listener's own): where anonymous clients may be. */
+  readonly listenerVhosts: ReadonlySet<string>
   readonly allowAnonymous: boolean
   /** auth.defaultAcl: the topic permission of anonymous clients. */
   readonly defaultAcl: AclConfig
@@ -47,8 +52,8 @@ export class MqttAccess {
     this.anonymous = {
       username: null,
       tags: [],
-      permissions: vhost => (vhost === opts.vhost ? fullPermissions : undefined),
-      topicPermission: (vhost, exchange) => (vhost === opts.vhost && exchange === opts.exchange ? topic : undefined)
+      permissions: vhost => (opts.listenerVhosts.has(vhost) ? fullPermissions : undefined),
+      topicPermission: (vhost, exchange) => (opts.listenerVhosts.has(vhost) && exchange === opts.exchange ? topic : undefined)
     }
   }
 
@@ -73,12 +78,13 @@ export class MqttAccess {
     return this.control.principal(username)
   }
 
-  /** The client's access in the vhost it asked for ('vhost:user') or the listener's; null principal = anonymous. */
-  open(principal: Principal | null, clientId: string, vhost: string | null): Opened {
-    const target = vhost ?? this.vhost
+  /**
+   * The client's access in the vhost it asked for ('vhost:user') or else its listener's; null
+   * principal = anonymous. Refused where the vhost does not exist or the user has no permissions in it.
+   */
+  open(principal: Principal | null, clientId: string, vhost: string | null, listenerVhost: string): Opened {
+    const target = vhost ?? listenerVhost
     const who = principal ?? this.anonymous
-    // One engine serves one vhost: a client may name it, not another (RabbitMQ would move it there).
-    if (target !== this.vhost) return { ok: false, reason: `vhost '${target}' is not served by this MQTT listener (mqtt.vhost is '${this.vhost}')` }
     const access = this.control.vhostAccess(who, target, mqttTopicVariables(who.username, clientId, target))
     if (access === undefined) return { ok: false, reason: vhostRefusal(target, who.username) }
     return { ok: true, access }
@@ -91,6 +97,18 @@ export class MqttAccess {
   canSubscribe(access: VhostAccess, clientId: string, filter: string): boolean {
     return subscribeAllowed(access, this.exchange, clientId, filter)
   }
+
+  canUnsubscribe(access: VhostAccess, clientId: string, filter: string): boolean {
+    return unsubscribeAllowed(access, this.exchange, clientId, filter)
+  }
+}
+
+/** The queue a filter binds (the session's, or its $share group's) and its binding key; null: malformed. */
+function subscription(clientId: string, filter: string): { queue: string; bindingKey: string } | null {
+  const shared = parseSharedFilter(filter)
+  if (typeof shared === 'string') return null
+  const queue = shared === null ? sessionQueueName(clientId) : sharedQueueName(shared)
+  return { queue, bindingKey: filterToBindingKey(shared === null ? filter : shared.filter) }
 }
 
 export function publishAllowed(access: VhostAccess, exchange: string, topic: string): boolean {
@@ -99,15 +117,17 @@ export function publishAllowed(access: VhostAccess, exchange: string, topic: str
 
 /** filter may be a '$share/group/filter'; a malformed one is refused (the grammar reports it first). */
 export function subscribeAllowed(access: VhostAccess, exchange: string, clientId: string, filter: string): boolean {
-  const shared = parseSharedFilter(filter)
-  if (typeof shared === 'string') return false
-  const queue = shared === null ? sessionQueueName(clientId) : sharedQueueName(shared)
-  const bindingKey = filterToBindingKey(shared === null ? filter : shared.filter)
-  return (
-    access.can('configure', 'queue', queue) &&
-    access.can('write', 'queue', queue) &&
-    access.can('read', 'queue', queue) &&
-    access.can('read', 'exchange', exchange) &&
-    access.canTopic('read', exchange, bindingKey)
-  )
+  const s = subscription(clientId, filter)
+  if (s === null) return false
+  return access.can('configure', 'queue', s.queue) && access.can('read', 'queue', s.queue) && unbindAllowed(access, exchange, s)
+}
+
+/** As RabbitMQ's queue.unbind: the subscription goes only with the permissions its binding needed. */
+export function unsubscribeAllowed(access: VhostAccess, exchange: string, clientId: string, filter: string): boolean {
+  const s = subscription(clientId, filter)
+  return s !== null && unbindAllowed(access, exchange, s)
+}
+
+function unbindAllowed(access: VhostAccess, exchange: string, s: { queue: string; bindingKey: string }): boolean {
+  return access.can('write', 'queue', s.queue) && access.can('read', 'exchange', exchange) && access.canTopic('read', exchange, s.bindingKey)
 }

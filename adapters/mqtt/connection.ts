@@ -67,10 +67,13 @@ export class MqttConnection implements SessionConnection {
 
   constructor(
     readonly socket: Duplex,
-    readonly engine: Engine,
+    /** mqtt.vhost's engine until CONNECT is accepted, then the engine of the client's vhost (moveTo). */
+    public engine: Engine,
     readonly remoteAddress: string | null,
     readonly transport: string,
-    readonly certificateIdentity: CertificateIdentity | null = null
+    readonly certificateIdentity: CertificateIdentity | null = null,
+    /** The listener's vhost: the client's unless its username names one ('vhost:user'). */
+    readonly listenerVhost: string = engine.vhost.name
   ) {
     this.lastActivityMs = this.openedAtMs = engine.nowMs()
     this.sendQuota = engine.config.maxInflightMessages
@@ -140,6 +143,11 @@ export class MqttConnection implements SessionConnection {
   /** Reads paused by a publish rate limit: the client cannot be blamed for silence meanwhile. */
   get throttled(): boolean {
     return this.throttle?.paused === true
+  }
+
+  /** CONNECT accepted in `engine`'s vhost: the client's sessions, publishes and $SYS figures are that vhost's from now on. */
+  moveTo(engine: Engine): void {
+    this.engine = engine
   }
 
   /** Authenticated as `username` (null: anonymous): joins the user's publish rate and holds its connection place. */

@@ -1,5 +1,5 @@
-// The MQTT engine's shared state, handed to every handler: the model's vhost and exchange, the
-// sessions, retained messages, logins and permissions, limits, counters and the log.
+// The MQTT engine's state: what the vhosts share (MqttNode: logins and permissions, limits, counters,
+// connections, the log) and what each vhost has of its own (Engine: sessions, retained messages).
 import type { MqttConfig } from '../../edge-config/config-types.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
 import type { QueueEntry } from '../../core/model/queue-entry.ts'
@@ -17,6 +17,7 @@ import type { MqttConnection } from './connection.ts'
 import { RateLimitedLog } from '../../core/rate-limited-log.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 import type { Clock } from '../../core/clock.ts'
+import type { VhostEngines } from './vhost-engines.ts'
 
 export interface EngineCounters {
   readonly refusedConnections: Counter
@@ -24,6 +25,7 @@ export interface EngineCounters {
   readonly authFailed: Counter
   readonly publishDenied: Counter
   readonly subscribeDenied: Counter
+  readonly unsubscribeDenied: Counter
   readonly clientErrors: Counter
   readonly published: Counter
   readonly refused: Counter
@@ -43,6 +45,10 @@ export function engineCounters(metrics: Metrics): EngineCounters {
     authFailed: metrics.counter('wharf_mqtt_auth_failures_total', 'MQTT CONNECTs refused for bad credentials or anonymous access'),
     publishDenied: metrics.counter('wharf_mqtt_publish_denied_total', 'MQTT publishes refused by permissions or to a $ topic'),
     subscribeDenied: metrics.counter('wharf_mqtt_subscribe_denied_total', 'MQTT subscriptions refused by permissions (SUBACK 0x80 / 0x87)'),
+    unsubscribeDenied: metrics.counter(
+      'wharf_mqtt_unsubscribe_denied_total',
+      'MQTT unsubscriptions refused by permissions (UNSUBACK 0x87 in MQTT 5; the subscription stays)'
+    ),
     clientErrors: metrics.counter('wharf_mqtt_client_errors_total', 'MQTT connections closed for a protocol or I/O error'),
     published: metrics.counter('wharf_mqtt_messages_published_total', 'MQTT PUBLISH packets accepted from clients'),
     refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
@@ -69,26 +75,29 @@ export function engineCounters(metrics: Metrics): EngineCounters {
   }
 }
 
-export class Engine implements SessionHost {
-  /** Open connections, counted from accept to close (also those still before CONNECT). */
+/**
+ * What every vhost's engine shares: the listeners' limits and counters, logins and permissions, the
+ * open connections (mqtt.maxConnections counts them all, one sweep checks their deadlines) and the
+ * disk watermark.
+ */
+export class MqttNode {
+  /** Open connections of every vhost, counted from accept to close (also those still before CONNECT). */
   readonly connections = new Set<MqttConnection>()
   /** The disk watermark: while set, QoS 1/2 publishes are refused. */
   refusing: string | null = null
   readonly warnOnce: RateLimitedLog
-  sessions!: Sessions
   readonly startedAtMs: number
   /** Publish rates and connection counts shared with AMQP; null: none configured. */
   limits: AbuseLimits | null = null
   /** This Wharf's id, told to MQTT 5 clients in the CONNACK (User Property wharf-node-id); null: not told. */
   nodeId: string | null = null
-  /** $SYS figures. */
-  readonly stats = { received: 0, sent: 0, receivedBytes: 0, sentBytes: 0, connectedTotal: 0 }
+  /** The engine of each vhost, opened at CONNECT (vhost-engines.ts). */
+  vhosts!: VhostEngines
 
   constructor(
     readonly config: MqttConfig,
-    readonly vhost: Vhost,
+    /** The MQTT exchange of every vhost (RabbitMQ's mqtt.exchange, amq.topic by default). */
     readonly exchange: string,
-    readonly retained: RetainedMessages,
     /** Logins, the vhost, and the permissions of publishes and subscriptions (RabbitMQ's MQTT mapping). */
     readonly access: MqttAccess,
     readonly authMethods: AuthMethods,
@@ -100,9 +109,71 @@ export class Engine implements SessionHost {
     this.warnOnce = new RateLimitedLog(log, config.warnIntervalSeconds * 1000, clock)
     this.startedAtMs = clock.nowMs()
   }
+}
+
+/**
+ * The MQTT engine of one vhost, handed to every handler: its sessions, retained messages, wills and
+ * $SYS figures, over the node's shared state. One engine per vhost, not a vhost argument on every
+ * call: a session, a will or a retained message then cannot reach another vhost by a forgotten
+ * argument, and the handlers stay as they were. A connection starts on the engine of mqtt.vhost and
+ * moves to its own at CONNECT (handlers/connect.ts).
+ */
+export class Engine implements SessionHost {
+  sessions!: Sessions
+  /** $SYS figures of this vhost. */
+  readonly stats = { received: 0, sent: 0, receivedBytes: 0, sentBytes: 0, connectedTotal: 0 }
+
+  constructor(
+    readonly node: MqttNode,
+    readonly vhost: Vhost,
+    readonly retained: RetainedMessages
+  ) {}
+
+  get config(): MqttConfig {
+    return this.node.config
+  }
+  get exchange(): string {
+    return this.node.exchange
+  }
+  get access(): MqttAccess {
+    return this.node.access
+  }
+  get authMethods(): AuthMethods {
+    return this.node.authMethods
+  }
+  get counters(): EngineCounters {
+    return this.node.counters
+  }
+  get usage(): UsageMeter {
+    return this.node.usage
+  }
+  get log(): Logger {
+    return this.node.log
+  }
+  get clock(): Clock {
+    return this.node.clock
+  }
+  get connections(): Set<MqttConnection> {
+    return this.node.connections
+  }
+  get refusing(): string | null {
+    return this.node.refusing
+  }
+  get warnOnce(): RateLimitedLog {
+    return this.node.warnOnce
+  }
+  get limits(): AbuseLimits | null {
+    return this.node.limits
+  }
+  get nodeId(): string | null {
+    return this.node.nodeId
+  }
+  get startedAtMs(): number {
+    return this.node.startedAtMs
+  }
 
   nowMs(): number {
-    return this.clock.nowMs()
+    return this.node.clock.nowMs()
   }
 
   settle(entry: QueueEntry): void {
@@ -111,7 +182,7 @@ export class Engine implements SessionHost {
 
   oversize(clientId: string): void {
     this.counters.oversizeDeliveries.inc()
-    this.warnOnce.warn("delivery skipped: larger than the client's Maximum Packet Size", { clientId })
+    this.warnOnce.warn("delivery skipped: larger than the client's Maximum Packet Size", { clientId, vhost: this.vhost.name })
   }
 
   /** Routes a message through core once; the result's `stored` settles after every durable copy committed. */
@@ -119,10 +190,10 @@ export class Engine implements SessionHost {
     return this.vhost.publish(this.exchange, message)
   }
 
-  /** Connected clients (past CONNACK). */
+  /** Connected clients of this vhost (past CONNACK). */
   get connectedCount(): number {
     let n = 0
-    for (const c of this.connections) if (c.state === 'connected') n++
+    for (const c of this.node.connections) if (c.state === 'connected' && c.engine === this) n++
     return n
   }
 }

@@ -4,7 +4,7 @@
 // socket for nothing); and keep alive — a client silent for one and a half times its interval is
 // disconnected [MQTT-3.1.2-22]. A connection whose reads a publish rate limit paused is not blamed
 // for its silence.
-import type { Engine } from './engine.ts'
+import type { MqttNode } from './engine.ts'
 import type { MqttConnection } from './connection.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
 
@@ -17,11 +17,11 @@ const SWEEP_INTERVAL_MS = 250
  */
 const CLOSES_PER_TURN = 50
 
-export function startKeepAliveSweep(engine: Engine): () => void {
+export function startKeepAliveSweep(engine: MqttNode): () => void {
   let sweeping = false
   const timer = setInterval(() => {
     if (sweeping) return // the last sweep's closes are still running
-    const now = engine.nowMs()
+    const now = engine.clock.nowMs()
     const due: Array<{ c: MqttConnection; close: () => void }> = []
     for (const c of engine.connections) {
       const close = c.throttled ? null : overdue(engine, c, now)
@@ -45,7 +45,7 @@ export function startKeepAliveSweep(engine: Engine): () => void {
 }
 
 /** How to close a connection past one of its deadlines; null while it is within them. */
-function overdue(engine: Engine, c: MqttConnection, now: number): (() => void) | null {
+function overdue(engine: MqttNode, c: MqttConnection, now: number): (() => void) | null {
   const { connectTimeoutSeconds, partialPacketTimeoutSeconds } = engine.config
   if (c.midPacket && now - c.lastActivityMs > partialPacketTimeoutSeconds * 1000) {
     return () => {

@@ -10,11 +10,10 @@ import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import type { PropertiesCodec } from '../../core/model/sqlite/sqlite-durable-store.ts'
-import { Engine, engineCounters } from './engine.ts'
+import { type Engine, MqttNode, engineCounters } from './engine.ts'
 import { UsageMeter } from '../../core/metering/usage-meter.ts'
-import { Sessions } from './sessions.ts'
-import { SessionStore } from './session-store.ts'
-import { RetainedMessages } from './retained.ts'
+import { VhostEngines } from './vhost-engines.ts'
+import { claimRetainedWithoutVhost } from './retained.ts'
 import { MqttConnection } from './connection.ts'
 import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
@@ -25,10 +24,8 @@ import { ScramSha256 } from './enhanced-auth/scram-sha-256.ts'
 import { scramUsersFrom } from './enhanced-auth/scram-users.ts'
 import { bindArchives } from './archive-bindings.ts'
 import { importLegacySessions } from './legacy-sessions.ts'
-import { startSysTopics } from './sys-topics.ts'
 import { startKeepAliveSweep } from './keep-alive.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
-import { SESSION_QUEUE_PREFIX } from './topic-grammar.ts'
 
 export interface MqttAdapterOptions {
   mqtt: MqttConfig
@@ -36,7 +33,7 @@ export interface MqttAdapterOptions {
   /** Users, vhosts and permissions (core/auth). */
   access: AccessControl
   store: SqliteStore
-  /** The core model MQTT publishes are routed through (mqtt.vhost, mqtt.exchange). */
+  /** The core model MQTT publishes are routed through (each client's vhost, mqtt.exchange). */
   model: Broker
   /** How retained messages keep their properties on disk (the model store's encoding). */
   propertiesCodec: PropertiesCodec
@@ -53,6 +50,11 @@ export interface MqttAdapterOptions {
   limits?: AbuseLimits
   /** This Wharf's id (gateway/node-id.ts), told to MQTT 5 clients in the CONNACK. */
   nodeId?: string
+}
+
+/** The vhosts the MQTT listeners give clients that name none: mqtt.vhost and each listener's own. */
+export function mqttListenerVhosts(mqtt: MqttConfig): Set<string> {
+  return new Set([mqtt.vhost, mqtt.tls.vhost ?? mqtt.vhost, mqtt.ws.vhost ?? mqtt.vhost, mqtt.ws.tls.vhost ?? mqtt.vhost])
 }
 
 export interface MqttConnectionInfo {
@@ -77,9 +79,10 @@ export interface MqttConnectionInfo {
 export interface MqttAdapter {
   /**
    * Serve one MQTT connection (TCP, TLS or a WebSocket stream). `identity`: the listener names users by
-   * client certificate (identityAsUsername), and this is what the verified certificate says.
+   * client certificate (identityAsUsername), and this is what the verified certificate says. `vhost`:
+   * the listener's, for clients whose username names none ('vhost:user'); absent: mqtt.vhost.
    */
-  handle(conn: Duplex, req?: IncomingMessage, transport?: string, identity?: CertificateIdentity | null): void
+  handle(conn: Duplex, req?: IncomingMessage, transport?: string, identity?: CertificateIdentity | null, vhost?: string): void
   /** Open MQTT connections, counted from accept to close (so also those still before CONNECT). */
   readonly openConnections: number
   /** QoS 1/2 publishes refused at the disk watermark since start. */
@@ -92,6 +95,10 @@ export interface MqttAdapter {
    * Administrative action; the will is published as for any connection that was not ended by its client.
    */
   closeConnection(name: string, reason: string): boolean
+  /** A vhost added at runtime: its MQTT exchange, retained messages and sessions are ready before any CONNECT. */
+  openVhost(name: string): Promise<void>
+  /** A vhost being deleted: its MQTT clients are disconnected (0x98) and its sessions' timers stop. */
+  closeVhost(name: string): void
   /** The disk watermark: while a reason is set, QoS 1/2 publishes are refused. */
   setRefusing(reason: string | null): void
   close(): Promise<void>
@@ -100,68 +107,55 @@ export interface MqttAdapter {
 export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttAdapter> {
   const { mqtt, logger, metrics } = opts
   const log = logger.child({ component: 'mqtt' })
-  const vhost = opts.model.vhost(mqtt.vhost)
-  if (vhost === undefined)
+  if (opts.model.vhost(mqtt.vhost) === undefined)
     throw new Error(`mqtt: vhost '${mqtt.vhost}' (mqtt.vhost) does not exist; configured vhosts: ${[...opts.model.vhosts.keys()].join(', ')}`)
-  if (vhost.exchangeNamed(mqtt.exchange) === undefined) {
-    await vhost.declareExchange({ name: mqtt.exchange, type: 'topic', durable: true, autoDelete: false, internal: false, arguments: {} }, false)
-  }
-  const retained = new RetainedMessages(opts.store, opts.propertiesCodec, mqtt.exchange)
-  vhost.attachSink(mqtt.exchange, retained)
   const methods = new AuthMethods()
   methods.register(new ScramSha256({ ...scramUsersFrom(opts.access.store), serverSecret: opts.scramServerSecret }))
   const access = new MqttAccess({
     control: opts.access,
     vhost: mqtt.vhost,
+    listenerVhosts: mqttListenerVhosts(mqtt),
     exchange: mqtt.exchange,
     allowAnonymous: opts.auth.allowAnonymous,
     defaultAcl: opts.auth.defaultAcl
   })
-  const engine = new Engine(
-    mqtt,
-    vhost,
-    mqtt.exchange,
-    retained,
-    access,
-    methods,
-    engineCounters(metrics),
-    opts.usage ?? new UsageMeter(),
-    log,
-    opts.model.clock
-  )
-  engine.nodeId = opts.nodeId ?? null
-  engine.sessions = new Sessions(engine, new SessionStore(opts.store, mqtt.vhost))
-  engine.limits = opts.limits ?? null
-  vhost.overflowListeners.add((q, outcome) => {
-    if (!q.name.startsWith(SESSION_QUEUE_PREFIX)) return
-    engine.counters.queueOverflow.inc()
-    engine.warnOnce.warn('queue limit reached, message dropped', { queue: q.name, policy: mqtt.queueOverflow, outcome })
-  })
-  await engine.sessions.restore()
+  const node = new MqttNode(mqtt, mqtt.exchange, access, methods, engineCounters(metrics), opts.usage ?? new UsageMeter(), log, opts.model.clock)
+  node.nodeId = opts.nodeId ?? null
+  node.limits = opts.limits ?? null
+  node.vhosts = new VhostEngines(node, { model: opts.model, store: opts.store, propertiesCodec: opts.propertiesCodec, version: opts.version })
+  await claimRetainedWithoutVhost(opts.store, mqtt.vhost)
+  // Every vhost's engine at start: sessions stored in any vhost resume their expiry and wills now.
+  for (const name of opts.model.vhosts.keys()) await node.vhosts.engine(name)
+  // Connections start here and move to their vhost's engine at CONNECT.
+  const engine = node.vhosts.get(mqtt.vhost) as Engine
   await importLegacySessions(engine, opts.store)
-  await bindArchives(vhost, mqtt.exchange, opts.archive)
-  metrics.gauge('wharf_mqtt_clients_connected', 'Connected MQTT clients', () => engine.connectedCount)
-  metrics.gauge('wharf_mqtt_connections_open', 'Open MQTT connections (TCP, TLS and WebSocket)', () => engine.connections.size)
-  metrics.gauge('wharf_mqtt_sessions', 'MQTT sessions (connected and stored)', () => engine.sessions.size)
-  const stopSys = startSysTopics(engine, opts.version)
-  const stopSweep = startKeepAliveSweep(engine)
+  await bindArchives(engine.vhost, mqtt.exchange, opts.archive)
+  const engines = (): Engine[] => node.vhosts.values()
+  metrics.gauge('wharf_mqtt_clients_connected', 'Connected MQTT clients', () => {
+    let n = 0
+    for (const c of node.connections) if (c.state === 'connected') n++
+    return n
+  })
+  metrics.gauge('wharf_mqtt_connections_open', 'Open MQTT connections (TCP, TLS and WebSocket)', () => node.connections.size)
+  metrics.gauge('wharf_mqtt_sessions', 'MQTT sessions (connected and stored), of every vhost', () => engines().reduce((n, e) => n + e.sessions.size, 0))
+  const stopSweep = startKeepAliveSweep(node)
   // The TCP socket under each connection (under a WebSocket too) and its name, kept at accept.
   const transports = new WeakMap<MqttConnection, { socket: Socket; name: string }>()
 
   return {
     get openConnections() {
-      return engine.connections.size
+      return node.connections.size
     },
     get refusedPublishes() {
-      return engine.counters.refused.value
+      return node.counters.refused.value
     },
     openByTransport() {
       const n = new Map<string, number>()
-      for (const c of engine.connections) n.set(c.transport, (n.get(c.transport) ?? 0) + 1)
+      for (const c of node.connections) n.set(c.transport, (n.get(c.transport) ?? 0) + 1)
       return n
     },
     connections() {
-      return [...engine.connections]
+      return [...node.connections]
         .filter(c => c.state === 'connected')
         .map(c => {
           const t = transports.get(c)
@@ -174,7 +168,7 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
             remoteAddress: c.remoteAddress,
             transport: c.transport,
             connectedAtMs: c.connectedAtMs,
-            vhost: mqtt.vhost,
+            vhost: c.engine.vhost.name,
             peerPort: t?.socket.remotePort ?? null,
             host: t?.socket.localAddress ?? null,
             port: t?.socket.localPort ?? null,
@@ -185,7 +179,7 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
         })
     },
     closeConnection(name, reason) {
-      for (const c of engine.connections) {
+      for (const c of node.connections) {
         if (c.state !== 'connected' || transports.get(c)?.name !== name) continue
         c.disconnect(ReasonCode.AdministrativeAction, reason)
         return true
@@ -193,31 +187,36 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
       return false
     },
     setRefusing(reason) {
-      if (reason !== engine.refusing) log.warn(reason === null ? 'publishing accepted again' : 'refusing QoS 1/2 publishes: ' + reason)
-      engine.refusing = reason
+      if (reason !== node.refusing) log.warn(reason === null ? 'publishing accepted again' : 'refusing QoS 1/2 publishes: ' + reason)
+      node.refusing = reason
     },
-    handle(socket, req, transport = 'tcp', identity = null) {
+    handle(socket, req, transport = 'tcp', identity = null, vhost = mqtt.vhost) {
       const remote = req?.socket.remoteAddress ?? (socket as { remoteAddress?: string }).remoteAddress ?? null
-      if (engine.connections.size >= mqtt.maxConnections) {
-        engine.counters.refusedConnections.inc()
-        engine.warnOnce.warn('connection refused: mqtt.maxConnections reached', { maxConnections: mqtt.maxConnections })
+      if (node.connections.size >= mqtt.maxConnections) {
+        node.counters.refusedConnections.inc()
+        node.warnOnce.warn('connection refused: mqtt.maxConnections reached', { maxConnections: mqtt.maxConnections })
         socket.destroy()
         return
       }
-      const conn = new MqttConnection(socket, engine, remote, transport, identity)
+      const conn = new MqttConnection(socket, engine, remote, transport, identity, vhost)
       const tcp = (req?.socket ?? socket) as Socket
       transports.set(conn, { socket: tcp, name: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'} -> ${tcp.localAddress ?? '?'}:${tcp.localPort ?? '?'}` })
-      engine.connections.add(conn)
+      node.connections.add(conn)
+    },
+    async openVhost(name) {
+      await node.vhosts.engine(name)
+    },
+    closeVhost(name) {
+      node.vhosts.close(name, `vhost '${name}' deleted`)
     },
     async close() {
-      stopSys()
       stopSweep()
-      for (const c of [...engine.connections]) {
+      for (const c of [...node.connections]) {
         if (c.state === 'connected') c.disconnect(ReasonCode.ServerShuttingDown, 'server shutting down')
         else c.fail('server shutting down')
       }
-      engine.sessions.close()
-      engine.warnOnce.close()
+      node.vhosts.closeAll()
+      node.warnOnce.close()
     }
   }
 }

@@ -1,4 +1,4 @@
-// Retained messages: table `retained` keyed by topic, which topics hold one kept in memory (a
+// Retained messages of one vhost: table `retained` keyed by vhost and topic, which topics hold one kept in memory (a
 // trie), so a SUBSCRIBE reads only the rows it matches. A core sink on the MQTT exchange takes
 // every retained publish, from MQTT or from AMQP (header x-mqtt-retain), so there is one path.
 import type Database from 'better-sqlite3'
@@ -37,10 +37,11 @@ export class RetainedMessages implements MessageSink {
   constructor(
     private readonly store: SqliteStore,
     private readonly codec: PropertiesCodec,
-    private readonly exchange: string
+    private readonly exchange: string,
+    private readonly vhost: string
   ) {
     this.sql = prepare(store.db)
-    for (const topic of this.sql.allTopics.iterate() as IterableIterator<string>) this.topics.add(topic)
+    for (const topic of this.sql.allTopics.iterate(vhost) as IterableIterator<string>) this.topics.add(topic)
   }
 
   get size(): number {
@@ -59,12 +60,12 @@ export class RetainedMessages implements MessageSink {
     if (message.body.length === 0) {
       this.topics.delete(topic)
       return this.store.write(() => {
-        this.sql.remove.run(topic)
+        this.sql.remove.run(this.vhost, topic)
       })
     }
     this.topics.add(topic)
     const fields: Fields = { p: this.codec.encode(message.properties).toString('base64'), t: message.publishedAtMs }
-    const row = [topic, message.body, mqttQosOf(message), JSON.stringify(fields), message.publishedAtMs]
+    const row = [this.vhost, topic, message.body, mqttQosOf(message), JSON.stringify(fields), message.publishedAtMs]
     return this.store.write(() => {
       this.sql.upsert.run(...row)
     })
@@ -82,7 +83,7 @@ export class RetainedMessages implements MessageSink {
     const out: Message[] = []
     for (const topic of this.topics.match(filter)) {
       if (!filterMatches(compiled, topic)) continue
-      const row = this.sql.byTopic.get(topic) as RetainedRow | undefined
+      const row = this.sql.byTopic.get(this.vhost, topic) as RetainedRow | undefined
       if (row === undefined) continue
       const message = this.fromRow(row)
       if (!expired(message, nowMs)) out.push(message)
@@ -103,6 +104,16 @@ export class RetainedMessages implements MessageSink {
   }
 }
 
+/**
+ * The rows kept before retained messages had a vhost (migration 7 marks them '') belong to mqtt.vhost:
+ * given to it once, before any vhost's messages are read.
+ */
+export async function claimRetainedWithoutVhost(store: SqliteStore, mqttVhost: string): Promise<void> {
+  await store.write(() => {
+    store.db.prepare("UPDATE retained SET vhost = ? WHERE vhost = ''").run(mqttVhost)
+  })
+}
+
 function expired(message: Message, nowMs: number): boolean {
   const e = message.properties.expiration
   return e !== undefined && /^\d+$/.test(e) && message.publishedAtMs + Number(e) <= nowMs
@@ -110,10 +121,10 @@ function expired(message: Message, nowMs: number): boolean {
 
 function prepare(db: Database.Database) {
   return {
-    upsert: db.prepare(`INSERT INTO retained (topic, payload, qos, fields, created_ms) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, fields = excluded.fields, created_ms = excluded.created_ms`),
-    remove: db.prepare('DELETE FROM retained WHERE topic = ?'),
-    byTopic: db.prepare('SELECT topic, payload, qos, fields FROM retained WHERE topic = ?'),
-    allTopics: db.prepare('SELECT topic FROM retained').pluck()
+    upsert: db.prepare(`INSERT INTO retained (vhost, topic, payload, qos, fields, created_ms) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (vhost, topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, fields = excluded.fields, created_ms = excluded.created_ms`),
+    remove: db.prepare('DELETE FROM retained WHERE vhost = ? AND topic = ?'),
+    byTopic: db.prepare('SELECT topic, payload, qos, fields FROM retained WHERE vhost = ? AND topic = ?'),
+    allTopics: db.prepare('SELECT topic FROM retained WHERE vhost = ?').pluck()
   }
 }

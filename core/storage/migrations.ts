@@ -270,5 +270,27 @@ export const migrations: Migration[] = [
         PRIMARY KEY (kind, key)
       ) WITHOUT ROWID;
     `
+  },
+  {
+    version: 7,
+    description: 'retained messages per vhost (MQTT clients of every vhost; the rows before belong to mqtt.vhost)',
+    sql: `
+      -- A retained message belongs to the vhost it was published in: the same topic in two vhosts is
+      -- two messages. vhost '' marks the rows kept before vhosts: the MQTT adapter gives them to
+      -- mqtt.vhost at start (SQL does not know the configuration).
+      CREATE TABLE retained_by_vhost (
+        vhost      TEXT    NOT NULL,
+        topic      TEXT    NOT NULL,
+        payload    BLOB    NOT NULL,
+        qos        INTEGER NOT NULL,
+        fields     TEXT    NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (vhost, topic)
+      ) WITHOUT ROWID;
+      INSERT INTO retained_by_vhost (vhost, topic, payload, qos, fields, created_ms)
+        SELECT '', topic, payload, qos, fields, created_ms FROM retained;
+      DROP TABLE retained;
+      ALTER TABLE retained_by_vhost RENAME TO retained;
+    `
   }
 ]

@@ -189,16 +189,25 @@ function willProperties(wp: Record<string, unknown>, ordered: Array<[string, str
 
 /**
  * Credentials checked (principal null: anonymous): access to the vhost (vhost null: the listener's),
- * the will's permission, the session, CONNACK, then the session's deliveries.
+ * the move to that vhost's engine, the will's permission, the session, CONNACK, then the session's
+ * deliveries.
  */
-export async function accept(engine: Engine, conn: MqttConnection, principal: Principal | null, vhost: string | null, authData?: Buffer): Promise<void> {
+export async function accept(front: Engine, conn: MqttConnection, principal: Principal | null, vhost: string | null, authData?: Buffer): Promise<void> {
   const username = principal?.username ?? null
-  const inVhost = engine.access.open(principal, conn.clientId, vhost)
+  const inVhost = front.access.open(principal, conn.clientId, vhost, conn.listenerVhost)
   if (!inVhost.ok) {
-    engine.counters.authFailed.inc()
+    front.counters.authFailed.inc()
     refuse(conn, ReasonCode.NotAuthorized, inVhost.reason)
     return
   }
+  // The vhost's engine: its sessions, retained messages and wills are the client's from here on.
+  const engine = await front.node.vhosts.engine(inVhost.access.vhost)
+  if (conn.state !== 'authenticating') return
+  if (engine === undefined) {
+    refuse(conn, ReasonCode.NotAuthorized, `vhost '${inVhost.access.vhost}' does not exist`)
+    return
+  }
+  conn.moveTo(engine)
   conn.username = username
   conn.access = inVhost.access
   const pending = conn.pendingConnect as PendingConnect

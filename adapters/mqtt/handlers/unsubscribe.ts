@@ -1,4 +1,7 @@
-// UNSUBSCRIBE: the binding (or the shared group membership) goes before the UNSUBACK [MQTT-3.10.4-?].
+// UNSUBSCRIBE: each filter checked as RabbitMQ checks an unbind (access.ts), then the binding (or the
+// shared group membership) goes before the UNSUBACK. A refused filter keeps its subscription: MQTT 5
+// says so with 0x87 Not authorized; 3.1.1's UNSUBACK has no reason codes, so there the refusal is only
+// logged and counted, as RabbitMQ does (its UNSUBACK is the same either way).
 import type { IUnsubscribePacket } from 'mqtt-packet'
 import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
@@ -13,6 +16,14 @@ export function handleUnsubscribe(engine: Engine, conn: MqttConnection, p: IUnsu
       const codes: number[] = []
       let sharedChanged = false
       for (const filter of p.unsubscriptions) {
+        // Checked before looking: no answer tells whether a filter the client may not read has a subscription.
+        const access = conn.access
+        if (access === null || !engine.access.canUnsubscribe(access, conn.clientId, filter)) {
+          engine.counters.unsubscribeDenied.inc()
+          engine.warnOnce.warn('mqtt unsubscribe denied by permissions', { clientId: conn.clientId, username: conn.username, filter })
+          codes.push(ReasonCode.NotAuthorized)
+          continue
+        }
         const m = session.shared.get(filter)
         if (m !== undefined) {
           m.detach('unsubscribed')
