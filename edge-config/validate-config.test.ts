@@ -96,6 +96,12 @@ describe('validateConfig: defaults and merging', () => {
     assert.equal('maxAgeSeconds' in (c.archive[1] ?? {}), false, 'absent retention stays absent')
   })
 
+  test('each MQTT listener takes a vhost of amqp.vhosts; null is mqtt.vhost', () => {
+    const c = validateConfig({ amqp: { vhosts: ['/', 'tls', 'web'] }, mqtt: { tls: { vhost: 'tls' }, ws: { vhost: 'web', tls: { vhost: 'web' } } } })
+    assert.deepEqual([c.mqtt.vhost, c.mqtt.tls.vhost, c.mqtt.ws.vhost, c.mqtt.ws.tls.vhost], ['/', 'tls', 'web', 'web'])
+    assert.equal(defaultConfig().mqtt.ws.vhost, null)
+  })
+
   test('a file:// tiering URL and the boundary values are accepted', () => {
     assert.equal(validateConfig({ tiering: { url: 'file:///var/lib/wharf/cold' } }).tiering.url, 'file:///var/lib/wharf/cold')
     assert.equal(validateConfig({ tiering: { url: 's3://abc' } }).tiering.url, 's3://abc')
@@ -468,6 +474,27 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       field: 'mqtt.vhost',
       value: 'edge',
       allowed: /must be one of amqp\.vhosts \("\/"\)/
+    },
+    {
+      name: 'MQTT TLS listener vhost not an AMQP vhost',
+      raw: { mqtt: { tls: { vhost: 'tenant' } } },
+      field: 'mqtt.tls.vhost',
+      value: 'tenant',
+      allowed: /must be one of amqp\.vhosts \("\/"\)/
+    },
+    {
+      name: 'MQTT WebSocket listener vhost not an AMQP vhost',
+      raw: { amqp: { vhosts: ['/', 'b'] }, mqtt: { ws: { vhost: 'c' } } },
+      field: 'mqtt.ws.vhost',
+      value: 'c',
+      allowed: /must be one of amqp\.vhosts \("\/", "b"\)/
+    },
+    {
+      name: 'MQTT secure WebSocket listener vhost empty',
+      raw: { mqtt: { ws: { tls: { vhost: '' } } } },
+      field: 'mqtt.ws.tls.vhost',
+      value: '',
+      allowed: /null \(mqtt\.vhost\) or a vhost name/
     },
     {
       name: 'MQTT vhost outside a changed vhost list',

@@ -48,7 +48,8 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
       'a bridge filter outside its prefix',
       'bridges:\n  - name: cloud\n    url: amqp://cloud\n    out:\n      topics: ["a/#"]\n      localPrefix: "site/"\n',
       /bridges\[0\]\.out\.topics\[0\].*must start with out\.localPrefix/
-    ]
+    ],
+    ['an MQTT listener vhost that is not a vhost', 'mqtt:\n  ws:\n    vhost: tenant\n', /mqtt\.ws\.vhost.*tenant.*must be one of amqp\.vhosts/]
   ]
   for (const [name, yaml, expected] of bad) {
     test(`start refuses a config with ${name}, naming the field`, () => {
