@@ -274,6 +274,32 @@ describe('MQTT vhosts across a restart', { timeout: 90_000 }, () => {
   })
 })
 
+describe('MQTT $SYS per vhost', { timeout: 60_000 }, () => {
+  test("each vhost's $SYS/broker/clients/connected counts its own clients", async () => {
+    const broker = await startTestBroker(c => {
+      configure(c)
+      c.mqtt.sysIntervalSeconds = 1
+    })
+    const clients: MqttClient[] = []
+    try {
+      clients.push(await login(broker, 'b:ann', 'sys-b1'), await login(broker, 'b:ann', 'sys-b2'), await login(broker, 'b:ann', 'sys-b3'))
+      const rootWatcher = await login(broker, 'ann', 'sys-root')
+      const bWatcher = clients[0] as MqttClient
+      clients.push(rootWatcher)
+      const inRoot = collector(rootWatcher)
+      const inB = collector(bWatcher)
+      await rootWatcher.subscribeAsync('$SYS/broker/clients/connected')
+      await bWatcher.subscribeAsync('$SYS/broker/clients/connected')
+      const latest = (got: ReturnType<typeof collector>): string | undefined => got.messages.at(-1)?.payload
+      await eventually("'b' counts its 3 clients", () => latest(inB) === '3', 10_000)
+      await eventually("'/' counts its 1 client", () => latest(inRoot) === '1', 10_000)
+    } finally {
+      await end(...clients)
+      await broker.close()
+    }
+  })
+})
+
 describe('retained messages kept before vhosts', { timeout: 60_000 }, () => {
   test('belong to mqtt.vhost after the upgrade (migration 7)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wharf-test-'))
