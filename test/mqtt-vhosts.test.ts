@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import type { MqttClient } from 'mqtt'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { collector, connect, end, eventually, sessionPresent, settled } from './support/mqtt-helpers.ts'
+import { closed, collector, connect, end, eventually, sessionPresent, settled } from './support/mqtt-helpers.ts'
 import { channel, closeQuietly, connect as amqpConnect, consume } from './support/amqp-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
@@ -69,6 +69,11 @@ describe('MQTT vhosts', { timeout: 90_000 }, () => {
   })
   after(async () => {
     await broker.close()
+    assert.deepEqual(
+      broker.logs.filter(l => l.level === 'error'),
+      [],
+      'nothing logged as an error'
+    )
   })
 
   test("'vhost:user' picks the vhost, the listener's vhost is the default, and the management API shows each", async () => {
@@ -221,6 +226,41 @@ describe('MQTT vhosts', { timeout: 90_000 }, () => {
       assert.equal((await mqttConnections(broker)).find(x => x.client_id === 'late-1')?.vhost, 'late')
     } finally {
       await end(c)
+    }
+  })
+
+  test('deleting a vhost disconnects its MQTT clients (0x98); added again, it serves new sessions', async () => {
+    const put = (path: string, body: unknown): Promise<Response> =>
+      adminFetch(`${broker.adminUrl}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    assert.ok((await put('/api/vhosts/gone', {})).ok)
+    assert.ok((await put('/api/permissions/gone/bob', { configure: '.*', write: '.*', read: '.*' })).ok)
+    const c = await connect(broker.mqttUrl, {
+      clientId: 'gone-1',
+      username: 'gone:bob',
+      password,
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 600 }
+    })
+    await c.subscribeAsync('g/#', { qos: 1 })
+    const reason = new Promise<number | undefined>(resolve => c.once('disconnect', p => resolve(p.reasonCode)))
+    const gone = closed(c, 10_000)
+    assert.equal((await adminFetch(`${broker.adminUrl}/api/vhosts/gone`, { method: 'DELETE' })).status, 204)
+    assert.equal(await reason, 0x98)
+    await gone
+    await end(c)
+    await assert.rejects(as('gone:bob', 'gone-2', 5), (err: CodeError) => err.code === 0x87)
+    assert.ok((await put('/api/vhosts/gone', {})).ok)
+    assert.ok((await put('/api/permissions/gone/bob', { configure: '.*', write: '.*', read: '.*' })).ok)
+    const again = await connect(broker.mqttUrl, { clientId: 'gone-1', username: 'gone:bob', password, protocolVersion: 5, clean: false })
+    try {
+      assert.equal(sessionPresent(again), false, 'the session went with its vhost')
+      const got = collector(again)
+      await again.subscribeAsync('g/#', { qos: 1 })
+      await again.publishAsync('g/1', 'new vhost', { qos: 1 })
+      await got.waitFor(1)
+    } finally {
+      await end(again)
     }
   })
 })
