@@ -18,8 +18,7 @@ import { filterToBindingKey, parseSharedFilter, sessionQueueName, sharedQueueNam
 
 export interface MqttAccessOptions {
   readonly control: AccessControl
-  /** mqtt.vhost, and the exchange of every vhost (mqtt.exchange). */
-  readonly vhost: string
+  /** The MQTT exchange of every vhost (mqtt.exchange). */
   readonly exchange: string
   /** The vhosts of the MQTT listeners (mqtt.vhost and each listener's own): where anonymous clients may be. */
   readonly listenerVhosts: ReadonlySet<string>
@@ -37,7 +36,6 @@ export interface MqttLoginName {
 export type Opened = { ok: true; access: VhostAccess } | { ok: false; reason: string }
 
 export class MqttAccess {
-  readonly vhost: string
   readonly exchange: string
   readonly allowAnonymous: boolean
   private readonly control: AccessControl
@@ -45,7 +43,6 @@ export class MqttAccess {
 
   constructor(opts: MqttAccessOptions) {
     this.control = opts.control
-    this.vhost = opts.vhost
     this.exchange = opts.exchange
     this.allowAnonymous = opts.allowAnonymous
     const topic = aclTopicPermission(undefined, opts.defaultAcl, opts.exchange)

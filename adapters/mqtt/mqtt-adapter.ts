@@ -1,6 +1,7 @@
 // The MQTT adapter: Wharf's own MQTT 3.1 / 3.1.1 / 5.0 engine on mqtt-packet, with every session a
-// core queue (DESIGN §2). It builds the engine's state, restores the sessions, and serves
-// connections from any transport (TCP, TLS, WebSocket streams).
+// core queue (DESIGN §2). It builds the engine of every vhost (vhost-engines.ts), restores their
+// sessions, and serves connections from any transport (TCP, TLS, WebSocket streams), each in the vhost
+// its CONNECT names or its listener's.
 import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
 import type { IncomingMessage } from 'node:http'
@@ -113,7 +114,6 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
   methods.register(new ScramSha256({ ...scramUsersFrom(opts.access.store), serverSecret: opts.scramServerSecret }))
   const access = new MqttAccess({
     control: opts.access,
-    vhost: mqtt.vhost,
     listenerVhosts: mqttListenerVhosts(mqtt),
     exchange: mqtt.exchange,
     allowAnonymous: opts.auth.allowAnonymous,
