@@ -12,6 +12,7 @@ import { closed, collector, connect, end, eventually, sessionPresent, settled } 
 import { channel, closeQuietly, connect as amqpConnect, consume } from './support/amqp-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
+import { makeTestPki } from './support/test-pki.ts'
 import type { WharfConfig } from '../edge-config/config-types.ts'
 import { SqliteStore } from '../core/storage/sqlite-store.ts'
 import { migrations } from '../core/storage/migrations.ts'
@@ -310,6 +311,42 @@ describe('MQTT vhosts across a restart', { timeout: 90_000 }, () => {
       await end(back, fresh)
     } finally {
       await broker.close()
+    }
+  })
+})
+
+describe("the TLS listeners' vhosts", { timeout: 60_000 }, () => {
+  test('mqtt.tls.vhost and mqtt.ws.tls.vhost are the vhosts of their clients that name none', async () => {
+    const pki = makeTestPki()
+    const broker = await startTestBroker(c => {
+      configure(c)
+      c.auth.users.push({ username: 'cat', passwordHash: hash })
+      c.auth.permissions.push({ user: 'cat', vhost: 'c', configure: '.*', write: '.*', read: '.*' })
+      const files = { port: 0, certFile: pki.server.cert, keyFile: pki.server.key }
+      c.mqtt.tls = { ...c.mqtt.tls, ...files, vhost: 'c' }
+      c.mqtt.ws.tls = { ...c.mqtt.ws.tls, ...files, vhost: 'b' }
+    })
+    const tls = { ca: pki.read(pki.caFile), rejectUnauthorized: true, password }
+    const clients: MqttClient[] = []
+    try {
+      clients.push(
+        await connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { ...tls, clientId: 'tls-cat', username: 'cat' }),
+        await connect(`wss://localhost:${broker.node.ports.wsTls}/mqtt`, { ...tls, clientId: 'wss-bob', username: 'bob' }),
+        await connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { ...tls, clientId: 'tls-ann-b', username: 'b:ann' })
+      )
+      const byId = new Map((await mqttConnections(broker)).map(c => [c.client_id, c.vhost]))
+      assert.deepEqual(
+        ['tls-cat', 'wss-bob', 'tls-ann-b'].map(id => byId.get(id)),
+        ['c', 'b', 'b']
+      )
+      await assert.rejects(
+        connect(`mqtts://localhost:${broker.node.ports.mqttTls}`, { ...tls, clientId: 'tls-ann', username: 'ann' }),
+        (err: CodeError) => err.code === 5
+      )
+    } finally {
+      await end(...clients)
+      await broker.close()
+      pki.remove()
     }
   })
 })
