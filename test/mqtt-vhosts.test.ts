@@ -152,6 +152,38 @@ describe('MQTT vhosts', { timeout: 90_000 }, () => {
     }
   })
 
+  test('wills and shared subscriptions stay in their vhost', async () => {
+    const rootSub = await as('ann', 'ws-root', 5)
+    const bSub = await as('b:ann', 'ws-b', 5)
+    const rootGot = collector(rootSub)
+    const bGot = collector(bSub)
+    const doomed = await connect(broker.mqttUrl, {
+      clientId: 'doomed',
+      username: 'b:ann',
+      password,
+      protocolVersion: 5,
+      will: { topic: 'will/doomed', payload: Buffer.from('gone from b'), qos: 1, retain: false }
+    })
+    const pub = await as('b:ann', 'share-pub', 5)
+    try {
+      await rootSub.subscribeAsync(['will/#', '$share/g/share/#'], { qos: 1 })
+      await bSub.subscribeAsync(['will/#', '$share/g/share/#'], { qos: 1 })
+      // The same group name in two vhosts is two groups: each gets every message of its own vhost.
+      await pub.publishAsync('share/1', 'shared in b', { qos: 1 })
+      doomed.stream.destroy() // no DISCONNECT: the will goes
+      await bGot.waitFor(2)
+      await settled(rootSub)
+      await settled(bSub)
+      assert.deepEqual(bGot.messages.map(m => [m.topic, m.payload]).sort(), [
+        ['share/1', 'shared in b'],
+        ['will/doomed', 'gone from b']
+      ])
+      assert.deepEqual(rootGot.messages, [], "nothing of 'b' in '/'")
+    } finally {
+      await end(rootSub, bSub, pub, doomed)
+    }
+  })
+
   test('mosquitto_sub (3.1.1) in vhost b receives what mosquitto_pub (5.0) publishes there, and nothing from /', async () => {
     const port = String(broker.node.ports.mqtt)
     const sub = run('mosquitto_sub', [
