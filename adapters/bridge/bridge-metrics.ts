@@ -7,6 +7,7 @@ export interface BridgeCounters {
   readonly confirmed: Counter
   readonly redelivered: Counter
   readonly loopsSkipped: Counter
+  readonly deadLettered: Counter
   readonly dropped: Counter
   readonly downlinked: Counter
   readonly echoesDropped: Counter
@@ -24,6 +25,10 @@ export function bridgeCounters(metrics: Metrics, bridge: string): BridgeCounters
       'Messages sent that may have been sent before (after a lost link or a restart): possible duplicates at the remote'
     ),
     loopsSkipped: c('wharf_bridge_loops_skipped_total', 'Messages not sent up: they came down this bridge or already went through the remote'),
+    deadLettered: c(
+      'wharf_bridge_dead_lettered_total',
+      "Messages the remote refused for good (too large, not authorized, invalid), moved to the bridge's dead-letter queue bridge-dead/<name>"
+    ),
     dropped: c('wharf_bridge_dropped_total', 'Messages dropped at backlogBytesMax (backlogPolicy drop-oldest)'),
     downlinked: c('wharf_bridge_downlinked_total', 'Messages from the remote published locally'),
     echoesDropped: c('wharf_bridge_echoes_dropped_total', 'Messages from the remote that this node had sent up itself, not published again'),

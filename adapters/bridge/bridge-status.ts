@@ -30,6 +30,9 @@ export interface BridgeStatus {
   confirmed: number
   redelivered: number
   loopsSkipped: number
+  /** Refused by the remote for good, now in deadLetterQueue. */
+  deadLettered: number
+  deadLetterQueue: string
   dropped: number
   downlinked: number
   echoesDropped: number

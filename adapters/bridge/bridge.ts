@@ -13,8 +13,10 @@ import { Backoff } from './backoff.ts'
 import type { BridgeCounters } from './bridge-metrics.ts'
 import { BRIDGE_OWNER, bridgeQueueName, declareBridgeQueue } from './bridge-queue.ts'
 import { RateSampler, type BridgeState, type BridgeStatus } from './bridge-status.ts'
+import { DeadLetters, deadLetterQueueName } from './dead-letters.ts'
 import { Forwarder } from './forwarder.ts'
 import type { DownlinkHandler, LinkFactory, RemoteLink } from './links/link.ts'
+import { amqpBodyLimitIn } from './links/message-refusal.ts'
 import { CAME_DOWN_HEADER, isOwnEcho } from './loop-marks.ts'
 import { TokenBucket } from './token-bucket.ts'
 import { inboundTopic } from './topic-mapping.ts'
@@ -56,6 +58,9 @@ export class Bridge {
   private readonly rates = new RateSampler()
   private readonly forwarder: Forwarder
   private readonly bound: BacklogBound
+  private readonly deadLetters: DeadLetters
+  /** The largest body the remote takes, learned from its refusal of a larger one (0: not known). */
+  private remoteBodyBytesMax = 0
 
   private constructor(
     readonly config: BridgeConfig,
@@ -65,6 +70,7 @@ export class Bridge {
     this.log = deps.logger.child({ component: 'bridge', bridge: config.name })
     this.warnOnce = new RateLimitedLog(this.log, config.logIntervalSeconds * 1000, deps.clock)
     this.backoff = new Backoff(config.reconnectInitialMs, config.reconnectMaxMs, deps.random)
+    this.deadLetters = new DeadLetters(deps.vhost, config.name)
     const bucket = config.uplinkMessagesPerSecondMax > 0 ? new TokenBucket(config.uplinkMessagesPerSecondMax, deps.clock) : null
     this.forwarder = new Forwarder(queue, {
       bridgeName: config.name,
@@ -76,7 +82,16 @@ export class Bridge {
       reserveDelivered: (queue, seq) => deps.vhost.reserveDelivered(queue, seq),
       onSettled: () => this.bound.check(),
       onConfirmed: () => this.backoff.reset(),
-      onRefused: (link, err) => this.endLink(link, err)
+      onRefused: (link, err) => this.endLink(link, err),
+      remoteBodyBytesMax: () => this.remoteBodyBytesMax,
+      deadLetter: (entry, reason) => this.deadLetters.put(entry, this.queue, reason, deps.clock.nowMs()),
+      onDeadLettered: (entry, reason) =>
+        this.warnOnce.warn('bridge: message refused by the remote for good, moved to the dead-letter queue', {
+          deadLetterQueue: deadLetterQueueName(config.name),
+          topic: entry.message.routingKey,
+          reason,
+          deadLettered: deps.counters.deadLettered.value
+        })
     })
     this.forwarder.onQueueGone = () => {
       void this.queueGone()
@@ -163,6 +178,8 @@ export class Bridge {
       confirmed: c.confirmed.value,
       redelivered: c.redelivered.value,
       loopsSkipped: c.loopsSkipped.value,
+      deadLettered: c.deadLettered.value,
+      deadLetterQueue: deadLetterQueueName(this.config.name),
       dropped: c.dropped.value,
       downlinked: c.downlinked.value,
       echoesDropped: c.echoesDropped.value,
@@ -213,6 +230,12 @@ export class Bridge {
     const closed = await link.closed
     const why = this.endReason ?? closed
     this.endReason = null
+    const bodyLimit = amqpBodyLimitIn(why.message)
+    if (bodyLimit !== null && bodyLimit !== this.remoteBodyBytesMax) {
+      // The next link dead-letters what is larger instead of sending it again.
+      this.remoteBodyBytesMax = bodyLimit
+      this.log.warn('bridge: the remote refused a message over its max size; larger ones will be dead-lettered', { remoteBodyBytesMax: bodyLimit })
+    }
     this.forwarder.detach()
     this.link = null
     this.connectedSinceMs = null
@@ -228,7 +251,7 @@ export class Bridge {
     this.deps.counters.reconnects.inc()
     const message = `${what}: ${err.message}`
     this.lastError = { message, atMs: this.deps.clock.nowMs() }
-    this.state = isTransient(err) ? 'backing-off' : 'error'
+    this.state = isTransient(err) || amqpBodyLimitIn(err.message) !== null ? 'backing-off' : 'error'
     const delayMs = this.backoff.nextDelayMs()
     // The first failure of a series at warn, the retries of a remote that stays away at debug.
     const level = this.backoff.failures <= 1 || this.state === 'error' ? 'warn' : 'debug'
@@ -322,7 +345,7 @@ export class Bridge {
     if (now - this.lastStatusLogMs >= this.config.logIntervalSeconds * 1000) {
       this.lastStatusLogMs = now
       const s = this.status()
-      const line = JSON.stringify([s.state, s.backlog.messages, s.forwarded, s.confirmed, s.downlinked, s.dropped])
+      const line = JSON.stringify([s.state, s.backlog.messages, s.forwarded, s.confirmed, s.downlinked, s.dropped, s.deadLettered])
       if (line !== this.lastLogged) {
         this.lastLogged = line
         this.log.info('bridge status', {
@@ -332,6 +355,7 @@ export class Bridge {
           confirmed: s.confirmed,
           redelivered: s.redelivered,
           dropped: s.dropped,
+          deadLettered: s.deadLettered,
           downlinked: s.downlinked,
           confirmedPerSecond: s.confirmedPerSecond,
           lastError: s.lastError

@@ -8,6 +8,10 @@
 // remote comes back marked redelivered, and the duplicates a crash can cause are among those
 // counted (at most one window more are counted than were sent). In the steady state the next
 // reservation commits while the current one is being used: nothing waits for it.
+//
+// A message the remote refuses for good (links/message-refusal.ts), or one over the body size the
+// remote is known to take, is dead-lettered (dead-letters.ts) and settled: the link stays up and
+// the messages after it go on in order.
 import type { Clock, TimerHandle } from '../../core/clock.ts'
 import type { Counter } from '../../core/metrics.ts'
 import type { Queue, QueueConsumer } from '../../core/model/queue.ts'
@@ -16,6 +20,7 @@ import type { BridgeDirectionConfig } from '../../edge-config/config-types.ts'
 import { routingKeyToTopic } from '../mqtt/topic-grammar.ts'
 import { forwardDecision, upHeaders } from './loop-marks.ts'
 import type { RemoteLink } from './links/link.ts'
+import { isPermanentRefusal, MessageRefusal } from './links/message-refusal.ts'
 import type { TokenBucket } from './token-bucket.ts'
 import { outboundTopic } from './topic-mapping.ts'
 
@@ -28,6 +33,8 @@ export interface ForwarderCounters {
   readonly redelivered: Counter
   /** Not sent: they came down this bridge, or already went through the remote (loop-marks.ts). */
   readonly loopsSkipped: Counter
+  /** Refused by the remote for good (or over its known size): moved to the bridge's dead-letter queue. */
+  readonly deadLettered: Counter
 }
 
 export interface ForwarderOptions {
@@ -46,6 +53,12 @@ export interface ForwarderOptions {
   readonly onConfirmed: () => void
   /** The remote refused a message on a link that is still up (or the barrier failed): the bridge ends the link. */
   readonly onRefused: (link: RemoteLink, err: Error) => void
+  /** The largest body the remote takes, as far as known (0: not known): larger ones are dead-lettered unsent. */
+  readonly remoteBodyBytesMax: () => number
+  /** Stores a copy of a refused entry in the dead-letter queue; resolves once committed. */
+  readonly deadLetter: (entry: QueueEntry, reason: string) => Promise<void>
+  /** Told of each dead-lettered message (the bridge logs them, rate limited). */
+  readonly onDeadLettered: (entry: QueueEntry, reason: string) => void
 }
 
 export class Forwarder implements QueueConsumer {
@@ -183,14 +196,46 @@ export class Forwarder implements QueueConsumer {
 
   private send(entry: QueueEntry, link: RemoteLink): void {
     const m = entry.message
+    const bodyBytesMax = this.opts.remoteBodyBytesMax()
+    if (bodyBytesMax > 0 && m.bodyBytes > bodyBytesMax) {
+      this.refusedForGood(entry, new MessageRefusal(`body of ${m.bodyBytes} bytes is larger than the remote's max size ${bodyBytesMax}`, true))
+      return
+    }
     link
       .send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, upHeaders(m.properties.headers, this.opts.nodeId), this.opts.clock.nowMs())
       .then(
         () => this.confirmed(entry),
         err => {
-          if (this.link === link) this.opts.onRefused(link, err as Error)
+          if (this.link !== link) return
+          if (isPermanentRefusal(err)) this.refusedForGood(entry, err)
+          else this.opts.onRefused(link, err as Error)
         }
       )
+  }
+
+  /**
+   * Out of the window at once (it is not given back if the link is lost meanwhile), settled once
+   * its dead-letter copy is committed; if that fails it goes back to the queue, to be sent again.
+   */
+  private refusedForGood(entry: QueueEntry, err: Error): void {
+    if (!this.inflight.delete(entry)) return
+    this.inflightBytes -= entry.message.bodyBytes
+    const queue = this.queue
+    this.opts.deadLetter(entry, err.message).then(
+      () => {
+        queue.settle(entry, 'acked')
+        this.opts.counters.deadLettered.inc()
+        this.opts.onDeadLettered(entry, err.message)
+        this.opts.onSettled()
+        queue.dispatch()
+      },
+      (storeErr: unknown) => {
+        queue.requeue([entry])
+        const link = this.link
+        if (link !== null) this.opts.onRefused(link, new Error(`dead-letter a refused message: ${(storeErr as Error).message}`))
+      }
+    )
+    this.queue.dispatch()
   }
 
   private confirmed(entry: QueueEntry): void {

@@ -7,8 +7,10 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import { Message } from '../../../core/model/message.ts'
 import { filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from '../../mqtt/topic-grammar.ts'
 import { NODE_ID_PROPERTY, viaOf } from '../loop-marks.ts'
+import { batchMuxerWrites } from './amqp-batched-writes.ts'
 import { coreProperties, publishOptions } from './amqp-message.ts'
 import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
+import { MessageRefusal } from './message-refusal.ts'
 import { linkTlsOptions } from './tls-options.ts'
 import { withTimeout } from './with-timeout.ts'
 
@@ -38,6 +40,7 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
   const { bridge } = opts
   const exchange = bridge.amqp.exchange
   const pending = new PendingSends()
+  batchMuxerWrites(conn)
   conn.on('error', () => {}) // 'close' follows with the cause
   conn.on('close', (err?: Error) => pending.fail(new Error(`connection closed${err === undefined ? '' : ': ' + err.message}`)))
   conn.on('blocked', (reason: string) => opts.logger.warn('bridge: remote blocked publishing (connection.blocked)', { bridge: bridge.name, reason }))
@@ -58,7 +61,9 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
       return pending.track((resolve, reject) => {
         ch.publish(exchange, topicToRoutingKey(topic), message.body, publishOptions(message, headers, nowMs), err => {
           if (err === null || err === undefined) resolve()
-          else reject(new Error('the remote refused a message (basic.nack)'))
+          // A nack is RabbitMQ's trouble with the message now (a full queue, a failed write): sent again.
+          else if (err.message === 'message nacked') reject(new MessageRefusal('the remote refused a message (basic.nack)', false))
+          // 'channel closed': the channel's close (watchChannel) rejects every send with the remote's reason.
         })
       })
     },

@@ -3,13 +3,18 @@
 // or PUBCOMP (QoS 2), or once written (QoS 0, which the remote never confirms); the `in` topics are
 // subscriptions of a session that outlives the edge (clean=false, or a Session Expiry), and a
 // message coming down is acknowledged only after it is committed locally.
-import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
+import mqttPacket from 'mqtt-packet'
+import type { Message } from '../../../core/model/message.ts'
 import { NODE_ID_PROPERTY, VIA_HEADER } from '../loop-marks.ts'
 import { coreMessage, publishOptions, userProperty } from './mqtt-message.ts'
 import { defaultRemoteName, PendingSends, type DownlinkHandler, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
+import { MessageRefusal, mqttAckRefusal } from './message-refusal.ts'
 import { linkTlsOptions } from './tls-options.ts'
 
 const RECEIVE_MAXIMUM_DEFAULT = 65_535 // [MQTT-3.2.2.3.3] absent: no limit below 65,535
+/** A PUBLISH whose body is this much under the remote's Maximum Packet Size is not measured (topic and properties fit). */
+const PACKET_SIZE_HEADROOM_BYTES = 65_536
 
 export const mqttLink: LinkFactory = async opts => {
   const { bridge } = opts
@@ -56,15 +61,25 @@ function link(client: MqttClient, connack: IConnackPacket, pending: PendingSends
   const { bridge } = opts
   const nodeId = connack.properties?.userProperties?.[NODE_ID_PROPERTY]
   const receiveMaximum = connack.properties?.receiveMaximum ?? RECEIVE_MAXIMUM_DEFAULT
+  const packetBytesMax = connack.properties?.maximumPacketSize
   return {
     remoteNodeId: typeof nodeId === 'string' ? nodeId : null,
     windowMax: Math.min(bridge.inflightMessagesMax, receiveMaximum),
     closed: pending.closed,
     send(topic, message, headers, nowMs) {
+      const options = publishOptions(message, headers, bridge.mqtt.qos, v5, nowMs)
+      // [MQTT-3.1.2-24] a packet over the remote's Maximum Packet Size must not be sent: it could never be.
+      const tooLarge = packetBytesMax === undefined ? null : oversize(topic, message, options, packetBytesMax)
+      if (tooLarge !== null) return Promise.reject(new MessageRefusal(tooLarge, true))
       return pending.track((resolve, reject) => {
-        client.publish(topic, message.body, publishOptions(message, headers, bridge.mqtt.qos, v5, nowMs), err => {
+        client.publish(topic, message.body, options, err => {
           if (err === undefined || err === null) resolve()
-          else reject(new Error(`the remote refused a message: ${err.message}`))
+          else
+            reject(
+              typeof (err as { code?: unknown }).code === 'number'
+                ? mqttAckRefusal((err as { code: number }).code, err.message)
+                : new Error(`the remote refused a message: ${err.message}`)
+            )
         })
       })
     },
@@ -73,6 +88,24 @@ function link(client: MqttClient, connack: IConnackPacket, pending: PendingSends
       await new Promise<void>(resolve => client.end(true, {}, () => resolve()))
     }
   }
+}
+
+/** Why this PUBLISH is over the remote's Maximum Packet Size, or null when it is not. */
+function oversize(topic: string, message: Message, options: IClientPublishOptions, packetBytesMax: number): string | null {
+  if (message.bodyBytes + PACKET_SIZE_HEADROOM_BYTES <= packetBytesMax) return null
+  const qos = options.qos ?? 0
+  const packet = {
+    cmd: 'publish' as const,
+    topic,
+    payload: message.body,
+    qos,
+    retain: options.retain ?? false,
+    dup: false,
+    messageId: 1,
+    properties: options.properties ?? {}
+  }
+  const bytes = mqttPacket.generate(packet, { protocolVersion: 5 }).length
+  return bytes > packetBytesMax ? `a PUBLISH of ${bytes} bytes is larger than the remote's Maximum Packet Size ${packetBytesMax}` : null
 }
 
 function connected(client: MqttClient, pending: PendingSends, timeoutMs: number): Promise<IConnackPacket> {
