@@ -30,6 +30,7 @@ import { loadScramServerSecret } from './scram-secret.ts'
 import { loadNodeId } from './node-id.ts'
 import { PublishGate } from './publish-gate.ts'
 import { startBridges } from '../adapters/bridge/bridges.ts'
+import { DownlinkGate } from '../adapters/bridge/downlink-gate.ts'
 import { PasswordVerifier } from '../core/auth/password-verifier.ts'
 import { AbuseLimits } from '../core/limits/abuse-limits.ts'
 import { SourceIpRate } from '../core/limits/source-ip-rate.ts'
@@ -172,7 +173,12 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     amqp.setBlocked(reason)
     mqtt.setRefusing(reason)
   })
-  const disk = watchDisk(config, store, logger, metrics, reason => publishGate.set('disk', reason))
+  // The disk watermark also stops the bridges' downlinks from taking (and storing) more.
+  const downlinkGate = new DownlinkGate()
+  const disk = watchDisk(config, store, logger, metrics, reason => {
+    publishGate.set('disk', reason)
+    downlinkGate.set(reason)
+  })
   opened.add('disk watermark', () => disk.stop())
   const bridges = await startBridges({
     bridges: config.bridges,
@@ -182,7 +188,8 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     clock: systemClock,
     logger,
     metrics,
-    onBlock: (name, reason) => publishGate.set(`bridge ${name}`, reason)
+    onBlock: (name, reason) => publishGate.set(`bridge ${name}`, reason),
+    downlinkGate
   })
   opened.add('bridges', async () => await bridges.close())
   const ops: Ops = startOps({ config, broker, usage, mqtt, amqp, disk, publishGate, limits, tiering, clock: systemClock, logger })

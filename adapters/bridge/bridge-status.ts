@@ -35,6 +35,8 @@ export interface BridgeStatus {
   deadLetterQueue: string
   dropped: number
   downlinked: number
+  /** Why the downlink takes nothing from the remote now (the disk watermark), or null. */
+  downlinkPausedBy: string | null
   echoesDropped: number
   downlinkRefused: number
   reconnects: number

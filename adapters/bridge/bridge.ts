@@ -14,6 +14,7 @@ import type { BridgeCounters } from './bridge-metrics.ts'
 import { BRIDGE_OWNER, bridgeQueueName, declareBridgeQueue } from './bridge-queue.ts'
 import { RateSampler, type BridgeState, type BridgeStatus } from './bridge-status.ts'
 import { DeadLetters, deadLetterQueueName } from './dead-letters.ts'
+import { DownlinkGate } from './downlink-gate.ts'
 import { Forwarder } from './forwarder.ts'
 import type { DownlinkHandler, LinkFactory, RemoteLink } from './links/link.ts'
 import { amqpBodyLimitIn } from './links/message-refusal.ts'
@@ -33,6 +34,8 @@ export interface BridgeDeps {
   readonly remote: 'amqp' | 'mqtt'
   /** The backlog bound (policy block) throttles publishers (reason) or lets them go (null). */
   readonly onBlock: (reason: string | null) => void
+  /** Closed by the disk watermark: the downlink stops taking from the remote (default: always open). */
+  readonly downlinkGate?: DownlinkGate
   readonly random?: () => number
 }
 
@@ -59,6 +62,7 @@ export class Bridge {
   private readonly forwarder: Forwarder
   private readonly bound: BacklogBound
   private readonly deadLetters: DeadLetters
+  private readonly downlinkGate: DownlinkGate
   /** The largest body the remote takes, learned from its refusal of a larger one (0: not known). */
   private remoteBodyBytesMax = 0
 
@@ -71,6 +75,7 @@ export class Bridge {
     this.warnOnce = new RateLimitedLog(this.log, config.logIntervalSeconds * 1000, deps.clock)
     this.backoff = new Backoff(config.reconnectInitialMs, config.reconnectMaxMs, deps.random)
     this.deadLetters = new DeadLetters(deps.vhost, config.name)
+    this.downlinkGate = deps.downlinkGate ?? new DownlinkGate()
     const bucket = config.uplinkMessagesPerSecondMax > 0 ? new TokenBucket(config.uplinkMessagesPerSecondMax, deps.clock) : null
     this.forwarder = new Forwarder(queue, {
       bridgeName: config.name,
@@ -182,6 +187,7 @@ export class Bridge {
       deadLetterQueue: deadLetterQueueName(this.config.name),
       dropped: c.dropped.value,
       downlinked: c.downlinked.value,
+      downlinkPausedBy: this.downlinkGate.reason,
       echoesDropped: c.echoesDropped.value,
       downlinkRefused: c.downlinkRefused.value,
       reconnects: c.reconnects.value,
@@ -203,6 +209,7 @@ export class Bridge {
           bridge: this.config,
           nodeId: this.deps.nodeId,
           downlink: this.config.in.topics.length > 0 ? this.downlink : null,
+          downlinkGate: this.downlinkGate,
           logger: this.log
         })
       } catch (err) {

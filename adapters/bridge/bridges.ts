@@ -10,6 +10,7 @@ import { Bridge } from './bridge.ts'
 import { retireStaleBridgeQueues } from './bridge-queue.ts'
 import { bridgeCounters, registerBridgeGauges } from './bridge-metrics.ts'
 import type { BridgeStatus } from './bridge-status.ts'
+import type { DownlinkGate } from './downlink-gate.ts'
 import { amqpLink } from './links/amqp-link.ts'
 import type { LinkFactory } from './links/link.ts'
 import { mqttLink } from './links/mqtt-link.ts'
@@ -25,6 +26,8 @@ export interface BridgesOptions {
   readonly metrics: Metrics
   /** A bridge's backlog bound throttles publishers (reason) or lets them go (null). */
   readonly onBlock: (bridgeName: string, reason: string | null) => void
+  /** Closed by the disk watermark: downlinks stop taking from their remotes. */
+  readonly downlinkGate: DownlinkGate
   /** Tests replace the links. */
   readonly links?: Readonly<Record<'amqp' | 'mqtt', LinkFactory>>
 }
@@ -64,7 +67,8 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
           counters: bridgeCounters(opts.metrics, config.name),
           link: (opts.links ?? LINKS)[remote],
           remote,
-          onBlock: reason => opts.onBlock(config.name, reason)
+          onBlock: reason => opts.onBlock(config.name, reason),
+          downlinkGate: opts.downlinkGate
         }).catch(err => {
           throw new Error(`bridge ${config.name}: ${(err as Error).message}`)
         })

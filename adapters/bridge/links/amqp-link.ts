@@ -92,16 +92,21 @@ async function consumeDownlink(conn: ChannelModel, opts: LinkOptions, pending: P
         pending.fail(new Error(`remote queue '${queue}' cancelled the downlink consumer`))
         return
       }
-      handle(downlinked(msg)).then(
-        () => {
-          if (!pending.failed) ch.ack(msg)
-        },
-        err => {
-          // Not acknowledged: the remote delivers it again once this link is gone and the next one consumes.
-          pending.fail(new Error(`downlink: ${(err as Error).message}`))
-          void conn.close().catch(() => {})
-        }
-      )
+      // Over the disk watermark the delivery is held unacknowledged (the remote sends no more than
+      // the prefetch); dropped if the link is gone by the clearance: the remote delivers it again.
+      void opts.downlinkGate
+        .whenOpen()
+        .then(() => (pending.failed ? undefined : handle(downlinked(msg))))
+        .then(
+          () => {
+            if (!pending.failed) ch.ack(msg)
+          },
+          err => {
+            // Not acknowledged: the remote delivers it again once this link is gone and the next one consumes.
+            pending.fail(new Error(`downlink: ${(err as Error).message}`))
+            void conn.close().catch(() => {})
+          }
+        )
     },
     { noAck: false }
   )

@@ -5,6 +5,7 @@
 import type { BridgeConfig } from '../../../edge-config/config-types.ts'
 import type { Logger } from '../../../core/logger.ts'
 import type { Message } from '../../../core/model/message.ts'
+import type { DownlinkGate } from '../downlink-gate.ts'
 
 /** A message the remote delivered for an `in` topic. */
 export interface Downlinked {
@@ -44,6 +45,8 @@ export interface LinkOptions {
   readonly nodeId: string
   /** null: the bridge has no `in` topics. */
   readonly downlink: DownlinkHandler | null
+  /** Closed while the local store is over its disk watermark: the downlink takes nothing then. */
+  readonly downlinkGate: DownlinkGate
   readonly logger: Logger
 }
 

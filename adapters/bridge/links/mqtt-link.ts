@@ -36,9 +36,10 @@ export const mqttLink: LinkFactory = async opts => {
   const pending = new PendingSends()
   // Installed before CONNECT: a persistent session's queued messages can follow the CONNACK at once.
   client.handleMessage = downlinkHandler(client, opts.downlink, pending, v5)
+  const pause = pauseDownlinkAtDiskWatermark(client, opts, pending)
   let cause: Error | undefined
   client.on('error', err => {
-    cause = err
+    if (!pause.isOwnRefusal(err)) cause = err
   })
   client.on('packetreceive', packet => {
     if (packet.cmd === 'disconnect')
@@ -134,6 +135,35 @@ async function subscribe(client: MqttClient, opts: LinkOptions, v5: boolean): Pr
     // The granted QoS is the SUBACK's return (3.1.1) or reason code (5.0): 0x80 and up refuse.
     if (g.qos >= 0x80) throw new Error(`the remote refused the subscription to '${g.topic}' (SUBACK 0x${g.qos.toString(16)})`)
   }
+}
+
+/**
+ * Over the disk watermark a QoS 1/2 message from the remote gets no PUBACK/PUBREC (mqtt.js's
+ * customHandleAcks refusing it), so it stays in the remote session; the remote sends such a message
+ * again only when the session resumes [MQTT-4.4.0-1], so once the watermark clears a link that held
+ * any back ends, and the bridge connects again. QoS 0 is never stored, and passes.
+ */
+function pauseDownlinkAtDiskWatermark(client: MqttClient, opts: LinkOptions, pending: PendingSends): { isOwnRefusal(err: Error): boolean } {
+  const refusals = new WeakSet<Error>()
+  let heldBack = 0
+  client.options.customHandleAcks = (_topic, _message, packet, done) => {
+    const reason = opts.downlinkGate.reason
+    if (reason === null || packet.qos === 0) {
+      done(0)
+      return
+    }
+    heldBack++
+    const refusal = new Error(`downlink paused: ${reason}`)
+    refusals.add(refusal)
+    done(refusal)
+  }
+  const stopListening = opts.downlinkGate.onOpen(() => {
+    if (heldBack === 0) return
+    pending.fail(new Error(`the disk watermark cleared: reconnecting, so that the remote sends again the ${heldBack} messages held back`))
+    client.end(true)
+  })
+  void pending.closed.then(stopListening)
+  return { isOwnRefusal: err => refusals.has(err) }
 }
 
 function downlinkHandler(client: MqttClient, handle: DownlinkHandler | null, pending: PendingSends, v5: boolean): MqttClient['handleMessage'] {
