@@ -33,6 +33,9 @@ import { startBridges } from '../adapters/bridge/bridges.ts'
 import { DownlinkGate } from '../adapters/bridge/downlink-gate.ts'
 import { PasswordVerifier } from '../core/auth/password-verifier.ts'
 import { AbuseLimits } from '../core/limits/abuse-limits.ts'
+import { ObjectLimitsStore } from '../core/limits/object-limits-store.ts'
+import { managementApi } from './management/api-router.ts'
+import { objectLimitRoutes } from './management/routes/object-limits.ts'
 import { SourceIpRate } from '../core/limits/source-ip-rate.ts'
 import { RateLimitedLog } from '../core/rate-limited-log.ts'
 import { CertificateReloader, tlsEnabled, tlsServerOptions, type ReloadOutcome } from './tls-options.ts'
@@ -128,11 +131,18 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
   // Shared by every protocol and the admin API: a user's logins, publish rate and connections count together.
   const verifier = new PasswordVerifier(config.limits.verifierCacheEntriesMax)
   const access = await openAccess(config, store, logger, verifier)
-  const broker = new Broker({ vhosts: access.store.vhosts(), store: durable, logger: logger.child({ component: 'model' }), streams })
+  const objectLimits = new ObjectLimitsStore(store)
+  const broker = new Broker({
+    vhosts: access.store.vhosts(),
+    store: durable,
+    logger: logger.child({ component: 'model' }),
+    streams,
+    queuesMax: vhost => objectLimits.vhostLimit(vhost, 'max-queues') ?? -1
+  })
   opened.add('queue model', () => broker.close())
   registerModelMetrics(broker, metrics, config.metrics.queueLabelsMax)
   const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
-  const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs)
+  const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs, objectLimits)
   const amqp = createAmqpAdapter({
     amqp: config.amqp,
     access,
@@ -164,6 +174,8 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
   })
   opened.add('mqtt adapter', async () => await mqtt.close())
   wireVhosts(access.store, broker, amqp, mqtt, config.mqtt, logger.child({ component: 'access' }))
+  // A vhost's limits go with it, as in RabbitMQ: one added again under the name starts with none.
+  access.store.addVhostListener({ vhostAdded: () => {}, vhostDeleting: () => {}, vhostDeleted: async name => void (await objectLimits.clear('vhost', name)) })
   registerNodeMetrics(metrics, broker, mqtt, amqp)
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)
   opened.add('tiering', async () => await tiering.close())
@@ -231,7 +243,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
       access,
       extraRoutes: { ...liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), ...opsRoutes(ops) },
       publicRoutes: consoleRoutes(),
-      apis: [managementApiOf(management), accessRoutes(access.store)]
+      apis: [managementApiOf(management), managementApi(management, objectLimitRoutes(objectLimits)), accessRoutes(access.store)]
     }
   )
   const hosts = bindAddresses(config)

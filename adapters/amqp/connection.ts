@@ -29,7 +29,7 @@ import {
   type FieldsOf,
   type MethodId
 } from './codec/amqp-defs.ts'
-import { CHANNEL_ERROR, COMMAND_INVALID, CONNECTION_FORCED, INTERNAL_ERROR, UNEXPECTED_FRAME } from './codec/reply-codes.ts'
+import { CHANNEL_ERROR, COMMAND_INVALID, CONNECTION_FORCED, INTERNAL_ERROR, NOT_ALLOWED, UNEXPECTED_FRAME } from './codec/reply-codes.ts'
 import { AmqpException, toAmqpException } from './amqp-errors.ts'
 import type { AccessControl } from '../../core/auth/access-control.ts'
 import type { Principal } from '../../core/auth/access-types.ts'
@@ -119,6 +119,8 @@ export class AmqpConnection {
   private readonly throttle: PublishThrottle | null
   /** Releases this connection's place under the per-user and per-vhost connection limits. */
   releaseAdmission: (() => void) | null = null
+  /** Each open channel's place under its user's max-channels. */
+  private readonly channelReleases = new Map<number, () => void>()
   /** SASL mechanisms offered in connection.start. */
   readonly mechanisms: readonly string[]
   private partialTimer: TimerHandle | undefined
@@ -355,7 +357,7 @@ export class AmqpConnection {
       const method = decodeMethodFrame(frame.payload)
       if (method.id !== Methods.ChannelOpen)
         throw new AmqpException(CHANNEL_ERROR, `expected 'channel.open' on channel ${frame.channel}, got '${methodName(method.id)}'`, method.id)
-      this.openChannel(frame.channel)
+      this.openChannel(frame.channel, method.id)
       return
     }
     this.handleChannelFrame(ch, frame)
@@ -366,7 +368,7 @@ export class AmqpConnection {
       // [spec] after channel.close, everything but close / close-ok is discarded
       if (frame.type !== 'method') return
       const id = frame.payload.readUInt32BE(0)
-      if (id === Methods.ChannelCloseOk) this.channels.delete(ch.id)
+      if (id === Methods.ChannelCloseOk) this.forgetChannel(ch.id)
       else if (id === Methods.ChannelClose) this.sendMethod(ch.id, Methods.ChannelCloseOk, {})
       return
     }
@@ -480,9 +482,22 @@ export class AmqpConnection {
 
   // ---- channels -------------------------------------------------------------------------------
 
-  private openChannel(id: number): void {
+  private openChannel(id: number, methodId: number): void {
+    const username = this.user?.username
+    if (username !== undefined && username !== null && this.ctx.abuseLimits !== undefined) {
+      // [RabbitMQ rabbit_reader] a user over max-channels is a connection error, 530 NOT_ALLOWED.
+      const admission = this.ctx.abuseLimits.admitChannel(username)
+      if (!admission.ok) throw new AmqpException(NOT_ALLOWED, admission.reason, methodId)
+      this.channelReleases.set(id, admission.release)
+    }
     this.channels.set(id, new AmqpChannel(id, this))
     this.sendMethod(id, Methods.ChannelOpenOk, {})
+  }
+
+  private forgetChannel(id: number): void {
+    this.channels.delete(id)
+    this.channelReleases.get(id)?.()
+    this.channelReleases.delete(id)
   }
 
   /** Server-initiated channel.close; frames are discarded until the client's close-ok. */
@@ -496,7 +511,7 @@ export class AmqpConnection {
   /** The client's channel.close: settle the channel and answer close-ok. */
   channelClosedByClient(ch: AmqpChannel): void {
     ch.tearDown()
-    this.channels.delete(ch.id)
+    this.forgetChannel(ch.id)
     this.sendMethod(ch.id, Methods.ChannelCloseOk, {})
   }
 
@@ -563,8 +578,11 @@ export class AmqpConnection {
     this.closeTimer = this.clock.setTimer(() => this.socket.destroy(), CLOSE_OK_TIMEOUT_MS)
   }
 
+  /** The connection is ending: its channels stop, and their places under max-channels are free at once. */
   private tearDownChannels(): void {
     for (const ch of this.channels.values()) if (ch.state === 'open') ch.tearDown()
+    for (const release of this.channelReleases.values()) release()
+    this.channelReleases.clear()
   }
 
   private onSocketClosed(): void {

@@ -8,6 +8,8 @@ import type { Counter, Metrics } from '../metrics.ts'
 import { RateLimitedLog } from '../rate-limited-log.ts'
 import { ConnectionLimits, type Admission } from './connection-limits.ts'
 import { PublishLimiter, type PublishRates } from './publish-limiter.ts'
+import { ChannelLimits } from './channel-limits.ts'
+import type { ObjectLimitsStore } from './object-limits-store.ts'
 
 /** The shape of config `limits` this needs (edge-config's LimitsConfig). */
 export interface AbuseLimitsOptions {
@@ -20,6 +22,7 @@ export interface AbuseLimitsOptions {
 export class AbuseLimits {
   readonly publish: PublishLimiter
   readonly connections: ConnectionLimits
+  readonly channels: ChannelLimits
   private readonly warn: RateLimitedLog
   private readonly counters = new Map<string, Counter>()
 
@@ -28,7 +31,9 @@ export class AbuseLimits {
     clock: Clock,
     private readonly metrics: Metrics,
     log: Logger,
-    warnIntervalMs: number
+    warnIntervalMs: number,
+    /** Limits set per vhost and per user at runtime; the stricter of one and the global default applies. */
+    objectLimits?: ObjectLimitsStore
   ) {
     this.warn = new RateLimitedLog(log, warnIntervalMs, clock)
     this.publish = new PublishLimiter({
@@ -44,7 +49,13 @@ export class AbuseLimits {
         this.counter('wharf_publish_throttled_seconds_total', "Time publishers' reads were paused for publish rate limits", { protocol }).inc(pausedMs / 1000)
       }
     })
-    this.connections = new ConnectionLimits({ userConnectionsMax: options.perUser.connectionsMax, vhostConnectionsMax: options.perVhost.connectionsMax })
+    this.connections = new ConnectionLimits({
+      userConnectionsMax: options.perUser.connectionsMax,
+      vhostConnectionsMax: options.perVhost.connectionsMax,
+      userLimit: username => objectLimits?.userLimit(username, 'max-connections'),
+      vhostLimit: vhost => objectLimits?.vhostLimit(vhost, 'max-connections')
+    })
+    this.channels = new ChannelLimits(username => objectLimits?.userLimit(username, 'max-channels'))
     metrics.gauge('wharf_publish_rate_limited_users', 'Users with a connection under a per-user publish rate limit', () => this.publish.userCount)
   }
 
@@ -52,11 +63,25 @@ export class AbuseLimits {
   admit(protocol: string, username: string | null, vhost: string): Admission {
     const admission = this.connections.acquire(username, vhost)
     if (!admission.ok) {
-      this.counter('wharf_connections_limit_refused_total', 'Connections refused at limits.perUser.connectionsMax or limits.perVhost.connectionsMax', {
-        protocol,
-        limit: admission.limit
-      }).inc()
+      this.counter(
+        'wharf_connections_limit_refused_total',
+        'Connections refused at limits.perUser.connectionsMax, limits.perVhost.connectionsMax or a max-connections set on the user or vhost',
+        {
+          protocol,
+          limit: admission.limit
+        }
+      ).inc()
       this.warn.warn('connection refused: connection limit reached', { protocol, username, vhost, reason: admission.reason })
+    }
+    return admission
+  }
+
+  /** Counts an AMQP channel against the user's max-channels; a refusal is counted and logged. */
+  admitChannel(username: string): Admission {
+    const admission = this.channels.acquire(username)
+    if (!admission.ok) {
+      this.counter('wharf_channels_limit_refused_total', "Channels refused at a user's max-channels limit", { protocol: 'amqp' }).inc()
+      this.warn.warn('channel refused: user channel limit reached', { username, reason: admission.reason })
     }
     return admission
   }

@@ -15,6 +15,8 @@ export interface BrokerOptions {
   readonly logger?: Logger
   /** Storage of stream queues; without it streams cannot be declared. */
   readonly streams?: SqliteStreamStore
+  /** A vhost's max-queues, -1 for none (the per-vhost limits set at runtime); none when absent. */
+  readonly queuesMax?: (vhost: string) => number
 }
 
 export interface RestoredCounts {
@@ -30,7 +32,13 @@ export class Broker {
   private readonly ctx: ModelContext
 
   constructor(opts: BrokerOptions) {
-    this.ctx = { store: opts.store ?? memoryOnlyStore, clock: opts.clock ?? systemClock, logger: opts.logger ?? silentLogger, streams: opts.streams ?? null }
+    this.ctx = {
+      store: opts.store ?? memoryOnlyStore,
+      clock: opts.clock ?? systemClock,
+      logger: opts.logger ?? silentLogger,
+      streams: opts.streams ?? null,
+      queuesMax: opts.queuesMax ?? (() => -1)
+    }
     for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))
     this.restore()
   }

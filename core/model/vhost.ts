@@ -27,6 +27,8 @@ export interface ModelContext {
   readonly logger: Logger
   /** Storage of stream queues (x-queue-type stream); null: streams cannot be declared. */
   readonly streams: SqliteStreamStore | null
+  /** A vhost's max-queues (RabbitMQ's vhost limit), -1 for none; every queue of the vhost counts, MQTT sessions too. */
+  queuesMax(vhost: string): number
 }
 
 export interface QueueDeclare {
@@ -167,6 +169,10 @@ export class Vhost implements RoutingScope, QueueHost {
       assertEquivalent(what, firstDifference(mine, theirs, withoutClassicType(spec.arguments), withoutClassicType(existing.args), EQUIVALENCE_ARGUMENTS))
       this.timers.used(existing)
       return existing
+    }
+    const queuesMax = this.ctx.queuesMax(this.name)
+    if (queuesMax >= 0 && this.queues.size >= queuesMax) {
+      throw preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.name}' (${queuesMax}) is reached`)
     }
     const declaration = {
       vhost: this.name,

@@ -292,5 +292,20 @@ export const migrations: Migration[] = [
       DROP TABLE retained;
       ALTER TABLE retained_by_vhost RENAME TO retained;
     `
+  },
+  {
+    version: 8,
+    description: "per-object limits as RabbitMQ sets them at runtime: a vhost's max-connections and max-queues, a user's max-connections and max-channels",
+    sql: `
+      -- One row per limit that is set; no row is no limit (RabbitMQ's -1 or absent). A limit outlives
+      -- neither its object: deleting the vhost or user deletes its rows (object-limits-store.ts).
+      CREATE TABLE object_limits (
+        kind   TEXT    NOT NULL,                     -- vhost | user
+        object TEXT    NOT NULL,                     -- the vhost's or the user's name
+        name   TEXT    NOT NULL,                     -- max-connections | max-queues | max-channels
+        value  INTEGER NOT NULL,                     -- >= 0; 0 refuses every new one
+        PRIMARY KEY (kind, object, name)
+      ) WITHOUT ROWID;
+    `
   }
 ]

@@ -7,6 +7,7 @@ import type { MqttConnection } from '../connection.ts'
 import type { WillRecord } from '../session-store.ts'
 import type { PublishProperties } from '../properties.ts'
 import type { Principal } from '../../../core/auth/access-types.ts'
+import { isBrokerError } from '../../../core/errors.ts'
 import { ReasonCode, connackReturnCodeV3 } from '../codec/reason-codes.ts'
 import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
 import { runAuthStep } from './auth.ts'
@@ -233,6 +234,11 @@ export async function accept(front: Engine, conn: MqttConnection, principal: Pri
       // A will an earlier connection left pending (its delay cut short by this one [MQTT-3.1.3-9]) leaves the store too, or a restart publishes it.
       else if (opened.session.will !== undefined) await engine.sessions.store.deleteWill(conn.clientId)
     } catch (err) {
+      // A new session is a queue of the vhost: at its max-queues the client is refused as over quota (3.1.1: 3 Server unavailable).
+      if (isBrokerError(err) && err.kind === 'precondition-failed') {
+        refuse(conn, ReasonCode.QuotaExceeded, err.message)
+        return
+      }
       engine.log.error('mqtt: session open failed', { clientId: conn.clientId, err })
       refuse(conn, ReasonCode.ServerUnavailable, `session: ${(err as Error).message}`)
       return
