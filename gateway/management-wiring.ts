@@ -3,6 +3,7 @@
 import { hostname } from 'node:os'
 import type { Broker } from '../core/model/broker.ts'
 import type { AccessControl } from '../core/auth/access-control.ts'
+import type { ObjectLimitsStore } from '../core/limits/object-limits-store.ts'
 import type { Metrics } from '../core/metrics.ts'
 import type { AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
 import type { MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
@@ -17,6 +18,7 @@ import { managementRoutes } from './management/routes/index.ts'
 export interface ManagementParts {
   readonly broker: Broker
   readonly access: AccessControl
+  readonly objectLimits: ObjectLimitsStore
   readonly amqp: AmqpAdapter
   readonly mqtt: MqttAdapter
   readonly metrics: Metrics
@@ -35,6 +37,7 @@ export function managementContext(p: ManagementParts): ManagementContext {
   return {
     broker: p.broker,
     access: p.access,
+    objectLimits: p.objectLimits,
     connections: connectionSource(p.amqp, p.mqtt, rates, nodeName),
     rates,
     nodeName,

@@ -34,8 +34,6 @@ import { DownlinkGate } from '../adapters/bridge/downlink-gate.ts'
 import { PasswordVerifier } from '../core/auth/password-verifier.ts'
 import { AbuseLimits } from '../core/limits/abuse-limits.ts'
 import { ObjectLimitsStore } from '../core/limits/object-limits-store.ts'
-import { managementApi } from './management/api-router.ts'
-import { objectLimitRoutes } from './management/routes/object-limits.ts'
 import { SourceIpRate } from '../core/limits/source-ip-rate.ts'
 import { RateLimitedLog } from '../core/rate-limited-log.ts'
 import { CertificateReloader, tlsEnabled, tlsServerOptions, type ReloadOutcome } from './tls-options.ts'
@@ -211,6 +209,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
   const management = managementContext({
     broker,
     access,
+    objectLimits,
     amqp,
     mqtt,
     metrics,
@@ -243,7 +242,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
       access,
       extraRoutes: { ...liveRoutes({ wsPort: () => wsPort, wsPath: config.mqtt.ws.path }), ...opsRoutes(ops) },
       publicRoutes: consoleRoutes(),
-      apis: [managementApiOf(management), managementApi(management, objectLimitRoutes(objectLimits)), accessRoutes(access.store)]
+      apis: [managementApiOf(management), accessRoutes(access.store)]
     }
   )
   const hosts = bindAddresses(config)

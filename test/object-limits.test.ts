@@ -194,4 +194,41 @@ describe('per-vhost and per-user limits', { timeout: 120_000 }, () => {
     assert.equal((await del('/api/vhost-limits/lim/max-connections')).status, 204)
     assert.equal((await del('/api/user-limits/app/max-channels')).status, 204)
   })
+
+  test("definitions: export carries vhost limits as RabbitMQ's vhost-limits parameter and user limits in users[].limits; an import restores them", async () => {
+    assert.equal((await put('/api/vhost-limits/lim/max-queues', 40)).status, 204)
+    assert.equal((await put('/api/user-limits/app/max-connections', 6)).status, 204)
+    const exported = (await (await api('/api/definitions')).json()) as {
+      parameters: unknown[]
+      users: Array<{ name: string; limits: unknown }>
+    }
+    assert.deepEqual(exported.parameters, [{ vhost: 'lim', component: 'vhost-limits', name: 'limits', value: { 'max-queues': 40 } }])
+    assert.deepEqual(exported.users.find(u => u.name === 'app')?.limits, { 'max-connections': 6 })
+    assert.deepEqual(exported.users.find(u => u.name === 'admin')?.limits, {})
+    const vhostOnly = (await (await api('/api/definitions/lim')).json()) as { parameters: unknown[] }
+    assert.deepEqual(vhostOnly.parameters, exported.parameters)
+
+    assert.equal((await del('/api/vhost-limits/lim/max-queues')).status, 204)
+    assert.equal((await del('/api/user-limits/app/max-connections')).status, 204)
+    assert.deepEqual(await (await api('/api/vhost-limits')).json(), [])
+    const imported = await api('/api/definitions', { method: 'POST', body: JSON.stringify(exported) })
+    const body = (await imported.json()) as { imported: Record<string, number>; unsupported: Array<{ kind: string }> }
+    assert.equal(imported.status, 200, JSON.stringify(body))
+    assert.equal(body.imported.vhost_limits, 1)
+    assert.equal(body.imported.user_limits, 1)
+    assert.ok(!body.unsupported.some(u => u.kind.includes('limits') || u.kind === 'parameters'), JSON.stringify(body.unsupported))
+    assert.deepEqual(await (await api('/api/vhost-limits')).json(), [{ vhost: 'lim', value: { 'max-queues': 40 } }])
+    assert.deepEqual(await (await api('/api/user-limits')).json(), [{ user: 'app', value: { 'max-connections': 6 } }])
+    assert.equal((await del('/api/vhost-limits/lim/max-queues')).status, 204)
+    assert.equal((await del('/api/user-limits/app/max-connections')).status, 204)
+  })
+
+  test("a deleted vhost's limits go with it", async () => {
+    assert.equal((await api('/api/vhosts/gone', { method: 'PUT', body: '{}' })).status, 201)
+    assert.equal((await put('/api/vhost-limits/gone/max-queues', 1)).status, 204)
+    assert.equal((await api('/api/vhosts/gone', { method: 'DELETE' })).status, 204)
+    await eventually('the vhost deleted', async () => (await api('/api/vhosts/gone')).status === 404)
+    assert.equal((await api('/api/vhosts/gone', { method: 'PUT', body: '{}' })).status, 201)
+    assert.deepEqual(await (await api('/api/vhost-limits/gone')).json(), [])
+  })
 })

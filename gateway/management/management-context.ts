@@ -3,6 +3,7 @@
 import type { Broker } from '../../core/model/broker.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
 import type { AccessControl } from '../../core/auth/access-control.ts'
+import type { ObjectLimitsStore } from '../../core/limits/object-limits-store.ts'
 import type { Access, Principal, ResourceKind } from '../../core/auth/access-types.ts'
 import type { RateTracker } from './rate-tracker.ts'
 import type { Json } from './model-json.ts'
@@ -26,6 +27,8 @@ export interface MessageTotals {
 export interface ManagementContext {
   readonly broker: Broker
   readonly access: AccessControl
+  /** Limits set per vhost and per user (RabbitMQ's vhost-limits and user-limits). */
+  readonly objectLimits: ObjectLimitsStore
   readonly connections: ConnectionSource
   readonly rates: RateTracker
   /** RabbitMQ names nodes rabbit@host; Wharf's is wharf@host. */

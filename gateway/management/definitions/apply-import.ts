@@ -4,6 +4,7 @@
 import type { ManagementContext } from '../management-context.ts'
 import { managementOwner } from '../management-context.ts'
 import type { Step } from './import-plan.ts'
+import type { LimitsStep } from './limits-plan.ts'
 
 export interface Failure {
   readonly kind: string
@@ -18,7 +19,17 @@ export interface ImportOutcome {
 }
 
 export async function applyImport(ctx: ManagementContext, steps: readonly Step[]): Promise<ImportOutcome> {
-  const imported: Record<string, number> = { vhosts: 0, users: 0, permissions: 0, topic_permissions: 0, exchanges: 0, queues: 0, bindings: 0 }
+  const imported: Record<string, number> = {
+    vhosts: 0,
+    users: 0,
+    permissions: 0,
+    topic_permissions: 0,
+    vhost_limits: 0,
+    user_limits: 0,
+    exchanges: 0,
+    queues: 0,
+    bindings: 0
+  }
   const failed: Failure[] = []
   for (const step of steps) {
     try {
@@ -59,6 +70,9 @@ async function apply(ctx: ManagementContext, s: Step): Promise<void> {
         false
       )
       return
+    case 'limits':
+      await applyLimits(ctx, s)
+      return
     case 'binding':
       if (s.destinationType === 'queue') await vhost(ctx, s.vhost).bindQueue(s.destination, s.source, s.routingKey, s.arguments, managementOwner)
       else await vhost(ctx, s.vhost).bindExchange(s.destination, s.source, s.routingKey, s.arguments)
@@ -71,7 +85,15 @@ function vhost(ctx: ManagementContext, name: string) {
   return v
 }
 
+/** Every limit of the file's object, as one: the object must exist (its vhost or user step came first). */
+async function applyLimits(ctx: ManagementContext, s: LimitsStep): Promise<void> {
+  const store = ctx.access.store
+  if (s.target === 'vhost' ? !store.hasVhost(s.object) : store.user(s.object) === undefined) throw new Error(`no ${s.target} '${s.object}'`)
+  for (const [name, value] of Object.entries(s.value)) await ctx.objectLimits.set(s.target, s.object, name, value)
+}
+
 function countName(s: Step): string {
+  if (s.kind === 'limits') return `${s.target}_limits`
   return s.kind === 'topic permission' ? 'topic_permissions' : `${s.kind}s`
 }
 
@@ -84,6 +106,8 @@ function stepName(s: Step): string {
     case 'permission':
     case 'topic permission':
       return s.user
+    case 'limits':
+      return s.object
     case 'binding':
       return `${s.source} -> ${s.destinationType} ${s.destination} (${s.routingKey})`
     default:

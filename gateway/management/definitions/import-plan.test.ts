@@ -42,15 +42,16 @@ test('users: RabbitMQ hashes kept with their algorithm, bad or unknown ones list
       { name: 'a', password_hash: good, hashing_algorithm: 'rabbit_password_hashing_sha512', tags: 'management,policymaker' },
       { name: 'b', password_hash: 'not-base64!', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: [] },
       { name: 'c', password_hash: 'x', hashing_algorithm: 'bcrypt', tags: [] },
-      { name: 'd', password_hash: '', tags: ['administrator'], limits: { 'max-connections': 5 } }
+      { name: 'd', password_hash: '', tags: ['administrator'], limits: { 'max-connections': 5, 'max-queues': 1 } }
     ],
     permissions: [{ user: 'b', vhost: '/', configure: '.*', write: '.*', read: '.*' }]
   })
   assert.deepEqual(
-    plan.steps.map(s => (s.kind === 'user' ? [s.user.name, s.user.passwordHash, s.user.tags] : s.kind)),
+    plan.steps.map(s => (s.kind === 'user' ? [s.user.name, s.user.passwordHash, s.user.tags] : s.kind === 'limits' ? [s.target, s.object, s.value] : s.kind)),
     [
       ['a', `rabbit_password_hashing_sha512$${good}`, ['management', 'policymaker']],
-      ['d', '', ['administrator']]
+      ['d', '', ['administrator']],
+      ['user', 'd', { 'max-connections': 5 }]
     ]
   )
   assert.deepEqual(
@@ -58,7 +59,7 @@ test('users: RabbitMQ hashes kept with their algorithm, bad or unknown ones list
     [
       ['user', 'b'],
       ['user', 'c'],
-      ['user limits', 'd'],
+      ['user limits', 'd: max-queues'],
       ['permission', 'b']
     ]
   )
@@ -69,5 +70,29 @@ test('unknown top-level sections are listed item by item; metadata fields are no
   assert.deepEqual(
     plan.unsupported.map(u => [u.kind, u.name]),
     [['parameters', 'shovel/s1']]
+  )
+})
+
+test("vhost limits: RabbitMQ's vhost-limits parameter and a vhost's own limits object become limit steps; unknown limits are listed", () => {
+  const plan = planImport({
+    vhosts: [
+      { name: 'v', limits: [] },
+      { name: 'w', limits: { 'max-queues': 3 } }
+    ],
+    parameters: [{ vhost: 'v', component: 'vhost-limits', name: 'limits', value: { 'max-connections': 2, 'max-channels': 1, 'max-queues': 'x' } }]
+  })
+  assert.deepEqual(
+    plan.steps.filter(s => s.kind === 'limits'),
+    [
+      { kind: 'limits', target: 'vhost', object: 'w', value: { 'max-queues': 3 } },
+      { kind: 'limits', target: 'vhost', object: 'v', value: { 'max-connections': 2 } }
+    ]
+  )
+  assert.deepEqual(
+    plan.unsupported.map(u => [u.kind, u.name]),
+    [
+      ['vhost limits', 'v: max-channels'],
+      ['vhost limits', 'v: max-queues']
+    ]
   )
 })

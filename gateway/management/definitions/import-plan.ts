@@ -10,6 +10,7 @@ import { isScramCredentials } from '../../../core/auth/scram-credentials.ts'
 import { exchangeTypes } from '../../../core/model/exchange-types/index.ts'
 import { queueTypes } from '../../../core/model/queue-types/index.ts'
 import { RESERVED_QUEUE_PREFIXES } from '../../../core/model/names.ts'
+import { planLimits, vhostLimitsComponent, type LimitsStep } from './limits-plan.ts'
 
 type Json = Record<string, unknown>
 
@@ -45,6 +46,7 @@ export type Step =
       readonly routingKey: string
       readonly arguments: Json
     }
+  | LimitsStep
 
 /** One item of the file Wharf does not take (or takes only in part), and why. */
 export interface Unsupported {
@@ -68,7 +70,7 @@ export interface PlanOptions {
 
 /** Top-level fields that describe the file, not objects in it. */
 const metadataFields = new Set(['rabbit_version', 'rabbitmq_version', 'product_name', 'product_version', 'explanation', 'wharf_version'])
-const objectFields = ['vhosts', 'users', 'permissions', 'topic_permissions', 'exchanges', 'queues', 'bindings'] as const
+const objectFields = ['vhosts', 'users', 'permissions', 'topic_permissions', 'exchanges', 'queues', 'bindings', 'parameters'] as const
 /** Queues of RabbitMQ's MQTT plugin: its session state, bound to amq.topic; Wharf keeps MQTT sessions itself. */
 const rabbitMqttQueue = /^mqtt-subscription-.*qos[012]$/
 
@@ -88,12 +90,9 @@ export function planImport(file: Json, opts: PlanOptions = {}): ImportPlan {
     for (const v of items(file.vhosts)) {
       const name = text(v.name, '')
       steps.push({ kind: 'vhost', name })
-      if (nonEmpty(v.limits))
-        unsupported.push({
-          kind: 'vhost limits',
-          name,
-          reason: 'vhost limits are not supported by Wharf (limits.perVhost in the configuration bounds connections)'
-        })
+      // RabbitMQ's export has `limits: []` here and the limits themselves under parameters; an object is taken too.
+      const own = planLimits('vhost', name, v.limits, unsupported)
+      if (own !== undefined) steps.push(own)
       const meta = v.metadata as Json | undefined
       if (
         text(v.description ?? meta?.description, '') !== '' ||
@@ -127,6 +126,15 @@ export function planImport(file: Json, opts: PlanOptions = {}): ImportPlan {
       if (userSkipped('topic permission', user, vhost)) continue
       steps.push({ kind: 'topic permission', user, vhost, exchange: text(p.exchange, ''), write: text(p.write, ''), read: text(p.read, '') })
     }
+  }
+
+  for (const p of items(file.parameters)) {
+    if (p.component !== vhostLimitsComponent) {
+      unsupported.push({ kind: 'parameters', name: nameOf(p), reason: 'parameters are not supported by Wharf (but vhost-limits)' })
+      continue
+    }
+    const limits = planLimits('vhost', into(p), p.value, unsupported)
+    if (limits !== undefined) steps.push(limits)
   }
 
   for (const x of items(file.exchanges)) {
@@ -239,10 +247,10 @@ function planUser(u: Json, opts: PlanOptions, steps: Step[], unsupported: Unsupp
       reason: `tag '${t}' is not one Wharf knows (${userTags.join(', ')}); the user is imported without it`
     })
   }
-  if (nonEmpty(u.limits))
-    unsupported.push({ kind: 'user limits', name, reason: 'user limits are not supported by Wharf (limits.perUser in the configuration)' })
   const scram = u.wharf_scram_sha256
   steps.push({ kind: 'user', user: { name, passwordHash, scramSha256: isScramCredentials(scram) ? (scram as string) : null, tags } })
+  const limits = planLimits('user', name, u.limits, unsupported)
+  if (limits !== undefined) steps.push(limits)
   return true
 }
 

@@ -10,6 +10,7 @@ import { bindingRoutes } from './bindings.ts'
 import { accessReadRoutes } from './access-reads.ts'
 import { nodeRoutes } from './node-reads.ts'
 import { definitionsRoutes } from './definitions.ts'
+import { objectLimitRoutes } from './object-limits.ts'
 
 export const managementRoutes: readonly Route[] = [
   ...overviewRoutes,
@@ -21,5 +22,6 @@ export const managementRoutes: readonly Route[] = [
   ...bindingRoutes,
   ...accessReadRoutes,
   ...nodeRoutes,
-  ...definitionsRoutes
+  ...definitionsRoutes,
+  ...objectLimitRoutes
 ]
