@@ -172,7 +172,8 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
   })
   opened.add('mqtt adapter', async () => await mqtt.close())
   wireVhosts(access.store, broker, amqp, mqtt, config.mqtt, logger.child({ component: 'access' }))
-  // A vhost's limits go with it, as in RabbitMQ: one added again under the name starts with none.
+  // A vhost's or user's limits go with it, as in RabbitMQ: one added again under the name starts with none.
+  access.store.addUserDeletedListener(async name => void (await objectLimits.clear('user', name)))
   access.store.addVhostListener({ vhostAdded: () => {}, vhostDeleting: () => {}, vhostDeleted: async name => void (await objectLimits.clear('vhost', name)) })
   registerNodeMetrics(metrics, broker, mqtt, amqp)
   const tiering = startTiering(config, store, streams, systemClock, logger, metrics)

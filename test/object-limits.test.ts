@@ -13,6 +13,8 @@ import { channel, closeQuietly, connect as amqpConnect, eventually, expectChanne
 import { connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
+import { ctlCommand } from '../gateway/ctl/ctl-command.ts'
+import { PassThrough } from 'node:stream'
 
 const hash = hashPassword('pw')
 const admin = basicAuthorization('admin', 'pw')
@@ -223,12 +225,59 @@ describe('per-vhost and per-user limits', { timeout: 120_000 }, () => {
     assert.equal((await del('/api/user-limits/app/max-connections')).status, 204)
   })
 
-  test("a deleted vhost's limits go with it", async () => {
+  test("a deleted vhost's or user's limits go with it", async () => {
+    assert.equal((await api('/api/users/temp', { method: 'PUT', body: JSON.stringify({ password: 'pw', tags: '' }) })).status, 201)
+    assert.equal((await put('/api/user-limits/temp/max-channels', 1)).status, 204)
+    assert.equal((await api('/api/users/temp', { method: 'DELETE' })).status, 204)
+    assert.deepEqual(await (await api('/api/user-limits')).json(), [])
     assert.equal((await api('/api/vhosts/gone', { method: 'PUT', body: '{}' })).status, 201)
     assert.equal((await put('/api/vhost-limits/gone/max-queues', 1)).status, 204)
     assert.equal((await api('/api/vhosts/gone', { method: 'DELETE' })).status, 204)
     await eventually('the vhost deleted', async () => (await api('/api/vhosts/gone')).status === 404)
     assert.equal((await api('/api/vhosts/gone', { method: 'PUT', body: '{}' })).status, 201)
     assert.deepEqual(await (await api('/api/vhost-limits/gone')).json(), [])
+  })
+
+  test('wharf ctl: set-vhost-limits, set-user-limits, list, clear-*; a monitoring user is refused (exit 1), bad JSON is a usage error (exit 2)', async () => {
+    const ctl = async (args: string[], user = 'admin'): Promise<{ code: number; stdout: string; stderr: string }> => {
+      const stdout = new PassThrough()
+      const stderr = new PassThrough()
+      let out = ''
+      let err = ''
+      stdout.on('data', c => {
+        out += String(c)
+      })
+      stderr.on('data', c => {
+        err += String(c)
+      })
+      const code = await ctlCommand(
+        args,
+        { stdin: new PassThrough().end(), stdout, stderr },
+        { WHARF_URL: broker.adminUrl, WHARF_USER: user, WHARF_PASSWORD: 'pw' }
+      )
+      return { code, stdout: out, stderr: err }
+    }
+    assert.equal((await ctl(['set-vhost-limits', '{"max-connections": 10, "max-queues": 50}', '--vhost', 'lim'])).code, 0)
+    assert.equal((await ctl(['set-user-limits', 'app', '{"max-channels": 20}'])).code, 0)
+    assert.deepEqual(await (await api('/api/vhost-limits/lim')).json(), [{ vhost: 'lim', value: { 'max-connections': 10, 'max-queues': 50 } }])
+    const listed = await ctl(['list', 'user-limits'], 'mon')
+    assert.equal(listed.code, 0)
+    assert.match(listed.stdout, /^USER\s+LIMITS\s*\napp\s+\{"max-channels":20\}/)
+    const json = await ctl(['list', 'vhost-limits', '--json'])
+    assert.deepEqual(JSON.parse(json.stdout), [{ vhost: 'lim', value: { 'max-connections': 10, 'max-queues': 50 } }])
+
+    const refused = await ctl(['set-user-limits', 'app', '{"max-channels": 1}'], 'mon')
+    assert.equal(refused.code, 1)
+    assert.equal((await ctl(['set-user-limits', 'app', 'not json'])).code, 2)
+    const unknown = await ctl(['set-vhost-limits', '{"max-channels": 1}', '--vhost', 'lim'])
+    assert.equal(unknown.code, 1)
+    assert.match(unknown.stderr, /unknown vhost limit 'max-channels'/)
+
+    assert.equal((await ctl(['clear-vhost-limits', 'max-queues', '--vhost', 'lim'])).code, 0)
+    assert.deepEqual(await (await api('/api/vhost-limits/lim')).json(), [{ vhost: 'lim', value: { 'max-connections': 10 } }])
+    assert.equal((await ctl(['clear-vhost-limits', '--vhost', 'lim'])).code, 0)
+    assert.equal((await ctl(['clear-user-limits', 'app'])).code, 0)
+    assert.deepEqual(await (await api('/api/vhost-limits')).json(), [])
+    assert.deepEqual(await (await api('/api/user-limits')).json(), [])
   })
 })

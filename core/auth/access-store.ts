@@ -35,6 +35,7 @@ export class AccessStore {
   private readonly perms = new Map<string, Map<string, VhostPermissions>>()
   private readonly topicPerms = new Map<string, Map<string, Map<string, TopicPermission>>>()
   private readonly listeners = new Set<VhostListener>()
+  private readonly userDeletedListeners = new Set<(name: string) => Promise<void>>()
   private readonly sql: ReturnType<typeof prepare>
 
   constructor(
@@ -47,6 +48,11 @@ export class AccessStore {
 
   addVhostListener(l: VhostListener): void {
     this.listeners.add(l)
+  }
+
+  /** Runs after a user is deleted (its limits go with it). */
+  addUserDeletedListener(fn: (name: string) => Promise<void>): void {
+    this.userDeletedListeners.add(fn)
   }
 
   // ---- reads ----------------------------------------------------------------------------------
@@ -133,6 +139,7 @@ export class AccessStore {
       this.sql.deleteUserPermissions.run(name)
       this.sql.deleteUserTopicPermissions.run(name)
     })
+    for (const fn of this.userDeletedListeners) await fn(name)
     return true
   }
 

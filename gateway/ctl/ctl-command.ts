@@ -7,13 +7,17 @@ import { CtlError, exitUsage, type CtlCommand, type CtlIo } from './ctl-io.ts'
 export const ctlUsage = `Usage: wharf ctl [--url URL] [--user USER] [--password PASSWORD] [--json] COMMAND ...
 
 Commands:
-  list connections|channels|queues|exchanges|bindings|users|vhosts|permissions [--vhost V]
+  list connections|channels|queues|exchanges|bindings|users|vhosts|permissions|vhost-limits|user-limits [--vhost V]
   close-connection NAME [--reason TEXT]      close an AMQP or MQTT connection (names as listed)
   purge-queue NAME [--vhost V]               drop the queue's ready messages
   delete-queue NAME [--vhost V] [--if-empty] [--if-unused]
                                              MQTT sessions too: mqtt-session/<client id>
   add-user NAME [--tags t1,t2]               asks for the password (hidden; a line on stdin when not a terminal)
   set-permissions USER CONFIGURE WRITE READ [--vhost V]
+  set-vhost-limits JSON [--vhost V]          e.g. '{"max-connections": 10, "max-queues": 50}'; -1 clears one
+  clear-vhost-limits [NAME] [--vhost V]      one limit, or all of the vhost's
+  set-user-limits USER JSON                  e.g. '{"max-connections": 10, "max-channels": 20}'
+  clear-user-limits USER [NAME]              one limit, or all of the user's
   export-definitions [FILE]                  RabbitMQ's definitions format (stdout without FILE)
   import-definitions FILE                    prints what was imported and what Wharf does not support
   diagnose                                   why queues lag: each cause with its numbers and a suggestion
@@ -34,6 +38,10 @@ const commands: Record<string, () => Promise<CtlCommand>> = {
   'delete-queue': async () => (await import('./delete-queue.ts')).deleteQueue,
   'add-user': async () => (await import('./add-user.ts')).addUser,
   'set-permissions': async () => (await import('./set-permissions.ts')).setPermissions,
+  'set-vhost-limits': async () => (await import('./object-limits-commands.ts')).setVhostLimits,
+  'clear-vhost-limits': async () => (await import('./object-limits-commands.ts')).clearVhostLimits,
+  'set-user-limits': async () => (await import('./object-limits-commands.ts')).setUserLimits,
+  'clear-user-limits': async () => (await import('./object-limits-commands.ts')).clearUserLimits,
   'export-definitions': async () => (await import('./export-definitions.ts')).exportDefinitions,
   'import-definitions': async () => (await import('./import-definitions.ts')).importDefinitions,
   diagnose: async () => (await import('./diagnose-command.ts')).diagnoseCommand

@@ -1,4 +1,4 @@
-// `wharf ctl list connections|channels|queues|exchanges|bindings|users|vhosts|permissions [--vhost V]`:
+// `wharf ctl list connections|channels|queues|exchanges|bindings|users|vhosts|permissions|vhost-limits|user-limits [--vhost V]`:
 // an aligned table of what the management API lists (--json: the API's items as they are).
 import { seg } from './admin-client.ts'
 import { usageError, type CtlCommand, type CtlContext } from './ctl-io.ts'
@@ -71,7 +71,9 @@ const listings: Record<string, Listing> = {
   },
   users: { path: () => '/api/users', columns: [field('name'), field('tags')] },
   vhosts: { path: () => '/api/vhosts', columns: [field('name'), field('messages')] },
-  permissions: { path: () => '/api/permissions', columns: [field('user'), field('vhost'), field('configure'), field('write'), field('read')] }
+  permissions: { path: () => '/api/permissions', columns: [field('user'), field('vhost'), field('configure'), field('write'), field('read')] },
+  'vhost-limits': { path: scoped('vhost-limits'), columns: [field('vhost'), col('LIMITS', i => JSON.stringify(i.value))] },
+  'user-limits': { path: () => '/api/user-limits', columns: [field('user'), col('LIMITS', i => JSON.stringify(i.value))] }
 }
 
 export const list: CtlCommand = async ctx => {
