@@ -19,17 +19,8 @@ export interface ImportOutcome {
 }
 
 export async function applyImport(ctx: ManagementContext, steps: readonly Step[]): Promise<ImportOutcome> {
-  const imported: Record<string, number> = {
-    vhosts: 0,
-    users: 0,
-    permissions: 0,
-    topic_permissions: 0,
-    vhost_limits: 0,
-    user_limits: 0,
-    exchanges: 0,
-    queues: 0,
-    bindings: 0
-  }
+  // vhost_limits and user_limits appear when the file set any.
+  const imported: Record<string, number> = { vhosts: 0, users: 0, permissions: 0, topic_permissions: 0, exchanges: 0, queues: 0, bindings: 0 }
   const failed: Failure[] = []
   for (const step of steps) {
     try {
