@@ -1,5 +1,5 @@
 // Diagnosis and metering for the composition root: the lag sampler behind /api/diagnose, the node's
-// conditions it reads (disk watermark, publish rate limits, the object store), and the periodic
+// conditions it reads (disk watermark, bridges, publish rate limits, the object store), and the periodic
 // usage records put beside the segments. /api/diagnose and /api/usage are served from here.
 import { hostname } from 'node:os'
 import type { WharfConfig } from '../edge-config/config-types.ts'
@@ -19,7 +19,8 @@ import { queueKey } from '../core/model/queue-label-slots.ts'
 import type { MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
 import type { AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
 import type { Tiering } from './tiering-wiring.ts'
-import type { PublishGate } from './publish-gate.ts'
+import type { BridgeStatus } from '../adapters/bridge/bridge-status.ts'
+import type { BridgeFacts } from '../core/diagnosis/bridge-facts.ts'
 import { usageReport } from './usage-report.ts'
 
 /** Shutdown waits this long at most for the last usage record (an unreachable store must not hold it). */
@@ -32,7 +33,7 @@ export interface OpsParts {
   readonly mqtt: MqttAdapter
   readonly amqp: AmqpAdapter
   readonly disk: DiskWatermark
-  readonly publishGate: PublishGate
+  readonly bridges: () => readonly BridgeStatus[]
   readonly limits: AbuseLimits
   readonly tiering: Tiering
   readonly clock: Clock
@@ -84,7 +85,7 @@ export function startOps(p: OpsParts): Ops {
         refusedPublishes: p.mqtt.refusedPublishes,
         blockedConnections: p.amqp.blockedPublishers()
       },
-      otherHolds: [...p.publishGate.holds].filter(([source]) => source !== 'disk').map(([source, reason]) => ({ source, reason })),
+      bridges: p.bridges().map(bridgeFacts),
       throttled: [...p.limits.publish.paused].map(t => ({ protocol: t.protocol, username: t.username, limit: t.lastLimit })),
       objectStore: {
         description: p.tiering.objectStore.description,
@@ -110,5 +111,24 @@ export function startOps(p: OpsParts): Ops {
       await Promise.race([recorder.stop(), timeout])
       clearTimeout(timer)
     }
+  }
+}
+
+function bridgeFacts(s: BridgeStatus): BridgeFacts {
+  return {
+    name: s.name,
+    url: s.url,
+    state: s.state,
+    lastError: s.lastError,
+    vhost: s.vhost,
+    queue: s.queue,
+    backlogMessages: s.backlog.messages,
+    backlogBytes: s.backlog.bytes,
+    backlogBytesMax: s.backlog.bytesMax,
+    policy: s.backlog.policy,
+    inflightMessages: s.backlog.inflightMessages,
+    windowMax: s.backlog.windowMax,
+    confirmedPerSecond: s.confirmedPerSecond,
+    blockingPublishers: s.backlog.blockingPublishers
   }
 }

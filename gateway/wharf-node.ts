@@ -203,7 +203,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     downlinkGate
   })
   opened.add('bridges', async () => await bridges.close())
-  const ops: Ops = startOps({ config, broker, usage, mqtt, amqp, disk, publishGate, limits, tiering, clock: systemClock, logger })
+  const ops: Ops = startOps({ config, broker, usage, mqtt, amqp, disk, bridges: () => bridges.status(), limits, tiering, clock: systemClock, logger })
   opened.add('diagnosis and metering', async () => await ops.close())
 
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time

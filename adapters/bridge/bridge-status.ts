@@ -20,6 +20,8 @@ export interface BridgeStatus {
     messages: number
     bytes: number
     inflightMessages: number
+    /** The link's window (sent, not yet confirmed, at most); 0 while the link is down. */
+    windowMax: number
     oldestMessageAgeMs: number | null
     bytesMax: number
     policy: 'block' | 'drop-oldest'

@@ -174,6 +174,7 @@ export class Bridge {
         messages: this.queue.messageCount + this.forwarder.inflight.size,
         bytes: this.bound.bytes,
         inflightMessages: this.forwarder.inflight.size,
+        windowMax: this.forwarder.windowMax,
         oldestMessageAgeMs: oldest === undefined ? null : Math.max(0, now - oldest.message.publishedAtMs),
         bytesMax: this.config.backlogBytesMax,
         policy: this.config.backlogPolicy,

@@ -91,6 +91,11 @@ export class Forwarder implements QueueConsumer {
     return this.link !== null
   }
 
+  /** The link's window: entries sent and not confirmed at most (0 while there is no link). */
+  get windowMax(): number {
+    return this.link === null ? 0 : this.window
+  }
+
   /** Starts sending on a new link: the backlog first, as the queue holds it in order. */
   attach(link: RemoteLink): void {
     this.link = link

@@ -4,6 +4,7 @@ import type { Broker } from '../model/broker.ts'
 import type { Queue } from '../model/queue.ts'
 import { queueKey } from '../model/queue-label-slots.ts'
 import { StreamQueue } from '../streams/stream-queue.ts'
+import type { BridgeFacts } from './bridge-facts.ts'
 import type { Finding } from './finding.ts'
 import type { LagSampler, LagTrend } from './lag-sampler.ts'
 import { backlogOf } from './queue-backlog.ts'
@@ -36,9 +37,10 @@ export interface DiagnoseOptions {
 
 export function diagnose(broker: Broker, sampler: LagSampler, node: NodeConditions, opts: DiagnoseOptions): Diagnosis {
   const queues: QueueDiagnosis[] = []
+  const bridgeOf = new Map(node.bridges.map(b => [queueKey(b.vhost, b.queue), b]))
   for (const v of broker.vhosts.values()) {
     for (const q of v.queues.values()) {
-      const d = diagnoseQueue(q, sampler, node.nowMs, opts)
+      const d = diagnoseQueue(q, sampler, node.nowMs, opts, bridgeOf.get(queueKey(q.vhost, q.name)) ?? null)
       if (d !== null) queues.push(d)
     }
   }
@@ -47,12 +49,12 @@ export function diagnose(broker: Broker, sampler: LagSampler, node: NodeConditio
   return { at: new Date(node.nowMs).toISOString(), healthy: queues.length === 0 && nodeLevel.length === 0, node: nodeLevel, queues }
 }
 
-function diagnoseQueue(q: Queue, sampler: LagSampler, nowMs: number, opts: DiagnoseOptions): QueueDiagnosis | null {
+function diagnoseQueue(q: Queue, sampler: LagSampler, nowMs: number, opts: DiagnoseOptions, bridge: BridgeFacts | null): QueueDiagnosis | null {
   const backlog = backlogOf(q)
   const trend = sampler.trend(queueKey(q.vhost, q.name), { atMs: nowMs, backlog })
   const growing = trend !== null && trend.growthPerSecond > 0
   if (backlog === 0 && !growing && q.redelivering.size === 0) return null
-  const findings = queueFindings({ queue: q, backlog, trend, redeliveriesMin: opts.redeliveriesMin })
+  const findings = queueFindings({ queue: q, backlog, trend, redeliveriesMin: opts.redeliveriesMin, bridge })
   if (backlog === 0 && findings.length === 0) return null
   return {
     vhost: q.vhost,

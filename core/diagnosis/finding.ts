@@ -6,6 +6,8 @@ export type Cause =
   | 'redelivery-loop'
   | 'cold-reads'
   | 'publishers-outpace-consumers'
+  | 'bridge-link-down'
+  | 'bridge-remote-slow'
   | 'publishers-blocked-disk'
   | 'publishers-blocked-rate-limit'
   | 'publishers-blocked-bridge'

@@ -1,5 +1,8 @@
-// Causes that hold for the whole node: publishers refused at the disk watermark or held by a publish
-// rate limit, and the object store unreachable with the upload backlog growing behind it.
+// Causes that hold for the whole node: publishers refused at the disk watermark, held by a bridge whose
+// backlog reached its bound or by a publish rate limit, and the object store unreachable with the
+// upload backlog growing behind it.
+import { formatBytes } from '../storage/format-bytes.ts'
+import type { BridgeFacts } from './bridge-facts.ts'
 import type { Finding } from './finding.ts'
 
 export interface NodeConditions {
@@ -11,8 +14,8 @@ export interface NodeConditions {
     readonly refusedPublishes: number
     readonly blockedConnections: number
   }
-  /** Other holds on publishers than the disk watermark: a bridge whose backlog reached its bound. */
-  readonly otherHolds: ReadonlyArray<{ readonly source: string; readonly reason: string }>
+  /** Every bridge: one whose backlog is over its bound (policy block) holds publishers. */
+  readonly bridges: readonly BridgeFacts[]
   /** Connections whose reads a publish rate limit holds now. */
   readonly throttled: ReadonlyArray<{ readonly protocol: string; readonly username: string | null; readonly limit: string }>
   /** The tiering pipeline, or null when there is none. */
@@ -43,15 +46,7 @@ export function nodeFindings(n: NodeConditions): Finding[] {
       }
     })
   }
-  for (const h of n.otherHolds) {
-    out.push({
-      cause: 'publishers-blocked-bridge',
-      summary: `publishers are refused by ${h.source}: ${h.reason} (${n.disk.blockedConnections} AMQP connections blocked, ${n.disk.refusedPublishes} MQTT publishes refused)`,
-      suggestion:
-        "the bridge cannot forward as fast as its input arrives: check the link to the remote broker and its state, or raise the bridge's backlog bound",
-      numbers: { source: h.source, blockedConnections: n.disk.blockedConnections, refusedPublishes: n.disk.refusedPublishes }
-    })
-  }
+  for (const b of n.bridges) if (b.blockingPublishers) out.push(bridgeHold(b, n.disk))
   if (n.throttled.length > 0) {
     const limits = [...new Set(n.throttled.map(t => t.limit))]
     const users = [...new Set(n.throttled.map(t => t.username ?? '(anonymous)'))]
@@ -72,4 +67,31 @@ export function nodeFindings(n: NodeConditions): Finding[] {
     })
   }
   return out
+}
+
+/** A bridge whose backlog reached bridges[].backlogBytesMax (policy block): why it does not drain. */
+function bridgeHold(b: BridgeFacts, disk: NodeConditions['disk']): Finding {
+  const link =
+    b.state === 'connected'
+      ? `its remote ${b.url} confirms ${b.confirmedPerSecond}/s`
+      : `its link to ${b.url} is ${b.state}${b.lastError === null ? '' : ` (${b.lastError})`}`
+  return {
+    cause: 'publishers-blocked-bridge',
+    summary: `publishers are held by bridge ${b.name}: its backlog ${formatBytes(b.backlogBytes)} (${b.backlogMessages} messages) is over bridges[].backlogBytesMax ${formatBytes(b.backlogBytesMax)} and ${link} (${disk.blockedConnections} AMQP connections blocked, ${disk.refusedPublishes} MQTT publishes refused)`,
+    suggestion:
+      b.state === 'connected'
+        ? `the remote takes less than the edge publishes: check the remote's load and the link's bandwidth, or raise bridges[].backlogBytesMax of '${b.name}'`
+        : `bring the remote ${b.url} back or fix the link to it (publishers go again when the backlog is under 90% of its bound); backlogPolicy drop-oldest would drop instead of holding`,
+    numbers: {
+      bridge: b.name,
+      state: b.state,
+      lastError: b.lastError,
+      backlogMessages: b.backlogMessages,
+      backlogBytes: b.backlogBytes,
+      backlogBytesMax: b.backlogBytesMax,
+      confirmedPerSecond: b.confirmedPerSecond,
+      blockedConnections: disk.blockedConnections,
+      refusedPublishes: disk.refusedPublishes
+    }
+  }
 }

@@ -3,6 +3,7 @@
 import type { Queue, QueueConsumer } from '../model/queue.ts'
 import { StreamQueue } from '../streams/stream-queue.ts'
 import type { LagTrend } from './lag-sampler.ts'
+import type { BridgeFacts } from './bridge-facts.ts'
 import type { Finding } from './finding.ts'
 
 export interface QueueFacts {
@@ -11,6 +12,8 @@ export interface QueueFacts {
   readonly trend: LagTrend | null
   /** diagnose.redeliveriesMin */
   readonly redeliveriesMin: number
+  /** The bridge whose backlog this queue is (its forwarder is the consumer), or null. */
+  readonly bridge: BridgeFacts | null
 }
 
 type Rule = (f: QueueFacts) => Finding | null
@@ -25,32 +28,43 @@ const noConsumer: Rule = ({ queue, backlog, trend }) => {
   }
 }
 
+// Consumers that take nothing, each for one of two reasons: its window is full (slow acks), or it has
+// room but no credit (its socket's send buffer is full, or flow is off). Both are named when every
+// consumer takes nothing, each with how many it holds; one that still takes explains the lag alone.
 const atWindow: Rule = ({ queue, backlog }) => {
   const consumers = queue.consumers
-  if (consumers.length === 0 || (queue instanceof StreamQueue && backlog === 0)) return null
-  const windows = consumers.map(c => windowOf(c))
-  if (!windows.every(w => w.full)) return null
+  if (consumers.length === 0 || (queue instanceof StreamQueue && backlog === 0) || !noneTakes(consumers)) return null
+  const windows = consumers.map(c => windowOf(c)).filter(w => w.full)
+  if (windows.length === 0) return null
   const unacked = windows.reduce((n, w) => n + w.unacked, 0)
   const max = windows.reduce((n, w) => n + w.max, 0)
   return {
     cause: 'consumers-at-prefetch',
-    summary: `all ${consumers.length} consumers are at their prefetch / Receive Maximum (${unacked} of ${max} unacknowledged) while ${backlog} wait: acks are slow`,
+    summary: `${share(windows.length, consumers.length)} consumers are at their prefetch / Receive Maximum (${unacked} of ${max} unacknowledged) while ${backlog} wait: acks are slow`,
     suggestion: 'acknowledge sooner (or in batches with multiple=true), raise the prefetch (basic.qos) / Receive Maximum, or add consumers',
-    numbers: { consumers: consumers.length, unacked, windowMax: max, ready: backlog }
+    numbers: { consumers: windows.length, consumersTotal: consumers.length, unacked, windowMax: max, ready: backlog }
   }
 }
 
 const notReading: Rule = ({ queue, backlog }) => {
   const consumers = queue.consumers
-  if (consumers.length === 0 || backlog === 0) return null
-  const stuck = consumers.filter(c => !c.hasCredit() && !windowOf(c).full)
-  if (stuck.length < consumers.length) return null
+  if (consumers.length === 0 || backlog === 0 || !noneTakes(consumers)) return null
+  const stuck = consumers.filter(c => !windowOf(c).full)
+  if (stuck.length === 0) return null
   return {
     cause: 'consumers-not-reading',
-    summary: `all ${consumers.length} consumers have room in their window but take nothing (their connections' send buffers are full, or flow is off) while ${backlog} wait`,
+    summary: `${share(stuck.length, consumers.length)} consumers have room in their window but take nothing (their connections' send buffers are full, or flow is off) while ${backlog} wait`,
     suggestion: 'the consumers read their sockets too slowly or the network is slow: check the consumer hosts and the link',
-    numbers: { consumers: consumers.length, ready: backlog }
+    numbers: { consumers: stuck.length, consumersTotal: consumers.length, ready: backlog }
   }
+}
+
+function noneTakes(consumers: readonly QueueConsumer[]): boolean {
+  return consumers.every(c => !c.hasCredit())
+}
+
+function share(some: number, all: number): string {
+  return some === all ? `all ${all}` : `${some} of ${all}`
 }
 
 const redeliveryLoop: Rule = ({ queue, redeliveriesMin }) => {
@@ -93,11 +107,43 @@ const outpaced: Rule = ({ queue, backlog, trend }) => {
   }
 }
 
+// A bridge's queue has one consumer, its forwarder, whose window is the link's: a full window there is
+// a slow remote, no credit without a link is a link down (not slow acks or a congested socket).
+const bridgeBehind: Rule = ({ bridge, backlog }) => {
+  if (bridge === null || backlog === 0) return null
+  const numbers = {
+    bridge: bridge.name,
+    state: bridge.state,
+    lastError: bridge.lastError,
+    ready: backlog,
+    backlogBytes: bridge.backlogBytes,
+    inflight: bridge.inflightMessages,
+    windowMax: bridge.windowMax,
+    confirmedPerSecond: bridge.confirmedPerSecond
+  }
+  if (bridge.state !== 'connected') {
+    return {
+      cause: 'bridge-link-down',
+      summary: `bridge ${bridge.name} cannot forward: its link to ${bridge.url} is ${bridge.state}${bridge.lastError === null ? '' : ` (${bridge.lastError})`}; ${backlog} messages wait`,
+      suggestion: `bring the remote ${bridge.url} back or fix the network to it: the backlog is kept and sent in order when the link is up`,
+      numbers
+    }
+  }
+  if (bridge.windowMax === 0 || bridge.inflightMessages < bridge.windowMax) return null
+  return {
+    cause: 'bridge-remote-slow',
+    summary: `bridge ${bridge.name}'s window is full (${bridge.inflightMessages} of ${bridge.windowMax} sent, not confirmed) while ${backlog} wait: ${bridge.url} confirms ${bridge.confirmedPerSecond}/s`,
+    suggestion: `the remote confirms slowly: check its load and the link's latency, or raise bridges[].inflightMessagesMax of '${bridge.name}'`,
+    numbers
+  }
+}
+
 /** In order: a later rule only speaks when the ones before it found nothing it explains. */
 const rules: readonly Rule[] = [noConsumer, redeliveryLoop, atWindow, notReading, coldReads]
+const bridgeRules: readonly Rule[] = [redeliveryLoop, bridgeBehind]
 
 export function queueFindings(facts: QueueFacts): Finding[] {
-  const found = rules.map(r => r(facts)).filter((f): f is Finding => f !== null)
+  const found = (facts.bridge === null ? rules : bridgeRules).map(r => r(facts)).filter((f): f is Finding => f !== null)
   const explained = found.some(f => f.cause !== 'redelivery-loop')
   if (!explained) {
     const o = outpaced(facts)
