@@ -236,6 +236,8 @@ export interface LogConfig {
 export interface MetricsConfig {
   /** Queues with their own `queue` label on /metrics; the rest are summed under queue="_other". */
   queueLabelsMax: number
+  /** How often the management API samples its rates (message_stats, byte rates), as RabbitMQ's collect_statistics_interval. */
+  rateSampleIntervalSeconds: number
 }
 
 export interface MeteringConfig {

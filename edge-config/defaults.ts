@@ -94,7 +94,7 @@ export function defaultConfig(): WharfConfig {
     },
     // The admin API answers on this machine only unless configured otherwise (RabbitMQ's guest rule, for HTTP).
     admin: { host: '127.0.0.1', port: 8080, tls: tlsDisabled(8443) },
-    metrics: { queueLabelsMax: 200 },
+    metrics: { queueLabelsMax: 200, rateSampleIntervalSeconds: 5 },
     metering: { recordIntervalSeconds: 3600, node: null },
     diagnose: { sampleIntervalSeconds: 10, samplesMax: 6, redeliveriesMin: 3 },
     auth: { allowAnonymous: true, guest: { enabled: true }, users: [], permissions: [], topicPermissions: [], defaultAcl: {} }

@@ -327,7 +327,7 @@ const schema: Schema<WharfConfig> = {
       }
     },
     admin: { kind: 'map', fields: { host: bindHost, port, tls: adminTls } },
-    metrics: { kind: 'map', fields: { queueLabelsMax: int(0, 100_000, 'queues') } },
+    metrics: { kind: 'map', fields: { queueLabelsMax: int(0, 100_000, 'queues'), rateSampleIntervalSeconds: int(1, 3600, 'seconds') } },
     metering: { kind: 'map', fields: { recordIntervalSeconds: int(0, 86_400 * 31, 'seconds', ' (0 = no usage records)'), node: nodeName } },
     diagnose: {
       kind: 'map',

@@ -44,6 +44,7 @@ import { accessRoutes } from './admin-access-routes.ts'
 import type { AccessControl } from '../core/auth/access-control.ts'
 import { UsageMeter } from '../core/metering/usage-meter.ts'
 import { commitObserver, registerNodeMetrics, registerStoreMetrics } from './node-metrics.ts'
+import { startRateSampling } from './management/rate-sampling.ts'
 import { startOps, type Ops } from './ops-wiring.ts'
 import { opsRoutes } from './ops-routes.ts'
 
@@ -232,6 +233,8 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
       }
     }
   })
+  const stopRateSampling = startRateSampling(management, config.metrics.rateSampleIntervalSeconds * 1000)
+  opened.add('management rates', () => stopRateSampling())
   const adminHandler = adminRequestHandler(
     metrics,
     {
@@ -291,6 +294,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
         logger.info('draining: stop accepting, disconnect clients, commit, close store')
         const stopped = Promise.all(servers.map(closeServer))
         disk.stop()
+        stopRateSampling()
         await bridges.close()
         await amqp.close()
         await mqtt.close()

@@ -98,7 +98,7 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
     try {
       await eventually('both connected', async () => (JSON.parse((await ctl(['--json', 'list', 'connections'])).stdout) as unknown[]).length === 2)
       const table = (await ctl(['list', 'connections'])).stdout
-      assert.match(table, /^NAME +PROTOCOL +USER +VHOST +CLIENT +CONNECTED +CHANNELS$/m)
+      assert.match(table, /^NAME +PROTOCOL +USER +VHOST +CLIENT +CONNECTED +CHANNELS +PUBLISHED +PUBLISH\/S +DELIVERED +DELIVER\/S$/m)
       assert.match(table, /MQTT 3\.1\.1 +\/ +ctl-device +\d{4}-\d\d-\d\dT/)
       const conns = JSON.parse((await ctl(['--json', 'list', 'connections'])).stdout) as Array<{ name: string; protocol: string }>
       const amqpName = conns.find(c => c.protocol === 'AMQP 0-9-1')?.name as string

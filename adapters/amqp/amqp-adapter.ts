@@ -1,5 +1,6 @@
 // The AMQP 0-9-1 server: accepts sockets, counts and limits connections, closes them on shutdown.
 // Everything a connection does goes through the core Broker it is given.
+import type { MessageCounts } from '../../core/metering/message-counts.ts'
 import type { Socket } from 'node:net'
 import type { AmqpConfig } from '../../edge-config/config-types.ts'
 import type { AccessControl } from '../../core/auth/access-control.ts'
@@ -54,6 +55,8 @@ export interface AmqpConnectionInfo {
   readonly channelMax: number
   readonly recvBytes: number
   readonly sendBytes: number
+  /** Messages published, confirmed, delivered, acked... on all its channels since it opened (live counts). */
+  readonly messages: Readonly<MessageCounts>
 }
 
 export interface AmqpChannelInfo {
@@ -67,6 +70,8 @@ export interface AmqpChannelInfo {
   readonly globalPrefetchCount: number
   readonly confirm: boolean
   readonly transactional: boolean
+  /** The channel's own message counts (live). */
+  readonly messages: Readonly<MessageCounts>
 }
 
 export interface AmqpAdapter {
@@ -187,7 +192,8 @@ export function createAmqpAdapter(opts: AmqpAdapterOptions): AmqpAdapter {
             prefetchCount: ch.consumerPrefetch,
             globalPrefetchCount: ch.channelPrefetch,
             confirm: ch.confirm !== undefined,
-            transactional: ch.tx !== undefined
+            transactional: ch.tx !== undefined,
+            messages: ch.messages
           })
         }
       }
@@ -256,6 +262,7 @@ function connectionInfo(c: AmqpConnection, accepted: { name: string; atMs: numbe
     frameMax: c.frameMax,
     channelMax: c.channelMax,
     recvBytes: s.bytesRead,
-    sendBytes: s.bytesWritten
+    sendBytes: s.bytesWritten,
+    messages: c.messages
   }
 }

@@ -12,6 +12,7 @@ import type { AmqpConsumer, ConsumerChannel } from './amqp-consumer.ts'
 import { ContentAssembler, type Content } from './content-assembler.ts'
 import { ConfirmTracker } from './confirm-tracker.ts'
 import type { AmqpConnection } from './connection.ts'
+import { MessageCounts } from '../../core/metering/message-counts.ts'
 
 interface Unacked {
   readonly entry: QueueEntry
@@ -46,6 +47,8 @@ export class AmqpChannel implements ConsumerChannel {
   tx: TxState | undefined
   /** The queue named by the last queue.declare, for methods that leave the queue name empty. */
   mostRecentQueue = ''
+  /** This channel's message counts; each is counted on the connection's too (which outlives channels). */
+  readonly messages = new MessageCounts()
   private consumerTagCounter = 0
 
   constructor(
@@ -112,6 +115,19 @@ export class AmqpChannel implements ConsumerChannel {
     this.conn.counters.delivered.inc()
     this.conn.usage.messagesOut++
     this.conn.usage.bytesOut += m.body.length
+    const own = this.messages
+    const all = this.conn.messages
+    if (consumer.noAck) {
+      own.deliverNoAck++
+      all.deliverNoAck++
+    } else {
+      own.deliver++
+      all.deliver++
+    }
+    if (redelivered) {
+      own.redeliver++
+      all.redeliver++
+    }
   }
 
   /** basic.get-ok: the entry is handed out (ack mode) under a new delivery tag. */
@@ -123,6 +139,19 @@ export class AmqpChannel implements ConsumerChannel {
     this.conn.counters.delivered.inc()
     this.conn.usage.messagesOut++
     this.conn.usage.bytesOut += m.body.length
+    const own = this.messages
+    const all = this.conn.messages
+    if (noAck) {
+      own.getNoAck++
+      all.getNoAck++
+    } else {
+      own.get++
+      all.get++
+    }
+    if (redelivered) {
+      own.redeliver++
+      all.redeliver++
+    }
   }
 
   consumerCancelledByQueue(consumer: AmqpConsumer): void {
@@ -159,6 +188,10 @@ export class AmqpChannel implements ConsumerChannel {
 
   /** Acks (or rejects without requeue) and lets consumers with new credit take more. */
   settle(taken: readonly Unacked[], how: 'acked' | 'rejected'): void {
+    if (how === 'acked') {
+      this.messages.ack += taken.length
+      this.conn.messages.ack += taken.length
+    }
     for (const u of taken) {
       this.released(u)
       u.entry.queue.settle(u.entry, how)

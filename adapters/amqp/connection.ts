@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logger.ts'
 import type { Counter, Histogram } from '../../core/metrics.ts'
 import type { RateLimitedLog } from '../../core/rate-limited-log.ts'
 import { unmeteredCell, type UsageCounts, type UsageMeter } from '../../core/metering/usage-meter.ts'
+import { MessageCounts } from '../../core/metering/message-counts.ts'
 import type { Clock, TimerHandle } from '../../core/clock.ts'
 import type { Broker } from '../../core/model/broker.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
@@ -110,6 +111,8 @@ export class AmqpConnection {
   readonly listener: string
   /** Metering of this connection's vhost and user (set once open). */
   usage: UsageCounts = unmeteredCell()
+  /** Its channels' message counts, closed channels' included (the management API's message_stats). */
+  readonly messages = new MessageCounts()
   /** Why the connection ended, for its close line. */
   closeReason: string | null = null
   private openedAtMs: number | null = null

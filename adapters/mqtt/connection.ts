@@ -15,6 +15,7 @@ import { refuse } from './handlers/connect.ts'
 import type { PublishThrottle } from '../../core/limits/publish-limiter.ts'
 import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
 import { unmeteredCell, type UsageCounts } from '../../core/metering/usage-meter.ts'
+import { MessageCounts } from '../../core/metering/message-counts.ts'
 
 export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
 
@@ -52,6 +53,8 @@ export class MqttConnection implements SessionConnection {
   gracefulDisconnect = false
   /** Metering of this client's vhost and user (set at CONNACK). */
   usage: UsageCounts = unmeteredCell()
+  /** Messages published, confirmed, delivered and acked on this connection (the management API's message_stats). */
+  readonly messages = new MessageCounts()
   private readonly reader: MqttPacketReader
   /** Packets that came while CONNECT was being decided (a client need not wait for CONNACK). */
   private held: InboundPacket[] | null = null
@@ -324,6 +327,8 @@ export class MqttConnection implements SessionConnection {
 
   private sendAck(packet: OutboundPacket, receivedMs: number | undefined): void {
     this.send(packet)
+    // A PUBACK / PUBREC with a reason code of 0x80 or more is a refusal, not a confirm.
+    if (((packet as { reasonCode?: number }).reasonCode ?? 0) < 0x80) this.messages.confirm++
     if (receivedMs !== undefined) this.engine.counters.publishAck.observe((this.engine.clock.monotonicMs() - receivedMs) / 1000)
   }
 
@@ -394,6 +399,9 @@ export class MqttConnection implements SessionConnection {
     this.engine.counters.delivered.inc()
     this.usage.messagesOut++
     this.usage.bytesOut += p.payload.length
+    if (p.qos === 0) this.messages.deliverNoAck++
+    else this.messages.deliver++
+    if (p.dup) this.messages.redeliver++
     return true
   }
 

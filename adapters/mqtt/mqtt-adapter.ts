@@ -2,6 +2,7 @@
 // core queue (DESIGN §2). It builds the engine of every vhost (vhost-engines.ts), restores their
 // sessions, and serves connections from any transport (TCP, TLS, WebSocket streams), each in the vhost
 // its CONNECT names or its listener's.
+import type { MessageCounts } from '../../core/metering/message-counts.ts'
 import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
 import type { IncomingMessage } from 'node:http'
@@ -75,6 +76,8 @@ export interface MqttConnectionInfo {
   keepAliveSeconds: number
   recvBytes: number
   sendBytes: number
+  /** Messages published, confirmed, delivered and acked since it connected (live counts). */
+  messages: Readonly<MessageCounts>
 }
 
 export interface MqttAdapter {
@@ -174,7 +177,8 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
             port: t?.socket.localPort ?? null,
             keepAliveSeconds: c.keepAliveMs / 1000,
             recvBytes: t?.socket.bytesRead ?? 0,
-            sendBytes: t?.socket.bytesWritten ?? 0
+            sendBytes: t?.socket.bytesWritten ?? 0,
+            messages: c.messages
           }
         })
     },

@@ -24,6 +24,8 @@ const tabs = {
       { title: 'Vhost', value: c => c.vhost },
       { title: 'Client', value: c => c.client_id ?? c.client_properties?.connection_name ?? c.client_properties?.product ?? '' },
       { title: 'Connected', value: c => c.connected_at, show: since },
+      { title: 'Msgs in /s', value: c => c.message_stats?.publish_details?.rate ?? 0, show: count, num: true },
+      { title: 'Msgs out /s', value: c => c.message_stats?.deliver_get_details?.rate ?? 0, show: count, num: true },
       { title: 'In /s', value: c => c.recv_oct_details?.rate ?? 0, show: v => `${bytes(v)}/s`, num: true },
       { title: 'Out /s', value: c => c.send_oct_details?.rate ?? 0, show: v => `${bytes(v)}/s`, num: true }
     ],

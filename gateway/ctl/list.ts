@@ -14,6 +14,11 @@ interface Listing {
 
 const col = (title: string, value: (i: Item) => unknown): Column<Item> => ({ title, value })
 const field = (name: string, title = name.toUpperCase()): Column<Item> => col(title, i => i[name])
+// message_stats: totals since the connection or channel opened, and rates over the API's last
+// sampling interval (metrics.rateSampleIntervalSeconds).
+const stats = (i: Item): Item => (i.message_stats as Item | undefined) ?? {}
+const stat = (name: string, title: string): Column<Item> => col(title, i => stats(i)[name] ?? 0)
+const rate = (name: string, title: string): Column<Item> => col(title, i => (stats(i)[`${name}_details`] as Item | undefined)?.rate ?? 0)
 const scoped =
   (what: string) =>
   (ctx: CtlContext): string =>
@@ -29,7 +34,11 @@ const listings: Record<string, Listing> = {
       field('vhost'),
       col('CLIENT', i => i.client_id ?? (i.client_properties as Item | undefined)?.connection_name ?? (i.client_properties as Item | undefined)?.product),
       col('CONNECTED', i => (typeof i.connected_at === 'number' ? new Date(i.connected_at).toISOString().replace(/\.\d+Z$/, 'Z') : '')),
-      field('channels')
+      field('channels'),
+      stat('publish', 'PUBLISHED'),
+      rate('publish', 'PUBLISH/S'),
+      stat('deliver_get', 'DELIVERED'),
+      rate('deliver_get', 'DELIVER/S')
     ]
   },
   channels: {
@@ -40,7 +49,11 @@ const listings: Record<string, Listing> = {
       field('vhost'),
       col('CONSUMERS', i => i.consumer_count),
       col('UNACKED', i => i.messages_unacknowledged),
-      col('PREFETCH', i => i.prefetch_count)
+      col('PREFETCH', i => i.prefetch_count),
+      stat('publish', 'PUBLISHED'),
+      stat('confirm', 'CONFIRMED'),
+      stat('deliver_get', 'DELIVERED'),
+      stat('ack', 'ACKED')
     ]
   },
   queues: {

@@ -1,11 +1,13 @@
 // The adapters' connections as RabbitMQ's management API shows them, one list for both protocols:
 // name "<peer>:<port> -> <host>:<port>", protocol and version, user, vhost, peer, connected_at,
-// client properties (MQTT: the client id), channels and byte rates. Closing goes to the adapter
-// that has the connection.
+// client properties (MQTT: the client id), channels, byte rates and message_stats (RabbitMQ has
+// these per channel; a connection's here are its channels' summed, an MQTT connection's its own).
+// Closing goes to the adapter that has the connection.
 import type { AmqpAdapter } from '../../adapters/amqp/amqp-adapter.ts'
 import type { MqttAdapter } from '../../adapters/mqtt/mqtt-adapter.ts'
 import type { ConnectionSource } from './management-context.ts'
 import type { RateTracker } from './rate-tracker.ts'
+import { messageStatsJson } from './message-stats-json.ts'
 import { plainArguments, type Json } from './model-json.ts'
 
 const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
@@ -36,7 +38,8 @@ export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: Ra
         timeout: c.heartbeatSeconds,
         frame_max: c.frameMax,
         channel_max: c.channelMax,
-        ...bytes(c.name, c.recvBytes, c.sendBytes)
+        ...bytes(c.name, c.recvBytes, c.sendBytes),
+        message_stats: messageStatsJson(c.messages, rates, `conn ${c.name}`)
       })),
       ...mqtt.connections().map(c => ({
         name: c.name,
@@ -56,7 +59,8 @@ export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: Ra
         client_id: c.clientId,
         client_properties: { client_id: c.clientId, transport: c.transport, clean_session: c.clean },
         timeout: c.keepAliveSeconds,
-        ...bytes(c.name, c.recvBytes, c.sendBytes)
+        ...bytes(c.name, c.recvBytes, c.sendBytes),
+        message_stats: messageStatsJson(c.messages, rates, `conn ${c.name}`)
       }))
     ],
     channels: () =>
@@ -73,7 +77,8 @@ export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: Ra
         global_prefetch_count: ch.globalPrefetchCount,
         confirm: ch.confirm,
         transactional: ch.transactional,
-        state: 'running'
+        state: 'running',
+        message_stats: messageStatsJson(ch.messages, rates, `channel ${ch.connection} (${ch.number})`)
       })),
     close: (name, reason) => amqp.closeConnection(name, reason) || mqtt.closeConnection(name, reason)
   }

@@ -17,6 +17,8 @@ export function publish(ch: AmqpChannel, f: BasicPublish, content: Content): voi
   ch.conn.counters.published.inc()
   ch.conn.usage.messagesIn++
   ch.conn.usage.bytesIn += content.body.length
+  ch.messages.publish++
+  ch.conn.messages.publish++
   if (ch.tx !== undefined) {
     vhost.exchange(f.exchange) // a missing exchange fails now, not at commit
     ch.tx.publishes.push({ exchange: f.exchange, message, mandatory: f.mandatory })
@@ -52,6 +54,8 @@ export function routeOnce(ch: AmqpChannel, vhost: Vhost, exchange: string, messa
       { replyCode: NO_ROUTE, replyText: formatReplyText(NO_ROUTE, ''), exchange, routingKey: message.routingKey },
       message
     )
+    ch.messages.returnUnroutable++
+    ch.conn.messages.returnUnroutable++
   }
   return result
 }
@@ -67,6 +71,8 @@ function confirmWhenSafe(ch: AmqpChannel, seq: number, result: PublishResult, re
   // The confirm leaves in the frame written once this turn's settlements are done (confirm-tracker.ts).
   const ack = (): void => {
     confirm.settle(seq, 'ack')
+    ch.messages.confirm++
+    ch.conn.messages.confirm++
     ch.conn.counters.publishAck.observe((ch.conn.clock.monotonicMs() - receivedMs) / 1000)
   }
   if (result.stored === undefined) {

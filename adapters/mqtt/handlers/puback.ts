@@ -5,5 +5,5 @@ import type { MqttConnection } from '../connection.ts'
 
 /** PUBACK: our QoS 1 delivery arrived; it leaves the queue. */
 export function handlePuback(_engine: Engine, conn: MqttConnection, p: IPubackPacket): void {
-  conn.session?.completed(p.messageId ?? 0, 'publish')
+  if (conn.session?.completed(p.messageId ?? 0, 'publish') === true) conn.messages.ack++
 }

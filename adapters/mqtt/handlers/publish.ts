@@ -60,6 +60,7 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
   message.publisher = session
   engine.counters.published.inc()
   engine.stats.received++
+  conn.messages.publish++
   conn.usage.messagesIn++
   conn.usage.bytesIn += payload.length
   let result

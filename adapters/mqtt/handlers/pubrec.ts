@@ -7,6 +7,8 @@ import { ReasonCode } from '../codec/reason-codes.ts'
 /** PUBREC: our QoS 2 delivery arrived; PUBREL follows (none after a refusal code). */
 export function handlePubrec(_engine: Engine, conn: MqttConnection, p: IPubrecPacket): void {
   const id = p.messageId ?? 0
-  const known = conn.session?.received(id, (p.reasonCode ?? 0) >= 0x80) ?? false
+  const refused = (p.reasonCode ?? 0) >= 0x80
+  const known = conn.session?.received(id, refused) ?? false
+  if (known && !refused) conn.messages.ack++ // the client has the message: QoS 2's acknowledgement
   if (!known && conn.protocolVersion === 5) conn.send({ cmd: 'pubrel', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound } as never)
 }
