@@ -7,7 +7,8 @@
 #   amqp-tools         rabbitmq-c's amqp-publish / amqp-consume: a second AMQP client (test/amqp-tools.test.ts)
 #   chromium           the headless browser playwright-core drives (test/browser-live-page.test.ts)
 #   rabbitmq-server    the AMQP peer of the benchmark and of the bridge tests
-#   prometheus         promtool, Prometheus's own parser of /metrics (test/metrics.test.ts)
+#   prometheus         promtool, Prometheus's own parser of /metrics (test/metrics.test.ts), and the
+#                      Prometheus server that runs the Grafana dashboard's queries (test/grafana-dashboard.test.ts)
 set -euo pipefail
 
 declare -A program=(
