@@ -67,6 +67,10 @@ export class MqttSession implements QueueConsumer {
   readonly subscriptions = new Map<string, Subscription>()
   // The maps below are made on first use: an idle subscriber's session carries none of them.
   private sharedMap: Map<string, SharedMembership> | undefined = undefined
+  /** How many $share memberships, without making the map. */
+  get sharedCount(): number {
+    return this.sharedMap?.size ?? 0
+  }
   /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects [MQTT-4.4.0-1]. */
   private inflightMap: Map<number, Inflight> | undefined = undefined
   /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */

@@ -29,7 +29,7 @@ export function sysValues(engine: Engine, version: string): Array<[string, strin
 
 function subscriptionCount(engine: Engine): number {
   let n = 0
-  for (const s of engine.sessions.values()) n += s.subscriptions.size + [...s.sharedList].length
+  for (const s of engine.sessions.values()) n += s.subscriptions.size + s.sharedCount
   return n
 }
 
