@@ -67,6 +67,8 @@ export class MqttConnection implements SessionConnection {
   private readonly throttle: PublishThrottle | null
   /** Releases this connection's place under the per-user and per-vhost connection limits. */
   private releaseAdmission: (() => void) | null = null
+  /** Destroys the socket of an ended connection whose peer does not close its side; cleared when it does. */
+  private lingerTimer: NodeJS.Timeout | null = null
 
   constructor(
     readonly socket: Duplex,
@@ -241,7 +243,8 @@ export class MqttConnection implements SessionConnection {
     this.flush()
     this.socket.end()
     // A peer that does not close its side is cut off: the socket is not kept for it.
-    setTimeout(() => this.socket.destroy(), 1000).unref()
+    this.lingerTimer = setTimeout(destroySocket, LINGER_AFTER_END_MS, this.socket)
+    this.lingerTimer.unref()
     this.closed()
   }
 
@@ -252,7 +255,15 @@ export class MqttConnection implements SessionConnection {
 
   /** The socket closed (from its 'close' event). */
   socketClosed(): void {
+    // A pending linger timer would keep the socket, and this connection through it, for its whole second.
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer)
+    this.lingerTimer = null
     this.closed()
+  }
+
+  /** An ended connection still waits for its peer to close (for tests: nothing is kept after the close). */
+  get lingering(): boolean {
+    return this.lingerTimer !== null
   }
 
   private closed(): void {
@@ -420,6 +431,11 @@ export class MqttConnection implements SessionConnection {
 }
 
 const CONNECTION = Symbol('mqtt connection')
+/** How long an ended connection waits for its peer to close before the socket is destroyed. */
+const LINGER_AFTER_END_MS = 1000
+function destroySocket(socket: Duplex): void {
+  socket.destroy()
+}
 type SocketOf = Duplex & { [CONNECTION]?: MqttConnection }
 
 function onSocketData(this: SocketOf, chunk: Buffer): void {
