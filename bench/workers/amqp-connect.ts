@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import amqp, { type ChannelModel } from 'amqplib'
+import { batchMuxerWrites } from '../../adapters/bridge/links/amqp-batched-writes.ts'
 import { sendToParent } from './worker-ipc.ts'
 
 const CONNECT_TIMEOUT_MS = 10_000
@@ -17,41 +18,9 @@ export async function connectAmqp(url: string, name: string): Promise<ChannelMod
     throw new Error(`${name}: connect ${url}: ${err instanceof Error ? err.message : String(err)}`)
   }
   model.on('error', (err: Error) => void sendToParent({ type: 'error', message: `${name}: connection error: ${err.message}` }))
-  batchMuxWrites(model)
+  // One write per pass of amqplib's muxer, as the bridge's own link does (a tuned client).
+  batchMuxerWrites(model)
   return model
-}
-
-type WriteCallback = (err?: Error | null) => void
-
-/**
- * amqplib queues each channel's frames and its muxer copies them to the socket in a later
- * turn, one socket.write per message or ack: with TCP_NODELAY that is a syscall and a TCP
- * segment each, which the broker then reads one by one. Corking the socket around each pass
- * of the muxer sends everything it copies in one pass as one write of one buffer (a tuned
- * client does the same). amqplib 2.3.1 internals; without them the connection is left as is.
- */
-function batchMuxWrites(model: ChannelModel): void {
-  const connection = model.connection as unknown as { muxer?: { _readIncoming?: () => void } }
-  const muxer = connection.muxer
-  const readIncoming = muxer?._readIncoming
-  if (muxer === undefined || typeof readIncoming !== 'function') return
-  const socket = amqpSocket(model)
-  const hooks = socket as unknown as {
-    _write(chunk: Buffer, encoding: string, callback: WriteCallback): void
-    _writev(chunks: Array<{ chunk: Buffer | string }>, callback: WriteCallback): void
-  }
-  hooks._writev = (chunks, callback) => {
-    const buffers = chunks.map(({ chunk }) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk))
-    hooks._write(Buffer.concat(buffers), 'buffer', callback)
-  }
-  muxer._readIncoming = () => {
-    socket.cork()
-    try {
-      readIncoming.call(muxer)
-    } finally {
-      socket.uncork()
-    }
-  }
 }
 
 /** Reports a channel closed by the broker (amqplib emits 'error' on the channel, then 'close'). */
