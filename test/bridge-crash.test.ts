@@ -2,6 +2,9 @@
 // to drain: every message the edge acknowledged reaches the remote, first arrivals in publish order,
 // and the repeats are at most the messages each restart found possibly sent before (the bridge sends
 // a message only once the queue's delivered mark covering it is committed; see forwarder.ts).
+// The link runs through a proxy that holds the remote's confirms just before each kill, so every
+// kill provably lands with forwards outstanding (on a quiet machine the bridge otherwise keeps up
+// and a kill can find nothing in flight).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -13,7 +16,8 @@ import { startBrokerProcess, type BrokerProcess } from './support/broker-process
 import { amqpInbox } from './support/bridge-inboxes.ts'
 import { checkArrivals } from './support/bridge-checks.ts'
 import { adminFetch } from './support/admin-http.ts'
-import { eventually, sleep } from './support/wait.ts'
+import { eventually } from './support/wait.ts'
+import { startStallingProxy } from './support/stalling-proxy.ts'
 import type { BridgeStatus } from '../adapters/bridge/bridge-status.ts'
 
 const ROUNDS = 3
@@ -48,12 +52,17 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
   })
   const inbox = await amqpInbox(cloud.amqpUrl, 'crash-inbox', ['up.#'])
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bridge-crash-'))
-  const env = { WHARF_BRIDGE_URL: cloud.amqpUrl, WHARF_BRIDGE_OUT_TOPICS: 'up/#' }
+  const cloudAmqpPort = Number(new URL(cloud.amqpUrl).port)
+  const proxy = await startStallingProxy(cloudAmqpPort)
+  const proxiedUrl = new URL(cloud.amqpUrl)
+  proxiedUrl.port = String(proxy.port)
+  const env = { WHARF_BRIDGE_URL: proxiedUrl.toString(), WHARF_BRIDGE_OUT_TOPICS: 'up/#' }
   const acked: number[] = []
   let next = 0
   let possiblySent = 0
   try {
     for (let round = 0; round < ROUNDS; round++) {
+      proxy.resume()
       const edge = await startBrokerProcess(dataDir, env)
       possiblySent += await bridgeStarted(edge)
       const pub = mqtt.connect(`mqtt://127.0.0.1:${edge.ports.mqtt}`, { clientId: `crash-pub-${round}`, protocolVersion: 5, reconnectPeriod: 0 })
@@ -77,17 +86,29 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
       })()
       const arrivedBefore = inbox.messages.length
       await eventually(`round ${round}: forwarding under way`, () => inbox.messages.length >= arrivedBefore + 2000, 30_000)
+      // Confirms held: what the bridge sends from now on stays unconfirmed until the kill.
+      proxy.stall()
+      await eventually(`round ${round}: forwards awaiting the remote's confirm`, async () => (await status(edge)).backlog.inflightMessages > 0, 10_000)
       await edge.kill()
       publishing = false
       pub.end(true)
       await loop
     }
+    proxy.resume()
     const edge = await startBrokerProcess(dataDir, env)
     possiblySent += await bridgeStarted(edge)
     try {
       await eventually('the backlog drained after the last restart', async () => (await status(edge)).backlog.messages === 0, 30_000)
       await eventually(`all ${acked.length} acknowledged at the remote`, () => new Set(inbox.bodies()).size >= new Set(acked).size, 30_000)
-      await sleep(200) // anything still on its way in counts too
+      // Anything still on its way in counts too: wait until the remote's queue holds nothing for the inbox.
+      await eventually(
+        "the remote's inbox queue emptied",
+        async () => {
+          const q = (await (await adminFetch(`${cloud.adminUrl}/api/queues/%2F/crash-inbox`)).json()) as { messages: number }
+          return q.messages === 0
+        },
+        10_000
+      )
       const report = checkArrivals(inbox.messages, acked, 'crash')
       assert.ok(report.duplicates <= possiblySent, `${report.duplicates} repeats, ${possiblySent} counted as possibly sent before`)
       assert.ok(possiblySent > 0, 'the kills landed while messages were in flight')
@@ -99,6 +120,7 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
     }
   } finally {
     await inbox.close()
+    await proxy.close()
     await cloud.close()
     rmSync(dataDir, { recursive: true, force: true })
   }
