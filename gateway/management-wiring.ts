@@ -10,7 +10,7 @@ import type { MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
 import type { AdminApi } from './admin-http.ts'
 import type { Json } from './management/model-json.ts'
 import type { ManagementContext } from './management/management-context.ts'
-import { RateTracker } from './management/rate-tracker.ts'
+import { managementRates } from './management/management-rates.ts'
 import { connectionSource } from './management/connection-json.ts'
 import { managementApi } from './management/api-router.ts'
 import { managementRoutes } from './management/routes/index.ts'
@@ -31,7 +31,7 @@ export interface ManagementParts {
 }
 
 export function managementContext(p: ManagementParts): ManagementContext {
-  const rates = new RateTracker(p.nowMs)
+  const rates = managementRates(p.nowMs)
   const nodeName = `wharf@${hostname()}`
   const total = (...names: string[]): number => names.reduce((n, name) => n + p.metrics.value(name), 0)
   return {

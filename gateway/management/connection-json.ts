@@ -6,17 +6,12 @@
 import type { AmqpAdapter } from '../../adapters/amqp/amqp-adapter.ts'
 import type { MqttAdapter } from '../../adapters/mqtt/mqtt-adapter.ts'
 import type { ConnectionSource } from './management-context.ts'
-import type { RateTracker } from './rate-tracker.ts'
-import { messageStatsJson } from './message-stats-json.ts'
-import { plainArguments, type Json } from './model-json.ts'
+import type { ManagementRates } from './management-rates.ts'
+import { plainArguments } from './model-json.ts'
 
 const MQTT_PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5.0' } as const
 
-export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: RateTracker, node: string): ConnectionSource {
-  const bytes = (name: string, recv: number, send: number): Json => ({
-    ...rates.stat(`conn recv ${name}`, 'recv_oct', recv),
-    ...rates.stat(`conn send ${name}`, 'send_oct', send)
-  })
+export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: ManagementRates, node: string): ConnectionSource {
   return {
     connections: () => [
       ...amqp.connections().map(c => ({
@@ -38,8 +33,8 @@ export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: Ra
         timeout: c.heartbeatSeconds,
         frame_max: c.frameMax,
         channel_max: c.channelMax,
-        ...bytes(c.name, c.recvBytes, c.sendBytes),
-        message_stats: messageStatsJson(c.messages, rates, `conn ${c.name}`)
+        ...rates.connectionBytes.stats(c.messages, c),
+        message_stats: rates.messageStats.stats(c.messages, c.messages)
       })),
       ...mqtt.connections().map(c => ({
         name: c.name,
@@ -59,8 +54,8 @@ export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: Ra
         client_id: c.clientId,
         client_properties: { client_id: c.clientId, transport: c.transport, clean_session: c.clean },
         timeout: c.keepAliveSeconds,
-        ...bytes(c.name, c.recvBytes, c.sendBytes),
-        message_stats: messageStatsJson(c.messages, rates, `conn ${c.name}`)
+        ...rates.connectionBytes.stats(c.messages, c),
+        message_stats: rates.messageStats.stats(c.messages, c.messages)
       }))
     ],
     channels: () =>
@@ -78,8 +73,15 @@ export function connectionSource(amqp: AmqpAdapter, mqtt: MqttAdapter, rates: Ra
         confirm: ch.confirm,
         transactional: ch.transactional,
         state: 'running',
-        message_stats: messageStatsJson(ch.messages, rates, `channel ${ch.connection} (${ch.number})`)
+        message_stats: rates.messageStats.stats(ch.messages, ch.messages)
       })),
+    sampleRates: () => {
+      for (const c of [...amqp.connections(), ...mqtt.connections()]) {
+        rates.connectionBytes.sample(c.messages, c)
+        rates.messageStats.sample(c.messages, c.messages)
+      }
+      for (const ch of amqp.channels()) rates.messageStats.sample(ch.messages, ch.messages)
+    },
     close: (name, reason) => amqp.closeConnection(name, reason) || mqtt.closeConnection(name, reason)
   }
 }

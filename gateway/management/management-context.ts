@@ -5,7 +5,7 @@ import type { Vhost } from '../../core/model/vhost.ts'
 import type { AccessControl } from '../../core/auth/access-control.ts'
 import type { ObjectLimitsStore } from '../../core/limits/object-limits-store.ts'
 import type { Access, Principal, ResourceKind } from '../../core/auth/access-types.ts'
-import type { RateTracker } from './rate-tracker.ts'
+import type { ManagementRates } from './management-rates.ts'
 import type { Json } from './model-json.ts'
 import { ApiError, notFoundError } from './api-error.ts'
 
@@ -13,6 +13,8 @@ import { ApiError, notFoundError } from './api-error.ts'
 export interface ConnectionSource {
   connections(): Json[]
   channels(): Json[]
+  /** Takes a rate reading of every connection's and channel's counters, building no JSON (rate-sampling.ts). */
+  sampleRates(): void
   /** false: no connection of that name. */
   close(name: string, reason: string): boolean
 }
@@ -30,7 +32,7 @@ export interface ManagementContext {
   /** Limits set per vhost and per user (RabbitMQ's vhost-limits and user-limits). */
   readonly objectLimits: ObjectLimitsStore
   readonly connections: ConnectionSource
-  readonly rates: RateTracker
+  readonly rates: ManagementRates
   /** RabbitMQ names nodes rabbit@host; Wharf's is wharf@host. */
   readonly nodeName: string
   readonly version: string

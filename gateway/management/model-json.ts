@@ -9,7 +9,7 @@ import type { Binding } from '../../core/model/binding.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
 import type { Arguments } from '../../core/model/message.ts'
 import { SESSION_QUEUE_PREFIX } from '../../adapters/mqtt/topic-grammar.ts'
-import type { RateTracker } from './rate-tracker.ts'
+import type { ManagementRates } from './management-rates.ts'
 
 export type Json = Record<string, unknown>
 
@@ -22,7 +22,7 @@ export function queueType(q: Queue): string {
   return typeof t === 'string' ? t : 'classic'
 }
 
-export function queueJson(q: Queue, node: string, rates?: RateTracker): Json {
+export function queueJson(q: Queue, node: string, rates?: ManagementRates): Json {
   const type = queueType(q)
   // A stream keeps what its consumers read: its unacknowledged records are among those retained.
   const unacked = q.unackedCount
@@ -42,17 +42,7 @@ export function queueJson(q: Queue, node: string, rates?: RateTracker): Json {
     messages_ready: ready,
     messages_unacknowledged: unacked,
     consumers: q.consumerCount,
-    ...(rates === undefined ? {} : { message_stats: queueMessageStats(q, rates) })
-  }
-}
-
-/** publish, deliver_get and ack of one queue, with their rates (keyed by the queue, forgotten when no longer asked). */
-function queueMessageStats(q: Queue, rates: RateTracker): Json {
-  const key = `queue ${q.vhost}\u0000${q.name}`
-  return {
-    ...rates.stat(`${key} publish`, 'publish', q.counts.published),
-    ...rates.stat(`${key} deliver_get`, 'deliver_get', q.counts.delivered),
-    ...rates.stat(`${key} ack`, 'ack', q.counts.acked)
+    ...(rates === undefined ? {} : { message_stats: rates.queue.stats(q, q) })
   }
 }
 

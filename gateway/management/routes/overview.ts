@@ -4,12 +4,12 @@ import { exchangeTypes } from '../../../core/model/exchange-types/index.ts'
 import { object, type ApiCall, type Route } from '../api-router.ts'
 import type { ManagementContext } from '../management-context.ts'
 import type { Json } from '../model-json.ts'
+import type { QueueTotals } from '../management-rates.ts'
 
 export const overviewRoutes: Route[] = [{ method: 'GET', path: '/api/overview', handler: ({ ctx }: ApiCall) => object(overview(ctx)) }]
 
-export function overview(ctx: ManagementContext): Json {
-  const { rates } = ctx
-  const totals = ctx.messageTotals()
+/** The node's queues, consumers and the messages in its queues, counted in one pass. */
+export function queueTotals(ctx: ManagementContext): QueueTotals & { queues: number; exchanges: number; consumers: number } {
   let queues = 0
   let exchanges = 0
   let consumers = 0
@@ -24,6 +24,13 @@ export function overview(ctx: ManagementContext): Json {
       unacked += q.unackedCount
     }
   }
+  return { queues, exchanges, consumers, ready, unacked }
+}
+
+export function overview(ctx: ManagementContext): Json {
+  const { rates } = ctx
+  const totals = queueTotals(ctx)
+  const { queues, exchanges, consumers } = totals
   const connections = ctx.connections.connections()
   return {
     management_version: ctx.version,
@@ -33,16 +40,8 @@ export function overview(ctx: ManagementContext): Json {
     node: ctx.nodeName,
     cluster_name: ctx.nodeName,
     exchange_types: [...exchangeTypes.keys()].map(name => ({ name, description: `${name} exchange`, enabled: true })),
-    message_stats: {
-      ...rates.stat('publish', 'publish', totals.publish),
-      ...rates.stat('deliver_get', 'deliver_get', totals.deliver_get),
-      ...rates.stat('ack', 'ack', totals.ack)
-    },
-    queue_totals: {
-      ...rates.stat('messages', 'messages', ready + unacked),
-      ...rates.stat('messages_ready', 'messages_ready', ready),
-      ...rates.stat('messages_unacknowledged', 'messages_unacknowledged', unacked)
-    },
+    message_stats: rates.nodeMessageStats.stats(rates.nodeOwner, ctx.messageTotals()),
+    queue_totals: rates.nodeQueueTotals.stats(rates.nodeOwner, totals),
     object_totals: {
       channels: connections.reduce((n, c) => n + (typeof c.channels === 'number' ? c.channels : 0), 0),
       connections: connections.length,
