@@ -15,7 +15,7 @@ import { Bridge } from './bridge.ts'
 import { bridgeCounters } from './bridge-metrics.ts'
 import { retireStaleBridgeQueues } from './bridge-queue.ts'
 import { PendingSends, type Downlinked, type LinkOptions, type RemoteLink } from './links/link.ts'
-import { CAME_DOWN_HEADER, VIA_HEADER } from './loop-marks.ts'
+import { CAME_DOWN_HEADER, upHeaders, VIA_HEADER } from './loop-marks.ts'
 
 interface Sent {
   topic: string
@@ -34,7 +34,8 @@ class FakeLink implements RemoteLink {
     readonly windowMax: number,
     readonly remoteNodeId: string | null
   ) {}
-  send(topic: string, message: Message, headers: Record<string, unknown>): Promise<void> {
+  send(topic: string, message: Message): Promise<void> {
+    const headers = upHeaders(message.properties.headers, this.opts.nodeId)
     return this.pending.track((resolve, reject) => this.sent.push({ topic, body: message.body.toString(), headers, resolve, reject }))
   }
 

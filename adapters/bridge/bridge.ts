@@ -79,7 +79,6 @@ export class Bridge {
     const bucket = config.uplinkMessagesPerSecondMax > 0 ? new TokenBucket(config.uplinkMessagesPerSecondMax, deps.clock) : null
     this.forwarder = new Forwarder(queue, {
       bridgeName: config.name,
-      nodeId: deps.nodeId,
       out: config.out,
       clock: deps.clock,
       bucket,

@@ -18,7 +18,7 @@ import type { Queue, QueueConsumer } from '../../core/model/queue.ts'
 import type { QueueEntry } from '../../core/model/queue-entry.ts'
 import type { BridgeDirectionConfig } from '../../edge-config/config-types.ts'
 import { routingKeyToTopic } from '../mqtt/topic-grammar.ts'
-import { forwardDecision, upHeaders } from './loop-marks.ts'
+import { forwardDecision } from './loop-marks.ts'
 import type { RemoteLink } from './links/link.ts'
 import { isPermanentRefusal, MessageRefusal } from './links/message-refusal.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -39,7 +39,6 @@ export interface ForwarderCounters {
 
 export interface ForwarderOptions {
   readonly bridgeName: string
-  readonly nodeId: string
   readonly out: BridgeDirectionConfig
   readonly clock: Clock
   /** null: no rate cap. */
@@ -206,16 +205,14 @@ export class Forwarder implements QueueConsumer {
       this.refusedForGood(entry, new MessageRefusal(`body of ${m.bodyBytes} bytes is larger than the remote's max size ${bodyBytesMax}`, true))
       return
     }
-    link
-      .send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, upHeaders(m.properties.headers, this.opts.nodeId), this.opts.clock.nowMs())
-      .then(
-        () => this.confirmed(entry),
-        err => {
-          if (this.link !== link) return
-          if (isPermanentRefusal(err)) this.refusedForGood(entry, err)
-          else this.opts.onRefused(link, err as Error)
-        }
-      )
+    link.send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, this.opts.clock.nowMs()).then(
+      () => this.confirmed(entry),
+      err => {
+        if (this.link !== link) return
+        if (isPermanentRefusal(err)) this.refusedForGood(entry, err)
+        else this.opts.onRefused(link, err as Error)
+      }
+    )
   }
 
   /**

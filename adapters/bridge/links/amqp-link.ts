@@ -6,9 +6,10 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib'
 import { Message } from '../../../core/model/message.ts'
 import { filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from '../../mqtt/topic-grammar.ts'
-import { NODE_ID_PROPERTY, viaOf } from '../loop-marks.ts'
+import { NODE_ID_PROPERTY, upHeaders, viaOf } from '../loop-marks.ts'
 import { batchMuxerWrites } from './amqp-batched-writes.ts'
-import { coreProperties, publishOptions } from './amqp-message.ts'
+import { framedPublish } from './amqp-framed-publish.ts'
+import { coreProperties, UplinkPropertyCache, uplinkProperties } from './amqp-message.ts'
 import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
 import { MessageRefusal } from './message-refusal.ts'
 import { linkTlsOptions } from './tls-options.ts'
@@ -53,18 +54,24 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
   }
   if (opts.downlink !== null) await consumeDownlink(conn, opts, pending)
   const serverNodeId = conn.connection.serverProperties[NODE_ID_PROPERTY]
+  const properties = new UplinkPropertyCache(opts.nodeId)
+  const framed = framedPublish(conn, ch, exchange)
   return {
     remoteNodeId: typeof serverNodeId === 'string' ? serverNodeId : null,
     windowMax: bridge.inflightMessagesMax,
     closed: pending.closed,
-    send(topic, message, headers, nowMs) {
+    send(topic, message, nowMs) {
       return pending.track((resolve, reject) => {
-        ch.publish(exchange, topicToRoutingKey(topic), message.body, publishOptions(message, headers, nowMs), err => {
+        const onConfirm = (err: Error | null | undefined): void => {
           if (err === null || err === undefined) resolve()
           // A nack is RabbitMQ's trouble with the message now (a full queue, a failed write): sent again.
           else if (err.message === 'message nacked') reject(new MessageRefusal('the remote refused a message (basic.nack)', false))
           // 'channel closed': the channel's close (watchChannel) rejects every send with the remote's reason.
-        })
+        }
+        const routingKey = topicToRoutingKey(topic)
+        if (framed !== null) framed(routingKey, properties.encoded(message, nowMs), message.body, onConfirm)
+        // An amqplib without the internals framedPublish uses encodes each publish itself.
+        else ch.publish(exchange, routingKey, message.body, uplinkProperties(message, upHeaders(message.properties.headers, opts.nodeId), nowMs), onConfirm)
       })
     },
     async close() {

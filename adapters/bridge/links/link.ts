@@ -29,10 +29,11 @@ export interface RemoteLink {
   /** Sends that may wait for their confirm at once: the bridge's window, or less if the remote says so. */
   readonly windowMax: number
   /**
-   * Sends one message up under topic (MQTT form, already mapped) with these headers. Resolves when
-   * the remote confirmed it; rejects when it refused it or the link failed first.
+   * Sends one message up under topic (MQTT form, already mapped), with this node's loop marks
+   * (loop-marks.ts upHeaders with LinkOptions.nodeId). Resolves when the remote confirmed it;
+   * rejects when it refused it or the link failed first.
    */
-  send(topic: string, message: Message, headers: Record<string, unknown>, nowMs: number): Promise<void>
+  send(topic: string, message: Message, nowMs: number): Promise<void>
   /** Settles once, with why the link ended (close() included). */
   readonly closed: Promise<Error>
   /** Ends the link; sends not confirmed yet reject. */
@@ -41,7 +42,7 @@ export interface RemoteLink {
 
 export interface LinkOptions {
   readonly bridge: BridgeConfig
-  /** This node's id (default remote names). */
+  /** This node's id (the loop marks of what goes up, default remote names). */
   readonly nodeId: string
   /** null: the bridge has no `in` topics. */
   readonly downlink: DownlinkHandler | null

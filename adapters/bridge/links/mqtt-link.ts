@@ -6,7 +6,7 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import type { Message } from '../../../core/model/message.ts'
-import { NODE_ID_PROPERTY, VIA_HEADER } from '../loop-marks.ts'
+import { NODE_ID_PROPERTY, upHeaders, VIA_HEADER } from '../loop-marks.ts'
 import { coreMessage, publishOptions, userProperty } from './mqtt-message.ts'
 import { defaultRemoteName, PendingSends, type DownlinkHandler, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
 import { MessageRefusal, mqttAckRefusal } from './message-refusal.ts'
@@ -67,8 +67,8 @@ function link(client: MqttClient, connack: IConnackPacket, pending: PendingSends
     remoteNodeId: typeof nodeId === 'string' ? nodeId : null,
     windowMax: Math.min(bridge.inflightMessagesMax, receiveMaximum),
     closed: pending.closed,
-    send(topic, message, headers, nowMs) {
-      const options = publishOptions(message, headers, bridge.mqtt.qos, v5, nowMs)
+    send(topic, message, nowMs) {
+      const options = publishOptions(message, upHeaders(message.properties.headers, opts.nodeId), bridge.mqtt.qos, v5, nowMs)
       // [MQTT-3.1.2-24] a packet over the remote's Maximum Packet Size must not be sent: it could never be.
       const tooLarge = packetBytesMax === undefined ? null : oversize(topic, message, options, packetBytesMax)
       if (tooLarge !== null) return Promise.reject(new MessageRefusal(tooLarge, true))
