@@ -201,7 +201,8 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     logger,
     metrics,
     onBlock: (name, reason) => publishGate.set(`bridge ${name}`, reason),
-    downlinkGate
+    downlinkGate,
+    store
   })
   opened.add('bridges', async () => await bridges.close())
   const ops: Ops = startOps({ config, broker, usage, mqtt, amqp, disk, bridges: () => bridges.status(), limits, tiering, clock: systemClock, logger })

@@ -15,6 +15,7 @@ import { BRIDGE_OWNER, bridgeQueueName, declareBridgeQueue } from './bridge-queu
 import { RateSampler, type BridgeState, type BridgeStatus } from './bridge-status.ts'
 import { DeadLetters, deadLetterQueueName } from './dead-letters.ts'
 import { DownlinkGate } from './downlink-gate.ts'
+import { DownlinkReceipts } from './downlink-receipts.ts'
 import { Forwarder } from './forwarder.ts'
 import type { DownlinkHandler, LinkFactory, RemoteLink } from './links/link.ts'
 import { amqpBodyLimitIn } from './links/message-refusal.ts'
@@ -36,6 +37,8 @@ export interface BridgeDeps {
   readonly onBlock: (reason: string | null) => void
   /** Closed by the disk watermark: the downlink stops taking from the remote (default: always open). */
   readonly downlinkGate?: DownlinkGate
+  /** QoS 2 packet ids taken from an MQTT remote and not yet released (default: in memory only). */
+  readonly receipts?: DownlinkReceipts
   readonly random?: () => number
 }
 
@@ -63,6 +66,7 @@ export class Bridge {
   private readonly bound: BacklogBound
   private readonly deadLetters: DeadLetters
   private readonly downlinkGate: DownlinkGate
+  private readonly receipts: DownlinkReceipts
   /** The largest body the remote takes, learned from its refusal of a larger one (0: not known). */
   private remoteBodyBytesMax = 0
 
@@ -76,6 +80,7 @@ export class Bridge {
     this.backoff = new Backoff(config.reconnectInitialMs, config.reconnectMaxMs, deps.random)
     this.deadLetters = new DeadLetters(deps.vhost, config.name)
     this.downlinkGate = deps.downlinkGate ?? new DownlinkGate()
+    this.receipts = deps.receipts ?? new DownlinkReceipts(null, config.name)
     const bucket = config.uplinkMessagesPerSecondMax > 0 ? new TokenBucket(config.uplinkMessagesPerSecondMax, deps.clock) : null
     this.forwarder = new Forwarder(queue, {
       bridgeName: config.name,
@@ -210,6 +215,7 @@ export class Bridge {
           nodeId: this.deps.nodeId,
           downlink: this.config.in.topics.length > 0 ? this.downlink : null,
           downlinkGate: this.downlinkGate,
+          receipts: this.receipts,
           logger: this.log
         })
       } catch (err) {
@@ -303,12 +309,15 @@ export class Bridge {
     }
     const topic = inboundTopic(d.topic, this.config.in)
     const problem = topicNameProblem(topic)
-    let stored: Promise<void> | undefined
+    let stored: Promise<unknown> | undefined
     try {
       if (problem !== null) throw new Error(`topic '${topic}': ${problem}`)
       const message = d.toMessage(topic, this.deps.exchange, this.deps.clock.nowMs(), { [CAME_DOWN_HEADER]: this.config.name })
       message.publisher = this
       stored = this.deps.vhost.publish(this.deps.exchange, message).stored
+      // Written after the message in this turn: one commit, and were they ever split, the message first.
+      const receipt = d.receipt?.()
+      if (receipt !== undefined) stored = stored === undefined ? receipt : Promise.all([stored, receipt])
     } catch (err) {
       // Acknowledged and dropped: sent again, it would be refused again and hold up all that follows.
       this.deps.counters.downlinkRefused.inc()

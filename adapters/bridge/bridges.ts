@@ -4,6 +4,7 @@ import type { Broker } from '../../core/model/broker.ts'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
+import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
 import type { BridgeConfig, MqttConfig } from '../../edge-config/config-types.ts'
 import { BRIDGE_SCHEMES } from '../../edge-config/bridge-checks.ts'
 import { Bridge } from './bridge.ts'
@@ -11,6 +12,7 @@ import { retireStaleBridgeQueues } from './bridge-queue.ts'
 import { bridgeCounters, registerBridgeGauges } from './bridge-metrics.ts'
 import type { BridgeStatus } from './bridge-status.ts'
 import type { DownlinkGate } from './downlink-gate.ts'
+import { DownlinkReceipts } from './downlink-receipts.ts'
 import type { LinkFactory } from './links/link.ts'
 
 export interface BridgesOptions {
@@ -26,6 +28,8 @@ export interface BridgesOptions {
   readonly onBlock: (bridgeName: string, reason: string | null) => void
   /** Closed by the disk watermark: downlinks stop taking from their remotes. */
   readonly downlinkGate: DownlinkGate
+  /** Where an MQTT downlink keeps its QoS 2 receipts (downlink-receipts.ts); null: in memory. */
+  readonly store: SqliteStore | null
   /** Tests replace the links. */
   readonly links?: Readonly<Record<'amqp' | 'mqtt', LinkFactory>>
 }
@@ -71,7 +75,8 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
           link: opts.links?.[remote] ?? (await LINKS[remote]()),
           remote,
           onBlock: reason => opts.onBlock(config.name, reason),
-          downlinkGate: opts.downlinkGate
+          downlinkGate: opts.downlinkGate,
+          receipts: new DownlinkReceipts(opts.store, config.name)
         }).catch(err => {
           throw new Error(`bridge ${config.name}: ${(err as Error).message}`)
         })

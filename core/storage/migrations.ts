@@ -307,5 +307,20 @@ export const migrations: Migration[] = [
         PRIMARY KEY (kind, object, name)
       ) WITHOUT ROWID;
     `
+  },
+  {
+    version: 9,
+    description: "an MQTT bridge's inbound QoS 2 packet identifiers between PUBREC and PUBREL, by the remote session's client id",
+    sql: `
+      -- Written in the transaction of the message it stands for (the message is in the core before
+      -- the PUBREC): a PUBLISH the remote sends again, after a lost link or a crash of the edge, is
+      -- not published twice [MQTT-4.3.3-9]. Deleted, committed, before the PUBCOMP (downlink-receipts.ts).
+      CREATE TABLE bridge_qos2_received (
+        bridge    TEXT    NOT NULL,
+        client_id TEXT    NOT NULL,                  -- the bridge's client id at the remote: its session
+        packet_id INTEGER NOT NULL,
+        PRIMARY KEY (bridge, client_id, packet_id)
+      ) WITHOUT ROWID;
+    `
   }
 ]

@@ -6,6 +6,7 @@ import type { BridgeConfig } from '../../../edge-config/config-types.ts'
 import type { Logger } from '../../../core/logger.ts'
 import type { Message } from '../../../core/model/message.ts'
 import type { DownlinkGate } from '../downlink-gate.ts'
+import type { DownlinkReceipts } from '../downlink-receipts.ts'
 
 /** A message the remote delivered for an `in` topic. */
 export interface Downlinked {
@@ -15,6 +16,12 @@ export interface Downlinked {
   readonly via: readonly string[]
   /** The core message to publish locally under localTopic, properties as the remote gave them plus `marks` (headers). */
   toMessage(localTopic: string, exchange: string, nowMs: number, marks: Record<string, string>): Message
+  /**
+   * The link's own record that it took this message (MQTT QoS 2: its packet id until PUBREL), to be
+   * started by the handler right after it published the message, in the same turn, so that both
+   * commit in one transaction; not started for a message dropped on purpose.
+   */
+  readonly receipt?: () => Promise<void>
 }
 
 /**
@@ -48,6 +55,8 @@ export interface LinkOptions {
   readonly downlink: DownlinkHandler | null
   /** Closed while the local store is over its disk watermark: the downlink takes nothing then. */
   readonly downlinkGate: DownlinkGate
+  /** The bridge's QoS 2 packet ids taken and not yet released by an MQTT remote (kept across links and restarts). */
+  readonly receipts: DownlinkReceipts
   readonly logger: Logger
 }
 

@@ -2,14 +2,15 @@
 // mqtt.js: what goes up is published at the bridge's QoS, each send settled by its PUBACK (QoS 1)
 // or PUBCOMP (QoS 2), or once written (QoS 0, which the remote never confirms); the `in` topics are
 // subscriptions of a session that outlives the edge (clean=false, or a Session Expiry), and a
-// message coming down is acknowledged only after it is committed locally.
+// message coming down is acknowledged (PUBACK, PUBREC) only after it is committed locally.
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import type { Message } from '../../../core/model/message.ts'
 import { NODE_ID_PROPERTY, upHeaders, VIA_HEADER } from '../loop-marks.ts'
 import { coreMessage, publishOptions, userProperty } from './mqtt-message.ts'
-import { defaultRemoteName, PendingSends, type DownlinkHandler, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
+import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
 import { MessageRefusal, mqttAckRefusal } from './message-refusal.ts'
+import { qos2IncomingStore, takeQos2 } from './mqtt-qos2-downlink.ts'
 import { linkTlsOptions } from './tls-options.ts'
 
 const RECEIVE_MAXIMUM_DEFAULT = 65_535 // [MQTT-3.2.2.3.3] absent: no limit below 65,535
@@ -20,8 +21,10 @@ export const mqttLink: LinkFactory = async opts => {
   const { bridge } = opts
   const url = new URL(bridge.url)
   const v5 = bridge.mqtt.protocolVersion === 5
+  const clientId = bridge.mqtt.clientId ?? defaultRemoteName('wharf', opts.nodeId, bridge.name, '-')
+  opts.receipts.open(clientId)
   const options: IClientOptions = {
-    clientId: bridge.mqtt.clientId ?? defaultRemoteName('wharf', opts.nodeId, bridge.name, '-'),
+    clientId,
     clean: bridge.mqtt.cleanSession,
     protocolVersion: bridge.mqtt.protocolVersion,
     keepalive: bridge.keepAliveSeconds,
@@ -29,14 +32,14 @@ export const mqttLink: LinkFactory = async opts => {
     connectTimeout: bridge.connectTimeoutMs,
     resubscribe: false,
     manualConnect: true,
+    incomingStore: qos2IncomingStore(opts.receipts),
     ...(url.protocol === 'mqtts:' || url.protocol === 'wss:' ? linkTlsOptions(bridge.tls, url) : {})
   }
   if (v5) options.properties = { sessionExpiryInterval: bridge.mqtt.cleanSession ? 0 : bridge.mqtt.sessionExpirySeconds }
   const client = mqtt.connect(url.toString(), options)
   const pending = new PendingSends()
   // Installed before CONNECT: a persistent session's queued messages can follow the CONNACK at once.
-  client.handleMessage = downlinkHandler(client, opts.downlink, pending, v5)
-  const pause = pauseDownlinkAtDiskWatermark(client, opts, pending)
+  const pause = installDownlink(client, opts, pending, v5)
   let cause: Error | undefined
   client.on('error', err => {
     if (!pause.isOwnRefusal(err)) cause = err
@@ -138,24 +141,53 @@ async function subscribe(client: MqttClient, opts: LinkOptions, v5: boolean): Pr
 }
 
 /**
+ * The downlink's hooks into mqtt.js: QoS 1 and 2 acknowledged only once committed locally (QoS 2 at
+ * its PUBLISH, mqtt-qos2-downlink.ts), held back over the disk watermark.
+ */
+function installDownlink(client: MqttClient, opts: LinkOptions, pending: PendingSends, v5: boolean): { isOwnRefusal(err: Error): boolean } {
+  const { bridge } = opts
+  client.handleMessage = downlinkHandler(client, opts, pending, v5)
+  const pause = pauseDownlinkAtDiskWatermark(client, opts, pending)
+  client.options.customHandleAcks = (_topic, _message, packet: IPublishPacket, done) => {
+    const refusal = pause.holdBack(packet)
+    if (refusal !== null) done(refusal)
+    else if (packet.qos === 2 && opts.downlink !== null)
+      takeQos2(packet, downlinked(packet, v5), opts.downlink, opts.receipts).then(
+        () => done(0),
+        err => failDownlink(client, pending, err as Error)
+      )
+    else done(0)
+  }
+  client.on('packetreceive', packet => {
+    // Accepted without our session (mqtt.js's own test of it): no QoS 2 of ours is between PUBREC and
+    // PUBREL there. Here, before any packet after the CONNACK; mqtt.js emits 'connect' later.
+    if (packet.cmd !== 'connack' || (v5 ? packet.reasonCode : packet.returnCode) !== 0) return
+    const resumed = !bridge.mqtt.cleanSession && (bridge.mqtt.protocolVersion < 4 || packet.sessionPresent)
+    if (!resumed) opts.receipts.clear().catch(err => failDownlink(client, pending, err as Error))
+  })
+  return pause
+}
+
+/**
  * Over the disk watermark a QoS 1/2 message from the remote gets no PUBACK/PUBREC (mqtt.js's
  * customHandleAcks refusing it), so it stays in the remote session; the remote sends such a message
  * again only when the session resumes [MQTT-4.4.0-1], so once the watermark clears a link that held
  * any back ends, and the bridge connects again. QoS 0 is never stored, and passes.
  */
-function pauseDownlinkAtDiskWatermark(client: MqttClient, opts: LinkOptions, pending: PendingSends): { isOwnRefusal(err: Error): boolean } {
+function pauseDownlinkAtDiskWatermark(
+  client: MqttClient,
+  opts: LinkOptions,
+  pending: PendingSends
+): { holdBack(packet: IPublishPacket): Error | null; isOwnRefusal(err: Error): boolean } {
   const refusals = new WeakSet<Error>()
   let heldBack = 0
-  client.options.customHandleAcks = (_topic, _message, packet, done) => {
+  const holdBack = (packet: IPublishPacket): Error | null => {
     const reason = opts.downlinkGate.reason
-    if (reason === null || packet.qos === 0) {
-      done(0)
-      return
-    }
+    if (reason === null || packet.qos === 0) return null
     heldBack++
     const refusal = new Error(`downlink paused: ${reason}`)
     refusals.add(refusal)
-    done(refusal)
+    return refusal
   }
   const stopListening = opts.downlinkGate.onOpen(() => {
     if (heldBack === 0) return
@@ -163,24 +195,33 @@ function pauseDownlinkAtDiskWatermark(client: MqttClient, opts: LinkOptions, pen
     client.end(true)
   })
   void pending.closed.then(stopListening)
-  return { isOwnRefusal: err => refusals.has(err) }
+  return { holdBack, isOwnRefusal: err => refusals.has(err) }
 }
 
-function downlinkHandler(client: MqttClient, handle: DownlinkHandler | null, pending: PendingSends, v5: boolean): MqttClient['handleMessage'] {
+/**
+ * mqtt.js calls handleMessage for QoS 0 at once, for QoS 1 before its PUBACK, and for QoS 2 at PUBREL
+ * before the PUBCOMP: that message went into the core at its PUBLISH (takeQos2), and only its
+ * receipt is released here.
+ */
+function downlinkHandler(client: MqttClient, opts: LinkOptions, pending: PendingSends, v5: boolean): MqttClient['handleMessage'] {
+  const handle = opts.downlink
   return (packet, done) => {
-    if (handle === null) {
-      done()
-      return
-    }
-    handle(downlinked(packet, v5)).then(
-      () => done(),
-      err => {
-        // No PUBACK: the remote session sends it again once this link is gone and the next one connects.
-        pending.fail(new Error(`downlink: ${(err as Error).message}`))
-        client.end(true)
-      }
-    )
+    let taken: Promise<void> | undefined
+    if (packet.qos === 2) taken = opts.receipts.release(packet.messageId ?? 0)
+    else if (handle !== null) taken = handle(downlinked(packet, v5))
+    if (taken === undefined) done()
+    else
+      taken.then(
+        () => done(),
+        err => failDownlink(client, pending, err as Error)
+      )
   }
+}
+
+/** No PUBACK/PUBREC/PUBCOMP, and nothing after it taken: the remote session sends it again once the next link connects. */
+function failDownlink(client: MqttClient, pending: PendingSends, err: Error): void {
+  pending.fail(new Error(`downlink: ${err.message}`))
+  client.end(true)
 }
 
 function downlinked(packet: IPublishPacket, v5: boolean): Downlinked {
