@@ -9,6 +9,7 @@ export type ModelStatements = ReturnType<typeof prepareModelStatements>
 
 export function prepareModelStatements(db: Database.Database) {
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
+  const entriesInRange = 'SELECT message_id FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'
   return {
     upsertExchange: db.prepare(`INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)`),
     deleteExchange: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
@@ -38,6 +39,13 @@ export function prepareModelStatements(db: Database.Database) {
     deleteEntry: db.prepare('DELETE FROM queue_entries WHERE queue_id = ? AND seq = ? RETURNING message_id').pluck(),
     releaseLast: db.prepare('DELETE FROM messages WHERE id = ? AND refs = 1'),
     releaseOne: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id = ?'),
+    // A run of entries acked together, by seq range (queue id, first seq, last seq): rangeOf tells whether
+    // the range holds those entries and no others, each with its own message.
+    rangeOf: db.prepare(`SELECT count(*) AS entries, sum(seq) AS seqSum, count(DISTINCT message_id) AS messages
+      FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?`),
+    releaseLastInRange: db.prepare(`DELETE FROM messages WHERE refs = 1 AND id IN (${entriesInRange})`),
+    releaseOneInRange: db.prepare(`UPDATE messages SET refs = refs - 1 WHERE id IN (${entriesInRange})`),
+    deleteEntryRange: db.prepare('DELETE FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
     markDelivered: db.prepare('UPDATE queues SET delivered_seq = max(delivered_seq, ?) WHERE id = ?'),
     loadExchanges: db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges'),
     loadQueues: db.prepare(`SELECT q.id, d.vhost, d.name, d.auto_delete, d.arguments, q.delivered_seq

@@ -218,3 +218,40 @@ test('a queue drained before a restart numbers its next entries past its deliver
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('entries acked together go by seq range only when the range holds just them; shared messages keep their other references', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const first = open(dir)
+    const v = first.vhost
+    await v.declareExchange({ name: 'both', type: 'fanout', durable: true, autoDelete: false, internal: false, arguments: {} }, false)
+    for (const name of ['q', 'copy']) {
+      await v.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+      await v.bindQueue(name, 'both', '', {}, owner)
+    }
+    await Promise.all(Array.from({ length: 12 }, (_, n) => v.publish('both', persistent('', `m${n}`, 'both')).stored))
+    await v.publish('', transient('q', 'transient')).stored // a seq in q without a row
+    await Promise.all(Array.from({ length: 6 }, (_, n) => v.publish('', persistent('q', `only${n}`)).stored))
+    const taker = new Taker(100)
+    const q = consumeNow(v, 'q', taker)
+    const got = taker.got.map(g => g.entry)
+    const acked = async (indexes: number[]): Promise<void> => {
+      for (const i of indexes) q.settle(got[i] as QueueEntry, 'acked')
+      await first.store.write(() => {})
+    }
+    await acked([0, 1, 2, 3, 4]) // m0..m4: one range
+    await acked([5, 6, 8, 9]) // m5, m6, m8, m9 while m7 is still queued between them: one by one
+    await acked([12, 13, 14, 15, 16, 17, 18]) // the transient one and only0..only5: a range with a seq that has no row
+    assert.equal(count(first.store, 'messages'), 12, 'the 12 shared messages, still in copy')
+    first.store.close()
+
+    const second = open(dir)
+    const left = (name: string): string[] => readyEntries(second.vhost.queue(name, owner)).map(e => e.message.body.toString())
+    assert.deepEqual(left('q'), ['m7', 'm10', 'm11'])
+    assert.equal(left('copy').length, 12)
+    assert.deepEqual(second.store.db.prepare('SELECT DISTINCT refs FROM messages ORDER BY refs').pluck().all(), [1, 2])
+    second.store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

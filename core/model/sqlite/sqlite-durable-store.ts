@@ -3,8 +3,10 @@
 //
 // Messages share the messages / queues / queue_entries tables with the MQTT session queues: a
 // message row is stored once and referenced by one entry per durable queue it was routed to
-// (refs counts them). Acks delete entries in batches (one write per event-loop turn), and the
-// delivered watermark is raised once per turn per queue, so neither costs a write per message.
+// (refs counts them). Acks delete entries in batches (one write per event-loop turn), a run of a
+// queue's entries acked together (a consumer's multiple ack, a bridge remote's multiple confirm)
+// by its seq range in a few statements, and the delivered watermark is raised once per turn per
+// queue, so neither costs a write per message.
 import type { SqliteStore } from '../../storage/sqlite-store.ts'
 import type { Logger } from '../../logger.ts'
 import type { Binding } from '../binding.ts'
@@ -218,7 +220,7 @@ export class SqliteDurableStore implements DurableStore {
       .write(() => {
         // Taken on the first run; a batch the store reruns after a failure deletes the same entries.
         batch ??= this.takeRemovals()
-        for (const e of batch) this.deleteEntry(e)
+        for (const [queue, entries] of byQueue(batch)) this.deleteEntries(queue, entries)
       })
       .catch(err => this.logger.error('model store: delete acked entries failed', { err }))
   }
@@ -258,13 +260,53 @@ export class SqliteDurableStore implements DurableStore {
     return marks
   }
 
-  private deleteEntry(e: QueueEntry): void {
-    const queueId = e.queue.storeId
-    if (queueId === null || e.queue.deleted) return
+  private deleteEntries(queue: Queue, entries: QueueEntry[]): void {
+    const queueId = queue.storeId
+    if (queueId === null || queue.deleted) return
+    if (entries.length >= RANGE_DELETE_MIN && this.deleteRange(queueId, entries)) return
+    for (const e of entries) this.deleteEntry(queueId, e)
+  }
+
+  /**
+   * Deletes the entries by their seq range when the range holds exactly them (same count and sum
+   * of seqs, one message each): no entry between them is still queued. Otherwise false, nothing done.
+   */
+  private deleteRange(queueId: number, entries: QueueEntry[]): boolean {
+    let first = Number.POSITIVE_INFINITY
+    let last = Number.NEGATIVE_INFINITY
+    let seqSum = 0
+    for (const e of entries) {
+      first = Math.min(first, e.seq)
+      last = Math.max(last, e.seq)
+      seqSum += e.seq
+    }
+    const range = this.sql.rangeOf.get(queueId, first, last) as { entries: number; seqSum: number | null; messages: number }
+    if (range.entries !== entries.length || range.seqSum !== seqSum || range.messages !== entries.length) return false
+    // Messages only this queue holds go; the others lose one reference (the rows deleted first are not decremented).
+    this.sql.releaseLastInRange.run(queueId, first, last)
+    this.sql.releaseOneInRange.run(queueId, first, last)
+    this.sql.deleteEntryRange.run(queueId, first, last)
+    return true
+  }
+
+  private deleteEntry(queueId: number, e: QueueEntry): void {
     const messageId = this.sql.deleteEntry.get(queueId, e.seq) as number | undefined
     if (messageId === undefined) return
     if (this.sql.releaseLast.run(messageId).changes === 0) this.sql.releaseOne.run(messageId)
   }
+}
+
+/** Below this many entries of one queue in a batch, one by one is as cheap as checking a range. */
+const RANGE_DELETE_MIN = 4
+
+function byQueue(entries: readonly QueueEntry[]): Map<Queue, QueueEntry[]> {
+  const out = new Map<Queue, QueueEntry[]>()
+  for (const e of entries) {
+    const list = out.get(e.queue)
+    if (list === undefined) out.set(e.queue, [e])
+    else list.push(e)
+  }
+  return out
 }
 
 function bindingRow(b: Binding): unknown[] {
