@@ -306,8 +306,9 @@ export class MqttConnection implements SessionConnection {
   }
 
   /**
-   * Sends the ack after stored settles, never before an earlier publish's ack. receivedMs (the
-   * clock's monotonic reading when the PUBLISH was read) times an accepted publish to its ack.
+   * Sends the ack after stored settles, never before an earlier ack of this connection (a PUBCOMP
+   * waits so for its receipt's deletion). receivedMs (the clock's monotonic reading when the PUBLISH
+   * was read) times an accepted publish to its ack.
    */
   ackAfter(stored: Promise<void> | undefined, packet: OutboundPacket, receivedMs?: number): void {
     if (stored === undefined && this.acks.length === 0) {
@@ -323,7 +324,7 @@ export class MqttConnection implements SessionConnection {
         this.flushAcks()
       })
       .catch(err => {
-        this.engine.log.error('mqtt: publish not stored or not acknowledged; connection closed without ack', { clientId: this.clientId, err })
+        this.engine.log.error(`mqtt: ${packet.cmd} held for a write that failed; connection closed without it`, { clientId: this.clientId, err })
         this.fail('store failed: ' + (err as Error).message)
       })
   }
@@ -338,8 +339,9 @@ export class MqttConnection implements SessionConnection {
 
   private sendAck(packet: OutboundPacket, receivedMs: number | undefined): void {
     this.send(packet)
-    // A PUBACK / PUBREC with a reason code of 0x80 or more is a refusal, not a confirm.
-    if (((packet as { reasonCode?: number }).reasonCode ?? 0) < 0x80) this.messages.confirm++
+    // A PUBACK / PUBREC with a reason code of 0x80 or more is a refusal, not a confirm; a PUBCOMP ends
+    // an exchange its PUBREC confirmed already.
+    if (packet.cmd !== 'pubcomp' && ((packet as { reasonCode?: number }).reasonCode ?? 0) < 0x80) this.messages.confirm++
     if (receivedMs !== undefined) this.engine.counters.publishAck.observe((this.engine.clock.monotonicMs() - receivedMs) / 1000)
   }
 

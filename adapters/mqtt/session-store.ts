@@ -136,12 +136,11 @@ export class SessionStore {
     })
   }
 
-  deleteQos2(clientId: string, packetId: number): void {
-    void this.store
-      .write(() => {
-        this.sql.deleteQos2.run(this.vhost, clientId, packetId)
-      })
-      .catch(() => {})
+  /** Resolves once the deletion is committed: the PUBCOMP waits for it [MQTT-4.3.3-11]. */
+  deleteQos2(clientId: string, packetId: number): Promise<void> {
+    return this.store.write(() => {
+      this.sql.deleteQos2.run(this.vhost, clientId, packetId)
+    })
   }
 
   deleteQos2All(clientId: string): Promise<void> {
