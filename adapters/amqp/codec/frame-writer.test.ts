@@ -1,21 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { BODY_COPY_BYTES_MAX, HEARTBEAT_FRAME, PROTOCOL_HEADER, bodyFrames, contentFrames, contentHeaderFrame, methodFrame } from './frame-writer.ts'
-import { FrameReader, type Frame } from './frame-reader.ts'
+import type { Frame } from './frame-reader.ts'
+import { framesOf } from '../../../test/support/amqp-frames.ts'
 import { Methods, decodeContentHeader, decodeMethodFrame, decodeProperties, encodeContentHeader, type BasicProperties } from './amqp-defs.ts'
 import { AmqpCodecError } from './codec-error.ts'
-
-function framesOf(buffers: readonly Buffer[], frameMax = 131072): Frame[] {
-  const reader = new FrameReader({ expectProtocolHeader: false, frameMax })
-  reader.push(Buffer.concat(buffers))
-  const frames: Frame[] = []
-  for (const item of reader) {
-    assert.ok(item.type !== 'protocol-header')
-    frames.push(item)
-  }
-  assert.equal(reader.bufferedBytes, 0)
-  return frames
-}
 
 test("protocol header and heartbeat bytes are the spec's", () => {
   assert.deepEqual(PROTOCOL_HEADER, Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'))

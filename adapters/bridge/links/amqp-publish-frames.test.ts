@@ -2,24 +2,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { BASIC_CLASS_ID, Methods, decodeContentHeader, decodeMethodFrame, decodeProperties, encodeProperties } from '../../amqp/codec/amqp-defs.ts'
 import { contentFrames } from '../../amqp/codec/frame-writer.ts'
-import { FrameReader, type Frame } from '../../amqp/codec/frame-reader.ts'
+import type { Frame } from '../../amqp/codec/frame-reader.ts'
+import { framesOf } from '../../../test/support/amqp-frames.ts'
 import { Message } from '../../../core/model/message.ts'
 import { VIA_HEADER } from '../loop-marks.ts'
 import { UplinkPropertyCache, uplinkProperties } from './amqp-message.ts'
 import { PublishFrames } from './amqp-publish-frames.ts'
 import { isPermanentRefusal } from './message-refusal.ts'
-
-function framesOf(buffers: readonly Buffer[], frameMax: number): Frame[] {
-  const reader = new FrameReader({ expectProtocolHeader: false, frameMax })
-  reader.push(Buffer.concat(buffers))
-  const frames: Frame[] = []
-  for (const item of reader) {
-    assert.ok(item.type !== 'protocol-header')
-    frames.push(item)
-  }
-  assert.equal(reader.bufferedBytes, 0)
-  return frames
-}
 
 const publish = { ticket: 0, exchange: 'amq.topic', routingKey: 'sensors.é.t', mandatory: false, immediate: false }
 const properties = encodeProperties(BASIC_CLASS_ID, { deliveryMode: 2, headers: { [VIA_HEADER]: 'n1' } })
