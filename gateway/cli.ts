@@ -54,7 +54,6 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'segments') return await (await import('./segments-command.ts')).segmentsCommand(argv.slice(1))
   if (argv[0] === 'ctl') return await (await import('./ctl/ctl-command.ts')).ctlCommand(argv.slice(1))
   if (argv[0] === 'passwd') return await (await import('./passwd-command.ts')).passwdCommand(argv.slice(1))
-  if (argv[0] === 'ctl') return await (await import('./ctl/ctl-command.ts')).ctlCommand(argv.slice(1))
   const args = parseArgs(argv)
   if (args.error) {
     process.stderr.write(`wharf: ${args.error}\n\n${usage}`)
