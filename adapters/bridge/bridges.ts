@@ -57,6 +57,11 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
   )) {
     log.warn('the queue of a bridge no longer configured is unbound and kept; delete it once its messages are not needed', r)
   }
+  const forgotten = await DownlinkReceipts.forgetUnconfigured(
+    opts.store,
+    opts.bridges.map(b => b.name)
+  )
+  if (forgotten > 0) log.info('QoS 2 receipts of bridges no longer configured were dropped', { receipts: forgotten })
   const started: Bridge[] = []
   const stopAll = async (): Promise<void> => {
     await Promise.all(started.map(b => b.stop()))

@@ -50,6 +50,30 @@ test('receipts outlive a restart, per client id; released and cleared ones do no
   }
 })
 
+test('the receipts of a bridge no longer configured are dropped; those of configured ones stay', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-receipts-'))
+  try {
+    const store = open(dir)
+    for (const [bridge, id] of [
+      ['cloud', 1],
+      ['gone', 2],
+      ['gone', 3]
+    ] as const) {
+      const r = new DownlinkReceipts(store, bridge)
+      r.open('edge-a')
+      await r.add(id)
+    }
+    assert.equal(await DownlinkReceipts.forgetUnconfigured(store, ['cloud', 'other']), 2)
+    const rows = store.db.prepare('SELECT bridge, packet_id FROM bridge_qos2_received').all()
+    assert.deepEqual(rows, [{ bridge: 'cloud', packet_id: 1 }])
+    assert.equal(await DownlinkReceipts.forgetUnconfigured(store, []), 1, 'no bridges configured: none are kept')
+    assert.equal(await DownlinkReceipts.forgetUnconfigured(null, []), 0)
+    store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('without a store the receipts are kept in memory', async () => {
   const r = new DownlinkReceipts(null, 'cloud')
   r.open('edge-a')

@@ -8,6 +8,21 @@ import type Database from 'better-sqlite3'
 import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
 
 export class DownlinkReceipts {
+  /**
+   * Drops the receipts of bridges no longer configured: no link will ever release them, and a bridge
+   * configured again later under the same name starts a new remote session anyway (its first CONNACK
+   * clears what the remote kept, or it keeps ours by client id, which open() handles).
+   */
+  static async forgetUnconfigured(store: SqliteStore | null, configured: readonly string[]): Promise<number> {
+    if (store === null) return 0
+    const names = JSON.stringify(configured)
+    let forgotten = 0
+    await store.write(db => {
+      forgotten = db.prepare('DELETE FROM bridge_qos2_received WHERE bridge NOT IN (SELECT value FROM json_each(?))').run(names).changes
+    })
+    return forgotten
+  }
+
   private readonly ids = new Set<number>()
   private clientId: string | null = null
   private readonly sql: ReturnType<typeof prepare> | null
