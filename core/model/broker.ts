@@ -79,9 +79,12 @@ export class Broker {
     return this.ctx.clock
   }
 
-  /** Shutdown: no timer fires any more (the store closes after this). */
+  /** Shutdown: no timer fires any more; the real delivered watermarks are queued (the store closes after this, committing them). */
   close(): void {
-    for (const v of this.vhosts.values()) v.stopTimers()
+    for (const v of this.vhosts.values()) {
+      v.stopTimers()
+      v.writeDeliveredWatermarks()
+    }
     this.ctx.streams?.close()
   }
 

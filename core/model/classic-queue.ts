@@ -3,6 +3,7 @@
 // consumer from its arguments (queue-arguments.ts).
 import type { Arguments, Message } from './message.ts'
 import { QueueEntry } from './queue-entry.ts'
+import { DeliveredWatermark } from './delivered-watermark.ts'
 import { createReadyQueue, type ReadyQueue } from './ready-queue.ts'
 import type { QueuePolicy } from './queue-arguments.ts'
 import type { QueueType } from './queue-types/queue-type.ts'
@@ -12,6 +13,8 @@ export class ClassicQueue extends Queue {
   readonly ready: ReadyQueue
   /** Highest seq given out; seq orders entries for requeue and storage. */
   lastSeq = 0
+  /** Made at the first durable entry handed out (or restored with a watermark): a transient queue has none. */
+  private watermark: DeliveredWatermark | undefined = undefined
   private rr = 0
   private dispatching = false
   private again = false
@@ -69,6 +72,17 @@ export class ClassicQueue extends Queue {
     return entry
   }
 
+  /** The delivered watermark read back at start: entries up to it count as possibly delivered, and may go at once. */
+  restoreDelivered(seq: number): void {
+    if (seq > 0) this.watermark = this.newWatermark(seq)
+  }
+
+  /** Highest seq that may have been delivered, when the stored watermark is above it (a clean shutdown writes it back). */
+  get deliveredSeqBelowReserved(): number | undefined {
+    const w = this.watermark
+    return w?.reservedAhead === true ? w.deliveredSeq : undefined
+  }
+
   /** Consume arguments mean nothing to a classic queue (as in RabbitMQ, unknown ones are ignored). */
   addConsumer(consumer: QueueConsumer, _args: Arguments): void {
     this.attach(consumer)
@@ -86,6 +100,8 @@ export class ClassicQueue extends Queue {
         this.again = false
         if (this.ready.length > 0) this.expire(this.host.nowMs())
         while (this.ready.length > 0 && this.consumers.length > 0 && !this.deleted) {
+          // Beyond the committed delivered watermark: dispatched again once its reservation commits.
+          if (!this.covered(this.ready.peek() as QueueEntry)) break
           const consumer = this.nextWithCredit()
           if (consumer === undefined) break
           this.handOut(this.ready.shift() as QueueEntry, consumer)
@@ -100,7 +116,8 @@ export class ClassicQueue extends Queue {
     this.expire(this.host.nowMs())
     const entry = this.ready.shift()
     if (entry === undefined) return undefined
-    this.takeOut(entry, noAck)
+    // basic.get does not wait for a reservation: an entry beyond it gets the lazy mark (the host's).
+    this.takeOut(entry, noAck, this.covered(entry))
     return entry
   }
 
@@ -192,19 +209,31 @@ export class ClassicQueue extends Queue {
 
   private handOut(entry: QueueEntry, consumer: QueueConsumer): void {
     const redelivered = entry.redelivered
-    this.takeOut(entry, consumer.noAck)
+    this.takeOut(entry, consumer.noAck, true) // dispatch checked covered()
     consumer.deliver(entry, redelivered)
   }
 
-  private takeOut(entry: QueueEntry, noAck: boolean): void {
+  private takeOut(entry: QueueEntry, noAck: boolean, covered: boolean): void {
     this.countDelivery(entry)
-    this.host.entryDelivered(entry)
+    this.watermark?.handedOut(entry.seq)
+    this.host.entryDelivered(entry, covered)
     if (noAck) {
       this.remove(entry, 'acked')
     } else {
       entry.state = 'unacked'
       this.unackedCount++
     }
+  }
+
+  /** Whether the entry may be handed out now: not stored, or below the committed delivered watermark. */
+  private covered(entry: QueueEntry): boolean {
+    if (!entry.durable) return true
+    this.watermark ??= this.newWatermark(0)
+    return this.watermark.covers(entry.seq)
+  }
+
+  private newWatermark(restoredSeq: number): DeliveredWatermark {
+    return new DeliveredWatermark(this, this.host, restoredSeq)
   }
 
   private remove(entry: QueueEntry, reason: RemovalReason): void {

@@ -68,14 +68,25 @@ export interface DurableStore {
   putMessage(message: Message, entries: readonly QueueEntry[]): Promise<void>
   /** Deletes a stored entry (acked, dropped, purged). Not awaited: a lost delete is a redelivery. */
   removeEntry(entry: QueueEntry): void
-  /** Remembers that entries up to this one's seq may have been delivered. Not awaited. */
+  /**
+   * Remembers that entries up to this one's seq may have been delivered. Not awaited: only for an
+   * entry handed out beyond its queue's reservation (basic.get does not wait for one).
+   */
   markDelivered(entry: QueueEntry): void
   /**
    * Marks entries up to seq as possibly delivered ahead of their handing out, and resolves once
    * that is committed: a consumer that sends an entry only below such a mark knows that after a
-   * crash everything it may have sent comes back marked redelivered (the bridge's forwarder).
+   * crash everything it may have sent comes back marked redelivered (delivered-watermark.ts, and
+   * the bridge's forwarder).
    */
   reserveDelivered(queue: Queue, seq: number): Promise<void>
+  /**
+   * Sets the queue's delivered watermark to seq, also below a reservation: at a clean shutdown, the
+   * last entry handed out, so the restart marks only entries that may really have been delivered.
+   */
+  setDelivered(queue: Queue, seq: number): Promise<void>
+  /** False when nothing outlives the process (the memory-only store): no mark is worth waiting for. */
+  readonly persistent: boolean
 }
 
 const RESOLVED = Promise.resolve()
@@ -95,5 +106,7 @@ export const memoryOnlyStore: DurableStore = {
   putMessage: () => RESOLVED,
   removeEntry: () => {},
   markDelivered: () => {},
-  reserveDelivered: () => RESOLVED
+  reserveDelivered: () => RESOLVED,
+  setDelivered: () => RESOLVED,
+  persistent: false
 }

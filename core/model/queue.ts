@@ -41,7 +41,13 @@ export type RemovalReason = 'acked' | 'rejected' | 'expired' | 'maxlen' | 'purge
 export interface QueueHost {
   nowMs(): number
   entryRemoved(entry: QueueEntry, reason: RemovalReason): void
-  entryDelivered(entry: QueueEntry): void
+  /** An entry was handed out; covered: its delivered mark is committed already (else the host marks it). */
+  entryDelivered(entry: QueueEntry, covered: boolean): void
+  /**
+   * Commits "entries up to seq may have been delivered" for the queue, resolving once committed
+   * (delivered-watermark.ts); null when nothing would keep it: entries are handed out at once.
+   */
+  commitDelivered(queue: Queue, seq: number): Promise<void> | null
   lastConsumerGone(queue: Queue): void
   /** Call queue.expire() at (or soon after) atMs. */
   expireAt(queue: Queue, atMs: number): void

@@ -8,6 +8,7 @@ import { Exchange, type ExchangeSpec } from './exchange.ts'
 import { builtinExchanges, exchangeTypes, type ExchangeType } from './exchange-types/index.ts'
 import type { Queue, QueueConsumer, QueueHost, RemovalReason } from './queue.ts'
 import type { QueueEntry } from './queue-entry.ts'
+import { ClassicQueue } from './classic-queue.ts'
 import { EQUIVALENCE_ARGUMENTS } from './queue-arguments.ts'
 import { queueTypeOf, type QueueTypeContext } from './queue-types/index.ts'
 import { assertEquivalent, firstDifference } from './equivalence.ts'
@@ -354,9 +355,33 @@ export class Vhost implements RoutingScope, QueueHost {
     return q.durable ? this.ctx.store.reserveDelivered(q, seq) : Promise.resolve()
   }
 
-  entryDelivered(entry: QueueEntry): void {
+  entryDelivered(entry: QueueEntry, covered: boolean): void {
     entry.queue.counts.delivered++
-    if (entry.durable) this.ctx.store.markDelivered(entry)
+    if (entry.durable && !covered) this.ctx.store.markDelivered(entry)
+  }
+
+  commitDelivered(q: Queue, seq: number): Promise<void> | null {
+    // an exclusive queue is never stored (it dies with its connection): nothing to wait for
+    if (!q.durable || q.exclusiveOwner !== null || !this.ctx.store.persistent) return null
+    return this.ctx.store.reserveDelivered(q, seq).catch((err: unknown) => {
+      this.ctx.logger.error('queue: commit of the delivered watermark failed', { vhost: this.name, queue: q.name, err })
+      throw err
+    })
+  }
+
+  /**
+   * Shutdown: each queue's stored delivered watermark, reserved ahead of its deliveries, comes back
+   * down to the last entry handed out, so a clean restart marks only those redelivered.
+   */
+  writeDeliveredWatermarks(): void {
+    for (const q of this.queues.values()) {
+      if (!(q instanceof ClassicQueue) || q.deleted) continue
+      const seq = q.deliveredSeqBelowReserved
+      if (seq === undefined) continue
+      this.ctx.store
+        .setDelivered(q, seq)
+        .catch(err => this.ctx.logger.error('queue: delivered watermark at shutdown failed', { vhost: this.name, queue: q.name, err }))
+    }
   }
 
   lastConsumerGone(q: Queue): void {

@@ -23,6 +23,7 @@ export const classicQueue: QueueType = {
     // a queue drained before the restart would give its next messages seqs at or below the
     // watermark, and they would come back marked redelivered after the restart after that.
     q.lastSeq = Math.max(q.lastSeq, s.deliveredSeq)
+    q.restoreDelivered(s.deliveredSeq)
     q.expire(ctx.host.nowMs()) // what expired while the broker was down goes (and is dead-lettered) now
     return q
   }

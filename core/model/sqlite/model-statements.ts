@@ -47,6 +47,7 @@ export function prepareModelStatements(db: Database.Database) {
     releaseOneInRange: db.prepare(`UPDATE messages SET refs = refs - 1 WHERE id IN (${entriesInRange})`),
     deleteEntryRange: db.prepare('DELETE FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
     markDelivered: db.prepare('UPDATE queues SET delivered_seq = max(delivered_seq, ?) WHERE id = ?'),
+    setDelivered: db.prepare('UPDATE queues SET delivered_seq = ? WHERE id = ?'),
     loadExchanges: db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges'),
     loadQueues: db.prepare(`SELECT q.id, d.vhost, d.name, d.auto_delete, d.arguments, q.delivered_seq
       FROM queue_definitions d JOIN queues q ON q.id = d.queue_id ORDER BY q.id`),

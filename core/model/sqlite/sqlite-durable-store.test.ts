@@ -41,9 +41,17 @@ function count(store: SqliteStore, table: string): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
 }
 
-function consumeNow(v: Vhost, queue: string, consumer: QueueConsumer): Queue {
+/** Commits what is queued and lets its callbacks run: a delivery that waited for its delivered watermark has gone. */
+async function committed(store: SqliteStore): Promise<void> {
+  store.flush()
+  await new Promise(resolve => setImmediate(resolve))
+}
+
+/** Consumes; the first deliveries wait for the commit of the queue's delivered watermark (delivered-watermark.ts). */
+async function consumeNow(v: Vhost, queue: string, consumer: QueueConsumer, store: SqliteStore): Promise<Queue> {
   const q = v.consume(queue, consumer, owner)
   q.dispatch()
+  await committed(store)
   return q
 }
 
@@ -103,8 +111,7 @@ test('durable definitions and persistent messages survive a reopen; transient on
 
     // audit: take two, ack p1, leave p2 unacked (delivered) → redelivered after restart
     const taker = new Taker(2)
-    const audit = v.consume('audit', taker, owner)
-    audit.dispatch()
+    const audit = await consumeNow(v, 'audit', taker, first.store)
     audit.settle((taker.got[0] as { entry: QueueEntry }).entry, 'acked')
     v.cancel(audit, taker)
     first.store.flush()
@@ -156,15 +163,20 @@ test('an entry acked before its insert committed is never written; acked entries
     const { vhost, store } = open(dir)
     await vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
     const taker = new Taker(10)
-    const q = consumeNow(vhost, 'q', taker)
-    const fast = vhost.publish('', persistent('q', 'fast'))
+    const q = await consumeNow(vhost, 'q', taker, store)
+    // One delivery first: its watermark reservation covers the next ones, which then go at once.
+    await vhost.publish('', persistent('q', 'warm-up')).stored
+    await committed(store)
     q.settle((taker.got[0] as { entry: QueueEntry }).entry, 'acked')
+    await store.write(() => {})
+    const fast = vhost.publish('', persistent('q', 'fast'))
+    q.settle((taker.got[1] as { entry: QueueEntry }).entry, 'acked')
     await fast.stored
     assert.equal(count(store, 'messages'), 0)
     const slow = vhost.publish('', persistent('q', 'slow'))
     await slow.stored
     assert.equal(count(store, 'queue_entries'), 1)
-    q.settle((taker.got[1] as { entry: QueueEntry }).entry, 'acked')
+    q.settle((taker.got[2] as { entry: QueueEntry }).entry, 'acked')
     await store.write(() => {})
     assert.equal(count(store, 'queue_entries'), 0)
     assert.equal(count(store, 'messages'), 0)
@@ -198,7 +210,7 @@ test('a queue drained before a restart numbers its next entries past its deliver
     await first.vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
     await Promise.all([1, 2, 3].map(n => first.vhost.publish('', persistent('q', `a${n}`)).stored))
     const taker = new Taker(3)
-    const q = consumeNow(first.vhost, 'q', taker)
+    const q = await consumeNow(first.vhost, 'q', taker, first.store)
     for (const { entry } of taker.got) q.settle(entry, 'acked')
     first.store.flush()
     first.store.close()
@@ -233,7 +245,7 @@ test('entries acked together go by seq range only when the range holds just them
     await v.publish('', transient('q', 'transient')).stored // a seq in q without a row
     await Promise.all(Array.from({ length: 6 }, (_, n) => v.publish('', persistent('q', `only${n}`)).stored))
     const taker = new Taker(100)
-    const q = consumeNow(v, 'q', taker)
+    const q = await consumeNow(v, 'q', taker, first.store)
     const got = taker.got.map(g => g.entry)
     const acked = async (indexes: number[]): Promise<void> => {
       for (const i of indexes) q.settle(got[i] as QueueEntry, 'acked')
@@ -251,6 +263,85 @@ test('entries acked together go by seq range only when the range holds just them
     assert.equal(left('copy').length, 12)
     assert.deepEqual(second.store.db.prepare('SELECT DISTINCT refs FROM messages ORDER BY refs').pluck().all(), [1, 2])
     second.store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('an entry is handed out only once a delivered watermark covering it is committed: after a crash it comes back redelivered [MQTT-3.3.1-1]', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const first = open(dir)
+    await first.vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    await Promise.all([1, 2, 3, 4].map(n => first.vhost.publish('', persistent('q', `m${n}`)).stored))
+    const taker = new Taker(2)
+    const q = first.vhost.consume('q', taker, owner)
+    q.dispatch()
+    assert.equal(taker.got.length, 0, 'nothing leaves before its watermark is committed')
+    await committed(first.store)
+    assert.deepEqual(
+      taker.got.map(g => g.entry.message.body.toString()),
+      ['m1', 'm2']
+    )
+    const stored = first.store.db.prepare('SELECT delivered_seq FROM queues').pluck().get() as number
+    assert.ok(stored >= 2, `the stored watermark (${stored}) covers what was handed out`)
+    first.store.close() // a crash: no broker.close()
+
+    const second = open(dir)
+    assert.deepEqual(
+      readyEntries(second.vhost.queue('q', owner)).map(e => [e.message.body.toString(), e.redelivered]),
+      [
+        ['m1', true],
+        ['m2', true],
+        // reserved ahead, never sent: a false DUP/redelivered after a crash, which the specs allow
+        ['m3', true],
+        ['m4', true]
+      ]
+    )
+    second.store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a clean shutdown writes back the real delivered watermark: only what was handed out comes back redelivered', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const first = open(dir)
+    await first.vhost.declareQueue({ name: 'q', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    await Promise.all([1, 2, 3, 4].map(n => first.vhost.publish('', persistent('q', `m${n}`)).stored))
+    const taker = new Taker(2)
+    await consumeNow(first.vhost, 'q', taker, first.store)
+    assert.equal(taker.got.length, 2)
+    first.broker.close()
+    first.store.close()
+
+    const second = open(dir)
+    assert.deepEqual(
+      readyEntries(second.vhost.queue('q', owner)).map(e => [e.message.body.toString(), e.redelivered]),
+      [
+        ['m1', true],
+        ['m2', true],
+        ['m3', false],
+        ['m4', false]
+      ]
+    )
+    // new entries number past every watermark stored before, so none of them is taken for delivered
+    await second.vhost.publish('', persistent('q', 'm5')).stored
+    second.broker.close()
+    second.store.close()
+    const third = open(dir)
+    assert.deepEqual(
+      readyEntries(third.vhost.queue('q', owner)).map(e => [e.message.body.toString(), e.redelivered]),
+      [
+        ['m1', true],
+        ['m2', true],
+        ['m3', false],
+        ['m4', false],
+        ['m5', false]
+      ]
+    )
+    third.store.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

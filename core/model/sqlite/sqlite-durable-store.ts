@@ -5,8 +5,8 @@
 // message row is stored once and referenced by one entry per durable queue it was routed to
 // (refs counts them). Acks delete entries in batches (one write per event-loop turn), a run of a
 // queue's entries acked together (a consumer's multiple ack, a bridge remote's multiple confirm)
-// by its seq range in a few statements, and the delivered watermark is raised once per turn per
-// queue, so neither costs a write per message.
+// by its seq range in a few statements, and the delivered watermark is reserved a step of entries
+// ahead of the deliveries (delivered-watermark.ts), so neither costs a write per message.
 import type { SqliteStore } from '../../storage/sqlite-store.ts'
 import type { Logger } from '../../logger.ts'
 import type { Binding } from '../binding.ts'
@@ -59,6 +59,7 @@ interface EntryRow {
 }
 
 export class SqliteDurableStore implements DurableStore {
+  readonly persistent = true
   private readonly sql: ModelStatements
   private removals: QueueEntry[] = []
   private delivered = new Map<Queue, number>()
@@ -243,6 +244,12 @@ export class SqliteDurableStore implements DurableStore {
   reserveDelivered(queue: Queue, seq: number): Promise<void> {
     return this.store.write(() => {
       if (queue.storeId !== null && !queue.deleted) this.sql.markDelivered.run(seq, queue.storeId)
+    })
+  }
+
+  setDelivered(queue: Queue, seq: number): Promise<void> {
+    return this.store.write(() => {
+      if (queue.storeId !== null && !queue.deleted) this.sql.setDelivered.run(seq, queue.storeId)
     })
   }
 
