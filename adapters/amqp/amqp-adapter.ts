@@ -1,6 +1,6 @@
 // The AMQP 0-9-1 server: accepts sockets, counts and limits connections, closes them on shutdown.
 // Everything a connection does goes through the core Broker it is given.
-import type { MessageCounts } from '../../core/metering/message-counts.ts'
+import type { ConnectionCountsVisitor, MessageCounts } from '../../core/metering/message-counts.ts'
 import type { Socket } from 'node:net'
 import type { AmqpConfig } from '../../edge-config/config-types.ts'
 import type { AccessControl } from '../../core/auth/access-control.ts'
@@ -83,6 +83,8 @@ export interface AmqpAdapter {
   /** Connections not read from because they published while the resource alarm held. */
   blockedPublishers(): number
   connections(): AmqpConnectionInfo[]
+  /** The counters of every connection, for the management API's rate sampler: read in place, nothing built per connection. */
+  visitCounts(visit: ConnectionCountsVisitor): void
   channels(): AmqpChannelInfo[]
   /** Closes the named connection with 320 CONNECTION_FORCED and the reason (the management API's DELETE); false: no such connection. */
   closeConnection(name: string, reason: string): boolean
@@ -176,6 +178,9 @@ export function createAmqpAdapter(opts: AmqpAdapterOptions): AmqpAdapter {
     },
     connections() {
       return [...open].map(c => connectionInfo(c, accepted.get(c)))
+    },
+    visitCounts(visit) {
+      for (const c of open) visit(c.messages, c.socket.bytesRead, c.socket.bytesWritten)
     },
     channels() {
       const out: AmqpChannelInfo[] = []

@@ -20,3 +20,6 @@ export class MessageCounts {
   /** Deliveries the client acknowledged (AMQP basic.ack, MQTT PUBACK / PUBCOMP). */
   ack = 0
 }
+
+/** Receives one connection's counters in place: its messages and the bytes its (TCP) socket moved. */
+export type ConnectionCountsVisitor = (messages: Readonly<MessageCounts>, recvBytes: number, sendBytes: number) => void
