@@ -6,6 +6,7 @@ import type { WharfConfig } from '../edge-config/config-types.ts'
 import type { Logger } from '../core/logger.ts'
 import type { Clock } from '../core/clock.ts'
 import type { Broker } from '../core/model/broker.ts'
+import type { Queue } from '../core/model/queue.ts'
 import type { DiskWatermark } from '../core/storage/disk-watermark.ts'
 import type { AbuseLimits } from '../core/limits/abuse-limits.ts'
 import type { UsageMeter } from '../core/metering/usage-meter.ts'
@@ -15,7 +16,6 @@ import { LagSampler } from '../core/diagnosis/lag-sampler.ts'
 import { backlogOf } from '../core/diagnosis/queue-backlog.ts'
 import { diagnose, type Diagnosis } from '../core/diagnosis/diagnose.ts'
 import type { NodeConditions } from '../core/diagnosis/node-findings.ts'
-import { queueKey } from '../core/model/queue-label-slots.ts'
 import type { MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
 import type { AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
 import type { Tiering } from './tiering-wiring.ts'
@@ -48,12 +48,13 @@ export interface Ops {
 
 export function startOps(p: OpsParts): Ops {
   const { config, broker, clock } = p
-  const sampler = new LagSampler({
+  const sampler = new LagSampler<Queue>({
     clock,
     intervalMs: config.diagnose.sampleIntervalSeconds * 1000,
     samplesMax: config.diagnose.samplesMax,
-    backlogs: function* () {
-      for (const v of broker.vhosts.values()) for (const q of v.queues.values()) yield [queueKey(q.vhost, q.name), backlogOf(q)] as const
+    // Keyed by the queue itself: a queue declared again under its name is a new series.
+    backlogs: visit => {
+      for (const v of broker.vhosts.values()) for (const q of v.queues.values()) visit(q, backlogOf(q))
     }
   })
   sampler.start()

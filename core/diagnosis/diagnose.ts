@@ -35,7 +35,7 @@ export interface DiagnoseOptions {
   readonly redeliveriesMin: number
 }
 
-export function diagnose(broker: Broker, sampler: LagSampler, node: NodeConditions, opts: DiagnoseOptions): Diagnosis {
+export function diagnose(broker: Broker, sampler: LagSampler<Queue>, node: NodeConditions, opts: DiagnoseOptions): Diagnosis {
   const queues: QueueDiagnosis[] = []
   const bridgeOf = new Map(node.bridges.map(b => [queueKey(b.vhost, b.queue), b]))
   for (const v of broker.vhosts.values()) {
@@ -49,9 +49,9 @@ export function diagnose(broker: Broker, sampler: LagSampler, node: NodeConditio
   return { at: new Date(node.nowMs).toISOString(), healthy: queues.length === 0 && nodeLevel.length === 0, node: nodeLevel, queues }
 }
 
-function diagnoseQueue(q: Queue, sampler: LagSampler, nowMs: number, opts: DiagnoseOptions, bridge: BridgeFacts | null): QueueDiagnosis | null {
+function diagnoseQueue(q: Queue, sampler: LagSampler<Queue>, nowMs: number, opts: DiagnoseOptions, bridge: BridgeFacts | null): QueueDiagnosis | null {
   const backlog = backlogOf(q)
-  const trend = sampler.trend(queueKey(q.vhost, q.name), { atMs: nowMs, backlog })
+  const trend = sampler.trend(q, { atMs: nowMs, backlog })
   const growing = trend !== null && trend.growthPerSecond > 0
   if (backlog === 0 && !growing && q.redelivering.size === 0) return null
   const findings = queueFindings({ queue: q, backlog, trend, redeliveriesMin: opts.redeliveriesMin, bridge })
