@@ -6,7 +6,7 @@ import type { MqttSession, SessionConnection } from './session.ts'
 import type { Engine } from './engine.ts'
 import type { AuthExchange } from './enhanced-auth/auth-method.ts'
 import type { VhostAccess } from '../../core/auth/vhost-access.ts'
-import { MqttPacketReader, type InboundPacket } from './codec/packet-reader.ts'
+import { MqttPacketReader, type InboundPacket, type PacketSink } from './codec/packet-reader.ts'
 import { encodePacket, encodePublish, type OutboundPacket, type PublishOut } from './codec/packet-writer.ts'
 import type { MqttCodecError } from './codec/codec-error.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
@@ -19,7 +19,7 @@ import { MessageCounts } from '../../core/metering/message-counts.ts'
 
 export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed'
 
-export class MqttConnection implements SessionConnection {
+export class MqttConnection implements SessionConnection, PacketSink {
   state: ConnectionState = 'awaiting-connect'
   protocolVersion: 3 | 4 | 5 = 4
   clientId = ''
@@ -102,11 +102,7 @@ export class MqttConnection implements SessionConnection {
             'mqtt'
           )
         : null
-    this.reader = new MqttPacketReader({
-      maxPacketBytes: engine.config.maxPacketBytes,
-      onPacket: packet => this.onPacket(packet),
-      onError: err => this.onCodecError(err)
-    })
+    this.reader = new MqttPacketReader({ maxPacketBytes: engine.config.maxPacketBytes, sink: this })
     // Listeners shared by every connection (the socket names its connection): no closures per connection.
     ;(socket as SocketOf)[CONNECTION] = this
     socket.on('data', onSocketData)
@@ -117,7 +113,8 @@ export class MqttConnection implements SessionConnection {
     socket.on('end', onSocketEnd)
   }
 
-  private onPacket(packet: InboundPacket): void {
+  /** A packet from the reader (PacketSink). */
+  packetRead(packet: InboundPacket): void {
     if (this.state === 'closed') return
     const handler = handlers[packet.cmd]
     if (handler === undefined) {
@@ -161,7 +158,8 @@ export class MqttConnection implements SessionConnection {
     this.releaseAdmission = release
   }
 
-  private onCodecError(err: MqttCodecError): void {
+  /** A codec error from the reader (PacketSink). */
+  packetFailed(err: MqttCodecError): void {
     if (err.reasonCode === ReasonCode.PacketTooLarge) {
       this.engine.counters.oversize.inc()
       this.engine.warnOnce.warn('mqtt connection closed: packet over mqtt.maxPacketBytes', { clientId: this.clientId || undefined, reason: err.message })
@@ -302,7 +300,7 @@ export class MqttConnection implements SessionConnection {
     this.connectedAtMs = this.engine.nowMs()
     const held = this.held
     this.held = null
-    if (held !== null) for (const p of held) this.onPacket(p)
+    if (held !== null) for (const p of held) this.packetRead(p)
   }
 
   /**

@@ -299,7 +299,7 @@ test('stop() from inside onPacket delivers nothing more of the chunk', () => {
   const ping = encodePacket({ cmd: 'pingreq' }, 5)
   const seen: string[] = []
   const got = readChunks([connectPacket(5)])
-  got.reader.onPacket = p => {
+  got.reader.sink.packetRead = p => {
     seen.push(p.cmd)
     got.reader.stop()
   }
@@ -342,7 +342,7 @@ test('midPacket is true while a packet is partly received', () => {
 test('hold() stops delivery after the current packet, mid-chunk; release() delivers the rest in order', () => {
   const pubs = [0, 1, 2, 3].map(i => encodePublish({ topic: 't', payload: Buffer.from(`m${i}`), qos: 0, retain: false, dup: false }, 5))
   const got = readChunks([connectPacket(5)])
-  got.reader.onPacket = p => {
+  got.reader.sink.packetRead = p => {
     got.packets.push(p)
     if (got.packets.length === 2) got.reader.hold()
   }
