@@ -148,8 +148,9 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
   metrics.gauge('wharf_mqtt_connections_open', 'Open MQTT connections (TCP, TLS and WebSocket)', () => node.connections.size)
   metrics.gauge('wharf_mqtt_sessions', 'MQTT sessions (connected and stored), of every vhost', () => engines().reduce((n, e) => n + e.sessions.size, 0))
   const stopSweep = startKeepAliveSweep(node)
-  // The TCP socket under each connection (under a WebSocket too) and its name, kept at accept.
-  const transports = new WeakMap<MqttConnection, { socket: Socket; name: string }>()
+  // The TCP socket under each connection (under a WebSocket too). Its name is made when asked: made at
+  // accept, it kept a string and the socket's local address object for every idle client.
+  const transports = new WeakMap<MqttConnection, Socket>()
 
   return {
     get openConnections() {
@@ -169,7 +170,7 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
         .map(c => {
           const t = transports.get(c)
           return {
-            name: t?.name ?? c.clientId,
+            name: t === undefined ? c.clientId : connectionName(t),
             clientId: c.clientId,
             username: c.username,
             protocolVersion: c.protocolVersion,
@@ -178,12 +179,12 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
             transport: c.transport,
             connectedAtMs: c.connectedAtMs,
             vhost: c.engine.vhost.name,
-            peerPort: t?.socket.remotePort ?? null,
-            host: t?.socket.localAddress ?? null,
-            port: t?.socket.localPort ?? null,
+            peerPort: t?.remotePort ?? null,
+            host: t?.localAddress ?? null,
+            port: t?.localPort ?? null,
             keepAliveSeconds: c.keepAliveMs / 1000,
-            recvBytes: t?.socket.bytesRead ?? 0,
-            sendBytes: t?.socket.bytesWritten ?? 0,
+            recvBytes: t?.bytesRead ?? 0,
+            sendBytes: t?.bytesWritten ?? 0,
             messages: c.messages
           }
         })
@@ -191,13 +192,14 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
     visitCounts(visit) {
       for (const c of node.connections) {
         if (c.state !== 'connected') continue
-        const socket = transports.get(c)?.socket
+        const socket = transports.get(c)
         visit(c.messages, socket?.bytesRead ?? 0, socket?.bytesWritten ?? 0)
       }
     },
     closeConnection(name, reason) {
       for (const c of node.connections) {
-        if (c.state !== 'connected' || transports.get(c)?.name !== name) continue
+        const t = transports.get(c)
+        if (c.state !== 'connected' || t === undefined || connectionName(t) !== name) continue
         c.disconnect(ReasonCode.AdministrativeAction, reason)
         return true
       }
@@ -216,8 +218,7 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
         return
       }
       const conn = new MqttConnection(socket, engine, remote, transport, identity, vhost)
-      const tcp = (req?.socket ?? socket) as Socket
-      transports.set(conn, { socket: tcp, name: `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'} -> ${tcp.localAddress ?? '?'}:${tcp.localPort ?? '?'}` })
+      transports.set(conn, (req?.socket ?? socket) as Socket)
       node.connections.add(conn)
     },
     async openVhost(name) {
@@ -236,4 +237,9 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
       node.warnOnce.close()
     }
   }
+}
+
+/** As RabbitMQ names connections: "<peer host>:<peer port> -> <host>:<port>"; asked of connected clients, whose sockets are open. */
+function connectionName(tcp: Socket): string {
+  return `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'} -> ${tcp.localAddress ?? '?'}:${tcp.localPort ?? '?'}`
 }
