@@ -238,7 +238,7 @@ export class ClassicQueue extends Queue {
 
   private remove(entry: QueueEntry, reason: RemovalReason): void {
     entry.state = 'gone'
-    this.redelivering.delete(entry)
+    this.forgetRedelivery(entry)
     this.host.entryRemoved(entry, reason)
   }
 }
