@@ -7,16 +7,20 @@ export function topicWords(keyOrPattern: string): string[] {
   return keyOrPattern === '' ? [] : keyOrPattern.split('.')
 }
 
-// children and values are made on first use: most nodes are leaves of one binding (an MQTT
-// session's own topic), and an empty Map and Set per node were most of an idle subscriber's cost.
+// children are made on first use, and a node's first value is held in the node: most nodes are
+// leaves of one binding (an MQTT session's own topic), where an empty Map, or a Set of one
+// (~0.15 KB), was most of an idle subscriber's cost here.
 interface Node<T> {
   children: Map<string, Node<T>> | undefined
   star: Node<T> | undefined
   hash: Node<T> | undefined
-  values: Set<T> | undefined
+  /** The first value; undefined only while `more` is too. */
+  value: T | undefined
+  /** The values after the first. */
+  more: Set<T> | undefined
 }
 
-const newNode = <T>(): Node<T> => ({ children: undefined, star: undefined, hash: undefined, values: undefined })
+const newNode = <T>(): Node<T> => ({ children: undefined, star: undefined, hash: undefined, value: undefined, more: undefined })
 
 /** Patterns → values; match(key) yields every value whose pattern matches the key. */
 export class TopicTrie<T> {
@@ -41,11 +45,10 @@ export class TopicTrie<T> {
         node = next
       }
     }
-    const values = (node.values ??= new Set())
-    if (!values.has(value)) {
-      values.add(value)
-      this.count++
-    }
+    if (node.value === value || node.more?.has(value) === true) return
+    if (node.value === undefined) node.value = value
+    else (node.more ??= new Set()).add(value)
+    this.count++
   }
 
   /** True when the pair was present. Empty branches are pruned. */
@@ -57,7 +60,7 @@ export class TopicTrie<T> {
       node = word === '*' ? node.star : word === '#' ? node.hash : node.children?.get(word)
       if (node === undefined) return false
     }
-    if (node.values?.delete(value) !== true) return false
+    if (!removeValue(node, value)) return false
     this.count--
     for (let i = path.length - 1; i >= 0; i--) {
       const { node: parent, word } = path[i] as { node: Node<T>; word: string }
@@ -76,8 +79,24 @@ export class TopicTrie<T> {
   }
 }
 
+/** The first of `more` takes the place of a removed first value. */
+function removeValue<T>(node: Node<T>, value: T): boolean {
+  if (node.value !== value) return node.more?.delete(value) === true
+  const more = node.more
+  node.value = undefined
+  if (more !== undefined) {
+    for (const next of more) {
+      node.value = next
+      more.delete(next)
+      break
+    }
+    if (more.size === 0) node.more = undefined
+  }
+  return true
+}
+
 function isEmpty<T>(node: Node<T>): boolean {
-  return (node.values?.size ?? 0) === 0 && (node.children?.size ?? 0) === 0 && node.star === undefined && node.hash === undefined
+  return node.value === undefined && (node.children?.size ?? 0) === 0 && node.star === undefined && node.hash === undefined
 }
 
 function matchFrom<T>(node: Node<T>, words: readonly string[], i: number, out: Set<T>): void {
@@ -86,7 +105,8 @@ function matchFrom<T>(node: Node<T>, words: readonly string[], i: number, out: S
     for (let j = i; j <= words.length; j++) matchFrom(node.hash, words, j, out)
   }
   if (i === words.length) {
-    if (node.values !== undefined) for (const v of node.values) out.add(v)
+    if (node.value !== undefined) out.add(node.value)
+    if (node.more !== undefined) for (const v of node.more) out.add(v)
     return
   }
   const word = words[i] as string
