@@ -19,24 +19,33 @@ const CLOSES_PER_TURN = 50
 
 export function startKeepAliveSweep(engine: MqttNode): () => void {
   let sweeping = false
+  // Hoisted and allocation-free per connection: the sweep visits every connection four times a
+  // second, so a per-connection iterator result or array entry was garbage at 2.5 MB/s with 10,000
+  // idle clients, which kept V8 from ever shrinking the young generation of an idle broker.
+  // One array for every sweep: the next sweep waits until this one's closes ran.
+  const due: MqttConnection[] = []
+  let now = 0
+  const check = (c: MqttConnection): void => {
+    if (!c.throttled && deadlineMissed(engine, c, now) !== null) due.push(c)
+  }
   const timer = setInterval(() => {
     if (sweeping) return // the last sweep's closes are still running
-    const now = engine.clock.nowMs()
-    const due: Array<{ c: MqttConnection; close: () => void }> = []
-    for (const c of engine.connections) {
-      const close = c.throttled ? null : overdue(engine, c, now)
-      if (close !== null) due.push({ c, close })
-    }
+    now = engine.clock.nowMs()
+    engine.connections.forEach(check)
     if (due.length === 0) return
     sweeping = true
     let i = 0
     const slice = (): void => {
       for (const end = Math.min(i + CLOSES_PER_TURN, due.length); i < end; i++) {
-        const { c, close } = due[i] as { c: MqttConnection; close: () => void }
-        if (c.state !== 'closed') close() // not one its peer closed meanwhile
+        const c = due[i] as MqttConnection
+        if (c.state !== 'closed') closeOverdue(engine, c, engine.clock.nowMs()) // not one its peer closed meanwhile
       }
-      if (i < due.length) setImmediate(slice)
-      else sweeping = false
+      if (i < due.length) {
+        setImmediate(slice)
+        return
+      }
+      due.length = 0
+      sweeping = false
     }
     slice()
   }, SWEEP_INTERVAL_MS)
@@ -44,29 +53,39 @@ export function startKeepAliveSweep(engine: MqttNode): () => void {
   return () => clearInterval(timer)
 }
 
-/** How to close a connection past one of its deadlines; null while it is within them. */
-function overdue(engine: MqttNode, c: MqttConnection, now: number): (() => void) | null {
+type Deadline = 'partial packet' | 'connect' | 'keep alive'
+
+/** Which of its deadlines a connection missed at `now`; null while it is within them. */
+function deadlineMissed(engine: MqttNode, c: MqttConnection, now: number): Deadline | null {
   const { connectTimeoutSeconds, partialPacketTimeoutSeconds } = engine.config
-  if (c.midPacket && now - c.lastActivityMs > partialPacketTimeoutSeconds * 1000) {
-    return () => {
+  if (c.midPacket && now - c.lastActivityMs > partialPacketTimeoutSeconds * 1000) return 'partial packet'
+  if (c.state === 'awaiting-connect' || c.state === 'authenticating') return now - c.openedAtMs > connectTimeoutSeconds * 1000 ? 'connect' : null
+  if (c.state === 'connected' && c.keepAliveMs > 0 && now - c.lastActivityMs > c.keepAliveMs * 1.5) return 'keep alive'
+  return null
+}
+
+/**
+ * Closes a connection the sweep found overdue, for the deadline it still misses now: a packet that
+ * arrived since the sweep (its closes run in slices) saves it.
+ */
+function closeOverdue(engine: MqttNode, c: MqttConnection, now: number): void {
+  const { connectTimeoutSeconds, partialPacketTimeoutSeconds } = engine.config
+  switch (deadlineMissed(engine, c, now)) {
+    case 'partial packet':
       engine.counters.partialPacketTimeouts.inc()
       c.closeReason = 'partial packet timeout'
       if (c.state === 'connected') c.disconnect(ReasonCode.ProtocolError, `part of a packet and nothing more for ${partialPacketTimeoutSeconds} s`)
       else c.fail(`part of a packet and nothing more for ${partialPacketTimeoutSeconds} s (mqtt.partialPacketTimeoutSeconds)`)
-    }
-  }
-  if (c.state === 'awaiting-connect' || c.state === 'authenticating') {
-    if (now - c.openedAtMs <= connectTimeoutSeconds * 1000) return null
-    return () => {
+      return
+    case 'connect':
       engine.counters.connectTimeouts.inc()
       c.fail(`no CONNECT completed within ${connectTimeoutSeconds} s (mqtt.connectTimeoutSeconds)`)
-    }
-  }
-  if (c.state === 'connected' && c.keepAliveMs > 0 && now - c.lastActivityMs > c.keepAliveMs * 1.5) {
-    return () => {
+      return
+    case 'keep alive':
       c.closeReason = 'keep alive timeout'
       c.disconnect(ReasonCode.KeepAliveTimeout, `no packet within 1.5 x keep alive ${c.keepAliveMs / 1000} s`)
-    }
+      return
+    case null:
+      return
   }
-  return null
 }
