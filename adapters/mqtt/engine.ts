@@ -193,7 +193,10 @@ export class Engine implements SessionHost {
   /** Connected clients of this vhost (past CONNACK). */
   get connectedCount(): number {
     let n = 0
-    for (const c of this.node.connections) if (c.state === 'connected' && c.engine === this) n++
+    // forEach: $SYS asks on a timer, and a for...of in the interpreter allocates per connection.
+    this.node.connections.forEach(c => {
+      if (c.state === 'connected' && c.engine === this) n++
+    })
     return n
   }
 }

@@ -35,6 +35,11 @@ export class Sessions {
     return this.byClient.values()
   }
 
+  /** Every session, without an iterator result each (for loops that timers run over all of them). */
+  forEach(visit: (session: MqttSession) => void): void {
+    this.byClient.forEach(session => visit(session))
+  }
+
   /**
    * CONNECT accepted: the client's session, new or resumed. A connected client with the same id is
    * disconnected first (0x8E) [MQTT-3.1.4-3]; clean start ends the old session [MQTT-3.1.2-4].

@@ -29,7 +29,11 @@ export function sysValues(engine: Engine, version: string): Array<[string, strin
 
 function subscriptionCount(engine: Engine): number {
   let n = 0
-  for (const s of engine.sessions.values()) n += s.subscriptions.size + s.sharedCount
+  // forEach, not for...of, here and below: a timer runs these over every session, too rarely for V8
+  // to optimise them, and the interpreter allocates an iterator result per session.
+  engine.sessions.forEach(s => {
+    n += s.subscriptions.size + s.sharedCount
+  })
   return n
 }
 
@@ -41,9 +45,9 @@ export function startSysTopics(engine: Engine, version: string): () => void {
     for (const [topic, value] of sysValues(engine, version)) {
       const message = new Message(engine.exchange, topicToRoutingKey(topic), PROPERTIES, Buffer.from(value), engine.nowMs(), null)
       engine.retained.setVolatile(message)
-      for (const session of engine.sessions.values()) {
+      engine.sessions.forEach(session => {
         if (session.conn !== null && session.wants(topic)) engine.vhost.enqueueTo(session.queue, message)
-      }
+      })
     }
   }
   publish()

@@ -45,6 +45,10 @@ export class LagSampler<K = string> {
   private round = -1
   private timer: TimerHandle | null = null
   private readonly visit = (key: K, backlog: number): void => this.record(key, backlog)
+  /** A key the last round did not visit (its queue was deleted) loses its samples. */
+  private readonly dropUnsampled = (s: Series, key: K): void => {
+    if (s.lastRound !== this.round) this.series.delete(key)
+  }
 
   constructor(private readonly opts: LagSamplerOptions<K>) {
     if (!(opts.intervalMs > 0) || !(opts.samplesMax >= 2))
@@ -70,7 +74,9 @@ export class LagSampler<K = string> {
     this.round++
     this.roundsAtMs[this.round % this.opts.samplesMax] = this.opts.clock.nowMs()
     this.opts.backlogs(this.visit)
-    for (const [key, s] of this.series) if (s.lastRound !== this.round) this.series.delete(key)
+    // forEach, not for...of over entries: no [key, value] pair per queue each round (deleting the
+    // entry being visited is allowed).
+    this.series.forEach(this.dropUnsampled)
   }
 
   private record(key: K, backlog: number): void {
