@@ -144,6 +144,18 @@ export class MqttSession implements QueueConsumer {
     this.send(entry, redelivered, topic, Math.min(qos, mqttQosOf(message)) as 0 | 1 | 2, retain, ids)
   }
 
+  /**
+   * Whether a (non-shared) subscription of this session could match a '$' topic: only a filter that
+   * itself starts with '$' can [MQTT-4.7.2-1].
+   */
+  get subscribesToDollarTopics(): boolean {
+    let found = false
+    this.subscriptions.forEach((_, filter) => {
+      if (filter.startsWith('$')) found = true
+    })
+    return found
+  }
+
   /** Whether a (non-shared) subscription of this session matches the topic. */
   wants(topic: string): boolean {
     for (const sub of this.subscriptions.values()) if (filterMatches(sub.compiled, topic)) return true
