@@ -54,8 +54,7 @@ export function startOps(p: OpsParts): Ops {
     samplesMax: config.diagnose.samplesMax,
     // Keyed by the queue itself: a queue declared again under its name is a new series.
     backlogs: visit => {
-      // forEach: no iterator result per queue on a timer too rare to be optimised (see rate-sampling.ts).
-      broker.vhosts.forEach(v => v.queues.forEach(q => visit(q, backlogOf(q))))
+      broker.forEachQueue(q => visit(q, backlogOf(q)))
     }
   })
   sampler.start()

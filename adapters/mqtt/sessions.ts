@@ -37,7 +37,7 @@ export class Sessions {
 
   /** Every session, without an iterator result each (for loops that timers run over all of them). */
   forEach(visit: (session: MqttSession) => void): void {
-    this.byClient.forEach(session => visit(session))
+    this.byClient.forEach(visit)
   }
 
   /**

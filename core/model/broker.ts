@@ -5,6 +5,7 @@ import { memoryOnlyStore, type DurableStore } from './durable-store.ts'
 import { systemClock, type Clock } from '../clock.ts'
 import { Vhost, type ModelContext } from './vhost.ts'
 import type { Message } from './message.ts'
+import type { Queue } from './queue.ts'
 import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
 
 export interface BrokerOptions {
@@ -45,6 +46,15 @@ export class Broker {
 
   vhost(name: string): Vhost | undefined {
     return this.vhosts.get(name)
+  }
+
+  /**
+   * Every queue of every vhost. forEach, not for...of: the samplers that walk all queues run every few
+   * seconds, too rarely for V8 to optimise them, and in the interpreter a for...of allocates an
+   * iterator result per queue (10,000 MQTT sessions: ~0.3 MB per walk).
+   */
+  forEachQueue(visit: (queue: Queue) => void): void {
+    this.vhosts.forEach(v => v.queues.forEach(q => visit(q)))
   }
 
   /** A vhost created at runtime (the access store added it): empty but for the default exchanges. */

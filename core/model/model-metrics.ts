@@ -39,7 +39,7 @@ export function registerModelMetrics(broker: Broker, metrics: Metrics, queueLabe
 /** One row per labelled queue, plus one `_other` row per vhost for the rest. */
 function queueRows(broker: Broker, slots: QueueLabelSlots): QueueRow[] {
   const queues: Queue[] = []
-  for (const v of broker.vhosts.values()) for (const q of v.queues.values()) queues.push(q)
+  broker.forEachQueue(q => queues.push(q))
   const own = slots.assign(queues.map(q => queueKey(q.vhost, q.name)))
   const rows: QueueRow[] = []
   const other = new Map<string, QueueRow>()
