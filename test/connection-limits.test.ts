@@ -9,6 +9,7 @@ import amqplib from 'amqplib'
 import { adminFetch } from './support/admin-http.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { connect, end, sleep } from './support/mqtt-helpers.ts'
+import { eventually } from './support/wait.ts'
 import { connect as amqpConnect, closeQuietly } from './support/amqp-helpers.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
@@ -65,7 +66,8 @@ describe('connection limits', { timeout: 90_000 }, () => {
     } finally {
       await end(a, b)
     }
-    await sleep(100)
+    // The server frees a user's place in the same step that drops the connection from the open gauge.
+    await eventually('the closed connections are gone from the server', async () => (await metric(broker, 'wharf_mqtt_connections_open')) === 0)
     await end(await connect(broker.mqttUrl, { clientId: 'alice-5', username: 'alice', password: 'pw' }))
   })
 
