@@ -721,7 +721,7 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       raw: { archive: [{ filter: '#', stream: 'mqtt-session/x' }] },
       field: 'archive[0].stream',
       value: 'mqtt-session/x',
-      allowed: /starts with 'mqtt-'/
+      allowed: /starts with 'mqtt-session\/'/
     },
     {
       name: 'stream used twice',

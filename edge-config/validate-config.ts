@@ -10,6 +10,7 @@ import { userTags } from '../core/auth/access-types.ts'
 import { isValidAclPattern } from '../adapters/mqtt/topic-acl.ts'
 import { crossChecks, type Fail } from './cross-checks.ts'
 import { bindHostProblem, mqttExchangeProblem, s3EndpointProblem, s3RegionProblem, streamNameProblem, topicFilterProblem } from './name-checks.ts'
+import { RESERVED_QUEUE_PREFIXES } from '../core/model/names.ts'
 import { tieringUrlProblem } from './tiering-target.ts'
 import { bridgeNameProblem, bridgeUrlProblem, redactUrl, remoteExchangeProblem, topicPrefixProblem } from './bridge-checks.ts'
 
@@ -118,7 +119,10 @@ const s3Endpoint = checked('must be null (AWS) or an http(s)://host[:port] URL',
 const s3Region = checked('must be null (AWS_REGION, else us-east-1) or a region name', s3RegionProblem, true)
 const mqttExchange = checked('must be a topic exchange name, 1-255 bytes (default amq.topic)', mqttExchangeProblem)
 const topicFilter = checked("must be an MQTT topic filter ('+' and '#' as whole levels, '#' last)", topicFilterProblem)
-const streamName = checked("must be a stream queue name, 1-255 bytes, not starting with 'amq.', 'mqtt-' or 'bridge/'", streamNameProblem)
+const streamName = checked(
+  `must be a stream queue name, 1-255 bytes, not starting with ${RESERVED_QUEUE_PREFIXES.map(p => `'${p}'`).join(', ')}`,
+  streamNameProblem
+)
 const fraction: Leaf = {
   kind: 'leaf',
   allowed: 'must be a number greater than 0 and less than 1 (a fraction of a block)',

@@ -198,8 +198,11 @@ describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
     )
     const c5 = await fresh()
     await expectChannelClosed(c5, () => c5.assertQueue('amq.mine'), 403, /queue name 'amq.mine' contains reserved prefix 'amq.\*'/)
-    const c6 = await fresh()
-    await expectChannelClosed(c6, () => c6.assertQueue('mqtt-session/dev'), 403)
+    // The broker's own queues: MQTT sessions and shared-subscription groups, bridge backlogs and dead letters.
+    for (const name of ['mqtt-session/dev', 'mqtt-share/g/t', 'bridge/cloud', 'bridge-dead/cloud']) {
+      const c = await fresh()
+      await expectChannelClosed(c, () => c.assertQueue(name), 403, new RegExp(`queue name '${name}' contains reserved prefix`))
+    }
   })
 
   test('exclusive queues: 405 RESOURCE_LOCKED from another connection; deleted when their connection closes', async () => {

@@ -14,7 +14,7 @@ const OWNER = {}
 export async function prepareSharedQueue(vhost: Vhost, exchange: string, shared: SharedFilter): Promise<void> {
   const name = sharedQueueName(shared)
   if (vhost.queueNamed(name) === undefined) {
-    await vhost.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: {} }, OWNER, false)
+    await vhost.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: {} }, OWNER, false, true)
   }
   await vhost.bindQueue(name, exchange, filterToBindingKey(shared.filter), {}, OWNER)
 }

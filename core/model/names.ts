@@ -5,8 +5,13 @@ import { accessRefused } from '../errors.ts'
 export const describeQueue = (vhost: string, name: string): string => `queue '${name}' in vhost '${vhost}'`
 export const describeExchange = (vhost: string, name: string): string => `exchange '${name}' in vhost '${vhost}'`
 
-/** Prefixes of state adapters keep in core under reserved names; clients may not declare them. */
-export const RESERVED_QUEUE_PREFIXES: readonly string[] = ['amq.', 'mqtt-session/', 'bridge/']
+/**
+ * Prefixes of state adapters keep in core under reserved names; clients may not declare them (a
+ * passive declare, a consume or a delete still reach them): MQTT sessions and shared-subscription
+ * groups, bridge backlogs and their dead letters. A client's queue of the same name would take
+ * their place with its own arguments (exclusive, auto-delete) and end them with its connection.
+ */
+export const RESERVED_QUEUE_PREFIXES: readonly string[] = ['amq.', 'mqtt-session/', 'mqtt-share/', 'bridge/', 'bridge-dead/']
 
 export function checkQueueNameAllowed(name: string): void {
   for (const prefix of RESERVED_QUEUE_PREFIXES) {
