@@ -154,6 +154,8 @@ export interface AmqpConfig {
   handshakeTimeoutSeconds: number
   /** A connection holding part of a frame that receives nothing more for this long is closed. */
   partialFrameTimeoutSeconds: number
+  /** Bytes written to a connection and not yet taken by its peer beyond which its consumers get no deliveries until it drains. */
+  writeBufferBytesMax: number
 }
 
 /** Bounds against abuse, shared by MQTT and AMQP. 0 = no limit. */
@@ -165,7 +167,7 @@ export interface LimitsConfig {
   /** Connections open in one vhost. */
   perVhost: { connectionsMax: number }
   /** New connections accepted per second from one source address; more are closed at accept. */
-  perSourceIp: { connectionsPerSecond: number }
+  perSourceIp: { connectionsPerSecond: number; addressesMax: number }
   /** A throttled publisher may send this much of its rate at once before its reads pause. */
   publishBurstMs: number
   /** Users whose verified password is remembered (as a keyed hash), so their next login costs no scrypt; 0 = none. */

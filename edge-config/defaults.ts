@@ -66,7 +66,8 @@ export function defaultConfig(): WharfConfig {
       maxConnections: 10000,
       maxMessageBytes: 16 * mebibyte,
       handshakeTimeoutSeconds: 10,
-      partialFrameTimeoutSeconds: 5
+      partialFrameTimeoutSeconds: 5,
+      writeBufferBytesMax: mebibyte
     },
     streams: { segmentBytes: 16 * mebibyte, segmentAgeSeconds: 3600, blockBytes: 256 * kibibyte },
     tiering: {
@@ -88,7 +89,7 @@ export function defaultConfig(): WharfConfig {
       perConnection: { publishMessagesPerSecond: 0, publishBytesPerSecond: 0 },
       perUser: { publishMessagesPerSecond: 0, publishBytesPerSecond: 0, connectionsMax: 0 },
       perVhost: { connectionsMax: 0 },
-      perSourceIp: { connectionsPerSecond: 0 },
+      perSourceIp: { connectionsPerSecond: 0, addressesMax: 100_000 },
       publishBurstMs: 100,
       verifierCacheEntriesMax: 10000
     },

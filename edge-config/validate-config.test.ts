@@ -259,6 +259,20 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       allowed: /connections\/s/
     },
     {
+      name: 'no source addresses tracked',
+      raw: { limits: { perSourceIp: { addressesMax: 0 } } },
+      field: 'limits.perSourceIp.addressesMax',
+      value: 0,
+      allowed: /integer 1-100000000 addresses/
+    },
+    {
+      name: 'AMQP write buffer under 1 KiB',
+      raw: { amqp: { writeBufferBytesMax: 512 } },
+      field: 'amqp.writeBufferBytesMax',
+      value: 512,
+      allowed: /integer 1024-1073741824 bytes/
+    },
+    {
       name: 'partial-packet deadline of 0',
       raw: { mqtt: { partialPacketTimeoutSeconds: 0 } },
       field: 'mqtt.partialPacketTimeoutSeconds',

@@ -129,6 +129,7 @@ const fraction: Leaf = {
   test: v => typeof v === 'number' && v > 0 && v < 1
 }
 const kibibyte = 1024
+const mebibyte = 1024 * kibibyte
 const bindHost = checked('must be an IP address (0.0.0.0 = every IPv4 interface, :: = every interface) or a host name', bindHostProblem)
 const bindHostOrNull = checked('must be null (the default bind address) or an IP address or host name', bindHostProblem, true)
 const tlsVersion = oneOf('TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3')
@@ -231,7 +232,8 @@ const schema: Schema<WharfConfig> = {
         // RabbitMQ's own ceiling for max_message_size is 512 MiB.
         maxMessageBytes: int(1, 536_870_912, 'bytes'),
         handshakeTimeoutSeconds: int(1, 3600, 'seconds'),
-        partialFrameTimeoutSeconds: int(1, 3600, 'seconds')
+        partialFrameTimeoutSeconds: int(1, 3600, 'seconds'),
+        writeBufferBytesMax: int(kibibyte, 1024 * mebibyte, 'bytes')
       }
     },
     streams: {
@@ -325,7 +327,7 @@ const schema: Schema<WharfConfig> = {
           fields: { publishMessagesPerSecond: limit('messages/s'), publishBytesPerSecond: limit('bytes/s'), connectionsMax: limit('connections') }
         },
         perVhost: { kind: 'map', fields: { connectionsMax: limit('connections') } },
-        perSourceIp: { kind: 'map', fields: { connectionsPerSecond: limit('connections/s') } },
+        perSourceIp: { kind: 'map', fields: { connectionsPerSecond: limit('connections/s'), addressesMax: int(1, 100_000_000, 'addresses') } },
         publishBurstMs: int(1, 60_000, 'ms'),
         verifierCacheEntriesMax: int(0, 10_000_000, 'entries', ' (0 = every login runs scrypt)')
       }

@@ -254,7 +254,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
   warnAnonymousExposure(config, hosts, logger.child({ component: 'mqtt' }))
   const reloader = new CertificateReloader()
   const gate = new ConnectionGate(
-    new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs()),
+    new SourceIpRate(config.limits.perSourceIp.connectionsPerSecond, () => systemClock.nowMs(), config.limits.perSourceIp.addressesMax),
     metrics,
     new RateLimitedLog(logger.child({ component: 'limits' }), warnIntervalMs, systemClock)
   )

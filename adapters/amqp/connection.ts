@@ -142,7 +142,7 @@ export class AmqpConnection {
     readonly ctx: AmqpServerContext,
     readonly peer: AmqpPeer = {}
   ) {
-    this.output = new FrameOutput(socket, ctx.clock)
+    this.output = new FrameOutput(socket, ctx.clock, ctx.limits.writeBufferBytesMax)
     this.frameMax = ctx.limits.frameMaxBytes
     this.channelMax = ctx.limits.channelMax
     this.lastReadMs = ctx.clock.nowMs()

@@ -3,9 +3,6 @@
 import type { Socket } from 'node:net'
 import type { Clock } from '../../core/clock.ts'
 
-/** Bytes waiting in the socket (and here) beyond which consumers on the connection get no credit. */
-export const WRITE_BUFFER_BYTES_HIGH = 1024 * 1024
-
 export class FrameOutput {
   private pending: Buffer[] = []
   private pendingBytes = 0
@@ -14,7 +11,9 @@ export class FrameOutput {
 
   constructor(
     private readonly socket: Socket,
-    private readonly clock: Clock
+    private readonly clock: Clock,
+    /** amqp.writeBufferBytesMax: bytes waiting in the socket (and here) beyond which consumers get no credit. */
+    private readonly writeBufferBytesMax: number
   ) {}
 
   get backlogBytes(): number {
@@ -23,7 +22,7 @@ export class FrameOutput {
 
   /** Consumers stop getting deliveries until the socket drains. */
   get congested(): boolean {
-    return this.backlogBytes > WRITE_BUFFER_BYTES_HIGH
+    return this.backlogBytes > this.writeBufferBytesMax
   }
 
   send(frame: Buffer): void {

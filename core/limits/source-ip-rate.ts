@@ -3,16 +3,17 @@
 // parser. One token bucket per address, holding one second of the rate.
 import { TokenBucket } from './token-bucket.ts'
 
-/** Addresses remembered at most; beyond it idle ones are forgotten (and, under a flood, all). */
-const ADDRESSES_MAX = 100_000
-
 export class SourceIpRate {
   private readonly buckets = new Map<string, TokenBucket>()
 
-  /** connectionsPerSecond 0 = no limit. */
+  /**
+   * connectionsPerSecond 0 = no limit. addressesMax (limits.perSourceIp.addressesMax): addresses
+   * remembered at most; beyond it idle ones are forgotten (and, under a flood, all).
+   */
   constructor(
     private readonly connectionsPerSecond: number,
-    private readonly nowMs: () => number
+    private readonly nowMs: () => number,
+    private readonly addressesMax: number
   ) {}
 
   get enabled(): boolean {
@@ -26,7 +27,7 @@ export class SourceIpRate {
     const now = this.nowMs()
     let bucket = this.buckets.get(key)
     if (bucket === undefined) {
-      if (this.buckets.size >= ADDRESSES_MAX) this.prune(now)
+      if (this.buckets.size >= this.addressesMax) this.prune(now)
       bucket = new TokenBucket(this.connectionsPerSecond, this.connectionsPerSecond, now)
       this.buckets.set(key, bucket)
     }
@@ -41,7 +42,7 @@ export class SourceIpRate {
   private prune(now: number): void {
     for (const [key, bucket] of this.buckets) if (bucket.full(now)) this.buckets.delete(key)
     // Still full of busy addresses: forget them all rather than grow without bound (fail open).
-    if (this.buckets.size >= ADDRESSES_MAX) this.buckets.clear()
+    if (this.buckets.size >= this.addressesMax) this.buckets.clear()
   }
 }
 
