@@ -2,7 +2,7 @@
 // checked at startup so a bad one is refused with its field instead of failing later in a declare.
 // Each check returns why a value is refused, or null when it is fine.
 import { isIP } from 'node:net'
-import { RESERVED_QUEUE_PREFIXES } from '../core/model/names.ts'
+import { reservedQueuePrefixOf } from '../core/model/names.ts'
 import { parseSharedFilter, topicFilterProblem as mqttFilterProblem } from '../adapters/mqtt/topic-grammar.ts'
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8')
@@ -26,10 +26,8 @@ export function topicFilterProblem(filter: string): string | null {
 export function streamNameProblem(name: string): string | null {
   if (name === '') return 'is empty'
   if (utf8Bytes(name) > shortStringBytesMax) return `is longer than ${shortStringBytesMax} bytes (AMQP short string)`
-  for (const prefix of RESERVED_QUEUE_PREFIXES) {
-    if (name.startsWith(prefix)) return `starts with '${prefix}', reserved for the broker's own queues`
-  }
-  return null
+  const prefix = reservedQueuePrefixOf(name)
+  return prefix === undefined ? null : `starts with '${prefix}', reserved for the broker's own queues`
 }
 
 /** The exchange MQTT publishes to: a topic exchange, so of the amq.* exchanges only amq.topic. */

@@ -13,10 +13,14 @@ export const describeExchange = (vhost: string, name: string): string => `exchan
  */
 export const RESERVED_QUEUE_PREFIXES: readonly string[] = ['amq.', 'mqtt-session/', 'mqtt-share/', 'bridge/', 'bridge-dead/']
 
+/** The reserved prefix a queue name starts with, or undefined. */
+export function reservedQueuePrefixOf(name: string): string | undefined {
+  return RESERVED_QUEUE_PREFIXES.find(prefix => name.startsWith(prefix))
+}
+
 export function checkQueueNameAllowed(name: string): void {
-  for (const prefix of RESERVED_QUEUE_PREFIXES) {
-    if (name.startsWith(prefix)) throw accessRefused(`queue name '${name}' contains reserved prefix '${prefix}*'`)
-  }
+  const prefix = reservedQueuePrefixOf(name)
+  if (prefix !== undefined) throw accessRefused(`queue name '${name}' contains reserved prefix '${prefix}*'`)
 }
 
 export function checkExchangeNameAllowed(name: string): void {

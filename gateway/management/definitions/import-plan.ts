@@ -9,7 +9,7 @@ import { isRabbitHashingAlgorithm, rabbitStoredHash } from '../../../core/auth/r
 import { isScramCredentials } from '../../../core/auth/scram-credentials.ts'
 import { exchangeTypes } from '../../../core/model/exchange-types/index.ts'
 import { queueTypes } from '../../../core/model/queue-types/index.ts'
-import { RESERVED_QUEUE_PREFIXES } from '../../../core/model/names.ts'
+import { reservedQueuePrefixOf } from '../../../core/model/names.ts'
 import { planLimits, vhostLimitsComponent, type LimitsStep } from './limits-plan.ts'
 
 type Json = Record<string, unknown>
@@ -170,7 +170,7 @@ export function planImport(file: Json, opts: PlanOptions = {}): ImportPlan {
       skip("a session queue of RabbitMQ's MQTT plugin: Wharf keeps MQTT sessions itself (mqtt-session/<client id>)")
       continue
     }
-    const reserved = RESERVED_QUEUE_PREFIXES.find(p => name.startsWith(p))
+    const reserved = reservedQueuePrefixOf(name)
     if (reserved !== undefined) {
       skip(`queue names starting '${reserved}' are reserved`)
       continue
