@@ -1,3 +1,4 @@
+import { probeWakeupLateness, readCpuTicks, stealPercent } from '../machine-noise.ts'
 import type { LatencyConfig } from '../workers/mqtt-latency.ts'
 import { WorkerGroup } from '../workers/worker-process.ts'
 import { ratePerS } from './pubsub-run.ts'
@@ -11,8 +12,17 @@ const NO_MESSAGE_CAP = 100_000_000
 const WARMUP_S = 1
 const WARMUP_MESSAGES_MAX = 2000
 
+/** How long the machine's own timer lateness is probed before the run (bench/machine-noise.ts). */
+const WAKEUP_PROBE_MS = 3000
+/** Issue 9's target for the p99, reported beside the figure, not asserted. */
+const TARGET_P99_MS = 1
+
 function messageCount(settings: ScenarioSettings): number {
   return Math.max(1, Math.min(settings.messages, Math.round(settings.ratePerS * settings.durationS)))
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100
 }
 
 /** One publisher at a fixed rate and one subscriber in the same process, QoS 1: end-to-end latency. */
@@ -37,6 +47,8 @@ export const latencyQos1: Scenario = {
   async run(context) {
     const { settings } = context
     const messages = messageCount(settings)
+    // Before any worker starts: the probe blocks this thread, and measures the machine, not the run.
+    const wakeup = probeWakeupLateness(WAKEUP_PROBE_MS)
     const group = new WorkerGroup(context.signal)
     try {
       const config: LatencyConfig = {
@@ -53,8 +65,10 @@ export const latencyQos1: Scenario = {
       }
       const worker = group.spawn('latency worker', MQTT_LATENCY, config)
       await worker.next('ready')
+      const ticksBefore = readCpuTicks()
       worker.send({ type: 'start' })
       const { result } = await worker.next('result')
+      const ticksAfter = readCpuTicks()
       await group.stopAll()
       if (result.kind !== 'latency') throw new Error(`latency worker sent a ${result.kind} result`)
       const { latencyMs, counts } = result
@@ -81,12 +95,28 @@ export const latencyQos1: Scenario = {
         },
         { key: 'sent', label: 'sent', value: result.sent, unit: 'count', better: 'none' },
         { key: 'lost', label: 'lost', value: counts.lost, unit: 'count', better: 'lower' },
-        { key: 'duplicates', label: 'duplicates', value: counts.duplicates, unit: 'count', better: 'lower' }
+        { key: 'duplicates', label: 'duplicates', value: counts.duplicates, unit: 'count', better: 'lower' },
+        {
+          key: 'wakeupP99',
+          label: `machine: 1 ms timer lateness p99 (${WAKEUP_PROBE_MS / 1000} s probe before the run)`,
+          value: wakeup.p99Ms,
+          unit: 'ms',
+          better: 'none'
+        },
+        { key: 'wakeupLate', label: 'machine: timer wakeups over 1 ms late (%)', value: round2(wakeup.overOneMsPercent), unit: '%', better: 'none' }
+      ]
+      const steal = ticksBefore === undefined || ticksAfter === undefined ? undefined : stealPercent(ticksBefore, ticksAfter)
+      if (steal !== undefined) figures.push({ key: 'steal', label: 'machine: CPU steal during the run (%)', value: round2(steal), unit: '%', better: 'none' })
+      const verdict = latencyMs.p99 < TARGET_P99_MS ? 'met' : 'MISSED'
+      const notes = [
+        `target (issue 9, reported, not asserted): p99 under ${TARGET_P99_MS} ms: ${verdict} (${latencyMs.p99.toFixed(3)} ms). ` +
+          `The machine alone: ${wakeup.overOneMsPercent.toFixed(2)}% of 1 ms timer waits woke over 1 ms late (p99 ${wakeup.p99Ms.toFixed(3)} ms)` +
+          (steal === undefined ? '' : `; the host took ${steal.toFixed(1)}% of the CPU during the run`)
       ]
       const failures: string[] = []
       if (counts.lost > 0) failures.push(`QoS 1: ${counts.lost} messages never delivered`)
       if (result.acked < result.sent) failures.push(`${result.sent - result.acked} publishes never acknowledged`)
-      return { figures, lost: counts.lost, duplicates: counts.duplicates, failures, notes: [] }
+      return { figures, lost: counts.lost, duplicates: counts.duplicates, failures, notes }
     } finally {
       await group.dispose()
     }
