@@ -3,22 +3,27 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import mqtt, { type MqttClient } from 'mqtt'
-import type { IAuthPacket, IConnackPacket, IDisconnectPacket, IPubackPacket, ISubackPacket } from 'mqtt-packet'
+import type { IAuthPacket, IConnackPacket, IDisconnectPacket, IPubackPacket, ISubackPacket, Packet } from 'mqtt-packet'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { connect, collector, end } from './support/mqtt-helpers.ts'
-import { rawConnect5, rawOpen, withTimeout } from './support/raw-mqtt.ts'
+import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
+import { rawConnect5, rawOpen, withTimeout, type RawPeer } from './support/raw-mqtt.ts'
+import { adminFetch } from './support/admin-http.ts'
 import { ScramClient, scramHandleAuth } from './support/scram-client.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { formatScramCredentials, newScramCredentials } from '../core/auth/scram-credentials.ts'
 
 const METHOD = 'SCRAM-SHA-256'
 
-/** Connects with SCRAM-SHA-256 through mqtt.js; resolves with the client and its CONNACK, rejects with the refusal. */
+/**
+ * Connects with SCRAM-SHA-256 through mqtt.js (SCRAM n=username; the CONNECT's User Name only when
+ * connectUsername is given); resolves with the client and its CONNACK, rejects with the refusal.
+ */
 async function scramConnect(
   url: string,
   clientId: string,
   username: string,
-  password: string
+  password: string,
+  connectUsername?: string
 ): Promise<{ client: MqttClient; connack: IConnackPacket; scram: ScramClient }> {
   const scram = new ScramClient({ username, password })
   const client = mqtt.connect(url, {
@@ -26,6 +31,7 @@ async function scramConnect(
     clientId,
     reconnectPeriod: 0,
     connectTimeout: 5000,
+    ...(connectUsername === undefined ? {} : { username: connectUsername }),
     properties: { authenticationMethod: METHOD, authenticationData: scram.clientFirst() }
   })
   client.handleAuth = scramHandleAuth(scram)
@@ -49,14 +55,43 @@ async function scramConnect(
   }
 }
 
+/** CONNECT with User Name `connectUsername` and the two SCRAM steps on a raw socket; resolves with the CONNACK. */
+async function rawScramConnect(port: number, clientId: string, connectUsername: string, scram: ScramClient): Promise<RawPeer & { connack: IConnackPacket }> {
+  const peer = await rawOpen(port)
+  peer.send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 5,
+    clean: true,
+    clientId,
+    keepalive: 30,
+    username: connectUsername,
+    properties: { authenticationMethod: METHOD, authenticationData: scram.clientFirst() }
+  })
+  const first = await peer.waitFor<IAuthPacket>('AUTH 0x18', p => p.cmd === 'auth')
+  peer.send({
+    cmd: 'auth',
+    reasonCode: 0x18,
+    properties: { authenticationMethod: METHOD, authenticationData: scram.clientFinal(first.properties?.authenticationData) }
+  })
+  return Object.assign(peer, { connack: await peer.waitFor<IConnackPacket>('CONNACK', p => p.cmd === 'connack') })
+}
+
+async function connectionVhosts(broker: TestBroker): Promise<Map<string, [string, string]>> {
+  const rows = (await (await adminFetch(`${broker.adminUrl}/api/connections`)).json()) as Array<{ client_id?: string; user: string; vhost: string }>
+  return new Map(rows.filter(r => r.client_id !== undefined).map(r => [r.client_id as string, [r.user, r.vhost]]))
+}
+
 describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, () => {
   let broker: TestBroker
   before(async () => {
     broker = await startTestBroker(config => {
       config.auth.allowAnonymous = false
+      config.amqp.vhosts = ['/', 'b', 'c']
       config.auth.users = [
         {
           username: 'alice',
+          vhosts: ['/', 'b'], // none in 'c'
           passwordHash: hashPassword('not-the-scram-one'),
           scramSha256: formatScramCredentials(newScramCredentials('wonderland')),
           publish: ['devices/%u/#'],
@@ -261,6 +296,72 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
     const connack = await peer.waitFor<IConnackPacket>('CONNACK', p => p.cmd === 'connack')
     assert.equal(connack.reasonCode, 0x82)
     await peer.waitClosed()
+  })
+
+  test("'vhost:user' as the User Name: SCRAM proves the user part and the client lands in that vhost, not the listener's", async () => {
+    // Password clients in 'b' (alice) and in '/', the listener's (bob: no ACL lists, so settled() may subscribe) watch where the publish goes.
+    const inB = await connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'v-watch-b', username: 'b:alice', password: 'not-the-scram-one' })
+    const inRoot = await connect(broker.mqttUrl, { protocolVersion: 5, clientId: 'v-watch-root', username: 'bob', password: 'builder' })
+    const { client, connack, scram } = await scramConnect(broker.mqttUrl, 'v-scram-b', 'alice', 'wonderland', 'b:alice')
+    const onlyVhost = await scramConnect(broker.mqttUrl, 'v-scram-b-only', 'alice', 'wonderland', 'b:') // 'vhost:': the user is the one SCRAM proves
+    try {
+      assert.equal(connack.reasonCode, 0)
+      assert.equal(scram.verifyServerFinal(connack.properties?.authenticationData), true)
+      const gotB = collector(inB)
+      const gotRoot = collector(inRoot)
+      await inB.subscribeAsync('devices/#', { qos: 1 })
+      await inRoot.subscribeAsync('devices/#', { qos: 1 })
+      await client.publishAsync('devices/alice/where', 'from b', { qos: 1 }) // acknowledged = routed
+      await onlyVhost.client.publishAsync('devices/alice/where', 'from b too', { qos: 1 })
+      await gotB.waitFor(2)
+      await settled(inRoot)
+      assert.deepEqual(
+        gotB.messages.map(m => m.payload),
+        ['from b', 'from b too']
+      )
+      assert.deepEqual(gotRoot.messages, [], "nothing reaches '/'")
+      const byId = await connectionVhosts(broker)
+      assert.deepEqual(byId.get('v-scram-b'), ['alice', 'b'])
+      assert.deepEqual(byId.get('v-scram-b-only'), ['alice', 'b'])
+    } finally {
+      await end(inB, inRoot, client, onlyVhost.client)
+    }
+  })
+
+  test("'vhost:user' with SCRAM: a vhost without permissions, or none, gets CONNACK 0x87 naming it [MQTT-3.2.2-6] [MQTT-3.2.2-7]; n= must be the user part (0x86)", async () => {
+    const peer = await rawScramConnect(broker.node.ports.mqtt, 'v-scram-c', 'c:alice', new ScramClient({ username: 'alice', password: 'wonderland' }))
+    assert.equal(peer.connack.reasonCode, 0x87)
+    assert.equal(peer.connack.sessionPresent, false)
+    assert.match(String(peer.connack.properties?.reasonString), /access to vhost 'c' refused for user 'alice'/)
+    await peer.waitClosed()
+    await assert.rejects(
+      scramConnect(broker.mqttUrl, 'v-scram-nowhere', 'alice', 'wonderland', 'nowhere:alice'),
+      (err: Error & { code?: number }) => err.code === 0x87
+    )
+    // The method authenticates the user part: n=<the whole User Name> is another name.
+    await assert.rejects(
+      scramConnect(broker.mqttUrl, 'v-scram-whole', 'b:alice', 'wonderland', 'b:alice'),
+      (err: Error & { code?: number }) => err.code === 0x86
+    )
+  })
+
+  test("re-authentication of a 'vhost:user' SCRAM connection: the same user (n=alice) gets AUTH 0x00 and stays in its vhost [MQTT-4.12.1-1]", async () => {
+    const peer = await rawScramConnect(broker.node.ports.mqtt, 'v-scram-reauth', 'b:alice', new ScramClient({ username: 'alice', password: 'wonderland' }))
+    assert.equal(peer.connack.reasonCode, 0)
+    const again = new ScramClient({ username: 'alice', password: 'wonderland' })
+    const later = (p: Packet): boolean => peer.packets.indexOf(p) > peer.packets.indexOf(peer.connack)
+    peer.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: again.clientFirst() } })
+    const continued = await peer.waitFor<IAuthPacket>('re-authentication AUTH 0x18', p => p.cmd === 'auth' && p.reasonCode === 0x18 && later(p))
+    peer.send({
+      cmd: 'auth',
+      reasonCode: 0x18,
+      properties: { authenticationMethod: METHOD, authenticationData: again.clientFinal(continued.properties?.authenticationData) }
+    })
+    const done = await peer.waitFor<IAuthPacket>('AUTH 0x00', p => p.cmd === 'auth' && p.reasonCode === 0x00)
+    assert.equal(again.verifyServerFinal(done.properties?.authenticationData), true)
+    assert.equal(peer.isClosed(), false)
+    assert.deepEqual((await connectionVhosts(broker)).get('v-scram-reauth'), ['alice', 'b'])
+    peer.destroy()
   })
 
   test('password authentication at MQTT 5: a wrong password gets CONNACK 0x86, none (anonymous off) 0x87 [MQTT-3.1.4-2]', async () => {

@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https'
 import amqplib from 'amqplib'
 import { adminFetch } from './support/admin-http.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { connect, collector, end } from './support/mqtt-helpers.ts'
+import { connect, collector, end, settled } from './support/mqtt-helpers.ts'
 import { connect as amqpConnect, channel, consume, closeQuietly } from './support/amqp-helpers.ts'
 import { makeTestPki, type CertFiles, type TestPki } from './support/test-pki.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
@@ -20,6 +20,7 @@ import { defaultConfig } from '../edge-config/defaults.ts'
 interface ConnectionRow {
   client_id?: string
   user: string | null
+  vhost: string
   protocol: string
 }
 
@@ -82,8 +83,9 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
       c.mqtt.ws.tls = { ...c.mqtt.ws.tls, port: 0, ...tlsFiles(), identityAsUsername: 'subjectAltName' }
       c.amqp.tls = { ...c.amqp.tls, port: 0, ...tlsFiles(), identityAsUsername: 'commonName' }
       c.admin.tls = { ...c.admin.tls, port: 0, certFile: pki.server.cert, keyFile: pki.server.key, minVersion: 'TLSv1.3' }
+      c.amqp.vhosts = ['/', 'b', 'c']
       c.auth.users = [
-        { username: 'device-1', passwordHash },
+        { username: 'device-1', passwordHash, vhosts: ['/', 'b'] }, // none in 'c'
         { username: 'sensor-7.example', passwordHash },
         { username: 'app', passwordHash }
       ]
@@ -122,6 +124,75 @@ describe('mutual TLS and identity as username', { timeout: 120_000 }, () => {
     } finally {
       await end(c)
     }
+  })
+
+  test("the CONNECT username 'vhost:<certificate user>' or 'vhost:' picks the vhost; another user's name is ignored", async () => {
+    const tlsUrl = `mqtts://localhost:${broker.node.ports.mqttTls}`
+    // Password clients of device-1 on the plain listener watch 'b' and '/' (the TLS listener's vhost).
+    const inB = await connect(broker.mqttUrl, { clientId: 'cert-watch-b', username: 'b:device-1', password: 'app-secret' })
+    const inRoot = await connect(broker.mqttUrl, { clientId: 'cert-watch-root', username: 'device-1', password: 'app-secret' })
+    const clients = [inB, inRoot]
+    try {
+      const gotB = collector(inB)
+      const gotRoot = collector(inRoot)
+      await inB.subscribeAsync('cert/#', { qos: 1 })
+      await inRoot.subscribeAsync('cert/#', { qos: 1 })
+      const named = await connect(tlsUrl, { clientId: 'cert-b', username: 'b:device-1', protocolVersion: 5, ...mqttTls(device) })
+      const vhostOnly = await connect(tlsUrl, { clientId: 'cert-b-only', username: 'b:', ...mqttTls(device) })
+      const otherUser = await connect(tlsUrl, { clientId: 'cert-other', username: 'b:app', password: 'app-secret', ...mqttTls(device) })
+      clients.push(named, vhostOnly, otherUser)
+      // Acknowledged means routed: each publish went through its vhost before the watchers are settled.
+      await named.publishAsync('cert/v', 'named b', { qos: 1 })
+      await vhostOnly.publishAsync('cert/v', 'only b', { qos: 1 })
+      await otherUser.publishAsync('cert/v', 'ignored name', { qos: 1 })
+      await gotB.waitFor(2)
+      await gotRoot.waitFor(1)
+      await settled(inB)
+      await settled(inRoot)
+      assert.deepEqual(
+        gotB.messages.map(m => m.payload),
+        ['named b', 'only b']
+      )
+      assert.deepEqual(
+        gotRoot.messages.map(m => m.payload),
+        ['ignored name']
+      )
+      const rows = new Map((await connectionsOf(broker)).map(r => [r.client_id, [r.user, r.vhost]]))
+      assert.deepEqual(
+        ['cert-b', 'cert-b-only', 'cert-other'].map(id => rows.get(id)),
+        [
+          ['device-1', 'b'],
+          ['device-1', 'b'],
+          ['device-1', '/']
+        ]
+      )
+    } finally {
+      await end(...clients)
+    }
+  })
+
+  test('a certificate user naming a vhost it has no permissions in is refused: CONNACK 0x87 Not authorized (3.1.1: 5) naming the vhost', async () => {
+    for (const protocolVersion of [5, 4] as const) {
+      await assert.rejects(
+        connect(
+          `mqtts://localhost:${broker.node.ports.mqttTls}`,
+          { clientId: `cert-c-${protocolVersion}`, username: 'c:device-1', protocolVersion, ...mqttTls(device) },
+          3000
+        ),
+        (err: Error & { code?: number }) => {
+          assert.equal(err.code, protocolVersion === 5 ? 0x87 : 5)
+          return true
+        }
+      )
+    }
+    const refusals = broker.logs.filter(l => l.msg === 'mqtt connect refused' && String(l.clientId).startsWith('cert-c-'))
+    assert.deepEqual(
+      refusals.map(l => [l.clientId, l.reason]),
+      [
+        ['cert-c-5', "access to vhost 'c' refused for user 'device-1'"],
+        ['cert-c-4', "access to vhost 'c' refused for user 'device-1'"]
+      ]
+    )
   })
 
   test('a certificate naming no user is refused: CONNACK 0x87 Not authorized (3.1.1: 5)', async () => {

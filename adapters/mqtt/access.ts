@@ -1,6 +1,11 @@
 // MQTT operations on the permission model, as RabbitMQ's MQTT plugin maps them:
 //   CONNECT      access to the vhost (some permissions in it); 'vhost:user' in the username names the
-//                vhost, else the listener's (mqtt.tls.vhost, mqtt.ws.vhost, mqtt.ws.tls.vhost, or mqtt.vhost)
+//                vhost, else the listener's (mqtt.tls.vhost, mqtt.ws.vhost, mqtt.ws.tls.vhost, or mqtt.vhost).
+//                So for every login: a password is checked for the user part; an enhanced method
+//                (SCRAM) authenticates the user part ('vhost:' alone: the user the method proves); a
+//                certificate login (identityAsUsername) takes 'vhost:<certificate user>' or 'vhost:'
+//                and ignores any other username (RabbitMQ maps certificates to vhosts instead:
+//                mqtt_default_vhosts, a mapping Wharf does not have)
 //   PUBLISH      write on the MQTT exchange + topic write on the routing key (the will too, at CONNECT)
 //   SUBSCRIBE    configure, write and read on the subscribing queue (the session's, or the $share group's),
 //                read on the MQTT exchange + topic read on the binding key
@@ -61,6 +66,19 @@ export class MqttAccess {
     return { vhost: field.slice(0, colon), username: field.slice(colon + 1) }
   }
 
+  /**
+   * The vhost a certificate client names: a CONNECT username 'vhost:<certificate user>' or 'vhost:'
+   * (split where the certificate user's name begins, so a name with a colon works too). Any other
+   * username is ignored, as Mosquitto's use_identity_as_username ignores it: null, the listener's vhost.
+   */
+  certificateVhost(field: string | undefined, certificateUser: string): string | null {
+    if (field === undefined || field === certificateUser || this.control.store.user(field) !== undefined) return null
+    for (const suffix of [`:${certificateUser}`, ':']) {
+      if (field.endsWith(suffix)) return field.slice(0, -suffix.length)
+    }
+    return null
+  }
+
   login(username: string, password: string, remoteAddress: string | null): ReturnType<AccessControl['login']> {
     return this.control.login(username, password, remoteAddress)
   }
@@ -76,7 +94,7 @@ export class MqttAccess {
   }
 
   /**
-   * The client's access in the vhost it asked for ('vhost:user') or else its listener's; null
+   * The client's access in the vhost it named ('vhost:user', parsed at CONNECT) or else its listener's; null
    * principal = anonymous. Refused where the vhost does not exist or the user has no permissions in it.
    */
   open(principal: Principal | null, clientId: string, vhost: string | null, listenerVhost: string): Opened {

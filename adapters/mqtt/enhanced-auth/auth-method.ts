@@ -18,7 +18,10 @@ export interface AuthExchange {
 
 export interface AuthStartContext {
   clientId: string
-  /** The CONNECT's User Name, or on re-authentication the name the connection authenticated as. */
+  /**
+   * The user the CONNECT's User Name names (without its 'vhost:' part, which picks the vhost; undefined
+   * when there is none, or only 'vhost:'), or on re-authentication the name the connection authenticated as.
+   */
   username: string | undefined
 }
 

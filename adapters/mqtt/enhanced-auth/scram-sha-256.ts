@@ -97,7 +97,10 @@ class ScramExchange implements AuthExchange {
       return failure(authReasonCode.notAuthorized, 'an authorization identity (a=) other than the username is not supported')
     }
     if (this.ctx.username !== undefined && this.ctx.username !== username) {
-      return failure(authReasonCode.badUserNameOrPassword, 'the SCRAM username (n=) differs from the User Name of the connection')
+      return failure(
+        authReasonCode.badUserNameOrPassword,
+        `the SCRAM username (n=) differs from the User Name of the connection (its user part, after any 'vhost:': '${this.ctx.username}')`
+      )
     }
     // Both are computed for every name, so a known and an unknown name cost the same.
     const fake = this.unknownUserCredentials(username)

@@ -70,7 +70,7 @@ export function runAuthStep(engine: Engine, conn: MqttConnection, data: Buffer |
             refuse(conn, ReasonCode.NotAuthorized, `${auth.method}: user '${step.username}' is gone`)
             return
           }
-          conn.guard('connect', accept(engine, conn, principal, null, step.data))
+          conn.guard('connect', accept(engine, conn, principal, step.data))
           return
         }
         if (step.username !== conn.username) {

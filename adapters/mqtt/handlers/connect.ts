@@ -20,6 +20,8 @@ export interface PendingConnect {
   readonly expirySeconds: number | null
   readonly will: WillRecord | undefined
   readonly assignedClientId: string | undefined
+  /** The vhost the CONNECT's User Name names ('vhost:user'); null: the listener's. Used once the login succeeds. */
+  readonly vhost: string | null
 }
 
 const NEVER = 0xffffffff
@@ -103,34 +105,37 @@ export function handleConnect(engine: Engine, conn: MqttConnection, p: ConnectPa
     }
   }
   const expiry = version === 5 ? (props.sessionExpiryInterval ?? 0) : p.clean === true ? 0 : NEVER
-  const pending: PendingConnect = { cleanStart: p.clean === true, expirySeconds: expiry === NEVER ? null : expiry, will, assignedClientId }
-  conn.pendingConnect = pending
+  const pending = { cleanStart: p.clean === true, expirySeconds: expiry === NEVER ? null : expiry, will, assignedClientId }
 
   const method = props.authenticationMethod
   if (conn.certificateIdentity !== null) {
-    certificateLogin(engine, conn, method)
+    certificateLogin(engine, conn, method, p.username, pending)
     return
   }
+  const named = p.username === undefined || p.username === '' ? null : engine.access.parseLoginName(p.username)
+  conn.pendingConnect = { ...pending, vhost: named?.vhost ?? null } satisfies PendingConnect
   if (method !== undefined) {
     const m = engine.authMethods.get(method)
     if (m === undefined) {
       refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}'`)
       return
     }
-    conn.auth = { method, exchange: m.start({ clientId, username: p.username }) }
+    // The method authenticates the user the name names; 'vhost:' alone leaves the user to the method.
+    const username = named === null || named.username === '' ? undefined : named.username
+    conn.auth = { method, exchange: m.start({ clientId, username }) }
     runAuthStep(engine, conn, props.authenticationData)
     return
   }
-  if (p.username === undefined || p.username === '') {
+  if (named === null) {
     if (engine.access.allowAnonymous) {
-      conn.guard('connect', accept(engine, conn, null, null))
+      conn.guard('connect', accept(engine, conn, null))
       return
     }
     engine.counters.authFailed.inc()
     refuse(conn, ReasonCode.NotAuthorized, 'anonymous access is disabled')
     return
   }
-  const { vhost, username } = engine.access.parseLoginName(p.username)
+  const { username } = named
   const password = p.password
   const login =
     password === undefined
@@ -145,17 +150,24 @@ export function handleConnect(engine: Engine, conn: MqttConnection, p: ConnectPa
         refuse(conn, ReasonCode.BadUserNameOrPassword, `bad username or password for '${username}'`)
         return
       }
-      conn.guard('connect', accept(engine, conn, result.principal, vhost))
+      conn.guard('connect', accept(engine, conn, result.principal))
     })
   )
 }
 
 /**
  * A listener with identityAsUsername: the verified client certificate names the user, as Mosquitto's
- * use_identity_as_username does; the CONNECT's username and password are not used. As RabbitMQ's
+ * use_identity_as_username does; the CONNECT's password is not used, nor its username unless it is
+ * 'vhost:<that user>' or 'vhost:', which picks the vhost (MqttAccess.certificateVhost). As RabbitMQ's
  * certificate login, the user must exist (its permissions are what it may do).
  */
-function certificateLogin(engine: Engine, conn: MqttConnection, method: string | undefined): void {
+function certificateLogin(
+  engine: Engine,
+  conn: MqttConnection,
+  method: string | undefined,
+  connectUsername: string | undefined,
+  pending: Omit<PendingConnect, 'vhost'>
+): void {
   const identity = conn.certificateIdentity as NonNullable<MqttConnection['certificateIdentity']>
   if (method !== undefined) {
     refuse(conn, ReasonCode.BadAuthenticationMethod, `authentication method '${method}' on a listener that takes the user from the client certificate`)
@@ -173,7 +185,8 @@ function certificateLogin(engine: Engine, conn: MqttConnection, method: string |
     refuse(conn, ReasonCode.NotAuthorized, login.reason)
     return
   }
-  conn.guard('connect', accept(engine, conn, login.principal, null))
+  conn.pendingConnect = { ...pending, vhost: engine.access.certificateVhost(connectUsername, username) } satisfies PendingConnect
+  conn.guard('connect', accept(engine, conn, login.principal))
 }
 
 function willProperties(wp: Record<string, unknown>, ordered: Array<[string, string]> | undefined): PublishProperties | undefined {
@@ -189,13 +202,14 @@ function willProperties(wp: Record<string, unknown>, ordered: Array<[string, str
 }
 
 /**
- * Credentials checked (principal null: anonymous): access to the vhost (vhost null: the listener's),
- * the move to that vhost's engine, the will's permission, the session, CONNACK, then the session's
- * deliveries.
+ * Credentials checked (principal null: anonymous): access to the vhost the CONNECT named (the pending
+ * connect's, whichever way the client logged in; null: the listener's), the move to that vhost's
+ * engine, the will's permission, the session, CONNACK, then the session's deliveries.
  */
-export async function accept(front: Engine, conn: MqttConnection, principal: Principal | null, vhost: string | null, authData?: Buffer): Promise<void> {
+export async function accept(front: Engine, conn: MqttConnection, principal: Principal | null, authData?: Buffer): Promise<void> {
   const username = principal?.username ?? null
-  const inVhost = front.access.open(principal, conn.clientId, vhost, conn.listenerVhost)
+  const pending = conn.pendingConnect as PendingConnect
+  const inVhost = front.access.open(principal, conn.clientId, pending.vhost, conn.listenerVhost)
   if (!inVhost.ok) {
     front.counters.authFailed.inc()
     refuse(conn, ReasonCode.NotAuthorized, inVhost.reason)
@@ -211,7 +225,6 @@ export async function accept(front: Engine, conn: MqttConnection, principal: Pri
   conn.moveTo(engine)
   conn.username = username
   conn.access = inVhost.access
-  const pending = conn.pendingConnect as PendingConnect
   if (engine.limits !== null) {
     const admission = engine.limits.admit('mqtt', username, engine.vhost.name)
     if (!admission.ok) {
