@@ -61,3 +61,20 @@ test('MQTT matching: + one level, # this level and below, $ topics not matched b
   assert.ok(!m('+/broker/uptime', '$SYS/broker/uptime'))
   assert.ok(m('$SYS/#', '$SYS/broker/uptime'))
 })
+
+test('topic <-> routing key conversions stay exact past the conversion cache and for long names', () => {
+  // More distinct names than the cache keeps, each converted twice (the second from the cache or,
+  // after it started over, converted again), both ways.
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 3000; i++) {
+      const topic = `site/${i}/temp.c`
+      assert.equal(topicToRoutingKey(topic), `site.${i}.temp/c`)
+      assert.equal(routingKeyToTopic(`site.${i}.temp/c`), topic)
+    }
+  }
+  const long = `${'a/'.repeat(300)}b.c`
+  const key = `${'a.'.repeat(300)}b/c`
+  assert.equal(topicToRoutingKey(long), key)
+  assert.equal(routingKeyToTopic(key), long)
+  assert.equal(topicToRoutingKey('plain'), 'plain')
+})
