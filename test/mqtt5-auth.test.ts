@@ -55,8 +55,13 @@ async function scramConnect(
   }
 }
 
-/** CONNECT with User Name `connectUsername` and the two SCRAM steps on a raw socket; resolves with the CONNACK. */
-async function rawScramConnect(port: number, clientId: string, connectUsername: string, scram: ScramClient): Promise<RawPeer & { connack: IConnackPacket }> {
+/** CONNECT with User Name `connectUsername` (none: undefined) and the two SCRAM steps on a raw socket; resolves with the server's AUTH and the CONNACK. */
+async function rawScramConnect(
+  port: number,
+  clientId: string,
+  connectUsername: string | undefined,
+  scram: ScramClient
+): Promise<RawPeer & { firstAuth: IAuthPacket; connack: IConnackPacket }> {
   const peer = await rawOpen(port)
   peer.send({
     cmd: 'connect',
@@ -65,7 +70,7 @@ async function rawScramConnect(port: number, clientId: string, connectUsername: 
     clean: true,
     clientId,
     keepalive: 30,
-    username: connectUsername,
+    ...(connectUsername === undefined ? {} : { username: connectUsername }),
     properties: { authenticationMethod: METHOD, authenticationData: scram.clientFirst() }
   })
   const first = await peer.waitFor<IAuthPacket>('AUTH 0x18', p => p.cmd === 'auth')
@@ -74,7 +79,7 @@ async function rawScramConnect(port: number, clientId: string, connectUsername: 
     reasonCode: 0x18,
     properties: { authenticationMethod: METHOD, authenticationData: scram.clientFinal(first.properties?.authenticationData) }
   })
-  return Object.assign(peer, { connack: await peer.waitFor<IConnackPacket>('CONNACK', p => p.cmd === 'connack') })
+  return Object.assign(peer, { firstAuth: first, connack: await peer.waitFor<IConnackPacket>('CONNACK', p => p.cmd === 'connack') })
 }
 
 async function connectionVhosts(broker: TestBroker): Promise<Map<string, [string, string]>> {
@@ -215,23 +220,9 @@ describe('MQTT 5 enhanced authentication: SCRAM-SHA-256', { timeout: 60_000 }, (
 
   test('a re-authentication that fails ends the connection with a DISCONNECT Reason Code (0x87) [§4.12.1] [MQTT-3.14.2-1]', async () => {
     const good = new ScramClient({ username: 'alice', password: 'wonderland' })
-    const peer = await rawOpen(broker.node.ports.mqtt)
-    peer.send({
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 5,
-      clean: true,
-      clientId: 'scram-reauth-bad',
-      keepalive: 30,
-      properties: { authenticationMethod: METHOD, authenticationData: good.clientFirst() }
-    })
-    const first = await peer.waitFor<IAuthPacket>('AUTH 0x18', p => p.cmd === 'auth')
-    peer.send({
-      cmd: 'auth',
-      reasonCode: 0x18,
-      properties: { authenticationMethod: METHOD, authenticationData: good.clientFinal(first.properties?.authenticationData) }
-    })
-    assert.equal((await peer.waitFor<IConnackPacket>('CONNACK', p => p.cmd === 'connack')).reasonCode, 0)
+    const peer = await rawScramConnect(broker.node.ports.mqtt, 'scram-reauth-bad', undefined, good)
+    assert.equal(peer.connack.reasonCode, 0)
+    const first = peer.firstAuth
     const bad = new ScramClient({ username: 'alice', password: 'wrong' })
     peer.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: METHOD, authenticationData: bad.clientFirst() } })
     const second = await peer.waitFor<IAuthPacket>('re-authentication AUTH 0x18', p => p.cmd === 'auth' && p !== first)
