@@ -1,8 +1,6 @@
 // The embedded defaults: `wharf start` with no file and no WHARF_* variables runs on exactly this.
 import type { BridgeConfig, MqttTlsConfig, ProtocolTlsConfig, TlsListenerConfig, WharfConfig } from './config-types.ts'
-
-const kibibyte = 1024
-const mebibyte = 1024 * kibibyte
+import { kibibyte, mebibyte } from './byte-units.ts'
 
 /** A TLS listener that stays off until both certFile and keyFile are set. */
 function tlsDisabled(port: number): TlsListenerConfig {

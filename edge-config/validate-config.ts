@@ -13,6 +13,7 @@ import { bindHostProblem, mqttExchangeProblem, s3EndpointProblem, s3RegionProble
 import { RESERVED_QUEUE_PREFIXES } from '../core/model/names.ts'
 import { tieringUrlProblem } from './tiering-target.ts'
 import { bridgeNameProblem, bridgeUrlProblem, redactUrl, remoteExchangeProblem, topicPrefixProblem } from './bridge-checks.ts'
+import { kibibyte, mebibyte } from './byte-units.ts'
 
 interface Leaf {
   kind: 'leaf'
@@ -128,8 +129,6 @@ const fraction: Leaf = {
   allowed: 'must be a number greater than 0 and less than 1 (a fraction of a block)',
   test: v => typeof v === 'number' && v > 0 && v < 1
 }
-const kibibyte = 1024
-const mebibyte = 1024 * kibibyte
 const bindHost = checked('must be an IP address (0.0.0.0 = every IPv4 interface, :: = every interface) or a host name', bindHostProblem)
 const bindHostOrNull = checked('must be null (the default bind address) or an IP address or host name', bindHostProblem, true)
 const tlsVersion = oneOf('TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3')

@@ -31,7 +31,7 @@ export class ObjectLimitsStore {
   constructor(private readonly store: SqliteStore) {
     this.sql = prepare(store.db)
     for (const row of this.sql.load.all() as Array<{ kind: LimitKind; object: string; name: string; value: number }>) {
-      this.mapOf(row.kind, row.object, true).set(row.name, row.value)
+      this.limitsMap(row.kind, row.object).set(row.name, row.value)
     }
   }
 
@@ -62,7 +62,7 @@ export class ObjectLimitsStore {
       await this.clear(kind, object, name)
       return
     }
-    this.mapOf(kind, object, true).set(name, value)
+    this.limitsMap(kind, object).set(name, value)
     await this.store.write(() => {
       this.sql.put.run(kind, object, name, value)
     })
@@ -83,13 +83,14 @@ export class ObjectLimitsStore {
     return true
   }
 
-  private mapOf(kind: LimitKind, object: string, create: true): Map<string, number> {
+  /** The object's limits by name, made empty when it has none yet. */
+  private limitsMap(kind: LimitKind, object: string): Map<string, number> {
     let m = this.byKind[kind].get(object)
-    if (m === undefined && create) {
+    if (m === undefined) {
       m = new Map()
       this.byKind[kind].set(object, m)
     }
-    return m as Map<string, number>
+    return m
   }
 }
 
