@@ -95,6 +95,9 @@ export const migrations: Migration[] = [
       );
     `
   },
+  // A migration's text stays as it ran. Since then, queues.delivered_seq is reserved a step of
+  // entries ahead of the deliveries (core/model/delivered-watermark.ts), not raised at each commit
+  // as the comment inside says.
   {
     version: 2,
     description: 'the queue model: durable exchanges, queues and bindings; AMQP messages in the shared messages table',
