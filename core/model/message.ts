@@ -31,6 +31,12 @@ export class Message {
   /** Row id in the messages table once a durable copy was written (set inside the store's write). */
   storeId: number | null = null
   /**
+   * Stored entries that reference the row, when this process wrote it (0 when it was read back at
+   * start, whose count is not known here): 1 lets an ack delete the row without counting (the store's
+   * fast range delete). Never below the row's refs, so it can only miss that shortcut.
+   */
+  storedRefs = 0
+  /**
    * Who published it (an adapter's connection or session object), in memory only: for no-local
    * (AMQP basic.consume no-local, MQTT 5 subscription option No Local). Not stored.
    */

@@ -325,5 +325,14 @@ export const migrations: Migration[] = [
         PRIMARY KEY (bridge, client_id, packet_id)
       ) WITHOUT ROWID;
     `
+  },
+  {
+    version: 10,
+    description: 'queue entries lose their index by origin_seq, which only the aedes engine looked up',
+    sql: `
+      -- Every entry insert and delete kept this index up to date for no reader: the engine that
+      -- named messages by (brokerId, brokerCounter) left with aedes.
+      DROP INDEX IF EXISTS queue_entries_by_origin;
+    `
   }
 ]

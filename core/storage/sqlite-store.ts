@@ -53,6 +53,9 @@ export class SqliteStore {
   private timer: NodeJS.Timeout | undefined
   private closed = false
   private commits = 0
+  private queued = 0
+  /** Writes in the next commit, counting a gathered write's rows (grew). */
+  private pendingWeight = 0
   private committedWrites = 0
   private checkpointer: WalCheckpointer | undefined
 
@@ -129,17 +132,35 @@ export class SqliteStore {
     }
   }
 
+  /**
+   * How many writes were queued since the store opened. A caller that gathers its own rows into one
+   * queued write may add to it only while this has not moved: a later write must not run before it.
+   */
+  get queuedWrites(): number {
+    return this.queued
+  }
+
   /** Queue a write; it commits with the others of this turn. Resolves after the commit. */
   write(fn: WriteFn): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store: write after close'))
+    this.queued++
     return new Promise((resolve, reject) => {
       this.pending.push({ fn, resolve, reject })
-      if (this.pending.length >= this.opts.commitBatchMax) {
+      this.pendingWeight++
+      if (this.pendingWeight >= this.opts.commitBatchMax) {
         this.flush()
         return
       }
       this.scheduleFlush()
     })
+  }
+
+  /**
+   * The write queued last gathers one more row: it counts as one more write against commitBatchMax,
+   * so a gathering caller cannot make a commit larger than the limit allows.
+   */
+  grew(): void {
+    if (++this.pendingWeight >= this.opts.commitBatchMax) this.flush()
   }
 
   private scheduleFlush(): void {
@@ -162,6 +183,7 @@ export class SqliteStore {
     const batch = this.pending
     if (batch.length === 0) return
     this.pending = []
+    this.pendingWeight = 0
     const onCommit = this.opts.onCommit
     const startedMs = onCommit === undefined ? 0 : (this.opts.clock ?? systemClock).monotonicMs()
     try {

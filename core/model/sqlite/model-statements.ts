@@ -7,7 +7,12 @@ export const modelQueueKey = (vhost: string, name: string): string => `vhost/${e
 
 export type ModelStatements = ReturnType<typeof prepareModelStatements>
 
-export function prepareModelStatements(db: Database.Database) {
+export function prepareModelStatements(db: Database.Database, rowsPerInsert: number) {
+  const insertMessages = `INSERT INTO messages
+    (id, topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms, exchange, amqp_properties) VALUES`
+  const messageRow = '(?, ?, ?, ?, 1, 0, NULL, NULL, 0, ?, ?, ?, ?)'
+  const insertEntries = 'INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id) VALUES'
+  const entryRow = '(?, ?, ?, 0, 1, 0, 0, NULL)'
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
   const entriesInRange = 'SELECT message_id FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'
   return {
@@ -31,11 +36,12 @@ export function prepareModelStatements(db: Database.Database) {
     deleteBinding: db.prepare(
       `DELETE FROM bindings WHERE vhost = ? AND source = ? AND destination_kind = ? AND destination = ? AND routing_key = ? AND arguments = ?`
     ),
-    insertMessage: db.prepare(`INSERT INTO messages
-      (topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms, exchange, amqp_properties)
-      VALUES (?, ?, ?, 1, 0, NULL, NULL, 0, ?, ?, ?, ?)`),
-    insertEntry: db.prepare(`INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id)
-      VALUES (?, ?, ?, 0, 1, 0, 0, NULL)`),
+    // Messages and entries go in by rows of a batch (the row ids are the store's): one statement for
+    // rowsPerInsert rows at a time, the single-row one for the rest.
+    insertMessage: db.prepare(`${insertMessages} ${messageRow}`),
+    insertMessages: db.prepare(`${insertMessages} ${Array(rowsPerInsert).fill(messageRow).join(', ')}`),
+    insertEntry: db.prepare(`${insertEntries} ${entryRow}`),
+    insertEntries: db.prepare(`${insertEntries} ${Array(rowsPerInsert).fill(entryRow).join(', ')}`),
     deleteEntry: db.prepare('DELETE FROM queue_entries WHERE queue_id = ? AND seq = ? RETURNING message_id').pluck(),
     releaseLast: db.prepare('DELETE FROM messages WHERE id = ? AND refs = 1'),
     releaseOne: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id = ?'),
@@ -43,6 +49,7 @@ export function prepareModelStatements(db: Database.Database) {
     // the range holds those entries and no others, each with its own message.
     rangeOf: db.prepare(`SELECT count(*) AS entries, sum(seq) AS seqSum, count(DISTINCT message_id) AS messages
       FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?`),
+    rangeCount: db.prepare('SELECT count(*) AS entries, sum(seq) AS seqSum FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
     releaseLastInRange: db.prepare(`DELETE FROM messages WHERE refs = 1 AND id IN (${entriesInRange})`),
     releaseOneInRange: db.prepare(`UPDATE messages SET refs = refs - 1 WHERE id IN (${entriesInRange})`),
     deleteEntryRange: db.prepare('DELETE FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),

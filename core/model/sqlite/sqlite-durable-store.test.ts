@@ -346,3 +346,55 @@ test('a clean shutdown writes back the real delivered watermark: only what was h
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("a turn's persistent messages go in one write of many rows, never ahead of a write queued between them; commitBatchMax still bounds a commit", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-model-'))
+  try {
+    const { vhost, store } = open(dir)
+    await vhost.declareQueue({ name: 'q1', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    const commitsBefore = store.stats.commits
+    // One turn: 70 messages (two full multi-row statements and a rest), a new queue's row, then a
+    // message for that queue (its entry needs the queue's row id) and more for q1.
+    const writes = Array.from({ length: 70 }, (_, n) => vhost.publish('', persistent('q1', `a${n}`)).stored)
+    const declared = vhost.declareQueue({ name: 'q2', durable: true, exclusive: false, autoDelete: false, arguments: {} }, owner, false)
+    writes.push(vhost.publish('', persistent('q2', 'for-q2')).stored)
+    for (let n = 0; n < 5; n++) writes.push(vhost.publish('', persistent('q1', `b${n}`)).stored)
+    await Promise.all([...writes, declared])
+    assert.equal(store.stats.commits - commitsBefore, 1, 'one commit for the turn')
+    assert.equal(count(store, 'messages'), 76)
+    assert.equal(count(store, 'queue_entries'), 76)
+
+    // Acked together, the rows go by range (the messages are q1's alone).
+    const taker = new Taker(100)
+    const q1 = await consumeNow(vhost, 'q1', taker, store)
+    for (const { entry } of taker.got) q1.settle(entry, 'acked')
+    await store.write(() => {})
+    assert.equal(count(store, 'messages'), 1)
+    assert.deepEqual(store.db.prepare('SELECT topic FROM messages').pluck().all(), ['q2'])
+    store.close()
+
+    // A small commitBatchMax: the gathered rows count as writes, so one turn commits early.
+    const small = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 10 })
+    const durable = new SqliteDurableStore(small, jsonCodec, () => 0, silentLogger)
+    const broker = new Broker({ vhosts: ['/'], store: durable, clock: new ManualClock() })
+    const v = broker.vhost('/') as Vhost
+    assert.deepEqual(
+      readyEntries(v.queue('q2', owner)).map(e => e.message.body.toString()),
+      ['for-q2']
+    )
+    const before = small.stats.commits
+    const more = Array.from({ length: 25 }, (_, n) => v.publish('', persistent('q1', `c${n}`)).stored)
+    assert.equal(small.stats.commits - before, 2, 'two commits of 10 within the turn')
+    await Promise.all(more)
+    small.close()
+
+    const again = open(dir)
+    assert.deepEqual(
+      readyEntries(again.vhost.queue('q1', owner)).map(e => e.message.body.toString()),
+      Array.from({ length: 25 }, (_, n) => `c${n}`)
+    )
+    again.store.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

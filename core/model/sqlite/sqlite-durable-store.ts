@@ -3,10 +3,12 @@
 //
 // Messages share the messages / queues / queue_entries tables with the MQTT session queues: a
 // message row is stored once and referenced by one entry per durable queue it was routed to
-// (refs counts them). Acks delete entries in batches (one write per event-loop turn), a run of a
-// queue's entries acked together (a consumer's multiple ack, a bridge remote's multiple confirm)
-// by its seq range in a few statements, and the delivered watermark is reserved a step of entries
-// ahead of the deliveries (delivered-watermark.ts), so neither costs a write per message.
+// (refs counts them). The persistent messages of a turn go in one queued write, by multi-row
+// INSERTs with row ids given here, as long as no other write was queued after it. Acks delete
+// entries in batches (one write per event-loop turn), a run of a queue's entries acked together
+// (a consumer's multiple ack, a bridge remote's multiple confirm) by its seq range in a few
+// statements, and the delivered watermark is reserved a step of entries ahead of the deliveries
+// (delivered-watermark.ts), so neither costs a write per message.
 import type { SqliteStore } from '../../storage/sqlite-store.ts'
 import type { Logger } from '../../logger.ts'
 import type { Binding } from '../binding.ts'
@@ -58,6 +60,29 @@ interface EntryRow {
   created_ms: number
 }
 
+interface PendingPut {
+  readonly message: Message
+  readonly entries: readonly QueueEntry[]
+  readonly properties: Buffer
+  /** The entries still live when the batch ran, and the row id given then. */
+  live: readonly QueueEntry[]
+  id: number
+}
+
+interface PutBatch {
+  readonly items: PendingPut[]
+  /** store.queuedWrites right after the batch was queued: unchanged while it is the last write. */
+  token: number
+  committed: Promise<void>
+}
+
+const NO_ENTRIES: readonly QueueEntry[] = []
+const RESOLVED = Promise.resolve()
+/** Rows per multi-row INSERT: fewer statement runs, and still a short statement to prepare. */
+const ROWS_PER_INSERT = 32
+const MESSAGE_COLUMNS = 8
+const ENTRY_COLUMNS = 3
+
 export class SqliteDurableStore implements DurableStore {
   readonly persistent = true
   private readonly sql: ModelStatements
@@ -66,6 +91,10 @@ export class SqliteDurableStore implements DurableStore {
   private removalsScheduled = false
   private readonly frozenEncodings = new WeakMap<MessageProperties, Buffer>()
   private deliveredScheduled = false
+  /** The messages being gathered into one write (putMessage), while no other write follows it. */
+  private puts: PutBatch | null = null
+  /** Row id of the next message: given here so a batch inserts many rows per statement. */
+  private nextMessageId: number
 
   constructor(
     private readonly store: SqliteStore,
@@ -73,7 +102,8 @@ export class SqliteDurableStore implements DurableStore {
     private readonly nowMs: () => number,
     private readonly logger: Logger
   ) {
-    this.sql = prepareModelStatements(store.db)
+    this.sql = prepareModelStatements(store.db, ROWS_PER_INSERT)
+    this.nextMessageId = ((store.db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null) ?? 0) + 1
   }
 
   // ---- load -----------------------------------------------------------------------------------
@@ -185,20 +215,76 @@ export class SqliteDurableStore implements DurableStore {
 
   putMessage(message: Message, entries: readonly QueueEntry[]): Promise<void> {
     const properties = message.encodedProperties ?? this.encoded(message.properties)
-    return this.store.write(() => {
-      // Decided when the write runs: an entry acked (or its queue deleted) meanwhile is not stored.
-      const live = entries.filter(e => e.state !== 'gone' && e.queue.storeId !== null && !e.queue.deleted)
-      if (live.length === 0) return
-      const id = Number(
-        this.sql.insertMessage.run(message.routingKey, message.body, message.bodyBytes, live.length, message.publishedAtMs, message.exchange, properties)
-          .lastInsertRowid
-      )
-      message.storeId = id
-      for (const e of live) {
-        this.sql.insertEntry.run(e.queue.storeId, e.seq, id)
-        e.stored = true
-      }
+    const put: PendingPut = { message, entries, properties, live: NO_ENTRIES, id: 0 }
+    // Joins the batch queued last, unless another write was queued after it: rows must not be
+    // written ahead of a write queued before them (a new queue's row, say).
+    const batch = this.puts
+    if (batch !== null && batch.token === this.store.queuedWrites) {
+      batch.items.push(put)
+      this.store.grew() // may commit the batch now, which ends it
+      return batch.committed
+    }
+    const next: PutBatch = { items: [put], token: -1, committed: RESOLVED }
+    let idsGiven = false
+    this.puts = next
+    next.committed = this.store.write(() => {
+      if (this.puts === next) this.puts = null
+      // A batch the store reruns after a failure writes the same rows with the same ids.
+      if (!idsGiven) this.assignIds(next.items)
+      idsGiven = true
+      this.writePuts(next.items)
     })
+    // Set after write(), which may have committed the batch already (a full commit) and ended it.
+    if (this.puts === next) next.token = this.store.queuedWrites
+    return next.committed
+  }
+
+  /** Row ids are given here, not by SQLite, so a batch's rows go in a few multi-row statements. */
+  private assignIds(items: PendingPut[]): void {
+    for (const p of items) {
+      // Decided when the write runs: an entry acked (or its queue deleted) meanwhile is not stored.
+      const live = p.entries.filter(e => e.state !== 'gone' && e.queue.storeId !== null && !e.queue.deleted)
+      p.live = live
+      if (live.length === 0) continue
+      p.id = this.nextMessageId++
+    }
+  }
+
+  private writePuts(items: PendingPut[]): void {
+    const messageRows: unknown[] = []
+    const entryRows: unknown[] = []
+    let messages = 0
+    let entries = 0
+    for (const p of items) {
+      const live = p.live
+      if (live.length === 0) continue
+      const m = p.message
+      const id = p.id
+      messageRows.push(id, m.routingKey, m.body, m.bodyBytes, live.length, m.publishedAtMs, m.exchange, p.properties)
+      if (++messages === ROWS_PER_INSERT) {
+        this.sql.insertMessages.run(messageRows)
+        messageRows.length = 0
+        messages = 0
+      }
+      for (const e of live) {
+        entryRows.push(e.queue.storeId, e.seq, id)
+        if (++entries === ROWS_PER_INSERT) {
+          this.sql.insertEntries.run(entryRows)
+          entryRows.length = 0
+          entries = 0
+        }
+      }
+    }
+    for (let i = 0; i < messageRows.length; i += MESSAGE_COLUMNS) this.sql.insertMessage.run(messageRows.slice(i, i + MESSAGE_COLUMNS))
+    for (let i = 0; i < entryRows.length; i += ENTRY_COLUMNS) this.sql.insertEntry.run(entryRows.slice(i, i + ENTRY_COLUMNS))
+    // Marked only now that every row is in: a failed batch leaves none of its entries marked stored.
+    for (const p of items) {
+      const live = p.live
+      if (live.length === 0) continue
+      p.message.storeId = p.id
+      p.message.storedRefs = live.length
+      for (const e of live) e.stored = true
+    }
   }
 
   /** Shared frozen property objects (an adapter's common cases) are encoded once. */
@@ -282,25 +368,42 @@ export class SqliteDurableStore implements DurableStore {
     let first = Number.POSITIVE_INFINITY
     let last = Number.NEGATIVE_INFINITY
     let seqSum = 0
+    // Every message written by this process for this entry alone: the rows go with the entries.
+    let own = true
     for (const e of entries) {
       first = Math.min(first, e.seq)
       last = Math.max(last, e.seq)
       seqSum += e.seq
+      if (e.message.storedRefs !== 1) own = false
     }
-    const range = this.sql.rangeOf.get(queueId, first, last) as { entries: number; seqSum: number | null; messages: number }
-    if (range.entries !== entries.length || range.seqSum !== seqSum || range.messages !== entries.length) return false
-    // Messages only this queue holds go; the others lose one reference (the rows deleted first are not decremented).
-    this.sql.releaseLastInRange.run(queueId, first, last)
-    this.sql.releaseOneInRange.run(queueId, first, last)
+    if (own) {
+      // Distinct messages already: two entries of one message would have counted two refs.
+      const range = this.sql.rangeCount.get(queueId, first, last) as { entries: number; seqSum: number | null }
+      if (range.entries !== entries.length || range.seqSum !== seqSum) return false
+      this.sql.releaseLastInRange.run(queueId, first, last)
+    } else {
+      const range = this.sql.rangeOf.get(queueId, first, last) as { entries: number; seqSum: number | null; messages: number }
+      if (range.entries !== entries.length || range.seqSum !== seqSum || range.messages !== entries.length) return false
+      // Messages only this queue holds go; the others lose one reference (the rows deleted first are not decremented).
+      this.sql.releaseLastInRange.run(queueId, first, last)
+      this.sql.releaseOneInRange.run(queueId, first, last)
+    }
     this.sql.deleteEntryRange.run(queueId, first, last)
+    for (const e of entries) released(e.message)
     return true
   }
 
   private deleteEntry(queueId: number, e: QueueEntry): void {
     const messageId = this.sql.deleteEntry.get(queueId, e.seq) as number | undefined
     if (messageId === undefined) return
+    released(e.message)
     if (this.sql.releaseLast.run(messageId).changes === 0) this.sql.releaseOne.run(messageId)
   }
+}
+
+/** One stored entry of the message was deleted. */
+function released(message: Message): void {
+  if (message.storedRefs > 0) message.storedRefs--
 }
 
 /** Below this many entries of one queue in a batch, one by one is as cheap as checking a range. */
