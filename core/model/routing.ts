@@ -20,11 +20,16 @@ const found = new Set<Destination>()
 
 const NO_QUEUES: ReadonlySet<Queue> = new Set()
 
-export function route(start: Exchange, input: RoutingInput, scope: RoutingScope, sinks?: Set<MessageSink>): ReadonlySet<Queue> {
+/** Where route() puts the sinks it reaches: the set is made at the first one (most publishes reach none). */
+export interface SinkCollector {
+  sinks: Set<MessageSink> | undefined
+}
+
+export function route(start: Exchange, input: RoutingInput, scope: RoutingScope, collector?: SinkCollector): ReadonlySet<Queue> {
   let queues: Set<Queue> | undefined
   let seen: Set<Exchange> | undefined // only once an exchange-to-exchange binding is followed
-  const work: Exchange[] = [start]
-  for (let x = work.pop(); x !== undefined; x = work.pop()) {
+  let work: Exchange[] | undefined // likewise: exchanges still to visit
+  for (let x: Exchange | undefined = start; x !== undefined; x = work?.pop()) {
     found.clear()
     if (x.name === '') {
       // The default exchange: an implicit binding to every queue by its name.
@@ -40,12 +45,13 @@ export function route(start: Exchange, input: RoutingInput, scope: RoutingScope,
     }
     for (const d of found) {
       if (d.kind === 'queue') (queues ??= new Set()).add(d)
-      else if (d.kind === 'sink') sinks?.add(d)
-      else {
+      else if (d.kind === 'sink') {
+        if (collector !== undefined) (collector.sinks ??= new Set()).add(d)
+      } else {
         seen ??= new Set([start])
         if (!seen.has(d)) {
           seen.add(d)
-          work.push(d)
+          ;(work ??= []).push(d)
         }
       }
     }

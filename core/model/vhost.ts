@@ -13,7 +13,7 @@ import { EQUIVALENCE_ARGUMENTS } from './queue-arguments.ts'
 import { queueTypeOf, type QueueTypeContext } from './queue-types/index.ts'
 import { assertEquivalent, firstDifference } from './equivalence.ts'
 import { checkExchangeNameAllowed, checkQueueNameAllowed, describeExchange, describeQueue, serverNamedQueue } from './names.ts'
-import { route, type RoutingScope } from './routing.ts'
+import { route, type RoutingScope, type SinkCollector } from './routing.ts'
 import { deadLetteredCopy, type DeathReason } from './dead-letter.ts'
 import { messageTtlMs, type Arguments, type Message } from './message.ts'
 import type { DurableStore, StoredBinding, StoredEntry, StoredExchange, StoredQueue } from './durable-store.ts'
@@ -260,11 +260,14 @@ export class Vhost implements RoutingScope, QueueHost {
     const x = this.exchange(exchange)
     if (x.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchange)}`)
     const ttl = messageTtlMs(message.properties)
-    const sinks = new Set<MessageSink>()
-    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers }, this, sinks)
-    for (const sink of this.sinksAttached.get(x) ?? []) {
-      if (!sinks.has(sink) && sink.wantsUnrouted(message)) sinks.add(sink)
-    }
+    const reached: SinkCollector = { sinks: undefined }
+    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers }, this, reached)
+    let sinks = reached.sinks
+    const attached = this.sinksAttached.get(x)
+    if (attached !== undefined)
+      for (const sink of attached) {
+        if (sinks?.has(sink) !== true && sink.wantsUnrouted(message)) (sinks ??= new Set()).add(sink)
+      }
     return this.enqueueAll(queues, message, ttl, sinks)
   }
 

@@ -77,6 +77,7 @@ interface PutBatch {
 }
 
 const NO_ENTRIES: readonly QueueEntry[] = []
+const isLive = (e: QueueEntry): boolean => e.state !== 'gone' && e.queue.storeId !== null && !e.queue.deleted
 const RESOLVED = Promise.resolve()
 /** Rows per multi-row INSERT: fewer statement runs, and still a short statement to prepare. */
 const ROWS_PER_INSERT = 32
@@ -95,6 +96,8 @@ export class SqliteDurableStore implements DurableStore {
   private puts: PutBatch | null = null
   /** Row id of the next message: given here so a batch inserts many rows per statement. */
   private nextMessageId: number
+  private readonly messageRows: unknown[] = new Array(ROWS_PER_INSERT * MESSAGE_COLUMNS).fill(null)
+  private readonly entryRows: unknown[] = new Array(ROWS_PER_INSERT * ENTRY_COLUMNS).fill(null)
 
   constructor(
     private readonly store: SqliteStore,
@@ -243,7 +246,7 @@ export class SqliteDurableStore implements DurableStore {
   private assignIds(items: PendingPut[]): void {
     for (const p of items) {
       // Decided when the write runs: an entry acked (or its queue deleted) meanwhile is not stored.
-      const live = p.entries.filter(e => e.state !== 'gone' && e.queue.storeId !== null && !e.queue.deleted)
+      const live = p.entries.every(isLive) ? p.entries : p.entries.filter(isLive)
       p.live = live
       if (live.length === 0) continue
       p.id = this.nextMessageId++
@@ -251,8 +254,9 @@ export class SqliteDurableStore implements DurableStore {
   }
 
   private writePuts(items: PendingPut[]): void {
-    const messageRows: unknown[] = []
-    const entryRows: unknown[] = []
+    // The bind values of a full multi-row statement, filled in place (no array per message or batch).
+    const messageRows = this.messageRows
+    const entryRows = this.entryRows
     let messages = 0
     let entries = 0
     for (const p of items) {
@@ -260,23 +264,35 @@ export class SqliteDurableStore implements DurableStore {
       if (live.length === 0) continue
       const m = p.message
       const id = p.id
-      messageRows.push(id, m.routingKey, m.body, m.bodyBytes, live.length, m.publishedAtMs, m.exchange, p.properties)
+      let at = messages * MESSAGE_COLUMNS
+      messageRows[at++] = id
+      messageRows[at++] = m.routingKey
+      messageRows[at++] = m.body
+      messageRows[at++] = m.bodyBytes
+      messageRows[at++] = live.length
+      messageRows[at++] = m.publishedAtMs
+      messageRows[at++] = m.exchange
+      messageRows[at] = p.properties
       if (++messages === ROWS_PER_INSERT) {
         this.sql.insertMessages.run(messageRows)
-        messageRows.length = 0
         messages = 0
       }
       for (const e of live) {
-        entryRows.push(e.queue.storeId, e.seq, id)
+        at = entries * ENTRY_COLUMNS
+        entryRows[at++] = e.queue.storeId
+        entryRows[at++] = e.seq
+        entryRows[at] = id
         if (++entries === ROWS_PER_INSERT) {
           this.sql.insertEntries.run(entryRows)
-          entryRows.length = 0
           entries = 0
         }
       }
     }
-    for (let i = 0; i < messageRows.length; i += MESSAGE_COLUMNS) this.sql.insertMessage.run(messageRows.slice(i, i + MESSAGE_COLUMNS))
-    for (let i = 0; i < entryRows.length; i += ENTRY_COLUMNS) this.sql.insertEntry.run(entryRows.slice(i, i + ENTRY_COLUMNS))
+    // The rest, a row at a time.
+    for (let i = 0; i < messages; i++) this.sql.insertMessage.run(messageRows.slice(i * MESSAGE_COLUMNS, (i + 1) * MESSAGE_COLUMNS))
+    for (let i = 0; i < entries; i++) this.sql.insertEntry.run(entryRows.slice(i * ENTRY_COLUMNS, (i + 1) * ENTRY_COLUMNS))
+    // Values are not kept past the write: the buffers would hold message bodies alive.
+    messageRows.fill(null)
     // Marked only now that every row is in: a failed batch leaves none of its entries marked stored.
     for (const p of items) {
       const live = p.live
