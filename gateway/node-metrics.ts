@@ -28,7 +28,11 @@ export function commitObserver(metrics: Metrics): CommitObserver {
     'Duration of a SQLite group commit (the transaction, COMMIT included)',
     latencyBucketsSeconds
   )()
-  const writes: Histogram = metrics.histogram('wharf_store_commit_writes', 'Writes in one SQLite group commit', COMMIT_WRITES_BUCKETS)()
+  const writes: Histogram = metrics.histogram(
+    'wharf_store_commit_writes',
+    'Writes in one SQLite group commit (each message of a gathered insert counted)',
+    COMMIT_WRITES_BUCKETS
+  )()
   return {
     onCommit: (durationMs, n) => {
       seconds.observe(durationMs / 1000)

@@ -26,7 +26,7 @@ export interface SqliteStoreOptions {
   walBytesMax?: number
   /** Where a failed background checkpoint is reported. */
   onCheckpointError?: (message: string) => void
-  /** Told of every group commit: how long its transaction took and how many writes it held (commit latency metrics). */
+  /** Told of every group commit: how long its transaction took and how many writes it held, a gathered write's rows each counted (commit latency metrics). */
   onCommit?: (durationMs: number, writes: number) => void
   /** Times the commits for onCommit (its monotonic reading). */
   clock?: Pick<Clock, 'monotonicMs'>
@@ -183,6 +183,8 @@ export class SqliteStore {
     const batch = this.pending
     if (batch.length === 0) return
     this.pending = []
+    // A gathered write counts its rows (grew), as it does against commitBatchMax.
+    const weight = this.pendingWeight
     this.pendingWeight = 0
     const onCommit = this.opts.onCommit
     const startedMs = onCommit === undefined ? 0 : (this.opts.clock ?? systemClock).monotonicMs()
@@ -205,7 +207,7 @@ export class SqliteStore {
       return
     }
     this.commits++
-    if (onCommit !== undefined) onCommit((this.opts.clock ?? systemClock).monotonicMs() - startedMs, batch.length)
+    if (onCommit !== undefined) onCommit((this.opts.clock ?? systemClock).monotonicMs() - startedMs, weight)
     for (const w of batch) this.settle(w, undefined)
   }
 

@@ -374,7 +374,14 @@ test("a turn's persistent messages go in one write of many rows, never ahead of 
     store.close()
 
     // A small commitBatchMax: the gathered rows count as writes, so one turn commits early.
-    const small = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 10 })
+    const commitWrites: number[] = []
+    const small = SqliteStore.open({
+      dataDir: dir,
+      durability: 'process',
+      commitWindowMs: 0,
+      commitBatchMax: 10,
+      onCommit: (_ms, writes) => commitWrites.push(writes)
+    })
     const durable = new SqliteDurableStore(small, jsonCodec, () => 0, silentLogger)
     const broker = new Broker({ vhosts: ['/'], store: durable, clock: new ManualClock() })
     const v = broker.vhost('/') as Vhost
@@ -386,6 +393,7 @@ test("a turn's persistent messages go in one write of many rows, never ahead of 
     const more = Array.from({ length: 25 }, (_, n) => v.publish('', persistent('q1', `c${n}`)).stored)
     assert.equal(small.stats.commits - before, 2, 'two commits of 10 within the turn')
     await Promise.all(more)
+    assert.deepEqual(commitWrites, [10, 10, 5], 'the commit metrics count each gathered message')
     small.close()
 
     const again = open(dir)
