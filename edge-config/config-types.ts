@@ -340,6 +340,8 @@ export interface WharfConfig {
     durability: Durability
     commitWindowMs: number
     commitBatchMax: number
+    /** Longest the deletion of acknowledged entries waits to join another commit (0 = its own turn). */
+    deferredCommitMs: number
     /** Disk watermark: bytes the SQLite database holds (pages in use); above it publishers are refused. 0 = no limit. */
     localBytesMax: number
     /** How often the database's size (pages in use) is measured against localBytesMax. */

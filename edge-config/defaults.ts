@@ -25,6 +25,7 @@ export function defaultConfig(): WharfConfig {
       durability: 'process',
       commitWindowMs: 0,
       commitBatchMax: 5000,
+      deferredCommitMs: 10,
       localBytesMax: 0,
       diskCheckIntervalMs: 1000,
       checkpointIntervalMs: 250,

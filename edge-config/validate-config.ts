@@ -180,6 +180,7 @@ const schema: Schema<WharfConfig> = {
         durability: oneOf('process', 'power'),
         commitWindowMs: int(0, 1000, 'ms'),
         commitBatchMax: int(1, 1_000_000, 'writes'),
+        deferredCommitMs: int(0, 1000, 'ms', ' (0 = in its own turn, as every other write)'),
         localBytesMax: int(0, Number.MAX_SAFE_INTEGER, 'bytes', ' (0 = no limit)'),
         diskCheckIntervalMs: int(10, 3_600_000, 'ms'),
         checkpointIntervalMs: int(0, 60_000, 'ms', ' (0 = in the commit, as SQLite does by default)'),

@@ -109,6 +109,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     durability: config.storage.durability,
     commitWindowMs: config.storage.commitWindowMs,
     commitBatchMax: config.storage.commitBatchMax,
+    deferredCommitMs: config.storage.deferredCommitMs,
     checkpointIntervalMs: config.storage.checkpointIntervalMs,
     walBytesMax: config.storage.walBytesMax,
     onCheckpointError: message => logger.warn(message, { component: 'store' }),

@@ -109,3 +109,45 @@ test('durability maps to synchronous: process = NORMAL (1), power = FULL (2), WA
     }
   }
 })
+
+test('a deferred write rides on the next commit, or commits alone after deferredCommitMs; close commits it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'))
+  const store = SqliteStore.open({
+    dataDir: dir,
+    durability: 'process',
+    commitWindowMs: 0,
+    commitBatchMax: 1000,
+    deferredCommitMs: 50,
+    migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }]
+  })
+  const put = (k: string) => (db: import('better-sqlite3').Database) => {
+    db.prepare('INSERT INTO kv VALUES (?, ?)').run(k, 'v')
+  }
+  const rows = () => (store.db.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n
+  try {
+    // Carried: the deferred one and a later ordinary write share one commit, in the order queued.
+    const before = store.stats.commits
+    const deferred = store.writeDeferred(put('a'))
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(rows(), 0, 'a deferred write alone is not committed within the turn')
+    await Promise.all([deferred, store.write(put('b'))])
+    assert.equal(store.stats.commits - before, 1)
+    assert.equal(rows(), 2)
+
+    // Alone: committed by the timer, no sooner than deferredCommitMs.
+    const startedMs = performance.now()
+    await store.writeDeferred(put('c'))
+    assert.ok(performance.now() - startedMs >= 45, 'waited for another write first')
+    assert.equal(rows(), 3)
+
+    // A clean close commits what is deferred.
+    void store.writeDeferred(put('d'))
+    store.close()
+    const again = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000, migrations: [] })
+    assert.equal((again.db.prepare('SELECT count(*) AS n FROM kv').get() as { n: number }).n, 4)
+    again.close()
+  } finally {
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -16,6 +16,11 @@ export interface SqliteStoreOptions {
   commitWindowMs: number
   /** Upper bound of writes gathered in one transaction before it is committed early. */
   commitBatchMax: number
+  /**
+   * storage.deferredCommitMs: the longest a deferred write (writeDeferred) waits for another write's
+   * commit before it is committed by itself. 0 or absent: deferred writes commit as any other.
+   */
+  deferredCommitMs?: number
   migrations?: Migration[]
   /**
    * storage.checkpointIntervalMs: WAL checkpoints run in a worker thread this often, off the event
@@ -51,6 +56,8 @@ export class SqliteStore {
   private pending: PendingWrite[] = []
   private flushScheduled = false
   private timer: NodeJS.Timeout | undefined
+  /** Commits deferred writes that no other write came to carry (writeDeferred). */
+  private deferredTimer: NodeJS.Timeout | undefined
   private closed = false
   private commits = 0
   private queued = 0
@@ -163,6 +170,26 @@ export class SqliteStore {
     if (++this.pendingWeight >= this.opts.commitBatchMax) this.flush()
   }
 
+  /**
+   * Queue a write that nobody waits for soon (the deletion of acknowledged entries): it schedules no
+   * commit of its own but goes with the next write's, or after deferredCommitMs at the latest. Under
+   * load that saves a commit per turn; a kill within that time loses the write (a redelivery).
+   */
+  writeDeferred(fn: WriteFn): Promise<void> {
+    const deferMs = this.opts.deferredCommitMs ?? 0
+    if (deferMs <= 0 || this.closed) return this.write(fn)
+    this.queued++
+    return new Promise((resolve, reject) => {
+      this.pending.push({ fn, resolve, reject })
+      this.pendingWeight++
+      if (this.pendingWeight >= this.opts.commitBatchMax) {
+        this.flush()
+        return
+      }
+      if (!this.flushScheduled && this.deferredTimer === undefined) this.deferredTimer = setTimeout(flushStore, deferMs, this)
+    })
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
@@ -179,6 +206,10 @@ export class SqliteStore {
     if (this.timer) {
       clearTimeout(this.timer)
       this.timer = undefined
+    }
+    if (this.deferredTimer !== undefined) {
+      clearTimeout(this.deferredTimer)
+      this.deferredTimer = undefined
     }
     const batch = this.pending
     if (batch.length === 0) return
@@ -227,4 +258,8 @@ export class SqliteStore {
     void this.checkpointer?.stop()
     this.db.close()
   }
+}
+
+function flushStore(store: SqliteStore): void {
+  store.flush()
 }

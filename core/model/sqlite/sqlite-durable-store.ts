@@ -5,7 +5,7 @@
 // message row is stored once and referenced by one entry per durable queue it was routed to
 // (refs counts them). The persistent messages of a turn go in one queued write, by multi-row
 // INSERTs with row ids given here, as long as no other write was queued after it. Acks delete
-// entries in batches (one write per event-loop turn), a run of a queue's entries acked together
+// entries in batches (one deferred write, committed with the next new messages), a run of a queue's entries acked together
 // (a consumer's multiple ack, a bridge remote's multiple confirm) by its seq range in a few
 // statements, and the delivered watermark is reserved a step of entries ahead of the deliveries
 // (delivered-watermark.ts), so neither costs a write per message.
@@ -319,8 +319,10 @@ export class SqliteDurableStore implements DurableStore {
     if (this.removalsScheduled) return
     this.removalsScheduled = true
     let batch: QueueEntry[] | undefined
+    // Deferred: nobody waits for it, so it rides on the next commit of new messages (or after
+    // storage.deferredCommitMs); a kill before it commits only redelivers acked entries.
     this.store
-      .write(() => {
+      .writeDeferred(() => {
         // Taken on the first run; a batch the store reruns after a failure deletes the same entries.
         batch ??= this.takeRemovals()
         for (const [queue, entries] of byQueue(batch)) this.deleteEntries(queue, entries)
