@@ -3,16 +3,17 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SqliteStore } from './sqlite-store.ts'
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts'
 
-function tempStore(commitBatchMax = 1000): { store: SqliteStore; dir: string } {
+function tempStore(commitBatchMax = 1000, more: Partial<SqliteStoreOptions> = {}): { store: SqliteStore; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'))
   const store = SqliteStore.open({
     dataDir: dir,
     durability: 'process',
     commitWindowMs: 0,
     commitBatchMax,
-    migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }]
+    migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }],
+    ...more
   })
   return { store, dir }
 }
@@ -111,15 +112,7 @@ test('durability maps to synchronous: process = NORMAL (1), power = FULL (2), WA
 })
 
 test('a deferred write rides on the next commit, or commits alone after deferredCommitMs; close commits it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'))
-  const store = SqliteStore.open({
-    dataDir: dir,
-    durability: 'process',
-    commitWindowMs: 0,
-    commitBatchMax: 1000,
-    deferredCommitMs: 50,
-    migrations: [{ version: 1, description: 'kv', sql: 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)' }]
-  })
+  const { store, dir } = tempStore(1000, { deferredCommitMs: 50 })
   const put = (k: string) => (db: import('better-sqlite3').Database) => {
     db.prepare('INSERT INTO kv VALUES (?, ?)').run(k, 'v')
   }

@@ -150,16 +150,7 @@ export class SqliteStore {
   /** Queue a write; it commits with the others of this turn. Resolves after the commit. */
   write(fn: WriteFn): Promise<void> {
     if (this.closed) return Promise.reject(new Error('store: write after close'))
-    this.queued++
-    return new Promise((resolve, reject) => {
-      this.pending.push({ fn, resolve, reject })
-      this.pendingWeight++
-      if (this.pendingWeight >= this.opts.commitBatchMax) {
-        this.flush()
-        return
-      }
-      this.scheduleFlush()
-    })
+    return this.enqueue(fn, 0)
   }
 
   /**
@@ -178,15 +169,18 @@ export class SqliteStore {
   writeDeferred(fn: WriteFn): Promise<void> {
     const deferMs = this.opts.deferredCommitMs ?? 0
     if (deferMs <= 0 || this.closed) return this.write(fn)
+    return this.enqueue(fn, deferMs)
+  }
+
+  /** deferMs 0: commit in this turn (or commitWindowMs); otherwise with the next commit, at most deferMs later. */
+  private enqueue(fn: WriteFn, deferMs: number): Promise<void> {
     this.queued++
     return new Promise((resolve, reject) => {
       this.pending.push({ fn, resolve, reject })
       this.pendingWeight++
-      if (this.pendingWeight >= this.opts.commitBatchMax) {
-        this.flush()
-        return
-      }
-      if (!this.flushScheduled && this.deferredTimer === undefined) this.deferredTimer = setTimeout(flushStore, deferMs, this)
+      if (this.pendingWeight >= this.opts.commitBatchMax) this.flush()
+      else if (deferMs === 0) this.scheduleFlush()
+      else if (!this.flushScheduled && this.deferredTimer === undefined) this.deferredTimer = setTimeout(flushStore, deferMs, this)
     })
   }
 
