@@ -188,9 +188,9 @@ export class SqliteStore {
     if (this.flushScheduled) return
     this.flushScheduled = true
     if (this.opts.commitWindowMs > 0) {
-      this.timer = setTimeout(() => this.flush(), this.opts.commitWindowMs)
+      this.timer = setTimeout(flushStore, this.opts.commitWindowMs, this)
     } else {
-      setImmediate(() => this.flush())
+      setImmediate(flushStore, this)
     }
   }
 

@@ -49,6 +49,7 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
     // the range holds those entries and no others, each with its own message.
     rangeOf: db.prepare(`SELECT count(*) AS entries, sum(seq) AS seqSum, count(DISTINCT message_id) AS messages
       FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?`),
+    // The same without the distinct count, for entries known to hold one message each.
     rangeCount: db.prepare('SELECT count(*) AS entries, sum(seq) AS seqSum FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
     releaseLastInRange: db.prepare(`DELETE FROM messages WHERE refs = 1 AND id IN (${entriesInRange})`),
     releaseOneInRange: db.prepare(`UPDATE messages SET refs = refs - 1 WHERE id IN (${entriesInRange})`),

@@ -228,13 +228,11 @@ export class SqliteDurableStore implements DurableStore {
       return batch.committed
     }
     const next: PutBatch = { items: [put], token: -1, committed: RESOLVED }
-    let idsGiven = false
     this.puts = next
     next.committed = this.store.write(() => {
       if (this.puts === next) this.puts = null
-      // A batch the store reruns after a failure writes the same rows with the same ids.
-      if (!idsGiven) this.assignIds(next.items)
-      idsGiven = true
+      // A batch the store reruns after a failure (its first transaction rolled back) takes new ids.
+      this.assignIds(next.items)
       this.writePuts(next.items)
     })
     // Set after write(), which may have committed the batch already (a full commit) and ended it.
