@@ -1,43 +1,20 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { figure, runBench } from './bench-cli-run.ts'
 import type { RunRecord } from './bench-runner.ts'
 import { findMosquitto, MOSQUITTO_MISSING } from './brokers/mosquitto.ts'
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
 const RUN_TIMEOUT_MS = 55_000
-
-/** Runs `bench/run.ts` as `npm run bench` would; kills it if it outlives the bound. */
-function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO_ROOT })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
-    child.on('exit', code => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
-}
-
-function figure(record: RunRecord, key: string): number {
-  const found = record.figures.find(f => f.key === key)
-  assert.ok(found !== undefined, `${record.scenario}: no figure ${key}`)
-  return found.value
-}
 
 test('bench --quick: fanin-qos1 and latency-qos1 against Mosquitto lose nothing', { timeout: 180_000 }, async () => {
   assert.ok(findMosquitto() !== undefined, MOSQUITTO_MISSING)
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-smoke-'))
   try {
     const jsonFile = join(dir, 'bench.json')
-    const { code, output } = await runBench(['--quick', '--target', 'mosquitto', '--scenario', 'fanin-qos1,latency-qos1', '--json', jsonFile])
+    const { code, output } = await runBench(['--quick', '--target', 'mosquitto', '--scenario', 'fanin-qos1,latency-qos1', '--json', jsonFile], RUN_TIMEOUT_MS)
     assert.equal(code, 0, `bench exited with ${code}:\n${output}`)
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] }
     assert.deepEqual(
@@ -67,7 +44,7 @@ test('bench --quick: the AMQP scenarios against Wharf lose nothing', { timeout: 
   try {
     const jsonFile = join(dir, 'bench.json')
     const scenarios = ['amqp-publish-confirm', 'amqp-consume-ack', 'amqp-e2e']
-    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', scenarios.join(','), '--json', jsonFile])
+    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', scenarios.join(','), '--json', jsonFile], RUN_TIMEOUT_MS)
     assert.equal(code, 0, `bench exited with ${code}:\n${output}`)
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] }
     assert.deepEqual(
@@ -103,7 +80,7 @@ test('bench --quick: the cross-protocol scenarios against Wharf lose nothing', {
   try {
     const jsonFile = join(dir, 'bench.json')
     const scenarios = ['cross-mqtt-amqp', 'cross-mqtt-amqp-10k', 'cross-amqp-ws', 'cross-amqp-ws-10k']
-    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', scenarios.join(','), '--json', jsonFile])
+    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', scenarios.join(','), '--json', jsonFile], RUN_TIMEOUT_MS)
     assert.equal(code, 0, `bench exited with ${code}:\n${output}`)
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] }
     assert.deepEqual(

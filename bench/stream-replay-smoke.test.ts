@@ -1,44 +1,22 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { figure, runBench } from './bench-cli-run.ts'
 import type { RunRecord } from './bench-runner.ts'
 
 // `npm run bench -- --quick --scenario stream-replay` against Wharf: s3rver and Wharf start, the
 // stream is replayed hot, offloaded and replayed cold, and neither replay loses, repeats, reorders
 // or alters a message. It checks what was delivered and stored, never how fast.
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
 const RUN_TIMEOUT_MS = 110_000
-
-function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise(resolve => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: REPO_ROOT })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
-    child.on('exit', code => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
-}
-
-function figure(record: RunRecord, key: string): number {
-  const found = record.figures.find(f => f.key === key)
-  assert.ok(found !== undefined, `${record.scenario}: no figure ${key}`)
-  return found.value
-}
 
 test('bench --quick: stream-replay replays hot and cold from S3 with nothing lost, in order', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-stream-smoke-'))
   try {
     const jsonFile = join(dir, 'bench.json')
-    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', 'stream-replay', '--json', jsonFile])
+    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', 'stream-replay', '--json', jsonFile], RUN_TIMEOUT_MS)
     assert.equal(code, 0, `bench exited with ${code}:\n${output}`)
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] }
     assert.deepEqual(

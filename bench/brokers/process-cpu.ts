@@ -21,3 +21,22 @@ export function readProcessCpuMs(pid: number): number | undefined {
   const stime = Number(fields[12])
   return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / TICKS_PER_S : undefined
 }
+
+/**
+ * Starts counting a process's CPU time: the returned function gives the ms it used since, or
+ * undefined when the process was or is not visible.
+ */
+export function cpuSince(pid: number | undefined): () => number | undefined {
+  const start = pid === undefined ? undefined : readProcessCpuMs(pid)
+  return () => {
+    const now = pid === undefined || start === undefined ? undefined : readProcessCpuMs(pid)
+    return now === undefined || start === undefined ? undefined : now - start
+  }
+}
+
+/** `work` and the CPU time the process spent meanwhile (undefined where /proc is not readable). */
+export async function withProcessCpu<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ result: T; cpuMs: number | undefined }> {
+  const elapsed = cpuSince(pid)
+  const result = await work()
+  return { result, cpuMs: elapsed() }
+}

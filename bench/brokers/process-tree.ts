@@ -55,3 +55,8 @@ export function killIfSame(processes: readonly ProcessEntry[]): void {
     }
   }
 }
+
+/** The Erlang VM (beam.smp) a rabbitmq-server script started: the process that does RabbitMQ's work. */
+export function erlangVmPid(scriptPid: number | undefined): number | undefined {
+  return scriptPid === undefined ? undefined : descendants(scriptPid).find(p => p.command.startsWith('beam'))?.pid
+}

@@ -7,7 +7,7 @@ import type { RunningBroker } from './broker.ts'
 import { BrokerProcess, tcpPortOpen } from './child-process.ts'
 import { findExecutable } from './find-executable.ts'
 import { freePorts } from './free-port.ts'
-import { descendants, killIfSame } from './process-tree.ts'
+import { descendants, erlangVmPid, killIfSame } from './process-tree.ts'
 import { CONFIG_FILE, ENABLED_PLUGINS, ENABLED_PLUGINS_FILE, logFile, RABBITMQ_CONFIG, rabbitmqEnv, type RabbitmqNodePlan } from './rabbitmq-node.ts'
 
 const EPMD_READY_TIMEOUT_MS = 10_000
@@ -79,11 +79,10 @@ export async function startRabbitmq(): Promise<RunningBroker> {
     await cleanUp()
     throw error
   }
-  const beam = node.pid === undefined ? undefined : descendants(node.pid).find(p => p.command.startsWith('beam'))
   return {
     target: 'rabbitmq',
     endpoints: { amqpUrl: url },
-    pid: beam?.pid,
+    pid: erlangVmPid(node.pid),
     version: version === '' ? undefined : version,
     stop: cleanUp
   }

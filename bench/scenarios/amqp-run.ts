@@ -151,6 +151,14 @@ export function countFigure(key: string, label: string, value: number, better: '
   return { key, label, value, unit: 'count', better }
 }
 
+/**
+ * A process's CPU µs per message (none when its CPU time was not readable): its own cost, apart
+ * from what else loaded the machine's cores.
+ */
+export function cpuPerMessage(key: string, label: string, cpuMs: number | undefined, messages: number): Figure[] {
+  return cpuMs === undefined || messages === 0 ? [] : [{ key, label, value: (cpuMs * 1000) / messages, unit: 'µs', better: 'lower' }]
+}
+
 /** Failures every confirm-channel publish run shares. */
 export function publishFailures(done: Pick<PublishersDone, 'sent' | 'confirmed' | 'nacked'>, what: string): string[] {
   const failures: string[] = []

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rabbitmqUnavailable, startRabbitmq, type RabbitmqNode } from '../../test/support/rabbitmq-node.ts'
 import { freePorts } from '../brokers/free-port.ts'
+import { cpuSince, withProcessCpu } from '../brokers/process-cpu.ts'
+import { erlangVmPid } from '../brokers/process-tree.ts'
 import { startEdgeWharf, type EdgeWharf } from '../brokers/wharf-edge.ts'
 import { WorkerGroup } from '../workers/worker-process.ts'
 import { bindQueue, declareFreshQueue, purgeQueue, queueDepth } from './amqp-queue.ts'
-import { countFigure } from './amqp-run.ts'
+import { countFigure, cpuPerMessage } from './amqp-run.ts'
 import { publishWithConfirms, waitForBridge, type PublishPlan } from './bridge-phases.ts'
 import type { Figure, Scenario, ScenarioContext, ScenarioOutcome, ScenarioSettings } from './scenario.ts'
 
@@ -43,6 +45,18 @@ interface Measured {
   readonly redelivered: number
   readonly depths: { readonly live: number; readonly backlog: number }
   readonly expected: { readonly live: number; readonly backlog: number }
+  /**
+   * CPU ms of RabbitMQ's VM and of the edge in each phase (undefined where /proc is not readable):
+   * what each message cost whom, apart from how the processes shared the two cores.
+   */
+  readonly cpuMs: {
+    readonly rabbitPlain: number | undefined
+    readonly rabbitLive: number | undefined
+    readonly edgeLive: number | undefined
+    readonly rabbitPlainDrain: number | undefined
+    readonly rabbitDrain: number | undefined
+    readonly edgeDrain: number | undefined
+  }
 }
 
 /**
@@ -52,6 +66,7 @@ interface Measured {
  */
 async function measure(context: ScenarioContext, rabbit: RabbitmqNode, dataDir: string, group: WorkerGroup): Promise<Measured> {
   const { settings, signal } = context
+  const rabbitVm = erlangVmPid(rabbit.pid)
   const hardTimeoutMs = bridgeUplink.timeoutMs(settings)
   const plan = (url: string, name: string, queue: string, exchange?: string): PublishPlan => ({
     url,
@@ -76,25 +91,33 @@ async function measure(context: ScenarioContext, rabbit: RabbitmqNode, dataDir: 
   await purgeQueue(rabbit.amqpUrl, QUEUES.base, signal)
   // The plain publisher runs right before each bridge phase it is compared with: on a shared
   // machine the figures drift over a run, and neighbours drift together.
-  const plainPublisher = async (label: string): Promise<number> => {
-    const done = await publishWithConfirms(group, plan(rabbit.amqpUrl, `${NAME}-${label}-${context.runId}`, 'bench.base', 'amq.topic'))
+  const plainPublisher = async (label: string): Promise<{ rate: number; rabbitCpuMs: number | undefined }> => {
+    const { result: done, cpuMs } = await withProcessCpu(rabbitVm, () =>
+      publishWithConfirms(group, plan(rabbit.amqpUrl, `${NAME}-${label}-${context.runId}`, 'bench.base', 'amq.topic'))
+    )
     await purgeQueue(rabbit.amqpUrl, QUEUES.base, signal)
-    return done.rate
+    return { rate: done.rate, rabbitCpuMs: cpuMs }
   }
-  const baseline = await plainPublisher('baseline-live')
+  const plainLive = await plainPublisher('baseline-live')
 
   let edge: EdgeWharf = await startEdgeWharf({ dataDir, configYaml: edgeConfig(rabbit.amqpUrl, settings) })
   let uplink = 0
   let ingest = 0
+  let rabbitLive: number | undefined
+  let edgeLive: number | undefined
   try {
     await waitForBridge(edge.adminUrl, BRIDGE, 'connected', s => s.state === 'connected', 30_000, signal)
     let startedMs = 0
+    const rabbitCpu = cpuSince(rabbitVm)
+    const edgeCpu = cpuSince(edge.pid)
     const live = await publishWithConfirms(group, plan(edge.amqpUrl, `${NAME}-live-${context.runId}`, 'bench.live', 'amq.topic'), () => {
       startedMs = Date.now()
     })
     ingest = live.rate
     const done = await waitForBridge(edge.adminUrl, BRIDGE, 'live messages confirmed', s => s.confirmed >= live.confirmed, hardTimeoutMs, signal)
     uplink = live.confirmed / (Math.max(done.atMs - startedMs, 1) / 1000)
+    rabbitLive = rabbitCpu()
+    edgeLive = edgeCpu()
   } finally {
     await edge.stop()
   }
@@ -109,10 +132,16 @@ async function measure(context: ScenarioContext, rabbit: RabbitmqNode, dataDir: 
   } finally {
     await edge.stop()
   }
-  const baselineDrain = await plainPublisher('baseline-drain')
+  const plainDrain = await plainPublisher('baseline-drain')
+  // The drain's CPU counts from before the edge starts: its start-up and reading of the backlog are
+  // part of the drain's cost on the edge, and the link's connect part of RabbitMQ's.
+  const rabbitCpu = cpuSince(rabbitVm)
   edge = await startEdgeWharf({ dataDir, configYaml: edgeConfig(rabbit.amqpUrl, settings) })
+  const edgeCpu = cpuSince(edge.pid)
   let drain = 0
   let redelivered = 0
+  let rabbitDrain: number | undefined
+  let edgeDrain: number | undefined
   try {
     const drained = await waitForBridge(
       edge.adminUrl,
@@ -125,11 +154,24 @@ async function measure(context: ScenarioContext, rabbit: RabbitmqNode, dataDir: 
     const since = drained.snapshot.connectedSinceMs ?? drained.atMs
     drain = backlog / (Math.max(drained.atMs - since, 1) / 1000)
     redelivered = drained.snapshot.redelivered
+    rabbitDrain = rabbitCpu()
+    edgeDrain = edgeCpu()
   } finally {
     await edge.stop()
   }
   const depths = { live: liveDepth, backlog: await queueDepth(rabbit.amqpUrl, QUEUES.backlog, signal) }
-  return { baseline, baselineDrain, ingest, uplink, backlog, drain, redelivered, depths, expected: { live: settings.messages, backlog } }
+  return {
+    baseline: plainLive.rate,
+    baselineDrain: plainDrain.rate,
+    ingest,
+    uplink,
+    backlog,
+    drain,
+    redelivered,
+    depths,
+    expected: { live: settings.messages, backlog },
+    cpuMs: { rabbitPlain: plainLive.rabbitCpuMs, rabbitLive, edgeLive, rabbitPlainDrain: plainDrain.rabbitCpuMs, rabbitDrain, edgeDrain }
+  }
 }
 
 function outcomeOf(m: Measured): ScenarioOutcome {
@@ -144,6 +186,12 @@ function outcomeOf(m: Measured): ScenarioOutcome {
     { key: 'drain', label: `backlog drain, ${grouped.format(m.backlog)} msgs (msg/s)`, value: m.drain, unit: 'msg/s', better: 'higher', headline: true },
     { key: 'drainRatio', label: 'drain / plain publisher', value: ratio(m.drain, m.baselineDrain), unit: 'x', better: 'higher', headline: true },
     { key: 'ingest', label: 'publishes confirmed by the edge (msg/s)', value: m.ingest, unit: 'msg/s', better: 'higher' },
+    ...cpuPerMessage('rabbitPlainCpu', 'RabbitMQ CPU per message, plain publisher (µs)', m.cpuMs.rabbitPlain, m.expected.live),
+    ...cpuPerMessage('rabbitLiveCpu', 'RabbitMQ CPU per message, bridge uplink (µs)', m.cpuMs.rabbitLive, m.expected.live),
+    ...cpuPerMessage('edgeLiveCpu', 'edge CPU per message, taking and forwarding (µs)', m.cpuMs.edgeLive, m.expected.live),
+    ...cpuPerMessage('rabbitPlainDrainCpu', 'RabbitMQ CPU per message, plain publisher before the drain (µs)', m.cpuMs.rabbitPlainDrain, m.expected.live),
+    ...cpuPerMessage('rabbitDrainCpu', 'RabbitMQ CPU per message, backlog drain (µs)', m.cpuMs.rabbitDrain, m.backlog),
+    ...cpuPerMessage('edgeDrainCpu', 'edge CPU per message, backlog drain with its start (µs)', m.cpuMs.edgeDrain, m.backlog),
     countFigure('redelivered', 'redelivered by the bridge', m.redelivered, 'lower'),
     countFigure('lost', 'lost', lost, 'lower')
   ]

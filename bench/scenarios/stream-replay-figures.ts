@@ -1,5 +1,5 @@
 import type { StreamPublishResult, StreamReplayResult } from '../workers/stream-replay-messages.ts'
-import { countFigure, msFigure } from './amqp-run.ts'
+import { countFigure, cpuPerMessage, msFigure } from './amqp-run.ts'
 import type { Figure } from './scenario.ts'
 import { replayRatePerS } from './stream-replay-phases.ts'
 import type { TieredReplay } from './stream-replay-tiered.ts'
@@ -38,11 +38,6 @@ export function replayFigures(r: StreamReplayResult, tier: 'hot' | 'cold', publi
     countFigure(`${tier}OutOfOrder`, `${tier} replay: out of order`, r.outOfOrder, 'lower'),
     countFigure(`${tier}Corrupt`, `${tier} replay: payload altered`, r.corrupt, 'lower')
   ]
-}
-
-/** Broker CPU µs per replayed message: its own cost, apart from what else loaded the machine's cores. */
-function cpuPerMessage(key: string, label: string, cpuMs: number | undefined, messages: number): Figure[] {
-  return cpuMs === undefined || messages === 0 ? [] : [{ key, label, value: (cpuMs * 1000) / messages, unit: 'µs', better: 'lower' }]
 }
 
 /** Everything the Wharf run measures beyond the publish and the two replays' rates. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startS3Server } from '../../test/support/s3-server.ts'
-import { readProcessCpuMs } from '../brokers/process-cpu.ts'
+import { withProcessCpu } from '../brokers/process-cpu.ts'
 import { readProcessMemory, type ProcessMemory } from '../brokers/process-memory.ts'
 import { startTieredWharf, type S3Target, type TieredWharf, type TieredWharfOptions } from '../brokers/wharf-tiered.ts'
 import type { StreamPublishResult, StreamReplayResult } from '../workers/stream-replay-messages.ts'
@@ -43,14 +43,6 @@ const CHECK_INTERVAL_MS = 200
 /** Phase 1 keeps everything local; phase 2 seals the open segment at once and offloads all. */
 const HOT_LOCAL_AGE_S = 86_400
 
-/** `work` and the CPU time the broker spent meanwhile. */
-async function withBrokerCpu<T>(pid: number | undefined, work: () => Promise<T>): Promise<{ result: T; cpuMs: number | undefined }> {
-  const before = pid === undefined ? undefined : readProcessCpuMs(pid)
-  const result = await work()
-  const after = pid === undefined ? undefined : readProcessCpuMs(pid)
-  return { result, cpuMs: before === undefined || after === undefined ? undefined : after - before }
-}
-
 function configYaml(segments: SegmentPlan): string {
   return [
     'streams:',
@@ -82,7 +74,7 @@ export async function runTieredReplay(work: ReplayWorkload, segments: SegmentPla
     const hotWharf = await start({ WHARF_TIERING_LOCAL_AGE_SECONDS: String(HOT_LOCAL_AGE_S) })
     await declareFreshStream(hotWharf.amqpUrl, work.queue)
     const published = await publishStream(group, hotWharf.amqpUrl, work)
-    const { result: hot, cpuMs: hotCpuMs } = await withBrokerCpu(hotWharf.pid, () => replayStream(group, hotWharf.amqpUrl, 'hot', work))
+    const { result: hot, cpuMs: hotCpuMs } = await withProcessCpu(hotWharf.pid, () => replayStream(group, hotWharf.amqpUrl, 'hot', work))
     const hotTiering = await readTiering(hotWharf.adminUrl)
     const hotMemory = hotWharf.pid === undefined ? undefined : readProcessMemory(hotWharf.pid)
     await hotWharf.stop()
@@ -99,7 +91,7 @@ export async function runTieredReplay(work: ReplayWorkload, segments: SegmentPla
       t => t.uploadedSegments > 0 && t.backlogSegments === 0 && t.localStreamBytes === 0
     )
     const offloadMs = Date.now() - offloadStartMs
-    const { result: cold, cpuMs: coldCpuMs } = await withBrokerCpu(coldWharf.pid, () => replayStream(group, coldWharf.amqpUrl, 'cold', work))
+    const { result: cold, cpuMs: coldCpuMs } = await withProcessCpu(coldWharf.pid, () => replayStream(group, coldWharf.amqpUrl, 'cold', work))
     const coldTiering = await readTiering(coldWharf.adminUrl)
     const coldMemory = coldWharf.pid === undefined ? undefined : readProcessMemory(coldWharf.pid)
     const bucket = await bucketUsage(s3)
