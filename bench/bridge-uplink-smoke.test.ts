@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
-import { figure, runBench } from './bench-cli-run.ts'
+import { figure, runQuickBench } from './bench-cli-run.ts'
 import type { RunRecord } from './bench-runner.ts'
 
 // `npm run bench -- --quick --scenario bridge-uplink`: RabbitMQ and the edge start, the live uplink
@@ -13,27 +10,15 @@ import type { RunRecord } from './bench-runner.ts'
 const RUN_TIMEOUT_MS = 170_000
 
 test('bench --quick: bridge-uplink loses nothing and reports rates and CPU per message', { timeout: 180_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-bench-bridge-smoke-'))
-  try {
-    const jsonFile = join(dir, 'bench.json')
-    const { code, output } = await runBench(['--quick', '--target', 'wharf', '--scenario', 'bridge-uplink', '--json', jsonFile], RUN_TIMEOUT_MS)
-    assert.equal(code, 0, `bench exited with ${code}:\n${output}`)
-    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as { results: RunRecord[] }
-    assert.deepEqual(
-      report.results.map(r => `${r.scenario}/${r.target}/${r.status}`),
-      ['bridge-uplink/wharf/ok']
-    )
-    const [run] = report.results as [RunRecord]
-    assert.deepEqual(run.failures, [])
-    assert.equal(run.lost, 0)
-    assert.equal(run.duplicates, 0)
-    for (const key of ['baseline', 'uplink', 'baselineDrain', 'drain', 'ingest']) assert.ok(figure(run, key) > 0, `${key}: a rate`)
-    // CPU time is read from /proc in 10 ms ticks: every phase of 5,000 messages costs both processes some.
-    for (const key of ['rabbitPlainCpu', 'rabbitLiveCpu', 'edgeLiveCpu', 'rabbitPlainDrainCpu', 'rabbitDrainCpu', 'edgeDrainCpu']) {
-      assert.ok(figure(run, key) > 0, `${key}: CPU µs per message`)
-    }
-    assert.match(output, /uplink and drain >= 0\.8x the plain publisher; here [\d.]+x and [\d.]+x/)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
+  const { results, output } = await runQuickBench('wharf', ['bridge-uplink'], RUN_TIMEOUT_MS)
+  const [run] = results as [RunRecord]
+  assert.deepEqual(run.failures, [])
+  assert.equal(run.lost, 0)
+  assert.equal(run.duplicates, 0)
+  for (const key of ['baseline', 'uplink', 'baselineDrain', 'drain', 'ingest']) assert.ok(figure(run, key) > 0, `${key}: a rate`)
+  // CPU time is read from /proc in 10 ms ticks: every phase of 5,000 messages costs both processes some.
+  for (const key of ['rabbitPlainCpu', 'rabbitLiveCpu', 'edgeLiveCpu', 'rabbitPlainDrainCpu', 'rabbitDrainCpu', 'edgeDrainCpu']) {
+    assert.ok(figure(run, key) > 0, `${key}: CPU µs per message`)
   }
+  assert.match(output, /uplink and drain >= 0\.8x the plain publisher; here [\d.]+x and [\d.]+x/)
 })
