@@ -53,3 +53,10 @@ export async function runQuickBench(target: string, scenarios: readonly string[]
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/** The run reports no failure and lost or repeated nothing. */
+export function assertCleanRun(run: RunRecord): void {
+  assert.deepEqual(run.failures, [])
+  assert.equal(run.lost, 0)
+  assert.equal(run.duplicates, 0)
+}

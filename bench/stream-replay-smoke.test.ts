@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { figure, runQuickBench } from './bench-cli-run.ts'
+import { assertCleanRun, figure, runQuickBench } from './bench-cli-run.ts'
 import type { RunRecord } from './bench-runner.ts'
 
 // `npm run bench -- --quick --scenario stream-replay` against Wharf: s3rver and Wharf start, the
@@ -12,9 +12,7 @@ const RUN_TIMEOUT_MS = 110_000
 test('bench --quick: stream-replay replays hot and cold from S3 with nothing lost, in order', { timeout: 120_000 }, async () => {
   const { results, output } = await runQuickBench('wharf', ['stream-replay'], RUN_TIMEOUT_MS)
   const [run] = results as [RunRecord]
-  assert.deepEqual(run.failures, [])
-  assert.equal(run.lost, 0)
-  assert.equal(run.duplicates, 0)
+  assertCleanRun(run)
 
   const messages = run.settings.messages
   assert.equal(figure(run, 'messages'), messages, 'every message confirmed')

@@ -5,9 +5,9 @@
 // message row is stored once and referenced by one entry per durable queue it was routed to
 // (refs counts them). The persistent messages of a turn go in one queued write, by multi-row
 // INSERTs with row ids given here, as long as no other write was queued after it. Acks delete
-// entries in batches (one deferred write, committed with the next new messages), a run of a queue's entries acked together
-// (a consumer's multiple ack, a bridge remote's multiple confirm) by its seq range in a few
-// statements, and the delivered watermark is reserved a step of entries ahead of the deliveries
+// entries in batches (one deferred write, committed with the next new messages), a run of a
+// queue's entries acked together (a consumer's multiple ack, a bridge remote's multiple confirm)
+// by its seq range in a few statements, and the delivered watermark is reserved a step of entries ahead of the deliveries
 // (delivered-watermark.ts), so neither costs a write per message.
 import type { SqliteStore } from '../../storage/sqlite-store.ts'
 import type { Logger } from '../../logger.ts'
