@@ -249,6 +249,14 @@ export interface MeteringConfig {
   node: string | null
 }
 
+export interface RuntimeConfig {
+  /**
+   * Nice steps the process's threads other than the event loop (V8's compiler and GC helpers, libuv's
+   * pool, the WAL checkpointer) run below it, so they yield the CPU to it; 0 leaves them (Linux only).
+   */
+  backgroundThreadsNice: number
+}
+
 export interface DiagnoseConfig {
   /** How often queue depths are sampled to tell a growing lag from a steady backlog. */
   sampleIntervalSeconds: number
@@ -363,6 +371,7 @@ export interface WharfConfig {
   metrics: MetricsConfig
   metering: MeteringConfig
   diagnose: DiagnoseConfig
+  runtime: RuntimeConfig
   auth: {
     allowAnonymous: boolean
     /** The built-in guest/guest user (loopback only, administrator, full permissions on '/'). */

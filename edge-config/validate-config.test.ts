@@ -192,6 +192,13 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
   const cases: Array<{ name: string; raw: unknown; field: string; value: unknown; allowed: RegExp }> = [
     { name: 'port out of range', raw: { mqtt: { port: 70000 } }, field: 'mqtt.port', value: 70000, allowed: /integer port 1-65535/ },
     { name: 'negative port', raw: { admin: { port: -1 } }, field: 'admin.port', value: -1, allowed: /integer port/ },
+    {
+      name: 'background threads above nice 19',
+      raw: { runtime: { backgroundThreadsNice: 20 } },
+      field: 'runtime.backgroundThreadsNice',
+      value: 20,
+      allowed: /integer 0-19 nice steps \(0 = at the event loop's priority\)/
+    },
     { name: 'port as string', raw: { amqp: { port: '5672' } }, field: 'amqp.port', value: '5672', allowed: /integer port/ },
     { name: 'wrong type for a string', raw: { log: { level: 5 } }, field: 'log.level', value: 5, allowed: /one of debug/ },
     { name: 'bind address of the wrong type', raw: { host: 5 }, field: 'host', value: 5, allowed: /IP address .* or a host name/ },

@@ -343,6 +343,7 @@ const schema: Schema<WharfConfig> = {
         redeliveriesMin: int(2, 1_000_000, 'deliveries')
       }
     },
+    runtime: { kind: 'map', fields: { backgroundThreadsNice: int(0, 19, 'nice steps', " (0 = at the event loop's priority)") } },
     auth: {
       kind: 'map',
       fields: {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:net'
+import { access } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { WharfConfig } from '../edge-config/config-types.ts'
@@ -47,6 +48,7 @@ import { commitObserver, registerNodeMetrics, registerStoreMetrics } from './nod
 import { startRateSampling } from './management/rate-sampling.ts'
 import { startOps, type Ops } from './ops-wiring.ts'
 import { opsRoutes } from './ops-routes.ts'
+import { lowerBackgroundThreads } from './background-threads.ts'
 
 export interface BoundPorts extends ProtocolPorts {
   admin: number
@@ -270,6 +272,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     gate.watchHandshakes(adminTls, 'admin https')
     ports.adminTls = await listenOn(adminTls, config.admin.tls.port, hosts.adminTls, 'admin https')
   }
+  await lowerThreadsBelowEventLoop(config, logger)
   ready = true
   logger.info('wharf ready', { version: wharfVersion, dataDir: config.dataDir, durability: config.storage.durability, hosts, ports })
 
@@ -322,5 +325,17 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
       if ('closeAllConnections' in server) (server as HttpServer).closeAllConnections()
     })
     return await listen(server, port, host, name)
+  }
+}
+
+/** Once every thread of the start-up exists (background-threads.ts); a failure leaves them as they are. */
+async function lowerThreadsBelowEventLoop(config: WharfConfig, logger: Logger): Promise<void> {
+  try {
+    // libuv starts its pool at the first request that needs it: make sure its threads exist first.
+    await access(config.dataDir)
+    const lowered = lowerBackgroundThreads(config.runtime.backgroundThreadsNice)
+    if (lowered !== null) logger.debug('background threads lowered', { threads: lowered.threads, nice: lowered.nice })
+  } catch (err) {
+    logger.warn('background threads left at the event loop priority', { error: (err as Error).message })
   }
 }
