@@ -5,7 +5,9 @@
 // loop's priority, the event loop was off the CPU for 1 to 4 ms in the middle of handling a PUBLISH
 // about 20 times in 10 s, mostly in the first seconds of traffic, when the compiler threads are
 // busiest. Lowered, they are preempted when a packet arrives, and still get every cycle the event
-// loop leaves. Linux only: there nice is per thread (setpriority takes a thread id); elsewhere, and
+// loop leaves. The price, when both CPUs are busy at normal priority: the pool's jobs (scrypt at a
+// login, a bridge's DNS lookup) and the compiler's run less often; 10 steps is about a ninth of a
+// normal thread's share (runtime.backgroundThreadsNice). Linux only: there nice is per thread (setpriority takes a thread id); elsewhere, and
 // where /proc is not mounted, nothing changes.
 import { readdirSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
