@@ -11,7 +11,7 @@ import { eventually } from './support/wait.ts'
 import { amqpInbox } from './support/bridge-inboxes.ts'
 import { checkArrivals } from './support/bridge-checks.ts'
 import { bridgeTo, startEdge, waitForBridge } from './support/bridge-scenarios.ts'
-import { freePorts } from '../bench/brokers/free-port.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 
 const body = (n: number): string => `${n}:${'x'.repeat(1000)}`
 const numberOf = (b: string): string => String(Number.parseInt(b, 10))
@@ -38,7 +38,7 @@ async function cloudOn(port: number, inbox: string): Promise<TestBroker> {
 }
 
 test('block: at the bound publishers are throttled, nothing is dropped, and they go again once it drains', { timeout: 60_000 }, async () => {
-  const [port] = (await freePorts(1)) as [number]
+  const [port] = (await restartablePorts(1)) as [number]
   const edge = await startEdge([bridgeTo(`amqp://guest:guest@127.0.0.1:${port}`, { backlogBytesMax: 20_000 })])
   let cloud: TestBroker | undefined
   try {
@@ -97,7 +97,7 @@ test('block: at the bound publishers are throttled, nothing is dropped, and they
 test('drop-oldest: publishers are never refused; the oldest are dropped, counted, logged once per interval; the newest arrive in order', {
   timeout: 60_000
 }, async () => {
-  const [port] = (await freePorts(1)) as [number]
+  const [port] = (await restartablePorts(1)) as [number]
   const edge = await startEdge([
     bridgeTo(`amqp://guest:guest@127.0.0.1:${port}`, { backlogBytesMax: 20_000, backlogPolicy: 'drop-oldest', logIntervalSeconds: 60 })
   ])

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import { freePorts } from '../bench/brokers/free-port.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 import { startBrokerProcess, type BrokerProcess } from './support/broker-process.ts'
 import { mosquittoUnavailable, startMosquitto } from './support/mosquitto.ts'
 import { startPubrelHoldingProxy } from './support/pubrel-holding-proxy.ts'
@@ -91,7 +91,7 @@ test(`SIGKILL of the edge with QoS 2 commands between PUBREC and PUBREL, ${ROUND
   const configFile = join(dir, 'wharf.json') // YAML is a superset of JSON
   const bridge = bridgeTo(`mqtt://127.0.0.1:${proxy.port}`, { out: { topics: [], localPrefix: '', remotePrefix: '' } })
   writeFileSync(configFile, JSON.stringify({ bridges: [{ ...bridge, mqtt: { ...bridge.mqtt, qos: 2 } }] }))
-  const [mqttPort] = (await freePorts(1)) as [number]
+  const [mqttPort] = (await restartablePorts(1)) as [number]
   const deviceUrl = `mqtt://127.0.0.1:${mqttPort}` // the same port at every start
   const start = (): Promise<BrokerProcess> => startBrokerProcess(join(dir, 'data'), { WHARF_MQTT_PORT: String(mqttPort) }, ['--config', configFile])
   let edge: BrokerProcess | undefined = await start()

@@ -9,7 +9,7 @@ import { collector, connect, end, settled } from './support/mqtt-helpers.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 import { bridgeStatus, bridgeTo, waitForBridge } from './support/bridge-scenarios.ts'
 import type { BridgeStatus } from '../adapters/bridge/bridge-status.ts'
-import { freePorts } from '../bench/brokers/free-port.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 
 async function subscribed(broker: TestBroker, clientId: string, filter: string): Promise<{ client: MqttClient; payloads: () => string[] }> {
   const client = await connect(broker.mqttUrl, { clientId, protocolVersion: 5 })
@@ -23,7 +23,7 @@ async function quiet(broker: TestBroker): Promise<BridgeStatus> {
 }
 
 test('a bridge on each side, same topics: each message once on each side, no ping-pong', { timeout: 60_000 }, async () => {
-  const [bAmqpPort] = (await freePorts(1)) as [number]
+  const [bAmqpPort] = (await restartablePorts(1)) as [number]
   // A sends x/# to B over AMQP; B sends x/# to A over MQTT 5.
   const a = await startTestBroker(c => {
     c.log.level = 'info'

@@ -15,7 +15,7 @@ import { adminFetch } from './support/admin-http.ts'
 import { eventually } from './support/wait.ts'
 import { amqpInbox, mqttInbox, type RemoteInbox } from './support/bridge-inboxes.ts'
 import { bridgeStatus, bridgeTo, downlinkCommand, outageMs, remoteOutage, startEdge, uplinkInOrder, waitForBridge } from './support/bridge-scenarios.ts'
-import { freePorts } from '../bench/brokers/free-port.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 import { metricTypes, promtoolCheckMetrics, samples } from './support/promtool.ts'
 
 interface Cloud {
@@ -27,7 +27,7 @@ interface Cloud {
 
 /** The cloud Wharf on fixed ports, so it can be stopped and started again where the bridge looks for it. */
 async function startCloud(): Promise<Cloud> {
-  const [mqttPort, amqpPort] = await freePorts(2)
+  const [mqttPort, amqpPort] = await restartablePorts(2)
   const dir = mkdtempSync(join(tmpdir(), 'wharf-cloud-'))
   const start = async (): Promise<TestBroker> =>
     await startTestBroker(c => {

@@ -17,7 +17,7 @@ import { adminFetch } from './support/admin-http.ts'
 import { eventually } from './support/wait.ts'
 import { startStallingProxy, type StallingProxy } from './support/stalling-proxy.ts'
 import { bridgeTo, startEdge, waitForBridge } from './support/bridge-scenarios.ts'
-import { freePorts } from '../bench/brokers/free-port.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 
 async function diagnosis(adminUrl: string): Promise<Diagnosis> {
   const res = await adminFetch(`${adminUrl}/api/diagnose`, { signal: AbortSignal.timeout(5000) })
@@ -135,7 +135,7 @@ describe('consumers that take nothing: windows with room, sockets full', { timeo
 
 describe('publishers held by a bridge', { timeout: 120_000 }, () => {
   test('its remote down, the backlog over backlogBytesMax: the bridge, its link and the figures; cleared when the remote is up', async () => {
-    const [port] = (await freePorts(1)) as [number]
+    const [port] = (await restartablePorts(1)) as [number]
     const edge = await startEdge([bridgeTo(`amqp://guest:guest@127.0.0.1:${port}`, { backlogBytesMax: 20_000 })])
     let cloud: TestBroker | undefined
     const pub = await mqttConnect(edge.mqttUrl, { clientId: 'meter-7', protocolVersion: 5 })

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess, tcpPortOpen } from '../../bench/brokers/child-process.ts'
-import { freePorts } from '../../bench/brokers/free-port.ts'
+import { restartablePorts } from '../../bench/brokers/free-port.ts'
 import { findMosquitto, MOSQUITTO_MISSING } from '../../bench/brokers/mosquitto.ts'
 
 export interface MosquittoNode {
@@ -23,7 +23,7 @@ export function mosquittoUnavailable(): string | undefined {
 export async function startMosquitto(): Promise<MosquittoNode> {
   const binary = findMosquitto()
   if (binary === undefined) throw new Error(MOSQUITTO_MISSING)
-  const [port] = (await freePorts(1)) as [number]
+  const [port] = (await restartablePorts(1)) as [number]
   const dir = mkdtempSync(join(tmpdir(), 'wharf-test-mosquitto-'))
   const conf = join(dir, 'mosquitto.conf')
   writeFileSync(

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BrokerProcess, tcpPortOpen } from '../../bench/brokers/child-process.ts'
-import { freePorts } from '../../bench/brokers/free-port.ts'
+import { restartablePorts } from '../../bench/brokers/free-port.ts'
 import { descendants, killIfSame } from '../../bench/brokers/process-tree.ts'
 import { findRabbitmqServer, rabbitmqUnavailable } from '../../bench/brokers/rabbitmq.ts'
 import { amqpServerVersion } from '../../bench/brokers/amqp-probe.ts'
@@ -49,7 +49,7 @@ export async function startRabbitmq(opts: RabbitmqOptions = {}): Promise<Rabbitm
   const server = findRabbitmqServer()
   const epmdBinary = findExecutable('epmd', 'EPMD_BIN', ['/usr/lib/erlang/bin/epmd'])
   if (server === undefined || epmdBinary === undefined) throw new Error(rabbitmqUnavailable() ?? 'rabbitmq-server not found')
-  const [amqpPort, distPort, epmdPort, httpPort, mqttPort] = (await freePorts(5)) as [number, number, number, number, number]
+  const [amqpPort, distPort, epmdPort, httpPort, mqttPort] = (await restartablePorts(5)) as [number, number, number, number, number]
   const dir = mkdtempSync(join(tmpdir(), 'wharf-test-rabbitmq-'))
   const plan: RabbitmqNodePlan = { dir, nodeName: `wharftest${randomBytes(4).toString('hex')}@localhost`, amqpPort, distPort, epmdPort }
   const config = ['log.console = true', 'log.console.level = warning']

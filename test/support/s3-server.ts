@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
+import { restartablePorts } from '../../bench/brokers/free-port.ts'
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const
 
@@ -48,12 +49,13 @@ new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBucke
 const s3rverPath = createRequire(import.meta.url).resolve('s3rver')
 
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
+  // A port restart() can have back: one from port 0 could be taken by another test meanwhile.
+  let port = options.port ?? ((await restartablePorts(1))[0] as number)
   const ownsDir = options.dir === undefined
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'wharf-s3rver-')))
   const bucket = options.bucket ?? 'wharf-test'
   const startTimeoutMs = options.startTimeoutMs ?? 15_000
   let child: ChildProcess | null = null
-  let port = options.port ?? 0
   try {
     ;({ child, port } = await spawnServer(port, dir, bucket, startTimeoutMs))
   } catch (err) {
