@@ -7,8 +7,8 @@
 // busiest. Lowered, they are preempted when a packet arrives, and still get every cycle the event
 // loop leaves. The price, when both CPUs are busy at normal priority: the pool's jobs (scrypt at a
 // login, a bridge's DNS lookup) and the compiler's run less often; 10 steps is about a ninth of a
-// normal thread's share (runtime.backgroundThreadsNice). Linux only: there nice is per thread (setpriority takes a thread id); elsewhere, and
-// where /proc is not mounted, nothing changes.
+// normal thread's share (runtime.backgroundThreadsNice). Linux only: there nice is per thread
+// (setpriority takes a thread id); elsewhere, and where /proc is not mounted, nothing changes.
 import { readdirSync } from 'node:fs'
 import { getPriority, setPriority } from 'node:os'
 

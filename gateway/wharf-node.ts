@@ -328,7 +328,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
   }
 }
 
-/** Once every thread of the start-up exists (background-threads.ts); a failure leaves them as they are. */
+/** Once every thread of the start-up exists (background-threads.ts); a failure is logged, and start-up goes on. */
 async function lowerThreadsBelowEventLoop(config: WharfConfig, logger: Logger): Promise<void> {
   try {
     // libuv starts its pool at the first request that needs it: make sure its threads exist first.
@@ -336,6 +336,6 @@ async function lowerThreadsBelowEventLoop(config: WharfConfig, logger: Logger): 
     const lowered = lowerBackgroundThreads(config.runtime.backgroundThreadsNice)
     if (lowered !== null) logger.debug('background threads lowered', { threads: lowered.threads, nice: lowered.nice })
   } catch (err) {
-    logger.warn('background threads left at the event loop priority', { error: (err as Error).message })
+    logger.warn('background threads not all lowered below the event loop', { error: (err as Error).message })
   }
 }
