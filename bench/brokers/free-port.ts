@@ -7,20 +7,30 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   try {
     const ports: number[] = []
     for (let i = 0; i < count; i++) {
-      const server = createServer()
+      const server = await listening(0, host)
+      if (server instanceof Error) throw server
       servers.push(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, host, () => resolve())
-      })
       const address = server.address()
       if (address === null || typeof address === 'string') throw new Error('free port: no TCP address')
       ports.push(address.port)
     }
     return ports
   } finally {
-    await Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))))
+    await closeAll(servers)
   }
+}
+
+/** A server listening on port (0: any), or why it could not. */
+function listening(port: number, host: string): Promise<Server | Error> {
+  const server = createServer()
+  return new Promise(resolve => {
+    server.once('error', err => resolve(err))
+    server.listen(port, host, () => resolve(server))
+  })
+}
+
+async function closeAll(servers: readonly Server[]): Promise<void> {
+  await Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))))
 }
 
 /** The lowest port restartablePorts draws from (below it: well-known and registered services). */
@@ -48,18 +58,14 @@ export async function restartablePorts(count: number, host = '127.0.0.1'): Promi
       }
       const port = RESTARTABLE_PORT_MIN + Math.floor(Math.random() * (max - RESTARTABLE_PORT_MIN + 1))
       if (ports.includes(port)) continue
-      const server = createServer()
-      const listening = await new Promise<boolean>(resolve => {
-        server.once('error', () => resolve(false))
-        server.listen(port, host, () => resolve(true))
-      })
-      if (!listening) continue
+      const server = await listening(port, host)
+      if (server instanceof Error) continue // taken: draw another
       servers.push(server)
       ports.push(port)
     }
     return ports
   } finally {
-    await Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))))
+    await closeAll(servers)
   }
 }
 
