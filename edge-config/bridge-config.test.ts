@@ -34,6 +34,7 @@ test('bridge fields are checked with their paths', () => {
   refused({ bridges: [{ ...minimal, out: { topics: ['a/#/b'] } }] }, 'bridges[0].out.topics[0]', /'#' before the last level/)
   refused({ bridges: [{ ...minimal, backlogPolicy: 'drop-newest' }] }, 'bridges[0].backlogPolicy', /block, drop-oldest/)
   refused({ bridges: [{ ...minimal, mqtt: { qos: 3 } }] }, 'bridges[0].mqtt.qos', /0-2/)
+  refused({ bridges: [{ ...minimal, hopsMax: 0 }] }, 'bridges[0].hopsMax', /integer 1-255 hops/)
   refused({ bridges: [{ ...minimal, mqtt: { protocolVersion: 3 } }] }, 'bridges[0].mqtt.protocolVersion', /4 \(MQTT 3.1.1\) or 5/)
   refused({ bridges: [{ ...minimal, out: { topics: ['up/#'], remotePrefix: 'a/+/' } }] }, 'bridges[0].out.remotePrefix', /wildcard/)
   refused({ bridges: [{ ...minimal, surprise: 1 }] }, 'bridges[0].surprise', /unknown key/)

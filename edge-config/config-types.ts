@@ -324,6 +324,12 @@ export interface BridgeConfig {
   keepAliveSeconds: number
   /** Messages sent up and not yet confirmed by the remote (AMQP confirms, MQTT PUBACK/PUBCOMP). */
   inflightMessagesMax: number
+  /**
+   * Wharf bridges a message may go up through (the nodes in its x-wharf-via, this one included): one
+   * that went up through this many already is dead-lettered, not sent. Stops a loop through a path
+   * that keeps the mark but is not a Wharf (a third-party shovel or bridge back into this node).
+   */
+  hopsMax: number
   /** Uplink rate cap; 0 = none. */
   uplinkMessagesPerSecondMax: number
   /** Bytes of message bodies the bridge queue holds before backlogPolicy applies; 0 = no bound. */

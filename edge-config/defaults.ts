@@ -112,6 +112,7 @@ export function defaultBridge(): Omit<BridgeConfig, 'name' | 'url'> {
     mqtt: { qos: 1, clientId: null, cleanSession: false, sessionExpirySeconds: 604800, protocolVersion: 5 },
     keepAliveSeconds: 30,
     inflightMessagesMax: 1000,
+    hopsMax: 4,
     uplinkMessagesPerSecondMax: 0,
     backlogBytesMax: 256 * mebibyte,
     backlogPolicy: 'block',

@@ -308,6 +308,7 @@ const schema: Schema<WharfConfig> = {
           keepAliveSeconds: int(0, 65_535, 'seconds', ' (0 = none)'),
           // MQTT packet identifiers are 16-bit: no more can be in flight on one connection.
           inflightMessagesMax: int(1, 65_535, 'messages'),
+          hopsMax: int(1, 255, 'hops'),
           uplinkMessagesPerSecondMax: int(0, 10_000_000, 'messages per second', ' (0 = no cap)'),
           backlogBytesMax: int(0, Number.MAX_SAFE_INTEGER, 'bytes', ' (0 = no bound)'),
           backlogPolicy: oneOf('block', 'drop-oldest'),

@@ -85,6 +85,7 @@ export class Bridge {
     this.forwarder = new Forwarder(queue, {
       bridgeName: config.name,
       out: config.out,
+      hopsMax: config.hopsMax,
       clock: deps.clock,
       bucket,
       counters: deps.counters,
@@ -95,7 +96,7 @@ export class Bridge {
       remoteBodyBytesMax: () => this.remoteBodyBytesMax,
       deadLetter: (entry, reason) => this.deadLetters.put(entry, this.queue, reason, deps.clock.nowMs()),
       onDeadLettered: (entry, reason) =>
-        this.warnOnce.warn('bridge: message refused by the remote for good, moved to the dead-letter queue', {
+        this.warnOnce.warn('bridge: message not sent up (refused by the remote for good, or over hopsMax), moved to the dead-letter queue', {
           deadLetterQueue: deadLetterQueueName(config.name),
           topic: entry.message.routingKey,
           reason,

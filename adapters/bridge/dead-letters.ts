@@ -1,7 +1,8 @@
-// Where a bridge puts a message its remote refused for good (links/message-refusal.ts): the durable
-// core queue bridge-dead/<name> in the bridge's vhost, visible in /api/queues like any queue, where
-// an operator can read, move or purge it. The copy carries RabbitMQ's x-death headers (reason
-// rejected, queue bridge/<name>) and the remote's words in x-wharf-refusal. Stored through the same
+// Where a bridge puts a message its remote refused for good (links/message-refusal.ts), or one it
+// will not send (over the remote's size, over hopsMax): the durable core queue bridge-dead/<name> in
+// the bridge's vhost, visible in /api/queues like any queue, where an operator can read, move or
+// purge it. The copy carries RabbitMQ's x-death headers (reason rejected, queue bridge/<name>) and
+// the reason (the remote's words, or Wharf's) in x-wharf-refusal. Stored through the same
 // ordered store as the removal from the bridge queue that follows it, so a crash in between leaves
 // the message in both (it is refused and dead-lettered again), never in neither.
 import type { ClassicQueue } from '../../core/model/classic-queue.ts'

@@ -28,6 +28,7 @@ async function setup(): Promise<{ sent: Array<{ seq: number; confirm: () => void
   const forwarder = new Forwarder(queue, {
     bridgeName: 'cloud',
     out: defaultBridge().out,
+    hopsMax: defaultBridge().hopsMax,
     clock,
     bucket: null,
     counters: bridgeCounters(new Metrics(), 'cloud'),

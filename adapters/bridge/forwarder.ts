@@ -9,16 +9,17 @@
 // counted (at most two windows more are counted than were sent). In the steady state the next
 // reservation commits while the current one is being used: nothing waits for it.
 //
-// A message the remote refuses for good (links/message-refusal.ts), or one over the body size the
-// remote is known to take, is dead-lettered (dead-letters.ts) and settled: the link stays up and
+// A message the remote refuses for good (links/message-refusal.ts), one over the body size the
+// remote is known to take, or one that went up through hopsMax Wharf bridges, is dead-lettered (dead-letters.ts) and settled: the link stays up and
 // the messages after it go on in order.
 import type { Clock, TimerHandle } from '../../core/clock.ts'
 import type { Counter } from '../../core/metrics.ts'
 import type { Queue, QueueConsumer } from '../../core/model/queue.ts'
+import type { Message } from '../../core/model/message.ts'
 import type { QueueEntry } from '../../core/model/queue-entry.ts'
 import type { BridgeDirectionConfig } from '../../edge-config/config-types.ts'
 import { routingKeyToTopic } from '../mqtt/topic-grammar.ts'
-import { forwardDecision } from './loop-marks.ts'
+import { forwardDecision, hopLimitProblem } from './loop-marks.ts'
 import type { RemoteLink } from './links/link.ts'
 import { isPermanentRefusal, MessageRefusal } from './links/message-refusal.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -40,6 +41,8 @@ export interface ForwarderCounters {
 export interface ForwarderOptions {
   readonly bridgeName: string
   readonly out: BridgeDirectionConfig
+  /** A message that went up through this many Wharf bridges is dead-lettered, not sent (loop-marks.ts). */
+  readonly hopsMax: number
   readonly clock: Clock
   /** null: no rate cap. */
   readonly bucket: TokenBucket | null
@@ -140,9 +143,15 @@ export class Forwarder implements QueueConsumer {
       this.opts.onSettled()
       return
     }
-    this.opts.bucket?.take()
     this.inflight.add(entry)
     this.inflightBytes += entry.message.bodyBytes
+    // Refused here, before it counts as forwarded or takes a token: it will not be sent.
+    const refusal = this.localRefusal(entry.message)
+    if (refusal !== null) {
+      this.refusedForGood(entry, refusal)
+      return
+    }
+    this.opts.bucket?.take()
     this.opts.counters.forwarded.inc()
     if (redelivered) this.opts.counters.redelivered.inc()
     if (entry.seq <= this.reservedSeq && this.waiting.length === 0) this.send(entry, link)
@@ -205,9 +214,10 @@ export class Forwarder implements QueueConsumer {
 
   private send(entry: QueueEntry, link: RemoteLink): void {
     const m = entry.message
-    const bodyBytesMax = this.opts.remoteBodyBytesMax()
-    if (bodyBytesMax > 0 && m.bodyBytes > bodyBytesMax) {
-      this.refusedForGood(entry, new MessageRefusal(`body of ${m.bodyBytes} bytes is larger than the remote's max size ${bodyBytesMax}`, true))
+    // Asked again: the remote's size limit may have been learned while the entry waited.
+    const refusal = this.localRefusal(m)
+    if (refusal !== null) {
+      this.refusedForGood(entry, refusal)
       return
     }
     link.send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, this.opts.clock.nowMs()).then(
@@ -218,6 +228,16 @@ export class Forwarder implements QueueConsumer {
         else this.opts.onRefused(link, err as Error)
       }
     )
+  }
+
+  /** Why a message is dead-lettered without being sent: over hopsMax, or over the remote's known size. */
+  private localRefusal(m: Message): MessageRefusal | null {
+    const hopProblem = hopLimitProblem(m.properties.headers, this.opts.hopsMax)
+    if (hopProblem !== null) return new MessageRefusal(hopProblem, true)
+    const bodyBytesMax = this.opts.remoteBodyBytesMax()
+    if (bodyBytesMax > 0 && m.bodyBytes > bodyBytesMax)
+      return new MessageRefusal(`body of ${m.bodyBytes} bytes is larger than the remote's max size ${bodyBytesMax}`, true)
+    return null
   }
 
   /**

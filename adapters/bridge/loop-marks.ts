@@ -33,6 +33,19 @@ export function forwardDecision(message: Message, bridgeName: string, remoteNode
   return 'forward'
 }
 
+/**
+ * Why a message may not go up once more, or null: it went up through hopsMax Wharf bridges already.
+ * The marks above stop every loop among Wharfs and every echo; this stops one that runs through a
+ * path that is not a Wharf but keeps the headers (a shovel or a third-party bridge from the remote
+ * back into a Wharf), where no bridge on the way knows it has seen the message before.
+ */
+export function hopLimitProblem(headers: Arguments | undefined, hopsMax: number): string | null {
+  if (headers === undefined || headers[VIA_HEADER] === undefined) return null
+  const via = viaOf(headers)
+  if (via.length < hopsMax) return null
+  return `went up through ${via.length} Wharf bridges already (${VIA_HEADER}: ${via.join(',')}), bridges[].hopsMax is ${hopsMax}: a loop through a path that is not a Wharf?`
+}
+
 /** The headers a message goes up with: without the local mark, with this node added to the via list. */
 export function upHeaders(headers: Arguments | undefined, nodeId: string): Record<string, unknown> {
   const out: Record<string, unknown> = {}
