@@ -15,7 +15,7 @@ import * as a from './support/amqp-helpers.ts'
 import * as m from './support/mqtt-helpers.ts'
 import { eventually } from './support/wait.ts'
 import { ctlCommand } from '../gateway/ctl/ctl-command.ts'
-import { freePorts } from '../bench/brokers/free-port.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 
 interface Ran {
   code: number
@@ -171,7 +171,8 @@ describe('wharf ctl', { timeout: 60_000 }, () => {
     assert.equal(usage.code, 2)
     assert.match(usage.stderr, /list what\?/)
     assert.equal((await ctl(['frobnicate'])).code, 2)
-    const [closedPort] = await freePorts(1)
+    // Below the ephemeral range, where no other test's port-0 listener can take it meanwhile.
+    const [closedPort] = await restartablePorts(1)
     const unreachable = await ctl(['--url', `http://127.0.0.1:${closedPort ?? 0}`, 'list', 'queues'])
     assert.equal(unreachable.code, 3)
     assert.match(unreachable.stderr, /cannot reach the broker's admin API: ECONNREFUSED/)
