@@ -16,6 +16,7 @@ import { connect as amqpConnect, channel, consume, closeQuietly } from './suppor
 import { makeTestPki, type CertFiles, type TestPki } from './support/test-pki.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { defaultConfig } from '../edge-config/defaults.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 
 interface ConnectionRow {
   client_id?: string
@@ -366,13 +367,21 @@ describe('bind addresses', { timeout: 60_000 }, () => {
 
   test('each listener binds its own host; a TLS listener defaults to its plain sibling', async () => {
     const pki = makeTestPki()
+    // Ports below the ephemeral range: a port-0 listener of a test running beside this one could
+    // otherwise take the same port number on 127.0.0.1, and the checks that it is not reachable there
+    // would find that listener (seen once: amqp on 127.0.0.1).
+    const [mqttPort, amqpPort, amqpTlsPort, wsPort] = (await restartablePorts(4)) as [number, number, number, number]
     const broker = await startTestBroker(c => {
       c.host = '127.0.0.1'
+      c.mqtt.port = mqttPort
       c.amqp.host = '127.0.0.3'
-      c.amqp.tls = { ...c.amqp.tls, port: 0, certFile: pki.server.cert, keyFile: pki.server.key }
+      c.amqp.port = amqpPort
+      c.amqp.tls = { ...c.amqp.tls, port: amqpTlsPort, certFile: pki.server.cert, keyFile: pki.server.key }
       c.mqtt.ws.host = '127.0.0.4'
+      c.mqtt.ws.port = wsPort
     })
     try {
+      assert.deepEqual([broker.node.ports.mqtt, broker.node.ports.amqp, broker.node.ports.ws], [mqttPort, amqpPort, wsPort])
       assert.equal(await reachable('127.0.0.3', broker.node.ports.amqp), true)
       assert.equal(await reachable('127.0.0.1', broker.node.ports.amqp), false)
       assert.equal(await reachable('127.0.0.3', broker.node.ports.amqpTls as number), true, 'amqp.tls.host null = amqp.host')
