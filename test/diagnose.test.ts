@@ -8,7 +8,6 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createServer, type AddressInfo } from 'node:net'
 import type { ChannelModel } from 'amqplib'
 import type { MqttClient } from 'mqtt'
 import type { WharfConfig } from '../edge-config/config-types.ts'
@@ -19,6 +18,7 @@ import { channel, closeQuietly, connect as amqpConnect, consume } from './suppor
 import { connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
 import { startS3Server } from './support/s3-server.ts'
+import { restartablePorts } from '../bench/brokers/free-port.ts'
 import { ARCHIVE_FILTER, ARCHIVE_STREAM, KEY_PREFIX, pollUntil, publishReadings, tieringStatus, useS3Credentials } from './support/tiering-e2e.ts'
 
 const wharfBin = fileURLToPath(new URL('../gateway/bin/wharf.js', import.meta.url))
@@ -46,15 +46,6 @@ async function until<T>(adminUrl: string, what: string, pick: (d: Diagnosis) => 
     timeoutMs
   )
   return pick(d) as T
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 function wharfCtl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -184,7 +175,8 @@ describe('diagnosis of queue lag (one broker, causes in the queues)', { timeout:
     const refused = await wharfCtl(['--url', broker.adminUrl, '--user', 'guest', '--password', 'wrong', 'diagnose'])
     assert.equal(refused.code, 1)
     assert.match(refused.stderr, /^wharf ctl: GET \/api\/diagnose: 401 Unauthorized: /)
-    const closedPort = await freePort()
+    // Below the ephemeral range, where no other test's port-0 listener can take it meanwhile.
+    const [closedPort] = (await restartablePorts(1)) as [number]
     const unreachable = await wharfCtl(['--url', `http://127.0.0.1:${closedPort}`, 'diagnose'])
     assert.equal(unreachable.code, 3)
     assert.match(unreachable.stderr, new RegExp(`GET http://127\\.0\\.0\\.1:${closedPort}/api/diagnose: cannot reach the broker's admin API: ECONNREFUSED`))
