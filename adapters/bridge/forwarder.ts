@@ -10,8 +10,8 @@
 // reservation commits while the current one is being used: nothing waits for it.
 //
 // A message the remote refuses for good (links/message-refusal.ts), one over the body size the
-// remote is known to take, or one that went up through hopsMax Wharf bridges, is dead-lettered (dead-letters.ts) and settled: the link stays up and
-// the messages after it go on in order.
+// remote is known to take, or one that went up through hopsMax Wharf bridges, is dead-lettered
+// (dead-letters.ts) and settled: the link stays up and the messages after it go on in order.
 import type { Clock, TimerHandle } from '../../core/clock.ts'
 import type { Counter } from '../../core/metrics.ts'
 import type { Queue, QueueConsumer } from '../../core/model/queue.ts'
@@ -214,8 +214,9 @@ export class Forwarder implements QueueConsumer {
 
   private send(entry: QueueEntry, link: RemoteLink): void {
     const m = entry.message
-    // Asked again: the remote's size limit may have been learned while the entry waited.
-    const refusal = this.localRefusal(m)
+    // Asked again: the remote's size limit may have been learned while the entry waited (its
+    // headers, and so its hops, have not changed).
+    const refusal = this.sizeRefusal(m)
     if (refusal !== null) {
       this.refusedForGood(entry, refusal)
       return
@@ -233,7 +234,10 @@ export class Forwarder implements QueueConsumer {
   /** Why a message is dead-lettered without being sent: over hopsMax, or over the remote's known size. */
   private localRefusal(m: Message): MessageRefusal | null {
     const hopProblem = hopLimitProblem(m.properties.headers, this.opts.hopsMax)
-    if (hopProblem !== null) return new MessageRefusal(hopProblem, true)
+    return hopProblem !== null ? new MessageRefusal(hopProblem, true) : this.sizeRefusal(m)
+  }
+
+  private sizeRefusal(m: Message): MessageRefusal | null {
     const bodyBytesMax = this.opts.remoteBodyBytesMax()
     if (bodyBytesMax > 0 && m.bodyBytes > bodyBytesMax)
       return new MessageRefusal(`body of ${m.bodyBytes} bytes is larger than the remote's max size ${bodyBytesMax}`, true)

@@ -40,7 +40,6 @@ export function forwardDecision(message: Message, bridgeName: string, remoteNode
  * back into a Wharf), where no bridge on the way knows it has seen the message before.
  */
 export function hopLimitProblem(headers: Arguments | undefined, hopsMax: number): string | null {
-  if (headers === undefined || headers[VIA_HEADER] === undefined) return null
   const via = viaOf(headers)
   if (via.length < hopsMax) return null
   return `went up through ${via.length} Wharf bridges already (${VIA_HEADER}: ${via.join(',')}), bridges[].hopsMax is ${hopsMax}: a loop through a path that is not a Wharf?`
