@@ -58,6 +58,9 @@ test("checks between a bridge's fields", () => {
   refused({ bridges: [{ ...minimal, tls: { caFile: 'ca.pem' } }] }, 'bridges[0].tls.caFile', /only for TLS URLs/)
   refused({ bridges: [{ ...minimal, url: 'amqps://h', tls: { certFile: 'c.pem' } }] }, 'bridges[0].tls.keyFile', /together with/)
   refused({ bridges: [{ ...minimal, reconnectInitialMs: 5000, reconnectMaxMs: 1000 }] }, 'bridges[0].reconnectMaxMs', />= reconnectInitialMs/)
+  refused({ bridges: [{ ...minimal, vhost: 'plant' }] }, 'bridges[0].vhost', /one of amqp.vhosts \("\/"\)/)
+  refused({ bridges: [{ ...minimal, vhost: '' }] }, 'bridges[0].vhost', /null \(mqtt.vhost\) or a vhost name/)
+  assert.equal(validateConfig({ amqp: { vhosts: ['/', 'plant'] }, bridges: [{ ...minimal, vhost: 'plant' }] }).bridges[0]?.vhost, 'plant')
   assert.equal(
     validateConfig({ bridges: [{ ...minimal, url: 'mqtts://h:8883', tls: { caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' } }] }).bridges[0]?.tls.caFile,
     'ca.pem'

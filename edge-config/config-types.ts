@@ -297,6 +297,11 @@ export interface BridgeConfig {
   name: string
   /** amqp://, amqps://, mqtt://, mqtts://, ws:// or wss://; credentials may be in it (never logged). */
   url: string
+  /**
+   * The local vhost the bridge works in: its queues live there, `out` filters match publishes to that
+   * vhost's MQTT exchange and `in` messages are published there; null: mqtt.vhost. One of amqp.vhosts.
+   */
+  vhost: string | null
   tls: BridgeTlsConfig
   out: BridgeDirectionConfig
   in: BridgeDirectionConfig

@@ -105,6 +105,7 @@ export function defaultConfig(): WharfConfig {
 /** What a bridge entry holds for every field it does not set (name and url have no default). */
 export function defaultBridge(): Omit<BridgeConfig, 'name' | 'url'> {
   return {
+    vhost: null,
     tls: { caFile: null, certFile: null, keyFile: null, serverName: null, rejectUnauthorized: true },
     out: { topics: [], localPrefix: '', remotePrefix: '' },
     in: { topics: [], localPrefix: '', remotePrefix: '' },

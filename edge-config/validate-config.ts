@@ -281,6 +281,7 @@ const schema: Schema<WharfConfig> = {
         fields: {
           name: bridgeName,
           url: bridgeUrl,
+          vhost: vhostOrNull,
           tls: {
             kind: 'map',
             fields: { caFile: filePathOrNull, certFile: filePathOrNull, keyFile: filePathOrNull, serverName: textOrNull, rejectUnauthorized: bool }

@@ -1,7 +1,7 @@
 // The access store at start: opened, seeded from the file (what the file changed wins), logged; vhosts
 // added or deleted at runtime reach the model; an anonymous MQTT listener reachable from the network
 // is warned about.
-import type { MqttConfig, WharfConfig } from '../edge-config/config-types.ts'
+import type { WharfConfig } from '../edge-config/config-types.ts'
 import type { Logger } from '../core/logger.ts'
 import type { SqliteStore } from '../core/storage/sqlite-store.ts'
 import type { Broker } from '../core/model/broker.ts'
@@ -12,6 +12,7 @@ import { isLoopbackBind } from '../core/auth/loopback.ts'
 import { preconditionFailed } from '../core/errors.ts'
 import type { AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
 import { mqttListenerVhosts, type MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
+import { bridgeVhost } from '../adapters/bridge/bridges.ts'
 import { definitionsFromConfig } from './access-definitions.ts'
 import { tlsEnabled } from './tls-options.ts'
 import type { BindAddresses } from '../edge-config/bind-addresses.ts'
@@ -28,9 +29,19 @@ export async function openAccess(config: WharfConfig, store: SqliteStore, logger
   return new AccessControl({ store: access, guestEnabled: config.auth.guest.enabled, verifier })
 }
 
-/** Vhosts created and deleted through the access store become and stop being vhosts of the model. */
-export function wireVhosts(access: AccessStore, broker: Broker, amqp: AmqpAdapter, mqtt: MqttAdapter, config: MqttConfig, logger: Logger): void {
-  const listenerVhosts = mqttListenerVhosts(config)
+/**
+ * Vhosts created and deleted through the access store become and stop being vhosts of the model. The
+ * vhost of an MQTT listener or of a bridge cannot be deleted: the configuration names it.
+ */
+export function wireVhosts(
+  access: AccessStore,
+  broker: Broker,
+  amqp: AmqpAdapter,
+  mqtt: MqttAdapter,
+  config: Pick<WharfConfig, 'mqtt' | 'bridges'>,
+  logger: Logger
+): void {
+  const listenerVhosts = mqttListenerVhosts(config.mqtt)
   access.addVhostListener({
     vhostAdded: name => {
       broker.addVhost(name)
@@ -43,6 +54,9 @@ export function wireVhosts(access: AccessStore, broker: Broker, amqp: AmqpAdapte
         throw preconditionFailed(
           `vhost '${name}' cannot be deleted: it is the vhost of an MQTT listener (mqtt.vhost, mqtt.tls.vhost, mqtt.ws.vhost or mqtt.ws.tls.vhost)`
         )
+      const bridge = config.bridges.find(b => bridgeVhost(b, config.mqtt) === name)
+      if (bridge !== undefined)
+        throw preconditionFailed(`vhost '${name}' cannot be deleted: bridge '${bridge.name}' works in it (bridges[].vhost, or mqtt.vhost when it is null)`)
     },
     vhostDeleted: async name => {
       amqp.closeVhost(name)

@@ -175,7 +175,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     nodeId
   })
   opened.add('mqtt adapter', async () => await mqtt.close())
-  wireVhosts(access.store, broker, amqp, mqtt, config.mqtt, logger.child({ component: 'access' }))
+  wireVhosts(access.store, broker, amqp, mqtt, config, logger.child({ component: 'access' }))
   // A vhost's or user's limits go with it, as in RabbitMQ: one added again under the name starts with none.
   access.store.addUserDeletedListener(async name => void (await objectLimits.clear('user', name)))
   access.store.addVhostListener({ vhostAdded: () => {}, vhostDeleting: () => {}, vhostDeleted: async name => void (await objectLimits.clear('vhost', name)) })

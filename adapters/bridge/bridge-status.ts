@@ -13,7 +13,7 @@ export interface BridgeStatus {
   connectedSinceMs: number | null
   /** The remote Wharf's node id, when the remote is a Wharf. */
   remoteNodeId: string | null
-  /** The core queue holding the backlog (in mqtt.vhost). */
+  /** The core queue holding the backlog, in vhost (the bridge's own, or mqtt.vhost). */
   queue: string
   vhost: string
   backlog: {

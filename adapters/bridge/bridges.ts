@@ -1,6 +1,7 @@
 // The bridges of a node (config `bridges:`), started after the MQTT adapter (whose exchange their
 // queues bind on) and stopped before the protocol adapters, so nothing they hold is lost on the way.
 import type { Broker } from '../../core/model/broker.ts'
+import type { Vhost } from '../../core/model/vhost.ts'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
@@ -18,7 +19,7 @@ import type { LinkFactory } from './links/link.ts'
 export interface BridgesOptions {
   readonly bridges: readonly BridgeConfig[]
   readonly broker: Broker
-  /** mqtt.vhost and mqtt.exchange: where the bridge queues live and downlinked messages go. */
+  /** mqtt.exchange (in each bridge's vhost): what the bridge queues bind on and downlinked messages go to; mqtt.vhost: the vhost of a bridge that names none. */
   readonly mqtt: Pick<MqttConfig, 'vhost' | 'exchange'>
   readonly nodeId: string
   readonly clock: Clock
@@ -46,16 +47,29 @@ const LINKS: Readonly<Record<'amqp' | 'mqtt', () => Promise<LinkFactory>>> = {
   mqtt: async () => (await import('./links/mqtt-link.ts')).mqttLink
 }
 
+/** The local vhost a bridge works in: its own, or mqtt.vhost. */
+export function bridgeVhost(config: Pick<BridgeConfig, 'vhost'>, mqtt: Pick<MqttConfig, 'vhost'>): string {
+  return config.vhost ?? mqtt.vhost
+}
+
 export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
-  const vhost = opts.broker.vhost(opts.mqtt.vhost)
-  if (vhost === undefined) throw new Error(`bridges: vhost '${opts.mqtt.vhost}' (mqtt.vhost) does not exist`)
+  const vhostOf = (config: BridgeConfig): Vhost => {
+    const name = bridgeVhost(config, opts.mqtt)
+    const vhost = opts.broker.vhost(name)
+    if (vhost === undefined) throw new Error(`bridge ${config.name}: vhost '${name}' does not exist (bridges[].vhost, or mqtt.vhost when it is null)`)
+    return vhost
+  }
+  const vhosts = opts.bridges.map(vhostOf)
   const log = opts.logger.child({ component: 'bridge' })
-  for (const r of await retireStaleBridgeQueues(
-    vhost,
-    opts.mqtt.exchange,
-    opts.bridges.map(b => b.name)
-  )) {
-    log.warn('the queue of a bridge no longer configured is unbound and kept; delete it once its messages are not needed', r)
+  // In every vhost: a bridge removed from the configuration, or moved to another vhost, leaves its queue here.
+  for (const vhost of opts.broker.vhosts.values()) {
+    const configured = opts.bridges.filter((_, i) => vhosts[i] === vhost).map(b => b.name)
+    for (const r of await retireStaleBridgeQueues(vhost, opts.mqtt.exchange, configured)) {
+      log.warn('the queue of a bridge no longer configured in this vhost is unbound and kept; delete it once its messages are not needed', {
+        vhost: vhost.name,
+        ...r
+      })
+    }
   }
   const forgotten = await DownlinkReceipts.forgetUnconfigured(
     opts.store,
@@ -67,11 +81,11 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
     await Promise.all(started.map(b => b.stop()))
   }
   try {
-    for (const config of opts.bridges) {
+    for (const [i, config] of opts.bridges.entries()) {
       const remote = BRIDGE_SCHEMES[new URL(config.url).protocol]?.kind ?? 'mqtt'
       started.push(
         await Bridge.start(config, {
-          vhost,
+          vhost: vhosts[i] as Vhost,
           exchange: opts.mqtt.exchange,
           nodeId: opts.nodeId,
           clock: opts.clock,
