@@ -215,12 +215,14 @@ export interface TieringConfig {
   startCheckTimeoutMs: number
 }
 
-/** MQTT topics matching filter are archived into a stream queue (durable, x-queue-type stream) in mqtt.vhost. */
+/** MQTT topics matching filter are archived into a stream queue (durable, x-queue-type stream) in its vhost. */
 export interface ArchiveConfig {
   /** MQTT topic filter. */
   filter: string
   /** Stream queue name. */
   stream: string
+  /** The vhost of the stream and of the publishes it keeps (one of amqp.vhosts); absent: mqtt.vhost. */
+  vhost?: string
   /** Retention by age; absent: kept until maxLengthBytes (or forever). */
   maxAgeSeconds?: number
   /** Retention by size (x-max-length-bytes); absent: no size bound. */

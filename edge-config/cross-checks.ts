@@ -158,12 +158,17 @@ const localBytesBelowWatermark: CrossCheck = (c, fail) => {
   }
 }
 
-const uniqueArchiveStreams: CrossCheck = (c, fail) => {
+// A stream is named once per vhost, and its vhost must exist at start (it is declared there).
+const archiveStreams: CrossCheck = (c, fail) => {
   const seen = new Map<string, number>()
   c.archive.forEach((a, i) => {
-    const first = seen.get(a.stream)
-    if (first !== undefined) fail(`archive[${i}].stream`, a.stream, `must be unique (already used by archive[${first}])`)
-    seen.set(a.stream, i)
+    const vhost = a.vhost ?? c.mqtt.vhost
+    if (a.vhost !== undefined && !c.amqp.vhosts.includes(a.vhost))
+      fail(`archive[${i}].vhost`, a.vhost, `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`)
+    const key = JSON.stringify([vhost, a.stream])
+    const first = seen.get(key)
+    if (first !== undefined) fail(`archive[${i}].stream`, a.stream, `must be unique in vhost '${vhost}' (already used by archive[${first}])`)
+    seen.set(key, i)
   })
 }
 
@@ -178,6 +183,6 @@ export const crossChecks: readonly CrossCheck[] = [
   uploadBackoff,
   s3SettingsNeedS3,
   localBytesBelowWatermark,
-  uniqueArchiveStreams,
+  archiveStreams,
   bridgeChecks
 ]

@@ -755,7 +755,28 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       },
       field: 'archive[2].stream',
       value: 's',
-      allowed: /unique \(already used by archive\[0\]\)/
+      allowed: /unique in vhost '\/' \(already used by archive\[0\]\)/
+    },
+    {
+      name: 'archive vhost not configured',
+      raw: { archive: [{ filter: '#', stream: 's', vhost: 'plant' }] },
+      field: 'archive[0].vhost',
+      value: 'plant',
+      allowed: /one of amqp.vhosts \("\/"\)/
+    },
+    {
+      name: 'stream used twice in one vhost, named once by default',
+      raw: {
+        amqp: { vhosts: ['/', 'plant'] },
+        archive: [
+          { filter: 'a', stream: 's', vhost: 'plant' },
+          { filter: 'b', stream: 's' },
+          { filter: 'c', stream: 's', vhost: '/' }
+        ]
+      },
+      field: 'archive[2].stream',
+      value: 's',
+      allowed: /unique in vhost '\/' \(already used by archive\[1\]\)/
     },
     {
       name: 'archive max age 0',
@@ -776,7 +797,7 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       raw: { archive: [{ filter: '#', stream: 's', maxAge: 5 }] },
       field: 'archive[0].maxAge',
       value: 5,
-      allowed: /allowed keys under archive\[0\]: filter, stream, maxAgeSeconds, maxLengthBytes/
+      allowed: /allowed keys under archive\[0\]: filter, stream, vhost, maxAgeSeconds, maxLengthBytes/
     }
   ]
 

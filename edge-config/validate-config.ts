@@ -268,6 +268,7 @@ const schema: Schema<WharfConfig> = {
         fields: {
           filter: topicFilter,
           stream: streamName,
+          vhost: optional({ kind: 'leaf', allowed: 'must be a vhost name (absent: mqtt.vhost)', test: v => typeof v === 'string' && v.length > 0 }),
           maxAgeSeconds: optional(int(1, Number.MAX_SAFE_INTEGER, 'seconds')),
           maxLengthBytes: optional(int(1, Number.MAX_SAFE_INTEGER, 'bytes'))
         }

@@ -31,14 +31,14 @@ export async function openAccess(config: WharfConfig, store: SqliteStore, logger
 
 /**
  * Vhosts created and deleted through the access store become and stop being vhosts of the model. The
- * vhost of an MQTT listener or of a bridge cannot be deleted: the configuration names it.
+ * vhost of an MQTT listener, of a bridge or of an archive stream cannot be deleted: the configuration names it.
  */
 export function wireVhosts(
   access: AccessStore,
   broker: Broker,
   amqp: AmqpAdapter,
   mqtt: MqttAdapter,
-  config: Pick<WharfConfig, 'mqtt' | 'bridges'>,
+  config: Pick<WharfConfig, 'mqtt' | 'bridges' | 'archive'>,
   logger: Logger
 ): void {
   const listenerVhosts = mqttListenerVhosts(config.mqtt)
@@ -57,6 +57,9 @@ export function wireVhosts(
       const bridge = config.bridges.find(b => bridgeVhost(b, config.mqtt) === name)
       if (bridge !== undefined)
         throw preconditionFailed(`vhost '${name}' cannot be deleted: bridge '${bridge.name}' works in it (bridges[].vhost, or mqtt.vhost when it is null)`)
+      const archive = config.archive.find(a => a.vhost === name)
+      if (archive !== undefined)
+        throw preconditionFailed(`vhost '${name}' cannot be deleted: it holds the archive stream '${archive.stream}' (archive[].vhost)`)
     },
     vhostDeleted: async name => {
       amqp.closeVhost(name)

@@ -138,7 +138,12 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
   // Connections start here and move to their vhost's engine at CONNECT.
   const engine = node.vhosts.get(mqtt.vhost) as Engine
   await importLegacySessions(engine, opts.store)
-  await bindArchives(engine.vhost, mqtt.exchange, opts.archive)
+  for (const e of node.vhosts.values())
+    await bindArchives(
+      e.vhost,
+      mqtt.exchange,
+      opts.archive.filter(a => (a.vhost ?? mqtt.vhost) === e.vhost.name)
+    )
   const engines = (): Engine[] => node.vhosts.values()
   metrics.gauge('wharf_mqtt_clients_connected', 'Connected MQTT clients', () => {
     let n = 0
