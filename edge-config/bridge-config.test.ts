@@ -80,6 +80,9 @@ test('WHARF_BRIDGE_* make the single bridge, or set the first one of the file', 
   assert.equal(c.bridges[0]?.url, 'mqtt://cloud:1883')
   assert.deepEqual(c.bridges[0]?.out.topics, ['devices/+/up/#', 'alarms/#'])
   assert.deepEqual(c.bridges[0]?.in.topics, ['devices/+/cmd/#'])
+  assert.equal(c.bridges[0]?.vhost, null)
+  const inPlant = applyEnvOverrides({ amqp: { vhosts: ['/', 'plant'] } }, { ...env, WHARF_BRIDGE_VHOST: 'plant' })
+  assert.equal(validateConfig(inPlant.raw).bridges[0]?.vhost, 'plant')
   const fromFile = applyEnvOverrides(
     {
       bridges: [

@@ -84,7 +84,8 @@ export const bridgeEnvOverrides: readonly EnvOverride[] = [
   { name: 'WHARF_BRIDGE_URL', field: 'bridges[0].url', kind: 'string', description: 'remote broker of the bridge: amqp(s)://, mqtt(s)://, ws(s)://' },
   { name: 'WHARF_BRIDGE_OUT_TOPICS', field: 'bridges[0].out.topics', kind: 'list', description: 'comma-separated local MQTT filters forwarded up' },
   { name: 'WHARF_BRIDGE_IN_TOPICS', field: 'bridges[0].in.topics', kind: 'list', description: 'comma-separated remote MQTT filters brought down' },
-  { name: 'WHARF_BRIDGE_NAME', field: 'bridges[0].name', kind: 'string', description: "the bridge's name (default cloud)" }
+  { name: 'WHARF_BRIDGE_NAME', field: 'bridges[0].name', kind: 'string', description: "the bridge's name (default cloud)" },
+  { name: 'WHARF_BRIDGE_VHOST', field: 'bridges[0].vhost', kind: 'string', description: 'the local vhost the bridge works in (default mqtt.vhost)' }
 ]
 const defaultEnvBridgeName = 'cloud'
 
