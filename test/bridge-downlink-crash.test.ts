@@ -94,12 +94,14 @@ test(`SIGKILL of the edge with QoS 2 commands between PUBREC and PUBREL, ${ROUND
   const [mqttPort] = (await restartablePorts(1)) as [number]
   const deviceUrl = `mqtt://127.0.0.1:${mqttPort}` // the same port at every start
   const start = (): Promise<BrokerProcess> => startBrokerProcess(join(dir, 'data'), { WHARF_MQTT_PORT: String(mqttPort) }, ['--config', configFile])
-  let edge: BrokerProcess | undefined = await start()
+  let edge: BrokerProcess | undefined
   let device: RemoteInbox | undefined
   let remote: MqttClient | undefined
   let halt = (): void => {}
   const unreleasedAtKill: number[] = []
   try {
+    // Inside the try: a start that fails still stops Mosquitto and the proxy (else the file waits out its timeout).
+    edge = await start()
     await bridgeConnected(edge)
     // The device's session subscribes, then waits on the edge for the device while it is away.
     await (await mqttInbox(deviceUrl, 'cmd/#', 'device', 5)).close()

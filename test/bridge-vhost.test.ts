@@ -4,6 +4,7 @@
 // the bridge names it, and a bridge moved to another vhost leaves its old queue unbound, messages kept.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { MqttClient } from 'mqtt'
 import type { WharfConfig } from '../edge-config/config-types.ts'
 import { hashPassword } from '../core/auth/password-hash.ts'
 import { restartablePorts } from '../bench/brokers/free-port.ts'
@@ -34,14 +35,19 @@ test("a bridge in another vhost carries that vhost's traffic, both ways, and tha
   timeout: 60_000
 }, async () => {
   const mosquitto = await startMosquitto()
-  const edge = await startTestBroker(c => {
-    twoVhosts(c)
-    c.bridges = [bridgeTo(mosquitto.url, { vhost: 'plant' })]
-  })
-  const remote = await connect(mosquitto.url, { clientId: 'cloud-app', protocolVersion: 5 })
-  const inPlant = await connect(edge.mqttUrl, { clientId: 'plant-device', username: 'plant:dev', password, protocolVersion: 5 })
-  const inRoot = await connect(edge.mqttUrl, { clientId: 'root-device', username: 'dev', password, protocolVersion: 5 })
+  let edge: TestBroker | undefined
+  const clients: MqttClient[] = []
   try {
+    edge = await startTestBroker(c => {
+      twoVhosts(c)
+      c.bridges = [bridgeTo(mosquitto.url, { vhost: 'plant' })]
+    })
+    const remote = await connect(mosquitto.url, { clientId: 'cloud-app', protocolVersion: 5 })
+    clients.push(remote)
+    const inPlant = await connect(edge.mqttUrl, { clientId: 'plant-device', username: 'plant:dev', password, protocolVersion: 5 })
+    clients.push(inPlant)
+    const inRoot = await connect(edge.mqttUrl, { clientId: 'root-device', username: 'dev', password, protocolVersion: 5 })
+    clients.push(inRoot)
     const s = await waitForBridge(edge, 'connected', s => s.state === 'connected')
     assert.equal(s.vhost, 'plant')
     assert.equal((await queueJson(edge, 'plant', 'bridge/cloud')).status, 200, "the bridge's queue is in plant")
@@ -77,8 +83,8 @@ test("a bridge in another vhost carries that vhost's traffic, both ways, and tha
     assert.match(((await del.json()) as { reason: string }).reason, /bridge 'cloud' works in it/)
     assert.equal((await queueJson(edge, 'plant', 'bridge/cloud')).status, 200)
   } finally {
-    await end(remote, inPlant, inRoot)
-    await edge.close()
+    await end(...clients)
+    await edge?.close()
     await mosquitto.stop()
   }
 })
