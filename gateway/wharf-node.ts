@@ -184,10 +184,13 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
   opened.add('tiering', async () => await tiering.close())
   if (config.tiering.requiredAtStart) await checkObjectStore(tiering.objectStore, config.tiering.startCheckTimeoutMs)
   // The disk watermark and each bridge's backlog bound throttle publishers; the gate combines them.
-  const publishGate = new PublishGate(reason => {
-    amqp.setBlocked(reason)
-    mqtt.setRefusing(reason)
-  })
+  const publishGate = new PublishGate(
+    reasonFor => {
+      amqp.setBlocked(reasonFor)
+      mqtt.setRefusing(reasonFor)
+    },
+    logger.child({ component: 'publish-gate' })
+  )
   // The disk watermark also stops the bridges' downlinks from taking (and storing) more.
   const downlinkGate = new DownlinkGate()
   const disk = watchDisk(config, store, logger, metrics, reason => {
@@ -203,7 +206,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     clock: systemClock,
     logger,
     metrics,
-    onBlock: (name, reason) => publishGate.set(`bridge ${name}`, reason),
+    onBlock: (name, vhost, reason) => publishGate.set(`bridge ${name}`, reason, vhost),
     downlinkGate,
     store
   })

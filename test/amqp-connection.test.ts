@@ -191,7 +191,7 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       const ch = await channel(conn)
       const { queue } = await ch.assertQueue('', { exclusive: true })
       const blocked = new Promise<string>(resolve => conn.once('blocked', resolve))
-      broker.node.amqp.setBlocked('disk space low')
+      broker.node.amqp.setBlocked(() => 'disk space low')
       assert.equal(await blocked, 'disk space low')
       ch.sendToQueue(queue, Buffer.from('taken')) // the publish that finds the alarm is still taken
       ch.sendToQueue(queue, Buffer.from('held'))
@@ -202,12 +202,12 @@ describe('AMQP connection', { timeout: 60_000 }, () => {
       const late = await connect(broker.amqpUrl) // opened during the alarm: told right after open-ok
       await eventually('the late connection to be told', () => (late as unknown as { connection: { blocked?: boolean } }).connection.blocked === true)
       const unblocked = new Promise<void>(resolve => conn.once('unblocked', resolve))
-      broker.node.amqp.setBlocked(null)
+      broker.node.amqp.setBlocked(() => null)
       await unblocked
       assert.equal((await ch.checkQueue(queue)).messageCount, 2)
       await late.close()
     } finally {
-      broker.node.amqp.setBlocked(null)
+      broker.node.amqp.setBlocked(() => null)
       await closeQuietly(conn)
     }
   })

@@ -1,7 +1,8 @@
 // bridges[].vhost: a bridge works in the vhost it names, not only in mqtt.vhost. Devices in the
 // vhost 'plant' (username 'plant:dev', as RabbitMQ's MQTT plugin reads it) reach the remote, Debian's
 // Mosquitto, and get its commands; the same topics in '/' stay local. The vhost cannot be deleted while
-// the bridge names it, and a bridge moved to another vhost leaves its old queue unbound, messages kept.
+// the bridge names it, a bridge moved to another vhost leaves its old queue unbound, messages kept, and
+// the bridge's backlog bound holds the publishers of its vhost, not those of the others.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MqttClient } from 'mqtt'
@@ -11,6 +12,7 @@ import { restartablePorts } from '../bench/brokers/free-port.ts'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { collector, connect, end, settled } from './support/mqtt-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
+import { closeQuietly, connect as amqpConnect } from './support/amqp-helpers.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 import { bridgeStatus, bridgeTo, waitForBridge } from './support/bridge-scenarios.ts'
 import { mosquittoUnavailable, startMosquitto } from './support/mosquitto.ts'
@@ -131,5 +133,56 @@ test('a bridge moved to another vhost leaves its old queue unbound with its mess
   } finally {
     await second?.close()
     await first.close()
+  }
+})
+
+test("a bridge's backlog bound holds the publishers of its vhost only", { timeout: 60_000 }, async () => {
+  // Nothing listens on the remote's port: the backlog grows to its bound (about 20 messages).
+  const [port] = (await restartablePorts(1)) as [number]
+  const edge = await startTestBroker(c => {
+    twoVhosts(c)
+    c.bridges = [bridgeTo(`mqtt://127.0.0.1:${port}`, { vhost: 'plant', backlogBytesMax: 20_000 })]
+  })
+  const amqpPort = new URL(edge.amqpUrl).port
+  const clients: MqttClient[] = []
+  const amqpConns: Awaited<ReturnType<typeof amqpConnect>>[] = []
+  try {
+    const inPlant = await connect(edge.mqttUrl, { clientId: 'plant-pub', username: 'plant:dev', password, protocolVersion: 5 })
+    clients.push(inPlant)
+    const inRoot = await connect(edge.mqttUrl, { clientId: 'root-pub', username: 'dev', password, protocolVersion: 5 })
+    clients.push(inRoot)
+    const told: Record<string, string | null> = { plant: null, '/': null }
+    for (const vhost of ['plant', '/']) {
+      const conn = await amqpConnect(`amqp://dev:${password}@127.0.0.1:${amqpPort}/${encodeURIComponent(vhost)}`)
+      amqpConns.push(conn)
+      conn.on('blocked', (reason: string) => {
+        told[vhost] = reason
+      })
+    }
+
+    let refusal: Error | undefined
+    let acked = 0
+    for (let n = 0; n < 100 && refusal === undefined; n++) {
+      try {
+        await inPlant.publishAsync('up/seq', `${n}:${'x'.repeat(1000)}`, { qos: 1 })
+        acked++
+      } catch (err) {
+        refusal = err as Error
+      }
+    }
+    assert.match(String(refusal?.message), /Quota exceeded/, `plant's publisher is refused at the bound (after ${acked})`)
+    await waitForBridge(edge, 'holding publishers', s => s.backlog.blockingPublishers)
+    await eventually('AMQP publishers in plant told connection.blocked', () => told.plant !== null)
+    assert.match(String(told.plant), /bridge cloud: backlog .* over bridges\[\]\.backlogBytesMax/)
+
+    // In '/': MQTT QoS 1 publishes are acknowledged and AMQP connections are not blocked.
+    await inRoot.publishAsync('up/seq', 'from root', { qos: 1 })
+    await holdsFor('no connection.blocked in /', () => told['/'] === null, 300)
+    const blockedLog = edge.logs.find(l => l.msg === 'publishers blocked')
+    assert.equal(blockedLog?.vhost, 'plant')
+  } finally {
+    await closeQuietly(...amqpConns)
+    await end(...clients)
+    await edge.close()
   }
 })

@@ -164,7 +164,7 @@ describe('publishers held by a bridge', { timeout: 120_000 }, () => {
       assert.match(
         f.summary,
         new RegExp(
-          `^publishers are held by bridge cloud: its backlog [\\d.]+ KiB \\(\\d+ messages\\) is over bridges\\[\\]\\.backlogBytesMax 19\\.5 KiB and its link to amqp://guest:\\S*@?127\\.0\\.0\\.1:${port}\\S* is (backing-off|connecting|error) \\(.*ECONNREFUSED.*\\) \\(1 AMQP connections blocked, \\d+ MQTT publishes refused\\)$`
+          `^publishers in vhost '/' are held by bridge cloud: its backlog [\\d.]+ KiB \\(\\d+ messages\\) is over bridges\\[\\]\\.backlogBytesMax 19\\.5 KiB and its link to amqp://guest:\\S*@?127\\.0\\.0\\.1:${port}\\S* is (backing-off|connecting|error) \\(.*ECONNREFUSED.*\\) \\(1 AMQP connections blocked, \\d+ MQTT publishes refused\\)$`
         )
       )
       assert.match(f.suggestion, /bring the remote .* back/)

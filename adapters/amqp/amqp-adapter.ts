@@ -12,7 +12,8 @@ import type { Broker } from '../../core/model/broker.ts'
 import { systemClock, type Clock } from '../../core/clock.ts'
 import { CONNECTION_FORCED } from './codec/reply-codes.ts'
 import { AmqpException } from './amqp-errors.ts'
-import { AmqpConnection, type AmqpPeer, type AmqpServerContext } from './connection.ts'
+import { AmqpConnection, type AmqpPeer, type AmqpServerContext, type PublishAlarm } from './connection.ts'
+import { noPublishHold, type PublishHold } from '../../core/limits/publish-hold.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 import { serverProperties } from './server-properties.ts'
 
@@ -89,10 +90,11 @@ export interface AmqpAdapter {
   /** Closes the named connection with 320 CONNECTION_FORCED and the reason (the management API's DELETE); false: no such connection. */
   closeConnection(name: string, reason: string): boolean
   /**
-   * Raises (reason) or clears (null) a resource alarm: clients that understand it get
-   * connection.blocked / unblocked, and a connection that publishes meanwhile is not read from.
+   * A resource alarm changed (reasonFor: what holds each vhost now): clients in a vhost it holds that
+   * understand it get connection.blocked (unblocked once it clears), and a connection that publishes
+   * meanwhile is not read from.
    */
-  setBlocked(reason: string | null): void
+  setBlocked(reasonFor: PublishHold): void
   /** The vhost was deleted: its connections are closed with 320 CONNECTION_FORCED, as RabbitMQ. */
   closeVhost(name: string): void
   /** Closes every connection with 320 CONNECTION_FORCED and waits (bounded) for their sockets. */
@@ -104,7 +106,7 @@ const CLOSE_WAIT_MS = 2000
 export function createAmqpAdapter(opts: AmqpAdapterOptions): AmqpAdapter {
   const log = opts.logger.child({ component: 'amqp' })
   const { metrics } = opts
-  const alarm = { reason: null as string | null }
+  const alarm: PublishAlarm = { reasonFor: noPublishHold }
   const clock = opts.clock ?? systemClock
   // Warnings a flood of bad connections repeats (refusals, handshake and partial-frame deadlines).
   const warnings = new RateLimitedLog(log, (opts.warnIntervalSeconds ?? 10) * 1000, clock)
@@ -212,11 +214,8 @@ export function createAmqpAdapter(opts: AmqpAdapterOptions): AmqpAdapter {
       }
       return false
     },
-    setBlocked(reason) {
-      if (alarm.reason === reason) return
-      alarm.reason = reason
-      if (reason !== null) log.warn('publishers blocked', { reason })
-      else log.info('publishers unblocked')
+    setBlocked(reasonFor) {
+      alarm.reasonFor = reasonFor
       for (const c of open) c.alarmChanged()
     },
     closeVhost(name) {

@@ -41,6 +41,7 @@ import { FrameOutput } from './frame-output.ts'
 import { methodRoutes, type MethodRoute } from './handlers/index.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 import type { PublishThrottle } from '../../core/limits/publish-limiter.ts'
+import type { PublishHold } from '../../core/limits/publish-hold.ts'
 import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
 import { MECHANISMS } from './sasl.ts'
 
@@ -55,9 +56,9 @@ export interface AmqpCounters {
   readonly publishAck: Histogram
 }
 
-/** A resource alarm (disk, memory): publishers are blocked while it holds (connection.blocked). */
+/** A resource alarm (disk, a bridge's backlog): a vhost's publishers are blocked while it holds for it (connection.blocked). */
 export interface PublishAlarm {
-  reason: string | null
+  reasonFor: PublishHold
 }
 
 export interface AmqpServerContext {
@@ -427,7 +428,7 @@ export class AmqpConnection {
     if (result !== undefined) this.waitFor(result, ch, method.id)
     if (method.id === Methods.BasicPublish) {
       // As RabbitMQ: a connection that publishes while an alarm holds is not read from until it clears.
-      if (this.ctx.alarm.reason !== null) this.blockInput()
+      if (this.alarmReason() !== null) this.blockInput()
       this.throttle?.charge(content?.body.length ?? 0)
     }
   }
@@ -435,7 +436,7 @@ export class AmqpConnection {
   /** The alarm was raised or cleared: tell clients that understand connection.blocked. */
   alarmChanged(): void {
     if (this.state !== 'open') return
-    const reason = this.ctx.alarm.reason
+    const reason = this.alarmReason()
     const understands = (this.clientProperties.capabilities as Record<string, unknown> | undefined)?.['connection.blocked'] === true
     if (reason !== null && !this.blockedSent && understands) {
       this.blockedSent = true
@@ -454,7 +455,12 @@ export class AmqpConnection {
     if (this.blockedByAlarm) return
     this.blockedByAlarm = true
     this.socket.pause()
-    this.log.info('publisher blocked by a resource alarm', { reason: this.ctx.alarm.reason })
+    this.log.info('publisher blocked by a resource alarm', { reason: this.alarmReason() })
+  }
+
+  /** What holds this connection's vhost back now (the disk watermark, a bridge there), or null. */
+  private alarmReason(): string | null {
+    return this.vhost === undefined ? null : this.ctx.alarm.reasonFor(this.vhost.name)
   }
 
   private waitFor(work: Promise<void>, ch: AmqpChannel | undefined, methodId: number): void {

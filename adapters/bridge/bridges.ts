@@ -25,8 +25,8 @@ export interface BridgesOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: Metrics
-  /** A bridge's backlog bound throttles publishers (reason) or lets them go (null). */
-  readonly onBlock: (bridgeName: string, reason: string | null) => void
+  /** A bridge's backlog bound throttles the publishers of its vhost (reason) or lets them go (null). */
+  readonly onBlock: (bridgeName: string, vhost: string, reason: string | null) => void
   /** Closed by the disk watermark: downlinks stop taking from their remotes. */
   readonly downlinkGate: DownlinkGate
   /** Where an MQTT downlink keeps its QoS 2 receipts (downlink-receipts.ts); null: in memory. */
@@ -93,7 +93,7 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
           counters: bridgeCounters(opts.metrics, config.name),
           link: opts.links?.[remote] ?? (await LINKS[remote]()),
           remote,
-          onBlock: reason => opts.onBlock(config.name, reason),
+          onBlock: reason => opts.onBlock(config.name, (vhosts[i] as Vhost).name, reason),
           downlinkGate: opts.downlinkGate,
           receipts: new DownlinkReceipts(opts.store, config.name)
         }).catch(err => {

@@ -18,6 +18,7 @@ import { RateLimitedLog } from '../../core/rate-limited-log.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 import type { Clock } from '../../core/clock.ts'
 import type { VhostEngines } from './vhost-engines.ts'
+import { noPublishHold, type PublishHold } from '../../core/limits/publish-hold.ts'
 
 export interface EngineCounters {
   readonly refusedConnections: Counter
@@ -83,8 +84,8 @@ export function engineCounters(metrics: Metrics): EngineCounters {
 export class MqttNode {
   /** Open connections of every vhost, counted from accept to close (also those still before CONNECT). */
   readonly connections = new Set<MqttConnection>()
-  /** The disk watermark: while set, QoS 1/2 publishes are refused. */
-  refusing: string | null = null
+  /** The disk watermark, a bridge's backlog: while it holds for a vhost, QoS 1/2 publishes there are refused. */
+  refusingFor: PublishHold = noPublishHold
   readonly warnOnce: RateLimitedLog
   readonly startedAtMs: number
   /** Publish rates and connection counts shared with AMQP; null: none configured. */
@@ -156,8 +157,9 @@ export class Engine implements SessionHost {
   get connections(): Set<MqttConnection> {
     return this.node.connections
   }
+  /** Why QoS 1/2 publishes in this vhost are refused now, or null. */
   get refusing(): string | null {
-    return this.node.refusing
+    return this.node.refusingFor(this.vhost.name)
   }
   get warnOnce(): RateLimitedLog {
     return this.node.warnOnce

@@ -28,6 +28,7 @@ import { bindArchives } from './archive-bindings.ts'
 import { importLegacySessions } from './legacy-sessions.ts'
 import { startKeepAliveSweep } from './keep-alive.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
+import type { PublishHold } from '../../core/limits/publish-hold.ts'
 
 export interface MqttAdapterOptions {
   mqtt: MqttConfig
@@ -110,7 +111,8 @@ export interface MqttAdapter {
   /** A vhost being deleted: its MQTT clients are disconnected (0x98) and its sessions' timers stop. */
   closeVhost(name: string): void
   /** The disk watermark: while a reason is set, QoS 1/2 publishes are refused. */
-  setRefusing(reason: string | null): void
+  /** Publish holds changed (reasonFor: what holds each vhost now): QoS 1/2 publishes in a held vhost are refused. */
+  setRefusing(reasonFor: PublishHold): void
   close(): Promise<void>
 }
 
@@ -212,9 +214,8 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
       }
       return false
     },
-    setRefusing(reason) {
-      if (reason !== node.refusing) log.warn(reason === null ? 'publishing accepted again' : 'refusing QoS 1/2 publishes: ' + reason)
-      node.refusing = reason
+    setRefusing(reasonFor) {
+      node.refusingFor = reasonFor
     },
     handle(socket, req, transport = 'tcp', identity = null, vhost = mqtt.vhost) {
       const remote = req?.socket.remoteAddress ?? (socket as { remoteAddress?: string }).remoteAddress ?? null

@@ -77,13 +77,14 @@ function bridgeHold(b: BridgeFacts, disk: NodeConditions['disk']): Finding {
       : `its link to ${b.url} is ${b.state}${b.lastError === null ? '' : ` (${b.lastError})`}`
   return {
     cause: 'publishers-blocked-bridge',
-    summary: `publishers are held by bridge ${b.name}: its backlog ${formatBytes(b.backlogBytes)} (${b.backlogMessages} messages) is over bridges[].backlogBytesMax ${formatBytes(b.backlogBytesMax)} and ${link} (${disk.blockedConnections} AMQP connections blocked, ${disk.refusedPublishes} MQTT publishes refused)`,
+    summary: `publishers in vhost '${b.vhost}' are held by bridge ${b.name}: its backlog ${formatBytes(b.backlogBytes)} (${b.backlogMessages} messages) is over bridges[].backlogBytesMax ${formatBytes(b.backlogBytesMax)} and ${link} (${disk.blockedConnections} AMQP connections blocked, ${disk.refusedPublishes} MQTT publishes refused)`,
     suggestion:
       b.state === 'connected'
         ? `the remote takes less than the edge publishes: check the remote's load and the link's bandwidth, or raise bridges[].backlogBytesMax of '${b.name}'`
         : `bring the remote ${b.url} back or fix the link to it (publishers go again when the backlog is under 90% of its bound); backlogPolicy drop-oldest would drop instead of holding`,
     numbers: {
       bridge: b.name,
+      vhost: b.vhost,
       state: b.state,
       lastError: b.lastError,
       backlogMessages: b.backlogMessages,
