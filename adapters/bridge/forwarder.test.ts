@@ -19,24 +19,32 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await tick()
 }
 
-async function setup(): Promise<{ sent: Array<{ seq: number; confirm: () => void }>; reservations: Array<{ seq: number; commit: () => void }> }> {
+interface Setup {
+  sent: Array<{ seq: number; confirm: () => void }>
+  reservations: Array<{ seq: number; commit: () => void }>
+  counters: ReturnType<typeof bridgeCounters>
+}
+
+/** remoteBodyBytesMax: what the remote is known to take (0: not known), asked at each decision. */
+async function setup(remoteBodyBytesMax: () => number = () => 0): Promise<Setup> {
   const clock = new ManualClock()
   const vhost = new Broker({ vhosts: ['/'], clock }).vhost('/')!
   const queue = await declareBridgeQueue(vhost, 'amq.topic', 'cloud', ['up/#'])
   const reservations: Array<{ seq: number; commit: () => void }> = []
   const sent: Array<{ seq: number; confirm: () => void }> = []
+  const counters = bridgeCounters(new Metrics(), 'cloud')
   const forwarder = new Forwarder(queue, {
     bridgeName: 'cloud',
     out: defaultBridge().out,
     hopsMax: defaultBridge().hopsMax,
     clock,
     bucket: null,
-    counters: bridgeCounters(new Metrics(), 'cloud'),
+    counters,
     reserveDelivered: (_q, seq) => new Promise<void>(commit => reservations.push({ seq, commit })),
     onSettled: () => {},
     onConfirmed: () => {},
     onRefused: (_link, err) => assert.fail(err),
-    remoteBodyBytesMax: () => 0,
+    remoteBodyBytesMax,
     deadLetter: async () => {},
     onDeadLettered: () => {}
   })
@@ -50,7 +58,7 @@ async function setup(): Promise<{ sent: Array<{ seq: number; confirm: () => void
     close: async () => {}
   }
   forwarder.attach(link)
-  return { sent, reservations }
+  return { sent, reservations, counters }
 }
 
 test('nothing goes out before the watermark covering it is committed', async () => {
@@ -99,4 +107,17 @@ test('a whole window confirmed at once goes out at once: the watermark is kept a
     sent.map(s => s.seq),
     [9, 10, 11, 12]
   )
+})
+
+test('an entry refused while it waited for its reservation is dead-lettered, and not counted as forwarded', async () => {
+  let bytesMax = 0
+  const { sent, reservations, counters } = await setup(() => bytesMax)
+  // The first window is handed out and waits; meanwhile the remote's size limit is learned (a 406
+  // naming it, on another message): bodies 'm0'..'m3' are over 1 byte.
+  bytesMax = 1
+  reservations[0]?.commit()
+  await settle()
+  assert.equal(sent.length, 0, 'none of them goes out')
+  assert.equal(counters.forwarded.value, 0)
+  assert.ok(counters.deadLettered.value >= 4, `the waiting window is dead-lettered (${counters.deadLettered.value})`)
 })

@@ -78,6 +78,8 @@ export class Forwarder implements QueueConsumer {
   private reservingSeq = 0
   /** Handed out, waiting for their reservation, in queue order. */
   private waiting: QueueEntry[] = []
+  /** Handed out as redelivered and not sent yet: counted as such when send() lets them go. */
+  private readonly redeliveredUnsent = new WeakSet<QueueEntry>()
   private rateTimer: TimerHandle | null = null
   /** Told when the queue is deleted under it (by an operator). */
   onQueueGone: () => void = () => {}
@@ -152,8 +154,7 @@ export class Forwarder implements QueueConsumer {
       return
     }
     this.opts.bucket?.take()
-    this.opts.counters.forwarded.inc()
-    if (redelivered) this.opts.counters.redelivered.inc()
+    if (redelivered) this.redeliveredUnsent.add(entry)
     if (entry.seq <= this.reservedSeq && this.waiting.length === 0) this.send(entry, link)
     else this.waiting.push(entry)
     this.reserveAhead(entry.seq)
@@ -218,9 +219,13 @@ export class Forwarder implements QueueConsumer {
     // headers, and so its hops, have not changed).
     const refusal = this.sizeRefusal(m)
     if (refusal !== null) {
+      this.redeliveredUnsent.delete(entry)
       this.refusedForGood(entry, refusal)
       return
     }
+    // Counted here, not at deliver(): an entry refused while it waited was never sent.
+    this.opts.counters.forwarded.inc()
+    if (this.redeliveredUnsent.delete(entry)) this.opts.counters.redelivered.inc()
     link.send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, this.opts.clock.nowMs()).then(
       () => this.confirmed(entry),
       err => {
