@@ -64,9 +64,6 @@ export function bridgeChecks(c: WharfConfig, fail: Fail): void {
     const first = seen.get(b.name)
     if (first !== undefined) fail(`${at}.name`, b.name, `must be unique (already used by bridges[${first}])`)
     seen.set(b.name, i)
-    // As a listener's vhost: it must exist at start (the bridge's queues are declared in it).
-    if (b.vhost !== null && !c.amqp.vhosts.includes(b.vhost))
-      fail(`${at}.vhost`, b.vhost, `must be null (mqtt.vhost) or one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`)
     checkOne(b, at, fail)
   })
 }

@@ -3,6 +3,7 @@
 import type { TlsListenerConfig, WharfConfig } from './config-types.ts'
 import { tieringUrl } from './tiering-target.ts'
 import { bridgeChecks } from './bridge-checks.ts'
+import { archiveVhost } from './config-vhosts.ts'
 
 export type Fail = (field: string, value: unknown, allowed: string) => never
 export type CrossCheck = (config: WharfConfig, fail: Fail) => void
@@ -81,18 +82,21 @@ const amqpVhosts: CrossCheck = (c, fail) => {
   })
 }
 
-// The vhost of each MQTT listener (mqtt.vhost for TCP and the others that set none) must exist at start.
-const mqttVhost: CrossCheck = (c, fail) => {
+// Every vhost the configuration names must exist at start: the MQTT listeners' (mqtt.vhost for TCP
+// and the others that set none), and those of bridges and archive streams, whose queues are declared there.
+const namedVhosts: CrossCheck = (c, fail) => {
   const known = `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`
   if (!c.amqp.vhosts.includes(c.mqtt.vhost)) fail('mqtt.vhost', c.mqtt.vhost, known)
-  for (const [field, vhost] of mqttListenerVhostFields(c)) if (vhost !== null && !c.amqp.vhosts.includes(vhost)) fail(field, vhost, known)
+  for (const [field, vhost] of vhostFields(c)) if (vhost !== null && vhost !== undefined && !c.amqp.vhosts.includes(vhost)) fail(field, vhost, known)
 }
 
-function mqttListenerVhostFields(c: WharfConfig): Array<[string, string | null]> {
+function vhostFields(c: WharfConfig): Array<[string, string | null | undefined]> {
   return [
     ['mqtt.tls.vhost', c.mqtt.tls.vhost],
     ['mqtt.ws.vhost', c.mqtt.ws.vhost],
-    ['mqtt.ws.tls.vhost', c.mqtt.ws.tls.vhost]
+    ['mqtt.ws.tls.vhost', c.mqtt.ws.tls.vhost],
+    ...c.bridges.map((b, i): [string, string | null] => [`bridges[${i}].vhost`, b.vhost]),
+    ...c.archive.map((a, i): [string, string | undefined] => [`archive[${i}].vhost`, a.vhost])
   ]
 }
 
@@ -158,13 +162,11 @@ const localBytesBelowWatermark: CrossCheck = (c, fail) => {
   }
 }
 
-// A stream is named once per vhost, and its vhost must exist at start (it is declared there).
-const archiveStreams: CrossCheck = (c, fail) => {
+// A stream is named once per vhost.
+const uniqueArchiveStreams: CrossCheck = (c, fail) => {
   const seen = new Map<string, number>()
   c.archive.forEach((a, i) => {
-    const vhost = a.vhost ?? c.mqtt.vhost
-    if (a.vhost !== undefined && !c.amqp.vhosts.includes(a.vhost))
-      fail(`archive[${i}].vhost`, a.vhost, `must be one of amqp.vhosts (${c.amqp.vhosts.map(v => JSON.stringify(v)).join(', ')})`)
+    const vhost = archiveVhost(a, c.mqtt)
     const key = JSON.stringify([vhost, a.stream])
     const first = seen.get(key)
     if (first !== undefined) fail(`archive[${i}].stream`, a.stream, `must be unique in vhost '${vhost}' (already used by archive[${first}])`)
@@ -177,12 +179,12 @@ export const crossChecks: readonly CrossCheck[] = [
   distinctPorts,
   uniqueUsernames,
   amqpVhosts,
-  mqttVhost,
+  namedVhosts,
   permissionReferences,
   segmentSizes,
   uploadBackoff,
   s3SettingsNeedS3,
   localBytesBelowWatermark,
-  archiveStreams,
+  uniqueArchiveStreams,
   bridgeChecks
 ]

@@ -12,7 +12,7 @@ import { isLoopbackBind } from '../core/auth/loopback.ts'
 import { preconditionFailed } from '../core/errors.ts'
 import type { AmqpAdapter } from '../adapters/amqp/amqp-adapter.ts'
 import { mqttListenerVhosts, type MqttAdapter } from '../adapters/mqtt/mqtt-adapter.ts'
-import { bridgeVhost } from '../adapters/bridge/bridges.ts'
+import { archiveVhost, bridgeVhost } from '../edge-config/config-vhosts.ts'
 import { definitionsFromConfig } from './access-definitions.ts'
 import { tlsEnabled } from './tls-options.ts'
 import type { BindAddresses } from '../edge-config/bind-addresses.ts'
@@ -57,7 +57,7 @@ export function wireVhosts(
       const bridge = config.bridges.find(b => bridgeVhost(b, config.mqtt) === name)
       if (bridge !== undefined)
         throw preconditionFailed(`vhost '${name}' cannot be deleted: bridge '${bridge.name}' works in it (bridges[].vhost, or mqtt.vhost when it is null)`)
-      const archive = config.archive.find(a => a.vhost === name)
+      const archive = config.archive.find(a => archiveVhost(a, config.mqtt) === name)
       if (archive !== undefined)
         throw preconditionFailed(`vhost '${name}' cannot be deleted: it holds the archive stream '${archive.stream}' (archive[].vhost)`)
     },

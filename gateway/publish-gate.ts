@@ -14,10 +14,8 @@ interface Held {
 
 export class PublishGate {
   private readonly reasons = new Map<string, Held>()
-  /** The combined reason of every vhost scope (null key: every vhost), as last told. */
-  private told = new Map<string | null, string>()
-  private everyVhost: string | null = null
-  private byVhost = new Map<string, string>()
+  /** The combined reason of each held scope (null key: every vhost), as the adapters were last told. */
+  private scopes = new Map<string | null, string>()
 
   /** onChange: AMQP connection.blocked and MQTT refusals are asked again (reasonFor) on any change. */
   constructor(
@@ -26,45 +24,37 @@ export class PublishGate {
   ) {}
 
   /** What holds publishers of this vhost back now, or null. */
-  readonly reasonFor: PublishHold = vhost => this.byVhost.get(vhost) ?? this.everyVhost
+  readonly reasonFor: PublishHold = vhost => (this.scopes.size === 0 ? null : (this.scopes.get(vhost) ?? this.scopes.get(null) ?? null))
 
   /** Sets (reason) or clears (null) what `source` holds against publishers of `vhost` (null: of every vhost). */
   set(source: string, reason: string | null, vhost: string | null = null): void {
     if (reason === null) this.reasons.delete(source)
     else this.reasons.set(source, { reason, vhost })
-    this.combine()
-    const now = new Map<string | null, string>()
-    if (this.everyVhost !== null) now.set(null, this.everyVhost)
-    for (const [v, r] of this.byVhost) now.set(v, r)
-    if (sameEntries(now, this.told)) return
-    for (const scope of new Set([...this.told.keys(), ...now.keys()])) {
-      const before = this.told.get(scope)
+    const now = this.combine()
+    if (sameEntries(now, this.scopes)) return
+    for (const scope of new Set([...this.scopes.keys(), ...now.keys()])) {
       const after = now.get(scope)
-      if (before === after) continue
-      const vhost = scope ?? '(every vhost)'
-      if (after !== undefined) this.log?.warn('publishers blocked', { vhost, reason: after })
-      else this.log?.info('publishing accepted again', { vhost })
+      if (after === this.scopes.get(scope)) continue
+      const where = scope ?? '(every vhost)'
+      if (after !== undefined) this.log?.warn('publishers blocked', { vhost: where, reason: after })
+      else this.log?.info('publishing accepted again', { vhost: where })
     }
-    this.told = now
+    this.scopes = now
     this.onChange(this.reasonFor)
   }
 
-  /** What each source holds against publishers now (disk, bridge <name>), and for which vhost (null: all). */
-  get holds(): ReadonlyMap<string, Held> {
-    return this.reasons
-  }
-
-  private combine(): void {
+  /** Each held scope's reasons joined: every vhost's first, a vhost's own after them. */
+  private combine(): Map<string | null, string> {
     const every = [...this.reasons.values()].filter(h => h.vhost === null).map(h => h.reason)
-    this.everyVhost = every.length === 0 ? null : every.join('; ')
-    const byVhost = new Map<string, string[]>()
+    const lists = new Map<string | null, string[]>()
+    if (every.length > 0) lists.set(null, every)
     for (const h of this.reasons.values()) {
       if (h.vhost === null) continue
-      const list = byVhost.get(h.vhost) ?? [...every]
+      const list = lists.get(h.vhost) ?? [...every]
       list.push(h.reason)
-      byVhost.set(h.vhost, list)
+      lists.set(h.vhost, list)
     }
-    this.byVhost = new Map([...byVhost].map(([v, list]) => [v, list.join('; ')]))
+    return new Map([...lists].map(([scope, list]) => [scope, list.join('; ')]))
   }
 }
 

@@ -1,13 +1,13 @@
 // The bridges of a node (config `bridges:`), started after the MQTT adapter (whose exchange their
 // queues bind on) and stopped before the protocol adapters, so nothing they hold is lost on the way.
 import type { Broker } from '../../core/model/broker.ts'
-import type { Vhost } from '../../core/model/vhost.ts'
 import type { Clock } from '../../core/clock.ts'
 import type { Logger } from '../../core/logger.ts'
 import type { Metrics } from '../../core/metrics.ts'
 import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
 import type { BridgeConfig, MqttConfig } from '../../edge-config/config-types.ts'
 import { BRIDGE_SCHEMES } from '../../edge-config/bridge-checks.ts'
+import { bridgeVhost } from '../../edge-config/config-vhosts.ts'
 import { Bridge } from './bridge.ts'
 import { retireStaleBridgeQueues } from './bridge-queue.ts'
 import { bridgeCounters, registerBridgeGauges } from './bridge-metrics.ts'
@@ -47,23 +47,17 @@ const LINKS: Readonly<Record<'amqp' | 'mqtt', () => Promise<LinkFactory>>> = {
   mqtt: async () => (await import('./links/mqtt-link.ts')).mqttLink
 }
 
-/** The local vhost a bridge works in: its own, or mqtt.vhost. */
-export function bridgeVhost(config: Pick<BridgeConfig, 'vhost'>, mqtt: Pick<MqttConfig, 'vhost'>): string {
-  return config.vhost ?? mqtt.vhost
-}
-
 export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
-  const vhostOf = (config: BridgeConfig): Vhost => {
+  const placed = opts.bridges.map(config => {
     const name = bridgeVhost(config, opts.mqtt)
     const vhost = opts.broker.vhost(name)
     if (vhost === undefined) throw new Error(`bridge ${config.name}: vhost '${name}' does not exist (bridges[].vhost, or mqtt.vhost when it is null)`)
-    return vhost
-  }
-  const vhosts = opts.bridges.map(vhostOf)
+    return { config, vhost }
+  })
   const log = opts.logger.child({ component: 'bridge' })
   // In every vhost: a bridge removed from the configuration, or moved to another vhost, leaves its queue here.
   for (const vhost of opts.broker.vhosts.values()) {
-    const configured = opts.bridges.filter((_, i) => vhosts[i] === vhost).map(b => b.name)
+    const configured = placed.filter(p => p.vhost === vhost).map(p => p.config.name)
     for (const r of await retireStaleBridgeQueues(vhost, opts.mqtt.exchange, configured)) {
       log.warn('the queue of a bridge no longer configured in this vhost is unbound and kept; delete it once its messages are not needed', {
         vhost: vhost.name,
@@ -81,11 +75,11 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
     await Promise.all(started.map(b => b.stop()))
   }
   try {
-    for (const [i, config] of opts.bridges.entries()) {
+    for (const { config, vhost } of placed) {
       const remote = BRIDGE_SCHEMES[new URL(config.url).protocol]?.kind ?? 'mqtt'
       started.push(
         await Bridge.start(config, {
-          vhost: vhosts[i] as Vhost,
+          vhost,
           exchange: opts.mqtt.exchange,
           nodeId: opts.nodeId,
           clock: opts.clock,
@@ -93,7 +87,7 @@ export async function startBridges(opts: BridgesOptions): Promise<Bridges> {
           counters: bridgeCounters(opts.metrics, config.name),
           link: opts.links?.[remote] ?? (await LINKS[remote]()),
           remote,
-          onBlock: reason => opts.onBlock(config.name, (vhosts[i] as Vhost).name, reason),
+          onBlock: reason => opts.onBlock(config.name, vhost.name, reason),
           downlinkGate: opts.downlinkGate,
           receipts: new DownlinkReceipts(opts.store, config.name)
         }).catch(err => {

@@ -78,8 +78,6 @@ export class Forwarder implements QueueConsumer {
   private reservingSeq = 0
   /** Handed out, waiting for their reservation, in queue order. */
   private waiting: QueueEntry[] = []
-  /** Handed out as redelivered and not sent yet: counted as such when send() lets them go. */
-  private readonly redeliveredUnsent = new WeakSet<QueueEntry>()
   private rateTimer: TimerHandle | null = null
   /** Told when the queue is deleted under it (by an operator). */
   onQueueGone: () => void = () => {}
@@ -137,7 +135,7 @@ export class Forwarder implements QueueConsumer {
     return true
   }
 
-  deliver(entry: QueueEntry, redelivered: boolean): void {
+  deliver(entry: QueueEntry): void {
     const link = this.link as RemoteLink // hasCredit() said so just before
     if (forwardDecision(entry.message, this.opts.bridgeName, link.remoteNodeId) !== 'forward') {
       this.opts.counters.loopsSkipped.inc()
@@ -154,7 +152,6 @@ export class Forwarder implements QueueConsumer {
       return
     }
     this.opts.bucket?.take()
-    if (redelivered) this.redeliveredUnsent.add(entry)
     if (entry.seq <= this.reservedSeq && this.waiting.length === 0) this.send(entry, link)
     else this.waiting.push(entry)
     this.reserveAhead(entry.seq)
@@ -219,13 +216,13 @@ export class Forwarder implements QueueConsumer {
     // headers, and so its hops, have not changed).
     const refusal = this.sizeRefusal(m)
     if (refusal !== null) {
-      this.redeliveredUnsent.delete(entry)
       this.refusedForGood(entry, refusal)
       return
     }
-    // Counted here, not at deliver(): an entry refused while it waited was never sent.
+    // Counted here, not at deliver(): an entry refused while it waited was never sent. Its redelivered
+    // flag is as the queue handed it out (only a requeue sets it, and that takes it out of flight).
     this.opts.counters.forwarded.inc()
-    if (this.redeliveredUnsent.delete(entry)) this.opts.counters.redelivered.inc()
+    if (entry.redelivered) this.opts.counters.redelivered.inc()
     link.send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, this.opts.clock.nowMs()).then(
       () => this.confirmed(entry),
       err => {

@@ -25,6 +25,7 @@ import { AuthMethods } from './enhanced-auth/auth-method.ts'
 import { ScramSha256 } from './enhanced-auth/scram-sha-256.ts'
 import { scramUsersFrom } from './enhanced-auth/scram-users.ts'
 import { bindArchives } from './archive-bindings.ts'
+import { archiveVhost } from '../../edge-config/config-vhosts.ts'
 import { importLegacySessions } from './legacy-sessions.ts'
 import { startKeepAliveSweep } from './keep-alive.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
@@ -110,7 +111,6 @@ export interface MqttAdapter {
   openVhost(name: string): Promise<void>
   /** A vhost being deleted: its MQTT clients are disconnected (0x98) and its sessions' timers stop. */
   closeVhost(name: string): void
-  /** The disk watermark: while a reason is set, QoS 1/2 publishes are refused. */
   /** Publish holds changed (reasonFor: what holds each vhost now): QoS 1/2 publishes in a held vhost are refused. */
   setRefusing(reasonFor: PublishHold): void
   close(): Promise<void>
@@ -144,7 +144,7 @@ export async function createMqttAdapter(opts: MqttAdapterOptions): Promise<MqttA
     await bindArchives(
       e.vhost,
       mqtt.exchange,
-      opts.archive.filter(a => (a.vhost ?? mqtt.vhost) === e.vhost.name)
+      opts.archive.filter(a => archiveVhost(a, mqtt) === e.vhost.name)
     )
   const engines = (): Engine[] => node.vhosts.values()
   metrics.gauge('wharf_mqtt_clients_connected', 'Connected MQTT clients', () => {
