@@ -2,6 +2,7 @@ import type { IClientPublishOptions, MqttClient } from 'mqtt'
 import { batchWritesPerRead, connectClient, endClient } from './mqtt-connect.ts'
 import { encodePayload, monotonicMs, payloadPublisherId, payloadSentAtNs, payloadSeq } from './payload.ts'
 import { summarizeLatencies } from './percentiles.ts'
+import { SLOW_MS } from './worker-messages.ts'
 import { SequenceTracker } from './sequence-tracker.ts'
 import { waitForDeliveries } from './settle.ts'
 import { nextParentMessage, readWorkerConfig, runWorker, sendToParent } from './worker-ipc.ts'
@@ -66,13 +67,24 @@ runWorker(config.hardTimeoutMs, async () => {
   const tracker = new SequenceTracker(`${config.clientIdPrefix}-sub`, 2, Math.max(config.messages, config.warmupMessages))
   const latencies = new Float64Array(config.messages)
   let samples = 0
+  // By send order (the sequence number), so that a late message counts where it was due, not where it arrived.
+  const laterHalf = new Float64Array(config.messages)
+  let laterSamples = 0
+  const slowBySecond = new Array<number>(Math.ceil(config.messages / config.ratePerS)).fill(0)
   const subscriber = await connectClient(config.url, `${config.clientIdPrefix}-sub`, true)
   subscriber.on('message', (_topic, payload) => {
     const nowNs = process.hrtime.bigint()
     const seq = payloadSeq(payload)
     const uniqueBefore = tracker.unique
     tracker.record(payloadPublisherId(payload), seq, Number(nowNs) / 1e6)
-    if (tracker.unique > uniqueBefore && payloadPublisherId(payload) === MEASURED) latencies[samples++] = Number(nowNs - payloadSentAtNs(payload)) / 1e6
+    if (tracker.unique === uniqueBefore || payloadPublisherId(payload) !== MEASURED) return
+    const ms = Number(nowNs - payloadSentAtNs(payload)) / 1e6
+    latencies[samples++] = ms
+    if (seq >= config.messages / 2) laterHalf[laterSamples++] = ms
+    if (ms > SLOW_MS) {
+      const second = Math.floor(seq / config.ratePerS)
+      slowBySecond[second] = (slowBySecond[second] ?? 0) + 1
+    }
   })
   batchWritesPerRead(subscriber)
   await subscriber.subscribeAsync(config.topic, { qos: 1 })
@@ -98,7 +110,9 @@ runWorker(config.hardTimeoutMs, async () => {
       counts: tracker.counts(sentPerPublisher),
       sendStartMs: outcome.startMs,
       sendEndMs: outcome.endMs,
-      latencyMs: summarizeLatencies(latencies.subarray(0, samples))
+      latencyMs: summarizeLatencies(latencies.subarray(0, samples)),
+      laterHalfMs: summarizeLatencies(laterHalf.subarray(0, laterSamples)),
+      slowBySecond
     }
   })
   await nextParentMessage('stop')

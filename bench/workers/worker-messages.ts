@@ -42,6 +42,9 @@ export interface SubscriberResult {
   readonly clients: readonly ClientCounts[]
 }
 
+/** What counts as a slow message in LatencyResult.slowBySecond: issue 9's p99 target. */
+export const SLOW_MS = 1
+
 export interface LatencyResult {
   readonly kind: 'latency'
   readonly sent: number
@@ -50,6 +53,10 @@ export interface LatencyResult {
   readonly sendStartMs: number
   readonly sendEndMs: number
   readonly latencyMs: LatencySummary
+  /** The same over the second half of the measured messages (by send order): the run without its first seconds. */
+  readonly laterHalfMs: LatencySummary
+  /** Messages over SLOW_MS end to end, by the second of the measured run they were due to be sent in. */
+  readonly slowBySecond: readonly number[]
 }
 
 export interface LatencySummary {
