@@ -20,6 +20,9 @@ test('bench --quick: fanin-qos1 and latency-qos1 against Mosquitto lose nothing'
   assert.ok(figure(latency, 'sent') > 0)
   for (const key of ['p50', 'p99', 'max']) assert.ok(figure(latency, key) > 0, `latency ${key}`)
   assert.ok(figure(latency, 'p50') <= figure(latency, 'p99'))
+  assert.ok(figure(latency, 'laterHalfP99') > 0, 'latency p99 over the second half of the run')
+  // --quick: 500 msg/s for 2 s, so one count of slow messages for each of the 2 seconds.
+  assert.match(latency.notes.join('\n'), /messages over 1 ms in each second of the measured run: \d+ \d+;/)
 
   for (const record of results) assert.ok((record.memory?.rssBytes ?? 0) > 0, `${record.scenario}: broker RSS`)
 })
