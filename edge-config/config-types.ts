@@ -257,6 +257,13 @@ export interface RuntimeConfig {
    * pool, the WAL checkpointer) run below it, so they yield the CPU to it; 0 leaves them (Linux only).
    */
   backgroundThreadsNice: number
+  /**
+   * The memory watermark, a fraction of V8's heap limit: while the live heap (what a full GC left)
+   * is above it, publishers are refused as at the disk watermark; 0 = off (core/limits/heap-watermark.ts).
+   */
+  heapWatermarkRatio: number
+  /** How often the heap in use is read to clear the memory watermark between full GCs. */
+  heapCheckIntervalMs: number
 }
 
 export interface DiagnoseConfig {

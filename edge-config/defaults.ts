@@ -97,7 +97,7 @@ export function defaultConfig(): WharfConfig {
     metrics: { queueLabelsMax: 200, rateSampleIntervalSeconds: 5 },
     metering: { recordIntervalSeconds: 3600, node: null },
     diagnose: { sampleIntervalSeconds: 10, samplesMax: 6, redeliveriesMin: 3 },
-    runtime: { backgroundThreadsNice: 10 },
+    runtime: { backgroundThreadsNice: 10, heapWatermarkRatio: 0.6, heapCheckIntervalMs: 1000 },
     auth: { allowAnonymous: true, guest: { enabled: true }, users: [], permissions: [], topicPermissions: [], defaultAcl: {} }
   }
 }

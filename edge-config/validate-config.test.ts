@@ -199,6 +199,13 @@ describe('validateConfig: refusals name field, value and what is allowed', () =>
       value: 20,
       allowed: /integer 0-19 nice steps \(0 = at the event loop's priority\)/
     },
+    {
+      name: 'a memory watermark of the whole heap',
+      raw: { runtime: { heapWatermarkRatio: 1 } },
+      field: 'runtime.heapWatermarkRatio',
+      value: 1,
+      allowed: /number 0-0\.95 \(a fraction of V8's heap limit; 0 = no memory watermark\)/
+    },
     { name: 'port as string', raw: { amqp: { port: '5672' } }, field: 'amqp.port', value: '5672', allowed: /integer port/ },
     { name: 'wrong type for a string', raw: { log: { level: 5 } }, field: 'log.level', value: 5, allowed: /one of debug/ },
     { name: 'bind address of the wrong type', raw: { host: 5 }, field: 'host', value: 5, allowed: /IP address .* or a host name/ },

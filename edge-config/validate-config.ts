@@ -124,6 +124,11 @@ const streamName = checked(
   `must be a stream queue name, 1-255 bytes, not starting with ${RESERVED_QUEUE_PREFIXES.map(p => `'${p}'`).join(', ')}`,
   streamNameProblem
 )
+const heapRatio: Leaf = {
+  kind: 'leaf',
+  allowed: "must be a number 0-0.95 (a fraction of V8's heap limit; 0 = no memory watermark)",
+  test: v => typeof v === 'number' && v >= 0 && v <= 0.95
+}
 const fraction: Leaf = {
   kind: 'leaf',
   allowed: 'must be a number greater than 0 and less than 1 (a fraction of a block)',
@@ -346,7 +351,14 @@ const schema: Schema<WharfConfig> = {
         redeliveriesMin: int(2, 1_000_000, 'deliveries')
       }
     },
-    runtime: { kind: 'map', fields: { backgroundThreadsNice: int(0, 19, 'nice steps', " (0 = at the event loop's priority)") } },
+    runtime: {
+      kind: 'map',
+      fields: {
+        backgroundThreadsNice: int(0, 19, 'nice steps', " (0 = at the event loop's priority)"),
+        heapWatermarkRatio: heapRatio,
+        heapCheckIntervalMs: int(100, 60_000, 'ms')
+      }
+    },
     auth: {
       kind: 'map',
       fields: {

@@ -1,5 +1,6 @@
-// The disk watermark (storage.localBytesMax) for the composition root: the only thing that ever
-// refuses publishers (DESIGN.md §4, §5). Crossing it blocks AMQP publishers (connection.blocked)
+// The disk watermark (storage.localBytesMax) for the composition root (DESIGN.md §4, §5): with the
+// memory watermark (memory-wiring.ts) and each bridge's backlog bound, what refuses publishers, through
+// the publish gate. Crossing it blocks AMQP publishers (connection.blocked)
 // and stops acknowledging MQTT QoS 1/2 publishes; both clear when offload and acks free space.
 import { join } from 'node:path'
 import type { WharfConfig } from '../edge-config/config-types.ts'

@@ -22,6 +22,7 @@ import { consoleRoutes } from './console-page-routes.ts'
 import { sqliteStoredBytes } from '../core/storage/disk-watermark.ts'
 import { startTiering } from './tiering-wiring.ts'
 import { watchDisk } from './disk-wiring.ts'
+import { watchHeap } from './memory-wiring.ts'
 import { listen, closeServer } from './listen.ts'
 import { OpenedResources } from './opened-resources.ts'
 import { checkObjectStore } from './object-store-check.ts'
@@ -191,13 +192,18 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     },
     logger.child({ component: 'publish-gate' })
   )
-  // The disk watermark also stops the bridges' downlinks from taking (and storing) more.
+  // The disk and memory watermarks also stop the bridges' downlinks from taking (and storing) more.
   const downlinkGate = new DownlinkGate()
   const disk = watchDisk(config, store, logger, metrics, reason => {
     publishGate.set('disk', reason)
-    downlinkGate.set(reason)
+    downlinkGate.set('disk', reason)
   })
   opened.add('disk watermark', () => disk.stop())
+  const heap = watchHeap(config, logger, metrics, reason => {
+    publishGate.set('memory', reason)
+    downlinkGate.set('memory', reason)
+  })
+  opened.add('memory watermark', () => heap.stop())
   const bridges = await startBridges({
     bridges: config.bridges,
     broker,

@@ -1,11 +1,14 @@
 // Whether the bridges may take messages from their remotes now. While the local store is over its
-// disk watermark (storage.localBytesMax) a downlink must not store more, as publishers are refused
+// disk watermark (storage.localBytesMax), or the heap over the memory watermark
+// (runtime.heapWatermarkRatio), a downlink must not store more, as publishers are refused
 // (DESIGN §4): it stops taking instead, and what the remote holds waits there. An AMQP link holds
 // the deliveries it has (the remote sends no more than the prefetch) and acks them once they are
 // stored after the clearance; an MQTT link leaves what arrives unacknowledged and reconnects after
 // the clearance, when the remote session sends it again (links/*-link.ts).
 export class DownlinkGate {
   private closedBecause: string | null = null
+  /** Each source's reason (disk, memory): the gate opens when none holds. */
+  private readonly reasons = new Map<string, string>()
   private waiters: Array<() => void> = []
   private readonly openListeners = new Set<() => void>()
 
@@ -14,11 +17,13 @@ export class DownlinkGate {
     return this.closedBecause
   }
 
-  /** The disk watermark's reason (publishers refused) or null (cleared). */
-  set(reason: string | null): void {
+  /** A watermark's reason (publishers refused) or null (cleared); `source` names the watermark. */
+  set(source: string, reason: string | null): void {
+    if (reason === null) this.reasons.delete(source)
+    else this.reasons.set(source, reason)
     const wasClosed = this.closedBecause !== null
-    this.closedBecause = reason
-    if (reason !== null || !wasClosed) return
+    this.closedBecause = this.reasons.size === 0 ? null : [...this.reasons.values()].join('; ')
+    if (this.closedBecause !== null || !wasClosed) return
     const waiters = this.waiters
     this.waiters = []
     for (const w of waiters) w()
