@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.ts'
 import type { Broker } from '../core/model/broker.ts'
 import type { Queue } from '../core/model/queue.ts'
 import type { DiskWatermark } from '../core/storage/disk-watermark.ts'
+import type { HeapWatermark } from '../core/limits/heap-watermark.ts'
 import type { AbuseLimits } from '../core/limits/abuse-limits.ts'
 import type { UsageMeter } from '../core/metering/usage-meter.ts'
 import { storedBytesByVhost } from '../core/metering/stored-bytes.ts'
@@ -33,6 +34,7 @@ export interface OpsParts {
   readonly mqtt: MqttAdapter
   readonly amqp: AmqpAdapter
   readonly disk: DiskWatermark
+  readonly heap: HeapWatermark
   readonly bridges: () => readonly BridgeStatus[]
   readonly limits: AbuseLimits
   readonly tiering: Tiering
@@ -76,6 +78,7 @@ export function startOps(p: OpsParts): Ops {
 
   const conditions = (): NodeConditions => {
     const disk = p.disk.status()
+    const heap = p.heap.status()
     const tiering = p.tiering.manager.status()
     return {
       nowMs: clock.nowMs(),
@@ -86,6 +89,7 @@ export function startOps(p: OpsParts): Ops {
         refusedPublishes: p.mqtt.refusedPublishes,
         blockedConnections: p.amqp.blockedPublishers()
       },
+      memory: { blocked: heap.blocked, liveBytes: heap.liveBytes, heapBytesMax: heap.heapBytesMax },
       bridges: p.bridges().map(bridgeFacts),
       throttled: [...p.limits.publish.paused].map(t => ({ protocol: t.protocol, username: t.username, limit: t.lastLimit })),
       objectStore: {

@@ -217,7 +217,20 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     store
   })
   opened.add('bridges', async () => await bridges.close())
-  const ops: Ops = startOps({ config, broker, usage, mqtt, amqp, disk, bridges: () => bridges.status(), limits, tiering, clock: systemClock, logger })
+  const ops: Ops = startOps({
+    config,
+    broker,
+    usage,
+    mqtt,
+    amqp,
+    disk,
+    heap: heap.watermark,
+    bridges: () => bridges.status(),
+    limits,
+    tiering,
+    clock: systemClock,
+    logger
+  })
   opened.add('diagnosis and metering', async () => await ops.close())
 
   let wsPort = 0 // bound after the admin server; the live page asks for it at request time

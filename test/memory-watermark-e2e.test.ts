@@ -3,7 +3,7 @@
 // messages grew until V8 aborted the process (measured: 166,000 64-byte messages in a 160 MB heap,
 // far below any byte bound on bodies), and every publisher lost its connection. With it: amqplib
 // gets connection.blocked with the reason, an MQTT 5 QoS 1 publish gets PUBACK 0x97, the process
-// stays up; deleting the queue clears it (the watermark runs a full GC while it holds), the held
+// stays up and /api/diagnose names the cause; deleting the queue clears it (the watermark runs a full GC while it holds), the held
 // publishes are confirmed and MQTT publishes are acknowledged again.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -15,6 +15,7 @@ import { startBrokerProcess } from './support/broker-process.ts'
 import { channel, closeQuietly, connect as amqpConnect } from './support/amqp-helpers.ts'
 import { connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 import { metricValue, metricsText } from './support/tiering-e2e.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 const QUEUE = 'fill'
 const HEAP_MB = 96
@@ -90,6 +91,17 @@ test('memory watermark: a backlog that would abort a small heap blocks AMQP publ
   // Above the resume level (90%): a full GC since the block may have found it a little under the watermark.
   const liveBytes = metricValue(metrics, 'wharf_memory_heap_live_bytes') ?? 0
   assert.ok(liveBytes > 0.9 * watermarkBytes, `live heap ${liveBytes} bytes, watermark ${watermarkBytes}`)
+
+  const diagnosis = await adminFetch(`${adminUrl}/api/diagnose`, { signal: AbortSignal.timeout(5000) })
+  assert.equal(diagnosis.status, 200)
+  const { node } = (await diagnosis.json()) as { node: Array<{ cause: string; summary: string; numbers: Record<string, unknown> }> }
+  const finding = node.find(f => f.cause === 'publishers-blocked-memory')
+  assert.match(
+    finding?.summary ?? '',
+    // The publisher is counted once it publishes into the alarm (its reads then stop): its last batch may have been read before.
+    /^publishers are refused at the memory watermark: live heap .* \([01] AMQP connections blocked, 0 MQTT publishes refused\)$/
+  )
+  assert.equal(finding?.numbers['heapBytesMax'], watermarkBytes, '/api/diagnose names the cause with its figures')
 
   const device = await mqttConnect(mqttUrl, { clientId: 'refused-device', protocolVersion: 5 })
   t.after(() => end(device))

@@ -9,6 +9,7 @@ export type Cause =
   | 'bridge-link-down'
   | 'bridge-remote-slow'
   | 'publishers-blocked-disk'
+  | 'publishers-blocked-memory'
   | 'publishers-blocked-rate-limit'
   | 'publishers-blocked-bridge'
   | 'object-store-unreachable'

@@ -1,4 +1,4 @@
-// Causes that hold for the whole node: publishers refused at the disk watermark, held by a bridge whose
+// Causes that hold for the whole node: publishers refused at the disk or memory watermark, held by a bridge whose
 // backlog reached its bound or by a publish rate limit, and the object store unreachable with the
 // upload backlog growing behind it.
 import { formatBytes } from '../storage/format-bytes.ts'
@@ -13,6 +13,12 @@ export interface NodeConditions {
     readonly localBytesMax: number
     readonly refusedPublishes: number
     readonly blockedConnections: number
+  }
+  /** The memory watermark's reason while it refuses publishers, with its figures. */
+  readonly memory: {
+    readonly blocked: string | null
+    readonly liveBytes: number
+    readonly heapBytesMax: number
   }
   /** Every bridge: one whose backlog is over its bound (policy block) holds publishers. */
   readonly bridges: readonly BridgeFacts[]
@@ -41,6 +47,20 @@ export function nodeFindings(n: NodeConditions): Finding[] {
       numbers: {
         bytes: n.disk.bytes,
         localBytesMax: n.disk.localBytesMax,
+        blockedConnections: n.disk.blockedConnections,
+        refusedPublishes: n.disk.refusedPublishes
+      }
+    })
+  }
+  if (n.memory.blocked !== null) {
+    out.push({
+      cause: 'publishers-blocked-memory',
+      summary: `publishers are refused at the memory watermark: ${n.memory.blocked} (${n.disk.blockedConnections} AMQP connections blocked, ${n.disk.refusedPublishes} MQTT publishes refused)`,
+      suggestion:
+        'consume or purge the longest queues (every queued message is held in memory), bound them (x-max-length, mqtt.maxQueuedMessages, bridges[].backlogBytesMax), or give the process a larger heap (--max-old-space-size)',
+      numbers: {
+        liveBytes: n.memory.liveBytes,
+        heapBytesMax: n.memory.heapBytesMax,
         blockedConnections: n.disk.blockedConnections,
         refusedPublishes: n.disk.refusedPublishes
       }
