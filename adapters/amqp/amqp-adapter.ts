@@ -16,6 +16,8 @@ import { AmqpConnection, type AmqpPeer, type AmqpServerContext, type PublishAlar
 import { noPublishHold, type PublishHold } from '../../core/limits/publish-hold.ts'
 import type { AbuseLimits } from '../../core/limits/abuse-limits.ts'
 import { serverProperties } from './server-properties.ts'
+import { PropertyInterner } from './property-interner.ts'
+import { StringInterner } from '../../core/util/string-interner.ts'
 
 export interface AmqpAdapterOptions {
   readonly amqp: AmqpConfig
@@ -102,6 +104,8 @@ export interface AmqpAdapter {
 }
 
 const CLOSE_WAIT_MS = 2000
+/** Exchange names and routing keys kept once (a fixed bound: a cache, not a limit anyone meets). */
+const NAMES_KEPT_MAX = 4096
 
 export function createAmqpAdapter(opts: AmqpAdapterOptions): AmqpAdapter {
   const log = opts.logger.child({ component: 'amqp' })
@@ -113,6 +117,8 @@ export function createAmqpAdapter(opts: AmqpAdapterOptions): AmqpAdapter {
   const ctx: AmqpServerContext = {
     broker: opts.broker,
     alarm,
+    properties: new PropertyInterner(),
+    names: new StringInterner(NAMES_KEPT_MAX),
     access: opts.access,
     abuseLimits: opts.limits,
     warnOnce: warnings,

@@ -44,6 +44,8 @@ import type { PublishThrottle } from '../../core/limits/publish-limiter.ts'
 import type { PublishHold } from '../../core/limits/publish-hold.ts'
 import type { CertificateIdentity } from '../../core/auth/certificate-identity.ts'
 import { MECHANISMS } from './sasl.ts'
+import type { PropertyInterner } from './property-interner.ts'
+import type { StringInterner } from '../../core/util/string-interner.ts'
 
 export interface AmqpCounters {
   readonly published: Counter
@@ -64,6 +66,10 @@ export interface PublishAlarm {
 export interface AmqpServerContext {
   readonly broker: Broker
   readonly alarm: PublishAlarm
+  /** The property lists publishers repeat, shared by every connection's messages. */
+  readonly properties: PropertyInterner
+  /** The exchange names and routing keys publishers repeat, one copy each for the queued messages. */
+  readonly names: StringInterner
   /** Logins (connection.start-ok, update-secret) and the vhost access of connection.open. */
   readonly access: AccessControl
   readonly limits: AmqpConfig

@@ -31,7 +31,9 @@ export function publish(ch: AmqpChannel, f: BasicPublish, content: Content): voi
 
 function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): Message {
   if (f.immediate) throw new AmqpException(NOT_IMPLEMENTED, 'immediate=true', Methods.BasicPublish)
-  const properties = decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties
+  // A list publishers repeat is decoded once and shared (property-interner.ts).
+  const interned = ch.conn.ctx.properties.lookup(content.properties)
+  const properties = interned?.properties ?? (decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties)
   const user = ch.conn.user?.username
   // As RabbitMQ: a user-id property must name the authenticated user.
   if (properties.userId !== undefined && properties.userId !== user) {
@@ -41,7 +43,15 @@ function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): Mess
       Methods.BasicPublish
     )
   }
-  return new Message(f.exchange, f.routingKey, properties, content.body, ch.conn.clock.nowMs(), content.properties)
+  const { names } = ch.conn.ctx
+  return new Message(
+    names.intern(f.exchange),
+    names.intern(f.routingKey),
+    properties,
+    content.body,
+    ch.conn.clock.nowMs(),
+    interned?.bytes ?? content.properties
+  )
 }
 
 /** Routes through core (exactly once) and returns an unroutable mandatory message. */

@@ -24,6 +24,11 @@ import { modelQueueKey, prepareModelStatements, type ModelStatements } from './m
 export interface PropertiesCodec {
   encode(properties: MessageProperties): Buffer
   decode(encoded: Buffer): MessageProperties
+  /**
+   * A shared copy of these encoded properties and their decoded (frozen) form, when the codec keeps
+   * such lists: messages loaded at start share them instead of each holding its own. null: decode.
+   */
+  keep?(encoded: Buffer): { readonly bytes: Buffer; readonly properties: MessageProperties } | null
 }
 
 interface ExchangeRow {
@@ -151,7 +156,8 @@ export class SqliteDurableStore implements DurableStore {
       if (message === undefined) {
         const encoded = r.amqp_properties ?? this.codec.encode({})
         const body = typeof r.payload === 'string' ? Buffer.from(r.payload) : r.payload
-        message = new Message(r.exchange ?? '', r.topic, this.codec.decode(encoded), body, r.created_ms, encoded)
+        const kept = this.codec.keep?.(encoded) ?? null
+        message = new Message(r.exchange ?? '', r.topic, kept?.properties ?? this.codec.decode(encoded), body, r.created_ms, kept?.bytes ?? encoded)
         message.storeId = r.message_id
         messages.set(r.message_id, message)
       }
