@@ -9,11 +9,12 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ChannelModel, ConfirmChannel } from 'amqplib'
+import type { ChannelModel } from 'amqplib'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { channel, closeQuietly, connect as amqpConnect } from './support/amqp-helpers.ts'
 import { closed, connect as mqttConnect } from './support/mqtt-helpers.ts'
 import { metricValue, metricsText, pollUntil, tieringStatus } from './support/tiering-e2e.ts'
+import { fillUntilBlocked, nextConnectionEvent } from './support/amqp-alarm.ts'
 
 const QUEUE = 'fill'
 /** Room above the files' size at start: a few hundred 4 KiB messages fill it. */
@@ -29,38 +30,6 @@ function sqliteFilesBytes(dataDir: string): number {
       return n
     }
   }, 0)
-}
-
-/** Resolves with the event's first argument the first time `event` fires; rejects after timeoutMs. */
-function nextEvent(conn: ChannelModel, event: 'blocked' | 'unblocked', timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no connection.${event} within ${timeoutMs} ms`)), timeoutMs)
-    conn.once(event, (arg: unknown) => {
-      clearTimeout(timer)
-      resolve(arg)
-    })
-  })
-}
-
-/** Persistent messages to the durable queue, in confirmed batches, until the connection is blocked. */
-async function fillUntilBlocked(cc: ConfirmChannel, blocked: Promise<unknown>, messagesMax: number): Promise<{ confirmed: number; sent: number }> {
-  let isBlocked = false
-  void blocked.then(
-    () => {
-      isBlocked = true
-    },
-    () => {}
-  )
-  let sent = 0
-  let confirmed = 0
-  while (!isBlocked) {
-    assert.ok(sent < messagesMax, `not blocked after ${sent} messages of ${BODY.length} bytes`)
-    for (let i = 0; i < 20; i++, sent++) cc.sendToQueue(QUEUE, BODY, { persistent: true, headers: { n: sent } })
-    // Once blocked, the broker stops reading this connection, so confirms wait for the clearance.
-    const batch = cc.waitForConfirms().then(() => true)
-    if (await Promise.race([batch, blocked.then(() => false)])) confirmed = sent
-  }
-  return { confirmed, sent }
 }
 
 test('disk watermark: AMQP connection.blocked and MQTT QoS 1 refused (counted, logged) until deleting the queue frees the space', {
@@ -94,8 +63,8 @@ test('disk watermark: AMQP connection.blocked and MQTT QoS 1 refused (counted, l
     const cc = await conn.createConfirmChannel()
     cc.on('error', () => {})
 
-    const blocked = nextEvent(conn, 'blocked', 60_000)
-    const filled = await fillUntilBlocked(cc, blocked, 20_000)
+    const blocked = nextConnectionEvent(conn, 'blocked', 60_000)
+    const filled = await fillUntilBlocked(cc, blocked, { queue: QUEUE, body: BODY, batch: 20, messagesMax: 20_000, numbered: true })
     const reason = await blocked
     assert.match(String(reason), /storage\.localBytesMax/, 'connection.blocked carries the reason')
     const status = await tieringStatus(adminUrl)
@@ -124,7 +93,7 @@ test('disk watermark: AMQP connection.blocked and MQTT QoS 1 refused (counted, l
     assert.ok(broker.logs.some(l => l.msg === 'publishers blocked' && /storage\.localBytesMax/.test(String(l.reason))))
 
     // Clearing: the queue's messages go; SQLite keeps its file but reuses the freed pages.
-    const unblocked = nextEvent(conn, 'unblocked', 30_000)
+    const unblocked = nextConnectionEvent(conn, 'unblocked', 30_000)
     const deleted = await setup.deleteQueue(QUEUE)
     assert.ok(
       deleted.messageCount >= filled.confirmed && deleted.messageCount <= filled.sent,

@@ -10,48 +10,18 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ChannelModel, ConfirmChannel } from 'amqplib'
 import { startBrokerProcess } from './support/broker-process.ts'
 import { channel, closeQuietly, connect as amqpConnect } from './support/amqp-helpers.ts'
 import { connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 import { metricValue, metricsText } from './support/tiering-e2e.ts'
 import { adminFetch } from './support/admin-http.ts'
+import { fillUntilBlocked, nextConnectionEvent } from './support/amqp-alarm.ts'
 
 const QUEUE = 'fill'
 const HEAP_MB = 96
 const BODY = Buffer.alloc(64, 'm')
 /** Far more than the heap holds at ~800 bytes a queued message: a broker that never blocks fails the test. */
 const MESSAGES_MAX = 2_000_000
-
-function nextEvent(conn: ChannelModel, event: 'blocked' | 'unblocked', timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no connection.${event} within ${timeoutMs} ms`)), timeoutMs)
-    conn.once(event, (arg: unknown) => {
-      clearTimeout(timer)
-      resolve(arg)
-    })
-  })
-}
-
-/** Persistent messages in confirmed batches until the connection is blocked (its confirms then wait for the clearance). */
-async function fillUntilBlocked(cc: ConfirmChannel, blocked: Promise<unknown>): Promise<{ confirmed: number; sent: number }> {
-  let isBlocked = false
-  void blocked.then(
-    () => {
-      isBlocked = true
-    },
-    () => {}
-  )
-  let sent = 0
-  let confirmed = 0
-  while (!isBlocked) {
-    assert.ok(sent < MESSAGES_MAX, `not blocked after ${sent} messages`)
-    for (let i = 0; i < 1000; i++, sent++) cc.sendToQueue(QUEUE, BODY, { persistent: true })
-    const batch = cc.waitForConfirms().then(() => true)
-    if (await Promise.race([batch, blocked.then(() => false)])) confirmed = sent
-  }
-  return { confirmed, sent }
-}
 
 test('memory watermark: a backlog that would abort a small heap blocks AMQP publishers and refuses MQTT QoS 1 (0x97) instead, until the queue goes', {
   timeout: 180_000
@@ -77,8 +47,8 @@ test('memory watermark: a backlog that would abort a small heap blocks AMQP publ
   const cc = await conn.createConfirmChannel()
   cc.on('error', () => {})
 
-  const blocked = nextEvent(conn, 'blocked', 120_000)
-  const filled = await fillUntilBlocked(cc, blocked)
+  const blocked = nextConnectionEvent(conn, 'blocked', 120_000)
+  const filled = await fillUntilBlocked(cc, blocked, { queue: QUEUE, body: BODY, batch: 1000, messagesMax: MESSAGES_MAX, numbered: false })
   const reason = String(await blocked)
   assert.match(reason, /^live heap .* over the memory watermark .* \(runtime\.heapWatermarkRatio\)$/, 'connection.blocked carries the reason')
   t.diagnostic(`blocked after ${filled.confirmed} confirmed (${filled.sent} sent) messages: ${reason}`)
@@ -111,7 +81,7 @@ test('memory watermark: a backlog that would abort a small heap blocks AMQP publ
     'the gate logs the block and its reason'
   )
 
-  const unblocked = nextEvent(conn, 'unblocked', 60_000)
+  const unblocked = nextConnectionEvent(conn, 'unblocked', 60_000)
   const deleted = await setup.deleteQueue(QUEUE)
   assert.ok(
     deleted.messageCount >= filled.confirmed && deleted.messageCount <= filled.sent,
