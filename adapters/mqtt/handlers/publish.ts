@@ -8,6 +8,7 @@ import type { PublishProperties } from '../properties.ts'
 import { mqttToCoreMessage } from '../properties.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
 import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
+import { ownedBytes } from '../../../core/util/owned-bytes.ts'
 
 type PublishPacket = IPublishPacket & { userPropertiesOrdered?: Array<[string, string]> }
 
@@ -52,8 +53,10 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
     conn.ackAfter(undefined, { cmd: 'pubrec', messageId: id })
     return
   }
+  // The payload is a view into the socket's read chunk: a queued message must not keep the chunk alive.
+  const body = ownedBytes(payload)
   const message = mqttToCoreMessage(
-    { topic, payload, qos, retain: p.retain, properties: props === undefined ? undefined : publishProperties(props, p.userPropertiesOrdered) },
+    { topic, payload: body, qos, retain: p.retain, properties: props === undefined ? undefined : publishProperties(props, p.userPropertiesOrdered) },
     engine.exchange,
     engine.nowMs()
   )
