@@ -68,7 +68,8 @@ test('block: at the bound publishers are throttled, nothing is dropped, and they
     assert.match(amqpBlocked, /bridge cloud: backlog .* over bridges\[\]\.backlogBytesMax/)
     const held = await waitForBridge(edge, 'holding publishers', s => s.backlog.blockingPublishers)
     assert.equal(held.dropped, 0)
-    assert.equal(held.state, 'backing-off')
+    // Nobody listens on the remote's port: the link is backing off, or in the moment of a new attempt.
+    assert.ok(held.state === 'backing-off' || held.state === 'connecting', `link state ${held.state}`)
     cloud = await cloudOn(port, 'block-inbox')
     const inbox = await amqpInbox(cloud.amqpUrl, 'block-inbox', ['up.#'])
     await waitForBridge(edge, 'drained and publishers let go', s => s.backlog.messages === 0 && !s.backlog.blockingPublishers, 20_000)
