@@ -6,7 +6,6 @@
 // stored after the clearance; an MQTT link leaves what arrives unacknowledged and reconnects after
 // the clearance, when the remote session sends it again (links/*-link.ts).
 export class DownlinkGate {
-  private closedBecause: string | null = null
   /** Each source's reason (disk, memory): the gate opens when none holds. */
   private readonly reasons = new Map<string, string>()
   private waiters: Array<() => void> = []
@@ -14,16 +13,15 @@ export class DownlinkGate {
 
   /** Why downlinks must not take messages now, or null. */
   get reason(): string | null {
-    return this.closedBecause
+    return this.reasons.size === 0 ? null : [...this.reasons.values()].join('; ')
   }
 
   /** A watermark's reason (publishers refused) or null (cleared); `source` names the watermark. */
   set(source: string, reason: string | null): void {
+    const wasClosed = this.reasons.size > 0
     if (reason === null) this.reasons.delete(source)
     else this.reasons.set(source, reason)
-    const wasClosed = this.closedBecause !== null
-    this.closedBecause = this.reasons.size === 0 ? null : [...this.reasons.values()].join('; ')
-    if (this.closedBecause !== null || !wasClosed) return
+    if (this.reasons.size > 0 || !wasClosed) return
     const waiters = this.waiters
     this.waiters = []
     for (const w of waiters) w()
@@ -32,7 +30,7 @@ export class DownlinkGate {
 
   /** Resolves at once when open, else at the clearance. */
   whenOpen(): Promise<void> {
-    if (this.closedBecause === null) return Promise.resolve()
+    if (this.reasons.size === 0) return Promise.resolve()
     return new Promise(resolve => this.waiters.push(resolve))
   }
 

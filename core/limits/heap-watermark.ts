@@ -87,7 +87,9 @@ export class HeapWatermark {
       this.opts.fullGc()
       const endMs = clock.monotonicMs()
       this.nextFullGcAtMs = endMs + FULL_GC_SPACING_FACTOR * (endMs - startMs)
-      this.fullGcDone()
+      // Counted by fullGcDone() when V8 reports it (memory-wiring.ts); read here, not counted twice.
+      this.liveBytes = this.opts.heapUsedBytes()
+      this.judge()
     } else {
       this.liveBytes = Math.min(this.liveBytes, this.opts.heapUsedBytes())
       this.judge()
