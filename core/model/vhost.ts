@@ -109,10 +109,12 @@ export class Vhost implements RoutingScope, QueueHost {
   async declareExchange(spec: ExchangeSpec, passive: boolean): Promise<Exchange> {
     if (spec.name === '') throw accessRefused('operation not permitted on the default exchange')
     if (passive) return this.exchange(spec.name)
-    checkExchangeNameAllowed(spec.name)
     const type = exchangeTypes.get(spec.type)
     if (type === undefined) throw invalidRequest(`unknown exchange type '${spec.type}'`)
     const existing = this.exchanges.get(spec.name)
+    // As RabbitMQ: the reserved amq.* prefix refuses new exchanges only, so an equivalent
+    // redeclare of amq.topic (what many clients do before binding to it) is declare-ok.
+    if (existing === undefined) checkExchangeNameAllowed(spec.name)
     if (existing !== undefined) {
       const mine = { type: spec.type, durable: spec.durable, auto_delete: spec.autoDelete, internal: spec.internal }
       const theirs = { type: existing.type.name, durable: existing.durable, auto_delete: existing.autoDelete, internal: existing.internal }
