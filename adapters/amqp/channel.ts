@@ -168,21 +168,29 @@ export class AmqpChannel implements ConsumerChannel {
 
   // ---- settlements ----------------------------------------------------------------------------
 
-  /** The deliveries one basic.ack / nack / reject names; unknown tags are a 406 channel error. */
+  /**
+   * The deliveries one basic.ack / nack / reject names. As RabbitMQ (collect_acks), the tag itself
+   * must be outstanding, with multiple too (only multiple with tag 0 means "all"): otherwise 406,
+   * and nothing is settled.
+   */
   takeUnacked(deliveryTag: number, multiple: boolean, methodId: number): Unacked[] {
+    if (multiple && deliveryTag === 0) {
+      const all = [...this.unacked.values()]
+      this.unacked.clear()
+      return all
+    }
+    const named = this.unacked.get(deliveryTag)
+    if (named === undefined) throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
     if (!multiple) {
-      const u = this.unacked.get(deliveryTag)
-      if (u === undefined) throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
       this.unacked.delete(deliveryTag)
-      return [u]
+      return [named]
     }
     const taken: Unacked[] = []
     for (const [tag, u] of this.unacked) {
-      if (deliveryTag !== 0 && tag > deliveryTag) break
+      if (tag > deliveryTag) break
       taken.push(u)
       this.unacked.delete(tag)
     }
-    if (taken.length === 0 && deliveryTag !== 0) throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
     return taken
   }
 

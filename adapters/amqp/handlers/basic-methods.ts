@@ -17,7 +17,8 @@ function settleOrHold(ch: AmqpChannel, deliveryTag: number, multiple: boolean, m
     apply()
     return
   }
-  if (!multiple && !ch.unacked.has(deliveryTag)) throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
+  if (!(multiple && deliveryTag === 0) && !ch.unacked.has(deliveryTag))
+    throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
   ch.tx.settlements.push(apply)
 }
 
