@@ -56,6 +56,8 @@ interface Inflight {
   qos: 1 | 2
   stage: 'publish' | 'pubrel'
   out: PublishOut | null
+  /** A resend that waits for a place in the new connection's Receive Maximum [MQTT-3.3.4-9]. */
+  held: boolean
 }
 
 export class MqttSession implements QueueConsumer {
@@ -82,6 +84,8 @@ export class MqttSession implements QueueConsumer {
   expiryTimer: ReturnType<typeof setTimeout> | undefined = undefined
   ended = false
   private nextPacketId = 1
+  /** In-flight entries held back at attach (a smaller Receive Maximum than they were sent under). */
+  private heldCount = 0
 
   constructor(
     readonly clientId: string,
@@ -202,7 +206,7 @@ export class MqttSession implements QueueConsumer {
       this.host.settle(entry)
       return
     }
-    this.inflight.set(out.packetId, { entry, qos, stage: 'publish', out })
+    this.inflight.set(out.packetId, { entry, qos, stage: 'publish', out, held: false })
   }
 
   /**
@@ -224,6 +228,7 @@ export class MqttSession implements QueueConsumer {
     if (f === undefined || f.stage !== stage || (stage === 'publish' && f.qos !== 1)) return false
     this.inflight.delete(packetId)
     if (stage === 'publish') this.host.settle(f.entry)
+    this.resendHeld()
     this.dispatch(f.entry.queue)
     return true
   }
@@ -236,6 +241,7 @@ export class MqttSession implements QueueConsumer {
     if (failed) {
       // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL
       this.inflight.delete(packetId)
+      this.resendHeld()
       this.dispatch(f.entry.queue)
       return true
     }
@@ -253,22 +259,58 @@ export class MqttSession implements QueueConsumer {
 
   // ---- connection ----------------------------------------------------------------------------------
 
-  /** A connection takes the session: unacknowledged deliveries go again, as they were, with DUP [MQTT-4.4.0-1]. */
+  /**
+   * A connection takes the session: unacknowledged deliveries go again, as they were, with DUP
+   * [MQTT-4.4.0-1], within this connection's limits, which may be smaller than those they were sent
+   * under: no more in flight than its Receive Maximum [MQTT-3.3.4-9] (the rest wait for places, as
+   * Mosquitto 2 holds them), none over its Maximum Packet Size [MQTT-3.1.2-25].
+   */
   attach(conn: SessionConnection): void {
     this.conn = conn
-    if (this.inflightMap !== undefined)
+    this.heldCount = 0
+    if (this.inflightMap !== undefined) {
+      let sent = 0
       for (const [id, f] of this.inflightMap) {
         if (f.stage === 'pubrel') {
-          conn.sendPubrel(id)
+          conn.sendPubrel(id) // holds its place until PUBCOMP
+          sent++
           continue
         }
-        if (f.out === null) continue
-        f.entry.queue.countDelivery(f.entry) // a client that dies on a message gets it again here: a redelivery loop
-        conn.sendPublish({ ...f.out, dup: true })
+        if (sent >= conn.sendQuota) {
+          f.held = true
+          this.heldCount++
+        } else if (this.resend(id, f)) sent++
       }
+    }
     this.host.vhost.consume(this.queue.name, this, ADAPTER_OWNER)
     for (const m of this.sharedList) m.attach()
     this.queue.dispatch()
+  }
+
+  /**
+   * Sends an unacknowledged delivery again, with DUP. One now over the client's Maximum Packet Size
+   * is discarded as if its sending had completed [MQTT-3.1.2-25]; false then.
+   */
+  private resend(id: number, f: Inflight): boolean {
+    const conn = this.conn as SessionConnection
+    f.held = false
+    f.entry.queue.countDelivery(f.entry) // a client that dies on a message gets it again here: a redelivery loop
+    if (conn.sendPublish({ ...(f.out as PublishOut), dup: true })) return true
+    this.host.oversize(this.clientId)
+    this.inflight.delete(id)
+    this.host.settle(f.entry)
+    return false
+  }
+
+  /** A place in the window freed: the first resend held back at attach goes now. */
+  private resendHeld(): void {
+    if (this.heldCount === 0 || this.conn === null) return
+    for (const [id, f] of this.inflight) {
+      if (!f.held) continue
+      this.heldCount--
+      if (this.resend(id, f)) return
+    }
+    this.heldCount = 0 // none left (some may have left with a shared group meanwhile)
   }
 
   /** The connection went: the session keeps its queue and in-flight deliveries; shared groups get theirs back. */
