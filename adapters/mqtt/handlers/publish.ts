@@ -28,6 +28,12 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
   if (topic === null) return
   const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload
   const props = p.properties
+  // A responder would publish to it: a wildcard there is the requester's Protocol Error, as EMQX 5 has it [MQTT-3.3.2-14].
+  const responseTopicProblem = props?.responseTopic === undefined ? null : topicNameProblem(props.responseTopic)
+  if (responseTopicProblem !== null) {
+    conn.protocolError(`Response Topic: ${responseTopicProblem}`)
+    return
+  }
   if (props?.payloadFormatIndicator === true && !isWellFormedUtf8(payload)) {
     refuse(conn, p, ReasonCode.PayloadFormatInvalid, 'payload is not UTF-8 although its format indicator says so') // [MQTT-3.3.2-4]
     return
