@@ -18,6 +18,11 @@ export class ClassicQueue extends Queue {
   private rr = 0
   private dispatching = false
   private again = false
+  /**
+   * An entry accepted with TTL 0, until the dispatch that follows its accept: as RabbitMQ, it goes to
+   * a consumer that can take it at once, and expires otherwise (TTL 0 as the 'immediate' flag's stand-in).
+   */
+  private dueNow: QueueEntry | undefined = undefined
 
   constructor(type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost) {
     super(type, d, policy, host)
@@ -59,6 +64,7 @@ export class ClassicQueue extends Queue {
       this.remove(this.ready.shift() as QueueEntry, 'maxlen')
     }
     if (entry.expiresAtMs !== undefined) this.host.expireAt(this, entry.expiresAtMs)
+    if (ttl === 0) this.dueNow = entry
     return entry.durable ? { entry } : {}
   }
 
@@ -100,7 +106,7 @@ export class ClassicQueue extends Queue {
     try {
       do {
         this.again = false
-        if (this.ready.peek()?.expiresAtMs !== undefined) this.expire(this.host.nowMs())
+        if (this.ready.peek()?.expiresAtMs !== undefined) this.expire(this.host.nowMs(), this.dueNow)
         while (this.ready.length > 0 && this.consumers.length > 0 && !this.deleted) {
           // Beyond the committed delivered watermark: dispatched again once its reservation commits.
           if (!this.covered(this.ready.peek() as QueueEntry)) break
@@ -109,6 +115,10 @@ export class ClassicQueue extends Queue {
           this.handOut(this.ready.shift() as QueueEntry, consumer)
         }
       } while (this.again)
+      // A TTL 0 entry nobody could take at once expires now (from the head, as every TTL).
+      const due = this.dueNow
+      this.dueNow = undefined
+      if (due?.state === 'ready') this.expire(this.host.nowMs())
     } finally {
       this.dispatching = false
     }
@@ -164,11 +174,11 @@ export class ClassicQueue extends Queue {
     return entry
   }
 
-  /** Drops expired entries from the head (TTL expires at the head, as in RabbitMQ). */
-  override expire(nowMs: number): void {
+  /** Drops expired entries from the head (TTL expires at the head, as in RabbitMQ); stops at `spare`. */
+  override expire(nowMs: number, spare?: QueueEntry): void {
     for (;;) {
       const head = this.ready.peek()
-      if (head === undefined) return
+      if (head === undefined || head === spare) return
       if (head.expiresAtMs === undefined || head.expiresAtMs > nowMs) {
         if (head.expiresAtMs !== undefined) this.host.expireAt(this, head.expiresAtMs)
         return
