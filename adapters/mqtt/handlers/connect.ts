@@ -75,7 +75,9 @@ export function handleConnect(engine: Engine, conn: MqttConnection, p: ConnectPa
     conn.clientTopicAliasMax = props.topicAliasMaximum ?? 0
     conn.problemInformation = props.requestProblemInformation !== false && (props.requestProblemInformation as unknown) !== 0
   }
-  conn.keepAliveMs = (config.serverKeepAliveSeconds > 0 ? config.serverKeepAliveSeconds : (p.keepalive ?? 0)) * 1000
+  // Server Keep Alive is told in a 5.0 CONNACK [MQTT-3.2.2-21]; a 3.1.1 client cannot hear it, so it is held to its own [MQTT-3.1.2-24 (3.1.1)].
+  const serverKeepAlive = version === 5 ? config.serverKeepAliveSeconds : 0
+  conn.keepAliveMs = (serverKeepAlive > 0 ? serverKeepAlive : (p.keepalive ?? 0)) * 1000
 
   let will: WillRecord | undefined
   if (p.will != null) {
