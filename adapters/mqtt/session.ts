@@ -18,8 +18,15 @@ const NONE: readonly never[] = []
 /** The adapter's owner object for declares, binds and consumes (its queues are never exclusive). */
 export const ADAPTER_OWNER = {}
 
-/** A message sent to a new subscription because it is retained keeps retain=1 [MQTT-3.3.1-8]. */
-export const RETAINED_COPY = {}
+/**
+ * The publisher of a message sent to a new subscription because it is retained: it keeps retain=1
+ * [MQTT-3.3.1-8] and goes as that subscription's message alone, with its QoS and identifier, not as
+ * an overlapping one's that did not ask for it (Retain Handling 2, or one made earlier)
+ * [MQTT-3.3.1-11] [MQTT-3.3.4-3] [MQTT-3.8.4-8], as Mosquitto 2 sends it.
+ */
+export class RetainedCopy {
+  constructor(readonly filter: string) {}
+}
 
 export interface SubscriptionOptions {
   readonly filter: string
@@ -130,6 +137,10 @@ export class MqttSession implements QueueConsumer {
   deliver(entry: QueueEntry, redelivered: boolean): void {
     const message = entry.message
     const topic = topicOf(message)
+    if (message.publisher instanceof RetainedCopy) {
+      this.deliverRetainedCopy(entry, redelivered, topic, message.publisher.filter)
+      return
+    }
     let qos = -1
     let retainAsPublished = false
     let ids: number[] | undefined
@@ -144,8 +155,18 @@ export class MqttSession implements QueueConsumer {
       this.host.settle(entry)
       return
     } // no subscription of this session matches (a '$' topic, or No Local)
-    const retain = message.publisher === RETAINED_COPY || (retainAsPublished && isRetained(message))
+    const retain = retainAsPublished && isRetained(message)
     this.send(entry, redelivered, topic, Math.min(qos, mqttQosOf(message)) as 0 | 1 | 2, retain, ids)
+  }
+
+  private deliverRetainedCopy(entry: QueueEntry, redelivered: boolean, topic: string, filter: string): void {
+    const sub = this.subscriptions.get(filter)
+    if (sub === undefined) {
+      this.host.settle(entry)
+      return
+    } // unsubscribed since
+    const ids = sub.subscriptionId === undefined ? undefined : [sub.subscriptionId]
+    this.send(entry, redelivered, topic, Math.min(sub.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, true, ids)
   }
 
   /**

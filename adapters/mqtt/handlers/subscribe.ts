@@ -4,7 +4,7 @@ import type { ISubscribePacket, ISubscription } from 'mqtt-packet'
 import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 import type { MqttSession } from '../session.ts'
-import { RETAINED_COPY } from '../session.ts'
+import { RetainedCopy } from '../session.ts'
 import { Message } from '../../../core/model/message.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
 import { parseSharedFilter, topicFilterProblem } from '../topic-grammar.ts'
@@ -115,10 +115,11 @@ async function subscribeOne(
 /** Retained messages for a new subscription go through the session's queue, like any delivery. */
 async function sendRetained(engine: Engine, session: MqttSession, filter: string): Promise<void> {
   const messages = await engine.retained.matching(filter, engine.nowMs())
+  const publisher = new RetainedCopy(filter)
   for (const m of messages) {
     if (session.queue.deleted) return
     const copy = new Message(m.exchange, m.routingKey, m.properties, m.body, m.publishedAtMs, m.encodedProperties)
-    copy.publisher = RETAINED_COPY
+    copy.publisher = publisher
     const result = engine.vhost.enqueueTo(session.queue, copy)
     result.stored?.catch(err => engine.log.error('mqtt: retained delivery store failed', { clientId: session.clientId, err }))
   }
