@@ -22,7 +22,7 @@ interface Unacked {
 
 /** tx.select mode: publishes and settlements held until tx.commit. */
 export interface TxState {
-  publishes: Array<{ exchange: string; message: Message; mandatory: boolean }>
+  publishes: Array<{ exchange: string; message: Message; mandatory: boolean; extraRoutingKeys: readonly string[] | undefined }>
   settlements: Array<() => void>
 }
 

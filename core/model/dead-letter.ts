@@ -2,6 +2,8 @@
 // republished to the queue's x-dead-letter-exchange, with the x-death history RabbitMQ writes:
 // one table per (queue, reason), most recent first, with a count. The expiration property moves
 // into x-death as original-expiration, so the copy does not expire again for the same reason.
+// A message published with CC keys (AMQP sender-selected distribution; BCC never reaches a queue)
+// names them in routing-keys and is routed by them again, unless x-dead-letter-routing-key is set.
 import { Message, type Arguments, type MessageProperties } from './message.ts'
 import type { Queue } from './queue.ts'
 
@@ -9,9 +11,15 @@ export type DeathReason = 'rejected' | 'expired' | 'maxlen'
 
 type Table = Record<string, unknown>
 
-export function deadLetteredCopy(message: Message, queue: Queue, reason: DeathReason, nowMs: number): { message: Message; routingKey: string } {
+export function deadLetteredCopy(
+  message: Message,
+  queue: Queue,
+  reason: DeathReason,
+  nowMs: number
+): { message: Message; routingKey: string; extraRoutingKeys: string[] | undefined } {
   const routingKey = queue.policy.deadLetterRoutingKey ?? message.routingKey
   const headers: Record<string, unknown> = { ...(message.properties.headers ?? {}) }
+  const cc = Array.isArray(headers.CC) ? (headers.CC as unknown[]).filter((k): k is string => typeof k === 'string') : []
   const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isTable) : []
   const i = deaths.findIndex(d => d.queue === queue.name && d.reason === reason)
   const timestamp = { '!': 'timestamp', value: Math.floor(nowMs / 1000) }
@@ -20,7 +28,7 @@ export function deadLetteredCopy(message: Message, queue: Queue, reason: DeathRe
     const previous = deaths.splice(i, 1)[0] as Table
     death = { ...previous, count: (typeof previous.count === 'number' ? previous.count : 1) + 1, time: timestamp }
   } else {
-    death = { count: 1, reason, queue: queue.name, time: timestamp, exchange: message.exchange, 'routing-keys': [message.routingKey] }
+    death = { count: 1, reason, queue: queue.name, time: timestamp, exchange: message.exchange, 'routing-keys': [message.routingKey, ...cc] }
     if (message.properties.expiration !== undefined) death['original-expiration'] = message.properties.expiration
   }
   headers['x-death'] = [death, ...deaths]
@@ -36,7 +44,8 @@ export function deadLetteredCopy(message: Message, queue: Queue, reason: DeathRe
   const properties: MessageProperties = { ...rest, headers: headers as Arguments }
   // Re-encoded by the adapter that delivers it: the headers changed.
   const copy = new Message(queue.policy.deadLetterExchange ?? '', routingKey, properties, message.body, nowMs, null)
-  return { message: copy, routingKey }
+  const extraRoutingKeys = queue.policy.deadLetterRoutingKey === undefined && cc.length > 0 ? cc : undefined
+  return { message: copy, routingKey, extraRoutingKeys }
 }
 
 function isTable(v: unknown): v is Table {

@@ -2,7 +2,8 @@
 // adds its matching destinations; exchanges reached through exchange-to-exchange bindings are
 // visited once each (so binding cycles cannot loop), and an exchange that matched nothing hands
 // the message to its alternate-exchange (per exchange, as RabbitMQ does). Each queue gets the
-// message once however many paths lead to it; so does each sink (collected into `sinks`).
+// message once however many paths lead to it; so does each sink (collected into `sinks`). Extra
+// routing keys (AMQP's CC / BCC) are matched at every exchange as the message's own key is.
 import type { Destination } from './binding.ts'
 import type { Exchange } from './exchange.ts'
 import type { Queue } from './queue.ts'
@@ -31,13 +32,8 @@ export function route(start: Exchange, input: RoutingInput, scope: RoutingScope,
   let work: Exchange[] | undefined // likewise: exchanges still to visit
   for (let x: Exchange | undefined = start; x !== undefined; x = work?.pop()) {
     found.clear()
-    if (x.name === '') {
-      // The default exchange: an implicit binding to every queue by its name.
-      const q = scope.queueNamed(input.routingKey)
-      if (q !== undefined) found.add(q)
-    } else {
-      x.router.route(input, found)
-    }
+    matchAt(x, input, scope)
+    if (input.extraRoutingKeys !== undefined) for (const routingKey of input.extraRoutingKeys) matchAt(x, { routingKey, headers: input.headers }, scope)
     const ae = found.size === 0 ? x.alternateExchange : undefined
     if (ae !== undefined) {
       const alt = scope.exchangeNamed(ae)
@@ -58,4 +54,15 @@ export function route(start: Exchange, input: RoutingInput, scope: RoutingScope,
   }
   found.clear()
   return queues ?? NO_QUEUES
+}
+
+/** Adds to `found` what exchange x matches for input's routing key. */
+function matchAt(x: Exchange, input: RoutingInput, scope: RoutingScope): void {
+  if (x.name === '') {
+    // The default exchange: an implicit binding to every queue by its name.
+    const q = scope.queueNamed(input.routingKey)
+    if (q !== undefined) found.add(q)
+  } else {
+    x.router.route(input, found)
+  }
 }

@@ -258,12 +258,13 @@ export class Vhost implements RoutingScope, QueueHost {
 
   // ---- messages -------------------------------------------------------------------------------
 
-  publish(exchange: string, message: Message): PublishResult {
+  /** extraRoutingKeys: routed as the message's own key is (AMQP's CC / BCC, sender-selected distribution). */
+  publish(exchange: string, message: Message, extraRoutingKeys?: readonly string[]): PublishResult {
     const x = this.exchange(exchange)
     if (x.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchange)}`)
     const ttl = messageTtlMs(message.properties)
     const reached: SinkCollector = { sinks: undefined }
-    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers }, this, reached)
+    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers, extraRoutingKeys }, this, reached)
     let sinks = reached.sinks
     const attached = this.sinksAttached.get(x)
     if (attached !== undefined)
@@ -516,8 +517,8 @@ export class Vhost implements RoutingScope, QueueHost {
   private deadLetter(q: Queue, message: Message, reason: DeathReason): void {
     const dlx = this.exchanges.get(q.policy.deadLetterExchange ?? '')
     if (dlx === undefined) return // RabbitMQ drops the message when the DLX does not exist
-    const { message: copy } = deadLetteredCopy(message, q, reason, this.nowMs())
-    const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers }, this)
+    const { message: copy, extraRoutingKeys } = deadLetteredCopy(message, q, reason, this.nowMs())
+    const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers, extraRoutingKeys }, this)
     // A cycle (back to a queue the message died in) is cut unless a consumer rejected it on the way.
     const deaths = copy.properties.headers?.['x-death'] as Array<Record<string, unknown>>
     const rejectedOnce = deaths.some(d => d.reason === 'rejected')

@@ -8,12 +8,13 @@ import { AmqpException } from '../amqp-errors.ts'
 import type { AmqpChannel } from '../channel.ts'
 import type { Content } from '../content-assembler.ts'
 import { authorizePublish } from '../access.ts'
+import { senderSelected } from '../sender-selected.ts'
 
 export function publish(ch: AmqpChannel, f: BasicPublish, content: Content): void {
   const vhost = ch.conn.vhostOrThrow()
   const receivedMs = ch.conn.clock.monotonicMs()
   authorizePublish(ch, f.exchange, f.routingKey)
-  const message = toCoreMessage(ch, f, content)
+  const { message, extraRoutingKeys } = toCoreMessage(ch, f, content)
   ch.conn.counters.published.inc()
   ch.conn.usage.messagesIn++
   ch.conn.usage.bytesIn += content.body.length
@@ -21,19 +22,21 @@ export function publish(ch: AmqpChannel, f: BasicPublish, content: Content): voi
   ch.conn.messages.publish++
   if (ch.tx !== undefined) {
     vhost.exchange(f.exchange) // a missing exchange fails now, not at commit
-    ch.tx.publishes.push({ exchange: f.exchange, message, mandatory: f.mandatory })
+    ch.tx.publishes.push({ exchange: f.exchange, message, mandatory: f.mandatory, extraRoutingKeys })
     return
   }
   const seq = ch.confirm?.next()
-  const result = routeOnce(ch, vhost, f.exchange, message, f.mandatory)
+  const result = routeOnce(ch, vhost, f.exchange, message, f.mandatory, extraRoutingKeys)
   if (seq !== undefined) confirmWhenSafe(ch, seq, result, receivedMs)
 }
 
-function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): Message {
+function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): { message: Message; extraRoutingKeys: string[] | undefined } {
   if (f.immediate) throw new AmqpException(NOT_IMPLEMENTED, 'immediate=true', Methods.BasicPublish)
   // A list publishers repeat is decoded once and shared (property-interner.ts).
   const interned = ch.conn.ctx.properties.lookup(content.properties)
-  const properties = interned?.properties ?? (decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties)
+  const decoded = interned?.properties ?? (decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties)
+  // (An interned list has no headers but amqplib's empty table, so it never carries CC or BCC.)
+  const { extraRoutingKeys, properties } = senderSelected(decoded)
   const user = ch.conn.user?.username
   // As RabbitMQ: a user-id property must name the authenticated user.
   if (properties.userId !== undefined && properties.userId !== user) {
@@ -44,19 +47,22 @@ function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): Mess
     )
   }
   const { names } = ch.conn.ctx
-  return new Message(
-    names.intern(f.exchange),
-    names.intern(f.routingKey),
-    properties,
-    content.body,
-    ch.conn.clock.nowMs(),
-    interned?.bytes ?? content.properties
-  )
+  // Without BCC the publisher's bytes no longer describe the properties: encoded again on delivery.
+  const bytes = properties === decoded ? (interned?.bytes ?? content.properties) : null
+  const message = new Message(names.intern(f.exchange), names.intern(f.routingKey), properties, content.body, ch.conn.clock.nowMs(), bytes)
+  return { message, extraRoutingKeys }
 }
 
 /** Routes through core (exactly once) and returns an unroutable mandatory message. */
-export function routeOnce(ch: AmqpChannel, vhost: Vhost, exchange: string, message: Message, mandatory: boolean): PublishResult {
-  const result = vhost.publish(exchange, message)
+export function routeOnce(
+  ch: AmqpChannel,
+  vhost: Vhost,
+  exchange: string,
+  message: Message,
+  mandatory: boolean,
+  extraRoutingKeys: readonly string[] | undefined
+): PublishResult {
+  const result = vhost.publish(exchange, message, extraRoutingKeys)
   if (mandatory && result.routed === 0 && !result.rejected) {
     ch.conn.sendContent(
       ch.id,

@@ -6,6 +6,8 @@ import type { Binding, Destination } from '../binding.ts'
 export interface RoutingInput {
   readonly routingKey: string
   readonly headers: Arguments | undefined
+  /** More keys routed as routingKey is, at every exchange on the way (AMQP's CC / BCC headers). */
+  readonly extraRoutingKeys?: readonly string[] | undefined
 }
 
 export interface ExchangeRouter {
