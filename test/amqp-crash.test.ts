@@ -27,10 +27,11 @@ async function consumeAll(port: number, queue: string, atLeast: number): Promise
 }
 
 describe('AMQP: SIGKILL and restart lose nothing confirmed', { timeout: 120_000 }, () => {
-  test(`${N} persistent messages confirmed, SIGKILL, restart: all ${N} consumed, in order`, async () => {
+  test(`${N} persistent messages confirmed, SIGKILL, restart: all ${N} consumed, in order`, async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-crash-'))
     try {
       const first = await startBrokerProcess(dir)
+      t.after(() => first.kill()) // a no-op once killed below; else a failure before the kill leaves it running
       assert.ok(first.ports.amqp > 0, 'the ready line names the AMQP port')
       const conn = await connect(url(first.ports.amqp))
       const ch = await channel(conn)
@@ -79,10 +80,11 @@ describe('AMQP: SIGKILL and restart lose nothing confirmed', { timeout: 120_000 
     }
   })
 
-  test('killed in the middle of a confirmed publish burst: every confirmed message is there after restart', async () => {
+  test('killed in the middle of a confirmed publish burst: every confirmed message is there after restart', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-crash-mid-'))
     try {
       const first = await startBrokerProcess(dir)
+      t.after(() => first.kill())
       const conn = await connect(url(first.ports.amqp))
       const ch = await channel(conn)
       await ch.assertQueue('mid', { durable: true })

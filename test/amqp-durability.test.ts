@@ -11,10 +11,11 @@ import { startTestBroker } from './support/test-broker.ts'
 import { channel, closeQuietly, connect, consume, expectChannelClosed } from './support/amqp-helpers.ts'
 
 describe('AMQP durability across a restart', { timeout: 60_000 }, () => {
-  test('definitions and persistent messages survive stop/start; transient and acked ones do not', async () => {
+  test('definitions and persistent messages survive stop/start; transient and acked ones do not', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-restart-'))
     try {
       const first = await startTestBroker(() => {}, dir)
+      t.after(() => first.stop()) // a no-op once stopped below; else a failure before that leaves it running
       const conn = await connect(first.amqpUrl)
       const ch = await channel(conn)
       await ch.assertExchange('orders', 'topic', { durable: true, alternateExchange: 'orders.ae' })
@@ -44,6 +45,7 @@ describe('AMQP durability across a restart', { timeout: 60_000 }, () => {
       await first.stop()
 
       const second = await startTestBroker(() => {}, dir)
+      t.after(() => second.stop())
       const conn2 = await connect(second.amqpUrl)
       try {
         const ch2 = await channel(conn2)
@@ -99,6 +101,7 @@ describe('AMQP durability across a restart', { timeout: 60_000 }, () => {
       }
       // and once consumed, nothing comes back a third time
       const third = await startTestBroker(() => {}, dir)
+      t.after(() => third.stop())
       const conn3 = await connect(third.amqpUrl)
       try {
         const ch3 = await channel(conn3)
@@ -115,10 +118,11 @@ describe('AMQP durability across a restart', { timeout: 60_000 }, () => {
     }
   })
 
-  test('deleting a durable queue or exchange deletes it for good', async () => {
+  test('deleting a durable queue or exchange deletes it for good', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-restart-'))
     try {
       const first = await startTestBroker(() => {}, dir)
+      t.after(() => first.stop())
       const conn = await connect(first.amqpUrl)
       const ch = await channel(conn)
       await ch.assertQueue('temp-durable', { durable: true })

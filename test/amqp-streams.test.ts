@@ -198,12 +198,13 @@ describe('AMQP stream queues', { timeout: 60_000 }, () => {
 })
 
 describe('AMQP stream queues across a restart', { timeout: 60_000 }, () => {
-  test('the stream, its records and its offsets survive stop/start', async () => {
+  test('the stream, its records and its offsets survive stop/start', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-amqp-streams-'))
     try {
       const first = await startTestBroker(c => {
         c.streams.segmentBytes = 64
       }, dir) // several sealed segments
+      t.after(() => first.stop()) // a no-op once stopped below; else a failure before that leaves it running
       const conn1 = await connect(first.amqpUrl)
       const cc1 = await conn1.createConfirmChannel()
       await cc1.assertQueue('kept', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-age': '7D' } })
@@ -214,6 +215,7 @@ describe('AMQP stream queues across a restart', { timeout: 60_000 }, () => {
       const second = await startTestBroker(c => {
         c.streams.segmentBytes = 64
       }, dir)
+      t.after(() => second.stop())
       const conn2 = await connect(second.amqpUrl)
       try {
         const ch = await channel(conn2)

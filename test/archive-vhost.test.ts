@@ -12,7 +12,7 @@ import { adminFetch } from './support/admin-http.ts'
 
 const password = 'pw'
 
-test('an archive entry keeps the topics of its own vhost, in a stream of that vhost', { timeout: 30_000 }, async () => {
+test('an archive entry keeps the topics of its own vhost, in a stream of that vhost', { timeout: 30_000 }, async t => {
   const broker = await startTestBroker(c => {
     c.amqp.vhosts = ['/', 'plant']
     c.auth.users = [{ username: 'dev', passwordHash: hashPassword(password) }]
@@ -22,6 +22,7 @@ test('an archive entry keeps the topics of its own vhost, in a stream of that vh
       { filter: 'telemetry/#', stream: 'telemetry' }
     ]
   })
+  t.after(() => broker.close()) // here, not in the finally: a connect below that fails leaves nothing running
   const inPlant = await connect(broker.mqttUrl, { clientId: 'plant-device', username: 'plant:dev', password, protocolVersion: 5 })
   const inRoot = await connect(broker.mqttUrl, { clientId: 'root-device', username: 'dev', password, protocolVersion: 5 })
   const amqpPort = new URL(broker.amqpUrl).port
@@ -48,6 +49,5 @@ test('an archive entry keeps the topics of its own vhost, in a stream of that vh
   } finally {
     await closeQuietly(...readers)
     await end(inPlant, inRoot)
-    await broker.close()
   }
 })

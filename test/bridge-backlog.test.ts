@@ -25,12 +25,15 @@ async function cloudOn(port: number, inbox: string): Promise<TestBroker> {
   const prepared = await startTestBroker(c => {
     c.log.level = 'warn'
   })
-  const conn = await amqpConnect(prepared.amqpUrl)
-  const ch = await conn.createChannel()
-  await ch.assertQueue(inbox, { durable: true })
-  await ch.bindQueue(inbox, 'amq.topic', 'up.#')
-  await closeQuietly(conn)
-  await prepared.stop()
+  try {
+    const conn = await amqpConnect(prepared.amqpUrl)
+    const ch = await conn.createChannel()
+    await ch.assertQueue(inbox, { durable: true })
+    await ch.bindQueue(inbox, 'amq.topic', 'up.#')
+    await closeQuietly(conn)
+  } finally {
+    await prepared.stop() // also when the declaration failed: else it stays up and the file waits out its timeout
+  }
   return await startTestBroker(c => {
     c.amqp.port = port
     c.log.level = 'info'

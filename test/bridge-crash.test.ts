@@ -46,14 +46,18 @@ async function status(edge: BrokerProcess): Promise<BridgeStatus> {
 
 test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged is lost, order kept, repeats only as counted`, {
   timeout: 180_000
-}, async () => {
+}, async t => {
+  // Each start registers its stop: one that fails, or a round that fails before its kill, leaves nothing running.
   const cloud = await startTestBroker(c => {
     c.log.level = 'info'
   })
+  t.after(() => cloud.close())
   const inbox = await amqpInbox(cloud.amqpUrl, 'crash-inbox', ['up.#'])
+  t.after(() => inbox.close())
   const dataDir = mkdtempSync(join(tmpdir(), 'wharf-bridge-crash-'))
   const cloudAmqpPort = Number(new URL(cloud.amqpUrl).port)
   const proxy = await startStallingProxy(cloudAmqpPort)
+  t.after(() => proxy.close())
   const proxiedUrl = new URL(cloud.amqpUrl)
   proxiedUrl.port = String(proxy.port)
   const env = { WHARF_BRIDGE_URL: proxiedUrl.toString(), WHARF_BRIDGE_OUT_TOPICS: 'up/#' }
@@ -64,6 +68,7 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
     for (let round = 0; round < ROUNDS; round++) {
       proxy.resume()
       const edge = await startBrokerProcess(dataDir, env)
+      t.after(() => edge.kill())
       possiblySent += await bridgeStarted(edge)
       const pub = mqtt.connect(`mqtt://127.0.0.1:${edge.ports.mqtt}`, { clientId: `crash-pub-${round}`, protocolVersion: 5, reconnectPeriod: 0 })
       pub.on('error', () => {})
@@ -96,6 +101,7 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
     }
     proxy.resume()
     const edge = await startBrokerProcess(dataDir, env)
+    t.after(() => edge.kill()) // a no-op after the terminate below
     possiblySent += await bridgeStarted(edge)
     try {
       await eventually('the backlog drained after the last restart', async () => (await status(edge)).backlog.messages === 0, 30_000)
@@ -119,9 +125,6 @@ test(`SIGKILL of the edge mid-forwarding, ${ROUNDS} rounds: nothing acknowledged
       await edge.terminate()
     }
   } finally {
-    await inbox.close()
-    await proxy.close()
-    await cloud.close()
     rmSync(dataDir, { recursive: true, force: true })
   }
 })

@@ -59,8 +59,9 @@ async function publishAmqp(edge: TestBroker, routingKey: string, body: Buffer, h
   }
 }
 
-test('MQTT 5 remote: a PUBACK 0x99 and a message over its Maximum Packet Size are dead-lettered, the rest arrive in order', { timeout: 60_000 }, async () => {
+test('MQTT 5 remote: a PUBACK 0x99 and a message over its Maximum Packet Size are dead-lettered, the rest arrive in order', { timeout: 60_000 }, async t => {
   const cloud = await startCloud({ mqttPacket: LIMIT_BYTES })
+  t.after(() => cloud.close()) // here, not in the finally: an edge start that fails leaves nothing running
   const edge = await startEdge([bridgeTo(cloud.mqttUrl)])
   let inbox: RemoteInbox | undefined
   let pub: MqttClient | undefined
@@ -104,14 +105,14 @@ test('MQTT 5 remote: a PUBACK 0x99 and a message over its Maximum Packet Size ar
     await end(pub)
     await inbox?.close()
     await edge.close()
-    await cloud.close()
   }
 })
 
 test('AMQP remote: a body over its max message size is dead-lettered once the refusal named the size, the rest arrive in order', {
   timeout: 60_000
-}, async () => {
+}, async t => {
   const cloud = await startCloud({ amqpBody: LIMIT_BYTES })
+  t.after(() => cloud.close())
   const edge = await startEdge([bridgeTo(cloud.amqpUrl)])
   let inbox: RemoteInbox | undefined
   let pub: MqttClient | undefined
@@ -142,6 +143,5 @@ test('AMQP remote: a body over its max message size is dead-lettered once the re
     await end(pub)
     await inbox?.close()
     await edge.close()
-    await cloud.close()
   }
 })

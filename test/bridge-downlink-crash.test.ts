@@ -84,9 +84,11 @@ function publishCommands(remote: MqttClient): { acked: Record<1 | 2, number[]>; 
 test(`SIGKILL of the edge with QoS 2 commands between PUBREC and PUBREL, ${ROUNDS} rounds: every command the remote acknowledged arrives, QoS 2 exactly once`, {
   skip: mosquittoUnavailable(),
   timeout: 180_000
-}, async () => {
+}, async t => {
   const mosquitto = await startMosquitto()
+  t.after(() => mosquitto.stop()) // registered at each start: a later one that fails leaves nothing running
   const proxy = await startPubrelHoldingProxy(Number(new URL(mosquitto.url).port))
+  t.after(() => proxy.close())
   const dir = mkdtempSync(join(tmpdir(), 'wharf-bridge-downlink-crash-'))
   const configFile = join(dir, 'wharf.json') // YAML is a superset of JSON
   const bridge = bridgeTo(`mqtt://127.0.0.1:${proxy.port}`, { out: { topics: [], localPrefix: '', remotePrefix: '' } })
@@ -161,8 +163,6 @@ test(`SIGKILL of the edge with QoS 2 commands between PUBREC and PUBREL, ${ROUND
     await device?.close()
     await end(remote)
     await edge?.terminate()
-    await proxy.close()
-    await mosquitto.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 })

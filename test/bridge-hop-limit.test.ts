@@ -20,8 +20,9 @@ const HOPS_MAX = 3
 test('a loop through a relay that is not a Wharf stops after hopsMax uplinks, the message dead-lettered', {
   skip: mosquittoUnavailable(),
   timeout: 60_000
-}, async () => {
+}, async t => {
   const mosquitto = await startMosquitto()
+  t.after(() => mosquitto.stop()) // registered at each start: one that fails, or a connect below, leaves nothing running
   const edge = await startEdge([
     bridgeTo(mosquitto.url, {
       out: { topics: ['loop/#'], localPrefix: '', remotePrefix: '' },
@@ -29,6 +30,7 @@ test('a loop through a relay that is not a Wharf stops after hopsMax uplinks, th
       hopsMax: HOPS_MAX
     })
   ])
+  t.after(() => edge.close())
   const into = await connect(edge.mqttUrl, { clientId: 'relay-in', protocolVersion: 5 })
   const relay = await connect(mosquitto.url, { clientId: 'relay-out', protocolVersion: 5 })
   const local = await connect(edge.mqttUrl, { clientId: 'local-sub', protocolVersion: 5 })
@@ -99,7 +101,5 @@ test('a loop through a relay that is not a Wharf stops after hopsMax uplinks, th
     }
   } finally {
     await end(into, relay, local)
-    await edge.close()
-    await mosquitto.stop()
   }
 })

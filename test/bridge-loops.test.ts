@@ -22,7 +22,7 @@ async function quiet(broker: TestBroker): Promise<BridgeStatus> {
   return await waitForBridge(broker, 'backlog empty', s => s.state === 'connected' && s.backlog.messages === 0)
 }
 
-test('a bridge on each side, same topics: each message once on each side, no ping-pong', { timeout: 60_000 }, async () => {
+test('a bridge on each side, same topics: each message once on each side, no ping-pong', { timeout: 60_000 }, async t => {
   const [bAmqpPort] = (await restartablePorts(1)) as [number]
   // A sends x/# to B over AMQP; B sends x/# to A over MQTT 5.
   const a = await startTestBroker(c => {
@@ -35,6 +35,7 @@ test('a bridge on each side, same topics: each message once on each side, no pin
       })
     ]
   })
+  t.after(() => a.close()) // here, not in the finally: a start of b that fails leaves nothing running
   const b = await startTestBroker(c => {
     c.log.level = 'info'
     c.amqp.port = bAmqpPort
@@ -73,15 +74,15 @@ test('a bridge on each side, same topics: each message once on each side, no pin
     assert.equal(sa.remoteNodeId !== null && sb.remoteNodeId !== null && sa.remoteNodeId !== sb.remoteNodeId, true, "each side knows the other's node id")
     await end(onA.client, onB.client, pubA, pubB)
   } finally {
-    await a.close()
     await b.close()
   }
 })
 
-test('one bridge with in and out on the same topics: once on each side, its own messages not brought back', { timeout: 60_000 }, async () => {
+test('one bridge with in and out on the same topics: once on each side, its own messages not brought back', { timeout: 60_000 }, async t => {
   const cloud = await startTestBroker(c => {
     c.log.level = 'info'
   })
+  t.after(() => cloud.close())
   const edge = await startTestBroker(c => {
     c.log.level = 'info'
     c.bridges = [
@@ -110,6 +111,5 @@ test('one bridge with in and out on the same topics: once on each side, its own 
     await end(onEdge.client, onCloud.client, pubEdge, pubCloud)
   } finally {
     await edge.close()
-    await cloud.close()
   }
 })

@@ -70,11 +70,12 @@ describe('connection logs', { timeout: 60_000 }, () => {
     }
   })
 
-  test('AMQP: 20 connections refused at amqp.maxConnections write one warning and one count line', async () => {
+  test('AMQP: 20 connections refused at amqp.maxConnections write one warning and one count line', async t => {
     const broker = await startTestBroker(config => {
       config.amqp.maxConnections = 1
       config.log.repeatIntervalSeconds = 1
     })
+    t.after(() => broker.close())
     const conn = await amqpConnect(broker.amqpUrl)
     try {
       const refusals = Array.from(
@@ -97,14 +98,14 @@ describe('connection logs', { timeout: 60_000 }, () => {
       assert.equal(lines[1]!.suppressed, 19)
     } finally {
       await closeQuietly(conn)
-      await broker.close()
     }
   })
 
-  test('log.format text: human-readable lines, one per event', async () => {
+  test('log.format text: human-readable lines, one per event', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-textlog-'))
     try {
       const broker = await startBrokerProcess(dir, { WHARF_LOG_FORMAT: 'text' })
+      t.after(() => broker.kill()) // a no-op once it exited below; else a failure before that leaves it running
       const device = await mqttConnect(`mqtt://127.0.0.1:${broker.ports.mqtt}`, { clientId: 'text-device' })
       await end(device)
       await eventually('the disconnect line', () => broker.lines.some(l => l.includes('mqtt client disconnected')))

@@ -67,8 +67,9 @@ describe('consumers that take nothing: windows with room, sockets full', { timeo
   after(async () => {
     await end(...clients)
     await closeQuietly(...conns)
-    await amqpProxy.close()
-    await mqttProxy.close()
+    // A proxy whose start failed is not there to close; the broker still is.
+    await amqpProxy?.close()
+    await mqttProxy?.close()
     await broker.close()
   })
 
@@ -134,9 +135,10 @@ describe('consumers that take nothing: windows with room, sockets full', { timeo
 })
 
 describe('publishers held by a bridge', { timeout: 120_000 }, () => {
-  test('its remote down, the backlog over backlogBytesMax: the bridge, its link and the figures; cleared when the remote is up', async () => {
+  test('its remote down, the backlog over backlogBytesMax: the bridge, its link and the figures; cleared when the remote is up', async t => {
     const [port] = (await restartablePorts(1)) as [number]
     const edge = await startEdge([bridgeTo(`amqp://guest:guest@127.0.0.1:${port}`, { backlogBytesMax: 20_000 })])
+    t.after(() => edge.close()) // here, not in the finally: a connect below that fails leaves nothing running
     let cloud: TestBroker | undefined
     const pub = await mqttConnect(edge.mqttUrl, { clientId: 'meter-7', protocolVersion: 5 })
     let amqp: ChannelModel | undefined
@@ -185,12 +187,11 @@ describe('publishers held by a bridge', { timeout: 120_000 }, () => {
     } finally {
       await end(pub)
       await closeQuietly(amqp)
-      await edge.close()
       await cloud?.close()
     }
   })
 
-  test('its remote up but not confirming (held by its own disk watermark): the window full, the remote named', async () => {
+  test('its remote up but not confirming (held by its own disk watermark): the window full, the remote named', async t => {
     // The remote's watermark is below its database's size at start: it holds every publisher.
     const cloud = await startTestBroker(c => {
       c.storage.localBytesMax = 4096
@@ -198,7 +199,9 @@ describe('publishers held by a bridge', { timeout: 120_000 }, () => {
       c.storage.diskCheckIntervalMs = 20
       c.log.level = 'warn'
     })
+    t.after(() => cloud.close()) // registered at each start: a later one that fails, or the connect below, leaves nothing running
     const edge = await startEdge([bridgeTo(cloud.amqpUrl, { inflightMessagesMax: 5 })])
+    t.after(() => edge.close())
     const pub = await mqttConnect(edge.mqttUrl, { clientId: 'meter-8', protocolVersion: 5 })
     try {
       await waitForBridge(edge, 'connected', s => s.state === 'connected')
@@ -212,8 +215,6 @@ describe('publishers held by a bridge', { timeout: 120_000 }, () => {
       assert.match(f.suggestion, /bridges\[\]\.inflightMessagesMax of 'cloud'/)
     } finally {
       await end(pub)
-      await edge.close()
-      await cloud.close()
     }
   })
 })

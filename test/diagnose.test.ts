@@ -187,13 +187,14 @@ describe('diagnosis of queue lag (one broker, causes in the queues)', { timeout:
 })
 
 describe('diagnosis of what holds publishers back', { timeout: 90_000 }, () => {
-  test('the disk watermark: AMQP publishers blocked and MQTT publishes refused, with the figures', async () => {
+  test('the disk watermark: AMQP publishers blocked and MQTT publishes refused, with the figures', async t => {
     // Below the database's size at start: the watermark holds from the first check.
     const broker = await startTestBroker(config => {
       config.storage.localBytesMax = 4096
       config.tiering.localBytesMax = 1024
       config.storage.diskCheckIntervalMs = 20
     })
+    t.after(() => broker.close())
     let conn: ChannelModel | undefined
     const device = await mqttConnect(broker.mqttUrl, { clientId: 'refused', protocolVersion: 5 })
     try {
@@ -214,7 +215,6 @@ describe('diagnosis of what holds publishers back', { timeout: 90_000 }, () => {
     } finally {
       await end(device)
       await closeQuietly(conn)
-      await broker.close()
     }
   })
 
@@ -239,9 +239,12 @@ describe('diagnosis of what holds publishers back', { timeout: 90_000 }, () => {
 })
 
 describe('diagnosis with the object store down', { timeout: 120_000 }, () => {
-  test('uploads back up (object store unreachable) and a replay from first waits on cold reads', async () => {
+  test('uploads back up (object store unreachable) and a replay from first waits on cold reads', async t => {
+    // Each start registers its stop: a later one that fails, or the connect below, leaves nothing running.
     const server = await startS3Server()
+    t.after(() => server.close())
     const restoreEnv = useS3Credentials(server)
+    t.after(restoreEnv)
     const broker = await startTestBroker((config: WharfConfig) => {
       config.log.level = 'info'
       config.streams.segmentBytes = 8192
@@ -254,6 +257,7 @@ describe('diagnosis with the object store down', { timeout: 120_000 }, () => {
       config.tiering.uploadRetryMaxMs = 400
       config.archive = [{ filter: ARCHIVE_FILTER, stream: ARCHIVE_STREAM }]
     })
+    t.after(() => broker.close())
     const device = await mqttConnect(broker.mqttUrl, { clientId: 'dev-down' })
     let conn: ChannelModel | undefined
     try {
@@ -282,9 +286,6 @@ describe('diagnosis with the object store down', { timeout: 120_000 }, () => {
     } finally {
       await closeQuietly(conn)
       await end(device)
-      await broker.close()
-      restoreEnv()
-      await server.close()
     }
   })
 })

@@ -25,10 +25,11 @@ function assertInOrderAllOf(payloads: string[], acked: Set<number>): void {
 }
 
 describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, () => {
-  test(`killed right after the last PUBACK of ${N} QoS 1 messages: an offline persistent session gets all, in order`, async () => {
+  test(`killed right after the last PUBACK of ${N} QoS 1 messages: an offline persistent session gets all, in order`, async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-crash-'))
     try {
       const first = await startBrokerProcess(dir)
+      t.after(() => first.kill()) // a no-op once killed below; else a failure before the kill leaves it running
       const url1 = `mqtt://127.0.0.1:${first.ports.mqtt}`
       const sub = await connect(url1, { clientId: 'crash-sub', clean: false })
       await sub.subscribeAsync('crash/#', { qos: 1 })
@@ -84,10 +85,11 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
     }
   })
 
-  test('killed in the middle of a publish burst: every message that was PUBACKed is delivered after restart', async () => {
+  test('killed in the middle of a publish burst: every message that was PUBACKed is delivered after restart', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-crash-mid-'))
     try {
       const first = await startBrokerProcess(dir)
+      t.after(() => first.kill())
       const url1 = `mqtt://127.0.0.1:${first.ports.mqtt}`
       const sub = await connect(url1, { clientId: 'mid-sub', clean: false })
       await sub.subscribeAsync('mid/#', { qos: 1 })
@@ -146,10 +148,11 @@ describe('SIGKILL and restart lose nothing acknowledged', { timeout: 120_000 }, 
     }
   })
 
-  test('SIGTERM drains and exits 0; a restart finds the queued messages', async () => {
+  test('SIGTERM drains and exits 0; a restart finds the queued messages', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-term-'))
     try {
       const first = await startBrokerProcess(dir)
+      t.after(() => first.kill()) // a no-op once it exited below
       const url1 = `mqtt://127.0.0.1:${first.ports.mqtt}`
       const sub = await connect(url1, { clientId: 'term-sub', clean: false })
       await sub.subscribeAsync('term/#', { qos: 1 })

@@ -68,8 +68,9 @@ describe('retained messages and wills', { timeout: 60_000 }, () => {
 })
 
 describe('retained messages survive a restart', { timeout: 60_000 }, () => {
-  test('stop, start on the same data directory, retained message still there', async () => {
+  test('stop, start on the same data directory, retained message still there', async t => {
     const first = await startTestBroker()
+    t.after(() => first.close()) // a no-op once stopped below; else a failure before that leaves it running
     const pub = await connect(first.mqttUrl, { clientId: 'ret-restart-pub' })
     await pub.publishAsync('restart/ret', 'kept', { qos: 1, retain: true })
     await end(pub)

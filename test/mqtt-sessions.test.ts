@@ -39,8 +39,9 @@ describe('persistent sessions', { timeout: 60_000 }, () => {
     }
   })
 
-  test('subscriptions and queued messages survive a broker restart', async () => {
+  test('subscriptions and queued messages survive a broker restart', async t => {
     const first = await startTestBroker()
+    t.after(() => first.close()) // a no-op once stopped below; else a failure before that leaves it running
     const sub = await connect(first.mqttUrl, { clientId: 'sess-restart', clean: false })
     await sub.subscribeAsync('kept/#', { qos: 1 })
     await end(sub)

@@ -60,6 +60,7 @@ for (const when of ['right after the last PUBACK', 'in the middle of a publish b
       let second: BrokerProcess | undefined
       try {
         const first = await startBrokerProcess(dir)
+        t.after(() => first.kill()) // a no-op once killed below; else a failure before the kill leaves it running
         const url1 = urlOf(first)
         const exp0 = await session(url1, 'k-exp0', 0, ['crash5/#'], 'will5/exp0')
         const long = await session(url1, 'k-long', 3600, ['crash5/#', 'will5/#'])
@@ -163,11 +164,12 @@ for (const when of ['right after the last PUBACK', 'in the middle of a publish b
 }
 
 describe('MQTT 5 session connected at the kill', { timeout: 60_000 }, () => {
-  test('a session connected when the broker died counts its expiry from the restart: resumable right after it, gone after the expiry [MQTT-3.1.2-23] [MQTT-4.1.0-2]', async () => {
+  test('a session connected when the broker died counts its expiry from the restart: resumable right after it, gone after the expiry [MQTT-3.1.2-23] [MQTT-4.1.0-2]', async t => {
     const dir = mkdtempSync(join(tmpdir(), 'wharf-crash5-conn-'))
     let second: BrokerProcess | undefined
     try {
       const first = await startBrokerProcess(dir)
+      t.after(() => first.kill())
       const c = await session(urlOf(first), 'k-live', SHORT_EXPIRY_S, ['live5/#'])
       await first.kill()
       const killedAt = Date.now()

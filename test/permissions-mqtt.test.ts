@@ -179,10 +179,11 @@ describe('MQTT permissions', { timeout: 60_000 }, () => {
 })
 
 describe('anonymous MQTT exposure', { timeout: 30_000 }, () => {
-  test('anonymous access on a non-loopback listener is warned about at start; on loopback it is not', async () => {
+  test('anonymous access on a non-loopback listener is warned about at start; on loopback it is not', async t => {
     const exposed = await startTestBroker(c => {
       c.mqtt.host = '0.0.0.0'
     })
+    t.after(() => exposed.close()) // here, not in the finally: a second start that fails leaves nothing running
     const local = await startTestBroker()
     try {
       const warning = exposed.logs.find(l => String(l.msg).startsWith('anonymous MQTT access is enabled on a listener that is not loopback-only'))
@@ -193,7 +194,6 @@ describe('anonymous MQTT exposure', { timeout: 30_000 }, () => {
         false
       )
     } finally {
-      await exposed.close()
       await local.close()
     }
   })

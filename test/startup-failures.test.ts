@@ -174,9 +174,10 @@ describe('the data directory lock', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'wharf-lock-'))
   after(() => rmSync(root, { recursive: true, force: true }))
 
-  test("a second instance on the same directory exits 1 naming the directory and the holder's PID; after a SIGKILL of the holder a new one starts", async () => {
+  test("a second instance on the same directory exits 1 naming the directory and the holder's PID; after a SIGKILL of the holder a new one starts", async t => {
     const dir = join(root, 'data')
     const first = await startBrokerProcess(dir)
+    t.after(() => first.kill()) // a no-op once killed below; else a failed assertion before that leaves it running
     const second = await runWharfToExit(dir)
     assertFailedWith(second, new RegExp(`data directory ${dir.replaceAll('/', '\\/')} is locked by another wharf process \\(pid ${first.child.pid}\\)`))
     await first.kill()

@@ -96,6 +96,7 @@ test('SIGKILL during offload, three times: after restart nothing acknowledged is
 }, async t => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-tiering-crash-'))
   const server = await startS3Server()
+  t.after(() => server.close())
   const configFile = join(dir, 'wharf.yaml')
   writeFileSync(configFile, configYaml(server))
   const env = {
@@ -187,7 +188,6 @@ test('SIGKILL during offload, three times: after restart nothing acknowledged is
   } finally {
     drop(device)
     await Promise.all(started.map(b => b.kill()))
-    await server.close()
     rmSync(dir, { recursive: true, force: true })
   }
 })
