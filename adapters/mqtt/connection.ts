@@ -347,8 +347,9 @@ export class MqttConnection implements SessionConnection, PacketSink {
 
   send(packet: OutboundPacket): void {
     // The inbound window frees at PUBACK, at PUBCOMP, or at a PUBREC refusing the message [MQTT-4.9.0-2].
+    // As the client's send quota, never past Receive Maximum (§4.9): a PUBCOMP 0x92 for an id nobody used opens nothing.
     const cmd = packet.cmd
-    if (cmd === 'puback' || cmd === 'pubcomp' || (cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) this.inboundUnacked--
+    if ((cmd === 'puback' || cmd === 'pubcomp' || (cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80)) && this.inboundUnacked > 0) this.inboundUnacked--
     let buf = encodePacket(packet, this.protocolVersion)
     // A Reason String or User Properties go only where they keep the packet within the client's
     // Maximum Packet Size [MQTT-3.2.2-19] [MQTT-3.4.2-2] [MQTT-3.9.2-1] [MQTT-3.14.2-3] (and the rest of each ack's section).
