@@ -1,11 +1,12 @@
 // A classic queue: ready entries in delivery order, entries handed out until settled, consumers
-// served round robin while they have credit; TTL, length limits, priorities and single active
-// consumer from its arguments (queue-arguments.ts).
+// served round robin while they have credit (the highest x-priority first, as RabbitMQ's consumer
+// priorities); TTL, length limits, priorities and single active consumer from its arguments
+// (queue-arguments.ts).
 import type { Arguments, Message } from './message.ts'
 import { QueueEntry } from './queue-entry.ts'
 import { DeliveredWatermark } from './delivered-watermark.ts'
 import { createReadyQueue, type ReadyQueue } from './ready-queue.ts'
-import type { QueuePolicy } from './queue-arguments.ts'
+import { consumerPriority, type QueuePolicy } from './queue-arguments.ts'
 import type { QueueType } from './queue-types/queue-type.ts'
 import { Queue, type Accepted, type QueueConsumer, type QueueDeclaration, type QueueHost, type RemovalReason } from './queue.ts'
 
@@ -23,6 +24,8 @@ export class ClassicQueue extends Queue {
    * a consumer that can take it at once, and expires otherwise (TTL 0 as the 'immediate' flag's stand-in).
    */
   private dueNow: QueueEntry | undefined = undefined
+  /** Consumers attached with an x-priority other than 0; made for the first (most queues have none). */
+  private priorities: Map<QueueConsumer, number> | undefined = undefined
 
   constructor(type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost) {
     super(type, d, policy, host)
@@ -91,9 +94,16 @@ export class ClassicQueue extends Queue {
     return w?.reservedAhead === true ? w.deliveredSeq : undefined
   }
 
-  /** Consume arguments mean nothing to a classic queue (as in RabbitMQ, unknown ones are ignored). */
-  addConsumer(consumer: QueueConsumer, _args: Arguments): void {
+  /** Of the consume arguments only x-priority means something here (as in RabbitMQ, unknown ones are ignored). */
+  addConsumer(consumer: QueueConsumer, args: Arguments): void {
+    const priority = consumerPriority(args, this.description)
     this.attach(consumer)
+    if (priority !== 0) (this.priorities ??= new Map()).set(consumer, priority)
+  }
+
+  override removeConsumer(consumer: QueueConsumer): void {
+    this.priorities?.delete(consumer)
+    super.removeConsumer(consumer)
   }
 
   /** Hands ready entries to consumers with credit, round robin, until either runs out. */
@@ -208,6 +218,8 @@ export class ClassicQueue extends Queue {
       return active?.hasCredit() ? active : undefined
     }
     const n = this.consumers.length
+    const priorities = this.priorities
+    if (priorities !== undefined && priorities.size > 0) return this.nextByPriority(priorities)
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n
       const c = this.consumers[i] as QueueConsumer
@@ -217,6 +229,26 @@ export class ClassicQueue extends Queue {
       }
     }
     return undefined
+  }
+
+  /** As RabbitMQ: the highest priority with credit gets it (round robin among equals); lower ones only while those are blocked. */
+  private nextByPriority(priorities: ReadonlyMap<QueueConsumer, number>): QueueConsumer | undefined {
+    const n = this.consumers.length
+    let best: QueueConsumer | undefined
+    let bestPriority = 0
+    let bestIndex = 0
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n
+      const c = this.consumers[i] as QueueConsumer
+      const p = priorities.get(c) ?? 0
+      if ((best === undefined || p > bestPriority) && c.hasCredit()) {
+        best = c
+        bestPriority = p
+        bestIndex = i
+      }
+    }
+    if (best !== undefined) this.rr = (bestIndex + 1) % n
+    return best
   }
 
   private handOut(entry: QueueEntry, consumer: QueueConsumer): void {

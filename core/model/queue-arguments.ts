@@ -109,6 +109,18 @@ function buildPolicy(args: Arguments, queueDescription: string): QueuePolicy {
   }
 }
 
+/**
+ * A consumer's x-priority (RabbitMQ's consumer priorities; 0 without it). As RabbitMQ, any integer,
+ * negative too; anything else refuses the consume with precondition-failed.
+ */
+export function consumerPriority(args: Arguments, queueDescription: string): number {
+  const v = args['x-priority']
+  if (v === undefined) return 0
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw preconditionFailed(`invalid arg 'x-priority' for ${queueDescription}: expected an integer, got ${describe(v)}`)
+  return v
+}
+
 export function describe(v: unknown): string {
   if (Buffer.isBuffer(v)) return `bytes ${JSON.stringify(v.toString('latin1'))}`
   if (typeof v === 'string') return `'${v}'`
