@@ -224,7 +224,9 @@ describe('diagnosis of what holds publishers back', { timeout: 90_000 }, () => {
     })
     let conn: ChannelModel | undefined
     try {
-      conn = await amqpConnect(broker.amqpUrl)
+      // No heartbeats: the socket is destroyed at the end (a throttled connection would not answer a
+      // close), and amqplib, which learns of no 'error' or 'end', kept the file alive for 3 x 60 s.
+      conn = await amqpConnect(`${broker.amqpUrl}?heartbeat=0`)
       const ch = await channel(conn)
       await ch.assertQueue('metered')
       for (let i = 0; i < 200; i++) ch.sendToQueue('metered', Buffer.from(`m${i}`))
