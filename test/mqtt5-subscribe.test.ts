@@ -454,16 +454,17 @@ describe('MQTT 5 subscribe', { timeout: 120_000 }, () => {
     assert.deepEqual(granted, [0x80, 0x80, 1])
   })
 
-  test('UNSUBACK: 0x00 for a subscription that existed, 0x11 for one that did not, in UNSUBSCRIBE order [MQTT-3.11.3-1]', { timeout: 15_000 }, async () => {
+  test('UNSUBACK: 0x00 subscribed, 0x11 not subscribed, 0x8F invalid filter, in UNSUBSCRIBE order [MQTT-3.11.3-1]', { timeout: 15_000 }, async () => {
     const { client } = await raw('unsub-5')
     await subscribeRaw(client, [
       { topic: 'un/a', qos: 1 },
       { topic: '$share/ug/un/b', qos: 1 }
     ])
-    client.send({ cmd: 'unsubscribe', messageId: 9, unsubscriptions: ['un/never', 'un/a', '$share/ug/un/b', 'un/a'] })
+    client.send({ cmd: 'unsubscribe', messageId: 9, unsubscriptions: ['un/never', 'un/a', 'un/#/bad', '$share/ug', '$share/ug/un/b', 'un/a'] })
     const [ack] = (await client.waitFor('unsuback', 1)) as IUnsubackPacket[]
     assert.equal(ack?.messageId, 9)
-    assert.deepEqual(ack?.granted ?? (ack as unknown as { reasonCode: number[] }).reasonCode, [0x11, 0x00, 0x00, 0x11])
+    assert.deepEqual(ack?.granted ?? (ack as unknown as { reasonCode: number[] }).reasonCode, [0x11, 0x00, 0x8f, 0x8f, 0x00, 0x11])
+    assert.equal(client.isClosed, false)
     const pub = await connect(broker.mqttUrl, V5)
     try {
       await pub.publishAsync('un/a', 'after unsubscribe', { qos: 1 })

@@ -1,12 +1,15 @@
 // UNSUBSCRIBE: each filter checked as RabbitMQ checks an unbind (access.ts), then the binding (or the
 // shared group membership) goes before the UNSUBACK. A refused filter keeps its subscription: MQTT 5
 // says so with 0x87 Not authorized; 3.1.1's UNSUBACK has no reason codes, so there the refusal is only
-// logged and counted, as RabbitMQ does (its UNSUBACK is the same either way).
+// logged and counted, as RabbitMQ does (its UNSUBACK is the same either way). A filter that is not a
+// valid one (`a/#/b`, `$share/g`) gets 0x8F Topic Filter invalid, the UNSUBACK code the spec has for it,
+// as SUBSCRIBE's does, rather than 0x11, which would say it was a filter with no subscription.
 import type { IUnsubscribePacket } from 'mqtt-packet'
 import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 import type { MqttSession } from '../session.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
+import { parseSharedFilter, topicFilterProblem } from '../topic-grammar.ts'
 
 export function handleUnsubscribe(engine: Engine, conn: MqttConnection, p: IUnsubscribePacket): void {
   const session = conn.session as MqttSession
@@ -16,6 +19,13 @@ export function handleUnsubscribe(engine: Engine, conn: MqttConnection, p: IUnsu
       const codes: number[] = []
       let sharedChanged = false
       for (const filter of p.unsubscriptions) {
+        const shared = parseSharedFilter(filter)
+        const problem = typeof shared === 'string' ? shared : topicFilterProblem(filter)
+        if (problem !== null) {
+          engine.warnOnce.warn('mqtt unsubscribe refused: invalid filter', { clientId: conn.clientId, filter, problem })
+          codes.push(ReasonCode.TopicFilterInvalid)
+          continue
+        }
         // Checked before looking: no answer tells whether a filter the client may not read has a subscription.
         const access = conn.access
         if (access === null || !engine.access.canUnsubscribe(access, conn.clientId, filter)) {
