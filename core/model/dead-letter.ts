@@ -1,7 +1,8 @@
 // Dead-lettering: a message rejected without requeue, expired, or dropped at a length limit is
 // republished to the queue's x-dead-letter-exchange, with the x-death history RabbitMQ writes:
-// one table per (queue, reason), most recent first, with a count. The expiration property moves
-// into x-death as original-expiration, so the copy does not expire again for the same reason.
+// one table per (queue, reason), most recent first, with a count (a repeat keeps the first's time).
+// The expiration property moves into x-death as original-expiration, so the copy does not expire
+// again for the same reason.
 // A message published with CC keys (AMQP sender-selected distribution; BCC never reaches a queue)
 // names them in routing-keys and is routed by them again, unless x-dead-letter-routing-key is set.
 import { Message, type Arguments, type MessageProperties } from './message.ts'
@@ -22,13 +23,20 @@ export function deadLetteredCopy(
   const cc = Array.isArray(headers.CC) ? (headers.CC as unknown[]).filter((k): k is string => typeof k === 'string') : []
   const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isTable) : []
   const i = deaths.findIndex(d => d.queue === queue.name && d.reason === reason)
-  const timestamp = { '!': 'timestamp', value: Math.floor(nowMs / 1000) }
   let death: Table
   if (i >= 0) {
     const previous = deaths.splice(i, 1)[0] as Table
-    death = { ...previous, count: (typeof previous.count === 'number' ? previous.count : 1) + 1, time: timestamp }
+    // As RabbitMQ: only the count moves; time (and exchange, routing-keys) stay the first death's.
+    death = { ...previous, count: (typeof previous.count === 'number' ? previous.count : 1) + 1 }
   } else {
-    death = { count: 1, reason, queue: queue.name, time: timestamp, exchange: message.exchange, 'routing-keys': [message.routingKey, ...cc] }
+    death = {
+      count: 1,
+      reason,
+      queue: queue.name,
+      time: { '!': 'timestamp', value: Math.floor(nowMs / 1000) },
+      exchange: message.exchange,
+      'routing-keys': [message.routingKey, ...cc]
+    }
     if (message.properties.expiration !== undefined) death['original-expiration'] = message.properties.expiration
   }
   headers['x-death'] = [death, ...deaths]

@@ -353,6 +353,31 @@ describe('queues', () => {
     ])
   })
 
+  test("a second death in the same queue for the same reason counts up and keeps the first one's time, as RabbitMQ", async () => {
+    const { vhost, clock } = setup()
+    // Rejected messages go round (RabbitMQ lets a cycle through when a death was a rejection).
+    await queue(vhost, 'retry', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'retry' })
+    const q = vhost.queue('retry', owner) as Queue
+    const c = new TestConsumer('c')
+    q.addConsumer(c, {})
+    clock.advance(5000)
+    vhost.publish('', msg('retry', 'job'))
+    q.dispatch()
+    const firstDeathS = Math.floor(clock.nowMs() / 1000)
+    q.settle((c.got[0] as { entry: QueueEntry }).entry, 'rejected')
+    await new Promise(resolve => queueMicrotask(() => resolve(undefined)))
+    clock.advance(7000)
+    q.dispatch()
+    q.settle((c.got[1] as { entry: QueueEntry }).entry, 'rejected')
+    await new Promise(resolve => queueMicrotask(() => resolve(undefined)))
+    q.dispatch()
+    assert.equal(c.got.length, 3)
+    const deaths = (c.got[2] as { entry: QueueEntry }).entry.message.properties.headers?.['x-death'] as Array<Record<string, unknown>>
+    assert.equal(deaths.length, 1)
+    assert.deepEqual([deaths[0]?.count, deaths[0]?.reason, deaths[0]?.queue], [2, 'rejected', 'retry'])
+    assert.deepEqual(deaths[0]?.time, { '!': 'timestamp', value: firstDeathS }) // not the second's, 7 s later
+  })
+
   test('x-expires deletes a queue unused that long; a consumer keeps it', async () => {
     const { vhost, clock } = setup()
     await queue(vhost, 'idle', { 'x-expires': 1000 })
