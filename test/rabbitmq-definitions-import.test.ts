@@ -1,6 +1,6 @@
 // A definitions file exported from a real RabbitMQ (Debian's 3.10, rabbitmq_management) imports into
 // Wharf: users (their RabbitMQ password hashes keep working), vhosts, permissions, topic permissions,
-// exchanges, queues with arguments and bindings; what Wharf does not support (a quorum queue, a
+// exchanges, queues (a quorum queue too) with arguments and bindings; what Wharf does not support (a
 // consistent-hash exchange, policies, global parameters, a tag it does not know, the guest user) is
 // listed with the reason, none skipped silently.
 import { describe, test, before, after } from 'node:test'
@@ -83,17 +83,15 @@ describe('definitions exported from RabbitMQ import into Wharf', { timeout: 180_
     const body = (await res.json()) as { imported: Record<string, number>; unsupported: Array<Json>; failed: Json[] }
     assert.equal(res.status, 200, JSON.stringify(body))
     assert.deepEqual(body.failed, [])
-    assert.deepEqual(body.imported, { vhosts: 2, users: 2, permissions: 3, topic_permissions: 1, exchanges: 2, queues: 3, bindings: 4 })
+    assert.deepEqual(body.imported, { vhosts: 2, users: 2, permissions: 3, topic_permissions: 1, exchanges: 2, queues: 4, bindings: 5 })
     const listed = body.unsupported.map(u => `${String(u.kind)} ${String(u.name)}`).sort()
     assert.deepEqual(
       listed.filter(l => !l.startsWith('global_parameters')),
       [
-        'binding telemetry -> queue orders-quorum (orders.#)',
         'exchange sharded',
         'permission guest',
         'permission guest',
         'policies ttl',
-        'queue orders-quorum',
         'user guest',
         'user tag sensor: impersonator'
       ]
@@ -110,6 +108,8 @@ describe('definitions exported from RabbitMQ import into Wharf', { timeout: 180_
     assert.deepEqual(q.arguments, { 'x-max-length': 1000, 'x-message-ttl': 30000, 'x-overflow': 'reject-publish', 'x-dead-letter-exchange': 'alarms' })
     const history = (await (await adminFetch(`${wharf.adminUrl}/api/queues/plant/history`)).json()) as Json
     assert.equal(history.type, 'stream')
+    const orders = (await (await adminFetch(`${wharf.adminUrl}/api/queues/plant/orders-quorum`)).json()) as Json
+    assert.deepEqual([orders.type, orders.durable], ['quorum', true])
     const alarms = (await (await adminFetch(`${wharf.adminUrl}/api/exchanges/plant/alarms`)).json()) as Json
     assert.deepEqual({ type: alarms.type, arguments: alarms.arguments }, { type: 'fanout', arguments: { 'alternate-exchange': 'telemetry' } })
     const bindings = (await (await adminFetch(`${wharf.adminUrl}/api/bindings/plant?columns=source,destination,routing_key,arguments`)).json()) as Json[]
@@ -118,7 +118,7 @@ describe('definitions exported from RabbitMQ import into Wharf', { timeout: 180_
         .filter(b => b.source !== '')
         .map(b => `${String(b.source)}>${String(b.destination)}:${String(b.routing_key)}`)
         .sort(),
-      ['alarms>alarm-log:', 'telemetry>alarms:alarm.#', 'telemetry>history:sensors.*.temp', 'telemetry>readings:sensors.#']
+      ['alarms>alarm-log:', 'telemetry>alarms:alarm.#', 'telemetry>history:sensors.*.temp', 'telemetry>orders-quorum:orders.#', 'telemetry>readings:sensors.#']
     )
     assert.deepEqual(((await (await adminFetch(`${wharf.adminUrl}/api/users/sensor`)).json()) as Json).tags, ['monitoring'])
     const topic = (await (await adminFetch(`${wharf.adminUrl}/api/topic-permissions/plant/sensor`)).json()) as Json[]

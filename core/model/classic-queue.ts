@@ -160,6 +160,12 @@ export class ClassicQueue extends Queue {
         entry.state = 'gone'
         continue
       }
+      // x-delivery-limit (quorum queues): given back more often than that, it is a poison message.
+      const limit = this.policy.deliveryLimit
+      if (limit !== undefined && entry.deliveries > limit) {
+        this.remove(entry, 'delivery_limit')
+        continue
+      }
       entry.state = 'ready'
       entry.redelivered = true
       this.ready.insert(entry)

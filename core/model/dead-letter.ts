@@ -8,7 +8,7 @@
 import { Message, type Arguments, type MessageProperties } from './message.ts'
 import type { Queue } from './queue.ts'
 
-export type DeathReason = 'rejected' | 'expired' | 'maxlen'
+export type DeathReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit'
 
 type Table = Record<string, unknown>
 

@@ -22,6 +22,11 @@ export interface QueuePolicy {
    * delivery). MQTT session queues use it: their limits are offline-session limits.
    */
   readonly boundsOnlyWhenIdle: boolean
+  /**
+   * x-delivery-limit (quorum queues only): an entry given back more times than this is
+   * dead-lettered with reason delivery_limit (dropped without a dead-letter exchange).
+   */
+  readonly deliveryLimit: number | undefined
 }
 
 /** The arguments compared when a queue is declared again (RabbitMQ's declare args). */
@@ -105,7 +110,8 @@ function buildPolicy(args: Arguments, queueDescription: string): QueuePolicy {
     deadLetterRoutingKey: str('x-dead-letter-routing-key'),
     maxPriority: num('x-max-priority'),
     singleActiveConsumer: args['x-single-active-consumer'] === true,
-    boundsOnlyWhenIdle: args['x-wharf-idle-bounds'] === true
+    boundsOnlyWhenIdle: args['x-wharf-idle-bounds'] === true,
+    deliveryLimit: undefined
   }
 }
 

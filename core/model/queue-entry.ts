@@ -22,8 +22,8 @@ export class QueueEntry {
     readonly expiresAtMs: number | undefined
   ) {}
 
-  /** Needs a durable copy: a persistent message in a durable queue. */
+  /** Needs a durable copy: a persistent message in a durable queue (any message in a quorum queue). */
   get durable(): boolean {
-    return this.message.persistent && this.queue.durable
+    return (this.message.persistent || this.queue.type.storesEveryMessage) && this.queue.durable
   }
 }

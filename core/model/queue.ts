@@ -36,7 +36,7 @@ const REDELIVERING_TRACKED = 10_000
 const NONE_REDELIVERING: ReadonlySet<QueueEntry> = new Set()
 
 /** Why an entry left its queue for good. */
-export type RemovalReason = 'acked' | 'rejected' | 'expired' | 'maxlen' | 'purged' | 'deleted'
+export type RemovalReason = 'acked' | 'rejected' | 'expired' | 'maxlen' | 'delivery_limit' | 'purged' | 'deleted'
 
 /** What a queue tells its vhost: persistence, dead-lettering, auto-delete, timers. */
 export interface QueueHost {

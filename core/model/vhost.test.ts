@@ -212,9 +212,9 @@ describe('queues', () => {
     assert.equal(vhost.queue('plain', owner).type.name, 'classic')
     assert.equal(vhost.queue('plain', owner).type, queueTypes.get('classic'))
     await rejectsWith(
-      queue(vhost, 'q', { 'x-queue-type': 'quorum' }),
+      queue(vhost, 'q', { 'x-queue-type': 'lazy' }),
       'precondition-failed',
-      /invalid arg 'x-queue-type' for queue 'q' in vhost '\/': expected one of classic, stream, got 'quorum'/
+      /invalid arg 'x-queue-type' for queue 'q' in vhost '\/': expected one of classic, quorum, stream, got 'lazy'/
     )
     await rejectsWith(queue(vhost, 's', { 'x-queue-type': 'stream' }, { durable: true }), 'not-implemented', /this broker has no stream storage/)
     assert.equal(vhost.queues.has('q') || vhost.queues.has('s'), false)

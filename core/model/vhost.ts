@@ -49,7 +49,7 @@ export interface PublishResult {
   readonly stored: Promise<void> | undefined
 }
 
-const DEATH_REASONS: ReadonlySet<RemovalReason> = new Set(['rejected', 'expired', 'maxlen'])
+const DEATH_REASONS: ReadonlySet<RemovalReason> = new Set(['rejected', 'expired', 'maxlen', 'delivery_limit'])
 
 export class Vhost implements RoutingScope, QueueHost {
   readonly exchanges = new Map<string, Exchange>()

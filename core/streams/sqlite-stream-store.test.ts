@@ -257,7 +257,7 @@ test('invalid declarations and offsets are precondition-failed', async () => {
       await assert.rejects(declare({}, { 'x-message-ttl': 5 }), refused(/invalid arg 'x-message-ttl'/))
       await assert.rejects(declare({}, { 'x-max-age': '7days' }), refused(/invalid arg 'x-max-age'/))
       await assert.rejects(declare({}, { 'x-max-length-bytes': -1 }), refused(/invalid arg 'x-max-length-bytes'/))
-      await assert.rejects(declare({}, { 'x-queue-type': 'quorum' }), refused(/invalid arg 'x-queue-type'/))
+      await assert.rejects(declare({}, { 'x-queue-type': 'lazy' }), refused(/invalid arg 'x-queue-type'/))
       assert.equal(v.queues.has('bad'), false)
       await declareStream(v, 's', { 'x-max-age': '7D', 'x-max-length-bytes': 1000 })
       for (const bad of ['middle', -1, 1.5, true, '0h']) {

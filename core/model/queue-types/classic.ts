@@ -5,28 +5,32 @@ import { describeQueue } from '../names.ts'
 import { messageTtlMs, type Message } from '../message.ts'
 import type { QueueDeclaration } from '../queue.ts'
 import { storedDeclaration, type QueueType, type QueueTypeContext } from './queue-type.ts'
+import type { StoredEntry, StoredQueue } from '../durable-store.ts'
 
 export const classicQueue: QueueType = {
   name: 'classic',
   consumersNeedCreditWindow: false,
+  storesEveryMessage: false,
 
   create: (d, ctx) => classic(d, ctx),
 
-  restore(s, entries, ctx) {
-    const q = classic(storedDeclaration(s), ctx)
-    q.storeId = s.storeId
-    for (const { seq, message } of entries) {
-      const ttl = minDefined(q.policy.messageTtlMs, safeTtl(message))
-      q.restore(message, seq, seq <= s.deliveredSeq, ttl === undefined ? undefined : message.publishedAtMs + ttl)
-    }
-    // New entries number on from the delivered watermark, not from the last entry left: otherwise
-    // a queue drained before the restart would give its next messages seqs at or below the
-    // watermark, and they would come back marked redelivered after the restart after that.
-    q.lastSeq = Math.max(q.lastSeq, s.deliveredSeq)
-    q.restoreDelivered(s.deliveredSeq)
-    q.expire(ctx.host.nowMs()) // what expired while the broker was down goes (and is dead-lettered) now
-    return q
+  restore: (s, entries, ctx) => restoreEntries(classic(storedDeclaration(s), ctx), s, entries, ctx)
+}
+
+/** A stored queue of classic queue entries (a classic or a quorum queue) filled with what was stored for it. */
+export function restoreEntries(q: ClassicQueue, s: StoredQueue, entries: readonly StoredEntry[], ctx: QueueTypeContext): ClassicQueue {
+  q.storeId = s.storeId
+  for (const { seq, message } of entries) {
+    const ttl = minDefined(q.policy.messageTtlMs, safeTtl(message))
+    q.restore(message, seq, seq <= s.deliveredSeq, ttl === undefined ? undefined : message.publishedAtMs + ttl)
   }
+  // New entries number on from the delivered watermark, not from the last entry left: otherwise
+  // a queue drained before the restart would give its next messages seqs at or below the
+  // watermark, and they would come back marked redelivered after the restart after that.
+  q.lastSeq = Math.max(q.lastSeq, s.deliveredSeq)
+  q.restoreDelivered(s.deliveredSeq)
+  q.expire(ctx.host.nowMs()) // what expired while the broker was down goes (and is dead-lettered) now
+  return q
 }
 
 function classic(d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {

@@ -3,12 +3,13 @@ import { preconditionFailed } from '../../errors.ts'
 import type { Arguments } from '../message.ts'
 import { describe } from '../queue-arguments.ts'
 import { classicQueue } from './classic.ts'
+import { quorumQueue } from './quorum.ts'
 import { streamQueue } from './stream.ts'
 import type { QueueType } from './queue-type.ts'
 
 export type { QueueType, QueueTypeContext } from './queue-type.ts'
 
-export const queueTypes: ReadonlyMap<string, QueueType> = new Map([classicQueue, streamQueue].map(t => [t.name, t]))
+export const queueTypes: ReadonlyMap<string, QueueType> = new Map([classicQueue, quorumQueue, streamQueue].map(t => [t.name, t]))
 
 /** The type x-queue-type names (classic without it); another value is refused as RabbitMQ refuses it. */
 export function queueTypeOf(args: Arguments, queueDescription: string): QueueType {

@@ -18,6 +18,11 @@ export interface QueueType {
    * of stream consumers: what they read is not taken off a queue, so nothing else bounds it.
    */
   readonly consumersNeedCreditWindow: boolean
+  /**
+   * Every message it takes is stored, whatever its delivery mode (a quorum queue's log keeps them
+   * all); otherwise only persistent ones are (a classic queue).
+   */
+  readonly storesEveryMessage: boolean
   /** A new queue; the declaration is checked as RabbitMQ checks it for this type. */
   create(d: QueueDeclaration, ctx: QueueTypeContext): Queue
   /** A stored queue read back at start, with the entries stored for it (in seq order). */

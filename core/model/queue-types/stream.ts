@@ -9,6 +9,7 @@ import { storedDeclaration, type QueueType, type QueueTypeContext } from './queu
 export const streamQueue: QueueType = {
   name: 'stream',
   consumersNeedCreditWindow: true,
+  storesEveryMessage: false, // a stream stores its records itself
 
   create(d, ctx) {
     return new StreamQueue(streamQueue, d, ctx.host, storage(ctx, describeQueue(d.vhost, d.name)), null)
