@@ -1,7 +1,7 @@
 // Quorum queues through amqplib, as RabbitMQ 3.13 has them on one node: the declaration checks
 // (durable only; not exclusive, not auto-delete; no classic-only arguments), every message stored
-// (a transient one survives a restart, where a classic queue drops it), and x-delivery-limit
-// dead-lettering a message given back too often with reason delivery_limit.
+// (a transient one survives a restart, where a classic queue drops it), the x-delivery-count header
+// on redeliveries, and x-delivery-limit dead-lettering a message given back too often (delivery_limit).
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, GetMessage } from 'amqplib'
@@ -64,7 +64,7 @@ describe('AMQP quorum queues', { timeout: 60_000 }, () => {
     assert.equal((await again.checkQueue('classic')).messageCount, 0)
   })
 
-  test('x-delivery-limit: a message given back more often than the limit is dead-lettered with reason delivery_limit', async t => {
+  test('x-delivery-count on each redelivery; x-delivery-limit: given back more often than the limit, dead-lettered with reason delivery_limit', async t => {
     const broker = await startTestBroker()
     t.after(() => broker.close())
     const conn = await connect(broker.amqpUrl)
@@ -88,8 +88,12 @@ describe('AMQP quorum queues', { timeout: 60_000 }, () => {
     assert.deepEqual([death?.reason, death?.queue, death?.count], ['delivery_limit', 'jobs', 1])
     assert.equal(inbox.messages.length, 3) // delivered, given back twice within the limit, the third time over it
     assert.deepEqual(
-      inbox.messages.map(m => m.fields.redelivered),
-      [false, true, true]
+      inbox.messages.map(m => [m.fields.redelivered, m.properties.headers?.['x-delivery-count']]),
+      [
+        [false, undefined],
+        [true, 1],
+        [true, 2]
+      ]
     )
     assert.equal((await ch.checkQueue('jobs')).messageCount, 0)
   })

@@ -13,6 +13,7 @@ import { ContentAssembler, type Content } from './content-assembler.ts'
 import { ConfirmTracker } from './confirm-tracker.ts'
 import type { AmqpConnection } from './connection.ts'
 import { MessageCounts } from '../../core/metering/message-counts.ts'
+import { asDelivered } from './delivery-count.ts'
 
 interface Unacked {
   readonly entry: QueueEntry
@@ -103,7 +104,7 @@ export class AmqpChannel implements ConsumerChannel {
         this.id,
         Methods.BasicDeliver,
         { consumerTag: consumer.tag, deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey },
-        m
+        asDelivered(entry)
       )
     } catch (err) {
       // Called from whichever connection's publish dispatched the queue: a delivery this consumer's
@@ -135,7 +136,12 @@ export class AmqpChannel implements ConsumerChannel {
     const tag = this.nextDeliveryTag++
     if (!noAck) this.unacked.set(tag, { entry, consumer: null })
     const m = entry.message
-    this.conn.sendContent(this.id, Methods.BasicGetOk, { deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount }, m)
+    this.conn.sendContent(
+      this.id,
+      Methods.BasicGetOk,
+      { deliveryTag: tag, redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount },
+      asDelivered(entry)
+    )
     this.conn.counters.delivered.inc()
     this.conn.usage.messagesOut++
     this.conn.usage.bytesOut += m.body.length

@@ -11,6 +11,7 @@ export const classicQueue: QueueType = {
   name: 'classic',
   consumersNeedCreditWindow: false,
   storesEveryMessage: false,
+  countsDeliveries: false,
 
   create: (d, ctx) => classic(d, ctx),
 

@@ -23,6 +23,8 @@ export interface QueueType {
    * all); otherwise only persistent ones are (a classic queue).
    */
   readonly storesEveryMessage: boolean
+  /** A message handed out again says how often it was given back before (RabbitMQ's x-delivery-count, quorum queues). */
+  readonly countsDeliveries: boolean
   /** A new queue; the declaration is checked as RabbitMQ checks it for this type. */
   create(d: QueueDeclaration, ctx: QueueTypeContext): Queue
   /** A stored queue read back at start, with the entries stored for it (in seq order). */

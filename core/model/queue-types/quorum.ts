@@ -16,6 +16,7 @@ export const quorumQueue: QueueType = {
   name: 'quorum',
   consumersNeedCreditWindow: false,
   storesEveryMessage: true,
+  countsDeliveries: true,
 
   create: (d, ctx) => quorum(d, ctx),
 

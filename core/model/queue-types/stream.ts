@@ -10,6 +10,7 @@ export const streamQueue: QueueType = {
   name: 'stream',
   consumersNeedCreditWindow: true,
   storesEveryMessage: false, // a stream stores its records itself
+  countsDeliveries: false,
 
   create(d, ctx) {
     return new StreamQueue(streamQueue, d, ctx.host, storage(ctx, describeQueue(d.vhost, d.name)), null)
