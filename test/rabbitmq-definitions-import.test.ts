@@ -87,14 +87,7 @@ describe('definitions exported from RabbitMQ import into Wharf', { timeout: 180_
     const listed = body.unsupported.map(u => `${String(u.kind)} ${String(u.name)}`).sort()
     assert.deepEqual(
       listed.filter(l => !l.startsWith('global_parameters')),
-      [
-        'exchange sharded',
-        'permission guest',
-        'permission guest',
-        'policies ttl',
-        'user guest',
-        'user tag sensor: impersonator'
-      ]
+      ['exchange sharded', 'permission guest', 'permission guest', 'policies ttl', 'user guest', 'user tag sensor: impersonator']
     )
     assert.ok(
       listed.some(l => l.startsWith('global_parameters internal_cluster_id')),
