@@ -74,4 +74,16 @@ describe('AMQP review: delivery tags of ack / nack', { timeout: 30_000 }, () => 
     await expectChannelClosed(c, () => c.ack(tag(5), true), 406, /unknown delivery tag 5/)
     await eventually('both back (the transaction was never committed)', async () => (await ready('acks.tx')) === 2)
   })
+
+  test('in a transaction a second ack of a tag fails at that ack, not at commit; a rollback gives the tags back', async () => {
+    const { c, ms } = await delivered('acks.tx-twice', 2)
+    const rpc = (c as unknown as { rpc: (method: number, fields: object, expect: number) => Promise<unknown> }).rpc.bind(c)
+    await rpc(Methods.TxSelect, {}, Methods.TxSelectOk)
+    c.ack(ms[0] as Message)
+    await rpc(Methods.TxRollback, {}, Methods.TxRollbackOk)
+    c.ack(ms[0] as Message) // outstanding again after the rollback
+    c.ack(ms[1] as Message, true) // multiple: takes tag 1 too
+    await expectChannelClosed(c, () => c.ack(ms[0] as Message), 406, /unknown delivery tag 1/)
+    await eventually('both back (nothing was committed)', async () => (await ready('acks.tx-twice')) === 2)
+  })
 })

@@ -25,6 +25,8 @@ interface Unacked {
 export interface TxState {
   publishes: Array<{ exchange: string; message: Message; mandatory: boolean; extraRoutingKeys: readonly string[] | undefined }>
   settlements: Array<() => void>
+  /** Delivery tags a held settlement names: no longer outstanding for the acks after it (RabbitMQ takes them at the ack). */
+  heldTags: Set<number>
 }
 
 export class AmqpChannel implements ConsumerChannel {

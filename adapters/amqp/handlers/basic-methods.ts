@@ -17,8 +17,17 @@ function settleOrHold(ch: AmqpChannel, deliveryTag: number, multiple: boolean, m
     apply()
     return
   }
-  if (!(multiple && deliveryTag === 0) && !ch.unacked.has(deliveryTag))
+  // As RabbitMQ, the tags are taken at the ack: one a held ack named is unknown to the next (406 now,
+  // not at commit).
+  const held = ch.tx.heldTags
+  if (!(multiple && deliveryTag === 0) && (!ch.unacked.has(deliveryTag) || held.has(deliveryTag)))
     throw new AmqpException(PRECONDITION_FAILED, `unknown delivery tag ${deliveryTag}`, methodId)
+  if (!multiple) held.add(deliveryTag)
+  else
+    for (const tag of ch.unacked.keys()) {
+      if (deliveryTag !== 0 && tag > deliveryTag) break
+      held.add(tag)
+    }
   ch.tx.settlements.push(apply)
 }
 

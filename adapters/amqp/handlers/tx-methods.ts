@@ -15,7 +15,7 @@ function txOf(ch: AmqpChannel, methodId: number): TxState {
 export const txMethods: readonly RouteEntry[] = [
   onChannel(Methods.TxSelect, ch => {
     if (ch.confirm !== undefined) throw new AmqpException(PRECONDITION_FAILED, 'cannot switch from confirm to tx mode', Methods.TxSelect)
-    ch.tx ??= { publishes: [], settlements: [] }
+    ch.tx ??= { publishes: [], settlements: [], heldTags: new Set() }
     ch.send(Methods.TxSelectOk, {})
   }),
 
@@ -24,6 +24,7 @@ export const txMethods: readonly RouteEntry[] = [
     const { publishes, settlements } = tx
     tx.publishes = []
     tx.settlements = []
+    tx.heldTags.clear()
     for (const apply of settlements) apply()
     const vhost = ch.conn.vhostOrThrow()
     const stored: Array<Promise<void>> = []
@@ -39,6 +40,7 @@ export const txMethods: readonly RouteEntry[] = [
     const tx = txOf(ch, Methods.TxRollback)
     tx.publishes = []
     tx.settlements = []
+    tx.heldTags.clear()
     ch.send(Methods.TxRollbackOk, {})
   })
 ]
