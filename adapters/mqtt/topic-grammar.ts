@@ -43,6 +43,12 @@ export function isWellFormedUtf8(bytes: Buffer): boolean {
 }
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true })
 
+/** Why a SUBSCRIBE or UNSUBSCRIBE filter, shared (`$share/`) or not, is not acceptable, or null. */
+export function subscriptionFilterProblem(filter: string): string | null {
+  const shared = parseSharedFilter(filter)
+  return typeof shared === 'string' ? shared : topicFilterProblem(filter)
+}
+
 /** `$share/<group>/<filter>` [MQTT-4.8.2]. */
 export interface SharedFilter {
   readonly group: string

@@ -44,9 +44,9 @@ export const EQUIVALENCE_ARGUMENTS: readonly string[] = [
   'x-queue-mode'
 ]
 
-type Check = (value: unknown) => string | undefined
+export type Check = (value: unknown) => string | undefined
 
-const integer =
+export const integer =
   (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
   v => {
     if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describe(v)}`
@@ -88,13 +88,18 @@ export function queuePolicy(args: Arguments, queueDescription: string): QueuePol
   return policy
 }
 
-function buildPolicy(args: Arguments, queueDescription: string): QueuePolicy {
-  for (const [name, check] of Object.entries(CHECKS)) {
+/** Refuses the first argument present that fails its check: precondition-failed "invalid arg ...". */
+export function checkArguments(args: Arguments, checks: Readonly<Record<string, Check>>, queueDescription: string): void {
+  for (const [name, check] of Object.entries(checks)) {
     const value = args[name]
     if (value === undefined) continue
     const problem = check(value)
     if (problem !== undefined) throw preconditionFailed(`invalid arg '${name}' for ${queueDescription}: ${problem}`)
   }
+}
+
+function buildPolicy(args: Arguments, queueDescription: string): QueuePolicy {
+  checkArguments(args, CHECKS, queueDescription)
   if (args['x-dead-letter-routing-key'] !== undefined && args['x-dead-letter-exchange'] === undefined) {
     throw preconditionFailed(`invalid arg 'x-dead-letter-routing-key' for ${queueDescription}: routing_key_but_no_dlx_defined`)
   }

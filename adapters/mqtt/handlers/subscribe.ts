@@ -7,7 +7,7 @@ import type { MqttSession } from '../session.ts'
 import { RetainedCopy } from '../session.ts'
 import { Message } from '../../../core/model/message.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
-import { parseSharedFilter, topicFilterProblem } from '../topic-grammar.ts'
+import { parseSharedFilter, subscriptionFilterProblem } from '../topic-grammar.ts'
 import { prepareSharedQueue, SharedMembership } from '../shared-subscriptions.ts'
 
 const SUBACK_FAILURE_311 = 0x80
@@ -78,8 +78,7 @@ async function subscribeOne(
   retained: string[]
 ): Promise<number | 'shared'> {
   const filter = s.topic
-  const shared = parseSharedFilter(filter)
-  const problem = typeof shared === 'string' ? shared : topicFilterProblem(filter)
+  const problem = subscriptionFilterProblem(filter)
   if (problem !== null) {
     engine.warnOnce.warn('mqtt subscribe refused: invalid filter', { clientId: conn.clientId, filter, problem })
     return ReasonCode.TopicFilterInvalid
@@ -91,6 +90,7 @@ async function subscribeOne(
     return ReasonCode.NotAuthorized
   }
   const qos = Math.min(s.qos, engine.config.maximumQos) as 0 | 1 | 2 // [MQTT-3.9.3-?] the server may grant less
+  const shared = parseSharedFilter(filter)
   if (shared !== null && typeof shared !== 'string') {
     await prepareSharedQueue(engine.vhost, engine.exchange, shared)
     session.shared.get(filter)?.detach('unsubscribed')

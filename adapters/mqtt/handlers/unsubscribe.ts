@@ -9,7 +9,7 @@ import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 import type { MqttSession } from '../session.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
-import { parseSharedFilter, topicFilterProblem } from '../topic-grammar.ts'
+import { subscriptionFilterProblem } from '../topic-grammar.ts'
 
 export function handleUnsubscribe(engine: Engine, conn: MqttConnection, p: IUnsubscribePacket): void {
   const session = conn.session as MqttSession
@@ -19,8 +19,7 @@ export function handleUnsubscribe(engine: Engine, conn: MqttConnection, p: IUnsu
       const codes: number[] = []
       let sharedChanged = false
       for (const filter of p.unsubscriptions) {
-        const shared = parseSharedFilter(filter)
-        const problem = typeof shared === 'string' ? shared : topicFilterProblem(filter)
+        const problem = subscriptionFilterProblem(filter)
         if (problem !== null) {
           engine.warnOnce.warn('mqtt unsubscribe refused: invalid filter', { clientId: conn.clientId, filter, problem })
           codes.push(ReasonCode.TopicFilterInvalid)

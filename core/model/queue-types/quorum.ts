@@ -6,7 +6,7 @@
 // and none of the classic-only arguments.
 import { preconditionFailed } from '../../errors.ts'
 import { ClassicQueue } from '../classic-queue.ts'
-import { describe, queuePolicy } from '../queue-arguments.ts'
+import { checkArguments, integer, queuePolicy } from '../queue-arguments.ts'
 import { describeQueue } from '../names.ts'
 import type { QueueDeclaration } from '../queue.ts'
 import { restoreEntries } from './classic.ts'
@@ -23,6 +23,9 @@ export const quorumQueue: QueueType = {
   restore: (s, entries, ctx) => restoreEntries(quorum(storedDeclaration(s), ctx), s, entries, ctx)
 }
 
+/** A quorum queue's own arguments, beside the classic ones it shares (queue-arguments.ts). */
+const QUORUM_CHECKS = { 'x-delivery-limit': integer(0), 'x-quorum-initial-group-size': integer(1) }
+
 /** Arguments a quorum queue refuses (RabbitMQ 3.13: classic-only features). */
 const CLASSIC_ONLY = ['x-max-priority', 'x-queue-mode', 'x-queue-version', 'x-queue-master-locator']
 
@@ -37,14 +40,7 @@ function quorum(d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {
   if (d.arguments['x-overflow'] === 'reject-publish-dlx') {
     throw preconditionFailed(`invalid arg 'x-overflow' for ${what}: reject-publish-dlx is not supported by quorum queues`)
   }
-  const limit = d.arguments['x-delivery-limit']
-  if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)) {
-    throw preconditionFailed(`invalid arg 'x-delivery-limit' for ${what}: expected a non-negative integer, got ${describe(limit)}`)
-  }
-  const groupSize = d.arguments['x-quorum-initial-group-size']
-  if (groupSize !== undefined && (typeof groupSize !== 'number' || !Number.isInteger(groupSize) || groupSize < 1)) {
-    throw preconditionFailed(`invalid arg 'x-quorum-initial-group-size' for ${what}: expected a positive integer, got ${describe(groupSize)}`)
-  }
-  const policy = { ...queuePolicy(d.arguments, what), deliveryLimit: limit as number | undefined }
+  checkArguments(d.arguments, QUORUM_CHECKS, what)
+  const policy = { ...queuePolicy(d.arguments, what), deliveryLimit: d.arguments['x-delivery-limit'] as number | undefined }
   return new ClassicQueue(quorumQueue, d, policy, ctx.host)
 }
