@@ -56,6 +56,18 @@ export function deadLetteredCopy(
   return { message: copy, routingKey, extraRoutingKeys }
 }
 
+/**
+ * Whether routing a dead-lettered copy to targetQueue closes a cycle that must be cut, as RabbitMQ
+ * 3.13 decides it (mc:is_death_cycle): the copy's deaths, most recent first, up to and including its
+ * latest death in targetQueue, must all be automatic (expired, maxlen, delivery_limit). A client's
+ * reject in that stretch lets it through; one before the message was last in targetQueue does not.
+ */
+export function isDeathCycle(deaths: readonly Table[], targetQueue: string): boolean {
+  const last = deaths.findIndex(d => d.queue === targetQueue)
+  if (last < 0) return false
+  return deaths.slice(0, last + 1).every(d => d.reason !== 'rejected')
+}
+
 function isTable(v: unknown): v is Table {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
 }
