@@ -247,6 +247,7 @@ export class MqttSession implements QueueConsumer {
   completed(packetId: number, stage: 'publish' | 'pubrel'): boolean {
     const f = this.inflightMap?.get(packetId)
     if (f === undefined || f.stage !== stage || (stage === 'publish' && f.qos !== 1)) return false
+    this.unhold(f) // acknowledged from the old connection's copy before its resend went
     this.inflight.delete(packetId)
     if (stage === 'publish') this.host.settle(f.entry)
     this.resendHeld()
@@ -258,6 +259,7 @@ export class MqttSession implements QueueConsumer {
   received(packetId: number, failed: boolean): boolean {
     const f = this.inflightMap?.get(packetId)
     if (f === undefined || f.qos !== 2) return false
+    this.unhold(f)
     if (f.stage === 'publish') this.host.settle(f.entry)
     if (failed) {
       // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL
@@ -290,17 +292,17 @@ export class MqttSession implements QueueConsumer {
     this.conn = conn
     this.heldCount = 0
     if (this.inflightMap !== undefined) {
-      let sent = 0
+      // Every PUBREL goes again [MQTT-4.4.0-1] and holds its place until PUBCOMP (§4.9), wherever it
+      // sits in the send order: counted first, so a PUBLISH sent before it is not resent beside it
+      // past the Receive Maximum [MQTT-3.3.4-9]. The packets still go in their original order.
+      let onWire = 0
+      for (const f of this.inflightMap.values()) if (f.stage === 'pubrel') onWire++
       for (const [id, f] of this.inflightMap) {
-        if (f.stage === 'pubrel') {
-          conn.sendPubrel(id) // holds its place until PUBCOMP
-          sent++
-          continue
-        }
-        if (sent >= conn.sendQuota) {
+        if (f.stage === 'pubrel') conn.sendPubrel(id)
+        else if (onWire >= conn.sendQuota) {
           f.held = true
           this.heldCount++
-        } else if (this.resend(id, f)) sent++
+        } else if (this.resend(id, f)) onWire++
       }
     }
     this.host.vhost.consume(this.queue.name, this, ADAPTER_OWNER)
@@ -323,15 +325,29 @@ export class MqttSession implements QueueConsumer {
     return false
   }
 
-  /** A place in the window freed: the first resend held back at attach goes now. */
+  /**
+   * A place in the window may have freed: resends held back at attach go into the free places. The
+   * window is every exchange on the wire, resumed PUBRELs included, so a PUBCOMP of one of several
+   * resumed PUBRELs frees nothing while the others still fill it [MQTT-3.3.4-9].
+   */
   private resendHeld(): void {
-    if (this.heldCount === 0 || this.conn === null) return
+    const conn = this.conn
+    if (this.heldCount === 0 || conn === null) return
+    let onWire = this.inflight.size - this.heldCount
     for (const [id, f] of this.inflight) {
+      if (onWire >= conn.sendQuota) return
       if (!f.held) continue
       this.heldCount--
-      if (this.resend(id, f)) return
+      if (this.resend(id, f)) onWire++
     }
     this.heldCount = 0 // none left (some may have left with a shared group meanwhile)
+  }
+
+  /** A held resend the client acknowledged (it had the old connection's copy): no longer waiting for a place. */
+  private unhold(f: Inflight): void {
+    if (!f.held) return
+    f.held = false
+    this.heldCount--
   }
 
   /** The connection went: the session keeps its queue and in-flight deliveries; shared groups get theirs back. */

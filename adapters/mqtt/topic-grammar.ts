@@ -9,6 +9,14 @@ export function topicNameProblem(topic: string): string | null {
   return utf8Problem(topic)
 }
 
+/**
+ * Why a Response Topic (of a PUBLISH or of a will) is not acceptable, or null: a responder publishes
+ * to it, so it is held to the Topic Name rules, no wildcards and not empty [MQTT-3.3.2-14].
+ */
+export function responseTopicProblem(responseTopic: string | undefined): string | null {
+  return responseTopic === undefined ? null : topicNameProblem(responseTopic)
+}
+
 /** Why a topic filter (SUBSCRIBE, UNSUBSCRIBE, ACL pattern) is not acceptable, or null. */
 export function topicFilterProblem(filter: string): string | null {
   if (filter.length === 0) return 'filter is empty' // [MQTT-4.7.3-1]

@@ -9,7 +9,7 @@ import type { PublishProperties } from '../properties.ts'
 import type { Principal } from '../../../core/auth/access-types.ts'
 import { isBrokerError } from '../../../core/errors.ts'
 import { ReasonCode, connackReturnCodeV3 } from '../codec/reason-codes.ts'
-import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
+import { isReservedTopic, isWellFormedUtf8, responseTopicProblem, topicNameProblem } from '../topic-grammar.ts'
 import { runAuthStep } from './auth.ts'
 
 type ConnectPacket = IConnectPacket & { userPropertiesOrdered?: Array<[string, string]>; willUserPropertiesOrdered?: Array<[string, string]> }
@@ -92,6 +92,14 @@ export function handleConnect(engine: Engine, conn: MqttConnection, p: ConnectPa
       return
     } // [MQTT-3.2.2-12]
     const wp = (w as { properties?: Record<string, unknown> }).properties ?? {}
+    // The will goes out as a PUBLISH carrying it, so it is checked as a PUBLISH's is: a wildcard or an
+    // empty one is a Protocol Error (Mosquitto's property check says so too), answered as the other
+    // CONNECT Protocol Errors here, CONNACK 0x82 then close (§4.13.1) [MQTT-3.3.2-14].
+    const responseProblem = responseTopicProblem(typeof wp.responseTopic === 'string' ? wp.responseTopic : undefined)
+    if (responseProblem !== null) {
+      refuse(conn, ReasonCode.ProtocolError, `will Response Topic: ${responseProblem}`)
+      return
+    }
     const payload = Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload)
     if (wp.payloadFormatIndicator === 1 && !isWellFormedUtf8(payload)) {
       refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8')

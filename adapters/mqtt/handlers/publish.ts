@@ -7,7 +7,7 @@ import type { MqttConnection } from '../connection.ts'
 import type { PublishProperties } from '../properties.ts'
 import { mqttToCoreMessage } from '../properties.ts'
 import { ReasonCode } from '../codec/reason-codes.ts'
-import { isReservedTopic, isWellFormedUtf8, topicNameProblem } from '../topic-grammar.ts'
+import { isReservedTopic, isWellFormedUtf8, responseTopicProblem, topicNameProblem } from '../topic-grammar.ts'
 import { ownedBytes } from '../../../core/util/owned-bytes.ts'
 
 type PublishPacket = IPublishPacket & { userPropertiesOrdered?: Array<[string, string]> }
@@ -29,9 +29,9 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
   const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload
   const props = p.properties
   // A responder would publish to it: a wildcard there is the requester's Protocol Error, as EMQX 5 has it [MQTT-3.3.2-14].
-  const responseTopicProblem = props?.responseTopic === undefined ? null : topicNameProblem(props.responseTopic)
-  if (responseTopicProblem !== null) {
-    conn.protocolError(`Response Topic: ${responseTopicProblem}`)
+  const responseProblem = responseTopicProblem(props?.responseTopic)
+  if (responseProblem !== null) {
+    conn.protocolError(`Response Topic: ${responseProblem}`)
     return
   }
   if (props?.payloadFormatIndicator === true && !isWellFormedUtf8(payload)) {
@@ -117,6 +117,13 @@ function resolveTopic(engine: Engine, conn: MqttConnection, p: PublishPacket): s
     } else {
       aliases.set(alias, topic)
     }
+  }
+  if (topic === '') {
+    // No alias to take a name from: the spec calls this a Protocol Error (§3.3.2.3.4), not an invalid
+    // name (0x90 is for names a PUBLISH may not carry), and Mosquitto answers 0x82 too [MQTT-4.7.3-1].
+    if (conn.protocolVersion === 5) conn.protocolError('zero-length Topic Name without a Topic Alias')
+    else conn.fail('publish topic: topic is empty') // [MQTT-4.7.3-1]: 3.1.1 can only close
+    return null
   }
   const problem = topicNameProblem(topic)
   if (problem !== null) {
