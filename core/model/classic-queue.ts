@@ -102,8 +102,24 @@ export class ClassicQueue extends Queue {
   }
 
   override removeConsumer(consumer: QueueConsumer): void {
+    const wasActive = this.policy.singleActiveConsumer && this.consumers[0] === consumer
     this.priorities?.delete(consumer)
     super.removeConsumer(consumer)
+    // RabbitMQ 3.13's classic queues hand over to the highest x-priority waiting (rabbit_queue_consumers:
+    // get_consumer); its quorum queues (this class too) to the longest waiting, whatever its priority.
+    if (wasActive && this.type.name === 'classic') this.activateHighestPriority()
+  }
+
+  /** Moves the highest-priority consumer (the longest attached among equals) to the front: the active one. */
+  private activateHighestPriority(): void {
+    const priorities = this.priorities
+    if (priorities === undefined || priorities.size === 0) return
+    let best = 0
+    for (let i = 1; i < this.consumers.length; i++) {
+      const c = this.consumers[i] as QueueConsumer
+      if ((priorities.get(c) ?? 0) > (priorities.get(this.consumers[best] as QueueConsumer) ?? 0)) best = i
+    }
+    if (best > 0) this.consumers.unshift(...this.consumers.splice(best, 1))
   }
 
   /** Hands ready entries to consumers with credit, round robin, until either runs out. */
@@ -219,7 +235,7 @@ export class ClassicQueue extends Queue {
 
   private nextWithCredit(): QueueConsumer | undefined {
     if (this.policy.singleActiveConsumer) {
-      // The first consumer attached is the active one; the next takes over when it leaves.
+      // The first consumer attached is the active one; removeConsumer says who takes over when it leaves.
       const active = this.consumers[0]
       return active?.hasCredit() ? active : undefined
     }

@@ -9,12 +9,12 @@ import { builtinExchanges, exchangeTypes, type ExchangeType } from './exchange-t
 import type { Queue, QueueConsumer, QueueHost, RemovalReason } from './queue.ts'
 import type { QueueEntry } from './queue-entry.ts'
 import { ClassicQueue } from './classic-queue.ts'
-import { EQUIVALENCE_ARGUMENTS } from './queue-arguments.ts'
+import { equivalenceArguments } from './queue-arguments.ts'
 import { queueTypeOf, type QueueTypeContext } from './queue-types/index.ts'
 import { assertEquivalent, firstDifference } from './equivalence.ts'
 import { checkExchangeNameAllowed, checkQueueNameAllowed, describeExchange, describeQueue, serverNamedQueue } from './names.ts'
 import { route, type RoutingScope, type SinkCollector } from './routing.ts'
-import { deadLetteredCopy, type DeathReason } from './dead-letter.ts'
+import { deadLetteredCopy, isDeathCycle, type DeathReason } from './dead-letter.ts'
 import { messageTtlMs, type Arguments, type Message } from './message.ts'
 import type { DurableStore, StoredBinding, StoredEntry, StoredExchange, StoredQueue } from './durable-store.ts'
 import type { Clock } from '../clock.ts'
@@ -169,7 +169,8 @@ export class Vhost implements RoutingScope, QueueHost {
       if (existing.exclusiveOwner !== (spec.exclusive ? owner : null)) throw this.lockedError(existing)
       const mine = { durable: spec.durable, auto_delete: spec.autoDelete }
       const theirs = { durable: existing.durable, auto_delete: existing.autoDelete }
-      assertEquivalent(what, firstDifference(mine, theirs, withoutClassicType(spec.arguments), withoutClassicType(existing.args), EQUIVALENCE_ARGUMENTS))
+      const compared = equivalenceArguments(existing.type.name)
+      assertEquivalent(what, firstDifference(mine, theirs, withoutClassicType(spec.arguments), withoutClassicType(existing.args), compared))
       this.timers.used(existing)
       return existing
     }
@@ -519,10 +520,9 @@ export class Vhost implements RoutingScope, QueueHost {
     if (dlx === undefined) return // RabbitMQ drops the message when the DLX does not exist
     const { message: copy, extraRoutingKeys } = deadLetteredCopy(message, q, reason, this.nowMs())
     const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers, extraRoutingKeys }, this)
-    // A cycle (back to a queue the message died in) is cut unless a consumer rejected it on the way.
+    // A cycle (back to a queue the message died in) is cut unless a consumer rejected it since it was last there.
     const deaths = copy.properties.headers?.['x-death'] as Array<Record<string, unknown>>
-    const rejectedOnce = deaths.some(d => d.reason === 'rejected')
-    const accepted = [...targets].filter(t => rejectedOnce || !deaths.some(d => d.queue === t.name))
+    const accepted = [...targets].filter(t => !isDeathCycle(deaths, t.name))
     // Later, not inside the operation that removed the entry (an enqueue or a dispatch).
     queueMicrotask(() => {
       const result = this.enqueueAll(
