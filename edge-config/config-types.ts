@@ -378,6 +378,8 @@ export interface WharfConfig {
     checkpointIntervalMs: number
     /** The WAL file is truncated back to this size once a checkpoint has reset it (journal_size_limit). */
     walBytesMax: number
+    /** Ready messages a durable queue holds in memory; the rest of a longer queue waits in SQLite only (0 = all in memory). */
+    queueMemoryMessagesMax: number
   }
   mqtt: MqttConfig
   amqp: AmqpConfig

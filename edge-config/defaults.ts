@@ -29,7 +29,8 @@ export function defaultConfig(): WharfConfig {
       localBytesMax: 0,
       diskCheckIntervalMs: 1000,
       checkpointIntervalMs: 250,
-      walBytesMax: 67108864
+      walBytesMax: 67108864,
+      queueMemoryMessagesMax: 10000
     },
     mqtt: {
       host: null,

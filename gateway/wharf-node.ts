@@ -140,9 +140,12 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     store: durable,
     logger: logger.child({ component: 'model' }),
     streams,
-    queuesMax: vhost => objectLimits.vhostLimit(vhost, 'max-queues') ?? -1
+    queuesMax: vhost => objectLimits.vhostLimit(vhost, 'max-queues') ?? -1,
+    queueMemoryMessagesMax: config.storage.queueMemoryMessagesMax
   })
   opened.add('queue model', () => broker.close())
+  if (broker.restored.pagedEntries > 0)
+    logger.info('queues restored', { inMemory: broker.restored.messages, leftInStore: broker.restored.pagedEntries, component: 'model' })
   registerModelMetrics(broker, metrics, config.metrics.queueLabelsMax)
   const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
   const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs, objectLimits)

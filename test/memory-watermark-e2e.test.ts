@@ -29,7 +29,8 @@ test('memory watermark: a backlog that would abort a small heap blocks AMQP publ
   const dir = mkdtempSync(join(tmpdir(), 'wharf-memory-watermark-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const configFile = join(dir, 'wharf.yaml')
-  writeFileSync(configFile, 'runtime:\n  heapWatermarkRatio: 0.5\n  heapCheckIntervalMs: 200\n')
+  // Every message in memory (no paging out to SQLite): a durable queue's backlog is what fills the heap here.
+  writeFileSync(configFile, 'runtime:\n  heapWatermarkRatio: 0.5\n  heapCheckIntervalMs: 200\nstorage:\n  queueMemoryMessagesMax: 0\n')
   const nodeOptions = `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=${HEAP_MB}`.trim()
   const broker = await startBrokerProcess(join(dir, 'data'), { NODE_OPTIONS: nodeOptions }, ['--config', configFile])
   t.after(async () => {

@@ -34,7 +34,7 @@ export class BacklogBound {
   ) {}
 
   get bytes(): number {
-    return this.queue.ready.bytes + this.opts.inflightBytes()
+    return this.queue.messageBytes + this.opts.inflightBytes()
   }
 
   get blocking(): boolean {

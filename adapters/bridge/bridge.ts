@@ -132,7 +132,7 @@ export class Bridge {
       url: redactUrl(config.url),
       queue: queue.name,
       backlogMessages: queue.messageCount,
-      backlogBytes: queue.ready.bytes,
+      backlogBytes: queue.messageBytes,
       possiblySentBefore: possiblySent
     })
     bridge.bound.check()

@@ -18,18 +18,23 @@ export interface BrokerOptions {
   readonly streams?: SqliteStreamStore
   /** A vhost's max-queues, -1 for none (the per-vhost limits set at runtime); none when absent. */
   readonly queuesMax?: (vhost: string) => number
+  /** storage.queueMemoryMessagesMax (paged-tail.ts); 0 or absent: queues hold everything in memory. */
+  readonly queueMemoryMessagesMax?: number
 }
 
 export interface RestoredCounts {
   exchanges: number
   queues: number
   bindings: number
+  /** Messages read back into memory. */
   messages: number
+  /** Queue entries left in the store by queues that page, read back as those queues drain. */
+  pagedEntries: number
 }
 
 export class Broker {
   readonly vhosts = new Map<string, Vhost>()
-  readonly restored: RestoredCounts = { exchanges: 0, queues: 0, bindings: 0, messages: 0 }
+  readonly restored: RestoredCounts = { exchanges: 0, queues: 0, bindings: 0, messages: 0, pagedEntries: 0 }
   private readonly ctx: ModelContext
 
   constructor(opts: BrokerOptions) {
@@ -38,7 +43,8 @@ export class Broker {
       clock: opts.clock ?? systemClock,
       logger: opts.logger ?? silentLogger,
       streams: opts.streams ?? null,
-      queuesMax: opts.queuesMax ?? (() => -1)
+      queuesMax: opts.queuesMax ?? (() => -1),
+      queueMemoryMessagesMax: opts.queueMemoryMessagesMax ?? 0
     }
     for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))
     this.restore()
@@ -111,8 +117,17 @@ export class Broker {
     for (const sq of store.loadQueues()) {
       const v = this.vhosts.get(sq.vhost)
       if (v === undefined) continue
-      v.restoreQueue(sq, store.loadEntries(sq, messages))
+      let paged = 0
+      const q = v.restoreQueue(sq, {
+        head: limit => store.loadEntries(sq, messages, limit),
+        beyond: afterSeq => {
+          const summary = store.summarizeEntries(sq, afterSeq)
+          paged += summary.count
+          return summary
+        }
+      })
       this.restored.queues++
+      this.restored.pagedEntries += q.deleted ? 0 : paged
     }
     this.restored.messages = messages.size
     for (const b of store.loadBindings()) {

@@ -1,11 +1,13 @@
 // A classic queue: ready entries in delivery order, entries handed out until settled, consumers
 // served round robin while they have credit (the highest x-priority first, as RabbitMQ's consumer
 // priorities); TTL, length limits, priorities and single active consumer from its arguments
-// (queue-arguments.ts).
-import type { Arguments, Message } from './message.ts'
+// (queue-arguments.ts). A durable FIFO queue longer than storage.queueMemoryMessagesMax keeps the
+// rest in the store only (paged-tail.ts).
+import { messageTtlMs, type Arguments, type Message } from './message.ts'
 import { QueueEntry } from './queue-entry.ts'
 import { DeliveredWatermark } from './delivered-watermark.ts'
 import { createReadyQueue, type ReadyQueue } from './ready-queue.ts'
+import { PAGE_IN_BATCH, PagedTail, type PagedSummary, type QueuePaging } from './paged-tail.ts'
 import { consumerPriority, type QueuePolicy } from './queue-arguments.ts'
 import type { QueueType } from './queue-types/queue-type.ts'
 import { Queue, type Accepted, type QueueConsumer, type QueueDeclaration, type QueueHost, type RemovalReason } from './queue.ts'
@@ -26,17 +28,34 @@ export class ClassicQueue extends Queue {
   private dueNow: QueueEntry | undefined = undefined
   /** Consumers attached with an x-priority other than 0; made for the first (most queues have none). */
   private priorities: Map<QueueConsumer, number> | undefined = undefined
+  /** Paging, when this queue may page (durable, not exclusive, no priorities, a store that keeps entries). */
+  private readonly paging: QueuePaging | null
+  /** What is behind the ready list while the queue pages; made at the first entry it holds back. */
+  private paged: PagedTail | undefined = undefined
 
-  constructor(type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost) {
+  constructor(type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost, paging: QueuePaging | null = null) {
     super(type, d, policy, host)
     this.ready = createReadyQueue(policy.maxPriority)
+    // A priority queue serves the highest level first, so its head is not the oldest seq: it keeps all in memory.
+    const pages = paging !== null && d.durable && d.exclusiveOwner === null && policy.maxPriority === undefined && paging.memoryMessagesMax > 0
+    this.paging = pages ? paging : null
   }
 
   get messageCount(): number {
-    return this.ready.length
+    const p = this.paged
+    return p === undefined ? this.ready.length : this.ready.length + p.length
   }
   get messageBytes(): number {
-    return this.ready.bytes
+    const p = this.paged
+    return p === undefined ? this.ready.bytes : this.ready.bytes + p.totalBytes
+  }
+  /** storage.queueMemoryMessagesMax when this queue pages, else undefined (it holds everything in memory). */
+  get memoryMessagesMax(): number | undefined {
+    return this.paging?.memoryMessagesMax
+  }
+  /** Ready messages held in memory (the rest, if any, wait in the store). */
+  get messagesInMemory(): number {
+    return this.ready.length + (this.paged?.held.length ?? 0)
   }
 
   /**
@@ -54,33 +73,63 @@ export class ClassicQueue extends Queue {
     const bounded = !this.policy.boundsOnlyWhenIdle || this.consumers.length === 0
     const over = (extra: number, bytes: number): boolean =>
       bounded &&
-      ((maxLength !== undefined && this.ready.length + extra > maxLength) || (maxLengthBytes !== undefined && this.ready.bytes + bytes > maxLengthBytes))
+      ((maxLength !== undefined && this.messageCount + extra > maxLength) || (maxLengthBytes !== undefined && this.messageBytes + bytes > maxLengthBytes))
     if (overflow !== 'drop-head' && over(1, size)) {
       this.host.overflowed(this, 'rejected')
       return 'rejected'
     }
     const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
     const entry = new QueueEntry(this, message, ++this.lastSeq, priority, ttl === undefined ? undefined : now + ttl)
-    this.ready.push(entry)
+    this.append(entry)
     while (over(0, 0) && this.ready.length > 0) {
       this.host.overflowed(this, 'dropped')
-      this.remove(this.ready.shift() as QueueEntry, 'maxlen')
+      this.remove(this.takeHead() as QueueEntry, 'maxlen')
     }
     if (entry.expiresAtMs !== undefined) this.host.expireAt(this, entry.expiresAtMs)
     if (ttl === 0) this.dueNow = entry
     return entry.durable ? { entry } : {}
   }
 
-  /** An entry read back from storage at start, in seq order. */
-  restore(message: Message, seq: number, redelivered: boolean, expiresAtMs: number | undefined): QueueEntry {
+  /** A new entry goes behind what is paged out, or held back once the ready list holds its share of memory. */
+  private append(entry: QueueEntry): void {
+    const paging = this.paging
+    if (paging === null) {
+      this.ready.push(entry)
+      return
+    }
+    let p = this.paged
+    if (p === undefined) {
+      if (this.ready.length < paging.memoryMessagesMax) {
+        this.ready.push(entry)
+        return
+      }
+      p = this.paged = new PagedTail()
+    } else if (p.length === 0 && this.ready.length < paging.memoryMessagesMax) {
+      this.ready.push(entry)
+      return
+    }
+    p.hold(entry)
+  }
+
+  /** An entry read back from storage (at start, or paged back in), in seq order. */
+  restore(message: Message, seq: number, redelivered: boolean): QueueEntry {
     const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
-    const entry = new QueueEntry(this, message, seq, priority, expiresAtMs)
+    const ttl = minDefined(this.policy.messageTtlMs, safeTtl(message))
+    const entry = new QueueEntry(this, message, seq, priority, ttl === undefined ? undefined : message.publishedAtMs + ttl)
     entry.stored = true
     entry.redelivered = redelivered
     if (redelivered) entry.deliveries = 1
     this.lastSeq = Math.max(this.lastSeq, seq)
     this.ready.push(entry)
     return entry
+  }
+
+  /** At start: what the store holds beyond the entries loaded (seq order), read back as the ready list drains. */
+  restorePaged(summary: PagedSummary, deliveredSeq: number): void {
+    if (summary.count === 0) return
+    const p = (this.paged ??= new PagedTail())
+    p.restored(summary, deliveredSeq)
+    this.lastSeq = Math.max(this.lastSeq, summary.lastSeq)
   }
 
   /** The delivered watermark read back at start: entries up to it count as possibly delivered, and may go at once. */
@@ -138,7 +187,7 @@ export class ClassicQueue extends Queue {
           if (!this.covered(this.ready.peek() as QueueEntry)) break
           const consumer = this.nextWithCredit()
           if (consumer === undefined) break
-          this.handOut(this.ready.shift() as QueueEntry, consumer)
+          this.handOut(this.takeHead() as QueueEntry, consumer)
         }
       } while (this.again)
       // A TTL 0 entry nobody could take at once expires now (from the head, as every TTL).
@@ -152,7 +201,7 @@ export class ClassicQueue extends Queue {
 
   get(noAck: boolean): QueueEntry | undefined {
     this.expire(this.host.nowMs())
-    const entry = this.ready.shift()
+    const entry = this.takeHead()
     if (entry === undefined) return undefined
     // basic.get does not wait for a reservation: an entry beyond it gets the lazy mark (the host's).
     this.takeOut(entry, noAck, this.covered(entry))
@@ -193,7 +242,12 @@ export class ClassicQueue extends Queue {
   purge(): number {
     const all = this.ready.clear()
     for (const entry of all) this.remove(entry, 'purged')
-    return all.length
+    const p = this.paged
+    if (p === undefined) return all.length
+    const { held, range, count } = p.clear()
+    if (range !== null) this.paging?.pager.removeEntryRange(this, range.fromSeq, range.toSeq)
+    for (const entry of held) this.remove(entry, 'purged')
+    return all.length + count + held.length
   }
 
   /**
@@ -201,7 +255,7 @@ export class ClassicQueue extends Queue {
    * its own bound to a queue it owns); undefined when none is ready.
    */
   dropHead(): QueueEntry | undefined {
-    const entry = this.ready.shift()
+    const entry = this.takeHead()
     if (entry !== undefined) this.remove(entry, 'maxlen')
     return entry
   }
@@ -215,16 +269,18 @@ export class ClassicQueue extends Queue {
         if (head.expiresAtMs !== undefined) this.host.expireAt(this, head.expiresAtMs)
         return
       }
-      this.ready.shift()
+      this.takeHead()
       this.remove(head, 'expired')
     }
   }
 
   /** Ready entries are removed; handed-out ones die with their channels. */
   override markDeleted(): number {
-    const count = this.ready.length
+    const count = this.messageCount
     this.deleted = true
     for (const entry of this.ready.clear()) this.remove(entry, 'deleted')
+    // The store deletes the queue's rows with it; held entries only leave memory.
+    for (const entry of this.paged?.clear().held ?? []) this.remove(entry, 'deleted')
     super.markDeleted()
     return count
   }
@@ -273,6 +329,42 @@ export class ClassicQueue extends Queue {
     return best
   }
 
+  /** The ready list's head, taken off it; the list is refilled from what is behind it when it runs low. */
+  private takeHead(): QueueEntry | undefined {
+    const entry = this.ready.shift()
+    const p = this.paged
+    if (p !== undefined && p.length > 0 && this.ready.length <= (this.paging as QueuePaging).memoryMessagesMax >>> 1) this.refill(p)
+    return entry
+  }
+
+  /** One batch back into the ready list: paged-out entries read from the store, else held ones. */
+  private refill(p: PagedTail): void {
+    const { pager, memoryMessagesMax } = this.paging as QueuePaging
+    p.pageOut()
+    const room = Math.min(PAGE_IN_BATCH, Math.max(1, memoryMessagesMax - this.ready.length))
+    if (p.count > 0) {
+      const rows = pager.readEntries(this, p.readSeq, p.lastSeq, room)
+      if (rows.length === 0) {
+        // Rows the count says are there are not: never expected; the held entries go on from here.
+        this.host.pagedEntriesMissing(this, p.count)
+        p.forgetPaged()
+      } else {
+        let bytes = 0
+        for (const { seq, message } of rows) {
+          this.restore(message, seq, seq <= p.redeliveredUpTo)
+          bytes += message.bodyBytes
+        }
+        p.readBack((rows[rows.length - 1] as { seq: number }).seq, rows.length, bytes)
+        return
+      }
+    }
+    for (let i = 0; i < room; i++) {
+      const e = p.takeHeld()
+      if (e === undefined) break
+      this.ready.push(e)
+    }
+  }
+
   private handOut(entry: QueueEntry, consumer: QueueConsumer): void {
     const redelivered = entry.redelivered
     this.takeOut(entry, consumer.noAck, true) // dispatch checked covered()
@@ -306,6 +398,15 @@ export class ClassicQueue extends Queue {
     entry.state = 'gone'
     this.forgetRedelivery(entry)
     this.host.entryRemoved(entry, reason)
+  }
+}
+
+/** A stored message's own TTL; an expiration that no longer parses counts as none (it was checked at publish). */
+function safeTtl(message: Message): number | undefined {
+  try {
+    return messageTtlMs(message.properties)
+  } catch {
+    return undefined
   }
 }
 

@@ -11,6 +11,7 @@ import type { Binding } from './binding.ts'
 import type { Message } from './message.ts'
 import type { QueueEntry } from './queue-entry.ts'
 import type { Arguments } from './message.ts'
+import type { EntryPager, PagedSummary } from './paged-tail.ts'
 
 export interface StoredExchange {
   readonly vhost: string
@@ -45,12 +46,25 @@ export interface StoredEntry {
   readonly message: Message
 }
 
-export interface DurableStore {
+/** A stored queue's entries as its type reads them back at start. */
+export interface StoredEntries {
+  /** The first `limit` entries (every one when undefined), in seq order. */
+  head(limit?: number): StoredEntry[]
+  /** What is stored after seq `afterSeq` (left in the store by a queue that pages). */
+  beyond(afterSeq: number): PagedSummary
+}
+
+export interface DurableStore extends EntryPager {
   loadExchanges(): StoredExchange[]
   loadQueues(): StoredQueue[]
   loadBindings(): StoredBinding[]
-  /** A queue's entries in seq order; one Message object per stored message across all queues. */
-  loadEntries(queue: StoredQueue, messages: Map<number, Message>): StoredEntry[]
+  /**
+   * A queue's entries in seq order, the first `limit` of them when given; one Message object per
+   * stored message across all queues.
+   */
+  loadEntries(queue: StoredQueue, messages: Map<number, Message>, limit?: number): StoredEntry[]
+  /** Count, body bytes and seq range of a queue's entries after seq `afterSeq`. */
+  summarizeEntries(queue: StoredQueue, afterSeq: number): PagedSummary
 
   putExchange(exchange: Exchange): Promise<void>
   deleteExchange(exchange: Exchange): Promise<void>
@@ -97,6 +111,9 @@ export const memoryOnlyStore: DurableStore = {
   loadQueues: () => [],
   loadBindings: () => [],
   loadEntries: () => [],
+  summarizeEntries: () => ({ count: 0, bytes: 0, firstSeq: 0, lastSeq: 0 }),
+  readEntries: () => [],
+  removeEntryRange: () => {},
   putExchange: () => RESOLVED,
   deleteExchange: () => RESOLVED,
   putQueue: () => RESOLVED,

@@ -31,8 +31,8 @@ export class Message {
   /** Row id in the messages table once a durable copy was written (set inside the store's write). */
   storeId: number | null = null
   /**
-   * Stored entries that reference the row, when this process wrote it (0 when it was read back at
-   * start, whose count is not known here): 1 lets an ack delete the row without counting (the store's
+   * Stored entries that reference the row: as written, or the row's refs as read back (at start, or
+   * paged back in); 0 when not stored. 1 lets an ack delete the row without counting (the store's
    * fast range delete). Never below the row's refs, so it can only miss that shortcut.
    */
   storedRefs = 0

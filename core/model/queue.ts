@@ -50,6 +50,8 @@ export interface QueueHost {
    */
   commitDelivered(queue: Queue, seq: number): Promise<void> | null
   lastConsumerGone(queue: Queue): void
+  /** A queue that pages found fewer of its paged-out entries in the store than it counted (never expected: logged). */
+  pagedEntriesMissing(queue: Queue, count: number): void
   /** Call queue.expire() at (or soon after) atMs. */
   expireAt(queue: Queue, atMs: number): void
   /** The queue applied its x-overflow policy at x-max-length(-bytes): one message dropped from the head, or refused. */

@@ -16,7 +16,7 @@ import { checkExchangeNameAllowed, checkQueueNameAllowed, describeExchange, desc
 import { route, type RoutingScope, type SinkCollector } from './routing.ts'
 import { deadLetteredCopy, isDeathCycle, type DeathReason } from './dead-letter.ts'
 import { messageTtlMs, type Arguments, type Message } from './message.ts'
-import type { DurableStore, StoredBinding, StoredEntry, StoredExchange, StoredQueue } from './durable-store.ts'
+import type { DurableStore, StoredBinding, StoredEntries, StoredExchange, StoredQueue } from './durable-store.ts'
 import type { Clock } from '../clock.ts'
 import { QueueTimers } from './queue-timers.ts'
 import type { MessageSink } from './message-sink.ts'
@@ -30,6 +30,8 @@ export interface ModelContext {
   readonly streams: SqliteStreamStore | null
   /** A vhost's max-queues (RabbitMQ's vhost limit), -1 for none; every queue of the vhost counts, MQTT sessions too. */
   queuesMax(vhost: string): number
+  /** storage.queueMemoryMessagesMax: ready messages a durable queue holds in memory (paged-tail.ts); 0 = all. */
+  readonly queueMemoryMessagesMax: number
 }
 
 export interface QueueDeclare {
@@ -65,7 +67,8 @@ export class Vhost implements RoutingScope, QueueHost {
     readonly name: string,
     private readonly ctx: ModelContext
   ) {
-    this.queueTypeContext = { host: this, streams: ctx.streams }
+    const paging = ctx.store.persistent && ctx.queueMemoryMessagesMax > 0 ? { pager: ctx.store, memoryMessagesMax: ctx.queueMemoryMessagesMax } : null
+    this.queueTypeContext = { host: this, streams: ctx.streams, paging }
     this.timers = new QueueTimers(
       ctx.clock,
       q => {
@@ -395,6 +398,14 @@ export class Vhost implements RoutingScope, QueueHost {
     this.removeQueue(q).catch(err => this.ctx.logger.error('auto-delete queue failed', { vhost: this.name, queue: q.name, err }))
   }
 
+  pagedEntriesMissing(q: Queue, count: number): void {
+    this.ctx.logger.error('queue: paged-out messages not found in the store; the queue goes on without them', {
+      vhost: this.name,
+      queue: q.name,
+      messages: count
+    })
+  }
+
   expireAt(q: Queue, atMs: number): void {
     this.timers.expireAt(q, atMs)
   }
@@ -427,7 +438,7 @@ export class Vhost implements RoutingScope, QueueHost {
   }
 
   /** A stored queue and the entries stored for it (in seq order). */
-  restoreQueue(s: StoredQueue, entries: readonly StoredEntry[]): Queue {
+  restoreQueue(s: StoredQueue, entries: StoredEntries): Queue {
     const q = queueTypeOf(s.arguments, describeQueue(this.name, s.name)).restore(s, entries, this.queueTypeContext)
     this.queues.set(s.name, q)
     this.timers.used(q)

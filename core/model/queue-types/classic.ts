@@ -2,10 +2,9 @@
 import { ClassicQueue } from '../classic-queue.ts'
 import { queuePolicy } from '../queue-arguments.ts'
 import { describeQueue } from '../names.ts'
-import { messageTtlMs, type Message } from '../message.ts'
 import type { QueueDeclaration } from '../queue.ts'
 import { storedDeclaration, type QueueType, type QueueTypeContext } from './queue-type.ts'
-import type { StoredEntry, StoredQueue } from '../durable-store.ts'
+import type { StoredEntries, StoredQueue } from '../durable-store.ts'
 
 export const classicQueue: QueueType = {
   name: 'classic',
@@ -18,13 +17,18 @@ export const classicQueue: QueueType = {
   restore: (s, entries, ctx) => restoreEntries(classic(storedDeclaration(s), ctx), s, entries, ctx)
 }
 
-/** A stored queue of classic queue entries (a classic or a quorum queue) filled with what was stored for it. */
-export function restoreEntries(q: ClassicQueue, s: StoredQueue, entries: readonly StoredEntry[], ctx: QueueTypeContext): ClassicQueue {
+/**
+ * A stored queue of classic queue entries (a classic or a quorum queue) filled with what was stored
+ * for it: all of it, or, when the queue pages, its first storage.queueMemoryMessagesMax entries and
+ * the size of the rest, which stays in the store until the queue reaches it.
+ */
+export function restoreEntries(q: ClassicQueue, s: StoredQueue, entries: StoredEntries, ctx: QueueTypeContext): ClassicQueue {
   q.storeId = s.storeId
-  for (const { seq, message } of entries) {
-    const ttl = minDefined(q.policy.messageTtlMs, safeTtl(message))
-    q.restore(message, seq, seq <= s.deliveredSeq, ttl === undefined ? undefined : message.publishedAtMs + ttl)
-  }
+  const limit = q.memoryMessagesMax
+  const head = entries.head(limit)
+  for (const { seq, message } of head) q.restore(message, seq, seq <= s.deliveredSeq)
+  const last = head[head.length - 1]
+  if (limit !== undefined && last !== undefined && head.length === limit) q.restorePaged(entries.beyond(last.seq), s.deliveredSeq)
   // New entries number on from the delivered watermark, not from the last entry left: otherwise
   // a queue drained before the restart would give its next messages seqs at or below the
   // watermark, and they would come back marked redelivered after the restart after that.
@@ -35,19 +39,5 @@ export function restoreEntries(q: ClassicQueue, s: StoredQueue, entries: readonl
 }
 
 function classic(d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {
-  return new ClassicQueue(classicQueue, d, queuePolicy(d.arguments, describeQueue(d.vhost, d.name)), ctx.host)
-}
-
-function safeTtl(message: Message): number | undefined {
-  try {
-    return messageTtlMs(message.properties)
-  } catch {
-    return undefined
-  }
-}
-
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b
-  if (b === undefined) return a
-  return Math.min(a, b)
+  return new ClassicQueue(classicQueue, d, queuePolicy(d.arguments, describeQueue(d.vhost, d.name)), ctx.host, ctx.paging)
 }

@@ -2,13 +2,16 @@
 // exchange types are: a declaration's x-queue-type picks one (classic when absent), and the type
 // checks the declaration and builds the queue. The rest of the model only sees a Queue.
 import type { Queue, QueueDeclaration, QueueHost } from '../queue.ts'
-import type { StoredEntry, StoredQueue } from '../durable-store.ts'
+import type { StoredEntries, StoredQueue } from '../durable-store.ts'
+import type { QueuePaging } from '../paged-tail.ts'
 import type { SqliteStreamStore } from '../../streams/sqlite-stream-store.ts'
 
 export interface QueueTypeContext {
   readonly host: QueueHost
   /** Storage of stream queues; null: this broker has none. */
   readonly streams: SqliteStreamStore | null
+  /** Paging of long durable queues (storage.queueMemoryMessagesMax); null: queues hold everything in memory. */
+  readonly paging: QueuePaging | null
 }
 
 export interface QueueType {
@@ -28,7 +31,7 @@ export interface QueueType {
   /** A new queue; the declaration is checked as RabbitMQ checks it for this type. */
   create(d: QueueDeclaration, ctx: QueueTypeContext): Queue
   /** A stored queue read back at start, with the entries stored for it (in seq order). */
-  restore(s: StoredQueue, entries: readonly StoredEntry[], ctx: QueueTypeContext): Queue
+  restore(s: StoredQueue, entries: StoredEntries, ctx: QueueTypeContext): Queue
 }
 
 /** The declaration of a stored queue (stored queues are durable and never exclusive). */

@@ -15,6 +15,8 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
   const entryRow = '(?, ?, ?, 0, 1, 0, 0, NULL)'
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
   const entriesInRange = 'SELECT message_id FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'
+  const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms, m.refs
+      FROM queue_entries e JOIN messages m ON m.id = e.message_id`
   return {
     upsertExchange: db.prepare(`INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)`),
     deleteExchange: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
@@ -60,7 +62,11 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
     loadQueues: db.prepare(`SELECT q.id, d.vhost, d.name, d.auto_delete, d.arguments, q.delivered_seq
       FROM queue_definitions d JOIN queues q ON q.id = d.queue_id ORDER BY q.id`),
     loadBindings: db.prepare('SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings'),
-    loadEntries: db.prepare(`SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms
-      FROM queue_entries e JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ? ORDER BY e.seq`)
+    loadEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq`),
+    loadEntriesUpTo: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq LIMIT ?`),
+    // A queue that pages: what the store holds beyond what it read, and the next rows of it.
+    summarizeEntries: db.prepare(`SELECT count(*) AS count, coalesce(sum(m.payload_bytes), 0) AS bytes, min(e.seq) AS firstSeq, max(e.seq) AS lastSeq
+      FROM queue_entries e JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ? AND e.seq > ?`),
+    readEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`)
   }
 }

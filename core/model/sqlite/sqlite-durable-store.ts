@@ -1,5 +1,6 @@
 // The model's durable copy in the node's one SQLite file (migration 2). Memory is the working
-// state; SQLite is written through the group-committing store and read only at start.
+// state; SQLite is written through the group-committing store and read at start, and by a queue
+// paging its long tail back in (paged-tail.ts).
 //
 // Messages share the messages / queues / queue_entries tables with the MQTT session queues: a
 // message row is stored once and referenced by one entry per durable queue it was routed to
@@ -17,6 +18,7 @@ import type { Queue } from '../queue.ts'
 import type { QueueEntry } from '../queue-entry.ts'
 import { Message, type MessageProperties } from '../message.ts'
 import type { DurableStore, StoredBinding, StoredEntry, StoredExchange, StoredQueue } from '../durable-store.ts'
+import type { PagedSummary } from '../paged-tail.ts'
 import { decodeArguments, encodeArguments } from './arguments-json.ts'
 import { modelQueueKey, prepareModelStatements, type ModelStatements } from './model-statements.ts'
 
@@ -63,6 +65,7 @@ interface EntryRow {
   exchange: string | null
   amqp_properties: Buffer | null
   created_ms: number
+  refs: number
 }
 
 interface PendingPut {
@@ -149,9 +152,25 @@ export class SqliteDurableStore implements DurableStore {
     }))
   }
 
-  loadEntries(queue: StoredQueue, messages: Map<number, Message>): StoredEntry[] {
+  loadEntries(queue: StoredQueue, messages: Map<number, Message>, limit?: number): StoredEntry[] {
+    const rows = limit === undefined ? this.sql.loadEntries.iterate(queue.storeId) : this.sql.loadEntriesUpTo.iterate(queue.storeId, limit)
+    return this.entriesOf(rows as IterableIterator<EntryRow>, messages)
+  }
+
+  summarizeEntries(queue: StoredQueue, afterSeq: number): PagedSummary {
+    const r = this.sql.summarizeEntries.get(queue.storeId, afterSeq) as { count: number; bytes: number; firstSeq: number | null; lastSeq: number | null }
+    return { count: r.count, bytes: r.bytes, firstSeq: r.firstSeq ?? afterSeq + 1, lastSeq: r.lastSeq ?? afterSeq }
+  }
+
+  /** Paged-out entries read back (a read of rows the queue's own writes put there, queued or committed). */
+  readEntries(queue: Queue, afterSeq: number, toSeq: number, limit: number): StoredEntry[] {
+    if (queue.storeId === null) return []
+    return this.entriesOf(this.sql.readEntries.iterate(queue.storeId, afterSeq, toSeq, limit) as IterableIterator<EntryRow>, new Map())
+  }
+
+  private entriesOf(rows: IterableIterator<EntryRow>, messages: Map<number, Message>): StoredEntry[] {
     const out: StoredEntry[] = []
-    for (const r of this.sql.loadEntries.iterate(queue.storeId) as IterableIterator<EntryRow>) {
+    for (const r of rows) {
       let message = messages.get(r.message_id)
       if (message === undefined) {
         const encoded = r.amqp_properties ?? this.codec.encode({})
@@ -159,11 +178,26 @@ export class SqliteDurableStore implements DurableStore {
         const kept = this.codec.keep?.(encoded) ?? null
         message = new Message(r.exchange ?? '', r.topic, kept?.properties ?? this.codec.decode(encoded), body, r.created_ms, kept?.bytes ?? encoded)
         message.storeId = r.message_id
+        // The row's references as read: they only go down from here, so this is never below them.
+        message.storedRefs = r.refs
         messages.set(r.message_id, message)
       }
       out.push({ seq: r.seq, message })
     }
     return out
+  }
+
+  removeEntryRange(queue: Queue, fromSeq: number, toSeq: number): void {
+    this.store
+      .write(() => {
+        const id = queue.storeId
+        if (id === null || queue.deleted) return
+        // Messages only this queue holds go; the others lose one reference (the rows deleted first are not decremented).
+        this.sql.releaseLastInRange.run(id, fromSeq, toSeq)
+        this.sql.releaseOneInRange.run(id, fromSeq, toSeq)
+        this.sql.deleteEntryRange.run(id, fromSeq, toSeq)
+      })
+      .catch(err => this.logger.error('model store: delete of purged paged-out entries failed', { queue: queue.name, err }))
   }
 
   // ---- definitions ----------------------------------------------------------------------------

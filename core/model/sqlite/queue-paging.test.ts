@@ -1,0 +1,293 @@
+// Durable queues longer than storage.queueMemoryMessagesMax (paged-tail.ts), on a real SQLite store.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { SqliteStore } from '../../storage/sqlite-store.ts'
+import { silentLogger } from '../../logger.ts'
+import { Broker } from '../broker.ts'
+import { Message, type MessageProperties } from '../message.ts'
+import { ManualClock } from '../../manual-clock.ts'
+import type { Vhost } from '../vhost.ts'
+import type { QueueConsumer } from '../queue.ts'
+import type { QueueEntry } from '../queue-entry.ts'
+import { ClassicQueue } from '../classic-queue.ts'
+import { SqliteDurableStore, type PropertiesCodec } from './sqlite-durable-store.ts'
+
+const jsonCodec: PropertiesCodec = {
+  encode: p => Buffer.from(JSON.stringify(p)),
+  decode: b => JSON.parse(b.toString()) as MessageProperties
+}
+const owner = {}
+const MEMORY_MAX = 10
+
+interface Node {
+  readonly broker: Broker
+  readonly vhost: Vhost
+  readonly store: SqliteStore
+}
+
+function open(dir: string, memoryMax = MEMORY_MAX): Node {
+  const clock = new ManualClock()
+  const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
+  const durable = new SqliteDurableStore(store, jsonCodec, () => clock.nowMs(), silentLogger)
+  const broker = new Broker({ vhosts: ['/'], store: durable, clock, queueMemoryMessagesMax: memoryMax })
+  return { broker, vhost: broker.vhost('/') as Vhost, store }
+}
+
+const persistent = (key: string, body: string): Message => new Message('', key, { deliveryMode: 2 }, Buffer.from(body), 1000, null)
+const transient = (key: string, body: string): Message => new Message('', key, {}, Buffer.from(body), 1000, null)
+
+function count(store: SqliteStore, table: string): number {
+  return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
+}
+
+/** Commits what is queued and lets its callbacks run. */
+async function committed(store: SqliteStore): Promise<void> {
+  store.flush()
+  await new Promise(resolve => setImmediate(resolve))
+}
+
+class Taker implements QueueConsumer {
+  readonly tag = 't'
+  readonly noAck = false
+  readonly exclusive = false
+  readonly got: Array<{ entry: QueueEntry; redelivered: boolean }> = []
+  constructor(private credit: number) {}
+  hasCredit(): boolean {
+    return this.credit > 0
+  }
+  deliver(entry: QueueEntry, redelivered: boolean): void {
+    this.credit--
+    this.got.push({ entry, redelivered })
+  }
+  cancelledByQueue(): void {}
+}
+
+async function declare(v: Vhost, name: string, args: Record<string, unknown> = {}): Promise<ClassicQueue> {
+  await v.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: args }, owner, false)
+  const q = v.queue(name, owner)
+  assert.ok(q instanceof ClassicQueue)
+  return q
+}
+
+/** Publishes one at a time, each committed before the next: every one but the last is paged out once over the bound. */
+async function publishEach(v: Vhost, queue: string, bodies: readonly string[], make = persistent): Promise<void> {
+  for (const b of bodies) await v.publish('', make(queue, b)).stored
+}
+
+/** Takes every message, acking each as it comes, until `n` arrived (entries are read back as the head drains). */
+async function drain(node: Node, queue: string, n: number): Promise<Array<{ body: string; redelivered: boolean }>> {
+  const taker = new Taker(n)
+  const q = node.vhost.consume(queue, taker, owner)
+  const out: Array<{ body: string; redelivered: boolean }> = []
+  for (let round = 0; round < n + 10 && out.length < n; round++) {
+    q.dispatch()
+    await committed(node.store)
+    for (const { entry, redelivered } of taker.got.splice(0)) {
+      out.push({ body: entry.message.body.toString(), redelivered })
+      q.settle(entry, 'acked')
+    }
+  }
+  node.vhost.cancel(q, taker)
+  await committed(node.store)
+  return out
+}
+
+const bodies = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `m${from + i}`)
+
+function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wharf-paging-'))
+    try {
+      await fn(dir)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+test(
+  'a durable queue past queueMemoryMessagesMax keeps its head in memory and delivers every message in order',
+  withDir(async dir => {
+    const node = open(dir)
+    const q = await declare(node.vhost, 'q')
+    await publishEach(node.vhost, 'q', bodies(100))
+    assert.equal(q.messageCount, 100)
+    assert.equal(q.messageBytes, bodies(100).join('').length)
+    assert.ok(q.messagesInMemory <= MEMORY_MAX + 1, `in memory: ${q.messagesInMemory}`)
+    const got = await drain(node, 'q', 100)
+    assert.deepEqual(
+      got.map(m => m.body),
+      bodies(100)
+    )
+    assert.ok(got.every(m => !m.redelivered))
+    assert.equal(q.messageCount, 0)
+    assert.equal(count(node.store, 'queue_entries'), 0)
+    assert.equal(count(node.store, 'messages'), 0)
+    node.store.close()
+  })
+)
+
+test(
+  'a restart reads back only the head; the rest comes from the store in order, delivered ones marked redelivered',
+  withDir(async dir => {
+    const first = open(dir)
+    await declare(first.vhost, 'q')
+    await publishEach(first.vhost, 'q', bodies(50))
+    // Three handed out and never acked: after the restart they come back first, as redelivered.
+    const taker = new Taker(3)
+    const q1 = first.vhost.consume('q', taker, owner)
+    q1.dispatch()
+    await committed(first.store)
+    assert.equal(taker.got.length, 3)
+    first.store.close()
+
+    const second = open(dir)
+    assert.equal(second.broker.restored.messages, MEMORY_MAX)
+    assert.equal(second.broker.restored.pagedEntries, 40)
+    const q2 = second.vhost.queue('q', owner)
+    assert.ok(q2 instanceof ClassicQueue)
+    assert.equal(q2.messageCount, 50)
+    assert.equal(q2.messagesInMemory, MEMORY_MAX)
+    // New messages go behind what the store holds.
+    await publishEach(second.vhost, 'q', bodies(5, 50))
+    const got = await drain(second, 'q', 55)
+    assert.deepEqual(
+      got.map(m => m.body),
+      bodies(55)
+    )
+    const redelivered = got.filter(m => m.redelivered).map(m => m.body)
+    assert.ok(
+      ['m0', 'm1', 'm2'].every(b => redelivered.includes(b)),
+      `redelivered: ${redelivered}`
+    )
+    assert.ok(!redelivered.includes('m50'))
+    assert.equal(count(second.store, 'queue_entries'), 0)
+    second.store.close()
+  })
+)
+
+test(
+  'a purge removes the paged-out messages from the store too',
+  withDir(async dir => {
+    const node = open(dir)
+    const q = await declare(node.vhost, 'q')
+    await publishEach(node.vhost, 'q', bodies(60))
+    assert.equal(node.vhost.purgeQueue('q', owner), 60)
+    assert.equal(q.messageCount, 0)
+    assert.equal(q.messageBytes, 0)
+    await committed(node.store)
+    assert.equal(count(node.store, 'queue_entries'), 0)
+    assert.equal(count(node.store, 'messages'), 0)
+    // and it pages again from empty
+    await publishEach(node.vhost, 'q', bodies(30, 100))
+    assert.deepEqual(
+      (await drain(node, 'q', 30)).map(m => m.body),
+      bodies(30, 100)
+    )
+    node.store.close()
+  })
+)
+
+test(
+  'a transient message among persistent ones keeps its place (it and what follows it wait in memory)',
+  withDir(async dir => {
+    const node = open(dir)
+    const q = await declare(node.vhost, 'q')
+    await publishEach(node.vhost, 'q', bodies(20))
+    await publishEach(node.vhost, 'q', ['t20'], transient)
+    await publishEach(node.vhost, 'q', bodies(20, 21))
+    assert.equal(q.messageCount, 41)
+    const got = await drain(node, 'q', 41)
+    assert.deepEqual(
+      got.map(m => m.body),
+      [...bodies(20), 't20', ...bodies(20, 21)]
+    )
+    node.store.close()
+  })
+)
+
+test(
+  'a message in two queues, paged out in both, leaves the store once both acked it',
+  withDir(async dir => {
+    const node = open(dir)
+    await declare(node.vhost, 'a')
+    await declare(node.vhost, 'b')
+    await node.vhost.bindQueue('a', 'amq.fanout', '', {}, owner)
+    await node.vhost.bindQueue('b', 'amq.fanout', '', {}, owner)
+    for (const b of bodies(40)) await node.vhost.publish('amq.fanout', new Message('amq.fanout', '', { deliveryMode: 2 }, Buffer.from(b), 1000, null)).stored
+    assert.equal(count(node.store, 'messages'), 40)
+    assert.deepEqual(
+      (await drain(node, 'a', 40)).map(m => m.body),
+      bodies(40)
+    )
+    assert.equal(count(node.store, 'messages'), 40, 'queue b still holds every message')
+    assert.deepEqual(
+      (await drain(node, 'b', 40)).map(m => m.body),
+      bodies(40)
+    )
+    assert.equal(count(node.store, 'queue_entries'), 0)
+    assert.equal(count(node.store, 'messages'), 0)
+    node.store.close()
+  })
+)
+
+test(
+  'x-max-length counts the paged-out messages: drop-head drops the oldest',
+  withDir(async dir => {
+    const node = open(dir)
+    const q = await declare(node.vhost, 'q', { 'x-max-length': 30 })
+    await publishEach(node.vhost, 'q', bodies(50))
+    assert.equal(q.messageCount, 30)
+    assert.deepEqual(
+      (await drain(node, 'q', 30)).map(m => m.body),
+      bodies(30, 20)
+    )
+    node.store.close()
+  })
+)
+
+test(
+  'requeued messages go back before the paged-out ones',
+  withDir(async dir => {
+    const node = open(dir)
+    const q = await declare(node.vhost, 'q')
+    await publishEach(node.vhost, 'q', bodies(40))
+    const taker = new Taker(5)
+    node.vhost.consume('q', taker, owner)
+    q.dispatch()
+    await committed(node.store)
+    assert.equal(taker.got.length, 5)
+    q.requeue(taker.got.map(g => g.entry))
+    node.vhost.cancel(q, taker)
+    const got = await drain(node, 'q', 40)
+    assert.deepEqual(
+      got.map(m => m.body),
+      bodies(40)
+    )
+    assert.deepEqual(
+      got.filter(m => m.redelivered).map(m => m.body),
+      bodies(5)
+    )
+    node.store.close()
+  })
+)
+
+test(
+  'queueMemoryMessagesMax 0 and priority queues hold every message in memory',
+  withDir(async dir => {
+    const node = open(dir, 0)
+    const q = await declare(node.vhost, 'q')
+    await publishEach(node.vhost, 'q', bodies(30))
+    assert.equal(q.messagesInMemory, 30)
+    node.store.close()
+    const again = open(dir)
+    const p = await declare(again.vhost, 'p', { 'x-max-priority': 5 })
+    await publishEach(again.vhost, 'p', bodies(30))
+    assert.equal(p.messagesInMemory, 30)
+    assert.equal(again.vhost.queue('q', owner).messageCount, 30)
+    again.store.close()
+  })
+)

@@ -1,0 +1,105 @@
+// Durable queues longer than storage.queueMemoryMessagesMax keep only their head in memory
+// (core/model/paged-tail.ts): an AMQP queue and an MQTT persistent session, each far past the bound,
+// SIGKILLed and restarted, give back every acknowledged message, in order, with real clients.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startBrokerProcess, type BrokerProcess } from './support/broker-process.ts'
+import { channel, closeQuietly, connect, consume, eventually } from './support/amqp-helpers.ts'
+import { collector, connect as mqttConnect, end } from './support/mqtt-helpers.ts'
+
+const MEMORY_MAX = 100
+const N = 3000
+const WINDOW = 200
+
+function pagingBroker(t: { after(fn: () => Promise<void>): void }): { start(): Promise<BrokerProcess> } {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-paging-e2e-'))
+  const configFile = join(dir, 'wharf.yaml')
+  writeFileSync(configFile, `storage:\n  queueMemoryMessagesMax: ${MEMORY_MAX}\n`)
+  const started: BrokerProcess[] = []
+  t.after(async () => {
+    await Promise.all(started.map(b => b.kill()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return {
+    start: async () => {
+      const broker = await startBrokerProcess(join(dir, 'data'), {}, ['--config', configFile])
+      started.push(broker)
+      return broker
+    }
+  }
+}
+
+/** The start-up log line that says how many entries stayed in the store. */
+function leftInStore(broker: BrokerProcess): number | undefined {
+  for (const line of broker.lines) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; leftInStore?: number }
+      if (entry.msg === 'queues restored') return entry.leftInStore
+    } catch {}
+  }
+  return undefined
+}
+
+describe(`queues past storage.queueMemoryMessagesMax (${MEMORY_MAX})`, { timeout: 180_000 }, () => {
+  test(`AMQP: ${N} persistent messages confirmed, SIGKILL, restart: the head is read back, all ${N} consumed in order`, async t => {
+    const brokers = pagingBroker(t)
+    const first = await brokers.start()
+    const url = `amqp://guest:guest@127.0.0.1:${first.ports.amqp}`
+    const conn = await connect(url)
+    const cc = await conn.createConfirmChannel()
+    await cc.assertQueue('paged', { durable: true })
+    for (let base = 0; base < N; base += WINDOW) {
+      for (let i = base; i < base + WINDOW; i++) cc.sendToQueue('paged', Buffer.from(String(i)), { persistent: true })
+      await cc.waitForConfirms()
+    }
+    assert.equal((await cc.checkQueue('paged')).messageCount, N)
+    await first.kill()
+    conn.on('error', () => {})
+
+    const second = await brokers.start()
+    assert.equal(leftInStore(second), N - MEMORY_MAX, 'only the head was read back')
+    const again = await connect(`amqp://guest:guest@127.0.0.1:${second.ports.amqp}`)
+    t.after(() => closeQuietly(again))
+    const ch = await channel(again)
+    assert.equal((await ch.checkQueue('paged')).messageCount, N, 'the count includes what stayed in the store')
+    await ch.prefetch(500)
+    const inbox = await consume(ch, 'paged', {}, m => ch.ack(m))
+    await inbox.waitFor(N, 60_000)
+    await eventually('the queue to drain', async () => (await ch.checkQueue('paged')).messageCount === 0, 10_000)
+    assert.deepEqual(
+      inbox.bodies().map(Number),
+      Array.from({ length: N }, (_, i) => i),
+      'every message once, in publish order'
+    )
+  })
+
+  test(`MQTT 5: ${N} QoS 1 messages for an offline persistent session, SIGKILL, restart: all delivered in order`, async t => {
+    const brokers = pagingBroker(t)
+    const first = await brokers.start()
+    const session = { clientId: 'paged-session', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } }
+    const sub = await mqttConnect(`mqtt://127.0.0.1:${first.ports.mqtt}`, session)
+    await sub.subscribeAsync('paged/#', { qos: 1 })
+    await end(sub)
+    const pub = await mqttConnect(`mqtt://127.0.0.1:${first.ports.mqtt}`, { clientId: 'paged-publisher', protocolVersion: 5 })
+    for (let base = 0; base < N; base += WINDOW) {
+      await Promise.all(Array.from({ length: WINDOW }, (_, i) => pub.publishAsync('paged/data', String(base + i), { qos: 1 })))
+    }
+    await end(pub)
+    await first.kill()
+
+    const second = await brokers.start()
+    assert.equal(leftInStore(second), N - MEMORY_MAX)
+    const back = await mqttConnect(`mqtt://127.0.0.1:${second.ports.mqtt}`, session)
+    t.after(() => end(back))
+    const inbox = collector(back)
+    const got = await inbox.waitFor(N, 60_000)
+    assert.deepEqual(
+      got.map(m => Number(String(m.payload))),
+      Array.from({ length: N }, (_, i) => i),
+      'every message once, in publish order'
+    )
+  })
+})
