@@ -62,11 +62,12 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
     loadQueues: db.prepare(`SELECT q.id, d.vhost, d.name, d.auto_delete, d.arguments, q.delivered_seq
       FROM queue_definitions d JOIN queues q ON q.id = d.queue_id ORDER BY q.id`),
     loadBindings: db.prepare('SELECT vhost, source, destination_kind, destination, routing_key, arguments FROM bindings'),
-    loadEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq`),
-    loadEntriesUpTo: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq LIMIT ?`),
+    // Entries with their messages come as raw rows (arrays, entryColumns' order): no keyed object per row.
+    loadEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq`).raw(),
+    loadEntriesUpTo: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq LIMIT ?`).raw(),
     // A queue that pages: what the store holds beyond what it read, and the next rows of it.
     summarizeEntries: db.prepare(`SELECT count(*) AS count, coalesce(sum(m.payload_bytes), 0) AS bytes, min(e.seq) AS firstSeq, max(e.seq) AS lastSeq
       FROM queue_entries e JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ? AND e.seq > ?`),
-    readEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`)
+    readEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`).raw()
   }
 }

@@ -57,16 +57,16 @@ interface BindingRow {
   routing_key: string
   arguments: string
 }
-interface EntryRow {
-  seq: number
-  message_id: number
-  topic: string
-  payload: Buffer | string
-  exchange: string | null
-  amqp_properties: Buffer | null
-  created_ms: number
-  refs: number
-}
+/** A queue entry with its message, as a raw row (model-statements.ts entryColumns, in that order). */
+type EntryRow = [seq: number, messageId: number, topic: string, payload: Buffer | string, exchange: string | null, amqpProperties: Buffer | null, createdMs: number, refs: number]
+const ROW_SEQ = 0
+const ROW_MESSAGE_ID = 1
+const ROW_TOPIC = 2
+const ROW_PAYLOAD = 3
+const ROW_EXCHANGE = 4
+const ROW_AMQP_PROPERTIES = 5
+const ROW_CREATED_MS = 6
+const ROW_REFS = 7
 
 interface PendingPut {
   readonly message: Message
@@ -153,8 +153,9 @@ export class SqliteDurableStore implements DurableStore {
   }
 
   loadEntries(queue: StoredQueue, messages: Map<number, Message>, limit?: number): StoredEntry[] {
-    const rows = limit === undefined ? this.sql.loadEntries.iterate(queue.storeId) : this.sql.loadEntriesUpTo.iterate(queue.storeId, limit)
-    return this.entriesOf(rows as IterableIterator<EntryRow>, messages)
+    // All of a queue that does not page is iterated (it may be millions of rows); a head is read at once.
+    const rows = limit === undefined ? this.sql.loadEntries.iterate(queue.storeId) : this.sql.loadEntriesUpTo.all(queue.storeId, limit)
+    return this.entriesOf(rows as Iterable<EntryRow>, messages)
   }
 
   summarizeEntries(queue: StoredQueue, afterSeq: number): PagedSummary {
@@ -165,24 +166,28 @@ export class SqliteDurableStore implements DurableStore {
   /** Paged-out entries read back (a read of rows the queue's own writes put there, queued or committed). */
   readEntries(queue: Queue, afterSeq: number, toSeq: number, limit: number): StoredEntry[] {
     if (queue.storeId === null) return []
-    return this.entriesOf(this.sql.readEntries.iterate(queue.storeId, afterSeq, toSeq, limit) as IterableIterator<EntryRow>, new Map())
+    // Rows as arrays, all at once: an iterator's step and a keyed object per row cost more than the row itself.
+    return this.entriesOf(this.sql.readEntries.all(queue.storeId, afterSeq, toSeq, limit) as EntryRow[], new Map())
   }
 
-  private entriesOf(rows: IterableIterator<EntryRow>, messages: Map<number, Message>): StoredEntry[] {
+  private entriesOf(rows: Iterable<EntryRow>, messages: Map<number, Message>): StoredEntry[] {
     const out: StoredEntry[] = []
     for (const r of rows) {
-      let message = messages.get(r.message_id)
+      const messageId = r[ROW_MESSAGE_ID]
+      let message = messages.get(messageId)
       if (message === undefined) {
-        const encoded = r.amqp_properties ?? this.codec.encode({})
-        const body = typeof r.payload === 'string' ? Buffer.from(r.payload) : r.payload
+        const encoded = r[ROW_AMQP_PROPERTIES] ?? this.codec.encode({})
+        const payload = r[ROW_PAYLOAD]
+        const body = typeof payload === 'string' ? Buffer.from(payload) : payload
         const kept = this.codec.keep?.(encoded) ?? null
-        message = new Message(r.exchange ?? '', r.topic, kept?.properties ?? this.codec.decode(encoded), body, r.created_ms, kept?.bytes ?? encoded)
-        message.storeId = r.message_id
+        const properties = kept?.properties ?? this.codec.decode(encoded)
+        message = new Message(r[ROW_EXCHANGE] ?? '', r[ROW_TOPIC], properties, body, r[ROW_CREATED_MS], kept?.bytes ?? encoded)
+        message.storeId = messageId
         // The row's references as read: they only go down from here, so this is never below them.
-        message.storedRefs = r.refs
-        messages.set(r.message_id, message)
+        message.storedRefs = r[ROW_REFS]
+        messages.set(messageId, message)
       }
-      out.push({ seq: r.seq, message })
+      out.push({ seq: r[ROW_SEQ], message })
     }
     return out
   }
