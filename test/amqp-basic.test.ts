@@ -1,12 +1,12 @@
 // AMQP basic class through amqplib: consume, qos (per consumer and global), ack / nack / reject
 // with requeue and the redelivered flag, get, recover, mandatory returns, consumer tags, flow,
 // publisher confirms after commit, tx, and unacked deliveries coming back when channels close.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, ConfirmChannel, Message } from 'amqplib'
 import * as amqpCallback from 'amqplib/callback_api'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, expectConnectionClosed } from './support/amqp-helpers.ts'
+import type { TestBroker } from './support/test-broker.ts'
+import { channel, connect, consume, eventually, expectChannelClosed, expectConnectionClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 import { RawAmqp } from './support/raw-amqp.ts'
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
 
@@ -47,16 +47,7 @@ describe('AMQP basic', { timeout: 60_000 }, () => {
   let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
-  })
+  withAmqpBroker(opened => ({ broker, conn, ch } = opened))
 
   async function queueWith(name: string, bodies: string[], options = {}): Promise<string> {
     await ch.assertQueue(name, options)

@@ -1,28 +1,21 @@
 // AMQP exchange and queue classes through amqplib against the listening broker: declare
 // variants, routing by every exchange type, exchange-to-exchange bindings, alternate exchanges,
 // and the errors RabbitMQ gives (404, 405, 406, 403 as channel closes, 503 as a connection close).
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, expectConnectionClosed } from './support/amqp-helpers.ts'
+import type { TestBroker } from './support/test-broker.ts'
+import { channel, connect, consume, eventually, expectChannelClosed, expectConnectionClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
 
 describe('AMQP exchanges and queues', { timeout: 60_000 }, () => {
   let broker: TestBroker
   let conn: ChannelModel
-  let other: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    other = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn, other)
-    await broker.close()
+  let other: ChannelModel
+  withAmqpBroker(async opened => {
+    ;({ broker, conn, ch } = opened)
+    other = await opened.connect()
   })
 
   async function fresh(): Promise<Channel> {

@@ -1,26 +1,17 @@
 // Queue arguments through amqplib: x-message-ttl, per-message expiration, x-expires,
 // x-max-length(-bytes) with x-overflow, dead-lettering with x-death, x-max-priority.
 // Times are short real times (the model's own tests use a manual clock).
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed } from './support/amqp-helpers.ts'
+import type { TestBroker } from './support/test-broker.ts'
+import { channel, consume, eventually, expectChannelClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 
 describe('AMQP queue arguments', { timeout: 60_000 }, () => {
   let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
-  })
+  withAmqpBroker(opened => ({ broker, conn, ch } = opened))
 
   const count = async (q: string): Promise<number> => (await ch.checkQueue(q)).messageCount
   async function bodies(q: string): Promise<string[]> {

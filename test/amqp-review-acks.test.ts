@@ -1,27 +1,16 @@
 // Settling deliveries through amqplib as RabbitMQ 3.13 does (rabbit_channel collect_acks): the tag
 // an ack / nack names must be outstanding, with multiple=true as well; only multiple with tag 0
 // means "everything outstanding". An unknown tag is 406 PRECONDITION_FAILED and settles nothing.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, Message } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed } from './support/amqp-helpers.ts'
+import { channel, consume, eventually, expectChannelClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 
 describe('AMQP review: delivery tags of ack / nack', { timeout: 30_000 }, () => {
-  let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
-  })
+  withAmqpBroker(opened => ({ conn, ch } = opened))
 
   /** A queue holding n messages, and a fresh channel consuming them all (manual ack). */
   async function delivered(queue: string, n: number): Promise<{ c: Channel; ms: Message[] }> {

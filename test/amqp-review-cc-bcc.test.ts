@@ -1,27 +1,16 @@
 // Sender-selected distribution through amqplib (its CC / BCC publish options), as RabbitMQ 3.13
 // does it (sender-selected.html): the CC and BCC keys route like the routing key, at every exchange
 // on the way; BCC is taken out of the delivered message, CC is not; each queue gets one copy.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed } from './support/amqp-helpers.ts'
+import { channel, consume, eventually, expectChannelClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
 
 describe('AMQP review: CC and BCC', { timeout: 30_000 }, () => {
-  let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
-  })
+  withAmqpBroker(opened => ({ conn, ch } = opened))
 
   async function queuesOn(exchange: string, names: string[]): Promise<void> {
     for (const q of names) {

@@ -2,26 +2,15 @@
 // RabbitMQ 3.13 does them (consumer-priority.html): while a higher-priority consumer has credit it
 // gets the messages; lower ones get them only while it is blocked (prefetch full); consumers of one
 // priority share round robin. Wharf ignored x-priority and served every consumer round robin.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed } from './support/amqp-helpers.ts'
+import { channel, consume, eventually, expectChannelClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 
 describe('AMQP review: consumer priorities', { timeout: 30_000 }, () => {
-  let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
-  })
+  withAmqpBroker(opened => ({ conn, ch } = opened))
 
   const publish = (q: string, n: number): void => {
     for (let i = 0; i < n; i++) ch.sendToQueue(q, Buffer.from(`m${i}`))

@@ -2,24 +2,14 @@
 // (rabbit_channel checks the name after the lookup), so redeclaring a built-in exchange with its own
 // properties — what many clients do before binding to amq.topic — is declare-ok, and a redeclare
 // that differs is the usual 406.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ChannelModel } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, expectChannelClosed } from './support/amqp-helpers.ts'
+import { channel, consume, expectChannelClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 
 describe('AMQP review: reserved amq.* exchanges', { timeout: 30_000 }, () => {
-  let broker: TestBroker
   let conn: ChannelModel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
-  })
+  withAmqpBroker(opened => ({ conn } = opened))
 
   test('an equivalent redeclare of every built-in exchange is declare-ok, and the exchange still routes', async () => {
     const ch = await channel(conn)

@@ -5,11 +5,10 @@
 // an alternate exchange that routes nowhere still returns a mandatory message; headers any-with-x;
 // reject-publish-dlx nacks and dead-letters as maxlen; deleting an exchange drops the e2e bindings
 // it is the destination of.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, ConfirmChannel, Message } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed } from './support/amqp-helpers.ts'
+import { channel, consume, eventually, expectChannelClosed, withAmqpBroker } from './support/amqp-helpers.ts'
 import { Methods } from '../adapters/amqp/codec/amqp-defs.ts'
 
 type Rpc = (method: number, fields: object, expect: number) => Promise<unknown>
@@ -20,20 +19,12 @@ const confirmed = (c: ConfirmChannel, exchange: string, key: string, body: strin
   new Promise(resolve => c.publish(exchange, key, Buffer.from(body), options, err => resolve(err == null ? 'ack' : 'nack')))
 
 describe('AMQP review: semantics as RabbitMQ', { timeout: 30_000 }, () => {
-  let broker: TestBroker
   let conn: ChannelModel
-  let other: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    other = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn, other)
-    await broker.close()
+  let other: ChannelModel
+  withAmqpBroker(async opened => {
+    ;({ conn, ch } = opened)
+    other = await opened.connect()
   })
 
   test("another connection's get, purge, delete and passive declare of an exclusive queue are 405; its publishes reach it", async () => {

@@ -8,28 +8,17 @@
 // - single active consumer: a higher x-priority consumer never takes over from the active one; when
 //   the active one leaves, a classic queue activates the highest priority waiting, a quorum queue the
 //   longest waiting (priorities for quorum SAC came with RabbitMQ 4.0).
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, GetMessage } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually, expectChannelClosed, type Inbox } from './support/amqp-helpers.ts'
+import { channel, consume, eventually, expectChannelClosed, type Inbox, withAmqpBroker } from './support/amqp-helpers.ts'
 
 const deathsOf = (m: GetMessage): Array<[string, string, number]> => (m.properties.headers?.['x-death'] ?? []).map(d => [d.queue, d.reason, d.count])
 
 describe('AMQP review: dead-letter cycles, DLX routing key and CC, quorum redeclare, SAC priorities', { timeout: 60_000 }, () => {
-  let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    ch = await channel(conn)
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
-  })
+  withAmqpBroker(opened => ({ conn, ch } = opened))
 
   const getOne = async (queue: string, what: string): Promise<GetMessage> => {
     let got: GetMessage | false = false

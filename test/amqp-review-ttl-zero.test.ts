@@ -2,28 +2,19 @@
 // to be expired upon reaching a queue unless they can be delivered to a consumer immediately"), for
 // x-message-ttl 0 and for a per-message expiration of '0'. Wharf expired them even when a consumer
 // with credit was waiting.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, GetMessage } from 'amqplib'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, consume, eventually } from './support/amqp-helpers.ts'
+import { channel, consume, eventually, withAmqpBroker } from './support/amqp-helpers.ts'
 
 describe('AMQP review: TTL 0', { timeout: 30_000 }, () => {
-  let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
-
-  before(async () => {
-    broker = await startTestBroker()
-    conn = await connect(broker.amqpUrl)
-    ch = await channel(conn)
+  withAmqpBroker(async opened => {
+    ;({ conn, ch } = opened)
     await ch.assertExchange('ttl0.dlx', 'fanout')
     await ch.assertQueue('ttl0.dead')
     await ch.bindQueue('ttl0.dead', 'ttl0.dlx', '')
-  })
-  after(async () => {
-    await closeQuietly(conn)
-    await broker.close()
   })
 
   async function deadLettered(): Promise<GetMessage> {

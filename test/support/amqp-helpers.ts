@@ -1,4 +1,6 @@
+import { after, before } from 'node:test'
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Options } from 'amqplib'
+import { startTestBroker, type TestBroker } from './test-broker.ts'
 
 /** The error amqplib reports for a server close: `code` is the reply code. */
 export interface ServerCloseError extends Error {
@@ -115,4 +117,39 @@ export { eventually, holdsFor } from './wait.ts'
 
 export async function closeQuietly(...conns: Array<ChannelModel | undefined>): Promise<void> {
   await Promise.all(conns.map(c => c?.close().catch(() => {})))
+}
+
+/** What withAmqpBroker opens for a describe block's tests to share. */
+export interface AmqpBroker {
+  broker: TestBroker
+  conn: ChannelModel
+  /** A channel on conn. */
+  ch: Channel
+  /** Another connection to the broker, closed with the rest after the block. */
+  connect(): Promise<ChannelModel>
+}
+
+/**
+ * Registers a describe block's before and after hooks: before its tests, a broker in this process, a connection
+ * and a channel on it, handed to `ready` (which may set up more); after them, every connection and the broker
+ * closed. node:test runs a block's after hooks also when a before hook failed, so a half-done set-up is closed too.
+ */
+export function withAmqpBroker(ready: (opened: AmqpBroker) => unknown): void {
+  let broker: TestBroker | undefined
+  const conns: ChannelModel[] = []
+  before(async () => {
+    const started = await startTestBroker()
+    broker = started
+    const open = async (): Promise<ChannelModel> => {
+      const conn = await connect(started.amqpUrl)
+      conns.push(conn)
+      return conn
+    }
+    const conn = await open()
+    await ready({ broker: started, conn, ch: await channel(conn), connect: open })
+  })
+  after(async () => {
+    await closeQuietly(...conns)
+    await broker?.close()
+  })
 }
