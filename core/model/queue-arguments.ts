@@ -29,49 +29,6 @@ export interface QueuePolicy {
   readonly deliveryLimit: number | undefined
 }
 
-/** The arguments compared when a classic queue is declared again (RabbitMQ's declare args). */
-export const EQUIVALENCE_ARGUMENTS: readonly string[] = [
-  'x-expires',
-  'x-message-ttl',
-  'x-max-length',
-  'x-max-length-bytes',
-  'x-overflow',
-  'x-dead-letter-exchange',
-  'x-dead-letter-routing-key',
-  'x-max-priority',
-  'x-queue-type',
-  'x-single-active-consumer',
-  'x-queue-mode'
-]
-
-/**
- * A quorum queue declared again compares its own arguments, as RabbitMQ 3.13 does (rabbit_amqqueue's
- * assert_args_equivalence takes the queue type's capabilities, rabbit_quorum_queue's queue_arguments):
- * x-delivery-limit too, and the arguments Wharf takes but has no use for on one node.
- */
-const QUORUM_EQUIVALENCE_ARGUMENTS: readonly string[] = [
-  'x-dead-letter-exchange',
-  'x-dead-letter-routing-key',
-  'x-dead-letter-strategy',
-  'x-expires',
-  'x-max-length',
-  'x-max-length-bytes',
-  'x-max-in-memory-length',
-  'x-max-in-memory-bytes',
-  'x-overflow',
-  'x-single-active-consumer',
-  'x-queue-type',
-  'x-quorum-initial-group-size',
-  'x-delivery-limit',
-  'x-message-ttl',
-  'x-queue-leader-locator'
-]
-
-/** The arguments compared when a queue of this type (QueueType.name) is declared again. */
-export function equivalenceArguments(queueType: string): readonly string[] {
-  return queueType === 'quorum' ? QUORUM_EQUIVALENCE_ARGUMENTS : EQUIVALENCE_ARGUMENTS
-}
-
 export type Check = (value: unknown) => string | undefined
 
 export const integer =

@@ -9,8 +9,7 @@ import { builtinExchanges, exchangeTypes, type ExchangeType } from './exchange-t
 import type { Queue, QueueConsumer, QueueHost, RemovalReason } from './queue.ts'
 import type { QueueEntry } from './queue-entry.ts'
 import { ClassicQueue } from './classic-queue.ts'
-import { equivalenceArguments } from './queue-arguments.ts'
-import { queueTypeOf, type QueueTypeContext } from './queue-types/index.ts'
+import { queueTypeOf, refuseOtherTypesArguments, type QueueTypeContext } from './queue-types/index.ts'
 import { assertEquivalent, firstDifference } from './equivalence.ts'
 import { checkExchangeNameAllowed, checkQueueNameAllowed, describeExchange, describeQueue, serverNamedQueue } from './names.ts'
 import { route, type RoutingScope, type SinkCollector } from './routing.ts'
@@ -172,7 +171,8 @@ export class Vhost implements RoutingScope, QueueHost {
       if (existing.exclusiveOwner !== (spec.exclusive ? owner : null)) throw this.lockedError(existing)
       const mine = { durable: spec.durable, auto_delete: spec.autoDelete }
       const theirs = { durable: existing.durable, auto_delete: existing.autoDelete }
-      const compared = equivalenceArguments(existing.type.name)
+      // The existing queue's type's own arguments alone, as rabbit_amqqueue:assert_args_equivalence.
+      const compared = existing.type.queueArguments
       assertEquivalent(what, firstDifference(mine, theirs, withoutClassicType(spec.arguments), withoutClassicType(existing.args), compared))
       this.timers.used(existing)
       return existing
@@ -189,7 +189,9 @@ export class Vhost implements RoutingScope, QueueHost {
       autoDelete: spec.autoDelete,
       arguments: spec.arguments
     }
-    const q = queueTypeOf(spec.arguments, what).create(declaration, this.queueTypeContext)
+    const type = queueTypeOf(spec.arguments, what)
+    refuseOtherTypesArguments(type, spec.arguments, what)
+    const q = type.create(declaration, this.queueTypeContext)
     this.queues.set(name, q)
     if (spec.exclusive) {
       let owned = this.exclusiveByOwner.get(owner)

@@ -253,7 +253,10 @@ test('invalid declarations and offsets are precondition-failed', async () => {
       await assert.rejects(declare({ durable: false }), refused(/invalid property 'non-durable'/))
       await assert.rejects(declare({ exclusive: true }), refused(/invalid property 'exclusive'/))
       await assert.rejects(declare({ autoDelete: true }), refused(/invalid property 'auto-delete'/))
-      await assert.rejects(declare({}, { 'x-max-priority': 5 }), refused(/invalid arg 'x-max-priority'.*queue type stream/))
+      await assert.rejects(
+        declare({}, { 'x-max-priority': 5 }),
+        refused(/invalid arg 'x-max-priority' for queue 'bad' in vhost '\/' of queue type rabbit_stream_queue$/)
+      )
       await assert.rejects(declare({}, { 'x-message-ttl': 5 }), refused(/invalid arg 'x-message-ttl'/))
       await assert.rejects(declare({}, { 'x-max-age': '7days' }), refused(/invalid arg 'x-max-age'/))
       await assert.rejects(declare({}, { 'x-max-length-bytes': -1 }), refused(/invalid arg 'x-max-length-bytes'/))

@@ -1,6 +1,7 @@
 // The declaration of a stream queue, checked as RabbitMQ's stream queue type does: durable, not
-// exclusive, not auto-delete; only the stream arguments (retention, segment size); the classic
-// queue arguments that make no sense for an append-only log are refused with precondition-failed.
+// exclusive, not auto-delete; the stream arguments (retention, segment size) valid. Arguments of the
+// other queue types are refused before, on declare (queue-types/index.ts refuseOtherTypesArguments,
+// with RabbitMQ's text), so a stream stored by an older Wharf that took one is still restored.
 import { preconditionFailed } from '../errors.ts'
 import type { Arguments } from '../model/message.ts'
 import { describe } from '../model/queue-arguments.ts'
@@ -14,23 +15,6 @@ export interface StreamPolicy {
   /** x-stream-max-segment-size-bytes: this stream's segment size instead of streams.segmentBytes. */
   readonly segmentBytes: number | undefined
 }
-
-/** Arguments of RabbitMQ's queue types that a stream refuses (rabbit_stream_queue capabilities). */
-const REFUSED: readonly string[] = [
-  'x-expires',
-  'x-message-ttl',
-  'x-max-length',
-  'x-overflow',
-  'x-dead-letter-exchange',
-  'x-dead-letter-routing-key',
-  'x-max-priority',
-  'x-single-active-consumer',
-  'x-queue-mode',
-  'x-queue-version',
-  'x-queue-master-locator',
-  'x-quorum-initial-group-size',
-  'x-delivery-limit'
-]
 
 /** As RabbitMQ's ?MAX_STREAM_MAX_SEGMENT_SIZE. */
 const SEGMENT_BYTES_MAX = 3_000_000_000
@@ -49,9 +33,6 @@ export function streamPolicy(spec: StreamDeclare, queueDescription: string): Str
   if (spec.autoDelete) throw property('auto-delete')
   if (!spec.durable) throw property('non-durable')
   const args = spec.arguments
-  for (const name of REFUSED) {
-    if (args[name] !== undefined) throw preconditionFailed(`invalid arg '${name}' for ${queueDescription} of queue type stream`)
-  }
   const invalid = (name: string, why: string): Error => preconditionFailed(`invalid arg '${name}' for ${queueDescription}: ${why}, got ${describe(args[name])}`)
   const maxAge = args['x-max-age']
   let maxAgeMs: number | undefined

@@ -19,7 +19,7 @@ import { StreamCursor } from './stream-consumer-cursor.ts'
 /** The header each stream delivery carries, as RabbitMQ: the record's offset (a long). */
 export const STREAM_OFFSET_HEADER = 'x-stream-offset'
 
-/** A stream runs with none of the classic queue arguments (streamPolicy refuses them). */
+/** A stream runs with none of the classic queue arguments (a declare carrying one is refused: queue-types/index.ts). */
 const NO_CLASSIC_ARGUMENTS = queuePolicy({}, 'a stream')
 
 export class StreamQueue extends Queue {

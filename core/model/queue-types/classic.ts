@@ -1,18 +1,46 @@
 // The classic queue type: a FIFO (or priority) queue of entries with RabbitMQ's classic arguments.
 import { ClassicQueue } from '../classic-queue.ts'
-import { queuePolicy } from '../queue-arguments.ts'
+import { checkArguments, integer, queuePolicy, type Check } from '../queue-arguments.ts'
 import { describeQueue } from '../names.ts'
 import type { QueueDeclaration } from '../queue.ts'
 import { storedDeclaration, type QueueType, type QueueTypeContext } from './queue-type.ts'
 import type { StoredEntries, StoredQueue } from '../durable-store.ts'
 
+/**
+ * x-queue-version as RabbitMQ 3.13 checks it (check_queue_version): 1 or 2, the storage a classic
+ * queue uses there; Wharf has one storage and keeps the value only to compare it on redeclare.
+ * Checked on declare alone: Wharf took any value before, so a stored queue may carry another.
+ */
+const queueVersion: Check = v => integer(0)(v) ?? (v === 1 || v === 2 ? undefined : `unsupported queue version '${String(v)}'`)
+const CLASSIC_CHECKS = { 'x-queue-version': queueVersion }
+
 export const classicQueue: QueueType = {
   name: 'classic',
+  // rabbit_classic_queue:capabilities() in 3.13: x-queue-version and x-queue-master-locator are
+  // compared on redeclare too (x-queue-leader-locator joined the list only in 4.0).
+  queueArguments: [
+    'x-expires',
+    'x-message-ttl',
+    'x-dead-letter-exchange',
+    'x-dead-letter-routing-key',
+    'x-max-length',
+    'x-max-length-bytes',
+    'x-max-priority',
+    'x-overflow',
+    'x-queue-mode',
+    'x-queue-version',
+    'x-single-active-consumer',
+    'x-queue-type',
+    'x-queue-master-locator'
+  ],
   consumersNeedCreditWindow: false,
   storesEveryMessage: false,
   countsDeliveries: false,
 
-  create: (d, ctx) => classic(d, ctx),
+  create(d, ctx) {
+    checkArguments(d.arguments, CLASSIC_CHECKS, describeQueue(d.vhost, d.name))
+    return classic(d, ctx)
+  },
 
   restore: (s, entries, ctx) => restoreEntries(classic(storedDeclaration(s), ctx), s, entries, ctx)
 }

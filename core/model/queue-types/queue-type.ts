@@ -17,6 +17,12 @@ export interface QueueTypeContext {
 export interface QueueType {
   readonly name: string
   /**
+   * The arguments that belong to this type, as RabbitMQ 3.13's capabilities() queue_arguments lists
+   * them for it: a redeclare compares these (rabbit_amqqueue:assert_args_equivalence), and a new
+   * queue may carry none that belongs only to other types (check_declare_arguments, see index.ts).
+   */
+  readonly queueArguments: readonly string[]
+  /**
    * Its consumers must have a bounded credit window (AMQP: a consumer prefetch), as RabbitMQ asks
    * of stream consumers: what they read is not taken off a queue, so nothing else bounds it.
    */
