@@ -6,6 +6,8 @@ import type { Clock, TimerHandle } from './clock.ts'
 import type { Logger } from './logger.ts'
 
 interface Window {
+  level: 'warn' | 'info' | 'error'
+  msg: string
   startedMs: number
   suppressed: number
   /** Fields of the latest line held back: the summary line carries them. */
@@ -13,7 +15,7 @@ interface Window {
   timer: TimerHandle | null
 }
 
-/** Distinct repeated lines tracked at once; messages are fixed texts, so this is a safety net. */
+/** Distinct repeated lines tracked at once; messages are fixed texts and scopes few, so this is a safety net. */
 const KEYS_MAX = 1000
 
 export class RateLimitedLog {
@@ -27,24 +29,28 @@ export class RateLimitedLog {
     if (!(intervalMs > 0)) throw new Error(`rate-limited log: interval must be > 0 ms, got ${intervalMs}`)
   }
 
-  warn(msg: string, fields: Record<string, unknown> = {}): void {
-    this.write('warn', msg, fields)
+  /**
+   * scope: what the line is about when each one counts apart (a queue's name): one line per interval
+   * per scope, where without it one line of that text per interval speaks for all.
+   */
+  warn(msg: string, fields: Record<string, unknown> = {}, scope?: string): void {
+    this.write('warn', msg, fields, scope)
   }
-  info(msg: string, fields: Record<string, unknown> = {}): void {
-    this.write('info', msg, fields)
+  info(msg: string, fields: Record<string, unknown> = {}, scope?: string): void {
+    this.write('info', msg, fields, scope)
   }
-  error(msg: string, fields: Record<string, unknown> = {}): void {
-    this.write('error', msg, fields)
+  error(msg: string, fields: Record<string, unknown> = {}, scope?: string): void {
+    this.write('error', msg, fields, scope)
   }
 
   /** Writes the pending counts now and stops the timers (shutdown). */
   close(): void {
-    for (const [key, w] of this.windows) this.flush(key, w)
+    for (const w of this.windows.values()) this.flush(w)
     this.windows.clear()
   }
 
-  private write(level: 'warn' | 'info' | 'error', msg: string, fields: Record<string, unknown>): void {
-    const key = `${level} ${msg}`
+  private write(level: 'warn' | 'info' | 'error', msg: string, fields: Record<string, unknown>, scope: string | undefined): void {
+    const key = scope === undefined ? `${level} ${msg}` : `${level} ${msg}\u0000${scope}`
     const now = this.clock.nowMs()
     const w = this.windows.get(key)
     if (w !== undefined && now - w.startedMs < this.intervalMs) {
@@ -53,27 +59,25 @@ export class RateLimitedLog {
       w.timer ??= this.clock.setTimer(
         () => {
           w.timer = null
-          this.flush(key, w)
+          this.flush(w)
         },
         w.startedMs + this.intervalMs - now
       )
       return
     }
     if (w === undefined && this.windows.size >= KEYS_MAX) this.close()
-    this.windows.set(key, { startedMs: now, suppressed: 0, last: {}, timer: null })
+    this.windows.set(key, { level, msg, startedMs: now, suppressed: 0, last: {}, timer: null })
     this.log[level](msg, fields)
   }
 
   /** The interval ended with lines held back: one line with their count, and a new interval starts. */
-  private flush(key: string, w: Window): void {
+  private flush(w: Window): void {
     if (w.timer !== null) {
       this.clock.clearTimer(w.timer)
       w.timer = null
     }
     if (w.suppressed === 0) return
-    const level = key.slice(0, key.indexOf(' ')) as 'warn' | 'info' | 'error'
-    const msg = key.slice(level.length + 1)
-    this.log[level](msg, { ...w.last, suppressed: w.suppressed, intervalSeconds: this.intervalMs / 1000 })
+    this.log[w.level](w.msg, { ...w.last, suppressed: w.suppressed, intervalSeconds: this.intervalMs / 1000 })
     w.startedMs = this.clock.nowMs()
     w.suppressed = 0
   }

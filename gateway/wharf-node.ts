@@ -141,7 +141,8 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     logger: logger.child({ component: 'model' }),
     streams,
     queuesMax: vhost => objectLimits.vhostLimit(vhost, 'max-queues') ?? -1,
-    queueMemoryMessagesMax: config.storage.queueMemoryMessagesMax
+    queueMemoryMessagesMax: config.storage.queueMemoryMessagesMax,
+    warnIntervalMs: config.log.repeatIntervalSeconds * 1000
   })
   opened.add('queue model', () => broker.close())
   if (broker.restored.pagedEntries > 0)

@@ -7,21 +7,27 @@
 //   queue x-queue-version and x-queue-master-locator, a stream x-max-age and its segment size; an
 //   argument outside that list is neither compared nor refused on a redeclare.
 // - x-queue-version on a classic queue: 1 or 2 (check_queue_version).
+// - a dead-letter cycle cut is logged (rabbit_dead_letter:log_cycle_once), here once per interval per
+//   dead-lettering queue, then a line with the count held back.
 import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
 import type { Channel, ChannelModel } from 'amqplib'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
-import { channel, closeQuietly, connect, expectChannelClosed } from './support/amqp-helpers.ts'
+import { channel, closeQuietly, connect, eventually, expectChannelClosed } from './support/amqp-helpers.ts'
 
 const refusedText = (arg: string, queue: string, type: string): RegExp =>
   new RegExp(`PRECONDITION_FAILED - invalid arg '${arg}' for queue '${queue.replaceAll('.', '\\.')}' in vhost '/' of queue type rabbit_${type}_queue"`)
 
-describe('AMQP review: queue arguments by queue type, redeclare lists', { timeout: 60_000 }, () => {
+describe('AMQP review: queue arguments by queue type, redeclare lists, dead-letter cycle log', { timeout: 60_000 }, () => {
   let broker: TestBroker
   let conn: ChannelModel
   let ch: Channel
 
   before(async () => {
-    broker = await startTestBroker()
+    // A short repeat interval: the held-back count of the cycle log shows within the test's bound.
+    broker = await startTestBroker(config => {
+      config.log.repeatIntervalSeconds = 2
+    })
     conn = await connect(broker.amqpUrl)
     ch = await channel(conn)
   })
@@ -101,5 +107,39 @@ describe('AMQP review: queue arguments by queue type, redeclare lists', { timeou
       { durable: true, arguments: { ...args, 'x-initial-cluster-size': 3 } },
       /inequivalent arg 'x-initial-cluster-size' for queue 'st\.eq'/
     )
+  })
+
+  test('a dead-letter cycle cut is logged once per interval per queue, naming the queue and the cycle, then the count held back', async () => {
+    const lines = (queue: string): Array<Record<string, unknown>> =>
+      broker.logs.filter(l => l.msg === 'dead-letter cycle: message dropped' && l.queue === queue)
+    // Each message expires at once and is dead-lettered back to the queue itself (the default
+    // exchange, by its routing key): a fully automatic cycle, cut every time.
+    const cycling = { 'x-message-ttl': 0, 'x-dead-letter-exchange': '' }
+    await ch.assertQueue('cyc.self', { arguments: cycling })
+    await ch.assertQueue('cyc.two', { arguments: cycling })
+    const confirms = await conn.createConfirmChannel()
+    for (let i = 0; i < 3; i++) confirms.sendToQueue('cyc.self', Buffer.from(`m${i}`))
+    await confirms.waitForConfirms()
+    await eventually('the first cycle line for cyc.self', () => lines('cyc.self').length >= 1)
+    const [first] = lines('cyc.self')
+    assert.equal(first?.level, 'warn')
+    assert.equal(first?.vhost, '/')
+    assert.equal(first?.reason, 'expired')
+    assert.deepEqual(first?.droppedFor, ['cyc.self'])
+    assert.deepEqual(first?.cycle, ['cyc.self'])
+    assert.equal(first?.suppressed, undefined)
+
+    // Another queue's cycle in the same interval has its own line at once.
+    confirms.sendToQueue('cyc.two', Buffer.from('t'))
+    await confirms.waitForConfirms()
+    await eventually('the cycle line for cyc.two', () => lines('cyc.two').length >= 1)
+    assert.equal(lines('cyc.two')[0]?.suppressed, undefined)
+
+    // When the interval ends, one line counts the two cuts held back for cyc.self.
+    await eventually('the held-back count for cyc.self', () => lines('cyc.self').length >= 2, 10_000)
+    assert.equal(lines('cyc.self').length, 2)
+    assert.equal(lines('cyc.self')[1]?.suppressed, 2)
+    assert.equal((await ch.checkQueue('cyc.self')).messageCount, 0)
+    await confirms.close()
   })
 })

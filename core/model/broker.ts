@@ -3,6 +3,7 @@
 import { silentLogger, type Logger } from '../logger.ts'
 import { memoryOnlyStore, type DurableStore } from './durable-store.ts'
 import { systemClock, type Clock } from '../clock.ts'
+import { RateLimitedLog } from '../rate-limited-log.ts'
 import { Vhost, type ModelContext } from './vhost.ts'
 import type { Message } from './message.ts'
 import type { Queue } from './queue.ts'
@@ -20,6 +21,8 @@ export interface BrokerOptions {
   readonly queuesMax?: (vhost: string) => number
   /** storage.queueMemoryMessagesMax (paged-tail.ts); 0 or absent: queues hold everything in memory. */
   readonly queueMemoryMessagesMax?: number
+  /** log.repeatIntervalSeconds in ms: a model warning that repeats is written once per interval (default 10 s). */
+  readonly warnIntervalMs?: number
 }
 
 export interface RestoredCounts {
@@ -38,10 +41,13 @@ export class Broker {
   private readonly ctx: ModelContext
 
   constructor(opts: BrokerOptions) {
+    const clock = opts.clock ?? systemClock
+    const logger = opts.logger ?? silentLogger
     this.ctx = {
       store: opts.store ?? memoryOnlyStore,
-      clock: opts.clock ?? systemClock,
-      logger: opts.logger ?? silentLogger,
+      clock,
+      logger,
+      warnOnce: new RateLimitedLog(logger, opts.warnIntervalMs ?? 10_000, clock),
       streams: opts.streams ?? null,
       queuesMax: opts.queuesMax ?? (() => -1),
       queueMemoryMessagesMax: opts.queueMemoryMessagesMax ?? 0
@@ -102,6 +108,7 @@ export class Broker {
       v.writeDeliveredWatermarks()
     }
     this.ctx.streams?.close()
+    this.ctx.warnOnce.close()
   }
 
   /** Durable definitions, then entries; objects of vhosts no longer configured stay stored, untouched. */

@@ -3,6 +3,7 @@
 // BrokerErrors (core/errors.ts) that adapters map to their protocol's codes.
 import { accessRefused, invalidRequest, notFound, preconditionFailed, resourceLocked } from '../errors.ts'
 import type { Logger } from '../logger.ts'
+import type { RateLimitedLog } from '../rate-limited-log.ts'
 import { bindingId, type Binding, type Destination } from './binding.ts'
 import { Exchange, type ExchangeSpec } from './exchange.ts'
 import { builtinExchanges, exchangeTypes, type ExchangeType } from './exchange-types/index.ts'
@@ -25,6 +26,8 @@ export interface ModelContext {
   readonly store: DurableStore
   readonly clock: Clock
   readonly logger: Logger
+  /** Warnings an event may repeat per message (a dead-letter cycle cut), written once per interval. */
+  readonly warnOnce: RateLimitedLog
   /** Storage of stream queues (x-queue-type stream); null: streams cannot be declared. */
   readonly streams: SqliteStreamStore | null
   /** A vhost's max-queues (RabbitMQ's vhost limit), -1 for none; every queue of the vhost counts, MQTT sessions too. */
@@ -535,7 +538,10 @@ export class Vhost implements RoutingScope, QueueHost {
     const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers, extraRoutingKeys }, this)
     // A cycle (back to a queue the message died in) is cut unless a consumer rejected it since it was last there.
     const deaths = copy.properties.headers?.['x-death'] as Array<Record<string, unknown>>
-    const accepted = [...targets].filter(t => !isDeathCycle(deaths, t.name))
+    const accepted: Queue[] = []
+    const cut: Queue[] = []
+    for (const t of targets) (isDeathCycle(deaths, t.name) ? cut : accepted).push(t)
+    if (cut.length > 0) this.logDeathCycle(q, reason, deaths, cut)
     // Later, not inside the operation that removed the entry (an enqueue or a dispatch).
     queueMicrotask(() => {
       const result = this.enqueueAll(
@@ -545,6 +551,26 @@ export class Vhost implements RoutingScope, QueueHost {
       )
       result.stored?.catch(err => this.ctx.logger.error('dead-letter store failed', { vhost: this.name, queue: q.name, err }))
     })
+  }
+
+  /**
+   * RabbitMQ logs the cycle it cuts (rabbit_dead_letter:log_cycle_once, 3.13: "Message dropped.
+   * Dead-letter queues cycle detected", once per queue process and cycle); here once per interval per
+   * dead-lettering queue, with the count of the ones held back, since a cycle repeats per message.
+   */
+  private logDeathCycle(q: Queue, reason: DeathReason, deaths: ReadonlyArray<Record<string, unknown>>, dropped: readonly Queue[]): void {
+    this.ctx.warnOnce.warn(
+      'dead-letter cycle: message dropped',
+      {
+        vhost: this.name,
+        queue: q.name,
+        reason,
+        droppedFor: dropped.map(t => t.name),
+        // The queues the message died in, most recent first (its x-death), the cycle it would go round.
+        cycle: deaths.map(d => d.queue)
+      },
+      `${this.name}\u0000${q.name}`
+    )
   }
 }
 
