@@ -8,7 +8,7 @@ import { latencyBucketsSeconds, type Counter, type Histogram, type Metrics } fro
 import type { UsageMeter } from '../../core/metering/usage-meter.ts'
 import type { Message } from '../../core/model/message.ts'
 import type { PublishResult } from '../../core/model/vhost.ts'
-import type { SessionHost } from './session-host.ts'
+import type { PubrelStore, SessionHost } from './session-host.ts'
 import type { RetainedMessages } from './retained.ts'
 import type { Sessions } from './sessions.ts'
 import type { MqttAccess } from './access.ts'
@@ -150,6 +150,10 @@ export class Engine implements SessionHost {
   }
   get log(): Logger {
     return this.node.log
+  }
+  /** The vhost's session store keeps the PUBREL-pending packet ids of its durable sessions. */
+  get pubrels(): PubrelStore {
+    return this.sessions.store
   }
   get clock(): Clock {
     return this.node.clock

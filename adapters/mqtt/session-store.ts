@@ -1,9 +1,11 @@
 // What an MQTT session keeps beyond its model queue (migration 4): the expiry, the $share
-// subscriptions, the will, and inbound QoS 2 packet identifiers. Written through the store's group
-// commit; read once at start.
+// subscriptions, the will, inbound QoS 2 packet identifiers, and (migration 11) outbound QoS 2
+// packet identifiers between PUBREC and PUBCOMP. Written through the store's group commit; read
+// once at start.
 import type Database from 'better-sqlite3'
 import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
 import type { PublishProperties } from './properties.ts'
+import type { PubrelStore } from './session-host.ts'
 
 export interface StoredSession {
   readonly clientId: string
@@ -45,7 +47,7 @@ interface WillRow {
   properties: string | null
 }
 
-export class SessionStore {
+export class SessionStore implements PubrelStore {
   private readonly sql: ReturnType<typeof prepare>
 
   constructor(
@@ -92,6 +94,20 @@ export class SessionStore {
     return out
   }
 
+  /** Outbound QoS 2 packet ids waiting for PUBCOMP, by client id, in the order their PUBRECs came [MQTT-4.6.0-4]. */
+  loadPubrels(): Map<string, number[]> {
+    const out = new Map<string, number[]>()
+    for (const r of this.sql.loadPubrels.all(this.vhost) as Array<{ client_id: string; packet_id: number }>) {
+      let ids = out.get(r.client_id)
+      if (ids === undefined) {
+        ids = []
+        out.set(r.client_id, ids)
+      }
+      ids.push(r.packet_id)
+    }
+    return out
+  }
+
   putSession(clientId: string, expirySeconds: number | null, expiresAtMs: number | null, shared: readonly SharedSubscriptionRecord[]): Promise<void> {
     const row = [this.vhost, clientId, expirySeconds, expiresAtMs, JSON.stringify(shared)]
     return this.store.write(() => {
@@ -105,6 +121,7 @@ export class SessionStore {
       this.sql.deleteSession.run(this.vhost, clientId)
       this.sql.deleteWill.run(this.vhost, clientId)
       this.sql.deleteQos2All.run(this.vhost, clientId)
+      this.sql.deletePubrelAll.run(this.vhost, clientId)
     })
   }
 
@@ -148,6 +165,35 @@ export class SessionStore {
       this.sql.deleteQos2All.run(this.vhost, clientId)
     })
   }
+
+  /**
+   * PUBREC of a QoS 2 delivery: the packet id is stored in the commit that deletes the delivered
+   * entry (the deletion `settle` queues), and the promise resolves after that commit. One commit,
+   * because either half alone after a crash breaks the exchange: the entry deleted without the id,
+   * and the PUBREL is never sent again (the client keeps the id, and takes a later PUBLISH under it
+   * for a resend [MQTT-4.4.0-1]); the id without the deletion, and the message goes again, under
+   * another id, beside its PUBREL (a second delivery of a QoS 2 message). The model defers that
+   * deletion (writeDeferred), but a deferred write queued now still commits in the transaction of
+   * any write queued in the same turn, unless commitBatchMax commits the batch early between the
+   * two: together() keeps that check until both are queued.
+   */
+  putPubrel(clientId: string, packetId: number, settle: () => void): Promise<void> {
+    let put: Promise<void> = Promise.resolve()
+    this.store.together(() => {
+      put = this.store.write(() => {
+        this.sql.putPubrel.run(this.vhost, clientId, packetId)
+      })
+      settle()
+    })
+    return put
+  }
+
+  /** PUBCOMP (or a refusing PUBREC): the id is free again. */
+  deletePubrel(clientId: string, packetId: number): Promise<void> {
+    return this.store.write(() => {
+      this.sql.deletePubrel.run(this.vhost, clientId, packetId)
+    })
+  }
 }
 
 function prepare(db: Database.Database) {
@@ -165,7 +211,12 @@ function prepare(db: Database.Database) {
     deleteWill: db.prepare('DELETE FROM mqtt_session_wills WHERE vhost = ? AND client_id = ?'),
     putQos2: db.prepare('INSERT OR IGNORE INTO mqtt_qos2_received (vhost, client_id, packet_id) VALUES (?, ?, ?)'),
     deleteQos2: db.prepare('DELETE FROM mqtt_qos2_received WHERE vhost = ? AND client_id = ? AND packet_id = ?'),
-    deleteQos2All: db.prepare('DELETE FROM mqtt_qos2_received WHERE vhost = ? AND client_id = ?')
+    deleteQos2All: db.prepare('DELETE FROM mqtt_qos2_received WHERE vhost = ? AND client_id = ?'),
+    loadPubrels: db.prepare('SELECT client_id, packet_id FROM mqtt_pubrel_pending WHERE vhost = ? ORDER BY rowid'),
+    // REPLACE: an id stored again (its old row's deletion failed) takes this PUBREC's place in the order.
+    putPubrel: db.prepare('INSERT OR REPLACE INTO mqtt_pubrel_pending (vhost, client_id, packet_id) VALUES (?, ?, ?)'),
+    deletePubrel: db.prepare('DELETE FROM mqtt_pubrel_pending WHERE vhost = ? AND client_id = ? AND packet_id = ?'),
+    deletePubrelAll: db.prepare('DELETE FROM mqtt_pubrel_pending WHERE vhost = ? AND client_id = ?')
   }
 }
 

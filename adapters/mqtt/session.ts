@@ -58,13 +58,34 @@ export interface SessionConnection {
   sessionGone(reason: string): void
 }
 
-interface Inflight {
-  entry: QueueEntry
-  qos: 1 | 2
-  stage: 'publish' | 'pubrel'
-  out: PublishOut | null
+/** A QoS 1/2 PUBLISH sent and not yet acknowledged (PUBACK, PUBREC): its entry is still in its queue. */
+interface PublishInflight {
+  readonly stage: 'publish'
+  readonly entry: QueueEntry
+  readonly qos: 1 | 2
+  readonly out: PublishOut
   /** A resend that waits for a place in the new connection's Receive Maximum [MQTT-3.3.4-9]. */
   held: boolean
+}
+
+/**
+ * A QoS 2 delivery between PUBREC and PUBCOMP: its entry has left its queue, the packet id is all
+ * that is left [MQTT-4.3.3-5]. It holds its place in the Receive Maximum window until PUBCOMP (§4.9).
+ * One restored at start (a durable session's stored id) never had an entry in this process.
+ */
+interface PubrelInflight {
+  readonly stage: 'pubrel'
+  readonly qos: 2
+  /** The queue the delivery came from: the place the PUBCOMP frees goes to it first. */
+  readonly queue: Queue
+  /** Its id is being stored: the PUBREL waits for that commit, the PUBLISH is never sent again after it [MQTT-4.3.3-6]. */
+  storing: boolean
+}
+
+type Inflight = PublishInflight | PubrelInflight
+
+function queueOf(f: Inflight): Queue {
+  return f.stage === 'publish' ? f.entry.queue : f.queue
 }
 
 export class MqttSession implements QueueConsumer {
@@ -80,7 +101,7 @@ export class MqttSession implements QueueConsumer {
   get sharedCount(): number {
     return this.sharedMap?.size ?? 0
   }
-  /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects [MQTT-4.4.0-1]. */
+  /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects (a durable session's PUBRELs across restarts too) [MQTT-4.4.0-1]. */
   private inflightMap: Map<number, Inflight> | undefined = undefined
   /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */
   private qos2Set: Set<number> | undefined
@@ -227,12 +248,13 @@ export class MqttSession implements QueueConsumer {
       this.host.settle(entry)
       return
     }
-    this.inflight.set(out.packetId, { entry, qos, stage: 'publish', out, held: false })
+    this.inflight.set(out.packetId, { stage: 'publish', entry, qos, out, held: false })
   }
 
   /**
    * The entry's seq names its packet id, so an unacknowledged delivery keeps its id across a
-   * broker restart too [MQTT-4.4.0-1]; a clash with one in flight takes the next free id.
+   * broker restart too [MQTT-4.4.0-1]; a clash with one in flight (a restored PUBREL's among them)
+   * takes the next free id [MQTT-2.2.1-4].
    */
   private packetIdFor(entry: QueueEntry): number {
     let id = entry.queue === this.queue ? (entry.seq % 65535) + 1 : this.nextPacketId
@@ -246,12 +268,8 @@ export class MqttSession implements QueueConsumer {
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the delivery is done; false when the id is unknown. */
   completed(packetId: number, stage: 'publish' | 'pubrel'): boolean {
     const f = this.inflightMap?.get(packetId)
-    if (f === undefined || f.stage !== stage || (stage === 'publish' && f.qos !== 1)) return false
-    this.unhold(f) // acknowledged from the old connection's copy before its resend went
-    this.inflight.delete(packetId)
-    if (stage === 'publish') this.host.settle(f.entry)
-    this.resendHeld()
-    this.dispatch(f.entry.queue)
+    if (f === undefined || f.stage !== stage || f.qos !== (stage === 'publish' ? 1 : 2)) return false
+    this.finish(packetId, f)
     return true
   }
 
@@ -259,19 +277,62 @@ export class MqttSession implements QueueConsumer {
   received(packetId: number, failed: boolean): boolean {
     const f = this.inflightMap?.get(packetId)
     if (f === undefined || f.qos !== 2) return false
-    this.unhold(f)
-    if (f.stage === 'publish') this.host.settle(f.entry)
     if (failed) {
-      // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL
-      this.inflight.delete(packetId)
-      this.resendHeld()
-      this.dispatch(f.entry.queue)
-      return true
+      // a PUBREC with a reason code of 0x80 or more ends the exchange: no PUBREL (§4.3.3)
+      this.finish(packetId, f)
+    } else if (f.stage === 'pubrel') {
+      // a PUBREC again: the PUBREL again, unless it still waits for its commit
+      if (!f.storing) this.conn?.sendPubrel(packetId)
+    } else {
+      this.release(packetId, f)
     }
-    f.stage = 'pubrel'
-    f.out = null
-    this.conn?.sendPubrel(packetId)
     return true
+  }
+
+  /**
+   * The PUBLISH becomes a PUBREL in the same place of the window and of the send order. A durable
+   * session stores the id in the commit that deletes the entry, and sends the PUBREL after it: a
+   * crash before then brings back the PUBLISH, none after it [MQTT-4.3.3-6], and the PUBREL goes
+   * again on a restart [MQTT-4.4.0-1].
+   */
+  private release(packetId: number, f: PublishInflight): void {
+    this.unhold(f)
+    const p: PubrelInflight = { stage: 'pubrel', qos: 2, queue: f.entry.queue, storing: this.durable }
+    this.inflight.set(packetId, p)
+    if (!p.storing) {
+      this.host.settle(f.entry)
+      this.conn?.sendPubrel(packetId)
+      return
+    }
+    const sendPubrel = (): void => {
+      p.storing = false
+      // gone: completed or ended meanwhile; a connection attached meanwhile gets it here (attach skipped it)
+      if (this.inflightMap?.get(packetId) === p) this.conn?.sendPubrel(packetId)
+    }
+    this.host.pubrels
+      .putPubrel(this.clientId, packetId, () => this.host.settle(f.entry))
+      .then(sendPubrel, (err: unknown) => {
+        // the exchange goes on; only a restart before its PUBCOMP would lose the PUBREL
+        this.host.log.error('mqtt: store of a PUBREL-pending packet id failed', { clientId: this.clientId, packetId, err })
+        sendPubrel()
+      })
+  }
+
+  /** PUBACK, PUBCOMP or a refusing PUBREC: the exchange is over, its place in the window is free (§4.9). */
+  private finish(packetId: number, f: Inflight): void {
+    this.inflight.delete(packetId)
+    if (f.stage === 'publish') {
+      this.unhold(f) // acknowledged from the old connection's copy before its resend went
+      this.host.settle(f.entry)
+    } else if (this.durable) this.forgetPubrel(packetId)
+    this.resendHeld()
+    this.dispatch(queueOf(f))
+  }
+
+  private forgetPubrel(packetId: number): void {
+    this.host.pubrels.deletePubrel(this.clientId, packetId).catch((err: unknown) => {
+      this.host.log.error('mqtt: delete of a completed PUBREL-pending packet id failed', { clientId: this.clientId, packetId, err })
+    })
   }
 
   private dispatch(q: Queue): void {
@@ -298,8 +359,9 @@ export class MqttSession implements QueueConsumer {
       let onWire = 0
       for (const f of this.inflightMap.values()) if (f.stage === 'pubrel') onWire++
       for (const [id, f] of this.inflightMap) {
-        if (f.stage === 'pubrel') conn.sendPubrel(id)
-        else if (onWire >= conn.sendQuota) {
+        if (f.stage === 'pubrel') {
+          if (!f.storing) conn.sendPubrel(id) // one still being stored goes at its commit
+        } else if (onWire >= conn.sendQuota) {
           f.held = true
           this.heldCount++
         } else if (this.resend(id, f)) onWire++
@@ -314,11 +376,11 @@ export class MqttSession implements QueueConsumer {
    * Sends an unacknowledged delivery again, with DUP. One now over the client's Maximum Packet Size
    * is discarded as if its sending had completed [MQTT-3.1.2-25]; false then.
    */
-  private resend(id: number, f: Inflight): boolean {
+  private resend(id: number, f: PublishInflight): boolean {
     const conn = this.conn as SessionConnection
     f.held = false
     f.entry.queue.countDelivery(f.entry) // a client that dies on a message gets it again here: a redelivery loop
-    if (conn.sendPublish({ ...(f.out as PublishOut), dup: true })) return true
+    if (conn.sendPublish({ ...f.out, dup: true })) return true
     this.host.oversize(this.clientId)
     this.inflight.delete(id)
     this.host.settle(f.entry)
@@ -336,7 +398,7 @@ export class MqttSession implements QueueConsumer {
     let onWire = this.inflight.size - this.heldCount
     for (const [id, f] of this.inflight) {
       if (onWire >= conn.sendQuota) return
-      if (!f.held) continue
+      if (f.stage !== 'publish' || !f.held) continue
       this.heldCount--
       if (this.resend(id, f)) onWire++
     }
@@ -344,7 +406,7 @@ export class MqttSession implements QueueConsumer {
   }
 
   /** A held resend the client acknowledged (it had the old connection's copy): no longer waiting for a place. */
-  private unhold(f: Inflight): void {
+  private unhold(f: PublishInflight): void {
     if (!f.held) return
     f.held = false
     this.heldCount--
@@ -365,10 +427,11 @@ export class MqttSession implements QueueConsumer {
   releaseShared(): void {
     if (this.inflightMap !== undefined)
       for (const [id, f] of this.inflightMap) {
-        if (f.entry.queue === this.queue) continue
+        if (queueOf(f) === this.queue) continue
         this.inflight.delete(id)
+        if (f.stage === 'pubrel') continue
         if (f.qos === 1) f.entry.queue.requeue([f.entry])
-        else if (f.stage === 'publish') this.host.settle(f.entry)
+        else this.host.settle(f.entry)
       }
   }
 
@@ -409,6 +472,14 @@ export class MqttSession implements QueueConsumer {
       const o = optionsOf(b.arguments)
       if (o !== undefined) this.subscriptions.set(o.filter, subscriptionOf(o))
     }
+  }
+
+  /**
+   * Start-up: the stored PUBREL-pending ids, in PUBREC order. Each holds its place in the window, is
+   * sent again when a connection attaches, and keeps its id from new deliveries until PUBCOMP.
+   */
+  restorePubrels(packetIds: readonly number[]): void {
+    for (const id of packetIds) this.inflight.set(id, { stage: 'pubrel', qos: 2, queue: this.queue, storing: false })
   }
 
   sharedRecords(): SharedSubscriptionRecord[] {

@@ -257,6 +257,7 @@ export class Sessions {
     const now = engine.nowMs()
     const wills = this.store.loadWills()
     const qos2 = this.store.loadQos2()
+    const pubrels = this.store.loadPubrels()
     const rows = this.store.loadSessions()
     const known = new Set<string>()
     for (const row of rows) {
@@ -268,6 +269,7 @@ export class Sessions {
       }
       const session = new MqttSession(row.clientId, queue, row.expirySeconds, engine, qos2.get(row.clientId))
       session.restoreSubscriptions()
+      session.restorePubrels(pubrels.get(row.clientId) ?? [])
       this.adoptShared(session, row.shared)
       this.byClient.set(row.clientId, session)
       const will = wills.get(row.clientId)

@@ -77,7 +77,7 @@ export class SharedMembership implements QueueConsumer {
     if (why === 'unsubscribed') return
     const back: QueueEntry[] = []
     for (const [id, f] of this.session.inflight) {
-      if (f.entry.queue !== q || f.qos === 2) continue
+      if (f.stage !== 'publish' || f.qos === 2 || f.entry.queue !== q) continue
       this.session.inflight.delete(id)
       back.push(f.entry)
     }

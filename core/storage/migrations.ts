@@ -334,5 +334,21 @@ export const migrations: Migration[] = [
       -- named messages by (brokerId, brokerCounter) left with aedes.
       DROP INDEX IF EXISTS queue_entries_by_origin;
     `
+  },
+  {
+    version: 11,
+    description: "an MQTT session's outbound QoS 2 packet identifiers between PUBREC and PUBCOMP (PUBRELs sent again after a restart)",
+    sql: `
+      -- At PUBREC the delivered entry leaves the session's queue: this row is what is left of the
+      -- delivery, so the PUBREL goes again after a restart [MQTT-4.4.0-1]. Written in the commit that
+      -- deletes the entry, before the PUBREL leaves; deleted at PUBCOMP and with the session. Durable
+      -- sessions only. rowid order is PUBREC order, the order PUBRELs are sent in [MQTT-4.6.0-4].
+      CREATE TABLE mqtt_pubrel_pending (
+        vhost     TEXT    NOT NULL,
+        client_id TEXT    NOT NULL,
+        packet_id INTEGER NOT NULL,
+        UNIQUE (vhost, client_id, packet_id)
+      );
+    `
   }
 ]

@@ -145,3 +145,31 @@ test('a deferred write rides on the next commit, or commits alone after deferred
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('together: writes queued inside share one commit even past commitBatchMax; the full batch commits when it returns', async () => {
+  const { store, dir } = tempStore(3, { deferredCommitMs: 250 })
+  const put = (k: string) => (db: import('better-sqlite3').Database) => {
+    db.prepare('INSERT INTO kv VALUES (?, ?)').run(k, 'v')
+  }
+  const committed = (k: string): boolean => store.db.prepare('SELECT 1 FROM kv WHERE k = ?').get(k) !== undefined
+  try {
+    const first = store.write(put('a'))
+    const second = store.write(put('b'))
+    const before = store.stats.commits
+    const inside: Array<Promise<void>> = []
+    store.together(() => {
+      // The third write would commit the batch at once, before the deferred one that must go with it.
+      inside.push(store.write(put('c')))
+      assert.equal(store.stats.commits, before, 'no early commit inside')
+      inside.push(store.writeDeferred(put('d')))
+      inside.push(store.write(put('e')))
+      assert.equal(committed('c'), false)
+    })
+    assert.equal(store.stats.commits - before, 1, 'the full batch committed once, as together returned')
+    assert.ok(['a', 'b', 'c', 'd', 'e'].every(committed))
+    await Promise.all([first, second, ...inside])
+  } finally {
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

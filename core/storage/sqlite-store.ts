@@ -64,6 +64,8 @@ export class SqliteStore {
   /** Writes in the next commit, counting a gathered write's rows (grew). */
   private pendingWeight = 0
   private committedWrites = 0
+  /** Inside together(): a full batch waits for its end instead of committing early. */
+  private holding = 0
   private checkpointer: WalCheckpointer | undefined
 
   private constructor(
@@ -158,7 +160,23 @@ export class SqliteStore {
    * so a gathering caller cannot make a commit larger than the limit allows.
    */
   grew(): void {
-    if (++this.pendingWeight >= this.opts.commitBatchMax) this.flush()
+    if (++this.pendingWeight >= this.opts.commitBatchMax && this.holding === 0) this.flush()
+  }
+
+  /**
+   * Runs fn; the writes it queues (write, writeDeferred, and a deferred write they join) commit in one
+   * transaction: commitBatchMax, the one thing that splits a turn's writes, is checked when fn returns.
+   * For rows of two modules that must land together or not at all (a queue entry's deletion and the
+   * MQTT state that replaces it). A batch whose transaction fails is retried one write at a time.
+   */
+  together(fn: () => void): void {
+    this.holding++
+    try {
+      fn()
+    } finally {
+      this.holding--
+      if (this.holding === 0 && this.pendingWeight >= this.opts.commitBatchMax) this.flush()
+    }
   }
 
   /**
@@ -178,7 +196,7 @@ export class SqliteStore {
     return new Promise((resolve, reject) => {
       this.pending.push({ fn, resolve, reject })
       this.pendingWeight++
-      if (this.pendingWeight >= this.opts.commitBatchMax) this.flush()
+      if (this.pendingWeight >= this.opts.commitBatchMax && this.holding === 0) this.flush()
       else if (deferMs === 0) this.scheduleFlush()
       else if (!this.flushScheduled && this.deferredTimer === undefined) this.deferredTimer = setTimeout(flushStore, deferMs, this)
     })
