@@ -1,7 +1,8 @@
 // Quorum queues through amqplib, as RabbitMQ 3.13 has them on one node: the declaration checks
 // (durable only; not exclusive, not auto-delete; no classic-only arguments), every message stored
 // (a transient one survives a restart, where a classic queue drops it), the x-delivery-count header
-// on redeliveries, and x-delivery-limit dead-lettering a message given back too often (delivery_limit).
+// on redeliveries, and x-delivery-limit dead-lettering a message given back too often (delivery_limit),
+// with the count kept across a restart.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Channel, ChannelModel, GetMessage } from 'amqplib'
@@ -95,6 +96,44 @@ describe('AMQP quorum queues', { timeout: 60_000 }, () => {
         [true, 2]
       ]
     )
+    assert.equal((await ch.checkQueue('jobs')).messageCount, 0)
+  })
+
+  test('the delivery count survives a restart: x-delivery-count goes on from it, and x-delivery-limit counts the returns before it', async t => {
+    const args = { ...QUORUM, 'x-delivery-limit': 3, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'poison' }
+    const first = await startTestBroker()
+    t.after(() => first.close())
+    let conn: ChannelModel | undefined = await connect(first.amqpUrl)
+    let ch = await channel(conn)
+    await ch.assertQueue('poison', { durable: true })
+    await ch.assertQueue('jobs', { durable: true, arguments: args })
+    ch.sendToQueue('jobs', Buffer.from('bad job'), { persistent: true })
+    const counts: unknown[] = []
+    /** Takes the job, notes its x-delivery-count, gives it back. */
+    const takeAndReturn = async (): Promise<void> => {
+      let m: GetMessage | false = false
+      await eventually('the job', async () => (m = await ch.get('jobs')) !== false, 5000)
+      const got = m as unknown as GetMessage
+      counts.push(got.properties.headers?.['x-delivery-count'])
+      ch.nack(got, false, true)
+    }
+    await takeAndReturn()
+    await takeAndReturn()
+    await closeQuietly(conn)
+    await first.stop()
+
+    const second = await startTestBroker(() => {}, first.dataDir)
+    t.after(() => second.close())
+    conn = await connect(second.amqpUrl)
+    t.after(() => closeQuietly(conn))
+    ch = await channel(conn)
+    await takeAndReturn()
+    await takeAndReturn() // the fourth return: over the limit of 3
+    assert.deepEqual(counts, [undefined, 1, 2, 3], 'counted on across the restart')
+    let dead: GetMessage | false = false
+    await eventually('the job dead-lettered', async () => (dead = await ch.get('poison', { noAck: true })) !== false, 5000)
+    const death = (dead as unknown as GetMessage).properties.headers?.['x-death']?.[0]
+    assert.deepEqual([death?.reason, death?.queue], ['delivery_limit', 'jobs'])
     assert.equal((await ch.checkQueue('jobs')).messageCount, 0)
   })
 })

@@ -111,14 +111,18 @@ export class ClassicQueue extends Queue {
     p.hold(entry)
   }
 
-  /** An entry read back from storage (at start, or paged back in), in seq order. */
-  restore(message: Message, seq: number, redelivered: boolean): QueueEntry {
+  /**
+   * An entry read back from storage (at start, or paged back in), in seq order. deliveries: the
+   * hand-outs stored at its last return; one possibly made before the restart (redelivered) counts
+   * when none was stored (a hand-out after the last stored return goes uncounted).
+   */
+  restore(message: Message, seq: number, redelivered: boolean, deliveries = 0): QueueEntry {
     const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
     const ttl = minDefined(this.policy.messageTtlMs, safeTtl(message))
     const entry = new QueueEntry(this, message, seq, priority, ttl === undefined ? undefined : message.publishedAtMs + ttl)
     entry.stored = true
-    entry.redelivered = redelivered
-    if (redelivered) entry.deliveries = 1
+    entry.redelivered = redelivered || deliveries > 0
+    entry.deliveries = Math.max(deliveries, redelivered ? 1 : 0)
     this.lastSeq = Math.max(this.lastSeq, seq)
     this.ready.push(entry)
     return entry
@@ -233,6 +237,7 @@ export class ClassicQueue extends Queue {
       }
       entry.state = 'ready'
       entry.redelivered = true
+      if (this.type.countsDeliveries) this.host.deliveriesCounted(entry)
       this.ready.insert(entry)
       any = true
     }
@@ -350,8 +355,8 @@ export class ClassicQueue extends Queue {
         p.forgetPaged()
       } else {
         let bytes = 0
-        for (const { seq, message } of rows) {
-          this.restore(message, seq, seq <= p.redeliveredUpTo)
+        for (const { seq, message, deliveries } of rows) {
+          this.restore(message, seq, seq <= p.redeliveredUpTo, deliveries)
           bytes += message.bodyBytes
         }
         p.readBack((rows[rows.length - 1] as { seq: number }).seq, rows.length, bytes)

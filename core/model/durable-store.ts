@@ -44,6 +44,8 @@ export interface StoredBinding {
 export interface StoredEntry {
   readonly seq: number
   readonly message: Message
+  /** Times handed out and given back, as recordDeliveries stored it (queue types that count deliveries). */
+  readonly deliveries: number
 }
 
 /** A stored queue's entries as its type reads them back at start. */
@@ -82,6 +84,12 @@ export interface DurableStore extends EntryPager {
   putMessage(message: Message, entries: readonly QueueEntry[]): Promise<void>
   /** Deletes a stored entry (acked, dropped, purged). Not awaited: a lost delete is a redelivery. */
   removeEntry(entry: QueueEntry): void
+  /**
+   * Stores how often the entry was handed out (entry.deliveries), for a queue type that counts
+   * deliveries (a quorum queue's x-delivery-count and x-delivery-limit go on after a restart). Not
+   * awaited: a lost update counts one return too few.
+   */
+  recordDeliveries(entry: QueueEntry): void
   /**
    * Remembers that entries up to this one's seq may have been delivered. Not awaited: only for an
    * entry handed out beyond its queue's reservation (basic.get does not wait for one).
@@ -122,6 +130,7 @@ export const memoryOnlyStore: DurableStore = {
   deleteBinding: () => RESOLVED,
   putMessage: () => RESOLVED,
   removeEntry: () => {},
+  recordDeliveries: () => {},
   markDelivered: () => {},
   reserveDelivered: () => RESOLVED,
   setDelivered: () => RESOLVED,

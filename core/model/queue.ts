@@ -42,6 +42,8 @@ export type RemovalReason = 'acked' | 'rejected' | 'expired' | 'maxlen' | 'deliv
 export interface QueueHost {
   nowMs(): number
   entryRemoved(entry: QueueEntry, reason: RemovalReason): void
+  /** An entry of a queue type that counts deliveries was given back: its count is stored. */
+  deliveriesCounted(entry: QueueEntry): void
   /** An entry was handed out; covered: its delivered mark is committed already (else the host marks it). */
   entryDelivered(entry: QueueEntry, covered: boolean): void
   /**

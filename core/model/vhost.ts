@@ -365,6 +365,11 @@ export class Vhost implements RoutingScope, QueueHost {
     if (DEATH_REASONS.has(reason) && q.policy.deadLetterExchange !== undefined) this.deadLetter(q, entry.message, reason as DeathReason)
   }
 
+  deliveriesCounted(entry: QueueEntry): void {
+    // An entry given back before its insert ran is not stored yet: that return goes uncounted after a crash.
+    if (entry.stored && !entry.queue.deleted) this.ctx.store.recordDeliveries(entry)
+  }
+
   /** See DurableStore.reserveDelivered: entries up to seq count as possibly delivered, once committed. */
   reserveDelivered(q: Queue, seq: number): Promise<void> {
     return q.durable ? this.ctx.store.reserveDelivered(q, seq) : Promise.resolve()

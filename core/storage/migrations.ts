@@ -350,5 +350,14 @@ export const migrations: Migration[] = [
         UNIQUE (vhost, client_id, packet_id)
       );
     `
+  },
+  {
+    version: 12,
+    description: "a queue entry's delivery count (quorum queues' x-delivery-count and x-delivery-limit across restarts)",
+    sql: `
+      -- How often the entry was handed out, stored when it is given back (queue types that count
+      -- deliveries); 0 for every other entry.
+      ALTER TABLE queue_entries ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;
+    `
   }
 ]

@@ -54,7 +54,7 @@ export function restoreEntries(q: ClassicQueue, s: StoredQueue, entries: StoredE
   q.storeId = s.storeId
   const limit = q.memoryMessagesMax
   const head = entries.head(limit)
-  for (const { seq, message } of head) q.restore(message, seq, seq <= s.deliveredSeq)
+  for (const { seq, message, deliveries } of head) q.restore(message, seq, seq <= s.deliveredSeq, deliveries)
   const last = head[head.length - 1]
   if (limit !== undefined && last !== undefined && head.length === limit) q.restorePaged(entries.beyond(last.seq), s.deliveredSeq)
   // New entries number on from the delivered watermark, not from the last entry left: otherwise

@@ -15,7 +15,7 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
   const entryRow = '(?, ?, ?, 0, 1, 0, 0, NULL)'
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
   const entriesInRange = 'SELECT message_id FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'
-  const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms, m.refs
+  const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms, m.refs, e.deliveries
       FROM queue_entries e JOIN messages m ON m.id = e.message_id`
   return {
     upsertExchange: db.prepare(`INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)`),
@@ -56,6 +56,7 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
     releaseLastInRange: db.prepare(`DELETE FROM messages WHERE refs = 1 AND id IN (${entriesInRange})`),
     releaseOneInRange: db.prepare(`UPDATE messages SET refs = refs - 1 WHERE id IN (${entriesInRange})`),
     deleteEntryRange: db.prepare('DELETE FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
+    setDeliveries: db.prepare('UPDATE queue_entries SET deliveries = ? WHERE queue_id = ? AND seq = ?'),
     markDelivered: db.prepare('UPDATE queues SET delivered_seq = max(delivered_seq, ?) WHERE id = ?'),
     setDelivered: db.prepare('UPDATE queues SET delivered_seq = ? WHERE id = ?'),
     loadExchanges: db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges'),

@@ -58,7 +58,17 @@ interface BindingRow {
   arguments: string
 }
 /** A queue entry with its message, as a raw row (model-statements.ts entryColumns, in that order). */
-type EntryRow = [seq: number, messageId: number, topic: string, payload: Buffer | string, exchange: string | null, amqpProperties: Buffer | null, createdMs: number, refs: number]
+type EntryRow = [
+  seq: number,
+  messageId: number,
+  topic: string,
+  payload: Buffer | string,
+  exchange: string | null,
+  amqpProperties: Buffer | null,
+  createdMs: number,
+  refs: number,
+  deliveries: number
+]
 const ROW_SEQ = 0
 const ROW_MESSAGE_ID = 1
 const ROW_TOPIC = 2
@@ -67,6 +77,7 @@ const ROW_EXCHANGE = 4
 const ROW_AMQP_PROPERTIES = 5
 const ROW_CREATED_MS = 6
 const ROW_REFS = 7
+const ROW_DELIVERIES = 8
 
 interface PendingPut {
   readonly message: Message
@@ -100,6 +111,9 @@ export class SqliteDurableStore implements DurableStore {
   private removalsScheduled = false
   private readonly frozenEncodings = new WeakMap<MessageProperties, Buffer>()
   private deliveredScheduled = false
+  /** Entries whose delivery count is to be stored (recordDeliveries), written with the next commit. */
+  private deliveryCounts = new Set<QueueEntry>()
+  private deliveryCountsScheduled = false
   /** The messages being gathered into one write (putMessage), while no other write follows it. */
   private puts: PutBatch | null = null
   /** Row id of the next message: given here so a batch inserts many rows per statement. */
@@ -187,7 +201,7 @@ export class SqliteDurableStore implements DurableStore {
         message.storedRefs = r[ROW_REFS]
         messages.set(messageId, message)
       }
-      out.push({ seq: r[ROW_SEQ], message })
+      out.push({ seq: r[ROW_SEQ], message, deliveries: r[ROW_DELIVERIES] })
     }
     return out
   }
@@ -371,6 +385,30 @@ export class SqliteDurableStore implements DurableStore {
         for (const [queue, entries] of byQueue(batch)) this.deleteEntries(queue, entries)
       })
       .catch(err => this.logger.error('model store: delete acked entries failed', { err }))
+  }
+
+  recordDeliveries(entry: QueueEntry): void {
+    this.deliveryCounts.add(entry)
+    if (this.deliveryCountsScheduled) return
+    this.deliveryCountsScheduled = true
+    let batch: Set<QueueEntry> | undefined
+    // Deferred as removals are, and queued after the entry's insert (it was stored before it was handed out).
+    this.store
+      .writeDeferred(() => {
+        batch ??= this.takeDeliveryCounts()
+        for (const e of batch) {
+          const queueId = e.queue.storeId
+          if (queueId !== null && !e.queue.deleted && e.state !== 'gone') this.sql.setDeliveries.run(e.deliveries, queueId, e.seq)
+        }
+      })
+      .catch(err => this.logger.error('model store: delivery counts failed', { err }))
+  }
+
+  private takeDeliveryCounts(): Set<QueueEntry> {
+    const batch = this.deliveryCounts
+    this.deliveryCounts = new Set()
+    this.deliveryCountsScheduled = false
+    return batch
   }
 
   markDelivered(entry: QueueEntry): void {
