@@ -93,22 +93,8 @@ export class ClassicQueue extends Queue {
   /** A new entry goes behind what is paged out, or held back once the ready list holds its share of memory. */
   private append(entry: QueueEntry): void {
     const paging = this.paging
-    if (paging === null) {
-      this.ready.push(entry)
-      return
-    }
-    let p = this.paged
-    if (p === undefined) {
-      if (this.ready.length < paging.memoryMessagesMax) {
-        this.ready.push(entry)
-        return
-      }
-      p = this.paged = new PagedTail()
-    } else if (p.length === 0 && this.ready.length < paging.memoryMessagesMax) {
-      this.ready.push(entry)
-      return
-    }
-    p.hold(entry)
+    if (paging === null || ((this.paged?.length ?? 0) === 0 && this.ready.length < paging.memoryMessagesMax)) this.ready.push(entry)
+    else (this.paged ??= new PagedTail()).hold(entry)
   }
 
   /**

@@ -7,18 +7,13 @@ import { join } from 'node:path'
 import { SqliteStore } from '../../storage/sqlite-store.ts'
 import { silentLogger } from '../../logger.ts'
 import { Broker } from '../broker.ts'
-import { Message, type MessageProperties } from '../message.ts'
+import { Message } from '../message.ts'
 import { ManualClock } from '../../manual-clock.ts'
 import type { Vhost } from '../vhost.ts'
-import type { QueueConsumer } from '../queue.ts'
-import type { QueueEntry } from '../queue-entry.ts'
 import { ClassicQueue } from '../classic-queue.ts'
-import { SqliteDurableStore, type PropertiesCodec } from './sqlite-durable-store.ts'
+import { SqliteDurableStore } from './sqlite-durable-store.ts'
+import { Taker, committed, count, jsonCodec } from './model-store.test-support.ts'
 
-const jsonCodec: PropertiesCodec = {
-  encode: p => Buffer.from(JSON.stringify(p)),
-  decode: b => JSON.parse(b.toString()) as MessageProperties
-}
 const owner = {}
 const MEMORY_MAX = 10
 
@@ -38,32 +33,6 @@ function open(dir: string, memoryMax = MEMORY_MAX): Node {
 
 const persistent = (key: string, body: string): Message => new Message('', key, { deliveryMode: 2 }, Buffer.from(body), 1000, null)
 const transient = (key: string, body: string): Message => new Message('', key, {}, Buffer.from(body), 1000, null)
-
-function count(store: SqliteStore, table: string): number {
-  return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
-}
-
-/** Commits what is queued and lets its callbacks run. */
-async function committed(store: SqliteStore): Promise<void> {
-  store.flush()
-  await new Promise(resolve => setImmediate(resolve))
-}
-
-class Taker implements QueueConsumer {
-  readonly tag = 't'
-  readonly noAck = false
-  readonly exclusive = false
-  readonly got: Array<{ entry: QueueEntry; redelivered: boolean }> = []
-  constructor(private credit: number) {}
-  hasCredit(): boolean {
-    return this.credit > 0
-  }
-  deliver(entry: QueueEntry, redelivered: boolean): void {
-    this.credit--
-    this.got.push({ entry, redelivered })
-  }
-  cancelledByQueue(): void {}
-}
 
 async function declare(v: Vhost, name: string, args: Record<string, unknown> = {}): Promise<ClassicQueue> {
   await v.declareQueue({ name, durable: true, exclusive: false, autoDelete: false, arguments: args }, owner, false)

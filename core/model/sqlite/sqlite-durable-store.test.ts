@@ -6,24 +6,20 @@ import { join } from 'node:path'
 import { SqliteStore } from '../../storage/sqlite-store.ts'
 import { silentLogger } from '../../logger.ts'
 import { Broker } from '../broker.ts'
-import { Message, type MessageProperties } from '../message.ts'
+import { Message } from '../message.ts'
 import { ManualClock } from '../../manual-clock.ts'
 import type { Vhost } from '../vhost.ts'
 import type { Queue, QueueConsumer } from '../queue.ts'
 import type { QueueEntry } from '../queue-entry.ts'
 import { ClassicQueue } from '../classic-queue.ts'
-import { SqliteDurableStore, type PropertiesCodec } from './sqlite-durable-store.ts'
+import { SqliteDurableStore } from './sqlite-durable-store.ts'
+import { Taker, committed, count, jsonCodec } from './model-store.test-support.ts'
 
 function readyEntries(q: Queue): QueueEntry[] {
   assert.ok(q instanceof ClassicQueue)
   return [...q.ready.entries()]
 }
 
-// The model's tests use a JSON codec; the gateway wires the AMQP one.
-const jsonCodec: PropertiesCodec = {
-  encode: p => Buffer.from(JSON.stringify(p)),
-  decode: b => JSON.parse(b.toString()) as MessageProperties
-}
 const owner = {}
 
 function open(dir: string, clock = new ManualClock()): { broker: Broker; vhost: Vhost; store: SqliteStore } {
@@ -37,38 +33,12 @@ const persistent = (key: string, body: string, exchange = ''): Message =>
   new Message(exchange, key, { deliveryMode: 2, headers: { n: body } }, Buffer.from(body), 1000, null)
 const transient = (key: string, body: string): Message => new Message('', key, {}, Buffer.from(body), 1000, null)
 
-function count(store: SqliteStore, table: string): number {
-  return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
-}
-
-/** Commits what is queued and lets its callbacks run: a delivery that waited for its delivered watermark has gone. */
-async function committed(store: SqliteStore): Promise<void> {
-  store.flush()
-  await new Promise(resolve => setImmediate(resolve))
-}
-
 /** Consumes; the first deliveries wait for the commit of the queue's delivered watermark (delivered-watermark.ts). */
 async function consumeNow(v: Vhost, queue: string, consumer: QueueConsumer, store: SqliteStore): Promise<Queue> {
   const q = v.consume(queue, consumer, owner)
   q.dispatch()
   await committed(store)
   return q
-}
-
-class Taker implements QueueConsumer {
-  readonly tag = 't'
-  readonly noAck = false
-  readonly exclusive = false
-  readonly got: Array<{ entry: QueueEntry; redelivered: boolean }> = []
-  constructor(private credit: number) {}
-  hasCredit(): boolean {
-    return this.credit > 0
-  }
-  deliver(entry: QueueEntry, redelivered: boolean): void {
-    this.credit--
-    this.got.push({ entry, redelivered })
-  }
-  cancelledByQueue(): void {}
 }
 
 test('durable definitions and persistent messages survive a reopen; transient ones do not', async () => {

@@ -210,11 +210,7 @@ export class SqliteDurableStore implements DurableStore {
     this.store
       .write(() => {
         const id = queue.storeId
-        if (id === null || queue.deleted) return
-        // Messages only this queue holds go; the others lose one reference (the rows deleted first are not decremented).
-        this.sql.releaseLastInRange.run(id, fromSeq, toSeq)
-        this.sql.releaseOneInRange.run(id, fromSeq, toSeq)
-        this.sql.deleteEntryRange.run(id, fromSeq, toSeq)
+        if (id !== null && !queue.deleted) this.deleteSeqRange(id, fromSeq, toSeq)
       })
       .catch(err => this.logger.error('model store: delete of purged paged-out entries failed', { queue: queue.name, err }))
   }
@@ -480,16 +476,22 @@ export class SqliteDurableStore implements DurableStore {
       const range = this.sql.rangeCount.get(queueId, first, last) as { entries: number; seqSum: number | null }
       if (range.entries !== entries.length || range.seqSum !== seqSum) return false
       this.sql.releaseLastInRange.run(queueId, first, last)
+      this.sql.deleteEntryRange.run(queueId, first, last)
     } else {
       const range = this.sql.rangeOf.get(queueId, first, last) as { entries: number; seqSum: number | null; messages: number }
       if (range.entries !== entries.length || range.seqSum !== seqSum || range.messages !== entries.length) return false
-      // Messages only this queue holds go; the others lose one reference (the rows deleted first are not decremented).
-      this.sql.releaseLastInRange.run(queueId, first, last)
-      this.sql.releaseOneInRange.run(queueId, first, last)
+      this.deleteSeqRange(queueId, first, last)
     }
-    this.sql.deleteEntryRange.run(queueId, first, last)
     for (const e of entries) released(e.message)
     return true
+  }
+
+  /** Deletes a queue's entries with seq in [first, last]: messages only this queue holds go, the others lose one reference. */
+  private deleteSeqRange(queueId: number, first: number, last: number): void {
+    // The rows deleted first are not decremented.
+    this.sql.releaseLastInRange.run(queueId, first, last)
+    this.sql.releaseOneInRange.run(queueId, first, last)
+    this.sql.deleteEntryRange.run(queueId, first, last)
   }
 
   private deleteEntry(queueId: number, e: QueueEntry): void {
