@@ -324,7 +324,7 @@ export class ClassicQueue extends Queue {
   private takeHead(): QueueEntry | undefined {
     const entry = this.ready.shift()
     const p = this.paged
-    if (p !== undefined && p.length > 0 && this.ready.length <= (this.paging as QueuePaging).memoryMessagesMax >>> 1) this.refill(p)
+    if (p !== undefined && p.length > 0 && this.ready.length <= refillBelow((this.paging as QueuePaging).memoryMessagesMax)) this.refill(p)
     return entry
   }
 
@@ -405,4 +405,13 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
   if (a === undefined) return b
   if (b === undefined) return a
   return Math.min(a, b)
+}
+
+/**
+ * The ready list is refilled from the store once it is down to this many: two batches at most, so that
+ * entries read back are handed out soon after and die young (a list kept near the memory bound held
+ * them long enough to be promoted, and the scavenges copying them cost more than the reads).
+ */
+function refillBelow(memoryMessagesMax: number): number {
+  return Math.min(memoryMessagesMax >>> 1, 2 * PAGE_IN_BATCH)
 }
