@@ -23,7 +23,7 @@ interface Unacked {
 
 /** tx.select mode: publishes and settlements held until tx.commit. */
 export interface TxState {
-  publishes: Array<{ exchange: string; message: Message; mandatory: boolean; extraRoutingKeys: readonly string[] | undefined }>
+  publishes: Array<{ exchange: string; message: Message; mandatory: boolean }>
   settlements: Array<() => void>
   /** Delivery tags a held settlement names: no longer outstanding for the acks after it (RabbitMQ takes them at the ack). */
   heldTags: Set<number>

@@ -28,14 +28,15 @@ export class DeadLetters {
   /** The copy of a refused entry is queued (and stored) in bridge-dead/<name>; resolves once committed. */
   async put(entry: QueueEntry, bridgeQueue: ClassicQueue, reason: string, nowMs: number): Promise<void> {
     const queue = await this.declared()
-    const { message } = deadLetteredCopy(entry.message, bridgeQueue, 'rejected', nowMs)
+    const message = deadLetteredCopy(entry.message, bridgeQueue, 'rejected', nowMs)
     const copy = new Message(
       '',
       entry.message.routingKey,
       { ...message.properties, headers: { ...message.properties.headers, [REFUSAL_HEADER]: reason } },
       message.body,
       nowMs,
-      null
+      null,
+      message.extraRoutingKeys
     )
     await this.vhost.enqueueTo(queue, copy).stored
   }

@@ -3,8 +3,10 @@
 // one table per (queue, reason), most recent first, with a count (a repeat keeps the first's time).
 // The expiration property moves into x-death as original-expiration, so the copy does not expire
 // again for the same reason.
-// A message published with CC keys (AMQP sender-selected distribution; BCC never reaches a queue)
-// names them in routing-keys and is routed by them again, unless x-dead-letter-routing-key is set.
+// The copy is routed as RabbitMQ routes it: by the message's routing keys (its routing key and extra
+// keys, AMQP's CC and BCC), or, when the queue has x-dead-letter-routing-key, by that key alone,
+// which then is the copy's only routing key (a later dead-lettering routes by it) and takes the CC
+// header away. A death's routing-keys list the routing key and the shown (CC) keys, never BCC.
 import { Message, type Arguments, type MessageProperties } from './message.ts'
 import type { Queue } from './queue.ts'
 
@@ -12,15 +14,10 @@ export type DeathReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit'
 
 type Table = Record<string, unknown>
 
-export function deadLetteredCopy(
-  message: Message,
-  queue: Queue,
-  reason: DeathReason,
-  nowMs: number
-): { message: Message; routingKey: string; extraRoutingKeys: string[] | undefined } {
-  const routingKey = queue.policy.deadLetterRoutingKey ?? message.routingKey
+/** The copy to route at the queue's dead-letter exchange, by its routingKey and extraRoutingKeys. */
+export function deadLetteredCopy(message: Message, queue: Queue, reason: DeathReason, nowMs: number): Message {
+  const deadLetterRoutingKey = queue.policy.deadLetterRoutingKey
   const headers: Record<string, unknown> = { ...(message.properties.headers ?? {}) }
-  const cc = Array.isArray(headers.CC) ? (headers.CC as unknown[]).filter((k): k is string => typeof k === 'string') : []
   const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as unknown[]).filter(isTable) : []
   const i = deaths.findIndex(d => d.queue === queue.name && d.reason === reason)
   let death: Table
@@ -35,7 +32,7 @@ export function deadLetteredCopy(
       queue: queue.name,
       time: { '!': 'timestamp', value: Math.floor(nowMs / 1000) },
       exchange: message.exchange,
-      'routing-keys': [message.routingKey, ...cc]
+      'routing-keys': [message.routingKey, ...(message.extraRoutingKeys?.shown ?? [])]
     }
     if (message.properties.expiration !== undefined) death['original-expiration'] = message.properties.expiration
   }
@@ -48,12 +45,13 @@ export function deadLetteredCopy(
   headers['x-last-death-reason'] = reason
   headers['x-last-death-queue'] = queue.name
   headers['x-last-death-exchange'] = message.exchange
+  if (deadLetterRoutingKey !== undefined) delete headers.CC
   const { expiration: _dropped, ...rest } = message.properties
   const properties: MessageProperties = { ...rest, headers: headers as Arguments }
+  const exchange = queue.policy.deadLetterExchange ?? ''
   // Re-encoded by the adapter that delivers it: the headers changed.
-  const copy = new Message(queue.policy.deadLetterExchange ?? '', routingKey, properties, message.body, nowMs, null)
-  const extraRoutingKeys = queue.policy.deadLetterRoutingKey === undefined && cc.length > 0 ? cc : undefined
-  return { message: copy, routingKey, extraRoutingKeys }
+  if (deadLetterRoutingKey !== undefined) return new Message(exchange, deadLetterRoutingKey, properties, message.body, nowMs, null)
+  return new Message(exchange, message.routingKey, properties, message.body, nowMs, null, message.extraRoutingKeys)
 }
 
 /**

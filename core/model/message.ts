@@ -27,6 +27,18 @@ export interface MessageProperties {
   readonly clusterId?: string
 }
 
+/**
+ * Keys a message is routed by besides its routing key (AMQP's sender-selected distribution: CC keys
+ * are shown, BCC keys hidden), kept with it: a dead-lettering without a routing key of its own routes
+ * by them again, as RabbitMQ routes by the routing keys the message was published with.
+ */
+export interface ExtraRoutingKeys {
+  /** Listed in a death's routing-keys (AMQP CC; its header stays in the properties too). */
+  readonly shown: readonly string[]
+  /** Routed by, listed nowhere (AMQP BCC; its header is taken out before the message is stored). */
+  readonly hidden: readonly string[]
+}
+
 export class Message {
   /** Row id in the messages table once a durable copy was written (set inside the store's write). */
   storeId: number | null = null
@@ -48,7 +60,9 @@ export class Message {
     readonly properties: MessageProperties,
     readonly body: Buffer,
     readonly publishedAtMs: number,
-    readonly encodedProperties: Buffer | null
+    readonly encodedProperties: Buffer | null,
+    /** null for most messages: routed by routingKey alone. Never an empty pair. */
+    readonly extraRoutingKeys: ExtraRoutingKeys | null = null
   ) {}
 
   get persistent(): boolean {

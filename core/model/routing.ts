@@ -33,7 +33,11 @@ export function route(start: Exchange, input: RoutingInput, scope: RoutingScope,
   for (let x: Exchange | undefined = start; x !== undefined; x = work?.pop()) {
     found.clear()
     matchAt(x, input, scope)
-    if (input.extraRoutingKeys !== undefined) for (const routingKey of input.extraRoutingKeys) matchAt(x, { routingKey, headers: input.headers }, scope)
+    const extra = input.extraRoutingKeys
+    if (extra != null) {
+      for (const routingKey of extra.shown) matchAt(x, { routingKey, headers: input.headers }, scope)
+      for (const routingKey of extra.hidden) matchAt(x, { routingKey, headers: input.headers }, scope)
+    }
     const ae = found.size === 0 ? x.alternateExchange : undefined
     if (ae !== undefined) {
       const alt = scope.exchangeNamed(ae)

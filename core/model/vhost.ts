@@ -267,13 +267,13 @@ export class Vhost implements RoutingScope, QueueHost {
 
   // ---- messages -------------------------------------------------------------------------------
 
-  /** extraRoutingKeys: routed as the message's own key is (AMQP's CC / BCC, sender-selected distribution). */
-  publish(exchange: string, message: Message, extraRoutingKeys?: readonly string[]): PublishResult {
+  /** Routed by the message's routing key and its extraRoutingKeys (AMQP's CC / BCC, sender-selected distribution). */
+  publish(exchange: string, message: Message): PublishResult {
     const x = this.exchange(exchange)
     if (x.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchange)}`)
     const ttl = messageTtlMs(message.properties)
     const reached: SinkCollector = { sinks: undefined }
-    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers, extraRoutingKeys }, this, reached)
+    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers, extraRoutingKeys: message.extraRoutingKeys }, this, reached)
     let sinks = reached.sinks
     const attached = this.sinksAttached.get(x)
     if (attached !== undefined)
@@ -539,8 +539,8 @@ export class Vhost implements RoutingScope, QueueHost {
   private deadLetter(q: Queue, message: Message, reason: DeathReason): void {
     const dlx = this.exchanges.get(q.policy.deadLetterExchange ?? '')
     if (dlx === undefined) return // RabbitMQ drops the message when the DLX does not exist
-    const { message: copy, extraRoutingKeys } = deadLetteredCopy(message, q, reason, this.nowMs())
-    const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers, extraRoutingKeys }, this)
+    const copy = deadLetteredCopy(message, q, reason, this.nowMs())
+    const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers, extraRoutingKeys: copy.extraRoutingKeys }, this)
     // A cycle (back to a queue the message died in) is cut unless a consumer rejected it since it was last there.
     const deaths = copy.properties.headers?.['x-death'] as Array<Record<string, unknown>>
     const accepted: Queue[] = []

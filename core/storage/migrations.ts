@@ -359,5 +359,15 @@ export const migrations: Migration[] = [
       -- deliveries); 0 for every other entry.
       ALTER TABLE queue_entries ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;
     `
+  },
+  {
+    version: 13,
+    description: "a message's routing keys besides its own (AMQP CC and BCC), for dead-lettering after a restart",
+    sql: `
+      -- JSON {"shown": [...], "hidden": [...]} (CC keys, BCC keys) of a message routed by more keys
+      -- than topic; NULL for every other message. A dead-lettering without a routing key of its own
+      -- routes by them again; BCC is in no header, so this is all that is left of it.
+      ALTER TABLE messages ADD COLUMN extra_routing_keys TEXT;
+    `
   }
 ]

@@ -14,7 +14,7 @@ export function publish(ch: AmqpChannel, f: BasicPublish, content: Content): voi
   const vhost = ch.conn.vhostOrThrow()
   const receivedMs = ch.conn.clock.monotonicMs()
   authorizePublish(ch, f.exchange, f.routingKey)
-  const { message, extraRoutingKeys } = toCoreMessage(ch, f, content)
+  const message = toCoreMessage(ch, f, content)
   ch.conn.counters.published.inc()
   ch.conn.usage.messagesIn++
   ch.conn.usage.bytesIn += content.body.length
@@ -22,21 +22,22 @@ export function publish(ch: AmqpChannel, f: BasicPublish, content: Content): voi
   ch.conn.messages.publish++
   if (ch.tx !== undefined) {
     vhost.exchange(f.exchange) // a missing exchange fails now, not at commit
-    ch.tx.publishes.push({ exchange: f.exchange, message, mandatory: f.mandatory, extraRoutingKeys })
+    ch.tx.publishes.push({ exchange: f.exchange, message, mandatory: f.mandatory })
     return
   }
   const seq = ch.confirm?.next()
-  const result = routeOnce(ch, vhost, f.exchange, message, f.mandatory, extraRoutingKeys)
+  const result = routeOnce(ch, vhost, f.exchange, message, f.mandatory)
   if (seq !== undefined) confirmWhenSafe(ch, seq, result, receivedMs)
 }
 
-function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): { message: Message; extraRoutingKeys: string[] | undefined } {
+function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): Message {
   if (f.immediate) throw new AmqpException(NOT_IMPLEMENTED, 'immediate=true', Methods.BasicPublish)
   // A list publishers repeat is decoded once and shared (property-interner.ts).
   const interned = ch.conn.ctx.properties.lookup(content.properties)
   const decoded = interned?.properties ?? (decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties)
   // (An interned list has no headers but amqplib's empty table, so it never carries CC or BCC.)
-  const { extraRoutingKeys, properties } = senderSelected(decoded)
+  const selected = senderSelected(decoded)
+  const properties = selected?.properties ?? decoded
   const user = ch.conn.user?.username
   // As RabbitMQ: a user-id property must name the authenticated user.
   if (properties.userId !== undefined && properties.userId !== user) {
@@ -49,20 +50,20 @@ function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): { me
   const { names } = ch.conn.ctx
   // Without BCC the publisher's bytes no longer describe the properties: encoded again on delivery.
   const bytes = properties === decoded ? (interned?.bytes ?? content.properties) : null
-  const message = new Message(names.intern(f.exchange), names.intern(f.routingKey), properties, content.body, ch.conn.clock.nowMs(), bytes)
-  return { message, extraRoutingKeys }
+  return new Message(
+    names.intern(f.exchange),
+    names.intern(f.routingKey),
+    properties,
+    content.body,
+    ch.conn.clock.nowMs(),
+    bytes,
+    selected?.extraRoutingKeys ?? null
+  )
 }
 
 /** Routes through core (exactly once) and returns an unroutable mandatory message. */
-export function routeOnce(
-  ch: AmqpChannel,
-  vhost: Vhost,
-  exchange: string,
-  message: Message,
-  mandatory: boolean,
-  extraRoutingKeys: readonly string[] | undefined
-): PublishResult {
-  const result = vhost.publish(exchange, message, extraRoutingKeys)
+export function routeOnce(ch: AmqpChannel, vhost: Vhost, exchange: string, message: Message, mandatory: boolean): PublishResult {
+  const result = vhost.publish(exchange, message)
   if (mandatory && result.routed === 0 && !result.rejected) {
     ch.conn.sendContent(
       ch.id,

@@ -29,7 +29,7 @@ export const txMethods: readonly RouteEntry[] = [
     const vhost = ch.conn.vhostOrThrow()
     const stored: Array<Promise<void>> = []
     for (const p of publishes) {
-      const result = routeOnce(ch, vhost, p.exchange, p.message, p.mandatory, p.extraRoutingKeys)
+      const result = routeOnce(ch, vhost, p.exchange, p.message, p.mandatory)
       if (result.stored !== undefined) stored.push(result.stored)
     }
     await Promise.all(stored)

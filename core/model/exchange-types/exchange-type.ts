@@ -1,13 +1,13 @@
 // Exchange types are small modules behind one interface, registered by name (see index.ts).
 // A router holds the bindings of one exchange in the shape its type matches fastest.
-import type { Arguments } from '../message.ts'
+import type { Arguments, ExtraRoutingKeys } from '../message.ts'
 import type { Binding, Destination } from '../binding.ts'
 
 export interface RoutingInput {
   readonly routingKey: string
   readonly headers: Arguments | undefined
   /** More keys routed as routingKey is, at every exchange on the way (AMQP's CC / BCC headers). */
-  readonly extraRoutingKeys?: readonly string[] | undefined
+  readonly extraRoutingKeys?: ExtraRoutingKeys | null
 }
 
 export interface ExchangeRouter {

@@ -9,13 +9,13 @@ export type ModelStatements = ReturnType<typeof prepareModelStatements>
 
 export function prepareModelStatements(db: Database.Database, rowsPerInsert: number) {
   const insertMessages = `INSERT INTO messages
-    (id, topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms, exchange, amqp_properties) VALUES`
-  const messageRow = '(?, ?, ?, ?, 1, 0, NULL, NULL, 0, ?, ?, ?, ?)'
+    (id, topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms, exchange, amqp_properties, extra_routing_keys) VALUES`
+  const messageRow = '(?, ?, ?, ?, 1, 0, NULL, NULL, 0, ?, ?, ?, ?, ?)'
   const insertEntries = 'INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id) VALUES'
   const entryRow = '(?, ?, ?, 0, 1, 0, 0, NULL)'
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
   const entriesInRange = 'SELECT message_id FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'
-  const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms, m.refs, e.deliveries
+  const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms, m.refs, e.deliveries, m.extra_routing_keys
       FROM queue_entries e JOIN messages m ON m.id = e.message_id`
   return {
     upsertExchange: db.prepare(`INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)`),

@@ -20,6 +20,7 @@ import { Message, type MessageProperties } from '../message.ts'
 import type { DurableStore, StoredBinding, StoredEntry, StoredExchange, StoredQueue } from '../durable-store.ts'
 import type { PagedSummary } from '../paged-tail.ts'
 import { decodeArguments, encodeArguments } from './arguments-json.ts'
+import { decodeExtraRoutingKeys, encodeExtraRoutingKeys } from './extra-routing-keys-json.ts'
 import { modelQueueKey, prepareModelStatements, type ModelStatements } from './model-statements.ts'
 
 /** How message properties are kept on disk: the AMQP 0-9-1 property list, provided by the gateway. */
@@ -67,7 +68,8 @@ type EntryRow = [
   amqpProperties: Buffer | null,
   createdMs: number,
   refs: number,
-  deliveries: number
+  deliveries: number,
+  extraRoutingKeys: string | null
 ]
 const ROW_SEQ = 0
 const ROW_MESSAGE_ID = 1
@@ -78,6 +80,7 @@ const ROW_AMQP_PROPERTIES = 5
 const ROW_CREATED_MS = 6
 const ROW_REFS = 7
 const ROW_DELIVERIES = 8
+const ROW_EXTRA_ROUTING_KEYS = 9
 
 interface PendingPut {
   readonly message: Message
@@ -100,7 +103,7 @@ const isLive = (e: QueueEntry): boolean => e.state !== 'gone' && e.queue.storeId
 const RESOLVED = Promise.resolve()
 /** Rows per multi-row INSERT: fewer statement runs, and still a short statement to prepare. */
 const ROWS_PER_INSERT = 32
-const MESSAGE_COLUMNS = 8
+const MESSAGE_COLUMNS = 9
 const ENTRY_COLUMNS = 3
 
 export class SqliteDurableStore implements DurableStore {
@@ -195,7 +198,8 @@ export class SqliteDurableStore implements DurableStore {
         const body = typeof payload === 'string' ? Buffer.from(payload) : payload
         const kept = this.codec.keep?.(encoded) ?? null
         const properties = kept?.properties ?? this.codec.decode(encoded)
-        message = new Message(r[ROW_EXCHANGE] ?? '', r[ROW_TOPIC], properties, body, r[ROW_CREATED_MS], kept?.bytes ?? encoded)
+        const extraRoutingKeys = decodeExtraRoutingKeys(r[ROW_EXTRA_ROUTING_KEYS])
+        message = new Message(r[ROW_EXCHANGE] ?? '', r[ROW_TOPIC], properties, body, r[ROW_CREATED_MS], kept?.bytes ?? encoded, extraRoutingKeys)
         message.storeId = messageId
         // The row's references as read: they only go down from here, so this is never below them.
         message.storedRefs = r[ROW_REFS]
@@ -325,7 +329,8 @@ export class SqliteDurableStore implements DurableStore {
       messageRows[at++] = live.length
       messageRows[at++] = m.publishedAtMs
       messageRows[at++] = m.exchange
-      messageRows[at] = p.properties
+      messageRows[at++] = p.properties
+      messageRows[at] = m.extraRoutingKeys === null ? null : encodeExtraRoutingKeys(m.extraRoutingKeys)
       if (++messages === ROWS_PER_INSERT) {
         this.sql.insertMessages.run(messageRows)
         messages = 0
