@@ -145,8 +145,9 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     warnIntervalMs: config.log.repeatIntervalSeconds * 1000
   })
   opened.add('queue model', () => broker.close())
-  if (broker.restored.pagedEntries > 0)
-    logger.info('queues restored', { inMemory: broker.restored.messages, leftInStore: broker.restored.pagedEntries, component: 'model' })
+  const { messages, pagedEntries, transientEntriesDropped } = broker.restored
+  if (pagedEntries > 0 || transientEntriesDropped > 0)
+    logger.info('queues restored', { inMemory: messages, leftInStore: pagedEntries, transientDropped: transientEntriesDropped, component: 'model' })
   registerModelMetrics(broker, metrics, config.metrics.queueLabelsMax)
   const warnIntervalMs = config.mqtt.warnIntervalSeconds * 1000
   const limits = new AbuseLimits(config.limits, systemClock, metrics, logger.child({ component: 'limits' }), warnIntervalMs, objectLimits)

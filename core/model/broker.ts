@@ -33,11 +33,13 @@ export interface RestoredCounts {
   messages: number
   /** Queue entries left in the store by queues that page, read back as those queues drain. */
   pagedEntries: number
+  /** Transient messages' entries a paging queue had written, dropped (a transient message does not outlive the process). */
+  transientEntriesDropped: number
 }
 
 export class Broker {
   readonly vhosts = new Map<string, Vhost>()
-  readonly restored: RestoredCounts = { exchanges: 0, queues: 0, bindings: 0, messages: 0, pagedEntries: 0 }
+  readonly restored: RestoredCounts = { exchanges: 0, queues: 0, bindings: 0, messages: 0, pagedEntries: 0, transientEntriesDropped: 0 }
   private readonly ctx: ModelContext
 
   constructor(opts: BrokerOptions) {
@@ -114,6 +116,7 @@ export class Broker {
   /** Durable definitions, then entries; objects of vhosts no longer configured stay stored, untouched. */
   private restore(): void {
     const { store } = this.ctx
+    this.restored.transientEntriesDropped = store.discardTransientEntries()
     for (const x of store.loadExchanges()) {
       const v = this.vhosts.get(x.vhost)
       if (v === undefined) continue

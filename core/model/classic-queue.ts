@@ -80,21 +80,30 @@ export class ClassicQueue extends Queue {
     }
     const priority = Math.min(message.properties.priority ?? 0, this.policy.maxPriority ?? 0)
     const entry = new QueueEntry(this, message, ++this.lastSeq, priority, ttl === undefined ? undefined : now + ttl)
-    this.append(entry)
+    const held = this.append(entry)
     while (over(0, 0) && this.ready.length > 0) {
       this.host.overflowed(this, 'dropped')
       this.remove(this.takeHead() as QueueEntry, 'maxlen')
     }
     if (entry.expiresAtMs !== undefined) this.host.expireAt(this, entry.expiresAtMs)
     if (ttl === 0) this.dueNow = entry
-    return entry.durable ? { entry } : {}
+    // A transient entry held back is stored too (marked transient), so that it pages out as a
+    // persistent one does instead of keeping itself and all behind it in memory.
+    return entry.durable || held ? { entry } : {}
   }
 
-  /** A new entry goes behind what is paged out, or held back once the ready list holds its share of memory. */
-  private append(entry: QueueEntry): void {
+  /**
+   * A new entry goes behind what is paged out, or held back once the ready list holds its share of
+   * memory; true when held back.
+   */
+  private append(entry: QueueEntry): boolean {
     const paging = this.paging
-    if (paging === null || ((this.paged?.length ?? 0) === 0 && this.ready.length < paging.memoryMessagesMax)) this.ready.push(entry)
-    else (this.paged ??= new PagedTail()).hold(entry)
+    if (paging === null || ((this.paged?.length ?? 0) === 0 && this.ready.length < paging.memoryMessagesMax)) {
+      this.ready.push(entry)
+      return false
+    }
+    ;(this.paged ??= new PagedTail()).hold(entry)
+    return true
   }
 
   /**

@@ -1,5 +1,6 @@
 // What the model keeps durable, behind one interface: definitions (durable exchanges, queues,
-// bindings) and persistent messages in durable queues. Two implementations: none (memory only,
+// bindings) and persistent messages in durable queues (and, until the next start, transient ones
+// a paging queue holds back: paged-tail.ts). Two implementations: none (memory only,
 // for tests of the model itself) and SQLite (sqlite-durable-store.ts).
 //
 // Ordering contract: every call is queued in call order and applied in that order, so a removal
@@ -61,6 +62,12 @@ export interface DurableStore extends EntryPager {
   loadQueues(): StoredQueue[]
   loadBindings(): StoredBinding[]
   /**
+   * At start, before anything is loaded: deletes the transient entries a paging queue wrote, and
+   * their messages unless another entry still references them; returns how many entries went.
+   * A transient message does not outlive the process, in memory or paged out.
+   */
+  discardTransientEntries(): number
+  /**
    * A queue's entries in seq order, the first `limit` of them when given; one Message object per
    * stored message across all queues.
    */
@@ -78,8 +85,10 @@ export interface DurableStore extends EntryPager {
   deleteBinding(binding: Binding): Promise<void>
 
   /**
-   * Stores a message once for the durable entries it was routed to. Entries that are already gone
-   * when the write runs (acked within the same commit window) are skipped.
+   * Stores a message once for the entries it was routed to that need a copy: durable ones, and
+   * transient ones a paging queue holds back (stored marked transient, so they may leave memory;
+   * discardTransientEntries drops them at the next start). Entries that are already gone when the
+   * write runs (acked within the same commit window) are skipped.
    */
   putMessage(message: Message, entries: readonly QueueEntry[]): Promise<void>
   /** Deletes a stored entry (acked, dropped, purged). Not awaited: a lost delete is a redelivery. */
@@ -118,6 +127,7 @@ export const memoryOnlyStore: DurableStore = {
   loadExchanges: () => [],
   loadQueues: () => [],
   loadBindings: () => [],
+  discardTransientEntries: () => 0,
   loadEntries: () => [],
   summarizeEntries: () => ({ count: 0, bytes: 0, firstSeq: 0, lastSeq: 0 }),
   readEntries: () => [],

@@ -2,9 +2,10 @@
 // as RabbitMQ's classic queues keep only the head of a long queue in memory. A queue of this kind
 // is, in seq order: its ready list (in memory, delivered from), then the paged-out entries (in the
 // store only: a seq range and its count and bytes), then the entries taken since paging began that
-// are still in memory (`held`). A held entry is paged out once its row is written; one that is
-// never stored (a transient message) keeps itself and everything after it held, in order, until
-// the ready list reaches it. The ready list is refilled from the store in batches as it drains.
+// are still in memory (`held`). A held entry is paged out once its row is written: a transient
+// message's too, which is written only because it is held (marked transient, so a restart drops
+// it, as RabbitMQ's classic queues page transient messages out and lose them on restart). The
+// ready list is refilled from the store in batches as it drains.
 // Without it, a long outage of a bridge's remote or an MQTT session offline for days filled the
 // heap (the memory watermark then refused publishers), and a restart read the whole backlog back.
 import type { StoredEntry } from './durable-store.ts'

@@ -73,8 +73,9 @@ export interface QueueDeclaration {
 
 /**
  * A published message taken by a queue: `entry` when it is a queue entry the vhost stores
- * (persistent, durable queue), `stored` when the queue stores it itself (a stream's append);
- * both settle the publisher's confirm once committed. 'rejected': the queue refused it.
+ * (persistent, durable queue; or a transient one a paging queue holds back, which no confirm
+ * waits for), `stored` when the queue stores it itself (a stream's append); both settle the
+ * publisher's confirm once committed. 'rejected': the queue refused it.
  */
 export type Accepted = { readonly entry?: QueueEntry; readonly stored?: Promise<void> } | 'rejected'
 

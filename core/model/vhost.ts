@@ -293,7 +293,8 @@ export class Vhost implements RoutingScope, QueueHost {
 
   private enqueueAll(queues: Iterable<Queue>, message: Message, ttlMs: number | undefined, sinks?: ReadonlySet<MessageSink>): PublishResult {
     let rejected = false
-    let durable: QueueEntry[] | undefined
+    let toStore: QueueEntry[] | undefined
+    let confirmWaits = false
     const accepted: Queue[] = []
     const writes: Array<Promise<void>> = []
     for (const q of queues) {
@@ -305,13 +306,22 @@ export class Vhost implements RoutingScope, QueueHost {
       }
       accepted.push(q)
       q.counts.published++
-      if (result.entry !== undefined) (durable ??= []).push(result.entry)
+      if (result.entry !== undefined) {
+        ;(toStore ??= []).push(result.entry)
+        if (result.entry.durable) confirmWaits = true
+      }
       if (result.stored !== undefined) writes.push(result.stored)
     }
     // Stored before dispatch, so the store sees insert → delivery → removal in that order.
-    if (durable !== undefined) writes.push(this.ctx.store.putMessage(message, durable))
+    if (toStore !== undefined) {
+      const write = this.ctx.store.putMessage(message, toStore)
+      // A confirm waits for durable copies only. Transient entries a paging queue holds back are
+      // written so they can leave memory; a batch's messages share one promise: one line per interval.
+      if (confirmWaits) writes.push(write)
+      else write.catch(err => this.ctx.warnOnce.error('queue: write of held-back transient messages failed', { vhost: this.name, err }))
+    }
     for (const sink of sinks ?? []) {
-      const taken = sink.accept(message, durable !== undefined)
+      const taken = sink.accept(message, toStore !== undefined)
       if (taken !== undefined) writes.push(taken)
     }
     for (const q of accepted) {

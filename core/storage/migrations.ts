@@ -369,5 +369,18 @@ export const migrations: Migration[] = [
       -- routes by them again; BCC is in no header, so this is all that is left of it.
       ALTER TABLE messages ADD COLUMN extra_routing_keys TEXT;
     `
+  },
+  {
+    version: 14,
+    description: 'transient messages a paging queue wrote to leave memory (dropped at start: they do not outlive the process)',
+    sql: `
+      -- 1: a transient (non-persistent) message's entry, written only because its durable queue pages
+      -- (storage.queueMemoryMessagesMax). A restart deletes these entries, and their messages once no
+      -- other entry references them, before it loads anything. 0 for every other entry.
+      ALTER TABLE queue_entries ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;
+      -- Only transient entries are in it: the deletion at start reads no other row, and an insert or
+      -- delete of a persistent entry does not touch it.
+      CREATE INDEX queue_entries_transient ON queue_entries (message_id) WHERE transient = 1;
+    `
   }
 ]

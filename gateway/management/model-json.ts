@@ -4,6 +4,7 @@
 // exchanges (the default one is named '' and addressed as amq.default) and bindings.
 import { createHash } from 'node:crypto'
 import type { Queue } from '../../core/model/queue.ts'
+import { ClassicQueue } from '../../core/model/classic-queue.ts'
 import type { Exchange } from '../../core/model/exchange.ts'
 import type { Binding } from '../../core/model/binding.ts'
 import type { Vhost } from '../../core/model/vhost.ts'
@@ -41,6 +42,9 @@ export function queueJson(q: Queue, node: string, rates?: ManagementRates): Json
     messages: ready + unacked,
     messages_ready: ready,
     messages_unacknowledged: unacked,
+    // A classic queue past storage.queueMemoryMessagesMax keeps the rest of its ready messages in the
+    // store only; handed-out ones are all in memory (a stream reads from the store: none given).
+    ...(q instanceof ClassicQueue ? { messages_ready_ram: q.messagesInMemory, messages_ram: q.messagesInMemory + unacked } : {}),
     consumers: q.consumerCount,
     ...(rates === undefined ? {} : { message_stats: rates.queue.stats(q, q) })
   }

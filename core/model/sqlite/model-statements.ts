@@ -11,8 +11,9 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
   const insertMessages = `INSERT INTO messages
     (id, topic, payload, payload_bytes, qos, retain, properties, origin_id, origin_seq, refs, created_ms, exchange, amqp_properties, extra_routing_keys) VALUES`
   const messageRow = '(?, ?, ?, ?, 1, 0, NULL, NULL, 0, ?, ?, ?, ?, ?)'
-  const insertEntries = 'INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id) VALUES'
-  const entryRow = '(?, ?, ?, 0, 1, 0, 0, NULL)'
+  const insertEntries = 'INSERT INTO queue_entries (queue_id, seq, message_id, origin_seq, qos, retain, kind, mqtt_packet_id, transient) VALUES'
+  const entryRow = '(?, ?, ?, 0, 1, 0, 0, NULL, ?)'
+  const transientEntries = 'SELECT message_id FROM queue_entries WHERE transient = 1'
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
   const entriesInRange = 'SELECT message_id FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'
   const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms, m.refs, e.deliveries, m.extra_routing_keys
@@ -69,6 +70,12 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
     // A queue that pages: what the store holds beyond what it read, and the next rows of it.
     summarizeEntries: db.prepare(`SELECT count(*) AS count, coalesce(sum(m.payload_bytes), 0) AS bytes, min(e.seq) AS firstSeq, max(e.seq) AS lastSeq
       FROM queue_entries e JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ? AND e.seq > ?`),
-    readEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`).raw()
+    readEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`).raw(),
+    // At start, before any load: transient entries (migration 14) go, each taking one reference off
+    // its message (a message may have other entries: a quorum queue stores transient ones for good).
+    releaseTransient: db.prepare(`UPDATE messages SET refs = refs - t.n
+      FROM (SELECT message_id AS id, count(*) AS n FROM queue_entries WHERE transient = 1 GROUP BY message_id) AS t WHERE messages.id = t.id`),
+    deleteTransientMessages: db.prepare(`DELETE FROM messages WHERE refs <= 0 AND id IN (${transientEntries})`),
+    deleteTransientEntries: db.prepare('DELETE FROM queue_entries WHERE transient = 1')
   }
 }

@@ -89,7 +89,7 @@ test('durable definitions and persistent messages survive a reopen; transient on
 
     const second = open(dir)
     const w = second.vhost
-    assert.deepEqual(second.broker.restored, { exchanges: 2, queues: 2, bindings: 3, messages: 2, pagedEntries: 0 })
+    assert.deepEqual(second.broker.restored, { exchanges: 2, queues: 2, bindings: 3, messages: 2, pagedEntries: 0, transientEntriesDropped: 0 })
     assert.equal(w.exchange('events').type.name, 'topic')
     assert.equal(w.exchange('events').alternateExchange, 'ae')
     assert.equal(w.exchanges.has('temp'), false)

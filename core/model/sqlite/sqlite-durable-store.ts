@@ -4,7 +4,8 @@
 //
 // Messages share the messages / queues / queue_entries tables with the MQTT session queues: a
 // message row is stored once and referenced by one entry per durable queue it was routed to
-// (refs counts them). The persistent messages of a turn go in one queued write, by multi-row
+// (refs counts them). A transient message is written only for a queue that pages and holds it
+// back (its entry marked transient, dropped at the next start). The messages of a turn go in one queued write, by multi-row
 // INSERTs with row ids given here, as long as no other write was queued after it. Acks delete
 // entries in batches (one deferred write, committed with the next new messages), a run of a
 // queue's entries acked together (a consumer's multiple ack, a bridge remote's multiple confirm)
@@ -104,7 +105,7 @@ const RESOLVED = Promise.resolve()
 /** Rows per multi-row INSERT: fewer statement runs, and still a short statement to prepare. */
 const ROWS_PER_INSERT = 32
 const MESSAGE_COLUMNS = 9
-const ENTRY_COLUMNS = 3
+const ENTRY_COLUMNS = 4
 
 export class SqliteDurableStore implements DurableStore {
   readonly persistent = true
@@ -167,6 +168,15 @@ export class SqliteDurableStore implements DurableStore {
       routingKey: r.routing_key,
       arguments: decodeArguments(r.arguments)
     }))
+  }
+
+  discardTransientEntries(): number {
+    const sql = this.sql
+    return this.store.db.transaction(() => {
+      sql.releaseTransient.run()
+      sql.deleteTransientMessages.run()
+      return sql.deleteTransientEntries.run().changes
+    })()
   }
 
   loadEntries(queue: StoredQueue, messages: Map<number, Message>, limit?: number): StoredEntry[] {
@@ -339,7 +349,9 @@ export class SqliteDurableStore implements DurableStore {
         at = entries * ENTRY_COLUMNS
         entryRows[at++] = e.queue.storeId
         entryRows[at++] = e.seq
-        entryRows[at] = id
+        entryRows[at++] = id
+        // A transient message's entry is written only while its queue pages: a restart drops it.
+        entryRows[at] = e.durable ? 0 : 1
         if (++entries === ROWS_PER_INSERT) {
           this.sql.insertEntries.run(entryRows)
           entries = 0
