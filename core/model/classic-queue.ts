@@ -417,10 +417,10 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
 }
 
 /**
- * The ready list is refilled from the store once it is down to this many: two batches at most, so that
+ * The ready list is refilled from the store once it is down to this many: four batches at most, so that
  * entries read back are handed out soon after and die young (a list kept near the memory bound held
  * them long enough to be promoted, and the scavenges copying them cost more than the reads).
  */
 function refillBelow(memoryMessagesMax: number): number {
-  return Math.min(memoryMessagesMax >>> 1, 2 * PAGE_IN_BATCH)
+  return Math.min(memoryMessagesMax >>> 1, 4 * PAGE_IN_BATCH)
 }
