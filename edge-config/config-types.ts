@@ -380,6 +380,8 @@ export interface WharfConfig {
     walBytesMax: number
     /** Ready messages a durable queue holds in memory; the rest of a longer queue waits in SQLite only (0 = all in memory). */
     queueMemoryMessagesMax: number
+    /** The same for a queue without consumers, and what a restart reads back per queue (at most queueMemoryMessagesMax). */
+    idleQueueMemoryMessagesMax: number
   }
   mqtt: MqttConfig
   amqp: AmqpConfig

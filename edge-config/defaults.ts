@@ -30,7 +30,8 @@ export function defaultConfig(): WharfConfig {
       diskCheckIntervalMs: 1000,
       checkpointIntervalMs: 250,
       walBytesMax: 67108864,
-      queueMemoryMessagesMax: 10000
+      queueMemoryMessagesMax: 10000,
+      idleQueueMemoryMessagesMax: 256
     },
     mqtt: {
       host: null,

@@ -190,7 +190,8 @@ const schema: Schema<WharfConfig> = {
         diskCheckIntervalMs: int(10, 3_600_000, 'ms'),
         checkpointIntervalMs: int(0, 60_000, 'ms', ' (0 = in the commit, as SQLite does by default)'),
         walBytesMax: int(1_048_576, Number.MAX_SAFE_INTEGER, 'bytes'),
-        queueMemoryMessagesMax: int(0, 100_000_000, 'messages', ' (0 = every message in memory)')
+        queueMemoryMessagesMax: int(0, 100_000_000, 'messages', ' (0 = every message in memory)'),
+        idleQueueMemoryMessagesMax: int(1, 100_000_000, 'messages')
       }
     },
     mqtt: {

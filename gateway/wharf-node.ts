@@ -142,6 +142,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     streams,
     queuesMax: vhost => objectLimits.vhostLimit(vhost, 'max-queues') ?? -1,
     queueMemoryMessagesMax: config.storage.queueMemoryMessagesMax,
+    idleQueueMemoryMessagesMax: config.storage.idleQueueMemoryMessagesMax,
     warnIntervalMs: config.log.repeatIntervalSeconds * 1000
   })
   opened.add('queue model', () => broker.close())

@@ -21,6 +21,8 @@ export interface BrokerOptions {
   readonly queuesMax?: (vhost: string) => number
   /** storage.queueMemoryMessagesMax (paged-tail.ts); 0 or absent: queues hold everything in memory. */
   readonly queueMemoryMessagesMax?: number
+  /** storage.idleQueueMemoryMessagesMax: the same for a queue without consumers; absent: queueMemoryMessagesMax. */
+  readonly idleQueueMemoryMessagesMax?: number
   /** log.repeatIntervalSeconds in ms: a model warning that repeats is written once per interval (default 10 s). */
   readonly warnIntervalMs?: number
 }
@@ -52,7 +54,8 @@ export class Broker {
       warnOnce: new RateLimitedLog(logger, opts.warnIntervalMs ?? 10_000, clock),
       streams: opts.streams ?? null,
       queuesMax: opts.queuesMax ?? (() => -1),
-      queueMemoryMessagesMax: opts.queueMemoryMessagesMax ?? 0
+      queueMemoryMessagesMax: opts.queueMemoryMessagesMax ?? 0,
+      idleQueueMemoryMessagesMax: opts.idleQueueMemoryMessagesMax ?? opts.queueMemoryMessagesMax ?? 0
     }
     for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))
     this.restore()

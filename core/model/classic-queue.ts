@@ -49,9 +49,9 @@ export class ClassicQueue extends Queue {
     const p = this.paged
     return p === undefined ? this.ready.bytes : this.ready.bytes + p.totalBytes
   }
-  /** storage.queueMemoryMessagesMax when this queue pages, else undefined (it holds everything in memory). */
-  get memoryMessagesMax(): number | undefined {
-    return this.paging?.memoryMessagesMax
+  /** Entries a restart reads back into memory when this queue pages (it has no consumers yet), else undefined: all. */
+  get memoryMessagesAtStart(): number | undefined {
+    return this.paging?.idleMemoryMessagesMax
   }
   /** Ready messages held in memory (the rest, if any, wait in the store). */
   get messagesInMemory(): number {
@@ -98,7 +98,7 @@ export class ClassicQueue extends Queue {
    */
   private append(entry: QueueEntry): boolean {
     const paging = this.paging
-    if (paging === null || ((this.paged?.length ?? 0) === 0 && this.ready.length < paging.memoryMessagesMax)) {
+    if (paging === null || ((this.paged?.length ?? 0) === 0 && this.ready.length < this.memoryBound(paging))) {
       this.ready.push(entry)
       return false
     }
@@ -333,17 +333,26 @@ export class ClassicQueue extends Queue {
   private takeHead(): QueueEntry | undefined {
     const entry = this.ready.shift()
     const p = this.paged
-    if (p !== undefined && p.length > 0 && this.ready.length <= refillBelow((this.paging as QueuePaging).memoryMessagesMax)) this.refill(p)
+    if (p !== undefined && p.length > 0 && this.ready.length <= refillBelow(this.memoryBound(this.paging as QueuePaging))) this.refill(p)
     return entry
+  }
+
+  /**
+   * Ready entries this queue keeps in memory: a queue nobody consumes (an offline MQTT session, an
+   * AMQP queue read by basic.get alone) keeps only a short head, as its messages wait for a reader
+   * that may not come for days.
+   */
+  private memoryBound(paging: QueuePaging): number {
+    return this.consumers.length === 0 ? paging.idleMemoryMessagesMax : paging.memoryMessagesMax
   }
 
   /** One batch back into the ready list: paged-out entries read from the store, else held ones. */
   private refill(p: PagedTail): void {
-    const { pager, memoryMessagesMax } = this.paging as QueuePaging
+    const paging = this.paging as QueuePaging
     p.pageOut()
-    const room = Math.min(PAGE_IN_BATCH, Math.max(1, memoryMessagesMax - this.ready.length))
+    const room = Math.min(PAGE_IN_BATCH, Math.max(1, this.memoryBound(paging) - this.ready.length))
     if (p.count > 0) {
-      const rows = pager.readEntries(this, p.readSeq, p.lastSeq, room)
+      const rows = paging.pager.readEntries(this, p.readSeq, p.lastSeq, room)
       if (rows.length === 0) {
         // Rows the count says are there are not: never expected; the held entries go on from here.
         this.host.pagedEntriesMissing(this, p.count)

@@ -26,6 +26,12 @@ export interface QueuePaging {
   readonly pager: EntryPager
   /** storage.queueMemoryMessagesMax: ready messages a queue holds in memory before the rest wait in the store. */
   readonly memoryMessagesMax: number
+  /**
+   * storage.idleQueueMemoryMessagesMax (at least 1, at most memoryMessagesMax): the same for a queue
+   * without consumers, and what a restart reads back per queue. Without it, every MQTT session offline
+   * with a backlog held 10,000 messages in memory, and a few hundred of them filled the heap.
+   */
+  readonly idleMemoryMessagesMax: number
 }
 
 /** What a restart left in the store beyond the entries it loaded. */

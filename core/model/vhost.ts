@@ -34,6 +34,8 @@ export interface ModelContext {
   queuesMax(vhost: string): number
   /** storage.queueMemoryMessagesMax: ready messages a durable queue holds in memory (paged-tail.ts); 0 = all. */
   readonly queueMemoryMessagesMax: number
+  /** storage.idleQueueMemoryMessagesMax: the same for a queue without consumers. */
+  readonly idleQueueMemoryMessagesMax: number
 }
 
 export interface QueueDeclare {
@@ -69,7 +71,11 @@ export class Vhost implements RoutingScope, QueueHost {
     readonly name: string,
     private readonly ctx: ModelContext
   ) {
-    const paging = ctx.store.persistent && ctx.queueMemoryMessagesMax > 0 ? { pager: ctx.store, memoryMessagesMax: ctx.queueMemoryMessagesMax } : null
+    const max = ctx.queueMemoryMessagesMax
+    const paging =
+      ctx.store.persistent && max > 0
+        ? { pager: ctx.store, memoryMessagesMax: max, idleMemoryMessagesMax: Math.max(1, Math.min(ctx.idleQueueMemoryMessagesMax, max)) }
+        : null
     this.queueTypeContext = { host: this, streams: ctx.streams, paging }
     this.timers = new QueueTimers(
       ctx.clock,

@@ -47,12 +47,12 @@ export const classicQueue: QueueType = {
 
 /**
  * A stored queue of classic queue entries (a classic or a quorum queue) filled with what was stored
- * for it: all of it, or, when the queue pages, its first storage.queueMemoryMessagesMax entries and
+ * for it: all of it, or, when the queue pages, its first storage.idleQueueMemoryMessagesMax entries and
  * the size of the rest, which stays in the store until the queue reaches it.
  */
 export function restoreEntries(q: ClassicQueue, s: StoredQueue, entries: StoredEntries, ctx: QueueTypeContext): ClassicQueue {
   q.storeId = s.storeId
-  const limit = q.memoryMessagesMax
+  const limit = q.memoryMessagesAtStart
   const head = entries.head(limit)
   for (const { seq, message, deliveries } of head) q.restore(message, seq, seq <= s.deliveredSeq, deliveries)
   const last = head[head.length - 1]

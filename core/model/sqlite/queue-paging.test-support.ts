@@ -24,11 +24,12 @@ export interface Node {
   readonly clock: ManualClock
 }
 
-export function open(dir: string, memoryMax = MEMORY_MAX): Node {
+/** idleMax: storage.idleQueueMemoryMessagesMax; absent: memoryMax, as the model's default. */
+export function open(dir: string, memoryMax = MEMORY_MAX, idleMax?: number): Node {
   const clock = new ManualClock()
   const store = SqliteStore.open({ dataDir: dir, durability: 'process', commitWindowMs: 0, commitBatchMax: 1000 })
   const durable = new SqliteDurableStore(store, jsonCodec, () => clock.nowMs(), silentLogger)
-  const broker = new Broker({ vhosts: ['/'], store: durable, clock, queueMemoryMessagesMax: memoryMax })
+  const broker = new Broker({ vhosts: ['/'], store: durable, clock, queueMemoryMessagesMax: memoryMax, idleQueueMemoryMessagesMax: idleMax ?? memoryMax })
   return { broker, vhost: broker.vhost('/') as Vhost, store, clock }
 }
 
