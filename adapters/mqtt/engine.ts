@@ -8,7 +8,8 @@ import { latencyBucketsSeconds, type Counter, type Histogram, type Metrics } fro
 import type { UsageMeter } from '../../core/metering/usage-meter.ts'
 import type { Message } from '../../core/model/message.ts'
 import type { PublishResult } from '../../core/model/vhost.ts'
-import type { PubrelStore, SessionHost } from './session-host.ts'
+import type { PacketIdStore, SessionHost } from './session-host.ts'
+import type { RestoredDeliveries } from './restored-deliveries.ts'
 import type { RetainedMessages } from './retained.ts'
 import type { Sessions } from './sessions.ts'
 import type { MqttAccess } from './access.ts'
@@ -151,9 +152,12 @@ export class Engine implements SessionHost {
   get log(): Logger {
     return this.node.log
   }
-  /** The vhost's session store keeps the PUBREL-pending packet ids of its durable sessions. */
-  get pubrels(): PubrelStore {
+  /** The vhost's session store keeps the outbound packet ids a restart could not work out again. */
+  get packetIds(): PacketIdStore {
     return this.sessions.store
+  }
+  get restoredDeliveries(): RestoredDeliveries {
+    return this.sessions.restored
   }
   get clock(): Clock {
     return this.node.clock

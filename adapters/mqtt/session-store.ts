@@ -1,11 +1,12 @@
 // What an MQTT session keeps beyond its model queue (migration 4): the expiry, the $share
-// subscriptions, the will, inbound QoS 2 packet identifiers, and (migration 11) outbound QoS 2
-// packet identifiers between PUBREC and PUBCOMP. Written through the store's group commit; read
-// once at start.
+// subscriptions, the will, inbound QoS 2 packet identifiers, (migration 11) outbound QoS 2
+// packet identifiers between PUBREC and PUBCOMP, and (migration 15) outbound packet identifiers a
+// restart could not work out again. Written through the store's group commit; read once at start.
 import type Database from 'better-sqlite3'
 import type { SqliteStore } from '../../core/storage/sqlite-store.ts'
+import type { QueueEntry } from '../../core/model/queue-entry.ts'
 import type { PublishProperties } from './properties.ts'
-import type { PubrelStore } from './session-host.ts'
+import type { PacketIdStore } from './session-host.ts'
 
 export interface StoredSession {
   readonly clientId: string
@@ -31,6 +32,14 @@ export interface WillRecord {
   readonly properties: PublishProperties | undefined
 }
 
+/** The packet id a delivery of a queue's entry went out under, to a session (mqtt_outbound_ids). */
+export interface StoredOutboundId {
+  readonly queue: string
+  readonly seq: number
+  readonly clientId: string
+  readonly packetId: number
+}
+
 interface SessionRow {
   client_id: string
   expiry_seconds: number | null
@@ -47,7 +56,7 @@ interface WillRow {
   properties: string | null
 }
 
-export class SessionStore implements PubrelStore {
+export class SessionStore implements PacketIdStore {
   private readonly sql: ReturnType<typeof prepare>
 
   constructor(
@@ -108,6 +117,16 @@ export class SessionStore implements PubrelStore {
     return out
   }
 
+  /** Outbound packet ids stored for deliveries in flight at the stop. */
+  loadOutboundIds(): StoredOutboundId[] {
+    return (this.sql.loadOutboundIds.all(this.vhost) as Array<{ queue: string; seq: number; client_id: string; packet_id: number }>).map(r => ({
+      queue: r.queue,
+      seq: r.seq,
+      clientId: r.client_id,
+      packetId: r.packet_id
+    }))
+  }
+
   putSession(clientId: string, expirySeconds: number | null, expiresAtMs: number | null, shared: readonly SharedSubscriptionRecord[]): Promise<void> {
     const row = [this.vhost, clientId, expirySeconds, expiresAtMs, JSON.stringify(shared)]
     return this.store.write(() => {
@@ -115,13 +134,14 @@ export class SessionStore implements PubrelStore {
     })
   }
 
-  /** The session is gone: its row, will and QoS 2 state (its queue goes through the model). */
+  /** The session is gone: its row, will, QoS 2 state and stored packet ids (its queue goes through the model). */
   deleteSession(clientId: string): Promise<void> {
     return this.store.write(() => {
       this.sql.deleteSession.run(this.vhost, clientId)
       this.sql.deleteWill.run(this.vhost, clientId)
       this.sql.deleteQos2All.run(this.vhost, clientId)
       this.sql.deletePubrelAll.run(this.vhost, clientId)
+      this.sql.deleteOutboundIdsOf.run(this.vhost, clientId)
     })
   }
 
@@ -175,23 +195,52 @@ export class SessionStore implements PubrelStore {
    * another id, beside its PUBREL (a second delivery of a QoS 2 message). The model defers that
    * deletion (writeDeferred), but a deferred write queued now still commits in the transaction of
    * any write queued in the same turn, unless commitBatchMax commits the batch early between the
-   * two: together() keeps that check until both are queued.
+   * two: together() keeps that check until both are queued. The delivery's stored packet id, if
+   * it had one, goes in that commit too: the PUBREL's row takes its place.
    */
-  putPubrel(clientId: string, packetId: number, settle: () => void): Promise<void> {
+  putPubrel(clientId: string, packetId: number, settle: () => void, stored: QueueEntry | undefined): Promise<void> {
     let put: Promise<void> = Promise.resolve()
+    const key = stored === undefined ? undefined : [this.vhost, stored.queue.name, stored.seq]
     this.store.together(() => {
       put = this.store.write(() => {
         this.sql.putPubrel.run(this.vhost, clientId, packetId)
+        if (key !== undefined) this.sql.deleteOutboundId.run(...key)
       })
       settle()
     })
     return put
   }
 
-  /** PUBCOMP (or a refusing PUBREC): the id is free again. */
+  /** PUBCOMP (or a refusing PUBREC): the id is free again once this commits. */
   deletePubrel(clientId: string, packetId: number): Promise<void> {
     return this.store.write(() => {
       this.sql.deletePubrel.run(this.vhost, clientId, packetId)
+    })
+  }
+
+  /** REPLACE: an entry sent again under a new id (its stored one was in use) keeps only the new one. */
+  putOutboundId(entry: QueueEntry, clientId: string, packetId: number): Promise<void> {
+    const row = [this.vhost, entry.queue.name, entry.seq, clientId, packetId]
+    return this.store.write(() => {
+      this.sql.putOutboundId.run(...row)
+    })
+  }
+
+  /**
+   * Deferred, as the entry's deletion is (the model's removeEntry): queued after it, it commits in
+   * the same transaction or a later one, never before it.
+   */
+  deleteOutboundId(entry: QueueEntry): Promise<void> {
+    const key = [this.vhost, entry.queue.name, entry.seq]
+    return this.store.writeDeferred(() => {
+      this.sql.deleteOutboundId.run(...key)
+    })
+  }
+
+  /** Rows found at start whose entries are gone (a crash between the entry's deletion and theirs). */
+  deleteOutboundIds(rows: readonly StoredOutboundId[]): Promise<void> {
+    return this.store.write(() => {
+      for (const r of rows) this.sql.deleteOutboundId.run(this.vhost, r.queue, r.seq)
     })
   }
 }
@@ -216,7 +265,12 @@ function prepare(db: Database.Database) {
     // REPLACE: an id stored again (its old row's deletion failed) takes this PUBREC's place in the order.
     putPubrel: db.prepare('INSERT OR REPLACE INTO mqtt_pubrel_pending (vhost, client_id, packet_id) VALUES (?, ?, ?)'),
     deletePubrel: db.prepare('DELETE FROM mqtt_pubrel_pending WHERE vhost = ? AND client_id = ? AND packet_id = ?'),
-    deletePubrelAll: db.prepare('DELETE FROM mqtt_pubrel_pending WHERE vhost = ? AND client_id = ?')
+    deletePubrelAll: db.prepare('DELETE FROM mqtt_pubrel_pending WHERE vhost = ? AND client_id = ?'),
+    loadOutboundIds: db.prepare('SELECT queue, seq, client_id, packet_id FROM mqtt_outbound_ids WHERE vhost = ?'),
+    putOutboundId: db.prepare('INSERT OR REPLACE INTO mqtt_outbound_ids (vhost, queue, seq, client_id, packet_id) VALUES (?, ?, ?, ?, ?)'),
+    deleteOutboundId: db.prepare('DELETE FROM mqtt_outbound_ids WHERE vhost = ? AND queue = ? AND seq = ?'),
+    // The table holds only deliveries in flight: a scan is cheap.
+    deleteOutboundIdsOf: db.prepare('DELETE FROM mqtt_outbound_ids WHERE vhost = ? AND client_id = ?')
   }
 }
 

@@ -9,9 +9,11 @@ import type { Arguments } from '../../core/model/message.ts'
 import type { SharedSubscriptionRecord, WillRecord } from './session-store.ts'
 import type { SessionHost } from './session-host.ts'
 import type { PublishOut } from './codec/packet-writer.ts'
-import { compileFilter, filterMatches, filterToBindingKey, type CompiledFilter } from './topic-grammar.ts'
+import { compileFilter, filterMatches, filterToBindingKey, sharedQueueName, type CompiledFilter } from './topic-grammar.ts'
 import { isRetained, mqttQosOf, outboundProperties, topicOf } from './properties.ts'
 import type { SharedMembership } from './shared-subscriptions.ts'
+import { HeldPacketIds } from './held-packet-ids.ts'
+import type { RestoredDelivery } from './restored-deliveries.ts'
 
 const NONE: readonly never[] = []
 
@@ -66,6 +68,12 @@ interface PublishInflight {
   readonly out: PublishOut
   /** A resend that waits for a place in the new connection's Receive Maximum [MQTT-3.3.4-9]. */
   held: boolean
+  /** Its packet id is stored (mqtt_outbound_ids): a restart could not work it out from the entry. */
+  readonly stored: boolean
+  /** Its id is being stored: the PUBLISH waits for that commit, so a resend after a crash carries it [MQTT-4.4.0-1]. */
+  storing: boolean
+  /** It went out at least once: a send now is a resend (DUP) [MQTT-3.3.1-1]. */
+  sent: boolean
 }
 
 /**
@@ -112,6 +120,8 @@ export class MqttSession implements QueueConsumer {
   expiryTimer: ReturnType<typeof setTimeout> | undefined = undefined
   ended = false
   private nextPacketId = 1
+  /** Ids no new PUBLISH may take though nothing is in flight under them (held-packet-ids.ts); made on first use. */
+  private heldIds: HeldPacketIds | undefined = undefined
   /** In-flight entries held back at attach (a smaller Receive Maximum than they were sent under). */
   private heldCount = 0
 
@@ -223,44 +233,129 @@ export class MqttSession implements QueueConsumer {
    * DUP 0 even when the group had handed the entry out before: that was to another member, or to
    * this one under another packet id, so this PUBLISH is no retransmission [MQTT-3.3.1-3].
    */
-  deliverShared(entry: QueueEntry, _redelivered: boolean, m: SharedMembership): void {
+  deliverShared(entry: QueueEntry, redelivered: boolean, m: SharedMembership): void {
+    // Only an entry read back at start (so redelivered) can be a delivery from before the restart.
+    if (redelivered) {
+      const restored = this.host.restoredDeliveries.take(entry)
+      if (restored !== undefined) {
+        this.handBack(entry, restored)
+        return
+      }
+    }
     const ids = m.subscriptionId === undefined ? undefined : [m.subscriptionId]
     this.send(entry, false, topicOf(entry.message), Math.min(m.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, false, ids)
   }
 
   private send(entry: QueueEntry, redelivered: boolean, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined): void {
     const conn = this.conn as SessionConnection
-    const out: PublishOut = { topic, payload: entry.message.body, qos, retain, dup: false }
-    if (conn.protocolVersion === 5) {
-      const props = outboundProperties(entry.message, this.host.nowMs())
-      if (props !== undefined || ids !== undefined) out.properties = ids === undefined ? { ...props } : { ...props, subscriptionIdentifiers: ids }
-    }
+    const out = this.publishOut(entry, topic, qos, retain, ids, conn.protocolVersion === 5)
     if (qos === 0) {
       if (!conn.sendPublish(out)) this.host.oversize(this.clientId)
       this.host.settle(entry)
       return
     }
     out.dup = redelivered // [MQTT-3.3.1-1]
-    out.packetId = this.packetIdFor(entry)
+    const own = entry.queue === this.queue
+    // An entry restored with a stored id takes it again (held for it since the start, so free).
+    const kept = own && this.heldIds !== undefined ? this.takeHeldFor(entry.seq) : undefined
+    const id = kept !== undefined && this.inflightMap?.has(kept) !== true ? kept : this.packetIdFor(entry, own)
+    out.packetId = id
+    // A restart gives an entry of the session's queue the id its seq names; one that goes out under
+    // another id (a clash, or its stored one was taken), and a group's QoS 2 delivery (its group must
+    // give it back to this session only [MQTT-4.8.2-4]), have theirs stored first. The common case
+    // stores nothing.
+    const named = own && kept === undefined && id === (entry.seq % 65535) + 1
+    if (id !== kept && !named && (own || qos === 2) && entry.durable) {
+      this.sendOnceStored(id, { stage: 'publish', entry, qos, out, held: false, stored: true, storing: true, sent: false })
+      return
+    }
     if (!conn.sendPublish(out)) {
       // skipped as if sent and acknowledged [MQTT-3.1.2-25]
       this.host.oversize(this.clientId)
       this.host.settle(entry)
+      if (kept !== undefined) this.forgetStoredId(id, entry)
       return
     }
-    this.inflight.set(out.packetId, { stage: 'publish', entry, qos, out, held: false })
+    this.inflight.set(id, { stage: 'publish', entry, qos, out, held: false, stored: kept !== undefined, storing: false, sent: true })
+  }
+
+  private publishOut(entry: QueueEntry, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined, v5: boolean): PublishOut {
+    const out: PublishOut = { topic, payload: entry.message.body, qos, retain, dup: false }
+    if (v5) {
+      const props = outboundProperties(entry.message, this.host.nowMs())
+      if (props !== undefined || ids !== undefined) out.properties = ids === undefined ? { ...props } : { ...props, subscriptionIdentifiers: ids }
+    }
+    return out
   }
 
   /**
    * The entry's seq names its packet id, so an unacknowledged delivery keeps its id across a
    * broker restart too [MQTT-4.4.0-1]; a clash with one in flight (a restored PUBREL's among them)
-   * takes the next free id [MQTT-2.2.1-4].
+   * or held (held-packet-ids.ts) takes the next free id [MQTT-2.2.1-4], which is stored (send).
    */
-  private packetIdFor(entry: QueueEntry): number {
-    let id = entry.queue === this.queue ? (entry.seq % 65535) + 1 : this.nextPacketId
-    while (this.inflightMap?.has(id) === true) id = id >= 65535 ? 1 : id + 1
+  private packetIdFor(entry: QueueEntry, own: boolean): number {
+    let id = own ? (entry.seq % 65535) + 1 : this.nextPacketId
+    const held = this.heldIds
+    while (this.inflightMap?.has(id) === true || held?.has(id) === true) id = id >= 65535 ? 1 : id + 1
     this.nextPacketId = id >= 65535 ? 1 : id + 1
     return id
+  }
+
+  /**
+   * The delivery takes its place in the window now and goes out once its id is committed: a crash
+   * before then never sent it, one after it finds the id [MQTT-4.4.0-1]. A connection attached
+   * meanwhile counted it and left it for this commit (attach).
+   */
+  private sendOnceStored(id: number, f: PublishInflight): void {
+    this.inflight.set(id, f)
+    const sendNow = (): void => {
+      f.storing = false
+      // gone (acknowledged, ended) meanwhile, or waiting for a connection or a place in its window
+      if (this.inflightMap?.get(id) === f && !f.held && this.conn !== null) this.resend(id, f)
+    }
+    this.host.packetIds.putOutboundId(f.entry, this.clientId, id).then(sendNow, (err: unknown) => {
+      // the delivery goes on; only a restart before it is acknowledged would resend it under another id
+      this.host.log.error('mqtt: store of an outbound packet id failed', { clientId: this.clientId, packetId: id, err })
+      sendNow()
+    })
+  }
+
+  /** A shared group's QoS 2 delivery from before the restart came out of the group's queue (restored-deliveries.ts). */
+  private handBack(entry: QueueEntry, d: RestoredDelivery): void {
+    const owner = d.session
+    if (owner !== undefined && !owner.ended) {
+      owner.resumeRestored(entry, d.packetId)
+      return
+    }
+    // Its session ended before the client came back: no other member gets it [MQTT-4.8.2-5].
+    this.host.settle(entry)
+    this.host.packetIds.deleteOutboundId(entry).catch((err: unknown) => {
+      this.host.log.error('mqtt: delete of an outbound packet id failed', { clientId: this.clientId, err })
+    })
+  }
+
+  /**
+   * A group's QoS 2 delivery from before the restart, back in flight under the id it went out
+   * under, resent with DUP now or when the client returns [MQTT-4.8.2-4] [MQTT-4.4.0-1]: with its
+   * membership's identifier if the session still has it (an UNSUBSCRIBE lets it complete all the same).
+   */
+  resumeRestored(entry: QueueEntry, packetId: number): void {
+    this.releaseHeld(packetId)
+    let subscriptionId: number | undefined
+    for (const m of this.sharedList) if (sharedQueueName(m.shared) === entry.queue.name) subscriptionId = m.subscriptionId
+    const ids = subscriptionId === undefined ? undefined : [subscriptionId]
+    // Properties whatever the next connection's version: only MQTT 5 writes them.
+    const out = this.publishOut(entry, topicOf(entry.message), 2, false, ids, true)
+    out.packetId = packetId
+    const f: PublishInflight = { stage: 'publish', entry, qos: 2, out, held: false, stored: true, storing: false, sent: true }
+    const conn = this.conn
+    const room = conn !== null && this.inflight.size - this.heldCount < conn.sendQuota
+    this.inflight.set(packetId, f)
+    if (room) this.resend(packetId, f)
+    else if (conn !== null) {
+      f.held = true
+      this.heldCount++
+    } // else: attach resends it
   }
 
   // ---- acknowledgements from the client ------------------------------------------------------------
@@ -291,9 +386,9 @@ export class MqttSession implements QueueConsumer {
 
   /**
    * The PUBLISH becomes a PUBREL in the same place of the window and of the send order. A durable
-   * session stores the id in the commit that deletes the entry, and sends the PUBREL after it: a
-   * crash before then brings back the PUBLISH, none after it [MQTT-4.3.3-6], and the PUBREL goes
-   * again on a restart [MQTT-4.4.0-1].
+   * session stores the id in the commit that deletes the entry (and the id stored for the PUBLISH),
+   * and sends the PUBREL after it: a crash before then brings back the PUBLISH, none after it
+   * [MQTT-4.3.3-6], and the PUBREL goes again on a restart [MQTT-4.4.0-1].
    */
   private release(packetId: number, f: PublishInflight): void {
     this.unhold(f)
@@ -301,6 +396,8 @@ export class MqttSession implements QueueConsumer {
     this.inflight.set(packetId, p)
     if (!p.storing) {
       this.host.settle(f.entry)
+      // the id stays in flight (PUBREL) until PUBCOMP: its row may go at leisure
+      if (f.stored) this.forgetStoredId(undefined, f.entry)
       this.conn?.sendPubrel(packetId)
       return
     }
@@ -309,8 +406,8 @@ export class MqttSession implements QueueConsumer {
       // gone: completed or ended meanwhile; a connection attached meanwhile gets it here (attach skipped it)
       if (this.inflightMap?.get(packetId) === p) this.conn?.sendPubrel(packetId)
     }
-    this.host.pubrels
-      .putPubrel(this.clientId, packetId, () => this.host.settle(f.entry))
+    this.host.packetIds
+      .putPubrel(this.clientId, packetId, () => this.host.settle(f.entry), f.stored ? f.entry : undefined)
       .then(sendPubrel, (err: unknown) => {
         // the exchange goes on; only a restart before its PUBCOMP would lose the PUBREL
         this.host.log.error('mqtt: store of a PUBREL-pending packet id failed', { clientId: this.clientId, packetId, err })
@@ -324,15 +421,58 @@ export class MqttSession implements QueueConsumer {
     if (f.stage === 'publish') {
       this.unhold(f) // acknowledged from the old connection's copy before its resend went
       this.host.settle(f.entry)
+      if (f.stored) this.forgetStoredId(packetId, f.entry)
     } else if (this.durable) this.forgetPubrel(packetId)
     this.resendHeld()
     this.dispatch(queueOf(f))
   }
 
+  /**
+   * The stored PUBREL goes; its id serves no new PUBLISH before that commits: a crash first would
+   * bring the PUBREL back beside that PUBLISH, and the client would release the new message with it.
+   */
   private forgetPubrel(packetId: number): void {
-    this.host.pubrels.deletePubrel(this.clientId, packetId).catch((err: unknown) => {
-      this.host.log.error('mqtt: delete of a completed PUBREL-pending packet id failed', { clientId: this.clientId, packetId, err })
-    })
+    this.hold(packetId)
+    this.host.packetIds
+      .deletePubrel(this.clientId, packetId)
+      .catch((err: unknown) => {
+        this.host.log.error('mqtt: delete of a completed PUBREL-pending packet id failed', { clientId: this.clientId, packetId, err })
+      })
+      .finally(() => this.releaseHeld(packetId))
+  }
+
+  /**
+   * The delivery's stored id goes, after its entry (the deletion settle queued); with packetId, that
+   * id serves no new PUBLISH before it commits: a crash first would bring the entry back under it.
+   */
+  private forgetStoredId(packetId: number | undefined, entry: QueueEntry): void {
+    if (packetId !== undefined) this.hold(packetId)
+    this.host.packetIds
+      .deleteOutboundId(entry)
+      .catch((err: unknown) => {
+        this.host.log.error('mqtt: delete of an outbound packet id failed', { clientId: this.clientId, packetId, err })
+      })
+      .finally(() => {
+        if (packetId !== undefined) this.releaseHeld(packetId)
+      })
+  }
+
+  private takeHeldFor(seq: number): number | undefined {
+    const id = this.heldIds?.takeForEntry(seq)
+    if (this.heldIds?.empty === true) this.heldIds = undefined
+    return id
+  }
+
+  private hold(packetId: number): void {
+    ;(this.heldIds ??= new HeldPacketIds()).hold(packetId)
+  }
+
+  /** An idle session keeps no HeldPacketIds. */
+  private releaseHeld(packetId: number): void {
+    const held = this.heldIds
+    if (held === undefined) return
+    held.release(packetId)
+    if (held.empty) this.heldIds = undefined
   }
 
   private dispatch(q: Queue): void {
@@ -364,7 +504,9 @@ export class MqttSession implements QueueConsumer {
         } else if (onWire >= conn.sendQuota) {
           f.held = true
           this.heldCount++
-        } else if (this.resend(id, f)) onWire++
+        } else if (f.storing)
+          onWire++ // goes at its commit (sendOnceStored)
+        else if (this.resend(id, f)) onWire++
       }
     }
     this.host.vhost.consume(this.queue.name, this, ADAPTER_OWNER)
@@ -373,17 +515,23 @@ export class MqttSession implements QueueConsumer {
   }
 
   /**
-   * Sends an unacknowledged delivery again, with DUP. One now over the client's Maximum Packet Size
-   * is discarded as if its sending had completed [MQTT-3.1.2-25]; false then.
+   * Sends an unacknowledged delivery again, with DUP (or for the first time, one that waited for its
+   * id's commit). One now over the client's Maximum Packet Size is discarded as if its sending had
+   * completed [MQTT-3.1.2-25]; false then.
    */
   private resend(id: number, f: PublishInflight): boolean {
     const conn = this.conn as SessionConnection
     f.held = false
-    f.entry.queue.countDelivery(f.entry) // a client that dies on a message gets it again here: a redelivery loop
-    if (conn.sendPublish({ ...f.out, dup: true })) return true
+    // a client that dies on a message gets it again here: a redelivery loop
+    if (f.sent) f.entry.queue.countDelivery(f.entry)
+    if (conn.sendPublish(f.sent ? { ...f.out, dup: true } : f.out)) {
+      f.sent = true
+      return true
+    }
     this.host.oversize(this.clientId)
     this.inflight.delete(id)
     this.host.settle(f.entry)
+    if (f.stored) this.forgetStoredId(id, f.entry)
     return false
   }
 
@@ -431,7 +579,10 @@ export class MqttSession implements QueueConsumer {
         this.inflight.delete(id)
         if (f.stage === 'pubrel') continue
         if (f.qos === 1) f.entry.queue.requeue([f.entry])
-        else this.host.settle(f.entry)
+        else {
+          this.host.settle(f.entry)
+          if (f.stored) this.forgetStoredId(undefined, f.entry)
+        }
       }
   }
 
@@ -480,6 +631,18 @@ export class MqttSession implements QueueConsumer {
    */
   restorePubrels(packetIds: readonly number[]): void {
     for (const id of packetIds) this.inflight.set(id, { stage: 'pubrel', qos: 2, queue: this.queue, storing: false })
+  }
+
+  /**
+   * Start-up, after restorePubrels: an id stored for a delivery in flight at the stop, held until the
+   * delivery comes back (ownSeq: an entry of this session's queue, which takes it again by its seq).
+   * False when a restored PUBREL or delivery has it already (never expected: ids are stored unused).
+   */
+  holdRestoredId(packetId: number, ownSeq: number | undefined): boolean {
+    if (this.inflightMap?.has(packetId) === true || this.heldIds?.has(packetId) === true) return false
+    if (ownSeq === undefined) this.hold(packetId)
+    else (this.heldIds ??= new HeldPacketIds()).holdForEntry(ownSeq, packetId)
+    return true
   }
 
   sharedRecords(): SharedSubscriptionRecord[] {

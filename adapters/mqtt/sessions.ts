@@ -6,6 +6,7 @@ import type { MqttConnection } from './connection.ts'
 import { MqttSession, ADAPTER_OWNER } from './session.ts'
 import type { SessionStore, SharedSubscriptionRecord, WillRecord } from './session-store.ts'
 import { SharedMembership } from './shared-subscriptions.ts'
+import { RestoredDeliveries } from './restored-deliveries.ts'
 import { mqttToCoreMessage } from './properties.ts'
 import { parseSharedFilter, sessionQueueName } from './topic-grammar.ts'
 import { ReasonCode } from './codec/reason-codes.ts'
@@ -19,6 +20,8 @@ export class Sessions {
   private readonly accepting = new Map<string, Promise<void>>()
   /** Wills of connections that were open when the broker stopped: published at start. */
   private readonly orphanWills = new Map<string, WillRecord>()
+  /** Shared groups' QoS 2 deliveries from before the restart, until their entries come out of the groups. */
+  readonly restored = new RestoredDeliveries()
 
   constructor(
     private readonly engine: Engine,
@@ -258,6 +261,7 @@ export class Sessions {
     const wills = this.store.loadWills()
     const qos2 = this.store.loadQos2()
     const pubrels = this.store.loadPubrels()
+    const outboundIds = this.store.loadOutboundIds()
     const rows = this.store.loadSessions()
     const known = new Set<string>()
     for (const row of rows) {
@@ -290,6 +294,9 @@ export class Sessions {
         if (row.expiresAtMs === null) await this.persist(session, expiresAtMs)
       }
     }
+    // After the sessions (and their PUBRELs): an ended session's deliveries go to nobody.
+    const gone = this.restored.restore(outboundIds, engine.vhost, clientId => this.byClient.get(clientId))
+    if (gone.length > 0) await this.store.deleteOutboundIds(gone)
     // Clean sessions keep no row, but their wills are stored: those connections were cut by the stop.
     for (const [clientId, will] of wills) if (!known.has(clientId)) this.orphanWills.set(clientId, will)
     for (const [clientId, will] of this.orphanWills) this.sendWill(clientId, will)

@@ -382,5 +382,28 @@ export const migrations: Migration[] = [
       -- delete of a persistent entry does not touch it.
       CREATE INDEX queue_entries_transient ON queue_entries (message_id) WHERE transient = 1;
     `
+  },
+  {
+    version: 15,
+    description: "an MQTT session's outbound packet identifiers that a restart could not work out again (a clash, a shared group's QoS 2)",
+    sql: `
+      -- The packet id of an outbound QoS 1/2 delivery whose id the restart could not find again,
+      -- committed before its PUBLISH leaves: an entry of the session's own queue that did not take the
+      -- id its place gives (seq % 65535 + 1, in use then), and every QoS 2 delivery of a shared group,
+      -- whose queue is not the session's and whose message goes back to that session only after a
+      -- restart [MQTT-4.8.2-4] [MQTT-4.8.2-5]. A resend then carries the id the client saw
+      -- [MQTT-4.4.0-1]. Deleted no earlier than the entry (at PUBACK, with the PUBREL's row at
+      -- PUBREC, at a refusal, with the session); a row whose entry is gone is dropped at start.
+      -- queue_entries.mqtt_packet_id (migration 1) stays unused: a group's entry needs the session
+      -- too, and a row here costs nothing to the entries that need none.
+      CREATE TABLE mqtt_outbound_ids (
+        vhost     TEXT    NOT NULL,
+        queue     TEXT    NOT NULL,                  -- the entry's queue: the session's own, or a shared group's
+        seq       INTEGER NOT NULL,                  -- the entry's place in it
+        client_id TEXT    NOT NULL,                  -- the session the PUBLISH went to
+        packet_id INTEGER NOT NULL,
+        PRIMARY KEY (vhost, queue, seq)
+      ) WITHOUT ROWID;
+    `
   }
 ]
