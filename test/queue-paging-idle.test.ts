@@ -4,12 +4,8 @@
 // and a restart reads back only that short head of each session.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startBrokerProcess, type BrokerProcess } from './support/broker-process.ts'
 import { collector, connect, end } from './support/mqtt-helpers.ts'
-import { adminFetch } from './support/admin-http.ts'
+import { pagingBrokers, restoredLine, sessionQueue } from './support/paging-broker.ts'
 
 const MEMORY_MAX = 1000
 const IDLE_MAX = 50
@@ -28,38 +24,10 @@ async function publishBacklog(url: string, from: number, to: number): Promise<vo
   await end(pub)
 }
 
-async function sessionQueue(broker: BrokerProcess): Promise<{ messages: number; messages_ready_ram: number }> {
-  const res = await adminFetch(`http://127.0.0.1:${broker.ports.admin}/api/queues/%2F/mqtt-session%2F${CLIENT_ID}`)
-  assert.equal(res.status, 200)
-  return (await res.json()) as { messages: number; messages_ready_ram: number }
-}
-
-function restoredLine(broker: BrokerProcess): { inMemory?: number; leftInStore?: number } | undefined {
-  for (const line of broker.lines) {
-    try {
-      const entry = JSON.parse(line) as { msg?: string; inMemory?: number; leftInStore?: number }
-      if (entry.msg === 'queues restored') return entry
-    } catch {}
-  }
-  return undefined
-}
-
 test(`MQTT 5: an offline session keeps idleQueueMemoryMessagesMax (${IDLE_MAX}) of its backlog in memory, not queueMemoryMessagesMax (${MEMORY_MAX}), and loses none [MQTT-4.1.0-1]`, {
   timeout: 180_000
 }, async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-paging-idle-e2e-'))
-  const configFile = join(dir, 'wharf.yaml')
-  writeFileSync(configFile, `storage:\n  queueMemoryMessagesMax: ${MEMORY_MAX}\n  idleQueueMemoryMessagesMax: ${IDLE_MAX}\n`)
-  const started: BrokerProcess[] = []
-  const start = async (): Promise<BrokerProcess> => {
-    const broker = await startBrokerProcess(join(dir, 'data'), {}, ['--config', configFile])
-    started.push(broker)
-    return broker
-  }
-  t.after(async () => {
-    await Promise.all(started.map(b => b.kill()))
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const start = pagingBrokers(t, { queueMemoryMessagesMax: MEMORY_MAX, idleQueueMemoryMessagesMax: IDLE_MAX })
 
   const first = await start()
   const url = `mqtt://127.0.0.1:${first.ports.mqtt}`
@@ -68,7 +36,7 @@ test(`MQTT 5: an offline session keeps idleQueueMemoryMessagesMax (${IDLE_MAX}) 
   await end(sub)
 
   await publishBacklog(url, 0, N)
-  const offline = await sessionQueue(first)
+  const offline = await sessionQueue(first, CLIENT_ID)
   assert.equal(offline.messages, N)
   // The short head and at most the last window, written but not yet paged out.
   assert.ok(offline.messages_ready_ram <= IDLE_MAX + WINDOW, `in memory: ${offline.messages_ready_ram} of ${N}`)

@@ -6,13 +6,10 @@
 // messages paged out by a classic queue.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import { startBrokerProcess, type BrokerProcess } from './support/broker-process.ts'
+import type { BrokerProcess } from './support/broker-process.ts'
 import { collector, connect, end, settled } from './support/mqtt-helpers.ts'
-import { adminFetch } from './support/admin-http.ts'
+import { pagingBrokers, restoredLine, sessionQueue as sessionQueueOf, type SessionQueue } from './support/paging-broker.ts'
 import { eventually } from './support/wait.ts'
 
 const MEMORY_MAX = 100
@@ -38,27 +35,8 @@ async function publishBacklog(url: string, from: number, to: number): Promise<vo
   await end(pub)
 }
 
-interface SessionQueue {
-  messages: number
-  messages_unacknowledged: number
-  messages_ready_ram: number
-}
-
-async function sessionQueue(broker: BrokerProcess): Promise<SessionQueue> {
-  const res = await adminFetch(`http://127.0.0.1:${broker.ports.admin}/api/queues/%2F/mqtt-session%2F${CLIENT_ID}`)
-  assert.equal(res.status, 200)
-  return (await res.json()) as SessionQueue
-}
-
-/** The start-up log line on what stayed in the store and what was dropped. */
-function restoredLine(broker: BrokerProcess): { leftInStore?: number; transientDropped?: number } | undefined {
-  for (const line of broker.lines) {
-    try {
-      const entry = JSON.parse(line) as { msg?: string; leftInStore?: number; transientDropped?: number }
-      if (entry.msg === 'queues restored') return entry
-    } catch {}
-  }
-  return undefined
+function sessionQueue(broker: BrokerProcess): Promise<SessionQueue> {
+  return sessionQueueOf(broker, CLIENT_ID)
 }
 
 async function receiveAll(client: MqttClient, n: number): Promise<string[]> {
@@ -69,19 +47,7 @@ async function receiveAll(client: MqttClient, n: number): Promise<string[]> {
 test(`MQTT 5: an offline session past queueMemoryMessagesMax (${MEMORY_MAX}) pages its QoS 0 messages out too; after a SIGKILL only the QoS 1 ones come back [MQTT-3.1.2-23] [MQTT-4.6.0-6]`, {
   timeout: 180_000
 }, async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-paging-transient-e2e-'))
-  const configFile = join(dir, 'wharf.yaml')
-  writeFileSync(configFile, `storage:\n  queueMemoryMessagesMax: ${MEMORY_MAX}\n`)
-  const started: BrokerProcess[] = []
-  const start = async (): Promise<BrokerProcess> => {
-    const broker = await startBrokerProcess(join(dir, 'data'), {}, ['--config', configFile])
-    started.push(broker)
-    return broker
-  }
-  t.after(async () => {
-    await Promise.all(started.map(b => b.kill()))
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const start = pagingBrokers(t, { queueMemoryMessagesMax: MEMORY_MAX })
 
   const first = await start()
   const url = `mqtt://127.0.0.1:${first.ports.mqtt}`

@@ -3,10 +3,7 @@
 // SIGKILLed and restarted, give back every acknowledged message, in order, with real clients.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startBrokerProcess, type BrokerProcess } from './support/broker-process.ts'
+import { pagingBrokers, restoredLine } from './support/paging-broker.ts'
 import { channel, closeQuietly, connect, consume, eventually } from './support/amqp-helpers.ts'
 import { collector, connect as mqttConnect, end } from './support/mqtt-helpers.ts'
 
@@ -14,39 +11,10 @@ const MEMORY_MAX = 100
 const N = 3000
 const WINDOW = 200
 
-function pagingBroker(t: { after(fn: () => Promise<void>): void }): { start(): Promise<BrokerProcess> } {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-paging-e2e-'))
-  const configFile = join(dir, 'wharf.yaml')
-  writeFileSync(configFile, `storage:\n  queueMemoryMessagesMax: ${MEMORY_MAX}\n`)
-  const started: BrokerProcess[] = []
-  t.after(async () => {
-    await Promise.all(started.map(b => b.kill()))
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return {
-    start: async () => {
-      const broker = await startBrokerProcess(join(dir, 'data'), {}, ['--config', configFile])
-      started.push(broker)
-      return broker
-    }
-  }
-}
-
-/** The start-up log line that says how many entries stayed in the store. */
-function leftInStore(broker: BrokerProcess): number | undefined {
-  for (const line of broker.lines) {
-    try {
-      const entry = JSON.parse(line) as { msg?: string; leftInStore?: number }
-      if (entry.msg === 'queues restored') return entry.leftInStore
-    } catch {}
-  }
-  return undefined
-}
-
 describe(`queues past storage.queueMemoryMessagesMax (${MEMORY_MAX})`, { timeout: 180_000 }, () => {
   test(`AMQP: ${N} persistent messages confirmed, SIGKILL, restart: the head is read back, all ${N} consumed in order`, async t => {
-    const brokers = pagingBroker(t)
-    const first = await brokers.start()
+    const start = pagingBrokers(t, { queueMemoryMessagesMax: MEMORY_MAX })
+    const first = await start()
     const url = `amqp://guest:guest@127.0.0.1:${first.ports.amqp}`
     const conn = await connect(url)
     const cc = await conn.createConfirmChannel()
@@ -59,8 +27,8 @@ describe(`queues past storage.queueMemoryMessagesMax (${MEMORY_MAX})`, { timeout
     await first.kill()
     conn.on('error', () => {})
 
-    const second = await brokers.start()
-    assert.equal(leftInStore(second), N - MEMORY_MAX, 'only the head was read back')
+    const second = await start()
+    assert.equal(restoredLine(second)?.leftInStore, N - MEMORY_MAX, 'only the head was read back')
     const again = await connect(`amqp://guest:guest@127.0.0.1:${second.ports.amqp}`)
     t.after(() => closeQuietly(again))
     const ch = await channel(again)
@@ -77,8 +45,8 @@ describe(`queues past storage.queueMemoryMessagesMax (${MEMORY_MAX})`, { timeout
   })
 
   test(`MQTT 5: ${N} QoS 1 messages for an offline persistent session, SIGKILL, restart: all delivered in order`, async t => {
-    const brokers = pagingBroker(t)
-    const first = await brokers.start()
+    const start = pagingBrokers(t, { queueMemoryMessagesMax: MEMORY_MAX })
+    const first = await start()
     const session = { clientId: 'paged-session', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } }
     const sub = await mqttConnect(`mqtt://127.0.0.1:${first.ports.mqtt}`, session)
     await sub.subscribeAsync('paged/#', { qos: 1 })
@@ -90,8 +58,8 @@ describe(`queues past storage.queueMemoryMessagesMax (${MEMORY_MAX})`, { timeout
     await end(pub)
     await first.kill()
 
-    const second = await brokers.start()
-    assert.equal(leftInStore(second), N - MEMORY_MAX)
+    const second = await start()
+    assert.equal(restoredLine(second)?.leftInStore, N - MEMORY_MAX)
     const back = await mqttConnect(`mqtt://127.0.0.1:${second.ports.mqtt}`, session)
     t.after(() => end(back))
     const inbox = collector(back)
