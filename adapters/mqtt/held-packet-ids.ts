@@ -6,7 +6,7 @@
 //   other [MQTT-4.3.3-10];
 // - the id stored for a delivery from before a restart that has not come back yet: an entry of the
 //   session's own queue (it takes the id again by its seq), a shared group's QoS 2 message.
-// A session holds one only while some id is held (MqttSession.releaseHeld drops an empty one).
+// A session's window holds one only while some id is held (OutboundWindow.releaseHeld drops an empty one).
 export class HeldPacketIds {
   private readonly ids = new Set<number>()
   /** Entries of the session's own queue restored with a stored id: seq → id. */
