@@ -126,8 +126,8 @@ export class Bridge {
     const queue = await declareBridgeQueue(deps.vhost, deps.exchange, config.name, config.out.topics)
     const bridge = new Bridge(config, queue, deps)
     bridge.attachQueue(queue)
-    let possiblySent = 0
-    for (const e of queue.ready.entries()) if (e.redelivered) possiblySent++
+    // Counted over the whole backlog: a queue that pages read back only its head.
+    const possiblySent = queue.possiblyDeliveredAtStart()
     bridge.log.info('bridge started', {
       url: redactUrl(config.url),
       queue: queue.name,

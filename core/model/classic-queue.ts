@@ -123,6 +123,16 @@ export class ClassicQueue extends Queue {
     return entry
   }
 
+  /**
+   * At start: the entries possibly delivered before the stop (they go again, marked redelivered),
+   * those read back and those still in the store alike.
+   */
+  possiblyDeliveredAtStart(): number {
+    let n = this.paged?.possiblyDeliveredAtStart ?? 0
+    for (const e of this.ready.entries()) if (e.redelivered) n++
+    return n
+  }
+
   /** At start: what the store holds beyond the entries loaded (seq order), read back as the ready list drains. */
   restorePaged(summary: PagedSummary, deliveredSeq: number): void {
     if (summary.count === 0) return

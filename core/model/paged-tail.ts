@@ -40,6 +40,8 @@ export interface PagedSummary {
   readonly bytes: number
   readonly firstSeq: number
   readonly lastSeq: number
+  /** Of them, those at or below the queue's delivered watermark: possibly delivered before the stop. */
+  readonly possiblyDelivered: number
 }
 
 /**
@@ -63,6 +65,8 @@ export class PagedTail {
    * come back marked redelivered (the queue's stored delivered watermark at start).
    */
   redeliveredUpTo = 0
+  /** Entries left in the store at start that may have been delivered before it (they come back redelivered). */
+  possiblyDeliveredAtStart = 0
 
   /** Messages behind the ready list. */
   get length(): number {
@@ -80,6 +84,7 @@ export class PagedTail {
     this.readSeq = summary.firstSeq - 1
     this.lastSeq = summary.lastSeq
     this.redeliveredUpTo = deliveredSeq
+    this.possiblyDeliveredAtStart = summary.possiblyDelivered
   }
 
   hold(entry: QueueEntry): void {

@@ -68,7 +68,8 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
     loadEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq`).raw(),
     loadEntriesUpTo: db.prepare(`${entryColumns} WHERE e.queue_id = ? ORDER BY e.seq LIMIT ?`).raw(),
     // A queue that pages: what the store holds beyond what it read, and the next rows of it.
-    summarizeEntries: db.prepare(`SELECT count(*) AS count, coalesce(sum(m.payload_bytes), 0) AS bytes, min(e.seq) AS firstSeq, max(e.seq) AS lastSeq
+    summarizeEntries: db.prepare(`SELECT count(*) AS count, coalesce(sum(m.payload_bytes), 0) AS bytes, min(e.seq) AS firstSeq, max(e.seq) AS lastSeq,
+        coalesce(sum(e.seq <= ?), 0) AS possiblyDelivered
       FROM queue_entries e JOIN messages m ON m.id = e.message_id WHERE e.queue_id = ? AND e.seq > ?`),
     readEntries: db.prepare(`${entryColumns} WHERE e.queue_id = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`).raw(),
     // At start, before any load: transient entries (migration 14) go, each taking one reference off

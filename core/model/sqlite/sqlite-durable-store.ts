@@ -186,8 +186,14 @@ export class SqliteDurableStore implements DurableStore {
   }
 
   summarizeEntries(queue: StoredQueue, afterSeq: number): PagedSummary {
-    const r = this.sql.summarizeEntries.get(queue.storeId, afterSeq) as { count: number; bytes: number; firstSeq: number | null; lastSeq: number | null }
-    return { count: r.count, bytes: r.bytes, firstSeq: r.firstSeq ?? afterSeq + 1, lastSeq: r.lastSeq ?? afterSeq }
+    const r = this.sql.summarizeEntries.get(queue.deliveredSeq, queue.storeId, afterSeq) as {
+      count: number
+      bytes: number
+      firstSeq: number | null
+      lastSeq: number | null
+      possiblyDelivered: number
+    }
+    return { count: r.count, bytes: r.bytes, firstSeq: r.firstSeq ?? afterSeq + 1, lastSeq: r.lastSeq ?? afterSeq, possiblyDelivered: r.possiblyDelivered }
   }
 
   /** Paged-out entries read back (a read of rows the queue's own writes put there, queued or committed). */
