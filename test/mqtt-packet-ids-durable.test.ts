@@ -7,13 +7,11 @@
 // says; publishers are mqtt.js.
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type mqttPacket from 'mqtt-packet'
 import type { MqttClient } from 'mqtt'
 import Database from 'better-sqlite3'
-import { startBrokerProcess, type BrokerProcess } from './support/broker-process.ts'
+import { brokersOnOneDataDir, type BrokerProcess } from './support/broker-process.ts'
 import { rawConnect5, type RawPeer } from './support/raw-mqtt.ts'
 import { connect, end } from './support/mqtt-helpers.ts'
 import { adminFetch } from './support/admin-http.ts'
@@ -49,22 +47,15 @@ interface Run {
 const dataDirs = new WeakMap<TestContext, string>()
 
 function setUp(t: TestContext, o: Options): Run {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-packet-ids-'))
-  const configFile = join(dir, 'wharf.yaml')
-  dataDirs.set(t, join(dir, 'data'))
-  writeFileSync(configFile, `storage:\n  commitWindowMs: ${o.commitWindowMs ?? 0}\nmqtt:\n  maxInflightMessages: ${o.window}\n`)
-  const started: BrokerProcess[] = []
-  // Runs first (hooks run in the order added): every broker is down before its directory goes.
-  t.after(async () => {
-    await Promise.all(started.map(b => b.kill()))
-    rmSync(dir, { recursive: true, force: true })
-  })
+  // Its hook runs first (hooks run in the order added): every broker is down before its directory goes.
+  const brokers = brokersOnOneDataDir(
+    t,
+    'wharf-packet-ids-',
+    `storage:\n  commitWindowMs: ${o.commitWindowMs ?? 0}\nmqtt:\n  maxInflightMessages: ${o.window}\n`
+  )
+  dataDirs.set(t, brokers.dataDir)
   return {
-    async start() {
-      const broker = await startBrokerProcess(join(dir, 'data'), {}, ['--config', configFile])
-      started.push(broker)
-      return broker
-    },
+    start: () => brokers.start(),
     async peer(broker, clientId, session) {
       const v5 = o.protocolVersion === 5
       const expiry = session === 'persistent' ? 3600 : session === 'clean' ? 0 : session.expirySeconds

@@ -6,11 +6,8 @@
 // any PUBCOMP; the publisher is mqtt.js.
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type mqttPacket from 'mqtt-packet'
-import { startBrokerProcess, type BrokerProcess } from './support/broker-process.ts'
+import { brokersOnOneDataDir, type BrokerProcess } from './support/broker-process.ts'
 import { rawConnect5, type RawPeer } from './support/raw-mqtt.ts'
 import { connect, end } from './support/mqtt-helpers.ts'
 import { holdsFor } from './support/wait.ts'
@@ -50,19 +47,11 @@ interface Run {
 
 /** A temp dir, a config with the storage's commit window, and every broker and peer stopped when the test ends. */
 function setUp(t: TestContext, commitWindowMs: number, protocolVersion: 4 | 5): Run {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-pubrel-crash-'))
-  const configFile = join(dir, 'wharf.yaml')
-  writeFileSync(configFile, `storage:\n  commitWindowMs: ${commitWindowMs}\nmqtt:\n  maxInflightMessages: ${N}\n`)
-  const started: BrokerProcess[] = []
-  // Runs first (hooks run in the order added): every broker is down before its directory goes.
-  t.after(async () => {
-    await Promise.all(started.map(b => b.kill()))
-    rmSync(dir, { recursive: true, force: true })
-  })
+  // Its hook runs first (hooks run in the order added): every broker is down before its directory goes.
+  const brokers = brokersOnOneDataDir(t, 'wharf-pubrel-crash-', `storage:\n  commitWindowMs: ${commitWindowMs}\nmqtt:\n  maxInflightMessages: ${N}\n`)
   return {
     async start() {
-      const broker = await startBrokerProcess(join(dir, 'data'), {}, ['--config', configFile])
-      started.push(broker)
+      const broker = await brokers.start()
       t.after(() => broker.kill())
       return broker
     },

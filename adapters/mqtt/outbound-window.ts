@@ -197,13 +197,7 @@ export class OutboundWindow {
    * bring the PUBREL back beside that PUBLISH, and the client would release the new message with it.
    */
   private forgetPubrel(packetId: number): void {
-    this.hold(packetId)
-    this.host.packetIds
-      .deletePubrel(this.session.clientId, packetId)
-      .catch((err: unknown) => {
-        this.host.log.error('mqtt: delete of a completed PUBREL-pending packet id failed', { clientId: this.session.clientId, packetId, err })
-      })
-      .finally(() => this.releaseHeld(packetId))
+    this.holdUntilDeleted(packetId, () => this.host.packetIds.deletePubrel(this.session.clientId, packetId), 'a completed PUBREL-pending packet id')
   }
 
   /**
@@ -211,11 +205,15 @@ export class OutboundWindow {
    * id serves no new PUBLISH before it commits: a crash first would bring the entry back under it.
    */
   private forgetStoredId(packetId: number | undefined, entry: QueueEntry): void {
+    this.holdUntilDeleted(packetId, () => this.host.packetIds.deleteOutboundId(entry), 'an outbound packet id')
+  }
+
+  /** Runs a stored id's deletion; packetId, when given, is held from new PUBLISHes until it commits. */
+  private holdUntilDeleted(packetId: number | undefined, deletion: () => Promise<void>, what: string): void {
     if (packetId !== undefined) this.hold(packetId)
-    this.host.packetIds
-      .deleteOutboundId(entry)
+    deletion()
       .catch((err: unknown) => {
-        this.host.log.error('mqtt: delete of an outbound packet id failed', { clientId: this.session.clientId, packetId, err })
+        this.host.log.error(`mqtt: delete of ${what} failed`, { clientId: this.session.clientId, packetId, err })
       })
       .finally(() => {
         if (packetId !== undefined) this.releaseHeld(packetId)

@@ -9,6 +9,7 @@ import type { Exchange } from './exchange.ts'
 import type { Queue } from './queue.ts'
 import type { RoutingInput } from './exchange-types/index.ts'
 import type { MessageSink } from './message-sink.ts'
+import type { Message } from './message.ts'
 
 export interface RoutingScope {
   exchangeNamed(name: string): Exchange | undefined
@@ -24,6 +25,11 @@ const NO_QUEUES: ReadonlySet<Queue> = new Set()
 /** Where route() puts the sinks it reaches: the set is made at the first one (most publishes reach none). */
 export interface SinkCollector {
   sinks: Set<MessageSink> | undefined
+}
+
+/** What a message is routed by: its routing key, its headers (headers exchanges) and its extra keys (CC, BCC). */
+export function routingInputOf(message: Message): RoutingInput {
+  return { routingKey: message.routingKey, headers: message.properties.headers, extraRoutingKeys: message.extraRoutingKeys }
 }
 
 export function route(start: Exchange, input: RoutingInput, scope: RoutingScope, collector?: SinkCollector): ReadonlySet<Queue> {

@@ -13,7 +13,7 @@ import { ClassicQueue } from './classic-queue.ts'
 import { queueTypeOf, refuseOtherTypesArguments, type QueueTypeContext } from './queue-types/index.ts'
 import { assertEquivalent, firstDifference } from './equivalence.ts'
 import { checkExchangeNameAllowed, checkQueueNameAllowed, describeExchange, describeQueue, serverNamedQueue } from './names.ts'
-import { route, type RoutingScope, type SinkCollector } from './routing.ts'
+import { route, routingInputOf, type RoutingScope, type SinkCollector } from './routing.ts'
 import { deadLetteredCopy, isDeathCycle, type DeathReason } from './dead-letter.ts'
 import { messageTtlMs, type Arguments, type Message } from './message.ts'
 import type { DurableStore, StoredBinding, StoredEntries, StoredExchange, StoredQueue } from './durable-store.ts'
@@ -279,7 +279,7 @@ export class Vhost implements RoutingScope, QueueHost {
     if (x.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchange)}`)
     const ttl = messageTtlMs(message.properties)
     const reached: SinkCollector = { sinks: undefined }
-    const queues = route(x, { routingKey: message.routingKey, headers: message.properties.headers, extraRoutingKeys: message.extraRoutingKeys }, this, reached)
+    const queues = route(x, routingInputOf(message), this, reached)
     let sinks = reached.sinks
     const attached = this.sinksAttached.get(x)
     if (attached !== undefined)
@@ -300,7 +300,7 @@ export class Vhost implements RoutingScope, QueueHost {
   private enqueueAll(queues: Iterable<Queue>, message: Message, ttlMs: number | undefined, sinks?: ReadonlySet<MessageSink>): PublishResult {
     let rejected = false
     let toStore: QueueEntry[] | undefined
-    let confirmWaits = false
+    let durableCopy = false
     const accepted: Queue[] = []
     const writes: Array<Promise<void>> = []
     for (const q of queues) {
@@ -314,7 +314,7 @@ export class Vhost implements RoutingScope, QueueHost {
       q.counts.published++
       if (result.entry !== undefined) {
         ;(toStore ??= []).push(result.entry)
-        if (result.entry.durable) confirmWaits = true
+        if (result.entry.durable) durableCopy = true
       }
       if (result.stored !== undefined) writes.push(result.stored)
     }
@@ -323,11 +323,11 @@ export class Vhost implements RoutingScope, QueueHost {
       const write = this.ctx.store.putMessage(message, toStore)
       // A confirm waits for durable copies only. Transient entries a paging queue holds back are
       // written so they can leave memory; a batch's messages share one promise: one line per interval.
-      if (confirmWaits) writes.push(write)
+      if (durableCopy) writes.push(write)
       else write.catch(err => this.ctx.warnOnce.error('queue: write of held-back transient messages failed', { vhost: this.name, err }))
     }
     for (const sink of sinks ?? []) {
-      const taken = sink.accept(message, toStore !== undefined)
+      const taken = sink.accept(message, durableCopy)
       if (taken !== undefined) writes.push(taken)
     }
     for (const q of accepted) {
@@ -556,7 +556,7 @@ export class Vhost implements RoutingScope, QueueHost {
     const dlx = this.exchanges.get(q.policy.deadLetterExchange ?? '')
     if (dlx === undefined) return // RabbitMQ drops the message when the DLX does not exist
     const copy = deadLetteredCopy(message, q, reason, this.nowMs())
-    const targets = route(dlx, { routingKey: copy.routingKey, headers: copy.properties.headers, extraRoutingKeys: copy.extraRoutingKeys }, this)
+    const targets = route(dlx, routingInputOf(copy), this)
     // A cycle (back to a queue the message died in) is cut unless a consumer rejected it since it was last there.
     const deaths = copy.properties.headers?.['x-death'] as Array<Record<string, unknown>>
     const accepted: Queue[] = []

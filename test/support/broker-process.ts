@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 
@@ -122,4 +125,32 @@ function childEnv(dataDir: string, env: Record<string, string | undefined>): Rec
   const out: Record<string, string> = {}
   for (const [key, value] of Object.entries(all)) if (value !== undefined) out[key] = value
   return out
+}
+
+/**
+ * Brokers started, and restarted, on one temp data dir with a config file of `configYaml`: every one
+ * is killed, then the dir removed, when the test ends (the hook runs first of those added after it).
+ */
+export function brokersOnOneDataDir(
+  t: { after(fn: () => Promise<void>): void },
+  prefix: string,
+  configYaml: string
+): { start(): Promise<BrokerProcess>; readonly dataDir: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const configFile = join(dir, 'wharf.yaml')
+  writeFileSync(configFile, configYaml)
+  const dataDir = join(dir, 'data')
+  const started: BrokerProcess[] = []
+  t.after(async () => {
+    await Promise.all(started.map(b => b.kill()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return {
+    dataDir,
+    async start() {
+      const broker = await startBrokerProcess(dataDir, {}, ['--config', configFile])
+      started.push(broker)
+      return broker
+    }
+  }
 }

@@ -2,33 +2,17 @@
 // directory with a storage config, an MQTT session's queue as the management API shows it, and the
 // start-up line on what a restart left in the store.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { startBrokerProcess, type BrokerProcess } from './broker-process.ts'
+import { brokersOnOneDataDir, type BrokerProcess } from './broker-process.ts'
 import { adminFetch } from './admin-http.ts'
 
 /** Starts (and restarts) brokers on one temp data dir with `storage` settings; every one is killed and the dir removed after the test. */
 export function pagingBrokers(t: TestContext, storage: Record<string, number>): () => Promise<BrokerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-paging-e2e-'))
-  const configFile = join(dir, 'wharf.yaml')
-  writeFileSync(
-    configFile,
-    `storage:\n${Object.entries(storage)
-      .map(([k, v]) => `  ${k}: ${v}\n`)
-      .join('')}`
-  )
-  const started: BrokerProcess[] = []
-  t.after(async () => {
-    await Promise.all(started.map(b => b.kill()))
-    rmSync(dir, { recursive: true, force: true })
-  })
-  return async () => {
-    const broker = await startBrokerProcess(join(dir, 'data'), {}, ['--config', configFile])
-    started.push(broker)
-    return broker
-  }
+  const yaml = `storage:\n${Object.entries(storage)
+    .map(([k, v]) => `  ${k}: ${v}\n`)
+    .join('')}`
+  const brokers = brokersOnOneDataDir(t, 'wharf-paging-e2e-', yaml)
+  return () => brokers.start()
 }
 
 export interface SessionQueue {

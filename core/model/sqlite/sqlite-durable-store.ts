@@ -346,7 +346,7 @@ export class SqliteDurableStore implements DurableStore {
       messageRows[at++] = m.publishedAtMs
       messageRows[at++] = m.exchange
       messageRows[at++] = p.properties
-      messageRows[at] = m.extraRoutingKeys === null ? null : encodeExtraRoutingKeys(m.extraRoutingKeys)
+      messageRows[at] = encodeExtraRoutingKeys(m.extraRoutingKeys)
       if (++messages === ROWS_PER_INSERT) {
         this.sql.insertMessages.run(messageRows)
         messages = 0
