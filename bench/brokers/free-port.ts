@@ -78,3 +78,21 @@ function ephemeralPortMin(): number {
     return EPHEMERAL_PORT_MIN_DEFAULT
   }
 }
+
+/** Tries of retryOnPortTaken. */
+const PORT_TRIES = 3
+
+/**
+ * Starts a broker again, on ports picked anew, when it failed because another process took one of
+ * its free ports between freePorts and its listen (EADDRINUSE: `npm test` runs two test files at a
+ * time, and the bench smoke tests start brokers beside other tests). Any other failure is thrown.
+ */
+export async function retryOnPortTaken<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start()
+    } catch (err) {
+      if (attempt >= PORT_TRIES || !/EADDRINUSE/.test(String((err as Error).message))) throw err
+    }
+  }
+}

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BrokerProcess, httpStatusIs } from './child-process.ts'
-import { freePorts } from './free-port.ts'
+import { freePorts, retryOnPortTaken } from './free-port.ts'
 
 const READY_TIMEOUT_MS = 30_000
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -26,7 +26,11 @@ export interface EdgeWharf {
  * `node gateway/bin/wharf.js start` on a data directory the caller owns and a config file of its
  * own (the bridge scenario's edge), on free loopback ports. Stopped with SIGTERM, which drains it.
  */
-export async function startEdgeWharf(options: EdgeWharfOptions): Promise<EdgeWharf> {
+export function startEdgeWharf(options: EdgeWharfOptions): Promise<EdgeWharf> {
+  return retryOnPortTaken(() => startOnFreePorts(options))
+}
+
+async function startOnFreePorts(options: EdgeWharfOptions): Promise<EdgeWharf> {
   const [mqttPort, wsPort, amqpPort, adminPort] = await freePorts(4)
   if (mqttPort === undefined || wsPort === undefined || amqpPort === undefined || adminPort === undefined) throw new Error('wharf: no free ports')
   const env: NodeJS.ProcessEnv = {

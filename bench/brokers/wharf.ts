@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RunningBroker } from './broker.ts'
 import { BrokerProcess, httpStatusIs } from './child-process.ts'
-import { freePorts } from './free-port.ts'
+import { freePorts, retryOnPortTaken } from './free-port.ts'
 
 const READY_TIMEOUT_MS = 30_000
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -13,7 +13,11 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
  * Starts `node gateway/bin/wharf.js start` on free ports with a fresh data directory and
  * waits for GET /readyz to return 200; stops with SIGTERM (SIGKILL after 10 s).
  */
-export async function startWharf(): Promise<RunningBroker> {
+export function startWharf(): Promise<RunningBroker> {
+  return retryOnPortTaken(startOnFreePorts)
+}
+
+async function startOnFreePorts(): Promise<RunningBroker> {
   const ports = await freePorts(4)
   const [mqttPort, wsPort, amqpPort, adminPort] = ports
   if (mqttPort === undefined || wsPort === undefined || amqpPort === undefined || adminPort === undefined) {
