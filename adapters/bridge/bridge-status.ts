@@ -13,6 +13,8 @@ export interface BridgeStatus {
   connectedSinceMs: number | null
   /** The remote Wharf's node id, when the remote is a Wharf. */
   remoteNodeId: string | null
+  /** What goes up differently because of the connected remote's limits (its Maximum QoS, Retain Available). */
+  remoteLimits: readonly string[]
   /** The core queue holding the backlog, in vhost (the bridge's own, or mqtt.vhost). */
   queue: string
   vhost: string

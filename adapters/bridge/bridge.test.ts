@@ -29,6 +29,7 @@ class FakeLink implements RemoteLink {
   readonly sent: Sent[] = []
   private readonly pending = new PendingSends()
   readonly closed = this.pending.closed
+  readonly remoteLimits: readonly string[] = []
   constructor(
     readonly opts: LinkOptions,
     readonly windowMax: number,

@@ -17,7 +17,7 @@ import { DeadLetters, deadLetterQueueName } from './dead-letters.ts'
 import { DownlinkGate } from './downlink-gate.ts'
 import { DownlinkReceipts } from './downlink-receipts.ts'
 import { Forwarder } from './forwarder.ts'
-import type { DownlinkHandler, LinkFactory, RemoteLink } from './links/link.ts'
+import { RemoteMismatch, type DownlinkHandler, type LinkFactory, type RemoteLink } from './links/link.ts'
 import { amqpBodyLimitIn } from './links/message-refusal.ts'
 import { CAME_DOWN_HEADER, isOwnEcho } from './loop-marks.ts'
 import { TokenBucket } from './token-bucket.ts'
@@ -173,6 +173,7 @@ export class Bridge {
       lastErrorAtMs: this.lastError?.atMs ?? null,
       connectedSinceMs: this.connectedSinceMs,
       remoteNodeId: this.link?.remoteNodeId ?? null,
+      remoteLimits: this.link?.remoteLimits ?? [],
       queue: this.queue.name,
       vhost: this.queue.vhost,
       backlog: {
@@ -240,6 +241,8 @@ export class Bridge {
     const since = this.deps.clock.nowMs()
     this.connectedSinceMs = since
     this.log.info('bridge connected', { remoteNodeId: link.remoteNodeId, window: link.windowMax, backlogMessages: this.queue.messageCount })
+    // Once per connect, not per message: what the remote's limits change in what goes up.
+    if (link.remoteLimits.length > 0) this.log.warn('bridge: the remote limits what goes up', { remoteLimits: link.remoteLimits })
     this.forwarder.attach(link)
     const closed = await link.closed
     const why = this.endReason ?? closed
@@ -385,6 +388,7 @@ export class Bridge {
 
 /** A remote that is away (refused, reset, timed out) rather than one that refuses us (auth, TLS, a missing exchange). */
 function isTransient(err: Error): boolean {
+  if (err instanceof RemoteMismatch) return false
   const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`
   if (
     /ACCESS.REFUSED|not authori[sz]ed|bad user ?name|certificate|self.signed|refused a message|refused the subscription|exchange '|NOT.FOUND|PRECONDITION|NOT.ALLOWED|\b(403|404|406|530)\b/i.test(

@@ -53,6 +53,7 @@ async function setup(remoteBodyBytesMax: () => number = () => 0): Promise<Setup>
   const link: RemoteLink = {
     remoteNodeId: null,
     windowMax: WINDOW,
+    remoteLimits: [],
     closed: new Promise<Error>(() => {}),
     send: (_topic, message) => new Promise<void>(confirm => sent.push({ seq: Number(message.body.toString().slice(1)) + 1, confirm })),
     close: async () => {}

@@ -20,7 +20,8 @@ export function mosquittoUnavailable(): string | undefined {
   return findMosquitto() === undefined ? MOSQUITTO_MISSING : undefined
 }
 
-export async function startMosquitto(): Promise<MosquittoNode> {
+/** extraConfig: more mosquitto.conf lines (limits, retain_available, max_qos, an acl_file). */
+export async function startMosquitto(extraConfig: readonly string[] = []): Promise<MosquittoNode> {
   const binary = findMosquitto()
   if (binary === undefined) throw new Error(MOSQUITTO_MISSING)
   const [port] = (await restartablePorts(1)) as [number]
@@ -41,6 +42,7 @@ export async function startMosquitto(): Promise<MosquittoNode> {
       'log_dest stderr',
       'log_type error',
       'log_type warning',
+      ...extraConfig,
       ''
     ].join('\n')
   )

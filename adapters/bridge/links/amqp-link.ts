@@ -59,6 +59,7 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
   return {
     remoteNodeId: typeof serverNodeId === 'string' ? serverNodeId : null,
     windowMax: bridge.inflightMessagesMax,
+    remoteLimits: [],
     closed: pending.closed,
     send(topic, message, nowMs) {
       return pending.track((resolve, reject) => {

@@ -35,6 +35,8 @@ export interface RemoteLink {
   readonly remoteNodeId: string | null
   /** Sends that may wait for their confirm at once: the bridge's window, or less if the remote says so. */
   readonly windowMax: number
+  /** What the link does differently because of the remote's limits, one line each (e.g. a lower Maximum QoS). */
+  readonly remoteLimits: readonly string[]
   /**
    * Sends one message up under topic (MQTT form, already mapped), with this node's loop marks
    * (loop-marks.ts upHeaders with LinkOptions.nodeId). Resolves when the remote confirmed it;
@@ -61,6 +63,14 @@ export interface LinkOptions {
 }
 
 export type LinkFactory = (opts: LinkOptions) => Promise<RemoteLink>
+
+/**
+ * The remote cannot serve the bridge as configured (not a remote that is away): the bridge shows
+ * state error with this message, and tries again with its backoff in case the remote changes.
+ */
+export class RemoteMismatch extends Error {
+  override readonly name = 'RemoteMismatch'
+}
 
 /** Settles `closed` once and rejects every pending send with the reason. */
 export class PendingSends {

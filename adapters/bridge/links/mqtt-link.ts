@@ -11,6 +11,7 @@ import { coreMessage, publishOptions, userProperty } from './mqtt-message.ts'
 import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
 import { MessageRefusal, mqttAckRefusal } from './message-refusal.ts'
 import { qos2IncomingStore, takeQos2 } from './mqtt-qos2-downlink.ts'
+import { uplinkLimits } from './mqtt-remote-limits.ts'
 import { linkTlsOptions } from './tls-options.ts'
 
 const RECEIVE_MAXIMUM_DEFAULT = 65_535 // [MQTT-3.2.2.3.3] absent: no limit below 65,535
@@ -66,12 +67,15 @@ function link(client: MqttClient, connack: IConnackPacket, pending: PendingSends
   const nodeId = connack.properties?.userProperties?.[NODE_ID_PROPERTY]
   const receiveMaximum = connack.properties?.receiveMaximum ?? RECEIVE_MAXIMUM_DEFAULT
   const packetBytesMax = connack.properties?.maximumPacketSize
+  const limits = uplinkLimits(connack, bridge.mqtt.qos, bridge.out.topics.length > 0)
   return {
     remoteNodeId: typeof nodeId === 'string' ? nodeId : null,
     windowMax: Math.min(bridge.inflightMessagesMax, receiveMaximum),
+    remoteLimits: limits.notes,
     closed: pending.closed,
     send(topic, message, nowMs) {
-      const options = publishOptions(message, upHeaders(message.properties.headers, opts.nodeId), bridge.mqtt.qos, v5, nowMs)
+      const options = publishOptions(message, upHeaders(message.properties.headers, opts.nodeId), limits.qos, v5, nowMs)
+      if (!limits.retainAvailable) options.retain = false
       // [MQTT-3.1.2-24] a packet over the remote's Maximum Packet Size must not be sent: it could never be.
       const tooLarge = packetBytesMax === undefined ? null : oversize(topic, message, options, packetBytesMax)
       if (tooLarge !== null) return Promise.reject(new MessageRefusal(tooLarge, true))
