@@ -26,6 +26,16 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
   }
   const topic = resolveTopic(engine, conn, p)
   if (topic === null) return
+  const session = conn.session
+  if (qos === 2 && session !== null && session.qos2Received.has(id)) {
+    // A resend of a message taken already: PUBREC again, not routed again [MQTT-4.3.3-10]. Before the
+    // checks below, which may answer otherwise now (a permission revoked, the disk watermark): a
+    // refusing PUBREC would end the client's exchange for a message that was delivered, and its id,
+    // still held here, would drop the client's next message under it as a resend [MQTT-4.3.3-9].
+    conn.inboundUnacked-- // counted when it first came
+    conn.ackAfter(undefined, { cmd: 'pubrec', messageId: id })
+    return
+  }
   const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload
   const props = p.properties
   // A responder would publish to it: a wildcard there is the requester's Protocol Error, as EMQX 5 has it [MQTT-3.3.2-14].
@@ -50,13 +60,6 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
     engine.warnOnce.warn('mqtt publish refused: ' + engine.refusing, { clientId: conn.clientId, topic, qos })
     if (conn.protocolVersion === 5) refuse(conn, p, ReasonCode.QuotaExceeded, engine.refusing)
     else conn.fail('publish refused: ' + engine.refusing) // 3.1.1 has no refusal: not acknowledged, resent later
-    return
-  }
-  const session = conn.session
-  if (qos === 2 && session !== null && session.qos2Received.has(id)) {
-    // a resend: not routed again [MQTT-4.3.3-9]
-    conn.inboundUnacked-- // counted when it first came
-    conn.ackAfter(undefined, { cmd: 'pubrec', messageId: id })
     return
   }
   // The payload is a view into the socket's read chunk: a queued message must not keep the chunk alive.
