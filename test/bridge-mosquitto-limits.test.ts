@@ -1,9 +1,11 @@
-// A Mosquitto remote (MQTT 5) that limits what it takes in its CONNACK: Maximum QoS (max_qos) and
-// Retain Available (retain_available false). Before, the bridge published above them, Mosquitto
+// A Mosquitto remote (MQTT 5) with limits. In its CONNACK: Maximum QoS (max_qos) and Retain
+// Available (retain_available false). Before, the bridge published above them, Mosquitto
 // disconnected it (0x9B QoS not supported, 0x9A Retain not supported) and the same message went
 // again at every reconnect: nothing got past it. Now the uplink sends within them, says so once
 // per connect and in /api/bridges, and a remote that could confirm nothing (Maximum QoS 0) leaves
-// the bridge in state error with the backlog kept.
+// the bridge in state error with the backlog kept. Not in its CONNACK: message_size_limit, which
+// Mosquitto enforces with a PUBACK 0x95 that mqtt-packet cannot read; the message over it is
+// dead-lettered, the rest go on.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MqttClient } from 'mqtt'
@@ -14,6 +16,7 @@ import { checkArrivals } from './support/bridge-checks.ts'
 import { bridgeStatus, bridgeTo, publishNumbered, startEdge, waitForBridge } from './support/bridge-scenarios.ts'
 import { mosquittoUnavailable, startMosquitto } from './support/mosquitto.ts'
 import type { TestBroker } from './support/test-broker.ts'
+import { adminFetch } from './support/admin-http.ts'
 
 const skip = mosquittoUnavailable()
 const mqtt5Qos2 = { qos: 2, clientId: null, cleanSession: false, sessionExpirySeconds: 3600, protocolVersion: 5 } as const
@@ -75,6 +78,54 @@ test('Maximum QoS 0 at the remote: state error naming it, nothing sent unconfirm
     assert.equal((await bridgeStatus(edge)).confirmed, 0)
   } finally {
     await end(pub)
+    await edge?.close()
+  }
+})
+
+test('a message over message_size_limit (PUBACK 0x95) is dead-lettered; the link stays up, the rest arrive in order', { skip, timeout: 60_000 }, async t => {
+  const mosquitto = await startMosquitto(['message_size_limit 1000'])
+  t.after(() => mosquitto.stop())
+  let edge: TestBroker | undefined
+  let inbox: RemoteInbox | undefined
+  let pub: MqttClient | undefined
+  try {
+    edge = await startEdge([bridgeTo(mosquitto.url)])
+    await waitForBridge(edge, 'connected', s => s.state === 'connected')
+    inbox = await mqttInbox(mosquitto.url, 'up/#', 'size-inbox', 5)
+    pub = await connect(edge.mqttUrl, { clientId: 'size-publisher', protocolVersion: 5 })
+    await publishNumbered(pub, 5)
+    await pub.publishAsync('up/too-big', Buffer.alloc(5000, 'x'), { qos: 1 })
+    await publishNumbered(pub, 5, 'up/seq', 5)
+    const s = await waitForBridge(
+      edge,
+      'the big one dead-lettered, the rest confirmed',
+      s => s.deadLettered === 1 && s.confirmed >= 10 && s.backlog.messages === 0
+    )
+    assert.equal(s.state, 'connected')
+    assert.equal(s.reconnects, 0)
+    await eventually(`10 messages at Mosquitto (${inbox.messages.length})`, () => inbox !== undefined && inbox.messages.length >= 10)
+    assert.equal(
+      checkArrivals(
+        inbox.messages,
+        Array.from({ length: 10 }, (_, i) => i),
+        'around the big one'
+      ).duplicates,
+      0
+    )
+    const res = await adminFetch(`${edge.adminUrl}/api/queues/%2F/${encodeURIComponent('bridge-dead/cloud')}/get`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 5, ackmode: 'ack_requeue_false', encoding: 'auto', truncate: 10 })
+    })
+    const dead = (await res.json()) as Array<{ routing_key: string; payload_bytes: number; properties: { headers: Record<string, unknown> } }>
+    assert.deepEqual(
+      dead.map(m => [m.routing_key, m.payload_bytes]),
+      [['up.too-big', 5000]]
+    )
+    assert.match(String(dead[0]?.properties.headers['x-wharf-refusal']), /reason 0x95 Packet too large/)
+  } finally {
+    await end(pub)
+    await inbox?.close()
     await edge?.close()
   }
 })

@@ -8,6 +8,7 @@ import mqttPacket from 'mqtt-packet'
 import type { Message } from '../../../core/model/message.ts'
 import { NODE_ID_PROPERTY, upHeaders, VIA_HEADER } from '../loop-marks.ts'
 import { coreMessage, publishOptions, userProperty } from './mqtt-message.ts'
+import { AckReasonCodeFilter } from './mqtt-ack-codes.ts'
 import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
 import { MessageRefusal, mqttAckRefusal } from './message-refusal.ts'
 import { qos2IncomingStore, takeQos2 } from './mqtt-qos2-downlink.ts'
@@ -38,12 +39,20 @@ export const mqttLink: LinkFactory = async opts => {
   }
   if (v5) options.properties = { sessionExpiryInterval: bridge.mqtt.cleanSession ? 0 : bridge.mqtt.sessionExpirySeconds }
   const client = mqtt.connect(url.toString(), options)
+  const acks = v5 ? readAcksThrough(client, new AckReasonCodeFilter()) : null
   const pending = new PendingSends()
   // Installed before CONNECT: a persistent session's queued messages can follow the CONNACK at once.
   const pause = installDownlink(client, opts, pending, v5)
   let cause: Error | undefined
   client.on('error', err => {
-    if (!pause.isOwnRefusal(err)) cause = err
+    if (pause.isOwnRefusal(err)) return
+    cause = err
+    // Once connected, an error is the remote sending what mqtt.js cannot read (it drops the rest of
+    // that read, acks included): the link ends, so nothing waits for a confirm that will not come.
+    if (client.connected && !pending.failed) {
+      pending.fail(new Error(`the remote sent what the link cannot read: ${err.message}`))
+      client.end(true)
+    }
   })
   client.on('packetreceive', packet => {
     if (packet.cmd === 'disconnect')
@@ -55,14 +64,21 @@ export const mqttLink: LinkFactory = async opts => {
   try {
     const connack = await connected(client, pending, bridge.connectTimeoutMs)
     if (opts.downlink !== null) await subscribe(client, opts, v5)
-    return link(client, connack, pending, opts, v5)
+    return link(client, connack, pending, opts, v5, acks)
   } catch (err) {
     client.end(true)
     throw err
   }
 }
 
-function link(client: MqttClient, connack: IConnackPacket, pending: PendingSends, opts: LinkOptions, v5: boolean): RemoteLink {
+function link(
+  client: MqttClient,
+  connack: IConnackPacket,
+  pending: PendingSends,
+  opts: LinkOptions,
+  v5: boolean,
+  acks: AckReasonCodeFilter | null
+): RemoteLink {
   const { bridge } = opts
   const nodeId = connack.properties?.userProperties?.[NODE_ID_PROPERTY]
   const receiveMaximum = connack.properties?.receiveMaximum ?? RECEIVE_MAXIMUM_DEFAULT
@@ -80,14 +96,13 @@ function link(client: MqttClient, connack: IConnackPacket, pending: PendingSends
       const tooLarge = packetBytesMax === undefined ? null : oversize(topic, message, options, packetBytesMax)
       if (tooLarge !== null) return Promise.reject(new MessageRefusal(tooLarge, true))
       return pending.track((resolve, reject) => {
-        client.publish(topic, message.body, options, err => {
-          if (err === undefined || err === null) resolve()
-          else
-            reject(
-              typeof (err as { code?: unknown }).code === 'number'
-                ? mqttAckRefusal((err as { code: number }).code, err.message)
-                : new Error(`the remote refused a message: ${err.message}`)
-            )
+        client.publish(topic, message.body, options, (err, ack) => {
+          if (err === undefined || err === null) return resolve()
+          const replaced = acks?.takeReplaced(ack?.messageId)
+          const code = replaced ?? (err as { code?: unknown }).code
+          if (typeof code !== 'number') reject(new Error(`the remote refused a message: ${err.message}`))
+          else if (replaced !== undefined) reject(mqttAckRefusal(code, `a ${ack?.cmd ?? 'PUBACK'} reason code MQTT 5 allows only in DISCONNECT`))
+          else reject(mqttAckRefusal(code, err.message))
         })
       })
     },
@@ -114,6 +129,21 @@ function oversize(topic: string, message: Message, options: IClientPublishOption
   }
   const bytes = mqttPacket.generate(packet, { protocolVersion: 5 }).length
   return bytes > packetBytesMax ? `a PUBLISH of ${bytes} bytes is larger than the remote's Maximum Packet Size ${packetBytesMax}` : null
+}
+
+/**
+ * The remote's bytes pass through the filter before mqtt.js parses them: a 'data' listener added
+ * where the stream is built runs before the one mqtt.js pipes to its parser, on the same Buffer.
+ */
+function readAcksThrough(client: MqttClient, filter: AckReasonCodeFilter): AckReasonCodeFilter {
+  const internals = client as unknown as { streamBuilder: (c: MqttClient) => NodeJS.ReadableStream }
+  const build = internals.streamBuilder
+  internals.streamBuilder = c => {
+    const stream = build(c)
+    stream.on('data', (chunk: Buffer) => filter.scan(chunk))
+    return stream
+  }
+  return filter
 }
 
 function connected(client: MqttClient, pending: PendingSends, timeoutMs: number): Promise<IConnackPacket> {
