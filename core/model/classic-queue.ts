@@ -163,6 +163,7 @@ export class ClassicQueue extends Queue {
     const wasActive = this.policy.singleActiveConsumer && this.consumers[0] === consumer
     this.priorities?.delete(consumer)
     super.removeConsumer(consumer)
+    if (this.consumers.length === 0) this.trimToIdleBound()
     // RabbitMQ 3.13's classic queues hand over to the highest x-priority waiting (rabbit_queue_consumers:
     // get_consumer); its quorum queues (this class too) to the longest waiting, whatever its priority.
     if (wasActive && this.type.name === 'classic') this.activateHighestPriority()
@@ -246,7 +247,9 @@ export class ClassicQueue extends Queue {
       this.ready.insert(entry)
       any = true
     }
-    if (any) this.dispatch()
+    if (!any) return
+    if (this.consumers.length === 0) this.trimToIdleBound()
+    this.dispatch()
   }
 
   purge(): number {
@@ -354,6 +357,23 @@ export class ClassicQueue extends Queue {
    */
   private memoryBound(paging: QueuePaging): number {
     return this.consumers.length === 0 ? paging.idleMemoryMessagesMax : paging.memoryMessagesMax
+  }
+
+  /**
+   * The queue has no consumer (left, or its returns came back after it): the ready entries past
+   * storage.idleQueueMemoryMessagesMax leave memory, as new ones would not have entered it. Without
+   * it, a session that went offline with a backlog kept up to queueMemoryMessagesMax in memory for as
+   * long as it stayed away. Only a tail of entries whose rows are written and that were never handed
+   * out goes (read back, one comes back as it was); the rest stays until a reader takes it.
+   */
+  private trimToIdleBound(): void {
+    const paging = this.paging
+    if (paging === null || this.deleted) return
+    const excess = this.ready.length - paging.idleMemoryMessagesMax
+    if (excess <= 0) return
+    const dueNow = this.dueNow
+    const released = this.ready.takeTail(excess, e => e.stored && e.deliveries === 0 && !e.redelivered && e !== dueNow)
+    if (released.length > 0) (this.paged ??= new PagedTail()).release(released)
   }
 
   /** One batch back into the ready list: paged-out entries read from the store, else held ones. */

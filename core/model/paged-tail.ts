@@ -108,6 +108,22 @@ export class PagedTail {
     }
   }
 
+  /**
+   * Ready entries that leave memory again, in seq order: every one stored, never handed out, and
+   * before everything paged out or held (the ready list's tail).
+   */
+  release(entries: readonly QueueEntry[]): void {
+    const first = entries[0]
+    const last = entries[entries.length - 1]
+    if (first === undefined || last === undefined) return
+    let bytes = 0
+    for (const e of entries) bytes += e.message.bodyBytes
+    if (this.count === 0) this.lastSeq = last.seq
+    this.readSeq = first.seq - 1
+    this.count += entries.length
+    this.bytes += bytes
+  }
+
   /** The next held entry, once nothing is paged out before it. */
   takeHeld(): QueueEntry | undefined {
     if (this.count > 0) return undefined

@@ -60,6 +60,22 @@ export class ReadyList<T extends Sequenced> {
     this.items.splice(lo, 0, item)
   }
 
+  /**
+   * Takes up to `max` entries off the tail (the last to be delivered) while `eligible` holds for
+   * each, stopping at the first that does not; returns them in order.
+   */
+  takeTail(max: number, eligible: (item: T) => boolean): T[] {
+    let cut = this.items.length
+    while (cut > this.head && this.items.length - cut < max && eligible(this.items[cut - 1] as T)) cut--
+    if (cut === this.items.length) return []
+    const taken = this.items.splice(cut) as T[]
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    }
+    return taken
+  }
+
   /** Removes every entry for which `drop` is true, keeping order; returns them. */
   removeWhere(drop: (item: T) => boolean): T[] {
     const kept: T[] = []

@@ -12,6 +12,11 @@ export interface ReadyQueue {
   /** Back in the place its seq (and priority) gives it. */
   insert(entry: QueueEntry): void
   removeWhere(drop: (entry: QueueEntry) => boolean): QueueEntry[]
+  /**
+   * Takes up to `max` of the entries to be delivered last while `eligible` holds for each, stopping
+   * at the first that does not; returns them in delivery order.
+   */
+  takeTail(max: number, eligible: (entry: QueueEntry) => boolean): QueueEntry[]
   clear(): QueueEntry[]
   /** Oldest first within a level, highest level first. */
   entries(): Iterable<QueueEntry>
@@ -48,6 +53,12 @@ class FifoReady implements ReadyQueue {
 
   removeWhere(drop: (e: QueueEntry) => boolean): QueueEntry[] {
     const out = this.list.removeWhere(drop)
+    for (const e of out) this.bytes -= e.message.bodyBytes
+    return out
+  }
+
+  takeTail(max: number, eligible: (e: QueueEntry) => boolean): QueueEntry[] {
+    const out = this.list.takeTail(max, eligible)
     for (const e of out) this.bytes -= e.message.bodyBytes
     return out
   }
@@ -111,6 +122,21 @@ class PriorityReady implements ReadyQueue {
   removeWhere(drop: (e: QueueEntry) => boolean): QueueEntry[] {
     const out: QueueEntry[] = []
     for (let i = this.levels.length - 1; i >= 0; i--) out.push(...(this.levels[i] as FifoReady).removeWhere(drop))
+    this.count -= out.length
+    return out
+  }
+
+  /** The lowest level's tail first, then the next level up, while every entry taken is eligible. */
+  takeTail(max: number, eligible: (e: QueueEntry) => boolean): QueueEntry[] {
+    const out: QueueEntry[] = []
+    for (const level of this.levels) {
+      const want = max - out.length
+      if (want === 0) break
+      const taken = level.takeTail(want, eligible)
+      out.unshift(...taken)
+      // This level still holds an entry that is not eligible: the higher ones are delivered before it.
+      if (taken.length < want && level.length > 0) break
+    }
     this.count -= out.length
     return out
   }

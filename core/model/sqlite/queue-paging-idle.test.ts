@@ -29,7 +29,7 @@ test(
 )
 
 test(
-  'with a consumer attached the queue keeps up to queueMemoryMessagesMax; once it leaves, new messages page out past the short head',
+  'with a consumer attached the queue keeps up to queueMemoryMessagesMax; once it leaves, all but the short head leave memory',
   withDir(async dir => {
     const node = open(dir, MEMORY_MAX, IDLE_MAX)
     const q = await declare(node.vhost, 'q')
@@ -38,17 +38,98 @@ test(
     await publishEach(node.vhost, 'q', bodies(60))
     assert.equal(q.messagesInMemory, 60, 'a consumed queue holds up to queueMemoryMessagesMax')
     node.vhost.cancel(q, stalled)
-    // The 60 already in memory stay there; what comes now waits in the store (transient ones too).
+    assert.equal(q.messagesInMemory, IDLE_MAX, 'the last consumer gone, the rows already written leave memory')
+    assert.equal(q.messageCount, 60)
+    // What comes now waits in the store too (transient ones as well).
     await publishEach(node.vhost, 'q', bodies(20, 60), (key, body) => (Number(body.slice(1)) % 2 === 0 ? transient(key, body) : persistent(key, body)))
     assert.equal(q.messageCount, 80)
     // Held ones leave memory at the next publish after their commit: the last turn's two are still here.
-    assert.ok(q.messagesInMemory <= 62, `in memory: ${q.messagesInMemory}`)
+    assert.ok(q.messagesInMemory <= IDLE_MAX + 2, `in memory: ${q.messagesInMemory}`)
     const got = await drain(node, 'q', 80)
     assert.deepEqual(
       got.map(m => m.body),
       bodies(80)
     )
+    assert.ok(got.every(m => !m.redelivered))
     node.store.close()
+  })
+)
+
+test(
+  'a consumer leaving with messages unacked: the ready tail leaves memory at once, the returned ones come back first and redelivered',
+  withDir(async dir => {
+    const node = open(dir, MEMORY_MAX, IDLE_MAX)
+    const q = await declare(node.vhost, 'q')
+    await publishEach(node.vhost, 'q', bodies(5))
+    const taker = new Taker(5) // takes five and never acks them: an MQTT window in flight at a disconnect
+    node.vhost.consume('q', taker, owner)
+    q.dispatch()
+    await committed(node.store)
+    assert.equal(taker.got.length, 5)
+    await publishEach(node.vhost, 'q', bodies(55, 5))
+    assert.equal(q.messagesInMemory, 55)
+    node.vhost.cancel(q, taker)
+    assert.equal(q.messagesInMemory, IDLE_MAX)
+    q.requeue(taker.got.map(g => g.entry))
+    // The five returned ones go back to the head; never handed out ones behind them leave memory again.
+    assert.equal(q.messagesInMemory, IDLE_MAX)
+    assert.equal(q.messageCount, 60)
+    const got = await drain(node, 'q', 60)
+    assert.deepEqual(
+      got.map(m => m.body),
+      bodies(60)
+    )
+    assert.deepEqual(
+      got.map(m => m.redelivered),
+      bodies(60).map((_, i) => i < 5)
+    )
+    node.store.close()
+  })
+)
+
+test(
+  'a transient message near the tail keeps what is behind it in memory when the consumer leaves; nothing is lost or reordered',
+  withDir(async dir => {
+    const node = open(dir, MEMORY_MAX, IDLE_MAX)
+    const q = await declare(node.vhost, 'q')
+    const stalled = new Taker(0)
+    node.vhost.consume('q', stalled, owner)
+    // Below the memory bound a transient message is not written, so the trim stops at it.
+    await publishEach(node.vhost, 'q', bodies(60), (key, body) => (body === 'm49' ? transient(key, body) : persistent(key, body)))
+    node.vhost.cancel(q, stalled)
+    assert.equal(q.messagesInMemory, 50, 'm0 to m49 stay: m49 has no row to be read back from')
+    const got = await drain(node, 'q', 60)
+    assert.deepEqual(
+      got.map(m => m.body),
+      bodies(60)
+    )
+    node.store.close()
+  })
+)
+
+test(
+  'a restart after the trim reads back only the short head; the rest follows from the store in order',
+  withDir(async dir => {
+    const first = open(dir, MEMORY_MAX, IDLE_MAX)
+    const q1 = await declare(first.vhost, 'q')
+    const stalled = new Taker(0)
+    first.vhost.consume('q', stalled, owner)
+    await publishEach(first.vhost, 'q', bodies(60))
+    first.vhost.cancel(q1, stalled)
+    await publishEach(first.vhost, 'q', bodies(10, 60))
+    first.store.close()
+
+    const second = open(dir, MEMORY_MAX, IDLE_MAX)
+    const q = second.vhost.queue('q', owner)
+    assert.ok(q instanceof ClassicQueue)
+    assert.equal(q.messageCount, 70)
+    assert.equal(q.messagesInMemory, IDLE_MAX)
+    const got = await drain(second, 'q', 70)
+    assert.deepEqual(
+      got.map(m => m.body),
+      bodies(70)
+    )
+    second.store.close()
   })
 )
 
