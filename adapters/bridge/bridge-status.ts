@@ -15,6 +15,8 @@ export interface BridgeStatus {
   remoteNodeId: string | null
   /** What goes up differently because of the connected remote's limits (its Maximum QoS, Retain Available). */
   remoteLimits: readonly string[]
+  /** Remote topics the remote refuses by permission: their messages are dead-lettered until reconnectMaxMs has passed. */
+  refusedTopics: readonly string[]
   /** The core queue holding the backlog, in vhost (the bridge's own, or mqtt.vhost). */
   queue: string
   vhost: string

@@ -7,7 +7,7 @@ import type { Vhost } from '../../core/model/vhost.ts'
 import type { BridgeConfig } from '../../edge-config/config-types.ts'
 import { redactUrl } from '../../edge-config/bridge-checks.ts'
 import { RateLimitedLog } from '../../core/rate-limited-log.ts'
-import { topicNameProblem } from '../mqtt/topic-grammar.ts'
+import { routingKeyToTopic, topicNameProblem } from '../mqtt/topic-grammar.ts'
 import { BacklogBound } from './backlog-bound.ts'
 import { Backoff } from './backoff.ts'
 import type { BridgeCounters } from './bridge-metrics.ts'
@@ -18,8 +18,9 @@ import { DownlinkGate } from './downlink-gate.ts'
 import { DownlinkReceipts } from './downlink-receipts.ts'
 import { Forwarder } from './forwarder.ts'
 import { RemoteMismatch, type DownlinkHandler, type LinkFactory, type RemoteLink } from './links/link.ts'
-import { amqpBodyLimitIn } from './links/message-refusal.ts'
+import { amqpBodyLimitIn, amqpRefusedRoutingKeyIn } from './links/message-refusal.ts'
 import { CAME_DOWN_HEADER, isOwnEcho } from './loop-marks.ts'
+import { RefusedTopics } from './refused-topics.ts'
 import { TokenBucket } from './token-bucket.ts'
 import { inboundTopic } from './topic-mapping.ts'
 
@@ -69,6 +70,8 @@ export class Bridge {
   private readonly receipts: DownlinkReceipts
   /** The largest body the remote takes, learned from its refusal of a larger one (0: not known). */
   private remoteBodyBytesMax = 0
+  /** Remote topics the remote refused by permission lately. */
+  private readonly refusedTopics: RefusedTopics
 
   private constructor(
     readonly config: BridgeConfig,
@@ -81,6 +84,7 @@ export class Bridge {
     this.deadLetters = new DeadLetters(deps.vhost, config.name)
     this.downlinkGate = deps.downlinkGate ?? new DownlinkGate()
     this.receipts = deps.receipts ?? new DownlinkReceipts(null, config.name)
+    this.refusedTopics = new RefusedTopics(config.reconnectMaxMs, deps.clock)
     const bucket = config.uplinkMessagesPerSecondMax > 0 ? new TokenBucket(config.uplinkMessagesPerSecondMax, deps.clock) : null
     this.forwarder = new Forwarder(queue, {
       bridgeName: config.name,
@@ -94,6 +98,7 @@ export class Bridge {
       onConfirmed: () => this.backoff.reset(),
       onRefused: (link, err) => this.endLink(link, err),
       remoteBodyBytesMax: () => this.remoteBodyBytesMax,
+      refusedTopic: topic => this.refusedTopics.reason(topic),
       deadLetter: (entry, reason) => this.deadLetters.put(entry, this.queue, reason, deps.clock.nowMs()),
       onDeadLettered: (entry, reason) =>
         this.warnOnce.warn('bridge: message not sent up (refused by the remote for good, or over hopsMax), moved to the dead-letter queue', {
@@ -174,6 +179,7 @@ export class Bridge {
       connectedSinceMs: this.connectedSinceMs,
       remoteNodeId: this.link?.remoteNodeId ?? null,
       remoteLimits: this.link?.remoteLimits ?? [],
+      refusedTopics: this.refusedTopics.topics(),
       queue: this.queue.name,
       vhost: this.queue.vhost,
       backlog: {
@@ -253,7 +259,16 @@ export class Bridge {
       this.remoteBodyBytesMax = bodyLimit
       this.log.warn('bridge: the remote refused a message over its max size; larger ones will be dead-lettered', { remoteBodyBytesMax: bodyLimit })
     }
-    this.forwarder.detach()
+    const refusedKey = amqpRefusedRoutingKeyIn(why.message)
+    const refused = refusedKey === null ? null : { remoteTopic: routingKeyToTopic(refusedKey), reason: `the remote refused its topic: ${why.message}` }
+    if (refused !== null && this.refusedTopics.add(refused.remoteTopic, refused.reason))
+      this.log.warn('bridge: the remote refuses a topic (permission); its messages are dead-lettered, the topic tried again after reconnectMaxMs', {
+        topic: refused.remoteTopic,
+        reconnectMaxMs: this.config.reconnectMaxMs,
+        reason: why.message
+      })
+    // Those messages are dead-lettered; the others go again on the next link, which need not wait.
+    if (this.forwarder.detach(refused) > 0) this.backoff.reset()
     this.link = null
     this.connectedSinceMs = null
     this.bound.check()
@@ -268,7 +283,9 @@ export class Bridge {
     this.deps.counters.reconnects.inc()
     const message = `${what}: ${err.message}`
     this.lastError = { message, atMs: this.deps.clock.nowMs() }
-    this.state = isTransient(err) || amqpBodyLimitIn(err.message) !== null ? 'backing-off' : 'error'
+    // A refusal of one message (its size, its topic) ended the link: it is dead-lettered, the rest go on.
+    const oneMessage = amqpBodyLimitIn(err.message) !== null || amqpRefusedRoutingKeyIn(err.message) !== null
+    this.state = isTransient(err) || oneMessage ? 'backing-off' : 'error'
     const delayMs = this.backoff.nextDelayMs()
     // The first failure of a series at warn, the retries of a remote that stays away at debug.
     const level = this.backoff.failures <= 1 || this.state === 'error' ? 'warn' : 'debug'

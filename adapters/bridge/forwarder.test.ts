@@ -45,6 +45,7 @@ async function setup(remoteBodyBytesMax: () => number = () => 0): Promise<Setup>
     onConfirmed: () => {},
     onRefused: (_link, err) => assert.fail(err),
     remoteBodyBytesMax,
+    refusedTopic: () => null,
     deadLetter: async () => {},
     onDeadLettered: () => {}
   })

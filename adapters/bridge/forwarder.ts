@@ -57,6 +57,8 @@ export interface ForwarderOptions {
   readonly onRefused: (link: RemoteLink, err: Error) => void
   /** The largest body the remote takes, as far as known (0: not known): larger ones are dead-lettered unsent. */
   readonly remoteBodyBytesMax: () => number
+  /** Why the remote refuses messages to this remote topic now (refused-topics.ts), or null: refused ones are dead-lettered unsent. */
+  readonly refusedTopic: (remoteTopic: string) => string | null
   /** Stores a copy of a refused entry in the dead-letter queue; resolves once committed. */
   readonly deadLetter: (entry: QueueEntry, reason: string) => Promise<void>
   /** Told of each dead-lettered message (the bridge logs them, rate limited). */
@@ -105,18 +107,32 @@ export class Forwarder implements QueueConsumer {
     this.queue.dispatch()
   }
 
-  /** The link is gone: what it did not confirm goes back to the queue, in place, marked redelivered. */
-  detach(): void {
+  /**
+   * The link is gone: what it did not confirm goes back to the queue, in place, marked redelivered.
+   * `refused`: the remote refused the messages to that topic for good while ending the link (an AMQP
+   * topic permission closes the channel and names the routing key, not the message); those in
+   * flight are dead-lettered instead. Returns how many were.
+   */
+  detach(refused: { readonly remoteTopic: string; readonly reason: string } | null = null): number {
     this.link = null
     this.waiting = []
     if (this.rateTimer !== null) {
       this.opts.clock.clearTimer(this.rateTimer)
       this.rateTimer = null
     }
+    let deadLettered = 0
+    if (refused !== null) {
+      for (const entry of [...this.inflight]) {
+        if (this.remoteTopic(entry.message) !== refused.remoteTopic) continue
+        this.refusedForGood(entry, new MessageRefusal(refused.reason, true))
+        deadLettered++
+      }
+    }
     const back = [...this.inflight]
     this.inflight.clear()
     this.inflightBytes = 0
     this.queue.requeue(back)
+    return deadLettered
   }
 
   /** Consumes from another queue object (the queue was declared anew after an operator deleted it). */
@@ -212,9 +228,9 @@ export class Forwarder implements QueueConsumer {
 
   private send(entry: QueueEntry, link: RemoteLink): void {
     const m = entry.message
-    // Asked again: the remote's size limit may have been learned while the entry waited (its
-    // headers, and so its hops, have not changed).
-    const refusal = this.sizeRefusal(m)
+    // Asked again: the remote's size limit or a refused topic may have been learned while the entry
+    // waited (its headers, and so its hops, have not changed).
+    const refusal = this.knownRefusal(m)
     if (refusal !== null) {
       this.refusedForGood(entry, refusal)
       return
@@ -223,7 +239,7 @@ export class Forwarder implements QueueConsumer {
     // flag is as the queue handed it out (only a requeue sets it, and that takes it out of flight).
     this.opts.counters.forwarded.inc()
     if (entry.redelivered) this.opts.counters.redelivered.inc()
-    link.send(outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out), m, this.opts.clock.nowMs()).then(
+    link.send(this.remoteTopic(m), m, this.opts.clock.nowMs()).then(
       () => this.confirmed(entry),
       err => {
         if (this.link !== link) return
@@ -233,17 +249,24 @@ export class Forwarder implements QueueConsumer {
     )
   }
 
-  /** Why a message is dead-lettered without being sent: over hopsMax, or over the remote's known size. */
+  /** Why a message is dead-lettered without being sent: over hopsMax, or refused by what is known of the remote. */
   private localRefusal(m: Message): MessageRefusal | null {
     const hopProblem = hopLimitProblem(m.properties.headers, this.opts.hopsMax)
-    return hopProblem !== null ? new MessageRefusal(hopProblem, true) : this.sizeRefusal(m)
+    return hopProblem !== null ? new MessageRefusal(hopProblem, true) : this.knownRefusal(m)
   }
 
-  private sizeRefusal(m: Message): MessageRefusal | null {
+  /** Over the remote's known size, or to a topic the remote refuses now. */
+  private knownRefusal(m: Message): MessageRefusal | null {
     const bodyBytesMax = this.opts.remoteBodyBytesMax()
     if (bodyBytesMax > 0 && m.bodyBytes > bodyBytesMax)
       return new MessageRefusal(`body of ${m.bodyBytes} bytes is larger than the remote's max size ${bodyBytesMax}`, true)
-    return null
+    const refused = this.opts.refusedTopic(this.remoteTopic(m))
+    return refused === null ? null : new MessageRefusal(refused, true)
+  }
+
+  /** The message's topic at the remote (MQTT form): the out prefix mapping applied. */
+  private remoteTopic(m: Message): string {
+    return outboundTopic(routingKeyToTopic(m.routingKey), this.opts.out)
   }
 
   /**

@@ -47,3 +47,18 @@ export function amqpBodyLimitIn(errorText: string): number | null {
   const m = AMQP_SIZE_REFUSAL.exec(errorText)
   return m === null ? null : Number(m[2])
 }
+
+/**
+ * A topic permission refusing one routing key (RabbitMQ 3.x: "ACCESS_REFUSED - access to topic 'a.b'
+ * in exchange 'amq.topic' in vhost '/' refused for user 'edge'"; Wharf says "write access to topic
+ * ..."). It closes the channel: the message itself is refused, not the bridge (a refusal of the
+ * whole exchange names no topic).
+ */
+const AMQP_TOPIC_REFUSAL = /access to topic '((?:[^']|'(?! in exchange '))*)' in exchange '/
+
+/** The routing key a channel or connection error refuses by topic permission, or null. */
+export function amqpRefusedRoutingKeyIn(errorText: string): string | null {
+  if (!/\b403\b|ACCESS.REFUSED/.test(errorText)) return null
+  const m = AMQP_TOPIC_REFUSAL.exec(errorText)
+  return m === null ? null : (m[1] as string)
+}

@@ -1,0 +1,94 @@
+// A RabbitMQ remote whose permissions refuse part of what the bridge does: user edge may write to
+// amq.topic only the routing keys up.seq and up.ok.*. A publish to another key closes the uplink
+// channel with 403 ACCESS_REFUSED naming the key; before, the bridge sent that message again at
+// every reconnect, in error for good, and sent the messages before it again each time (observed:
+// one message arrived 16 times in 4 s). Now the messages to the refused topic are dead-lettered,
+// the topic is listed in /api/bridges, and the rest arrive in order.
+import { describe, test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import type { MqttClient } from 'mqtt'
+import { connect, end } from './support/mqtt-helpers.ts'
+import { eventually } from './support/wait.ts'
+import { adminFetch, guestAuthorization } from './support/admin-http.ts'
+import { amqpInbox, type RemoteInbox } from './support/bridge-inboxes.ts'
+import { checkArrivals } from './support/bridge-checks.ts'
+import { bridgeTo, publishNumbered, startEdge, waitForBridge } from './support/bridge-scenarios.ts'
+import { rabbitmqUnavailable, startRabbitmqWithManagement, type RabbitmqNode } from './support/rabbitmq-node.ts'
+import type { TestBroker } from './support/test-broker.ts'
+
+async function rabbitApi(rabbit: RabbitmqNode, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${rabbit.managementUrl}${path}`, {
+    method: 'PUT',
+    headers: { authorization: guestAuthorization, 'content-type': 'application/json' },
+    body: JSON.stringify(body)
+  })
+  assert.ok(res.status === 201 || res.status === 204, `PUT ${path}: ${res.status}`)
+}
+
+/** The edge's dead-lettered messages (taken off bridge-dead/<bridge>) through its management API. */
+async function deadLettered(edge: TestBroker, bridge: string): Promise<Array<{ routing_key: string; properties: { headers: Record<string, unknown> } }>> {
+  const res = await adminFetch(`${edge.adminUrl}/api/queues/%2F/${encodeURIComponent(`bridge-dead/${bridge}`)}/get`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ count: 100, ackmode: 'ack_requeue_false', encoding: 'auto' })
+  })
+  assert.equal(res.status, 200)
+  return (await res.json()) as Array<{ routing_key: string; properties: { headers: Record<string, unknown> } }>
+}
+
+describe('bridges to RabbitMQ as a user with narrow permissions', { skip: rabbitmqUnavailable(), timeout: 240_000 }, () => {
+  let rabbit: RabbitmqNode
+  let edgeUrl: string
+
+  before(async () => {
+    rabbit = await startRabbitmqWithManagement()
+    await rabbitApi(rabbit, '/api/users/edge', { password: 'edge', tags: '' })
+    await rabbitApi(rabbit, '/api/permissions/%2F/edge', { configure: '^wharf-bridge\\.', write: '.*', read: '.*' })
+    await rabbitApi(rabbit, '/api/topic-permissions/%2F/edge', { exchange: 'amq.topic', write: '^up\\.(seq|ok\\..*)$', read: '^cmd\\.ok\\..*' })
+    edgeUrl = rabbit.amqpUrl.replace('guest:guest', 'edge:edge')
+  })
+  after(async () => {
+    await rabbit?.stop()
+  })
+
+  test('a publish refused by topic permission: those messages dead-lettered, the topic listed, the rest in order', async () => {
+    const inbox: RemoteInbox = await amqpInbox(rabbit.amqpUrl, 'perm-inbox', ['up.#'])
+    const edge = await startEdge([bridgeTo(edgeUrl, { in: { topics: [], localPrefix: '', remotePrefix: '' } })])
+    let pub: MqttClient | undefined
+    try {
+      await waitForBridge(edge, 'connected', s => s.state === 'connected')
+      pub = await connect(edge.mqttUrl, { clientId: 'perm-publisher', protocolVersion: 5 })
+      await publishNumbered(pub, 5)
+      await pub.publishAsync('up/no/b', 'refused 1', { qos: 1 })
+      await pub.publishAsync('up/no/b', 'refused 2', { qos: 1 })
+      await publishNumbered(pub, 5, 'up/seq', 5)
+      const s = await waitForBridge(edge, 'the two refused dead-lettered, the rest confirmed', s => s.deadLettered === 2 && s.backlog.messages === 0, 20_000)
+      assert.deepEqual(s.refusedTopics, ['up/no/b'])
+      await eventually(`10 messages at RabbitMQ (${inbox.messages.length})`, () => inbox.messages.length >= 10)
+      const report = checkArrivals(
+        inbox.messages,
+        Array.from({ length: 10 }, (_, i) => i),
+        'around the refused topic'
+      )
+      assert.ok(report.duplicates <= s.redelivered, `${report.duplicates} repeats, ${s.redelivered} counted as redelivered`)
+      await waitForBridge(edge, 'connected again', s => s.state === 'connected')
+      const dead = await deadLettered(edge, 'cloud')
+      assert.deepEqual(
+        dead.map(m => m.routing_key),
+        ['up.no.b', 'up.no.b']
+      )
+      assert.match(String(dead[0]?.properties.headers['x-wharf-refusal']), /access to topic 'up\.no\.b' in exchange 'amq\.topic'/)
+      // Later messages to it are dead-lettered unsent: no further link lost.
+      const { reconnects } = s
+      await pub.publishAsync('up/no/b', 'refused 3', { qos: 1 })
+      await publishNumbered(pub, 1, 'up/seq', 10)
+      const after = await waitForBridge(edge, 'the third dead-lettered unsent', s => s.deadLettered === 3 && s.backlog.messages === 0)
+      assert.equal(after.reconnects, reconnects)
+      assert.equal(edge.logs.filter(l => String(l.msg).startsWith('bridge: the remote refuses a topic')).length, 1, 'logged once')
+    } finally {
+      await end(pub)
+      await inbox.close()
+      await edge.close()
+    }
+  })
+})
