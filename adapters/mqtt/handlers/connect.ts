@@ -1,7 +1,7 @@
 // CONNECT: protocol level, client identifier, credentials (or an enhanced authentication exchange),
 // the will, the session (new, resumed or taken over), and CONNACK with the server's limits.
 import { randomBytes } from 'node:crypto'
-import type { IConnectPacket } from 'mqtt-packet'
+import type { IConnackPacket, IConnectPacket } from 'mqtt-packet'
 import type { Engine } from '../engine.ts'
 import type { MqttConnection } from '../connection.ts'
 import type { WillRecord } from '../session-store.ts'
@@ -11,6 +11,7 @@ import { isBrokerError } from '../../../core/errors.ts'
 import { ReasonCode, connackReturnCodeV3 } from '../codec/reason-codes.ts'
 import { isReservedTopic, isWellFormedUtf8, responseTopicProblem, topicNameProblem } from '../topic-grammar.ts'
 import { runAuthStep } from './auth.ts'
+import { connackWithin } from '../codec/connack-fit.ts'
 
 type ConnectPacket = IConnectPacket & { userPropertiesOrdered?: Array<[string, string]>; willUserPropertiesOrdered?: Array<[string, string]> }
 
@@ -248,6 +249,19 @@ export async function accept(front: Engine, conn: MqttConnection, principal: Pri
     refuse(conn, ReasonCode.NotAuthorized, `will topic '${pending.will.topic}' not allowed`)
     return
   }
+  // The CONNACK's size does not depend on Session Present: one the client's Maximum Packet Size cannot
+  // take is known before any session is touched [MQTT-3.1.2-24].
+  let properties: IConnackPacket['properties']
+  if (conn.protocolVersion === 5) {
+    const full: IConnackPacket = { cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: connackProperties(engine, conn, pending, authData) }
+    properties = connackWithin(full, conn.clientMaxPacketBytes)?.properties
+  }
+  if (properties === undefined && conn.protocolVersion === 5) {
+    conn.closeReason = `no CONNACK fits the client's Maximum Packet Size of ${conn.clientMaxPacketBytes} bytes`
+    engine.log.warn('mqtt connect refused', { clientId: conn.clientId, remote: conn.remoteAddress, reason: conn.closeReason })
+    conn.end()
+    return
+  }
   await engine.sessions.oneAtATime(conn.clientId, async () => {
     if (conn.state !== 'authenticating') return // gone while an earlier CONNECT of its id was accepted: it takes nothing over
     let opened
@@ -274,13 +288,7 @@ export async function accept(front: Engine, conn: MqttConnection, principal: Pri
     session.will = pending.will
     conn.session = session
     conn.pendingConnect = null
-    conn.send({
-      cmd: 'connack',
-      sessionPresent: present,
-      returnCode: 0,
-      reasonCode: 0,
-      properties: conn.protocolVersion === 5 ? connackProperties(engine, conn, pending, authData) : undefined
-    } as never)
+    conn.send({ cmd: 'connack', sessionPresent: present, returnCode: 0, reasonCode: 0, properties } as never)
     engine.stats.connectedTotal++
     conn.usage = engine.usage.cell(engine.vhost.name, username, 'mqtt')
     engine.log.info('mqtt client connected', { ...conn.logFields(), sessionPresent: present, sessionExpirySeconds: session.expirySeconds })
@@ -289,9 +297,14 @@ export async function accept(front: Engine, conn: MqttConnection, principal: Pri
   })
 }
 
-function connackProperties(engine: Engine, conn: MqttConnection, pending: PendingConnect, authData: Buffer | undefined): Record<string, unknown> {
+function connackProperties(
+  engine: Engine,
+  conn: MqttConnection,
+  pending: PendingConnect,
+  authData: Buffer | undefined
+): NonNullable<IConnackPacket['properties']> {
   const { config } = engine
-  const props: Record<string, unknown> = {
+  const props: NonNullable<IConnackPacket['properties']> = {
     receiveMaximum: config.receiveMaximum,
     maximumPacketSize: config.maxPacketBytes,
     topicAliasMaximum: config.topicAliasMaximum,
