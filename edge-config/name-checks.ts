@@ -12,7 +12,7 @@ const shortStringBytesMax = 255
 /** MQTT strings carry a 16-bit length [MQTT-1.5.3]. */
 const mqttStringBytesMax = 65_535
 
-/** An MQTT topic filter: '+' and '#' only as whole levels, '#' only last [MQTT-4.7.1-2] [MQTT-4.7.1-3]. */
+/** An MQTT topic filter: '+' and '#' only as whole levels, '#' only last [MQTT-4.7.1-1] [MQTT-4.7.1-2]. */
 export function topicFilterProblem(filter: string): string | null {
   if (filter === '') return 'is empty' // [MQTT-4.7.3-1]
   if (filter.includes('\u0000')) return 'contains U+0000' // [MQTT-4.7.3-2]

@@ -204,7 +204,7 @@ const schema: Schema<WharfConfig> = {
         // MQTT's largest packet: 256 MiB of remaining length plus a 5-byte fixed header.
         maxPacketBytes: int(64, 268_435_460, 'bytes'),
         maxConnections: int(1, 10_000_000, 'connections'),
-        // A QoS 1/2 delivery holds a 16-bit packet identifier [MQTT-2.3.1-1].
+        // A QoS 1/2 delivery holds a 16-bit packet identifier (§2.2.1; 3.1.1: [MQTT-2.3.1-1]).
         maxInflightMessages: int(1, 65_535, 'messages', ' (MQTT packet identifiers are 16-bit)'),
         maxQueuedMessages: int(0, 1_000_000_000, 'messages'),
         maxQueuedBytes: int(0, Number.MAX_SAFE_INTEGER, 'bytes'),

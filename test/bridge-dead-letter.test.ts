@@ -71,7 +71,7 @@ test('MQTT 5 remote: a PUBACK 0x99 and a message over its Maximum Packet Size ar
     pub = await connect(edge.mqttUrl, { clientId: 'dead-letter-publisher', protocolVersion: 5 })
     const before = await bridgeStatus(edge)
     await publishNumbered(pub, 5)
-    // Its format indicator says UTF-8, its payload is not: the remote Wharf refuses it [MQTT-3.3.2-4].
+    // Its format indicator says UTF-8, its payload is not: the remote Wharf refuses it (§3.3.2.3.2).
     await publishAmqp(edge, 'up.bad-format', Buffer.from([0xff, 0xfe, 0xfd]), { 'x-mqtt-payload-format-indicator': 1 })
     await pub.publishAsync('up/too-big', BIG_BODY, { qos: 1 })
     await publishNumbered(pub, 5, 'up/seq', 5)

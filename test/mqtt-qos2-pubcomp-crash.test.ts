@@ -1,6 +1,6 @@
 // QoS 2 inbound, killed right after PUBCOMP: once the client has the PUBCOMP it may reuse the packet
-// id for a new message, which the broker must take as new [MQTT-4.3.3-11], also after a restart. So
-// the receipt of the id (kept so a resent PUBLISH is not routed twice [MQTT-4.3.3-9]) must be deleted,
+// id for a new message, which the broker must take as new [MQTT-4.3.3-12], also after a restart. So
+// the receipt of the id (kept so a resent PUBLISH is not routed twice [MQTT-4.3.3-10]) must be deleted,
 // committed, before the PUBCOMP leaves: one a SIGKILL leaves behind turns the new message into a
 // "resend" that is PUBRECed and dropped. The broker is a child process, the publisher a raw peer that
 // picks its own packet ids, the reader a persistent session that reads after the last restart.
@@ -56,11 +56,11 @@ async function qos2Exchange(peer: RawPeer, payloadOf: (id: number) => string): P
   await peer.waitFor('the last PUBCOMP', p => p.cmd === 'pubcomp' && p.messageId === last && peer.packets.indexOf(p) >= from, 10_000)
   assert.deepEqual(
     since('pubcomp').map(p => [p.messageId, (p as mqttPacket.IPubcompPacket).reasonCode ?? 0]),
-    IDS.map(id => [id, 0]) // [MQTT-4.3.3-10]
+    IDS.map(id => [id, 0]) // [MQTT-4.3.3-11]
   )
 }
 
-describe('QoS 2: a packet id reused after a PUBCOMP and a SIGKILL is a new message [MQTT-4.3.3-11]', { timeout: 240_000 }, () => {
+describe('QoS 2: a packet id reused after a PUBCOMP and a SIGKILL is a new message [MQTT-4.3.3-12]', { timeout: 240_000 }, () => {
   for (const storage of STORAGES) {
     for (const version of VERSIONS) {
       test(`${version.name}, ${storage.name}: ${ROUNDS} rounds of ${IDS.length} ids, each killed after its PUBCOMPs; the reader gets every message once`, {

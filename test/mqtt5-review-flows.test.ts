@@ -35,7 +35,7 @@ describe('MQTT 5 flows (review)', { timeout: 90_000 }, () => {
     await broker.close()
   })
 
-  test('QoS 2 in: a packet id used again after PUBCOMP is a new message; before PUBREL a resend is not routed again [MQTT-4.3.3-9] [MQTT-4.3.3-11]', async () => {
+  test('QoS 2 in: a packet id used again after PUBCOMP is a new message; before PUBREL a resend is not routed again [MQTT-4.3.3-12] [MQTT-4.3.3-10]', async () => {
     const sub = await raw('fl-q2in-sub')
     await subscribe(sub, [{ topic: 'fl/q2in', qos: 0 }])
     const pub = await raw('fl-q2in-pub')

@@ -1,7 +1,7 @@
 // What an MQTT bridge took from its remote at QoS 2 and the remote has not released yet (migration
 // 9): the packet ids between PUBREC and PUBREL. The message is published into the core before its
 // PUBREC and its id is written in the same transaction, so a PUBLISH the remote sends again (it got
-// no PUBREC: a lost link, a killed edge) is recognised and not published twice [MQTT-4.3.3-9]; the
+// no PUBREC: a lost link, a killed edge) is recognised and not published twice [MQTT-4.3.3-10]; the
 // id is deleted, committed, before the PUBCOMP, so one the remote uses again is never taken for a
 // resend. One per bridge, across its links; memory only without a store (the model's tests).
 import type Database from 'better-sqlite3'

@@ -65,7 +65,7 @@ function collect(node: TopicNode, levels: string[], i: number, out: string[]): v
   }
   const level = levels[i] as string
   if (level === '#') {
-    // `a/#` also matches `a` itself [MQTT-4.7.1-2].
+    // `a/#` also matches `a` itself (§4.7.1.2).
     if (node.topic !== null && i > 0) out.push(node.topic)
     for (const [name, child] of node.children) {
       if (i === 0 && name.startsWith('$')) continue // [MQTT-4.7.2-1]

@@ -173,7 +173,7 @@ export class SessionStore implements PacketIdStore {
     })
   }
 
-  /** Resolves once the deletion is committed: the PUBCOMP waits for it [MQTT-4.3.3-11]. */
+  /** Resolves once the deletion is committed: the PUBCOMP waits for it [MQTT-4.3.3-12]. */
   deleteQos2(clientId: string, packetId: number): Promise<void> {
     return this.store.write(() => {
       this.sql.deleteQos2.run(this.vhost, clientId, packetId)

@@ -64,7 +64,7 @@ export class MqttSession implements QueueConsumer {
   }
   /** The outbound QoS 1/2 window (outbound-window.ts). */
   private outbound: OutboundWindow | undefined = undefined
-  /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */
+  /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-10]. */
   private qos2Set: Set<number> | undefined
   /** Session Expiry Interval in seconds; null: never. */
   expirySeconds: number | null
@@ -105,7 +105,7 @@ export class MqttSession implements QueueConsumer {
   get inflight(): Map<number, Inflight> {
     return this.window.inflight
   }
-  /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-9]. */
+  /** Inbound QoS 2 packet ids between PUBREC and PUBREL [MQTT-4.3.3-10]. */
   get qos2Received(): Set<number> {
     return (this.qos2Set ??= new Set())
   }

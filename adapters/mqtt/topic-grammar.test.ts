@@ -43,8 +43,8 @@ test('topic names and filters are checked as MQTT defines them', () => {
   assert.match(topicNameProblem('a/+') ?? '', /wildcard/) // [MQTT-3.3.2-2]
   assert.match(topicNameProblem('') ?? '', /empty/) // [MQTT-4.7.3-1]
   assert.equal(topicFilterProblem('a/+/#'), null)
-  assert.match(topicFilterProblem('a/#/b') ?? '', /before the last level/) // [MQTT-4.7.1-2]
-  assert.match(topicFilterProblem('a/b+') ?? '', /inside the level/) // [MQTT-4.7.1-3]
+  assert.match(topicFilterProblem('a/#/b') ?? '', /before the last level/) // [MQTT-4.7.1-1]
+  assert.match(topicFilterProblem('a/b+') ?? '', /inside the level/) // [MQTT-4.7.1-2]
   assert.match(topicFilterProblem('a\u0000') ?? '', /U\+0000/)
 })
 

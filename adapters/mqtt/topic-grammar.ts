@@ -24,9 +24,9 @@ export function topicFilterProblem(filter: string): string | null {
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i] as string
     if (level === '#') {
-      if (i !== levels.length - 1) return "has '#' before the last level" // [MQTT-4.7.1-2]
+      if (i !== levels.length - 1) return "has '#' before the last level" // [MQTT-4.7.1-1]
     } else if (level !== '+' && (level.includes('#') || level.includes('+'))) {
-      return `has a wildcard inside the level '${level}' ('+' and '#' stand alone)` // [MQTT-4.7.1-3]
+      return `has a wildcard inside the level '${level}' ('+' and '#' stand alone)` // [MQTT-4.7.1-2]
     }
   }
   return utf8Problem(filter)
@@ -39,7 +39,7 @@ function utf8Problem(s: string): string | null {
   return null
 }
 
-/** Whether a string is well-formed UTF-8 (payload format indicator 1, [MQTT-3.3.2-4]). */
+/** Whether a string is well-formed UTF-8 (payload format indicator 1, §3.3.2.3.2). */
 export function isWellFormedUtf8(bytes: Buffer): boolean {
   // Node 20: TextDecoder with fatal throws on ill-formed input.
   try {
@@ -114,7 +114,7 @@ export function filterMatches(f: CompiledFilter, topic: string): boolean {
   let start = 0
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i] as string
-    if (level === '#') return true // also the parent level: 'a/#' matches 'a' [MQTT-4.7.1-2]
+    if (level === '#') return true // also the parent level: 'a/#' matches 'a' (§4.7.1.2)
     if (start > topic.length) return false
     let end = topic.indexOf('/', start)
     if (end < 0) end = topic.length

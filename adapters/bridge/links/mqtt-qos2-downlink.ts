@@ -3,7 +3,7 @@
 // PUBREL: the remote forgets the message at PUBREC, so an edge killed in between lost it. Here the
 // message is published into the core and committed with its receipt (downlink-receipts.ts) before
 // the PUBREC (customHandleAcks holds it until then); a PUBLISH sent again before its PUBREL is
-// answered without publishing it twice [MQTT-4.3.3-9]; PUBREL releases the receipt, committed,
+// answered without publishing it twice [MQTT-4.3.3-10]; PUBREL releases the receipt, committed,
 // before the PUBCOMP. QoS 1 needs none of this: mqtt.js sends PUBACK after handleMessage's callback.
 import { Readable } from 'node:stream'
 import type { IStore } from 'mqtt'

@@ -260,7 +260,7 @@ test('a client reads AUTH before the CONNACK (enhanced authentication, §4.12), 
   assert.match(errors[0]?.message ?? '', /a second CONNACK \[MQTT-3.2.0-2\]/)
 })
 
-test('[MQTT-2.2.2-2] reserved fixed header flags are malformed; so are type 0 and, before MQTT 5, type 15', () => {
+test('[MQTT-2.1.3-1] (3.1.1: [MQTT-2.2.2-2]) reserved fixed header flags are malformed; so are type 0 and, before MQTT 5, type 15', () => {
   const cases: Array<[number, 3 | 4 | 5, RegExp]> = [
     [0x41, 5, /PUBACK fixed header flags 0x1, must be 0x0/],
     [0x60, 5, /PUBREL fixed header flags 0x0, must be 0x2/],

@@ -219,7 +219,7 @@ export class MqttPacketReader {
     if (type === 3) {
       if ((flags & 0x06) === 0x06) return malformed('PUBLISH with QoS 3 [MQTT-3.3.1-4]')
     } else if (flags !== REQUIRED_FLAGS[type]) {
-      return malformed(`${name} fixed header flags 0x${flags.toString(16)}, must be 0x${(REQUIRED_FLAGS[type] as number).toString(16)} [MQTT-2.2.2-2]`)
+      return malformed(`${name} fixed header flags 0x${flags.toString(16)}, must be 0x${(REQUIRED_FLAGS[type] as number).toString(16)} [MQTT-2.1.3-1]`)
     }
     if (type === 1 || type === 2) this.opened = true
     return null

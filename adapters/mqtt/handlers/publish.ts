@@ -19,9 +19,9 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
   if (qos > engine.config.maximumQos) {
     conn.disconnect(ReasonCode.QosNotSupported, `QoS ${qos} above the maximum ${engine.config.maximumQos}`)
     return
-  } // [MQTT-3.3.1-4]
+  } // [MQTT-3.2.2-11]
   if (qos > 0 && ++conn.inboundUnacked > engine.config.receiveMaximum && conn.protocolVersion === 5) {
-    conn.disconnect(ReasonCode.ReceiveMaximumExceeded, `more than Receive Maximum ${engine.config.receiveMaximum} unacknowledged publishes`) // [MQTT-3.3.4-9]
+    conn.disconnect(ReasonCode.ReceiveMaximumExceeded, `more than Receive Maximum ${engine.config.receiveMaximum} unacknowledged publishes`) // [MQTT-3.3.4-7]
     return
   }
   const topic = resolveTopic(engine, conn, p)
@@ -45,7 +45,7 @@ export function handlePublish(engine: Engine, conn: MqttConnection, p: PublishPa
     return
   }
   if (props?.payloadFormatIndicator === true && !isWellFormedUtf8(payload)) {
-    refuse(conn, p, ReasonCode.PayloadFormatInvalid, 'payload is not UTF-8 although its format indicator says so') // [MQTT-3.3.2-4]
+    refuse(conn, p, ReasonCode.PayloadFormatInvalid, 'payload is not UTF-8 although its format indicator says so') // §3.3.2.3.2
     return
   }
   const access = conn.access

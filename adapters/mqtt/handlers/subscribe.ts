@@ -18,7 +18,7 @@ export function handleSubscribe(engine: Engine, conn: MqttConnection, p: ISubscr
   if (Array.isArray(subscriptionId) || subscriptionId === 0) {
     conn.protocolError('Subscription Identifier 0 or repeated')
     return
-  } // [MQTT-3.8.2-?]
+  } // a Protocol Error (§3.8.2.1.2)
   for (const s of p.subscriptions) {
     if (s.nl === true && parseSharedFilter(s.topic) !== null) {
       conn.protocolError(`No Local on shared subscription '${s.topic}'`)
@@ -89,7 +89,7 @@ async function subscribeOne(
     engine.warnOnce.warn('mqtt subscribe denied by permissions', { clientId: conn.clientId, username: conn.username, filter })
     return ReasonCode.NotAuthorized
   }
-  const qos = Math.min(s.qos, engine.config.maximumQos) as 0 | 1 | 2 // [MQTT-3.9.3-?] the server may grant less
+  const qos = Math.min(s.qos, engine.config.maximumQos) as 0 | 1 | 2 // [MQTT-3.2.2-10]; the granted QoS may be lower (§3.8.4)
   const shared = parseSharedFilter(filter)
   if (shared !== null && typeof shared !== 'string') {
     await prepareSharedQueue(engine.vhost, engine.exchange, shared)
@@ -97,7 +97,7 @@ async function subscribeOne(
     const m = new SharedMembership(session, engine.vhost, filter, shared, qos, subscriptionId)
     session.shared.set(filter, m)
     m.attach()
-    return 'shared' // retained messages are not sent to shared subscriptions [MQTT-3.8.4-?]
+    return 'shared' // retained messages go to a new Non-shared Subscription only (§3.3.1.3)
   }
   const isNew = await session.subscribe({
     filter,
