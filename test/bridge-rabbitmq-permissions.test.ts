@@ -1,9 +1,12 @@
 // A RabbitMQ remote whose permissions refuse part of what the bridge does: user edge may write to
-// amq.topic only the routing keys up.seq and up.ok.*. A publish to another key closes the uplink
-// channel with 403 ACCESS_REFUSED naming the key; before, the bridge sent that message again at
-// every reconnect, in error for good, and sent the messages before it again each time (observed:
-// one message arrived 16 times in 4 s). Now the messages to the refused topic are dead-lettered,
-// the topic is listed in /api/bridges, and the rest arrive in order.
+// amq.topic only the routing keys up.seq and up.ok.*, and read only cmd.ok.*. A publish to another
+// key closes the uplink channel with 403 ACCESS_REFUSED naming the key; before, the bridge sent that
+// message again at every reconnect, in error for good, and sent the messages before it again each
+// time (observed: one message arrived 16 times in 4 s). Now the messages to the refused topic are
+// dead-lettered, the topic is listed in /api/bridges, and the rest arrive in order. An `in` topic
+// it may not read (queue.bind 403) failed the whole link, so nothing went up either (observed:
+// state error, 20 reconnects in 4 s, the backlog growing); now it is reported and the rest of the
+// bridge works. (Its MQTT plugin, 3.10, closes the connection on such a SUBSCRIBE, without a SUBACK.)
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MqttClient } from 'mqtt'
@@ -12,8 +15,9 @@ import { eventually } from './support/wait.ts'
 import { adminFetch, guestAuthorization } from './support/admin-http.ts'
 import { amqpInbox, type RemoteInbox } from './support/bridge-inboxes.ts'
 import { checkArrivals } from './support/bridge-checks.ts'
-import { bridgeTo, publishNumbered, startEdge, waitForBridge } from './support/bridge-scenarios.ts'
+import { bridgeTo, inTopicRefused, publishNumbered, startEdge, waitForBridge } from './support/bridge-scenarios.ts'
 import { rabbitmqUnavailable, startRabbitmqWithManagement, type RabbitmqNode } from './support/rabbitmq-node.ts'
+import { connect as amqpConnect, closeQuietly } from './support/amqp-helpers.ts'
 import type { TestBroker } from './support/test-broker.ts'
 
 async function rabbitApi(rabbit: RabbitmqNode, path: string, body: unknown): Promise<void> {
@@ -88,6 +92,27 @@ describe('bridges to RabbitMQ as a user with narrow permissions', { skip: rabbit
     } finally {
       await end(pub)
       await inbox.close()
+      await edge.close()
+    }
+  })
+
+  const inTopics = { topics: ['cmd/ok/#', 'cmd/no/#'], localPrefix: '', remotePrefix: '' }
+  const publishAtRabbit = async (topic: string, body: string): Promise<void> => {
+    const conn = await amqpConnect(rabbit.amqpUrl)
+    try {
+      const ch = await conn.createConfirmChannel()
+      ch.publish('amq.topic', topic.replaceAll('/', '.'), Buffer.from(body), { persistent: true })
+      await ch.waitForConfirms()
+    } finally {
+      await closeQuietly(conn)
+    }
+  }
+
+  test('over AMQP, an in topic it may not read (queue.bind 403) is reported; the rest of the bridge works', async () => {
+    const edge = await startEdge([bridgeTo(edgeUrl, { in: inTopics })])
+    try {
+      await inTopicRefused(edge, /^'cmd\/no\/#': the remote refused queue\.bind .* with 'cmd\.no\.#': .*403 \(ACCESS-REFUSED\)/, publishAtRabbit)
+    } finally {
       await edge.close()
     }
   })

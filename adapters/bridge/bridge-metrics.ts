@@ -52,5 +52,10 @@ export function registerBridgeGauges(metrics: Metrics, statuses: () => BridgeSta
   gauge('wharf_bridge_backlog_bytes', 'Body bytes in the bridge queue (in flight included)', s => s.backlog.bytes)
   gauge('wharf_bridge_inflight_messages', 'Messages sent and not yet confirmed', s => s.backlog.inflightMessages)
   gauge('wharf_bridge_oldest_message_age_seconds', 'Age of the oldest message in the backlog (0 when empty)', s => (s.backlog.oldestMessageAgeMs ?? 0) / 1000)
+  gauge(
+    'wharf_bridge_in_topics_refused',
+    'in topics the connected remote refused (SUBACK, queue.bind): their commands do not come down',
+    s => s.inRefused.length
+  )
   gauge('wharf_bridge_publishers_blocked', '1 while the backlog bound (policy block) throttles publishers', s => (s.backlog.blockingPublishers ? 1 : 0))
 }

@@ -17,6 +17,8 @@ export interface BridgeStatus {
   remoteLimits: readonly string[]
   /** Remote topics the remote refuses by permission: their messages are dead-lettered until reconnectMaxMs has passed. */
   refusedTopics: readonly string[]
+  /** The `in` topics the connected remote refused (SUBACK, queue.bind), one line each with the reason. */
+  inRefused: readonly string[]
   /** The core queue holding the backlog, in vhost (the bridge's own, or mqtt.vhost). */
   queue: string
   vhost: string

@@ -30,6 +30,7 @@ class FakeLink implements RemoteLink {
   private readonly pending = new PendingSends()
   readonly closed = this.pending.closed
   readonly remoteLimits: readonly string[] = []
+  readonly inRefused: readonly string[] = []
   constructor(
     readonly opts: LinkOptions,
     readonly windowMax: number,

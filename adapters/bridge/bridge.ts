@@ -180,6 +180,7 @@ export class Bridge {
       remoteNodeId: this.link?.remoteNodeId ?? null,
       remoteLimits: this.link?.remoteLimits ?? [],
       refusedTopics: this.refusedTopics.topics(),
+      inRefused: this.link?.inRefused ?? [],
       queue: this.queue.name,
       vhost: this.queue.vhost,
       backlog: {
@@ -249,6 +250,11 @@ export class Bridge {
     this.log.info('bridge connected', { remoteNodeId: link.remoteNodeId, window: link.windowMax, backlogMessages: this.queue.messageCount })
     // Once per connect, not per message: what the remote's limits change in what goes up.
     if (link.remoteLimits.length > 0) this.log.warn('bridge: the remote limits what goes up', { remoteLimits: link.remoteLimits })
+    if (link.inRefused.length > 0) {
+      // The uplink and the other `in` topics go on; the refused ones are asked for at the next connect.
+      this.lastError = { message: `subscribe: ${link.inRefused.join('; ')}`, atMs: since }
+      this.log.warn('bridge: the remote refused in topics; commands on them do not come down', { inRefused: link.inRefused })
+    }
     this.forwarder.attach(link)
     const closed = await link.closed
     const why = this.endReason ?? closed

@@ -55,6 +55,7 @@ async function setup(remoteBodyBytesMax: () => number = () => 0): Promise<Setup>
     remoteNodeId: null,
     windowMax: WINDOW,
     remoteLimits: [],
+    inRefused: [],
     closed: new Promise<Error>(() => {}),
     send: (_topic, message) => new Promise<void>(confirm => sent.push({ seq: Number(message.body.toString().slice(1)) + 1, confirm })),
     close: async () => {}

@@ -177,3 +177,35 @@ const PUBLISH_PAUSE_MS = 50
 
 /** The backlog drains as long as arrivals keep coming: a stall this long (ms) fails the scenario. */
 const STALL_MS = 20_000
+
+/**
+ * A bridge whose `in` topics are cmd/ok/# and cmd/no/#, at a remote that refuses cmd/no/#: the link
+ * stays up, the refusal is in /api/bridges (inRefused, lastError), /metrics and the log (once), a
+ * command on cmd/ok/ comes down and a message goes up all the same.
+ */
+export async function inTopicRefused(
+  edge: TestBroker,
+  refusal: RegExp,
+  publishAtRemote: (topic: string, body: string) => Promise<void>,
+  name = 'cloud'
+): Promise<void> {
+  const s = await waitForBridge(edge, 'connected, one in topic refused', s => s.state === 'connected' && s.inRefused.length === 1, 20_000, name)
+  assert.match(s.inRefused[0] ?? '', refusal)
+  assert.match(s.lastError ?? '', /^subscribe: 'cmd\/no\/#'/)
+  const exposition = await (await adminFetch(`${edge.adminUrl}/metrics`)).text()
+  assert.match(exposition, new RegExp(`^wharf_bridge_in_topics_refused\\{bridge="${name}"\\} 1$`, 'm'))
+  const device = await connect(edge.mqttUrl, { clientId: `device-${name}`, protocolVersion: 5 })
+  try {
+    const inbox = collector(device)
+    await device.subscribeAsync('cmd/#', { qos: 1 })
+    await publishAtRemote('cmd/ok/reboot', 'allowed')
+    const [m] = await inbox.waitFor(1, 10_000)
+    assert.deepEqual([m?.topic, m?.payload], ['cmd/ok/reboot', 'allowed'])
+    await device.publishAsync('up/seq', '0', { qos: 1 })
+    const after = await waitForBridge(edge, 'the uplink confirmed', s => s.confirmed >= 1 && s.backlog.messages === 0, 10_000, name)
+    assert.equal(after.reconnects, s.reconnects, 'the link was never given up')
+    assert.equal(edge.logs.filter(l => l.msg === 'bridge: the remote refused in topics; commands on them do not come down').length, 1)
+  } finally {
+    await end(device)
+  }
+}

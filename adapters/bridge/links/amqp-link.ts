@@ -52,7 +52,7 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
   } catch (err) {
     throw new Error(`remote exchange '${exchange}' (amqp.exchange): ${(err as Error).message}`)
   }
-  if (opts.downlink !== null) await consumeDownlink(conn, opts, pending)
+  const inRefused = opts.downlink === null ? [] : await consumeDownlink(conn, opts, pending)
   const serverNodeId = conn.connection.serverProperties[NODE_ID_PROPERTY]
   const properties = new UplinkPropertyCache(opts.nodeId)
   const framed = framedPublish(conn, ch, exchange)
@@ -60,6 +60,7 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
     remoteNodeId: typeof serverNodeId === 'string' ? serverNodeId : null,
     windowMax: bridge.inflightMessagesMax,
     remoteLimits: [],
+    inRefused,
     closed: pending.closed,
     send(topic, message, nowMs) {
       return pending.track((resolve, reject) => {
@@ -82,16 +83,19 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
   }
 }
 
-/** The durable remote queue of the `in` topics, bound on the exchange, consumed with manual acks. */
-async function consumeDownlink(conn: ChannelModel, opts: LinkOptions, pending: PendingSends): Promise<void> {
+/**
+ * The durable remote queue of the `in` topics, bound on the exchange, consumed with manual acks.
+ * Resolves with the `in` topics the remote refused (a refused queue.declare refuses them all).
+ */
+async function consumeDownlink(conn: ChannelModel, opts: LinkOptions, pending: PendingSends): Promise<string[]> {
   const { bridge } = opts
   const handle = opts.downlink
-  if (handle === null) return
+  if (handle === null) return []
   const queue = bridge.amqp.queue ?? defaultRemoteName('wharf-bridge', opts.nodeId, bridge.name, '.')
+  const refused = await declareAndBind(conn, queue, bridge.amqp.exchange, bridge.in.topics)
+  if (refused.length === bridge.in.topics.length) return refused
   const ch: Channel = await conn.createChannel()
   watchChannel(ch, pending, 'downlink channel')
-  await ch.assertQueue(queue, { durable: true })
-  for (const filter of bridge.in.topics) await ch.bindQueue(queue, bridge.amqp.exchange, filterToBindingKey(filter))
   await ch.prefetch(bridge.amqp.prefetchMessages)
   await ch.consume(
     queue,
@@ -118,6 +122,38 @@ async function consumeDownlink(conn: ChannelModel, opts: LinkOptions, pending: P
     },
     { noAck: false }
   )
+  return refused
+}
+
+/**
+ * Declares the queue and binds it with each `in` topic on a channel of its own: a permission that
+ * refuses one (403, which closes the channel) refuses that topic only, not the link and the uplink
+ * with it. Returns the refused topics, each with the remote's reason.
+ */
+async function declareAndBind(conn: ChannelModel, queue: string, exchange: string, topics: readonly string[]): Promise<string[]> {
+  const open = async (): Promise<Channel> => {
+    const ch = await conn.createChannel()
+    ch.on('error', () => {}) // the failed call rejects with the reason
+    return ch
+  }
+  let ch = await open()
+  try {
+    await ch.assertQueue(queue, { durable: true })
+  } catch (err) {
+    return topics.map(t => `'${t}': the remote refused queue.declare of '${queue}': ${(err as Error).message}`)
+  }
+  const refused: string[] = []
+  for (const filter of topics) {
+    const key = filterToBindingKey(filter)
+    try {
+      await ch.bindQueue(queue, exchange, key)
+    } catch (err) {
+      refused.push(`'${filter}': the remote refused queue.bind of '${queue}' to '${exchange}' with '${key}': ${(err as Error).message}`)
+      ch = await open()
+    }
+  }
+  await ch.close().catch(() => {})
+  return refused
 }
 
 function downlinked(msg: ConsumeMessage): Downlinked {

@@ -38,6 +38,12 @@ export interface RemoteLink {
   /** What the link does differently because of the remote's limits, one line each (e.g. a lower Maximum QoS). */
   readonly remoteLimits: readonly string[]
   /**
+   * The `in` topics the remote refused (SUBACK 0x80 and up, an AMQP queue.bind or queue.declare
+   * refused), one line each naming the topic and the remote's reason. The link serves the uplink
+   * and the other `in` topics all the same; the next link asks again.
+   */
+  readonly inRefused: readonly string[]
+  /**
    * Sends one message up under topic (MQTT form, already mapped), with this node's loop marks
    * (loop-marks.ts upHeaders with LinkOptions.nodeId). Resolves when the remote confirmed it;
    * rejects when it refused it or the link failed first.

@@ -4,8 +4,9 @@
 // subscriptions of a session that outlives the edge (clean=false, or a Session Expiry), and a
 // message coming down is acknowledged (PUBACK, PUBREC) only after it is committed locally.
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
-import mqttPacket from 'mqtt-packet'
+import mqttPacket, { type ISubackPacket } from 'mqtt-packet'
 import type { Message } from '../../../core/model/message.ts'
+import { reasonName } from '../../mqtt/codec/reason-codes.ts'
 import { NODE_ID_PROPERTY, upHeaders, VIA_HEADER } from '../loop-marks.ts'
 import { coreMessage, publishOptions, userProperty } from './mqtt-message.ts'
 import { AckReasonCodeFilter } from './mqtt-ack-codes.ts'
@@ -63,8 +64,8 @@ export const mqttLink: LinkFactory = async opts => {
   client.on('close', () => pending.fail(new Error(`connection closed${cause === undefined ? '' : ': ' + cause.message}`)))
   try {
     const connack = await connected(client, pending, bridge.connectTimeoutMs)
-    if (opts.downlink !== null) await subscribe(client, opts, v5)
-    return link(client, connack, pending, opts, v5, acks)
+    const inRefused = opts.downlink === null ? [] : await subscribe(client, opts, v5)
+    return link(client, connack, pending, opts, v5, acks, inRefused)
   } catch (err) {
     client.end(true)
     throw err
@@ -77,7 +78,8 @@ function link(
   pending: PendingSends,
   opts: LinkOptions,
   v5: boolean,
-  acks: AckReasonCodeFilter | null
+  acks: AckReasonCodeFilter | null,
+  inRefused: readonly string[]
 ): RemoteLink {
   const { bridge } = opts
   const nodeId = connack.properties?.userProperties?.[NODE_ID_PROPERTY]
@@ -88,6 +90,7 @@ function link(
     remoteNodeId: typeof nodeId === 'string' ? nodeId : null,
     windowMax: Math.min(bridge.inflightMessagesMax, receiveMaximum),
     remoteLimits: limits.notes,
+    inRefused,
     closed: pending.closed,
     send(topic, message, nowMs) {
       const options = publishOptions(message, upHeaders(message.properties.headers, opts.nodeId), limits.qos, v5, nowMs)
@@ -161,17 +164,27 @@ function connected(client: MqttClient, pending: PendingSends, timeoutMs: number)
   })
 }
 
-async function subscribe(client: MqttClient, opts: LinkOptions, v5: boolean): Promise<void> {
+/** Subscribes to the `in` topics; resolves with the ones the remote refused, each with its SUBACK code. */
+async function subscribe(client: MqttClient, opts: LinkOptions, v5: boolean): Promise<string[]> {
   const qos = opts.bridge.mqtt.qos
+  const topics = opts.bridge.in.topics
   // MQTT 5: No Local keeps this connection's own publishes from coming back [MQTT-3.8.3-3], Retain
   // As Published keeps the retain flag of live messages (they are retained here too, as Mosquitto's
   // bridge does), and Retain Handling 1 sends retained messages only to a new subscription, not at
   // every reconnect.
-  const granted = await client.subscribeAsync(opts.bridge.in.topics, v5 ? { qos, nl: true, rap: true, rh: 1 } : { qos })
-  for (const g of granted) {
-    // The granted QoS is the SUBACK's return (3.1.1) or reason code (5.0): 0x80 and up refuse.
-    if (g.qos >= 0x80) throw new Error(`the remote refused the subscription to '${g.topic}' (SUBACK 0x${g.qos.toString(16)})`)
-  }
+  const suback = await new Promise<ISubackPacket>((resolve, reject) => {
+    // mqtt.js fails the whole SUBSCRIBE when the SUBACK refuses one filter; its packet says which.
+    client.subscribe([...topics], v5 ? { qos, nl: true, rap: true, rh: 1 } : { qos }, (err, _granted, packet) => {
+      if (packet !== undefined) resolve(packet)
+      else reject(new Error(`subscribe: ${err?.message ?? 'no SUBACK'}`))
+    })
+  })
+  // The granted QoS is the SUBACK's return (3.1.1) or reason code (5.0): 0x80 and up refuse.
+  return topics.flatMap((topic, i) => {
+    const code = (suback.granted as number[])[i] ?? 0x80
+    if (code < 0x80) return []
+    return [`'${topic}': the remote refused the subscription (SUBACK 0x${code.toString(16)} ${v5 ? reasonName(code, 'suback') : 'Failure'})`]
+  })
 }
 
 /**
