@@ -97,6 +97,11 @@ async function configOrReport(file: string | undefined, report: (message: string
 async function checkConfig(file: string | undefined): Promise<number> {
   const config = await configOrReport(file, message => process.stderr.write(`wharf: ${message}\n`))
   if (!config) return 1
+  // Files the running broker reads later (a bridge's TLS files): checked here, not at start.
+  const { bridgeFileProblems } = await import('../edge-config/bridge-files.ts')
+  const unreadable = bridgeFileProblems(config, file)
+  for (const problem of unreadable) process.stderr.write(`wharf: ${problem.message}\n`)
+  if (unreadable.length > 0) return 1
   process.stdout.write(`wharf: configuration ${file ?? '(defaults and environment)'} is valid\n`)
   return 0
 }

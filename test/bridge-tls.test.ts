@@ -1,6 +1,8 @@
 // Issue 13: bridges over TLS to a Wharf whose listeners require client certificates (amqps://,
 // mqtts:// and wss://, each with tls.caFile, a client certificate and its key, and serverName), and
-// a bridge that has no client certificate: refused, in state error, nothing lost.
+// a bridge that has no client certificate: refused, in state error, nothing lost. A bridge whose
+// tls.caFile cannot be read was shown backing-off, as if the remote were away; it is in state error
+// naming the file.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestBroker, type TestBroker } from './support/test-broker.ts'
@@ -37,7 +39,8 @@ before(async () => {
     bridge('amqps', `amqps://guest:guest@localhost:${ports.amqpTls as number}`),
     bridge('mqtts', `mqtts://localhost:${ports.mqttTls as number}`),
     bridge('wss', `wss://localhost:${ports.wsTls as number}/mqtt`),
-    bridge('nocert', `mqtts://localhost:${ports.mqttTls as number}`, { tls: { ...tls, certFile: null, keyFile: null } })
+    bridge('nocert', `mqtts://localhost:${ports.mqttTls as number}`, { tls: { ...tls, certFile: null, keyFile: null } }),
+    bridge('nocafile', `amqps://guest:guest@localhost:${ports.amqpTls as number}`, { tls: { ...tls, caFile: `${pki.caFile}.missing` } })
   ])
 })
 
@@ -70,5 +73,13 @@ test('without a client certificate the remote refuses the bridge; its messages w
   const s = await waitForBridge(edge, 'failed at least twice', s => s.reconnects >= 2 && s.lastError !== null, 15_000, 'nocert')
   assert.notEqual(s.state, 'connected')
   assert.equal(s.backlog.messages, 1)
+  await end(pub)
+})
+
+test('a tls.caFile that cannot be read: state error naming the file, its messages kept', { timeout: 30_000 }, async () => {
+  const pub = await connect(edge.mqttUrl, { clientId: 'tls-pub-nocafile', protocolVersion: 5 })
+  await pub.publishAsync('tls/nocafile/x', 'kept', { qos: 1 })
+  const s = await waitForBridge(edge, 'in error', s => s.state === 'error' && s.backlog.messages === 1, 15_000, 'nocafile')
+  assert.match(s.lastError ?? '', /^connect: tls: read tls\.caFile .*\.missing: ENOENT/)
   await end(pub)
 })

@@ -95,6 +95,15 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
     assert.match(filter.stderr, /config \(WHARF_BRIDGE_OUT_TOPICS\): bridges\[0\]\.out\.topics\[0\] = "a\/#\/b"/)
   })
 
+  test("check-config names a bridge's TLS file it cannot read", () => {
+    const missing = join(dir, 'no-such-ca.pem')
+    const yaml = `bridges:\n  - name: cloud\n    url: mqtts://cloud\n    out: {topics: ["a/#"]}\n    tls: {caFile: ${JSON.stringify(missing)}}\n`
+    const r = wharf(['check-config', '--config', file('tls.yaml', yaml)])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /bridges\[0\]\.tls\.caFile = ".*no-such-ca\.pem": must be a readable file: ENOENT/)
+    assert.doesNotMatch(r.stdout, /is valid/)
+  })
+
   test('unknown commands and arguments are refused with usage', () => {
     assert.equal(wharf(['fly']).code, 2)
     assert.equal(wharf(['start', '--nope']).code, 2)

@@ -17,7 +17,7 @@ import { DeadLetters, deadLetterQueueName } from './dead-letters.ts'
 import { DownlinkGate } from './downlink-gate.ts'
 import { DownlinkReceipts } from './downlink-receipts.ts'
 import { Forwarder } from './forwarder.ts'
-import { RemoteMismatch, type DownlinkHandler, type LinkFactory, type RemoteLink } from './links/link.ts'
+import { LinkSetupError, RemoteMismatch, type DownlinkHandler, type LinkFactory, type RemoteLink } from './links/link.ts'
 import { amqpBodyLimitIn, amqpRefusedRoutingKeyIn } from './links/message-refusal.ts'
 import { CAME_DOWN_HEADER, isOwnEcho } from './loop-marks.ts'
 import { RefusedTopics } from './refused-topics.ts'
@@ -411,7 +411,7 @@ export class Bridge {
 
 /** A remote that is away (refused, reset, timed out) rather than one that refuses us (auth, TLS, a missing exchange). */
 function isTransient(err: Error): boolean {
-  if (err instanceof RemoteMismatch) return false
+  if (err instanceof RemoteMismatch || err instanceof LinkSetupError) return false
   const text = `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`
   if (
     /ACCESS.REFUSED|not authori[sz]ed|bad user ?name|certificate|self.signed|refused a message|refused the subscription|exchange '|NOT.FOUND|PRECONDITION|NOT.ALLOWED|\b(403|404|406|530)\b/i.test(

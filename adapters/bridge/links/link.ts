@@ -78,6 +78,11 @@ export class RemoteMismatch extends Error {
   override readonly name = 'RemoteMismatch'
 }
 
+/** The bridge's own setup cannot work (a TLS file it cannot read): state error, not a remote that is away. */
+export class LinkSetupError extends Error {
+  override readonly name = 'LinkSetupError'
+}
+
 /** Settles `closed` once and rejects every pending send with the reason. */
 export class PendingSends {
   private readonly pending = new Set<{ reject: (err: Error) => void }>()

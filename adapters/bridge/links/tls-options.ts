@@ -2,6 +2,7 @@
 // certificate is picked up by the next reconnect; a file that cannot be read fails that attempt.
 import { readFileSync } from 'node:fs'
 import type { BridgeTlsConfig } from '../../../edge-config/config-types.ts'
+import { LinkSetupError } from './link.ts'
 
 export interface LinkTlsOptions {
   ca?: Buffer
@@ -16,7 +17,7 @@ export function linkTlsOptions(tls: BridgeTlsConfig, url: URL): LinkTlsOptions {
     try {
       return readFileSync(file)
     } catch (err) {
-      throw new Error(`tls: read ${what} ${file}: ${(err as Error).message}`)
+      throw new LinkSetupError(`tls: read ${what} ${file}: ${(err as Error).message}`)
     }
   }
   const out: LinkTlsOptions = { rejectUnauthorized: tls.rejectUnauthorized }
