@@ -25,6 +25,13 @@ export function attachWsTransport(server: HttpServer, opts: WsTransportOptions):
     }
   })
   wss.on('connection', (socket, req) => {
+    // MQTT travels in binary frames only; any other data frame closes the connection [MQTT-6.0.0-1].
+    // Registered before the stream's own listener, so the frame's bytes never reach the MQTT parser.
+    socket.on('message', (_data, isBinary) => {
+      if (isBinary) return
+      socket.close(1003, 'MQTT is carried in binary frames')
+      stream.destroy(new Error('a WebSocket text frame: MQTT is carried in binary frames [MQTT-6.0.0-1]'))
+    })
     const stream = createWebSocketStream(socket)
     // The MQTT adapter corks a turn's packets and uncorks them together; without _writev the
     // stream would send each packet (even each part of one) as its own frame and syscall. One
