@@ -17,6 +17,7 @@ import { DeadLetters, deadLetterQueueName } from './dead-letters.ts'
 import { DownlinkGate } from './downlink-gate.ts'
 import { DownlinkReceipts } from './downlink-receipts.ts'
 import { Forwarder } from './forwarder.ts'
+import { UplinkQos2Exchanges } from './links/mqtt-qos2-uplink.ts'
 import { LinkSetupError, RemoteMismatch, type DownlinkHandler, type LinkFactory, type RemoteLink } from './links/link.ts'
 import { amqpBodyLimitIn, amqpRefusedRoutingKeyIn } from './links/message-refusal.ts'
 import { CAME_DOWN_HEADER, isOwnEcho } from './loop-marks.ts'
@@ -68,6 +69,7 @@ export class Bridge {
   private readonly deadLetters: DeadLetters
   private readonly downlinkGate: DownlinkGate
   private readonly receipts: DownlinkReceipts
+  private readonly uplinkQos2 = new UplinkQos2Exchanges()
   /** The largest body the remote takes, learned from its refusal of a larger one (0: not known). */
   private remoteBodyBytesMax = 0
   /** Remote topics the remote refused by permission lately. */
@@ -225,6 +227,7 @@ export class Bridge {
           downlink: this.config.in.topics.length > 0 ? this.downlink : null,
           downlinkGate: this.downlinkGate,
           receipts: this.receipts,
+          uplinkQos2: this.uplinkQos2,
           logger: this.log
         })
       } catch (err) {

@@ -79,12 +79,12 @@ export async function startPubrelHoldingProxy(targetPort: number): Promise<Pubre
 }
 
 /** PUBREC and PUBREL: the packet id opens the variable header. */
-function packetId(packet: Buffer): number {
+export function packetId(packet: Buffer): number {
   return packet.readUInt16BE(fixedHeaderBytes(packet) ?? 2)
 }
 
 /** Whole packets out of a byte stream: the fixed header's type byte and Remaining Length (MQTT 2.1). */
-function framer(onPacket: (packet: Buffer) => void): (chunk: Buffer) => void {
+export function framer(onPacket: (packet: Buffer) => void): (chunk: Buffer) => void {
   let pending: Buffer = Buffer.alloc(0)
   return chunk => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])

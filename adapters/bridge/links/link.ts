@@ -7,6 +7,7 @@ import type { Logger } from '../../../core/logger.ts'
 import type { Message } from '../../../core/model/message.ts'
 import type { DownlinkGate } from '../downlink-gate.ts'
 import type { DownlinkReceipts } from '../downlink-receipts.ts'
+import type { UplinkQos2Exchanges } from './mqtt-qos2-uplink.ts'
 
 /** A message the remote delivered for an `in` topic. */
 export interface Downlinked {
@@ -65,6 +66,8 @@ export interface LinkOptions {
   readonly downlinkGate: DownlinkGate
   /** The bridge's QoS 2 packet ids taken and not yet released by an MQTT remote (kept across links and restarts). */
   readonly receipts: DownlinkReceipts
+  /** The uplink's QoS 2 exchanges to an MQTT remote not completed yet (kept across links). */
+  readonly uplinkQos2: UplinkQos2Exchanges
   readonly logger: Logger
 }
 

@@ -41,6 +41,7 @@ export const mqttLink: LinkFactory = async opts => {
   if (v5) options.properties = { sessionExpiryInterval: bridge.mqtt.cleanSession ? 0 : bridge.mqtt.sessionExpirySeconds }
   const client = mqtt.connect(url.toString(), options)
   const acks = v5 ? readAcksThrough(client, new AckReasonCodeFilter()) : null
+  opts.uplinkQos2.follow(client)
   const pending = new PendingSends()
   // Installed before CONNECT: a persistent session's queued messages can follow the CONNACK at once.
   const pause = installDownlink(client, opts, pending, v5)
@@ -64,6 +65,9 @@ export const mqttLink: LinkFactory = async opts => {
   client.on('close', () => pending.fail(new Error(`connection closed${cause === undefined ? '' : ': ' + cause.message}`)))
   try {
     const connack = await connected(client, pending, bridge.connectTimeoutMs)
+    // Before anything else goes, so that no packet id of them is taken again first [MQTT-4.4.0-1].
+    const released = await opts.uplinkQos2.finish(client, connack.sessionPresent, bridge.mqtt.protocolVersion, bridge.connectTimeoutMs)
+    if (released > 0) opts.logger.info('bridge: released the QoS 2 messages the last link left at the remote (PUBREL)', { released })
     const inRefused = opts.downlink === null ? [] : await subscribe(client, opts, v5)
     return link(client, connack, pending, opts, v5, acks, inRefused)
   } catch (err) {
