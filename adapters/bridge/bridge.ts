@@ -296,14 +296,12 @@ export class Bridge {
     const oneMessage = amqpBodyLimitIn(err.message) !== null || amqpRefusedRoutingKeyIn(err.message) !== null
     this.state = isTransient(err) || oneMessage ? 'backing-off' : 'error'
     const delayMs = this.backoff.nextDelayMs()
-    // The first failure of a series at warn, the retries of a remote that stays away at debug.
-    const level = this.backoff.failures <= 1 || this.state === 'error' ? 'warn' : 'debug'
-    this.log[level]('bridge link failed, retrying', {
-      error: message,
-      state: this.state,
-      retryInMs: delayMs,
-      backlogMessages: this.queue.messageCount + this.forwarder.inflight.size
-    })
+    const fields = { error: message, state: this.state, retryInMs: delayMs, backlogMessages: this.queue.messageCount + this.forwarder.inflight.size }
+    // The first failure of a series and a remote that refuses us (state error) at warn, one line per
+    // logIntervalSeconds at most and then the count held back, as every repeated warning (DESIGN §6);
+    // the retries of a remote that stays away at debug.
+    if (this.backoff.failures <= 1 || this.state === 'error') this.warnOnce.warn('bridge link failed, retrying', fields)
+    else this.log.debug('bridge link failed, retrying', fields)
     await new Promise<void>(resolve => {
       this.wake = {
         timer: this.deps.clock.setTimer(() => {
