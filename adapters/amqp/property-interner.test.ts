@@ -2,11 +2,12 @@
 // unique per message, hold headers or are long are left to each message.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BASIC_CLASS_ID, encodeProperties } from './codec/amqp-defs.ts'
+import { BASIC_CLASS_ID, decodeProperties, encodeProperties } from './codec/amqp-defs.ts'
 import { AmqpCodecError } from './codec/codec-error.ts'
 import { PropertyInterner } from './property-interner.ts'
 
 const encode = (p: Parameters<typeof encodeProperties>[1]): Buffer => encodeProperties(BASIC_CLASS_ID, p)
+const decodePropertiesOf = (b: Buffer): unknown => decodeProperties(BASIC_CLASS_ID, b)
 
 test('the same list twice: one shared copy of its bytes (not the caller view) and one frozen decoded object', () => {
   const interner = new PropertyInterner()
@@ -45,5 +46,37 @@ test('a malformed list is refused with the codec error, as when each message dec
   assert.throws(
     () => interner.lookup(bad),
     (err: unknown) => err instanceof AmqpCodecError && /decode properties/.test(err.message)
+  )
+})
+
+test('a headers table of numbers and booleans alone is kept (MQTT messages read back from SQLite), frozen; other tables are not', () => {
+  const interner = new PropertyInterner()
+  const mqtt = { deliveryMode: 2, headers: { 'x-mqtt-publish-qos': 1 } }
+  const first = interner.lookup(encode(mqtt))
+  assert.ok(first !== null)
+  assert.deepEqual(first.properties, mqtt)
+  assert.ok(Object.isFrozen(first.properties) && Object.isFrozen(first.properties.headers))
+  assert.equal(interner.lookup(encode(mqtt)), first, 'decoded once, shared')
+  const retained = interner.lookup(encode({ contentType: 'text/plain', headers: { 'x-mqtt-publish-qos': 0, 'x-mqtt-retain': true, ratio: 0.5, big: 2 ** 40 } }))
+  assert.deepEqual(retained?.properties.headers, { 'x-mqtt-publish-qos': 0, 'x-mqtt-retain': true, ratio: 0.5, big: 2 ** 40 })
+  for (const headers of [
+    { qos: 1, plant: 'north' },
+    { nested: { qos: 1 } },
+    { list: [1, 2] },
+    { bytes: Buffer.from('x') },
+    { none: null },
+    Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`h${i}`, i]))
+  ]) {
+    assert.equal(interner.lookup(encode({ deliveryMode: 2, headers })), null, JSON.stringify(headers))
+  }
+})
+
+test('a headers table whose length runs past the list is left to the decoder to refuse', () => {
+  const interner = new PropertyInterner()
+  const good = encode({ deliveryMode: 2, headers: { 'x-mqtt-publish-qos': 1 } })
+  const truncated = good.subarray(0, good.length - 3)
+  assert.throws(
+    () => interner.lookup(truncated) ?? decodePropertiesOf(truncated),
+    (err: unknown) => err instanceof AmqpCodecError
   )
 })

@@ -4,8 +4,10 @@
 // Most publishers send the same few lists (content type, delivery mode, app id), so one shared,
 // frozen copy of each serves them all, decoded once. Lists with a property that is usually unique per
 // message (correlation id, message id, timestamp, expiration) are not kept: they would only churn the
-// table. Neither are headers, unless their table is empty (amqplib always sends one): a table holds
-// buffers and arrays that cannot be frozen.
+// table. Neither are headers, unless their table is empty (amqplib always sends one) or holds numbers
+// and booleans alone (MQTT's x-mqtt-publish-qos and x-mqtt-retain, stored with every MQTT message and
+// decoded again at each read-back from SQLite): strings are often unique per message, and nested
+// tables, arrays, timestamps and byte arrays decode to objects that would have to be frozen deeply.
 import type { MessageProperties } from '../../core/model/message.ts'
 import { BASIC_CLASS_ID, decodeProperties } from './codec/amqp-defs.ts'
 
@@ -37,13 +39,14 @@ export class PropertyInterner {
   /**
    * The shared copy of these property bytes (flags + list, e.g. a view into a frame) and their
    * decoded, frozen form; null when such a list is not kept. Throws the codec's error on a bad list.
+   * key: what the list is kept under, when the caller has one already (the hex a store read it as).
    */
-  lookup(raw: Buffer): InternedProperties | null {
+  lookup(raw: Buffer, key?: string): InternedProperties | null {
     if (raw.length < 2 || raw.length > LIST_BYTES_MAX) return null
     const flags = raw.readUInt16BE(0)
-    if ((flags & NOT_KEPT_FLAGS) !== 0 || ((flags & HEADERS) !== 0 && !emptyHeaders(raw, flags))) return null
-    const key = raw.toString('latin1')
-    const kept = this.entries.get(key)
+    if ((flags & NOT_KEPT_FLAGS) !== 0 || ((flags & HEADERS) !== 0 && !scalarHeaders(raw, flags))) return null
+    const k = key ?? raw.toString('latin1')
+    const kept = this.entries.get(k)
     if (kept !== undefined) return kept
     const decoded = decodeProperties(BASIC_CLASS_ID, raw) as MessageProperties
     if (decoded.headers !== undefined) Object.freeze(decoded.headers)
@@ -52,16 +55,41 @@ export class PropertyInterner {
     raw.copy(bytes)
     if (this.entries.size >= ENTRIES_MAX) this.entries.clear()
     const entry = { bytes, properties }
-    this.entries.set(key, entry)
+    this.entries.set(k, entry)
     return entry
+  }
+
+  /** The list kept under this key (see lookup), if any: no bytes to make on a hit. */
+  get(key: string): InternedProperties | undefined {
+    return this.entries.get(key)
   }
 }
 
-/** Whether the headers table (its flag set) is empty: it follows content type and encoding, two shortstrs. */
-function emptyHeaders(raw: Buffer, flags: number): boolean {
+/** Field-table value types that decode to a number or a boolean, with their sizes in bytes (AMQP 0-9-1 §4.2.5.5, RabbitMQ's errata). */
+const SCALAR_BYTES: Readonly<Record<string, number>> = { t: 1, b: 1, B: 1, s: 2, u: 2, I: 4, i: 4, l: 8, f: 4, d: 8 }
+/** Tables with more entries are not kept (such lists are rarely repeated byte for byte). */
+const HEADER_ENTRIES_MAX = 8
+
+/**
+ * Whether the headers table (its flag set) is empty or holds only numbers and booleans: read off
+ * the bytes, without decoding, as a publish whose table does not qualify decodes it afterwards.
+ * The table follows content type and encoding, two shortstrs.
+ */
+function scalarHeaders(raw: Buffer, flags: number): boolean {
   let at = 2
   if ((flags & CONTENT_TYPE) !== 0) at += 1 + (raw[at] ?? 0)
   if ((flags & CONTENT_ENCODING) !== 0) at += 1 + (raw[at] ?? 0)
   // Out of bounds: a malformed list, left to the decoder to refuse.
-  return at + 4 <= raw.length && raw.readUInt32BE(at) === 0
+  if (at + 4 > raw.length) return false
+  const end = at + 4 + raw.readUInt32BE(at)
+  if (end > raw.length) return false
+  at += 4
+  for (let entries = 0; at < end; entries++) {
+    if (entries === HEADER_ENTRIES_MAX) return false
+    at += 1 + (raw[at] ?? 0) // the field name, a shortstr
+    const size = SCALAR_BYTES[String.fromCharCode(raw[at] ?? 0)]
+    if (size === undefined) return false
+    at += 1 + size
+  }
+  return at === end
 }

@@ -35,7 +35,7 @@ function toCoreMessage(ch: AmqpChannel, f: BasicPublish, content: Content): Mess
   // A list publishers repeat is decoded once and shared (property-interner.ts).
   const interned = ch.conn.ctx.properties.lookup(content.properties)
   const decoded = interned?.properties ?? (decodeProperties(BASIC_CLASS_ID, content.properties) as MessageProperties)
-  // (An interned list has no headers but amqplib's empty table, so it never carries CC or BCC.)
+  // (An interned list's headers hold numbers and booleans alone, so CC or BCC there is not a routing key list.)
   const selected = senderSelected(decoded)
   const properties = selected?.properties ?? decoded
   const user = ch.conn.user?.username

@@ -16,7 +16,9 @@ export function prepareModelStatements(db: Database.Database, rowsPerInsert: num
   const transientEntries = 'SELECT message_id FROM queue_entries WHERE transient = 1'
   const entriesOf = 'SELECT message_id FROM queue_entries WHERE queue_id = ?'
   const entriesInRange = 'SELECT message_id FROM queue_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'
-  const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, m.amqp_properties, m.created_ms, m.refs, e.deliveries, m.extra_routing_keys
+  // The properties as hex text ('' for none): better-sqlite3 makes a Buffer of each blob, which costs
+  // about 0.55 µs a row more than a string (100,000 rows of a paged queue read back).
+  const entryColumns = `SELECT e.seq, e.message_id, m.topic, m.payload, m.exchange, hex(m.amqp_properties), m.created_ms, m.refs, e.deliveries, m.extra_routing_keys
       FROM queue_entries e JOIN messages m ON m.id = e.message_id`
   return {
     upsertExchange: db.prepare(`INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)`),

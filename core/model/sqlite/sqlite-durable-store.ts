@@ -29,10 +29,24 @@ export interface PropertiesCodec {
   encode(properties: MessageProperties): Buffer
   decode(encoded: Buffer): MessageProperties
   /**
-   * A shared copy of these encoded properties and their decoded (frozen) form, when the codec keeps
-   * such lists: messages loaded at start share them instead of each holding its own. null: decode.
+   * Properties read back from the store, given as the hex of their encoding (as the store reads
+   * them): the bytes and their decoded form, shared and frozen when the codec keeps such lists, so
+   * messages read back share them instead of each holding and decoding its own. Absent: each is decoded.
    */
-  keep?(encoded: Buffer): { readonly bytes: Buffer; readonly properties: MessageProperties } | null
+  readStored?(hex: string): StoredProperties
+}
+
+export interface StoredProperties {
+  /** The encoding, in an allocation of its own (not a view into a pool a message would keep alive). */
+  readonly bytes: Buffer
+  readonly properties: MessageProperties
+}
+
+/** Bytes of their own from the hex of an encoding. */
+export function bytesOfHex(hex: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(hex.length >>> 1)
+  bytes.write(hex, 'hex')
+  return bytes
 }
 
 interface ExchangeRow {
@@ -66,7 +80,8 @@ type EntryRow = [
   topic: string,
   payload: Buffer | string,
   exchange: string | null,
-  amqpProperties: Buffer | null,
+  /** hex(amqp_properties): '' when the row has none. */
+  amqpPropertiesHex: string,
   createdMs: number,
   refs: number,
   deliveries: number,
@@ -209,13 +224,11 @@ export class SqliteDurableStore implements DurableStore {
       const messageId = r[ROW_MESSAGE_ID]
       let message = messages.get(messageId)
       if (message === undefined) {
-        const encoded = r[ROW_AMQP_PROPERTIES] ?? this.codec.encode({})
+        const { bytes, properties } = this.storedProperties(r[ROW_AMQP_PROPERTIES])
         const payload = r[ROW_PAYLOAD]
         const body = typeof payload === 'string' ? Buffer.from(payload) : payload
-        const kept = this.codec.keep?.(encoded) ?? null
-        const properties = kept?.properties ?? this.codec.decode(encoded)
         const extraRoutingKeys = decodeExtraRoutingKeys(r[ROW_EXTRA_ROUTING_KEYS])
-        message = new Message(r[ROW_EXCHANGE] ?? '', r[ROW_TOPIC], properties, body, r[ROW_CREATED_MS], kept?.bytes ?? encoded, extraRoutingKeys)
+        message = new Message(r[ROW_EXCHANGE] ?? '', r[ROW_TOPIC], properties, body, r[ROW_CREATED_MS], bytes, extraRoutingKeys)
         message.storeId = messageId
         // The row's references as read: they only go down from here, so this is never below them.
         message.storedRefs = r[ROW_REFS]
@@ -224,6 +237,16 @@ export class SqliteDurableStore implements DurableStore {
       out.push({ seq: r[ROW_SEQ], message, deliveries: r[ROW_DELIVERIES] })
     }
     return out
+  }
+
+  private storedProperties(hex: string): StoredProperties {
+    if (hex === '') {
+      const bytes = this.codec.encode({})
+      return { bytes, properties: this.codec.decode(bytes) }
+    }
+    if (this.codec.readStored !== undefined) return this.codec.readStored(hex)
+    const bytes = bytesOfHex(hex)
+    return { bytes, properties: this.codec.decode(bytes) }
   }
 
   removeEntryRange(queue: Queue, fromSeq: number, toSeq: number): void {
