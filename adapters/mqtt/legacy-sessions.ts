@@ -65,7 +65,12 @@ export async function importLegacySessions(engine: Engine, store: SqliteStore): 
       if (sf !== null) {
         if (typeof sf === 'string') continue
         await prepareSharedQueue(engine.vhost, engine.exchange, sf)
-        shared.push(sid === undefined ? { filter: s.topic, qos } : { filter: s.topic, qos, subscriptionId: sid })
+        shared.push({
+          filter: s.topic,
+          qos,
+          ...(sid === undefined ? {} : { subscriptionId: sid }),
+          ...(s.rap === 1 ? { retainAsPublished: true as const } : {})
+        })
         continue
       }
       await session.subscribe({

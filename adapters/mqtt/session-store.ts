@@ -21,6 +21,8 @@ export interface SharedSubscriptionRecord {
   readonly filter: string
   readonly qos: 0 | 1 | 2
   readonly subscriptionId?: number
+  /** Retain As Published; absent: 0 (rows stored before it was kept read as 0). */
+  readonly retainAsPublished?: true
 }
 
 export interface WillRecord {

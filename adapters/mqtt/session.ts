@@ -181,7 +181,9 @@ export class MqttSession implements QueueConsumer {
   }
 
   /**
-   * A shared group's delivery: the membership's QoS and identifier, never retained [MQTT-3.3.1-9].
+   * A shared group's delivery: the membership's QoS, identifier and Retain As Published (RETAIN as
+   * published, else 0 [MQTT-3.3.1-12] [MQTT-3.3.1-13]); a group gets no retained messages when it
+   * subscribes (§3.3.1.3).
    * DUP 0 even when the group had handed the entry out before: that was to another member, or to
    * this one under another packet id, so this PUBLISH is no retransmission [MQTT-3.3.1-3].
    */
@@ -195,7 +197,8 @@ export class MqttSession implements QueueConsumer {
       }
     }
     const ids = m.subscriptionId === undefined ? undefined : [m.subscriptionId]
-    this.send(entry, false, topicOf(entry.message), Math.min(m.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, false, ids)
+    const retain = m.retainAsPublished && isRetained(entry.message)
+    this.send(entry, false, topicOf(entry.message), Math.min(m.qos, mqttQosOf(entry.message)) as 0 | 1 | 2, retain, ids)
   }
 
   private send(entry: QueueEntry, redelivered: boolean, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined): void {
@@ -239,11 +242,12 @@ export class MqttSession implements QueueConsumer {
    * membership's identifier if the session still has it (an UNSUBSCRIBE lets it complete all the same).
    */
   resumeRestored(entry: QueueEntry, packetId: number): void {
-    let subscriptionId: number | undefined
-    for (const m of this.sharedList) if (sharedQueueName(m.shared) === entry.queue.name) subscriptionId = m.subscriptionId
-    const ids = subscriptionId === undefined ? undefined : [subscriptionId]
+    let membership: SharedMembership | undefined
+    for (const m of this.sharedList) if (sharedQueueName(m.shared) === entry.queue.name) membership = m
+    const ids = membership?.subscriptionId === undefined ? undefined : [membership.subscriptionId]
+    const retain = membership?.retainAsPublished === true && isRetained(entry.message)
     // Properties whatever the next connection's version: only MQTT 5 writes them.
-    this.window.resumeRestored(entry, packetId, this.publishOut(entry, topicOf(entry.message), 2, false, ids, true))
+    this.window.resumeRestored(entry, packetId, this.publishOut(entry, topicOf(entry.message), 2, retain, ids, true))
   }
 
   // ---- acknowledgements from the client (outbound-window.ts) ---------------------------------------
@@ -339,8 +343,11 @@ export class MqttSession implements QueueConsumer {
   }
 
   sharedRecords(): SharedSubscriptionRecord[] {
-    return [...this.sharedList].map(m =>
-      m.subscriptionId === undefined ? { filter: m.filter, qos: m.qos } : { filter: m.filter, qos: m.qos, subscriptionId: m.subscriptionId }
-    )
+    return [...this.sharedList].map(m => ({
+      filter: m.filter,
+      qos: m.qos,
+      ...(m.subscriptionId === undefined ? {} : { subscriptionId: m.subscriptionId }),
+      ...(m.retainAsPublished ? { retainAsPublished: true as const } : {})
+    }))
   }
 }

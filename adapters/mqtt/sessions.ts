@@ -110,7 +110,7 @@ export class Sessions {
     for (const s of shared) {
       const parsed = parseSharedFilter(s.filter)
       if (parsed === null || typeof parsed === 'string') continue
-      session.shared.set(s.filter, new SharedMembership(session, this.engine.vhost, s.filter, parsed, s.qos, s.subscriptionId))
+      session.shared.set(s.filter, new SharedMembership(session, this.engine.vhost, s.filter, parsed, s.qos, s.subscriptionId, s.retainAsPublished === true))
     }
   }
 

@@ -32,7 +32,9 @@ export class SharedMembership implements QueueConsumer {
     readonly filter: string,
     readonly shared: SharedFilter,
     readonly qos: 0 | 1 | 2,
-    readonly subscriptionId: number | undefined
+    readonly subscriptionId: number | undefined,
+    /** Retain As Published: a delivery keeps the RETAIN flag it was published with [MQTT-3.3.1-13]. */
+    readonly retainAsPublished: boolean
   ) {
     this.tag = `mqtt:${session.clientId}:${filter}`
   }

@@ -94,7 +94,7 @@ async function subscribeOne(
   if (shared !== null && typeof shared !== 'string') {
     await prepareSharedQueue(engine.vhost, engine.exchange, shared)
     session.shared.get(filter)?.detach('unsubscribed')
-    const m = new SharedMembership(session, engine.vhost, filter, shared, qos, subscriptionId)
+    const m = new SharedMembership(session, engine.vhost, filter, shared, qos, subscriptionId, s.rap === true)
     session.shared.set(filter, m)
     m.attach()
     return 'shared' // retained messages go to a new Non-shared Subscription only (§3.3.1.3)
