@@ -12,6 +12,7 @@ export interface BridgeCounters {
   readonly downlinked: Counter
   readonly echoesDropped: Counter
   readonly downlinkRefused: Counter
+  readonly unrouted: Counter
   readonly reconnects: Counter
 }
 
@@ -35,6 +36,10 @@ export function bridgeCounters(metrics: Metrics, bridge: string): BridgeCounters
     downlinkRefused: c(
       'wharf_bridge_downlink_refused_total',
       'Messages from the remote that could not be published locally (bad topic or properties), acknowledged and dropped'
+    ),
+    unrouted: c(
+      'wharf_bridge_unrouted_total',
+      'Messages the remote confirmed and routed to no one (AMQP basic.return of a mandatory publish, MQTT 5 PUBACK/PUBREC 0x10): dropped there'
     ),
     reconnects: c('wharf_bridge_link_failures_total', 'Failed connection attempts and lost links')
   }

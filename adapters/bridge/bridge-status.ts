@@ -47,6 +47,8 @@ export interface BridgeStatus {
   downlinkPausedBy: string | null
   echoesDropped: number
   downlinkRefused: number
+  /** Confirmed by the remote and routed to no one there (no queue bound, no subscriber): dropped at the remote. */
+  unroutedAtRemote: number
   reconnects: number
   forwardedPerSecond: number
   confirmedPerSecond: number

@@ -206,6 +206,7 @@ export class Bridge {
       downlinkPausedBy: this.downlinkGate.reason,
       echoesDropped: c.echoesDropped.value,
       downlinkRefused: c.downlinkRefused.value,
+      unroutedAtRemote: c.unrouted.value,
       reconnects: c.reconnects.value,
       forwardedPerSecond,
       confirmedPerSecond,
@@ -228,6 +229,7 @@ export class Bridge {
           downlinkGate: this.downlinkGate,
           receipts: this.receipts,
           uplinkQos2: this.uplinkQos2,
+          onUnrouted: this.unrouted,
           logger: this.log
         })
       } catch (err) {
@@ -325,6 +327,16 @@ export class Bridge {
     if (this.link !== link || this.endReason !== null) return
     this.endReason = err
     void link.close()
+  }
+
+  /** Confirmed, so deleted here, but dropped at the remote: counted and logged, as a drop here would be. */
+  private readonly unrouted = (topic: string, reason: string): void => {
+    this.deps.counters.unrouted.inc()
+    this.warnOnce.warn('bridge: the remote routed a message to no one (no queue bound, no subscriber); it confirmed it and dropped it', {
+      topic,
+      reason,
+      unroutedAtRemote: this.deps.counters.unrouted.value
+    })
   }
 
   // ---- the downlink -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // settled by its publisher confirm; the `in` topics are bindings of a durable remote queue, consumed
 // with manual acks sent only after the message is committed locally, so commands wait at the
 // remote while the edge is away or restarting.
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib'
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message as AmqpMessage } from 'amqplib'
 import { Message } from '../../../core/model/message.ts'
 import { filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from '../../mqtt/topic-grammar.ts'
 import { NODE_ID_PROPERTY, upHeaders, viaOf } from '../loop-marks.ts'
@@ -47,6 +47,10 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
   conn.on('blocked', (reason: string) => opts.logger.warn('bridge: remote blocked publishing (connection.blocked)', { bridge: bridge.name, reason }))
   const ch: ConfirmChannel = await conn.createConfirmChannel()
   watchChannel(ch, pending, 'uplink channel')
+  // The uplink publishes mandatory: a message the remote routes to no queue comes back before its confirm.
+  ch.on('return', (msg: ReturnedMessage) =>
+    opts.onUnrouted(routingKeyToTopic(msg.fields.routingKey), `basic.return ${msg.fields.replyCode ?? ''} ${msg.fields.replyText ?? ''}`)
+  )
   try {
     await ch.checkExchange(exchange)
   } catch (err) {
@@ -73,7 +77,14 @@ async function open(conn: ChannelModel, opts: LinkOptions): Promise<RemoteLink> 
         const routingKey = topicToRoutingKey(topic)
         if (framed !== null) framed(routingKey, properties.encoded(message, nowMs), message.body, onConfirm)
         // An amqplib without the internals framedPublish uses encodes each publish itself.
-        else ch.publish(exchange, routingKey, message.body, uplinkProperties(message, upHeaders(message.properties.headers, opts.nodeId), nowMs), onConfirm)
+        else
+          ch.publish(
+            exchange,
+            routingKey,
+            message.body,
+            { ...uplinkProperties(message, upHeaders(message.properties.headers, opts.nodeId), nowMs), mandatory: true },
+            onConfirm
+          )
       })
     },
     async close() {
@@ -164,6 +175,9 @@ function downlinked(msg: ConsumeMessage): Downlinked {
       new Message(exchange, topicToRoutingKey(localTopic), coreProperties(msg.properties, marks), msg.content, nowMs, null)
   }
 }
+
+/** basic.return as amqplib hands it over: the delivery fields plus the reply code and text. */
+type ReturnedMessage = AmqpMessage & { fields: { routingKey: string; replyCode?: number; replyText?: string } }
 
 function watchChannel(ch: Channel, pending: PendingSends, what: string): void {
   let cause: Error | undefined

@@ -10,7 +10,7 @@ import { UplinkPropertyCache, uplinkProperties } from './amqp-message.ts'
 import { PublishFrames } from './amqp-publish-frames.ts'
 import { isPermanentRefusal } from './message-refusal.ts'
 
-const publish = { ticket: 0, exchange: 'amq.topic', routingKey: 'sensors.é.t', mandatory: false, immediate: false }
+const publish = { ticket: 0, exchange: 'amq.topic', routingKey: 'sensors.é.t', mandatory: true, immediate: false }
 const properties = encodeProperties(BASIC_CLASS_ID, { deliveryMode: 2, headers: { [VIA_HEADER]: 'n1' } })
 
 test('a publish is the bytes of the generated codebook: method, content header, body frames split at frame-max', () => {

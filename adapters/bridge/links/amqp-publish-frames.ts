@@ -15,6 +15,8 @@ const SHORTSTR_BYTES_MAX = 255
 const METHOD_PREFIX_BYTES = 6
 /** class-id, weight, body-size: the content header payload before the property flags. */
 const HEADER_PREFIX_BYTES = 12
+/** The mandatory bit: the remote returns (basic.return) what it routes to no queue, instead of dropping it unsaid. */
+const MANDATORY = 1
 
 export class PublishFrames {
   private readonly exchange: Buffer
@@ -29,7 +31,7 @@ export class PublishFrames {
     if (this.exchange.length > SHORTSTR_BYTES_MAX) throw new RangeError(`bridge publish: exchange name of ${this.exchange.length} bytes (255 at most)`)
   }
 
-  /** The frames of one basic.publish (mandatory and immediate off); `properties` is the property flags + list. */
+  /** The frames of one basic.publish (mandatory on, immediate off); `properties` is the property flags + list. */
   encode(routingKey: string, properties: Buffer, body: Buffer): Buffer[] {
     const keyBytes = Buffer.byteLength(routingKey)
     if (keyBytes > SHORTSTR_BYTES_MAX) throw new MessageRefusal(`routing key of ${keyBytes} bytes: AMQP takes 255 at most`, true)
@@ -50,7 +52,7 @@ export class PublishFrames {
     at += this.exchange.copy(out, at)
     at = out.writeUInt8(keyBytes, at)
     at += out.write(routingKey, at, 'utf8')
-    at = out.writeUInt8(0, at) // mandatory, immediate
+    at = out.writeUInt8(MANDATORY, at) // immediate off
     at = out.writeUInt8(FRAME_END, at)
     at = this.frameHeader(out, at, FRAME_HEADER, headerPayload)
     at = out.writeUInt16BE(BASIC_CLASS_ID, at)

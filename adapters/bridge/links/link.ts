@@ -68,6 +68,11 @@ export interface LinkOptions {
   readonly receipts: DownlinkReceipts
   /** The uplink's QoS 2 exchanges to an MQTT remote not completed yet (kept across links). */
   readonly uplinkQos2: UplinkQos2Exchanges
+  /**
+   * The remote confirmed a message to `topic` and routed it to no one (AMQP basic.return of the
+   * uplink's mandatory publish, MQTT 5 PUBACK/PUBREC 0x10): it is dropped there. `reason`: the remote's words.
+   */
+  readonly onUnrouted: (topic: string, reason: string) => void
   readonly logger: Logger
 }
 

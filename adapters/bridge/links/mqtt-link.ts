@@ -14,6 +14,7 @@ import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, typ
 import { MessageRefusal, mqttAckRefusal } from './message-refusal.ts'
 import { qos2IncomingStore, takeQos2 } from './mqtt-qos2-downlink.ts'
 import { uplinkLimits } from './mqtt-remote-limits.ts'
+import { watchUnrouted } from './mqtt-unrouted.ts'
 import { linkTlsOptions } from './tls-options.ts'
 
 const RECEIVE_MAXIMUM_DEFAULT = 65_535 // [MQTT-3.2.2.3.3] absent: no limit below 65,535
@@ -42,6 +43,7 @@ export const mqttLink: LinkFactory = async opts => {
   const client = mqtt.connect(url.toString(), options)
   const acks = v5 ? readAcksThrough(client, new AckReasonCodeFilter()) : null
   opts.uplinkQos2.follow(client)
+  if (v5) watchUnrouted(client, opts.onUnrouted)
   const pending = new PendingSends()
   // Installed before CONNECT: a persistent session's queued messages can follow the CONNACK at once.
   const pause = installDownlink(client, opts, pending, v5)
