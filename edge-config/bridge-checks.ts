@@ -66,6 +66,39 @@ export function bridgeChecks(c: WharfConfig, fail: Fail): void {
     seen.set(b.name, i)
     checkOne(b, at, fail)
   })
+  sharedRemoteNames(c.bridges, fail)
+}
+
+/**
+ * Names at the remote that two bridges to the same remote cannot share. An MQTT client id: the
+ * remote keeps one connection per id, so each bridge's connect took the session over from the other
+ * without end (observed with Mosquitto: 9 reconnects of each in 4 s), and their subscriptions mixed
+ * in one session. An AMQP downlink queue: two consumers of it would each get part of the commands.
+ * The defaults carry the bridge's name, so only names set by hand can meet.
+ */
+function sharedRemoteNames(bridges: readonly BridgeConfig[], fail: Fail): void {
+  const used = new Map<string, number>()
+  bridges.forEach((b, i) => {
+    const url = new URL(b.url)
+    const kind = BRIDGE_SCHEMES[url.protocol]?.kind
+    const remote = `${kind}://${url.host}${kind === 'amqp' ? url.pathname : ''}`
+    const named =
+      kind === 'mqtt' && b.mqtt.clientId !== null
+        ? {
+            field: 'mqtt.clientId',
+            value: b.mqtt.clientId,
+            why: 'the remote keeps one connection per client id: two bridges would take it over from each other without end'
+          }
+        : kind === 'amqp' && b.amqp.queue !== null && b.in.topics.length > 0
+          ? { field: 'amqp.queue', value: b.amqp.queue, why: 'two bridges consuming one downlink queue would each get part of the commands' }
+          : null
+    if (named === null) return
+    const key = `${remote}\u0000${named.field}\u0000${named.value}`
+    const first = used.get(key)
+    if (first !== undefined)
+      fail(`bridges[${i}].${named.field}`, named.value, `must differ from bridges[${first}]'s, a bridge to the same remote ${remote}: ${named.why}`)
+    used.set(key, i)
+  })
 }
 
 function checkOne(b: BridgeConfig, at: string, fail: Fail): void {

@@ -105,3 +105,42 @@ test('WHARF_BRIDGE_* make the single bridge, or set the first one of the file', 
     /config \(WHARF_BRIDGE_URL\): bridges\[0\]\.url/
   )
 })
+
+test('two bridges to the same remote cannot share a client id or a downlink queue set by hand', () => {
+  const mqtt = { clientId: 'site-gw' }
+  refused(
+    {
+      bridges: [
+        { ...minimal, name: 'a', url: 'mqtt://cloud:1883', mqtt },
+        { ...minimal, name: 'b', url: 'mqtt://cloud:1883', mqtt }
+      ]
+    },
+    'bridges[1].mqtt.clientId',
+    /must differ from bridges\[0\]'s, a bridge to the same remote mqtt:\/\/cloud:1883: the remote keeps one connection per client id/
+  )
+  const amqp = { queue: 'site-commands' }
+  const inTopics = { topics: ['cmd/#'] }
+  refused(
+    {
+      bridges: [
+        { ...minimal, name: 'a', amqp, in: inTopics },
+        { ...minimal, name: 'b', amqp, in: inTopics }
+      ]
+    },
+    'bridges[1].amqp.queue',
+    /a bridge to the same remote amqp:\/\/127\.0\.0\.1: two bridges consuming one downlink queue/
+  )
+  // Other remotes, or a queue that no bridge consumes (no in topics): allowed.
+  validateConfig({
+    bridges: [
+      { ...minimal, name: 'a', url: 'mqtt://cloud-a', mqtt },
+      { ...minimal, name: 'b', url: 'mqtt://cloud-b', mqtt }
+    ]
+  })
+  validateConfig({
+    bridges: [
+      { ...minimal, name: 'a', amqp },
+      { ...minimal, name: 'b', amqp }
+    ]
+  })
+})

@@ -49,7 +49,12 @@ describe('wharf CLI', { timeout: 90_000 }, () => {
       'bridges:\n  - name: cloud\n    url: amqp://cloud\n    out:\n      topics: ["a/#"]\n      localPrefix: "site/"\n',
       /bridges\[0\]\.out\.topics\[0\].*must start with out\.localPrefix/
     ],
-    ['an MQTT listener vhost that is not a vhost', 'mqtt:\n  ws:\n    vhost: tenant\n', /mqtt\.ws\.vhost.*tenant.*must be one of amqp\.vhosts/]
+    ['an MQTT listener vhost that is not a vhost', 'mqtt:\n  ws:\n    vhost: tenant\n', /mqtt\.ws\.vhost.*tenant.*must be one of amqp\.vhosts/],
+    [
+      'two bridges sharing a client id at one remote',
+      'bridges:\n  - {name: a, url: "mqtt://cloud", out: {topics: ["a/#"]}, mqtt: {clientId: gw}}\n  - {name: b, url: "mqtt://cloud", out: {topics: ["b/#"]}, mqtt: {clientId: gw}}\n',
+      /bridges\[1\]\.mqtt\.clientId = "gw": must differ from bridges\[0\]'s/
+    ]
   ]
   for (const [name, yaml, expected] of bad) {
     test(`start refuses a config with ${name}, naming the field`, () => {
