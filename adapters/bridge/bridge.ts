@@ -74,6 +74,8 @@ export class Bridge {
   private remoteBodyBytesMax = 0
   /** Remote topics the remote refused by permission lately. */
   private readonly refusedTopics: RefusedTopics
+  /** `in` topics whose SUBSCRIBE the remote answered by closing the connection lately. */
+  private readonly inClosedAt: RefusedTopics
 
   private constructor(
     readonly config: BridgeConfig,
@@ -87,6 +89,7 @@ export class Bridge {
     this.downlinkGate = deps.downlinkGate ?? new DownlinkGate()
     this.receipts = deps.receipts ?? new DownlinkReceipts(null, config.name)
     this.refusedTopics = new RefusedTopics(config.reconnectMaxMs, deps.clock)
+    this.inClosedAt = new RefusedTopics(config.reconnectMaxMs, deps.clock)
     const bucket = config.uplinkMessagesPerSecondMax > 0 ? new TokenBucket(config.uplinkMessagesPerSecondMax, deps.clock) : null
     this.forwarder = new Forwarder(queue, {
       bridgeName: config.name,
@@ -230,6 +233,7 @@ export class Bridge {
           receipts: this.receipts,
           uplinkQos2: this.uplinkQos2,
           onUnrouted: this.unrouted,
+          inClosedAt: this.inClosedAt,
           logger: this.log
         })
       } catch (err) {

@@ -1,8 +1,9 @@
-// Remote topics the remote refused by permission, as an AMQP topic permission refuses a routing key:
-// RabbitMQ closes the channel, so each message sent there costs the link, and the window sent before
-// it comes again (counted duplicates). For reconnectMaxMs (the longest the bridge waits before it
-// tries a remote again) messages to such a topic are dead-lettered unsent; after that the next one
-// is sent, in case the permission was granted meanwhile.
+// Remote topics the remote refused in a way that costs the link, remembered for reconnectMaxMs (the
+// longest the bridge waits before it tries a remote again), then tried again in case the permission
+// was granted meanwhile. An AMQP topic permission refusing a routing key closes the channel, so each
+// message sent there costs the link and the window sent before it comes again (counted duplicates):
+// messages to such a topic are dead-lettered unsent meanwhile. RabbitMQ's MQTT plugin (before 3.13)
+// closes the connection at the SUBSCRIBE of an `in` topic it refuses: that topic is not asked for.
 import type { Clock } from '../../core/clock.ts'
 
 export class RefusedTopics {

@@ -8,6 +8,7 @@ import type { Message } from '../../../core/model/message.ts'
 import type { DownlinkGate } from '../downlink-gate.ts'
 import type { DownlinkReceipts } from '../downlink-receipts.ts'
 import type { UplinkQos2Exchanges } from './mqtt-qos2-uplink.ts'
+import type { RefusedTopics } from '../refused-topics.ts'
 
 /** A message the remote delivered for an `in` topic. */
 export interface Downlinked {
@@ -73,6 +74,8 @@ export interface LinkOptions {
    * uplink's mandatory publish, MQTT 5 PUBACK/PUBREC 0x10): it is dropped there. `reason`: the remote's words.
    */
   readonly onUnrouted: (topic: string, reason: string) => void
+  /** MQTT `in` topics whose SUBSCRIBE the remote answered by closing the connection lately (skipped for now). */
+  readonly inClosedAt: RefusedTopics
   readonly logger: Logger
 }
 

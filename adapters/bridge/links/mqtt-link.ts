@@ -170,26 +170,51 @@ function connected(client: MqttClient, pending: PendingSends, timeoutMs: number)
   })
 }
 
-/** Subscribes to the `in` topics; resolves with the ones the remote refused, each with its SUBACK code. */
+/**
+ * Subscribes to the `in` topics, one SUBSCRIBE each; resolves with the ones the remote refused, each
+ * with why. One at a time because RabbitMQ's MQTT plugin (before 3.13) answers a filter its topic
+ * permissions refuse by closing the connection, without a SUBACK: the filter whose SUBSCRIBE the
+ * connection closed on is skipped for reconnectMaxMs (LinkOptions.inClosedAt), so the next link
+ * carries the uplink and the other `in` topics instead of failing the same way for ever.
+ */
 async function subscribe(client: MqttClient, opts: LinkOptions, v5: boolean): Promise<string[]> {
-  const qos = opts.bridge.mqtt.qos
-  const topics = opts.bridge.in.topics
+  const refused: string[] = []
+  for (const topic of opts.bridge.in.topics) {
+    const closedOn = opts.inClosedAt.reason(topic)
+    if (closedOn !== null) {
+      refused.push(`'${topic}': ${closedOn}`)
+      continue
+    }
+    let code: number
+    try {
+      code = await subscribeOne(client, topic, opts.bridge.mqtt.qos, v5)
+    } catch (err) {
+      if (!client.connected)
+        opts.inClosedAt.add(
+          topic,
+          "the remote closed the connection at its SUBSCRIBE, as RabbitMQ's MQTT plugin before 3.13 does for a topic its permissions refuse; asked again after reconnectMaxMs"
+        )
+      throw err
+    }
+    // The granted QoS is the SUBACK's return (3.1.1) or reason code (5.0): 0x80 and up refuse.
+    if (code >= 0x80)
+      refused.push(`'${topic}': the remote refused the subscription (SUBACK 0x${code.toString(16)} ${v5 ? reasonName(code, 'suback') : 'Failure'})`)
+  }
+  return refused
+}
+
+/** One filter's SUBACK return or reason code. */
+function subscribeOne(client: MqttClient, topic: string, qos: 0 | 1 | 2, v5: boolean): Promise<number> {
   // MQTT 5: No Local keeps this connection's own publishes from coming back [MQTT-3.8.3-3], Retain
   // As Published keeps the retain flag of live messages (they are retained here too, as Mosquitto's
   // bridge does), and Retain Handling 1 sends retained messages only to a new subscription, not at
   // every reconnect.
-  const suback = await new Promise<ISubackPacket>((resolve, reject) => {
-    // mqtt.js fails the whole SUBSCRIBE when the SUBACK refuses one filter; its packet says which.
-    client.subscribe([...topics], v5 ? { qos, nl: true, rap: true, rh: 1 } : { qos }, (err, _granted, packet) => {
-      if (packet !== undefined) resolve(packet)
-      else reject(new Error(`subscribe: ${err?.message ?? 'no SUBACK'}`))
+  return new Promise<number>((resolve, reject) => {
+    // mqtt.js fails a SUBSCRIBE whose SUBACK refuses the filter; the packet says how.
+    client.subscribe(topic, v5 ? { qos, nl: true, rap: true, rh: 1 } : { qos }, (err, _granted, packet?: ISubackPacket) => {
+      if (packet !== undefined) resolve((packet.granted as number[])[0] ?? 0x80)
+      else reject(new Error(`subscribe '${topic}': ${err?.message ?? 'no SUBACK'}`))
     })
-  })
-  // The granted QoS is the SUBACK's return (3.1.1) or reason code (5.0): 0x80 and up refuse.
-  return topics.flatMap((topic, i) => {
-    const code = (suback.granted as number[])[i] ?? 0x80
-    if (code < 0x80) return []
-    return [`'${topic}': the remote refused the subscription (SUBACK 0x${code.toString(16)} ${v5 ? reasonName(code, 'suback') : 'Failure'})`]
   })
 }
 
