@@ -288,7 +288,9 @@ export async function accept(front: Engine, conn: MqttConnection, principal: Pri
     session.will = pending.will
     conn.session = session
     conn.pendingConnect = null
-    conn.send({ cmd: 'connack', sessionPresent: present, returnCode: 0, reasonCode: 0, properties } as never)
+    // MQTT 3.1 has no Session Present: its CONNACK's first byte is reserved (3.1 §3.2), 0 as Mosquitto sends it.
+    const sessionPresent = present && conn.protocolVersion !== 3
+    conn.send({ cmd: 'connack', sessionPresent, returnCode: 0, reasonCode: 0, properties } as never)
     engine.stats.connectedTotal++
     conn.usage = engine.usage.cell(engine.vhost.name, username, 'mqtt')
     engine.log.info('mqtt client connected', { ...conn.logFields(), sessionPresent: present, sessionExpirySeconds: session.expirySeconds })
