@@ -7,9 +7,11 @@
 //   user properties <-> headers              payload format indicator <-> header x-mqtt-payload-format-indicator
 // User properties may repeat a name and their order matters [MQTT-3.3.2-18]; headers cannot
 // repeat one (nor keep numeric names in place, nor hold our own x-mqtt-* names), so then the
-// ordered list also travels in x-mqtt-user-properties.
+// ordered list also travels in x-mqtt-user-properties. Towards MQTT, only what has an MQTT string
+// form goes (header-strings.ts).
 import { Message, messageTtlMs, type Arguments, type MessageProperties } from '../../core/model/message.ts'
 import { routingKeyToTopic, topicToRoutingKey } from './topic-grammar.ts'
+import { mqttString, responseTopicOf, userPropertyValue } from './header-strings.ts'
 
 export const QOS_HEADER = 'x-mqtt-publish-qos'
 export const RETAIN_HEADER = 'x-mqtt-retain'
@@ -117,12 +119,15 @@ export function outboundProperties(message: Message, nowMs: number): PublishProp
   if (p === PLAIN[0] || p === PLAIN[1] || p === PLAIN[2] || p === PLAIN[3] || p === PLAIN[4] || p === PLAIN[5]) return undefined
   const out: PublishProperties = {}
   let any = false
-  if (p.contentType !== undefined) {
-    out.contentType = p.contentType
+  // Only what is a well-formed MQTT string (header-strings.ts): a client closes on anything else.
+  const contentType = p.contentType === undefined ? undefined : mqttString(p.contentType)
+  if (contentType !== undefined) {
+    out.contentType = contentType
     any = true
   }
-  if (p.replyTo !== undefined) {
-    out.responseTopic = routingKeyToTopic(p.replyTo)
+  const responseTopic = p.replyTo === undefined ? undefined : responseTopicOf(routingKeyToTopic(p.replyTo))
+  if (responseTopic !== undefined) {
+    out.responseTopic = responseTopic
     any = true
   }
   const headers = p.headers
@@ -153,15 +158,26 @@ export function outboundProperties(message: Message, nowMs: number): PublishProp
   return any ? out : undefined
 }
 
-/** Headers as MQTT 5 user properties, without the x-mqtt-* ones this mapping owns, in order. */
+/**
+ * Headers as MQTT 5 user properties, without the x-mqtt-* ones this mapping owns, in order; a header
+ * whose name or value has no MQTT string form is left out (header-strings.ts).
+ */
 function userPropertiesOf(headers: Arguments): UserProperties | undefined {
   const ordered = headers[USER_PROPERTIES_HEADER]
-  if (Array.isArray(ordered)) return ordered.map(pair => [String((pair as unknown[])[0]), String((pair as unknown[])[1])])
   let out: UserProperties | undefined
+  if (Array.isArray(ordered)) {
+    for (const pair of ordered) {
+      const [k, v] = Array.isArray(pair) ? pair : []
+      const name = userPropertyValue(k)
+      const value = userPropertyValue(v)
+      if (name !== undefined && value !== undefined) (out ??= []).push([name, value])
+    }
+    return out
+  }
   for (const k in headers) {
-    if (OWN_HEADERS.has(k)) continue
-    const v = headers[k]
-    ;(out ??= []).push([k, Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)])
+    if (OWN_HEADERS.has(k) || mqttString(k) === undefined) continue
+    const value = userPropertyValue(headers[k])
+    if (value !== undefined) (out ??= []).push([k, value])
   }
   return out
 }
