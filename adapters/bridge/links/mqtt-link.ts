@@ -143,10 +143,13 @@ function oversize(topic: string, message: Message, options: IClientPublishOption
 /**
  * The remote's bytes pass through the filter before mqtt.js parses them: a 'data' listener added
  * where the stream is built runs before the one mqtt.js pipes to its parser, on the same Buffer.
+ * An mqtt.js without that internal (not 5.x) reads them as they come: null, and the link still
+ * ends on the parse error rather than waiting for acks that will not come.
  */
-function readAcksThrough(client: MqttClient, filter: AckReasonCodeFilter): AckReasonCodeFilter {
-  const internals = client as unknown as { streamBuilder: (c: MqttClient) => NodeJS.ReadableStream }
+function readAcksThrough(client: MqttClient, filter: AckReasonCodeFilter): AckReasonCodeFilter | null {
+  const internals = client as unknown as { streamBuilder?: (c: MqttClient) => NodeJS.ReadableStream }
   const build = internals.streamBuilder
+  if (typeof build !== 'function') return null
   internals.streamBuilder = c => {
     const stream = build(c)
     stream.on('data', (chunk: Buffer) => filter.scan(chunk))
