@@ -9,6 +9,11 @@
 // repeat one (nor keep numeric names in place, nor hold our own x-mqtt-* names), so then the
 // ordered list also travels in x-mqtt-user-properties. Towards MQTT, only what has an MQTT string
 // form goes (header-strings.ts).
+// AMQP's content-type, reply-to and header names are shortstrs (at most 255 bytes); MQTT's strings go
+// to 65,535. What does not fit travels in a longstr header instead (a content type in
+// x-mqtt-content-type, a response topic in x-reply-to-topic as RabbitMQ 3.13 carries it, a long
+// User Property name in the x-mqtt-user-properties list only), so that no AMQP encoding fails and MQTT
+// subscribers still get it unaltered [MQTT-3.3.2-15] [MQTT-3.3.2-17] [MQTT-3.3.2-20].
 import { Message, messageTtlMs, type Arguments, type MessageProperties } from '../../core/model/message.ts'
 import { routingKeyToTopic, topicToRoutingKey } from './topic-grammar.ts'
 import { mqttString, responseTopicOf, userPropertyValue } from './header-strings.ts'
@@ -18,7 +23,23 @@ export const RETAIN_HEADER = 'x-mqtt-retain'
 export const FORMAT_HEADER = 'x-mqtt-payload-format-indicator'
 export const USER_PROPERTIES_HEADER = 'x-mqtt-user-properties'
 export const CORRELATION_HEADER = 'x-correlation-id'
-const OWN_HEADERS: ReadonlySet<string> = new Set([QOS_HEADER, RETAIN_HEADER, FORMAT_HEADER, USER_PROPERTIES_HEADER, CORRELATION_HEADER])
+export const CONTENT_TYPE_HEADER = 'x-mqtt-content-type'
+export const REPLY_TO_TOPIC_HEADER = 'x-reply-to-topic'
+const OWN_HEADERS: ReadonlySet<string> = new Set([
+  QOS_HEADER,
+  RETAIN_HEADER,
+  FORMAT_HEADER,
+  USER_PROPERTIES_HEADER,
+  CORRELATION_HEADER,
+  CONTENT_TYPE_HEADER,
+  REPLY_TO_TOPIC_HEADER
+])
+const SHORTSTR_MAX_BYTES = 255
+
+/** Whether s fits an AMQP shortstr (content-type, reply-to, a header name). */
+function fitsShortstr(s: string): boolean {
+  return s.length <= SHORTSTR_MAX_BYTES && Buffer.byteLength(s) <= SHORTSTR_MAX_BYTES
+}
 
 export type UserProperties = Array<[string, string]>
 
@@ -77,14 +98,23 @@ function coreProperties(p: InboundPublish): MessageProperties {
   if (user !== undefined && user.length > 0) {
     let unordered = false
     for (const [k, v] of user) {
-      if (headers[k] !== undefined || OWN_HEADERS.has(k) || ARRAY_INDEX.test(k)) unordered = true
-      if (!OWN_HEADERS.has(k)) headers[k] = v
+      const header = !OWN_HEADERS.has(k) && fitsShortstr(k)
+      if (headers[k] !== undefined || !header || ARRAY_INDEX.test(k)) unordered = true
+      if (header) headers[k] = v
     }
     if (unordered) headers[USER_PROPERTIES_HEADER] = user.map(([k, v]) => [k, v])
   }
   const out: { -readonly [K in keyof MessageProperties]: MessageProperties[K] } = { deliveryMode: p.qos > 0 ? 2 : 1, headers }
-  if (props.contentType !== undefined) out.contentType = props.contentType
-  if (props.responseTopic !== undefined) out.replyTo = topicToRoutingKey(props.responseTopic)
+  const contentType = props.contentType
+  if (contentType !== undefined) {
+    if (fitsShortstr(contentType)) out.contentType = contentType
+    else headers[CONTENT_TYPE_HEADER] = contentType
+  }
+  if (props.responseTopic !== undefined) {
+    const replyTo = topicToRoutingKey(props.responseTopic)
+    if (fitsShortstr(replyTo)) out.replyTo = replyTo
+    else headers[REPLY_TO_TOPIC_HEADER] = replyTo
+  }
   if (props.messageExpiryInterval !== undefined) out.expiration = String(props.messageExpiryInterval * 1000)
   const corr = props.correlationData
   if (corr !== undefined) {
@@ -120,17 +150,21 @@ export function outboundProperties(message: Message, nowMs: number): PublishProp
   const out: PublishProperties = {}
   let any = false
   // Only what is a well-formed MQTT string (header-strings.ts): a client closes on anything else.
-  const contentType = p.contentType === undefined ? undefined : mqttString(p.contentType)
+  const headers = p.headers
+  const longContentType = headers?.[CONTENT_TYPE_HEADER]
+  const contentTypeText = p.contentType ?? (typeof longContentType === 'string' ? longContentType : undefined)
+  const contentType = contentTypeText === undefined ? undefined : mqttString(contentTypeText)
   if (contentType !== undefined) {
     out.contentType = contentType
     any = true
   }
-  const responseTopic = p.replyTo === undefined ? undefined : responseTopicOf(routingKeyToTopic(p.replyTo))
+  const replyToTopic = headers?.[REPLY_TO_TOPIC_HEADER]
+  const replyTo = p.replyTo ?? (typeof replyToTopic === 'string' ? replyToTopic : undefined)
+  const responseTopic = replyTo === undefined ? undefined : responseTopicOf(routingKeyToTopic(replyTo))
   if (responseTopic !== undefined) {
     out.responseTopic = responseTopic
     any = true
   }
-  const headers = p.headers
   if (p.correlationId !== undefined) {
     out.correlationData = Buffer.from(p.correlationId)
     any = true
