@@ -4,6 +4,14 @@
 import type { Queue } from './queue.ts'
 import type { Clock, TimerHandle } from '../clock.ts'
 
+/**
+ * Node's timers hold at most 2^31-1 ms (24.8 days) and fire after 1 ms when asked for more: a message
+ * TTL or x-expires that long re-armed a 1 ms timer at each firing, for as long as it waited. A timer
+ * is set for at most this; both callbacks look at the time and re-arm for what is left.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1
+const timerDelayMs = (ms: number): number => Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS)
+
 export class QueueTimers {
   private readonly expiry = new Map<Queue, { atMs: number; handle: TimerHandle }>()
   private readonly unused = new Map<Queue, TimerHandle>()
@@ -27,7 +35,7 @@ export class QueueTimers {
         this.expiry.delete(q)
         if (!q.deleted) this.onExpiry(q)
       },
-      Math.max(0, atMs - this.clock.nowMs())
+      timerDelayMs(atMs - this.clock.nowMs())
     )
     this.expiry.set(q, { atMs, handle })
   }
@@ -44,9 +52,9 @@ export class QueueTimers {
       if (q.deleted || q.consumerCount > 0) return
       const idleMs = this.clock.nowMs() - (this.lastUsedMs.get(q) ?? 0)
       if (idleMs >= expiresMs) this.onUnused(q)
-      else this.unused.set(q, this.clock.setTimer(check, expiresMs - idleMs))
+      else this.unused.set(q, this.clock.setTimer(check, timerDelayMs(expiresMs - idleMs)))
     }
-    this.unused.set(q, this.clock.setTimer(check, expiresMs))
+    this.unused.set(q, this.clock.setTimer(check, timerDelayMs(expiresMs)))
   }
 
   /** A consumer attached: no countdown while it stays. */
