@@ -35,6 +35,7 @@ const OWN_HEADERS: ReadonlySet<string> = new Set([
   REPLY_TO_TOPIC_HEADER
 ])
 const SHORTSTR_MAX_BYTES = 255
+const MAX_EXPIRY_INTERVAL_S = 0xffffffff
 
 /** Whether s fits an AMQP shortstr (content-type, reply-to, a header name). */
 function fitsShortstr(s: string): boolean {
@@ -174,7 +175,8 @@ export function outboundProperties(message: Message, nowMs: number): PublishProp
   }
   const ttl = safeTtlMs(message)
   if (ttl !== undefined) {
-    out.messageExpiryInterval = Math.max(0, Math.ceil((message.publishedAtMs + ttl - nowMs) / 1000))
+    // A Four Byte Integer: an AMQP expiration may be longer (2^32 s and more), which no PUBLISH can say.
+    out.messageExpiryInterval = Math.min(MAX_EXPIRY_INTERVAL_S, Math.max(0, Math.ceil((message.publishedAtMs + ttl - nowMs) / 1000)))
     any = true
   }
   if (headers !== undefined) {
