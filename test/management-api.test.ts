@@ -351,4 +351,32 @@ describe('management API', { timeout: 60_000 }, () => {
     assert.equal((await send('DELETE', '/api/users/ops')).status, 204)
     assert.equal((await send('DELETE', '/api/users/watcher')).status, 204)
   })
+  test('publish: CC and BCC headers route to their keys too, BCC is taken out, a CC that is not a list is 400 (as RabbitMQ)', async () => {
+    for (const [queue, key] of [
+      ['cc-main', 'main'],
+      ['cc-copy', 'copy'],
+      ['cc-hidden', 'hidden']
+    ]) {
+      assert.equal((await send('PUT', `/api/queues/%2F/${queue}`, { durable: false })).status, 201)
+      assert.equal((await send('POST', `/api/bindings/%2F/e/amq.direct/q/${queue}`, { routing_key: key })).status, 201)
+    }
+    const routed = await send('POST', '/api/exchanges/%2F/amq.direct/publish', {
+      routing_key: 'main',
+      payload: 'to three',
+      properties: { headers: { CC: ['copy'], BCC: ['hidden'], site: 'north' } }
+    })
+    assert.deepEqual(await routed.json(), { routed: true })
+    for (const queue of ['cc-main', 'cc-copy', 'cc-hidden']) {
+      const got = (await (await send('POST', `/api/queues/%2F/${queue}/get`, { count: 5, ackmode: 'ack_requeue_false', encoding: 'auto' })).json()) as Json[]
+      assert.deepEqual(
+        got.map(g => [g.payload, g.routing_key, (g.properties as Json).headers]),
+        [['to three', 'main', { CC: ['copy'], site: 'north' }]],
+        queue
+      )
+    }
+    const bad = await send('POST', '/api/exchanges/%2F/amq.direct/publish', { routing_key: 'main', payload: 'x', properties: { headers: { CC: 'copy' } } })
+    assert.equal(bad.status, 400)
+    assert.match(await bad.text(), /header 'CC' must be an array of routing keys/)
+    for (const queue of ['cc-main', 'cc-copy', 'cc-hidden']) assert.equal((await send('DELETE', `/api/queues/%2F/${queue}`)).status, 204)
+  })
 })

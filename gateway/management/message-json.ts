@@ -3,6 +3,8 @@
 // ({payload, payload_encoding, payload_bytes, properties, redelivered, exchange, routing_key}).
 import { Message, type MessageProperties } from '../../core/model/message.ts'
 import type { QueueEntry } from '../../core/model/queue-entry.ts'
+import { senderSelected } from '../../adapters/amqp/sender-selected.ts'
+import { AmqpException } from '../../adapters/amqp/amqp-errors.ts'
 import { badRequest } from './api-error.ts'
 import { plainArguments, type Json } from './model-json.ts'
 
@@ -30,11 +32,26 @@ export function publishedMessage(exchange: string, body: Record<string, unknown>
   if (typeof payload !== 'string') throw badRequest('publish: payload must be a string')
   const encoding = body.payload_encoding ?? 'string'
   if (encoding !== 'string' && encoding !== 'base64') throw badRequest(`publish: payload_encoding must be string or base64, got ${JSON.stringify(encoding)}`)
-  const properties = messageProperties(body.properties ?? {})
+  const decoded = messageProperties(body.properties ?? {})
+  // As RabbitMQ, whose HTTP publish goes through the same routing as a client's: CC and BCC headers
+  // are routing keys besides routing_key, and BCC is taken out of the message.
+  const selected = sendersRoutingKeys(decoded)
+  const properties = selected?.properties ?? decoded
   // As RabbitMQ: a user_id property must name the authenticated user.
   if (properties.userId !== undefined && properties.userId !== user)
     throw badRequest(`publish: user_id property set to '${properties.userId}' but authenticated user was '${user ?? ''}'`)
-  return new Message(exchange, routingKey, properties, Buffer.from(payload, encoding === 'base64' ? 'base64' : 'utf8'), nowMs, null)
+  const bytes = Buffer.from(payload, encoding === 'base64' ? 'base64' : 'utf8')
+  return new Message(exchange, routingKey, properties, bytes, nowMs, null, selected?.extraRoutingKeys ?? null)
+}
+
+/** The CC / BCC keys of a publish; a header of the wrong type is the client's error (400), as an AMQP publish's 406. */
+function sendersRoutingKeys(properties: MessageProperties): ReturnType<typeof senderSelected> {
+  try {
+    return senderSelected(properties)
+  } catch (err) {
+    if (err instanceof AmqpException) throw badRequest(`publish: ${err.message}`)
+    throw err
+  }
 }
 
 function messageProperties(json: unknown): MessageProperties {
