@@ -33,6 +33,7 @@ export interface EngineCounters {
   readonly refused: Counter
   readonly delivered: Counter
   readonly oversizeDeliveries: Counter
+  readonly unsendableDeliveries: Counter
   readonly queueOverflow: Counter
   readonly connectTimeouts: Counter
   readonly partialPacketTimeouts: Counter
@@ -56,6 +57,10 @@ export function engineCounters(metrics: Metrics): EngineCounters {
     refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
     delivered: metrics.counter('wharf_mqtt_messages_delivered_total', 'MQTT PUBLISH packets sent to clients'),
     oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size"),
+    unsendableDeliveries: metrics.counter(
+      'wharf_mqtt_unsendable_deliveries_total',
+      "Deliveries skipped because the message's routing key is no MQTT Topic Name (empty, '+', '#' or U+0000)"
+    ),
     queueOverflow: metrics.counter(
       'wharf_mqtt_queue_overflow_total',
       'Messages dropped at an offline session queue bound (mqtt.maxQueuedMessages / maxQueuedBytes)'
@@ -193,6 +198,11 @@ export class Engine implements SessionHost {
   oversize(clientId: string): void {
     this.counters.oversizeDeliveries.inc()
     this.warnOnce.warn("delivery skipped: larger than the client's Maximum Packet Size", { clientId, vhost: this.vhost.name })
+  }
+
+  unsendable(clientId: string, topic: string, problem: string): void {
+    this.counters.unsendableDeliveries.inc()
+    this.warnOnce.warn('delivery skipped: the routing key is no MQTT Topic Name', { clientId, vhost: this.vhost.name, topic, problem })
   }
 
   /** Routes a message through core once; the result's `stored` settles after every durable copy committed. */

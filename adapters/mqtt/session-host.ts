@@ -36,4 +36,6 @@ export interface SessionHost {
   settle(entry: QueueEntry): void
   /** A delivery over the client's Maximum Packet Size was skipped: counted. */
   oversize(clientId: string): void
+  /** A delivery whose topic is no MQTT Topic Name (an AMQP routing key: '', '+', '#', U+0000) was skipped: counted. */
+  unsendable(clientId: string, topic: string, problem: string): void
 }

@@ -9,7 +9,7 @@ import type { QueueEntry } from '../../core/model/queue-entry.ts'
 import type { SharedSubscriptionRecord, WillRecord } from './session-store.ts'
 import type { SessionHost } from './session-host.ts'
 import type { PublishOut } from './codec/packet-writer.ts'
-import { filterMatches, sharedQueueName } from './topic-grammar.ts'
+import { filterMatches, sharedQueueName, topicNameProblem } from './topic-grammar.ts'
 import { isRetained, mqttQosOf, outboundProperties, topicOf } from './properties.ts'
 import type { SharedMembership } from './shared-subscriptions.ts'
 import type { RestoredDelivery } from './restored-deliveries.ts'
@@ -202,6 +202,15 @@ export class MqttSession implements QueueConsumer {
   }
 
   private send(entry: QueueEntry, redelivered: boolean, topic: string, qos: 0 | 1 | 2, retain: boolean, ids: number[] | undefined): void {
+    // An AMQP publish to the MQTT exchange may carry any routing key: '' ('#' matches it), or one with
+    // '+', '#' or U+0000, none of which a PUBLISH may name [MQTT-4.7.3-1] [MQTT-3.3.2-2] [MQTT-1.5.4-2].
+    // It leaves this session's queue unsent, as an oversize one does, instead of failing the encoder.
+    const problem = topicNameProblem(topic)
+    if (problem !== null) {
+      this.host.unsendable(this.clientId, topic, problem)
+      this.host.settle(entry)
+      return
+    }
     const conn = this.conn as SessionConnection
     const out = this.publishOut(entry, topic, qos, retain, ids, conn.protocolVersion === 5)
     if (qos === 0) {
