@@ -95,4 +95,14 @@ describe('MQTT 5 strings over 255 bytes and AMQP shortstrs', { timeout: 60_000 }
     assert.equal(m?.properties?.responseTopic, 'svc/answers')
     assert.deepEqual({ ...(m?.properties?.userProperties as object) }, { tenant: 'acme' })
   })
+
+  test('AMQP -> MQTT 5: header x-correlation-id as a string (RabbitMQ 3.13 longstr, for one over 255 bytes) is the Correlation Data, as bytes are', async () => {
+    const before = mqttInbox.messages.length
+    ch.publish('amq.topic', 'long.corr-text', Buffer.from('x'), { headers: { 'x-correlation-id': `corr-${LONG}` } })
+    ch.publish('amq.topic', 'long.corr-bytes', Buffer.from('x'), { headers: { 'x-correlation-id': Buffer.from([0xff, 0x00, 0x01]) } })
+    const got = (await mqttInbox.waitFor(before + 2)).slice(before)
+    assert.deepEqual(got[0]?.properties?.correlationData, Buffer.from(`corr-${LONG}`))
+    assert.deepEqual(got[1]?.properties?.correlationData, Buffer.from([0xff, 0x00, 0x01]))
+    for (const m of got) assert.equal(m.properties?.userProperties, undefined, 'x-correlation-id is no User Property')
+  })
 })

@@ -169,9 +169,13 @@ export function outboundProperties(message: Message, nowMs: number): PublishProp
   if (p.correlationId !== undefined) {
     out.correlationData = Buffer.from(p.correlationId)
     any = true
-  } else if (Buffer.isBuffer(headers?.[CORRELATION_HEADER])) {
-    out.correlationData = headers[CORRELATION_HEADER] as Buffer
-    any = true
+  } else {
+    // Bytes as Wharf writes it; a string as RabbitMQ 3.13 writes it (longstr) and as its AMQP publishers set it.
+    const corr = headers?.[CORRELATION_HEADER]
+    if (Buffer.isBuffer(corr) || typeof corr === 'string') {
+      out.correlationData = Buffer.isBuffer(corr) ? corr : Buffer.from(corr)
+      any = true
+    }
   }
   const ttl = safeTtlMs(message)
   if (ttl !== undefined) {
