@@ -8,6 +8,7 @@ import type { PublishOut } from './codec/packet-writer.ts'
 import type { SessionHost } from './session-host.ts'
 import type { MqttSession, SessionConnection } from './session.ts'
 import { HeldPacketIds } from './held-packet-ids.ts'
+import { remainingExpirySeconds } from './properties.ts'
 import { queueOf, type Inflight, type PublishInflight, type PubrelInflight } from './inflight-delivery.ts'
 
 export class OutboundWindow {
@@ -275,7 +276,7 @@ export class OutboundWindow {
     f.held = false
     // a client that dies on a message gets it again here: a redelivery loop
     if (f.sent) f.entry.queue.countDelivery(f.entry)
-    if (conn.sendPublish(f.sent ? { ...f.out, dup: true } : f.out)) {
+    if (conn.sendPublish(this.outNow(f))) {
       f.sent = true
       return true
     }
@@ -284,6 +285,21 @@ export class OutboundWindow {
     this.host.settle(f.entry)
     if (f.stored) this.forgetStoredId(id, f.entry)
     return false
+  }
+
+  /**
+   * The PUBLISH as it goes now: DUP once it went before [MQTT-3.3.1-1], and the Message Expiry
+   * Interval of this send, not of the first: every PUBLISH the server sends carries what is left of
+   * it [MQTT-3.3.2-6]; one that passed meanwhile still goes (with 0), its delivery had started
+   * [MQTT-3.3.2-5].
+   */
+  private outNow(f: PublishInflight): PublishOut {
+    const props = f.out.properties
+    const expiry = props?.messageExpiryInterval === undefined ? undefined : remainingExpirySeconds(f.entry.message, this.host.nowMs())
+    if (!f.sent && expiry === undefined) return f.out
+    const out = f.sent ? { ...f.out, dup: true } : { ...f.out }
+    if (expiry !== undefined) out.properties = { ...props, messageExpiryInterval: expiry }
+    return out
   }
 
   /**

@@ -177,10 +177,9 @@ export function outboundProperties(message: Message, nowMs: number): PublishProp
       any = true
     }
   }
-  const ttl = safeTtlMs(message)
-  if (ttl !== undefined) {
-    // A Four Byte Integer: an AMQP expiration may be longer (2^32 s and more), which no PUBLISH can say.
-    out.messageExpiryInterval = Math.min(MAX_EXPIRY_INTERVAL_S, Math.max(0, Math.ceil((message.publishedAtMs + ttl - nowMs) / 1000)))
+  const expiry = remainingExpirySeconds(message, nowMs)
+  if (expiry !== undefined) {
+    out.messageExpiryInterval = expiry
     any = true
   }
   if (headers !== undefined) {
@@ -196,6 +195,18 @@ export function outboundProperties(message: Message, nowMs: number): PublishProp
     }
   }
   return any ? out : undefined
+}
+
+/**
+ * The Message Expiry Interval a PUBLISH sent now carries: the received value minus the time the
+ * message has waited in the server [MQTT-3.3.2-6], 0 once it has passed (a delivery started before
+ * then is still completed [MQTT-3.3.2-5]); undefined for a message that does not expire.
+ */
+export function remainingExpirySeconds(message: Message, nowMs: number): number | undefined {
+  const ttl = safeTtlMs(message)
+  if (ttl === undefined) return undefined
+  // A Four Byte Integer: an AMQP expiration may be longer (2^32 s and more), which no PUBLISH can say.
+  return Math.min(MAX_EXPIRY_INTERVAL_S, Math.max(0, Math.ceil((message.publishedAtMs + ttl - nowMs) / 1000)))
 }
 
 /**
