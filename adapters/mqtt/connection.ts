@@ -354,6 +354,18 @@ export class MqttConnection implements SessionConnection, PacketSink {
     // A Reason String or User Properties go only where they keep the packet within the client's
     // Maximum Packet Size [MQTT-3.2.2-19] [MQTT-3.4.2-2] [MQTT-3.9.2-1] [MQTT-3.14.2-3] (and the rest of each ack's section).
     if (buf.length > this.clientMaxPacketBytes && cmd !== 'publish') buf = encodePacket(withoutProblemInformation(packet), this.protocolVersion)
+    // Still too large (a SUBACK or UNSUBACK of many reason codes, an AUTH's data): the server must not
+    // send it [MQTT-3.1.2-24]. Discarded, as EMQX does; the work it answers stands (Mosquitto 2.0.11 sends it anyway).
+    if (buf.length > this.clientMaxPacketBytes) {
+      this.engine.counters.oversizeReplies.inc()
+      this.engine.warnOnce.warn(`${cmd} not sent: larger than the client's Maximum Packet Size even without Reason String and User Properties`, {
+        clientId: this.clientId || undefined,
+        vhost: this.engine.vhost.name,
+        bytes: buf.length,
+        maximumPacketSize: this.clientMaxPacketBytes
+      })
+      return
+    }
     this.write(buf)
   }
 

@@ -33,6 +33,7 @@ export interface EngineCounters {
   readonly refused: Counter
   readonly delivered: Counter
   readonly oversizeDeliveries: Counter
+  readonly oversizeReplies: Counter
   readonly unsendableDeliveries: Counter
   readonly queueOverflow: Counter
   readonly connectTimeouts: Counter
@@ -57,6 +58,10 @@ export function engineCounters(metrics: Metrics): EngineCounters {
     refused: metrics.counter('wharf_mqtt_publish_refused_total', 'MQTT QoS 1/2 publishes refused at the disk watermark'),
     delivered: metrics.counter('wharf_mqtt_messages_delivered_total', 'MQTT PUBLISH packets sent to clients'),
     oversizeDeliveries: metrics.counter('wharf_mqtt_oversize_deliveries_total', "Deliveries skipped for exceeding the client's Maximum Packet Size"),
+    oversizeReplies: metrics.counter(
+      'wharf_mqtt_oversize_replies_total',
+      "Server packets other than PUBLISH (SUBACK, UNSUBACK, AUTH, ...) not sent for exceeding the client's Maximum Packet Size"
+    ),
     unsendableDeliveries: metrics.counter(
       'wharf_mqtt_unsendable_deliveries_total',
       "Deliveries skipped because the message's routing key is no MQTT Topic Name (empty, '+', '#' or U+0000)"
