@@ -228,18 +228,22 @@ export class Forwarder implements QueueConsumer {
 
   private send(entry: QueueEntry, link: RemoteLink): void {
     const m = entry.message
+    const topic = this.remoteTopic(m)
+    const nowMs = this.opts.clock.nowMs()
     // Asked again: the remote's size limit or a refused topic may have been learned while the entry
-    // waited (its headers, and so its hops, have not changed).
-    const refusal = this.knownRefusal(m)
+    // waited (its headers, and so its hops, have not changed); and the link's own limits (an MQTT
+    // remote's Maximum Packet Size), which only the link can measure.
+    const refusal = this.knownRefusal(m) ?? link.unsendable?.(topic, m, nowMs) ?? null
     if (refusal !== null) {
       this.refusedForGood(entry, refusal)
       return
     }
-    // Counted here, not at deliver(): an entry refused while it waited was never sent. Its redelivered
-    // flag is as the queue handed it out (only a requeue sets it, and that takes it out of flight).
+    // Counted here, not at deliver(), and only for what the link sends: an entry refused before
+    // sending is dead-lettered, not forwarded. Its redelivered flag is as the queue handed it out
+    // (only a requeue sets it, and that takes it out of flight).
     this.opts.counters.forwarded.inc()
     if (entry.redelivered) this.opts.counters.redelivered.inc()
-    link.send(this.remoteTopic(m), m, this.opts.clock.nowMs()).then(
+    link.send(topic, m, nowMs).then(
       () => this.confirmed(entry),
       err => {
         if (this.link !== link) return

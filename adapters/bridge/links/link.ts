@@ -5,6 +5,7 @@
 import type { BridgeConfig } from '../../../edge-config/config-types.ts'
 import type { Logger } from '../../../core/logger.ts'
 import type { Message } from '../../../core/model/message.ts'
+import type { MessageRefusal } from './message-refusal.ts'
 import type { DownlinkGate } from '../downlink-gate.ts'
 import type { DownlinkReceipts } from '../downlink-receipts.ts'
 import type { UplinkQos2Exchanges } from './mqtt-qos2-uplink.ts'
@@ -51,6 +52,11 @@ export interface RemoteLink {
    * rejects when it refused it or the link failed first.
    */
   send(topic: string, message: Message, nowMs: number): Promise<void>
+  /**
+   * Why this message can never go to this remote (an MQTT remote's Maximum Packet Size), or null.
+   * Asked before each send: send does not check it again, and a message refused here was never sent.
+   */
+  unsendable?(topic: string, message: Message, nowMs: number): MessageRefusal | null
   /** Settles once, with why the link ended (close() included). */
   readonly closed: Promise<Error>
   /** Ends the link; sends not confirmed yet reject. */

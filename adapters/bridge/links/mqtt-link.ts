@@ -92,18 +92,25 @@ function link(
   const receiveMaximum = connack.properties?.receiveMaximum ?? RECEIVE_MAXIMUM_DEFAULT
   const packetBytesMax = connack.properties?.maximumPacketSize
   const limits = uplinkLimits(connack, bridge.mqtt.qos, bridge.out.topics.length > 0)
+  const uplinkOptions = (message: Message, nowMs: number): IClientPublishOptions => {
+    const options = publishOptions(message, upHeaders(message.properties.headers, opts.nodeId), limits.qos, v5, nowMs)
+    if (!limits.retainAvailable) options.retain = false
+    return options
+  }
   return {
     remoteNodeId: typeof nodeId === 'string' ? nodeId : null,
     windowMax: Math.min(bridge.inflightMessagesMax, receiveMaximum),
     remoteLimits: limits.notes,
     inRefused,
     closed: pending.closed,
-    send(topic, message, nowMs) {
-      const options = publishOptions(message, upHeaders(message.properties.headers, opts.nodeId), limits.qos, v5, nowMs)
-      if (!limits.retainAvailable) options.retain = false
+    unsendable(topic, message, nowMs) {
       // [MQTT-3.1.2-24] a packet over the remote's Maximum Packet Size must not be sent: it could never be.
-      const tooLarge = packetBytesMax === undefined ? null : oversize(topic, message, options, packetBytesMax)
-      if (tooLarge !== null) return Promise.reject(new MessageRefusal(tooLarge, true))
+      if (packetBytesMax === undefined || message.bodyBytes + PACKET_SIZE_HEADROOM_BYTES <= packetBytesMax) return null
+      const tooLarge = oversize(topic, message, uplinkOptions(message, nowMs), packetBytesMax)
+      return tooLarge === null ? null : new MessageRefusal(tooLarge, true)
+    },
+    send(topic, message, nowMs) {
+      const options = uplinkOptions(message, nowMs)
       return pending.track((resolve, reject) => {
         client.publish(topic, message.body, options, (err, ack) => {
           if (err === undefined || err === null) return resolve()
@@ -124,7 +131,6 @@ function link(
 
 /** Why this PUBLISH is over the remote's Maximum Packet Size, or null when it is not. */
 function oversize(topic: string, message: Message, options: IClientPublishOptions, packetBytesMax: number): string | null {
-  if (message.bodyBytes + PACKET_SIZE_HEADROOM_BYTES <= packetBytesMax) return null
   const qos = options.qos ?? 0
   const packet = {
     cmd: 'publish' as const,
