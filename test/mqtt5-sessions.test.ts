@@ -182,7 +182,8 @@ describe('MQTT 5 session expiry and clean start', { timeout: 60_000 }, () => {
     await end(old)
     await publishAll(broker.mqttUrl, 'v31/x', ['from-5'])
     const back = await connect(broker.mqttUrl, { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'v31', clean: false })
-    assert.equal(connackOf(back).sessionPresent, true)
+    // 3.1's CONNACK has no Session Present flag (its first byte is reserved, b136540): the session shows in what comes.
+    assert.equal(connackOf(back).sessionPresent, false)
     assert.deepEqual(
       (await collector(back).waitFor(1)).map(m => m.payload),
       ['from-5']
