@@ -17,7 +17,7 @@ import { DeadLetters, deadLetterQueueName } from './dead-letters.ts'
 import { DownlinkGate } from './downlink-gate.ts'
 import { DownlinkReceipts } from './downlink-receipts.ts'
 import { Forwarder } from './forwarder.ts'
-import { UplinkQos2Exchanges } from './links/mqtt-qos2-uplink.ts'
+import { UplinkPacketIds } from './links/mqtt-uplink-ids.ts'
 import { LinkSetupError, RemoteMismatch, type DownlinkHandler, type LinkFactory, type RemoteLink } from './links/link.ts'
 import { amqpBodyLimitIn, amqpRefusedRoutingKeyIn } from './links/message-refusal.ts'
 import { CAME_DOWN_HEADER, isOwnEcho } from './loop-marks.ts'
@@ -69,7 +69,7 @@ export class Bridge {
   private readonly deadLetters: DeadLetters
   private readonly downlinkGate: DownlinkGate
   private readonly receipts: DownlinkReceipts
-  private readonly uplinkQos2 = new UplinkQos2Exchanges()
+  private readonly uplinkIds = new UplinkPacketIds()
   /** The largest body the remote takes, learned from its refusal of a larger one (0: not known). */
   private remoteBodyBytesMax = 0
   /** Remote topics the remote refused by permission lately. */
@@ -231,7 +231,7 @@ export class Bridge {
           downlink: this.config.in.topics.length > 0 ? this.downlink : null,
           downlinkGate: this.downlinkGate,
           receipts: this.receipts,
-          uplinkQos2: this.uplinkQos2,
+          uplinkIds: this.uplinkIds,
           onUnrouted: this.unrouted,
           inClosedAt: this.inClosedAt,
           logger: this.log
@@ -375,6 +375,8 @@ export class Bridge {
   // ---- the queue --------------------------------------------------------------------------------
 
   private attachQueue(queue: ClassicQueue): void {
+    // Its seqs start again (a queue declared anew): they name other messages than the open exchanges'.
+    if (this.queue !== queue) this.uplinkIds.queueReplaced()
     this.queue = queue
     this.forwarder.rebind(queue)
     this.bound.rebind(queue)

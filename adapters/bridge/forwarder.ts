@@ -243,7 +243,7 @@ export class Forwarder implements QueueConsumer {
     // (only a requeue sets it, and that takes it out of flight).
     this.opts.counters.forwarded.inc()
     if (entry.redelivered) this.opts.counters.redelivered.inc()
-    link.send(topic, m, nowMs).then(
+    link.send(topic, m, nowMs, entry).then(
       () => this.confirmed(entry),
       err => {
         if (this.link !== link) return

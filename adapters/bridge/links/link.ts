@@ -8,7 +8,7 @@ import type { Message } from '../../../core/model/message.ts'
 import type { MessageRefusal } from './message-refusal.ts'
 import type { DownlinkGate } from '../downlink-gate.ts'
 import type { DownlinkReceipts } from '../downlink-receipts.ts'
-import type { UplinkQos2Exchanges } from './mqtt-qos2-uplink.ts'
+import type { UplinkPacketIds } from './mqtt-uplink-ids.ts'
 import type { RefusedTopics } from '../refused-topics.ts'
 
 /** A message the remote delivered for an `in` topic. */
@@ -33,6 +33,13 @@ export interface Downlinked {
  */
 export type DownlinkHandler = (m: Downlinked) => Promise<void>
 
+/** Where a message sent up sits in the bridge's queue: an MQTT link's packet id is named by seq (mqtt-uplink-ids.ts). */
+export interface QueuePlace {
+  readonly seq: number
+  /** It may have been sent before (requeued after a lost link, or possibly sent before a restart): DUP. */
+  readonly redelivered: boolean
+}
+
 export interface RemoteLink {
   /** The remote's Wharf node id when it is a Wharf that tells it; null otherwise. */
   readonly remoteNodeId: string | null
@@ -51,7 +58,7 @@ export interface RemoteLink {
    * (loop-marks.ts upHeaders with LinkOptions.nodeId). Resolves when the remote confirmed it;
    * rejects when it refused it or the link failed first.
    */
-  send(topic: string, message: Message, nowMs: number): Promise<void>
+  send(topic: string, message: Message, nowMs: number, place: QueuePlace): Promise<void>
   /**
    * Why this message can never go to this remote (an MQTT remote's Maximum Packet Size), or null.
    * Asked before each send: send does not check it again, and a message refused here was never sent.
@@ -73,8 +80,8 @@ export interface LinkOptions {
   readonly downlinkGate: DownlinkGate
   /** The bridge's QoS 2 packet ids taken and not yet released by an MQTT remote (kept across links and restarts). */
   readonly receipts: DownlinkReceipts
-  /** The uplink's QoS 2 exchanges to an MQTT remote not completed yet (kept across links). */
-  readonly uplinkQos2: UplinkQos2Exchanges
+  /** The packet ids of the uplink's PUBLISHes to an MQTT remote, and its exchanges not over (kept across links). */
+  readonly uplinkIds: UplinkPacketIds
   /**
    * The remote confirmed a message to `topic` and routed it to no one (AMQP basic.return of the
    * uplink's mandatory publish, MQTT 5 PUBACK/PUBREC 0x10): it is dropped there. `reason`: the remote's words.

@@ -2,7 +2,8 @@
 // mqtt.js: what goes up is published at the bridge's QoS, each send settled by its PUBACK (QoS 1)
 // or PUBCOMP (QoS 2), or once written (QoS 0, which the remote never confirms); the `in` topics are
 // subscriptions of a session that outlives the edge (clean=false, or a Session Expiry), and a
-// message coming down is acknowledged (PUBACK, PUBREC) only after it is committed locally.
+// message coming down is acknowledged (PUBACK, PUBREC) only after it is committed locally. A message
+// goes up under the packet id its queue entry's seq names, also when sent again (mqtt-uplink-ids.ts).
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt'
 import mqttPacket, { type ISubackPacket } from 'mqtt-packet'
 import type { Message } from '../../../core/model/message.ts'
@@ -10,10 +11,11 @@ import { reasonName } from '../../mqtt/codec/reason-codes.ts'
 import { NODE_ID_PROPERTY, upHeaders, VIA_HEADER } from '../loop-marks.ts'
 import { coreMessage, publishOptions, userProperty } from './mqtt-message.ts'
 import { AckReasonCodeFilter } from './mqtt-ack-codes.ts'
-import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type RemoteLink } from './link.ts'
+import { defaultRemoteName, PendingSends, type Downlinked, type LinkFactory, type LinkOptions, type QueuePlace, type RemoteLink } from './link.ts'
 import { MessageRefusal, mqttAckRefusal } from './message-refusal.ts'
 import { qos2IncomingStore, takeQos2 } from './mqtt-qos2-downlink.ts'
 import { uplinkLimits } from './mqtt-remote-limits.ts'
+import type { DirectedIdProvider } from './mqtt-uplink-ids.ts'
 import { watchUnrouted } from './mqtt-unrouted.ts'
 import { linkTlsOptions } from './tls-options.ts'
 
@@ -27,6 +29,7 @@ export const mqttLink: LinkFactory = async opts => {
   const v5 = bridge.mqtt.protocolVersion === 5
   const clientId = bridge.mqtt.clientId ?? defaultRemoteName('wharf', opts.nodeId, bridge.name, '-')
   opts.receipts.open(clientId)
+  const ids = opts.uplinkIds.provider()
   const options: IClientOptions = {
     clientId,
     clean: bridge.mqtt.cleanSession,
@@ -37,12 +40,12 @@ export const mqttLink: LinkFactory = async opts => {
     resubscribe: false,
     manualConnect: true,
     incomingStore: qos2IncomingStore(opts.receipts),
+    messageIdProvider: ids,
     ...(url.protocol === 'mqtts:' || url.protocol === 'wss:' ? linkTlsOptions(bridge.tls, url) : {})
   }
   if (v5) options.properties = { sessionExpiryInterval: bridge.mqtt.cleanSession ? 0 : bridge.mqtt.sessionExpirySeconds }
   const client = mqtt.connect(url.toString(), options)
   const acks = v5 ? readAcksThrough(client, new AckReasonCodeFilter()) : null
-  opts.uplinkQos2.follow(client)
   if (v5) watchUnrouted(client, opts.onUnrouted)
   const pending = new PendingSends()
   // Installed before CONNECT: a persistent session's queued messages can follow the CONNACK at once.
@@ -67,11 +70,10 @@ export const mqttLink: LinkFactory = async opts => {
   client.on('close', () => pending.fail(new Error(`connection closed${cause === undefined ? '' : ': ' + cause.message}`)))
   try {
     const connack = await connected(client, pending, bridge.connectTimeoutMs)
-    // Before anything else goes, so that no packet id of them is taken again first [MQTT-4.4.0-1].
-    const released = await opts.uplinkQos2.finish(client, connack.sessionPresent, bridge.mqtt.protocolVersion, bridge.connectTimeoutMs)
-    if (released > 0) opts.logger.info('bridge: released the QoS 2 messages the last link left at the remote (PUBREL)', { released })
+    opts.uplinkIds.attach(client, connack.sessionPresent, bridge.mqtt.protocolVersion)
+    void pending.closed.then(() => opts.uplinkIds.detach(client))
     const inRefused = opts.downlink === null ? [] : await subscribe(client, opts, v5)
-    return link(client, connack, pending, opts, v5, acks, inRefused)
+    return link(client, connack, pending, opts, v5, acks, inRefused, ids)
   } catch (err) {
     client.end(true)
     throw err
@@ -85,7 +87,8 @@ function link(
   opts: LinkOptions,
   v5: boolean,
   acks: AckReasonCodeFilter | null,
-  inRefused: readonly string[]
+  inRefused: readonly string[],
+  ids: DirectedIdProvider
 ): RemoteLink {
   const { bridge } = opts
   const nodeId = connack.properties?.userProperties?.[NODE_ID_PROPERTY]
@@ -109,17 +112,22 @@ function link(
       const tooLarge = oversize(topic, message, uplinkOptions(message, nowMs), packetBytesMax)
       return tooLarge === null ? null : new MessageRefusal(tooLarge, true)
     },
-    send(topic, message, nowMs) {
+    send(topic, message, nowMs, place) {
       const options = uplinkOptions(message, nowMs)
       return pending.track((resolve, reject) => {
-        client.publish(topic, message.body, options, (err, ack) => {
-          if (err === undefined || err === null) return resolve()
-          const replaced = acks?.takeReplaced(ack?.messageId)
-          const code = replaced ?? (err as { code?: unknown }).code
-          if (typeof code !== 'number') reject(new Error(`the remote refused a message: ${err.message}`))
-          else if (replaced !== undefined) reject(mqttAckRefusal(code, `a ${ack?.cmd ?? 'PUBACK'} reason code MQTT 5 allows only in DISCONNECT`))
-          else reject(mqttAckRefusal(code, err.message))
-        })
+        const publish = (): void => {
+          client.publish(topic, message.body, options, (err, ack) => {
+            if (err === undefined || err === null) return resolve()
+            const replaced = acks?.takeReplaced(ack?.messageId)
+            const code = replaced ?? (err as { code?: unknown }).code
+            if (typeof code !== 'number') reject(new Error(`the remote refused a message: ${err.message}`))
+            else if (replaced !== undefined) reject(mqttAckRefusal(code, `a ${ack?.cmd ?? 'PUBACK'} reason code MQTT 5 allows only in DISCONNECT`))
+            else reject(mqttAckRefusal(code, err.message))
+          })
+        }
+        const qos = options.qos ?? 0
+        if (qos === 0) publish()
+        else sendUnderItsId(opts, ids, place, qos, options, publish, resolve, reject)
       })
     },
     async close() {
@@ -127,6 +135,35 @@ function link(
       await new Promise<void>(resolve => client.end(true, {}, () => resolve()))
     }
   }
+}
+
+/**
+ * A QoS 1/2 message under the packet id its entry's seq names, DUP when it may have gone before, or
+ * its PUBREL only when the remote had it (mqtt-uplink-ids.ts); maybe after an exchange its id clashes with.
+ */
+function sendUnderItsId(
+  opts: LinkOptions,
+  ids: DirectedIdProvider,
+  place: QueuePlace,
+  qos: 1 | 2,
+  options: IClientPublishOptions,
+  publish: () => void,
+  resolve: () => void,
+  reject: (err: Error) => void
+): void {
+  opts.uplinkIds.send({
+    seq: place.seq,
+    qos,
+    redelivered: place.redelivered,
+    publish(packetId, dup) {
+      options.dup = dup
+      ids.direct(packetId)
+      publish()
+      // mqtt.js allocates in publish() once connected; one that queued it instead would give it another id.
+      if (ids.takeUnused() !== null) reject(new Error(`publish: mqtt.js did not send the PUBLISH under packet id ${packetId} at once`))
+    },
+    confirmed: resolve
+  })
 }
 
 /** Why this PUBLISH is over the remote's Maximum Packet Size, or null when it is not. */
