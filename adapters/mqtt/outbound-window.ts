@@ -10,6 +10,7 @@ import type { MqttSession, SessionConnection } from './session.ts'
 import { HeldPacketIds } from './held-packet-ids.ts'
 import { remainingExpirySeconds } from './properties.ts'
 import { queueOf, type Inflight, type PublishInflight, type PubrelInflight } from './inflight-delivery.ts'
+import { nextPacketId, packetIdOfSeq } from './packet-id-of-seq.ts'
 
 export class OutboundWindow {
   /** Outbound QoS 1/2 deliveries by packet id, kept across reconnects (a durable session's PUBRELs across restarts too) [MQTT-4.4.0-1]. */
@@ -38,7 +39,7 @@ export class OutboundWindow {
     // another id (a clash, or its stored one was taken), and a group's QoS 2 delivery (its group must
     // give it back to this session only [MQTT-4.8.2-4]), have theirs stored first. The common case
     // stores nothing.
-    const named = own && kept === undefined && id === (entry.seq % 65535) + 1
+    const named = own && kept === undefined && id === packetIdOfSeq(entry.seq)
     if (id !== kept && !named && (own || qos === 2) && entry.durable) {
       this.sendOnceStored(id, { stage: 'publish', entry, qos, out, held: false, stored: true, storing: true, sent: false })
       return
@@ -59,10 +60,10 @@ export class OutboundWindow {
    * or held (held-packet-ids.ts) takes the next free id [MQTT-2.2.1-4], which is stored (publish).
    */
   private packetIdFor(entry: QueueEntry, own: boolean): number {
-    let id = own ? (entry.seq % 65535) + 1 : this.nextPacketId
+    let id = own ? packetIdOfSeq(entry.seq) : this.nextPacketId
     const held = this.heldIds
-    while (this.inflight.has(id) || held?.has(id) === true) id = id >= 65535 ? 1 : id + 1
-    this.nextPacketId = id >= 65535 ? 1 : id + 1
+    while (this.inflight.has(id) || held?.has(id) === true) id = nextPacketId(id)
+    this.nextPacketId = nextPacketId(id)
     return id
   }
 

@@ -372,7 +372,8 @@ export class ClassicQueue extends Queue {
     const excess = this.ready.length - paging.idleMemoryMessagesMax
     if (excess <= 0) return
     const dueNow = this.dueNow
-    const released = this.ready.takeTail(excess, e => e.stored && e.deliveries === 0 && !e.redelivered && e !== dueNow)
+    // Never handed out: no deliveries (a redelivered entry has at least one, restored ones included).
+    const released = this.ready.takeTail(excess, e => e.stored && e.deliveries === 0 && e !== dueNow)
     if (released.length > 0) (this.paged ??= new PagedTail()).release(released)
   }
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import type { MqttClient } from 'mqtt'
 import type mqttPacket from 'mqtt-packet'
-import { UplinkPacketIds, uplinkPacketId, type UplinkSend } from './mqtt-uplink-ids.ts'
+import { UplinkPacketIds, type UplinkSend } from './mqtt-uplink-ids.ts'
+import { packetIdOfSeq } from '../../mqtt/packet-id-of-seq.ts'
 
 interface FakeLink {
   readonly client: MqttClient
@@ -40,9 +41,9 @@ function sender(link: FakeLink, seq: number, qos: 1 | 2, redelivered: boolean, c
 const tick = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 
 test('an id is named by the seq, the same across links: PUBLISH again with DUP, or PUBREL only once PUBREC came', () => {
-  assert.equal(uplinkPacketId(1), 2)
-  assert.equal(uplinkPacketId(65_534), 65_535)
-  assert.equal(uplinkPacketId(65_535), 1)
+  assert.equal(packetIdOfSeq(1), 2)
+  assert.equal(packetIdOfSeq(65_534), 65_535)
+  assert.equal(packetIdOfSeq(65_535), 1)
   const ids = new UplinkPacketIds()
   const confirmed: number[] = []
   const a = fakeLink()

@@ -14,10 +14,9 @@
 // in order, until the earlier exchange ends [MQTT-2.2.1-3]: rare, and nothing to store.
 import type { IClientOptions, MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
+import { PACKET_ID_MAX, nextPacketId, packetIdOfSeq } from '../../mqtt/packet-id-of-seq.ts'
 
 type MessageIdProvider = NonNullable<IClientOptions['messageIdProvider']>
-
-const PACKET_ID_MAX = 65_535
 
 /** mqtt.js's id provider, told the id of the PUBLISH it is about to send. */
 export interface DirectedIdProvider extends MessageIdProvider {
@@ -25,11 +24,6 @@ export interface DirectedIdProvider extends MessageIdProvider {
   direct(id: number): void
   /** The id direct() set if no allocate() took it (the PUBLISH did not go), else null; clears it. */
   takeUnused(): number | null
-}
-
-/** The packet id an entry's seq names (1..65535). */
-export function uplinkPacketId(seq: number): number {
-  return (seq % PACKET_ID_MAX) + 1
 }
 
 /** An uplink QoS 1/2 exchange not over: sent under the id and not PUBACKed/PUBCOMPed. */
@@ -93,7 +87,7 @@ export class UplinkPacketIds {
         }
         for (let tries = 0; tries < PACKET_ID_MAX; tries++) {
           const id = next
-          next = next >= PACKET_ID_MAX ? 1 : next + 1
+          next = nextPacketId(next)
           if (open.has(id) || taken.has(id)) continue
           taken.add(id)
           last = id
@@ -161,7 +155,7 @@ export class UplinkPacketIds {
   private tryStart(s: UplinkSend): boolean {
     const client = this.client
     if (client === null) return true // the link is gone: its send was rejected already
-    const id = uplinkPacketId(s.seq)
+    const id = packetIdOfSeq(s.seq)
     const ex = this.open.get(id)
     if (ex !== undefined && ex.seq === s.seq) {
       // The same message again: its PUBREL only once the remote had it [MQTT-4.3.3-6], else its PUBLISH with DUP [MQTT-3.3.1-1].
