@@ -31,7 +31,8 @@ export function defaultConfig(): WharfConfig {
       checkpointIntervalMs: 250,
       walBytesMax: 67108864,
       queueMemoryMessagesMax: 10000,
-      idleQueueMemoryMessagesMax: 256
+      idleQueueMemoryMessagesMax: 256,
+      flowHoldMaxMs: 1000
     },
     mqtt: {
       host: null,

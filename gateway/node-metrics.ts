@@ -57,6 +57,17 @@ export function registerNodeMetrics(metrics: Metrics, broker: Broker, mqtt: Mqtt
     for (const [listener, n] of amqp.openByListener()) emit({ protocol: 'amqp', listener }, n)
   })
   const stored = oncePerTurn(() => storedBytesByVhost(broker))
+  metrics.counterFamily(
+    'wharf_queue_flow_episodes_total',
+    'Flow episodes of queues whose consumers fell behind (storage.flowHoldMaxMs): outcome="caught-up", or "gave-up" when they did not within it',
+    ['vhost', 'outcome'],
+    emit => {
+      for (const v of broker.vhosts.values()) {
+        emit({ vhost: v.name, outcome: 'caught-up' }, v.flowEnds.caughtUp)
+        emit({ vhost: v.name, outcome: 'gave-up' }, v.flowEnds.gaveUp)
+      }
+    }
+  )
   metrics.gaugeFamily(
     'wharf_usage_stored_bytes',
     'Bytes stored per vhost: tier="local" (queued bodies, local stream segments) or "cold" (segments in the object store)',

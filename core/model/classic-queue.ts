@@ -8,6 +8,7 @@ import { QueueEntry } from './queue-entry.ts'
 import { DeliveredWatermark } from './delivered-watermark.ts'
 import { createReadyQueue, type ReadyQueue } from './ready-queue.ts'
 import { PAGE_IN_BATCH, PagedTail, type PagedSummary, type QueuePaging } from './paged-tail.ts'
+import { QueueFlow } from './queue-flow.ts'
 import { consumerPriority, type QueuePolicy } from './queue-arguments.ts'
 import type { QueueType } from './queue-types/queue-type.ts'
 import { Queue, type Accepted, type QueueConsumer, type QueueDeclaration, type QueueHost, type RemovalReason } from './queue.ts'
@@ -32,6 +33,8 @@ export class ClassicQueue extends Queue {
   private readonly paging: QueuePaging | null
   /** What is behind the ready list while the queue pages; made at the first entry it holds back. */
   private paged: PagedTail | undefined = undefined
+  /** Holds publishers' acknowledgements while the consumers fall behind (queue-flow.ts). */
+  private readonly flow: QueueFlow | undefined
 
   constructor(type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost, paging: QueuePaging | null = null) {
     super(type, d, policy, host)
@@ -39,6 +42,20 @@ export class ClassicQueue extends Queue {
     // A priority queue serves the highest level first, so its head is not the oldest seq: it keeps all in memory.
     const pages = paging !== null && d.durable && d.exclusiveOwner === null && policy.maxPriority === undefined && paging.memoryMessagesMax > 0
     this.paging = pages ? paging : null
+    // Any classic queue of a node that pages has flow, also one that keeps all in memory (a clean MQTT
+    // session's): it starts at half the in-memory share, so a backlog that slows its publishers stays there.
+    const flow = paging?.flow
+    const max = paging?.memoryMessagesMax ?? 0
+    this.flow =
+      flow !== null && flow !== undefined && flow.holdMaxMs > 0 ? new QueueFlow(flow, max >>> 1, max >>> 2, how => this.host.flowEnded(this, how)) : undefined
+  }
+
+  override flowHold(): Promise<void> | undefined {
+    return this.flow?.hold(this.messageCount, this.consumers.length)
+  }
+
+  override get inFlow(): boolean {
+    return this.flow?.active === true
   }
 
   get messageCount(): number {
@@ -164,6 +181,7 @@ export class ClassicQueue extends Queue {
     this.priorities?.delete(consumer)
     super.removeConsumer(consumer)
     if (this.consumers.length === 0) this.trimToIdleBound()
+    this.flow?.eased(this.messageCount, this.consumers.length)
     // RabbitMQ 3.13's classic queues hand over to the highest x-priority waiting (rabbit_queue_consumers:
     // get_consumer); its quorum queues (this class too) to the longest waiting, whatever its priority.
     if (wasActive && this.type.name === 'classic') this.activateHighestPriority()
@@ -204,6 +222,7 @@ export class ClassicQueue extends Queue {
       const due = this.dueNow
       this.dueNow = undefined
       if (due?.state === 'ready') this.expire(this.host.nowMs())
+      if (this.flow?.watching === true) this.flow.eased(this.messageCount, this.consumers.length)
     } finally {
       this.dispatching = false
     }
@@ -255,6 +274,7 @@ export class ClassicQueue extends Queue {
   purge(): number {
     const all = this.ready.clear()
     for (const entry of all) this.remove(entry, 'purged')
+    this.flow?.eased(0, this.consumers.length)
     const p = this.paged
     if (p === undefined) return all.length
     const { held, range, count } = p.clear()
@@ -294,6 +314,7 @@ export class ClassicQueue extends Queue {
     for (const entry of this.ready.clear()) this.remove(entry, 'deleted')
     // The store deletes the queue's rows with it; held entries only leave memory.
     for (const entry of this.paged?.clear().held ?? []) this.remove(entry, 'deleted')
+    this.flow?.stop()
     super.markDeleted()
     return count
   }

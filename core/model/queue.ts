@@ -11,6 +11,7 @@ import type { QueueEntry } from './queue-entry.ts'
 import type { QueuePolicy } from './queue-arguments.ts'
 import type { QueueType } from './queue-types/queue-type.ts'
 import { describeQueue } from './names.ts'
+import type { FlowEnd } from './queue-flow.ts'
 
 export interface QueueConsumer {
   readonly tag: string
@@ -58,6 +59,8 @@ export interface QueueHost {
   expireAt(queue: Queue, atMs: number): void
   /** The queue applied its x-overflow policy at x-max-length(-bytes): one message dropped from the head, or refused. */
   overflowed(queue: Queue, outcome: 'dropped' | 'rejected'): void
+  /** A flow episode of the queue ended (queue-flow.ts): its consumers caught up, or flow gave up on them. */
+  flowEnded(queue: Queue, how: FlowEnd): void
 }
 
 /** A queue as declared (or read back): what every type is created from. */
@@ -132,6 +135,19 @@ export abstract class Queue {
 
   /** Messages a consumer could still get (a classic queue: ready; a stream: retained). */
   abstract get messageCount(): number
+
+  /**
+   * After a publish into this queue (and its dispatch): what the publisher's acknowledgement waits
+   * for while the queue is in flow (queue-flow.ts), or undefined. Only classic (and quorum) queues have flow.
+   */
+  flowHold(): Promise<void> | undefined {
+    return undefined
+  }
+
+  /** Whether publishers into this queue have their acknowledgements held now (queue-flow.ts). */
+  get inFlow(): boolean {
+    return false
+  }
   /** Body bytes of those messages held locally (a stream: its local segments). */
   abstract get messageBytes(): number
   /** Bytes of this queue's data in the object store (only streams offload). */

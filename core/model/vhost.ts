@@ -21,6 +21,7 @@ import type { Clock } from '../clock.ts'
 import { QueueTimers } from './queue-timers.ts'
 import type { MessageSink } from './message-sink.ts'
 import type { SqliteStreamStore } from '../streams/sqlite-stream-store.ts'
+import type { FlowEnd } from './queue-flow.ts'
 
 export interface ModelContext {
   readonly store: DurableStore
@@ -36,6 +37,8 @@ export interface ModelContext {
   readonly queueMemoryMessagesMax: number
   /** storage.idleQueueMemoryMessagesMax: the same for a queue without consumers. */
   readonly idleQueueMemoryMessagesMax: number
+  /** storage.flowHoldMaxMs: the longest a queue in flow holds a publisher's acknowledgement (queue-flow.ts); 0: no flow. */
+  readonly flowHoldMaxMs: number
 }
 
 export interface QueueDeclare {
@@ -74,7 +77,12 @@ export class Vhost implements RoutingScope, QueueHost {
     const max = ctx.queueMemoryMessagesMax
     const paging =
       ctx.store.persistent && max > 0
-        ? { pager: ctx.store, memoryMessagesMax: max, idleMemoryMessagesMax: Math.max(1, Math.min(ctx.idleQueueMemoryMessagesMax, max)) }
+        ? {
+            pager: ctx.store,
+            memoryMessagesMax: max,
+            idleMemoryMessagesMax: Math.max(1, Math.min(ctx.idleQueueMemoryMessagesMax, max)),
+            flow: ctx.flowHoldMaxMs > 0 ? { holdMaxMs: ctx.flowHoldMaxMs, clock: ctx.clock } : null
+          }
         : null
     this.queueTypeContext = { host: this, streams: ctx.streams, paging }
     this.timers = new QueueTimers(
@@ -333,6 +341,9 @@ export class Vhost implements RoutingScope, QueueHost {
     for (const q of accepted) {
       q.dispatch()
       q.acceptObserver?.()
+      // A queue whose consumers fall behind holds the acknowledgement (queue-flow.ts).
+      const held = q.flowHold()
+      if (held !== undefined) writes.push(held)
     }
     const routed = accepted.length + (sinks?.size ?? 0)
     const stored = writes.length === 0 ? undefined : writes.length === 1 ? writes[0] : Promise.all(writes).then(() => {})
@@ -434,6 +445,23 @@ export class Vhost implements RoutingScope, QueueHost {
 
   expireAt(q: Queue, atMs: number): void {
     this.timers.expireAt(q, atMs)
+  }
+
+  /** Flow episodes ended, by how (queue-flow.ts): /metrics. */
+  readonly flowEnds = { caughtUp: 0, gaveUp: 0 }
+
+  flowEnded(q: Queue, how: FlowEnd): void {
+    if (how === 'caught-up') {
+      this.flowEnds.caughtUp++
+      return
+    }
+    this.flowEnds.gaveUp++
+    this.ctx.warnOnce.warn('queue flow: its consumers did not catch up within storage.flowHoldMaxMs; publishers are no longer held for it', {
+      vhost: this.name,
+      queue: q.name,
+      ready: q.messageCount,
+      consumers: q.consumerCount
+    })
   }
 
   /** Told of every x-overflow outcome (an adapter counts and logs its own queues'). */

@@ -37,7 +37,8 @@ export function queueJson(q: Queue, node: string, rates?: ManagementRates): Json
     arguments: plainArguments(q.args),
     type,
     node,
-    state: 'running',
+    // RabbitMQ's queue states: 'flow' while the queue holds its publishers back (core/model/queue-flow.ts).
+    state: q.inFlow ? 'flow' : 'running',
     policy: null,
     messages: ready + unacked,
     messages_ready: ready,
