@@ -382,6 +382,8 @@ export interface WharfConfig {
     queueMemoryMessagesMax: number
     /** The same for a queue without consumers, and what a restart reads back per queue (at most queueMemoryMessagesMax). */
     idleQueueMemoryMessagesMax: number
+    /** Ready messages above which a queue whose consumers are taking messages holds its publishers (flow); it lets go at half. */
+    flowStartMessages: number
     /** The longest a queue whose consumers fall behind holds a publisher's acknowledgement (flow); 0 = never held. */
     flowHoldMaxMs: number
   }

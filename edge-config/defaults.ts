@@ -32,6 +32,7 @@ export function defaultConfig(): WharfConfig {
       walBytesMax: 67108864,
       queueMemoryMessagesMax: 10000,
       idleQueueMemoryMessagesMax: 256,
+      flowStartMessages: 500,
       flowHoldMaxMs: 1000
     },
     mqtt: {

@@ -192,6 +192,7 @@ const schema: Schema<WharfConfig> = {
         walBytesMax: int(1_048_576, Number.MAX_SAFE_INTEGER, 'bytes'),
         queueMemoryMessagesMax: int(0, 100_000_000, 'messages', ' (0 = every message in memory)'),
         idleQueueMemoryMessagesMax: int(1, 100_000_000, 'messages'),
+        flowStartMessages: int(1, 100_000_000, 'messages'),
         flowHoldMaxMs: int(0, 60_000, 'ms', ' (0 = publishers are never held)')
       }
     },

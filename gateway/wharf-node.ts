@@ -143,6 +143,7 @@ async function build(config: WharfConfig, logger: Logger, opened: OpenedResource
     queuesMax: vhost => objectLimits.vhostLimit(vhost, 'max-queues') ?? -1,
     queueMemoryMessagesMax: config.storage.queueMemoryMessagesMax,
     idleQueueMemoryMessagesMax: config.storage.idleQueueMemoryMessagesMax,
+    flowStartMessages: config.storage.flowStartMessages,
     flowHoldMaxMs: config.storage.flowHoldMaxMs,
     warnIntervalMs: config.log.repeatIntervalSeconds * 1000
   })

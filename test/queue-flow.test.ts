@@ -14,8 +14,8 @@ import { adminFetch } from './support/admin-http.ts'
 import { RawMqttClient } from './support/raw-mqtt5.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 
-// Flow starts above half of it (200 ready) and ends at a quarter (100).
-const MEMORY_MAX = 400
+// Flow starts above 200 ready and ends at 100.
+const FLOW_START = 200
 const N = 400
 const CLIENT_ID = 'flow-sub'
 
@@ -114,7 +114,7 @@ for (const [kind, makePublisher] of [
   test(`flow: a ${kind} is held while the subscriber's queue is behind, and released once it caught up; nothing lost, order kept`, {
     timeout: 60_000
   }, async t => {
-    const broker = await pagingBrokers(t, { queueMemoryMessagesMax: MEMORY_MAX, flowHoldMaxMs: 60_000 })()
+    const broker = await pagingBrokers(t, { flowStartMessages: FLOW_START, flowHoldMaxMs: 60_000 })()
     const sub = await subscriber(t, broker)
     const publisher = await makePublisher(t, broker)
     const run = publisher.publish(payloads(N))
@@ -151,7 +151,7 @@ for (const [kind, makePublisher] of [
 test('flow: a subscriber that does not catch up within storage.flowHoldMaxMs holds its publisher once, then no more; nothing lost', {
   timeout: 60_000
 }, async t => {
-  const broker = await pagingBrokers(t, { queueMemoryMessagesMax: MEMORY_MAX, flowHoldMaxMs: 300 })()
+  const broker = await pagingBrokers(t, { flowStartMessages: FLOW_START, flowHoldMaxMs: 300 })()
   const sub = await subscriber(t, broker)
   const publisher = await mqttPublisher(t, broker)
 
@@ -159,7 +159,7 @@ test('flow: a subscriber that does not catch up within storage.flowHoldMaxMs hol
   assert.deepEqual(await flowEpisodes(broker), { caughtUp: 0, gaveUp: 1 })
   assert.equal((await queueState(broker)).state, 'running')
 
-  // Given up on: more publishes are not held while the backlog stays above a quarter.
+  // Given up on: more publishes are not held while the backlog stays above half the start (100).
   await publisher.publish(payloads(200, N)).all
   assert.deepEqual(await flowEpisodes(broker), { caughtUp: 0, gaveUp: 1 })
   assert.equal((await queueState(broker)).messages_ready, N + 200 - 50)

@@ -23,6 +23,8 @@ export interface BrokerOptions {
   readonly queueMemoryMessagesMax?: number
   /** storage.idleQueueMemoryMessagesMax: the same for a queue without consumers; absent: queueMemoryMessagesMax. */
   readonly idleQueueMemoryMessagesMax?: number
+  /** storage.flowStartMessages (queue-flow.ts; default 500). */
+  readonly flowStartMessages?: number
   /** storage.flowHoldMaxMs (queue-flow.ts); 0 or absent: publishers are never held. */
   readonly flowHoldMaxMs?: number
   /** log.repeatIntervalSeconds in ms: a model warning that repeats is written once per interval (default 10 s). */
@@ -58,6 +60,7 @@ export class Broker {
       queuesMax: opts.queuesMax ?? (() => -1),
       queueMemoryMessagesMax: opts.queueMemoryMessagesMax ?? 0,
       idleQueueMemoryMessagesMax: opts.idleQueueMemoryMessagesMax ?? opts.queueMemoryMessagesMax ?? 0,
+      flowStartMessages: opts.flowStartMessages ?? 500,
       flowHoldMaxMs: opts.flowHoldMaxMs ?? 0
     }
     for (const name of opts.vhosts) this.vhosts.set(name, new Vhost(name, this.ctx))

@@ -8,7 +8,7 @@ import { QueueEntry } from './queue-entry.ts'
 import { DeliveredWatermark } from './delivered-watermark.ts'
 import { createReadyQueue, type ReadyQueue } from './ready-queue.ts'
 import { PAGE_IN_BATCH, PagedTail, type PagedSummary, type QueuePaging } from './paged-tail.ts'
-import { QueueFlow } from './queue-flow.ts'
+import { QueueFlow, type QueueFlowSettings } from './queue-flow.ts'
 import { consumerPriority, type QueuePolicy } from './queue-arguments.ts'
 import type { QueueType } from './queue-types/queue-type.ts'
 import { Queue, type Accepted, type QueueConsumer, type QueueDeclaration, type QueueHost, type RemovalReason } from './queue.ts'
@@ -36,22 +36,24 @@ export class ClassicQueue extends Queue {
   /** Holds publishers' acknowledgements while the consumers fall behind (queue-flow.ts). */
   private readonly flow: QueueFlow | undefined
 
-  constructor(type: QueueType, d: QueueDeclaration, policy: QueuePolicy, host: QueueHost, paging: QueuePaging | null = null) {
+  constructor(
+    type: QueueType,
+    d: QueueDeclaration,
+    policy: QueuePolicy,
+    host: QueueHost,
+    paging: QueuePaging | null = null,
+    flow: QueueFlowSettings | null = null
+  ) {
     super(type, d, policy, host)
     this.ready = createReadyQueue(policy.maxPriority)
     // A priority queue serves the highest level first, so its head is not the oldest seq: it keeps all in memory.
     const pages = paging !== null && d.durable && d.exclusiveOwner === null && policy.maxPriority === undefined && paging.memoryMessagesMax > 0
     this.paging = pages ? paging : null
-    // Any classic queue of a node that pages has flow, also one that keeps all in memory (a clean MQTT
-    // session's): it starts at half the in-memory share, so a backlog that slows its publishers stays there.
-    const flow = paging?.flow
-    const max = paging?.memoryMessagesMax ?? 0
-    this.flow =
-      flow !== null && flow !== undefined && flow.holdMaxMs > 0 ? new QueueFlow(flow, max >>> 1, max >>> 2, how => this.host.flowEnded(this, how)) : undefined
+    this.flow = flow === null ? undefined : new QueueFlow(flow, how => this.host.flowEnded(this, how))
   }
 
   override flowHold(): Promise<void> | undefined {
-    return this.flow?.hold(this.messageCount, this.consumers.length)
+    return this.flow?.hold(this.messageCount, this.consumers.length, this.unackedCount)
   }
 
   override get inFlow(): boolean {

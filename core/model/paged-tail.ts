@@ -12,7 +12,6 @@ import type { StoredEntry } from './durable-store.ts'
 import type { Queue } from './queue.ts'
 import type { QueueEntry } from './queue-entry.ts'
 import { ReadyList } from './ready-list.ts'
-import type { QueueFlowSettings } from './queue-flow.ts'
 
 /** How a queue reads its paged-out entries back and drops them (the durable store's). */
 export interface EntryPager {
@@ -33,8 +32,6 @@ export interface QueuePaging {
    * with a backlog held 10,000 messages in memory, and a few hundred of them filled the heap.
    */
   readonly idleMemoryMessagesMax: number
-  /** Flow for a queue that pages (queue-flow.ts); null: publishers are never held. */
-  readonly flow: QueueFlowSettings | null
 }
 
 /** What a restart left in the store beyond the entries it loaded. */

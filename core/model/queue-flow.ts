@@ -8,17 +8,20 @@
 // not slowed: nothing of theirs is held, and a connection's reads never stop, so a client that
 // publishes and consumes on one connection still gets its deliveries and sends its acks.
 //
-// Flow starts when a queue with consumers has more than `startMessages` ready (half its in-memory
-// share, storage.queueMemoryMessagesMax: before it would page) and ends when they are down to
-// `endMessages`, or the last consumer left, or the queue went. A consumer that cannot bring the
-// backlog down within storage.flowHoldMaxMs is slow for reasons of its own (a dashboard reading
-// 10 messages a second): the held acknowledgements go, and the queue puts no one in flow again
-// until it is back down to `endMessages`. So one slow subscriber delays its publishers by that
-// much once, and never throttles them to its own pace.
+// Flow starts when a queue whose consumers have messages in flight (they are taking them: a bridge
+// whose link is down has none) has more than storage.flowStartMessages ready, a few hundred as
+// RabbitMQ's credit flow lets a publisher run ahead of a queue, and ends when they are down to half
+// of it, or the last consumer left, or the queue went. A consumer that cannot bring the backlog down
+// within storage.flowHoldMaxMs is slow for reasons of its own (a dashboard reading 10 messages a
+// second): the held acknowledgements go, and the queue puts no one in flow again until it is back
+// down to half. So one slow subscriber delays its publishers by that much once, and never throttles
+// them to its own pace.
 import type { Clock, TimerHandle } from '../clock.ts'
 
 export interface QueueFlowSettings {
-  /** storage.flowHoldMaxMs: the longest an acknowledgement waits for a queue in flow; 0: no flow. */
+  /** storage.flowStartMessages: ready messages above which a consumed queue holds its publishers; it lets go at half. */
+  readonly startMessages: number
+  /** storage.flowHoldMaxMs: the longest an acknowledgement waits for a queue in flow. */
   readonly holdMaxMs: number
   readonly clock: Clock
 }
@@ -32,13 +35,15 @@ export class QueueFlow {
   /** Flow gave up on these consumers; no flow again until the backlog is down to endMessages. */
   private gaveUp = false
 
+  private readonly endMessages: number
+
   constructor(
     private readonly settings: QueueFlowSettings,
-    private readonly startMessages: number,
-    private readonly endMessages: number,
     /** Told when a flow episode ends: for the counts. */
     private readonly ended: (how: FlowEnd) => void
-  ) {}
+  ) {
+    this.endMessages = settings.startMessages >>> 1
+  }
 
   get active(): boolean {
     return this.held !== undefined
@@ -50,9 +55,9 @@ export class QueueFlow {
   }
 
   /** After a publish into the queue: what its acknowledgement waits for, or undefined. */
-  hold(readyMessages: number, consumers: number): Promise<void> | undefined {
+  hold(readyMessages: number, consumers: number, inFlight: number): Promise<void> | undefined {
     if (this.held !== undefined) return this.held
-    if (this.gaveUp || consumers === 0 || readyMessages <= this.startMessages) return undefined
+    if (this.gaveUp || consumers === 0 || inFlight === 0 || readyMessages <= this.settings.startMessages) return undefined
     this.held = new Promise<void>(resolve => {
       this.release = resolve
     })

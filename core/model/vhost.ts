@@ -37,7 +37,9 @@ export interface ModelContext {
   readonly queueMemoryMessagesMax: number
   /** storage.idleQueueMemoryMessagesMax: the same for a queue without consumers. */
   readonly idleQueueMemoryMessagesMax: number
-  /** storage.flowHoldMaxMs: the longest a queue in flow holds a publisher's acknowledgement (queue-flow.ts); 0: no flow. */
+  /** storage.flowStartMessages: ready messages above which a consumed queue holds its publishers (queue-flow.ts). */
+  readonly flowStartMessages: number
+  /** storage.flowHoldMaxMs: the longest a queue in flow holds a publisher's acknowledgement; 0: no flow. */
   readonly flowHoldMaxMs: number
 }
 
@@ -80,11 +82,12 @@ export class Vhost implements RoutingScope, QueueHost {
         ? {
             pager: ctx.store,
             memoryMessagesMax: max,
-            idleMemoryMessagesMax: Math.max(1, Math.min(ctx.idleQueueMemoryMessagesMax, max)),
-            flow: ctx.flowHoldMaxMs > 0 ? { holdMaxMs: ctx.flowHoldMaxMs, clock: ctx.clock } : null
+            idleMemoryMessagesMax: Math.max(1, Math.min(ctx.idleQueueMemoryMessagesMax, max))
           }
         : null
-    this.queueTypeContext = { host: this, streams: ctx.streams, paging }
+    const flow =
+      ctx.flowHoldMaxMs > 0 && ctx.flowStartMessages > 0 ? { startMessages: ctx.flowStartMessages, holdMaxMs: ctx.flowHoldMaxMs, clock: ctx.clock } : null
+    this.queueTypeContext = { host: this, streams: ctx.streams, paging, flow }
     this.timers = new QueueTimers(
       ctx.clock,
       q => {

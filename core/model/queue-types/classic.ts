@@ -67,5 +67,5 @@ export function restoreEntries(q: ClassicQueue, s: StoredQueue, entries: StoredE
 }
 
 function classic(d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {
-  return new ClassicQueue(classicQueue, d, queuePolicy(d.arguments, describeQueue(d.vhost, d.name)), ctx.host, ctx.paging)
+  return new ClassicQueue(classicQueue, d, queuePolicy(d.arguments, describeQueue(d.vhost, d.name)), ctx.host, ctx.paging, ctx.flow)
 }

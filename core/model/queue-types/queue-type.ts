@@ -5,6 +5,7 @@ import type { Queue, QueueDeclaration, QueueHost } from '../queue.ts'
 import type { StoredEntries, StoredQueue } from '../durable-store.ts'
 import type { QueuePaging } from '../paged-tail.ts'
 import type { SqliteStreamStore } from '../../streams/sqlite-stream-store.ts'
+import type { QueueFlowSettings } from '../queue-flow.ts'
 
 export interface QueueTypeContext {
   readonly host: QueueHost
@@ -12,6 +13,8 @@ export interface QueueTypeContext {
   readonly streams: SqliteStreamStore | null
   /** Paging of long durable queues (storage.queueMemoryMessagesMax); null: queues hold everything in memory. */
   readonly paging: QueuePaging | null
+  /** Flow of classic and quorum queues (queue-flow.ts); null: publishers are never held. */
+  readonly flow: QueueFlowSettings | null
 }
 
 export interface QueueType {

@@ -54,5 +54,5 @@ function quorum(d: QueueDeclaration, ctx: QueueTypeContext): ClassicQueue {
   }
   checkArguments(d.arguments, QUORUM_CHECKS, what)
   const policy = { ...queuePolicy(d.arguments, what), deliveryLimit: d.arguments['x-delivery-limit'] as number | undefined }
-  return new ClassicQueue(quorumQueue, d, policy, ctx.host, ctx.paging)
+  return new ClassicQueue(quorumQueue, d, policy, ctx.host, ctx.paging, ctx.flow)
 }
