@@ -2,26 +2,19 @@
 // (3.1 §3.2, "Reserved values. Not used."), and Mosquitto 2.0.11 sends 0 there. Wharf set bit 0 for a
 // 3.1 client that resumed its session, as for 3.1.1 [MQTT-3.2.2-2]. Raw clients over real sockets,
 // reading the CONNACK's bytes as they came; the resumed 3.1 session still has its queued message.
-import { describe, test, before, after } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Packet } from 'mqtt-packet'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
+import { rawPeersBroker } from './support/raw-peers-broker.ts'
 import { rawConnect5, rawOpen, type RawPeer } from './support/raw-mqtt.ts'
 
 describe('CONNACK Session Present by protocol level', { timeout: 60_000 }, () => {
-  let broker: TestBroker
-  const peers: RawPeer[] = []
-  before(async () => {
-    broker = await startTestBroker()
-  })
-  after(async () => {
-    for (const p of peers) p.destroy()
-    await broker.close()
-  })
+  const raw = rawPeersBroker()
+  const peers = raw.peers
 
   /** A CONNECT with clean=false; resolves with the CONNACK's bytes as received. */
   const reconnect = async (version: 3 | 4, clientId: string): Promise<{ peer: RawPeer; connackBytes: Buffer }> => {
-    const peer = await rawOpen(broker.node.ports.mqtt, version)
+    const peer = await rawOpen(raw.broker.node.ports.mqtt, version)
     peers.push(peer)
     const chunks: Buffer[] = []
     peer.socket.on('data', d => chunks.push(d))
@@ -37,7 +30,7 @@ describe('CONNACK Session Present by protocol level', { timeout: 60_000 }, () =>
     await peer.waitFor('SUBACK', p => p.cmd === 'suback')
     peer.send({ cmd: 'disconnect' } as Packet)
     await peer.waitClosed()
-    const publisher = await rawConnect5(broker.node.ports.mqtt, { protocolVersion: 4, clientId: `${clientId}-pub` })
+    const publisher = await rawConnect5(raw.broker.node.ports.mqtt, { protocolVersion: 4, clientId: `${clientId}-pub` })
     peers.push(publisher)
     publisher.send({ cmd: 'publish', topic, payload: Buffer.from('queued'), qos: 1, messageId: 7, retain: false, dup: false } as Packet)
     await publisher.waitFor('PUBACK', p => p.cmd === 'puback')

@@ -2,10 +2,10 @@
 // Properties (many reason codes, a SCRAM server-first message) is not sent [MQTT-3.1.2-24], as EMQX discards it; the subscriptions
 // it answers stand, the connection goes on, and the skip is counted. Wharf (like Mosquitto 2.0.11) sent
 // a 35-byte SUBACK to a client allowing 20. Raw clients over real sockets.
-import { describe, test, before, after } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { IPublishPacket, ISubackPacket } from 'mqtt-packet'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
+import { rawPeersBroker } from './support/raw-peers-broker.ts'
 import { rawConnect5, rawOpen, type RawPeer } from './support/raw-mqtt.ts'
 import { eventually, holdsFor } from './support/wait.ts'
 import { adminFetch } from './support/admin-http.ts'
@@ -14,25 +14,18 @@ import { formatScramCredentials, newScramCredentials } from '../core/auth/scram-
 import { hashPassword } from '../core/auth/password-hash.ts'
 
 describe("SUBACK and UNSUBACK within the client's Maximum Packet Size", { timeout: 60_000 }, () => {
-  let broker: TestBroker
-  const peers: RawPeer[] = []
-  before(async () => {
-    broker = await startTestBroker(config => {
-      config.auth.users = [{ username: 'alice', passwordHash: hashPassword('x'), scramSha256: formatScramCredentials(newScramCredentials('wonderland')) }]
-    })
+  const raw = rawPeersBroker(config => {
+    config.auth.users = [{ username: 'alice', passwordHash: hashPassword('x'), scramSha256: formatScramCredentials(newScramCredentials('wonderland')) }]
   })
-  after(async () => {
-    for (const p of peers) p.destroy()
-    await broker.close()
-  })
+  const peers = raw.peers
   const open = async (clientId: string, maximumPacketSize: number): Promise<RawPeer> => {
-    const peer = await rawConnect5(broker.node.ports.mqtt, { clientId, properties: { maximumPacketSize } })
+    const peer = await rawConnect5(raw.broker.node.ports.mqtt, { clientId, properties: { maximumPacketSize } })
     peers.push(peer)
     return peer
   }
   const filters = Array.from({ length: 30 }, (_, i) => `many/${i}`)
   const oversizeReplies = async (): Promise<number> => {
-    const text = await (await adminFetch(`${broker.adminUrl}/metrics`)).text()
+    const text = await (await adminFetch(`${raw.broker.adminUrl}/metrics`)).text()
     return Number(/^wharf_mqtt_oversize_replies_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0)
   }
 
@@ -61,7 +54,7 @@ describe("SUBACK and UNSUBACK within the client's Maximum Packet Size", { timeou
     assert.equal(small.isClosed(), false)
     await eventually('both counted', async () => (await oversizeReplies()) - before === 2)
     assert.ok(
-      broker.logs.some(l => l.msg === "suback not sent: larger than the client's Maximum Packet Size even without Reason String and User Properties"),
+      raw.broker.logs.some(l => l.msg === "suback not sent: larger than the client's Maximum Packet Size even without Reason String and User Properties"),
       'logged'
     )
   })
@@ -76,7 +69,7 @@ describe("SUBACK and UNSUBACK within the client's Maximum Packet Size", { timeou
   test('an AUTH (SCRAM server-first) over the 40 bytes the client allows is not sent [MQTT-3.1.2-24]', async () => {
     const before = await oversizeReplies()
     const scram = new ScramClient({ username: 'alice', password: 'wonderland' })
-    const peer = await rawOpen(broker.node.ports.mqtt)
+    const peer = await rawOpen(raw.broker.node.ports.mqtt)
     peers.push(peer)
     peer.send({
       cmd: 'connect',

@@ -2,25 +2,18 @@
 // left at that send, as every PUBLISH from the server must [MQTT-3.3.2-6]: Wharf sent the value of the
 // first send again. One whose interval passed in between is still sent (its delivery had started
 // [MQTT-3.3.2-5]), with 0. Raw clients over real sockets.
-import { describe, test, before, after } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { IPublishPacket } from 'mqtt-packet'
-import { startTestBroker, type TestBroker } from './support/test-broker.ts'
+import { rawPeersBroker } from './support/raw-peers-broker.ts'
 import { rawConnect5, type RawPeer } from './support/raw-mqtt.ts'
 import { eventually } from './support/wait.ts'
 
 describe('Message Expiry Interval on a resend', { timeout: 60_000 }, () => {
-  let broker: TestBroker
-  const peers: RawPeer[] = []
-  before(async () => {
-    broker = await startTestBroker()
-  })
-  after(async () => {
-    for (const p of peers) p.destroy()
-    await broker.close()
-  })
+  const raw = rawPeersBroker()
+  const peers = raw.peers
   const open = async (clientId: string, clean: boolean): Promise<Awaited<ReturnType<typeof rawConnect5>>> => {
-    const peer = await rawConnect5(broker.node.ports.mqtt, { clientId, clean, properties: { sessionExpiryInterval: 300 } })
+    const peer = await rawConnect5(raw.broker.node.ports.mqtt, { clientId, clean, properties: { sessionExpiryInterval: 300 } })
     peers.push(peer)
     return peer
   }

@@ -79,11 +79,7 @@ export class Vhost implements RoutingScope, QueueHost {
     const max = ctx.queueMemoryMessagesMax
     const paging =
       ctx.store.persistent && max > 0
-        ? {
-            pager: ctx.store,
-            memoryMessagesMax: max,
-            idleMemoryMessagesMax: Math.max(1, Math.min(ctx.idleQueueMemoryMessagesMax, max))
-          }
+        ? { pager: ctx.store, memoryMessagesMax: max, idleMemoryMessagesMax: Math.max(1, Math.min(ctx.idleQueueMemoryMessagesMax, max)) }
         : null
     const flow =
       ctx.flowHoldMaxMs > 0 && ctx.flowStartMessages > 0 ? { startMessages: ctx.flowStartMessages, holdMaxMs: ctx.flowHoldMaxMs, clock: ctx.clock } : null
